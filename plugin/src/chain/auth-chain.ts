@@ -1,0 +1,91 @@
+import { performance } from "node:perf_hooks";
+import type { Authorizer } from "./authorizer.js";
+import type { AuthRequest } from "./auth-request.js";
+import type { Decision, StepName, StepVerdict } from "./decision.js";
+import type { Logger } from "../log.js";
+
+/** The verdict the chain gives when every step passes. */
+export type DefaultAction = "allow" | "deny";
+
+/**
+ * AuthChain runs the steps in order; the first that allows or denies ends the chain, and when all
+ * pass the configured default applies. `decide` never rejects: a step that throws denies, logged at
+ * error level. Each decision is logged as one `auth.decision` line without any credential in it.
+ */
+export class AuthChain {
+  readonly #steps: readonly Authorizer[];
+  readonly #defaultAction: DefaultAction;
+  readonly #log: Logger;
+
+  constructor(steps: readonly Authorizer[], defaultAction: DefaultAction, log: Logger) {
+    this.#steps = steps;
+    this.#defaultAction = defaultAction;
+    this.#log = log;
+  }
+
+  /** The steps in the order they run, for diagnostics. */
+  get stepNames(): StepName[] {
+    return this.#steps.map((s) => s.name);
+  }
+
+  async decide(request: AuthRequest): Promise<Decision> {
+    const started = performance.now();
+    const decision = await this.#run(request, started);
+    this.#logDecision(request, decision);
+    return decision;
+  }
+
+  async #run(request: AuthRequest, started: number): Promise<Decision> {
+    for (const step of this.#steps) {
+      let verdict: StepVerdict;
+      try {
+        const answer = step.decide(request);
+        verdict = answer instanceof Promise ? await answer : answer;
+      } catch (error) {
+        this.#log.error(
+          { event: "auth.step_failed", sessionId: request.sessionId, step: step.name, err: error },
+          "authorization step failed; denying",
+        );
+        return finish("deny", step.name, `step ${step.name} failed: ${errorMessage(error)}`, started);
+      }
+      if (verdict.verdict === "allow") {
+        const latencyMs = performance.now() - started;
+        return { verdict: "allow", step: step.name, reason: verdict.reason, latencyMs, ...(verdict.user ? { user: verdict.user } : {}) };
+      }
+      if (verdict.verdict === "deny") {
+        const latencyMs = performance.now() - started;
+        return { verdict: "deny", step: step.name, reason: verdict.reason, latencyMs, ...(verdict.redirectUrl ? { redirectUrl: verdict.redirectUrl } : {}) };
+      }
+    }
+    return finish(this.#defaultAction, "default", `no step decided; default is ${this.#defaultAction}`, started);
+  }
+
+  #logDecision(request: AuthRequest, decision: Decision): void {
+    const line = {
+      event: "auth.decision",
+      sessionId: request.sessionId,
+      protocol: request.protocol,
+      app: request.app,
+      channel: request.channel,
+      ip: request.ip,
+      step: decision.step,
+      verdict: decision.verdict,
+      reason: decision.reason,
+      latencyMs: Math.round(decision.latencyMs * 1000) / 1000,
+      ...(decision.verdict === "allow" && decision.user ? { user: decision.user.userId ?? decision.user.name } : {}),
+    };
+    this.#log.info(line, decision.verdict === "allow" ? "viewer allowed" : "viewer denied");
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.#steps.map((s) => s.close?.()));
+  }
+}
+
+function finish(verdict: "allow" | "deny", step: StepName, reason: string, started: number): Decision {
+  return { verdict, step, reason, latencyMs: performance.now() - started };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,34 @@
+import type { IpAddress } from "../net/ip-address.js";
+
+/** The protocols a viewer can play over; HTTP-FLV and WS-FLV are told apart. */
+export const PROTOCOLS = ["rtmp", "http-flv", "ws-flv", "hls"] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+/**
+ * AuthRequest is the one value every authorization step receives: what the viewer asked for and
+ * who they appear to be. Built once per check, never mutated.
+ */
+export interface AuthRequest {
+  /** Our session id: the one sent to backends as `X-Session-Id` and listed by the API. */
+  readonly sessionId: string;
+  readonly protocol: Protocol;
+  /** The viewer's address as text, normalized (IPv4-mapped IPv6 unmapped, lower case); "" when unknown. */
+  readonly ip: string;
+  /** The parsed address, or null when it could not be parsed (the deny list then denies). */
+  readonly address: IpAddress | null;
+  /** NMS application, e.g. `live`. */
+  readonly app: string;
+  /** Stream or channel name, e.g. `test`. */
+  readonly channel: string;
+  /** The path the viewer requested, without the query: `/live/test.flv`, `/live/test/index.m3u8`, `/live/test` for RTMP. */
+  readonly path: string;
+  /** The viewer's query string as received, without the leading `?` (order and encoding kept). */
+  readonly query: string;
+  /** The same query parsed. */
+  readonly params: URLSearchParams;
+  readonly userAgent: string;
+  /** The Host the viewer used (HTTP Host header, or the host of RTMP's tcUrl). */
+  readonly host: string;
+  /** Scheme, host and port the viewer used, e.g. `http://127.0.0.1:8000`. */
+  readonly origin: string;
+}

@@ -1,0 +1,26 @@
+import type { PluginConfig } from "../config/plugin-config-schema.js";
+import type { Logger } from "../log.js";
+import { IpRuleList } from "../net/ip-rule-list.js";
+import { AuthChain } from "./auth-chain.js";
+import type { Authorizer } from "./authorizer.js";
+import { createInternalAuthorizer } from "./internal-authorizer.js";
+import { createIpAllowAuthorizer } from "./ip-allow-authorizer.js";
+import { createIpDenyAuthorizer } from "./ip-deny-authorizer.js";
+
+/** What the chain is built from besides the configuration. */
+export interface ChainParts {
+  /** The bundled server's secret for its own transcoders; omit when there are none. */
+  internalSecret?: string | undefined;
+  /** Operator authorizers, run after securetoken and before the backend. */
+  customAuthorizers?: readonly Authorizer[] | undefined;
+}
+
+/** Builds the chain in the order of protocols.md §1 from a validated configuration. */
+export function buildChain(config: PluginConfig, parts: ChainParts, log: Logger): AuthChain {
+  const steps: Authorizer[] = [];
+  if (parts.internalSecret !== undefined) steps.push(createInternalAuthorizer(parts.internalSecret));
+  steps.push(createIpDenyAuthorizer(new IpRuleList(config.auth.denyIps)));
+  steps.push(createIpAllowAuthorizer(new IpRuleList(config.auth.allowIps)));
+  steps.push(...(parts.customAuthorizers ?? []));
+  return new AuthChain(steps, config.auth.defaultAction, log);
+}

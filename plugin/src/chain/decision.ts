@@ -1,0 +1,35 @@
+/**
+ * The names of the chain's steps, in the order they run (protocols.md §1), plus the chain's own default.
+ * `custom` are authorizers an operator passes in code; they run after securetoken, before the backend.
+ */
+export const STEP_NAMES = ["internal", "ip-deny", "ip-allow", "users", "securetoken", "custom", "backend", "default"] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+/** What one step says: decide now (allow or deny) or pass to the next step. */
+export type StepVerdict =
+  | { readonly verdict: "allow"; readonly reason: string; readonly user?: SessionIdentity }
+  | { readonly verdict: "deny"; readonly reason: string; readonly redirectUrl?: string }
+  | { readonly verdict: "pass" };
+
+/** Who the viewer is, when a step knows: used to name sessions and count limits. */
+export interface SessionIdentity {
+  /** Session name shown in lists and statistics (a login, or a backend's `X-Session-Name`). */
+  readonly name?: string;
+  /** The user the session belongs to (built-in user login or backend `X-UserId`). */
+  readonly userId?: string;
+}
+
+/** The chain's final word: always allow or deny, with the step that decided and how long it took. */
+export type Decision =
+  | { readonly verdict: "allow"; readonly step: StepName; readonly reason: string; readonly latencyMs: number; readonly user?: SessionIdentity }
+  | { readonly verdict: "deny"; readonly step: StepName; readonly reason: string; readonly latencyMs: number; readonly redirectUrl?: string };
+
+export const PASS: StepVerdict = Object.freeze({ verdict: "pass" });
+
+export function allow(reason: string, user?: SessionIdentity): StepVerdict {
+  return user === undefined ? { verdict: "allow", reason } : { verdict: "allow", reason, user };
+}
+
+export function deny(reason: string, redirectUrl?: string): StepVerdict {
+  return redirectUrl === undefined ? { verdict: "deny", reason } : { verdict: "deny", reason, redirectUrl };
+}

@@ -1,0 +1,132 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { parseDocument } from "yaml";
+import { ConfigError, type ConfigIssue } from "../errors.js";
+
+/** Key names whose values are never echoed in an error message. */
+const SECRET_KEY = /secret|password|token|credential/i;
+
+/**
+ * Validates a configuration object against a schema: every problem is collected and thrown at once
+ * as one ConfigError, unknown keys included (a typo must not quietly switch a rule off). The result
+ * is deep-frozen: no other code reads raw input.
+ */
+export function parseConfig<S extends z.ZodType>(schema: S, input: unknown, source = "configuration"): Readonly<z.output<S>> {
+  const result = schema.safeParse(input ?? {}, { reportInput: true });
+  if (!result.success) throw new ConfigError(toConfigIssues(result.error.issues, schema), source);
+  return deepFreeze(result.data);
+}
+
+/** Reads a YAML file and validates it; YAML syntax errors are reported with line and column. */
+export function loadConfigFile<S extends z.ZodType>(schema: S, file: string): Readonly<z.output<S>> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigError([{ path: "", message: `cannot read ${file}: ${(error as Error).message}` }], file);
+  }
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    throw new ConfigError(document.errors.map((e) => ({ path: "", message: `YAML: ${e.message.split("\n")[0]}` })), file);
+  }
+  return parseConfig(schema, document.toJS(), file);
+}
+
+/** Formats a zod path as `a.b[2].c`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out === "" ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+function toConfigIssues(issues: readonly z.core.$ZodIssue[], schema: z.ZodType): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  for (const issue of issues) {
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) {
+        const path = formatPath([...issue.path, key]);
+        const hint = suggestKey(key, knownKeysAt(schema, issue.path));
+        out.push({ path, message: `is not a known key${hint}` });
+      }
+      continue;
+    }
+    const path = formatPath(issue.path);
+    const isSecret = issue.path.some((k) => typeof k === "string" && SECRET_KEY.test(k));
+    const value = isSecret ? "<redacted>" : (issue as { input?: unknown }).input;
+    out.push({ path, message: describe(issue), value });
+  }
+  return out;
+}
+
+function describe(issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_type" && (issue as { input?: unknown }).input === undefined) return "is required";
+  return issue.message
+    .replace(/^Invalid option: expected one of /, "must be one of ")
+    .replace(/^Invalid input: expected (\w+), received (\w+)$/, (_, want: string, got: string) => `must be ${article(want)}, not ${article(got)}`);
+}
+
+function article(noun: string): string {
+  return /^[aeiou]/.test(noun) ? `an ${noun}` : `a ${noun}`;
+}
+
+/** The keys an object schema accepts at a path, for "did you mean" hints. */
+function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let current: z.ZodType | undefined = schema;
+  for (const key of path) {
+    current = unwrap(current);
+    if (current instanceof z.ZodObject) current = current.shape[key as string] as z.ZodType | undefined;
+    else if (current instanceof z.ZodArray) current = current.element as z.ZodType;
+    else return [];
+  }
+  current = unwrap(current);
+  return current instanceof z.ZodObject ? Object.keys(current.shape) : [];
+}
+
+function unwrap(schema: z.ZodType | undefined): z.ZodType | undefined {
+  let current = schema;
+  for (let i = 0; i < 10 && current !== undefined; i++) {
+    const def = (current as { def?: { innerType?: z.ZodType; in?: z.ZodType; options?: unknown } }).def;
+    if (def?.innerType) current = def.innerType;
+    else if (def?.in) current = def.in;
+    else break;
+  }
+  return current;
+}
+
+function suggestKey(key: string, known: string[]): string {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    const d = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) { best = candidate; bestDistance = d; }
+  }
+  if (best === undefined || bestDistance > Math.max(2, Math.floor(key.length / 3))) {
+    return known.length > 0 ? ` (known keys: ${known.join(", ")})` : "";
+  }
+  return ` (did you mean "${best}"?)`;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value as object)) deepFreeze(inner);
+  }
+  return value;
+}

@@ -1,0 +1,36 @@
+import { z } from "zod";
+import { LOG_LEVELS } from "../log.js";
+import { ipRangeListSchema } from "./value-schemas.js";
+
+/** NMS's own console logger knows these levels. */
+export const NMS_LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
+
+/** `log`: where and how much the plugin logs. */
+export const logSchema = z.strictObject({
+  level: z.enum(LOG_LEVELS).default("info"),
+  nmsLevel: z.enum(NMS_LOG_LEVELS).default("warn"),
+}).prefault({});
+
+/** `auth`: the authorization chain (protocols.md §1). */
+export const authSchema = z.strictObject({
+  defaultAction: z.enum(["allow", "deny"]).default("deny"),
+  denyIps: ipRangeListSchema.default([]),
+  allowIps: ipRangeListSchema.default([]),
+  trustedProxies: ipRangeListSchema.default([]),
+}).prefault({});
+
+/**
+ * The plugin's whole configuration. Each section lives in its own schema so that features add a
+ * section without touching the others.
+ */
+export const pluginConfigShape = {
+  log: logSchema,
+  auth: authSchema,
+};
+
+export const pluginConfigSchema = z.strictObject(pluginConfigShape);
+
+/** The validated, fully defaulted, frozen plugin configuration. */
+export type PluginConfig = z.output<typeof pluginConfigSchema>;
+/** What an operator may write (YAML or an object in code): every key optional. */
+export type PluginConfigInput = z.input<typeof pluginConfigSchema>;

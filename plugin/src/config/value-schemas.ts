@@ -1,0 +1,33 @@
+import { z } from "zod";
+import { parseIpRange, type IpRange } from "../net/ip-range.js";
+
+/**
+ * One schema per value type, each the only parser of that type (style.md §5). Values are compiled
+ * here, so a bad rule fails at load with its key path instead of on the first viewer.
+ */
+
+/** An IPv4/IPv6 address or CIDR block, compiled to an IpRange. */
+export const ipRangeSchema = z.string().transform((text, ctx): IpRange => {
+  const parsed = parseIpRange(text);
+  if (typeof parsed === "string") {
+    ctx.issues.push({ code: "custom", message: parsed, input: text });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+/** A list of addresses and CIDR blocks. */
+export const ipRangeListSchema = z.array(ipRangeSchema);
+
+/** A whole number of milliseconds, at least `min`. */
+export function millisecondsSchema(min = 0) {
+  return z.number().int(`must be a whole number of milliseconds`).min(min, `must be at least ${min} ms`);
+}
+
+/** A whole number of seconds, at least `min`. */
+export function secondsSchema(min = 0) {
+  return z.number().int(`must be a whole number of seconds`).min(min, `must be at least ${min} s`);
+}
+
+/** A TCP port; 0 lets the OS pick one. */
+export const portSchema = z.number().int("must be a whole number").min(0, "must be 0..65535").max(65535, "must be 0..65535");

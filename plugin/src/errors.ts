@@ -1,0 +1,59 @@
+/**
+ * Error classes of the plugin. Callers branch on `code`, never on the message.
+ * A code never changes meaning and is never reused (see docs/errors.md).
+ */
+
+/** VaError is the base class of every error the plugin throws on purpose. */
+export class VaError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** One problem found while validating a configuration. */
+export interface ConfigIssue {
+  /** Dotted key path with array indexes, e.g. `auth.denyIps[2]`. */
+  readonly path: string;
+  /** What is wrong and what was expected. */
+  readonly message: string;
+  /** The offending value as found in the input (secrets print as `<redacted>`). */
+  readonly value?: unknown;
+}
+
+/** ConfigError lists every problem of a configuration at once, one per line. */
+export class ConfigError extends VaError {
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issues: readonly ConfigIssue[], source = "configuration") {
+    const lines = issues.map((issue) => `  ${formatIssue(issue)}`);
+    super("VA_ERR_CONFIG_INVALID", `${source} has ${issues.length} error(s):\n${lines.join("\n")}`);
+    this.issues = issues;
+  }
+}
+
+/** NmsIncompatibleError: the node-media-server internals the gate relies on are not as expected. */
+export class NmsIncompatibleError extends VaError {
+  constructor(what: string) {
+    super(
+      "VA_ERR_NMS_INCOMPATIBLE",
+      `node-media-server internals changed: ${what}; this plugin needs node-media-server 4.4.3 exactly`,
+    );
+  }
+}
+
+/** AlreadyAttachedError: the plugin was attached twice to the same process-wide NMS context. */
+export class AlreadyAttachedError extends VaError {
+  constructor() {
+    super("VA_ERR_ALREADY_ATTACHED", "viewer authorization is already attached to node-media-server; detach it first");
+  }
+}
+
+function formatIssue(issue: ConfigIssue): string {
+  const where = issue.path === "" ? "(root)" : issue.path;
+  if (issue.value === undefined) return `${where}: ${issue.message}`;
+  return `${where}: ${JSON.stringify(issue.value)} ${issue.message}`;
+}

@@ -1,0 +1,158 @@
+import Context from "node-media-server/src/core/context.js";
+import BroadcastServer from "node-media-server/src/server/broadcast_server.js";
+import type BaseSession from "node-media-server/src/session/base_session.js";
+import type { AuthChain } from "../chain/auth-chain.js";
+import type { Decision } from "../chain/decision.js";
+import { NmsIncompatibleError } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { IpRuleList } from "../net/ip-rule-list.js";
+import type { SessionRegistry } from "../sessions/session-registry.js";
+import type { ViewerSession } from "../sessions/viewer-session.js";
+import { closeConnection, isConnectionGone, protocolOf, refusePlay } from "./nms-connection.js";
+import { playRequestOf } from "./nms-play-request.js";
+
+type PlayFn = (session: BaseSession) => string | null;
+type DoneFn = (session: BaseSession) => void;
+
+interface Originals {
+  postPlay: PlayFn;
+  donePlay: DoneFn;
+}
+
+/**
+ * PlayGate holds every NMS play until the chain has allowed it.
+ *
+ * NMS 4.4.3 emits `prePlay` without waiting, then writes headers and the GOP cache synchronously,
+ * so no event listener can gate (nms.md). Every play goes through its stream's
+ * `BroadcastServer.postPlay`, an instance field, and every broadcast is stored with
+ * `Context.broadcasts.set`. The gate wraps that `set` so each broadcast's `postPlay` is replaced by
+ * one that returns at once (NMS sends nothing: the viewer is not yet a subscriber), runs the chain,
+ * and calls the original only on allow. `donePlay` is wrapped to end our session when NMS ends its.
+ */
+export class PlayGate {
+  readonly #chain: AuthChain;
+  readonly #registry: SessionRegistry;
+  readonly #trustedProxies: IpRuleList;
+  readonly #log: Logger;
+  readonly #wrapped = new Map<BroadcastServer, Originals>();
+  readonly #viewers = new WeakMap<BaseSession, ViewerSession>();
+  readonly #originalSet = Context.broadcasts.set;
+  readonly #setWasOwn = Object.hasOwn(Context.broadcasts, "set");
+  #attached = false;
+
+  constructor(chain: AuthChain, registry: SessionRegistry, trustedProxies: IpRuleList, log: Logger) {
+    this.#chain = chain;
+    this.#registry = registry;
+    this.#trustedProxies = trustedProxies;
+    this.#log = log;
+  }
+
+  /** Starts gating: wraps the broadcasts that exist and every one NMS creates from now on. */
+  attach(): void {
+    assertNmsShape();
+    const gate = this;
+    const originalSet = this.#originalSet;
+    Context.broadcasts.set = function gatedSet(this: Map<string, BroadcastServer>, path: string, broadcast: BroadcastServer) {
+      gate.#wrap(broadcast);
+      return originalSet.call(this, path, broadcast);
+    };
+    for (const broadcast of Context.broadcasts.values()) this.#wrap(broadcast);
+    this.#attached = true;
+  }
+
+  /** Stops gating and gives every broadcast its own methods back. Viewers mid-check are refused. */
+  detach(): void {
+    if (!this.#attached) return;
+    this.#attached = false;
+    if (this.#setWasOwn) Context.broadcasts.set = this.#originalSet;
+    else delete (Context.broadcasts as { set?: unknown }).set;
+    for (const [broadcast, originals] of this.#wrapped) {
+      broadcast.postPlay = originals.postPlay;
+      broadcast.donePlay = originals.donePlay;
+    }
+    this.#wrapped.clear();
+  }
+
+  #wrap(broadcast: BroadcastServer): void {
+    if (this.#wrapped.has(broadcast)) return;
+    const originals: Originals = { postPlay: broadcast.postPlay, donePlay: broadcast.donePlay };
+    this.#wrapped.set(broadcast, originals);
+    broadcast.postPlay = (session) => this.#postPlay(broadcast, originals, session);
+    broadcast.donePlay = (session) => this.#donePlay(broadcast, originals, session);
+  }
+
+  #postPlay(broadcast: BroadcastServer, originals: Originals, session: BaseSession): string | null {
+    // Internal sessions (recording, relay push) have no address and skip NMS's own events too.
+    if (session.ip === "") return originals.postPlay(session);
+    const protocol = protocolOf(session);
+    if (protocol === null) return "viewer authorization: unsupported play protocol";
+    const viewer = this.#registry.open({
+      protocol,
+      app: session.streamApp,
+      channel: session.streamName,
+      ip: session.ip,
+      userAgent: "",
+      transport: { bytesOut: () => session.outBytes, close: () => closeConnection(session) },
+    });
+    this.#viewers.set(session, viewer);
+    this.#check(broadcast, originals, session, viewer).catch((error: unknown) => {
+      this.#log.error({ event: "gate.failed", sessionId: viewer.id, err: error }, "play gate failed; refusing the viewer");
+      this.#registry.end(viewer, "denied");
+      safely(() => closeConnection(session));
+    });
+    return null;
+  }
+
+  async #check(broadcast: BroadcastServer, originals: Originals, session: BaseSession, viewer: ViewerSession): Promise<void> {
+    const request = playRequestOf(session, viewer.protocol, viewer.id, this.#trustedProxies);
+    Object.assign(viewer, { ip: request.ip, userAgent: request.userAgent });
+    const decision = await this.#chain.decide(request);
+    if (viewer.state === "ended" || isConnectionGone(session)) {
+      this.#registry.end(viewer, "viewer-left");
+      return;
+    }
+    if (decision.verdict === "deny" || !this.#attached || this.#wrapped.get(broadcast) !== originals) {
+      this.#refuse(session, viewer, decision);
+      return;
+    }
+    viewer.identity = decision.user;
+    this.#registry.markPlaying(viewer);
+    const error = originals.postPlay(session);
+    if (error !== null) {
+      // NMS's own checks (its `auth.play` sign) still apply after ours.
+      this.#log.warn({ event: "gate.nms_refused", sessionId: viewer.id, reason: error }, "node-media-server refused an allowed play");
+      this.#registry.end(viewer, "denied");
+      closeConnection(session);
+    }
+  }
+
+  #refuse(session: BaseSession, viewer: ViewerSession, decision: Decision): void {
+    this.#registry.end(viewer, "denied");
+    refusePlay(session, decision);
+  }
+
+  #donePlay(broadcast: BroadcastServer, originals: Originals, session: BaseSession): void {
+    const viewer = this.#viewers.get(session);
+    if (viewer !== undefined) this.#registry.end(viewer, "viewer-left");
+    originals.donePlay.call(broadcast, session);
+  }
+}
+
+/** Fails loudly when NMS's internals are not what the gate wraps: an unwrapped play would leak. */
+function assertNmsShape(): void {
+  if (!(Context.broadcasts instanceof Map)) throw new NmsIncompatibleError("Context.broadcasts is not a Map");
+  const probe = new BroadcastServer("");
+  for (const field of ["postPlay", "donePlay"] as const) {
+    if (!Object.hasOwn(probe, field) || typeof probe[field] !== "function") {
+      throw new NmsIncompatibleError(`BroadcastServer.${field} is not an instance function`);
+    }
+  }
+}
+
+function safely(action: () => void): void {
+  try {
+    action();
+  } catch {
+    // The connection is already broken; nothing more to do.
+  }
+}

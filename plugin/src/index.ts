@@ -1,0 +1,97 @@
+import type NodeMediaServer from "node-media-server";
+import Context from "node-media-server/src/core/context.js";
+import nmsLogger from "node-media-server/src/core/logger.js";
+import type { AuthChain } from "./chain/auth-chain.js";
+import type { Authorizer } from "./chain/authorizer.js";
+import { buildChain } from "./chain/build-chain.js";
+import { systemClock, type Clock } from "./clock.js";
+import { parseConfig } from "./config/parse-config.js";
+import { pluginConfigSchema, type PluginConfig, type PluginConfigInput } from "./config/plugin-config-schema.js";
+import { AlreadyAttachedError } from "./errors.js";
+import { PlayGate } from "./gate/play-gate.js";
+import { createLogger, type Logger } from "./log.js";
+import { IpRuleList } from "./net/ip-rule-list.js";
+import { SessionRegistry } from "./sessions/session-registry.js";
+
+export type { AuthRequest, Protocol } from "./chain/auth-request.js";
+export type { Authorizer } from "./chain/authorizer.js";
+export type { Decision, StepVerdict, StepName } from "./chain/decision.js";
+export { allow, deny, PASS } from "./chain/decision.js";
+export type { PluginConfig, PluginConfigInput } from "./config/plugin-config-schema.js";
+export { pluginConfigSchema } from "./config/plugin-config-schema.js";
+export { loadConfigFile, parseConfig } from "./config/parse-config.js";
+export { ConfigError, VaError } from "./errors.js";
+export type { SessionRegistry } from "./sessions/session-registry.js";
+export type { ViewerSession, SessionSnapshot } from "./sessions/viewer-session.js";
+
+/** The edges the plugin talks to, each with a production default; tests pass their own. */
+export interface ViewerAuthDeps {
+  /** Time source for expiries and session times. Default: the system clock. */
+  clock?: Clock;
+  /** Structured logger. Default: JSON lines on stdout at `config.log.level`. */
+  logger?: Logger;
+  /** Extra authorizers, run after securetoken and before the backend (step name `custom`). */
+  authorizers?: readonly Authorizer[];
+  /**
+   * Secret the bundled server's own ffmpeg processes present as `?va_internal=` from loopback.
+   * Leave unset in an operator's app unless it runs its own local transcoders.
+   */
+  internalSecret?: string;
+}
+
+/** What `attachViewerAuth` returns: the running parts, and `detach` to undo it all. */
+export interface ViewerAuthHandle {
+  readonly config: PluginConfig;
+  readonly chain: AuthChain;
+  readonly sessions: SessionRegistry;
+  readonly log: Logger;
+  /** Restores NMS's own play path and closes what the plugin opened. Safe to call twice. */
+  detach(): Promise<void>;
+}
+
+const ATTACHED = Symbol.for("nms-viewer-auth.attached");
+
+/**
+ * Attaches viewer authorization to a node-media-server 4.4.3 instance: from then on every play
+ * (RTMP, HTTP-FLV, WS-FLV) waits for the authorization chain before a single media byte is sent.
+ * Call it once, before `nms.run()`. The configuration is validated first; every problem is thrown at
+ * once as a ConfigError.
+ *
+ * @example
+ * const nms = new NodeMediaServer({ rtmp: { port: 1935 }, http: { port: 8000 } });
+ * const auth = attachViewerAuth(nms, { auth: { allowIps: ["10.0.0.0/8"] } });
+ * nms.run();
+ * // later: await auth.detach();
+ */
+export function attachViewerAuth(nms: NodeMediaServer, config: PluginConfigInput = {}, deps: ViewerAuthDeps = {}): ViewerAuthHandle {
+  const resolved = parseConfig(pluginConfigSchema, config) as PluginConfig;
+  const marker = Context as unknown as Record<symbol, boolean>;
+  if (marker[ATTACHED]) throw new AlreadyAttachedError();
+  void nms; // NMS keeps its state in a process-wide context; the instance documents intent and owns the listeners.
+
+  const log = deps.logger ?? createLogger(resolved.log.level);
+  nmsLogger.level = resolved.log.nmsLevel; // NMS's constructor forces "debug"
+  const clock = deps.clock ?? systemClock;
+  const sessions = new SessionRegistry(clock, log);
+  const chain = buildChain(resolved, { internalSecret: deps.internalSecret, customAuthorizers: deps.authorizers }, log);
+  const gate = new PlayGate(chain, sessions, new IpRuleList(resolved.auth.trustedProxies), log);
+  gate.attach();
+  marker[ATTACHED] = true;
+  log.info({ event: "plugin.attached", steps: chain.stepNames, defaultAction: resolved.auth.defaultAction }, "viewer authorization attached");
+
+  let detached = false;
+  return {
+    config: resolved,
+    chain,
+    sessions,
+    log,
+    async detach() {
+      if (detached) return;
+      detached = true;
+      gate.detach();
+      marker[ATTACHED] = false;
+      await chain.close();
+      log.info({ event: "plugin.detached" }, "viewer authorization detached");
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import { randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
+import type { Clock } from "../clock.js";
+import type { Protocol } from "../chain/auth-request.js";
+import type { Logger } from "../log.js";
+import { snapshotOf, type EndReason, type SessionSnapshot, type SessionTransport, type ViewerSession } from "./viewer-session.js";
+
+/** What is known of a viewer when its check starts. */
+export interface SessionStart {
+  protocol: Protocol;
+  app: string;
+  channel: string;
+  ip: string;
+  userAgent: string;
+  transport: SessionTransport;
+}
+
+/** Events: `opened` (session), `ended` (session) — for limits, statistics and metrics. */
+export interface SessionRegistryEvents {
+  opened: [ViewerSession];
+  ended: [ViewerSession];
+}
+
+/**
+ * SessionRegistry holds every live viewer session, whatever the protocol. A session is opened when
+ * its check starts (so its id exists for the backend's `X-Session-Id`) and ended exactly once.
+ */
+export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
+  readonly #live = new Map<string, ViewerSession>();
+  readonly #clock: Clock;
+  readonly #log: Logger;
+
+  constructor(clock: Clock, log: Logger) {
+    super();
+    this.#clock = clock;
+    this.#log = log;
+  }
+
+  /** Opens a session in state `checking` with a fresh unguessable id. */
+  open(start: SessionStart): ViewerSession {
+    const now = this.#clock.now();
+    const session: ViewerSession = {
+      id: newSessionId(),
+      ...start,
+      startedAt: now,
+      lastActivityAt: now,
+      state: "checking",
+      identity: undefined,
+      endedAt: undefined,
+      endReason: undefined,
+      finalBytesOut: undefined,
+    };
+    this.#live.set(session.id, session);
+    this.emit("opened", session);
+    return session;
+  }
+
+  get(id: string): ViewerSession | undefined {
+    return this.#live.get(id);
+  }
+
+  /** Live sessions (checking or playing). */
+  list(): ViewerSession[] {
+    return [...this.#live.values()];
+  }
+
+  get size(): number {
+    return this.#live.size;
+  }
+
+  /** Marks a checked session as playing. */
+  markPlaying(session: ViewerSession): void {
+    if (session.state === "checking") session.state = "playing";
+  }
+
+  touch(session: ViewerSession): void {
+    session.lastActivityAt = this.#clock.now();
+  }
+
+  /** Ends a session once: freezes its bytes, removes it, logs `session.end`. Later calls do nothing. */
+  end(session: ViewerSession, reason: EndReason): void {
+    if (session.state === "ended") return;
+    session.finalBytesOut = session.transport.bytesOut();
+    session.state = "ended";
+    session.endedAt = this.#clock.now();
+    session.endReason = reason;
+    this.#live.delete(session.id);
+    this.#log.info({ event: "session.end", session: summary(snapshotOf(session)) }, "session ended");
+    this.emit("ended", session);
+  }
+
+  /** Closes a live session's connection and ends it with the given reason. */
+  close(session: ViewerSession, reason: EndReason): void {
+    if (session.state === "ended") return;
+    this.end(session, reason);
+    try {
+      session.transport.close();
+    } catch (error) {
+      this.#log.warn({ event: "session.close_failed", sessionId: session.id, err: error }, "closing the viewer connection failed");
+    }
+  }
+}
+
+/** 128 random bits, URL-safe: ids are shown to backends and operators, so they must not be guessable. */
+function newSessionId(): string {
+  return randomBytes(16).toString("base64url");
+}
+
+function summary(s: SessionSnapshot) {
+  return {
+    id: s.id, protocol: s.protocol, channel: s.channel, ip: s.ip, name: s.name, userId: s.userId,
+    durationMs: (s.endedAt ?? s.startedAt) - s.startedAt, bytesOut: s.bytesOut, reason: s.endReason,
+  };
+}

@@ -1,0 +1,76 @@
+import type { Protocol } from "../chain/auth-request.js";
+import type { SessionIdentity } from "../chain/decision.js";
+
+/** Why a session ended. */
+export const END_REASONS = [
+  "viewer-left", "denied", "idle", "closed-by-api", "revoked", "denied-on-recheck", "limit", "server-stopped",
+] as const;
+export type EndReason = (typeof END_REASONS)[number];
+
+/** Session states: `checking` until the chain answers, then `playing`, then `ended`. */
+export type SessionState = "checking" | "playing" | "ended";
+
+/** What the protocol layer gives a session so the registry can read bytes and cut the viewer off. */
+export interface SessionTransport {
+  /** Bytes sent to the viewer so far. */
+  bytesOut(): number;
+  /** Ends the viewer's connection (RTMP/FLV) or invalidates its key (HLS). */
+  close(): void;
+}
+
+/** ViewerSession is one viewer watching one channel over one protocol, from check to end. */
+export interface ViewerSession {
+  readonly id: string;
+  readonly protocol: Protocol;
+  readonly app: string;
+  readonly channel: string;
+  readonly ip: string;
+  readonly userAgent: string;
+  /** Start of the check, ms since the epoch. */
+  readonly startedAt: number;
+  state: SessionState;
+  identity: SessionIdentity | undefined;
+  lastActivityAt: number;
+  endedAt: number | undefined;
+  endReason: EndReason | undefined;
+  /** Bytes out, frozen at the end; live sessions read their transport. */
+  finalBytesOut: number | undefined;
+  readonly transport: SessionTransport;
+}
+
+/** The plain-object view of a session, for logs and the API. */
+export interface SessionSnapshot {
+  id: string;
+  protocol: Protocol;
+  app: string;
+  channel: string;
+  ip: string;
+  userAgent: string;
+  state: SessionState;
+  name: string | undefined;
+  userId: string | undefined;
+  startedAt: number;
+  lastActivityAt: number;
+  endedAt: number | undefined;
+  endReason: EndReason | undefined;
+  bytesOut: number;
+}
+
+export function snapshotOf(session: ViewerSession): SessionSnapshot {
+  return {
+    id: session.id,
+    protocol: session.protocol,
+    app: session.app,
+    channel: session.channel,
+    ip: session.ip,
+    userAgent: session.userAgent,
+    state: session.state,
+    name: session.identity?.name,
+    userId: session.identity?.userId,
+    startedAt: session.startedAt,
+    lastActivityAt: session.lastActivityAt,
+    endedAt: session.endedAt,
+    endReason: session.endReason,
+    bytesOut: session.finalBytesOut ?? session.transport.bytesOut(),
+  };
+}
