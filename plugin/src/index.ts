@@ -12,6 +12,9 @@ import { PlayGate } from "./gate/play-gate.js";
 import { createLogger, type Logger } from "./log.js";
 import { IpRuleList } from "./net/ip-rule-list.js";
 import { SessionRegistry } from "./sessions/session-registry.js";
+import { SessionLimiter } from "./sessions/session-limiter.js";
+import { SessionRechecker } from "./sessions/session-rechecker.js";
+import type { GateContext } from "./gate/gate-context.js";
 
 export type { AuthRequest, Protocol } from "./chain/auth-request.js";
 export type { Authorizer } from "./chain/authorizer.js";
@@ -73,8 +76,16 @@ export function attachViewerAuth(nms: NodeMediaServer, config: PluginConfigInput
   nmsLogger.level = resolved.log.nmsLevel; // NMS's constructor forces "debug"
   const clock = deps.clock ?? systemClock;
   const sessions = new SessionRegistry(clock, log);
-  const chain = buildChain(resolved, { internalSecret: deps.internalSecret, customAuthorizers: deps.authorizers }, log);
-  const gate = new PlayGate(chain, sessions, new IpRuleList(resolved.auth.trustedProxies), log);
+  const chain = buildChain(resolved, { internalSecret: deps.internalSecret, customAuthorizers: deps.authorizers, sessions, clock }, log);
+  const ctx: GateContext = {
+    chain,
+    registry: sessions,
+    limiter: new SessionLimiter(sessions, resolved.sessions.limitPolicy),
+    rechecker: new SessionRechecker(chain, sessions, resolved.sessions.recheckIntervalSec, log),
+    trustedProxies: new IpRuleList(resolved.auth.trustedProxies),
+    log,
+  };
+  const gate = new PlayGate(ctx);
   gate.attach();
   marker[ATTACHED] = true;
   log.info({ event: "plugin.attached", steps: chain.stepNames, defaultAction: resolved.auth.defaultAction }, "viewer authorization attached");
@@ -89,6 +100,7 @@ export function attachViewerAuth(nms: NodeMediaServer, config: PluginConfigInput
       if (detached) return;
       detached = true;
       gate.detach();
+      ctx.rechecker.close();
       marker[ATTACHED] = false;
       await chain.close();
       log.info({ event: "plugin.detached" }, "viewer authorization detached");

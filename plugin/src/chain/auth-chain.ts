@@ -50,7 +50,11 @@ export class AuthChain {
       }
       if (verdict.verdict === "allow") {
         const latencyMs = performance.now() - started;
-        return { verdict: "allow", step: step.name, reason: verdict.reason, latencyMs, ...(verdict.user ? { user: verdict.user } : {}) };
+        return {
+          verdict: "allow", step: step.name, reason: verdict.reason, latencyMs,
+          ...(verdict.user ? { user: verdict.user } : {}),
+          ...(verdict.ttlSec !== undefined ? { ttlSec: verdict.ttlSec } : {}),
+        };
       }
       if (verdict.verdict === "deny") {
         const latencyMs = performance.now() - started;
@@ -65,6 +69,7 @@ export class AuthChain {
       event: "auth.decision",
       sessionId: request.sessionId,
       protocol: request.protocol,
+      purpose: request.purpose,
       app: request.app,
       channel: request.channel,
       ip: request.ip,

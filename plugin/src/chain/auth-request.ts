@@ -31,4 +31,13 @@ export interface AuthRequest {
   readonly host: string;
   /** Scheme, host and port the viewer used, e.g. `http://127.0.0.1:8000`. */
   readonly origin: string;
+  /** `new` when a viewer starts; `recheck` when a playing session's verdict is renewed. */
+  readonly purpose: "new" | "recheck";
+  /** 1 for the first check of a session, then 2, 3, … for each re-check. */
+  readonly requestNumber: number;
+}
+
+/** A re-check of an existing request: same viewer, next request number. */
+export function recheckOf(request: AuthRequest): AuthRequest {
+  return { ...request, purpose: "recheck", requestNumber: request.requestNumber + 1 };
 }

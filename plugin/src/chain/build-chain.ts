@@ -1,4 +1,6 @@
+import type { Clock } from "../clock.js";
 import type { PluginConfig } from "../config/plugin-config-schema.js";
+import type { SessionRegistry } from "../sessions/session-registry.js";
 import type { Logger } from "../log.js";
 import { IpRuleList } from "../net/ip-rule-list.js";
 import { AuthChain } from "./auth-chain.js";
@@ -13,6 +15,9 @@ export interface ChainParts {
   internalSecret?: string | undefined;
   /** Operator authorizers, run after securetoken and before the backend. */
   customAuthorizers?: readonly Authorizer[] | undefined;
+  /** Live sessions, for steps that count them (Flussonic `stream_clients`, user limits). */
+  sessions: SessionRegistry;
+  clock: Clock;
 }
 
 /** Builds the chain in the order of protocols.md §1 from a validated configuration. */

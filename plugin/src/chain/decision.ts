@@ -7,7 +7,7 @@ export type StepName = (typeof STEP_NAMES)[number];
 
 /** What one step says: decide now (allow or deny) or pass to the next step. */
 export type StepVerdict =
-  | { readonly verdict: "allow"; readonly reason: string; readonly user?: SessionIdentity }
+  | { readonly verdict: "allow"; readonly reason: string; readonly user?: SessionIdentity; readonly ttlSec?: number }
   | { readonly verdict: "deny"; readonly reason: string; readonly redirectUrl?: string }
   | { readonly verdict: "pass" };
 
@@ -17,17 +17,24 @@ export interface SessionIdentity {
   readonly name?: string;
   /** The user the session belongs to (built-in user login or backend `X-UserId`). */
   readonly userId?: string;
+  /** At most this many live sessions for `userId` (built-in connection limit, backend `X-Max-Sessions`). */
+  readonly maxSessions?: number;
 }
 
 /** The chain's final word: always allow or deny, with the step that decided and how long it took. */
 export type Decision =
-  | { readonly verdict: "allow"; readonly step: StepName; readonly reason: string; readonly latencyMs: number; readonly user?: SessionIdentity }
+  | {
+      readonly verdict: "allow"; readonly step: StepName; readonly reason: string; readonly latencyMs: number;
+      readonly user?: SessionIdentity;
+      /** How long the allow holds before the session is re-checked (a backend's `X-AuthDuration`). */
+      readonly ttlSec?: number;
+    }
   | { readonly verdict: "deny"; readonly step: StepName; readonly reason: string; readonly latencyMs: number; readonly redirectUrl?: string };
 
 export const PASS: StepVerdict = Object.freeze({ verdict: "pass" });
 
-export function allow(reason: string, user?: SessionIdentity): StepVerdict {
-  return user === undefined ? { verdict: "allow", reason } : { verdict: "allow", reason, user };
+export function allow(reason: string, user?: SessionIdentity, ttlSec?: number): StepVerdict {
+  return { verdict: "allow", reason, ...(user !== undefined ? { user } : {}), ...(ttlSec !== undefined ? { ttlSec } : {}) };
 }
 
 export function deny(reason: string, redirectUrl?: string): StepVerdict {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { LOG_LEVELS } from "../log.js";
 import { ipRangeListSchema } from "./value-schemas.js";
+import { sessionsSchema } from "./sessions-schema.js";
 
 /** NMS's own console logger knows these levels. */
 export const NMS_LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
@@ -26,6 +27,7 @@ export const authSchema = z.strictObject({
 export const pluginConfigShape = {
   log: logSchema,
   auth: authSchema,
+  sessions: sessionsSchema,
 };
 
 export const pluginConfigSchema = z.strictObject(pluginConfigShape);

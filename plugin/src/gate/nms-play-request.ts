@@ -9,7 +9,7 @@ import type { IpRuleList } from "../net/ip-rule-list.js";
 /** Builds the chain's request value from an NMS play session (RTMP, HTTP-FLV or WS-FLV). */
 export function playRequestOf(session: BaseSession, protocol: Protocol, sessionId: string, trustedProxies: IpRuleList): AuthRequest {
   const peer = parseNmsSessionAddress(session.ip);
-  const common = { sessionId, protocol, app: session.streamApp, channel: session.streamName };
+  const common = { sessionId, protocol, app: session.streamApp, channel: session.streamName, purpose: "new" as const, requestNumber: 1 };
   if (protocol === "rtmp") {
     // NMS keeps only the parsed play query for RTMP; re-encoding it keeps key order.
     const query = stringify(session.streamQuery as Record<string, string | string[]>);

@@ -1,13 +1,10 @@
 import Context from "node-media-server/src/core/context.js";
 import BroadcastServer from "node-media-server/src/server/broadcast_server.js";
 import type BaseSession from "node-media-server/src/session/base_session.js";
-import type { AuthChain } from "../chain/auth-chain.js";
 import type { Decision } from "../chain/decision.js";
 import { NmsIncompatibleError } from "../errors.js";
-import type { Logger } from "../log.js";
-import type { IpRuleList } from "../net/ip-rule-list.js";
-import type { SessionRegistry } from "../sessions/session-registry.js";
 import type { ViewerSession } from "../sessions/viewer-session.js";
+import { startPlaying, type GateContext } from "./gate-context.js";
 import { closeConnection, isConnectionGone, protocolOf, refusePlay } from "./nms-connection.js";
 import { playRequestOf } from "./nms-play-request.js";
 
@@ -30,21 +27,15 @@ interface Originals {
  * and calls the original only on allow. `donePlay` is wrapped to end our session when NMS ends its.
  */
 export class PlayGate {
-  readonly #chain: AuthChain;
-  readonly #registry: SessionRegistry;
-  readonly #trustedProxies: IpRuleList;
-  readonly #log: Logger;
+  readonly #ctx: GateContext;
   readonly #wrapped = new Map<BroadcastServer, Originals>();
   readonly #viewers = new WeakMap<BaseSession, ViewerSession>();
   readonly #originalSet = Context.broadcasts.set;
   readonly #setWasOwn = Object.hasOwn(Context.broadcasts, "set");
   #attached = false;
 
-  constructor(chain: AuthChain, registry: SessionRegistry, trustedProxies: IpRuleList, log: Logger) {
-    this.#chain = chain;
-    this.#registry = registry;
-    this.#trustedProxies = trustedProxies;
-    this.#log = log;
+  constructor(ctx: GateContext) {
+    this.#ctx = ctx;
   }
 
   /** Starts gating: wraps the broadcasts that exist and every one NMS creates from now on. */
@@ -86,7 +77,7 @@ export class PlayGate {
     if (session.ip === "") return originals.postPlay(session);
     const protocol = protocolOf(session);
     if (protocol === null) return "viewer authorization: unsupported play protocol";
-    const viewer = this.#registry.open({
+    const viewer = this.#ctx.registry.open({
       protocol,
       app: session.streamApp,
       channel: session.streamName,
@@ -96,44 +87,47 @@ export class PlayGate {
     });
     this.#viewers.set(session, viewer);
     this.#check(broadcast, originals, session, viewer).catch((error: unknown) => {
-      this.#log.error({ event: "gate.failed", sessionId: viewer.id, err: error }, "play gate failed; refusing the viewer");
-      this.#registry.end(viewer, "denied");
+      this.#ctx.log.error({ event: "gate.failed", sessionId: viewer.id, err: error }, "play gate failed; refusing the viewer");
+      this.#ctx.registry.end(viewer, "denied");
       safely(() => closeConnection(session));
     });
     return null;
   }
 
   async #check(broadcast: BroadcastServer, originals: Originals, session: BaseSession, viewer: ViewerSession): Promise<void> {
-    const request = playRequestOf(session, viewer.protocol, viewer.id, this.#trustedProxies);
+    const request = playRequestOf(session, viewer.protocol, viewer.id, this.#ctx.trustedProxies);
     Object.assign(viewer, { ip: request.ip, userAgent: request.userAgent });
-    const decision = await this.#chain.decide(request);
+    const decision = await this.#ctx.chain.decide(request);
     if (viewer.state === "ended" || isConnectionGone(session)) {
-      this.#registry.end(viewer, "viewer-left");
+      this.#ctx.registry.end(viewer, "viewer-left");
       return;
     }
     if (decision.verdict === "deny" || !this.#attached || this.#wrapped.get(broadcast) !== originals) {
       this.#refuse(session, viewer, decision);
       return;
     }
-    viewer.identity = decision.user;
-    this.#registry.markPlaying(viewer);
+    const refusal = startPlaying(this.#ctx, viewer, request, decision);
+    if (refusal !== null) {
+      refusePlay(session, { ...decision, verdict: "deny", reason: refusal });
+      return;
+    }
     const error = originals.postPlay(session);
     if (error !== null) {
       // NMS's own checks (its `auth.play` sign) still apply after ours.
-      this.#log.warn({ event: "gate.nms_refused", sessionId: viewer.id, reason: error }, "node-media-server refused an allowed play");
-      this.#registry.end(viewer, "denied");
+      this.#ctx.log.warn({ event: "gate.nms_refused", sessionId: viewer.id, reason: error }, "node-media-server refused an allowed play");
+      this.#ctx.registry.end(viewer, "denied");
       closeConnection(session);
     }
   }
 
   #refuse(session: BaseSession, viewer: ViewerSession, decision: Decision): void {
-    this.#registry.end(viewer, "denied");
+    this.#ctx.registry.end(viewer, "denied");
     refusePlay(session, decision);
   }
 
   #donePlay(broadcast: BroadcastServer, originals: Originals, session: BaseSession): void {
     const viewer = this.#viewers.get(session);
-    if (viewer !== undefined) this.#registry.end(viewer, "viewer-left");
+    if (viewer !== undefined) this.#ctx.registry.end(viewer, "viewer-left");
     originals.donePlay.call(broadcast, session);
   }
 }

@@ -46,6 +46,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
       lastActivityAt: now,
       state: "checking",
       identity: undefined,
+      request: undefined,
       endedAt: undefined,
       endReason: undefined,
       finalBytesOut: undefined,
@@ -57,6 +58,15 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
 
   get(id: string): ViewerSession | undefined {
     return this.#live.get(id);
+  }
+
+  /** Playing sessions that belong to a user, oldest first. */
+  playingOfUser(userId: string): ViewerSession[] {
+    const out: ViewerSession[] = [];
+    for (const session of this.#live.values()) {
+      if (session.state === "playing" && session.identity?.userId === userId) out.push(session);
+    }
+    return out.sort((a, b) => a.startedAt - b.startedAt);
   }
 
   /** Live sessions (checking or playing). */

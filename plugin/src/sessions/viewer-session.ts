@@ -1,4 +1,4 @@
-import type { Protocol } from "../chain/auth-request.js";
+import type { AuthRequest, Protocol } from "../chain/auth-request.js";
 import type { SessionIdentity } from "../chain/decision.js";
 
 /** Why a session ended. */
@@ -33,6 +33,8 @@ export interface ViewerSession {
   lastActivityAt: number;
   endedAt: number | undefined;
   endReason: EndReason | undefined;
+  /** The request of the latest check, kept for re-checks. */
+  request: AuthRequest | undefined;
   /** Bytes out, frozen at the end; live sessions read their transport. */
   finalBytesOut: number | undefined;
   readonly transport: SessionTransport;

@@ -1,0 +1,12 @@
+import { z } from "zod";
+import { secondsSchema } from "./value-schemas.js";
+
+/** What happens when a user already has as many sessions as their limit allows. */
+export const LIMIT_POLICIES = ["reject-new", "close-oldest"] as const;
+export type LimitPolicy = (typeof LIMIT_POLICIES)[number];
+
+/** `sessions`: limits and re-checks of live viewer sessions, whatever the protocol. */
+export const sessionsSchema = z.strictObject({
+  limitPolicy: z.enum(LIMIT_POLICIES).default("reject-new"),
+  recheckIntervalSec: secondsSchema(0).default(300),
+}).prefault({});

@@ -1,0 +1,35 @@
+import type { AuthChain } from "../chain/auth-chain.js";
+import type { AuthRequest } from "../chain/auth-request.js";
+import type { Decision } from "../chain/decision.js";
+import type { Logger } from "../log.js";
+import type { IpRuleList } from "../net/ip-rule-list.js";
+import type { SessionLimiter } from "../sessions/session-limiter.js";
+import type { SessionRechecker } from "../sessions/session-rechecker.js";
+import type { SessionRegistry } from "../sessions/session-registry.js";
+import type { ViewerSession } from "../sessions/viewer-session.js";
+
+/** What every gate (NMS play, HLS) shares: the chain and the session machinery. */
+export interface GateContext {
+  readonly chain: AuthChain;
+  readonly registry: SessionRegistry;
+  readonly limiter: SessionLimiter;
+  readonly rechecker: SessionRechecker;
+  readonly trustedProxies: IpRuleList;
+  readonly log: Logger;
+}
+
+/**
+ * Turns an allowed check into a playing session: applies the per-user limit, then schedules the
+ * re-check. Returns the reason when the limit refuses it (the caller then refuses the viewer).
+ */
+export function startPlaying(ctx: GateContext, viewer: ViewerSession, request: AuthRequest, decision: Decision & { verdict: "allow" }): string | null {
+  viewer.request = request;
+  const admission = ctx.limiter.admit(viewer, decision.user);
+  if (!admission.admitted) {
+    ctx.log.info({ event: "session.limit_refused", sessionId: viewer.id, reason: admission.reason }, "viewer refused by session limit");
+    ctx.registry.end(viewer, "limit");
+    return admission.reason;
+  }
+  ctx.rechecker.schedule(viewer, decision);
+  return null;
+}

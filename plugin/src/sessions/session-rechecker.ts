@@ -1,0 +1,67 @@
+import { recheckOf } from "../chain/auth-request.js";
+import type { AuthChain } from "../chain/auth-chain.js";
+import type { Decision } from "../chain/decision.js";
+import type { Logger } from "../log.js";
+import type { SessionRegistry } from "./session-registry.js";
+import type { ViewerSession } from "./viewer-session.js";
+
+/**
+ * Re-asks the chain about long-lived sessions (RTMP, FLV and HLS alike) when their verdict expires:
+ * after the deciding step's TTL (a backend's `X-AuthDuration`), else after the configured interval.
+ * A deny on re-check closes the session; an allow renews it.
+ */
+export class SessionRechecker {
+  readonly #chain: AuthChain;
+  readonly #registry: SessionRegistry;
+  readonly #intervalSec: number;
+  readonly #log: Logger;
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #onEnded = (session: ViewerSession) => this.#cancel(session.id);
+
+  constructor(chain: AuthChain, registry: SessionRegistry, intervalSec: number, log: Logger) {
+    this.#chain = chain;
+    this.#registry = registry;
+    this.#intervalSec = intervalSec;
+    this.#log = log;
+    registry.on("ended", this.#onEnded);
+  }
+
+  /** Schedules the next re-check of a playing session after an allow. */
+  schedule(session: ViewerSession, decision: Decision): void {
+    this.#cancel(session.id);
+    const ttlSec = decision.verdict === "allow" && decision.ttlSec !== undefined ? decision.ttlSec : this.#intervalSec;
+    if (ttlSec <= 0 || session.state === "ended") return;
+    const timer = setTimeout(() => void this.#recheck(session), ttlSec * 1000);
+    timer.unref();
+    this.#timers.set(session.id, timer);
+  }
+
+  async #recheck(session: ViewerSession): Promise<void> {
+    this.#timers.delete(session.id);
+    const previous = session.request;
+    if (session.state !== "playing" || previous === undefined) return;
+    const request = recheckOf(previous);
+    session.request = request;
+    const decision = await this.#chain.decide(request);
+    if (session.state !== "playing") return;
+    if (decision.verdict === "deny") {
+      this.#log.info({ event: "session.recheck_denied", sessionId: session.id, step: decision.step, reason: decision.reason }, "session denied on re-check; closing");
+      this.#registry.close(session, "denied-on-recheck");
+      return;
+    }
+    this.schedule(session, decision);
+  }
+
+  #cancel(id: string): void {
+    const timer = this.#timers.get(id);
+    if (timer !== undefined) clearTimeout(timer);
+    this.#timers.delete(id);
+  }
+
+  /** Stops every pending re-check. */
+  close(): void {
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    this.#registry.off("ended", this.#onEnded);
+  }
+}
