@@ -15,6 +15,9 @@ import { SessionRegistry } from "./sessions/session-registry.js";
 import { SessionLimiter } from "./sessions/session-limiter.js";
 import { SessionRechecker } from "./sessions/session-rechecker.js";
 import type { GateContext } from "./gate/gate-context.js";
+import { HlsGate } from "./hls/hls-gate.js";
+import { HlsSessionKeys } from "./hls/hls-session-keys.js";
+import { NmsIncompatibleError } from "./errors.js";
 
 export type { AuthRequest, Protocol } from "./chain/auth-request.js";
 export type { Authorizer } from "./chain/authorizer.js";
@@ -67,10 +70,13 @@ const ATTACHED = Symbol.for("nms-viewer-auth.attached");
  * // later: await auth.detach();
  */
 export function attachViewerAuth(nms: NodeMediaServer, config: PluginConfigInput = {}, deps: ViewerAuthDeps = {}): ViewerAuthHandle {
-  const resolved = parseConfig(pluginConfigSchema, config) as PluginConfig;
+  return attachResolvedViewerAuth(nms, parseConfig(pluginConfigSchema, config) as PluginConfig, deps);
+}
+
+/** `attachViewerAuth` for a configuration that was already validated (the bundled server's). */
+export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginConfig, deps: ViewerAuthDeps = {}): ViewerAuthHandle {
   const marker = Context as unknown as Record<symbol, boolean>;
   if (marker[ATTACHED]) throw new AlreadyAttachedError();
-  void nms; // NMS keeps its state in a process-wide context; the instance documents intent and owns the listeners.
 
   const log = deps.logger ?? createLogger(resolved.log.level);
   nmsLogger.level = resolved.log.nmsLevel; // NMS's constructor forces "debug"
@@ -87,6 +93,7 @@ export function attachViewerAuth(nms: NodeMediaServer, config: PluginConfigInput
   };
   const gate = new PlayGate(ctx);
   gate.attach();
+  const hlsGate = attachHlsGate(nms, resolved, ctx, clock);
   marker[ATTACHED] = true;
   log.info({ event: "plugin.attached", steps: chain.stepNames, defaultAction: resolved.auth.defaultAction }, "viewer authorization attached");
 
@@ -100,10 +107,22 @@ export function attachViewerAuth(nms: NodeMediaServer, config: PluginConfigInput
       if (detached) return;
       detached = true;
       gate.detach();
+      hlsGate?.detach();
       ctx.rechecker.close();
       marker[ATTACHED] = false;
       await chain.close();
       log.info({ event: "plugin.detached" }, "viewer authorization detached");
     },
   };
+}
+
+/** Puts the HLS gate in front of NMS's HTTP listener when `hls.dir` is set. */
+function attachHlsGate(nms: NodeMediaServer, config: PluginConfig, ctx: GateContext, clock: Clock): HlsGate | undefined {
+  if (config.hls.dir === null) return undefined;
+  const server = nms.httpServer.httpServer;
+  if (server === undefined) throw new NmsIncompatibleError("hls.dir is set but NMS has no HTTP server (set http.port)");
+  const keys = new HlsSessionKeys(ctx.registry, clock, config.hls.sessionIdleSec, config.hls.ipBinding);
+  const hls = new HlsGate(ctx, keys, config.hls.dir);
+  hls.attach(server);
+  return hls;
 }

@@ -24,7 +24,12 @@ export function httpGetFor(url: string, readMs: number, opts: { abortAfterMs?: n
       req.destroy();
       resolve({ status, headers, bytes, body: Buffer.concat(chunks), ...(error ? { error } : {}) });
     };
-    const req = http.get(url, { headers: opts.headers, localAddress: opts.localAddress, agent: false }, (res) => {
+    // The path is sent exactly as written: `new URL` would normalize the dot segments tests send on purpose.
+    const target = /^http:\/\/(\[[^\]]+\]|[^/:]+):(\d+)(\/.*)$/.exec(url);
+    if (target === null) throw new Error(`httpGetFor needs http://host:port/path, got ${url}`);
+    const hostname = target[1]!.replace(/^\[|\]$/g, "");
+    const requestOptions = { hostname, port: Number(target[2]), path: target[3], headers: opts.headers, localAddress: opts.localAddress, agent: false };
+    const req = http.get(requestOptions, (res) => {
       status = res.statusCode ?? 0;
       headers = res.headers;
       res.on("data", (chunk: Buffer) => {

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { LOG_LEVELS } from "../log.js";
 import { ipRangeListSchema } from "./value-schemas.js";
 import { sessionsSchema } from "./sessions-schema.js";
+import { hlsSchema } from "./hls-schema.js";
 
 /** NMS's own console logger knows these levels. */
 export const NMS_LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
@@ -28,6 +29,7 @@ export const pluginConfigShape = {
   log: logSchema,
   auth: authSchema,
   sessions: sessionsSchema,
+  hls: hlsSchema,
 };
 
 export const pluginConfigSchema = z.strictObject(pluginConfigShape);

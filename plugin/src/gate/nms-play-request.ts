@@ -1,16 +1,15 @@
 import { stringify } from "node:querystring";
-import type { TLSSocket } from "node:tls";
 import type BaseSession from "node-media-server/src/session/base_session.js";
 import type { AuthRequest, Protocol } from "../chain/auth-request.js";
 import { parseNmsSessionAddress } from "../net/ip-address.js";
-import { resolveClientAddress } from "../net/client-address.js";
 import type { IpRuleList } from "../net/ip-rule-list.js";
+import { httpRequestFields } from "./http-request-fields.js";
 
 /** Builds the chain's request value from an NMS play session (RTMP, HTTP-FLV or WS-FLV). */
 export function playRequestOf(session: BaseSession, protocol: Protocol, sessionId: string, trustedProxies: IpRuleList): AuthRequest {
-  const peer = parseNmsSessionAddress(session.ip);
   const common = { sessionId, protocol, app: session.streamApp, channel: session.streamName, purpose: "new" as const, requestNumber: 1 };
   if (protocol === "rtmp") {
+    const peer = parseNmsSessionAddress(session.ip);
     // NMS keeps only the parsed play query for RTMP; re-encoding it keeps key order.
     const query = stringify(session.streamQuery as Record<string, string | string[]>);
     const connect = session.rtmp?.connectCmdObj;
@@ -28,24 +27,9 @@ export function playRequestOf(session: BaseSession, protocol: Protocol, sessionI
     };
   }
   const req = session.req;
-  const rawUrl = req?.originalUrl ?? req?.url ?? session.streamPath;
-  const queryStart = rawUrl.indexOf("?");
-  const query = queryStart < 0 ? "" : rawUrl.slice(queryStart + 1);
-  const address = resolveClientAddress(peer, req?.headers["x-forwarded-for"], trustedProxies);
-  const host = req?.headers.host ?? "";
-  const secure = (req?.socket as TLSSocket | undefined)?.encrypted === true;
-  const scheme = protocol === "ws-flv" ? (secure ? "wss" : "ws") : secure ? "https" : "http";
-  return {
-    ...common,
-    ip: address?.text ?? session.ip,
-    address,
-    path: queryStart < 0 ? rawUrl : rawUrl.slice(0, queryStart),
-    query,
-    params: new URLSearchParams(query),
-    userAgent: req?.headers["user-agent"] ?? "",
-    host,
-    origin: host === "" ? "" : `${scheme}://${host}`,
-  };
+  if (req === undefined) throw new Error(`FLV session ${session.id} has no request`);
+  const rawUrl = req.originalUrl ?? req.url ?? session.streamPath;
+  return { ...common, ...httpRequestFields(req, rawUrl, trustedProxies, protocol === "ws-flv") };
 }
 
 function rtmpHostAndOrigin(tcUrl: string | undefined): { host: string; origin: string } {

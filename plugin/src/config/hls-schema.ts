@@ -1,0 +1,13 @@
+import { z } from "zod";
+import { secondsSchema } from "./value-schemas.js";
+
+/** How strictly an HLS session key is tied to the address that opened it. */
+export const HLS_IP_BINDINGS = ["exact", "subnet", "off"] as const;
+export type HlsIpBinding = (typeof HLS_IP_BINDINGS)[number];
+
+/** `hls`: the HLS gate in front of NMS's HTTP port (nms.md "HTTP side"). */
+export const hlsSchema = z.strictObject({
+  dir: z.string().min(1, "must be a directory path").nullable().default(null),
+  sessionIdleSec: secondsSchema(1).default(30),
+  ipBinding: z.enum(HLS_IP_BINDINGS).default("exact"),
+}).prefault({});

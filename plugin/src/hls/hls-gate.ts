@@ -1,0 +1,193 @@
+import { createReadStream } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { join, resolve, sep } from "node:path";
+import type { AuthRequest } from "../chain/auth-request.js";
+import type { Decision } from "../chain/decision.js";
+import { startPlaying, type GateContext } from "../gate/gate-context.js";
+import { httpRequestFields } from "../gate/http-request-fields.js";
+import type { ViewerSession } from "../sessions/viewer-session.js";
+import { classifyRequestPath, HLS_CONTENT_TYPES } from "./hls-request-path.js";
+import { HlsSessionKeys, type HlsSession } from "./hls-session-keys.js";
+import { estimateBandwidth, HLS_SESSION_PARAM, isMultivariant, rewritePlaylist, segmentsOf, wrapperPlaylist } from "./playlist-rewriter.js";
+
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+type HlsTarget = { app: string; channel: string; file: string; extension: string; path: string };
+
+/** Used when a playlist's segments cannot be measured yet (bits/s). */
+const FALLBACK_BANDWIDTH = 2_000_000;
+
+/**
+ * HlsGate serves HLS from a private directory (`<dir>/<app>/<channel>/…`) on NMS's HTTP port, in
+ * front of NMS's own request listener. A playlist request without a session key runs the chain once
+ * and, on allow, opens a session whose key every URI in the returned playlist carries. Requests with
+ * a key are checked against the live session only. Every other request goes to NMS untouched, except
+ * paths with traversal forms, which get 400 before anything is read.
+ */
+export class HlsGate {
+  readonly #ctx: GateContext;
+  readonly #keys: HlsSessionKeys;
+  readonly #root: string;
+  #server: Server | undefined;
+  #originals: RequestListener[] = [];
+  readonly #listener: RequestListener = (req, res) => this.#route(req, res);
+
+  constructor(ctx: GateContext, keys: HlsSessionKeys, dir: string) {
+    this.#ctx = ctx;
+    this.#keys = keys;
+    this.#root = resolve(dir);
+  }
+
+  /** Puts the gate in front of the server's request listeners (NMS's express app). */
+  attach(server: Server): void {
+    this.#server = server;
+    this.#originals = server.listeners("request") as RequestListener[];
+    server.removeAllListeners("request");
+    server.on("request", this.#listener);
+  }
+
+  detach(): void {
+    const server = this.#server;
+    if (server === undefined) return;
+    server.off("request", this.#listener);
+    for (const listener of this.#originals) server.on("request", listener);
+    this.#server = undefined;
+    this.#keys.close();
+  }
+
+  #route(req: IncomingMessage, res: ServerResponse): void {
+    const target = classifyRequestPath(req.url ?? "/");
+    if (target.kind === "other") {
+      for (const listener of this.#originals) listener.call(this.#server, req, res);
+      return;
+    }
+    if (target.kind === "bad") {
+      this.#ctx.log.info({ event: "hls.bad_path", reason: target.reason, ip: req.socket.remoteAddress }, "refused a malformed path");
+      return plain(res, 400, "Bad Request");
+    }
+    if (target.kind === "not-found") return plain(res, 404, "Not Found");
+    if (req.method !== "GET" && req.method !== "HEAD") return plain(res, 405, "Method Not Allowed", { Allow: "GET, HEAD" });
+    this.#serve(req, res, target).catch((error: unknown) => {
+      this.#ctx.log.error({ event: "hls.failed", err: error, path: target.path }, "HLS request failed");
+      if (!res.headersSent) plain(res, 500, "Internal Server Error");
+      else res.destroy();
+    });
+  }
+
+  async #serve(req: IncomingMessage, res: ServerResponse, target: HlsTarget): Promise<void> {
+    const channelDir = join(this.#root, target.app, target.channel);
+    if (!(await isDirectory(channelDir))) return plain(res, 404, "Not Found");
+    const fields = httpRequestFields(req, req.url ?? "/", this.#ctx.trustedProxies);
+    const key = fields.params.get(HLS_SESSION_PARAM);
+    if (key !== null) {
+      const session = this.#keys.lookup(key, target.app, target.channel, fields.address);
+      if (typeof session === "string") {
+        this.#ctx.log.info({ event: "hls.key_refused", reason: session, ip: fields.ip, path: target.path }, "HLS request refused");
+        return plain(res, 403, "Forbidden");
+      }
+      return this.#sendFile(req, res, channelDir, target, session);
+    }
+    if (target.extension !== "m3u8") return plain(res, 403, "Forbidden");
+    await this.#openSession(req, res, channelDir, target, fields);
+  }
+
+  async #openSession(req: IncomingMessage, res: ServerResponse, channelDir: string, target: HlsTarget, fields: ReturnType<typeof httpRequestFields>): Promise<void> {
+    const key = HlsSessionKeys.newKey();
+    let session: HlsSession | undefined;
+    const viewer = this.#ctx.registry.open({
+      protocol: "hls", app: target.app, channel: target.channel, ip: fields.ip, userAgent: fields.userAgent,
+      transport: { bytesOut: () => session?.bytesOut ?? 0, close: () => this.#keys.revoke(key) },
+    });
+    const request: AuthRequest = {
+      ...fields, path: target.path, sessionId: viewer.id, protocol: "hls", app: target.app, channel: target.channel, purpose: "new", requestNumber: 1,
+    };
+    const decision = await this.#ctx.chain.decide(request);
+    if (res.destroyed || req.socket.destroyed) {
+      this.#ctx.registry.end(viewer, "viewer-left");
+      return;
+    }
+    if (decision.verdict === "deny") return this.#refuse(res, viewer, decision);
+    if (startPlaying(this.#ctx, viewer, request, decision) !== null) return plain(res, 403, "Forbidden");
+    session = { key, viewer, app: target.app, channel: target.channel, address: fields.address, bytesOut: 0 };
+    this.#keys.add(session);
+    const playlist = await readTextOrNull(join(channelDir, target.file));
+    if (playlist === null) return plain(res, 404, "Not Found");
+    const body = isMultivariant(playlist)
+      ? rewritePlaylist(playlist, key)
+      : wrapperPlaylist(target.file, key, (await this.#bandwidthOf(channelDir, playlist)) ?? FALLBACK_BANDWIDTH);
+    this.#sendPlaylist(req, res, body, session);
+  }
+
+  #refuse(res: ServerResponse, viewer: ViewerSession, decision: Decision & { verdict: "deny" }): void {
+    this.#ctx.registry.end(viewer, "denied");
+    if (decision.redirectUrl !== undefined) {
+      res.writeHead(302, { Location: decision.redirectUrl, "Cache-Control": "no-store", "Content-Length": "0" });
+      res.end();
+      return;
+    }
+    plain(res, 403, "Forbidden");
+  }
+
+  async #sendFile(req: IncomingMessage, res: ServerResponse, channelDir: string, target: HlsTarget, session: HlsSession): Promise<void> {
+    const file = join(channelDir, target.file);
+    if (!file.startsWith(channelDir + sep)) return plain(res, 400, "Bad Request"); // defence in depth
+    if (target.extension === "m3u8") {
+      const playlist = await readTextOrNull(file);
+      if (playlist === null) return plain(res, 404, "Not Found");
+      return this.#sendPlaylist(req, res, rewritePlaylist(playlist, session.key), session);
+    }
+    const info = await stat(file).catch(() => null);
+    if (info === null || !info.isFile()) return plain(res, 404, "Not Found");
+    res.writeHead(200, {
+      "Content-Type": HLS_CONTENT_TYPES[target.extension] ?? "application/octet-stream",
+      "Content-Length": String(info.size),
+      // The URL carries a session key: private caches only.
+      "Cache-Control": "private, max-age=60",
+      "Access-Control-Allow-Origin": "*",
+    });
+    if (req.method === "HEAD") return void res.end();
+    const stream = createReadStream(file);
+    stream.on("data", (chunk) => (session.bytesOut += chunk.length));
+    stream.on("error", () => res.destroy());
+    res.on("close", () => stream.destroy());
+    stream.pipe(res);
+  }
+
+  #sendPlaylist(req: IncomingMessage, res: ServerResponse, body: string, session: HlsSession): void {
+    const bytes = Buffer.from(body, "utf8");
+    res.writeHead(200, {
+      "Content-Type": HLS_CONTENT_TYPES.m3u8!,
+      "Content-Length": String(bytes.length),
+      // Playlists carry a session key and change every segment: never cache them in a shared cache.
+      "Cache-Control": "private, no-store",
+      "Access-Control-Allow-Origin": "*",
+    });
+    if (req.method === "HEAD") return void res.end();
+    session.bytesOut += bytes.length;
+    res.end(bytes);
+  }
+
+  async #bandwidthOf(channelDir: string, playlist: string): Promise<number | null> {
+    const segments = segmentsOf(playlist).slice(-3);
+    const measured = await Promise.all(segments.map(async (s) => {
+      const info = await stat(join(channelDir, s.uri.split("?")[0] ?? "")).catch(() => null);
+      return { durationSec: s.durationSec, bytes: info?.size ?? 0 };
+    }));
+    return estimateBandwidth(measured);
+  }
+}
+
+function plain(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  const body = `${text}\n`;
+  res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8", "Content-Length": String(body.length), "Cache-Control": "no-store", ...headers });
+  res.end(body);
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  const info = await stat(path).catch(() => null);
+  return info?.isDirectory() === true;
+}
+
+async function readTextOrNull(file: string): Promise<string | null> {
+  return readFile(file, "utf8").catch(() => null);
+}

@@ -1,0 +1,96 @@
+import { randomBytes } from "node:crypto";
+import type { Clock } from "../clock.js";
+import type { HlsIpBinding } from "../config/hls-schema.js";
+import type { IpAddress } from "../net/ip-address.js";
+import { prefixKey } from "../net/ip-range.js";
+import type { SessionRegistry } from "../sessions/session-registry.js";
+import type { ViewerSession } from "../sessions/viewer-session.js";
+
+/** One authorized HLS viewer: the registry session plus what its key is bound to. */
+export interface HlsSession {
+  readonly key: string;
+  readonly viewer: ViewerSession;
+  readonly app: string;
+  readonly channel: string;
+  readonly address: IpAddress | null;
+  bytesOut: number;
+}
+
+/** Why a keyed request was refused. */
+export type KeyRefusal = "unknown key" | "wrong channel" | "address mismatch";
+
+/**
+ * HlsSessionKeys maps unguessable session keys to live HLS sessions. Segment and playlist requests
+ * are checked here only, never against a backend. Sessions with no request for the idle time end.
+ */
+export class HlsSessionKeys {
+  readonly #byKey = new Map<string, HlsSession>();
+  readonly #registry: SessionRegistry;
+  readonly #clock: Clock;
+  readonly #idleMs: number;
+  readonly #binding: HlsIpBinding;
+  readonly #sweeper: NodeJS.Timeout;
+
+  constructor(registry: SessionRegistry, clock: Clock, idleSec: number, binding: HlsIpBinding) {
+    this.#registry = registry;
+    this.#clock = clock;
+    this.#idleMs = idleSec * 1000;
+    this.#binding = binding;
+    // Sweep often enough that a session ends within ~1/4 of its idle time after it went idle.
+    this.#sweeper = setInterval(() => this.sweep(), Math.min(5000, Math.max(250, this.#idleMs / 4)));
+    this.#sweeper.unref();
+  }
+
+  /** A new random key, 128 bits, URL-safe. */
+  static newKey(): string {
+    return randomBytes(16).toString("base64url");
+  }
+
+  add(session: HlsSession): void {
+    this.#byKey.set(session.key, session);
+  }
+
+  /** Removes a key: the next request with it gets 403. */
+  revoke(key: string): void {
+    this.#byKey.delete(key);
+  }
+
+  get size(): number {
+    return this.#byKey.size;
+  }
+
+  /** The live session for a key, if this request may use it; touches the session. */
+  lookup(key: string, app: string, channel: string, address: IpAddress | null): HlsSession | KeyRefusal {
+    const session = this.#byKey.get(key);
+    if (session === undefined || session.viewer.state === "ended") return "unknown key";
+    if (session.app !== app || session.channel !== channel) return "wrong channel";
+    if (!this.#addressMatches(session.address, address)) return "address mismatch";
+    this.#registry.touch(session.viewer);
+    return session;
+  }
+
+  /** Ends sessions idle for longer than the idle time. */
+  sweep(): void {
+    const cutoff = this.#clock.now() - this.#idleMs;
+    for (const session of this.#byKey.values()) {
+      if (session.viewer.state === "ended") this.#byKey.delete(session.key);
+      else if (session.viewer.lastActivityAt < cutoff) {
+        this.#byKey.delete(session.key);
+        this.#registry.end(session.viewer, "idle");
+      }
+    }
+  }
+
+  close(): void {
+    clearInterval(this.#sweeper);
+    this.#byKey.clear();
+  }
+
+  #addressMatches(bound: IpAddress | null, actual: IpAddress | null): boolean {
+    if (this.#binding === "off") return true;
+    if (bound === null || actual === null || bound.family !== actual.family) return false;
+    if (this.#binding === "exact") return bound.value === actual.value;
+    const bits = bound.family === 4 ? 24 : 64;
+    return prefixKey(bound, bits) === prefixKey(actual, bits);
+  }
+}

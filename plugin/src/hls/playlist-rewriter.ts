@@ -1,0 +1,68 @@
+/**
+ * Rewrites an HLS playlist so that every segment, variant and rendition URI carries the viewer's
+ * session key: players fetch URIs exactly as written and cannot carry the original `?token=` on
+ * (protocols.md §5). URIs with a scheme point elsewhere and are left alone.
+ */
+
+/** The query parameter carrying an HLS session key. */
+export const HLS_SESSION_PARAM = "vas";
+
+const URI_ATTRIBUTE = /URI="([^"]*)"/g;
+
+/** Adds the key to every local URI in the playlist text. */
+export function rewritePlaylist(playlist: string, key: string): string {
+  return playlist
+    .split("\n")
+    .map((line) => {
+      const trimmed = line.trim();
+      if (trimmed === "") return line;
+      if (trimmed.startsWith("#")) return line.replace(URI_ATTRIBUTE, (_, uri: string) => `URI="${withKey(uri, key)}"`);
+      return withKey(trimmed, key);
+    })
+    .join("\n");
+}
+
+/** True for a multivariant (master) playlist. */
+export function isMultivariant(playlist: string): boolean {
+  return playlist.includes("#EXT-X-STREAM-INF");
+}
+
+/**
+ * A one-variant multivariant playlist pointing at the media playlist with the key. Served for the
+ * first request of a media playlist, so that the player's later reloads use the keyed URL and never
+ * the token URL (which would re-run the chain on every reload).
+ */
+export function wrapperPlaylist(mediaFile: string, key: string, bandwidth: number): string {
+  return ["#EXTM3U", "#EXT-X-VERSION:3", `#EXT-X-STREAM-INF:BANDWIDTH=${Math.max(1, Math.round(bandwidth))}`, withKey(mediaFile, key), ""].join("\n");
+}
+
+/** Estimated peak bitrate in bits/s from a media playlist's EXTINF durations and segment sizes. */
+export function estimateBandwidth(segments: readonly { durationSec: number; bytes: number }[]): number | null {
+  let peak = 0;
+  for (const s of segments) if (s.durationSec > 0) peak = Math.max(peak, (s.bytes * 8) / s.durationSec);
+  return peak > 0 ? peak : null;
+}
+
+/** Segment URIs of a media playlist with their EXTINF durations. */
+export function segmentsOf(playlist: string): { uri: string; durationSec: number }[] {
+  const out: { uri: string; durationSec: number }[] = [];
+  let duration = 0;
+  for (const raw of playlist.split("\n")) {
+    const line = raw.trim();
+    if (line.startsWith("#EXTINF:")) duration = parseFloat(line.slice(8)) || 0;
+    else if (line !== "" && !line.startsWith("#")) {
+      out.push({ uri: line, durationSec: duration });
+      duration = 0;
+    }
+  }
+  return out;
+}
+
+function withKey(uri: string, key: string): string {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(uri)) return uri;
+  const hashAt = uri.indexOf("#");
+  const base = hashAt < 0 ? uri : uri.slice(0, hashAt);
+  const fragment = hashAt < 0 ? "" : uri.slice(hashAt);
+  const separator = base.includes("?") ? "&" : "?";
+  return `${base}${separator}${HLS_SESSION_PARAM}=${encodeURIComponent(key)}${fragment}`;
+}

@@ -1,0 +1,86 @@
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { mkdirSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { join, resolve } from "node:path";
+import NodeMediaServer from "node-media-server";
+import { attachResolvedViewerAuth, type PluginConfig, type ViewerAuthDeps, type ViewerAuthHandle } from "../../plugin/src/index.js";
+import { createLogger } from "../../plugin/src/log.js";
+import { ChannelRunner, type ChannelStatus } from "./channels/channel-runner.js";
+import type { ServerConfig } from "./server-config-schema.js";
+import { pluginConfigShape } from "../../plugin/src/config/plugin-config-schema.js";
+
+/** The bundled server: NMS + the plugin + the HLS gate + one supervised ffmpeg pair per channel. */
+export interface BundledServer {
+  readonly auth: ViewerAuthHandle;
+  readonly channels: readonly ChannelRunner[];
+  /** Real ports, known after `start` (the config may say 0 for OS-picked). */
+  readonly ports: { rtmp: number; http: number };
+  start(): Promise<void>;
+  /** Stops every ffmpeg child, then NMS; resolves when all have exited. */
+  stop(): Promise<void>;
+  channelStatus(): ChannelStatus[];
+}
+
+/** Builds the server without starting it: nothing listens and no ffmpeg runs until `start`. */
+export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): BundledServer {
+  const s = config.server;
+  const dataDir = resolve(s.dataDir);
+  const hlsRoot = config.hls.dir ?? join(dataDir, "hls");
+  // A random secret per run: the transcoders' pass through the gate (loopback only) and NMS's publish sign.
+  const internalSecret = randomBytes(24).toString("base64url");
+  const nms = new NodeMediaServer({
+    bind: s.bind,
+    // NMS 4.4.3 reads numeric 0 as "no listener"; the string "0" asks the OS for a port.
+    rtmp: { port: s.rtmpPort === 0 ? "0" : s.rtmpPort },
+    http: { port: s.httpPort === 0 ? "0" : s.httpPort },
+    store: { path: join(dataDir, "nms-store") },
+    auth: { play: false, publish: true, secret: internalSecret },
+    webadmin: { enable: false },
+  });
+  const log = deps.logger ?? createLogger(config.log.level);
+  const pluginConfig: PluginConfig = { ...pluginPartOf(config), hls: { ...config.hls, dir: hlsRoot } };
+  const auth = attachResolvedViewerAuth(nms, pluginConfig, { ...deps, logger: log, internalSecret });
+  const ports = { rtmp: 0, http: 0 };
+  let channels: ChannelRunner[] = [];
+  const policy = { initialMs: s.restartInitialMs, maxMs: s.restartMaxMs, stableAfterMs: s.stableAfterSec * 1000, stopTimeoutMs: s.stopTimeoutMs };
+
+  return {
+    auth,
+    get channels() {
+      return channels;
+    },
+    ports,
+    async start() {
+      rmSync(hlsRoot, { recursive: true, force: true }); // stale segments of a previous run must not be served
+      mkdirSync(hlsRoot, { recursive: true });
+      const tcp = nms.rtmpServer.tcpServer!;
+      const http = nms.httpServer.httpServer!;
+      const listening = Promise.all([once(tcp, "listening"), once(http, "listening")]);
+      await nms.run();
+      await listening;
+      ports.rtmp = (tcp.address() as AddressInfo).port;
+      ports.http = (http.address() as AddressInfo).port;
+      const endpoints = { rtmpPort: ports.rtmp, hlsRoot, internalSecret, ffmpegPath: s.ffmpegPath };
+      channels = config.channels.map((c) => new ChannelRunner(c, endpoints, policy, log));
+      for (const channel of channels) channel.start();
+      log.info({ event: "server.started", rtmpPort: ports.rtmp, httpPort: ports.http, channels: channels.map((c) => `${c.config.app}/${c.config.id}`) }, "server started");
+    },
+    async stop() {
+      await Promise.all(channels.map((c) => c.stop()));
+      for (const session of auth.sessions.list()) auth.sessions.close(session, "server-stopped");
+      await auth.detach();
+      await nms.stop();
+      log.info({ event: "server.stopped" }, "server stopped");
+    },
+    channelStatus() {
+      return channels.map((c) => c.status());
+    },
+  };
+}
+
+/** The plugin's sections of the server configuration (everything but `server` and `channels`). */
+function pluginPartOf(config: ServerConfig): PluginConfig {
+  const keys = Object.keys(pluginConfigShape) as (keyof PluginConfig)[];
+  return Object.fromEntries(keys.map((k) => [k, config[k]])) as unknown as PluginConfig;
+}

@@ -1,0 +1,74 @@
+import { createHash } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Logger } from "../../../plugin/src/log.js";
+import { INTERNAL_SECRET_PARAM } from "../../../plugin/src/chain/internal-authorizer.js";
+import { startIngest, startPackager } from "../ffmpeg/ffmpeg-jobs.js";
+import type { ChannelConfig } from "../server-config-schema.js";
+import { ProcessSupervisor, type RestartPolicy, type SupervisedState } from "./process-supervisor.js";
+
+/** Where a channel's processes connect, and the secret they use. */
+export interface ChannelEndpoints {
+  rtmpPort: number;
+  hlsRoot: string;
+  internalSecret: string;
+  ffmpegPath: string;
+}
+
+/** A channel's state for the status endpoint. */
+export interface ChannelStatus {
+  id: string;
+  app: string;
+  state: "up" | "down" | "starting" | "stopped";
+  ingest: SupervisedState;
+  packager: SupervisedState;
+}
+
+/**
+ * ChannelRunner keeps one channel on air with two supervised ffmpeg jobs: the ingest publishes the
+ * source into NMS (signed with NMS's own publish `sign`, so no one else can take the stream name),
+ * and the packager plays it back over loopback with the internal secret and writes HLS.
+ */
+export class ChannelRunner {
+  readonly config: ChannelConfig;
+  readonly ingest: ProcessSupervisor;
+  readonly packager: ProcessSupervisor;
+
+  constructor(config: ChannelConfig, endpoints: ChannelEndpoints, policy: RestartPolicy, log: Logger) {
+    this.config = config;
+    const streamPath = `/${config.app}/${config.id}`;
+    const base = `rtmp://127.0.0.1:${endpoints.rtmpPort}${streamPath}`;
+    const hlsDir = join(endpoints.hlsRoot, config.app, config.id);
+    mkdirSync(hlsDir, { recursive: true });
+    const channelLog = log.child({ channel: config.id });
+    this.ingest = new ProcessSupervisor(`${config.id}/ingest`, () => {
+      return startIngest(config, `${base}?sign=${nmsPublishSign(streamPath, endpoints.internalSecret)}`, endpoints.ffmpegPath);
+    }, policy, channelLog);
+    this.packager = new ProcessSupervisor(`${config.id}/packager`, () => {
+      return startPackager(config, `${base}?${INTERNAL_SECRET_PARAM}=${endpoints.internalSecret}`, hlsDir, endpoints.ffmpegPath);
+    }, policy, channelLog);
+  }
+
+  start(): void {
+    this.ingest.start();
+    this.packager.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.ingest.stop(), this.packager.stop()]);
+  }
+
+  status(): ChannelStatus {
+    const ingest = { ...this.ingest.status };
+    const packager = { ...this.packager.status };
+    const states = [ingest.state, packager.state];
+    const state = states.every((s) => s === "up") ? "up" : states.includes("down") ? "down" : states.includes("starting") ? "starting" : "stopped";
+    return { id: this.config.id, app: this.config.app, state, ingest, packager };
+  }
+}
+
+/** NMS 4.4.3's publish signature (protocols.md §4.3), valid for a day from now. */
+function nmsPublishSign(streamPath: string, secret: string): string {
+  const expires = Math.floor(Date.now() / 1000) + 86400;
+  return `${expires}-${createHash("md5").update(`${streamPath}-${expires}-${secret}`).digest("hex")}`;
+}

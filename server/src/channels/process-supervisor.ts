@@ -1,0 +1,114 @@
+import type { FfmpegJob } from "../ffmpeg/ffmpeg-jobs.js";
+import type { Logger } from "../../../plugin/src/log.js";
+
+/** Restart policy: capped exponential backoff, reset once a run has stayed up long enough. */
+export interface RestartPolicy {
+  initialMs: number;
+  maxMs: number;
+  stableAfterMs: number;
+  stopTimeoutMs: number;
+}
+
+/** What a supervised process is doing now. */
+export interface SupervisedState {
+  state: "starting" | "up" | "down" | "stopped";
+  restarts: number;
+  lastError: string | null;
+  pid: number | undefined;
+  since: number;
+}
+
+/**
+ * Keeps one ffmpeg job running: when it fails or ends it is started again after 1×, 2×, 4×… the
+ * initial delay, up to the cap. `stop` sends SIGTERM and, if the job lingers, SIGKILL.
+ */
+export class ProcessSupervisor {
+  readonly #name: string;
+  readonly #start: () => FfmpegJob;
+  readonly #policy: RestartPolicy;
+  readonly #log: Logger;
+  #job: FfmpegJob | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #failuresInARow = 0;
+  #startedAt = 0;
+  #stopped = false;
+  #lastStderr: string | null = null;
+  readonly status: SupervisedState = { state: "stopped", restarts: 0, lastError: null, pid: undefined, since: Date.now() };
+
+  constructor(name: string, start: () => FfmpegJob, policy: RestartPolicy, log: Logger) {
+    this.#name = name;
+    this.#start = start;
+    this.#policy = policy;
+    this.#log = log;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#launch();
+  }
+
+  /** The current job, for tests that kill it to check restarts. */
+  get pid(): number | undefined {
+    return this.#job?.pid;
+  }
+
+  #launch(): void {
+    this.#timer = undefined;
+    if (this.#stopped) return;
+    this.#set("starting");
+    this.#startedAt = Date.now();
+    const job = this.#start();
+    this.#job = job;
+    job.on("stderr", (line) => {
+      if (!line.startsWith("frame=") && !line.startsWith("size=") && line.trim() !== "") this.#lastStderr = line.trim();
+    });
+    job.on("progress", () => {
+      this.status.pid = job.pid;
+      this.#set("up");
+      this.#log.info({ event: "channel.process_up", process: this.#name, pid: job.pid }, "ffmpeg is running");
+    });
+    job.on("exit", (error) => this.#onExit(job, error));
+  }
+
+  #onExit(job: FfmpegJob, error: string | null): void {
+    if (this.#job === job) this.#job = undefined;
+    this.status.pid = undefined;
+    if (this.#stopped) {
+      this.#set("stopped");
+      return;
+    }
+    const ranMs = Date.now() - this.#startedAt;
+    this.#failuresInARow = ranMs >= this.#policy.stableAfterMs ? 1 : this.#failuresInARow + 1;
+    const delayMs = Math.min(this.#policy.maxMs, this.#policy.initialMs * 2 ** (this.#failuresInARow - 1));
+    this.status.lastError = this.#lastStderr ?? error ?? "ffmpeg ended";
+    this.status.restarts++;
+    this.#set("down");
+    this.#log.error(
+      { event: "channel.process_down", process: this.#name, lastError: this.status.lastError, restartInMs: delayMs, restarts: this.status.restarts },
+      "ffmpeg stopped; restarting",
+    );
+    this.#timer = setTimeout(() => this.#launch(), delayMs);
+  }
+
+  /** Stops the job and any pending restart; resolves once the process has exited. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    const job = this.#job;
+    if (job === undefined) {
+      this.#set("stopped");
+      return;
+    }
+    const exited = new Promise<void>((resolve) => job.once("exit", () => resolve()));
+    job.kill("SIGTERM");
+    const killer = setTimeout(() => job.kill("SIGKILL"), this.#policy.stopTimeoutMs);
+    await exited;
+    clearTimeout(killer);
+    this.#set("stopped");
+  }
+
+  #set(state: SupervisedState["state"]): void {
+    this.status.state = state;
+    this.status.since = Date.now();
+  }
+}

@@ -1,0 +1,109 @@
+// The one module that uses fluent-ffmpeg (archived upstream): everything else sees FfmpegJob only,
+// so replacing it later touches this file alone.
+import { EventEmitter } from "node:events";
+import ffmpeg from "fluent-ffmpeg";
+import type { ChannelConfig } from "../server-config-schema.js";
+
+/** A running ffmpeg process: `stderr` lines, `progress` once media flows, `exit` exactly once. */
+export interface FfmpegJob extends EventEmitter<{ stderr: [string]; progress: []; exit: [string | null] }> {
+  readonly pid: number | undefined;
+  /** Sends a signal; exit follows. */
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** Starts the ingest job: source → (re-encode or copy) → FLV published into NMS. */
+export function startIngest(channel: ChannelConfig, publishUrl: string, ffmpegPath: string): FfmpegJob {
+  const command = ffmpeg().setFfmpegPath(ffmpegPath);
+  addSource(command, channel);
+  command.outputOptions(encodeOptions(channel)).outputOptions(["-f", "flv", "-flvflags", "no_duration_filesize"]).output(publishUrl);
+  return run(command);
+}
+
+/**
+ * Starts the packager job: plays the channel back from NMS (with the internal secret) and copies it
+ * into HLS segments. Media sequence numbers start from the epoch so a restart never reuses a number.
+ */
+export function startPackager(channel: ChannelConfig, playUrl: string, hlsDir: string, ffmpegPath: string): FfmpegJob {
+  const command = ffmpeg()
+    .setFfmpegPath(ffmpegPath)
+    .input(playUrl)
+    .inputOptions(["-rw_timeout", "10000000"])
+    .outputOptions([
+      "-c", "copy",
+      "-f", "hls",
+      "-hls_time", String(channel.hls.segmentSec),
+      "-hls_list_size", String(channel.hls.listSize),
+      "-hls_delete_threshold", "2",
+      "-hls_flags", "delete_segments+independent_segments+temp_file",
+      "-hls_start_number_source", "epoch",
+      "-hls_segment_filename", `${hlsDir}/seg_%d.ts`,
+    ])
+    .output(`${hlsDir}/index.m3u8`);
+  return run(command);
+}
+
+function addSource(command: ffmpeg.FfmpegCommand, channel: ChannelConfig): void {
+  const source = channel.source;
+  switch (source.type) {
+    case "testPattern":
+      command
+        .input(`testsrc2=size=${source.width}x${source.height}:rate=${source.fps}`).inputOptions(["-re", "-f", "lavfi"])
+        .input(`sine=frequency=${source.toneHz}:sample_rate=48000`).inputOptions(["-re", "-f", "lavfi"])
+        .outputOptions(["-map", "0:v", "-map", "1:a"]);
+      return;
+    case "file":
+      command.input(source.path).inputOptions(["-re", ...(source.loop ? ["-stream_loop", "-1"] : [])]);
+      return;
+    case "url":
+      command.input(source.url).inputOptions(["-reconnect", "1", "-reconnect_streamed", "1", "-reconnect_delay_max", "5", "-rw_timeout", "15000000"]);
+      return;
+    case "rtmp":
+      command.input(source.url).inputOptions(["-rw_timeout", "15000000"]);
+      return;
+  }
+}
+
+function encodeOptions(channel: ChannelConfig): string[] {
+  const t = channel.transcode;
+  if (t.mode === "copy") return ["-c", "copy"];
+  const scale = t.width !== null || t.height !== null ? ["-vf", `scale=${t.width ?? -2}:${t.height ?? -2}`] : [];
+  return [
+    ...scale,
+    "-c:v", "libx264", "-preset", t.preset, "-tune", "zerolatency", "-pix_fmt", "yuv420p",
+    "-b:v", `${t.videoBitrateKbps}k`, "-maxrate", `${t.videoBitrateKbps}k`, "-bufsize", `${t.videoBitrateKbps * 2}k`,
+    // A keyframe at every segment boundary, so HLS segments have the configured length.
+    "-force_key_frames", `expr:gte(t,n_forced*${channel.hls.segmentSec})`, "-sc_threshold", "0",
+    "-c:a", "aac", "-b:a", `${t.audioBitrateKbps}k`, "-ar", "48000",
+  ];
+}
+
+function run(command: ffmpeg.FfmpegCommand): FfmpegJob {
+  const job = new EventEmitter() as FfmpegJob & { pid: number | undefined };
+  let exited = false;
+  let flowing = false;
+  const exit = (error: string | null) => {
+    if (exited) return;
+    exited = true;
+    job.emit("exit", error);
+  };
+  (job as { pid: number | undefined }).pid = undefined;
+  command
+    .on("start", () => {
+      (job as { pid: number | undefined }).pid = (command as unknown as { ffmpegProc?: { pid?: number } }).ffmpegProc?.pid;
+    })
+    .on("stderr", (line: string) => job.emit("stderr", line))
+    .on("progress", () => {
+      if (!flowing) {
+        flowing = true;
+        job.emit("progress");
+      }
+    })
+    .on("error", (error: Error) => exit(error.message))
+    .on("end", () => exit(null));
+  job.kill = (signal) => {
+    if (!exited) command.kill(signal);
+  };
+  command.addOption("-nostdin").addOption("-hide_banner").addOption("-loglevel", "warning").addOption("-stats");
+  command.run();
+  return job;
+}

@@ -1,0 +1,34 @@
+// The only place that listens: loads the config, starts the bundled server, stops it on SIGTERM/SIGINT.
+import { parseArgs } from "node:util";
+import { loadConfigFile } from "../../plugin/src/config/parse-config.js";
+import { ConfigError } from "../../plugin/src/errors.js";
+import { buildServer } from "./build-server.js";
+import { serverConfigSchema } from "./server-config-schema.js";
+
+const DEFAULT_CONFIG = "samples/quickstart.yaml";
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { config: { type: "string", short: "c", default: DEFAULT_CONFIG } } });
+  const file = values.config ?? DEFAULT_CONFIG;
+  const config = loadConfigFile(serverConfigSchema, file);
+  const server = buildServer(config);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    server.auth.log.info({ event: "server.signal", signal }, "stopping");
+    server.stop().then(() => process.exit(0), (error: unknown) => {
+      server.auth.log.error({ event: "server.stop_failed", err: error }, "stop failed");
+      process.exit(1);
+    });
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  await server.start();
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) console.error(error.message);
+  else console.error(error);
+  process.exit(1);
+});

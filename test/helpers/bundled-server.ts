@@ -1,0 +1,60 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildServer, type BundledServer } from "../../server/src/build-server.js";
+import { serverConfigSchema } from "../../server/src/server-config-schema.js";
+import { parseConfig } from "../../plugin/src/config/parse-config.js";
+import type { ViewerAuthDeps } from "../../plugin/src/index.js";
+import { createCapturingLogger, type CapturedLog } from "./capturing-logger.js";
+
+/** A started bundled server on OS-picked ports with a private data directory. */
+export interface RunningServer {
+  server: BundledServer;
+  logs: CapturedLog;
+  dataDir: string;
+  httpBase: string;
+  rtmpBase: string;
+  stop(): Promise<void>;
+}
+
+/** Small, fast test channels: a tiny picture and 1 s segments keep the suite quick on 2 cores. */
+export function testChannel(id: string) {
+  return {
+    id,
+    source: { type: "testPattern", width: 160, height: 120, fps: 15 },
+    transcode: { mode: "h264", videoBitrateKbps: 150, audioBitrateKbps: 32, preset: "ultrafast" },
+    hls: { segmentSec: 1, listSize: 4 },
+  };
+}
+
+/** Starts the server with `extra` merged over a loopback, port-0 base config. */
+export async function startBundledServer(extra: Record<string, unknown> = {}, deps: ViewerAuthDeps = {}): Promise<RunningServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), "va-server-"));
+  const base = { server: { bind: "127.0.0.1", rtmpPort: 0, httpPort: 0, dataDir, restartInitialMs: 300, restartMaxMs: 2000 }, channels: [testChannel("test")] };
+  const config = parseConfig(serverConfigSchema, { ...base, ...extra, server: { ...base.server, ...(extra.server as object | undefined) } });
+  const logs = createCapturingLogger();
+  const server = buildServer(config, { logger: logs.logger, ...deps });
+  await server.start();
+  return {
+    server,
+    logs,
+    dataDir,
+    httpBase: `http://127.0.0.1:${server.ports.http}`,
+    rtmpBase: `rtmp://127.0.0.1:${server.ports.rtmp}`,
+    async stop() {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until `check` returns a value other than undefined. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}

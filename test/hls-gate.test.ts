@@ -1,0 +1,147 @@
+import { expect } from "chai";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startBundledServer, waitFor, type RunningServer } from "./helpers/bundled-server.js";
+import { hasFfmpeg, playWithFfmpeg } from "./helpers/ffmpeg.js";
+import { httpGetFor } from "./helpers/flv-clients.js";
+import { ScriptedAuthorizer } from "./helpers/scripted-authorizer.js";
+import { allow, PASS, type AuthRequest } from "../plugin/src/index.js";
+
+/** Allows `token=good` after an adjustable delay; passes otherwise (the default then denies). */
+class TokenAuthorizer extends ScriptedAuthorizer {
+  override async decide(request: AuthRequest) {
+    this.seen.push(request);
+    await new Promise((r) => setTimeout(r, this.delayMs));
+    return request.params.get("token") === "good" ? allow("good token", { name: "viewer-1", userId: "u1" }) : PASS;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const keyOf = (playlist: string) => /vas=([A-Za-z0-9_-]+)/.exec(playlist)?.[1];
+
+describe("bundled server: HLS through the gate (real ffmpeg, real NMS)", function () {
+  this.timeout(90000);
+  const step = new TokenAuthorizer();
+  let run: RunningServer;
+  const url = (path: string) => `${run.httpBase}${path}`;
+
+  before(async function () {
+    if (!hasFfmpeg) this.skip();
+    run = await startBundledServer({ hls: { sessionIdleSec: 2, ipBinding: "exact" } }, { authorizers: [step] });
+    await waitFor("the first HLS segments", () => (existsSync(join(run.dataDir, "hls/live/test/index.m3u8")) ? true : undefined));
+  });
+  after(async () => run?.stop());
+  beforeEach(() => (step.delayMs = 0));
+
+  async function openSession(): Promise<{ key: string; media: string }> {
+    const wrapper = await httpGetFor(url("/live/test/index.m3u8?token=good"), 3000);
+    expect(wrapper.status).to.equal(200);
+    const key = keyOf(wrapper.body.toString());
+    expect(key).to.be.a("string");
+    const media = await httpGetFor(url(`/live/test/index.m3u8?vas=${key}`), 3000);
+    expect(media.status).to.equal(200);
+    return { key: key!, media: media.body.toString() };
+  }
+
+  it("without credentials: 403 and no playlist body, even when the chain takes 500 ms", async () => {
+    step.delayMs = 500;
+    const result = await httpGetFor(url("/live/test/index.m3u8"), 3000);
+    expect(result.status).to.equal(403);
+    expect(result.body.toString()).to.equal("Forbidden\n");
+    expect(run.logs.events("auth.decision").at(-1)).to.include({ protocol: "hls", verdict: "deny", step: "default" });
+  });
+
+  it("with a token: a playlist whose every URI carries the session key, with the right headers", async () => {
+    const wrapper = await httpGetFor(url("/live/test/index.m3u8?token=good"), 3000);
+    expect(wrapper.headers["content-type"]).to.equal("application/vnd.apple.mpegurl");
+    expect(wrapper.headers["cache-control"]).to.equal("private, no-store");
+    const text = wrapper.body.toString();
+    expect(text).to.match(/^#EXTM3U\n/);
+    expect(text).to.match(/#EXT-X-STREAM-INF:BANDWIDTH=\d+\nindex\.m3u8\?vas=[A-Za-z0-9_-]{22}\n/);
+    const key = keyOf(text)!;
+    const media = (await httpGetFor(url(`/live/test/index.m3u8?vas=${key}`), 3000)).body.toString();
+    const uris = media.split("\n").filter((l) => l !== "" && !l.startsWith("#"));
+    expect(uris.length).to.be.greaterThan(0);
+    for (const uri of uris) expect(uri).to.match(new RegExp(`^seg_\\d+\\.ts\\?vas=${key}$`));
+    const segment = await httpGetFor(url(`/live/test/${uris[0]}`), 3000);
+    expect(segment.status).to.equal(200);
+    expect(segment.headers["content-type"]).to.equal("video/mp2t");
+    expect(segment.headers["cache-control"]).to.equal("private, max-age=60");
+    expect(segment.body[0]).to.equal(0x47); // MPEG-TS sync byte
+  });
+
+  it("ffmpeg decodes the stream, following the rewritten playlists as a player does", async () => {
+    const result = await playWithFfmpeg(url("/live/test/index.m3u8?token=good"), { seconds: 4, decode: true });
+    expect(result.code, result.stderr.slice(-500)).to.equal(0);
+    expect(result.frames).to.be.greaterThan(30);
+    expect(step.seen.filter((r) => r.protocol === "hls").length, "chain runs once per session, not per reload").to.be.greaterThan(0);
+  });
+
+  it("checks segment and playlist requests against the live session only", async () => {
+    const { key, media } = await openSession();
+    const checksBefore = step.seen.length;
+    const segment = media.split("\n").find((l) => l.startsWith("seg_"))!.split("?")[0]!;
+    expect((await httpGetFor(url(`/live/test/${segment}`), 2000)).status, "no key").to.equal(403);
+    expect((await httpGetFor(url(`/live/test/${segment}?vas=AAAAAAAAAAAAAAAAAAAAAA`), 2000)).status, "forged key").to.equal(403);
+    expect((await httpGetFor(url(`/live/test/${segment}?vas=${key}&token=good`), 2000)).status, "token beside key").to.equal(200);
+    expect((await httpGetFor(url(`/live/test/${segment}?vas=${key}`), 2000, { localAddress: "127.0.0.2" })).status, "another address").to.equal(403);
+    expect((await httpGetFor(url(`/live/test/${segment}?token=good`), 2000)).status, "token on a segment").to.equal(403);
+    expect(step.seen.length, "no chain run for keyed requests").to.equal(checksBefore);
+  });
+
+  it("lists the HLS session in the registry, counting its bytes", async () => {
+    const { key, media } = await openSession();
+    const segment = media.split("\n").find((l) => l.startsWith("seg_"))!;
+    const got = await httpGetFor(url(`/live/test/${segment}`), 2000);
+    const session = run.server.auth.sessions.list().find((s) => s.protocol === "hls" && s.state === "playing" && s.identity?.userId === "u1");
+    expect(session).to.not.equal(undefined);
+    expect(session!.transport.bytesOut()).to.be.greaterThanOrEqual(got.bytes);
+    expect(key).to.not.equal(session!.id, "the session key is not the id shown to backends");
+  });
+
+  it("closes a session idle past its time; its key then gets 403", async () => {
+    const { key } = await openSession();
+    await sleep(3500);
+    expect((await httpGetFor(url(`/live/test/index.m3u8?vas=${key}`), 2000)).status).to.equal(403);
+    const idle = run.logs.events("session.end").map((l) => l.session as Record<string, unknown>).filter((s) => s.reason === "idle");
+    expect(idle.length).to.be.greaterThan(0);
+  });
+
+  it("unknown channel → 404; wrong method → 405", async () => {
+    expect((await httpGetFor(url("/live/nope/index.m3u8?token=good"), 2000)).status).to.equal(404);
+    expect((await httpGetFor(url("/live/test/missing.ts?token=good"), 2000)).status).to.equal(403);
+  });
+
+  it("refuses every traversal form without reading outside the channel directory", async () => {
+    const marker = "SECRET-OUTSIDE-CHANNEL";
+    writeFileSync(join(run.dataDir, "hls", "secret.ts"), marker);
+    writeFileSync(join(run.dataDir, "secret.m3u8"), marker);
+    const { key } = await openSession();
+    const forms = [
+      "/live/test/../secret.ts", "/live/test/..%2fsecret.ts", "/live/test/%2e%2e/%2e%2e/secret.m3u8", "/live/test/%2E%2E%2Fsecret.ts",
+      "/live/test/%252e%252e%252fsecret.ts", "/live/test/..\\..\\secret.ts", "/live/test/%5c..%5csecret.ts", "/live/test/secret.ts%00.m3u8",
+      "/live/test//etc/passwd", "/live/test/./index.m3u8", "/../../etc/passwd", "/live/test/%c0%ae%c0%ae/secret.ts", "/live/test/%zz.ts",
+    ];
+    for (const form of forms) {
+      const result = await httpGetFor(url(`${form}?vas=${key}`), 2000);
+      expect([400, 404], form).to.include(result.status);
+      expect(result.body.toString(), form).to.not.include(marker);
+    }
+  });
+
+  it("restarts a channel's killed ffmpeg and the playlist advances again", async () => {
+    const channel = run.server.channels[0]!;
+    const sequence = async () => {
+      const { media } = await openSession();
+      return Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(media)?.[1]);
+    };
+    const before = await sequence();
+    const pid = channel.packager.pid!;
+    expect(pid).to.be.a("number");
+    process.kill(pid, "SIGKILL");
+    await waitFor("the packager to restart", () => (channel.packager.pid !== undefined && channel.packager.pid !== pid && channel.status().packager.state === "up" ? true : undefined));
+    expect(channel.status().packager.restarts).to.be.greaterThan(0);
+    await waitFor("the playlist to advance", async () => ((await sequence()) > before + 1 ? true : undefined));
+    expect(run.logs.events("channel.process_down").length).to.be.greaterThan(0);
+  });
+});
