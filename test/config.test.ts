@@ -1,8 +1,9 @@
 import { expect } from "chai";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadConfigFile, parseConfig, pluginConfigSchema } from "../plugin/src/index.js";
+import { serverConfigSchema } from "../server/src/server-config-schema.js";
 
 function issuesOf(run: () => unknown): { path: string; message: string; value?: unknown }[] {
   try {
@@ -23,8 +24,8 @@ function yamlFile(text: string): string {
 
 describe("configuration", () => {
   it("the sample with every key equals the built-in defaults", () => {
-    const sample = loadConfigFile(pluginConfigSchema, "samples/config.sample.yaml");
-    expect(sample).to.deep.equal(parseConfig(pluginConfigSchema, {}));
+    const sample = loadConfigFile(serverConfigSchema, "samples/config.sample.yaml");
+    expect(sample).to.deep.equal(parseConfig(serverConfigSchema, {}));
   });
 
   it("reports three mistakes at once, each with its key path and value", () => {
@@ -67,6 +68,18 @@ describe("configuration", () => {
   it("reports a missing file clearly", () => {
     const issues = issuesOf(() => loadConfigFile(pluginConfigSchema, "/nonexistent/config.yaml"));
     expect(issues[0]!.message).to.match(/^cannot read \/nonexistent\/config.yaml: ENOENT/);
+  });
+
+  it("every sample config in samples/ is valid", () => {
+    for (const file of readdirSync("samples").filter((f) => f.endsWith(".yaml"))) {
+      expect(() => loadConfigFile(serverConfigSchema, join("samples", file)), file).to.not.throw();
+    }
+  });
+
+  it("requires the API token when the API is enabled", () => {
+    expect(issuesOf(() => parseConfig(pluginConfigSchema, { api: { enabled: true } }))).to.deep.equal([
+      { path: "api.token", message: "is required when the API is enabled (every route needs the credential)", value: "<redacted>" },
+    ]);
   });
 
   it("returns a frozen configuration", () => {

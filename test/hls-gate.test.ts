@@ -4,17 +4,7 @@ import { join } from "node:path";
 import { startBundledServer, waitFor, type RunningServer } from "./helpers/bundled-server.js";
 import { hasFfmpeg, playWithFfmpeg } from "./helpers/ffmpeg.js";
 import { httpGetFor } from "./helpers/flv-clients.js";
-import { ScriptedAuthorizer } from "./helpers/scripted-authorizer.js";
-import { allow, PASS, type AuthRequest } from "../plugin/src/index.js";
-
-/** Allows `token=good` after an adjustable delay; passes otherwise (the default then denies). */
-class TokenAuthorizer extends ScriptedAuthorizer {
-  override async decide(request: AuthRequest) {
-    this.seen.push(request);
-    await new Promise((r) => setTimeout(r, this.delayMs));
-    return request.params.get("token") === "good" ? allow("good token", { name: "viewer-1", userId: "u1" }) : PASS;
-  }
-}
+import { TokenAuthorizer } from "./helpers/token-authorizer.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const keyOf = (playlist: string) => /vas=([A-Za-z0-9_-]+)/.exec(playlist)?.[1];

@@ -18,6 +18,7 @@ import type { GateContext } from "./gate/gate-context.js";
 import { HlsGate } from "./hls/hls-gate.js";
 import { HlsSessionKeys } from "./hls/hls-session-keys.js";
 import { NmsIncompatibleError } from "./errors.js";
+import { ManagementApi, type ApiProviders } from "./api/management-api.js";
 
 export type { AuthRequest, Protocol } from "./chain/auth-request.js";
 export type { Authorizer } from "./chain/authorizer.js";
@@ -43,6 +44,8 @@ export interface ViewerAuthDeps {
    * Leave unset in an operator's app unless it runs its own local transcoders.
    */
   internalSecret?: string;
+  /** What the management API reports beyond sessions (the bundled server's channel states). */
+  apiProviders?: ApiProviders;
 }
 
 /** What `attachViewerAuth` returns: the running parts, and `detach` to undo it all. */
@@ -51,6 +54,10 @@ export interface ViewerAuthHandle {
   readonly chain: AuthChain;
   readonly sessions: SessionRegistry;
   readonly log: Logger;
+  /** The management API when `api.enabled`; `ready` resolves once it listens. */
+  readonly api: ManagementApi | undefined;
+  /** Resolves when everything the plugin listens on is listening. */
+  readonly ready: Promise<void>;
   /** Restores NMS's own play path and closes what the plugin opened. Safe to call twice. */
   detach(): Promise<void>;
 }
@@ -94,6 +101,10 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
   const gate = new PlayGate(ctx);
   gate.attach();
   const hlsGate = attachHlsGate(nms, resolved, ctx, clock);
+  const api = resolved.api.enabled
+    ? new ManagementApi({ bind: resolved.api.bind, port: resolved.api.port, token: resolved.api.token! }, sessions, deps.apiProviders ?? {}, clock, log)
+    : undefined;
+  const ready = api === undefined ? Promise.resolve() : api.listen().then(() => undefined);
   marker[ATTACHED] = true;
   log.info({ event: "plugin.attached", steps: chain.stepNames, defaultAction: resolved.auth.defaultAction }, "viewer authorization attached");
 
@@ -103,11 +114,14 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
     chain,
     sessions,
     log,
+    api,
+    ready,
     async detach() {
       if (detached) return;
       detached = true;
       gate.detach();
       hlsGate?.detach();
+      await api?.close();
       ctx.rechecker.close();
       marker[ATTACHED] = false;
       await chain.close();

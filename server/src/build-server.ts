@@ -15,7 +15,7 @@ export interface BundledServer {
   readonly auth: ViewerAuthHandle;
   readonly channels: readonly ChannelRunner[];
   /** Real ports, known after `start` (the config may say 0 for OS-picked). */
-  readonly ports: { rtmp: number; http: number };
+  readonly ports: { rtmp: number; http: number; api: number };
   start(): Promise<void>;
   /** Stops every ffmpeg child, then NMS; resolves when all have exited. */
   stop(): Promise<void>;
@@ -40,9 +40,10 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
   });
   const log = deps.logger ?? createLogger(config.log.level);
   const pluginConfig: PluginConfig = { ...pluginPartOf(config), hls: { ...config.hls, dir: hlsRoot } };
-  const auth = attachResolvedViewerAuth(nms, pluginConfig, { ...deps, logger: log, internalSecret });
-  const ports = { rtmp: 0, http: 0 };
   let channels: ChannelRunner[] = [];
+  const apiProviders = { channels: () => channels.map((c) => c.status()) };
+  const auth = attachResolvedViewerAuth(nms, pluginConfig, { ...deps, logger: log, internalSecret, apiProviders });
+  const ports = { rtmp: 0, http: 0, api: 0 };
   const policy = { initialMs: s.restartInitialMs, maxMs: s.restartMaxMs, stableAfterMs: s.stableAfterSec * 1000, stopTimeoutMs: s.stopTimeoutMs };
 
   return {
@@ -59,12 +60,14 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
       const listening = Promise.all([once(tcp, "listening"), once(http, "listening")]);
       await nms.run();
       await listening;
+      await auth.ready;
+      ports.api = auth.api?.port ?? 0;
       ports.rtmp = (tcp.address() as AddressInfo).port;
       ports.http = (http.address() as AddressInfo).port;
       const endpoints = { rtmpPort: ports.rtmp, hlsRoot, internalSecret, ffmpegPath: s.ffmpegPath };
       channels = config.channels.map((c) => new ChannelRunner(c, endpoints, policy, log));
       for (const channel of channels) channel.start();
-      log.info({ event: "server.started", rtmpPort: ports.rtmp, httpPort: ports.http, channels: channels.map((c) => `${c.config.app}/${c.config.id}`) }, "server started");
+      log.info({ event: "server.started", rtmpPort: ports.rtmp, httpPort: ports.http, apiPort: ports.api, channels: channels.map((c) => `${c.config.app}/${c.config.id}`) }, "server started");
     },
     async stop() {
       await Promise.all(channels.map((c) => c.stop()));

@@ -3,6 +3,7 @@ import { LOG_LEVELS } from "../log.js";
 import { ipRangeListSchema } from "./value-schemas.js";
 import { sessionsSchema } from "./sessions-schema.js";
 import { hlsSchema } from "./hls-schema.js";
+import { apiSchema } from "./api-schema.js";
 
 /** NMS's own console logger knows these levels. */
 export const NMS_LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
@@ -30,6 +31,7 @@ export const pluginConfigShape = {
   auth: authSchema,
   sessions: sessionsSchema,
   hls: hlsSchema,
+  api: apiSchema,
 };
 
 export const pluginConfigSchema = z.strictObject(pluginConfigShape);

@@ -24,6 +24,10 @@ export interface GateContext {
  */
 export function startPlaying(ctx: GateContext, viewer: ViewerSession, request: AuthRequest, decision: Decision & { verdict: "allow" }): string | null {
   viewer.request = request;
+  if (decision.step === "internal") {
+    ctx.registry.discard(viewer); // the server's own transcoder is not a viewer
+    return null;
+  }
   const admission = ctx.limiter.admit(viewer, decision.user);
   if (!admission.admitted) {
     ctx.log.info({ event: "session.limit_refused", sessionId: viewer.id, reason: admission.reason }, "viewer refused by session limit");

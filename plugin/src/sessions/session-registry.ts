@@ -87,6 +87,17 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     session.lastActivityAt = this.#clock.now();
   }
 
+  /**
+   * Drops a session that turned out not to be a viewer (the server's own transcoder): no end event,
+   * no statistics, no limits.
+   */
+  discard(session: ViewerSession): void {
+    if (session.state === "ended") return;
+    session.state = "ended";
+    session.endedAt = this.#clock.now();
+    this.#live.delete(session.id);
+  }
+
   /** Ends a session once: freezes its bytes, removes it, logs `session.end`. Later calls do nothing. */
   end(session: ViewerSession, reason: EndReason): void {
     if (session.state === "ended") return;

@@ -1,0 +1,164 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import type { Clock } from "../clock.js";
+import type { Logger } from "../log.js";
+import { secretsEqual } from "../secrets.js";
+import type { SessionRegistry } from "../sessions/session-registry.js";
+import { snapshotOf, type ViewerSession } from "../sessions/viewer-session.js";
+import { FailureThrottle } from "./request-throttle.js";
+
+/** Things the API reports that the plugin does not own (the bundled server's channels). */
+export interface ApiProviders {
+  channels?: () => unknown[];
+}
+
+export interface ManagementApiOptions {
+  bind: string;
+  port: number;
+  token: string;
+}
+
+type Handler = (req: IncomingMessage, url: URL, params: string[]) => { status: number; body: unknown } | Promise<{ status: number; body: unknown }>;
+
+/** Largest request body the API reads (it takes no large input). */
+const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * ManagementApi is the operator's JSON API on its own port: sessions (list, get, close), revocation
+ * of a user's sessions, viewers per channel, channel states and health. Every route needs the bearer
+ * token (compared in constant time); repeated failures from one address are throttled.
+ */
+export class ManagementApi {
+  readonly #server: Server;
+  readonly #options: ManagementApiOptions;
+  readonly #registry: SessionRegistry;
+  readonly #providers: ApiProviders;
+  readonly #log: Logger;
+  readonly #throttle: FailureThrottle;
+  readonly #routes: { method: string; pattern: RegExp; handler: Handler }[];
+
+  constructor(options: ManagementApiOptions, registry: SessionRegistry, providers: ApiProviders, clock: Clock, log: Logger) {
+    this.#options = options;
+    this.#registry = registry;
+    this.#providers = providers;
+    this.#log = log;
+    this.#throttle = new FailureThrottle(clock, { maxFailures: 10, windowSec: 60, banSec: 300 });
+    this.#routes = [
+      { method: "GET", pattern: /^\/api\/health$/, handler: () => ({ status: 200, body: { status: "ok", liveSessions: this.#registry.size } }) },
+      { method: "GET", pattern: /^\/api\/channels$/, handler: () => ({ status: 200, body: { channels: this.#providers.channels?.() ?? [] } }) },
+      { method: "GET", pattern: /^\/api\/viewers$/, handler: () => ({ status: 200, body: { viewers: this.#viewersPerChannel() } }) },
+      { method: "GET", pattern: /^\/api\/sessions$/, handler: (_req, url) => ({ status: 200, body: { sessions: this.#filtered(url).map(snapshotOf) } }) },
+      { method: "GET", pattern: /^\/api\/sessions\/([^/]+)$/, handler: (_req, _url, [id]) => this.#getSession(id!) },
+      { method: "DELETE", pattern: /^\/api\/sessions\/([^/]+)$/, handler: (_req, _url, [id]) => this.#closeSession(id!) },
+      { method: "DELETE", pattern: /^\/api\/users\/([^/]+)\/sessions$/, handler: (_req, _url, [userId]) => this.#revokeUser(decodeURIComponent(userId!)) },
+    ];
+    this.#server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => void this.#handle(req, res));
+  }
+
+  /** Starts listening; resolves with the real port. */
+  async listen(): Promise<number> {
+    this.#server.listen(this.#options.port, this.#options.bind);
+    await once(this.#server, "listening");
+    const port = (this.#server.address() as AddressInfo).port;
+    this.#log.info({ event: "api.listening", bind: this.#options.bind, port }, "management API listening");
+    return port;
+  }
+
+  get port(): number | undefined {
+    const address = this.#server.address();
+    return address !== null && typeof address === "object" ? address.port : undefined;
+  }
+
+  async close(): Promise<void> {
+    if (!this.#server.listening) return;
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const client = req.socket.remoteAddress ?? "";
+    try {
+      if (this.#throttle.isBanned(client)) return send(res, 429, { error: "too many failed attempts; try later" });
+      if (!this.#authorized(req)) {
+        if (this.#throttle.fail(client)) this.#log.warn({ event: "api.client_banned", ip: client }, "management API: address banned after repeated bad credentials");
+        this.#log.info({ event: "api.unauthorized", ip: client, method: req.method, path: req.url?.split("?")[0] }, "management API: bad or missing credential");
+        return send(res, 401, { error: "missing or wrong bearer token" }, { "WWW-Authenticate": 'Bearer realm="nms-viewer-auth"' });
+      }
+      await drainBody(req);
+      const url = new URL(req.url ?? "/", "http://api.invalid");
+      for (const route of this.#routes) {
+        const match = route.pattern.exec(url.pathname);
+        if (match === null) continue;
+        if (req.method !== route.method && !(req.method === "HEAD" && route.method === "GET")) continue;
+        const result = await route.handler(req, url, match.slice(1));
+        return send(res, result.status, result.body);
+      }
+      const known = this.#routes.some((r) => r.pattern.test(url.pathname));
+      return send(res, known ? 405 : 404, { error: known ? "method not allowed" : "no such route" });
+    } catch (error) {
+      this.#log.error({ event: "api.failed", err: error }, "management API request failed");
+      if (!res.headersSent) send(res, 500, { error: "internal error" });
+    }
+  }
+
+  #authorized(req: IncomingMessage): boolean {
+    const header = req.headers.authorization ?? "";
+    const match = /^Bearer (.+)$/i.exec(header.trim());
+    return match !== null && secretsEqual(match[1]!, this.#options.token);
+  }
+
+  #filtered(url: URL): ViewerSession[] {
+    const q = url.searchParams;
+    return this.#registry.list().filter((s) =>
+      (q.get("channel") === null || s.channel === q.get("channel")) &&
+      (q.get("user") === null || s.identity?.userId === q.get("user") || s.identity?.name === q.get("user")) &&
+      (q.get("ip") === null || s.ip === q.get("ip")) &&
+      (q.get("protocol") === null || s.protocol === q.get("protocol")),
+    );
+  }
+
+  #getSession(id: string) {
+    const session = this.#registry.get(id);
+    return session === undefined ? { status: 404, body: { error: "no such live session" } } : { status: 200, body: snapshotOf(session) };
+  }
+
+  #closeSession(id: string) {
+    const session = this.#registry.get(id);
+    if (session === undefined) return { status: 404, body: { error: "no such live session" } };
+    this.#registry.close(session, "closed-by-api");
+    this.#log.info({ event: "api.session_closed", sessionId: id }, "session closed through the API");
+    return { status: 200, body: { closed: [id] } };
+  }
+
+  #revokeUser(userId: string) {
+    const sessions = this.#registry.list().filter((s) => s.identity?.userId === userId || s.identity?.name === userId);
+    for (const session of sessions) this.#registry.close(session, "revoked");
+    this.#log.info({ event: "api.user_revoked", userId, closed: sessions.length }, "user's sessions revoked through the API");
+    return { status: 200, body: { closed: sessions.map((s) => s.id) } };
+  }
+
+  #viewersPerChannel(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const s of this.#registry.list()) {
+      if (s.state !== "playing") continue;
+      const key = `${s.app}/${s.channel}`;
+      counts[key] = (counts[key] ?? 0) + 1;
+    }
+    return counts;
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": String(Buffer.byteLength(text)), "Cache-Control": "no-store", ...headers });
+  res.end(text);
+}
+
+async function drainBody(req: IncomingMessage): Promise<void> {
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new Error("request body too large");
+  }
+}

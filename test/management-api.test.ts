@@ -1,0 +1,93 @@
+import { expect } from "chai";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { startBundledServer, waitFor, type RunningServer } from "./helpers/bundled-server.js";
+import { hasFfmpeg, playWithFfmpeg } from "./helpers/ffmpeg.js";
+import { httpGetFor } from "./helpers/flv-clients.js";
+import { TokenAuthorizer } from "./helpers/token-authorizer.js";
+
+const TOKEN = "test-admin-token-123";
+
+describe("management API (real server, real players)", function () {
+  this.timeout(90000);
+  let run: RunningServer;
+  const api = (path: string, init: RequestInit = {}, token: string | null = TOKEN) =>
+    fetch(`http://127.0.0.1:${run.server.ports.api}${path}`, { ...init, headers: token === null ? {} : { Authorization: `Bearer ${token}` } });
+
+  before(async function () {
+    if (!hasFfmpeg) this.skip();
+    run = await startBundledServer({ api: { enabled: true, port: 0, token: TOKEN } }, { authorizers: [new TokenAuthorizer()] });
+    await waitFor("HLS output", () => (existsSync(join(run.dataDir, "hls/live/test/index.m3u8")) ? true : undefined));
+  });
+  after(async () => run?.stop());
+
+  it("refuses every route without the bearer token, or with a wrong one", async () => {
+    for (const path of ["/api/health", "/api/sessions", "/api/channels", "/api/nope"]) {
+      expect((await api(path, {}, null)).status, path).to.equal(401);
+    }
+    const wrong = await api("/api/sessions", {}, "wrong-token-wrong");
+    expect(wrong.status).to.equal(401);
+    expect(wrong.headers.get("www-authenticate")).to.match(/^Bearer/);
+    expect(JSON.stringify(run.logs.lines)).to.not.include("wrong-token-wrong");
+  });
+
+  it("reports health and the channel states", async () => {
+    expect(await (await api("/api/health")).json()).to.include({ status: "ok" });
+    const { channels } = (await (await api("/api/channels")).json()) as { channels: { id: string; state: string; ingest: { state: string } }[] };
+    expect(channels).to.have.length(1);
+    expect(channels[0]).to.include({ id: "test", state: "up" });
+  });
+
+  it("lists and filters sessions, and closing cuts a real RTMP, HTTP-FLV and HLS viewer", async () => {
+    const rtmp = playWithFfmpeg(`${run.rtmpBase}/live/test?token=good`, { seconds: 30 });
+    const flvStarted = Date.now();
+    const flv = httpGetFor(`${run.httpBase}/live/test.flv?token=good`, 30000);
+    const wrapper = await httpGetFor(`${run.httpBase}/live/test/index.m3u8?token=good`, 2000);
+    const key = /vas=([A-Za-z0-9_-]+)/.exec(wrapper.body.toString())![1]!;
+    const sessions = await waitFor("three playing sessions", async () => {
+      const body = (await (await api("/api/sessions?user=u1")).json()) as { sessions: { id: string; protocol: string; state: string }[] };
+      const playing = body.sessions.filter((s) => s.state === "playing");
+      return playing.length === 3 ? playing : undefined;
+    });
+    expect(sessions.map((s) => s.protocol).sort()).to.deep.equal(["hls", "http-flv", "rtmp"]);
+    const byProtocol = (p: string) => sessions.find((s) => s.protocol === p)!.id;
+    const one = (await (await api(`/api/sessions/${byProtocol("rtmp")}`)).json()) as Record<string, unknown>;
+    expect(one).to.include({ protocol: "rtmp", channel: "test", userId: "u1", name: "viewer-1", ip: "127.0.0.1" });
+
+    const closedAt = Date.now();
+    for (const p of ["rtmp", "http-flv", "hls"]) expect((await api(`/api/sessions/${byProtocol(p)}`, { method: "DELETE" })).status).to.equal(200);
+    await flv;
+    expect(Date.now() - closedAt, "HTTP-FLV cut within 1 s").to.be.lessThan(1000);
+    expect(Date.now() - flvStarted).to.be.lessThan(20000);
+    const rtmpResult = await rtmp;
+    expect(Date.now() - closedAt, "RTMP player ended soon after").to.be.lessThan(15000);
+    expect(rtmpResult.stdoutBytes).to.be.greaterThan(0);
+    expect((await httpGetFor(`${run.httpBase}/live/test/index.m3u8?vas=${key}`, 2000)).status).to.equal(403);
+    expect((await api(`/api/sessions/${byProtocol("rtmp")}`)).status).to.equal(404);
+    const reasons = run.logs.events("session.end").map((l) => (l.session as { reason: string }).reason);
+    expect(reasons.filter((r) => r === "closed-by-api")).to.have.length(3);
+  });
+
+  it("revoking a user closes all of their sessions on every protocol, not others'", async () => {
+    const flv = httpGetFor(`${run.httpBase}/live/test.flv?token=good`, 30000);
+    const other = httpGetFor(`${run.httpBase}/live/test.flv?token=good2`, 3000);
+    await httpGetFor(`${run.httpBase}/live/test/index.m3u8?token=good`, 2000);
+    await waitFor("u1's two sessions", async () => {
+      const body = (await (await api("/api/sessions?user=u1")).json()) as { sessions: { state: string }[] };
+      return body.sessions.filter((s) => s.state === "playing").length === 2 ? true : undefined;
+    });
+    const revoked = (await (await api("/api/users/u1/sessions", { method: "DELETE" })).json()) as { closed: string[] };
+    expect(revoked.closed).to.have.length(2);
+    await flv;
+    const viewers = (await (await api("/api/viewers")).json()) as { viewers: Record<string, number> };
+    expect(viewers.viewers["live/test"]).to.equal(1);
+    await other;
+  });
+
+  it("bans an address after repeated bad credentials", async () => {
+    let last = 0;
+    for (let i = 0; i < 11; i++) last = (await api("/api/health", {}, "bad-token-again")).status;
+    expect(last).to.equal(429);
+    expect((await api("/api/health")).status, "even with the right token while banned").to.equal(429);
+  });
+});
