@@ -76,9 +76,10 @@ export class HlsGate {
 
   async #serve(req: IncomingMessage, res: ServerResponse, target: HlsTarget): Promise<void> {
     const channelDir = join(this.#root, target.app, target.channel);
-    if (!(await isDirectory(channelDir))) return plain(res, 404, "Not Found");
     const fields = httpRequestFields(req, req.url ?? "/", this.#ctx.trustedProxies);
     const key = fields.params.get(HLS_SESSION_PARAM);
+    // A keyed request names a session, which proves the channel existed; only new viewers need the check.
+    if (key === null && !(await isDirectory(channelDir))) return plain(res, 404, "Not Found");
     if (key !== null) {
       const session = this.#keys.lookup(key, target.app, target.channel, fields.address);
       if (typeof session === "string") {
