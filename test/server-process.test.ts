@@ -5,6 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hasFfmpeg } from "./helpers/ffmpeg.js";
 import { waitFor } from "./helpers/bundled-server.js";
+import { httpGetFor } from "./helpers/flv-clients.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Pids whose parent is `pid`, read from /proc. */
 function childrenOf(pid: number): number[] {
@@ -83,6 +86,72 @@ describe("server process (npm start's entry point)", function () {
     expect(await exited).to.equal(0);
     for (const pid of ffmpegs) expect(isAlive(pid), `ffmpeg ${pid} left behind`).to.equal(false);
     expect(output()).to.include('"event":"server.stopped"');
+  });
+
+  it("statistics survive SIGTERM and SIGKILL: live sessions are recorded as server-stopped", async () => {
+    const dataDir = join(dir, "stats-data");
+    const config = [
+      "log: { level: info }",
+      "auth: { allowIps: [127.0.0.1] }",
+      "stats: { flushIntervalMs: 500 }",
+      "api: { enabled: true, port: 0, token: stats-test-token-1 }",
+      `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(dataDir)} }`,
+      "channels:",
+      "  - { id: s, source: { type: testPattern, width: 160, height: 120, fps: 10 }, transcode: { mode: h264, preset: ultrafast, videoBitrateKbps: 100 } }",
+      "",
+    ].join("\n");
+    const startAndWait = async () => {
+      const started = startMain(config);
+      const line = await waitFor("server.started", () => started.output().split("\n").find((l) => l.includes('"event":"server.started"')));
+      const ports = JSON.parse(line) as { httpPort: number; apiPort: number };
+      await waitFor("the channel on air", () => (started.output().includes('"event":"channel.process_up"') ? true : undefined));
+      return { ...started, ports };
+    };
+    const stats = async (apiPort: number) => {
+      const headers = { Authorization: "Bearer stats-test-token-1" };
+      const usage = (await (await fetch(`http://127.0.0.1:${apiPort}/api/stats/channels`, { headers })).json()) as { rows: { key: string; sessions: number; watchSeconds: number; bytesOut: number }[] };
+      const csv = await (await fetch(`http://127.0.0.1:${apiPort}/api/stats/sessions.csv`, { headers })).text();
+      return { usage: usage.rows, csv };
+    };
+    const exitOf = (proc: ChildProcess) => new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+
+    // Run 1: one viewer leaves, one is still watching at SIGTERM.
+    const first = await startAndWait();
+    await httpGetFor(`http://127.0.0.1:${first.ports.httpPort}/live/s.flv`, 1500);
+    void httpGetFor(`http://127.0.0.1:${first.ports.httpPort}/live/s.flv`, 30000);
+    await sleep(1500);
+    const exited = exitOf(first.child);
+    first.child.kill("SIGTERM");
+    await exited;
+
+    // Run 2: both are in the ledger; then a viewer watches ~2 s and the server is SIGKILLed.
+    const second = await startAndWait();
+    let read = await stats(second.ports.apiPort);
+    expect(read.usage).to.deep.equal([{ key: "live/s", sessions: 2, watchSeconds: read.usage[0]!.watchSeconds, bytesOut: read.usage[0]!.bytesOut }]);
+    expect(read.csv).to.match(/,viewer-left\r\n/);
+    expect(read.csv).to.match(/,server-stopped\r\n/);
+    void httpGetFor(`http://127.0.0.1:${second.ports.httpPort}/live/s.flv`, 30000);
+    await sleep(2500);
+    const children = childrenOf(second.child.pid!);
+    const killed = exitOf(second.child);
+    second.child.kill("SIGKILL");
+    await killed;
+    for (const pid of children) if (isAlive(pid)) process.kill(pid, "SIGKILL");
+
+    // Run 3: the session that was live at SIGKILL is recorded as server-stopped, with its watch time.
+    const third = await startAndWait();
+    read = await stats(third.ports.apiPort);
+    expect(read.usage[0]!.sessions).to.equal(3);
+    const lines = read.csv.trim().split("\r\n");
+    expect(lines).to.have.length(4);
+    const killedRow = lines[3]!.split(",");
+    expect(killedRow.at(-1)).to.equal("server-stopped");
+    const header = lines[0]!.split(",");
+    const watchedMs = Date.parse(killedRow[header.indexOf("ended_at")]!) - Date.parse(killedRow[header.indexOf("playing_since")]!);
+    expect(watchedMs, "at most ~1 flush interval of accounting lost").to.be.within(1500, 3000);
+    const done = exitOf(third.child);
+    third.child.kill("SIGTERM");
+    await done;
   });
 
   it("a config with mistakes exits 1 and lists every error with its key path", async () => {

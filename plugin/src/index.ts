@@ -19,6 +19,8 @@ import { HlsGate } from "./hls/hls-gate.js";
 import { HlsSessionKeys } from "./hls/hls-session-keys.js";
 import { NmsIncompatibleError } from "./errors.js";
 import { ManagementApi, type ApiProviders } from "./api/management-api.js";
+import { StatsLedger } from "./stats/stats-ledger.js";
+import { PluginMetrics } from "./metrics/plugin-metrics.js";
 
 export type { AuthRequest, Protocol } from "./chain/auth-request.js";
 export type { Authorizer } from "./chain/authorizer.js";
@@ -56,6 +58,9 @@ export interface ViewerAuthHandle {
   readonly log: Logger;
   /** The management API when `api.enabled`; `ready` resolves once it listens. */
   readonly api: ManagementApi | undefined;
+  /** The statistics ledger when `stats.file` is set. */
+  readonly ledger: StatsLedger | undefined;
+  readonly metrics: PluginMetrics;
   /** Resolves when everything the plugin listens on is listening. */
   readonly ready: Promise<void>;
   /** Restores NMS's own play path and closes what the plugin opened. Safe to call twice. */
@@ -101,8 +106,10 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
   const gate = new PlayGate(ctx);
   gate.attach();
   const hlsGate = attachHlsGate(nms, resolved, ctx, clock);
+  const ledger = resolved.stats.file === null ? undefined : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log);
+  const metrics = new PluginMetrics(chain, sessions);
   const api = resolved.api.enabled
-    ? new ManagementApi({ bind: resolved.api.bind, port: resolved.api.port, token: resolved.api.token! }, sessions, deps.apiProviders ?? {}, clock, log)
+    ? new ManagementApi({ bind: resolved.api.bind, port: resolved.api.port, token: resolved.api.token! }, sessions, { ledger, metrics }, deps.apiProviders ?? {}, clock, log)
     : undefined;
   const ready = api === undefined ? Promise.resolve() : api.listen().then(() => undefined);
   marker[ATTACHED] = true;
@@ -115,6 +122,8 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
     sessions,
     log,
     api,
+    ledger,
+    metrics,
     ready,
     async detach() {
       if (detached) return;
@@ -122,6 +131,8 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
       gate.detach();
       hlsGate?.detach();
       await api?.close();
+      metrics.close();
+      ledger?.close();
       ctx.rechecker.close();
       marker[ATTACHED] = false;
       await chain.close();

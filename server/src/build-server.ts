@@ -39,7 +39,11 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
     webadmin: { enable: false },
   });
   const log = deps.logger ?? createLogger(config.log.level);
-  const pluginConfig: PluginConfig = { ...pluginPartOf(config), hls: { ...config.hls, dir: hlsRoot } };
+  const pluginConfig: PluginConfig = {
+    ...pluginPartOf(config),
+    hls: { ...config.hls, dir: hlsRoot },
+    stats: { ...config.stats, file: config.stats.file ?? join(dataDir, "stats.sqlite") },
+  };
   let channels: ChannelRunner[] = [];
   const apiProviders = { channels: () => channels.map((c) => c.status()) };
   const auth = attachResolvedViewerAuth(nms, pluginConfig, { ...deps, logger: log, internalSecret, apiProviders });

@@ -7,10 +7,18 @@ import { secretsEqual } from "../secrets.js";
 import type { SessionRegistry } from "../sessions/session-registry.js";
 import { snapshotOf, type ViewerSession } from "../sessions/viewer-session.js";
 import { FailureThrottle } from "./request-throttle.js";
+import type { StatsLedger } from "../stats/stats-ledger.js";
+import type { PluginMetrics } from "../metrics/plugin-metrics.js";
 
 /** Things the API reports that the plugin does not own (the bundled server's channels). */
 export interface ApiProviders {
   channels?: () => unknown[];
+}
+
+/** The plugin parts the API reads besides the registry: statistics and metrics. */
+export interface ApiSources {
+  ledger: StatsLedger | undefined;
+  metrics: PluginMetrics;
 }
 
 export interface ManagementApiOptions {
@@ -19,7 +27,9 @@ export interface ManagementApiOptions {
   token: string;
 }
 
-type Handler = (req: IncomingMessage, url: URL, params: string[]) => { status: number; body: unknown } | Promise<{ status: number; body: unknown }>;
+/** A JSON body, or a raw text body with its content type (metrics, CSV). */
+type Reply = { status: number; body: unknown; contentType?: string };
+type Handler = (req: IncomingMessage, url: URL, params: string[]) => Reply | Promise<Reply>;
 
 /** Largest request body the API reads (it takes no large input). */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -34,12 +44,14 @@ export class ManagementApi {
   readonly #options: ManagementApiOptions;
   readonly #registry: SessionRegistry;
   readonly #providers: ApiProviders;
+  readonly #sources: ApiSources;
   readonly #log: Logger;
   readonly #throttle: FailureThrottle;
   readonly #routes: { method: string; pattern: RegExp; handler: Handler }[];
 
-  constructor(options: ManagementApiOptions, registry: SessionRegistry, providers: ApiProviders, clock: Clock, log: Logger) {
+  constructor(options: ManagementApiOptions, registry: SessionRegistry, sources: ApiSources, providers: ApiProviders, clock: Clock, log: Logger) {
     this.#options = options;
+    this.#sources = sources;
     this.#registry = registry;
     this.#providers = providers;
     this.#log = log;
@@ -52,6 +64,12 @@ export class ManagementApi {
       { method: "GET", pattern: /^\/api\/sessions\/([^/]+)$/, handler: (_req, _url, [id]) => this.#getSession(id!) },
       { method: "DELETE", pattern: /^\/api\/sessions\/([^/]+)$/, handler: (_req, _url, [id]) => this.#closeSession(id!) },
       { method: "DELETE", pattern: /^\/api\/users\/([^/]+)\/sessions$/, handler: (_req, _url, [userId]) => this.#revokeUser(decodeURIComponent(userId!)) },
+      { method: "GET", pattern: /^\/api\/stats\/(channels|users)$/, handler: (_req, url, [by]) => this.#usage(by === "users" ? "user" : "channel", url) },
+      { method: "GET", pattern: /^\/api\/stats\/sessions\.csv$/, handler: (_req, url) => this.#csv(url) },
+      { method: "GET", pattern: /^\/metrics$/, handler: async () => {
+        const { contentType, body } = await this.#sources.metrics.render();
+        return { status: 200, body, contentType };
+      } },
     ];
     this.#server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => void this.#handle(req, res));
   }
@@ -92,6 +110,7 @@ export class ManagementApi {
         if (match === null) continue;
         if (req.method !== route.method && !(req.method === "HEAD" && route.method === "GET")) continue;
         const result = await route.handler(req, url, match.slice(1));
+        if (result.contentType !== undefined) return sendText(res, result.status, String(result.body), result.contentType);
         return send(res, result.status, result.body);
       }
       const known = this.#routes.some((r) => r.pattern.test(url.pathname));
@@ -138,6 +157,22 @@ export class ManagementApi {
     return { status: 200, body: { closed: sessions.map((s) => s.id) } };
   }
 
+  #usage(by: "channel" | "user", url: URL): Reply {
+    const ledger = this.#sources.ledger;
+    if (ledger === undefined) return { status: 404, body: { error: "statistics are off (set stats.file)" } };
+    const range = timeRange(url);
+    if (typeof range === "string") return { status: 400, body: { error: range } };
+    return { status: 200, body: { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), by, rows: ledger.usage(by, range.from, range.to) } };
+  }
+
+  #csv(url: URL): Reply {
+    const ledger = this.#sources.ledger;
+    if (ledger === undefined) return { status: 404, body: { error: "statistics are off (set stats.file)" } };
+    const range = timeRange(url);
+    if (typeof range === "string") return { status: 400, body: { error: range } };
+    return { status: 200, body: ledger.exportCsv(range.from, range.to), contentType: "text/csv; charset=utf-8" };
+  }
+
   #viewersPerChannel(): Record<string, number> {
     const counts: Record<string, number> = {};
     for (const s of this.#registry.list()) {
@@ -153,6 +188,26 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   const text = JSON.stringify(body);
   res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": String(Buffer.byteLength(text)), "Cache-Control": "no-store", ...headers });
   res.end(text);
+}
+
+function sendText(res: ServerResponse, status: number, body: string, contentType: string): void {
+  res.writeHead(status, { "Content-Type": contentType, "Content-Length": String(Buffer.byteLength(body)), "Cache-Control": "no-store" });
+  res.end(body);
+}
+
+/** `from`/`to` query parameters as ms since the epoch or ISO 8601; defaults: everything until now. */
+function timeRange(url: URL): { from: number; to: number } | string {
+  const parse = (name: string, fallback: number): number | string => {
+    const text = url.searchParams.get(name);
+    if (text === null || text === "") return fallback;
+    const value = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+    return Number.isFinite(value) ? value : `${name}: "${text.slice(0, 40)}" is not a time (ms since the epoch or ISO 8601)`;
+  };
+  const from = parse("from", 0);
+  const to = parse("to", Date.now() + 1);
+  if (typeof from === "string") return from;
+  if (typeof to === "string") return to;
+  return from < to ? { from, to } : "from must be before to";
 }
 
 async function drainBody(req: IncomingMessage): Promise<void> {

@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import { performance } from "node:perf_hooks";
 import type { Authorizer } from "./authorizer.js";
 import type { AuthRequest } from "./auth-request.js";
@@ -12,12 +13,20 @@ export type DefaultAction = "allow" | "deny";
  * pass the configured default applies. `decide` never rejects: a step that throws denies, logged at
  * error level. Each decision is logged as one `auth.decision` line without any credential in it.
  */
-export class AuthChain {
+export interface AuthChainEvents {
+  /** Every final decision (metrics, audit). */
+  decision: [AuthRequest, Decision];
+  /** Every step that ran, with how long it took in seconds (metrics: backend latency). */
+  step: [StepName, number];
+}
+
+export class AuthChain extends EventEmitter<AuthChainEvents> {
   readonly #steps: readonly Authorizer[];
   readonly #defaultAction: DefaultAction;
   readonly #log: Logger;
 
   constructor(steps: readonly Authorizer[], defaultAction: DefaultAction, log: Logger) {
+    super();
     this.#steps = steps;
     this.#defaultAction = defaultAction;
     this.#log = log;
@@ -32,15 +41,18 @@ export class AuthChain {
     const started = performance.now();
     const decision = await this.#run(request, started);
     this.#logDecision(request, decision);
+    this.emit("decision", request, decision);
     return decision;
   }
 
   async #run(request: AuthRequest, started: number): Promise<Decision> {
     for (const step of this.#steps) {
       let verdict: StepVerdict;
+      const stepStarted = performance.now();
       try {
         const answer = step.decide(request);
         verdict = answer instanceof Promise ? await answer : answer;
+        this.emit("step", step.name, (performance.now() - stepStarted) / 1000);
       } catch (error) {
         this.#log.error(
           { event: "auth.step_failed", sessionId: request.sessionId, step: step.name, err: error },

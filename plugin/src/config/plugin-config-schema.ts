@@ -4,6 +4,7 @@ import { ipRangeListSchema } from "./value-schemas.js";
 import { sessionsSchema } from "./sessions-schema.js";
 import { hlsSchema } from "./hls-schema.js";
 import { apiSchema } from "./api-schema.js";
+import { statsSchema } from "./stats-schema.js";
 
 /** NMS's own console logger knows these levels. */
 export const NMS_LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
@@ -32,6 +33,7 @@ export const pluginConfigShape = {
   sessions: sessionsSchema,
   hls: hlsSchema,
   api: apiSchema,
+  stats: statsSchema,
 };
 
 export const pluginConfigSchema = z.strictObject(pluginConfigShape);

@@ -15,9 +15,10 @@ export interface SessionStart {
   transport: SessionTransport;
 }
 
-/** Events: `opened` (session), `ended` (session) — for limits, statistics and metrics. */
+/** Events: `opened` (check started), `playing` (admitted), `ended` — for statistics and metrics. */
 export interface SessionRegistryEvents {
   opened: [ViewerSession];
+  playing: [ViewerSession];
   ended: [ViewerSession];
 }
 
@@ -46,6 +47,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
       lastActivityAt: now,
       state: "checking",
       identity: undefined,
+      playingSince: undefined,
       request: undefined,
       endedAt: undefined,
       endReason: undefined,
@@ -80,7 +82,10 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
 
   /** Marks a checked session as playing. */
   markPlaying(session: ViewerSession): void {
-    if (session.state === "checking") session.state = "playing";
+    if (session.state !== "checking") return;
+    session.state = "playing";
+    session.playingSince = this.#clock.now();
+    this.emit("playing", session);
   }
 
   touch(session: ViewerSession): void {

@@ -30,6 +30,8 @@ export interface ViewerSession {
   readonly startedAt: number;
   state: SessionState;
   identity: SessionIdentity | undefined;
+  /** When the chain's allow let media flow; undefined for a session that never played. */
+  playingSince: number | undefined;
   lastActivityAt: number;
   endedAt: number | undefined;
   endReason: EndReason | undefined;
@@ -52,6 +54,7 @@ export interface SessionSnapshot {
   name: string | undefined;
   userId: string | undefined;
   startedAt: number;
+  playingSince: number | undefined;
   lastActivityAt: number;
   endedAt: number | undefined;
   endReason: EndReason | undefined;
@@ -70,6 +73,7 @@ export function snapshotOf(session: ViewerSession): SessionSnapshot {
     name: session.identity?.name,
     userId: session.identity?.userId,
     startedAt: session.startedAt,
+    playingSince: session.playingSince,
     lastActivityAt: session.lastActivityAt,
     endedAt: session.endedAt,
     endReason: session.endReason,

@@ -1,0 +1,81 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { AuthChain } from "../chain/auth-chain.js";
+import type { SessionRegistry } from "../sessions/session-registry.js";
+import type { ViewerSession } from "../sessions/viewer-session.js";
+
+/** Counters a step can report, e.g. the backend's verdict cache. */
+export interface CacheCounters {
+  hits: number;
+  misses: number;
+  coalesced: number;
+}
+
+/**
+ * PluginMetrics is the Prometheus view of the plugin (served at `/metrics` by the management API):
+ * decisions by step and verdict, per-step latency (the backend's round trip shows as step="backend"),
+ * the backend verdict cache, live sessions by protocol and channel, ended sessions by reason, and
+ * bytes sent to viewers. A registry of its own, so two plugins in one process never collide.
+ */
+export class PluginMetrics {
+  readonly registry = new Registry();
+  readonly #endedBytes = { total: 0 };
+  readonly #detach: () => void;
+
+  constructor(chain: AuthChain, sessions: SessionRegistry, cache: () => CacheCounters | undefined = () => undefined) {
+    const decisions = new Counter({ name: "va_decisions_total", help: "Authorization decisions by deciding step and verdict", labelNames: ["step", "verdict"], registers: [this.registry] });
+    const stepSeconds = new Histogram({
+      name: "va_step_duration_seconds", help: "Time each chain step took (step=backend is the middleware round trip)", labelNames: ["step"],
+      buckets: [0.00001, 0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 3], registers: [this.registry],
+    });
+    const ended = new Counter({ name: "va_sessions_ended_total", help: "Sessions ended, by reason", labelNames: ["reason", "protocol"], registers: [this.registry] });
+    const endedBytes = this.#endedBytes;
+    let reportedBytes = 0;
+    const bytes = new Counter({
+      name: "va_bytes_out_total", help: "Bytes sent to viewers (live sessions included)", registers: [this.registry],
+      collect() {
+        const total = endedBytes.total + sessions.list().reduce((sum, s) => sum + s.transport.bytesOut(), 0);
+        if (total > reportedBytes) this.inc(total - reportedBytes);
+        reportedBytes = Math.max(reportedBytes, total);
+      },
+    });
+    void bytes;
+    new Gauge({
+      name: "va_live_sessions", help: "Live viewer sessions by protocol and channel", labelNames: ["protocol", "channel"], registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of sessions.list()) if (s.state === "playing") this.inc({ protocol: s.protocol, channel: `${s.app}/${s.channel}` });
+      },
+    });
+    new Gauge({
+      name: "va_backend_cache", help: "Backend verdict cache lookups since start, by result", labelNames: ["result"], registers: [this.registry],
+      collect() {
+        const counters = cache();
+        if (counters === undefined) return;
+        for (const [result, value] of Object.entries(counters)) this.set({ result }, value);
+      },
+    });
+    const onDecision = (_: unknown, d: { step: string; verdict: string }) => decisions.inc({ step: d.step, verdict: d.verdict });
+    const onStep = (step: string, seconds: number) => stepSeconds.observe({ step }, seconds);
+    const onEnded = (s: ViewerSession) => {
+      ended.inc({ reason: s.endReason ?? "viewer-left", protocol: s.protocol });
+      endedBytes.total += s.finalBytesOut ?? 0;
+    };
+    chain.on("decision", onDecision);
+    chain.on("step", onStep);
+    sessions.on("ended", onEnded);
+    this.#detach = () => {
+      chain.off("decision", onDecision);
+      chain.off("step", onStep);
+      sessions.off("ended", onEnded);
+    };
+  }
+
+  /** The exposition text and its content type. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  close(): void {
+    this.#detach();
+  }
+}
