@@ -15,6 +15,7 @@ import { SessionRegistry } from "./sessions/session-registry.js";
 import { SessionLimiter } from "./sessions/session-limiter.js";
 import { SessionRechecker } from "./sessions/session-rechecker.js";
 import type { GateContext } from "./gate/gate-context.js";
+import { UserStore } from "./users/user-store.js";
 
 export type { AuthRequest, Protocol } from "./chain/auth-request.js";
 export type { Authorizer } from "./chain/authorizer.js";
@@ -26,6 +27,9 @@ export { loadConfigFile, parseConfig } from "./config/parse-config.js";
 export { ConfigError, VaError } from "./errors.js";
 export type { SessionRegistry } from "./sessions/session-registry.js";
 export type { ViewerSession, SessionSnapshot } from "./sessions/viewer-session.js";
+export type { UserStore, UsersReloadResult } from "./users/user-store.js";
+export { hashPassword } from "./users/password-hash.js";
+export { makeSecureLink, type SecureLinkOptions } from "./securetoken/make-secure-link.js";
 
 /** The edges the plugin talks to, each with a production default; tests pass their own. */
 export interface ViewerAuthDeps {
@@ -48,6 +52,8 @@ export interface ViewerAuthHandle {
   readonly chain: AuthChain;
   readonly sessions: SessionRegistry;
   readonly log: Logger;
+  /** Built-in users, when configured: `users.reload()` re-reads `auth.usersFile` now (SIGHUP does the same). */
+  readonly users: UserStore | undefined;
   /** Restores NMS's own play path and closes what the plugin opened. Safe to call twice. */
   detach(): Promise<void>;
 }
@@ -76,7 +82,8 @@ export function attachViewerAuth(nms: NodeMediaServer, config: PluginConfigInput
   nmsLogger.level = resolved.log.nmsLevel; // NMS's constructor forces "debug"
   const clock = deps.clock ?? systemClock;
   const sessions = new SessionRegistry(clock, log);
-  const chain = buildChain(resolved, { internalSecret: deps.internalSecret, customAuthorizers: deps.authorizers, sessions, clock }, log);
+  const users = UserStore.open(resolved.auth, log);
+  const chain = buildChain(resolved, { internalSecret: deps.internalSecret, customAuthorizers: deps.authorizers, sessions, clock, users }, log);
   const ctx: GateContext = {
     chain,
     registry: sessions,
@@ -96,6 +103,7 @@ export function attachViewerAuth(nms: NodeMediaServer, config: PluginConfigInput
     chain,
     sessions,
     log,
+    users,
     async detach() {
       if (detached) return;
       detached = true;

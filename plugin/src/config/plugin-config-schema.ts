@@ -2,6 +2,9 @@ import { z } from "zod";
 import { LOG_LEVELS } from "../log.js";
 import { ipRangeListSchema } from "./value-schemas.js";
 import { sessionsSchema } from "./sessions-schema.js";
+import { packagesSchema, userListSchema, usersFileSchema } from "./users-schema.js";
+import { securetokenSchema } from "./securetoken-schema.js";
+import { bruteForceSchema } from "./brute-force-schema.js";
 
 /** NMS's own console logger knows these levels. */
 export const NMS_LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
@@ -18,6 +21,11 @@ export const authSchema = z.strictObject({
   denyIps: ipRangeListSchema.default([]),
   allowIps: ipRangeListSchema.default([]),
   trustedProxies: ipRangeListSchema.default([]),
+  packages: packagesSchema.default({}),
+  users: userListSchema.default([]),
+  usersFile: usersFileSchema.default(null),
+  securetoken: securetokenSchema,
+  bruteForce: bruteForceSchema,
 }).prefault({});
 
 /**
