@@ -42,6 +42,14 @@ describe("configuration of users, packages, securetoken and bruteForce", () => {
     expect(error.message).to.not.include("hunter2");
   });
 
+  it("refuses a user written as a string without echoing it (it is likely a credential)", () => {
+    const error = failure(() => parseConfig(pluginConfigSchema, { auth: { users: ["demo:hunter2"] } }));
+    expect(error.issues).to.deep.equal([
+      { path: "auth.users[0]", message: "must be a mapping of user keys (login, password, tokens, packages, …)", value: "<redacted>" },
+    ]);
+    expect(error.message).to.not.include("hunter2");
+  });
+
   it("requires packages for every user (an empty list plays nothing; '*' plays everything)", () => {
     const error = failure(() => parseConfig(pluginConfigSchema, { auth: { users: [{ login: "x", tokens: ["t"] }] } }));
     expect(error.issues).to.deep.equal([{ path: "auth.users[0].packages", message: "is required", value: undefined }]);

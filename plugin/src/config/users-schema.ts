@@ -49,8 +49,18 @@ export const userSchema = z.strictObject({
 /** A validated user as the configuration holds it. */
 export type UserConfig = z.output<typeof userSchema>;
 
+/**
+ * A users list entry. An entry that is not a mapping (say `- "demo:demo"`) is refused without echoing
+ * it: it is most likely a credential written in the wrong form.
+ */
+const userEntrySchema = z.preprocess((value, ctx) => {
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) return value;
+  ctx.issues.push({ code: "custom", message: "must be a mapping of user keys (login, password, tokens, packages, …)", input: "<redacted>" });
+  return z.NEVER;
+}, userSchema);
+
 /** `auth.users`: built-in users written in the main configuration. */
-export const userListSchema = z.array(userSchema);
+export const userListSchema = z.array(userEntrySchema);
 
 /** `auth.packages`: named sets of channels; `*` in a set means every channel. */
 export const packagesSchema = z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be letters, digits or ._-"), z.array(channelSchema));
