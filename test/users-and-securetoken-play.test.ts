@@ -1,5 +1,8 @@
 import { expect } from "chai";
 import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { hashPassword, makeSecureLink } from "../plugin/src/index.js";
 import { startNms, waitForPublisher, type NmsInstance } from "./helpers/nms-instance.js";
 import { hasFfmpeg, playWithFfmpeg, publishTestPattern, stopProcess } from "./helpers/ffmpeg.js";
@@ -157,5 +160,43 @@ describe("built-in users and securetoken links: real plays through NMS over HTTP
       const text = nms.logs.raw.join("\n");
       for (const secret of ["pa55", "alice-token", "bound-token", SECRET, "previous-secret"]) expect(text).to.not.include(secret);
     });
+  });
+});
+
+describe("users file through a real NMS: reload without restart, nothing left behind on detach", function () {
+  this.timeout(20000);
+  let nms: NmsInstance | undefined;
+  let dir: string;
+  let file: string;
+  let sighupListeners: number;
+  const flv = (token: string) => `http://127.0.0.1:${nms!.httpPort}/live/anything.flv?token=${token}`;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "va-users-nms-"));
+    file = join(dir, "users.yaml");
+    writeFileSync(file, "users:\n  - { login: first, tokens: [first-token], packages: ['*'] }\n");
+    sighupListeners = process.listenerCount("SIGHUP");
+    nms = await startNms({ auth: { usersFile: file } });
+  });
+  after(async () => {
+    await nms?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("plays a token from the file, then one added to the file, and drops one removed from it", async () => {
+    expect((await httpGetFor(flv("first-token"), 300)).status).to.equal(200);
+    writeFileSync(file, "users:\n  - { login: second, tokens: [second-token], packages: ['*'] }\n");
+    const deadline = Date.now() + 5000;
+    while (nms!.logs.events("users.reloaded").length === 0 && Date.now() < deadline) await sleep(50);
+    expect((await httpGetFor(flv("second-token"), 300)).status).to.equal(200);
+    expect((await httpGetFor(flv("first-token"), 300)).status).to.equal(403);
+    expect(nms!.auth.users?.reload()).to.deep.equal({ ok: true, users: 1 });
+  });
+
+  it("detach closes the watcher and the SIGHUP listener", async () => {
+    expect(process.listenerCount("SIGHUP")).to.equal(sighupListeners + 1);
+    await nms!.stop();
+    nms = undefined;
+    expect(process.listenerCount("SIGHUP")).to.equal(sighupListeners);
   });
 });
