@@ -36,7 +36,7 @@ export function makeSecureLink(options: SecureLinkOptions): string {
   let url: URL;
   try {
     url = new URL(options.url);
-  } catch (error) {
+  } catch {
     throw new SignedLinkError(`url ${JSON.stringify(options.url)} is not an absolute URL`);
   }
   const [app, second] = url.pathname.split("/").filter((s) => s !== "");
