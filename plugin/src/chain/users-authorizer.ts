@@ -9,8 +9,9 @@ import type { AuthRequest } from "./auth-request.js";
 import type { BruteForceThrottle } from "./brute-force-throttle.js";
 import { allow, deny, PASS, type StepVerdict } from "./decision.js";
 
-/** Query parameters the users step reads. */
+/** The query parameter of a user's token: `?token=T`. */
 export const TOKEN_PARAM = "token";
+/** The query parameter of a login and password: `?auth=login:password`. */
 export const AUTH_PARAM = "auth";
 
 /** How long a verified `login:password` pair is remembered, so repeat checks skip scrypt. */

@@ -10,4 +10,5 @@ export const bruteForceSchema = z.strictObject({
   banSec: secondsSchema(1).default(600),
 }).prefault({});
 
+/** The validated `auth.bruteForce` section. */
 export type BruteForceConfig = z.output<typeof bruteForceSchema>;

@@ -16,4 +16,5 @@ export const securetokenSchema = z.strictObject({
   bindIp: z.boolean().default(true),
 }).prefault({});
 
+/** The validated `auth.securetoken` section. */
 export type SecureTokenConfig = z.output<typeof securetokenSchema>;

@@ -86,10 +86,12 @@ export class UserDirectory {
     return issues.length > 0 ? issues : new UserDirectory(byLogin, byTokenHash, plaintext);
   }
 
+  /** How many users the directory holds. */
   get size(): number {
     return this.#byLogin.size;
   }
 
+  /** The user with this login, or undefined. */
   byLogin(login: string): DirectoryUser | undefined {
     return this.#byLogin.get(login);
   }
