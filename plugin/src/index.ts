@@ -93,7 +93,12 @@ export function attachViewerAuth(nms: NodeMediaServer, config: PluginConfigInput
     log,
   };
   const gate = new PlayGate(ctx);
-  gate.attach();
+  try {
+    gate.attach();
+  } catch (error) {
+    void chain.close(); // release what steps opened (the users file watcher and SIGHUP listener)
+    throw error;
+  }
   marker[ATTACHED] = true;
   log.info({ event: "plugin.attached", steps: chain.stepNames, defaultAction: resolved.auth.defaultAction }, "viewer authorization attached");
 
