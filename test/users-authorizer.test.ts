@@ -67,6 +67,16 @@ describe("users step", () => {
     expect(again).to.include({ verdict: "allow" });
   });
 
+  it("gives concurrent checks of one pair (sharing one scrypt run) the same verdict, right or wrong", async () => {
+    const hash = await hashPassword("zed-pass", { cost: 1024, blockSize: 8, parallelization: 1 });
+    const fresh = build({ users: [{ login: "zed", password: hash, packages: ["*"] }], bruteForce: { enabled: false } });
+    const check = (query: string) => fresh.decide(authRequest({ query }));
+    const right = await Promise.all(Array.from({ length: 20 }, () => check("auth=zed:zed-pass")));
+    expect(right.map((v) => v.verdict)).to.deep.equal(new Array(20).fill("allow"));
+    const wrong = await Promise.all(Array.from({ length: 5 }, () => check("auth=zed:zed-pas")));
+    expect(wrong.map((v) => v.verdict)).to.deep.equal(new Array(5).fill("deny"));
+  });
+
   it("denies unknown logins, wrong passwords, token-only users and malformed auth, without the secret in the reason", async () => {
     expect(await decide("auth=mallory:x", { ip: "192.0.2.1" })).to.deep.equal({ verdict: "deny", reason: 'unknown login "mallory"' });
     expect(await decide("auth=alice:wrong", { ip: "192.0.2.2" })).to.deep.equal({ verdict: "deny", reason: 'wrong password for user "alice"' });

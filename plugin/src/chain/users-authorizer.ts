@@ -43,14 +43,15 @@ export interface UsersAuthorizerOptions {
  *
  * Tokens are looked up by their SHA-256; passwords are checked with scrypt, and a verified pair is
  * cached for a minute (keyed by the SHA-256 of login and password, bound to the user record it
- * verified, so a reload invalidates it). Unknown logins cost a dummy scrypt so that timing does not
- * reveal which logins exist.
+ * verified, so a reload invalidates it); concurrent checks of one pair share one scrypt run.
+ * Unknown logins cost a dummy scrypt so that timing does not reveal which logins exist.
  */
 export function createUsersAuthorizer(store: UserStore, options: UsersAuthorizerOptions): Authorizer {
   const { clock, throttle, recheckIntervalSec } = options;
   const verified = new LRUCache<string, DirectoryUser>({
     max: VERIFIED_PASSWORD_MAX, ttl: VERIFIED_PASSWORD_TTL_MS, ttlResolution: 0, perf: { now: () => clock.now() },
   });
+  const inFlight = new Map<string, { user: DirectoryUser; result: Promise<boolean> }>();
 
   function admit(user: DirectoryUser, request: AuthRequest, via: string): StepVerdict {
     const who = `user "${user.login}"`;
@@ -92,7 +93,18 @@ export function createUsersAuthorizer(store: UserStore, options: UsersAuthorizer
       return fail(request, `unknown login ${JSON.stringify(login.slice(0, 64))}`);
     }
     if (user.password === undefined) return fail(request, `user "${user.login}" has no password (token only)`);
-    if (!(await verifyPassword(password, user.password))) return fail(request, `wrong password for user "${user.login}"`);
+    // Viewers of one account reconnecting together (a restart, a shared login) share one scrypt run.
+    let pending = inFlight.get(key);
+    if (pending?.user !== user) {
+      const entry = { user, result: verifyPassword(password, user.password) };
+      const forget = () => {
+        if (inFlight.get(key) === entry) inFlight.delete(key);
+      };
+      entry.result.then(forget, forget);
+      inFlight.set(key, entry);
+      pending = entry;
+    }
+    if (!(await pending.result)) return fail(request, `wrong password for user "${user.login}"`);
     verified.set(key, user);
     return admit(user, request, "password");
   }
