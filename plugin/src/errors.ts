@@ -57,3 +57,10 @@ function formatIssue(issue: ConfigIssue): string {
   if (issue.value === undefined) return `${where}: ${issue.message}`;
   return `${where}: ${JSON.stringify(issue.value)} ${issue.message}`;
 }
+
+/** SignedLinkError: a signed link cannot be made from the given input (bad URL, path or lifetime). */
+export class SignedLinkError extends VaError {
+  constructor(message: string) {
+    super("VA_ERR_SIGNED_LINK_INPUT", message);
+  }
+}

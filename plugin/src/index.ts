@@ -21,6 +21,7 @@ import { NmsIncompatibleError } from "./errors.js";
 import { ManagementApi, type ApiProviders } from "./api/management-api.js";
 import { StatsLedger } from "./stats/stats-ledger.js";
 import { PluginMetrics } from "./metrics/plugin-metrics.js";
+import { UserStore } from "./users/user-store.js";
 
 export type { AuthRequest, Protocol } from "./chain/auth-request.js";
 export type { Authorizer } from "./chain/authorizer.js";
@@ -32,6 +33,9 @@ export { loadConfigFile, parseConfig } from "./config/parse-config.js";
 export { ConfigError, VaError } from "./errors.js";
 export type { SessionRegistry } from "./sessions/session-registry.js";
 export type { ViewerSession, SessionSnapshot } from "./sessions/viewer-session.js";
+export type { UserStore, UsersReloadResult } from "./users/user-store.js";
+export { hashPassword } from "./users/password-hash.js";
+export { makeSecureLink, type SecureLinkOptions } from "./securetoken/make-secure-link.js";
 
 /** The edges the plugin talks to, each with a production default; tests pass their own. */
 export interface ViewerAuthDeps {
@@ -63,6 +67,8 @@ export interface ViewerAuthHandle {
   readonly metrics: PluginMetrics;
   /** Resolves when everything the plugin listens on is listening. */
   readonly ready: Promise<void>;
+  /** Built-in users, when configured: `users.reload()` re-reads `auth.usersFile` now (SIGHUP does the same). */
+  readonly users: UserStore | undefined;
   /** Restores NMS's own play path and closes what the plugin opened. Safe to call twice. */
   detach(): Promise<void>;
 }
@@ -94,7 +100,8 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
   nmsLogger.level = resolved.log.nmsLevel; // NMS's constructor forces "debug"
   const clock = deps.clock ?? systemClock;
   const sessions = new SessionRegistry(clock, log);
-  const chain = buildChain(resolved, { internalSecret: deps.internalSecret, customAuthorizers: deps.authorizers, sessions, clock }, log);
+  const users = UserStore.open(resolved.auth, log);
+  const chain = buildChain(resolved, { internalSecret: deps.internalSecret, customAuthorizers: deps.authorizers, sessions, clock, users }, log);
   const ctx: GateContext = {
     chain,
     registry: sessions,
@@ -104,7 +111,12 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
     log,
   };
   const gate = new PlayGate(ctx);
-  gate.attach();
+  try {
+    gate.attach();
+  } catch (error) {
+    void chain.close(); // release what steps opened (the users file watcher and SIGHUP listener)
+    throw error;
+  }
   const hlsGate = attachHlsGate(nms, resolved, ctx, clock);
   const ledger = resolved.stats.file === null ? undefined : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log);
   const metrics = new PluginMetrics(chain, sessions);
@@ -125,6 +137,7 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
     ledger,
     metrics,
     ready,
+    users,
     async detach() {
       if (detached) return;
       detached = true;

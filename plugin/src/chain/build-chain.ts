@@ -3,11 +3,15 @@ import type { PluginConfig } from "../config/plugin-config-schema.js";
 import type { SessionRegistry } from "../sessions/session-registry.js";
 import type { Logger } from "../log.js";
 import { IpRuleList } from "../net/ip-rule-list.js";
+import type { UserStore } from "../users/user-store.js";
 import { AuthChain } from "./auth-chain.js";
 import type { Authorizer } from "./authorizer.js";
 import { createInternalAuthorizer } from "./internal-authorizer.js";
 import { createIpAllowAuthorizer } from "./ip-allow-authorizer.js";
 import { createIpDenyAuthorizer } from "./ip-deny-authorizer.js";
+import { BruteForceThrottle } from "./brute-force-throttle.js";
+import { createSecureTokenAuthorizer } from "./securetoken-authorizer.js";
+import { createUsersAuthorizer } from "./users-authorizer.js";
 
 /** What the chain is built from besides the configuration. */
 export interface ChainParts {
@@ -18,6 +22,8 @@ export interface ChainParts {
   /** Live sessions, for steps that count them (Flussonic `stream_clients`, user limits). */
   sessions: SessionRegistry;
   clock: Clock;
+  /** Built-in users (`UserStore.open`); the users step is left out when undefined. Closed with the chain. */
+  users?: UserStore | undefined;
 }
 
 /** Builds the chain in the order of protocols.md §1 from a validated configuration. */
@@ -26,6 +32,11 @@ export function buildChain(config: PluginConfig, parts: ChainParts, log: Logger)
   if (parts.internalSecret !== undefined) steps.push(createInternalAuthorizer(parts.internalSecret));
   steps.push(createIpDenyAuthorizer(new IpRuleList(config.auth.denyIps)));
   steps.push(createIpAllowAuthorizer(new IpRuleList(config.auth.allowIps)));
+  const throttle = config.auth.bruteForce.enabled ? new BruteForceThrottle(config.auth.bruteForce, parts.clock, log) : undefined;
+  if (parts.users !== undefined) {
+    steps.push(createUsersAuthorizer(parts.users, { clock: parts.clock, throttle, recheckIntervalSec: config.sessions.recheckIntervalSec }));
+  }
+  if (config.auth.securetoken.secrets.length > 0) steps.push(createSecureTokenAuthorizer(config.auth.securetoken, parts.clock, throttle));
   steps.push(...(parts.customAuthorizers ?? []));
   return new AuthChain(steps, config.auth.defaultAction, log);
 }

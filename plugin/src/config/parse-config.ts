@@ -88,9 +88,10 @@ function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] 
 function unwrap(schema: z.ZodType | undefined): z.ZodType | undefined {
   let current = schema;
   for (let i = 0; i < 10 && current !== undefined; i++) {
-    const def = (current as { def?: { innerType?: z.ZodType; in?: z.ZodType; options?: unknown } }).def;
+    const def = (current as { def?: { innerType?: z.ZodType; in?: z.ZodType; out?: z.ZodType; options?: unknown } }).def;
     if (def?.innerType) current = def.innerType;
-    else if (def?.in) current = def.in;
+    // A preprocess is a pipe from a transform: the keys live in what it feeds.
+    else if (def?.in) current = def.in instanceof z.ZodTransform && def.out ? def.out : def.in;
     else break;
   }
   return current;

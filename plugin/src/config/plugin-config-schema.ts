@@ -5,6 +5,9 @@ import { sessionsSchema } from "./sessions-schema.js";
 import { hlsSchema } from "./hls-schema.js";
 import { apiSchema } from "./api-schema.js";
 import { statsSchema } from "./stats-schema.js";
+import { packagesSchema, userListSchema, usersFileSchema } from "./users-schema.js";
+import { securetokenSchema } from "./securetoken-schema.js";
+import { bruteForceSchema } from "./brute-force-schema.js";
 
 /** NMS's own console logger knows these levels. */
 export const NMS_LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
@@ -21,6 +24,11 @@ export const authSchema = z.strictObject({
   denyIps: ipRangeListSchema.default([]),
   allowIps: ipRangeListSchema.default([]),
   trustedProxies: ipRangeListSchema.default([]),
+  packages: packagesSchema.default({}),
+  users: userListSchema.default([]),
+  usersFile: usersFileSchema.default(null),
+  securetoken: securetokenSchema,
+  bruteForce: bruteForceSchema,
 }).prefault({});
 
 /**

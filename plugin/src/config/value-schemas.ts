@@ -31,3 +31,18 @@ export function secondsSchema(min = 0) {
 
 /** A TCP port; 0 lets the OS pick one. */
 export const portSchema = z.number().int("must be a whole number").min(0, "must be 0..65535").max(65535, "must be 0..65535");
+
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * An ISO 8601 date-time with an explicit zone (`2027-01-31T23:59:59Z`, `…+03:00`), compiled to
+ * milliseconds since the epoch. A zone-less time is refused: whose midnight would it be?
+ */
+export const dateTimeSchema = z.string().transform((text, ctx): number => {
+  const ms = ISO_DATE_TIME.test(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(ms)) {
+    ctx.issues.push({ code: "custom", message: "is not an ISO 8601 date-time with a zone (e.g. 2027-01-31T23:59:59Z)", input: text });
+    return z.NEVER;
+  }
+  return ms;
+});

@@ -1,0 +1,82 @@
+import { LRUCache } from "lru-cache";
+import type { Clock } from "../clock.js";
+import type { BruteForceConfig } from "../config/brute-force-schema.js";
+import type { Logger } from "../log.js";
+import { prefixKey } from "../net/ip-range.js";
+import type { AuthRequest } from "./auth-request.js";
+import { deny, type StepVerdict } from "./decision.js";
+
+/** The reason a banned address is refused. */
+export const BANNED_REASON = "too many failed attempts";
+
+/** At most this many addresses are tracked (failures and bans each); the least recent are forgotten first. */
+const MAX_TRACKED = 100_000;
+
+interface FailureWindow {
+  count: number;
+  firstAtMs: number;
+}
+
+/**
+ * BruteForceThrottle counts failed credentials (wrong password, unknown login, forged signed link) per
+ * address; `maxFailures` within `windowSec` ban the address for `banSec`: while banned, every new
+ * request from it that carries credentials is denied, right ones included. IPv6 viewers are counted
+ * per /64, the block one subscriber usually holds. Re-checks of playing sessions are neither counted
+ * nor banned: they are not attempts. Memory is bounded by LRU caches.
+ */
+export class BruteForceThrottle {
+  readonly #config: BruteForceConfig;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #failures: LRUCache<string, FailureWindow>;
+  readonly #bans: LRUCache<string, number>;
+
+  constructor(config: BruteForceConfig, clock: Clock, log: Logger) {
+    this.#config = config;
+    this.#clock = clock;
+    this.#log = log;
+    // The injected clock drives the TTLs too, so tests can move time without waiting.
+    const perf = { now: () => clock.now() };
+    this.#failures = new LRUCache({ max: MAX_TRACKED, ttl: config.windowSec * 1000, perf, ttlResolution: 0 });
+    this.#bans = new LRUCache({ max: MAX_TRACKED, ttl: config.banSec * 1000, perf, ttlResolution: 0 });
+  }
+
+  /** A deny when the request's address is banned, else undefined. */
+  refusal(request: AuthRequest): StepVerdict | undefined {
+    if (request.purpose !== "new") return undefined;
+    const until = this.#bans.get(keyOf(request));
+    return until !== undefined && until > this.#clock.now() ? deny(BANNED_REASON) : undefined;
+  }
+
+  /** Records a failed credential from the request's address and returns the deny for it. */
+  fail(request: AuthRequest, reason: string): StepVerdict {
+    if (request.purpose === "new") this.#count(request);
+    return deny(reason);
+  }
+
+  #count(request: AuthRequest): void {
+    const key = keyOf(request);
+    const now = this.#clock.now();
+    let window = this.#failures.get(key);
+    if (window === undefined || now - window.firstAtMs >= this.#config.windowSec * 1000) {
+      window = { count: 0, firstAtMs: now };
+      this.#failures.set(key, window);
+    }
+    window.count++;
+    if (window.count < this.#config.maxFailures) return;
+    this.#failures.delete(key);
+    this.#bans.set(key, now + this.#config.banSec * 1000);
+    this.#log.warn(
+      { event: "auth.ip_banned", ip: key, failures: window.count, windowSec: this.#config.windowSec, banSec: this.#config.banSec },
+      "address banned after repeated failed credentials",
+    );
+  }
+}
+
+/** The address as counted: IPv4 as is, IPv6 by its /64. */
+function keyOf(request: AuthRequest): string {
+  const address = request.address;
+  if (address === null || address.family === 4) return request.ip;
+  const block = (prefixKey(address, 64) as bigint).toString(16).padStart(16, "0");
+  return `${block.match(/.{4}/g)!.map((w) => w.replace(/^0+(?=.)/, "")).join(":")}::/64`;
+}

@@ -1,0 +1,59 @@
+// Prints a signed temporary link (securetoken) for a URL:
+//   npm run make-link -- --url http://127.0.0.1:8000/live/test/index.m3u8 --ip 127.0.0.1 --ttl 3600 --secret quickstart-secret
+// Options: --format astra|flussonic|nms (default astra); omit --ip when the server runs with bindIp: false.
+import { parseArgs } from "node:util";
+import { SECURETOKEN_FORMATS, type SecureTokenFormatName } from "../config/securetoken-schema.js";
+import { VaError } from "../errors.js";
+import { makeSecureLink } from "../securetoken/make-secure-link.js";
+
+const USAGE = "usage: npm run make-link -- --url <url> --secret <secret> [--ttl <seconds, default 3600>] [--ip <viewer ip>] [--format astra|flussonic|nms]";
+
+function main(argv: string[]): number {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        url: { type: "string" },
+        secret: { type: "string" },
+        ttl: { type: "string", default: "3600" },
+        ip: { type: "string" },
+        format: { type: "string", default: "astra" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (values.url === undefined || values.secret === undefined) {
+    console.error(`--url and --secret are required\n${USAGE}`);
+    return 2;
+  }
+  if (!(SECURETOKEN_FORMATS as readonly string[]).includes(values.format)) {
+    console.error(`--format must be one of ${SECURETOKEN_FORMATS.join(", ")}`);
+    return 2;
+  }
+  try {
+    const link = makeSecureLink({
+      url: values.url,
+      secret: values.secret,
+      lifetimeSec: Number(values.ttl),
+      format: values.format as SecureTokenFormatName,
+      ...(values.ip !== undefined ? { ip: values.ip } : {}),
+    });
+    console.log(link);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof VaError)) throw error;
+    console.error(error.message);
+    return 2;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,150 @@
+import { watch, type FSWatcher } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
+import { loadConfigFile } from "../config/parse-config.js";
+import type { PluginConfig } from "../config/plugin-config-schema.js";
+import { usersFileContentSchema, type UserConfig } from "../config/users-schema.js";
+import { ConfigError, type ConfigIssue } from "../errors.js";
+import type { Logger } from "../log.js";
+import { UserDirectory } from "./user-directory.js";
+
+/** The outcome of a users reload: the new user count, or every issue found (the old users stay). */
+export type UsersReloadResult = { readonly ok: true; readonly users: number } | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
+
+/** Options of a UserStore beyond the configuration. */
+export interface UserStoreOptions {
+  /** Quiet time after the last change event before the file is read again. Default 200 ms. */
+  debounceMs?: number;
+  /** Reload on SIGHUP. Default true when a users file is configured. */
+  reloadOnSighup?: boolean;
+}
+
+/**
+ * UserStore holds the current built-in users: from `auth.users`, or from `auth.usersFile`, which is
+ * re-read when it changes (fs.watch on its folder, debounced, so editors that replace the file are
+ * seen) and on SIGHUP. A file that fails to load keeps the previous users and logs
+ * `users.reload_failed` with every issue and its key path. `close()` removes the watcher and the
+ * signal listener.
+ */
+export class UserStore {
+  #directory: UserDirectory;
+  readonly #file: string | null;
+  readonly #packages: PluginConfig["auth"]["packages"];
+  readonly #log: Logger;
+  readonly #debounceMs: number;
+  #watcher: FSWatcher | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #onSighup: (() => void) | undefined;
+
+  private constructor(directory: UserDirectory, file: string | null, auth: PluginConfig["auth"], log: Logger, options: UserStoreOptions) {
+    this.#directory = directory;
+    this.#file = file;
+    this.#packages = auth.packages;
+    this.#log = log;
+    this.#debounceMs = options.debounceMs ?? 200;
+  }
+
+  /**
+   * Loads the configured users, or returns undefined when neither `auth.users` nor `auth.usersFile`
+   * is set (the users step is then left out of the chain). Throws a ConfigError, before anything
+   * listens, when the users or the file are invalid, or when both are set.
+   */
+  static open(auth: PluginConfig["auth"], log: Logger, options: UserStoreOptions = {}): UserStore | undefined {
+    if (auth.usersFile !== null && auth.users.length > 0) {
+      throw new ConfigError([{ path: "auth.usersFile", message: "cannot be used together with auth.users; keep the users in one place" }]);
+    }
+    if (auth.usersFile === null) {
+      if (auth.users.length === 0) return undefined;
+      const store = new UserStore(compileOrThrow(auth.users, auth.packages, "auth.users", "configuration"), null, auth, log, options);
+      store.#warnPlaintext();
+      return store;
+    }
+    const file = resolve(auth.usersFile);
+    const users = loadConfigFile(usersFileContentSchema, file).users;
+    const store = new UserStore(compileOrThrow(users, auth.packages, "users", file), file, auth, log, options);
+    store.#warnPlaintext();
+    store.#watch(options.reloadOnSighup ?? true);
+    log.info({ event: "users.loaded", file, users: store.#directory.size }, "users loaded");
+    return store;
+  }
+
+  /** The users in force now. */
+  get directory(): UserDirectory {
+    return this.#directory;
+  }
+
+  /**
+   * Re-reads the users file now. On success the new users take effect for the next check (playing
+   * sessions meet them at their next re-check); on failure the previous users stay.
+   */
+  reload(): UsersReloadResult {
+    if (this.#file === null) return { ok: true, users: this.#directory.size };
+    let compiled: UserDirectory | ConfigIssue[];
+    try {
+      const users = loadConfigFile(usersFileContentSchema, this.#file).users;
+      compiled = UserDirectory.compile(users, this.#packages, "users");
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      compiled = [...error.issues];
+    }
+    if (Array.isArray(compiled)) {
+      this.#log.error(
+        { event: "users.reload_failed", file: this.#file, issues: compiled, usersKept: this.#directory.size },
+        `users file has ${compiled.length} error(s); keeping the previous users`,
+      );
+      return { ok: false, issues: compiled };
+    }
+    this.#directory = compiled;
+    this.#warnPlaintext();
+    this.#log.info({ event: "users.reloaded", file: this.#file, users: compiled.size }, "users reloaded");
+    return { ok: true, users: compiled.size };
+  }
+
+  /** Stops watching the file and listening for SIGHUP. Safe to call twice. */
+  close(): void {
+    this.#watcher?.close();
+    this.#watcher = undefined;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#onSighup !== undefined) process.off("SIGHUP", this.#onSighup);
+    this.#onSighup = undefined;
+  }
+
+  #watch(onSighup: boolean): void {
+    const file = this.#file!;
+    const name = basename(file);
+    // Watch the folder, not the file: editors and `mv` replace the file, which ends a watch on its inode.
+    this.#watcher = watch(dirname(file), { persistent: false }, function usersFileChanged(_event, changed) {
+      if (changed === null || changed === name) schedule();
+    });
+    this.#watcher.on("error", (error) => this.#log.warn({ event: "users.watch_failed", file, err: error }, "watching the users file failed; SIGHUP still reloads"));
+    const schedule = () => {
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.reload();
+      }, this.#debounceMs);
+      this.#timer.unref();
+    };
+    if (onSighup) {
+      this.#onSighup = function reloadUsersOnSighup() {
+        schedule();
+      };
+      process.on("SIGHUP", this.#onSighup);
+    }
+  }
+
+  #warnPlaintext(): void {
+    const logins = this.#directory.plaintextLogins;
+    if (logins.length === 0) return;
+    this.#log.warn(
+      { event: "users.plaintext_password", count: logins.length, logins: logins.slice(0, 50) },
+      `${logins.length} user(s) have a plaintext password; store scrypt hashes instead (npm run hash-password)`,
+    );
+  }
+}
+
+function compileOrThrow(users: readonly UserConfig[], packages: PluginConfig["auth"]["packages"], pathPrefix: string, source: string): UserDirectory {
+  const compiled = UserDirectory.compile(users, packages, pathPrefix);
+  if (Array.isArray(compiled)) throw new ConfigError(compiled, source);
+  return compiled;
+}

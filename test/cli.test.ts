@@ -1,0 +1,41 @@
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import { createSecureTokenAuthorizer } from "../plugin/src/chain/securetoken-authorizer.js";
+import { systemClock } from "../plugin/src/clock.js";
+import { securetokenSchema } from "../plugin/src/config/securetoken-schema.js";
+import { parseConfig } from "../plugin/src/index.js";
+import { parseStoredPassword, verifyPassword, type StoredPassword } from "../plugin/src/users/password-hash.js";
+import { authRequest } from "./helpers/auth-requests.js";
+
+function run(script: string, args: string[], input?: string) {
+  return spawnSync(process.execPath, ["--import", "tsx", script, ...args], { encoding: "utf8", input, timeout: 20000 });
+}
+
+describe("command-line tools", function () {
+  this.timeout(30000);
+
+  it("make-link prints a full URL that the securetoken step accepts", () => {
+    const result = run("plugin/src/cli/make-link.ts", ["--url", "http://127.0.0.1:8000/live/test/index.m3u8", "--ip", "127.0.0.1", "--ttl", "3600", "--secret", "quickstart-secret"]);
+    expect(result.status, result.stderr).to.equal(0);
+    const link = result.stdout.trim();
+    expect(link).to.match(/^http:\/\/127\.0\.0\.1:8000\/live\/test\/index\.m3u8\?token=[0-9a-f]{40}-[0-9a-f]{8}-\d+-\d+$/);
+    const url = new URL(link);
+    const step = createSecureTokenAuthorizer(parseConfig(securetokenSchema, { secrets: ["quickstart-secret"] }), systemClock, undefined);
+    const verdict = step.decide(authRequest({ protocol: "hls", path: url.pathname, query: url.search.slice(1) }));
+    expect(verdict).to.include({ verdict: "allow" });
+  });
+
+  it("make-link explains a missing option and exits 2", () => {
+    const result = run("plugin/src/cli/make-link.ts", ["--url", "http://h/live/test.flv"]);
+    expect(result.status).to.equal(2);
+    expect(result.stderr).to.match(/^--url and --secret are required\nusage: npm run make-link/);
+  });
+
+  it("hash-password reads the password from stdin and prints a hash that verifies", async () => {
+    const result = run("plugin/src/cli/hash-password.ts", [], "demo\n");
+    expect(result.status, result.stderr).to.equal(0);
+    const stored = parseStoredPassword(result.stdout.trim()) as StoredPassword;
+    expect(stored.kind).to.equal("scrypt");
+    expect(await verifyPassword("demo", stored)).to.equal(true);
+  });
+});

@@ -1,0 +1,15 @@
+import type { Clock } from "../../plugin/src/clock.js";
+
+/** A hand-made clock: time moves only when a test says so. */
+export class ManualClock implements Clock {
+  constructor(private ms: number) {}
+  now(): number {
+    return this.ms;
+  }
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+  set(ms: number): void {
+    this.ms = ms;
+  }
+}
