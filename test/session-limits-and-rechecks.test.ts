@@ -29,6 +29,29 @@ describe("session limits and re-checks through the real NMS gate", function () {
     });
   });
 
+  describe("caps per address and per channel", () => {
+    before(async () => (nms = await startNms({ sessions: { maxPerIp: 2, maxPerChannel: 3, recheckIntervalSec: 0 } }, { authorizers: [step] })));
+    after(async () => nms?.stop());
+
+    it("refuses a third session from one address across protocols; other addresses still play until the channel cap", async () => {
+      step.verdict = { verdict: "allow", reason: "ok" };
+      const a = httpGetFor(flv("caps"), 2500);
+      const b = wsReadFor(ws("caps"), 2500);
+      await sleep(300);
+      const third = await httpGetFor(flv("caps"), 500);
+      expect(third.status).to.equal(403);
+      expect(nms.logs.events("session.limit_refused").at(-1)?.reason).to.equal("address 127.0.0.1 is at the limit of 2 session(s)");
+      const other = httpGetFor(flv("caps"), 2000, { localAddress: "127.0.0.2" });
+      await sleep(300);
+      const overChannel = await httpGetFor(flv("caps"), 500, { localAddress: "127.0.0.3" });
+      expect(overChannel.status).to.equal(403);
+      expect(nms.logs.events("session.limit_refused").at(-1)?.reason).to.equal("channel live/caps is at the limit of 3 session(s)");
+      expect((await other).status).to.equal(200);
+      expect((await a).status).to.equal(200);
+      expect((await b).bytes).to.be.greaterThan(0);
+    });
+  });
+
   describe("policy close-oldest, and re-checks", () => {
     before(async () => (nms = await startNms({ sessions: { limitPolicy: "close-oldest", recheckIntervalSec: 0 } }, { authorizers: [step] })));
     after(async () => nms?.stop());

@@ -105,7 +105,7 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
   const ctx: GateContext = {
     chain,
     registry: sessions,
-    limiter: new SessionLimiter(sessions, resolved.sessions.limitPolicy),
+    limiter: new SessionLimiter(sessions, resolved.sessions.limitPolicy, resolved.sessions),
     rechecker: new SessionRechecker(chain, sessions, resolved.sessions.recheckIntervalSec, log),
     trustedProxies: new IpRuleList(resolved.auth.trustedProxies),
     log,

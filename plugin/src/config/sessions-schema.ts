@@ -9,4 +9,6 @@ export type LimitPolicy = (typeof LIMIT_POLICIES)[number];
 export const sessionsSchema = z.strictObject({
   limitPolicy: z.enum(LIMIT_POLICIES).default("reject-new"),
   recheckIntervalSec: secondsSchema(0).default(300),
+  maxPerIp: z.number().int().min(0, "must be 0 (no cap) or more").default(0),
+  maxPerChannel: z.number().int().min(0, "must be 0 (no cap) or more").default(0),
 }).prefault({});

@@ -62,15 +62,6 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     return this.#live.get(id);
   }
 
-  /** Playing sessions that belong to a user, oldest first. */
-  playingOfUser(userId: string): ViewerSession[] {
-    const out: ViewerSession[] = [];
-    for (const session of this.#live.values()) {
-      if (session.state === "playing" && session.identity?.userId === userId) out.push(session);
-    }
-    return out.sort((a, b) => a.startedAt - b.startedAt);
-  }
-
   /** Live sessions (checking or playing). */
   list(): ViewerSession[] {
     return [...this.#live.values()];
