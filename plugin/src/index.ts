@@ -1,4 +1,5 @@
 import type NodeMediaServer from "node-media-server";
+import type { Dispatcher } from "undici";
 import Context from "node-media-server/src/core/context.js";
 import nmsLogger from "node-media-server/src/core/logger.js";
 import type { AuthChain } from "./chain/auth-chain.js";
@@ -23,7 +24,8 @@ export { allow, deny, PASS } from "./chain/decision.js";
 export type { PluginConfig, PluginConfigInput } from "./config/plugin-config-schema.js";
 export { pluginConfigSchema } from "./config/plugin-config-schema.js";
 export { loadConfigFile, parseConfig } from "./config/parse-config.js";
-export { ConfigError, VaError } from "./errors.js";
+export { BackendResponseError, BackendTimeoutError, BackendUnreachableError, ConfigError, VaError } from "./errors.js";
+export type { BackendConfig } from "./config/backend-schema.js";
 export type { SessionRegistry } from "./sessions/session-registry.js";
 export type { ViewerSession, SessionSnapshot } from "./sessions/viewer-session.js";
 
@@ -40,6 +42,11 @@ export interface ViewerAuthDeps {
    * Leave unset in an operator's app unless it runs its own local transcoders.
    */
   internalSecret?: string;
+  /**
+   * Dispatcher for calls to `auth.backend` (an undici Agent, ProxyAgent…), replacing the built-in
+   * keep-alive pool of `auth.backend.connections`. The caller owns and closes it.
+   */
+  backendDispatcher?: Dispatcher;
 }
 
 /** What `attachViewerAuth` returns: the running parts, and `detach` to undo it all. */
@@ -76,7 +83,7 @@ export function attachViewerAuth(nms: NodeMediaServer, config: PluginConfigInput
   nmsLogger.level = resolved.log.nmsLevel; // NMS's constructor forces "debug"
   const clock = deps.clock ?? systemClock;
   const sessions = new SessionRegistry(clock, log);
-  const chain = buildChain(resolved, { internalSecret: deps.internalSecret, customAuthorizers: deps.authorizers, sessions, clock }, log);
+  const chain = buildChain(resolved, { internalSecret: deps.internalSecret, customAuthorizers: deps.authorizers, sessions, clock, backendDispatcher: deps.backendDispatcher }, log);
   const ctx: GateContext = {
     chain,
     registry: sessions,

@@ -1,9 +1,11 @@
+import type { Dispatcher } from "undici";
 import type { Clock } from "../clock.js";
 import type { PluginConfig } from "../config/plugin-config-schema.js";
 import type { SessionRegistry } from "../sessions/session-registry.js";
 import type { Logger } from "../log.js";
 import { IpRuleList } from "../net/ip-rule-list.js";
 import { AuthChain } from "./auth-chain.js";
+import { createBackendAuthorizer } from "./backend-authorizer.js";
 import type { Authorizer } from "./authorizer.js";
 import { createInternalAuthorizer } from "./internal-authorizer.js";
 import { createIpAllowAuthorizer } from "./ip-allow-authorizer.js";
@@ -18,6 +20,8 @@ export interface ChainParts {
   /** Live sessions, for steps that count them (Flussonic `stream_clients`, user limits). */
   sessions: SessionRegistry;
   clock: Clock;
+  /** Replaces the backend step's built-in keep-alive pool; its owner closes it. */
+  backendDispatcher?: Dispatcher | undefined;
 }
 
 /** Builds the chain in the order of protocols.md §1 from a validated configuration. */
@@ -27,5 +31,8 @@ export function buildChain(config: PluginConfig, parts: ChainParts, log: Logger)
   steps.push(createIpDenyAuthorizer(new IpRuleList(config.auth.denyIps)));
   steps.push(createIpAllowAuthorizer(new IpRuleList(config.auth.allowIps)));
   steps.push(...(parts.customAuthorizers ?? []));
+  if (config.auth.backend !== null) {
+    steps.push(createBackendAuthorizer(config.auth.backend, { sessions: parts.sessions, clock: parts.clock, dispatcher: parts.backendDispatcher }, log));
+  }
   return new AuthChain(steps, config.auth.defaultAction, log);
 }

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { LOG_LEVELS } from "../log.js";
 import { ipRangeListSchema } from "./value-schemas.js";
 import { sessionsSchema } from "./sessions-schema.js";
+import { backendSchema } from "./backend-schema.js";
 
 /** NMS's own console logger knows these levels. */
 export const NMS_LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
@@ -18,6 +19,7 @@ export const authSchema = z.strictObject({
   denyIps: ipRangeListSchema.default([]),
   allowIps: ipRangeListSchema.default([]),
   trustedProxies: ipRangeListSchema.default([]),
+  backend: backendSchema.nullable().default(null),
 }).prefault({});
 
 /**
