@@ -15,7 +15,7 @@ export class VerdictCache<V extends object> {
   readonly #inFlight = new Map<string, Promise<V>>();
 
   constructor(maxEntries: number, clock: Clock) {
-    this.#lru = new LRUCache<string, V>({ max: maxEntries, perf: clock, ttlAutopurge: false });
+    this.#lru = new LRUCache<string, V>({ max: maxEntries, perf: clock, ttlAutopurge: false, ttlResolution: 0 });
   }
 
   /** The cached value for `key`, or the in-flight call's, or `load()`'s, cached for `ttlMsOf(value)` ms. */
