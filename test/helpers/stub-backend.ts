@@ -14,6 +14,11 @@ export interface StubBackend {
   readonly base: string;
   readonly port: number;
   readonly calls: StubCall[];
+  /** TCP connections accepted so far (keep-alive reuse shows as fewer connections than calls). */
+  readonly connections: number;
+  /** Connections open right now, and the most ever open at once. */
+  readonly openConnections: number;
+  readonly maxOpenConnections: number;
   /** How the next requests are answered; default 200 with no headers. */
   respond: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   close(): Promise<void>;
@@ -29,8 +34,18 @@ export async function startStubBackend(): Promise<StubBackend> {
     calls.push({ rawUrl: req.url ?? "", headers: req.headers });
     stub.respond(req, res);
   });
+  const counts = { connections: 0, openConnections: 0, maxOpenConnections: 0 };
+  server.on("connection", (socket) => {
+    counts.connections++;
+    counts.openConnections++;
+    counts.maxOpenConnections = Math.max(counts.maxOpenConnections, counts.openConnections);
+    socket.on("close", () => counts.openConnections--);
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
+  for (const key of ["connections", "openConnections", "maxOpenConnections"] as const) {
+    Object.defineProperty(stub, key, { get: () => counts[key], enumerable: true });
+  }
   return Object.assign(stub, {
     base: `http://127.0.0.1:${port}`,
     port,

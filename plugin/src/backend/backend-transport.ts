@@ -39,6 +39,7 @@ export class BackendTransport {
   readonly #ownsDispatcher: boolean;
   readonly #timeoutMs: number;
   readonly #connectTimeoutMs: number;
+  #closed = false;
 
   /** `dispatcher` replaces the built-in pool (an undici Agent, a proxy…); the caller then owns and closes it. */
   constructor(options: BackendTransportOptions, dispatcher?: Dispatcher) {
@@ -74,9 +75,11 @@ export class BackendTransport {
     }
   }
 
-  /** Closes the pool's keep-alive connections (an injected dispatcher is left to its owner). */
+  /** Closes the pool's keep-alive connections (an injected dispatcher is left to its owner). Safe to call twice. */
   async close(): Promise<void> {
-    if (this.#ownsDispatcher) await this.#dispatcher.close();
+    if (this.#closed || !this.#ownsDispatcher) return;
+    this.#closed = true;
+    await this.#dispatcher.close();
   }
 }
 
