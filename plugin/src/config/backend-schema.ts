@@ -1,3 +1,4 @@
+import { accessSync, constants } from "node:fs";
 import { z } from "zod";
 import { millisecondsSchema, secondsSchema } from "./value-schemas.js";
 
@@ -22,6 +23,16 @@ const httpUrlSchema = z.string().refine((text) => {
 /** A path that starts with `/`, appended to a typed backend's base address. */
 const checkPathSchema = z.string().regex(/^\/[^?#]*$/, "must start with / and have no query or fragment");
 
+/** A CA file is read when the backend step is built; a missing one must fail at load, not later. */
+function isReadable(file: string): boolean {
+  try {
+    accessSync(file, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Keys every backend type shares: transport, failure handling and the verdict cache. */
 const commonShape = {
   /** Verdict when the backend cannot be reached; a 5xx answer is not "unreachable", it denies. */
@@ -33,7 +44,7 @@ const commonShape = {
   /** Keep-alive connections kept open to the backend, at most. */
   connections: z.number().int("must be a whole number").min(1, "must be at least 1").default(16),
   /** PEM file of the CAs that sign an https backend's certificate (replaces the system CAs); null = system CAs. */
-  caFile: z.string().min(1).nullable().default(null),
+  caFile: z.string().min(1).refine(isReadable, "is not a readable file").nullable().default(null),
   /** How long an allow holds when the backend sends no X-AuthDuration, s (cached, then re-checked). */
   allowTtlSec: secondsSchema(0).default(30),
   /** How long a deny is cached, s (X-AuthDuration shortens it, never lengthens it; 0 = never cached). */
