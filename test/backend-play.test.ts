@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import net, { type AddressInfo } from "node:net";
+import { freePort } from "./helpers/free-port.js";
 import { startNms, waitForPublisher, type NmsInstance } from "./helpers/nms-instance.js";
 import { hasFfmpeg, playWithFfmpeg, publishTestPattern, stopProcess } from "./helpers/ffmpeg.js";
 import { httpGetFor, wsReadFor } from "./helpers/flv-clients.js";
@@ -12,14 +12,6 @@ const hasPhp = spawnSync("php", ["--version"], { stdio: "ignore" }).status === 0
 
 function endedSessions(nms: NmsInstance): Record<string, unknown>[] {
   return nms.logs.events("session.end").map((l) => l.session as Record<string, unknown>);
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 describe("backend step through a real NMS play (http-request backend)", function () {

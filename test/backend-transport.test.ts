@@ -6,18 +6,10 @@ import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BackendResponseError, BackendTimeoutError, BackendUnreachableError } from "../plugin/src/errors.js";
+import { freePort } from "./helpers/free-port.js";
 import { authRequest } from "./helpers/auth-requests.js";
 import { backendStep, type BackendStepHarness } from "./helpers/backend-step.js";
 import { answer, startStubBackend, type StubBackend } from "./helpers/stub-backend.js";
-
-/** A port nothing listens on: bound, then closed. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** A TCP server that accepts and then either says nothing (hang) or resets the connection. */
 async function rawServer(behaviour: "hang" | "reset"): Promise<{ port: number; close(): Promise<void> }> {
@@ -66,7 +58,7 @@ describe("backend transport: pool, timeouts and an unreachable backend", () => {
     });
 
     it("a refused port gives the default action (allow here) at once, and logs every check", async () => {
-      const port = await closedPort();
+      const port = await freePort();
       harness = backendStep({ type: "http-request", url: `http://127.0.0.1:${port}/`, onUnreachable: "allow", allowTtlSec: 10 });
       const started = Date.now();
       const verdict = await harness.step.decide(authRequest());
@@ -97,7 +89,7 @@ describe("backend transport: pool, timeouts and an unreachable backend", () => {
     });
 
     it("concurrent checks while the backend is down share one attempt, and each is logged", async () => {
-      const port = await closedPort();
+      const port = await freePort();
       harness = backendStep({ type: "http-request", url: `http://127.0.0.1:${port}/` });
       await Promise.all(Array.from({ length: 20 }, () => harness!.step.decide(authRequest())));
       expect(harness.logs.events("backend.unreachable")).to.have.length(20);
