@@ -5,6 +5,7 @@ import https from "node:https";
 import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Agent } from "undici";
 import { BackendResponseError, BackendTimeoutError, BackendUnreachableError } from "../plugin/src/errors.js";
 import { freePort } from "./helpers/free-port.js";
 import { authRequest } from "./helpers/auth-requests.js";
@@ -142,6 +143,19 @@ describe("backend transport: pool, timeouts and an unreachable backend", () => {
       harness = backendStep({ type: "http-request", url: `https://127.0.0.1:${port}/auth`, caFile: join(dir, "cert.pem") });
       expect(await harness.step.decide(authRequest())).to.deep.equal({ verdict: "allow", reason: "backend answered 200", user: { name: "tls-user" }, ttlSec: 30 });
       expect((await harness.step.decide(authRequest({ query: "token=124" }))).verdict).to.equal("deny");
+    });
+
+    it("an injected undici dispatcher (style.md §6) replaces the built-in pool", async () => {
+      const agent = new Agent({ connect: { ca: readFileSync(join(dir, "cert.pem"), "utf8") } });
+      try {
+        harness = backendStep({ type: "http-request", url: `https://127.0.0.1:${port}/auth` }, { dispatcher: agent });
+        expect((await harness.step.decide(authRequest())).verdict).to.equal("allow");
+        await harness.step.close?.();
+        harness = undefined;
+        expect(agent.destroyed, "the owner closes its own dispatcher").to.equal(false);
+      } finally {
+        await agent.close();
+      }
     });
 
     it("without caFile the self-signed certificate is refused (cause tls → default action)", async () => {
