@@ -11,6 +11,7 @@ export interface FakeIptvportalOptions {
   authDurationSec?: number;
 }
 
+/** Creates the fake IPTVPortal check (not listening yet) with a fixed set of valid tokens. */
 export function createFakeIptvportal(options: FakeIptvportalOptions = {}): FakeBackend {
   const tokens = options.tokens ?? { abc: { userId: "subscriber-1" } };
   return fakeBackend((url, _req, res) => {

@@ -24,8 +24,10 @@ export interface FakeMinistra extends FakeBackend {
   issue(box?: string): string;
 }
 
+/** Where the fake portal lives, as in `http://host/stalker_portal`. */
 export const MINISTRA_BASE_PATH = "/stalker_portal";
 
+/** Creates the fake portal (not listening yet): tokens valid `tokenTtlMs` after issue, checked as Ministra does. */
 export function createFakeMinistra(options: FakeMinistraOptions = {}): FakeMinistra {
   const ttlMs = options.tokenTtlMs ?? 5000;
   const now = options.now ?? Date.now;

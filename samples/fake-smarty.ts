@@ -19,6 +19,7 @@ export interface FakeSmarty extends FakeBackend {
 
 const API = "/tvmiddleware/api/streamservice/token";
 
+/** Creates the fake Smarty (not listening yet): tokens bound to a channel and optionally an IP. */
 export function createFakeSmarty(options: FakeSmartyOptions = {}): FakeSmarty {
   const ttlMs = options.tokenTtlMs ?? 60_000;
   const now = options.now ?? Date.now;
