@@ -58,16 +58,8 @@ describe("backend transport: pool, timeouts and an unreachable backend", () => {
       }
     });
 
-    it("a connection that never opens gives the default action after connectTimeoutMs", async function () {
-      // 10.255.255.1 is a black hole on most networks; where it is reported unreachable at once, say so and skip.
-      harness = backendStep({ type: "http-request", url: "http://10.255.255.1/check", connectTimeoutMs: 200, timeoutMs: 2000 });
-      const started = Date.now();
-      await harness.step.decide(authRequest());
-      const [line] = harness.logs.events("backend.unreachable");
-      if (line?.cause !== "timeout") this.skip();
-      expect(Date.now() - started).to.be.within(180, 1500);
-      expect(line!.error).to.equal("auth backend http://10.255.255.1/check unreachable (timeout): no connection within 200ms (auth.backend.connectTimeoutMs)");
-    });
+    // No test dials a non-loopback "black hole" address: tests send traffic to loopback only.
+    // The connect timeout shares its code path with the total timeout tested above.
 
     it("a refused port gives the default action (allow here) at once, and logs every check", async () => {
       const port = await freePort();
