@@ -64,3 +64,45 @@ export class SignedLinkError extends VaError {
     super("VA_ERR_SIGNED_LINK_INPUT", message);
   }
 }
+
+/** How a backend call failed to get an answer: the cause logged with `backend.unreachable`. */
+export const UNREACHABLE_CAUSES = ["refused", "dns", "timeout", "reset", "tls", "other"] as const;
+export type UnreachableCause = (typeof UNREACHABLE_CAUSES)[number];
+
+/**
+ * BackendUnreachableError: the auth backend gave no HTTP answer (connection refused, DNS failure,
+ * reset, TLS failure). `target` is the backend URL without its query or credentials.
+ */
+export class BackendUnreachableError extends VaError {
+  readonly target: string;
+  readonly failure: UnreachableCause;
+
+  constructor(target: string, failure: UnreachableCause, detail: string, options?: { cause?: unknown; code?: string }) {
+    super(options?.code ?? "VA_ERR_BACKEND_UNREACHABLE", `auth backend ${target} unreachable (${failure}): ${detail}`, options);
+    this.target = target;
+    this.failure = failure;
+  }
+}
+
+/** BackendTimeoutError: the auth backend did not answer within the configured time. */
+export class BackendTimeoutError extends BackendUnreachableError {
+  readonly timeoutMs: number;
+
+  constructor(target: string, phase: "connect" | "total", timeoutMs: number, options?: { cause?: unknown }) {
+    const key = phase === "connect" ? "connectTimeoutMs" : "timeoutMs";
+    super(target, "timeout", `no ${phase === "connect" ? "connection" : "answer"} within ${timeoutMs}ms (auth.backend.${key})`, {
+      ...options, code: "VA_ERR_BACKEND_TIMEOUT",
+    });
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** BackendResponseError: the auth backend answered, but with something that cannot be read (too large, not JSON). */
+export class BackendResponseError extends VaError {
+  readonly target: string;
+
+  constructor(target: string, problem: string, options?: { cause?: unknown }) {
+    super("VA_ERR_BACKEND_RESPONSE", `auth backend ${target} sent an unusable answer: ${problem}`, options);
+    this.target = target;
+  }
+}

@@ -1,4 +1,5 @@
 import type NodeMediaServer from "node-media-server";
+import type { Dispatcher } from "undici";
 import Context from "node-media-server/src/core/context.js";
 import nmsLogger from "node-media-server/src/core/logger.js";
 import type { AuthChain } from "./chain/auth-chain.js";
@@ -30,7 +31,8 @@ export { allow, deny, PASS } from "./chain/decision.js";
 export type { PluginConfig, PluginConfigInput } from "./config/plugin-config-schema.js";
 export { pluginConfigSchema } from "./config/plugin-config-schema.js";
 export { loadConfigFile, parseConfig } from "./config/parse-config.js";
-export { ConfigError, VaError } from "./errors.js";
+export { BackendResponseError, BackendTimeoutError, BackendUnreachableError, ConfigError, VaError } from "./errors.js";
+export type { BackendConfig } from "./config/backend-schema.js";
 export type { SessionRegistry } from "./sessions/session-registry.js";
 export type { ViewerSession, SessionSnapshot } from "./sessions/viewer-session.js";
 export type { UserStore, UsersReloadResult } from "./users/user-store.js";
@@ -52,6 +54,11 @@ export interface ViewerAuthDeps {
   internalSecret?: string;
   /** What the management API reports beyond sessions (the bundled server's channel states). */
   apiProviders?: ApiProviders;
+  /**
+   * Dispatcher for calls to `auth.backend` (an undici Agent, ProxyAgent…), replacing the built-in
+   * keep-alive pool of `auth.backend.connections`. The caller owns and closes it.
+   */
+  backendDispatcher?: Dispatcher;
 }
 
 /** What `attachViewerAuth` returns: the running parts, and `detach` to undo it all. */
@@ -101,7 +108,7 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
   const clock = deps.clock ?? systemClock;
   const sessions = new SessionRegistry(clock, log);
   const users = UserStore.open(resolved.auth, log);
-  const chain = buildChain(resolved, { internalSecret: deps.internalSecret, customAuthorizers: deps.authorizers, sessions, clock, users }, log);
+  const chain = buildChain(resolved, { internalSecret: deps.internalSecret, customAuthorizers: deps.authorizers, sessions, clock, users, backendDispatcher: deps.backendDispatcher }, log);
   const ctx: GateContext = {
     chain,
     registry: sessions,

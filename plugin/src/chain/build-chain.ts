@@ -1,3 +1,4 @@
+import type { Dispatcher } from "undici";
 import type { Clock } from "../clock.js";
 import type { PluginConfig } from "../config/plugin-config-schema.js";
 import type { SessionRegistry } from "../sessions/session-registry.js";
@@ -5,6 +6,7 @@ import type { Logger } from "../log.js";
 import { IpRuleList } from "../net/ip-rule-list.js";
 import type { UserStore } from "../users/user-store.js";
 import { AuthChain } from "./auth-chain.js";
+import { createBackendAuthorizer } from "./backend-authorizer.js";
 import type { Authorizer } from "./authorizer.js";
 import { createInternalAuthorizer } from "./internal-authorizer.js";
 import { createIpAllowAuthorizer } from "./ip-allow-authorizer.js";
@@ -24,6 +26,8 @@ export interface ChainParts {
   clock: Clock;
   /** Built-in users (`UserStore.open`); the users step is left out when undefined. Closed with the chain. */
   users?: UserStore | undefined;
+  /** Replaces the backend step's built-in keep-alive pool; its owner closes it. */
+  backendDispatcher?: Dispatcher | undefined;
 }
 
 /** Builds the chain in the order of protocols.md §1 from a validated configuration. */
@@ -38,5 +42,8 @@ export function buildChain(config: PluginConfig, parts: ChainParts, log: Logger)
   }
   if (config.auth.securetoken.secrets.length > 0) steps.push(createSecureTokenAuthorizer(config.auth.securetoken, parts.clock, throttle));
   steps.push(...(parts.customAuthorizers ?? []));
+  if (config.auth.backend !== null) {
+    steps.push(createBackendAuthorizer(config.auth.backend, { sessions: parts.sessions, clock: parts.clock, dispatcher: parts.backendDispatcher }, log));
+  }
   return new AuthChain(steps, config.auth.defaultAction, log);
 }

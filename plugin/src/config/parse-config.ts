@@ -54,6 +54,13 @@ function toConfigIssues(issues: readonly z.core.$ZodIssue[], schema: z.ZodType):
       continue;
     }
     const path = formatPath(issue.path);
+    if (issue.code === "invalid_union" && issue.discriminator !== undefined && "options" in issue && issue.options !== undefined) {
+      // A discriminated union reports the whole object as its input; name the tag's value instead.
+      const tag = (issue.input as Record<string, unknown> | undefined)?.[issue.discriminator];
+      const options = issue.options.map((o) => JSON.stringify(o)).join("|");
+      out.push(tag === undefined ? { path, message: `is required: one of ${options}` } : { path, message: `must be one of ${options}`, value: tag });
+      continue;
+    }
     const isSecret = issue.path.some((k) => typeof k === "string" && SECRET_KEY.test(k));
     const value = isSecret ? "<redacted>" : (issue as { input?: unknown }).input;
     out.push({ path, message: describe(issue), value });

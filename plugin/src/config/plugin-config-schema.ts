@@ -8,6 +8,7 @@ import { statsSchema } from "./stats-schema.js";
 import { packagesSchema, userListSchema, usersFileSchema } from "./users-schema.js";
 import { securetokenSchema } from "./securetoken-schema.js";
 import { bruteForceSchema } from "./brute-force-schema.js";
+import { backendSchema } from "./backend-schema.js";
 
 /** NMS's own console logger knows these levels. */
 export const NMS_LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
@@ -29,6 +30,7 @@ export const authSchema = z.strictObject({
   usersFile: usersFileSchema.default(null),
   securetoken: securetokenSchema,
   bruteForce: bruteForceSchema,
+  backend: backendSchema.nullable().default(null),
 }).prefault({});
 
 /**

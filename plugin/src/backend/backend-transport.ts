@@ -1,0 +1,145 @@
+import { readFileSync } from "node:fs";
+import { Pool, request, type Dispatcher } from "undici";
+import { BackendResponseError, BackendTimeoutError, BackendUnreachableError, type UnreachableCause } from "../errors.js";
+
+/** Backend answers are read up to this many bytes (style.md §4); more is an unusable answer. */
+export const MAX_BACKEND_BODY_BYTES = 64 * 1024;
+
+/** What a backend answered: status, headers and (when asked for) the body, capped. */
+export interface BackendResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The body when the caller asked for it, else empty (it was discarded unread). */
+  readonly body: Buffer;
+}
+
+/** The settings the transport needs: one backend origin, bounded pool, two timeouts. */
+export interface BackendTransportOptions {
+  /** Any URL on the backend's origin (scheme, host, port). */
+  readonly url: string;
+  readonly connections: number;
+  readonly connectTimeoutMs: number;
+  readonly timeoutMs: number;
+  /** PEM file of trusted CAs for an https backend; null = the system CAs. */
+  readonly caFile: string | null;
+}
+
+/**
+ * BackendTransport makes GET calls to one auth backend over a keep-alive undici Pool of bounded size.
+ * Every call has a connect timeout and a whole-call timeout (its timer cleared in `finally`); failures
+ * to get an answer are thrown as BackendUnreachableError / BackendTimeoutError naming the target
+ * without its query, and an oversized body as BackendResponseError.
+ *
+ * @example
+ * const transport = new BackendTransport({ url: "http://127.0.0.1:6000/auth", connections: 16, connectTimeoutMs: 1000, timeoutMs: 3000, caFile: null });
+ * const answer = await transport.get("http://127.0.0.1:6000/auth?token=123", { "X-Channel-Id": "a001" }, false);
+ */
+export class BackendTransport {
+  readonly #dispatcher: Dispatcher;
+  readonly #ownsDispatcher: boolean;
+  readonly #timeoutMs: number;
+  readonly #connectTimeoutMs: number;
+  #closed = false;
+
+  /** `dispatcher` replaces the built-in pool (an undici Agent, a proxy…); the caller then owns and closes it. */
+  constructor(options: BackendTransportOptions, dispatcher?: Dispatcher) {
+    this.#timeoutMs = options.timeoutMs;
+    this.#connectTimeoutMs = options.connectTimeoutMs;
+    this.#ownsDispatcher = dispatcher === undefined;
+    this.#dispatcher = dispatcher ?? new Pool(new URL(options.url).origin, {
+      connections: options.connections,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      connect: {
+        timeout: options.connectTimeoutMs,
+        ...(options.caFile !== null ? { ca: readFileSync(options.caFile, "utf8") } : {}),
+      },
+    });
+  }
+
+  /** GETs `url`; reads the body (≤ 64 KiB) only when `readBody`, else discards it. */
+  async get(url: string, headers: Record<string, string>, readBody: boolean): Promise<BackendResponse> {
+    const target = safeTarget(url);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.#timeoutMs);
+    try {
+      const response = await request(url, { dispatcher: this.#dispatcher, method: "GET", headers, signal: controller.signal });
+      const body = readBody ? await readCapped(response.body, target) : await discard(response.body);
+      return { status: response.statusCode, headers: response.headers, body };
+    } catch (error) {
+      if (error instanceof BackendResponseError) throw error;
+      if (controller.signal.aborted) throw new BackendTimeoutError(target, "total", this.#timeoutMs, { cause: error });
+      throw classify(error, target, this.#connectTimeoutMs, this.#timeoutMs);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Closes the pool's keep-alive connections (an injected dispatcher is left to its owner). Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.#closed || !this.#ownsDispatcher) return;
+    this.#closed = true;
+    await this.#dispatcher.close();
+  }
+}
+
+/** A URL as it may appear in a log or message: scheme, host, port and path; no credentials, no query. */
+export function safeTarget(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return "<invalid url>";
+  }
+}
+
+async function readCapped(body: Dispatcher.ResponseData["body"], target: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BACKEND_BODY_BYTES) {
+      body.destroy();
+      throw new BackendResponseError(target, `body larger than ${MAX_BACKEND_BODY_BYTES} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function discard(body: Dispatcher.ResponseData["body"]): Promise<Buffer> {
+  // A small body is drained so the connection can be reused; a large one closes it.
+  await body.dump({ limit: MAX_BACKEND_BODY_BYTES });
+  return Buffer.alloc(0);
+}
+
+const CAUSE_BY_CODE: Readonly<Record<string, UnreachableCause>> = {
+  ECONNREFUSED: "refused",
+  ENOTFOUND: "dns",
+  EAI_AGAIN: "dns",
+  EAI_NONAME: "dns",
+  EAI_FAIL: "dns",
+  ECONNRESET: "reset",
+  EPIPE: "reset",
+  ECONNABORTED: "reset",
+  UND_ERR_SOCKET: "reset",
+  UND_ERR_CLOSED: "reset",
+  ETIMEDOUT: "timeout",
+  EHOSTUNREACH: "refused",
+  ENETUNREACH: "refused",
+};
+
+/** Names why no answer came, from the error's code or its causes' codes. */
+function classify(error: unknown, target: string, connectTimeoutMs: number, timeoutMs: number): BackendUnreachableError {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code !== "string") continue;
+    if (code === "UND_ERR_CONNECT_TIMEOUT") return new BackendTimeoutError(target, "connect", connectTimeoutMs, { cause: error });
+    if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return new BackendTimeoutError(target, "total", timeoutMs, { cause: error });
+    const known = CAUSE_BY_CODE[code];
+    if (known !== undefined) return new BackendUnreachableError(target, known, `${code}`, { cause: error });
+    if (/^(ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_)/.test(code)) return new BackendUnreachableError(target, "tls", code, { cause: error });
+  }
+  const detail = error instanceof Error ? error.message : String(error);
+  return new BackendUnreachableError(target, "other", detail, { cause: error });
+}

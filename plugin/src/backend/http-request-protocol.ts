@@ -1,0 +1,50 @@
+import type { AuthRequest } from "../chain/auth-request.js";
+import type { HttpRequestBackendConfig } from "../config/backend-schema.js";
+import { authDurationOf, headerOf, identityOf, type BackendAnswer } from "./backend-answer.js";
+import type { BackendCall, BackendProtocol } from "./backend-protocol.js";
+import type { BackendResponse } from "./backend-transport.js";
+
+/**
+ * The Cesbo-style "HTTP Request" backend (protocols.md §2): `GET <url>?<viewer query verbatim>`
+ * with the seven X-Session/X-Channel/X-Real-* headers and nothing else; 200 allows, any other status
+ * denies (5xx is an error that denies a new session), `X-Session-Name` names the session and
+ * `X-Location` on a deny redirects the viewer. `X-AuthDuration`, `X-UserId` and `X-Max-Sessions`
+ * are honoured too when a backend sends them.
+ */
+export function createHttpRequestProtocol(config: HttpRequestBackendConfig): BackendProtocol {
+  return {
+    type: "http-request",
+    keyOf: (request) => JSON.stringify(["http-request", request.query, request.channel, request.ip, request.path, request.userAgent, request.host, request.origin]),
+    build: function buildHttpRequestCall(request: AuthRequest): BackendCall {
+      return {
+        url: appendQuery(config.url, request.query),
+        headers: {
+          "X-Session-Id": request.sessionId,
+          "X-Channel-Id": request.channel,
+          "X-Real-Ip": request.ip,
+          "X-Real-Path": request.path,
+          "X-Real-Ua": request.userAgent,
+          "X-Real-Host": request.host,
+          "X-Real-Origin": request.origin,
+        },
+        readBody: false,
+      };
+    },
+    interpret: interpretHttpRequestAnswer,
+  };
+}
+
+/** Appends a raw query string to a URL: with `?`, or `&` when the URL already has a query. */
+export function appendQuery(url: string, query: string): string {
+  if (query === "") return url;
+  if (!url.includes("?")) return `${url}?${query}`;
+  return url.endsWith("?") || url.endsWith("&") ? `${url}${query}` : `${url}&${query}`;
+}
+
+function interpretHttpRequestAnswer(response: BackendResponse): BackendAnswer {
+  const authDurationSec = authDurationOf(response);
+  if (response.status === 200) return { kind: "allow", reason: "backend answered 200", user: identityOf(response), authDurationSec };
+  if (response.status >= 500) return { kind: "error", reason: `backend answered ${response.status}` };
+  const redirectUrl = headerOf(response, "x-location");
+  return { kind: "deny", reason: `backend answered ${response.status}`, redirectUrl: redirectUrl === "" ? undefined : redirectUrl, authDurationSec };
+}

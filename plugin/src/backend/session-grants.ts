@@ -1,0 +1,48 @@
+import type { SessionIdentity } from "../chain/decision.js";
+import type { SessionRegistry } from "../sessions/session-registry.js";
+import type { ViewerSession } from "../sessions/viewer-session.js";
+
+/** What the backend granted one session: until when, and to whom. */
+export interface SessionGrant {
+  /** End of the backend's allow (its X-AuthDuration, or the configured TTL), ms since the epoch. */
+  readonly until: number;
+  readonly user: SessionIdentity | undefined;
+}
+
+/**
+ * SessionGrants remembers, per live session, the backend's latest allow: re-checks use it to keep a
+ * Ministra grant whose token cannot be re-validated, and to ride out a failing backend
+ * (stale-if-error). Entries go when their session ends, so the map never outgrows the live sessions.
+ */
+export class SessionGrants {
+  readonly #grants = new Map<string, SessionGrant>();
+  readonly #registry: SessionRegistry;
+  readonly #onEnded = (session: ViewerSession) => this.#grants.delete(session.id);
+
+  constructor(registry: SessionRegistry) {
+    this.#registry = registry;
+    registry.on("ended", this.#onEnded);
+  }
+
+  get(sessionId: string): SessionGrant | undefined {
+    return this.#grants.get(sessionId);
+  }
+
+  /** Records an allow for a session that is still live (a viewer who left gets no entry). */
+  set(sessionId: string, grant: SessionGrant): void {
+    if (this.#registry.get(sessionId) !== undefined) this.#grants.set(sessionId, grant);
+  }
+
+  delete(sessionId: string): void {
+    this.#grants.delete(sessionId);
+  }
+
+  get size(): number {
+    return this.#grants.size;
+  }
+
+  close(): void {
+    this.#registry.off("ended", this.#onEnded);
+    this.#grants.clear();
+  }
+}

@@ -1,0 +1,174 @@
+import { performance } from "node:perf_hooks";
+import type { Dispatcher } from "undici";
+import type { Clock } from "../clock.js";
+import type { BackendConfig } from "../config/backend-schema.js";
+import { BackendResponseError, BackendUnreachableError } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { SessionRegistry } from "../sessions/session-registry.js";
+import type { BackendAnswer } from "../backend/backend-answer.js";
+import type { BackendProtocol, ClientCounts } from "../backend/backend-protocol.js";
+import { BackendTransport, safeTarget } from "../backend/backend-transport.js";
+import { createFlussonicProtocol } from "../backend/flussonic-protocol.js";
+import { createHttpRequestProtocol } from "../backend/http-request-protocol.js";
+import { SessionGrants } from "../backend/session-grants.js";
+import { VerdictCache, type VerdictSource } from "../backend/verdict-cache.js";
+import type { Authorizer } from "./authorizer.js";
+import type { AuthRequest } from "./auth-request.js";
+import { allow, deny, type StepVerdict } from "./decision.js";
+
+/** What the backend step needs besides its configuration. */
+export interface BackendParts {
+  /** Live sessions: client counts for Flussonic backends, and grant cleanup when a session ends. */
+  sessions: SessionRegistry;
+  clock: Clock;
+  /** Replaces the built-in keep-alive pool (an undici Agent, ProxyAgent…); its owner closes it. */
+  dispatcher?: Dispatcher | undefined;
+}
+
+/** One backend round trip's result, as cached and shared between coalesced callers. */
+type Outcome =
+  | { readonly kind: "answer"; readonly answer: BackendAnswer; readonly receivedAt: number }
+  | { readonly kind: "unreachable"; readonly error: BackendUnreachableError };
+
+/**
+ * The backend step (protocols.md §1 step 5): asks the configured middleware, and its verdict ends
+ * the chain.
+ *
+ * - Verdicts are cached by everything the backend saw that matters (see BackendProtocol.keyOf): an allow
+ *   for `X-AuthDuration` (else `allowTtlSec`), a deny for `denyTtlSec` at most. Concurrent identical
+ *   checks share one call. A cached or shared allow serves every session presenting the same facts;
+ *   per-user limits still count each session (SessionLimiter).
+ * - An unreachable backend (refused, DNS, timeout, reset, TLS) gives `onUnreachable`, logged as
+ *   `backend.unreachable` at error level on every check. A 5xx denies a new session.
+ * - On a re-check, a session whose allow expired less than `staleIfErrorSec` ago keeps it while the
+ *   backend fails (stale-if-error). With `recheckAsksBackend: false` (Ministra), a re-check inside the
+ *   backend's X-AuthDuration keeps the grant without asking: Ministra's tokens die after ~5 s.
+ *
+ * @example
+ * const step = createBackendAuthorizer({ type: "http-request", url: "http://127.0.0.1:6000/", ...defaults }, { sessions, clock }, log);
+ */
+export function createBackendAuthorizer(config: BackendConfig, parts: BackendParts, log: Logger): Authorizer {
+  const protocol: BackendProtocol = config.type === "http-request" ? createHttpRequestProtocol(config) : createFlussonicProtocol(config);
+  const target = safeTarget(config.type === "http-request" ? config.url : `${config.address.replace(/\/+$/, "")}${config.checkPath}`);
+  const transport = new BackendTransport({ ...config, url: target }, parts.dispatcher);
+  const cache = new VerdictCache<Outcome>(config.cacheEntries, parts.clock);
+  const grants = new SessionGrants(parts.sessions);
+  const keepsGrantOnRecheck = config.type !== "http-request" && !config.recheckAsksBackend;
+  const { clock } = parts;
+
+  /** Seconds until the next re-check for a grant ending in `remainingMs`, capped by recheckMaxSec. */
+  const recheckSecFor = (remainingMs: number): number => {
+    const sec = config.recheckMaxSec > 0 ? Math.min(remainingMs / 1000, config.recheckMaxSec) : remainingMs / 1000;
+    return Math.max(1, Math.ceil(sec));
+  };
+
+  const ttlMsOf = (outcome: Outcome): number => {
+    if (outcome.kind !== "answer") return 0;
+    const { answer } = outcome;
+    if (answer.kind === "allow") {
+      const sec = answer.authDurationSec ?? config.allowTtlSec;
+      return (config.recheckMaxSec > 0 ? Math.min(sec, config.recheckMaxSec) : sec) * 1000;
+    }
+    if (answer.kind === "deny") return Math.min(answer.authDurationSec ?? config.denyTtlSec, config.denyTtlSec) * 1000;
+    return 0;
+  };
+
+  const counts = (request: AuthRequest) => (): ClientCounts => {
+    let stream = 0;
+    let total = 0;
+    for (const session of parts.sessions.list()) {
+      if (session.state !== "playing") continue;
+      total++;
+      if (session.channel === request.channel && session.app === request.app) stream++;
+    }
+    return { stream, total };
+  };
+
+  async function ask(request: AuthRequest): Promise<Outcome> {
+    const call = protocol.build(request, counts(request));
+    const started = performance.now();
+    try {
+      const response = await transport.get(call.url, call.headers, call.readBody);
+      log.debug({ event: "backend.call", backend: target, status: response.status, ms: elapsed(started) }, "backend answered");
+      return { kind: "answer", answer: protocol.interpret(response), receivedAt: clock.now() };
+    } catch (error) {
+      if (error instanceof BackendUnreachableError) return { kind: "unreachable", error };
+      if (error instanceof BackendResponseError) return { kind: "answer", answer: { kind: "error", reason: error.message }, receivedAt: clock.now() };
+      throw error;
+    }
+  }
+
+  function staleAllow(request: AuthRequest, problem: string): StepVerdict | undefined {
+    if (request.purpose !== "recheck") return undefined;
+    const grant = grants.get(request.sessionId);
+    const now = clock.now();
+    const graceEnd = grant === undefined ? 0 : grant.until + config.staleIfErrorSec * 1000;
+    if (grant === undefined || now > graceEnd) return undefined;
+    log.warn(
+      { event: "backend.stale_if_error", backend: target, sessionId: request.sessionId, problem, graceLeftMs: graceEnd - now },
+      "backend failing; re-checked session keeps its allow",
+    );
+    // Retry within the grace, so a backend that recovers renews the session before the grace ends.
+    const retrySec = Math.max(1, Math.min(Math.ceil((graceEnd - now) / 1000), Math.max(1, config.allowTtlSec)));
+    return allow(`stale-if-error: ${problem}; allow kept`, grant.user, retrySec);
+  }
+
+  function verdictOf(request: AuthRequest, outcome: Outcome, source: VerdictSource): StepVerdict {
+    if (outcome.kind === "unreachable") {
+      const stale = staleAllow(request, `unreachable (${outcome.error.failure})`);
+      if (stale !== undefined) return stale;
+      log.error(
+        { event: "backend.unreachable", backend: target, cause: outcome.error.failure, action: config.onUnreachable, sessionId: request.sessionId, purpose: request.purpose, error: outcome.error.message },
+        `auth backend unreachable (${outcome.error.failure}); default action ${config.onUnreachable}`,
+      );
+      const reason = `backend unreachable (${outcome.error.failure}); default action ${config.onUnreachable}`;
+      if (config.onUnreachable === "deny") return deny(reason);
+      return allow(reason, undefined, config.allowTtlSec > 0 ? config.allowTtlSec : undefined);
+    }
+    const { answer } = outcome;
+    const via = source === "backend" ? "" : ` (${source})`;
+    if (answer.kind === "error") {
+      const stale = staleAllow(request, answer.reason);
+      if (stale !== undefined) return stale;
+      log.error({ event: "backend.error_answer", backend: target, sessionId: request.sessionId, purpose: request.purpose, reason: answer.reason }, "auth backend failed; denying");
+      grants.delete(request.sessionId);
+      return deny(`${answer.reason}${via}`);
+    }
+    if (answer.kind === "deny") {
+      grants.delete(request.sessionId);
+      return deny(`${answer.reason}${via}`, answer.redirectUrl);
+    }
+    const durationSec = answer.authDurationSec ?? config.allowTtlSec;
+    if (durationSec === 0) {
+      grants.delete(request.sessionId);
+      return allow(`${answer.reason}${via}`, answer.user);
+    }
+    const until = outcome.receivedAt + durationSec * 1000;
+    grants.set(request.sessionId, { until, user: answer.user });
+    return allow(`${answer.reason}${via}`, answer.user, recheckSecFor(until - clock.now()));
+  }
+
+  return {
+    name: "backend",
+    decide: async function backend(request: AuthRequest): Promise<StepVerdict> {
+      if (request.purpose === "recheck" && keepsGrantOnRecheck) {
+        const grant = grants.get(request.sessionId);
+        const now = clock.now();
+        if (grant !== undefined && now < grant.until) {
+          return allow(`backend grant kept (X-AuthDuration, ${Math.ceil((grant.until - now) / 1000)} s left)`, grant.user, recheckSecFor(grant.until - now));
+        }
+      }
+      const { value, source } = await cache.resolve(protocol.keyOf(request), () => ask(request), ttlMsOf);
+      return verdictOf(request, value, source);
+    },
+    async close() {
+      grants.close();
+      cache.clear();
+      await transport.close();
+    },
+  };
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 1000) / 1000;
+}

@@ -1,0 +1,32 @@
+import type { Dispatcher } from "undici";
+import { createBackendAuthorizer } from "../../plugin/src/chain/backend-authorizer.js";
+import type { Authorizer } from "../../plugin/src/chain/authorizer.js";
+import { parseConfig } from "../../plugin/src/config/parse-config.js";
+import { backendSchema } from "../../plugin/src/config/backend-schema.js";
+import { SessionRegistry } from "../../plugin/src/sessions/session-registry.js";
+import type { ViewerSession } from "../../plugin/src/sessions/viewer-session.js";
+import { createCapturingLogger, type CapturedLog } from "./capturing-logger.js";
+import { createHandClock, type HandClock } from "./hand-clock.js";
+
+/** The real backend step built from a config input, with the parts around it a test inspects. */
+export interface BackendStepHarness {
+  step: Authorizer;
+  registry: SessionRegistry;
+  clock: HandClock;
+  logs: CapturedLog;
+  /** Opens a live session in the registry (the grant memory only keeps live sessions). */
+  openSession(channel?: string): ViewerSession;
+}
+
+export function backendStep(input: Record<string, unknown>, opts: { dispatcher?: Dispatcher } = {}): BackendStepHarness {
+  const clock = createHandClock();
+  const logs = createCapturingLogger();
+  const registry = new SessionRegistry(clock, logs.logger);
+  const config = parseConfig(backendSchema, input);
+  const step = createBackendAuthorizer(config, { sessions: registry, clock, dispatcher: opts.dispatcher }, logs.logger);
+  return {
+    step, registry, clock, logs,
+    openSession: (channel = "a001") =>
+      registry.open({ protocol: "http-flv", app: "live", channel, ip: "203.0.113.7", userAgent: "", transport: { bytesOut: () => 0, close: () => {} } }),
+  };
+}
