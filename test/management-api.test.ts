@@ -84,6 +84,23 @@ describe("management API (real server, real players)", function () {
     await other;
   });
 
+  it("serves Prometheus metrics: decisions, step latency, live sessions, bytes out, ended sessions", async () => {
+    const viewer = httpGetFor(`${run.httpBase}/live/test.flv?token=good`, 1500);
+    await new Promise((r) => setTimeout(r, 800));
+    const response = await api("/metrics");
+    expect(response.status).to.equal(200);
+    expect(response.headers.get("content-type")).to.match(/^text\/plain/);
+    const text = await response.text();
+    expect(text).to.match(/^va_decisions_total\{step="custom",verdict="allow"\} [1-9]\d*$/m);
+    expect(text).to.match(/^va_step_duration_seconds_bucket\{le="0\.001",step="custom"\} \d+$/m);
+    expect(text).to.match(/^va_live_sessions\{protocol="http-flv",channel="live\/test"\} 1$/m);
+    expect(text).to.match(/^va_sessions_ended_total\{reason="closed-by-api",protocol="rtmp"\} 1$/m);
+    const bytes = Number(/^va_bytes_out_total (\d+)$/m.exec(text)?.[1]);
+    expect(bytes).to.be.greaterThan(10000);
+    expect((await api("/metrics", {}, null)).status, "metrics need the token too").to.equal(401);
+    await viewer;
+  });
+
   it("bans an address after repeated bad credentials", async () => {
     let last = 0;
     for (let i = 0; i < 11; i++) last = (await api("/api/health", {}, "bad-token-again")).status;

@@ -13,6 +13,8 @@ export type VerdictSource = "backend" | "shared" | "cache";
 export class VerdictCache<V extends object> {
   readonly #lru: LRUCache<string, V>;
   readonly #inFlight = new Map<string, Promise<V>>();
+  /** Lookups since start: served from cache, sent to the backend, or joined to a call in flight. */
+  readonly counters = { hits: 0, misses: 0, coalesced: 0 };
 
   constructor(maxEntries: number, clock: Clock) {
     this.#lru = new LRUCache<string, V>({ max: maxEntries, perf: clock, ttlAutopurge: false, ttlResolution: 0 });
@@ -21,9 +23,16 @@ export class VerdictCache<V extends object> {
   /** The cached value for `key`, or the in-flight call's, or `load()`'s, cached for `ttlMsOf(value)` ms. */
   async resolve(key: string, load: () => Promise<V>, ttlMsOf: (value: V) => number): Promise<{ value: V; source: VerdictSource }> {
     const cached = this.#lru.get(key);
-    if (cached !== undefined) return { value: cached, source: "cache" };
+    if (cached !== undefined) {
+      this.counters.hits++;
+      return { value: cached, source: "cache" };
+    }
     const pending = this.#inFlight.get(key);
-    if (pending !== undefined) return { value: await pending, source: "shared" };
+    if (pending !== undefined) {
+      this.counters.coalesced++;
+      return { value: await pending, source: "shared" };
+    }
+    this.counters.misses++;
     const call = load();
     this.#inFlight.set(key, call);
     try {

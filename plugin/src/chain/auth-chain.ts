@@ -37,6 +37,11 @@ export class AuthChain extends EventEmitter<AuthChainEvents> {
     return this.#steps.map((s) => s.name);
   }
 
+  /** The step with that name, if the chain has it. */
+  step(name: StepName): Authorizer | undefined {
+    return this.#steps.find((s) => s.name === name);
+  }
+
   async decide(request: AuthRequest): Promise<Decision> {
     const started = performance.now();
     const decision = await this.#run(request, started);

@@ -9,6 +9,8 @@ import type { StepName, StepVerdict } from "./decision.js";
 export interface Authorizer {
   readonly name: StepName;
   decide(request: AuthRequest): StepVerdict | Promise<StepVerdict>;
+  /** Counters for metrics, e.g. the backend's verdict cache hits, misses and coalesced calls. */
+  counters?(): Record<string, number>;
   /** Releases timers, pools and watchers; called when the plugin detaches. */
   close?(): void | Promise<void>;
 }

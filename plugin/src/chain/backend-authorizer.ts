@@ -161,6 +161,7 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
       const { value, source } = await cache.resolve(protocol.keyOf(request), () => ask(request), ttlMsOf);
       return verdictOf(request, value, source);
     },
+    counters: () => ({ ...cache.counters }),
     async close() {
       grants.close();
       cache.clear();

@@ -3,12 +3,6 @@ import type { AuthChain } from "../chain/auth-chain.js";
 import type { SessionRegistry } from "../sessions/session-registry.js";
 import type { ViewerSession } from "../sessions/viewer-session.js";
 
-/** Counters a step can report, e.g. the backend's verdict cache. */
-export interface CacheCounters {
-  hits: number;
-  misses: number;
-  coalesced: number;
-}
 
 /**
  * PluginMetrics is the Prometheus view of the plugin (served at `/metrics` by the management API):
@@ -21,7 +15,7 @@ export class PluginMetrics {
   readonly #endedBytes = { total: 0 };
   readonly #detach: () => void;
 
-  constructor(chain: AuthChain, sessions: SessionRegistry, cache: () => CacheCounters | undefined = () => undefined) {
+  constructor(chain: AuthChain, sessions: SessionRegistry, cache: () => Record<string, number> | undefined = () => undefined) {
     const decisions = new Counter({ name: "va_decisions_total", help: "Authorization decisions by deciding step and verdict", labelNames: ["step", "verdict"], registers: [this.registry] });
     const stepSeconds = new Histogram({
       name: "va_step_duration_seconds", help: "Time each chain step took (step=backend is the middleware round trip)", labelNames: ["step"],
