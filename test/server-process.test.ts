@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { hasFfmpeg } from "./helpers/ffmpeg.js";
 import { waitFor } from "./helpers/bundled-server.js";
 import { httpGetFor } from "./helpers/flv-clients.js";
+import { recordExternalLog } from "./helpers/log-audit.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -61,8 +62,12 @@ describe("server process (npm start's entry point)", function () {
     writeFileSync(file, config);
     const proc = spawn(process.execPath, ["--import", "tsx", "server/src/main.ts", "--config", file], { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
-    proc.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-    proc.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+    const keep = (d: Buffer) => {
+      output += d.toString();
+      recordExternalLog(d.toString());
+    };
+    proc.stdout!.on("data", keep);
+    proc.stderr!.on("data", keep);
     child = proc;
     return { child: proc, output: () => output };
   }

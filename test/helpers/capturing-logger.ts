@@ -1,5 +1,6 @@
 import { Writable } from "node:stream";
 import { createLogger, type Logger } from "../../plugin/src/log.js";
+import { auditTrail } from "./log-audit.js";
 
 /** Every log line a test's code wrote, parsed, plus the raw text (for "no secret in any log" checks). */
 export interface CapturedLog {
@@ -19,6 +20,7 @@ export function createCapturingLogger(): CapturedLog {
       for (const line of chunk.toString("utf8").split("\n")) {
         if (line === "") continue;
         raw.push(line);
+        auditTrail.push(line);
         lines.push(JSON.parse(line) as Record<string, unknown>);
       }
       done();
