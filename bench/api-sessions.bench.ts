@@ -9,6 +9,7 @@ import { systemClock } from "../plugin/src/clock.js";
 import { createLogger } from "../plugin/src/log.js";
 import { PluginMetrics } from "../plugin/src/metrics/plugin-metrics.js";
 import { SessionRegistry } from "../plugin/src/sessions/session-registry.js";
+import { SessionRechecker } from "../plugin/src/sessions/session-rechecker.js";
 import { report, round, timeEach, type Percentiles } from "./bench-stats.js";
 
 const SESSIONS = 10_000;
@@ -32,7 +33,8 @@ for (let i = 0; i < SESSIONS; i++) {
 
 const chain = new AuthChain([], "deny", log);
 const metrics = new PluginMetrics(chain, registry);
-const api = new ManagementApi({ bind: "127.0.0.1", port: 0, token: TOKEN }, registry, { ledger: undefined, metrics }, {}, systemClock, log);
+const rechecker = new SessionRechecker(chain, registry, 0, log);
+const api = new ManagementApi({ bind: "127.0.0.1", port: 0, token: TOKEN }, registry, { ledger: undefined, metrics, rechecker, users: undefined }, {}, systemClock, log);
 const port = await api.listen();
 // One keep-alive connection, one request at a time: latency, not throughput.
 const dispatcher = new Agent({ connections: 1, pipelining: 1 });
@@ -77,4 +79,5 @@ for (const [index, route] of routes.entries()) {
 
 await dispatcher.close();
 await api.close();
+rechecker.close();
 metrics.close();

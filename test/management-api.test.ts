@@ -36,6 +36,9 @@ describe("management API (real server, real players)", function () {
     const { channels } = (await (await api("/api/channels")).json()) as { channels: { id: string; state: string; ingest: { state: string } }[] };
     expect(channels).to.have.length(1);
     expect(channels[0]).to.include({ id: "test", state: "up" });
+    const users = await api("/api/users");
+    expect(users.status, "no built-in users configured").to.equal(404);
+    expect(((await users.json()) as { error: string }).error).to.match(/built-in users are off/);
   });
 
   it("lists and filters sessions, and closing cuts a real RTMP, HTTP-FLV and HLS viewer", async () => {

@@ -23,6 +23,7 @@ import { ManagementApi, type ApiProviders } from "./api/management-api.js";
 import { StatsLedger } from "./stats/stats-ledger.js";
 import { PluginMetrics } from "./metrics/plugin-metrics.js";
 import { UserStore } from "./users/user-store.js";
+import { UserEditor } from "./users/user-editor.js";
 
 export type { AuthRequest, Protocol } from "./chain/auth-request.js";
 export type { Authorizer } from "./chain/authorizer.js";
@@ -128,7 +129,14 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
   const ledger = resolved.stats.file === null ? undefined : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log);
   const metrics = new PluginMetrics(chain, sessions, () => chain.step("backend")?.counters?.());
   const api = resolved.api.enabled
-    ? new ManagementApi({ bind: resolved.api.bind, port: resolved.api.port, token: resolved.api.token! }, sessions, { ledger, metrics }, deps.apiProviders ?? {}, clock, log)
+    ? new ManagementApi(
+      { bind: resolved.api.bind, port: resolved.api.port, token: resolved.api.token! },
+      sessions,
+      { ledger, metrics, rechecker: ctx.rechecker, users: users === undefined ? undefined : new UserEditor(users, log) },
+      deps.apiProviders ?? {},
+      clock,
+      log,
+    )
     : undefined;
   const ready = api === undefined ? Promise.resolve() : api.listen().then(() => undefined);
   marker[ATTACHED] = true;

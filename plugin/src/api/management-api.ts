@@ -9,16 +9,24 @@ import { snapshotOf, type ViewerSession } from "../sessions/viewer-session.js";
 import { FailureThrottle } from "./request-throttle.js";
 import type { StatsLedger } from "../stats/stats-ledger.js";
 import type { PluginMetrics } from "../metrics/plugin-metrics.js";
+import type { SessionRechecker } from "../sessions/session-rechecker.js";
+import type { UserEditor } from "../users/user-editor.js";
+import type { ApiRequest, Reply, Route } from "./api-route.js";
+import { usersRoutes } from "./users-routes.js";
 
 /** Things the API reports that the plugin does not own (the bundled server's channels). */
 export interface ApiProviders {
   channels?: () => unknown[];
 }
 
-/** The plugin parts the API reads besides the registry: statistics and metrics. */
+/** The plugin parts the API works on besides the registry. */
 export interface ApiSources {
   ledger: StatsLedger | undefined;
   metrics: PluginMetrics;
+  /** Re-checks sessions at once after a user is changed. */
+  rechecker: SessionRechecker;
+  /** Built-in users, when configured. */
+  users: UserEditor | undefined;
 }
 
 export interface ManagementApiOptions {
@@ -27,17 +35,14 @@ export interface ManagementApiOptions {
   token: string;
 }
 
-/** A JSON body, or a raw text body with its content type (metrics, CSV). */
-type Reply = { status: number; body: unknown; contentType?: string };
-type Handler = (req: IncomingMessage, url: URL, params: string[]) => Reply | Promise<Reply>;
-
 /** Largest request body the API reads (it takes no large input). */
 const MAX_BODY_BYTES = 64 * 1024;
 
 /**
  * ManagementApi is the operator's JSON API on its own port: sessions (list, get, close), revocation
- * of a user's sessions, viewers per channel, channel states and health. Every route needs the bearer
- * token (compared in constant time); repeated failures from one address are throttled.
+ * of a user's or a token's sessions, built-in users, viewers per channel, channel states, statistics,
+ * metrics and health. Every route needs the bearer token (compared in constant time); repeated
+ * failures from one address are throttled.
  */
 export class ManagementApi {
   readonly #server: Server;
@@ -47,7 +52,7 @@ export class ManagementApi {
   readonly #sources: ApiSources;
   readonly #log: Logger;
   readonly #throttle: FailureThrottle;
-  readonly #routes: { method: string; pattern: RegExp; handler: Handler }[];
+  readonly #routes: Route[];
 
   constructor(options: ManagementApiOptions, registry: SessionRegistry, sources: ApiSources, providers: ApiProviders, clock: Clock, log: Logger) {
     this.#options = options;
@@ -60,12 +65,12 @@ export class ManagementApi {
       { method: "GET", pattern: /^\/api\/health$/, handler: () => ({ status: 200, body: { status: "ok", liveSessions: this.#registry.size } }) },
       { method: "GET", pattern: /^\/api\/channels$/, handler: () => ({ status: 200, body: { channels: this.#providers.channels?.() ?? [] } }) },
       { method: "GET", pattern: /^\/api\/viewers$/, handler: () => ({ status: 200, body: { viewers: this.#viewersPerChannel() } }) },
-      { method: "GET", pattern: /^\/api\/sessions$/, handler: (_req, url) => ({ status: 200, body: { sessions: this.#filtered(url).map(snapshotOf) } }) },
-      { method: "GET", pattern: /^\/api\/sessions\/([^/]+)$/, handler: (_req, _url, [id]) => this.#getSession(id!) },
-      { method: "DELETE", pattern: /^\/api\/sessions\/([^/]+)$/, handler: (_req, _url, [id]) => this.#closeSession(id!) },
-      { method: "DELETE", pattern: /^\/api\/users\/([^/]+)\/sessions$/, handler: (_req, _url, [userId]) => this.#revokeUser(decodeURIComponent(userId!)) },
-      { method: "GET", pattern: /^\/api\/stats\/(channels|users)$/, handler: (_req, url, [by]) => this.#usage(by === "users" ? "user" : "channel", url) },
-      { method: "GET", pattern: /^\/api\/stats\/sessions\.csv$/, handler: (_req, url) => this.#csv(url) },
+      { method: "GET", pattern: /^\/api\/sessions$/, handler: ({ url }) => ({ status: 200, body: { sessions: this.#filtered(url).map(snapshotOf) } }) },
+      ...usersRoutes({ editor: sources.users, registry, rechecker: sources.rechecker, log }),
+      { method: "GET", pattern: /^\/api\/sessions\/([^/]+)$/, handler: ({ params: [id] }) => this.#getSession(id!) },
+      { method: "DELETE", pattern: /^\/api\/sessions\/([^/]+)$/, handler: ({ params: [id] }) => this.#closeSession(id!) },
+      { method: "GET", pattern: /^\/api\/stats\/(channels|users)$/, handler: ({ url, params: [by] }) => this.#usage(by === "users" ? "user" : "channel", url) },
+      { method: "GET", pattern: /^\/api\/stats\/sessions\.csv$/, handler: ({ url }) => this.#csv(url) },
       { method: "GET", pattern: /^\/metrics$/, handler: async () => {
         const { contentType, body } = await this.#sources.metrics.render();
         return { status: 200, body, contentType };
@@ -103,13 +108,18 @@ export class ManagementApi {
         this.#log.info({ event: "api.unauthorized", ip: client, method: req.method, path: req.url?.split("?")[0] }, "management API: bad or missing credential");
         return send(res, 401, { error: "missing or wrong bearer token" }, { "WWW-Authenticate": 'Bearer realm="nms-viewer-auth"' });
       }
-      await drainBody(req);
+      const body = await readBody(req);
+      if (body === undefined) return send(res, 413, { error: `request body larger than ${MAX_BODY_BYTES} bytes` }, { Connection: "close" });
       const url = new URL(req.url ?? "/", "http://api.invalid");
+      const method = req.method ?? "GET";
       for (const route of this.#routes) {
         const match = route.pattern.exec(url.pathname);
         if (match === null) continue;
-        if (req.method !== route.method && !(req.method === "HEAD" && route.method === "GET")) continue;
-        const result = await route.handler(req, url, match.slice(1));
+        if (method !== route.method && !(method === "HEAD" && route.method === "GET")) continue;
+        const params = decodeParams(match.slice(1));
+        if (params === undefined) return send(res, 400, { error: "the path has a malformed %-escape" });
+        const request: ApiRequest = { method, url, params, body };
+        const result = await route.handler(request);
         if (result.contentType !== undefined) return sendText(res, result.status, String(result.body), result.contentType);
         return send(res, result.status, result.body);
       }
@@ -148,13 +158,6 @@ export class ManagementApi {
     this.#registry.close(session, "closed-by-api");
     this.#log.info({ event: "api.session_closed", sessionId: id }, "session closed through the API");
     return { status: 200, body: { closed: [id] } };
-  }
-
-  #revokeUser(userId: string) {
-    const sessions = this.#registry.list().filter((s) => s.identity?.userId === userId || s.identity?.name === userId);
-    for (const session of sessions) this.#registry.close(session, "revoked");
-    this.#log.info({ event: "api.user_revoked", userId, closed: sessions.length }, "user's sessions revoked through the API");
-    return { status: 200, body: { closed: sessions.map((s) => s.id) } };
   }
 
   #usage(by: "channel" | "user", url: URL): Reply {
@@ -210,10 +213,35 @@ function timeRange(url: URL): { from: number; to: number } | string {
   return from < to ? { from, to } : "from must be before to";
 }
 
-async function drainBody(req: IncomingMessage): Promise<void> {
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new Error("request body too large");
+/**
+ * The request body, or undefined when it is larger than the API accepts. An oversized body is not
+ * read further (the stream is paused, the reply says 413 and closes the connection).
+ */
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
+    req.pause();
+    return Promise.resolve(undefined);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
+      req.off("data", onData);
+      req.pause();
+      resolve(undefined);
+    };
+    req.on("data", onData);
+    req.once("end", () => resolve(Buffer.concat(chunks)));
+    req.once("error", reject);
+  });
+}
+
+function decodeParams(raw: readonly string[]): string[] | undefined {
+  try {
+    return raw.map((p) => decodeURIComponent(p));
+  } catch {
+    return undefined;
   }
 }

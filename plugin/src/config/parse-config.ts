@@ -12,9 +12,19 @@ const SECRET_KEY = /secret|password|token|credential/i;
  * is deep-frozen: no other code reads raw input.
  */
 export function parseConfig<S extends z.ZodType>(schema: S, input: unknown, source = "configuration"): Readonly<z.output<S>> {
+  const result = validateConfig(schema, input);
+  if (!result.ok) throw new ConfigError(result.issues, source);
+  return result.value;
+}
+
+/** The outcome of validating input that is not a whole configuration (an API request body). */
+export type Validated<T> = { readonly ok: true; readonly value: Readonly<T> } | { readonly ok: false; readonly issues: ConfigIssue[] };
+
+/** parseConfig without the throw: every issue with its key path, or the deep-frozen value. */
+export function validateConfig<S extends z.ZodType>(schema: S, input: unknown): Validated<z.output<S>> {
   const result = schema.safeParse(input ?? {}, { reportInput: true });
-  if (!result.success) throw new ConfigError(toConfigIssues(result.error.issues, schema), source);
-  return deepFreeze(result.data);
+  if (!result.success) return { ok: false, issues: toConfigIssues(result.error.issues, schema) };
+  return { ok: true, value: deepFreeze(result.data) };
 }
 
 /** Reads a YAML file and validates it; YAML syntax errors are reported with line and column. */

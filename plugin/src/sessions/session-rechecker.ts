@@ -36,6 +36,15 @@ export class SessionRechecker {
     this.#timers.set(session.id, timer);
   }
 
+  /**
+   * Re-checks a playing session at once instead of at its next due time: used when the operator changes
+   * what the session was allowed on (a user's packages, IPs, tokens or expiry).
+   */
+  recheckNow(session: ViewerSession): Promise<void> {
+    this.#cancel(session.id);
+    return this.#recheck(session);
+  }
+
   async #recheck(session: ViewerSession): Promise<void> {
     this.#timers.delete(session.id);
     const previous = session.request;
@@ -49,6 +58,8 @@ export class SessionRechecker {
       this.#registry.close(session, "denied-on-recheck");
       return;
     }
+    // The same viewer may now be someone else to the chain (a backend's new X-UserId, a renamed session).
+    if (decision.verdict === "allow" && decision.user !== undefined) session.identity = decision.user;
     this.schedule(session, decision);
   }
 

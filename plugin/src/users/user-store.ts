@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from "node:fs";
+import { readFileSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { loadConfigFile } from "../config/parse-config.js";
 import type { PluginConfig } from "../config/plugin-config-schema.js";
@@ -27,6 +27,10 @@ export interface UserStoreOptions {
  */
 export class UserStore {
   #directory: UserDirectory;
+  /** The validated users the directory was compiled from (for listing them). */
+  #users: readonly UserConfig[];
+  /** The text this process last wrote to the users file: its own change event needs no reload. */
+  #lastWritten: string | undefined;
   readonly #file: string | null;
   readonly #packages: PluginConfig["auth"]["packages"];
   readonly #log: Logger;
@@ -35,8 +39,9 @@ export class UserStore {
   #timer: NodeJS.Timeout | undefined;
   #onSighup: (() => void) | undefined;
 
-  private constructor(directory: UserDirectory, file: string | null, auth: PluginConfig["auth"], log: Logger, options: UserStoreOptions) {
+  private constructor(directory: UserDirectory, users: readonly UserConfig[], file: string | null, auth: PluginConfig["auth"], log: Logger, options: UserStoreOptions) {
     this.#directory = directory;
+    this.#users = users;
     this.#file = file;
     this.#packages = auth.packages;
     this.#log = log;
@@ -54,13 +59,13 @@ export class UserStore {
     }
     if (auth.usersFile === null) {
       if (auth.users.length === 0) return undefined;
-      const store = new UserStore(compileOrThrow(auth.users, auth.packages, "auth.users", "configuration"), null, auth, log, options);
+      const store = new UserStore(compileOrThrow(auth.users, auth.packages, "auth.users", "configuration"), auth.users, null, auth, log, options);
       store.#warnPlaintext();
       return store;
     }
     const file = resolve(auth.usersFile);
     const users = loadConfigFile(usersFileContentSchema, file).users;
-    const store = new UserStore(compileOrThrow(users, auth.packages, "users", file), file, auth, log, options);
+    const store = new UserStore(compileOrThrow(users, auth.packages, "users", file), users, file, auth, log, options);
     store.#warnPlaintext();
     store.#watch(options.reloadOnSighup ?? true);
     log.info({ event: "users.loaded", file, users: store.#directory.size }, "users loaded");
@@ -72,15 +77,41 @@ export class UserStore {
     return this.#directory;
   }
 
+  /** The users in force now, as configured (validated), in file order. */
+  get users(): readonly UserConfig[] {
+    return this.#users;
+  }
+
+  /** The users file, or null when the users live in the main configuration (`auth.users`). */
+  get file(): string | null {
+    return this.#file;
+  }
+
+  /** The packages users are compiled against (`auth.packages`). */
+  get packages(): PluginConfig["auth"]["packages"] {
+    return this.#packages;
+  }
+
+  /**
+   * Puts users that this process has just written to the users file in force at once, without waiting
+   * for the file watcher (whose reload of the same text is then skipped).
+   */
+  install(directory: UserDirectory, users: readonly UserConfig[], writtenText: string): void {
+    this.#directory = directory;
+    this.#users = users;
+    this.#lastWritten = writtenText;
+  }
+
   /**
    * Re-reads the users file now. On success the new users take effect for the next check (playing
    * sessions meet them at their next re-check); on failure the previous users stay.
    */
   reload(): UsersReloadResult {
-    if (this.#file === null) return { ok: true, users: this.#directory.size };
+    if (this.#file === null || this.#isOwnWrite()) return { ok: true, users: this.#directory.size };
     let compiled: UserDirectory | ConfigIssue[];
+    let users: readonly UserConfig[] = [];
     try {
-      const users = loadConfigFile(usersFileContentSchema, this.#file).users;
+      users = loadConfigFile(usersFileContentSchema, this.#file).users;
       compiled = UserDirectory.compile(users, this.#packages, "users");
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
@@ -94,6 +125,7 @@ export class UserStore {
       return { ok: false, issues: compiled };
     }
     this.#directory = compiled;
+    this.#users = users;
     this.#warnPlaintext();
     this.#log.info({ event: "users.reloaded", file: this.#file, users: compiled.size }, "users reloaded");
     return { ok: true, users: compiled.size };
@@ -130,6 +162,15 @@ export class UserStore {
         schedule();
       };
       process.on("SIGHUP", this.#onSighup);
+    }
+  }
+
+  #isOwnWrite(): boolean {
+    if (this.#lastWritten === undefined) return false;
+    try {
+      return readFileSync(this.#file!, "utf8") === this.#lastWritten;
+    } catch {
+      return false;
     }
   }
 

@@ -1,0 +1,82 @@
+import type { Logger } from "../log.js";
+import type { SessionRechecker } from "../sessions/session-rechecker.js";
+import type { SessionRegistry } from "../sessions/session-registry.js";
+import type { EditProblem, UserEdit, UserEditor } from "../users/user-editor.js";
+import { isReply, jsonBody, type ApiRequest, type Reply, type Route } from "./api-route.js";
+import { revoke, sessionsOfUser, sessionsWithToken } from "./revocation.js";
+
+/** What the users and revocation routes work on. */
+export interface UsersRoutesDeps {
+  /** Built-in users, when configured. */
+  editor: UserEditor | undefined;
+  registry: SessionRegistry;
+  rechecker: SessionRechecker;
+  log: Logger;
+}
+
+const STATUS_OF: Record<EditProblem, number> = { invalid: 400, "not-found": 404, conflict: 409, "read-only": 409 };
+
+/**
+ * Routes for built-in users (list, get, create, replace, patch, delete) and for revocation (all
+ * sessions of a user or of a token). A change takes effect at once for playing sessions too: a
+ * deleted or disabled user's sessions are closed as revoked; any other change re-checks the user's
+ * sessions through the chain now, so a removed package, IP or token cuts them without waiting.
+ */
+export function usersRoutes(deps: UsersRoutesDeps): Route[] {
+  const withEditor = (handler: (editor: UserEditor, request: ApiRequest) => Reply | Promise<Reply>) => (request: ApiRequest) =>
+    deps.editor === undefined ? { status: 404, body: { error: "built-in users are off: set auth.usersFile (or auth.users) to use them" } } : handler(deps.editor, request);
+  const withJson = (handler: (editor: UserEditor, request: ApiRequest, body: unknown) => Promise<Reply>) =>
+    withEditor((editor, request) => {
+      const parsed = jsonBody(request);
+      return isReply(parsed) ? parsed : handler(editor, request, parsed.value);
+    });
+
+  return [
+    { method: "GET", pattern: /^\/api\/users$/, handler: withEditor((editor) => ({ status: 200, body: { editable: editor.editable, users: editor.list() } })) },
+    { method: "GET", pattern: /^\/api\/users\/([^/]+)$/, handler: withEditor((editor, { params: [login] }) => {
+      const user = editor.get(login!);
+      return user === undefined ? { status: 404, body: { error: `no user "${login}"` } } : { status: 200, body: { user } };
+    }) },
+    { method: "POST", pattern: /^\/api\/users$/, handler: withJson(async (editor, _request, body) => replyTo(await editor.create(body), 201, [])) },
+    { method: "PUT", pattern: /^\/api\/users\/([^/]+)$/, handler: withJson(async (editor, { params: [login] }, body) => applied(await editor.replace(login!, body), login!)) },
+    { method: "PATCH", pattern: /^\/api\/users\/([^/]+)$/, handler: withJson(async (editor, { params: [login] }, body) => applied(await editor.patch(login!, body), login!)) },
+    { method: "DELETE", pattern: /^\/api\/users\/([^/]+)$/, handler: withEditor((editor, { params: [login] }) => {
+      const result = editor.remove(login!);
+      return replyTo(result, 200, result.ok ? revoke(deps.registry, sessionsOfUser(deps.registry, login!)) : []);
+    }) },
+    { method: "DELETE", pattern: /^\/api\/users\/([^/]+)\/sessions$/, handler: ({ params: [user] }) => {
+      const closed = revoke(deps.registry, sessionsOfUser(deps.registry, user!));
+      deps.log.info({ event: "api.user_revoked", userId: user, closed: closed.length }, "user's sessions revoked through the API");
+      return { status: 200, body: { closed } };
+    } },
+    { method: "POST", pattern: /^\/api\/sessions\/revoke$/, handler: (request) => revokeByBody(request) },
+  ];
+
+  /** After a replace or patch: close a disabled user's sessions, re-check everyone else's now. */
+  async function applied(result: UserEdit, login: string): Promise<Reply> {
+    if (!result.ok) return replyTo(result, 200, []);
+    const sessions = sessionsOfUser(deps.registry, login);
+    if (!result.user.enabled) return replyTo(result, 200, revoke(deps.registry, sessions));
+    await Promise.all(sessions.filter((s) => s.state === "playing").map((s) => deps.rechecker.recheckNow(s)));
+    return replyTo(result, 200, sessions.filter((s) => s.state === "ended").map((s) => s.id));
+  }
+
+  function revokeByBody(request: ApiRequest): Reply {
+    const parsed = jsonBody(request);
+    if (isReply(parsed)) return parsed;
+    const { token, user } = (parsed.value ?? {}) as { token?: unknown; user?: unknown };
+    const valid = (v: unknown) => v === undefined || (typeof v === "string" && v !== "");
+    if ((token === undefined) === (user === undefined) || !valid(token) || !valid(user)) {
+      return { status: 400, body: { error: 'the body must be {"token": "…"} or {"user": "…"}' } };
+    }
+    const sessions = typeof token === "string" ? sessionsWithToken(deps.registry, token) : sessionsOfUser(deps.registry, user as string);
+    const closed = revoke(deps.registry, sessions);
+    deps.log.info({ event: "api.sessions_revoked", by: typeof token === "string" ? "token" : "user", ...(typeof user === "string" ? { userId: user } : {}), closed: closed.length }, "sessions revoked through the API");
+    return { status: 200, body: { closed } };
+  }
+}
+
+function replyTo(result: UserEdit, okStatus: number, closed: string[]): Reply {
+  if (result.ok) return { status: okStatus, body: { user: result.user, closedSessions: closed } };
+  return { status: STATUS_OF[result.problem], body: { error: result.error, ...(result.issues !== undefined ? { issues: result.issues } : {}) } };
+}
