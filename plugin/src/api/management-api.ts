@@ -6,7 +6,7 @@ import type { Logger } from "../log.js";
 import { secretsEqual } from "../secrets.js";
 import type { SessionRegistry } from "../sessions/session-registry.js";
 import { snapshotOf, type ViewerSession } from "../sessions/viewer-session.js";
-import { FailureThrottle } from "./request-throttle.js";
+import { FailureThrottle } from "../failure-throttle.js";
 import type { StatsLedger } from "../stats/stats-ledger.js";
 import type { PluginMetrics } from "../metrics/plugin-metrics.js";
 import type { SessionRechecker } from "../sessions/session-rechecker.js";
@@ -104,7 +104,7 @@ export class ManagementApi {
     try {
       if (this.#throttle.isBanned(client)) return send(res, 429, { error: "too many failed attempts; try later" });
       if (!this.#authorized(req)) {
-        if (this.#throttle.fail(client)) this.#log.warn({ event: "api.client_banned", ip: client }, "management API: address banned after repeated bad credentials");
+        if (this.#throttle.fail(client) > 0) this.#log.warn({ event: "api.client_banned", ip: client }, "management API: address banned after repeated bad credentials");
         this.#log.info({ event: "api.unauthorized", ip: client, method: req.method, path: req.url?.split("?")[0] }, "management API: bad or missing credential");
         return send(res, 401, { error: "missing or wrong bearer token" }, { "WWW-Authenticate": 'Bearer realm="nms-viewer-auth"' });
       }

@@ -1,6 +1,6 @@
-import { LRUCache } from "lru-cache";
 import type { Clock } from "../clock.js";
 import type { BruteForceConfig } from "../config/brute-force-schema.js";
+import { FailureThrottle } from "../failure-throttle.js";
 import type { Logger } from "../log.js";
 import { prefixKey } from "../net/ip-range.js";
 import type { AuthRequest } from "./auth-request.js";
@@ -8,14 +8,6 @@ import { deny, type StepVerdict } from "./decision.js";
 
 /** The reason a banned address is refused. */
 export const BANNED_REASON = "too many failed attempts";
-
-/** At most this many addresses are tracked (failures and bans each); the least recent are forgotten first. */
-const MAX_TRACKED = 100_000;
-
-interface FailureWindow {
-  count: number;
-  firstAtMs: number;
-}
 
 /**
  * BruteForceThrottle counts failed credentials (wrong password, unknown login, forged signed link) per
@@ -26,26 +18,19 @@ interface FailureWindow {
  */
 export class BruteForceThrottle {
   readonly #config: BruteForceConfig;
-  readonly #clock: Clock;
   readonly #log: Logger;
-  readonly #failures: LRUCache<string, FailureWindow>;
-  readonly #bans: LRUCache<string, number>;
+  readonly #throttle: FailureThrottle;
 
   constructor(config: BruteForceConfig, clock: Clock, log: Logger) {
     this.#config = config;
-    this.#clock = clock;
     this.#log = log;
-    // The injected clock drives the TTLs too, so tests can move time without waiting.
-    const perf = { now: () => clock.now() };
-    this.#failures = new LRUCache({ max: MAX_TRACKED, ttl: config.windowSec * 1000, perf, ttlResolution: 0 });
-    this.#bans = new LRUCache({ max: MAX_TRACKED, ttl: config.banSec * 1000, perf, ttlResolution: 0 });
+    this.#throttle = new FailureThrottle(clock, config);
   }
 
   /** A deny when the request's address is banned, else undefined. */
   refusal(request: AuthRequest): StepVerdict | undefined {
     if (request.purpose !== "new") return undefined;
-    const until = this.#bans.get(keyOf(request));
-    return until !== undefined && until > this.#clock.now() ? deny(BANNED_REASON) : undefined;
+    return this.#throttle.isBanned(keyOf(request)) ? deny(BANNED_REASON) : undefined;
   }
 
   /** Records a failed credential from the request's address and returns the deny for it. */
@@ -56,18 +41,10 @@ export class BruteForceThrottle {
 
   #count(request: AuthRequest): void {
     const key = keyOf(request);
-    const now = this.#clock.now();
-    let window = this.#failures.get(key);
-    if (window === undefined || now - window.firstAtMs >= this.#config.windowSec * 1000) {
-      window = { count: 0, firstAtMs: now };
-      this.#failures.set(key, window);
-    }
-    window.count++;
-    if (window.count < this.#config.maxFailures) return;
-    this.#failures.delete(key);
-    this.#bans.set(key, now + this.#config.banSec * 1000);
+    const failures = this.#throttle.fail(key);
+    if (failures === 0) return;
     this.#log.warn(
-      { event: "auth.ip_banned", ip: key, failures: window.count, windowSec: this.#config.windowSec, banSec: this.#config.banSec },
+      { event: "auth.ip_banned", ip: key, failures, windowSec: this.#config.windowSec, banSec: this.#config.banSec },
       "address banned after repeated failed credentials",
     );
   }
