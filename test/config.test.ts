@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadConfigFile, parseConfig, pluginConfigSchema } from "../plugin/src/index.js";
 import { serverConfigSchema } from "../server/src/server-config-schema.js";
+import { usersFileContentSchema } from "../plugin/src/config/users-schema.js";
 
 function issuesOf(run: () => unknown): { path: string; message: string; value?: unknown }[] {
   try {
@@ -70,9 +71,14 @@ describe("configuration", () => {
     expect(issues[0]!.message).to.match(/^cannot read \/nonexistent\/config.yaml: ENOENT/);
   });
 
-  it("every sample config in samples/ is valid", () => {
-    for (const file of readdirSync("samples").filter((f) => f.endsWith(".yaml"))) {
+  it("every sample config in samples/ is valid, and so is every users file they name", () => {
+    const usersFiles = readdirSync("samples").filter((f) => f.endsWith("-users.yaml"));
+    expect(usersFiles).to.include("quickstart-users.yaml");
+    for (const file of readdirSync("samples").filter((f) => f.endsWith(".yaml") && !usersFiles.includes(f))) {
       expect(() => loadConfigFile(serverConfigSchema, join("samples", file)), file).to.not.throw();
+    }
+    for (const file of usersFiles) {
+      expect(() => loadConfigFile(usersFileContentSchema, join("samples", file)), file).to.not.throw();
     }
   });
 

@@ -67,8 +67,7 @@ describe("users through the management API (real server, real players)", functio
     expect(created.status).to.equal(201);
     expect(created.json.user).to.include({ login: "bob", password: "scrypt", maxConnections: 2 });
     const text = readFileSync(file, "utf8");
-    expect(text).to.include("# subscribers, managed by the billing export and the API");
-    expect(text).to.include("# the reseller account");
+    expect(text.startsWith(USERS_FILE), "the entries already there stay exactly as written").to.equal(true);
     expect(text).to.match(/password: scrypt\$16384\$8\$1\$/);
     expect(text).to.not.include("bob-password-1");
     expect(statSync(file).mode & 0o777, "the file keeps its permissions").to.equal(0o600);

@@ -73,7 +73,8 @@ export class UsersFileDocument {
 
   /** The file's new text. */
   text(): string {
-    return this.#document.toString();
+    // No line folding (a long scrypt hash stays on one line) and `[a, b]` as people write flow lists.
+    return this.#document.toString({ lineWidth: 0, flowCollectionPadding: false });
   }
 
   /** Writes the document over the file atomically; returns the text written. */
