@@ -5,6 +5,7 @@ import { startBundledServer, waitFor, type RunningServer } from "./helpers/bundl
 import { hasFfmpeg, playWithFfmpeg } from "./helpers/ffmpeg.js";
 import { httpGetFor } from "./helpers/flv-clients.js";
 import { TokenAuthorizer } from "./helpers/token-authorizer.js";
+import { establishedOnPort } from "./helpers/tcp-connections.js";
 
 const TOKEN = "test-admin-token-123";
 
@@ -57,8 +58,11 @@ describe("management API (real server, real players)", function () {
     const one = (await (await api(`/api/sessions/${byProtocol("rtmp")}`)).json()) as Record<string, unknown>;
     expect(one).to.include({ protocol: "rtmp", channel: "test", userId: "u1", name: "viewer-1", ip: "127.0.0.1" });
 
+    const rtmpConnections = establishedOnPort(run.server.ports.rtmp);
     const closedAt = Date.now();
     for (const p of ["rtmp", "http-flv", "hls"]) expect((await api(`/api/sessions/${byProtocol(p)}`, { method: "DELETE" })).status).to.equal(200);
+    await waitFor("the server to cut the RTMP player's connection", () => (establishedOnPort(run.server.ports.rtmp) < rtmpConnections ? true : undefined), 1000);
+    expect(Date.now() - closedAt, "RTMP cut within 1 s").to.be.lessThan(1000);
     await flv;
     expect(Date.now() - closedAt, "HTTP-FLV cut within 1 s").to.be.lessThan(1000);
     expect(Date.now() - flvStarted).to.be.lessThan(20000);
