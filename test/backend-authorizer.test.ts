@@ -94,7 +94,7 @@ describe("backend step, http-request type, against a real node:http backend", ()
       // …and the next viewer is served from the cache.
       await harness.step.decide(authRequest());
       expect(backend.calls).to.have.length(1);
-      expect(harness.step.counters?.(), "what /metrics reports as va_backend_cache").to.deep.equal({ hits: 1, misses: 1, coalesced: 999 });
+      expect(harness.step.counters?.(), "what /metrics reports as va_backend_cache_lookups_total").to.deep.equal({ hits: 1, misses: 1, coalesced: 999 });
     });
 
     it("never merges checks that differ in what the backend sees: token, channel, IP, path, agent, host, origin", async () => {

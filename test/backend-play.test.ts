@@ -96,6 +96,21 @@ describe("backend step through a real NMS play (http-request backend)", function
     expect(denied.stderr).to.match(/Server error: Forbidden/);
   });
 
+  it("metrics: backend round trips by status in a histogram, cache lookups as counters", async () => {
+    await httpGetFor(flv("token=good&viewer=metrics"), 500);
+    await httpGetFor(flv("token=good&viewer=metrics"), 500); // the same check again: a cache hit, no round trip
+    await httpGetFor(flv("token=bad&viewer=metrics"), 500);
+    const text = (await nms.auth.metrics.render()).body;
+    const count = (result: string) => Number(new RegExp(`^va_backend_request_duration_seconds_count\\{result="${result}"\\} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
+    expect(count("200"), "allowed round trips").to.be.at.least(1);
+    expect(count("403"), "denied round trips").to.be.at.least(1);
+    const calls = backend.calls.length;
+    expect(count("200") + count("403"), "no more round trips counted than the backend saw in this suite").to.be.at.least(calls);
+    expect(text).to.match(/^va_backend_cache_lookups_total\{result="hits"\} [1-9]\d*$/m);
+    expect(text).to.match(/^va_backend_cache_lookups_total\{result="misses"\} [1-9]\d*$/m);
+    expect(text).to.match(/^# TYPE va_backend_cache_lookups_total counter$/m);
+  });
+
   it("a 500 mid-session: the session survives its grace time (staleIfErrorSec), then is closed", async () => {
     const started = Date.now();
     const viewer = httpGetFor(flv("token=good&viewer=flaky"), 10_000);

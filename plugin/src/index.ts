@@ -127,7 +127,7 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
   }
   const hlsGate = attachHlsGate(nms, resolved, ctx, clock);
   const ledger = resolved.stats.file === null ? undefined : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log);
-  const metrics = new PluginMetrics(chain, sessions, () => chain.step("backend")?.counters?.());
+  const metrics = new PluginMetrics(chain, sessions, chain.step("backend"));
   const api = resolved.api.enabled
     ? new ManagementApi(
       { bind: resolved.api.bind, port: resolved.api.port, token: resolved.api.token! },

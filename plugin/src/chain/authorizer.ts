@@ -1,6 +1,13 @@
 import type { AuthRequest } from "./auth-request.js";
 import type { StepName, StepVerdict } from "./decision.js";
 
+/** One outbound request of a step, for metrics. */
+export interface OutboundCall {
+  readonly seconds: number;
+  /** The HTTP status as text (`200`, `403`, …) or why there was none (`timeout`, `refused`, `dns`, …). */
+  readonly result: string;
+}
+
 /**
  * Authorizer is one step of the chain. It gets the request and says allow, deny or pass.
  * It may answer synchronously (list lookups) or with a promise (a backend call).
@@ -11,6 +18,12 @@ export interface Authorizer {
   decide(request: AuthRequest): StepVerdict | Promise<StepVerdict>;
   /** Counters for metrics, e.g. the backend's verdict cache hits, misses and coalesced calls. */
   counters?(): Record<string, number>;
+  /**
+   * Calls a listener after each outbound request the step makes (the backend's HTTP round trips, cache
+   * hits excluded), with how long it took and its result: the HTTP status, or the failure (`timeout`,
+   * `refused`, …). Returns the unsubscribe function.
+   */
+  onCall?(listener: (call: OutboundCall) => void): () => void;
   /** Releases timers, pools and watchers; called when the plugin detaches. */
   close?(): void | Promise<void>;
 }

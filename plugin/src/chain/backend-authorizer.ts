@@ -12,7 +12,7 @@ import { createFlussonicProtocol } from "../backend/flussonic-protocol.js";
 import { createHttpRequestProtocol } from "../backend/http-request-protocol.js";
 import { SessionGrants } from "../backend/session-grants.js";
 import { VerdictCache, type VerdictSource } from "../backend/verdict-cache.js";
-import type { Authorizer } from "./authorizer.js";
+import type { Authorizer, OutboundCall } from "./authorizer.js";
 import type { AuthRequest } from "./auth-request.js";
 import { allow, deny, type StepVerdict } from "./decision.js";
 
@@ -84,16 +84,29 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
     return { stream, total };
   };
 
+  const callListeners = new Set<(call: OutboundCall) => void>();
+  const reportCall = (started: number, result: string) => {
+    const call = { seconds: (performance.now() - started) / 1000, result };
+    for (const listener of callListeners) listener(call);
+  };
+
   async function ask(request: AuthRequest): Promise<Outcome> {
     const call = protocol.build(request, counts(request));
     const started = performance.now();
     try {
       const response = await transport.get(call.url, call.headers, call.readBody);
+      reportCall(started, String(response.status));
       log.debug({ event: "backend.call", backend: target, status: response.status, ms: elapsed(started) }, "backend answered");
       return { kind: "answer", answer: protocol.interpret(response), receivedAt: clock.now() };
     } catch (error) {
-      if (error instanceof BackendUnreachableError) return { kind: "unreachable", error };
-      if (error instanceof BackendResponseError) return { kind: "answer", answer: { kind: "error", reason: error.message }, receivedAt: clock.now() };
+      if (error instanceof BackendUnreachableError) {
+        reportCall(started, error.failure);
+        return { kind: "unreachable", error };
+      }
+      if (error instanceof BackendResponseError) {
+        reportCall(started, "bad-answer");
+        return { kind: "answer", answer: { kind: "error", reason: error.message }, receivedAt: clock.now() };
+      }
       throw error;
     }
   }
@@ -162,6 +175,10 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
       return verdictOf(request, value, source);
     },
     counters: () => ({ ...cache.counters }),
+    onCall(listener) {
+      callListeners.add(listener);
+      return () => callListeners.delete(listener);
+    },
     async close() {
       grants.close();
       cache.clear();

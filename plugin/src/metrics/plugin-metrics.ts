@@ -1,13 +1,14 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { AuthChain } from "../chain/auth-chain.js";
+import type { Authorizer } from "../chain/authorizer.js";
 import type { SessionRegistry } from "../sessions/session-registry.js";
 import type { ViewerSession } from "../sessions/viewer-session.js";
 
 
 /**
  * PluginMetrics is the Prometheus view of the plugin (served at `/metrics` by the management API):
- * decisions by step and verdict, per-step latency (the backend's round trip shows as step="backend"),
- * the backend verdict cache, live sessions by protocol and channel, ended sessions by reason, and
+ * decisions by step and verdict, per-step latency, the backend's HTTP round trips by status or
+ * failure, the backend verdict cache, live sessions by protocol and channel, ended sessions by reason, and
  * bytes sent to viewers. A registry of its own, so two plugins in one process never collide.
  */
 export class PluginMetrics {
@@ -15,10 +16,10 @@ export class PluginMetrics {
   readonly #endedBytes = { total: 0 };
   readonly #detach: () => void;
 
-  constructor(chain: AuthChain, sessions: SessionRegistry, cache: () => Record<string, number> | undefined = () => undefined) {
+  constructor(chain: AuthChain, sessions: SessionRegistry, backend: Authorizer | undefined = undefined) {
     const decisions = new Counter({ name: "va_decisions_total", help: "Authorization decisions by deciding step and verdict", labelNames: ["step", "verdict"], registers: [this.registry] });
     const stepSeconds = new Histogram({
-      name: "va_step_duration_seconds", help: "Time each chain step took (step=backend is the middleware round trip)", labelNames: ["step"],
+      name: "va_step_duration_seconds", help: "Time each chain step took (step=backend includes verdict cache hits)", labelNames: ["step"],
       buckets: [0.00001, 0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 3], registers: [this.registry],
     });
     const ended = new Counter({ name: "va_sessions_ended_total", help: "Sessions ended, by reason", labelNames: ["reason", "protocol"], registers: [this.registry] });
@@ -40,14 +41,21 @@ export class PluginMetrics {
         for (const s of sessions.list()) if (s.state === "playing") this.inc({ protocol: s.protocol, channel: `${s.app}/${s.channel}` });
       },
     });
-    new Gauge({
-      name: "va_backend_cache", help: "Backend verdict cache lookups since start, by result", labelNames: ["result"], registers: [this.registry],
+    const reportedLookups: Record<string, number> = {};
+    new Counter({
+      name: "va_backend_cache_lookups_total", help: "Backend verdict cache lookups, by result (hits, misses, coalesced)", labelNames: ["result"], registers: [this.registry],
       collect() {
-        const counters = cache();
-        if (counters === undefined) return;
-        for (const [result, value] of Object.entries(counters)) this.set({ result }, value);
+        for (const [result, value] of Object.entries(backend?.counters?.() ?? {})) {
+          if (value > (reportedLookups[result] ?? 0)) this.inc({ result }, value - (reportedLookups[result] ?? 0));
+          reportedLookups[result] = Math.max(reportedLookups[result] ?? 0, value);
+        }
       },
     });
+    const backendSeconds = new Histogram({
+      name: "va_backend_request_duration_seconds", help: "Round trips to the middleware backend (cache hits excluded), by HTTP status or failure", labelNames: ["result"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry],
+    });
+    const stopCalls = backend?.onCall?.((call) => backendSeconds.observe({ result: call.result }, call.seconds));
     const onDecision = (_: unknown, d: { step: string; verdict: string }) => decisions.inc({ step: d.step, verdict: d.verdict });
     const onStep = (step: string, seconds: number) => stepSeconds.observe({ step }, seconds);
     const onEnded = (s: ViewerSession) => {
@@ -58,6 +66,7 @@ export class PluginMetrics {
     chain.on("step", onStep);
     sessions.on("ended", onEnded);
     this.#detach = () => {
+      stopCalls?.();
       chain.off("decision", onDecision);
       chain.off("step", onStep);
       sessions.off("ended", onEnded);
