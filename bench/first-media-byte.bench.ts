@@ -1,0 +1,140 @@
+// Time to the first media byte over HTTP-FLV and WS-FLV, gated against ungated, as a ratio from one run.
+// One real NMS with a real ffmpeg publisher; the plugin is attached (a built-in user's token decides)
+// and detached in alternate rounds on the same running server, so both sides see the same stream and
+// the same machine noise. "First media byte" is the end of the first video tag: what a player needs
+// before it can show anything, after the FLV header and metadata.
+import { spawn } from "node:child_process";
+import http from "node:http";
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import NodeMediaServer from "node-media-server";
+import nmsLogger from "node-media-server/src/core/logger.js";
+import { WebSocket } from "ws";
+import { attachViewerAuth, type ViewerAuthHandle } from "../plugin/src/index.js";
+import { percentilesOf, report, round } from "./bench-stats.js";
+
+const PLAYS_PER_ROUND = 20;
+const ROUNDS = 6;
+const TOKEN = "bench-viewer-token";
+
+const store = mkdtempSync(join(tmpdir(), "va-bench-ttfb-"));
+const nms = new NodeMediaServer({ bind: "127.0.0.1", rtmp: { port: "0" }, http: { port: "0" }, store: { path: store } });
+nmsLogger.level = "error"; // NMS's constructor sets "debug"; its per-play lines would be timed too
+const rtmpServer = nms.rtmpServer.tcpServer!;
+const httpServer = nms.httpServer.httpServer!;
+const listening = Promise.all([once(rtmpServer, "listening"), once(httpServer, "listening")]);
+await nms.run();
+await listening;
+const rtmpPort = (rtmpServer.address() as { port: number }).port;
+const httpPort = (httpServer.address() as { port: number }).port;
+
+const publisher = spawn("ffmpeg", [
+  "-hide_banner", "-loglevel", "error", "-re",
+  "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
+  "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k",
+  "-f", "flv", `rtmp://127.0.0.1:${rtmpPort}/live/bench`,
+], { stdio: "ignore" });
+
+/** True once `data` holds a whole FLV video tag (type 9) after the 13-byte file header. */
+function hasVideoTag(data: Buffer): boolean {
+  let at = 13;
+  while (at + 11 <= data.length) {
+    const size = data.readUIntBE(at + 1, 3);
+    if (at + 11 + size + 4 > data.length) return false;
+    if (data[at] === 9) return true;
+    at += 11 + size + 4;
+  }
+  return false;
+}
+
+/** Milliseconds from sending the request to the end of the first video tag. */
+function httpFlvFirstMedia(query: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const chunks: Buffer[] = [];
+    const req = http.get({ host: "127.0.0.1", port: httpPort, path: `/live/bench.flv${query}`, agent: false }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`HTTP-FLV answered ${res.statusCode}`));
+      res.on("data", (chunk: Buffer) => {
+        chunks.push(chunk);
+        if (!hasVideoTag(Buffer.concat(chunks))) return;
+        resolve(performance.now() - started);
+        req.destroy();
+      });
+    });
+    req.on("error", () => undefined);
+  });
+}
+
+function wsFlvFirstMedia(query: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const chunks: Buffer[] = [];
+    const ws = new WebSocket(`ws://127.0.0.1:${httpPort}/live/bench.flv${query}`);
+    ws.on("message", (data: Buffer) => {
+      chunks.push(data);
+      if (!hasVideoTag(Buffer.concat(chunks))) return;
+      resolve(performance.now() - started);
+      ws.terminate();
+    });
+    ws.on("close", (code) => reject(new Error(`WS-FLV closed with ${code} before media`)));
+    ws.on("error", () => undefined);
+  });
+}
+
+async function sample(play: (query: string) => Promise<number>, query: string): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < PLAYS_PER_ROUND; i++) out.push(await play(query));
+  return out;
+}
+
+// Wait until the stream has a keyframe in NMS's GOP cache.
+for (let tries = 0; ; tries++) {
+  try {
+    await Promise.race([httpFlvFirstMedia(""), new Promise((_, reject) => setTimeout(() => reject(new Error("no media yet")), 1000))]);
+    break;
+  } catch (error) {
+    if (tries > 30) throw error;
+  }
+}
+
+let auth: ViewerAuthHandle | undefined;
+const attach = () => {
+  auth = attachViewerAuth(nms, {
+    log: { level: "silent", nmsLevel: "error" },
+    auth: { defaultAction: "deny", users: [{ login: "bench", tokens: [TOKEN], packages: ["*"] }] },
+  });
+};
+
+const results = { http: { gated: [] as number[], plain: [] as number[] }, ws: { gated: [] as number[], plain: [] as number[] } };
+for (let roundIndex = 0; roundIndex < ROUNDS + 1; roundIndex++) {
+  const gatedFirst = roundIndex % 2 === 0;
+  for (const gated of gatedFirst ? [true, false] : [false, true]) {
+    if (gated) attach();
+    const query = gated ? `?token=${TOKEN}` : "";
+    const httpTimes = await sample(httpFlvFirstMedia, query);
+    const wsTimes = await sample(wsFlvFirstMedia, query);
+    if (gated) await auth!.detach();
+    if (roundIndex === 0) continue; // warm-up round
+    results.http[gated ? "gated" : "plain"].push(...httpTimes);
+    results.ws[gated ? "gated" : "plain"].push(...wsTimes);
+  }
+}
+
+for (const [name, side] of [["HTTP-FLV", results.http], ["WS-FLV", results.ws]] as const) {
+  // percentilesOf keeps the samples' unit: these are milliseconds.
+  const plain = percentilesOf(side.plain);
+  const gated = percentilesOf(side.gated);
+  report(`${name} first media, ungated (baseline)`, { p50Ms: plain.p50Us, p99Ms: plain.p99Us, plays: side.plain.length });
+  report(`${name} first media, gated (token)`, {
+    p50Ms: gated.p50Us, p99Ms: gated.p99Us, plays: side.gated.length,
+    p50VsUngated: round(gated.p50Us / plain.p50Us, 2), p50AddedMs: round(gated.p50Us - plain.p50Us, 2),
+  });
+}
+
+publisher.kill("SIGKILL");
+await nms.stop();
+rmSync(store, { recursive: true, force: true });
+process.exit(0);
