@@ -52,6 +52,7 @@ const routes = [
   { name: "GET /api/health (baseline)", path: () => "/api/health" },
   { name: `GET /api/sessions (${SESSIONS.toLocaleString("en")})`, path: () => "/api/sessions" },
   { name: `GET /api/sessions?channel=… (${SESSIONS / CHANNELS})`, path: (i: number) => `/api/sessions?channel=ch${i % CHANNELS}` },
+  { name: "GET /api/sessions?limit=100&offset=… (page)", path: (i: number) => `/api/sessions?limit=100&offset=${(i * 100) % SESSIONS}` },
 ];
 
 // Rounds alternate the routes so a noisy neighbour hits all of them alike; the median round is kept.

@@ -75,6 +75,20 @@ describe("management API (real server, real players)", function () {
     expect(reasons.filter((r) => r === "closed-by-api")).to.have.length(3);
   });
 
+  it("pages the session list (limit, offset, total) and refuses a bad page with 400", async () => {
+    const viewers = [1, 2, 3].map(() => httpGetFor(`${run.httpBase}/live/test.flv?token=good2`, 4000));
+    type Page = { total: number; offset: number; sessions: { id: string }[] };
+    const all = await waitFor("three sessions", async () => {
+      const body = (await (await api("/api/sessions?user=u2")).json()) as Page;
+      return body.total === 3 ? body : undefined;
+    });
+    const page = (await (await api("/api/sessions?user=u2&limit=2&offset=1")).json()) as Page;
+    expect(page).to.include({ total: 3, offset: 1 });
+    expect(page.sessions.map((s) => s.id)).to.deep.equal(all.sessions.slice(1, 3).map((s) => s.id));
+    for (const bad of ["limit=-1", "limit=abc", "offset=1.5", "limit=10001"]) expect((await api(`/api/sessions?${bad}`)).status, bad).to.equal(400);
+    await Promise.all(viewers);
+  });
+
   it("revoking a user closes all of their sessions on every protocol, not others'", async () => {
     const flv = httpGetFor(`${run.httpBase}/live/test.flv?token=good`, 30000);
     const other = httpGetFor(`${run.httpBase}/live/test.flv?token=good2`, 3000);

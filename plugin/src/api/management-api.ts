@@ -35,6 +35,9 @@ export interface ManagementApiOptions {
   token: string;
 }
 
+/** The largest page of sessions one request may ask for. */
+const MAX_PAGE = 10_000;
+
 /** Largest request body the API reads (it takes no large input). */
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -65,7 +68,7 @@ export class ManagementApi {
       { method: "GET", pattern: /^\/api\/health$/, handler: () => ({ status: 200, body: { status: "ok", liveSessions: this.#registry.size } }) },
       { method: "GET", pattern: /^\/api\/channels$/, handler: () => ({ status: 200, body: { channels: this.#providers.channels?.() ?? [] } }) },
       { method: "GET", pattern: /^\/api\/viewers$/, handler: () => ({ status: 200, body: { viewers: this.#viewersPerChannel() } }) },
-      { method: "GET", pattern: /^\/api\/sessions$/, handler: ({ url }) => ({ status: 200, body: { sessions: this.#filtered(url).map(snapshotOf) } }) },
+      { method: "GET", pattern: /^\/api\/sessions$/, handler: ({ url }) => this.#listSessions(url) },
       ...usersRoutes({ editor: sources.users, registry, rechecker: sources.rechecker, log }),
       { method: "GET", pattern: /^\/api\/sessions\/([^/]+)$/, handler: ({ params: [id] }) => this.#getSession(id!) },
       { method: "DELETE", pattern: /^\/api\/sessions\/([^/]+)$/, handler: ({ params: [id] }) => this.#closeSession(id!) },
@@ -137,6 +140,18 @@ export class ManagementApi {
     return match !== null && secretsEqual(match[1]!, this.#options.token);
   }
 
+  /** The filtered sessions, oldest first, a page at a time when `limit` (and `offset`) are given. */
+  #listSessions(url: URL): Reply {
+    const limit = wholeNumberParam(url, "limit", MAX_PAGE);
+    const offset = wholeNumberParam(url, "offset", Number.MAX_SAFE_INTEGER);
+    if (typeof limit === "string") return { status: 400, body: { error: limit } };
+    if (typeof offset === "string") return { status: 400, body: { error: offset } };
+    const matching = this.#filtered(url);
+    const start = offset ?? 0;
+    const page = limit === undefined ? matching.slice(start) : matching.slice(start, start + limit);
+    return { status: 200, body: { total: matching.length, offset: start, sessions: page.map(snapshotOf) } };
+  }
+
   #filtered(url: URL): ViewerSession[] {
     const q = url.searchParams;
     return this.#registry.list().filter((s) =>
@@ -196,6 +211,14 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 function sendText(res: ServerResponse, status: number, body: string, contentType: string): void {
   res.writeHead(status, { "Content-Type": contentType, "Content-Length": String(Buffer.byteLength(body)), "Cache-Control": "no-store" });
   res.end(body);
+}
+
+/** A whole-number query parameter in 0..max, undefined when absent, or an error message. */
+function wholeNumberParam(url: URL, name: string, max: number): number | undefined | string {
+  const text = url.searchParams.get(name);
+  if (text === null || text === "") return undefined;
+  const value = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
+  return Number.isSafeInteger(value) && value <= max ? value : `${name}: "${text.slice(0, 20)}" must be a whole number from 0 to ${max}`;
 }
 
 /** `from`/`to` query parameters as ms since the epoch or ISO 8601; defaults: everything until now. */
