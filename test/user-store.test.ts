@@ -81,6 +81,19 @@ describe("users file: load, reload on change and SIGHUP, keep the old users on e
       { path: "users[1].login", message: "duplicates users[0].login", value: "alice" },
     ]);
     expect(store!.directory.byToken("t-alice")?.login).to.equal("alice");
+    // Schema problems and cross-user problems of the other entries, all in one report.
+    writeFileSync(file, yaml(
+      "{ login: alice, tokens: [t-a], packages: [basic], expires: soon }",
+      "{ login: bob, tokens: [t-b], packages: [gold] }",
+      "{ login: carol, tokens: [t-b], packages: [basic] }",
+    ));
+    await waitFor(() => logs.events("users.reload_failed").length > 2, "a third users.reload_failed");
+    expect(logs.events("users.reload_failed")[2]!.issues).to.deep.equal([
+      { path: "users[0].expires", message: "is not an ISO 8601 date-time with a zone (e.g. 2027-01-31T23:59:59Z)", value: "soon" },
+      { path: "users[1].packages[0]", message: "is not a package in auth.packages (known: basic)", value: "gold" },
+      { path: "users[2].tokens[0]", message: 'is also a token of user "bob"', value: "<redacted>" },
+    ]);
+    expect(store!.directory.byToken("t-alice")?.login).to.equal("alice");
     expect(logs.raw.join("\n")).to.not.include("scrypt$1$2$3");
   });
 

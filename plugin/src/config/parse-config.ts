@@ -29,6 +29,11 @@ export function validateConfig<S extends z.ZodType>(schema: S, input: unknown): 
 
 /** Reads a YAML file and validates it; YAML syntax errors are reported with line and column. */
 export function loadConfigFile<S extends z.ZodType>(schema: S, file: string): Readonly<z.output<S>> {
+  return parseConfig(schema, readYamlFile(file), file);
+}
+
+/** Reads a YAML file as plain data, unvalidated; an unreadable file or a YAML error is a ConfigError. */
+export function readYamlFile(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -39,7 +44,7 @@ export function loadConfigFile<S extends z.ZodType>(schema: S, file: string): Re
   if (document.errors.length > 0) {
     throw new ConfigError(document.errors.map((e) => ({ path: "", message: `YAML: ${e.message.split("\n")[0]}` })), file);
   }
-  return parseConfig(schema, document.toJS(), file);
+  return document.toJS();
 }
 
 /** Formats a zod path as `a.b[2].c`. */

@@ -41,8 +41,10 @@ export class UserDirectory {
    * Compiles validated users against the configured packages. Cross-field rules are checked here, each
    * issue under `pathPrefix` (`auth.users` or the users file's `users`): unique logins, unique tokens,
    * known packages, and a password or a token for everyone. Returns every issue at once, or the directory.
+   * An undefined entry (one that failed its schema) is skipped but keeps its index, so the other
+   * entries' issues carry the right key paths.
    */
-  static compile(users: readonly UserConfig[], packages: Readonly<Record<string, readonly string[]>>, pathPrefix: string): UserDirectory | ConfigIssue[] {
+  static compile(users: readonly (UserConfig | undefined)[], packages: Readonly<Record<string, readonly string[]>>, pathPrefix: string): UserDirectory | ConfigIssue[] {
     const issues: ConfigIssue[] = [];
     const byLogin = new Map<string, DirectoryUser>();
     const loginIndex = new Map<string, number>();
@@ -50,6 +52,7 @@ export class UserDirectory {
     const tokenOwner = new Map<string, string>();
     const plaintext: string[] = [];
     users.forEach((user, i) => {
+      if (user === undefined) return; // an entry that failed validation, reported by its schema
       const at = `${pathPrefix}[${i}]`;
       const firstIndex = loginIndex.get(user.login);
       if (firstIndex !== undefined) {

@@ -1,11 +1,11 @@
 import { validateConfig } from "../config/parse-config.js";
-import { userSchema, usersFileContentSchema, type UserConfig } from "../config/users-schema.js";
+import { userSchema, type UserConfig } from "../config/users-schema.js";
 import type { ConfigIssue } from "../errors.js";
 import type { Logger } from "../log.js";
 import { maskSecret } from "../secrets.js";
 import { hashPassword, SCRYPT_PREFIX } from "./password-hash.js";
-import { UserDirectory } from "./user-directory.js";
 import type { UserStore } from "./user-store.js";
+import { compileUsersFile } from "./users-file-content.js";
 import { UsersFileDocument, type RawUser } from "./users-file-document.js";
 
 /** A user as the management API shows it: no password, tokens masked. */
@@ -123,15 +123,13 @@ export class UserEditor {
 
   /** Validates the edited file as a whole, writes it and puts it in force; returns a problem or undefined. */
   #commit(document: UsersFileDocument, action: string, login: string): UserEdit | undefined {
-    const content = validateConfig(usersFileContentSchema, document.content());
-    if (!content.ok) return fileBroken(content.issues);
-    const directory = UserDirectory.compile(content.value.users, this.#store.packages, "users");
-    if (Array.isArray(directory)) {
-      return { ok: false, problem: "conflict", error: "the change conflicts with other users (a duplicate token, an unknown package, …)", issues: directory };
+    const compiled = compileUsersFile(document.content(), this.#store.packages);
+    if (Array.isArray(compiled)) {
+      return { ok: false, problem: "conflict", error: "the change conflicts with the users file (a duplicate token, an unknown package, an entry broken by hand, …)", issues: compiled };
     }
     const text = document.write();
-    this.#store.install(directory, content.value.users, text);
-    this.#log.info({ event: "users.changed", action, login, file: this.#store.file, users: directory.size }, `user ${action}d through the API`);
+    this.#store.install(compiled.directory, compiled.users, text);
+    this.#log.info({ event: "users.changed", action, login, file: this.#store.file, users: compiled.directory.size }, `user ${action}d through the API`);
     return undefined;
   }
 }

@@ -1,11 +1,12 @@
 import { readFileSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
-import { loadConfigFile } from "../config/parse-config.js";
+import { readYamlFile } from "../config/parse-config.js";
 import type { PluginConfig } from "../config/plugin-config-schema.js";
-import { usersFileContentSchema, type UserConfig } from "../config/users-schema.js";
+import type { UserConfig } from "../config/users-schema.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import type { Logger } from "../log.js";
 import { UserDirectory } from "./user-directory.js";
+import { compileUsersFile, type CompiledUsers } from "./users-file-content.js";
 
 /** The outcome of a users reload: the new user count, or every issue found (the old users stay). */
 export type UsersReloadResult = { readonly ok: true; readonly users: number } | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
@@ -64,8 +65,9 @@ export class UserStore {
       return store;
     }
     const file = resolve(auth.usersFile);
-    const users = loadConfigFile(usersFileContentSchema, file).users;
-    const store = new UserStore(compileOrThrow(users, auth.packages, "users", file), users, file, auth, log, options);
+    const compiled = compileUsersFile(readYamlFile(file), auth.packages);
+    if (Array.isArray(compiled)) throw new ConfigError(compiled, file);
+    const store = new UserStore(compiled.directory, compiled.users, file, auth, log, options);
     store.#warnPlaintext();
     store.#watch(options.reloadOnSighup ?? true);
     log.info({ event: "users.loaded", file, users: store.#directory.size }, "users loaded");
@@ -108,11 +110,9 @@ export class UserStore {
    */
   reload(): UsersReloadResult {
     if (this.#file === null || this.#isOwnWrite()) return { ok: true, users: this.#directory.size };
-    let compiled: UserDirectory | ConfigIssue[];
-    let users: readonly UserConfig[] = [];
+    let compiled: CompiledUsers | ConfigIssue[];
     try {
-      users = loadConfigFile(usersFileContentSchema, this.#file).users;
-      compiled = UserDirectory.compile(users, this.#packages, "users");
+      compiled = compileUsersFile(readYamlFile(this.#file), this.#packages);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       compiled = [...error.issues];
@@ -124,11 +124,11 @@ export class UserStore {
       );
       return { ok: false, issues: compiled };
     }
-    this.#directory = compiled;
-    this.#users = users;
+    this.#directory = compiled.directory;
+    this.#users = compiled.users;
     this.#warnPlaintext();
-    this.#log.info({ event: "users.reloaded", file: this.#file, users: compiled.size }, "users reloaded");
-    return { ok: true, users: compiled.size };
+    this.#log.info({ event: "users.reloaded", file: this.#file, users: compiled.directory.size }, "users reloaded");
+    return { ok: true, users: compiled.directory.size };
   }
 
   /** Stops watching the file and listening for SIGHUP. Safe to call twice. */
