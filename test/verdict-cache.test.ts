@@ -1,12 +1,12 @@
 import { expect } from "chai";
 import { VerdictCache } from "../plugin/src/backend/verdict-cache.js";
-import { createHandClock } from "./helpers/hand-clock.js";
+import { ManualClock } from "./helpers/manual-clock.js";
 
 describe("VerdictCache", () => {
   const ttl = (v: { ttlMs: number }) => v.ttlMs;
 
   it("coalesces concurrent misses into one load, then serves the cache until the TTL passes", async () => {
-    const clock = createHandClock();
+    const clock = new ManualClock();
     const cache = new VerdictCache<{ ttlMs: number; n: number }>(10, clock);
     let loads = 0;
     const load = async () => {
@@ -24,7 +24,7 @@ describe("VerdictCache", () => {
   });
 
   it("shares but never caches a value whose TTL is 0, and keys never mix", async () => {
-    const cache = new VerdictCache<{ ttlMs: number }>(10, createHandClock());
+    const cache = new VerdictCache<{ ttlMs: number }>(10, new ManualClock());
     let loads = 0;
     const load = async () => (loads++, { ttlMs: 0 });
     await cache.resolve("a", load, ttl);
@@ -35,7 +35,7 @@ describe("VerdictCache", () => {
   });
 
   it("a failed load rejects every waiting caller and leaves nothing behind", async () => {
-    const cache = new VerdictCache<{ ttlMs: number }>(10, createHandClock());
+    const cache = new VerdictCache<{ ttlMs: number }>(10, new ManualClock());
     const failing = async () => {
       await new Promise((r) => setTimeout(r, 10));
       throw new Error("boom");
@@ -46,7 +46,7 @@ describe("VerdictCache", () => {
   });
 
   it("keeps at most maxEntries, dropping the least recently used", async () => {
-    const cache = new VerdictCache<{ ttlMs: number }>(2, createHandClock());
+    const cache = new VerdictCache<{ ttlMs: number }>(2, new ManualClock());
     for (const key of ["a", "b", "c"]) await cache.resolve(key, async () => ({ ttlMs: 10_000 }), ttl);
     expect(cache.size).to.equal(2);
     expect((await cache.resolve("a", async () => ({ ttlMs: 10_000 }), ttl)).source).to.equal("backend");

@@ -6,20 +6,20 @@ import { backendSchema } from "../../plugin/src/config/backend-schema.js";
 import { SessionRegistry } from "../../plugin/src/sessions/session-registry.js";
 import type { ViewerSession } from "../../plugin/src/sessions/viewer-session.js";
 import { createCapturingLogger, type CapturedLog } from "./capturing-logger.js";
-import { createHandClock, type HandClock } from "./hand-clock.js";
+import { ManualClock } from "./manual-clock.js";
 
 /** The real backend step built from a config input, with the parts around it a test inspects. */
 export interface BackendStepHarness {
   step: Authorizer;
   registry: SessionRegistry;
-  clock: HandClock;
+  clock: ManualClock;
   logs: CapturedLog;
   /** Opens a live session in the registry (the grant memory only keeps live sessions). */
   openSession(channel?: string): ViewerSession;
 }
 
 export function backendStep(input: Record<string, unknown>, opts: { dispatcher?: Dispatcher } = {}): BackendStepHarness {
-  const clock = createHandClock();
+  const clock = new ManualClock();
   const logs = createCapturingLogger();
   const registry = new SessionRegistry(clock, logs.logger);
   const config = parseConfig(backendSchema, input);

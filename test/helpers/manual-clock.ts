@@ -1,8 +1,8 @@
 import type { Clock } from "../../plugin/src/clock.js";
 
-/** A hand-made clock: time moves only when a test says so. */
+/** A hand-made clock: time moves only when a test says so. Starts at the real time unless told. */
 export class ManualClock implements Clock {
-  constructor(private ms: number) {}
+  constructor(private ms: number = Date.now()) {}
   now(): number {
     return this.ms;
   }

@@ -54,6 +54,7 @@ export class ManagementApi {
   readonly #providers: ApiProviders;
   readonly #sources: ApiSources;
   readonly #log: Logger;
+  readonly #clock: Clock;
   readonly #throttle: FailureThrottle;
   readonly #routes: Route[];
 
@@ -63,6 +64,7 @@ export class ManagementApi {
     this.#registry = registry;
     this.#providers = providers;
     this.#log = log;
+    this.#clock = clock;
     this.#throttle = new FailureThrottle(clock, { maxFailures: 10, windowSec: 60, banSec: 300 });
     this.#routes = [
       { method: "GET", pattern: /^\/api\/health$/, handler: () => ({ status: 200, body: { status: "ok", liveSessions: this.#registry.size } }) },
@@ -147,9 +149,10 @@ export class ManagementApi {
     if (typeof limit === "string") return { status: 400, body: { error: limit } };
     if (typeof offset === "string") return { status: 400, body: { error: offset } };
     const matching = this.#filtered(url);
+    const now = this.#clock.now();
     const start = offset ?? 0;
     const page = limit === undefined ? matching.slice(start) : matching.slice(start, start + limit);
-    return { status: 200, body: { total: matching.length, offset: start, sessions: page.map(snapshotOf) } };
+    return { status: 200, body: { total: matching.length, offset: start, sessions: page.map((s) => snapshotOf(s, now)) } };
   }
 
   #filtered(url: URL): ViewerSession[] {
@@ -164,7 +167,7 @@ export class ManagementApi {
 
   #getSession(id: string) {
     const session = this.#registry.get(id);
-    return session === undefined ? { status: 404, body: { error: "no such live session" } } : { status: 200, body: snapshotOf(session) };
+    return session === undefined ? { status: 404, body: { error: "no such live session" } } : { status: 200, body: snapshotOf(session, this.#clock.now()) };
   }
 
   #closeSession(id: string) {

@@ -3,7 +3,7 @@ import { EventEmitter } from "node:events";
 import type { Clock } from "../clock.js";
 import type { Protocol } from "../chain/auth-request.js";
 import type { Logger } from "../log.js";
-import { snapshotOf, type EndReason, type SessionSnapshot, type SessionTransport, type ViewerSession } from "./viewer-session.js";
+import { lastActivityOf, snapshotOf, type EndReason, type SessionSnapshot, type SessionTransport, type ViewerSession } from "./viewer-session.js";
 
 /** What is known of a viewer when its check starts. */
 export interface SessionStart {
@@ -76,6 +76,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     if (session.state !== "checking") return;
     session.state = "playing";
     session.playingSince = this.#clock.now();
+    session.lastActivityAt = session.playingSince;
     this.emit("playing", session);
   }
 
@@ -98,8 +99,9 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   end(session: ViewerSession, reason: EndReason): void {
     if (session.state === "ended") return;
     session.finalBytesOut = session.transport.bytesOut();
-    session.state = "ended";
     session.endedAt = this.#clock.now();
+    session.lastActivityAt = lastActivityOf(session, session.endedAt); // a streaming viewer was active until now
+    session.state = "ended";
     session.endReason = reason;
     this.#live.delete(session.id);
     this.#log.info({ event: "session.end", session: summary(snapshotOf(session)) }, "session ended");

@@ -61,7 +61,16 @@ export interface SessionSnapshot {
   bytesOut: number;
 }
 
-export function snapshotOf(session: ViewerSession): SessionSnapshot {
+/**
+ * When the viewer last did something. RTMP and FLV viewers receive media without pause while they
+ * play, so they are active now; an HLS viewer is active when it last asked for a playlist or segment.
+ */
+export function lastActivityOf(session: ViewerSession, now: number): number {
+  return session.protocol !== "hls" && session.state === "playing" ? now : session.lastActivityAt;
+}
+
+/** The plain-object view of a session; with `now`, a playing RTMP/FLV session counts as active now. */
+export function snapshotOf(session: ViewerSession, now?: number): SessionSnapshot {
   return {
     id: session.id,
     protocol: session.protocol,
@@ -74,7 +83,7 @@ export function snapshotOf(session: ViewerSession): SessionSnapshot {
     userId: session.identity?.userId,
     startedAt: session.startedAt,
     playingSince: session.playingSince,
-    lastActivityAt: session.lastActivityAt,
+    lastActivityAt: now === undefined ? session.lastActivityAt : lastActivityOf(session, now),
     endedAt: session.endedAt,
     endReason: session.endReason,
     bytesOut: session.finalBytesOut ?? session.transport.bytesOut(),

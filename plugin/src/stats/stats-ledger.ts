@@ -69,13 +69,13 @@ export class StatsLedger {
     if (this.#closed) return;
     const ended = this.#ended.splice(0);
     const now = this.#clock.now();
-    const live = this.#registry.list().filter((s) => s.state === "playing").map(snapshotOf);
+    const live = this.#registry.list().filter((s) => s.state === "playing").map((s) => snapshotOf(s, now));
     this.#db.transaction(() => {
       for (const s of ended) {
         this.#insertEnded.run(row(s, { endedAt: s.endedAt ?? now, endReason: s.endReason ?? "viewer-left" }));
         this.#deleteLive.run(s.id);
       }
-      for (const s of live) this.#upsertLive.run(row({ ...s, lastActivityAt: now }));
+      for (const s of live) this.#upsertLive.run(row(s));
     })();
   }
 
@@ -108,7 +108,7 @@ export class StatsLedger {
     this.#db.close();
   }
 
-  /** Sessions that were live when the process died are closed at their last heartbeat. */
+  /** Sessions that were live when the process died are closed at their last activity: the last heartbeat for RTMP/FLV, the last request for HLS. */
   #recoverCrashed(): void {
     const moved = this.#db.transaction(() => {
       const result = this.#db.prepare(`INSERT OR REPLACE INTO sessions (${COLUMNS}, ended_at, end_reason)
