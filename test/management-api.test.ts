@@ -8,6 +8,8 @@ import { TokenAuthorizer } from "./helpers/token-authorizer.js";
 import { establishedOnPort } from "./helpers/tcp-connections.js";
 
 const TOKEN = "test-admin-token-123";
+/** The token before a rotation: still accepted while clients switch. */
+const OLD_TOKEN = "test-admin-token-old";
 
 describe("management API (real server, real players)", function () {
   this.timeout(90000);
@@ -17,7 +19,7 @@ describe("management API (real server, real players)", function () {
 
   before(async function () {
     if (!hasFfmpeg) this.skip();
-    run = await startBundledServer({ api: { enabled: true, port: 0, token: TOKEN } }, { authorizers: [new TokenAuthorizer()] });
+    run = await startBundledServer({ api: { enabled: true, port: 0, token: TOKEN, previousTokens: [OLD_TOKEN] } }, { authorizers: [new TokenAuthorizer()] });
     await waitFor("HLS output", () => (existsSync(join(run.dataDir, "hls/live/test/index.m3u8")) ? true : undefined));
   });
   after(async () => run?.stop());
@@ -26,6 +28,7 @@ describe("management API (real server, real players)", function () {
     for (const path of ["/api/health", "/api/sessions", "/api/channels", "/api/nope"]) {
       expect((await api(path, {}, null)).status, path).to.equal(401);
     }
+    expect((await api("/api/health", {}, OLD_TOKEN)).status, "a previous token during rotation").to.equal(200);
     const wrong = await api("/api/sessions", {}, "wrong-token-wrong");
     expect(wrong.status).to.equal(401);
     expect(wrong.headers.get("www-authenticate")).to.match(/^Bearer/);

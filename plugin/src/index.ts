@@ -130,7 +130,7 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
   const metrics = new PluginMetrics(chain, sessions, chain.step("backend"));
   const api = resolved.api.enabled
     ? new ManagementApi(
-      { bind: resolved.api.bind, port: resolved.api.port, token: resolved.api.token! },
+      { bind: resolved.api.bind, port: resolved.api.port, token: resolved.api.token!, previousTokens: resolved.api.previousTokens },
       sessions,
       { ledger, metrics, rechecker: ctx.rechecker, users: users === undefined ? undefined : new UserEditor(users, log) },
       deps.apiProviders ?? {},

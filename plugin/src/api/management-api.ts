@@ -7,6 +7,8 @@ import { secretsEqual } from "../secrets.js";
 import type { SessionRegistry } from "../sessions/session-registry.js";
 import { snapshotOf, type ViewerSession } from "../sessions/viewer-session.js";
 import { FailureThrottle } from "../failure-throttle.js";
+import { parseIpAddress } from "../net/ip-address.js";
+import { subscriberBlockOf } from "../net/subscriber-block.js";
 import type { StatsLedger } from "../stats/stats-ledger.js";
 import type { PluginMetrics } from "../metrics/plugin-metrics.js";
 import type { SessionRechecker } from "../sessions/session-rechecker.js";
@@ -33,6 +35,8 @@ export interface ManagementApiOptions {
   bind: string;
   port: number;
   token: string;
+  /** Tokens still accepted during a rotation. */
+  previousTokens?: readonly string[];
 }
 
 /** The largest page of sessions one request may ask for. */
@@ -105,12 +109,14 @@ export class ManagementApi {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const client = req.socket.remoteAddress ?? "";
+    const peer = req.socket.remoteAddress ?? "";
+    // Failures are counted per subscriber block (IPv6 per /64), like viewers' failed credentials.
+    const client = subscriberBlockOf(parseIpAddress(peer), peer);
     try {
       if (this.#throttle.isBanned(client)) return send(res, 429, { error: "too many failed attempts; try later" });
       if (!this.#authorized(req)) {
         if (this.#throttle.fail(client) > 0) this.#log.warn({ event: "api.client_banned", ip: client }, "management API: address banned after repeated bad credentials");
-        this.#log.info({ event: "api.unauthorized", ip: client, method: req.method, path: req.url?.split("?")[0] }, "management API: bad or missing credential");
+        this.#log.info({ event: "api.unauthorized", ip: peer, method: req.method, path: req.url?.split("?")[0] }, "management API: bad or missing credential");
         return send(res, 401, { error: "missing or wrong bearer token" }, { "WWW-Authenticate": 'Bearer realm="nms-viewer-auth"' });
       }
       const body = await readBody(req);
@@ -139,7 +145,11 @@ export class ManagementApi {
   #authorized(req: IncomingMessage): boolean {
     const header = req.headers.authorization ?? "";
     const match = /^Bearer (.+)$/i.exec(header.trim());
-    return match !== null && secretsEqual(match[1]!, this.#options.token);
+    if (match === null) return false;
+    // Every accepted token is compared, with no early exit, so timing does not tell which one matched.
+    let accepted = false;
+    for (const token of [this.#options.token, ...(this.#options.previousTokens ?? [])]) accepted = secretsEqual(match[1]!, token) || accepted;
+    return accepted;
   }
 
   /** The filtered sessions, oldest first, a page at a time when `limit` (and `offset`) are given. */

@@ -2,7 +2,7 @@ import type { Clock } from "../clock.js";
 import type { BruteForceConfig } from "../config/brute-force-schema.js";
 import { FailureThrottle } from "../failure-throttle.js";
 import type { Logger } from "../log.js";
-import { prefixKey } from "../net/ip-range.js";
+import { subscriberBlockOf } from "../net/subscriber-block.js";
 import type { AuthRequest } from "./auth-request.js";
 import { deny, type StepVerdict } from "./decision.js";
 
@@ -52,8 +52,5 @@ export class BruteForceThrottle {
 
 /** The address as counted: IPv4 as is, IPv6 by its /64. */
 function keyOf(request: AuthRequest): string {
-  const address = request.address;
-  if (address === null || address.family === 4) return request.ip;
-  const block = (prefixKey(address, 64) as bigint).toString(16).padStart(16, "0");
-  return `${block.match(/.{4}/g)!.map((w) => w.replace(/^0+(?=.)/, "")).join(":")}::/64`;
+  return subscriberBlockOf(request.address, request.ip);
 }
