@@ -2,7 +2,7 @@ import { expect } from "chai";
 import type { ChildProcess } from "node:child_process";
 import Context from "node-media-server/src/core/context.js";
 import { startNms, waitForPublisher, type NmsInstance } from "./helpers/nms-instance.js";
-import { hasFfmpeg, NO_FFMPEG_REASON, playWithFfmpeg, publishTestPattern, stopProcess } from "./helpers/ffmpeg.js";
+import { hasFfmpeg, playWithFfmpeg, publishTestPattern, stopProcess } from "./helpers/ffmpeg.js";
 import { httpGetFor, wsReadFor } from "./helpers/flv-clients.js";
 import { decodedFrames } from "./helpers/decode.js";
 import { ScriptedAuthorizer } from "./helpers/scripted-authorizer.js";

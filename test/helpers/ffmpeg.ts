@@ -2,7 +2,6 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 
 /** True when an ffmpeg binary is on PATH; ffmpeg tests are skipped, with this reason, when not. */
 export const hasFfmpeg = spawnSync("ffmpeg", ["-version"], { stdio: "ignore" }).status === 0;
-export const NO_FFMPEG_REASON = "ffmpeg is not installed (apt-get install ffmpeg)";
 
 /** A running ffmpeg that publishes a moving test pattern with a tone to an RTMP URL. */
 export function publishTestPattern(rtmpUrl: string): ChildProcess {

@@ -5,7 +5,6 @@ import type { Clock } from "../clock.js";
 import type { Logger } from "../log.js";
 import { secretsEqual } from "../secrets.js";
 import type { SessionRegistry } from "../sessions/session-registry.js";
-import { snapshotOf, type ViewerSession } from "../sessions/viewer-session.js";
 import { FailureThrottle } from "../failure-throttle.js";
 import { parseIpAddress } from "../net/ip-address.js";
 import { subscriberBlockOf } from "../net/subscriber-block.js";
@@ -13,7 +12,9 @@ import type { StatsLedger } from "../stats/stats-ledger.js";
 import type { PluginMetrics } from "../metrics/plugin-metrics.js";
 import type { SessionRechecker } from "../sessions/session-rechecker.js";
 import type { UserEditor } from "../users/user-editor.js";
-import type { ApiRequest, Reply, Route } from "./api-route.js";
+import type { ApiRequest, Route } from "./api-route.js";
+import { sessionsRoutes } from "./sessions-routes.js";
+import { statsRoutes } from "./stats-routes.js";
 import { usersRoutes } from "./users-routes.js";
 
 /** Things the API reports that the plugin does not own (the bundled server's channels). */
@@ -39,9 +40,6 @@ export interface ManagementApiOptions {
   previousTokens?: readonly string[];
 }
 
-/** The largest page of sessions one request may ask for. */
-const MAX_PAGE = 10_000;
-
 /** Largest request body the API reads (it takes no large input). */
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -54,36 +52,20 @@ const MAX_BODY_BYTES = 64 * 1024;
 export class ManagementApi {
   readonly #server: Server;
   readonly #options: ManagementApiOptions;
-  readonly #registry: SessionRegistry;
-  readonly #providers: ApiProviders;
-  readonly #sources: ApiSources;
   readonly #log: Logger;
-  readonly #clock: Clock;
   readonly #throttle: FailureThrottle;
   readonly #routes: Route[];
 
   constructor(options: ManagementApiOptions, registry: SessionRegistry, sources: ApiSources, providers: ApiProviders, clock: Clock, log: Logger) {
     this.#options = options;
-    this.#sources = sources;
-    this.#registry = registry;
-    this.#providers = providers;
     this.#log = log;
-    this.#clock = clock;
     this.#throttle = new FailureThrottle(clock, { maxFailures: 10, windowSec: 60, banSec: 300 });
     this.#routes = [
-      { method: "GET", pattern: /^\/api\/health$/, handler: () => ({ status: 200, body: { status: "ok", liveSessions: this.#registry.size } }) },
-      { method: "GET", pattern: /^\/api\/channels$/, handler: () => ({ status: 200, body: { channels: this.#providers.channels?.() ?? [] } }) },
-      { method: "GET", pattern: /^\/api\/viewers$/, handler: () => ({ status: 200, body: { viewers: this.#viewersPerChannel() } }) },
-      { method: "GET", pattern: /^\/api\/sessions$/, handler: ({ url }) => this.#listSessions(url) },
+      { method: "GET", pattern: /^\/api\/health$/, handler: () => ({ status: 200, body: { status: "ok", liveSessions: registry.size } }) },
+      { method: "GET", pattern: /^\/api\/channels$/, handler: () => ({ status: 200, body: { channels: providers.channels?.() ?? [] } }) },
       ...usersRoutes({ editor: sources.users, registry, rechecker: sources.rechecker, log }),
-      { method: "GET", pattern: /^\/api\/sessions\/([^/]+)$/, handler: ({ params: [id] }) => this.#getSession(id!) },
-      { method: "DELETE", pattern: /^\/api\/sessions\/([^/]+)$/, handler: ({ params: [id] }) => this.#closeSession(id!) },
-      { method: "GET", pattern: /^\/api\/stats\/(channels|users)$/, handler: ({ url, params: [by] }) => this.#usage(by === "users" ? "user" : "channel", url) },
-      { method: "GET", pattern: /^\/api\/stats\/sessions\.csv$/, handler: ({ url }) => this.#csv(url) },
-      { method: "GET", pattern: /^\/metrics$/, handler: async () => {
-        const { contentType, body } = await this.#sources.metrics.render();
-        return { status: 200, body, contentType };
-      } },
+      ...sessionsRoutes({ registry, clock, log }),
+      ...statsRoutes({ ledger: sources.ledger, metrics: sources.metrics, clock }),
     ];
     this.#server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => void this.#handle(req, res));
   }
@@ -151,68 +133,6 @@ export class ManagementApi {
     for (const token of [this.#options.token, ...(this.#options.previousTokens ?? [])]) accepted = secretsEqual(match[1]!, token) || accepted;
     return accepted;
   }
-
-  /** The filtered sessions, oldest first, a page at a time when `limit` (and `offset`) are given. */
-  #listSessions(url: URL): Reply {
-    const limit = wholeNumberParam(url, "limit", MAX_PAGE);
-    const offset = wholeNumberParam(url, "offset", Number.MAX_SAFE_INTEGER);
-    if (typeof limit === "string") return { status: 400, body: { error: limit } };
-    if (typeof offset === "string") return { status: 400, body: { error: offset } };
-    const matching = this.#filtered(url);
-    const now = this.#clock.now();
-    const start = offset ?? 0;
-    const page = limit === undefined ? matching.slice(start) : matching.slice(start, start + limit);
-    return { status: 200, body: { total: matching.length, offset: start, sessions: page.map((s) => snapshotOf(s, now)) } };
-  }
-
-  #filtered(url: URL): ViewerSession[] {
-    const q = url.searchParams;
-    return this.#registry.list().filter((s) =>
-      (q.get("channel") === null || s.channel === q.get("channel")) &&
-      (q.get("user") === null || s.identity?.userId === q.get("user") || s.identity?.name === q.get("user")) &&
-      (q.get("ip") === null || s.ip === q.get("ip")) &&
-      (q.get("protocol") === null || s.protocol === q.get("protocol")),
-    );
-  }
-
-  #getSession(id: string) {
-    const session = this.#registry.get(id);
-    return session === undefined ? { status: 404, body: { error: "no such live session" } } : { status: 200, body: snapshotOf(session, this.#clock.now()) };
-  }
-
-  #closeSession(id: string) {
-    const session = this.#registry.get(id);
-    if (session === undefined) return { status: 404, body: { error: "no such live session" } };
-    this.#registry.close(session, "closed-by-api");
-    this.#log.info({ event: "api.session_closed", sessionId: id }, "session closed through the API");
-    return { status: 200, body: { closed: [id] } };
-  }
-
-  #usage(by: "channel" | "user", url: URL): Reply {
-    const ledger = this.#sources.ledger;
-    if (ledger === undefined) return { status: 404, body: { error: "statistics are off (set stats.file)" } };
-    const range = timeRange(url);
-    if (typeof range === "string") return { status: 400, body: { error: range } };
-    return { status: 200, body: { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), by, rows: ledger.usage(by, range.from, range.to) } };
-  }
-
-  #csv(url: URL): Reply {
-    const ledger = this.#sources.ledger;
-    if (ledger === undefined) return { status: 404, body: { error: "statistics are off (set stats.file)" } };
-    const range = timeRange(url);
-    if (typeof range === "string") return { status: 400, body: { error: range } };
-    return { status: 200, body: ledger.exportCsv(range.from, range.to), contentType: "text/csv; charset=utf-8" };
-  }
-
-  #viewersPerChannel(): Record<string, number> {
-    const counts: Record<string, number> = {};
-    for (const s of this.#registry.list()) {
-      if (s.state !== "playing") continue;
-      const key = `${s.app}/${s.channel}`;
-      counts[key] = (counts[key] ?? 0) + 1;
-    }
-    return counts;
-  }
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -224,29 +144,6 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 function sendText(res: ServerResponse, status: number, body: string, contentType: string): void {
   res.writeHead(status, { "Content-Type": contentType, "Content-Length": String(Buffer.byteLength(body)), "Cache-Control": "no-store" });
   res.end(body);
-}
-
-/** A whole-number query parameter in 0..max, undefined when absent, or an error message. */
-function wholeNumberParam(url: URL, name: string, max: number): number | undefined | string {
-  const text = url.searchParams.get(name);
-  if (text === null || text === "") return undefined;
-  const value = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
-  return Number.isSafeInteger(value) && value <= max ? value : `${name}: "${text.slice(0, 20)}" must be a whole number from 0 to ${max}`;
-}
-
-/** `from`/`to` query parameters as ms since the epoch or ISO 8601; defaults: everything until now. */
-function timeRange(url: URL): { from: number; to: number } | string {
-  const parse = (name: string, fallback: number): number | string => {
-    const text = url.searchParams.get(name);
-    if (text === null || text === "") return fallback;
-    const value = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-    return Number.isFinite(value) ? value : `${name}: "${text.slice(0, 40)}" is not a time (ms since the epoch or ISO 8601)`;
-  };
-  const from = parse("from", 0);
-  const to = parse("to", Date.now() + 1);
-  if (typeof from === "string") return from;
-  if (typeof to === "string") return to;
-  return from < to ? { from, to } : "from must be before to";
 }
 
 /**

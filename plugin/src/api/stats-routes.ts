@@ -1,0 +1,54 @@
+import type { Clock } from "../clock.js";
+import type { PluginMetrics } from "../metrics/plugin-metrics.js";
+import type { StatsLedger } from "../stats/stats-ledger.js";
+import type { Reply, Route } from "./api-route.js";
+
+/** What the statistics routes read. */
+export interface StatsRoutesDeps {
+  /** The ledger, when `stats.file` is set. */
+  ledger: StatsLedger | undefined;
+  metrics: PluginMetrics;
+  clock: Clock;
+}
+
+/**
+ * Routes for viewing statistics (aggregates per channel or user over a time range, the CSV of closed
+ * sessions) and Prometheus metrics.
+ */
+export function statsRoutes({ ledger, metrics, clock }: StatsRoutesDeps): Route[] {
+  return [
+    { method: "GET", pattern: /^\/api\/stats\/(channels|users)$/, handler: ({ url, params: [by] }) => withRange(url, (stats, range) => {
+      const key = by === "users" ? "user" : "channel";
+      return { status: 200, body: { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), by: key, rows: stats.usage(key, range.from, range.to) } };
+    }) },
+    { method: "GET", pattern: /^\/api\/stats\/sessions\.csv$/, handler: ({ url }) => withRange(url, (stats, range) => (
+      { status: 200, body: stats.exportCsv(range.from, range.to), contentType: "text/csv; charset=utf-8" }
+    )) },
+    { method: "GET", pattern: /^\/metrics$/, handler: async () => {
+      const { contentType, body } = await metrics.render();
+      return { status: 200, body, contentType };
+    } },
+  ];
+
+  function withRange(url: URL, answer: (stats: StatsLedger, range: { from: number; to: number }) => Reply): Reply {
+    if (ledger === undefined) return { status: 404, body: { error: "statistics are off (set stats.file)" } };
+    const range = timeRange(url, clock.now());
+    if (typeof range === "string") return { status: 400, body: { error: range } };
+    return answer(ledger, range);
+  }
+}
+
+/** `from`/`to` query parameters as ms since the epoch or ISO 8601; defaults: everything until now. */
+function timeRange(url: URL, now: number): { from: number; to: number } | string {
+  const parse = (name: string, fallback: number): number | string => {
+    const text = url.searchParams.get(name);
+    if (text === null || text === "") return fallback;
+    const value = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+    return Number.isFinite(value) ? value : `${name}: "${text.slice(0, 40)}" is not a time (ms since the epoch or ISO 8601)`;
+  };
+  const from = parse("from", 0);
+  const to = parse("to", now + 1);
+  if (typeof from === "string") return from;
+  if (typeof to === "string") return to;
+  return from < to ? { from, to } : "from must be before to";
+}
