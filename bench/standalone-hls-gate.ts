@@ -10,7 +10,7 @@ import type { GateContext } from "../plugin/src/gate/gate-context.js";
 import { HlsGate } from "../plugin/src/hls/hls-gate.js";
 import { HlsSessionKeys } from "../plugin/src/hls/hls-session-keys.js";
 import { createLogger } from "../plugin/src/log.js";
-import { IpRuleList } from "../plugin/src/net/ip-rule-list.js";
+import { AddressRules } from "../plugin/src/net/address-rules.js";
 import { SessionLimiter } from "../plugin/src/sessions/session-limiter.js";
 import { SessionRechecker } from "../plugin/src/sessions/session-rechecker.js";
 import { SessionRegistry } from "../plugin/src/sessions/session-registry.js";
@@ -27,12 +27,13 @@ export async function startStandaloneGate(hlsDir: string, fallback: Parameters<t
   const config = parseConfig(pluginConfigSchema, { log: { level: "silent" }, auth: { defaultAction: "allow" }, hls: { dir: hlsDir, sessionIdleSec: 3600, ipBinding: "exact" } }) as PluginConfig;
   const log = createLogger("silent");
   const registry = new SessionRegistry(systemClock, log);
-  const chain = buildChain(config, { sessions: registry, clock: systemClock }, log);
+  const addressRules = new AddressRules(config.auth);
+  const chain = buildChain(config, { sessions: registry, clock: systemClock, addressRules }, log);
   const ctx: GateContext = {
     chain, registry, log,
     limiter: new SessionLimiter(registry, "reject-new"),
     rechecker: new SessionRechecker(chain, registry, 0, log),
-    trustedProxies: new IpRuleList([]),
+    addressRules,
   };
   const keys = new HlsSessionKeys(registry, systemClock, 3600, "exact");
   const server = createServer(fallback);

@@ -159,6 +159,45 @@ describe("server process (npm start's entry point)", function () {
     await done;
   });
 
+  it("SIGHUP: a broken file is logged with every issue and changes nothing; a fixed one takes effect", async () => {
+    const dataDir = join(dir, "reload-data");
+    const config = (auth: string) => [
+      "log: { level: info }",
+      `auth: ${auth}`,
+      `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(dataDir)} }`,
+      "channels:",
+      "  - { id: r, source: { type: testPattern, width: 160, height: 120, fps: 10 }, transcode: { mode: h264, preset: ultrafast, videoBitrateKbps: 100 } }",
+      "",
+    ].join("\n");
+    const file = join(dir, "config.yaml");
+    const { child: proc, output } = startMain(config("{ allowIps: [127.0.0.1] }"));
+    const line = await waitFor("server.started", () => output().split("\n").find((l) => l.includes('"event":"server.started"')));
+    const flv = `http://127.0.0.1:${(JSON.parse(line) as { httpPort: number }).httpPort}/live/r.flv`;
+    await waitFor("the channel on air", () => (output().includes('"event":"channel.process_up"') ? true : undefined));
+    const viewer = httpGetFor(flv, 6000);
+
+    writeFileSync(file, config("{ allowIps: [127.0.0.1], denyIps: [300.1.1.1], defaultAction: maybe }"));
+    proc.kill("SIGHUP");
+    const failed = await waitFor("config.reload_failed", () => output().split("\n").find((l) => l.includes('"event":"config.reload_failed"')));
+    expect((JSON.parse(failed) as { issues: { path: string }[] }).issues.map((i) => i.path).sort()).to.deep.equal(["auth.defaultAction", "auth.denyIps[0]"]);
+    expect((await httpGetFor(flv, 800)).status, "still the old lists").to.equal(200);
+
+    writeFileSync(file, config("{ denyIps: [127.0.0.0/8] }").replace("channels:", "api: { enabled: true, port: 0, token: reload-test-token-1 }\nchannels:"));
+    proc.kill("SIGHUP");
+    const reloaded = await waitFor("config.reloaded", () => output().split("\n").find((l) => l.includes('"event":"config.reloaded"')));
+    expect(JSON.parse(reloaded)).to.deep.include({ applied: ["auth.allowIps", "auth.denyIps"] });
+    const restart = output().split("\n").find((l) => l.includes('"event":"config.restart_needed"'));
+    expect(JSON.parse(restart ?? "{}")).to.deep.include({ keys: ["api.enabled", "api.port", "api.token"] });
+    const cut = await viewer;
+    expect(cut.status).to.equal(200);
+    expect(cut.bytes, "the viewer played until the deny list cut it").to.be.greaterThan(0);
+    expect((await httpGetFor(flv, 800)).status, "now on the deny list").to.equal(403);
+    expect(proc.exitCode, "still running").to.equal(null);
+    const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+    proc.kill("SIGTERM");
+    expect(await exited).to.equal(0);
+  });
+
   it("a config with mistakes exits 1 and lists every error with its key path", async () => {
     const { child: proc, output } = startMain([
       "server: { rtmpPort: 70000, dataDirr: x }",

@@ -11,7 +11,8 @@ import { pluginConfigSchema, type PluginConfig, type PluginConfigInput } from ".
 import { AlreadyAttachedError } from "./errors.js";
 import { PlayGate } from "./gate/play-gate.js";
 import { createLogger, type Logger } from "./log.js";
-import { IpRuleList } from "./net/ip-rule-list.js";
+import { AddressRules } from "./net/address-rules.js";
+import { applyConfigReload, type ConfigReloadOutcome } from "./config/config-reload.js";
 import { SessionRegistry } from "./sessions/session-registry.js";
 import { SessionLimiter } from "./sessions/session-limiter.js";
 import { SessionRechecker } from "./sessions/session-rechecker.js";
@@ -35,6 +36,7 @@ export { loadConfigFile, parseConfig } from "./config/parse-config.js";
 export { BackendResponseError, BackendTimeoutError, BackendUnreachableError, ConfigError, VaError } from "./errors.js";
 export type { BackendConfig } from "./config/backend-schema.js";
 export type { SessionRegistry } from "./sessions/session-registry.js";
+export type { ConfigReloadOutcome } from "./config/config-reload.js";
 export type { ViewerSession, SessionSnapshot } from "./sessions/viewer-session.js";
 export type { UserStore, UsersReloadResult } from "./users/user-store.js";
 export { hashPassword } from "./users/password-hash.js";
@@ -64,6 +66,7 @@ export interface ViewerAuthDeps {
 
 /** What `attachViewerAuth` returns: the running parts, and `detach` to undo it all. */
 export interface ViewerAuthHandle {
+  /** The configuration in force (the latest one `reload` accepted). */
   readonly config: PluginConfig;
   readonly chain: AuthChain;
   readonly sessions: SessionRegistry;
@@ -77,6 +80,15 @@ export interface ViewerAuthHandle {
   readonly ready: Promise<void>;
   /** Built-in users, when configured: `users.reload()` re-reads `auth.usersFile` now (SIGHUP does the same). */
   readonly users: UserStore | undefined;
+  /**
+   * Validates a changed configuration and puts its reloadable keys in force without a restart: the
+   * deny and allow lists, trusted proxies, default action and log levels (playing sessions now on the
+   * deny list are cut at once). Other changed keys are returned as `restartNeeded`. An invalid
+   * configuration throws a ConfigError with every issue and changes nothing.
+   */
+  reload(config: PluginConfigInput): ConfigReloadOutcome;
+  /** `reload` for a configuration that was already validated (the bundled server's). */
+  reloadResolved(config: PluginConfig): ConfigReloadOutcome;
   /** Restores NMS's own play path and closes what the plugin opened. Safe to call twice. */
   detach(): Promise<void>;
 }
@@ -109,13 +121,14 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
   const clock = deps.clock ?? systemClock;
   const sessions = new SessionRegistry(clock, log);
   const users = UserStore.open(resolved.auth, log);
-  const chain = buildChain(resolved, { internalSecret: deps.internalSecret, customAuthorizers: deps.authorizers, sessions, clock, users, backendDispatcher: deps.backendDispatcher }, log);
+  const addressRules = new AddressRules(resolved.auth);
+  const chain = buildChain(resolved, { internalSecret: deps.internalSecret, customAuthorizers: deps.authorizers, sessions, clock, users, addressRules, backendDispatcher: deps.backendDispatcher }, log);
   const ctx: GateContext = {
     chain,
     registry: sessions,
     limiter: new SessionLimiter(sessions, resolved.sessions.limitPolicy, resolved.sessions),
     rechecker: new SessionRechecker(chain, sessions, resolved.sessions.recheckIntervalSec, log),
-    trustedProxies: new IpRuleList(resolved.auth.trustedProxies),
+    addressRules,
     log,
   };
   const gate = new PlayGate(ctx);
@@ -143,8 +156,19 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
   log.info({ event: "plugin.attached", steps: chain.stepNames, defaultAction: resolved.auth.defaultAction }, "viewer authorization attached");
 
   let detached = false;
+  let current = resolved;
+  const reloadTargets = { addressRules, chain, registry: sessions, rechecker: ctx.rechecker, log, nmsLogger };
+  const reloadResolved = (next: PluginConfig): ConfigReloadOutcome => {
+    const outcome = applyConfigReload(current, next, reloadTargets);
+    current = next;
+    return outcome;
+  };
   return {
-    config: resolved,
+    get config() {
+      return current;
+    },
+    reload: (config) => reloadResolved(parseConfig(pluginConfigSchema, config) as PluginConfig),
+    reloadResolved,
     chain,
     sessions,
     log,

@@ -4,7 +4,8 @@ import { mkdirSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import NodeMediaServer from "node-media-server";
-import { attachResolvedViewerAuth, type PluginConfig, type ViewerAuthDeps, type ViewerAuthHandle } from "../../plugin/src/index.js";
+import { attachResolvedViewerAuth, type ConfigReloadOutcome, type PluginConfig, type ViewerAuthDeps, type ViewerAuthHandle } from "../../plugin/src/index.js";
+import { changedKeys } from "../../plugin/src/config/config-changes.js";
 import { createLogger } from "../../plugin/src/log.js";
 import { ChannelRunner, type ChannelStatus } from "./channels/channel-runner.js";
 import type { ServerConfig } from "./server-config-schema.js";
@@ -20,6 +21,11 @@ export interface BundledServer {
   /** Stops every ffmpeg child, then NMS; resolves when all have exited. */
   stop(): Promise<void>;
   channelStatus(): ChannelStatus[];
+  /**
+   * Takes over a changed configuration (SIGHUP): the plugin's reloadable keys now, and a warning
+   * naming everything else that changed (`server`, `channels`, …), which waits for a restart.
+   */
+  reload(config: ServerConfig): ConfigReloadOutcome;
 }
 
 /** Builds the server without starting it: nothing listens and no ffmpeg runs until `start`. */
@@ -39,11 +45,7 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
     webadmin: { enable: false },
   });
   const log = deps.logger ?? createLogger(config.log.level);
-  const pluginConfig: PluginConfig = {
-    ...pluginPartOf(config),
-    hls: { ...config.hls, dir: hlsRoot },
-    stats: { ...config.stats, file: config.stats.file ?? join(dataDir, "stats.sqlite") },
-  };
+  const pluginConfig = pluginConfigOf(config);
   let channels: ChannelRunner[] = [];
   const apiProviders = { channels: () => channels.map((c) => c.status()) };
   const auth = attachResolvedViewerAuth(nms, pluginConfig, { ...deps, logger: log, internalSecret, apiProviders });
@@ -83,6 +85,24 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
     channelStatus() {
       return channels.map((c) => c.status());
     },
+    reload(next) {
+      const outcome = auth.reloadResolved(pluginConfigOf(next));
+      const serverKeys = changedKeys({ server: config.server, channels: config.channels }, { server: next.server, channels: next.channels });
+      if (serverKeys.length > 0) {
+        log.warn({ event: "config.restart_needed", keys: serverKeys }, `changed keys take effect after a restart: ${serverKeys.join(", ")}`);
+      }
+      return { applied: outcome.applied, restartNeeded: [...outcome.restartNeeded, ...serverKeys] };
+    },
+  };
+}
+
+/** The plugin's configuration in the bundled server: HLS and statistics live in the data directory unless set. */
+function pluginConfigOf(config: ServerConfig): PluginConfig {
+  const dataDir = resolve(config.server.dataDir);
+  return {
+    ...pluginPartOf(config),
+    hls: { ...config.hls, dir: config.hls.dir ?? join(dataDir, "hls") },
+    stats: { ...config.stats, file: config.stats.file ?? join(dataDir, "stats.sqlite") },
   };
 }
 

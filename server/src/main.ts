@@ -1,4 +1,4 @@
-// The only place that listens: loads the config, starts the bundled server, stops it on SIGTERM/SIGINT.
+// The only place that listens: loads the config, starts the bundled server, reloads it on SIGHUP, stops it on SIGTERM/SIGINT.
 import { parseArgs } from "node:util";
 import { loadConfigFile } from "../../plugin/src/config/parse-config.js";
 import { ConfigError } from "../../plugin/src/errors.js";
@@ -24,6 +24,16 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  // SIGHUP re-reads the file: a valid one is taken over (what can be without a restart); an invalid
+  // one is logged with every issue and changes nothing, so viewers and statistics carry on.
+  process.on("SIGHUP", function reloadConfig() {
+    try {
+      server.reload(loadConfigFile(serverConfigSchema, file));
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      server.auth.log.error({ event: "config.reload_failed", file, issues: error.issues }, `${file} has ${error.issues.length} error(s); the running configuration stays`);
+    }
+  });
   await server.start();
 }
 

@@ -22,7 +22,7 @@ export interface AuthChainEvents {
 
 export class AuthChain extends EventEmitter<AuthChainEvents> {
   readonly #steps: readonly Authorizer[];
-  readonly #defaultAction: DefaultAction;
+  #defaultAction: DefaultAction;
   readonly #log: Logger;
 
   constructor(steps: readonly Authorizer[], defaultAction: DefaultAction, log: Logger) {
@@ -30,6 +30,16 @@ export class AuthChain extends EventEmitter<AuthChainEvents> {
     this.#steps = steps;
     this.#defaultAction = defaultAction;
     this.#log = log;
+  }
+
+  /** The verdict when every step passes. */
+  get defaultAction(): DefaultAction {
+    return this.#defaultAction;
+  }
+
+  /** Changes the default verdict for the checks that start from now on (a configuration reload). */
+  set defaultAction(action: DefaultAction) {
+    this.#defaultAction = action;
   }
 
   /** The steps in the order they run, for diagnostics. */

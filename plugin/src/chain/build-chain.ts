@@ -3,7 +3,7 @@ import type { Clock } from "../clock.js";
 import type { PluginConfig } from "../config/plugin-config-schema.js";
 import type { SessionRegistry } from "../sessions/session-registry.js";
 import type { Logger } from "../log.js";
-import { IpRuleList } from "../net/ip-rule-list.js";
+import { AddressRules } from "../net/address-rules.js";
 import type { UserStore } from "../users/user-store.js";
 import { AuthChain } from "./auth-chain.js";
 import { createBackendAuthorizer } from "./backend-authorizer.js";
@@ -26,6 +26,8 @@ export interface ChainParts {
   clock: Clock;
   /** Built-in users (`UserStore.open`); the users step is left out when undefined. Closed with the chain. */
   users?: UserStore | undefined;
+  /** The deny and allow lists the IP steps read (reloadable); made from the configuration when omitted. */
+  addressRules?: AddressRules | undefined;
   /** Replaces the backend step's built-in keep-alive pool; its owner closes it. */
   backendDispatcher?: Dispatcher | undefined;
 }
@@ -34,8 +36,9 @@ export interface ChainParts {
 export function buildChain(config: PluginConfig, parts: ChainParts, log: Logger): AuthChain {
   const steps: Authorizer[] = [];
   if (parts.internalSecret !== undefined) steps.push(createInternalAuthorizer(parts.internalSecret));
-  steps.push(createIpDenyAuthorizer(new IpRuleList(config.auth.denyIps)));
-  steps.push(createIpAllowAuthorizer(new IpRuleList(config.auth.allowIps)));
+  const rules = parts.addressRules ?? new AddressRules(config.auth);
+  steps.push(createIpDenyAuthorizer(() => rules.deny));
+  steps.push(createIpAllowAuthorizer(() => rules.allow));
   const throttle = config.auth.bruteForce.enabled ? new BruteForceThrottle(config.auth.bruteForce, parts.clock, log) : undefined;
   if (parts.users !== undefined) {
     steps.push(createUsersAuthorizer(parts.users, { clock: parts.clock, throttle, recheckIntervalSec: config.sessions.recheckIntervalSec }));

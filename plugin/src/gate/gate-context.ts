@@ -2,7 +2,7 @@ import type { AuthChain } from "../chain/auth-chain.js";
 import type { AuthRequest } from "../chain/auth-request.js";
 import type { Decision } from "../chain/decision.js";
 import type { Logger } from "../log.js";
-import type { IpRuleList } from "../net/ip-rule-list.js";
+import type { AddressRules } from "../net/address-rules.js";
 import type { SessionLimiter } from "../sessions/session-limiter.js";
 import type { SessionRechecker } from "../sessions/session-rechecker.js";
 import type { SessionRegistry } from "../sessions/session-registry.js";
@@ -14,7 +14,8 @@ export interface GateContext {
   readonly registry: SessionRegistry;
   readonly limiter: SessionLimiter;
   readonly rechecker: SessionRechecker;
-  readonly trustedProxies: IpRuleList;
+  /** Deny/allow lists and trusted proxies (whose X-Forwarded-For is believed); reloadable. */
+  readonly addressRules: AddressRules;
   readonly log: Logger;
 }
 

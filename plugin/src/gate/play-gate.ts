@@ -95,7 +95,7 @@ export class PlayGate {
   }
 
   async #check(broadcast: BroadcastServer, originals: Originals, session: BaseSession, viewer: ViewerSession): Promise<void> {
-    const request = playRequestOf(session, viewer.protocol, viewer.id, this.#ctx.trustedProxies);
+    const request = playRequestOf(session, viewer.protocol, viewer.id, this.#ctx.addressRules.trustedProxies);
     Object.assign(viewer, { ip: request.ip, userAgent: request.userAgent });
     const decision = await this.#ctx.chain.decide(request);
     if (viewer.state === "ended" || isConnectionGone(session)) {

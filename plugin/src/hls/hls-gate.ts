@@ -76,7 +76,7 @@ export class HlsGate {
 
   async #serve(req: IncomingMessage, res: ServerResponse, target: HlsTarget): Promise<void> {
     const channelDir = join(this.#root, target.app, target.channel);
-    const fields = httpRequestFields(req, req.url ?? "/", this.#ctx.trustedProxies);
+    const fields = httpRequestFields(req, req.url ?? "/", this.#ctx.addressRules.trustedProxies);
     const key = fields.params.get(HLS_SESSION_PARAM);
     // A keyed request names a session, which proves the channel existed; only new viewers need the check.
     if (key === null && !(await isDirectory(channelDir))) return plain(res, 404, "Not Found");

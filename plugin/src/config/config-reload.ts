@@ -1,0 +1,53 @@
+import type { AuthChain } from "../chain/auth-chain.js";
+import type { Logger } from "../log.js";
+import type { AddressRules } from "../net/address-rules.js";
+import type { SessionRechecker } from "../sessions/session-rechecker.js";
+import type { SessionRegistry } from "../sessions/session-registry.js";
+import { changedKeys, RELOADABLE_KEYS } from "./config-changes.js";
+import type { PluginConfig } from "./plugin-config-schema.js";
+
+/** What a reload did: the keys now in force, and the changed keys that wait for a restart. */
+export interface ConfigReloadOutcome {
+  readonly applied: readonly string[];
+  readonly restartNeeded: readonly string[];
+}
+
+/** The running parts a reload changes. */
+export interface ReloadTargets {
+  readonly addressRules: AddressRules;
+  readonly chain: AuthChain;
+  readonly registry: SessionRegistry;
+  readonly rechecker: SessionRechecker;
+  readonly log: Logger;
+  /** The NMS logger, whose level `log.nmsLevel` sets. */
+  readonly nmsLogger: { level: string };
+}
+
+/**
+ * Puts the reloadable part of a new, validated configuration in force: the deny and allow lists, the
+ * trusted proxies, the default action and the log levels. Playing sessions whose address is now on
+ * the deny list are re-checked at once (and so cut); other changes meet playing sessions at their next
+ * re-check. Every other changed key is reported as needing a restart, never half-applied.
+ */
+export function applyConfigReload(current: PluginConfig, next: PluginConfig, targets: ReloadTargets): ConfigReloadOutcome {
+  const changed = changedKeys(current, next);
+  const applied = changed.filter((key) => RELOADABLE_KEYS.includes(key));
+  const restartNeeded = changed.filter((key) => !RELOADABLE_KEYS.includes(key));
+  targets.addressRules.replace(next.auth);
+  targets.chain.defaultAction = next.auth.defaultAction;
+  // Log levels only when they changed: an operator's own logger keeps the level it was given.
+  if (applied.includes("log.level")) targets.log.level = next.log.level;
+  if (applied.includes("log.nmsLevel")) targets.nmsLogger.level = next.log.nmsLevel;
+  if (applied.includes("auth.denyIps")) {
+    const deny = targets.addressRules.deny;
+    for (const session of targets.registry.list()) {
+      const address = session.request?.address;
+      if (session.state === "playing" && address != null && deny.match(address) !== undefined) void targets.rechecker.recheckNow(session);
+    }
+  }
+  targets.log.info({ event: "config.reloaded", applied, restartNeeded }, "configuration reloaded");
+  if (restartNeeded.length > 0) {
+    targets.log.warn({ event: "config.restart_needed", keys: restartNeeded }, `changed keys take effect after a restart: ${restartNeeded.join(", ")}`);
+  }
+  return { applied, restartNeeded };
+}
