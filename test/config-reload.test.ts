@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import type { ChildProcess } from "node:child_process";
-import { ConfigError, type PluginConfigInput } from "../plugin/src/index.js";
+import { ConfigError, makeSecureLink, type PluginConfigInput } from "../plugin/src/index.js";
 import { hasFfmpeg, publishTestPattern, stopProcess } from "./helpers/ffmpeg.js";
 import { httpGetFor } from "./helpers/flv-clients.js";
 import { startNms, waitForPublisher, type NmsInstance } from "./helpers/nms-instance.js";
@@ -62,5 +62,40 @@ describe("configuration reload on a running NMS: lists and default action now, t
     nms.auth.reload({ ...base, auth: { defaultAction: "deny", allowIps: ["127.0.0.1"] } });
     expect((await httpGetFor(flv(), 500)).status, "on the new allow list").to.equal(200);
     expect(nms.auth.config.auth.allowIps.map((r) => r.text)).to.deep.equal(["127.0.0.1"]);
+  });
+});
+
+describe("configuration reload: securetoken secrets rotate without a restart", function () {
+  this.timeout(60000);
+  let nms: NmsInstance;
+  let publisher: ChildProcess | undefined;
+  const url = () => `http://127.0.0.1:${nms.httpPort}/live/rotate.flv`;
+  const link = (secret: string) => makeSecureLink({ url: url(), ip: "127.0.0.1", lifetimeSec: 600, secret });
+  const config = (secrets: string[]) => ({ auth: { defaultAction: "deny" as const, securetoken: { secrets } } });
+
+  before(async function () {
+    if (!hasFfmpeg) this.skip();
+    nms = await startNms(config(["rotation-secret-old"]));
+    publisher = publishTestPattern(`rtmp://127.0.0.1:${nms.rtmpPort}/live/rotate`);
+    await waitForPublisher("/live/rotate");
+  });
+  after(async () => {
+    await stopProcess(publisher);
+    await nms?.stop();
+  });
+
+  it("new secrets are in force at once; switching the step off waits for a restart and changes nothing", async () => {
+    expect((await httpGetFor(link("rotation-secret-old"), 500)).status).to.equal(200);
+    const rotated = nms.auth.reload(config(["rotation-secret-new", "rotation-secret-old"]));
+    expect(rotated).to.deep.equal({ applied: ["auth.securetoken"], restartNeeded: [] });
+    expect((await httpGetFor(link("rotation-secret-new"), 500)).status, "the new secret").to.equal(200);
+    nms.auth.reload(config(["rotation-secret-new"]));
+    expect((await httpGetFor(link("rotation-secret-old"), 500)).status, "the retired secret").to.equal(403);
+
+    const off = nms.auth.reload(config([]));
+    expect(off).to.deep.equal({ applied: [], restartNeeded: ["auth.securetoken"] });
+    expect((await httpGetFor(link("rotation-secret-new"), 500)).status, "not half-applied").to.equal(200);
+    expect(nms.auth.config.auth.securetoken.secrets, "the configuration in force").to.deep.equal(["rotation-secret-new"]);
+    expect(nms.auth.reload(config([])).restartNeeded, "still waiting on the next reload").to.deep.equal(["auth.securetoken"]);
   });
 });

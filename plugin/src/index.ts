@@ -122,7 +122,11 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
   const sessions = new SessionRegistry(clock, log);
   const users = UserStore.open(resolved.auth, log);
   const addressRules = new AddressRules(resolved.auth);
-  const chain = buildChain(resolved, { internalSecret: deps.internalSecret, customAuthorizers: deps.authorizers, sessions, clock, users, addressRules, backendDispatcher: deps.backendDispatcher }, log);
+  let securetoken = resolved.auth.securetoken;
+  const chain = buildChain(resolved, {
+    internalSecret: deps.internalSecret, customAuthorizers: deps.authorizers, sessions, clock, users, addressRules,
+    securetoken: () => securetoken, backendDispatcher: deps.backendDispatcher,
+  }, log);
   const ctx: GateContext = {
     chain,
     registry: sessions,
@@ -157,10 +161,13 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
 
   let detached = false;
   let current = resolved;
-  const reloadTargets = { addressRules, chain, registry: sessions, rechecker: ctx.rechecker, log, nmsLogger };
+  const reloadTargets = {
+    addressRules, chain, registry: sessions, rechecker: ctx.rechecker, log, nmsLogger,
+    setSecuretoken: (settings: PluginConfig["auth"]["securetoken"]) => (securetoken = settings),
+  };
   const reloadResolved = (next: PluginConfig): ConfigReloadOutcome => {
-    const outcome = applyConfigReload(current, next, reloadTargets);
-    current = next;
+    const { inForce, ...outcome } = applyConfigReload(current, next, reloadTargets);
+    current = inForce;
     return outcome;
   };
   return {

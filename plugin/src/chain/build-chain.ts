@@ -26,6 +26,8 @@ export interface ChainParts {
   clock: Clock;
   /** Built-in users (`UserStore.open`); the users step is left out when undefined. Closed with the chain. */
   users?: UserStore | undefined;
+  /** The securetoken settings in force (reloadable); the configuration's when omitted. */
+  securetoken?: (() => PluginConfig["auth"]["securetoken"]) | undefined;
   /** The deny and allow lists the IP steps read (reloadable); made from the configuration when omitted. */
   addressRules?: AddressRules | undefined;
   /** Replaces the backend step's built-in keep-alive pool; its owner closes it. */
@@ -43,7 +45,7 @@ export function buildChain(config: PluginConfig, parts: ChainParts, log: Logger)
   if (parts.users !== undefined) {
     steps.push(createUsersAuthorizer(parts.users, { clock: parts.clock, throttle, recheckIntervalSec: config.sessions.recheckIntervalSec }));
   }
-  if (config.auth.securetoken.secrets.length > 0) steps.push(createSecureTokenAuthorizer(config.auth.securetoken, parts.clock, throttle));
+  if (config.auth.securetoken.secrets.length > 0) steps.push(createSecureTokenAuthorizer(parts.securetoken ?? config.auth.securetoken, parts.clock, throttle));
   steps.push(...(parts.customAuthorizers ?? []));
   if (config.auth.backend !== null) {
     steps.push(createBackendAuthorizer(config.auth.backend, { sessions: parts.sessions, clock: parts.clock, dispatcher: parts.backendDispatcher }, log));

@@ -20,16 +20,18 @@ export const FORGED_REASON = "securetoken does not match: forged, or made for an
  *   but not the time window, so a viewer is not cut off when the link they started with runs out.
  *
  * Hashes are compared in constant time against every secret (rotation: old and new both valid).
+ * `settings` may be a function, read on every request, so a configuration reload (new secrets, another
+ * format) takes effect at once.
  */
-export function createSecureTokenAuthorizer(config: SecureTokenConfig, clock: Clock, throttle: BruteForceThrottle | undefined): Authorizer {
-  const format = SECURETOKEN_FORMAT_BY_NAME[config.format];
-  const secrets = [...config.secrets];
-  const bindIp = config.bindIp && format.hashesIp;
-  const skewSec = config.clockSkewSec;
-
+export function createSecureTokenAuthorizer(settings: SecureTokenConfig | (() => SecureTokenConfig), clock: Clock, throttle: BruteForceThrottle | undefined): Authorizer {
+  const current = typeof settings === "function" ? settings : () => settings;
   return {
     name: "securetoken",
     decide: function securetoken(request: AuthRequest): StepVerdict {
+      const config = current();
+      const format = SECURETOKEN_FORMAT_BY_NAME[config.format];
+      const bindIp = config.bindIp && format.hashesIp;
+      const skewSec = config.clockSkewSec;
       const value = request.params.get(format.param);
       if (value === null) return PASS;
       const token = format.parse(value);
@@ -39,7 +41,7 @@ export function createSecureTokenAuthorizer(config: SecureTokenConfig, clock: Cl
       const subject = { path: request.path, app: request.app, channel: request.channel, ip: bindIp ? request.ip : "" };
       const given = Buffer.from(token.hash, "hex");
       let matched = false;
-      for (const secret of secrets) {
+      for (const secret of config.secrets) {
         // No early exit: the time taken does not depend on which secret matched.
         if (timingSafeEqual(Buffer.from(format.digest(token, subject, secret), "hex"), given)) matched = true;
       }

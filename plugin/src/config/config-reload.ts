@@ -12,6 +12,11 @@ export interface ConfigReloadOutcome {
   readonly restartNeeded: readonly string[];
 }
 
+/** The outcome, and the configuration now in force: the running one with the applied keys replaced. */
+export interface AppliedReload extends ConfigReloadOutcome {
+  readonly inForce: PluginConfig;
+}
+
 /** The running parts a reload changes. */
 export interface ReloadTargets {
   readonly addressRules: AddressRules;
@@ -21,18 +26,23 @@ export interface ReloadTargets {
   readonly log: Logger;
   /** The NMS logger, whose level `log.nmsLevel` sets. */
   readonly nmsLogger: { level: string };
+  /** Puts new securetoken settings in force for the securetoken step. */
+  readonly setSecuretoken: (settings: PluginConfig["auth"]["securetoken"]) => void;
 }
 
 /**
  * Puts the reloadable part of a new, validated configuration in force: the deny and allow lists, the
- * trusted proxies, the default action and the log levels. Playing sessions whose address is now on
+ * trusted proxies, the default action, the log levels, and the securetoken settings (new secrets,
+ * format, skew) while the securetoken step stays on (turning it on or off needs a restart). Playing sessions whose address is now on
  * the deny list are re-checked at once (and so cut); other changes meet playing sessions at their next
  * re-check. Every other changed key is reported as needing a restart, never half-applied.
  */
-export function applyConfigReload(current: PluginConfig, next: PluginConfig, targets: ReloadTargets): ConfigReloadOutcome {
+export function applyConfigReload(current: PluginConfig, next: PluginConfig, targets: ReloadTargets): AppliedReload {
   const changed = changedKeys(current, next);
-  const applied = changed.filter((key) => RELOADABLE_KEYS.includes(key));
-  const restartNeeded = changed.filter((key) => !RELOADABLE_KEYS.includes(key));
+  const reloadable = reloadableKeys(current, next);
+  const applied = changed.filter((key) => reloadable.includes(key));
+  const restartNeeded = changed.filter((key) => !reloadable.includes(key));
+  if (applied.includes("auth.securetoken")) targets.setSecuretoken(next.auth.securetoken);
   targets.addressRules.replace(next.auth);
   targets.chain.defaultAction = next.auth.defaultAction;
   // Log levels only when they changed: an operator's own logger keeps the level it was given.
@@ -49,5 +59,21 @@ export function applyConfigReload(current: PluginConfig, next: PluginConfig, tar
   if (restartNeeded.length > 0) {
     targets.log.warn({ event: "config.restart_needed", keys: restartNeeded }, `changed keys take effect after a restart: ${restartNeeded.join(", ")}`);
   }
-  return { applied, restartNeeded };
+  return { applied, restartNeeded, inForce: withKeys(current, next, applied) };
+}
+
+/** `current` with the given `section.key` values taken from `next`; a later reload still sees what waits. */
+function withKeys(current: PluginConfig, next: PluginConfig, keys: readonly string[]): PluginConfig {
+  const result: Record<string, Record<string, unknown>> = { ...(current as unknown as Record<string, Record<string, unknown>>) };
+  for (const key of keys) {
+    const [section, name] = key.split(".") as [string, string];
+    result[section] = { ...result[section], [name]: (next as unknown as Record<string, Record<string, unknown>>)[section]![name] };
+  }
+  return result as unknown as PluginConfig;
+}
+
+/** The keys this reload can apply: the fixed ones, and securetoken while its step exists before and after. */
+function reloadableKeys(current: PluginConfig, next: PluginConfig): readonly string[] {
+  const securetokenStays = current.auth.securetoken.secrets.length > 0 && next.auth.securetoken.secrets.length > 0;
+  return securetokenStays ? [...RELOADABLE_KEYS, "auth.securetoken"] : RELOADABLE_KEYS;
 }
