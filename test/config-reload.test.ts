@@ -63,6 +63,21 @@ describe("configuration reload on a running NMS: lists and default action now, t
     expect((await httpGetFor(flv(), 500)).status, "on the new allow list").to.equal(200);
     expect(nms.auth.config.auth.allowIps.map((r) => r.text)).to.deep.equal(["127.0.0.1"]);
   });
+
+  it("session caps and the limit policy apply to the next viewers", async () => {
+    const capped = (limitPolicy: "reject-new" | "close-oldest") => ({ ...base, sessions: { ...base.sessions, maxPerIp: 1, limitPolicy } });
+    expect(nms.auth.reload(capped("reject-new")).applied).to.deep.equal(["auth.defaultAction", "auth.allowIps", "sessions.maxPerIp"].sort());
+    const first = httpGetFor(flv(), 10000).then(() => Date.now());
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await httpGetFor(flv(), 500)).status, "a second viewer from the same address").to.equal(403);
+    expect(nms.auth.reload(capped("close-oldest")).applied).to.deep.equal(["sessions.limitPolicy"]);
+    const joinedAt = Date.now();
+    const second = await httpGetFor(flv(), 500);
+    expect(second.status, "now the newcomer plays").to.equal(200);
+    expect((await first) - joinedAt, "the oldest viewer was closed to make room").to.be.lessThan(1500);
+    const reasons = nms.logs.events("session.end").map((l) => (l.session as { reason: string }).reason);
+    expect(reasons.filter((r) => r === "limit")).to.have.length(2);
+  });
 });
 
 describe("configuration reload: securetoken secrets rotate without a restart", function () {

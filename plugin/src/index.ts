@@ -162,7 +162,7 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
   let detached = false;
   let current = resolved;
   const reloadTargets = {
-    addressRules, chain, registry: sessions, rechecker: ctx.rechecker, log, nmsLogger,
+    addressRules, chain, registry: sessions, rechecker: ctx.rechecker, limiter: ctx.limiter, log, nmsLogger,
     setSecuretoken: (settings: PluginConfig["auth"]["securetoken"]) => (securetoken = settings),
   };
   const reloadResolved = (next: PluginConfig): ConfigReloadOutcome => {

@@ -1,5 +1,9 @@
 /** The keys a running plugin takes over when its configuration is reloaded; the rest need a restart. */
-export const RELOADABLE_KEYS: readonly string[] = ["auth.denyIps", "auth.allowIps", "auth.trustedProxies", "auth.defaultAction", "log.level", "log.nmsLevel"];
+export const RELOADABLE_KEYS: readonly string[] = [
+  "auth.denyIps", "auth.allowIps", "auth.trustedProxies", "auth.defaultAction",
+  "sessions.limitPolicy", "sessions.maxPerIp", "sessions.maxPerChannel",
+  "log.level", "log.nmsLevel",
+];
 
 /**
  * The key paths (`section.key`, or `section` for a value that is not a mapping) whose values differ

@@ -24,11 +24,17 @@ interface Limit {
  */
 export class SessionLimiter {
   readonly #registry: SessionRegistry;
-  readonly #policy: LimitPolicy;
-  readonly #caps: SessionCaps;
+  #policy: LimitPolicy;
+  #caps: SessionCaps;
 
   constructor(registry: SessionRegistry, policy: LimitPolicy, caps: SessionCaps = { maxPerIp: 0, maxPerChannel: 0 }) {
     this.#registry = registry;
+    this.#policy = policy;
+    this.#caps = caps;
+  }
+
+  /** Changes the policy and caps for the viewers who join from now on (a configuration reload). */
+  configure(policy: LimitPolicy, caps: SessionCaps): void {
     this.#policy = policy;
     this.#caps = caps;
   }
