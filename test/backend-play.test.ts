@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { freePort } from "./helpers/free-port.js";
-import { startNms, waitForPublisher, type NmsInstance } from "./helpers/nms-instance.js";
-import { hasFfmpeg, playWithFfmpeg, publishTestPattern, stopProcess } from "./helpers/ffmpeg.js";
+import { startNms, startPublishingNms, type NmsInstance } from "./helpers/nms-instance.js";
+import { hasFfmpeg, playWithFfmpeg, stopProcess } from "./helpers/ffmpeg.js";
 import { httpGetFor, wsReadFor } from "./helpers/flv-clients.js";
 import { answer, startStubBackend, type StubBackend } from "./helpers/stub-backend.js";
 import { createFakeMinistra, MINISTRA_BASE_PATH, type FakeMinistra } from "../samples/fake-ministra.js";
@@ -18,7 +18,6 @@ describe("backend step through a real NMS play (http-request backend)", function
   this.timeout(60000);
   let backend: StubBackend;
   let nms: NmsInstance;
-  let publisher: ChildProcess | undefined;
   const flv = (query: string) => `http://127.0.0.1:${nms.httpPort}/live/bk.flv?${query}`;
   const ws = (query: string) => `ws://127.0.0.1:${nms.httpPort}/live/bk.flv?${query}`;
   const rtmp = (query: string) => `rtmp://127.0.0.1:${nms.rtmpPort}/live/bk?${query}`;
@@ -26,17 +25,14 @@ describe("backend step through a real NMS play (http-request backend)", function
   before(async function () {
     if (!hasFfmpeg) this.skip();
     backend = await startStubBackend();
-    nms = await startNms({
+    nms = await startPublishingNms({
       auth: { defaultAction: "deny", backend: { type: "http-request", url: `${backend.base}/auth`, allowTtlSec: 1, staleIfErrorSec: 3, denyTtlSec: 0 } },
       sessions: { recheckIntervalSec: 0 },
-    });
-    publisher = publishTestPattern(`rtmp://127.0.0.1:${nms.rtmpPort}/live/bk?token=good`);
-    await waitForPublisher("/live/bk");
+    }, "live/bk?token=good");
     await sleep(1000);
   });
 
   after(async () => {
-    await stopProcess(publisher);
     await nms?.stop();
     await backend?.close();
   });
@@ -168,20 +164,16 @@ describe("Ministra with 5 s tokens: a viewer watches 20 s over HTTP-FLV", functi
   let ministra: FakeMinistra;
   let base: string;
   let nms: NmsInstance;
-  let publisher: ChildProcess | undefined;
 
   before(async function () {
     if (!hasFfmpeg) this.skip();
     ministra = createFakeMinistra({ tokenTtlMs: 5000 });
     base = await ministra.listen();
     // recheckMaxSec 2: the session is re-checked ten times while its token is long dead.
-    nms = await startNms({ auth: { backend: { type: "ministra", address: `${base}${MINISTRA_BASE_PATH}`, recheckMaxSec: 2 } } });
-    publisher = publishTestPattern(`rtmp://127.0.0.1:${nms.rtmpPort}/live/tv1?va=publisher`);
-    await waitForPublisher("/live/tv1");
+    nms = await startPublishingNms({ auth: { backend: { type: "ministra", address: `${base}${MINISTRA_BASE_PATH}`, recheckMaxSec: 2 } } }, "live/tv1?va=publisher");
   });
 
   after(async () => {
-    await stopProcess(publisher);
     await nms?.stop();
     await ministra?.close();
   });

@@ -1,27 +1,20 @@
 import { expect } from "chai";
-import type { ChildProcess } from "node:child_process";
 import { ConfigError, makeSecureLink, type PluginConfigInput } from "../plugin/src/index.js";
-import { hasFfmpeg, publishTestPattern, stopProcess } from "./helpers/ffmpeg.js";
+import { hasFfmpeg } from "./helpers/ffmpeg.js";
 import { httpGetFor } from "./helpers/flv-clients.js";
-import { startNms, waitForPublisher, type NmsInstance } from "./helpers/nms-instance.js";
+import { startPublishingNms, type NmsInstance } from "./helpers/nms-instance.js";
 
 describe("configuration reload on a running NMS: lists and default action now, the rest after a restart", function () {
   this.timeout(60000);
   let nms: NmsInstance;
-  let publisher: ChildProcess | undefined;
   const flv = () => `http://127.0.0.1:${nms.httpPort}/live/reload.flv`;
   const base = { auth: { defaultAction: "allow" as const }, sessions: { recheckIntervalSec: 0 } };
 
   before(async function () {
     if (!hasFfmpeg) this.skip();
-    nms = await startNms(base);
-    publisher = publishTestPattern(`rtmp://127.0.0.1:${nms.rtmpPort}/live/reload`);
-    await waitForPublisher("/live/reload");
+    nms = await startPublishingNms(base, "live/reload");
   });
-  after(async () => {
-    await stopProcess(publisher);
-    await nms?.stop();
-  });
+  after(async () => nms?.stop());
 
   it("a typo is refused with every issue and changes nothing; the playing viewer carries on", async () => {
     const viewer = httpGetFor(flv(), 2500);
@@ -83,21 +76,15 @@ describe("configuration reload on a running NMS: lists and default action now, t
 describe("configuration reload: securetoken secrets rotate without a restart", function () {
   this.timeout(60000);
   let nms: NmsInstance;
-  let publisher: ChildProcess | undefined;
   const url = () => `http://127.0.0.1:${nms.httpPort}/live/rotate.flv`;
   const link = (secret: string) => makeSecureLink({ url: url(), ip: "127.0.0.1", lifetimeSec: 600, secret });
   const config = (secrets: string[]) => ({ auth: { defaultAction: "deny" as const, securetoken: { secrets } } });
 
   before(async function () {
     if (!hasFfmpeg) this.skip();
-    nms = await startNms(config(["rotation-secret-old"]));
-    publisher = publishTestPattern(`rtmp://127.0.0.1:${nms.rtmpPort}/live/rotate`);
-    await waitForPublisher("/live/rotate");
+    nms = await startPublishingNms(config(["rotation-secret-old"]), "live/rotate");
   });
-  after(async () => {
-    await stopProcess(publisher);
-    await nms?.stop();
-  });
+  after(async () => nms?.stop());
 
   it("new secrets are in force at once; switching the step off waits for a restart and changes nothing", async () => {
     expect((await httpGetFor(link("rotation-secret-old"), 500)).status).to.equal(200);

@@ -1,8 +1,7 @@
 import { expect } from "chai";
-import type { ChildProcess } from "node:child_process";
 import Context from "node-media-server/src/core/context.js";
-import { startNms, waitForPublisher, type NmsInstance } from "./helpers/nms-instance.js";
-import { hasFfmpeg, playWithFfmpeg, publishTestPattern, stopProcess } from "./helpers/ffmpeg.js";
+import { startPublishingNms, type NmsInstance } from "./helpers/nms-instance.js";
+import { hasFfmpeg, playWithFfmpeg } from "./helpers/ffmpeg.js";
 import { httpGetFor, wsReadFor } from "./helpers/flv-clients.js";
 import { decodedFrames } from "./helpers/decode.js";
 import { ScriptedAuthorizer } from "./helpers/scripted-authorizer.js";
@@ -14,22 +13,18 @@ describe("play gate: real NMS, real ffmpeg publisher and players", function () {
   this.timeout(60000);
   const step = new ScriptedAuthorizer();
   let nms: NmsInstance;
-  let publisher: ChildProcess;
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
   before(async function () {
     if (!hasFfmpeg) this.skip();
     process.on("unhandledRejection", onUnhandled);
-    nms = await startNms({ auth: { defaultAction: "deny" } }, { authorizers: [step] });
-    publisher = publishTestPattern(`rtmp://127.0.0.1:${nms.rtmpPort}/live/${STREAM}`);
-    await waitForPublisher(`/live/${STREAM}`);
+    nms = await startPublishingNms({ auth: { defaultAction: "deny" } }, `live/${STREAM}`, { authorizers: [step] });
     await sleep(1500); // let NMS fill its GOP cache, the bytes a leaky gate would send first
   });
 
   after(async function () {
     process.off("unhandledRejection", onUnhandled);
-    await stopProcess(publisher);
     await nms?.stop();
   });
 

@@ -1,11 +1,10 @@
 import { expect } from "chai";
-import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hashPassword, makeSecureLink } from "../plugin/src/index.js";
-import { startNms, waitForPublisher, type NmsInstance } from "./helpers/nms-instance.js";
-import { hasFfmpeg, playWithFfmpeg, publishTestPattern, stopProcess } from "./helpers/ffmpeg.js";
+import { startNms, startPublishingNms, type NmsInstance } from "./helpers/nms-instance.js";
+import { hasFfmpeg, playWithFfmpeg } from "./helpers/ffmpeg.js";
 import { httpGetFor, wsReadFor } from "./helpers/flv-clients.js";
 
 const STREAM = "play";
@@ -15,11 +14,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe("built-in users and securetoken links: real plays through NMS over HTTP-FLV, WS-FLV and RTMP", function () {
   this.timeout(60000);
   let nms: NmsInstance;
-  let publisher: ChildProcess;
 
   before(async function () {
     if (!hasFfmpeg) this.skip();
-    nms = await startNms({
+    nms = await startPublishingNms({
       auth: {
         defaultAction: "deny",
         packages: { basic: [STREAM, "news"] },
@@ -35,14 +33,9 @@ describe("built-in users and securetoken links: real plays through NMS over HTTP
         bruteForce: { maxFailures: 5, windowSec: 60, banSec: 600 },
       },
       sessions: { limitPolicy: "reject-new", recheckIntervalSec: 0 },
-    });
-    publisher = publishTestPattern(`rtmp://127.0.0.1:${nms.rtmpPort}/live/${STREAM}`);
-    await waitForPublisher(`/live/${STREAM}`);
+    }, `live/${STREAM}`);
   });
-  after(async () => {
-    await stopProcess(publisher);
-    await nms?.stop();
-  });
+  after(async () => nms?.stop());
 
   const flv = (query: string, stream = STREAM) => `http://127.0.0.1:${nms.httpPort}/live/${stream}.flv?${query}`;
   const ws = (query: string, stream = STREAM) => `ws://127.0.0.1:${nms.httpPort}/live/${stream}.flv?${query}`;

@@ -7,6 +7,7 @@ import NodeMediaServer from "node-media-server";
 import Context from "node-media-server/src/core/context.js";
 import { attachViewerAuth, type PluginConfigInput, type ViewerAuthDeps, type ViewerAuthHandle } from "../../plugin/src/index.js";
 import { createCapturingLogger, type CapturedLog } from "./capturing-logger.js";
+import { publishTestPattern, stopProcess } from "./ffmpeg.js";
 
 /** A real node-media-server on OS-picked loopback ports with the plugin attached. */
 export interface NmsInstance {
@@ -59,4 +60,27 @@ export async function waitForPublisher(streamPath: string, timeoutMs = 15000): P
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`no publisher on ${streamPath} after ${timeoutMs} ms`);
+}
+
+/**
+ * Starts NMS with the plugin and a live ffmpeg test-pattern publisher on `stream` (`live/name`, with
+ * an optional `?query` for the publish URL); `stop()` ends the publisher, then NMS.
+ */
+export async function startPublishingNms(config: PluginConfigInput, stream: string, deps: ViewerAuthDeps = {}): Promise<NmsInstance> {
+  const instance = await startNms(config, deps);
+  const publisher = publishTestPattern(`rtmp://127.0.0.1:${instance.rtmpPort}/${stream}`);
+  try {
+    await waitForPublisher(`/${stream.split("?")[0]}`);
+  } catch (error) {
+    await stopProcess(publisher);
+    await instance.stop();
+    throw error;
+  }
+  return {
+    ...instance,
+    async stop() {
+      await stopProcess(publisher);
+      await instance.stop();
+    },
+  };
 }
