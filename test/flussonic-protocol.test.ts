@@ -7,8 +7,7 @@ import type { FakeBackend } from "../samples/fake-backend-kit.js";
 import { authRequest } from "./helpers/viewer-request.js";
 import { backendStep, type BackendStepHarness } from "./helpers/backend-step.js";
 import { answer, startStubBackend } from "./helpers/stub-backend.js";
-
-const recheckOf = <T extends { requestNumber: number }>(r: T) => ({ ...r, purpose: "recheck" as const, requestNumber: r.requestNumber + 1 });
+import { recheckOf } from "../plugin/src/chain/auth-request.js";
 
 describe("Flussonic-style backends against the sample fakes", () => {
   let harness: BackendStepHarness | undefined;
