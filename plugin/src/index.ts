@@ -1,4 +1,6 @@
 import type NodeMediaServer from "node-media-server";
+import type { Server as HttpServer } from "node:http";
+import { resolve, sep } from "node:path";
 import type { Dispatcher } from "undici";
 import Context from "node-media-server/src/core/context.js";
 import nmsLogger from "node-media-server/src/core/logger.js";
@@ -8,7 +10,7 @@ import { buildChain } from "./chain/build-chain.js";
 import { systemClock, type Clock } from "./clock.js";
 import { parseConfig } from "./config/parse-config.js";
 import { pluginConfigSchema, type PluginConfig, type PluginConfigInput } from "./config/plugin-config-schema.js";
-import { AlreadyAttachedError } from "./errors.js";
+import { AlreadyAttachedError, ConfigError, NmsIncompatibleError } from "./errors.js";
 import { PlayGate } from "./gate/play-gate.js";
 import { createLogger, type Logger } from "./log.js";
 import { AddressRules } from "./net/address-rules.js";
@@ -19,7 +21,6 @@ import { SessionRechecker } from "./sessions/session-rechecker.js";
 import type { GateContext } from "./gate/gate-context.js";
 import { HlsGate } from "./hls/hls-gate.js";
 import { HlsSessionKeys } from "./hls/hls-session-keys.js";
-import { NmsIncompatibleError } from "./errors.js";
 import { ManagementApi, type ApiProviders } from "./api/management-api.js";
 import { StatsLedger } from "./stats/stats-ledger.js";
 import { PluginMetrics } from "./metrics/plugin-metrics.js";
@@ -33,7 +34,7 @@ export { allow, deny, PASS } from "./chain/decision.js";
 export type { PluginConfig, PluginConfigInput } from "./config/plugin-config-schema.js";
 export { pluginConfigSchema } from "./config/plugin-config-schema.js";
 export { loadConfigFile, parseConfig } from "./config/parse-config.js";
-export { BackendResponseError, BackendTimeoutError, BackendUnreachableError, ConfigError, VaError } from "./errors.js";
+export { AlreadyAttachedError, BackendResponseError, BackendTimeoutError, BackendUnreachableError, ConfigError, NmsIncompatibleError, SignedLinkError, VaError } from "./errors.js";
 export type { BackendConfig } from "./config/backend-schema.js";
 export type { SessionRegistry } from "./sessions/session-registry.js";
 export type { ConfigReloadOutcome } from "./config/config-reload.js";
@@ -136,13 +137,15 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
     log,
   };
   const gate = new PlayGate(ctx);
+  let hlsServer: HttpServer | undefined;
   try {
+    hlsServer = hlsServerOf(nms, resolved);
     gate.attach();
   } catch (error) {
     void chain.close(); // release what steps opened (the users file watcher and SIGHUP listener)
     throw error;
   }
-  const hlsGate = attachHlsGate(nms, resolved, ctx, clock);
+  const hlsGate = hlsServer === undefined ? undefined : attachHlsGate(hlsServer, resolved, ctx, clock);
   const ledger = resolved.stats.file === null ? undefined : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log);
   const metrics = new PluginMetrics(chain, sessions, chain.step("backend"));
   const api = resolved.api.enabled
@@ -200,13 +203,35 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
   };
 }
 
-/** Puts the HLS gate in front of NMS's HTTP listener when `hls.dir` is set. */
-function attachHlsGate(nms: NodeMediaServer, config: PluginConfig, ctx: GateContext, clock: Clock): HlsGate | undefined {
+/**
+ * The HTTP server the HLS gate will sit on, or undefined without `hls.dir`. Checked before anything
+ * attaches: NMS must have an HTTP server, and the HLS directory must be out of reach of NMS's own
+ * static file route, or viewers could fetch segments around the gate.
+ */
+function hlsServerOf(nms: NodeMediaServer, config: PluginConfig): HttpServer | undefined {
   if (config.hls.dir === null) return undefined;
   const server = nms.httpServer.httpServer;
   if (server === undefined) throw new NmsIncompatibleError("hls.dir is set but NMS has no HTTP server (set http.port)");
+  const staticRoot = Context.config.static?.router !== undefined ? Context.config.static.root : undefined;
+  if (staticRoot !== undefined && overlaps(resolve(staticRoot), resolve(config.hls.dir))) {
+    throw new ConfigError([{
+      path: "hls.dir",
+      message: `overlaps NMS's static root ${JSON.stringify(staticRoot)}: NMS would serve the segments without the gate; keep HLS output outside every static root`,
+      value: config.hls.dir,
+    }]);
+  }
+  return server;
+}
+
+/** True when one folder is the other or inside it. */
+function overlaps(a: string, b: string): boolean {
+  return a === b || a.startsWith(b + sep) || b.startsWith(a + sep);
+}
+
+/** Puts the HLS gate in front of NMS's HTTP listener. */
+function attachHlsGate(server: HttpServer, config: PluginConfig, ctx: GateContext, clock: Clock): HlsGate {
   const keys = new HlsSessionKeys(ctx.registry, clock, config.hls.sessionIdleSec, config.hls.ipBinding);
-  const hls = new HlsGate(ctx, keys, config.hls.dir);
+  const hls = new HlsGate(ctx, keys, config.hls.dir!);
   hls.attach(server);
   return hls;
 }
