@@ -89,6 +89,18 @@ describe("bundled server: HLS through the gate (real ffmpeg, real NMS)", functio
     expect(key).to.not.equal(session!.id, "the session key is not the id shown to backends");
   });
 
+  it("a configuration reload changes the address binding of sessions already open", async () => {
+    const { key } = await openSession();
+    const fromNeighbour = async () => (await httpGetFor(url(`/live/test/index.m3u8?vas=${key}`), 2000, { localAddress: "127.0.0.2" })).status;
+    expect(await fromNeighbour(), "exact binding").to.equal(403);
+    const current = run.server.auth.config;
+    const outcome = run.server.auth.reloadResolved({ ...current, hls: { ...current.hls, ipBinding: "subnet" } });
+    expect(outcome).to.deep.equal({ applied: ["hls.ipBinding"], restartNeeded: [] });
+    expect(await fromNeighbour(), "same /24 under subnet binding").to.equal(200);
+    run.server.auth.reloadResolved(current);
+    expect(await fromNeighbour(), "exact again").to.equal(403);
+  });
+
   it("closes a session idle past its time; its key then gets 403", async () => {
     const { key } = await openSession();
     await sleep(3500);

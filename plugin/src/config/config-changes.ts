@@ -2,6 +2,7 @@
 export const RELOADABLE_KEYS: readonly string[] = [
   "auth.denyIps", "auth.allowIps", "auth.trustedProxies", "auth.defaultAction",
   "sessions.limitPolicy", "sessions.maxPerIp", "sessions.maxPerChannel",
+  "hls.sessionIdleSec", "hls.ipBinding",
   "log.level", "log.nmsLevel",
 ];
 

@@ -1,6 +1,7 @@
 import type { AuthChain } from "../chain/auth-chain.js";
 import type { Logger } from "../log.js";
 import type { AddressRules } from "../net/address-rules.js";
+import type { HlsSessionKeys } from "../hls/hls-session-keys.js";
 import type { SessionLimiter } from "../sessions/session-limiter.js";
 import type { SessionRechecker } from "../sessions/session-rechecker.js";
 import type { SessionRegistry } from "../sessions/session-registry.js";
@@ -25,6 +26,8 @@ export interface ReloadTargets {
   readonly registry: SessionRegistry;
   readonly rechecker: SessionRechecker;
   readonly limiter: SessionLimiter;
+  /** The HLS session keys, when the HLS gate runs. */
+  readonly hlsKeys: HlsSessionKeys | undefined;
   readonly log: Logger;
   /** The NMS logger, whose level `log.nmsLevel` sets. */
   readonly nmsLogger: { level: string };
@@ -35,7 +38,7 @@ export interface ReloadTargets {
 /**
  * Puts the reloadable part of a new, validated configuration in force: the deny and allow lists, the
  * trusted proxies, the default action, the session limit policy and caps (for viewers who join from
- * now on), the log levels, and the securetoken settings (new secrets,
+ * now on), the HLS idle time and address binding, the log levels, and the securetoken settings (new secrets,
  * format, skew) while the securetoken step stays on (turning it on or off needs a restart). Playing sessions whose address is now on
  * the deny list are re-checked at once (and so cut); other changes meet playing sessions at their next
  * re-check. Every other changed key is reported as needing a restart, never half-applied.
@@ -50,6 +53,7 @@ export function applyConfigReload(current: PluginConfig, next: PluginConfig, tar
   targets.chain.defaultAction = next.auth.defaultAction;
   // New limits apply to viewers who join from now on; nobody playing is cut by a lower cap.
   targets.limiter.configure(next.sessions.limitPolicy, next.sessions);
+  targets.hlsKeys?.configure(next.hls.sessionIdleSec, next.hls.ipBinding);
   // Log levels only when they changed: an operator's own logger keeps the level it was given.
   if (applied.includes("log.level")) targets.log.level = next.log.level;
   if (applied.includes("log.nmsLevel")) targets.nmsLogger.level = next.log.nmsLevel;

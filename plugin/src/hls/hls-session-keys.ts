@@ -27,15 +27,21 @@ export class HlsSessionKeys {
   readonly #byKey = new Map<string, HlsSession>();
   readonly #registry: SessionRegistry;
   readonly #clock: Clock;
-  readonly #idleMs: number;
-  readonly #binding: HlsIpBinding;
-  readonly #sweeper: NodeJS.Timeout;
+  #idleMs = 0;
+  #binding: HlsIpBinding = "exact";
+  #sweeper: NodeJS.Timeout | undefined;
 
   constructor(registry: SessionRegistry, clock: Clock, idleSec: number, binding: HlsIpBinding) {
     this.#registry = registry;
     this.#clock = clock;
+    this.configure(idleSec, binding);
+  }
+
+  /** Sets the idle time and the address binding (at start, and on a configuration reload). */
+  configure(idleSec: number, binding: HlsIpBinding): void {
     this.#idleMs = idleSec * 1000;
     this.#binding = binding;
+    clearInterval(this.#sweeper);
     // Sweep often enough that a session ends within ~1/4 of its idle time after it went idle.
     this.#sweeper = setInterval(() => this.sweep(), Math.min(5000, Math.max(250, this.#idleMs / 4)));
     this.#sweeper.unref();
