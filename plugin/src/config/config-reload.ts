@@ -38,37 +38,43 @@ export interface ReloadTargets {
 /**
  * Puts the reloadable part of a new, validated configuration in force: the deny and allow lists, the
  * trusted proxies, the default action, the session limit policy and caps (for viewers who join from
- * now on), the HLS idle time and address binding, the log levels, and the securetoken settings (new secrets,
- * format, skew) while the securetoken step stays on (turning it on or off needs a restart). Playing sessions whose address is now on
- * the deny list are re-checked at once (and so cut); other changes meet playing sessions at their next
- * re-check. Every other changed key is reported as needing a restart, never half-applied.
+ * now on), the HLS idle time and address binding, the log levels, and the securetoken settings (new
+ * secrets, format, skew) while the securetoken step stays on (turning it on or off needs a restart).
+ * Playing sessions whose address is now on the deny list are re-checked at once (and so cut); other
+ * changes meet playing sessions at their next re-check. Every other changed key is reported as needing
+ * a restart and left as it was: the parts are configured from the configuration now in force, which
+ * takes from `next` only the applied keys.
  */
 export function applyConfigReload(current: PluginConfig, next: PluginConfig, targets: ReloadTargets): AppliedReload {
   const changed = changedKeys(current, next);
   const reloadable = reloadableKeys(current, next);
   const applied = changed.filter((key) => reloadable.includes(key));
   const restartNeeded = changed.filter((key) => !reloadable.includes(key));
-  if (applied.includes("auth.securetoken")) targets.setSecuretoken(next.auth.securetoken);
-  targets.addressRules.replace(next.auth);
-  targets.chain.defaultAction = next.auth.defaultAction;
+  const inForce = withKeys(current, next, applied);
+  targets.setSecuretoken(inForce.auth.securetoken);
+  targets.addressRules.replace(inForce.auth);
+  targets.chain.defaultAction = inForce.auth.defaultAction;
   // New limits apply to viewers who join from now on; nobody playing is cut by a lower cap.
-  targets.limiter.configure(next.sessions.limitPolicy, next.sessions);
-  targets.hlsKeys?.configure(next.hls.sessionIdleSec, next.hls.ipBinding);
+  targets.limiter.configure(inForce.sessions.limitPolicy, inForce.sessions);
+  targets.hlsKeys?.configure(inForce.hls.sessionIdleSec, inForce.hls.ipBinding);
   // Log levels only when they changed: an operator's own logger keeps the level it was given.
-  if (applied.includes("log.level")) targets.log.level = next.log.level;
-  if (applied.includes("log.nmsLevel")) targets.nmsLogger.level = next.log.nmsLevel;
-  if (applied.includes("auth.denyIps")) {
-    const deny = targets.addressRules.deny;
-    for (const session of targets.registry.list()) {
-      const address = session.request?.address;
-      if (session.state === "playing" && address != null && deny.match(address) !== undefined) void targets.rechecker.recheckNow(session);
-    }
-  }
+  if (applied.includes("log.level")) targets.log.level = inForce.log.level;
+  if (applied.includes("log.nmsLevel")) targets.nmsLogger.level = inForce.log.nmsLevel;
+  if (applied.includes("auth.denyIps")) cutNowDenied(targets);
   targets.log.info({ event: "config.reloaded", applied, restartNeeded }, "configuration reloaded");
   if (restartNeeded.length > 0) {
     targets.log.warn({ event: "config.restart_needed", keys: restartNeeded }, `changed keys take effect after a restart: ${restartNeeded.join(", ")}`);
   }
-  return { applied, restartNeeded, inForce: withKeys(current, next, applied) };
+  return { applied, restartNeeded, inForce };
+}
+
+/** Re-checks at once the playing sessions whose address the new deny list names, which cuts them. */
+function cutNowDenied(targets: ReloadTargets): void {
+  const deny = targets.addressRules.deny;
+  for (const session of targets.registry.list()) {
+    const address = session.request?.address;
+    if (session.state === "playing" && address != null && deny.match(address) !== undefined) void targets.rechecker.recheckNow(session);
+  }
 }
 
 /** `current` with the given `section.key` values taken from `next`; a later reload still sees what waits. */
