@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { startBundledServer, waitFor, type RunningServer } from "./helpers/bundled-server.js";
 import { hasFfmpeg, playWithFfmpeg } from "./helpers/ffmpeg.js";
-import { httpGetFor } from "./helpers/flv-clients.js";
+import { httpGetFor, wsReadFor } from "./helpers/flv-clients.js";
 import { TokenAuthorizer } from "./helpers/token-authorizer.js";
 import { establishedOnPort } from "./helpers/tcp-connections.js";
 
@@ -45,29 +45,33 @@ describe("management API (real server, real players)", function () {
     expect(((await users.json()) as { error: string }).error).to.match(/built-in users are off/);
   });
 
-  it("lists and filters sessions, and closing cuts a real RTMP, HTTP-FLV and HLS viewer", async () => {
+  it("lists and filters sessions, and closing cuts a real RTMP, HTTP-FLV, WS-FLV and HLS viewer", async () => {
     const rtmp = playWithFfmpeg(`${run.rtmpBase}/live/test?token=good`, { seconds: 30 });
     const flvStarted = Date.now();
     const flv = httpGetFor(`${run.httpBase}/live/test.flv?token=good`, 30000);
+    const ws = wsReadFor(`${run.httpBase.replace("http:", "ws:")}/live/test.flv?token=good`, 30000);
     const wrapper = await httpGetFor(`${run.httpBase}/live/test/index.m3u8?token=good`, 2000);
     const key = /vas=([A-Za-z0-9_-]+)/.exec(wrapper.body.toString())![1]!;
-    const sessions = await waitFor("three playing sessions", async () => {
+    const sessions = await waitFor("four playing sessions", async () => {
       const body = (await (await api("/api/sessions?user=u1")).json()) as { sessions: { id: string; protocol: string; state: string }[] };
       const playing = body.sessions.filter((s) => s.state === "playing");
-      return playing.length === 3 ? playing : undefined;
+      return playing.length === 4 ? playing : undefined;
     });
-    expect(sessions.map((s) => s.protocol).sort()).to.deep.equal(["hls", "http-flv", "rtmp"]);
+    expect(sessions.map((s) => s.protocol).sort()).to.deep.equal(["hls", "http-flv", "rtmp", "ws-flv"]);
     const byProtocol = (p: string) => sessions.find((s) => s.protocol === p)!.id;
     const one = (await (await api(`/api/sessions/${byProtocol("rtmp")}`)).json()) as Record<string, unknown>;
     expect(one).to.include({ protocol: "rtmp", channel: "test", userId: "u1", name: "viewer-1", ip: "127.0.0.1" });
 
     const rtmpConnections = establishedOnPort(run.server.ports.rtmp);
     const closedAt = Date.now();
-    for (const p of ["rtmp", "http-flv", "hls"]) expect((await api(`/api/sessions/${byProtocol(p)}`, { method: "DELETE" })).status).to.equal(200);
+    for (const p of ["rtmp", "http-flv", "ws-flv", "hls"]) expect((await api(`/api/sessions/${byProtocol(p)}`, { method: "DELETE" })).status).to.equal(200);
     await waitFor("the server to cut the RTMP player's connection", () => (establishedOnPort(run.server.ports.rtmp) < rtmpConnections ? true : undefined), 1000);
     expect(Date.now() - closedAt, "RTMP cut within 1 s").to.be.lessThan(1000);
     await flv;
     expect(Date.now() - closedAt, "HTTP-FLV cut within 1 s").to.be.lessThan(1000);
+    const wsResult = await ws;
+    expect(Date.now() - closedAt, "WS-FLV cut within 1 s").to.be.lessThan(1000);
+    expect(wsResult.bytes, "the WS viewer had been playing").to.be.greaterThan(0);
     expect(Date.now() - flvStarted).to.be.lessThan(20000);
     const rtmpResult = await rtmp;
     expect(Date.now() - closedAt, "RTMP player ended soon after").to.be.lessThan(15000);
@@ -75,7 +79,7 @@ describe("management API (real server, real players)", function () {
     expect((await httpGetFor(`${run.httpBase}/live/test/index.m3u8?vas=${key}`, 2000)).status).to.equal(403);
     expect((await api(`/api/sessions/${byProtocol("rtmp")}`)).status).to.equal(404);
     const reasons = run.logs.events("session.end").map((l) => (l.session as { reason: string }).reason);
-    expect(reasons.filter((r) => r === "closed-by-api")).to.have.length(3);
+    expect(reasons.filter((r) => r === "closed-by-api")).to.have.length(4);
   });
 
   it("pages the session list (limit, offset, total) and refuses a bad page with 400", async () => {
