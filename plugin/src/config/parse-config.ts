@@ -34,12 +34,20 @@ export function loadConfigFile<S extends z.ZodType>(schema: S, file: string): Re
 
 /** Reads a YAML file as plain data, unvalidated; an unreadable file or a YAML error is a ConfigError. */
 export function readYamlFile(file: string): unknown {
-  let text: string;
+  return parseYamlText(readConfigText(file), file);
+}
+
+/** A configuration file's text; an unreadable file is a ConfigError. */
+export function readConfigText(file: string): string {
   try {
-    text = readFileSync(file, "utf8");
+    return readFileSync(file, "utf8");
   } catch (error) {
     throw new ConfigError([{ path: "", message: `cannot read ${file}: ${(error as Error).message}` }], file);
   }
+}
+
+/** YAML text as plain data, unvalidated; a YAML error is a ConfigError naming `file`. */
+export function parseYamlText(text: string, file: string): unknown {
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
     throw new ConfigError(document.errors.map((e) => ({ path: "", message: `YAML: ${e.message.split("\n")[0]}` })), file);

@@ -1,6 +1,6 @@
-import { readFileSync, watch, type FSWatcher } from "node:fs";
+import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
-import { readYamlFile } from "../config/parse-config.js";
+import { parseYamlText, readConfigText, readYamlFile } from "../config/parse-config.js";
 import type { PluginConfig } from "../config/plugin-config-schema.js";
 import type { UserConfig } from "../config/users-schema.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
@@ -109,10 +109,13 @@ export class UserStore {
    * sessions meet them at their next re-check); on failure the previous users stay.
    */
   reload(): UsersReloadResult {
-    if (this.#file === null || this.#isOwnWrite()) return { ok: true, users: this.#directory.size };
+    if (this.#file === null) return { ok: true, users: this.#directory.size };
     let compiled: CompiledUsers | ConfigIssue[];
     try {
-      compiled = compileUsersFile(readYamlFile(this.#file), this.#packages);
+      const text = readConfigText(this.#file);
+      // The change event of this process's own write (an API edit, already in force) needs no reload.
+      if (text === this.#lastWritten) return { ok: true, users: this.#directory.size };
+      compiled = compileUsersFile(parseYamlText(text, this.#file), this.#packages);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       compiled = [...error.issues];
@@ -162,15 +165,6 @@ export class UserStore {
         schedule();
       };
       process.on("SIGHUP", this.#onSighup);
-    }
-  }
-
-  #isOwnWrite(): boolean {
-    if (this.#lastWritten === undefined) return false;
-    try {
-      return readFileSync(this.#file!, "utf8") === this.#lastWritten;
-    } catch {
-      return false;
     }
   }
 

@@ -84,9 +84,11 @@ export class UsersFileDocument {
     return text;
   }
 
+  /** The position of the entry with this login, read from the YAML nodes (no conversion of the file). */
   #indexOf(login: string): number {
-    const users = (this.#document.toJS() as { users?: unknown[] }).users ?? [];
-    return users.findIndex((u) => u !== null && typeof u === "object" && (u as RawUser).login === login);
+    const users = this.#document.get("users");
+    if (!isSeq(users)) return -1;
+    return users.items.findIndex((item) => isMap(item) && item.get("login") === login);
   }
 }
 
