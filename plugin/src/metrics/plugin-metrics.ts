@@ -24,16 +24,13 @@ export class PluginMetrics {
     });
     const ended = new Counter({ name: "va_sessions_ended_total", help: "Sessions ended, by reason", labelNames: ["reason", "protocol"], registers: [this.registry] });
     const endedBytes = this.#endedBytes;
-    let reportedBytes = 0;
-    const bytes = new Counter({
+    const reportedBytes = new Map<string, number>();
+    new Counter({
       name: "va_bytes_out_total", help: "Bytes sent to viewers (live sessions included)", registers: [this.registry],
       collect() {
-        const total = endedBytes.total + sessions.list().reduce((sum, s) => sum + s.transport.bytesOut(), 0);
-        if (total > reportedBytes) this.inc(total - reportedBytes);
-        reportedBytes = Math.max(reportedBytes, total);
+        raiseTo(this, reportedBytes, "", endedBytes.total + sessions.list().reduce((sum, s) => sum + s.transport.bytesOut(), 0));
       },
     });
-    void bytes;
     new Gauge({
       name: "va_live_sessions", help: "Live viewer sessions by protocol and channel", labelNames: ["protocol", "channel"], registers: [this.registry],
       collect() {
@@ -41,14 +38,11 @@ export class PluginMetrics {
         for (const s of sessions.list()) if (s.state === "playing") this.inc({ protocol: s.protocol, channel: `${s.app}/${s.channel}` });
       },
     });
-    const reportedLookups: Record<string, number> = {};
+    const reportedLookups = new Map<string, number>();
     new Counter({
       name: "va_backend_cache_lookups_total", help: "Backend verdict cache lookups, by result (hits, misses, coalesced)", labelNames: ["result"], registers: [this.registry],
       collect() {
-        for (const [result, value] of Object.entries(backend?.counters?.() ?? {})) {
-          if (value > (reportedLookups[result] ?? 0)) this.inc({ result }, value - (reportedLookups[result] ?? 0));
-          reportedLookups[result] = Math.max(reportedLookups[result] ?? 0, value);
-        }
+        for (const [result, value] of Object.entries(backend?.counters?.() ?? {})) raiseTo(this, reportedLookups, result, value);
       },
     });
     const backendSeconds = new Histogram({
@@ -81,4 +75,16 @@ export class PluginMetrics {
   close(): void {
     this.#detach();
   }
+}
+
+/**
+ * Raises a counter to a running total kept elsewhere (bytes sent, cache lookups): adds what grew since
+ * the last scrape. `result` is the counter's `result` label, or "" for a counter without labels.
+ */
+function raiseTo(counter: Counter, reported: Map<string, number>, result: string, total: number): void {
+  const before = reported.get(result) ?? 0;
+  if (total <= before) return;
+  if (result === "") counter.inc(total - before);
+  else counter.inc({ result }, total - before);
+  reported.set(result, total);
 }
