@@ -2,9 +2,14 @@ import { secretsEqual } from "../secrets.js";
 import type { SessionRegistry } from "../sessions/session-registry.js";
 import type { ViewerSession } from "../sessions/viewer-session.js";
 
-/** The live sessions of a user: by user id (built-in login or backend `X-UserId`) or session name. */
+/** Whether a session belongs to a user: by user id (built-in login or backend `X-UserId`) or session name. */
+export function isSessionOf(session: ViewerSession, user: string): boolean {
+  return session.identity?.userId === user || session.identity?.name === user;
+}
+
+/** The live sessions of a user (see isSessionOf). */
 export function sessionsOfUser(registry: SessionRegistry, user: string): ViewerSession[] {
-  return registry.list().filter((s) => s.identity?.userId === user || s.identity?.name === user);
+  return registry.list().filter((s) => isSessionOf(s, user));
 }
 
 /**

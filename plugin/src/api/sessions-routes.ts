@@ -3,6 +3,7 @@ import type { Logger } from "../log.js";
 import type { SessionRegistry } from "../sessions/session-registry.js";
 import { snapshotOf, type ViewerSession } from "../sessions/viewer-session.js";
 import type { Reply, Route } from "./api-route.js";
+import { isSessionOf } from "./revocation.js";
 
 /** The largest page of sessions one request may ask for. */
 const MAX_PAGE = 10_000;
@@ -53,7 +54,7 @@ export function sessionsRoutes({ registry, clock, log }: SessionsRoutesDeps): Ro
     const [channel, user, ip, protocol] = [q.get("channel"), q.get("user"), q.get("ip"), q.get("protocol")];
     return registry.list().filter((s) =>
       (channel === null || s.channel === channel) &&
-      (user === null || s.identity?.userId === user || s.identity?.name === user) &&
+      (user === null || isSessionOf(s, user)) &&
       (ip === null || s.ip === ip) &&
       (protocol === null || s.protocol === protocol),
     );
