@@ -145,8 +145,7 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
     void chain.close(); // release what steps opened (the users file watcher and SIGHUP listener)
     throw error;
   }
-  const hlsKeys = hlsServer === undefined ? undefined : new HlsSessionKeys(ctx.registry, clock, resolved.hls.sessionIdleSec, resolved.hls.ipBinding);
-  const hlsGate = hlsServer === undefined ? undefined : attachHlsGate(hlsServer, resolved, ctx, hlsKeys!);
+  const hlsGate = hlsServer === undefined ? undefined : attachHlsGate(hlsServer, resolved, ctx, clock);
   const ledger = resolved.stats.file === null ? undefined : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log);
   const metrics = new PluginMetrics(chain, sessions, chain.step("backend"));
   const api = resolved.api.enabled
@@ -166,7 +165,7 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
   let detached = false;
   let current = resolved;
   const reloadTargets = {
-    addressRules, chain, registry: sessions, rechecker: ctx.rechecker, limiter: ctx.limiter, hlsKeys, log, nmsLogger,
+    addressRules, chain, registry: sessions, rechecker: ctx.rechecker, limiter: ctx.limiter, hlsKeys: hlsGate?.keys, log, nmsLogger,
     setSecuretoken: (settings: PluginConfig["auth"]["securetoken"]) => (securetoken = settings),
   };
   const reloadResolved = (next: PluginConfig): ConfigReloadOutcome => {
@@ -230,7 +229,8 @@ function overlaps(a: string, b: string): boolean {
 }
 
 /** Puts the HLS gate in front of NMS's HTTP listener. */
-function attachHlsGate(server: HttpServer, config: PluginConfig, ctx: GateContext, keys: HlsSessionKeys): HlsGate {
+function attachHlsGate(server: HttpServer, config: PluginConfig, ctx: GateContext, clock: Clock): HlsGate {
+  const keys = new HlsSessionKeys(ctx.registry, clock, config.hls.sessionIdleSec, config.hls.ipBinding);
   const hls = new HlsGate(ctx, keys, config.hls.dir!);
   hls.attach(server);
   return hls;

@@ -32,7 +32,8 @@ export interface BundledServer {
 export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): BundledServer {
   const s = config.server;
   const dataDir = resolve(s.dataDir);
-  const hlsRoot = config.hls.dir ?? join(dataDir, "hls");
+  const pluginConfig = pluginConfigOf(config);
+  const hlsRoot = pluginConfig.hls.dir!;
   // A random secret per run: the transcoders' pass through the gate (loopback only) and NMS's publish sign.
   const internalSecret = randomBytes(24).toString("base64url");
   const nms = new NodeMediaServer({
@@ -45,7 +46,6 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
     webadmin: { enable: false },
   });
   const log = deps.logger ?? createLogger(config.log.level);
-  const pluginConfig = pluginConfigOf(config);
   let channels: ChannelRunner[] = [];
   const apiProviders = { channels: () => channels.map((c) => c.status()) };
   const auth = attachResolvedViewerAuth(nms, pluginConfig, { ...deps, logger: log, internalSecret, apiProviders });

@@ -27,6 +27,11 @@ const FALLBACK_BANDWIDTH = 2_000_000;
 export class HlsGate {
   readonly #ctx: GateContext;
   readonly #keys: HlsSessionKeys;
+
+  /** The live session keys (a configuration reload sets their idle time and address binding). */
+  get keys(): HlsSessionKeys {
+    return this.#keys;
+  }
   readonly #root: string;
   #server: Server | undefined;
   #originals: RequestListener[] = [];
