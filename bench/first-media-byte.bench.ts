@@ -3,7 +3,6 @@
 // and detached in alternate rounds on the same running server, so both sides see the same stream and
 // the same machine noise. "First media byte" is the end of the first video tag: what a player needs
 // before it can show anything, after the FLV header and metadata.
-import { spawn } from "node:child_process";
 import http from "node:http";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -14,6 +13,7 @@ import NodeMediaServer from "node-media-server";
 import nmsLogger from "node-media-server/src/core/logger.js";
 import { WebSocket } from "ws";
 import { attachViewerAuth, type ViewerAuthHandle } from "../plugin/src/index.js";
+import { publishTestPattern } from "../test/helpers/ffmpeg.js";
 import { percentilesOf, report, round } from "./bench-stats.js";
 
 const PLAYS_PER_ROUND = 20;
@@ -31,12 +31,7 @@ await listening;
 const rtmpPort = (rtmpServer.address() as { port: number }).port;
 const httpPort = (httpServer.address() as { port: number }).port;
 
-const publisher = spawn("ffmpeg", [
-  "-hide_banner", "-loglevel", "error", "-re",
-  "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
-  "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k",
-  "-f", "flv", `rtmp://127.0.0.1:${rtmpPort}/live/bench`,
-], { stdio: "ignore" });
+const publisher = publishTestPattern(`rtmp://127.0.0.1:${rtmpPort}/live/bench`);
 
 /** True once `data` holds a whole FLV video tag (type 9) after the 13-byte file header. */
 function hasVideoTag(data: Buffer): boolean {
