@@ -106,7 +106,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   /** Ends a session once: freezes its bytes, removes it, logs `session.end`. Later calls do nothing. */
   end(session: ViewerSession, reason: EndReason): void {
     if (session.state === "ended") return;
-    session.finalBytesOut = session.transport.bytesOut();
+    session.finalBytesOut = this.#finalBytesOf(session);
     session.endedAt = this.#clock.now();
     session.lastActivityAt = lastActivityOf(session, session.endedAt); // a streaming viewer was active until now
     session.state = "ended";
@@ -124,6 +124,16 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
       session.transport.close();
     } catch (error) {
       this.#log.warn({ event: "session.close_failed", sessionId: session.id, err: error }, "closing the viewer connection failed");
+    }
+  }
+
+  /** The session's bytes at its end; a transport that cannot say is logged and counted as 0, so the session still ends. */
+  #finalBytesOf(session: ViewerSession): number {
+    try {
+      return session.transport.bytesOut();
+    } catch (error) {
+      this.#log.warn({ event: "session.bytes_failed", sessionId: session.id, err: error }, "reading the bytes sent to a viewer failed; recorded as 0");
+      return 0;
     }
   }
 
