@@ -152,10 +152,16 @@ export class UserStore {
     // Every callback below is guarded: an exception out of a watcher, timer or signal listener has no
     // caller and would end the process; a failed automatic reload keeps the previous users instead.
     const log = this.#log;
-    this.#watcher = watch(dirname(file), { persistent: false }, guarded(log, "users.reload_crashed", function usersFileChanged(_event: string, changed: string | null) {
-      if (changed === null || changed === name) schedule();
-    }));
-    this.#watcher.on("error", guarded(log, "users.reload_crashed", (error: Error) => log.warn({ event: "users.watch_failed", file, err: error }, "watching the users file failed; SIGHUP still reloads")));
+    const watchFailed = (error: unknown) => log.warn({ event: "users.watch_failed", file, err: error }, "watching the users file failed; SIGHUP still reloads");
+    try {
+      this.#watcher = watch(dirname(file), { persistent: false }, guarded(log, "users.reload_crashed", function usersFileChanged(_event: string, changed: string | null) {
+        if (changed === null || changed === name) schedule();
+      }));
+      this.#watcher.on("error", guarded(log, "users.reload_crashed", watchFailed));
+    } catch (error) {
+      // Out of inotify watches (ENOSPC) and the like: the users are loaded, only automatic reloads are lost.
+      watchFailed(error);
+    }
     const schedule = () => {
       if (this.#timer !== undefined) clearTimeout(this.#timer);
       this.#timer = setTimeout(guarded(log, "users.reload_crashed", () => {
