@@ -4,6 +4,7 @@ import { parseYamlText, readConfigText, readYamlFile } from "../config/parse-con
 import type { PluginConfig } from "../config/plugin-config-schema.js";
 import type { UserConfig } from "../config/users-schema.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
+import { guarded } from "../guarded.js";
 import type { Logger } from "../log.js";
 import { MIN_TOKEN_LENGTH, UserDirectory } from "./user-directory.js";
 import { compileUsersFile, type CompiledUsers } from "./users-file-content.js";
@@ -148,22 +149,31 @@ export class UserStore {
     const file = this.#file!;
     const name = basename(file);
     // Watch the folder, not the file: editors and `mv` replace the file, which ends a watch on its inode.
-    this.#watcher = watch(dirname(file), { persistent: false }, function usersFileChanged(_event, changed) {
-      if (changed === null || changed === name) schedule();
-    });
-    this.#watcher.on("error", (error) => this.#log.warn({ event: "users.watch_failed", file, err: error }, "watching the users file failed; SIGHUP still reloads"));
+    // Every callback below is guarded: an exception out of a watcher, timer or signal listener has no
+    // caller and would end the process; a failed automatic reload keeps the previous users instead.
+    const log = this.#log;
+    const watchFailed = (error: unknown) => log.warn({ event: "users.watch_failed", file, err: error }, "watching the users file failed; SIGHUP still reloads");
+    try {
+      this.#watcher = watch(dirname(file), { persistent: false }, guarded(log, "users.reload_crashed", function usersFileChanged(_event: string, changed: string | null) {
+        if (changed === null || changed === name) schedule();
+      }));
+      this.#watcher.on("error", guarded(log, "users.reload_crashed", watchFailed));
+    } catch (error) {
+      // Out of inotify watches (ENOSPC) and the like: the users are loaded, only automatic reloads are lost.
+      watchFailed(error);
+    }
     const schedule = () => {
       if (this.#timer !== undefined) clearTimeout(this.#timer);
-      this.#timer = setTimeout(() => {
+      this.#timer = setTimeout(guarded(log, "users.reload_crashed", () => {
         this.#timer = undefined;
         this.reload();
-      }, this.#debounceMs);
+      }), this.#debounceMs);
       this.#timer.unref();
     };
     if (onSighup) {
-      this.#onSighup = function reloadUsersOnSighup() {
+      this.#onSighup = guarded(log, "users.reload_crashed", function reloadUsersOnSighup() {
         schedule();
-      };
+      });
       process.on("SIGHUP", this.#onSighup);
     }
   }
