@@ -152,6 +152,23 @@ describe("issue 11: a backend request that cannot be built denies, never counts 
       expect(harness.logs.raw.join("\n")).to.not.include("s3cr3t-tok");
     });
   });
+
+  it("checks beyond maxPendingCalls are denied (backend.busy), not queued without bound and not let through", async () => {
+    allowOnUnreachable({ maxPendingCalls: 2 });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    backend.respond = (req, res) => void gate.then(() => answer(200)(req, res));
+    const first = [harness!.step.decide(authRequest({ query: "token=a" })), harness!.step.decide(authRequest({ query: "token=b" }))];
+    // A third distinct check while two calls wait: refused at once.
+    expect(await harness!.step.decide(authRequest({ query: "token=c" }))).to.deep.equal({ verdict: "deny", reason: "backend busy: 2 calls pending (auth.backend.maxPendingCalls)" });
+    // The same facts as a call in flight still join it (coalescing needs no new call).
+    const joined = harness!.step.decide(authRequest({ query: "token=a" }));
+    release();
+    expect((await Promise.all([...first, joined])).map((v) => v.verdict)).to.deep.equal(["allow", "allow", "allow"]);
+    expect(harness!.logs.events("backend.busy")[0]).to.include({ level: 40, maxPendingCalls: 2 });
+    expect(backend.calls).to.have.length(2);
+    expect((await harness!.step.decide(authRequest({ query: "token=c" }))).verdict, "room again once the calls are answered").to.equal("allow");
+  });
 });
 
 describe("issue 11 through a real NMS: an RTMP viewer with control characters gets no media with onUnreachable: allow", function () {

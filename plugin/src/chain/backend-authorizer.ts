@@ -26,17 +26,22 @@ export interface BackendParts {
   dispatcher?: Dispatcher | undefined;
 }
 
+/** How often the verdict cache drops expired entries (denies included) that nobody asked for again, ms. */
+export const CACHE_PURGE_INTERVAL_MS = 10_000;
+
 /**
  * One backend round trip's result, as cached and shared between coalesced callers. Only an answer is
  * ever cached; the other kinds are shared with the callers already waiting, then forgotten.
  * - `unreachable`: a network failure toward the backend (the only kind `onUnreachable` applies to);
  * - `invalid`: the request for this viewer cannot be built or sent (deny);
+ * - `busy`: `maxPendingCalls` calls were already waiting, this one was not made (deny);
  * - `failed`: an error nobody recognised (deny: an unknown error is never taken for an outage).
  */
 type Outcome =
   | { readonly kind: "answer"; readonly answer: BackendAnswer; readonly receivedAt: number }
   | { readonly kind: "unreachable"; readonly error: BackendUnreachableError }
   | { readonly kind: "invalid"; readonly error: BackendRequestError }
+  | { readonly kind: "busy" }
   | { readonly kind: "failed"; readonly error: unknown };
 
 /**
@@ -52,8 +57,8 @@ type Outcome =
  * - Nothing else is "unreachable", so `onUnreachable: allow` never lets in by accident: a request that
  *   cannot be built for this viewer (a header value with CR/LF/NUL, too long, a query a URL cannot
  *   carry; see checkBackendCall) is not sent and denies (`backend.request_invalid`); an error the
- *   transport does not recognise denies (`backend.call_failed`). New checks and re-checks
- *   alike.
+ *   transport does not recognise denies (`backend.call_failed`); so does a check beyond
+ *   `maxPendingCalls` calls in flight (`backend.busy`). New checks and re-checks alike.
  * - On a re-check, a session whose allow expired less than `staleIfErrorSec` ago keeps it while the
  *   backend fails (stale-if-error). With `recheckAsksBackend: false` (Ministra), a re-check inside the
  *   backend's X-AuthDuration keeps the grant without asking: Ministra's tokens die after ~5 s.
@@ -65,7 +70,8 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
   const protocol: BackendProtocol = config.type === "http-request" ? createHttpRequestProtocol(config) : createFlussonicProtocol(config);
   const target = safeTarget(config.type === "http-request" ? config.url : `${config.address.replace(/\/+$/, "")}${config.checkPath}`);
   const transport = new BackendTransport({ ...config, url: target }, parts.dispatcher);
-  const cache = new VerdictCache<Outcome>(config.cacheEntries, parts.clock);
+  const cache = new VerdictCache<Outcome>(config.cacheEntries, parts.clock, { maxBytes: config.cacheMaxBytes, purgeIntervalMs: CACHE_PURGE_INTERVAL_MS });
+  let pendingCalls = 0;
   const grants = new SessionGrants(parts.sessions);
   const keepsGrantOnRecheck = config.type !== "http-request" && !config.recheckAsksBackend;
   const { clock } = parts;
@@ -117,6 +123,8 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
   async function ask(request: AuthRequest): Promise<Outcome> {
     const call = buildCall(request);
     if (call instanceof BackendRequestError) return { kind: "invalid", error: call };
+    if (pendingCalls >= config.maxPendingCalls) return { kind: "busy" };
+    pendingCalls++;
     const started = performance.now();
     try {
       const response = await transport.get(call.url, call.headers, call.readBody);
@@ -138,6 +146,8 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
       }
       reportCall(started, "failed");
       return { kind: "failed", error };
+    } finally {
+      pendingCalls--;
     }
   }
 
@@ -164,6 +174,16 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
         "backend check request cannot be sent for this viewer; denying",
       );
       return deny(`backend request not sent: ${outcome.error.problem}`);
+    }
+    if (outcome.kind === "busy") {
+      const stale = staleAllow(request, `${config.maxPendingCalls} backend calls pending`);
+      if (stale !== undefined) return stale;
+      grants.delete(request.sessionId);
+      log.warn(
+        { event: "backend.busy", backend: target, sessionId: request.sessionId, purpose: request.purpose, maxPendingCalls: config.maxPendingCalls },
+        "too many backend calls pending (auth.backend.maxPendingCalls); denying",
+      );
+      return deny(`backend busy: ${config.maxPendingCalls} calls pending (auth.backend.maxPendingCalls)`);
     }
     if (outcome.kind === "failed") {
       grants.delete(request.sessionId);
@@ -228,7 +248,7 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
     },
     async close() {
       grants.close();
-      cache.clear();
+      cache.close();
       await transport.close();
     },
   };
