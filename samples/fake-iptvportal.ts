@@ -1,7 +1,7 @@
 // A fake IPTVPortal arescrypt token check (protocols.md §3.4; its wire format is undocumented, so
 // this fake follows the Flussonic auth backend protocol it publishes).
 // Run: npx tsx samples/fake-iptvportal.ts --port 8083 --token abc   then use samples/iptvportal-backend.yaml
-//   GET /auth/arescrypt/?<viewer query>&name=<channel>&ip=…&token=<t>&…
+//   GET /auth/arescrypt/?name=<channel>&ip=…&token=<t>&…&<the viewer's other parameters>
 //       → 200 with X-AuthDuration and X-UserId for a known token (on its channels), else 403
 import { cliOption, fakeBackend, isMain, reply, runFromCli, type FakeBackend } from "./fake-backend-kit.js";
 

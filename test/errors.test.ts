@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import {
-  AlreadyAttachedError, BackendResponseError, BackendTimeoutError, BackendUnreachableError, ConfigError,
+  AlreadyAttachedError, BackendRequestError, BackendResponseError, BackendTimeoutError, BackendUnreachableError, ConfigError,
   NmsIncompatibleError, SignedLinkError, VaError,
 } from "../plugin/src/errors.js";
 
@@ -82,6 +82,17 @@ describe("errors", () => {
     expectError(error, "BackendResponseError", "VA_ERR_BACKEND_RESPONSE", "auth backend http://127.0.0.1:1/auth sent an unusable answer: body larger than 65536 bytes");
     expect(error).to.include({ target: "http://127.0.0.1:1/auth" });
     expect(error).to.not.be.instanceOf(BackendUnreachableError);
+  });
+
+  it("BackendRequestError names the target and the problem, and is neither unreachable nor a response error", () => {
+    const cause = Object.assign(new TypeError("invalid x-real-ua header"), { code: "UND_ERR_INVALID_ARG" });
+    const error = new BackendRequestError("http://127.0.0.1:1/auth", "header X-Real-Ua has a control character (0x0d) at position 3", { cause });
+    expectError(error, "BackendRequestError", "VA_ERR_BACKEND_REQUEST_INVALID",
+      "auth backend http://127.0.0.1:1/auth: request not sent: header X-Real-Ua has a control character (0x0d) at position 3");
+    expect(error).to.include({ target: "http://127.0.0.1:1/auth", problem: "header X-Real-Ua has a control character (0x0d) at position 3" });
+    expect(error.cause).to.equal(cause);
+    expect(error).to.not.be.instanceOf(BackendUnreachableError);
+    expect(error).to.not.be.instanceOf(BackendResponseError);
   });
 
   describe("docs/errors.md", () => {

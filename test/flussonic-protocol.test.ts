@@ -6,7 +6,7 @@ import { createFakeIptvportal } from "../samples/fake-iptvportal.js";
 import type { FakeBackend } from "../samples/fake-backend-kit.js";
 import { authRequest } from "./helpers/viewer-request.js";
 import { backendStep, type BackendStepHarness } from "./helpers/backend-step.js";
-import { answer, startStubBackend } from "./helpers/stub-backend.js";
+import { answer, startStubBackend, type StubBackend } from "./helpers/stub-backend.js";
 import { recheckOf } from "../plugin/src/chain/auth-request.js";
 
 describe("Flussonic-style backends against the sample fakes", () => {
@@ -142,13 +142,15 @@ describe("Flussonic-style backends against the sample fakes", () => {
     });
     after(async () => fake.close());
 
-    it("forwards the viewer's own parameters, then the Flussonic ones, to <address>/auth/arescrypt/", async () => {
+    it("forwards the Flussonic parameters, then the viewer's own ones, to <address>/auth/arescrypt/", async () => {
       harness = backendStep({ type: "iptvportal", address: base });
       const verdict = await harness.step.decide(authRequest({ query: "key=K1%2F2&token=abc&ip=1.2.3.4" }));
       expect(verdict).to.deep.equal(allow("backend answered 200", { userId: "sub-9" }, 600));
       const call = fake.calls[0]!;
       expect(call.path).to.equal("/auth/arescrypt/");
-      expect([...call.params.keys()].slice(0, 3)).to.deep.equal(["key", "name", "proto"]);
+      // Ours first (issue 11: the viewer's raw query used to come first, and a raw # in it cut ours off).
+      expect([...call.params.keys()].slice(0, 3)).to.deep.equal(["name", "proto", "ip"]);
+      expect([...call.params.keys()].at(-1)).to.equal("key");
       expect(call.params.get("key")).to.equal("K1/2");
       expect(call.params.getAll("ip")).to.deep.equal(["203.0.113.7"]);
       expect(await harness.step.decide(authRequest({ query: "token=abc", channel: "a002" }))).to.deep.equal(deny("backend answered 403"));
@@ -164,6 +166,60 @@ describe("Flussonic-style backends against the sample fakes", () => {
       } finally {
         await stub.close();
       }
+    });
+  });
+
+  describe("a viewer's query cannot change the name, ip or token the backend sees (issue 11)", () => {
+    let stub: StubBackend;
+    before(async () => (stub = await startStubBackend()));
+    after(async () => stub.close());
+    beforeEach(() => {
+      stub.calls.length = 0;
+      stub.respond = answer(403);
+    });
+
+    const hostile = [
+      "token=abc#&name=evil&ip=1.2.3.4&token=evil",
+      "token=abc&name=evil",
+      "token=abc&ip=1.2.3.4",
+      "name=evil&ip=1.2.3.4&token=abc",
+      "token=abc%23&name%3Devil=1&NAME=evil&Ip=1.2.3.4&name[]=evil&na%6De=evil& name=evil&request.type=update_session&session_id=evil&qs=evil&referer=evil",
+      "token=abc&%23=1&x=%0d%0aName: evil",
+    ];
+
+    for (const type of ["ministra", "smarty", "iptvportal"] as const) {
+      it(`${type}: name, ip and token are ours, once, whatever the query; every viewer byte arrives percent-encoded`, async () => {
+        harness = backendStep({ type, address: stub.base, denyTtlSec: 0 });
+        for (const query of hostile) {
+          stub.calls.length = 0;
+          const request = authRequest({ query });
+          expect((await harness.step.decide(request)).verdict, query).to.equal("deny");
+          expect(stub.calls, query).to.have.length(1);
+          const rawUrl = stub.calls[0]!.rawUrl;
+          expect(rawUrl, "no raw # or line break on the wire").to.match(/^[\x21-\x22\x24-\x7e]+$/);
+          const seen = new URLSearchParams(rawUrl.slice(rawUrl.indexOf("?") + 1));
+          // First-wins (URLSearchParams, Go) and last-wins (PHP) readers both get our values.
+          expect(seen.getAll("name"), query).to.deep.equal(["a001"]);
+          expect(seen.getAll("ip"), query).to.deep.equal(["203.0.113.7"]);
+          expect(seen.getAll("token"), query).to.deep.equal([request.params.get("token") ?? ""]);
+          expect(seen.getAll("session_id"), query).to.deep.equal([request.sessionId]);
+          expect(seen.getAll("request_type"), query).to.deep.equal(["new_session"]);
+          expect(seen.getAll("qs"), "the viewer's whole query still reaches the backend, encoded").to.deep.equal([query]);
+          // No other parameter a PHP, ASP.NET or Java backend could read as one of ours.
+          const lookalikes = [...seen.keys()].filter((k) => /^\s*(name|ip|token|proto|session_id|request_type|request_number|qs|user_agent|referer)(\[.*)?$/i.test(k.replace(/[. ]/g, "_")));
+          expect(lookalikes.sort(), query).to.deep.equal(["ip", "name", "proto", "qs", "request_number", "request_type", "session_id", "token", "user_agent"]);
+        }
+      });
+    }
+
+    it("iptvportal still forwards the viewer's other parameters, after ours, decoded as the viewer meant them", async () => {
+      harness = backendStep({ type: "iptvportal", address: stub.base });
+      await harness.step.decide(authRequest({ query: "token=abc&key=K1%2F2%23x&sig=a+b&name=evil" }));
+      const rawUrl = stub.calls[0]!.rawUrl;
+      const seen = new URLSearchParams(rawUrl.slice(rawUrl.indexOf("?") + 1));
+      expect([...seen.keys()].slice(-2)).to.deep.equal(["key", "sig"]);
+      expect(seen.get("key")).to.equal("K1/2#x");
+      expect(seen.get("sig")).to.equal("a b");
     });
   });
 });

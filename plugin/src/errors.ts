@@ -65,8 +65,12 @@ export class SignedLinkError extends VaError {
   }
 }
 
-/** How a backend call failed to get an answer: the cause logged with `backend.unreachable`. */
-export const UNREACHABLE_CAUSES = ["refused", "dns", "timeout", "reset", "tls", "other"] as const;
+/**
+ * How a backend call failed to get an answer: the cause logged with `backend.unreachable`. Only these
+ * network failures count as unreachable; an error the transport does not recognise is not one of them
+ * (it denies, see BackendRequestError and `backend.call_failed`).
+ */
+export const UNREACHABLE_CAUSES = ["refused", "dns", "timeout", "reset", "tls"] as const;
 export type UnreachableCause = (typeof UNREACHABLE_CAUSES)[number];
 
 /**
@@ -104,5 +108,23 @@ export class BackendResponseError extends VaError {
   constructor(target: string, problem: string, options?: { cause?: unknown }) {
     super("VA_ERR_BACKEND_RESPONSE", `auth backend ${target} sent an unusable answer: ${problem}`, options);
     this.target = target;
+  }
+}
+
+/**
+ * BackendRequestError: the check request for this viewer cannot be built or sent as it stands, so it is
+ * not sent: a header value with a character HTTP forbids (CR, LF, NUL, other controls) or longer than
+ * its cap, a viewer query a URL cannot carry verbatim, a URL too long or that does not parse. The
+ * backend step denies that viewer (never "unreachable"). `problem` names the field and the character
+ * position, never the value (it may hold a credential).
+ */
+export class BackendRequestError extends VaError {
+  readonly target: string;
+  readonly problem: string;
+
+  constructor(target: string, problem: string, options?: { cause?: unknown }) {
+    super("VA_ERR_BACKEND_REQUEST_INVALID", `auth backend ${target}: request not sent: ${problem}`, options);
+    this.target = target;
+    this.problem = problem;
   }
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Pool, request, type Dispatcher } from "undici";
-import { BackendResponseError, BackendTimeoutError, BackendUnreachableError, type UnreachableCause } from "../errors.js";
+import { BackendRequestError, BackendResponseError, BackendTimeoutError, BackendUnreachableError, VaError, type UnreachableCause } from "../errors.js";
 
 /** Backend answers are read up to this many bytes (style.md §4); more is an unusable answer. */
 export const MAX_BACKEND_BODY_BYTES = 64 * 1024;
@@ -26,9 +26,13 @@ export interface BackendTransportOptions {
 
 /**
  * BackendTransport makes GET calls to one auth backend over a keep-alive undici Pool of bounded size.
- * Every call has a connect timeout and a whole-call timeout (its timer cleared in `finally`); failures
- * to get an answer are thrown as BackendUnreachableError / BackendTimeoutError naming the target
- * without its query, and an oversized body as BackendResponseError.
+ * Every call has a connect timeout and a whole-call timeout (its timer cleared in `finally`). Errors are
+ * sorted by their code, and only a known network failure is "unreachable":
+ * - no answer (refused, DNS, reset, TLS, timeout) → BackendUnreachableError / BackendTimeoutError,
+ *   naming the target without its query;
+ * - a request undici or Node refuses to send (bad header value, bad URL) → BackendRequestError;
+ * - an answer that cannot be read (malformed HTTP, oversized headers or body) → BackendResponseError;
+ * - anything else is rethrown as it is: the caller must not take an unknown error for an outage.
  *
  * @example
  * const transport = new BackendTransport({ url: "http://127.0.0.1:6000/auth", connections: 16, connectTimeoutMs: 1000, timeoutMs: 3000, caFile: null });
@@ -67,9 +71,9 @@ export class BackendTransport {
       const body = readBody ? await readCapped(response.body, target) : await discard(response.body);
       return { status: response.statusCode, headers: response.headers, body };
     } catch (error) {
-      if (error instanceof BackendResponseError) throw error;
+      if (error instanceof VaError) throw error;
       if (controller.signal.aborted) throw new BackendTimeoutError(target, "total", this.#timeoutMs, { cause: error });
-      throw classify(error, target, this.#connectTimeoutMs, this.#timeoutMs);
+      throw classify(error, target, this.#connectTimeoutMs, this.#timeoutMs) ?? error;
     } finally {
       clearTimeout(timer);
     }
@@ -113,8 +117,14 @@ async function discard(body: Dispatcher.ResponseData["body"]): Promise<Buffer> {
   return Buffer.alloc(0);
 }
 
+/** Codes of a network failure toward the backend: the only errors that count as "unreachable". */
 const CAUSE_BY_CODE: Readonly<Record<string, UnreachableCause>> = {
   ECONNREFUSED: "refused",
+  EHOSTUNREACH: "refused",
+  ENETUNREACH: "refused",
+  EHOSTDOWN: "refused",
+  ENETDOWN: "refused",
+  EADDRNOTAVAIL: "refused",
   ENOTFOUND: "dns",
   EAI_AGAIN: "dns",
   EAI_NONAME: "dns",
@@ -123,23 +133,49 @@ const CAUSE_BY_CODE: Readonly<Record<string, UnreachableCause>> = {
   EPIPE: "reset",
   ECONNABORTED: "reset",
   UND_ERR_SOCKET: "reset",
-  UND_ERR_CLOSED: "reset",
   ETIMEDOUT: "timeout",
-  EHOSTUNREACH: "refused",
-  ENETUNREACH: "refused",
+  EPROTO: "tls",
 };
 
-/** Names why no answer came, from the error's code or its causes' codes. */
-function classify(error: unknown, target: string, connectTimeoutMs: number, timeoutMs: number): BackendUnreachableError {
-  for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code !== "string") continue;
+/** Codes of a request refused before it was sent: by undici's checks (header values, URL, options) or Node's. */
+const REQUEST_CODES: ReadonlySet<string> = new Set([
+  "UND_ERR_INVALID_ARG", "UND_ERR_NOT_SUPPORTED", "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH",
+  "ERR_INVALID_URL", "ERR_INVALID_CHAR", "ERR_INVALID_HTTP_TOKEN", "ERR_HTTP_INVALID_HEADER_VALUE",
+  "ERR_INVALID_ARG_TYPE", "ERR_INVALID_ARG_VALUE", "ERR_INVALID_PROTOCOL", "ERR_UNESCAPED_CHARACTERS",
+]);
+
+/** Codes of an answer that came but cannot be read (llhttp's `HPE_*` codes are matched by prefix). */
+const RESPONSE_CODES: ReadonlySet<string> = new Set(["UND_ERR_RES_CONTENT_LENGTH_MISMATCH", "UND_ERR_RES_EXCEEDED_MAX_SIZE", "UND_ERR_HEADERS_OVERFLOW"]);
+
+/**
+ * Sorts a transport error by the codes on it and its causes; undefined when no code is known. An
+ * unknown error is deliberately not "unreachable": with `onUnreachable: allow` that would let the
+ * viewer in (issue 11: undici's refusal of a CR/LF header value was once taken for an outage).
+ */
+function classify(error: unknown, target: string, connectTimeoutMs: number, timeoutMs: number): VaError | undefined {
+  for (const code of codesOf(error)) {
     if (code === "UND_ERR_CONNECT_TIMEOUT") return new BackendTimeoutError(target, "connect", connectTimeoutMs, { cause: error });
     if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return new BackendTimeoutError(target, "total", timeoutMs, { cause: error });
     const known = CAUSE_BY_CODE[code];
-    if (known !== undefined) return new BackendUnreachableError(target, known, `${code}`, { cause: error });
+    if (known !== undefined) return new BackendUnreachableError(target, known, code, { cause: error });
     if (/^(ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_)/.test(code)) return new BackendUnreachableError(target, "tls", code, { cause: error });
+    if (REQUEST_CODES.has(code)) return new BackendRequestError(target, `refused by the HTTP client (${code})`, { cause: error });
+    if (RESPONSE_CODES.has(code) || code.startsWith("HPE_")) return new BackendResponseError(target, `unreadable HTTP answer (${code})`, { cause: error });
   }
-  const detail = error instanceof Error ? error.message : String(error);
-  return new BackendUnreachableError(target, "other", detail, { cause: error });
+  return undefined;
+}
+
+/** The string codes on an error, its causes and (for an AggregateError, e.g. from happy eyeballs) its errors, nearest first; bounded. */
+function codesOf(error: unknown): string[] {
+  const codes: string[] = [];
+  const queue: unknown[] = [error];
+  for (let seen = 0; queue.length > 0 && seen < 16; seen++) {
+    const current = queue.shift();
+    if (!(current instanceof Error)) continue;
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string") codes.push(code);
+    if (current instanceof AggregateError) queue.push(...(current.errors as unknown[]).slice(0, 4));
+    queue.push(current.cause);
+  }
+  return codes;
 }

@@ -15,6 +15,9 @@ export const FLUSSONIC_PARAMS = [
   "name", "proto", "ip", "token", "session_id", "request_type", "request_number", "stream_clients", "total_clients", "qs", "user_agent",
 ] as const;
 
+/** Every Flussonic parameter name, the optional ones we do not send included: a viewer's parameter by one of these names is never forwarded. */
+const FLUSSONIC_RESERVED: ReadonlySet<string> = new Set([...FLUSSONIC_PARAMS, "duration", "bytes", "referer"]);
+
 /** Smarty's `error` codes (protocols.md §3.3). */
 const SMARTY_ERRORS: Readonly<Record<number, string>> = {
   0: "valid", 1: "token expired", 2: "token issued for other content", 3: "token issued for another IP",
@@ -22,8 +25,9 @@ const SMARTY_ERRORS: Readonly<Record<number, string>> = {
 
 /**
  * The Flussonic-style backends (protocols.md §3): Ministra/Stalker, Microimpuls Smarty and IPTVPortal.
- * The check URL is `<address><checkPath>`; the query carries the Flussonic parameters (IPTVPortal
- * also gets the viewer's own parameters first). `request_type` is `new_session` for a new viewer and
+ * The check URL is `<address><checkPath>`; the query carries the Flussonic parameters, every value
+ * percent-encoded (IPTVPortal also gets the viewer's own parameters after them, re-encoded, minus any
+ * that a backend could read as one of ours). `request_type` is `new_session` for a new viewer and
  * `update_session` on a re-check. 200 allows (Smarty: only with JSON `error` 0), 302 + Location
  * redirects, 5xx is an error, anything else denies. `X-AuthDuration`, `X-UserId`, `X-Max-Sessions`
  * and `X-Unique` are read from the answer.
@@ -52,8 +56,10 @@ export function createFlussonicProtocol(config: FlussonicBackendConfig): Backend
         qs: request.query,
         user_agent: request.userAgent,
       });
-      const viewer = forwardViewerQuery ? viewerParamsWithout(request.query, FLUSSONIC_PARAMS) : "";
-      return { url: `${checkUrl}?${viewer === "" ? "" : `${viewer}&`}${params.toString()}`, headers: {}, readBody: config.type === "smarty" };
+      // IPTVPortal also gets the viewer's own parameters, after ours and re-encoded: a raw `#` or `&name=`
+      // in the viewer's query can then neither cut nor shadow name, ip or token (see viewerParams).
+      if (forwardViewerQuery) for (const [name, value] of viewerParams(request.params)) params.append(name, value);
+      return { url: `${checkUrl}?${params.toString()}`, headers: {}, readBody: config.type === "smarty" };
     },
     interpret: config.type === "smarty" ? interpretSmartyAnswer : interpretFlussonicAnswer,
   };
@@ -67,20 +73,18 @@ function requestTypeOf(request: AuthRequest): "new_session" | "update_session" {
   return request.purpose === "recheck" ? "update_session" : "new_session";
 }
 
-/** The viewer's raw `name=value` pieces, in order and encoding as received, minus the names we send ourselves. */
-function viewerParamsWithout(query: string, reserved: readonly string[]): string {
-  if (query === "") return "";
-  return query.split("&").filter((piece) => {
-    if (piece === "") return false;
-    const rawName = piece.split("=", 1)[0] ?? "";
-    let name: string;
-    try {
-      name = decodeURIComponent(rawName.replace(/\+/g, " "));
-    } catch {
-      name = rawName;
-    }
-    return !reserved.includes(name);
-  }).join("&");
+/**
+ * The viewer's parameters to forward, as parsed (so `%23` stays a `#` inside a value and a raw `#` is
+ * just a character), minus every one a backend could take for a Flussonic parameter: names are
+ * compared case-insensitively (ASP.NET, some Java frameworks) and as PHP reads them (leading spaces
+ * dropped, `.` and space turned into `_`, `name[…]` read as `name`). URLSearchParams encodes the rest.
+ */
+function viewerParams(params: URLSearchParams): [string, string][] {
+  return [...params].filter(([name]) => !FLUSSONIC_RESERVED.has(backendNameOf(name)));
+}
+
+function backendNameOf(name: string): string {
+  return (name.trimStart().toLowerCase().split("[", 1)[0] ?? "").replace(/[. ]/g, "_");
 }
 
 function interpretFlussonicAnswer(response: BackendResponse): BackendAnswer {

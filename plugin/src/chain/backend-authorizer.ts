@@ -2,12 +2,13 @@ import { performance } from "node:perf_hooks";
 import type { Dispatcher } from "undici";
 import type { Clock } from "../clock.js";
 import type { BackendConfig } from "../config/backend-schema.js";
-import { BackendResponseError, BackendUnreachableError } from "../errors.js";
+import { BackendRequestError, BackendResponseError, BackendUnreachableError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { SessionRegistry } from "../sessions/session-registry.js";
 import type { BackendAnswer } from "../backend/backend-answer.js";
-import type { BackendProtocol, ClientCounts } from "../backend/backend-protocol.js";
+import type { BackendCall, BackendProtocol, ClientCounts } from "../backend/backend-protocol.js";
 import { BackendTransport, safeTarget } from "../backend/backend-transport.js";
+import { checkBackendCall } from "../backend/check-backend-call.js";
 import { createFlussonicProtocol } from "../backend/flussonic-protocol.js";
 import { createHttpRequestProtocol } from "../backend/http-request-protocol.js";
 import { SessionGrants } from "../backend/session-grants.js";
@@ -25,10 +26,23 @@ export interface BackendParts {
   dispatcher?: Dispatcher | undefined;
 }
 
-/** One backend round trip's result, as cached and shared between coalesced callers. */
+/** How often the verdict cache drops expired entries (denies included) that nobody asked for again, ms. */
+export const CACHE_PURGE_INTERVAL_MS = 10_000;
+
+/**
+ * One backend round trip's result, as cached and shared between coalesced callers. Only an answer is
+ * ever cached; the other kinds are shared with the callers already waiting, then forgotten.
+ * - `unreachable`: a network failure toward the backend (the only kind `onUnreachable` applies to);
+ * - `invalid`: the request for this viewer cannot be built or sent (deny);
+ * - `busy`: `maxPendingCalls` calls were already waiting, this one was not made (deny);
+ * - `failed`: an error nobody recognised (deny: an unknown error is never taken for an outage).
+ */
 type Outcome =
   | { readonly kind: "answer"; readonly answer: BackendAnswer; readonly receivedAt: number }
-  | { readonly kind: "unreachable"; readonly error: BackendUnreachableError };
+  | { readonly kind: "unreachable"; readonly error: BackendUnreachableError }
+  | { readonly kind: "invalid"; readonly error: BackendRequestError }
+  | { readonly kind: "busy" }
+  | { readonly kind: "failed"; readonly error: unknown };
 
 /**
  * The backend step (protocols.md §1 step 5): asks the configured middleware, and its verdict ends
@@ -40,6 +54,11 @@ type Outcome =
  *   per-user limits still count each session (SessionLimiter).
  * - An unreachable backend (refused, DNS, timeout, reset, TLS) gives `onUnreachable`, logged as
  *   `backend.unreachable` at error level on every check. A 5xx denies a new session.
+ * - Nothing else is "unreachable", so `onUnreachable: allow` never lets in by accident: a request that
+ *   cannot be built for this viewer (a header value with CR/LF/NUL, too long, a query a URL cannot
+ *   carry; see checkBackendCall) is not sent and denies (`backend.request_invalid`); an error the
+ *   transport does not recognise denies (`backend.call_failed`); so does a check beyond
+ *   `maxPendingCalls` calls in flight (`backend.busy`). New checks and re-checks alike.
  * - On a re-check, a session whose allow expired less than `staleIfErrorSec` ago keeps it while the
  *   backend fails (stale-if-error). With `recheckAsksBackend: false` (Ministra), a re-check inside the
  *   backend's X-AuthDuration keeps the grant without asking: Ministra's tokens die after ~5 s.
@@ -51,7 +70,8 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
   const protocol: BackendProtocol = config.type === "http-request" ? createHttpRequestProtocol(config) : createFlussonicProtocol(config);
   const target = safeTarget(config.type === "http-request" ? config.url : `${config.address.replace(/\/+$/, "")}${config.checkPath}`);
   const transport = new BackendTransport({ ...config, url: target }, parts.dispatcher);
-  const cache = new VerdictCache<Outcome>(config.cacheEntries, parts.clock);
+  const cache = new VerdictCache<Outcome>(config.cacheEntries, parts.clock, { maxBytes: config.cacheMaxBytes, purgeIntervalMs: CACHE_PURGE_INTERVAL_MS });
+  let pendingCalls = 0;
   const grants = new SessionGrants(parts.sessions);
   const keepsGrantOnRecheck = config.type !== "http-request" && !config.recheckAsksBackend;
   const { clock } = parts;
@@ -90,8 +110,21 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
     for (const listener of callListeners) listener(call);
   };
 
+  /** The call for this request as it will be sent, or the reason it cannot be. */
+  function buildCall(request: AuthRequest): BackendCall | BackendRequestError {
+    try {
+      return checkBackendCall(protocol.build(request, counts(request)), target);
+    } catch (error) {
+      if (error instanceof BackendRequestError) return error;
+      return new BackendRequestError(target, `could not be built: ${error instanceof Error ? error.name : typeof error}`, { cause: error });
+    }
+  }
+
   async function ask(request: AuthRequest): Promise<Outcome> {
-    const call = protocol.build(request, counts(request));
+    const call = buildCall(request);
+    if (call instanceof BackendRequestError) return { kind: "invalid", error: call };
+    if (pendingCalls >= config.maxPendingCalls) return { kind: "busy" };
+    pendingCalls++;
     const started = performance.now();
     try {
       const response = await transport.get(call.url, call.headers, call.readBody);
@@ -107,7 +140,14 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
         reportCall(started, "bad-answer");
         return { kind: "answer", answer: { kind: "error", reason: error.message }, receivedAt: clock.now() };
       }
-      throw error;
+      if (error instanceof BackendRequestError) {
+        reportCall(started, "invalid-request");
+        return { kind: "invalid", error };
+      }
+      reportCall(started, "failed");
+      return { kind: "failed", error };
+    } finally {
+      pendingCalls--;
     }
   }
 
@@ -127,6 +167,33 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
   }
 
   function verdictOf(request: AuthRequest, outcome: Outcome, source: VerdictSource): StepVerdict {
+    if (outcome.kind === "invalid") {
+      grants.delete(request.sessionId);
+      log.warn(
+        { event: "backend.request_invalid", backend: target, sessionId: request.sessionId, purpose: request.purpose, problem: outcome.error.problem },
+        "backend check request cannot be sent for this viewer; denying",
+      );
+      return deny(`backend request not sent: ${outcome.error.problem}`);
+    }
+    if (outcome.kind === "busy") {
+      const stale = staleAllow(request, `${config.maxPendingCalls} backend calls pending`);
+      if (stale !== undefined) return stale;
+      grants.delete(request.sessionId);
+      log.warn(
+        { event: "backend.busy", backend: target, sessionId: request.sessionId, purpose: request.purpose, maxPendingCalls: config.maxPendingCalls },
+        "too many backend calls pending (auth.backend.maxPendingCalls); denying",
+      );
+      return deny(`backend busy: ${config.maxPendingCalls} calls pending (auth.backend.maxPendingCalls)`);
+    }
+    if (outcome.kind === "failed") {
+      grants.delete(request.sessionId);
+      const what = describeUnknown(outcome.error);
+      log.error(
+        { event: "backend.call_failed", backend: target, sessionId: request.sessionId, purpose: request.purpose, error: what },
+        "auth backend call failed with an unrecognised error; denying",
+      );
+      return deny(`backend call failed (${what})`);
+    }
     if (outcome.kind === "unreachable") {
       const stale = staleAllow(request, `unreachable (${outcome.error.failure})`);
       if (stale !== undefined) return stale;
@@ -181,10 +248,20 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
     },
     async close() {
       grants.close();
-      cache.clear();
+      cache.close();
       await transport.close();
     },
   };
+}
+
+/**
+ * An unrecognised error as it may be logged: its name and code only. Its message is left out on purpose:
+ * it may quote the URL, and with it the viewer's token.
+ */
+function describeUnknown(error: unknown): string {
+  if (!(error instanceof Error)) return typeof error;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" ? `${error.name} ${code}` : error.name;
 }
 
 function elapsed(started: number): number {

@@ -55,6 +55,10 @@ const commonShape = {
   staleIfErrorSec: secondsSchema(0).default(60),
   /** Verdicts kept in the cache, at most (least recently used go first). */
   cacheEntries: z.number().int("must be a whole number").min(1, "must be at least 1").default(10000),
+  /** Bytes the cached verdicts may take together (keys are fixed-size digests; least recently used go first). */
+  cacheMaxBytes: z.number().int("must be a whole number").min(65536, "must be at least 65536 (64 KiB)").default(33554432),
+  /** Backend calls waiting for an answer at once, at most; a check beyond it is denied (`backend.busy`), never let through. */
+  maxPendingCalls: z.number().int("must be a whole number").min(1, "must be at least 1").default(4096),
 };
 
 /** `auth.backend` with `type: http-request`: Cesbo-style, the viewer's query is forwarded verbatim. */
