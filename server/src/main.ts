@@ -1,7 +1,8 @@
 // The only place that listens: loads the config, starts the bundled server, reloads it on SIGHUP, stops it on SIGTERM/SIGINT.
-import { parseArgs } from "node:util";
+import { inspect, parseArgs } from "node:util";
 import { loadConfigFile } from "../../plugin/src/config/parse-config.js";
 import { ConfigError } from "../../plugin/src/errors.js";
+import { Redactor } from "../../plugin/src/redactor.js";
 import { buildServer } from "./build-server.js";
 import { serverConfigSchema } from "./server-config-schema.js";
 
@@ -39,6 +40,6 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   if (error instanceof ConfigError) console.error(error.message);
-  else console.error(error);
+  else console.error(new Redactor().redact(inspect(error))); // e.g. an ERR_INVALID_URL carries its input
   process.exit(1);
 });
