@@ -19,8 +19,9 @@ export const MIN_VERBATIM_LENGTH = 6;
 
 // `scheme://userinfo@` or `//userinfo@`: greedy up to the last `@` of the authority, as URL parsers (and ffmpeg) read it.
 const USERINFO = /((?:[a-z][a-z0-9+.-]*:)?\/\/)[^\s/?#]*@/gi;
-// `?name=value` / `&name=value` / `;name=value` anywhere in the text, URL or not.
-const QUERY_PAIR = /([?&;])([^=&#\s"'<>;?]+)=([^&#\s"';]*)/g;
+// `?name=value` / `&name=value` / `;name=value` anywhere in the text, URL or not. The value ends before
+// a `:` that ends a word (ffmpeg's "<url>: <error>") but keeps inner ones (`auth=login:password`).
+const QUERY_PAIR = /([?&;])([^=&#\s"'<>;?]+)=((?:[^&#\s"';:]|:(?!\s|$))*)/g;
 
 /**
  * Redactor removes credentials from text before it reaches a log line, an API answer or the console:
