@@ -236,7 +236,7 @@ function overlaps(a: string, b: string): boolean {
 /** Puts the HLS gate in front of NMS's HTTP listener. */
 function attachHlsGate(server: HttpServer, config: PluginConfig, ctx: GateContext, clock: Clock): HlsGate {
   const keys = new HlsSessionKeys(ctx.registry, clock, config.hls.sessionIdleSec, config.hls.ipBinding);
-  const hls = new HlsGate(ctx, keys, config.hls.dir!);
+  const hls = new HlsGate(ctx, keys, config.hls.dir!, { hideUnknownChannels: config.hls.hideUnknownChannels });
   hls.attach(server);
   return hls;
 }
