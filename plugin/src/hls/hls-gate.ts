@@ -123,14 +123,12 @@ export class HlsGate {
       ...fields, path: target.path, sessionId: viewer.id, protocol: "hls", app: target.app, channel: target.channel, purpose: "new", requestNumber: 1,
     };
     const decision = await this.#ctx.chain.decide(request);
-    if (res.destroyed || req.socket.destroyed) {
-      this.#ctx.registry.end(viewer, "viewer-left");
-      return;
-    }
+    if (this.#viewerLeft(req, res, viewer)) return;
     if (decision.verdict === "deny") return this.#refuse(res, viewer, decision);
     // Read before admission: a missing playlist (unknown channel, wrong file, not on air yet) must not
     // leave a playing session behind that counts against the viewer's limits, nor close an older one.
     const playlist = await readTextOrNull(join(channelDir, target.file));
+    if (this.#viewerLeft(req, res, viewer)) return;
     if (playlist === null) {
       this.#ctx.registry.end(viewer, "not-found");
       return plain(res, 404, "Not Found");
@@ -142,6 +140,13 @@ export class HlsGate {
       ? rewritePlaylist(playlist, key)
       : wrapperPlaylist(target.file, key, (await this.#bandwidthOf(channelDir, playlist)) ?? FALLBACK_BANDWIDTH);
     this.#sendPlaylist(req, res, body, session);
+  }
+
+  /** True (and the session ended) when the viewer hung up while the gate waited. */
+  #viewerLeft(req: IncomingMessage, res: ServerResponse, viewer: ViewerSession): boolean {
+    if (!res.destroyed && !req.socket.destroyed) return false;
+    this.#ctx.registry.end(viewer, "viewer-left");
+    return true;
   }
 
   #refuse(res: ServerResponse, viewer: ViewerSession, decision: Decision & { verdict: "deny" }): void {
