@@ -5,6 +5,8 @@ import { hasFfmpeg, playWithFfmpeg } from "./helpers/ffmpeg.js";
 import { httpGetFor, wsReadFor } from "./helpers/flv-clients.js";
 import { decodedFrames } from "./helpers/decode.js";
 import { ScriptedAuthorizer } from "./helpers/scripted-authorizer.js";
+import { waitFor } from "./helpers/bundled-server.js";
+import { RawRtmpClient, connectObject } from "./helpers/rtmp-wire.js";
 
 const STREAM = "gate";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -121,32 +123,53 @@ describe("play gate: real NMS, real ffmpeg publisher and players", function () {
       step.verdict = { verdict: "allow", reason: "too late" };
     });
 
-    async function expectReleased(protocol: string) {
-      await sleep(1300); // the chain answers after the viewer left
+    /**
+     * Leaves as soon as the gate holds the viewer (its session is checking), whatever the machine's
+     * load, and returns that session's id.
+     */
+    async function leaveWhenChecking(protocol: string, leave: () => void): Promise<string> {
+      const held = await waitFor(`a ${protocol} session in its check`, () => nms.auth.sessions.list().find((s) => s.protocol === protocol && s.state === "checking"), 20000);
+      leave();
+      return held.id;
+    }
+
+    async function expectReleased(protocol: string, sessionId: string) {
+      // The chain answers after the viewer left.
+      await waitFor("the chain's answer", () => nms.logs.events("auth.decision").find((l) => l.sessionId === sessionId), 20000);
+      await waitFor("the session's end", () => nms.logs.events("session.end").find((l) => (l.session as { id?: string }).id === sessionId));
       const ended = lastEnded(protocol);
-      expect(ended).to.include({ bytesOut: 0, reason: "viewer-left" });
+      expect(ended).to.include({ id: sessionId, bytesOut: 0, reason: "viewer-left" });
       expect(nms.auth.sessions.get(ended.id as string)).to.equal(undefined);
       expect(nms.logs.events("gate.failed")).to.deep.equal([]);
+      await waitFor("NMS to drop the play session", () => ([...Context.sessions.values()].some((s) => !s.isPublisher && s.streamName === STREAM) ? undefined : true), 5000).catch(() => undefined);
       const stillInNms = [...Context.sessions.values()].filter((s) => !s.isPublisher && s.streamName === STREAM);
       expect(stillInNms, "NMS play sessions left behind").to.have.length(0);
     }
 
     it("HTTP-FLV", async () => {
-      const result = await httpGetFor(flvUrl(), 3000, { abortAfterMs: 200 });
-      expect(result.bytes).to.equal(0);
-      await expectReleased("http-flv");
+      const abort = new AbortController();
+      const reading = httpGetFor(flvUrl(), 20000, { abortSignal: abort.signal });
+      const sessionId = await leaveWhenChecking("http-flv", () => abort.abort());
+      expect((await reading).bytes).to.equal(0);
+      await expectReleased("http-flv", sessionId);
     });
 
     it("WS-FLV", async () => {
-      const result = await wsReadFor(wsUrl(), 3000, { abortAfterMs: 200 });
-      expect(result.bytes).to.equal(0);
-      await expectReleased("ws-flv");
+      const abort = new AbortController();
+      const reading = wsReadFor(wsUrl(), 20000, { abortSignal: abort.signal });
+      const sessionId = await leaveWhenChecking("ws-flv", () => abort.abort());
+      expect((await reading).bytes).to.equal(0);
+      await expectReleased("ws-flv", sessionId);
     });
 
     it("RTMP", async () => {
-      const result = await playWithFfmpeg(rtmpUrl(), { seconds: 3, killAfterMs: 300 });
-      expect(result.stdoutBytes).to.equal(0);
-      await expectReleased("rtmp");
+      const player = await RawRtmpClient.open(nms.rtmpPort);
+      await player.handshake();
+      player.connect(connectObject(nms.rtmpPort));
+      player.play(`${STREAM}?token=t1`);
+      const sessionId = await leaveWhenChecking("rtmp", () => player.destroy());
+      expect(player.mediaBytes()).to.equal(0);
+      await expectReleased("rtmp", sessionId);
     });
   });
 

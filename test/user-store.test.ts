@@ -115,6 +115,23 @@ describe("users file: load, reload on change and SIGHUP, keep the old users on e
     await waitFor(() => store!.directory.byToken("t-erin") !== undefined, "the SIGHUP reload");
   });
 
+  it("warns loudly at every load about tokens shorter than 12 characters, naming the users, never the tokens", () => {
+    writeFileSync(file, yaml("{ login: alice, tokens: [t-alice, long-enough-token-1], packages: [basic] }", "{ login: bob, tokens: [twelve-chars], packages: [basic] }"));
+    store = open();
+    expect(store!.directory.byToken("t-alice")?.login, "a short token still works").to.equal("alice");
+    const warning = logs.events("users.weak_token");
+    expect(warning).to.have.length(1);
+    expect(warning[0]).to.include({ level: 40, count: 1, minLength: 12 });
+    expect(warning[0]!.logins).to.deep.equal(["alice"]);
+    writeFileSync(file, yaml("{ login: alice, tokens: [long-enough-token-1], packages: [basic] }", "{ login: bob, tokens: [t-bob], packages: [basic] }"));
+    expect(store!.reload()).to.deep.equal({ ok: true, users: 2 });
+    expect(logs.events("users.weak_token").at(-1)!.logins).to.deep.equal(["bob"]);
+    for (const token of ["t-alice", "t-bob", "long-enough-token-1"]) expect(logs.raw.join("\n")).to.not.include(token);
+    const inConfig = UserStore.open(parseConfig(pluginConfigSchema, { auth: { users: [{ login: "demo", tokens: ["demo"], packages: ["*"] }] } }).auth, logs.logger)!;
+    expect(logs.events("users.weak_token").at(-1)!.logins, "auth.users too").to.deep.equal(["demo"]);
+    inConfig.close();
+  });
+
   it("refuses to start on an invalid users file, or with both auth.users and auth.usersFile", () => {
     writeFileSync(file, yaml("{ login: 'bad:login', tokens: [x], packages: [basic] }"));
     expect(() => open()).to.throw(ConfigError, 'users[0].login: "bad:login" must be 1-64 letters, digits or ._@- (no \':\')');

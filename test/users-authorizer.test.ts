@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { BANNED_REASON, BruteForceThrottle } from "../plugin/src/chain/brute-force-throttle.js";
-import { createUsersAuthorizer } from "../plugin/src/chain/users-authorizer.js";
+import { BUSY_REASON, createUsersAuthorizer } from "../plugin/src/chain/users-authorizer.js";
 import { hashPassword, parseConfig, pluginConfigSchema, type Authorizer, type PluginConfigInput, type StepVerdict } from "../plugin/src/index.js";
+import { PasswordVerifier } from "../plugin/src/users/password-verifier.js";
 import { UserStore } from "../plugin/src/users/user-store.js";
 import { authRequest } from "./helpers/auth-requests.js";
 import { createCapturingLogger } from "./helpers/capturing-logger.js";
@@ -145,5 +146,123 @@ describe("users step", () => {
   it("never writes a password or token to the log", () => {
     const text = logs.raw.join("\n");
     for (const secret of ["pa:ss", "pa%3Ass", "plain-bob", "alice-token", "guess"]) expect(text).to.not.include(secret);
+  });
+});
+
+describe("users step: password hashing is counted before it runs and capped process-wide", function () {
+  this.timeout(20000);
+  const clock = new ManualClock(NOW);
+  const FAST = { cost: 1024, blockSize: 8, parallelization: 1 } as const;
+  let hashes: { alice: string; bob: string };
+  const stores: UserStore[] = [];
+  after(() => stores.forEach((s) => s.close()));
+
+  before(async () => {
+    hashes = { alice: await hashPassword("alice-pass", FAST), bob: await hashPassword("bob-pass", FAST) };
+  });
+
+  /** A users step with its own verifier (whose counters the test reads) and throttle. */
+  function build(bruteForce: NonNullable<PluginConfigInput["auth"]>["bruteForce"], logs = createCapturingLogger()) {
+    const config = parseConfig(pluginConfigSchema, {
+      auth: {
+        users: [
+          { login: "alice", password: hashes.alice, tokens: ["alice-hash-token-1"], packages: ["*"] },
+          { login: "bob", password: hashes.bob, packages: ["*"] },
+          { login: "plain", password: "plain-pass", packages: ["*"] },
+          { login: "tv", tokens: ["tv-only-token-01"], packages: ["*"] },
+        ],
+        bruteForce,
+      },
+    });
+    const store = UserStore.open(config.auth, logs.logger)!;
+    stores.push(store);
+    const verifier = new PasswordVerifier(config.auth.bruteForce, clock, logs.logger);
+    const throttle = config.auth.bruteForce.enabled ? new BruteForceThrottle(config.auth.bruteForce, clock, logs.logger) : undefined;
+    const step = createUsersAuthorizer(store, { clock, throttle, recheckIntervalSec: 300, verifier });
+    const decide = (query: string, ip = "192.0.2.1", purpose: "new" | "recheck" = "new") => Promise.resolve(step.decide(authRequest({ query, ip, purpose })));
+    return { step, verifier, throttle, decide, logs };
+  }
+
+  it("a burst of 40 wrong passwords from one address runs maxFailures hashes, not 40", async () => {
+    const { verifier, decide, logs } = build({ maxFailures: 10 });
+    const verdicts = await Promise.all(Array.from({ length: 40 }, (_, i) => decide(`auth=alice:guess-${i}`, "198.51.100.7")));
+    expect(verifier.counters.hashes).to.equal(10);
+    expect(verdicts.filter((v) => v.verdict === "deny" && v.reason === 'wrong password for user "alice"')).to.have.length(10);
+    expect(verdicts.filter((v) => v.verdict === "deny" && v.reason === BANNED_REASON)).to.have.length(30);
+    expect(logs.events("auth.ip_banned")).to.have.length(1);
+    expect(logs.events("auth.ip_banned")[0]).to.include({ ip: "198.51.100.7", failures: 10 });
+    // Banned now: the right password is refused without a hash; other addresses are unaffected.
+    expect(await decide("auth=alice:alice-pass", "198.51.100.7")).to.deep.equal({ verdict: "deny", reason: BANNED_REASON });
+    expect(verifier.counters.hashes).to.equal(10);
+    expect(await decide("auth=alice:alice-pass", "198.51.100.8")).to.include({ verdict: "allow" });
+  });
+
+  it("a burst of unknown logins from one address is held to maxFailures dummy hashes too", async () => {
+    const { verifier, decide } = build({ maxFailures: 4 });
+    await Promise.all(Array.from({ length: 25 }, (_, i) => decide(`auth=nobody-${i}:x`, "198.51.100.9")));
+    expect(verifier.counters.hashes).to.equal(4);
+  });
+
+  it("right passwords free their place: one address checks more than maxFailures of them, one after another", async () => {
+    const { verifier, decide } = build({ maxFailures: 2 });
+    for (const query of ["auth=alice:alice-pass", "auth=bob:bob-pass", "auth=plain:plain-pass"]) {
+      expect(await decide(query, "203.0.113.20"), query).to.include({ verdict: "allow" });
+    }
+    expect(verifier.counters.hashes).to.equal(3);
+  });
+
+  it("a burst from 30 addresses never runs more than maxConcurrentHashes at once, and every check gets its answer", async () => {
+    const { verifier, decide } = build({ maxConcurrentHashes: 2, maxQueuedHashes: 100 });
+    const verdicts = await Promise.all(Array.from({ length: 30 }, (_, i) => decide(`auth=bob:wrong-${i}`, `10.1.0.${i + 1}`)));
+    expect(verdicts.every((v) => v.verdict === "deny" && v.reason === 'wrong password for user "bob"')).to.equal(true);
+    expect(verifier.counters).to.include({ hashes: 30, peakRunning: 2, running: 0, queued: 0, busy: 0 });
+  });
+
+  it("unknown login, token-only user, plaintext password and wrong password each cost exactly one scrypt hash", async () => {
+    const { verifier, decide } = build({ maxFailures: 100 });
+    const cost = async (query: string) => {
+      const before = verifier.counters.hashes;
+      const verdict = await decide(query, "192.0.2.44");
+      return { hashes: verifier.counters.hashes - before, verdict: verdict.verdict === "deny" ? verdict.reason : verdict.verdict };
+    };
+    expect(await cost("auth=nobody:x")).to.deep.equal({ hashes: 1, verdict: 'unknown login "nobody"' });
+    expect(await cost("auth=tv:x")).to.deep.equal({ hashes: 1, verdict: 'user "tv" has no password (token only)' });
+    expect(await cost("auth=plain:wrong")).to.deep.equal({ hashes: 1, verdict: 'wrong password for user "plain"' });
+    expect(await cost("auth=plain:plain-pass")).to.deep.equal({ hashes: 1, verdict: "allow" });
+    expect(await cost("auth=alice:wrong")).to.deep.equal({ hashes: 1, verdict: 'wrong password for user "alice"' });
+    expect(await cost("auth=alice:alice-pass")).to.deep.equal({ hashes: 1, verdict: "allow" });
+    expect(await cost("auth=alice:alice-pass"), "a verified pair is cached").to.deep.equal({ hashes: 0, verdict: "allow" });
+    expect(await cost("auth=alice"), "malformed: no login to hide").to.deep.equal({ hashes: 0, verdict: "malformed auth parameter (expected login:password)" });
+  });
+
+  it("over the cap with a full queue, a new viewer is refused as busy at once: not counted, and logged once", async () => {
+    const logs = createCapturingLogger();
+    const { verifier, decide } = build({ maxFailures: 1, maxConcurrentHashes: 1, maxQueuedHashes: 0 }, logs);
+    const first = decide("auth=bob:wrong-a", "192.0.2.60");
+    const busy = await Promise.all([decide("auth=alice:alice-pass", "192.0.2.61"), decide("auth=plain:plain-pass", "192.0.2.62")]);
+    expect(busy).to.deep.equal([{ verdict: "deny", reason: BUSY_REASON }, { verdict: "deny", reason: BUSY_REASON }]);
+    expect(await first).to.deep.equal({ verdict: "deny", reason: 'wrong password for user "bob"' });
+    expect(logs.events("auth.hashes_busy")).to.have.length(1);
+    expect(logs.events("auth.hashes_busy")[0]).to.include({ refused: 1, maxConcurrentHashes: 1, maxQueuedHashes: 0, level: 40 });
+    // Busy is not a failed credential (maxFailures is 1): the same address gets in once a slot is free.
+    expect(await decide("auth=alice:alice-pass", "192.0.2.61")).to.include({ verdict: "allow" });
+    expect(verifier.counters).to.include({ hashes: 2, busy: 2 });
+  });
+
+  it("a queued new viewer is refused as busy after hashQueueTimeoutMs; a re-check waits for its turn instead", async () => {
+    const slow = await hashPassword("slow-pass"); // default factors: tens of ms, far longer than the 1 ms wait
+    const config = parseConfig(pluginConfigSchema, { auth: { users: [{ login: "slow", password: slow, packages: ["*"] }, { login: "bob", password: hashes.bob, packages: ["*"] }] } });
+    const logs = createCapturingLogger();
+    const store = UserStore.open(config.auth, logs.logger)!;
+    stores.push(store);
+    const verifier = new PasswordVerifier({ maxConcurrentHashes: 1, maxQueuedHashes: 10, hashQueueTimeoutMs: 1 }, clock, logs.logger);
+    const step = createUsersAuthorizer(store, { clock, throttle: undefined, recheckIntervalSec: 300, verifier });
+    const check = (query: string, purpose: "new" | "recheck") => Promise.resolve(step.decide(authRequest({ query, purpose })));
+    const running = check("auth=slow:slow-pass", "new");
+    const [queuedNew, queuedRecheck] = await Promise.all([check("auth=bob:bob-pass", "new"), check("auth=bob:bob-pass", "recheck")]);
+    expect(queuedNew).to.deep.equal({ verdict: "deny", reason: BUSY_REASON });
+    expect(queuedRecheck).to.include({ verdict: "allow", reason: 'user "bob" by password' });
+    expect(await running).to.include({ verdict: "allow" });
+    expect(verifier.counters).to.include({ hashes: 2, busy: 1, peakRunning: 1 });
   });
 });

@@ -151,8 +151,8 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
     throw error;
   }
   const hlsGate = hlsServer === undefined ? undefined : attachHlsGate(hlsServer, resolved, ctx, clock);
-  const ledger = resolved.stats.file === null ? undefined : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log);
-  const metrics = new PluginMetrics(chain, sessions, chain.step("backend"));
+  const ledger = resolved.stats.file === null ? undefined : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log, resolved.stats);
+  const metrics = new PluginMetrics(chain, sessions, chain.step("backend"), ledger);
   const api = resolved.api.enabled
     ? new ManagementApi(
       { bind: resolved.api.bind, port: resolved.api.port, token: resolved.api.token!, previousTokens: resolved.api.previousTokens },

@@ -1,9 +1,11 @@
-// The only place that listens: loads the config, starts the bundled server, reloads it on SIGHUP, stops it on SIGTERM/SIGINT.
+// The only place that listens: loads the config, starts the bundled server, reloads it on SIGHUP, stops it on SIGTERM/SIGINT,
+// and on an unknown uncaught error stops it and exits with 1 (last-resort.ts) for a supervisor to restart it.
 import { inspect, parseArgs } from "node:util";
 import { loadConfigFile } from "../../plugin/src/config/parse-config.js";
 import { ConfigError } from "../../plugin/src/errors.js";
 import { Redactor } from "../../plugin/src/redactor.js";
 import { buildServer } from "./build-server.js";
+import { installLastResort } from "./last-resort.js";
 import { serverConfigSchema } from "./server-config-schema.js";
 
 const DEFAULT_CONFIG = "samples/quickstart.yaml";
@@ -13,12 +15,14 @@ async function main(): Promise<void> {
   const file = values.config ?? DEFAULT_CONFIG;
   const config = loadConfigFile(serverConfigSchema, file);
   const server = buildServer(config);
-  let stopping = false;
+  // One stop, whoever asks first (a signal or the last-resort handler): stopping twice is not safe.
+  let stopped: Promise<void> | undefined;
+  const stopOnce = () => (stopped ??= server.stop());
+  installLastResort(process, { log: server.auth.log, stop: stopOnce, exit: (code) => process.exit(code) });
   const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (stopped !== undefined) return;
     server.auth.log.info({ event: "server.signal", signal }, "stopping");
-    server.stop().then(() => process.exit(0), (error: unknown) => {
+    stopOnce().then(() => process.exit(0), (error: unknown) => {
       server.auth.log.error({ event: "server.stop_failed", err: error }, "stop failed");
       process.exit(1);
     });

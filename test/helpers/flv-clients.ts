@@ -11,7 +11,7 @@ export interface HttpFlvResult {
 }
 
 /** GETs a URL and reads the body for at most `readMs` after the response starts (or until it ends). */
-export function httpGetFor(url: string, readMs: number, opts: { abortAfterMs?: number; headers?: http.OutgoingHttpHeaders; localAddress?: string } = {}): Promise<HttpFlvResult> {
+export function httpGetFor(url: string, readMs: number, opts: { abortAfterMs?: number; abortSignal?: AbortSignal; headers?: http.OutgoingHttpHeaders; localAddress?: string } = {}): Promise<HttpFlvResult> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let bytes = 0;
@@ -42,6 +42,7 @@ export function httpGetFor(url: string, readMs: number, opts: { abortAfterMs?: n
     });
     req.on("error", (e) => finish(e.message));
     if (opts.abortAfterMs !== undefined) setTimeout(() => finish("aborted by test"), opts.abortAfterMs);
+    opts.abortSignal?.addEventListener("abort", () => finish("aborted by test"));
   });
 }
 
@@ -56,7 +57,7 @@ export interface WsFlvResult {
 }
 
 /** Opens a WebSocket and collects messages for at most `readMs` (or until the server closes). */
-export function wsReadFor(url: string, readMs: number, opts: { abortAfterMs?: number } = {}): Promise<WsFlvResult> {
+export function wsReadFor(url: string, readMs: number, opts: { abortAfterMs?: number; abortSignal?: AbortSignal } = {}): Promise<WsFlvResult> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let bytes = 0;
@@ -79,5 +80,6 @@ export function wsReadFor(url: string, readMs: number, opts: { abortAfterMs?: nu
     ws.on("close", (code, reason) => finish({ closeCode: code, closeReason: reason.toString() }));
     ws.on("error", (e) => finish({ error: e.message }));
     if (opts.abortAfterMs !== undefined) setTimeout(() => finish({ error: "aborted by test" }), opts.abortAfterMs);
+    opts.abortSignal?.addEventListener("abort", () => finish({ error: "aborted by test" }));
   });
 }

@@ -22,14 +22,44 @@ export interface Route {
   readonly handler: (request: ApiRequest) => Reply | Promise<Reply>;
 }
 
-/** The body parsed as JSON, or a 400 reply saying why it is not. */
+/**
+ * How deeply a JSON body may nest arrays and objects. No route takes more than a few levels; the cap
+ * keeps recursive code after the parse (validation, issue echoes, JSON.stringify of a reply) from
+ * overflowing the stack on a hostile body such as 60,000 `[`.
+ */
+export const MAX_JSON_DEPTH = 32;
+
+/** The body parsed as JSON, or a 400 reply saying why it is not (empty, nested too deeply, not JSON). */
 export function jsonBody(request: ApiRequest): { value: unknown } | Reply {
   if (request.body.length === 0) return { status: 400, body: { error: "a JSON body is required" } };
+  const text = request.body.toString("utf8");
+  // Checked on the text, before parsing: nothing deep is ever built.
+  const tooDeepAt = depthExceededAt(text, MAX_JSON_DEPTH);
+  if (tooDeepAt >= 0) {
+    return { status: 400, body: { error: `the body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels (at character ${tooDeepAt})` } };
+  }
   try {
-    return { value: JSON.parse(request.body.toString("utf8")) as unknown };
+    return { value: JSON.parse(text) as unknown };
   } catch (error) {
     return { status: 400, body: { error: `the body is not JSON: ${(error as Error).message}` } };
   }
+}
+
+/** The index of the first `[` or `{` (outside strings) that opens level `maxDepth + 1`, or -1. */
+function depthExceededAt(text: string, maxDepth: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character, a quote included
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > maxDepth) return i;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return -1;
 }
 
 /** True for a Reply (as opposed to a parsed value). */

@@ -40,14 +40,22 @@ export interface ManagementApiOptions {
   previousTokens?: readonly string[];
 }
 
+/**
+ * Failed credentials per client (address, IPv6 /64) that ban it, and for how long: 10 within a minute
+ * ban for 5 minutes. A ban refuses only failed requests (429), never the right credential. At most
+ * 10,000 clients are tracked (failures and bans each, least recent forgotten first).
+ */
+const API_THROTTLE = { maxFailures: 10, windowSec: 60, banSec: 300, maxKeys: 10_000 } as const;
+
 /** Largest request body the API reads (it takes no large input). */
 const MAX_BODY_BYTES = 64 * 1024;
 
 /**
  * ManagementApi is the operator's JSON API on its own port: sessions (list, get, close), revocation
  * of a user's or a token's sessions, built-in users, viewers per channel, channel states, statistics,
- * metrics and health. Every route needs the bearer token (compared in constant time); repeated
- * failures from one address are throttled.
+ * metrics and health. Every route needs the bearer token (compared in constant time against every
+ * accepted token). The right token always works; repeated failures from one client get 429 for their
+ * failed requests only, so no other local process can lock the operator out.
  */
 export class ManagementApi {
   readonly #server: Server;
@@ -59,7 +67,7 @@ export class ManagementApi {
   constructor(options: ManagementApiOptions, registry: SessionRegistry, sources: ApiSources, providers: ApiProviders, clock: Clock, log: Logger) {
     this.#options = options;
     this.#log = log;
-    this.#throttle = new FailureThrottle(clock, { maxFailures: 10, windowSec: 60, banSec: 300 });
+    this.#throttle = new FailureThrottle(clock, API_THROTTLE);
     this.#routes = [
       { method: "GET", pattern: /^\/api\/health$/, handler: () => ({ status: 200, body: { status: "ok", liveSessions: registry.size } }) },
       { method: "GET", pattern: /^\/api\/channels$/, handler: () => ({ status: 200, body: { channels: providers.channels?.() ?? [] } }) },
@@ -95,12 +103,10 @@ export class ManagementApi {
     // Failures are counted per subscriber block (IPv6 per /64), like viewers' failed credentials.
     const client = subscriberBlockOf(parseIpAddress(peer), peer);
     try {
-      if (this.#throttle.isBanned(client)) return send(res, 429, { error: "too many failed attempts; try later" });
-      if (!this.#authorized(req)) {
-        if (this.#throttle.fail(client) > 0) this.#log.warn({ event: "api.client_banned", ip: client }, "management API: address banned after repeated bad credentials");
-        this.#log.info({ event: "api.unauthorized", ip: peer, method: req.method, path: req.url?.split("?")[0] }, "management API: bad or missing credential");
-        return send(res, 401, { error: "missing or wrong bearer token" }, { "WWW-Authenticate": 'Bearer realm="nms-viewer-auth"' });
-      }
+      // The credential is checked first, so the right one always works: a ban only refuses failures
+      // (everything on a loopback bind shares 127.0.0.1, and any local process could otherwise lock the
+      // operator out). A failure costs two SHA-256 per accepted token and a map update, nothing more.
+      if (!this.#authorized(req)) return this.#refuse(req, res, peer, client);
       const body = await readBody(req);
       if (body === undefined) return send(res, 413, { error: `request body larger than ${MAX_BODY_BYTES} bytes` }, { Connection: "close" });
       const url = new URL(req.url ?? "/", "http://api.invalid");
@@ -122,6 +128,18 @@ export class ManagementApi {
       this.#log.error({ event: "api.failed", err: error }, "management API request failed");
       if (!res.headersSent) send(res, 500, { error: "internal error" });
     }
+  }
+
+  /** A failed credential: 429 while the client is banned (not counted again), else counted and 401. */
+  #refuse(req: IncomingMessage, res: ServerResponse, peer: string, client: string): void {
+    const banLeftMs = this.#throttle.banLeftMs(client);
+    if (banLeftMs > 0) return send(res, 429, { error: "too many failed attempts; try later" }, { "Retry-After": String(Math.ceil(banLeftMs / 1000)) });
+    const failures = this.#throttle.fail(client);
+    if (failures > 0) {
+      this.#log.warn({ event: "api.client_banned", ip: client, failures, banSec: API_THROTTLE.banSec }, "management API: address banned after repeated bad credentials");
+    }
+    this.#log.info({ event: "api.unauthorized", ip: peer, method: req.method, path: req.url?.split("?")[0] }, "management API: bad or missing credential");
+    return send(res, 401, { error: "missing or wrong bearer token" }, { "WWW-Authenticate": 'Bearer realm="nms-viewer-auth"' });
   }
 
   #authorized(req: IncomingMessage): boolean {

@@ -9,12 +9,25 @@ import { deny, type StepVerdict } from "./decision.js";
 /** The reason a banned address is refused. */
 export const BANNED_REASON = "too many failed attempts";
 
+/** A credential check reserved before its expensive part (a password hash): settle it exactly once. */
+export interface CredentialAttempt {
+  /** The credential was right, or the check never ran: frees the attempt's place, counts nothing. */
+  release(): void;
+  /** The credential was wrong: counts the failure and returns the deny with this reason. */
+  fail(reason: string): StepVerdict;
+}
+
 /**
- * BruteForceThrottle counts failed credentials (wrong password, unknown login, forged signed link) per
- * address; `maxFailures` within `windowSec` ban the address for `banSec`: while banned, every new
- * request from it that carries credentials is denied, right ones included. IPv6 viewers are counted
- * per /64, the block one subscriber usually holds. Re-checks of playing sessions are neither counted
- * nor banned: they are not attempts. Memory is bounded by LRU caches.
+ * BruteForceThrottle counts failed credentials (wrong password, unknown login, forged signed link, a
+ * user token nothing accepts) per address; `maxFailures` within `windowSec` ban the address for
+ * `banSec`: while banned, every new request from it that carries credentials is denied, right ones
+ * included. IPv6 viewers are counted per /64, the block one subscriber usually holds. Re-checks of
+ * playing sessions are neither counted nor banned: they are not attempts.
+ *
+ * A password attempt is counted before it is hashed (`begin`): an address whose attempts in flight
+ * plus failures reach `maxFailures` is refused without hashing, so a burst of guesses from one
+ * address runs at most `maxFailures` hashes. Memory: see FailureThrottle (LRU caches of 100,000
+ * addresses each; attempts in flight bounded by the hashes running and queued).
  */
 export class BruteForceThrottle {
   readonly #config: BruteForceConfig;
@@ -33,15 +46,49 @@ export class BruteForceThrottle {
     return this.#throttle.isBanned(keyOf(request)) ? deny(BANNED_REASON) : undefined;
   }
 
+  /**
+   * Reserves an attempt before an expensive check, or undefined when the address may not make one
+   * now (banned, or its attempts in flight plus failures reach `maxFailures`): refuse it with
+   * BANNED_REASON, without doing the work. A re-check always gets an attempt that counts nothing.
+   */
+  begin(request: AuthRequest): CredentialAttempt | undefined {
+    if (request.purpose !== "new") return { release() {}, fail: (reason) => deny(reason) };
+    const key = keyOf(request);
+    if (!this.#throttle.reserve(key)) return undefined;
+    let settled = false;
+    const settle = (failed: boolean) => {
+      if (settled) return;
+      settled = true;
+      this.#logBan(key, this.#throttle.settle(key, failed));
+    };
+    return {
+      release: () => settle(false),
+      fail: (reason) => {
+        settle(true);
+        return deny(reason);
+      },
+    };
+  }
+
   /** Records a failed credential from the request's address and returns the deny for it. */
   fail(request: AuthRequest, reason: string): StepVerdict {
-    if (request.purpose === "new") this.#count(request);
+    this.countFailure(request);
     return deny(reason);
   }
 
-  #count(request: AuthRequest): void {
+  /** Records a failed credential from the request's address (nothing for a re-check). */
+  countFailure(request: AuthRequest): void {
+    if (request.purpose !== "new") return;
     const key = keyOf(request);
-    const failures = this.#throttle.fail(key);
+    this.#logBan(key, this.#throttle.fail(key));
+  }
+
+  /** How many addresses have password checks in flight now (bounded by the hashes running and queued). */
+  get addressesInFlight(): number {
+    return this.#throttle.keysInFlight;
+  }
+
+  #logBan(key: string, failures: number): void {
     if (failures === 0) return;
     this.#log.warn(
       { event: "auth.ip_banned", ip: key, failures, windowSec: this.#config.windowSec, banSec: this.#config.banSec },

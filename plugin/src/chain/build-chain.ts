@@ -4,6 +4,7 @@ import type { PluginConfig } from "../config/plugin-config-schema.js";
 import type { SessionRegistry } from "../sessions/session-registry.js";
 import type { Logger } from "../log.js";
 import { AddressRules } from "../net/address-rules.js";
+import { PasswordVerifier } from "../users/password-verifier.js";
 import type { UserStore } from "../users/user-store.js";
 import { AuthChain } from "./auth-chain.js";
 import { createBackendAuthorizer } from "./backend-authorizer.js";
@@ -13,7 +14,7 @@ import { createIpAllowAuthorizer } from "./ip-allow-authorizer.js";
 import { createIpDenyAuthorizer } from "./ip-deny-authorizer.js";
 import { BruteForceThrottle } from "./brute-force-throttle.js";
 import { createSecureTokenAuthorizer } from "./securetoken-authorizer.js";
-import { createUsersAuthorizer } from "./users-authorizer.js";
+import { createUsersAuthorizer, TOKEN_PARAM } from "./users-authorizer.js";
 
 /** What the chain is built from besides the configuration. */
 export interface ChainParts {
@@ -34,7 +35,12 @@ export interface ChainParts {
   backendDispatcher?: Dispatcher | undefined;
 }
 
-/** Builds the chain in the order of protocols.md §1 from a validated configuration. */
+/**
+ * Builds the chain in the order of protocols.md §1 from a validated configuration. With built-in users
+ * and the brute-force throttle on, a user token that no step accepts is a failed credential: the users
+ * step refuses and counts it when no later step (securetoken, custom, backend) could take it and the
+ * default is deny; otherwise the chain's default deny of a request with a `token` counts it once.
+ */
 export function buildChain(config: PluginConfig, parts: ChainParts, log: Logger): AuthChain {
   const steps: Authorizer[] = [];
   if (parts.internalSecret !== undefined) steps.push(createInternalAuthorizer(parts.internalSecret));
@@ -42,13 +48,29 @@ export function buildChain(config: PluginConfig, parts: ChainParts, log: Logger)
   steps.push(createIpDenyAuthorizer(() => rules.deny));
   steps.push(createIpAllowAuthorizer(() => rules.allow));
   const throttle = config.auth.bruteForce.enabled ? new BruteForceThrottle(config.auth.bruteForce, parts.clock, log) : undefined;
+  // Could a step after the users step accept a token that is no user's? Then only the chain's final
+  // default deny shows that nobody took it; otherwise the users step knows at once.
+  const laterStepMayTakeToken = config.auth.securetoken.secrets.length > 0 || (parts.customAuthorizers?.length ?? 0) > 0 || config.auth.backend !== null;
+  let chain: AuthChain | undefined;
   if (parts.users !== undefined) {
-    steps.push(createUsersAuthorizer(parts.users, { clock: parts.clock, throttle, recheckIntervalSec: config.sessions.recheckIntervalSec }));
+    steps.push(createUsersAuthorizer(parts.users, {
+      clock: parts.clock, throttle, recheckIntervalSec: config.sessions.recheckIntervalSec,
+      verifier: new PasswordVerifier(config.auth.bruteForce, parts.clock, log),
+      unknownTokenFails: () => !laterStepMayTakeToken && chain?.defaultAction === "deny",
+    }));
   }
   if (config.auth.securetoken.secrets.length > 0) steps.push(createSecureTokenAuthorizer(parts.securetoken ?? config.auth.securetoken, parts.clock, throttle));
   steps.push(...(parts.customAuthorizers ?? []));
   if (config.auth.backend !== null) {
     steps.push(createBackendAuthorizer(config.auth.backend, { sessions: parts.sessions, clock: parts.clock, dispatcher: parts.backendDispatcher }, log));
   }
-  return new AuthChain(steps, config.auth.defaultAction, log);
+  chain = new AuthChain(steps, config.auth.defaultAction, log);
+  if (parts.users !== undefined && throttle !== undefined && laterStepMayTakeToken) {
+    // A user token that no step accepted (the default denied it) is a failed credential, counted once;
+    // a backend's or custom step's own deny is its verdict on a token it knows, and is not counted.
+    chain.on("decision", function countUnacceptedToken(request, decision) {
+      if (decision.step === "default" && decision.verdict === "deny" && request.params.has(TOKEN_PARAM)) throttle.countFailure(request);
+    });
+  }
+  return chain;
 }

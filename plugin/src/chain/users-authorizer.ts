@@ -1,14 +1,14 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type { Clock } from "../clock.js";
-import { verifyPassword, DEFAULT_SCRYPT, type StoredPassword } from "../users/password-hash.js";
+import { bruteForceSchema } from "../config/brute-force-schema.js";
+import { BUSY, PasswordVerifier, type HashWait, type PasswordCheck } from "../users/password-verifier.js";
 import { grantsChannel, type DirectoryUser } from "../users/user-directory.js";
 import type { UserStore } from "../users/user-store.js";
 import type { Authorizer } from "./authorizer.js";
 import type { AuthRequest } from "./auth-request.js";
-import type { BruteForceThrottle } from "./brute-force-throttle.js";
+import { BANNED_REASON, type BruteForceThrottle, type CredentialAttempt } from "./brute-force-throttle.js";
 import { allow, deny, PASS, type StepVerdict } from "./decision.js";
-
 /** The query parameter of a user's token: `?token=T`. */
 export const TOKEN_PARAM = "token";
 /** The query parameter of a login and password: `?auth=login:password`. */
@@ -27,7 +27,23 @@ export interface UsersAuthorizerOptions {
   throttle: BruteForceThrottle | undefined;
   /** `sessions.recheckIntervalSec`: an expiry sooner than this shortens the session's re-check. */
   recheckIntervalSec: number;
+  /**
+   * Runs the password hashes, at most `auth.bruteForce.maxConcurrentHashes` at once; one with the
+   * default settings when omitted. Closed with the step.
+   */
+  verifier?: PasswordVerifier | undefined;
+  /**
+   * Whether a token that is no user's token is a failed credential (denied and counted) rather than
+   * passed on: true when no later step could accept it and the chain's default is deny. Asked on every
+   * request, since the default action can change on a reload. Omitted: never (unknown tokens pass on).
+   */
+  unknownTokenFails?: (() => boolean) | undefined;
 }
+
+/** The deny reason of a token that is no user's token, when no later step could accept it. */
+export const UNKNOWN_TOKEN_REASON = "token matches no user";
+/** The deny reason of a password check that got no hash slot in time (not a failed credential). */
+export const BUSY_REASON = "password checks are busy; try again (auth.bruteForce.maxConcurrentHashes)";
 
 /**
  * The built-in users step (protocols.md §1 step 3).
@@ -36,22 +52,31 @@ export interface UsersAuthorizerOptions {
  * - `auth=login:password`: decides. Malformed, unknown login, no password or wrong password deny (and
  *   count as failed attempts); a right password goes on to the user checks below.
  * - `token=T`: a token of a user goes on to the user checks; any other token passes on (it may be a
- *   signed link or a middleware token). `auth` wins when both are present.
+ *   signed link or a middleware token), unless `unknownTokenFails` says no later step could take it:
+ *   then it is denied and counted. `auth` wins when both are present.
  * - User checks, in order: enabled, not expired, address bound, channel in the user's packages. The
  *   allow names the user and carries `maxConnections` as the session limit, which SessionLimiter
  *   enforces across protocols.
  *
- * Tokens are looked up by their SHA-256; passwords are checked with scrypt, and a verified pair is
- * cached for a minute (keyed by the SHA-256 of login and password, bound to the user record it
- * verified, so a reload invalidates it); concurrent checks of one pair share one scrypt run.
- * Unknown logins cost a dummy scrypt so that timing does not reveal which logins exist.
+ * Tokens are looked up by their SHA-256; passwords are checked with scrypt through the
+ * PasswordVerifier (a process-wide cap on hashes running at once; busy when none frees in time). An
+ * attempt is reserved with the brute-force throttle before it is hashed, so one address runs at most
+ * `maxFailures` hashes at a time. A verified pair is cached for a minute (keyed by the SHA-256 of
+ * login and password, bound to the user record it verified, so a reload invalidates it); concurrent
+ * checks of one pair share one scrypt run. Unknown logins, token-only users and plaintext passwords
+ * cost one scrypt too, so that timing does not reveal which logins exist or how they are stored.
+ *
+ * Memory: the verified cache holds at most 10,000 pairs (only right ones, for a minute); the map of
+ * checks in flight one entry per hash running or queued.
  */
 export function createUsersAuthorizer(store: UserStore, options: UsersAuthorizerOptions): Authorizer {
   const { clock, throttle, recheckIntervalSec } = options;
+  const verifier = options.verifier ?? new PasswordVerifier(bruteForceSchema.parse(undefined), clock);
+  const unknownTokenFails = options.unknownTokenFails ?? (() => false);
   const verified = new LRUCache<string, DirectoryUser>({
     max: VERIFIED_PASSWORD_MAX, ttl: VERIFIED_PASSWORD_TTL_MS, ttlResolution: 0, perf: { now: () => clock.now() },
   });
-  const inFlight = new Map<string, { user: DirectoryUser; result: Promise<boolean> }>();
+  const inFlight = new Map<string, { user: DirectoryUser | undefined; result: Promise<PasswordCheck> }>();
 
   function admit(user: DirectoryUser, request: AuthRequest, via: string): StepVerdict {
     const who = `user "${user.login}"`;
@@ -88,23 +113,48 @@ export function createUsersAuthorizer(store: UserStore, options: UsersAuthorizer
   }
 
   async function verifySlowly(request: AuthRequest, login: string, password: string, user: DirectoryUser | undefined, key: string): Promise<StepVerdict> {
-    if (user === undefined) {
-      await verifyPassword(password, DUMMY_PASSWORD);
-      return fail(request, `unknown login ${JSON.stringify(login.slice(0, 64))}`);
+    const wait: HashWait = request.purpose === "new" ? "bounded" : "unbounded";
+    // Viewers of one account reconnecting together (a restart, a shared login) share one scrypt run;
+    // joining costs no hash, so it needs no reservation, but a wrong pair still counts as a failure.
+    const pending = inFlight.get(key);
+    if (pending !== undefined && pending.user === user) {
+      let answer = await pending.result;
+      // A playing session is never cut because a new viewer's check found the queue full.
+      if (answer === BUSY && wait === "unbounded") answer = await verifier.check(password, user?.password, wait);
+      return conclude(request, login, user, key, answer, undefined);
     }
-    if (user.password === undefined) return fail(request, `user "${user.login}" has no password (token only)`);
-    // Viewers of one account reconnecting together (a restart, a shared login) share one scrypt run.
-    let pending = inFlight.get(key);
-    if (pending?.user !== user) {
-      const entry = { user, result: verifyPassword(password, user.password) };
-      const forget = () => {
-        if (inFlight.get(key) === entry) inFlight.delete(key);
-      };
-      entry.result.then(forget, forget);
-      inFlight.set(key, entry);
-      pending = entry;
+    // Counted before hashing: an address at its limit of attempts is refused without any hash.
+    const attempt = throttle?.begin(request);
+    if (throttle !== undefined && attempt === undefined) return deny(BANNED_REASON);
+    const entry = { user, result: verifier.check(password, user?.password, wait) };
+    const forget = () => {
+      if (inFlight.get(key) === entry) inFlight.delete(key);
+    };
+    entry.result.then(forget, forget);
+    inFlight.set(key, entry);
+    let answer: PasswordCheck;
+    try {
+      answer = await entry.result;
+    } catch (error) {
+      attempt?.release();
+      throw error;
     }
-    if (!(await pending.result)) return fail(request, `wrong password for user "${user.login}"`);
+    return conclude(request, login, user, key, answer, attempt);
+  }
+
+  /** Turns a check's answer into the verdict, settling the reserved attempt (if any) exactly once. */
+  function conclude(request: AuthRequest, login: string, user: DirectoryUser | undefined, key: string, answer: PasswordCheck, attempt: CredentialAttempt | undefined): StepVerdict {
+    if (answer === BUSY) {
+      attempt?.release();
+      return deny(BUSY_REASON);
+    }
+    if (!answer || user === undefined) {
+      const reason = user === undefined ? `unknown login ${JSON.stringify(login.slice(0, 64))}`
+        : user.password === undefined ? `user "${user.login}" has no password (token only)`
+        : `wrong password for user "${user.login}"`;
+      return attempt === undefined ? fail(request, reason) : attempt.fail(reason);
+    }
+    attempt?.release();
     verified.set(key, user);
     return admit(user, request, "password");
   }
@@ -119,18 +169,15 @@ export function createUsersAuthorizer(store: UserStore, options: UsersAuthorizer
       if (banned !== undefined) return banned;
       if (auth !== null) return byPassword(request, auth);
       const user = store.directory.byToken(token!);
-      return user === undefined ? PASS : admit(user, request, "token");
+      if (user !== undefined) return admit(user, request, "token");
+      return unknownTokenFails() ? fail(request, UNKNOWN_TOKEN_REASON) : PASS;
     },
     close() {
+      verifier.close();
       store.close();
     },
   };
 }
-
-/** A stand-in hash that no password matches, verified for unknown logins. */
-const DUMMY_PASSWORD: StoredPassword = {
-  kind: "scrypt", ...DEFAULT_SCRYPT, salt: randomBytes(16).toString("base64url"), hash: randomBytes(32).toString("base64url"),
-};
 
 function pairKey(login: string, password: string): string {
   return createHash("sha256").update(login, "utf8").update("\0").update(password, "utf8").digest("base64");

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Clock } from "../clock.js";
+import { guarded } from "../guarded.js";
 import type { HlsIpBinding } from "../config/hls-schema.js";
 import type { IpAddress } from "../net/ip-address.js";
 import { prefixKey } from "../net/ip-range.js";
@@ -43,7 +44,7 @@ export class HlsSessionKeys {
     this.#binding = binding;
     clearInterval(this.#sweeper);
     // Sweep often enough that a session ends within ~1/4 of its idle time after it went idle.
-    this.#sweeper = setInterval(() => this.sweep(), Math.min(5000, Math.max(250, this.#idleMs / 4)));
+    this.#sweeper = setInterval(guarded(this.#registry.log, "hls.sweep_failed", () => this.sweep()), Math.min(5000, Math.max(250, this.#idleMs / 4)));
     this.#sweeper.unref();
   }
 

@@ -1,22 +1,27 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { AuthChain } from "../chain/auth-chain.js";
 import type { Authorizer } from "../chain/authorizer.js";
+import { guarded } from "../guarded.js";
+import type { Logger } from "../log.js";
 import type { SessionRegistry } from "../sessions/session-registry.js";
 import type { ViewerSession } from "../sessions/viewer-session.js";
+import { DROP_REASONS, type StatsLedger } from "../stats/stats-ledger.js";
 
 
 /**
  * PluginMetrics is the Prometheus view of the plugin (served at `/metrics` by the management API):
  * decisions by step and verdict, per-step latency, the backend's HTTP round trips by status or
- * failure, the backend verdict cache, live sessions by protocol and channel, ended sessions by reason, and
- * bytes sent to viewers. A registry of its own, so two plugins in one process never collide.
+ * failure, the backend verdict cache, live sessions by protocol and channel, ended sessions by reason,
+ * bytes sent to viewers, and, with a statistics ledger, its failed writes, waiting and dropped rows.
+ * A registry of its own, so two plugins in one process never collide. Its listeners on the chain and the
+ * sessions are guarded (`metrics.listener_failed`): a counter that throws must not fail a viewer's check.
  */
 export class PluginMetrics {
   readonly registry = new Registry();
   readonly #endedBytes = { total: 0 };
   readonly #detach: () => void;
 
-  constructor(chain: AuthChain, sessions: SessionRegistry, backend: Authorizer | undefined = undefined) {
+  constructor(chain: AuthChain, sessions: SessionRegistry, backend: Authorizer | undefined = undefined, ledger: StatsLedger | undefined = undefined) {
     const decisions = new Counter({ name: "va_decisions_total", help: "Authorization decisions by deciding step and verdict", labelNames: ["step", "verdict"], registers: [this.registry] });
     const stepSeconds = new Histogram({
       name: "va_step_duration_seconds", help: "Time each chain step took (step=backend includes verdict cache hits)", labelNames: ["step"],
@@ -49,13 +54,21 @@ export class PluginMetrics {
       name: "va_backend_request_duration_seconds", help: "Round trips to the middleware backend (cache hits excluded), by HTTP status or failure", labelNames: ["result"],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry],
     });
-    const stopCalls = backend?.onCall?.((call) => backendSeconds.observe({ result: call.result }, call.seconds));
-    const onDecision = (_: unknown, d: { step: string; verdict: string }) => decisions.inc({ step: d.step, verdict: d.verdict });
-    const onStep = (step: string, seconds: number) => stepSeconds.observe({ step }, seconds);
-    const onEnded = (s: ViewerSession) => {
+    if (ledger !== undefined) registerLedgerMetrics(this.registry, ledger);
+    const log: Logger = sessions.log;
+    const stopCalls = backend?.onCall?.(guarded(log, "metrics.listener_failed", function observeBackendCall(call: { result: string; seconds: number }) {
+      backendSeconds.observe({ result: call.result }, call.seconds);
+    }));
+    const onDecision = guarded(log, "metrics.listener_failed", function countDecision(_: unknown, d: { step: string; verdict: string }) {
+      decisions.inc({ step: d.step, verdict: d.verdict });
+    });
+    const onStep = guarded(log, "metrics.listener_failed", function observeStep(step: string, seconds: number) {
+      stepSeconds.observe({ step }, seconds);
+    });
+    const onEnded = guarded(log, "metrics.listener_failed", function countEnded(s: ViewerSession) {
       ended.inc({ reason: s.endReason ?? "viewer-left", protocol: s.protocol });
       endedBytes.total += s.finalBytesOut ?? 0;
-    };
+    });
     chain.on("decision", onDecision);
     chain.on("step", onStep);
     sessions.on("ended", onEnded);
@@ -77,14 +90,50 @@ export class PluginMetrics {
   }
 }
 
+/** The statistics ledger's health: failed writes, rows waiting for the database, rows dropped and purged. */
+function registerLedgerMetrics(registry: Registry, ledger: StatsLedger): void {
+  const reported = new Map<string, number>();
+  new Counter({
+    name: "va_stats_write_failures_total", help: "Statistics ledger writes (and purges) the database refused; the rows are retried at the next flush", registers: [registry],
+    collect() {
+      raiseTo(this, reported, "", ledger.counters().writeFailures);
+    },
+  });
+  const reportedDrops = new Map<string, number>();
+  new Counter({
+    name: "va_stats_rows_dropped_total", help: "Closed sessions lost instead of written, by reason (overflow: more than stats.maxPendingRows waiting; rejected: the database refused the row; closed: unwritten at close)",
+    labelNames: ["reason"], registers: [registry],
+    collect() {
+      const dropped = ledger.counters().rowsDropped;
+      for (const reason of DROP_REASONS) {
+        this.inc({ reason }, 0); // every reason visible from the start, so alerts can use rate() at once
+        raiseTo(this, reportedDrops, reason, dropped[reason], "reason");
+      }
+    },
+  });
+  const reportedPurged = new Map<string, number>();
+  new Counter({
+    name: "va_stats_rows_purged_total", help: "Sessions removed from the ledger by retention (stats.deniedRetentionDays, stats.retentionDays)", registers: [registry],
+    collect() {
+      raiseTo(this, reportedPurged, "", ledger.counters().rowsPurged);
+    },
+  });
+  new Gauge({
+    name: "va_stats_pending_rows", help: "Closed sessions waiting in memory to be written to the ledger", registers: [registry],
+    collect() {
+      this.set(ledger.counters().pendingRows);
+    },
+  });
+}
+
 /**
  * Raises a counter to a running total kept elsewhere (bytes sent, cache lookups): adds what grew since
- * the last scrape. `result` is the counter's `result` label, or "" for a counter without labels.
+ * the last scrape. `result` is the value of the counter's `label` (default `result`), or "" for a counter without labels.
  */
-function raiseTo(counter: Counter, reported: Map<string, number>, result: string, total: number): void {
+function raiseTo(counter: Counter, reported: Map<string, number>, result: string, total: number, label = "result"): void {
   const before = reported.get(result) ?? 0;
   if (total <= before) return;
   if (result === "") counter.inc(total - before);
-  else counter.inc({ result }, total - before);
+  else counter.inc({ [label]: result }, total - before);
   reported.set(result, total);
 }

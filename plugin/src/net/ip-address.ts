@@ -1,23 +1,31 @@
+import ipaddr from "ipaddr.js";
+
 /**
  * IpAddress is a parsed IPv4 or IPv6 address. IPv4-mapped IPv6 (`::ffff:a.b.c.d`) is unmapped to
- * IPv4 at parse time, so one rule list matches a viewer however the socket reported it.
+ * IPv4 at parse time, so one rule list matches a viewer however the socket reported it. The value is
+ * kept as a number (IPv4) or bigint (IPv6) so that large rule lists can be indexed by prefix.
  */
 export type IpAddress =
   | { readonly family: 4; readonly value: number; readonly text: string }
   | { readonly family: 6; readonly value: bigint; readonly text: string };
 
-const IPV4_PART = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
-
-/** Parses a bare IPv4 or IPv6 address (an IPv6 zone such as `%eth0` is dropped); null when it is not one. */
+/**
+ * Parses a bare IPv4 or IPv6 address (brackets and an IPv6 zone such as `%eth0` are dropped); null
+ * when it is not one. Parsing is ipaddr.js's; IPv4 must be four plain decimal parts (no `01.2.3.4`,
+ * no `1.2.3` shorthand), as a socket or an operator writes it.
+ */
 export function parseIpAddress(input: string): IpAddress | null {
-  let text = input.trim();
+  let text = input;
   if (text.startsWith("[") && text.endsWith("]")) text = text.slice(1, -1);
-  const zone = text.indexOf("%");
-  if (zone >= 0) text = text.slice(0, zone);
-  if (text.includes(":")) return parseIpv6(text);
-  const v4 = parseIpv4(text);
-  return v4 === null ? null : ipv4(v4);
+  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return ipv4(ipaddr.IPv4.parse(text));
+  if (!ipaddr.IPv6.isValid(text)) return null;
+  const v6 = ipaddr.IPv6.parse(text);
+  if (v6.isIPv4MappedAddress()) return ipv4(v6.toIPv4Address());
+  let value = 0n;
+  for (const part of v6.parts) value = (value << 16n) | BigInt(part);
+  // Without the zone: rules and bindings compare addresses, not interfaces.
+  v6.zoneId = undefined;
+  return { family: 6, value, text: v6.toRFC5952String() };
 }
 
 /**
@@ -29,80 +37,9 @@ export function parseNmsSessionAddress(input: string): IpAddress | null {
   return match === null ? null : parseIpAddress(match[1] ?? "");
 }
 
-function ipv4(value: number): IpAddress {
-  return { family: 4, value, text: formatIpv4(value) };
-}
-
-function parseIpv4(text: string): number | null {
-  const parts = text.split(".");
-  if (parts.length !== 4) return null;
-  let value = 0;
-  for (const part of parts) {
-    if (!IPV4_PART.test(part)) return null;
-    value = value * 256 + Number(part);
-  }
-  return value;
-}
-
-function parseIpv6(text: string): IpAddress | null {
-  let head = text;
-  let tailWords: number[] = [];
-  const lastColon = text.lastIndexOf(":");
-  const maybeV4 = text.slice(lastColon + 1);
-  if (maybeV4.includes(".")) {
-    const v4 = parseIpv4(maybeV4);
-    if (v4 === null) return null;
-    tailWords = [v4 >>> 16, v4 & 0xffff];
-    head = text.slice(0, lastColon + 1);
-    if (head.endsWith(":") && !head.endsWith("::")) head = head.slice(0, -1);
-  }
-  const words = expandGroups(head, 8 - tailWords.length);
-  if (words === null) return null;
-  let value = 0n;
-  for (const word of [...words, ...tailWords]) value = (value << 16n) | BigInt(word);
-  if (value >> 32n === 0xffffn) return ipv4(Number(value & 0xffffffffn));
-  return { family: 6, value, text: formatIpv6(value) };
-}
-
-/** Expands `a:b::c` into exactly `count` 16-bit words, or null when malformed. */
-function expandGroups(text: string, count: number): number[] | null {
-  const halves = text.split("::");
-  if (halves.length > 2) return null;
-  const parse = (part: string): number[] | null => {
-    if (part === "") return [];
-    const groups = part.split(":");
-    if (!groups.every((g) => HEX_GROUP.test(g))) return null;
-    return groups.map((g) => parseInt(g, 16));
-  };
-  const left = parse(halves[0] ?? "");
-  const right = halves.length === 2 ? parse(halves[1] ?? "") : [];
-  if (left === null || right === null) return null;
-  if (halves.length === 1) return left.length === count ? left : null;
-  const zeros = count - left.length - right.length;
-  if (zeros < 1) return null;
-  return [...left, ...new Array<number>(zeros).fill(0), ...right];
-}
-
-function formatIpv4(value: number): string {
-  return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join(".");
-}
-
-/** RFC 5952 text: lower case, the longest run of zero words (2 or more) shortened to `::`. */
-function formatIpv6(value: bigint): string {
-  const words: number[] = [];
-  for (let shift = 112n; shift >= 0n; shift -= 16n) words.push(Number((value >> shift) & 0xffffn));
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLength) { bestStart = i; bestLength = j - i; }
-    i = j;
-  }
-  const hex = words.map((w) => w.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLength).join(":")}`;
+function ipv4(address: ipaddr.IPv4): IpAddress {
+  const [a = 0, b = 0, c = 0, d = 0] = address.octets;
+  return { family: 4, value: ((a << 24) | (b << 16) | (c << 8) | d) >>> 0, text: address.toString() };
 }
 
 /** True when the address is on the loopback network (127.0.0.0/8 or ::1). */

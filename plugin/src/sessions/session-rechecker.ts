@@ -1,6 +1,7 @@
 import { recheckOf } from "../chain/auth-request.js";
 import type { AuthChain } from "../chain/auth-chain.js";
 import type { Decision } from "../chain/decision.js";
+import { guarded } from "../guarded.js";
 import type { Logger } from "../log.js";
 import type { SessionRegistry } from "./session-registry.js";
 import type { ViewerSession } from "./viewer-session.js";
@@ -31,7 +32,7 @@ export class SessionRechecker {
     this.#cancel(session.id);
     const ttlSec = decision.verdict === "allow" && decision.ttlSec !== undefined ? decision.ttlSec : this.#intervalSec;
     if (ttlSec <= 0 || session.state === "ended") return;
-    const timer = setTimeout(() => void this.#recheck(session), ttlSec * 1000);
+    const timer = setTimeout(guarded(this.#log, "session.recheck_failed", () => this.#recheck(session)), ttlSec * 1000);
     timer.unref();
     this.#timers.set(session.id, timer);
   }
@@ -51,7 +52,17 @@ export class SessionRechecker {
     if (session.state !== "playing" || previous === undefined) return;
     const request = recheckOf(previous);
     session.request = request;
-    const decision = await this.#chain.decide(request);
+    let decision: Decision;
+    try {
+      decision = await this.#chain.decide(request);
+    } catch (error) {
+      // The chain turns a failing step into a deny itself; this is a fault around it. Fail closed: a
+      // session nobody could re-check must not play on unchecked.
+      if (session.state !== "playing") return;
+      this.#log.error({ event: "session.recheck_failed", sessionId: session.id, err: error }, "re-check failed; closing the session");
+      this.#registry.close(session, "denied-on-recheck");
+      return;
+    }
     if (session.state !== "playing") return;
     if (decision.verdict === "deny") {
       this.#log.info({ event: "session.recheck_denied", sessionId: session.id, step: decision.step, reason: decision.reason }, "session denied on re-check; closing");

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { Clock } from "../clock.js";
 import type { Protocol } from "../chain/auth-request.js";
+import { guarded } from "../guarded.js";
 import type { Logger } from "../log.js";
 import { lastActivityOf, snapshotOf, type EndReason, type SessionSnapshot, type SessionTransport, type ViewerSession } from "./viewer-session.js";
 
@@ -25,6 +26,8 @@ export interface SessionRegistryEvents {
 /**
  * SessionRegistry holds every live viewer session, whatever the protocol. A session is opened when
  * its check starts (so its id exists for the backend's `X-Session-Id`) and ended exactly once.
+ * Listeners run guarded: one that throws is logged (`session.listener_failed`) and the others still
+ * run, so a broken statistics or metrics listener cannot stop a session from ending or the server.
  */
 export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   readonly #live = new Map<string, ViewerSession>();
@@ -54,8 +57,13 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
       finalBytesOut: undefined,
     };
     this.#live.set(session.id, session);
-    this.emit("opened", session);
+    this.#announce("opened", session);
     return session;
+  }
+
+  /** The logger sessions are logged to; parts that act on sessions (the HLS key sweeper) report their failures there too. */
+  get log(): Logger {
+    return this.#log;
   }
 
   get(id: string): ViewerSession | undefined {
@@ -77,7 +85,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     session.state = "playing";
     session.playingSince = this.#clock.now();
     session.lastActivityAt = session.playingSince;
-    this.emit("playing", session);
+    this.#announce("playing", session);
   }
 
   touch(session: ViewerSession): void {
@@ -98,14 +106,14 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   /** Ends a session once: freezes its bytes, removes it, logs `session.end`. Later calls do nothing. */
   end(session: ViewerSession, reason: EndReason): void {
     if (session.state === "ended") return;
-    session.finalBytesOut = session.transport.bytesOut();
+    session.finalBytesOut = this.#finalBytesOf(session);
     session.endedAt = this.#clock.now();
     session.lastActivityAt = lastActivityOf(session, session.endedAt); // a streaming viewer was active until now
     session.state = "ended";
     session.endReason = reason;
     this.#live.delete(session.id);
     this.#log.info({ event: "session.end", session: summary(snapshotOf(session)) }, "session ended");
-    this.emit("ended", session);
+    this.#announce("ended", session);
   }
 
   /** Closes a live session's connection and ends it with the given reason. */
@@ -117,6 +125,21 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     } catch (error) {
       this.#log.warn({ event: "session.close_failed", sessionId: session.id, err: error }, "closing the viewer connection failed");
     }
+  }
+
+  /** The session's bytes at its end; a transport that cannot say is logged and counted as 0, so the session still ends. */
+  #finalBytesOf(session: ViewerSession): number {
+    try {
+      return session.transport.bytesOut();
+    } catch (error) {
+      this.#log.warn({ event: "session.bytes_failed", sessionId: session.id, err: error }, "reading the bytes sent to a viewer failed; recorded as 0");
+      return 0;
+    }
+  }
+
+  /** `emit`, but every listener is guarded: with a plain emit the first one to throw skips the rest and throws into the protocol code that ended the session. */
+  #announce(event: keyof SessionRegistryEvents, session: ViewerSession): void {
+    for (const listener of this.rawListeners(event)) guarded(this.#log, "session.listener_failed", listener as (s: ViewerSession) => unknown)(session);
   }
 }
 

@@ -4,6 +4,12 @@ import type { ConfigIssue } from "../errors.js";
 import { IpRuleList } from "../net/ip-rule-list.js";
 import type { StoredPassword } from "./password-hash.js";
 
+/**
+ * User tokens shorter than this are guessable: loaded with a `users.weak_token` warning from the
+ * configuration or the users file (the quick start's `demo` keeps working), refused by the API.
+ */
+export const MIN_TOKEN_LENGTH = 12;
+
 /** One built-in user, compiled for lookups: channels resolved from packages, IPs in a rule list. */
 export interface DirectoryUser {
   readonly login: string;
@@ -27,15 +33,18 @@ export class UserDirectory {
   readonly #byTokenHash: ReadonlyMap<string, DirectoryUser>;
   /** Logins whose password is stored as plaintext (warned about at load). */
   readonly plaintextLogins: readonly string[];
+  /** Logins with a token shorter than MIN_TOKEN_LENGTH (warned about at load). */
+  readonly weakTokenLogins: readonly string[];
 
-  private constructor(byLogin: Map<string, DirectoryUser>, byTokenHash: Map<string, DirectoryUser>, plaintextLogins: string[]) {
+  private constructor(byLogin: Map<string, DirectoryUser>, byTokenHash: Map<string, DirectoryUser>, plaintextLogins: string[], weakTokenLogins: string[]) {
     this.#byLogin = byLogin;
     this.#byTokenHash = byTokenHash;
     this.plaintextLogins = plaintextLogins;
+    this.weakTokenLogins = weakTokenLogins;
   }
 
   /** An empty directory (no users). */
-  static readonly EMPTY = new UserDirectory(new Map(), new Map(), []);
+  static readonly EMPTY = new UserDirectory(new Map(), new Map(), [], []);
 
   /**
    * Compiles validated users against the configured packages. Cross-field rules are checked here, each
@@ -51,6 +60,7 @@ export class UserDirectory {
     const byTokenHash = new Map<string, DirectoryUser>();
     const tokenOwner = new Map<string, string>();
     const plaintext: string[] = [];
+    const weakTokens: string[] = [];
     users.forEach((user, i) => {
       if (user === undefined) return; // an entry that failed validation, reported by its schema
       const at = `${pathPrefix}[${i}]`;
@@ -75,6 +85,7 @@ export class UserDirectory {
       };
       byLogin.set(user.login, compiled);
       if (user.password?.kind === "plain") plaintext.push(user.login);
+      if (user.tokens.some((token) => token.length < MIN_TOKEN_LENGTH)) weakTokens.push(user.login);
       user.tokens.forEach((token, j) => {
         const key = tokenKey(token);
         const owner = tokenOwner.get(key);
@@ -86,7 +97,7 @@ export class UserDirectory {
         byTokenHash.set(key, compiled);
       });
     });
-    return issues.length > 0 ? issues : new UserDirectory(byLogin, byTokenHash, plaintext);
+    return issues.length > 0 ? issues : new UserDirectory(byLogin, byTokenHash, plaintext, weakTokens);
   }
 
   /** How many users the directory holds. */

@@ -6,6 +6,7 @@ import { maskSecret } from "../secrets.js";
 import { hashPassword, SCRYPT_PREFIX } from "./password-hash.js";
 import type { UserStore } from "./user-store.js";
 import { compileUsersFile } from "./users-file-content.js";
+import { MIN_TOKEN_LENGTH } from "./user-directory.js";
 import { UsersFileDocument, type RawUser } from "./users-file-document.js";
 
 /** A user as the management API shows it: no password, tokens masked. */
@@ -36,7 +37,9 @@ export type UserEdit =
  * management API. An edit is validated like the file itself (every issue with its key path, plus the
  * cross-user rules: unique logins and tokens, known packages), written atomically with the file's
  * comments kept, and in force for the next check at once. Plaintext passwords sent to the API are
- * stored as scrypt hashes. Users written in the main configuration (`auth.users`) are read-only here.
+ * stored as scrypt hashes. A new token shorter than MIN_TOKEN_LENGTH (12) is refused: the API is where
+ * tokens are made now, so it insists on unguessable ones (a users file may still hold short ones,
+ * loaded with a warning). Users written in the main configuration (`auth.users`) are read-only here.
  */
 export class UserEditor {
   readonly #store: UserStore;
@@ -109,6 +112,8 @@ export class UserEditor {
     const entry = action === "patch" ? merge(existing!, given) : { ...given, login: target };
     const checked = validateUser(entry);
     if (!checked.ok) return validationFailed(checked);
+    const weak = newWeakTokens(checked.value.tokens, existing?.tokens);
+    if (weak.length > 0) return validationFailed({ ok: false, issues: weak });
     opened.put(target, entry);
     return this.#commit(opened, action, target) ?? { ok: true, user: viewOf(checked.value) };
   }
@@ -136,6 +141,22 @@ export class UserEditor {
 
 function validateUser(entry: RawUser) {
   return validateConfig(userSchema, entry);
+}
+
+/**
+ * Issues for tokens shorter than MIN_TOKEN_LENGTH that the edit adds. Tokens the user already had are
+ * left alone (the file may hold short ones, loaded with a warning), so editing another key of such a
+ * user still works.
+ */
+function newWeakTokens(tokens: readonly string[], before: unknown): ConfigIssue[] {
+  const had = new Set(Array.isArray(before) ? before.filter((t): t is string => typeof t === "string") : []);
+  const issues: ConfigIssue[] = [];
+  tokens.forEach((token, j) => {
+    if (token.length < MIN_TOKEN_LENGTH && !had.has(token)) {
+      issues.push({ path: `tokens[${j}]`, message: `is shorter than ${MIN_TOKEN_LENGTH} characters: short enough to be found by trying; use a long random token (e.g. openssl rand -hex 16)`, value: "<redacted>" });
+    }
+  });
+  return issues;
 }
 
 function merge(existing: RawUser, changes: RawUser): RawUser {

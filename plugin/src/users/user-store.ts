@@ -4,8 +4,9 @@ import { parseYamlText, readConfigText, readYamlFile } from "../config/parse-con
 import type { PluginConfig } from "../config/plugin-config-schema.js";
 import type { UserConfig } from "../config/users-schema.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
+import { guarded } from "../guarded.js";
 import type { Logger } from "../log.js";
-import { UserDirectory } from "./user-directory.js";
+import { MIN_TOKEN_LENGTH, UserDirectory } from "./user-directory.js";
 import { compileUsersFile, type CompiledUsers } from "./users-file-content.js";
 
 /** The outcome of a users reload: the new user count, or every issue found (the old users stay). */
@@ -61,14 +62,14 @@ export class UserStore {
     if (auth.usersFile === null) {
       if (auth.users.length === 0) return undefined;
       const store = new UserStore(compileOrThrow(auth.users, auth.packages, "auth.users", "configuration"), auth.users, null, auth, log, options);
-      store.#warnPlaintext();
+      store.#warnWeak();
       return store;
     }
     const file = resolve(auth.usersFile);
     const compiled = compileUsersFile(readYamlFile(file), auth.packages);
     if (Array.isArray(compiled)) throw new ConfigError(compiled, file);
     const store = new UserStore(compiled.directory, compiled.users, file, auth, log, options);
-    store.#warnPlaintext();
+    store.#warnWeak();
     store.#watch(options.reloadOnSighup ?? true);
     log.info({ event: "users.loaded", file, users: store.#directory.size }, "users loaded");
     return store;
@@ -129,7 +130,7 @@ export class UserStore {
     }
     this.#directory = compiled.directory;
     this.#users = compiled.users;
-    this.#warnPlaintext();
+    this.#warnWeak();
     this.#log.info({ event: "users.reloaded", file: this.#file, users: compiled.directory.size }, "users reloaded");
     return { ok: true, users: compiled.directory.size };
   }
@@ -148,33 +149,51 @@ export class UserStore {
     const file = this.#file!;
     const name = basename(file);
     // Watch the folder, not the file: editors and `mv` replace the file, which ends a watch on its inode.
-    this.#watcher = watch(dirname(file), { persistent: false }, function usersFileChanged(_event, changed) {
-      if (changed === null || changed === name) schedule();
-    });
-    this.#watcher.on("error", (error) => this.#log.warn({ event: "users.watch_failed", file, err: error }, "watching the users file failed; SIGHUP still reloads"));
+    // Every callback below is guarded: an exception out of a watcher, timer or signal listener has no
+    // caller and would end the process; a failed automatic reload keeps the previous users instead.
+    const log = this.#log;
+    const watchFailed = (error: unknown) => log.warn({ event: "users.watch_failed", file, err: error }, "watching the users file failed; SIGHUP still reloads");
+    try {
+      this.#watcher = watch(dirname(file), { persistent: false }, guarded(log, "users.reload_crashed", function usersFileChanged(_event: string, changed: string | null) {
+        if (changed === null || changed === name) schedule();
+      }));
+      this.#watcher.on("error", guarded(log, "users.reload_crashed", watchFailed));
+    } catch (error) {
+      // Out of inotify watches (ENOSPC) and the like: the users are loaded, only automatic reloads are lost.
+      watchFailed(error);
+    }
     const schedule = () => {
       if (this.#timer !== undefined) clearTimeout(this.#timer);
-      this.#timer = setTimeout(() => {
+      this.#timer = setTimeout(guarded(log, "users.reload_crashed", () => {
         this.#timer = undefined;
         this.reload();
-      }, this.#debounceMs);
+      }), this.#debounceMs);
       this.#timer.unref();
     };
     if (onSighup) {
-      this.#onSighup = function reloadUsersOnSighup() {
+      this.#onSighup = guarded(log, "users.reload_crashed", function reloadUsersOnSighup() {
         schedule();
-      };
+      });
       process.on("SIGHUP", this.#onSighup);
     }
   }
 
-  #warnPlaintext(): void {
-    const logins = this.#directory.plaintextLogins;
-    if (logins.length === 0) return;
-    this.#log.warn(
-      { event: "users.plaintext_password", count: logins.length, logins: logins.slice(0, 50) },
-      `${logins.length} user(s) have a plaintext password; store scrypt hashes instead (npm run hash-password)`,
-    );
+  /** Warns, at every load, about plaintext passwords and guessable tokens, naming the logins (never a secret). */
+  #warnWeak(): void {
+    const plaintext = this.#directory.plaintextLogins;
+    if (plaintext.length > 0) {
+      this.#log.warn(
+        { event: "users.plaintext_password", count: plaintext.length, logins: plaintext.slice(0, 50) },
+        `${plaintext.length} user(s) have a plaintext password; store scrypt hashes instead (npm run hash-password)`,
+      );
+    }
+    const weak = this.#directory.weakTokenLogins;
+    if (weak.length > 0) {
+      this.#log.warn(
+        { event: "users.weak_token", count: weak.length, logins: weak.slice(0, 50), minLength: MIN_TOKEN_LENGTH },
+        `${weak.length} user(s) have a token shorter than ${MIN_TOKEN_LENGTH} characters, short enough to be found by trying; give them long random tokens (e.g. openssl rand -hex 16)`,
+      );
+    }
   }
 }
 
