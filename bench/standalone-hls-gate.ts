@@ -37,7 +37,7 @@ export async function startStandaloneGate(hlsDir: string, fallback: Parameters<t
   };
   const keys = new HlsSessionKeys(registry, systemClock, 3600, "exact");
   const server = createServer(fallback);
-  new HlsGate(ctx, keys, hlsDir).attach(server);
+  new HlsGate(ctx, keys, hlsDir, { hideUnknownChannels: config.hls.hideUnknownChannels }).attach(server);
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   return {

@@ -31,6 +31,16 @@ describe("command-line tools", function () {
     expect(result.stderr).to.match(/^--url and --secret are required\nusage: npm run make-link/);
   });
 
+  it("make-link never echoes a stray argument (a forgotten --secret) or a bad URL's credentials", () => {
+    const stray = run("plugin/src/cli/make-link.ts", ["--url", "http://h/live/test.flv", "stray-signing-secret-4d"]);
+    expect(stray.status).to.equal(2);
+    expect(stray.stderr).to.match(/^unexpected argument \(not shown: it may be a secret\)/);
+    const badUrl = run("plugin/src/cli/make-link.ts", ["--url", "//viewer:url-password-7e@h/live/test.flv?token=url-token-8f", "--secret", "stray-signing-secret-4d"]);
+    expect(badUrl.status).to.equal(2);
+    expect(badUrl.stderr).to.equal('url "//<redacted>@h/live/test.flv?token=<redacted>" is not an absolute URL\n');
+    for (const secret of ["stray-signing-secret-4d", "url-password-7e", "url-token-8f"]) expect(stray.stderr + badUrl.stderr).to.not.include(secret);
+  });
+
   it("hash-password reads the password from stdin and prints a hash that verifies", async () => {
     const result = run("plugin/src/cli/hash-password.ts", [], "demo\n");
     expect(result.status, result.stderr).to.equal(0);

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startBundledServer, waitFor, type RunningServer } from "./helpers/bundled-server.js";
 import { hasFfmpeg, playWithFfmpeg } from "./helpers/ffmpeg.js";
@@ -145,5 +145,66 @@ describe("bundled server: HLS through the gate (real ffmpeg, real NMS)", functio
     expect(channel.status().packager.restarts).to.be.greaterThan(0);
     await waitFor("the playlist to advance", async () => ((await sequence()) > before + 1 ? true : undefined));
     expect(run.logs.events("channel.process_down").length).to.be.greaterThan(0);
+  });
+});
+
+describe("HLS gate: unknown channels and missing playlists (no ffmpeg: a playlist written by the test)", function () {
+  this.timeout(30000);
+  const step = new TokenAuthorizer();
+  let run: RunningServer;
+  const url = (path: string) => `${run.httpBase}${path}`;
+  const playingHls = () => run.server.auth.sessions.list().filter((s) => s.protocol === "hls" && s.state === "playing");
+  /** Writes `<hls dir>/live/known/`: a media playlist of one segment, as a packager would. */
+  const writeKnownChannel = () => {
+    const dir = join(run.dataDir, "hls", "live", "known");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "seg_1.ts"), Buffer.alloc(18800, 0x47));
+    writeFileSync(join(dir, "index.m3u8"), "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:2.0,\nseg_1.ts\n");
+  };
+  /** What a viewer can observe of an answer, to compare two of them. */
+  const observable = async (path: string) => {
+    const got = await httpGetFor(url(path), 2000);
+    const { date: _date, ...headers } = got.headers;
+    return { status: got.status, headers, body: got.body.toString() };
+  };
+  afterEach(async () => {
+    await run?.stop();
+    run = undefined as unknown as RunningServer;
+  });
+
+  it("by default a refused viewer gets the same 403 for an unknown channel as for a known one, and the chain decides both", async () => {
+    run = await startBundledServer({ channels: [] }, { authorizers: [step] });
+    writeKnownChannel();
+    expect(run.server.auth.config.hls.hideUnknownChannels).to.equal(true);
+    const known = await observable("/live/known/index.m3u8?token=stolen");
+    expect(known.status).to.equal(403);
+    expect(await observable("/live/unknown/index.m3u8?token=stolen")).to.deep.equal(known);
+    expect(await observable("/live/unknown/seg_1.ts")).to.deep.equal(await observable("/live/known/seg_1.ts"));
+    const decided = run.logs.events("auth.decision").map((l) => `${String(l.channel)}:${String(l.verdict)}`);
+    expect(decided).to.include.members(["known:deny", "unknown:deny"]);
+  });
+
+  it("an allowed viewer of a missing playlist gets 404 and no session: the address limit still admits a real one", async () => {
+    run = await startBundledServer({ channels: [], sessions: { maxPerIp: 1 } }, { authorizers: [step] });
+    writeKnownChannel();
+    for (const path of ["/live/unknown/index.m3u8?token=good", "/live/known/other.m3u8?token=good"]) {
+      expect((await httpGetFor(url(path), 2000)).status, path).to.equal(404);
+    }
+    expect(playingHls(), "no playing session for a missing playlist").to.deep.equal([]);
+    const ended = run.logs.events("session.end").map((l) => (l.session as { channel: string; reason: string }));
+    expect(ended.filter((s) => s.reason === "not-found").map((s) => s.channel)).to.deep.equal(["unknown", "known"]);
+    expect((await httpGetFor(url("/live/known/index.m3u8?token=good"), 2000)).status, "within maxPerIp 1").to.equal(200);
+    expect(playingHls()).to.have.length(1);
+    expect((await httpGetFor(url("/live/known/index.m3u8?token=good"), 2000)).status, "the limit is in force").to.equal(403);
+  });
+
+  it("with hideUnknownChannels: false an unknown channel is answered 404 before the chain runs", async () => {
+    run = await startBundledServer({ channels: [], hls: { hideUnknownChannels: false } }, { authorizers: [step] });
+    writeKnownChannel();
+    const checksBefore = step.seen.length;
+    expect((await httpGetFor(url("/live/unknown/index.m3u8?token=stolen"), 2000)).status).to.equal(404);
+    expect((await httpGetFor(url("/live/unknown/seg_1.ts"), 2000)).status).to.equal(404);
+    expect(step.seen.length, "no chain run for an unknown channel").to.equal(checksBefore);
+    expect((await httpGetFor(url("/live/known/index.m3u8?token=stolen"), 2000)).status).to.equal(403);
   });
 });

@@ -13,6 +13,8 @@ import { pluginConfigSchema, type PluginConfig, type PluginConfigInput } from ".
 import { AlreadyAttachedError, ConfigError, NmsIncompatibleError } from "./errors.js";
 import { PlayGate } from "./gate/play-gate.js";
 import { createLogger, type Logger } from "./log.js";
+import { Redactor } from "./redactor.js";
+import { configSecrets } from "./config/config-secrets.js";
 import { AddressRules } from "./net/address-rules.js";
 import { applyConfigReload, type ConfigReloadOutcome } from "./config/config-reload.js";
 import { SessionRegistry } from "./sessions/session-registry.js";
@@ -47,7 +49,10 @@ export { makeSecureLink, type SecureLinkOptions } from "./securetoken/make-secur
 export interface ViewerAuthDeps {
   /** Time source for expiries and session times. Default: the system clock. */
   clock?: Clock;
-  /** Structured logger. Default: JSON lines on stdout at `config.log.level`. */
+  /**
+   * Structured logger. Default: JSON lines on stdout at `config.log.level`, with the configuration's
+   * secrets and URL credentials removed from every line (see `createLogger`).
+   */
   logger?: Logger;
   /** Extra authorizers, run after securetoken and before the backend (step name `custom`). */
   authorizers?: readonly Authorizer[];
@@ -117,7 +122,7 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
   const marker = Context as unknown as Record<symbol, boolean>;
   if (marker[ATTACHED]) throw new AlreadyAttachedError();
 
-  const log = deps.logger ?? createLogger(resolved.log.level);
+  const log = deps.logger ?? createLogger(resolved.log.level, undefined, new Redactor([...configSecrets(resolved), ...(deps.internalSecret !== undefined ? [deps.internalSecret] : [])]));
   nmsLogger.level = resolved.log.nmsLevel; // NMS's constructor forces "debug"
   const clock = deps.clock ?? systemClock;
   const sessions = new SessionRegistry(clock, log);
@@ -231,7 +236,7 @@ function overlaps(a: string, b: string): boolean {
 /** Puts the HLS gate in front of NMS's HTTP listener. */
 function attachHlsGate(server: HttpServer, config: PluginConfig, ctx: GateContext, clock: Clock): HlsGate {
   const keys = new HlsSessionKeys(ctx.registry, clock, config.hls.sessionIdleSec, config.hls.ipBinding);
-  const hls = new HlsGate(ctx, keys, config.hls.dir!);
+  const hls = new HlsGate(ctx, keys, config.hls.dir!, { hideUnknownChannels: config.hls.hideUnknownChannels });
   hls.attach(server);
   return hls;
 }

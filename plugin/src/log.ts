@@ -1,4 +1,5 @@
 import { pino, type Logger, type LevelWithSilent, type DestinationStream } from "pino";
+import { Redactor } from "./redactor.js";
 
 export type { Logger };
 
@@ -16,8 +17,18 @@ const REDACT_PATHS = [
   "req.headers.authorization", "headers.authorization",
 ];
 
-/** Creates the plugin's structured JSON logger (one line per event, each with a stable `event` name). */
-export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
-  const options = { level, base: { name: "nms-viewer-auth" }, redact: { paths: REDACT_PATHS, censor: "<redacted>" } };
+/**
+ * Creates the plugin's structured JSON logger (one line per event, each with a stable `event` name).
+ * Besides the path redaction, every line passes `redactor` as it is written: URL userinfo and
+ * secret-looking query values anywhere in it, and the known secrets the redactor was built with (the
+ * default knows none, and removes URL credentials only).
+ */
+export function createLogger(level: LogLevel, destination?: DestinationStream, redactor = new Redactor()): Logger {
+  const options = {
+    level,
+    base: { name: "nms-viewer-auth" },
+    redact: { paths: REDACT_PATHS, censor: "<redacted>" },
+    hooks: { streamWrite: (line: string) => redactor.redactJsonLine(line) },
+  };
   return destination === undefined ? pino(options) : pino(options, destination);
 }

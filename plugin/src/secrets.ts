@@ -15,18 +15,3 @@ export function maskSecret(secret: string): string {
   if (secret.length < 12) return "<redacted>";
   return `${secret.slice(0, 4)}…<redacted>`;
 }
-
-/** Query parameters whose values are credentials and never logged in full. */
-export const SECRET_PARAMS = ["token", "auth", "sign", "password", "pass", "secret", "key", "va_internal"] as const;
-
-/** A query string with every credential value masked, safe to log. */
-export function redactQuery(query: string): string {
-  if (query === "") return "";
-  const params = new URLSearchParams(query);
-  const out: string[] = [];
-  for (const [name, value] of params) {
-    const secret = (SECRET_PARAMS as readonly string[]).includes(name.toLowerCase());
-    out.push(`${name}=${secret ? maskSecret(value) : value}`);
-  }
-  return out.join("&");
-}

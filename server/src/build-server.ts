@@ -7,6 +7,8 @@ import NodeMediaServer from "node-media-server";
 import { attachResolvedViewerAuth, type ConfigReloadOutcome, type PluginConfig, type ViewerAuthDeps, type ViewerAuthHandle } from "../../plugin/src/index.js";
 import { changedKeys } from "../../plugin/src/config/config-changes.js";
 import { createLogger } from "../../plugin/src/log.js";
+import { configSecrets } from "../../plugin/src/config/config-secrets.js";
+import { Redactor } from "../../plugin/src/redactor.js";
 import { ChannelRunner, type ChannelStatus } from "./channels/channel-runner.js";
 import type { ServerConfig } from "./server-config-schema.js";
 import { pluginConfigShape } from "../../plugin/src/config/plugin-config-schema.js";
@@ -28,14 +30,17 @@ export interface BundledServer {
   reload(config: ServerConfig): ConfigReloadOutcome;
 }
 
-/** Builds the server without starting it: nothing listens and no ffmpeg runs until `start`. */
+/**
+ * Builds the server without starting it: nothing listens and no ffmpeg runs until `start`. The internal
+ * secret is random per run unless `deps.internalSecret` gives one (tests, to look for it in the output).
+ */
 export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): BundledServer {
   const s = config.server;
   const dataDir = resolve(s.dataDir);
   const pluginConfig = pluginConfigOf(config);
   const hlsRoot = pluginConfig.hls.dir!;
   // A random secret per run: the transcoders' pass through the gate (loopback only) and NMS's publish sign.
-  const internalSecret = randomBytes(24).toString("base64url");
+  const internalSecret = deps.internalSecret ?? randomBytes(24).toString("base64url");
   const nms = new NodeMediaServer({
     bind: s.bind,
     // NMS 4.4.3 reads numeric 0 as "no listener"; the string "0" asks the OS for a port.
@@ -45,7 +50,9 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
     auth: { play: false, publish: true, secret: internalSecret },
     webadmin: { enable: false },
   });
-  const log = deps.logger ?? createLogger(config.log.level);
+  // Everything from the configuration or ffmpeg passes this before a log line, the API or the console.
+  const redactor = new Redactor([internalSecret, ...configSecrets(pluginConfig), ...config.channels.flatMap(sourceCredentials)]);
+  const log = deps.logger ?? createLogger(config.log.level, undefined, redactor);
   let channels: ChannelRunner[] = [];
   const apiProviders = { channels: () => channels.map((c) => c.status()) };
   const auth = attachResolvedViewerAuth(nms, pluginConfig, { ...deps, logger: log, internalSecret, apiProviders });
@@ -71,7 +78,7 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
       ports.rtmp = (tcp.address() as AddressInfo).port;
       ports.http = (http.address() as AddressInfo).port;
       const endpoints = { rtmpPort: ports.rtmp, hlsRoot, internalSecret, ffmpegPath: s.ffmpegPath };
-      channels = config.channels.map((c) => new ChannelRunner(c, endpoints, policy, log));
+      channels = config.channels.map((c) => new ChannelRunner(c, endpoints, policy, log, redactor));
       for (const channel of channels) channel.start();
       log.info({ event: "server.started", rtmpPort: ports.rtmp, httpPort: ports.http, apiPort: ports.api, channels: channels.map((c) => `${c.config.app}/${c.config.id}`) }, "server started");
     },
@@ -94,6 +101,12 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
       return { applied: outcome.applied, restartNeeded: [...outcome.restartNeeded, ...serverKeys] };
     },
   };
+}
+
+/** The credentials in a channel's source URL (the other source types have none). */
+function sourceCredentials(channel: ServerConfig["channels"][number]): string[] {
+  const source = channel.source;
+  return source.type === "url" || source.type === "rtmp" ? Redactor.credentialsIn(source.url) : [];
 }
 
 /** The plugin's configuration in the bundled server: HLS and statistics live in the data directory unless set. */

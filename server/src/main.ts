@@ -1,8 +1,9 @@
 // The only place that listens: loads the config, starts the bundled server, reloads it on SIGHUP, stops it on SIGTERM/SIGINT,
 // and on an unknown uncaught error stops it and exits with 1 (last-resort.ts) for a supervisor to restart it.
-import { parseArgs } from "node:util";
+import { inspect, parseArgs } from "node:util";
 import { loadConfigFile } from "../../plugin/src/config/parse-config.js";
 import { ConfigError } from "../../plugin/src/errors.js";
+import { Redactor } from "../../plugin/src/redactor.js";
 import { buildServer } from "./build-server.js";
 import { installLastResort } from "./last-resort.js";
 import { serverConfigSchema } from "./server-config-schema.js";
@@ -43,6 +44,6 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   if (error instanceof ConfigError) console.error(error.message);
-  else console.error(error);
+  else console.error(new Redactor().redact(inspect(error))); // e.g. an ERR_INVALID_URL carries its input
   process.exit(1);
 });

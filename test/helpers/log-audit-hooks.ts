@@ -1,11 +1,11 @@
 // Mocha root hook (loaded through .mocharc.yml): after the whole suite, audit every log line it
 // produced for credentials. Two checks:
-//  1. every credential literal used in the tests (tokens, passwords, secrets, API tokens, read from the
-//     test sources) is absent from all log text;
-//  2. wherever a log line names a credential parameter or field, its value is redacted.
+//  1. every credential literal used in the tests (tokens, passwords, secrets, API tokens, URL passwords,
+//     read from the test sources, plus those tests registered with auditSecrets) is absent from all log text;
+//  2. wherever a log line names a credential parameter or field, or a URL carries userinfo, its value is redacted.
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { auditTrail } from "./log-audit.js";
+import { auditedSecrets, auditTrail } from "./log-audit.js";
 
 /** Credential literals in test sources: query values, token/secret lists, passwords, bearer tokens. */
 function credentialsUsedInTests(): Set<string> {
@@ -13,7 +13,9 @@ function credentialsUsedInTests(): Set<string> {
   const dir = "test";
   const sources = readdirSync(dir).filter((f) => f.endsWith(".ts")).map((f) => readFileSync(join(dir, f), "utf8"));
   const patterns = [
-    /[?&](?:token|sign|va_internal)=([A-Za-z0-9_.~-]{8,})/g,
+    /[?&](?:token|sign|va_internal|apikey|api_key|password|secret)=([A-Za-z0-9_.~-]{8,})/g,
+    // URL userinfo: `scheme://user:password@`.
+    /:\/\/[A-Za-z0-9_.~-]+:([A-Za-z0-9_.~-]{8,})@/g,
     /[?&]auth=[A-Za-z0-9_.-]+:([A-Za-z0-9_.~-]{6,})/g,
     /(?:tokens|secrets):\s*\[([^\]]*)\]/g,
     /(?:password|token|secret|internalSecret):\s*"([^"]{8,})"/g,
@@ -34,7 +36,9 @@ function credentialsUsedInTests(): Set<string> {
 }
 
 const REDACTED = /<redacted>|^$/;
-const QUERY_CREDENTIAL = /[?&"\s](token|auth|sign|password|secret|va_internal)=([^&"\s\\]*)/g;
+const QUERY_CREDENTIAL = /[?&"\s](token|auth|sign|password|secret|va_internal|apikey|api_key)=([^&"\s\\]*)/g;
+/** `scheme://userinfo@` (its first group is empty: the finding is named "URL userinfo"). */
+const URL_USERINFO = /:\/\/()([^\s/?#"@]+)@/g;
 const JSON_CREDENTIAL = /"(token|password|secret|internalSecret|sign)":"([^"]*)"/g;
 
 export const mochaHooks = {
@@ -43,14 +47,15 @@ export const mochaHooks = {
     if (text.length === 0) return;
     const leaks: string[] = [];
     const credentials = credentialsUsedInTests();
+    for (const secret of auditedSecrets) credentials.add(secret);
     // A guard against an audit that cannot fail: the suite uses dozens of credentials.
     if (credentials.size < 10) throw new Error(`log audit found only ${credentials.size} credentials in test sources; its patterns are broken`);
     for (const secret of credentials) {
       if (text.includes(secret)) leaks.push(`credential "${secret.slice(0, 4)}…" appears in full in the logs`);
     }
-    for (const pattern of [QUERY_CREDENTIAL, JSON_CREDENTIAL]) {
+    for (const pattern of [QUERY_CREDENTIAL, JSON_CREDENTIAL, URL_USERINFO]) {
       for (const match of text.matchAll(pattern)) {
-        if (!REDACTED.test(match[2] ?? "")) leaks.push(`unredacted ${match[1]} value in a log line: …${match[0].slice(0, 12)}…`);
+        if (!REDACTED.test(match[2] ?? "")) leaks.push(`unredacted ${match[1] || "URL userinfo"} value in a log line: …${match[0].slice(0, 12)}…`);
       }
     }
     if (leaks.length > 0) throw new Error(`log audit over ${auditTrail.length} log chunks found:\n${[...new Set(leaks)].join("\n")}`);

@@ -9,3 +9,14 @@ export const auditTrail: string[] = [];
 export function recordExternalLog(text: string): void {
   auditTrail.push(text);
 }
+
+/**
+ * Secrets a test configured that the source scan of log-audit-hooks.ts cannot see (built from
+ * constants, random per run, embedded in URLs): the audit checks them too.
+ */
+export const auditedSecrets = new Set<string>();
+
+/** Adds secrets for the suite-wide audit: none may appear in full in any log line of the run. */
+export function auditSecrets(...secrets: string[]): void {
+  for (const secret of secrets) auditedSecrets.add(secret);
+}

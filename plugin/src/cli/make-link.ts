@@ -24,7 +24,9 @@ function main(argv: string[]): number {
       strict: true,
     }));
   } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
+    // A stray argument may well be the secret itself (`--secret` forgotten): say so without echoing it.
+    const positional = (error as { code?: string }).code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL";
+    console.error(`${positional ? "unexpected argument (not shown: it may be a secret); every value needs its --option" : (error as Error).message}\n${USAGE}`);
     return 2;
   }
   if (values.help) {

@@ -10,4 +10,10 @@ export const hlsSchema = z.strictObject({
   dir: z.string().min(1, "must be a directory path").nullable().default(null),
   sessionIdleSec: secondsSchema(1).default(30),
   ipBinding: z.enum(HLS_IP_BINDINGS).default("exact"),
+  /**
+   * Refused viewers cannot tell an unknown channel from a known one (both 403): requests for unknown
+   * channels run the chain (and its backend call) too. False answers them 404 before the chain, which
+   * spares the backend but lets anyone list the channels by probing names.
+   */
+  hideUnknownChannels: z.boolean().default(true),
 }).prefault({});

@@ -2,9 +2,12 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { parseDocument } from "yaml";
 import { ConfigError, type ConfigIssue } from "../errors.js";
+import { Redactor } from "../redactor.js";
 
 /** Key names whose values are never echoed in an error message. */
 const SECRET_KEY = /secret|password|token|credential/i;
+/** Other echoed values lose URL credentials (a source or backend URL with `user:password@` or `?apikey=`). */
+const URL_CREDENTIALS = new Redactor();
 
 /**
  * Validates a configuration object against a schema: every problem is collected and thrown at once
@@ -85,7 +88,7 @@ function toConfigIssues(issues: readonly z.core.$ZodIssue[], schema: z.ZodType):
       continue;
     }
     const isSecret = issue.path.some((k) => typeof k === "string" && SECRET_KEY.test(k));
-    const value = isSecret ? "<redacted>" : (issue as { input?: unknown }).input;
+    const value = isSecret ? "<redacted>" : URL_CREDENTIALS.redactValue((issue as { input?: unknown }).input);
     out.push({ path, message: describe(issue), value });
   }
   return out;

@@ -17,12 +17,24 @@ type HlsTarget = { app: string; channel: string; file: string; extension: string
 /** Used when a playlist's segments cannot be measured yet (bits/s). */
 const FALLBACK_BANDWIDTH = 2_000_000;
 
+/** How the HLS gate answers requests for channels that do not exist. */
+export interface HlsGateOptions {
+  /**
+   * True: a new viewer of an unknown channel runs the chain like any other, so a refused viewer gets
+   * the same 403 whether the channel exists or not (no channel list by probing); an allowed one then
+   * gets 404. False: an unknown channel is answered 404 before the chain runs (cheaper, but it tells
+   * anyone which channels exist).
+   */
+  readonly hideUnknownChannels: boolean;
+}
+
 /**
  * HlsGate serves HLS from a private directory (`<dir>/<app>/<channel>/…`) on NMS's HTTP port, in
  * front of NMS's own request listener. A playlist request without a session key runs the chain once
- * and, on allow, opens a session whose key every URI in the returned playlist carries. Requests with
- * a key are checked against the live session only. Every other request goes to NMS untouched, except
- * paths with traversal forms, which get 400 before anything is read.
+ * and, on allow, opens a session whose key every URI in the returned playlist carries, provided the
+ * playlist exists (a missing one ends the session at once, as `not-found`, before any limit counts
+ * it). Requests with a key are checked against the live session only. Every other request goes to
+ * NMS untouched, except paths with traversal forms, which get 400 before anything is read.
  */
 export class HlsGate {
   readonly #ctx: GateContext;
@@ -33,14 +45,16 @@ export class HlsGate {
     return this.#keys;
   }
   readonly #root: string;
+  readonly #hideUnknownChannels: boolean;
   #server: Server | undefined;
   #originals: RequestListener[] = [];
   readonly #listener: RequestListener = (req, res) => this.#route(req, res);
 
-  constructor(ctx: GateContext, keys: HlsSessionKeys, dir: string) {
+  constructor(ctx: GateContext, keys: HlsSessionKeys, dir: string, options: HlsGateOptions) {
     this.#ctx = ctx;
     this.#keys = keys;
     this.#root = resolve(dir);
+    this.#hideUnknownChannels = options.hideUnknownChannels;
   }
 
   /** Puts the gate in front of the server's request listeners (NMS's express app). */
@@ -83,8 +97,9 @@ export class HlsGate {
     const channelDir = join(this.#root, target.app, target.channel);
     const fields = httpRequestFields(req, req.url ?? "/", this.#ctx.addressRules.trustedProxies);
     const key = fields.params.get(HLS_SESSION_PARAM);
-    // A keyed request names a session, which proves the channel existed; only new viewers need the check.
-    if (key === null && !(await isDirectory(channelDir))) return plain(res, 404, "Not Found");
+    // A keyed request names a session, which proves the channel existed; only new viewers need the
+    // check, and only when unknown channels may be told apart from refused ones.
+    if (key === null && !this.#hideUnknownChannels && !(await isDirectory(channelDir))) return plain(res, 404, "Not Found");
     if (key !== null) {
       const session = this.#keys.lookup(key, target.app, target.channel, fields.address);
       if (typeof session === "string") {
@@ -108,20 +123,30 @@ export class HlsGate {
       ...fields, path: target.path, sessionId: viewer.id, protocol: "hls", app: target.app, channel: target.channel, purpose: "new", requestNumber: 1,
     };
     const decision = await this.#ctx.chain.decide(request);
-    if (res.destroyed || req.socket.destroyed) {
-      this.#ctx.registry.end(viewer, "viewer-left");
-      return;
-    }
+    if (this.#viewerLeft(req, res, viewer)) return;
     if (decision.verdict === "deny") return this.#refuse(res, viewer, decision);
+    // Read before admission: a missing playlist (unknown channel, wrong file, not on air yet) must not
+    // leave a playing session behind that counts against the viewer's limits, nor close an older one.
+    const playlist = await readTextOrNull(join(channelDir, target.file));
+    if (this.#viewerLeft(req, res, viewer)) return;
+    if (playlist === null) {
+      this.#ctx.registry.end(viewer, "not-found");
+      return plain(res, 404, "Not Found");
+    }
     if (startPlaying(this.#ctx, viewer, request, decision) !== null) return plain(res, 403, "Forbidden");
     session = { key, viewer, app: target.app, channel: target.channel, address: fields.address, bytesOut: 0 };
     this.#keys.add(session);
-    const playlist = await readTextOrNull(join(channelDir, target.file));
-    if (playlist === null) return plain(res, 404, "Not Found");
     const body = isMultivariant(playlist)
       ? rewritePlaylist(playlist, key)
       : wrapperPlaylist(target.file, key, (await this.#bandwidthOf(channelDir, playlist)) ?? FALLBACK_BANDWIDTH);
     this.#sendPlaylist(req, res, body, session);
+  }
+
+  /** True (and the session ended) when the viewer hung up while the gate waited. */
+  #viewerLeft(req: IncomingMessage, res: ServerResponse, viewer: ViewerSession): boolean {
+    if (!res.destroyed && !req.socket.destroyed) return false;
+    this.#ctx.registry.end(viewer, "viewer-left");
+    return true;
   }
 
   #refuse(res: ServerResponse, viewer: ViewerSession, decision: Decision & { verdict: "deny" }): void {

@@ -1,7 +1,9 @@
 /**
  * Rewrites an HLS playlist so that every segment, variant and rendition URI carries the viewer's
  * session key: players fetch URIs exactly as written and cannot carry the original `?token=` on
- * (protocols.md §5). URIs with a scheme point elsewhere and are left alone.
+ * (protocols.md §5). Relative and absolute-path URIs stay on this server and get the key; URIs that
+ * may name another host are left alone, so the key never leaves for it: those with a scheme
+ * (`https://cdn…`) and network-path ones (`//cdn…`, and `\\cdn…`/`/\cdn…`, which URL parsers read alike).
  */
 
 /** The query parameter carrying an HLS session key. */
@@ -58,8 +60,17 @@ export function segmentsOf(playlist: string): { uri: string; durationSec: number
   return out;
 }
 
+/**
+ * True for a URI a player may resolve to another host. Checked as a WHATWG URL parser reads it: after
+ * dropping leading control characters and spaces and every tab and line break, and with `\` as `/`.
+ */
+function mayLeaveThisHost(uri: string): boolean {
+  const normalized = uri.replace(/[\t\n\r]/g, "").replace(/^[\u0000-\u0020]+/, "");
+  return /^[a-z][a-z0-9+.-]*:/i.test(normalized) || /^[/\\]{2}/.test(normalized);
+}
+
 function withKey(uri: string, key: string): string {
-  if (/^[a-z][a-z0-9+.-]*:/i.test(uri)) return uri;
+  if (mayLeaveThisHost(uri)) return uri;
   const hashAt = uri.indexOf("#");
   const base = hashAt < 0 ? uri : uri.slice(0, hashAt);
   const fragment = hashAt < 0 ? "" : uri.slice(hashAt);

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { SecureTokenFormatName } from "../config/securetoken-schema.js";
 import { SignedLinkError } from "../errors.js";
+import { Redactor } from "../redactor.js";
 import { SECURETOKEN_FORMAT_BY_NAME } from "./securetoken-formats.js";
 
 /** What a signed link is made from. */
@@ -37,7 +38,8 @@ export function makeSecureLink(options: SecureLinkOptions): string {
   try {
     url = new URL(options.url);
   } catch {
-    throw new SignedLinkError(`url ${JSON.stringify(options.url)} is not an absolute URL`);
+    // Echo the URL for the operator, but not the credentials it may carry (it ends up on a console or in a log).
+    throw new SignedLinkError(`url ${JSON.stringify(new Redactor([options.secret]).redact(options.url))} is not an absolute URL`);
   }
   const [app, second] = url.pathname.split("/").filter((s) => s !== "");
   const channel = second?.replace(/\.(flv|m3u8)$/, "");

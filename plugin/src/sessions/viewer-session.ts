@@ -4,6 +4,8 @@ import type { SessionIdentity } from "../chain/decision.js";
 /** Why a session ended. */
 export const END_REASONS = [
   "viewer-left", "denied", "idle", "closed-by-api", "revoked", "denied-on-recheck", "limit", "server-stopped",
+  // Allowed, but what it asked for does not exist (an HLS playlist): it never played.
+  "not-found",
 ] as const;
 export type EndReason = (typeof END_REASONS)[number];
 

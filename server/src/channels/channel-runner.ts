@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../../../plugin/src/log.js";
+import type { Redactor } from "../../../plugin/src/redactor.js";
 import { INTERNAL_SECRET_PARAM } from "../../../plugin/src/chain/internal-authorizer.js";
 import { startIngest, startPackager } from "../ffmpeg/ffmpeg-jobs.js";
 import type { ChannelConfig } from "../server-config-schema.js";
@@ -34,7 +35,8 @@ export class ChannelRunner {
   readonly ingest: ProcessSupervisor;
   readonly packager: ProcessSupervisor;
 
-  constructor(config: ChannelConfig, endpoints: ChannelEndpoints, policy: RestartPolicy, log: Logger) {
+  /** `redactor` must know the internal secret and the source's credentials: ffmpeg prints both in its errors. */
+  constructor(config: ChannelConfig, endpoints: ChannelEndpoints, policy: RestartPolicy, log: Logger, redactor: Redactor) {
     this.config = config;
     const streamPath = `/${config.app}/${config.id}`;
     const base = `rtmp://127.0.0.1:${endpoints.rtmpPort}${streamPath}`;
@@ -43,10 +45,10 @@ export class ChannelRunner {
     const channelLog = log.child({ channel: config.id });
     this.ingest = new ProcessSupervisor(`${config.id}/ingest`, () => {
       return startIngest(config, `${base}?sign=${nmsPublishSign(streamPath, endpoints.internalSecret)}`, endpoints.ffmpegPath);
-    }, policy, channelLog);
+    }, policy, channelLog, redactor);
     this.packager = new ProcessSupervisor(`${config.id}/packager`, () => {
       return startPackager(config, `${base}?${INTERNAL_SECRET_PARAM}=${endpoints.internalSecret}`, hlsDir, endpoints.ffmpegPath);
-    }, policy, channelLog);
+    }, policy, channelLog, redactor);
   }
 
   start(): void {

@@ -1,5 +1,6 @@
 import type { FfmpegJob } from "../ffmpeg/ffmpeg-jobs.js";
 import type { Logger } from "../../../plugin/src/log.js";
+import type { Redactor } from "../../../plugin/src/redactor.js";
 
 /** Restart policy: capped exponential backoff, reset once a run has stayed up long enough. */
 export interface RestartPolicy {
@@ -20,13 +21,16 @@ export interface SupervisedState {
 
 /**
  * Keeps one ffmpeg job running: when it fails or ends it is started again after 1×, 2×, 4×… the
- * initial delay, up to the cap. `stop` sends SIGTERM and, if the job lingers, SIGKILL.
+ * initial delay, up to the cap. `stop` sends SIGTERM and, if the job lingers, SIGKILL. ffmpeg prints
+ * its input and output URLs (source credentials, the internal secret) in its errors, so every line it
+ * writes passes the redactor before it is kept for the status or logged.
  */
 export class ProcessSupervisor {
   readonly #name: string;
   readonly #start: () => FfmpegJob;
   readonly #policy: RestartPolicy;
   readonly #log: Logger;
+  readonly #redactor: Redactor;
   #job: FfmpegJob | undefined;
   #timer: NodeJS.Timeout | undefined;
   #failuresInARow = 0;
@@ -35,11 +39,12 @@ export class ProcessSupervisor {
   #lastStderr: string | null = null;
   readonly status: SupervisedState = { state: "stopped", restarts: 0, lastError: null, pid: undefined, since: Date.now() };
 
-  constructor(name: string, start: () => FfmpegJob, policy: RestartPolicy, log: Logger) {
+  constructor(name: string, start: () => FfmpegJob, policy: RestartPolicy, log: Logger, redactor: Redactor) {
     this.#name = name;
     this.#start = start;
     this.#policy = policy;
     this.#log = log;
+    this.#redactor = redactor;
   }
 
   start(): void {
@@ -60,7 +65,7 @@ export class ProcessSupervisor {
     const job = this.#start();
     this.#job = job;
     job.on("stderr", (line) => {
-      if (!line.startsWith("frame=") && !line.startsWith("size=") && line.trim() !== "") this.#lastStderr = line.trim();
+      if (!line.startsWith("frame=") && !line.startsWith("size=") && line.trim() !== "") this.#lastStderr = this.#redactor.redact(line.trim());
     });
     job.on("progress", () => {
       this.status.pid = job.pid;
@@ -80,7 +85,7 @@ export class ProcessSupervisor {
     const ranMs = Date.now() - this.#startedAt;
     this.#failuresInARow = ranMs >= this.#policy.stableAfterMs ? 1 : this.#failuresInARow + 1;
     const delayMs = Math.min(this.#policy.maxMs, this.#policy.initialMs * 2 ** (this.#failuresInARow - 1));
-    this.status.lastError = this.#lastStderr ?? error ?? "ffmpeg ended";
+    this.status.lastError = this.#lastStderr ?? (error === null ? "ffmpeg ended" : this.#redactor.redact(error));
     this.status.restarts++;
     this.#set("down");
     this.#log.error(

@@ -1,0 +1,20 @@
+import { Redactor } from "../redactor.js";
+import type { PluginConfig } from "./plugin-config-schema.js";
+
+/**
+ * Every secret a plugin configuration holds, for a {@link Redactor} to remove verbatim wherever it
+ * shows up: the API tokens (current and previous), the signing secrets, the tokens and plaintext
+ * passwords of `auth.users`, and the credentials in the backend's URL. Users of `auth.usersFile`
+ * change at run time and are not included; their credentials never reach a log line by design.
+ */
+export function configSecrets(config: PluginConfig): string[] {
+  const secrets: string[] = [...config.api.previousTokens, ...config.auth.securetoken.secrets];
+  if (config.api.token !== null) secrets.push(config.api.token);
+  for (const user of config.auth.users) {
+    secrets.push(...user.tokens);
+    if (user.password?.kind === "plain") secrets.push(user.password.text);
+  }
+  const backend = config.auth.backend;
+  if (backend !== null) secrets.push(...Redactor.credentialsIn(backend.type === "http-request" ? backend.url : backend.address));
+  return secrets;
+}
