@@ -73,6 +73,8 @@ declare module "node-media-server/src/server/broadcast_server.js" {
     streamPath: string;
     publisher: BaseSession | null;
     subscribers: Map<string, BaseSession>;
+    /** The video sequence header every new RTMP viewer is sent first. */
+    rtmpVideoHeader: Buffer | null;
     postPlay: (session: BaseSession) => string | null;
     donePlay: (session: BaseSession) => void;
   }
