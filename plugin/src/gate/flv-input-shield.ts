@@ -5,7 +5,7 @@ import type NodeMediaServer from "node-media-server";
 import type BaseSession from "node-media-server/src/session/base_session.js";
 import { NmsIncompatibleError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { parseNmsSessionAddress } from "../net/ip-address.js";
+import { parseIpAddress, parseNmsSessionAddress } from "../net/ip-address.js";
 import { errorSummary } from "./error-summary.js";
 import { classifyFlvRequest } from "./flv-request-target.js";
 import type { InputProblem } from "./input-problem.js";
@@ -162,7 +162,7 @@ export class FlvInputShield {
   }
 
   #logRefusal(protocol: string, peer: string | undefined | BaseSession, problem: InputProblem): void {
-    const ip = typeof peer === "object" ? addressOf(peer) : (peer ?? "");
+    const ip = typeof peer === "object" ? addressOf(peer) : peer === undefined ? "" : (parseIpAddress(peer)?.text ?? peer);
     this.#log.info(
       { event: "flv.refused", protocol, ip, field: problem.field, reason: problem.reason, input: loggableInput(problem.value) },
       "refused a malformed FLV request",

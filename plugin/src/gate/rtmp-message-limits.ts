@@ -15,8 +15,8 @@ export const RTMP_MESSAGE_LIMITS = {
   /** All message buffers of a publishing connection, together (room for a 16 MiB keyframe and the rest). */
   publisherBufferBytes: 32 * 1024 * 1024,
   /** Chunk sizes a peer may set: the spec's 1 to the largest message there can be (a 3-byte length). */
-  minChunkSize: 1,
-  maxChunkSize: 0xffffff,
+  minChunkBytes: 1,
+  maxChunkBytes: 0xffffff,
 } as const;
 
 /** NMS's extra bytes on every message buffer (protocol/rtmp.js packetAlloc). */
@@ -64,11 +64,11 @@ export function rtmpMessageProblem(message: RtmpMessageStart): InputProblem | nu
  * value from either whatever its length, and takes any chunk size (0 derails its parser for good).
  * `value` is the 32-bit value, or undefined when the message is shorter than 4 bytes.
  */
-export function controlMessageProblem(type: 1 | 5 | number, length: number, value: number | undefined): InputProblem | null {
+export function controlMessageProblem(type: number, length: number, value: number | undefined): InputProblem | null {
   const field = type === 1 ? "setChunkSize" : "windowAckSize";
   if (value === undefined || length < 4) return { field, reason: "shorter than 4 bytes", value: length };
-  if (type === 1 && (value < RTMP_MESSAGE_LIMITS.minChunkSize || value > RTMP_MESSAGE_LIMITS.maxChunkSize)) {
-    return { field, reason: `outside ${RTMP_MESSAGE_LIMITS.minChunkSize}..${RTMP_MESSAGE_LIMITS.maxChunkSize}`, value };
+  if (type === 1 && (value < RTMP_MESSAGE_LIMITS.minChunkBytes || value > RTMP_MESSAGE_LIMITS.maxChunkBytes)) {
+    return { field, reason: `outside ${RTMP_MESSAGE_LIMITS.minChunkBytes}..${RTMP_MESSAGE_LIMITS.maxChunkBytes}`, value };
   }
   return null;
 }
