@@ -15,7 +15,7 @@ import { rtmpCommandProblem } from "../plugin/src/gate/rtmp-command-check.js";
 import { hasFfmpeg, playWithFfmpeg } from "./helpers/ffmpeg.js";
 import { httpGetFor, wsReadFor } from "./helpers/flv-clients.js";
 import { startNms, startPublishingNms, type NmsInstance } from "./helpers/nms-instance.js";
-import { commandChunks, connectObject, encodeChunks, MESSAGE_TYPE, RawRtmpClient, type Amf0Value } from "./helpers/rtmp-wire.js";
+import { commandChunks, connectObject, encodeAmf0, encodeChunks, MESSAGE_TYPE, RawRtmpClient, type Amf0Value } from "./helpers/rtmp-wire.js";
 import { TokenAuthorizer } from "./helpers/token-authorizer.js";
 
 const STREAM = "shield";
@@ -273,6 +273,22 @@ describe("input shield: malformed input is refused at the edge, before node-medi
       await servesAuthorizedViewer();
     });
 
+    it("a publisher's metadata that NMS's AMF0 decoder throws on is refused", async () => {
+      const client = await RawRtmpClient.open(nms.rtmpPort);
+      await client.handshake();
+      connected(client, nms.rtmpPort);
+      client.send(commandChunks("createStream", 2, [null]));
+      client.send(commandChunks("publish", 3, [null, "shieldmeta", "live"], 1));
+      await client.waitForStatus(/Publish\.Start/);
+      const line = await newLine("rtmp.refused", async () => {
+        // decodeAmf0Data looks the name up in a plain object: "constructor" finds Object's.
+        client.send(encodeChunks({ csid: 6, type: MESSAGE_TYPE.data, streamId: 1, payload: Buffer.concat([encodeAmf0("constructor"), encodeAmf0({ a: 1 })]) }));
+        expect(await client.closesWithin(3000)).to.equal(true);
+      });
+      expect(line).to.include({ field: "data", reason: "malformed AMF0" });
+      await servesAuthorizedViewer();
+    });
+
     it("250 chunk headers announcing 16 MiB each allocate nothing", async () => {
       const before = process.memoryUsage().arrayBuffers;
       const client = await RawRtmpClient.open(nms.rtmpPort);
@@ -328,6 +344,27 @@ describe("input shield: malformed input is refused at the edge, before node-medi
         expect(status).to.equal("HTTP/1.1 200 OK");
       });
       expect(line).to.include({ protocol: "http-flv", field: "body" });
+      await servesAuthorizedViewer();
+    });
+  });
+
+  describe("the last resort: whatever NMS throws on one connection's input cuts that connection, not the process", () => {
+    it("an HTTP-FLV publisher whose script tag NMS's broadcast throws on is cut and logged as nms.input_threw", async () => {
+      const script = Buffer.concat([encodeAmf0("constructor"), encodeAmf0({ a: 1 })]);
+      const tagHeader = Buffer.alloc(11);
+      tagHeader[0] = 18;
+      tagHeader.writeUIntBE(script.length, 1, 3);
+      const previousTagSize = Buffer.alloc(4);
+      previousTagSize.writeUInt32BE(11 + script.length);
+      const body = Buffer.concat([Buffer.from("FLV\x01\x05\0\0\0\x09\0\0\0\0", "latin1"), tagHeader, script, previousTagSize]);
+      const line = await newLine("nms.input_threw", async () => {
+        const started = Date.now();
+        // The body announces 100000 bytes and sends fewer: only a cut ends this request before rawHttp gives up (3 s).
+        await rawHttp(nms.httpPort, `POST /live/shieldflvpub.flv HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n${body.toString("latin1")}`);
+        expect(Date.now() - started, "ms until the server cut the connection").to.be.below(2500);
+      });
+      expect(line).to.include({ protocol: "http-flv", ip: "127.0.0.1", level: 40 });
+      expect((line.error as Record<string, unknown>).type).to.equal("TypeError");
       await servesAuthorizedViewer();
     });
   });
@@ -433,7 +470,8 @@ describe("input shield: malformed input is refused at the edge, before node-medi
       const ws = await wsReadFor(`ws://127.0.0.1:${nms.httpPort}/live/${STREAM}.flv?token=good`, 500);
       expect(ws.opened).to.equal(true);
       expect(ws.bytes).to.be.greaterThan(1000);
-      expect(nms.logs.events("nms.input_threw"), "no exception reached the last-resort catch").to.deep.equal([]);
+      const lastResort = nms.logs.events("nms.input_threw").map((l) => l.protocol);
+      expect(lastResort, "only the one test above reached the last-resort catch").to.deep.equal(["http-flv"]);
     });
   });
 });

@@ -119,6 +119,7 @@ declare module "node-media-server/src/protocol/rtmp.js" {
     packetAlloc(): void;
     controlHandler(): void;
     invokeHandler(): void;
+    dataHandler(): void;
     sendStatusMessage(sid: number, level: string, code: string, description: string): void;
   }
   export = Rtmp;
@@ -127,6 +128,8 @@ declare module "node-media-server/src/protocol/rtmp.js" {
 declare module "node-media-server/src/protocol/amf.js" {
   /** Decodes an AMF0 command into `{ cmd, transId, cmdObj, … }` by the command's known field names; throws on malformed input. */
   export function decodeAmf0Cmd(buffer: Buffer): Record<string, unknown>;
+  /** Decodes an AMF0 data message (`@setDataFrame`, `onMetaData`…); throws on malformed input. */
+  export function decodeAmf0Data(buffer: Buffer): Record<string, unknown>;
 }
 
 declare module "node-media-server/src/protocol/flv.js" {

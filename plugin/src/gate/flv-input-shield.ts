@@ -145,7 +145,7 @@ export class FlvInputShield {
     } catch (error) {
       this.#cut(flv, session);
       this.#log.warn(
-        { event: "nms.input_threw", protocol: protocolOf(session) ?? "flv", ip: addressOf(session), err: errorSummary(error) },
+        { event: "nms.input_threw", protocol: protocolOf(session) ?? "flv", ip: addressOf(session), error: errorSummary(error) },
         "node-media-server threw on a connection's input; that connection was closed",
       );
       return null;

@@ -1,4 +1,4 @@
-import { decodeAmf0Cmd } from "node-media-server/src/protocol/amf.js";
+import { decodeAmf0Cmd, decodeAmf0Data } from "node-media-server/src/protocol/amf.js";
 import Rtmp from "node-media-server/src/protocol/rtmp.js";
 import type BaseSession from "node-media-server/src/session/base_session.js";
 import { NmsIncompatibleError } from "../errors.js";
@@ -12,7 +12,7 @@ import { rtmpCommandProblem, type DecodedRtmpCommand, type RtmpCommandState } fr
 import { controlMessageProblem, rtmpMessageProblem, RTMP_MESSAGE_LIMITS } from "./rtmp-message-limits.js";
 
 /** The prototype methods of NMS's Rtmp class the shield wraps, in the order the parser calls them. */
-const HOOKED = ["parserData", "packetParse", "packetAlloc", "controlHandler", "invokeHandler"] as const;
+const HOOKED = ["parserData", "packetParse", "packetAlloc", "controlHandler", "invokeHandler", "dataHandler"] as const;
 type Hooked = (typeof HOOKED)[number];
 type Originals = { [K in Hooked]: Rtmp[K] };
 
@@ -20,6 +20,7 @@ type Originals = { [K in Hooked]: Rtmp[K] };
 const TYPE_SET_CHUNK_SIZE = 1;
 const TYPE_WINDOW_ACK_SIZE = 5;
 const TYPE_FLEX_MESSAGE = 17;
+const TYPE_DATA = 18;
 /** How long a refused player's connection may stay half-closed so `NetStream.Play.Failed` reaches it. */
 const DESTROY_AFTER_MS = 1000;
 
@@ -38,8 +39,9 @@ class InputRefused extends Error {}
  * RtmpInputShield checks what an RTMP client sends before node-media-server 4.4.3 acts on it, by
  * wrapping the methods of NMS's `Rtmp` class (protocol/rtmp.js) where each piece of input is first
  * read: `packetParse` (a chunk header: chunk stream count), `packetAlloc` (a message's announced type
- * and size, before NMS allocates its buffer), `controlHandler` (set-chunk-size) and `invokeHandler`
- * (every command, decoded and checked by `rtmpCommandProblem`). Malformed input gets one `rtmp.refused`
+ * and size, before NMS allocates its buffer), `controlHandler` (set-chunk-size), `invokeHandler`
+ * (every command, decoded and checked by `rtmpCommandProblem`) and `dataHandler` (a publisher's
+ * metadata, decoded first). Malformed input gets one `rtmp.refused`
  * log line and the connection is destroyed (a refused `play` gets `NetStream.Play.Failed` first).
  * `parserData` is wrapped in a last-resort try/catch: whatever NMS throws while handling one
  * connection's bytes cuts that connection (`nms.input_threw`) instead of the process.
@@ -67,7 +69,7 @@ export class RtmpInputShield {
     }
     const originals: Originals = {
       parserData: proto.parserData, packetParse: proto.packetParse, packetAlloc: proto.packetAlloc,
-      controlHandler: proto.controlHandler, invokeHandler: proto.invokeHandler,
+      controlHandler: proto.controlHandler, invokeHandler: proto.invokeHandler, dataHandler: proto.dataHandler,
     };
     const shield = this;
     proto.parserData = function shieldedParserData(this: Rtmp, buffer: Buffer) {
@@ -88,6 +90,10 @@ export class RtmpInputShield {
     proto.invokeHandler = function shieldedInvokeHandler(this: Rtmp) {
       if (!isServerSide(this)) return originals.invokeHandler.call(this);
       shield.#invoke(this, originals.invokeHandler);
+    };
+    proto.dataHandler = function shieldedDataHandler(this: Rtmp) {
+      if (isServerSide(this)) shield.#beforeData(this);
+      originals.dataHandler.call(this);
     };
     this.#originals = originals;
   }
@@ -141,6 +147,21 @@ export class RtmpInputShield {
     if (problem !== null) this.#refuse(rtmp, problem);
   }
 
+  /**
+   * A publisher's AMF0 data message (metadata): NMS's broadcast decodes it with `decodeAmf0Data` over
+   * the whole message buffer and throws on a name such as `constructor` or a strict array running
+   * past the end. Decoding it first, the same way, turns that into a refusal.
+   */
+  #beforeData(rtmp: Rtmp): void {
+    const packet = rtmp.parserPacket;
+    if (packet.header.type !== TYPE_DATA) return;
+    try {
+      decodeAmf0Data(packet.payload);
+    } catch {
+      this.#refuse(rtmp, { field: "data", reason: "malformed AMF0" });
+    }
+  }
+
   #invoke(rtmp: Rtmp, original: Rtmp["invokeHandler"]): void {
     const packet = rtmp.parserPacket;
     const offset = packet.header.type === TYPE_FLEX_MESSAGE ? 1 : 0;
@@ -183,7 +204,7 @@ export class RtmpInputShield {
     state.refused = true;
     const session = this.#owners.ownerOf(rtmp);
     this.#log.warn(
-      { event: "nms.input_threw", protocol: "rtmp", ip: addressOf(session), err: errorSummary(error) },
+      { event: "nms.input_threw", protocol: "rtmp", ip: addressOf(session), error: errorSummary(error) },
       "node-media-server threw on a connection's input; that connection was closed",
     );
     session?.socket?.destroy();
