@@ -169,7 +169,7 @@ describe("input shield: malformed input is refused at the edge, before node-medi
     );
     nms.auth.sessions.on("opened", (s) => opened.push({ app: s.app, channel: s.channel, ip: s.ip, userAgent: s.userAgent, protocol: s.protocol }));
     nms.auth.sessions.on("ended", (s) => ended.push({ app: s.app, channel: s.channel, ip: s.ip, userAgent: s.userAgent, protocol: s.protocol, reason: s.endReason }));
-    await until("the GOP cache", () => Context.broadcasts.get(`/live/${STREAM}`)?.subscribers !== undefined, 5000);
+    await until("the publisher's video sequence header", () => Context.broadcasts.get(`/live/${STREAM}`)?.rtmpVideoHeader != null, 10000);
   });
 
   after(async () => {
@@ -437,7 +437,7 @@ describe("input shield: malformed input is refused at the edge, before node-medi
         });
         expect(line).to.include({ field: "userAgent" });
         expect(fake.statuses).to.deep.equal(["NetStream.Play.Failed"]);
-        expect(ended.at(-1)).to.include({ reason: "denied", userAgent: "", channel: STREAM });
+        expect(ended.at(-1)).to.include({ reason: "denied", userAgent: "", channel: STREAM, ip: "127.0.0.1" });
       });
     }
   });

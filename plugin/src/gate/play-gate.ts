@@ -3,13 +3,13 @@ import BroadcastServer from "node-media-server/src/server/broadcast_server.js";
 import type BaseSession from "node-media-server/src/session/base_session.js";
 import type { Decision } from "../chain/decision.js";
 import { NmsIncompatibleError } from "../errors.js";
+import { parseNmsSessionAddress } from "../net/ip-address.js";
 import type { ViewerSession } from "../sessions/viewer-session.js";
 import { startPlaying, type GateContext } from "./gate-context.js";
 import { closeConnection, isConnectionGone, protocolOf, refusePlay } from "./nms-connection.js";
 import { playRequestOf } from "./nms-play-request.js";
 import type { InputProblem } from "./input-problem.js";
 import { loggableInput } from "./loggable-input.js";
-import { parseNmsSessionAddress } from "../net/ip-address.js";
 import { playFieldsProblem } from "./play-fields.js";
 
 type PlayFn = (session: BaseSession) => string | null;
@@ -29,6 +29,8 @@ interface Originals {
  * `Context.broadcasts.set`. The gate wraps that `set` so each broadcast's `postPlay` is replaced by
  * one that returns at once (NMS sends nothing: the viewer is not yet a subscriber), runs the chain,
  * and calls the original only on allow. `donePlay` is wrapped to end our session when NMS ends its.
+ * Behind the input shield, it checks the play's fields again (`playFieldsProblem`): a malformed app
+ * or channel never opens a session, a malformed user agent, host or origin never reaches the chain.
  */
 export class PlayGate {
   readonly #ctx: GateContext;
@@ -106,13 +108,14 @@ export class PlayGate {
 
   async #check(broadcast: BroadcastServer, originals: Originals, session: BaseSession, viewer: ViewerSession): Promise<void> {
     const request = playRequestOf(session, viewer.protocol, viewer.id, this.#ctx.addressRules.trustedProxies);
+    Object.assign(viewer, { ip: request.ip });
     const problem = playFieldsProblem({ userAgent: request.userAgent, host: request.host, origin: request.origin });
     if (problem !== null) {
       this.#ctx.registry.end(viewer, "denied");
       this.#refuseBadInput(session, viewer.protocol, problem, viewer.id);
       return;
     }
-    Object.assign(viewer, { ip: request.ip, userAgent: request.userAgent });
+    Object.assign(viewer, { userAgent: request.userAgent });
     const decision = await this.#ctx.chain.decide(request);
     if (viewer.state === "ended" || isConnectionGone(session)) {
       this.#ctx.registry.end(viewer, "viewer-left");
