@@ -41,8 +41,8 @@ class InputRefused extends Error {}
  * read: `packetParse` (a chunk header: chunk stream count), `packetAlloc` (a message's announced type
  * and size, before NMS allocates its buffer), `controlHandler` (set-chunk-size), `invokeHandler`
  * (every command, decoded and checked by `rtmpCommandProblem`) and `dataHandler` (a publisher's
- * metadata, decoded first). Malformed input gets one `rtmp.refused`
- * log line and the connection is destroyed (a refused `play` gets `NetStream.Play.Failed` first).
+ * metadata, decoded first). Malformed input gets one `rtmp.refused` log line and the connection is
+ * destroyed (a refused `play` gets `NetStream.Play.Failed` first).
  * `parserData` is wrapped in a last-resort try/catch: whatever NMS throws while handling one
  * connection's bytes cuts that connection (`nms.input_threw`) instead of the process.
  *
