@@ -24,8 +24,9 @@ declare module "node-media-server" {
     on(event: string, listener: (session: import("node-media-server/src/session/base_session.js")) => void): void;
     run(): Promise<void>;
     stop(): Promise<void>;
-    httpServer: { httpServer?: HttpServer; wsServer?: unknown };
-    rtmpServer: { tcpServer?: NetServer };
+    /** `httpsServer` is an HTTP/2 server that also speaks HTTP/1.1 (`allowHTTP1`), with WebSocket upgrades. */
+    httpServer: { httpServer?: HttpServer; httpsServer?: import("node:http2").Http2SecureServer; wsServer?: unknown };
+    rtmpServer: { tcpServer?: NetServer; tlsServer?: NetServer };
   }
   export = NodeMediaServer;
 }
@@ -57,7 +58,8 @@ declare module "node-media-server/src/session/base_session.js" {
       connectCmdObj?: { tcUrl?: string; flashVer?: string; app?: string };
       sendStatusMessage(sid: number, level: string, code: string, description: string): void;
     };
-    // FLV sessions: res is an express Response or a ws WebSocket
+    // FLV sessions: the FLV tag parser; res is an express Response or a ws WebSocket
+    flv?: object;
     req?: IncomingMessage & { originalUrl?: string };
     res?: ServerResponse | import("ws").WebSocket;
   }
@@ -71,6 +73,8 @@ declare module "node-media-server/src/server/broadcast_server.js" {
     streamPath: string;
     publisher: BaseSession | null;
     subscribers: Map<string, BaseSession>;
+    /** The video sequence header every new RTMP viewer is sent first. */
+    rtmpVideoHeader: Buffer | null;
     postPlay: (session: BaseSession) => string | null;
     donePlay: (session: BaseSession) => void;
   }
@@ -93,4 +97,45 @@ declare module "node-media-server/src/core/context.js" {
 declare module "node-media-server/src/core/logger.js" {
   const logger: { level: string };
   export = logger;
+}
+
+declare module "node-media-server/src/protocol/rtmp.js" {
+  /** One chunk stream's message being read (protocol/rtmp.js RtmpPacket). */
+  interface RtmpPacket {
+    header: { fmt: number; cid: number; timestamp: number; length: number; type: number; stream_id: number };
+    clock: number;
+    payload: Buffer;
+    capacity: number;
+    bytes: number;
+  }
+  /** The server side of one RTMP connection: handshake, chunk parser and command handlers. */
+  class Rtmp {
+    parserPacket: RtmpPacket;
+    inPackets: Map<number, RtmpPacket>;
+    inChunkSize: number;
+    streamApp?: string;
+    parserData(buffer: Buffer): string | null;
+    packetParse(): void;
+    packetAlloc(): void;
+    controlHandler(): void;
+    invokeHandler(): void;
+    dataHandler(): void;
+    sendStatusMessage(sid: number, level: string, code: string, description: string): void;
+  }
+  export = Rtmp;
+}
+
+declare module "node-media-server/src/protocol/amf.js" {
+  /** Decodes an AMF0 command into `{ cmd, transId, cmdObj, … }` by the command's known field names; throws on malformed input. */
+  export function decodeAmf0Cmd(buffer: Buffer): Record<string, unknown>;
+  /** Decodes an AMF0 data message (`@setDataFrame`, `onMetaData`…); throws on malformed input. */
+  export function decodeAmf0Data(buffer: Buffer): Record<string, unknown>;
+}
+
+declare module "node-media-server/src/protocol/flv.js" {
+  /** An FLV tag parser (protocol/flv.js), fed by HTTP-FLV and WS-FLV sessions. */
+  class Flv {
+    parserData(buffer: Buffer): string | null;
+  }
+  export = Flv;
 }

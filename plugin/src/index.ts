@@ -12,6 +12,7 @@ import { parseConfig } from "./config/parse-config.js";
 import { pluginConfigSchema, type PluginConfig, type PluginConfigInput } from "./config/plugin-config-schema.js";
 import { AlreadyAttachedError, ConfigError, NmsIncompatibleError } from "./errors.js";
 import { PlayGate } from "./gate/play-gate.js";
+import { NmsInputShield } from "./gate/nms-input-shield.js";
 import { createLogger, type Logger } from "./log.js";
 import { Redactor } from "./redactor.js";
 import { configSecrets } from "./config/config-secrets.js";
@@ -142,11 +143,14 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
     log,
   };
   const gate = new PlayGate(ctx);
+  const shield = new NmsInputShield(log);
   let hlsServer: HttpServer | undefined;
   try {
     hlsServer = hlsServerOf(nms, resolved);
+    shield.attach(nms); // first: malformed input is refused before the gates (and NMS) see it
     gate.attach();
   } catch (error) {
+    shield.detach();
     void chain.close(); // release what steps opened (the users file watcher and SIGHUP listener)
     throw error;
   }
@@ -197,6 +201,7 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
       detached = true;
       gate.detach();
       hlsGate?.detach();
+      shield.detach(); // after the HLS gate, whose front wraps the shield's
       await api?.close();
       metrics.close();
       ledger?.close();

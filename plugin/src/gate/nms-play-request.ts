@@ -32,9 +32,18 @@ export function playRequestOf(session: BaseSession, protocol: Protocol, sessionI
   return { ...common, ...httpRequestFields(req, rawUrl, trustedProxies, protocol === "ws-flv") };
 }
 
-function rtmpHostAndOrigin(tcUrl: string | undefined): { host: string; origin: string } {
-  if (tcUrl === undefined) return { host: "", origin: "" };
-  const match = /^(rtmps?):\/\/([^/]+)/i.exec(tcUrl);
-  if (match === null) return { host: "", origin: "" };
-  return { host: match[2] ?? "", origin: `${(match[1] ?? "rtmp").toLowerCase()}://${match[2] ?? ""}` };
+/**
+ * Host and origin from RTMP's tcUrl, as a URL parser reads them: never the userinfo a client put
+ * before the host (`rtmp://user:password@host/app`), never anything but an rtmp/rtmps URL.
+ */
+function rtmpHostAndOrigin(tcUrl: unknown): { host: string; origin: string } {
+  if (typeof tcUrl !== "string") return { host: "", origin: "" };
+  let url: URL;
+  try {
+    url = new URL(tcUrl);
+  } catch {
+    return { host: "", origin: "" };
+  }
+  if (url.protocol !== "rtmp:" && url.protocol !== "rtmps:") return { host: "", origin: "" };
+  return { host: url.host, origin: `${url.protocol}//${url.host}` };
 }

@@ -3,10 +3,14 @@ import BroadcastServer from "node-media-server/src/server/broadcast_server.js";
 import type BaseSession from "node-media-server/src/session/base_session.js";
 import type { Decision } from "../chain/decision.js";
 import { NmsIncompatibleError } from "../errors.js";
+import { parseNmsSessionAddress } from "../net/ip-address.js";
 import type { ViewerSession } from "../sessions/viewer-session.js";
 import { startPlaying, type GateContext } from "./gate-context.js";
 import { closeConnection, isConnectionGone, protocolOf, refusePlay } from "./nms-connection.js";
 import { playRequestOf } from "./nms-play-request.js";
+import type { InputProblem } from "./input-problem.js";
+import { loggableInput } from "./loggable-input.js";
+import { playFieldsProblem } from "./play-fields.js";
 
 type PlayFn = (session: BaseSession) => string | null;
 type DoneFn = (session: BaseSession) => void;
@@ -25,6 +29,8 @@ interface Originals {
  * `Context.broadcasts.set`. The gate wraps that `set` so each broadcast's `postPlay` is replaced by
  * one that returns at once (NMS sends nothing: the viewer is not yet a subscriber), runs the chain,
  * and calls the original only on allow. `donePlay` is wrapped to end our session when NMS ends its.
+ * Behind the input shield, it checks the play's fields again (`playFieldsProblem`): a malformed app
+ * or channel never opens a session, a malformed user agent, host or origin never reaches the chain.
  */
 export class PlayGate {
   readonly #ctx: GateContext;
@@ -77,6 +83,12 @@ export class PlayGate {
     if (session.ip === "") return originals.postPlay(session);
     const protocol = protocolOf(session);
     if (protocol === null) return "viewer authorization: unsupported play protocol";
+    // Defence in depth behind the input shield: nothing malformed reaches the registry or the chain.
+    const problem = playFieldsProblem({ app: session.streamApp, channel: session.streamName });
+    if (problem !== null) {
+      this.#refuseBadInput(session, protocol, problem);
+      return null;
+    }
     const viewer = this.#ctx.registry.open({
       protocol,
       app: session.streamApp,
@@ -96,7 +108,14 @@ export class PlayGate {
 
   async #check(broadcast: BroadcastServer, originals: Originals, session: BaseSession, viewer: ViewerSession): Promise<void> {
     const request = playRequestOf(session, viewer.protocol, viewer.id, this.#ctx.addressRules.trustedProxies);
-    Object.assign(viewer, { ip: request.ip, userAgent: request.userAgent });
+    Object.assign(viewer, { ip: request.ip });
+    const problem = playFieldsProblem({ userAgent: request.userAgent, host: request.host, origin: request.origin });
+    if (problem !== null) {
+      this.#ctx.registry.end(viewer, "denied");
+      this.#refuseBadInput(session, viewer.protocol, problem, viewer.id);
+      return;
+    }
+    Object.assign(viewer, { userAgent: request.userAgent });
     const decision = await this.#ctx.chain.decide(request);
     if (viewer.state === "ended" || isConnectionGone(session)) {
       this.#ctx.registry.end(viewer, "viewer-left");
@@ -118,6 +137,15 @@ export class PlayGate {
       this.#ctx.registry.end(viewer, "denied");
       closeConnection(session);
     }
+  }
+
+  /** Refuses a play whose fields break the play-field rules, before the chain sees it. */
+  #refuseBadInput(session: BaseSession, protocol: string, problem: InputProblem, sessionId?: string): void {
+    this.#ctx.log.info(
+      { event: "gate.bad_input", protocol, sessionId, ip: parseNmsSessionAddress(session.ip)?.text ?? "", field: problem.field, reason: problem.reason, input: loggableInput(problem.value) },
+      "refused a play with a malformed field",
+    );
+    safely(() => refusePlay(session, { verdict: "deny", step: "default", reason: `malformed ${problem.field}`, latencyMs: 0 }));
   }
 
   #refuse(session: BaseSession, viewer: ViewerSession, decision: Decision): void {

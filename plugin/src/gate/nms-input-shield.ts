@@ -1,0 +1,48 @@
+import type NodeMediaServer from "node-media-server";
+import type { Logger } from "../log.js";
+import { FlvInputShield } from "./flv-input-shield.js";
+import { NmsSessionOwners } from "./nms-session-owners.js";
+import { RtmpInputShield } from "./rtmp-input-shield.js";
+
+/**
+ * NmsInputShield validates what viewers and publishers send at the edge, before node-media-server
+ * 4.4.3 parses it: RTMP chunks and commands (`RtmpInputShield`), HTTP-FLV and WS-FLV request targets
+ * and FLV bodies (`FlvInputShield`). Malformed input gets the protocol's refusal and one log line,
+ * never an exception: each NMS path it shields, and the upstream bug behind it, is in
+ * docs/nms-shields.md. `attachViewerAuth` installs it before anything else and removes it last.
+ *
+ * @example
+ * const shield = new NmsInputShield(log);
+ * shield.attach(nms); // before the play gate and the HLS gate
+ * // …
+ * shield.detach(); // after the HLS gate is detached
+ */
+export class NmsInputShield {
+  readonly #owners = new NmsSessionOwners();
+  readonly #rtmp: RtmpInputShield;
+  readonly #flv: FlvInputShield;
+
+  constructor(log: Logger) {
+    this.#rtmp = new RtmpInputShield(this.#owners, log);
+    this.#flv = new FlvInputShield(this.#owners, log);
+  }
+
+  /** Installs every part; throws NmsIncompatibleError, with nothing left installed, when NMS is not as expected. */
+  attach(nms: NodeMediaServer): void {
+    try {
+      this.#owners.attach();
+      this.#rtmp.attach();
+      this.#flv.attach(nms);
+    } catch (error) {
+      this.detach();
+      throw error;
+    }
+  }
+
+  /** Removes every part (safe to call twice, or after a failed attach). */
+  detach(): void {
+    this.#flv.detach();
+    this.#rtmp.detach();
+    this.#owners.detach();
+  }
+}

@@ -1,0 +1,46 @@
+import Context from "node-media-server/src/core/context.js";
+import type BaseSession from "node-media-server/src/session/base_session.js";
+
+/**
+ * NmsSessionOwners tells which NMS session a protocol parser belongs to. The input shield hooks the
+ * parsers' prototypes, where only the parser (`session.rtmp`, `session.flv`) is at hand; to close a
+ * connection or know whether it publishes it needs the session. NMS registers every session with
+ * `Context.sessions.set` right after creating it and before any data arrives, so wrapping that `set`
+ * sees each parser first. Weakly held: nothing stays once NMS drops a session.
+ */
+export class NmsSessionOwners {
+  readonly #owners = new WeakMap<object, BaseSession>();
+  readonly #originalSet = Context.sessions.set;
+  readonly #setWasOwn = Object.hasOwn(Context.sessions, "set");
+  #attached = false;
+
+  /** Starts recording: the sessions that exist and every one NMS registers from now on. */
+  attach(): void {
+    if (this.#attached) return;
+    const owners = this;
+    const originalSet = this.#originalSet;
+    Context.sessions.set = function recordingSet(this: Map<string, BaseSession>, id: string, session: BaseSession) {
+      owners.#record(session);
+      return originalSet.call(this, id, session);
+    };
+    for (const session of Context.sessions.values()) this.#record(session);
+    this.#attached = true;
+  }
+
+  detach(): void {
+    if (!this.#attached) return;
+    this.#attached = false;
+    if (this.#setWasOwn) Context.sessions.set = this.#originalSet;
+    else delete (Context.sessions as { set?: unknown }).set;
+  }
+
+  /** The session whose parser this is, or undefined (a relay's client, a parser NMS never registered). */
+  ownerOf(parser: object): BaseSession | undefined {
+    return this.#owners.get(parser);
+  }
+
+  #record(session: BaseSession): void {
+    const parser = session.protocol === "rtmp" ? session.rtmp : session.protocol === "flv" ? session.flv : undefined;
+    if (typeof parser === "object" && parser !== null) this.#owners.set(parser, session);
+  }
+}
