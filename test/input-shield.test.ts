@@ -520,7 +520,7 @@ describe("input shield rules", () => {
 
   it("describe a refused value without repeating it", () => {
     expect(loggableInput("test?token=secret-value")).to.deep.equal({ type: "string", length: 23, prefix: "test" });
-    expect(loggableInput("rtmp://user:password@host/live")).to.deep.equal({ type: "string", length: 30, prefix: "rtmp" });
+    expect(loggableInput("rtmp://user:s3cr3tPw@host/live")).to.deep.equal({ type: "string", length: 30, prefix: "rtmp" });
     expect(loggableInput("a\r\nX-Evil: 1")).to.deep.equal({ type: "string", length: 12, prefix: "a" });
     expect(loggableInput("x".repeat(100)).prefix).to.have.length(32);
     expect(loggableInput({ a: 1 })).to.deep.equal({ type: "object" });

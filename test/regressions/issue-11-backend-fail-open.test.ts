@@ -231,10 +231,10 @@ describe("issue 11 through a real NMS: an RTMP viewer with control characters ge
     });
   }
 
-  it("a line break in the stream name's query arrives percent-encoded from NMS, so the backend is asked and its refusal holds", async () => {
+  it("a line break in the stream name's query: the input shield refuses the play before the chain, so no media and no backend call", async () => {
     backend.calls.length = 0;
     const result = await playRaw({}, "fo?token=bad\n", 1500);
     expect(result.mediaMessages).to.equal(0);
-    expect(backend.calls.map((c) => c.rawUrl)).to.deep.equal(["/auth?token=bad%0A"]);
+    expect(backend.calls).to.have.length(0);
   });
 });
