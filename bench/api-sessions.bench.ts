@@ -3,12 +3,12 @@
 // with the same bearer check and JSON reply but no list (the baseline, measured in the same run).
 import { Agent, request } from "undici";
 import { AuthChain } from "../plugin/src/chain/auth-chain.js";
-import { PROTOCOLS } from "../plugin/src/chain/auth-request.js";
+import { PROTOCOLS } from "../plugin/src/core/auth-request.js";
 import { ManagementApi } from "../plugin/src/api/management-api.js";
-import { systemClock } from "../plugin/src/clock.js";
-import { createLogger } from "../plugin/src/log.js";
+import { systemClock } from "../plugin/src/core/clock.js";
+import { createLogger } from "../plugin/src/core/log.js";
 import { PluginMetrics } from "../plugin/src/metrics/plugin-metrics.js";
-import { SessionRegistry } from "../plugin/src/sessions/session-registry.js";
+import { MemorySessionStore } from "../plugin/src/sessions/memory-session-store.js";
 import { SessionRechecker } from "../plugin/src/sessions/session-rechecker.js";
 import { report, round, timeEach, type Percentiles } from "./bench-stats.js";
 
@@ -19,7 +19,7 @@ const ROUNDS = 3;
 const TOKEN = "bench-admin-token-0123456789";
 
 const log = createLogger("silent");
-const registry = new SessionRegistry(systemClock, log);
+const registry = new MemorySessionStore(systemClock, log);
 for (let i = 0; i < SESSIONS; i++) {
   const bytes = 1_000_000 + i;
   const session = registry.open({
@@ -27,12 +27,11 @@ for (let i = 0; i < SESSIONS; i++) {
     ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, userAgent: "bench-player/1.0",
     transport: { bytesOut: () => bytes, close() {} },
   });
-  session.identity = { name: `viewer-${i}`, userId: `u${i % 2500}` };
-  registry.markPlaying(session);
+  registry.admit(session, { identity: { name: `viewer-${i}`, userId: `u${i % 2500}` }, request: undefined });
 }
 
 const chain = new AuthChain([], "deny", log);
-const metrics = new PluginMetrics(chain, registry);
+const metrics = new PluginMetrics(chain, registry, log);
 const rechecker = new SessionRechecker(chain, registry, 0, log);
 const api = new ManagementApi({ bind: "127.0.0.1", port: 0, token: TOKEN }, registry, { ledger: undefined, metrics, rechecker, users: undefined }, {}, systemClock, log);
 const port = await api.listen();

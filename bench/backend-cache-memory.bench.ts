@@ -4,14 +4,14 @@
 // baseline measured in the same run). Run with --expose-gc (run-all does).
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { AuthRequest } from "../plugin/src/chain/auth-request.js";
+import type { AuthRequest } from "../plugin/src/core/auth-request.js";
 import { CACHE_PURGE_INTERVAL_MS, createBackendAuthorizer } from "../plugin/src/chain/backend-authorizer.js";
-import type { Clock } from "../plugin/src/clock.js";
+import type { Clock } from "../plugin/src/core/clock.js";
 import { backendSchema } from "../plugin/src/config/backend-schema.js";
 import { parseConfig } from "../plugin/src/config/parse-config.js";
-import { createLogger } from "../plugin/src/log.js";
+import { createLogger } from "../plugin/src/core/log.js";
 import { parseIpAddress } from "../plugin/src/net/ip-address.js";
-import { SessionRegistry } from "../plugin/src/sessions/session-registry.js";
+import { MemorySessionStore } from "../plugin/src/sessions/memory-session-store.js";
 import { report, round } from "./bench-stats.js";
 
 const VIEWERS = 50_000;
@@ -40,7 +40,7 @@ const clock: Clock = { now: () => nowMs };
 const log = createLogger("silent");
 // cacheEntries above what cacheMaxBytes holds, so that the byte bound is the one that binds.
 const config = parseConfig(backendSchema, { type: "http-request", url, denyTtlSec: 5, cacheEntries: 100_000, connections: 16 });
-const step = createBackendAuthorizer(config, { sessions: new SessionRegistry(clock, log), clock }, log);
+const step = createBackendAuthorizer(config, { sessions: new MemorySessionStore(clock, log), clock }, log);
 
 const ua = "Mozilla/5.0 (bench) ".padEnd(1024, "u");
 function viewer(i: number): AuthRequest {

@@ -4,14 +4,14 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { AuthChain } from "../plugin/src/chain/auth-chain.js";
-import type { AuthRequest } from "../plugin/src/chain/auth-request.js";
+import type { AuthRequest } from "../plugin/src/core/auth-request.js";
 import { createBackendAuthorizer } from "../plugin/src/chain/backend-authorizer.js";
-import { systemClock } from "../plugin/src/clock.js";
+import { systemClock } from "../plugin/src/core/clock.js";
 import { backendSchema } from "../plugin/src/config/backend-schema.js";
 import { parseConfig } from "../plugin/src/config/parse-config.js";
-import { createLogger } from "../plugin/src/log.js";
+import { createLogger } from "../plugin/src/core/log.js";
 import { parseIpAddress } from "../plugin/src/net/ip-address.js";
-import { SessionRegistry } from "../plugin/src/sessions/session-registry.js";
+import { MemorySessionStore } from "../plugin/src/sessions/memory-session-store.js";
 import { report, round, timeEach } from "./bench-stats.js";
 
 let calls = 0;
@@ -36,7 +36,7 @@ function viewer(token: string): AuthRequest {
 
 function freshChain(): AuthChain {
   const config = parseConfig(backendSchema, { type: "http-request", url });
-  const step = createBackendAuthorizer(config, { sessions: new SessionRegistry(systemClock, log), clock: systemClock }, log);
+  const step = createBackendAuthorizer(config, { sessions: new MemorySessionStore(systemClock, log), clock: systemClock }, log);
   return new AuthChain([step], "deny", log);
 }
 

@@ -3,11 +3,11 @@
 import { AuthChain } from "../plugin/src/chain/auth-chain.js";
 import { createIpDenyAuthorizer } from "../plugin/src/chain/ip-deny-authorizer.js";
 import { createIpAllowAuthorizer } from "../plugin/src/chain/ip-allow-authorizer.js";
-import type { AuthRequest } from "../plugin/src/chain/auth-request.js";
+import type { AuthRequest } from "../plugin/src/core/auth-request.js";
 import { parseIpAddress } from "../plugin/src/net/ip-address.js";
 import { parseIpRange, type IpRange } from "../plugin/src/net/ip-range.js";
 import { IpRuleList } from "../plugin/src/net/ip-rule-list.js";
-import { createLogger } from "../plugin/src/log.js";
+import { createLogger } from "../plugin/src/core/log.js";
 import { report, round, timeEach } from "./bench-stats.js";
 
 function randomRanges(count: number): IpRange[] {

@@ -6,11 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import Database from "better-sqlite3";
-import { PROTOCOLS } from "../plugin/src/chain/auth-request.js";
-import { systemClock } from "../plugin/src/clock.js";
-import { createLogger } from "../plugin/src/log.js";
-import { SessionRegistry } from "../plugin/src/sessions/session-registry.js";
-import type { ViewerSession } from "../plugin/src/sessions/viewer-session.js";
+import { PROTOCOLS } from "../plugin/src/core/auth-request.js";
+import { systemClock } from "../plugin/src/core/clock.js";
+import { createLogger } from "../plugin/src/core/log.js";
+import { MemorySessionStore } from "../plugin/src/sessions/memory-session-store.js";
+import type { ViewerSession } from "../plugin/src/core/viewer-session.js";
 import { StatsLedger } from "../plugin/src/stats/stats-ledger.js";
 import { report, round } from "./bench-stats.js";
 
@@ -22,7 +22,7 @@ const FLUSH_INTERVAL_MS = 3_600_000;
 const root = mkdtempSync(join(tmpdir(), "va-bench-ledger-"));
 const log = createLogger("silent");
 
-function openSessions(registry: SessionRegistry): ViewerSession[] {
+function openSessions(registry: MemorySessionStore): ViewerSession[] {
   const sessions: ViewerSession[] = [];
   for (let i = 0; i < SESSIONS; i++) {
     const bytes = 5_000_000 + i;
@@ -31,8 +31,7 @@ function openSessions(registry: SessionRegistry): ViewerSession[] {
       ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, userAgent: "bench-player/1.0",
       transport: { bytesOut: () => bytes, close() {} },
     });
-    session.identity = { name: `viewer-${i}`, userId: `u${i % 2500}` };
-    registry.markPlaying(session);
+    registry.admit(session, { identity: { name: `viewer-${i}`, userId: `u${i % 2500}` }, request: undefined });
     sessions.push(session);
   }
   return sessions;
@@ -40,7 +39,7 @@ function openSessions(registry: SessionRegistry): ViewerSession[] {
 
 /** Seconds for: every session ends through the registry, then one ledger flush (and the flush alone). */
 function ledgerRun(file: string): { seconds: number; flushSeconds: number } {
-  const registry = new SessionRegistry(systemClock, log);
+  const registry = new MemorySessionStore(systemClock, log);
   const ledger = new StatsLedger(file, FLUSH_INTERVAL_MS, registry, systemClock, log);
   const sessions = openSessions(registry);
   ledger.flush(); // the live heartbeat of the open sessions, as production has written it by now

@@ -7,15 +7,15 @@ import { createIpDenyAuthorizer } from "../plugin/src/chain/ip-deny-authorizer.j
 import { buildChain } from "../plugin/src/chain/build-chain.js";
 import { createSecureTokenAuthorizer } from "../plugin/src/chain/securetoken-authorizer.js";
 import { createUsersAuthorizer } from "../plugin/src/chain/users-authorizer.js";
-import type { AuthRequest } from "../plugin/src/chain/auth-request.js";
-import { systemClock } from "../plugin/src/clock.js";
+import type { AuthRequest } from "../plugin/src/core/auth-request.js";
+import { systemClock } from "../plugin/src/core/clock.js";
 import { parseConfig } from "../plugin/src/config/parse-config.js";
 import { pluginConfigSchema, type PluginConfig } from "../plugin/src/config/plugin-config-schema.js";
-import { createLogger } from "../plugin/src/log.js";
+import { createLogger } from "../plugin/src/core/log.js";
 import { parseIpAddress } from "../plugin/src/net/ip-address.js";
 import { IpRuleList } from "../plugin/src/net/ip-rule-list.js";
 import { makeSecureLink } from "../plugin/src/securetoken/make-secure-link.js";
-import { SessionRegistry } from "../plugin/src/sessions/session-registry.js";
+import { MemorySessionStore } from "../plugin/src/sessions/memory-session-store.js";
 import { hashPassword } from "../plugin/src/users/password-hash.js";
 import { UserStore } from "../plugin/src/users/user-store.js";
 import { report, round, timeEach } from "./bench-stats.js";
@@ -82,7 +82,7 @@ const results: [string, Awaited<ReturnType<typeof timeEach>>][] = [
   ["users step, auth=login:password (cached)", await timeEach(iterations, (i) => users.decide(authRequests[i % DISTINCT]!))],
   ["securetoken step, astra link, 2 secrets", await timeEach(iterations, (i) => securetoken.decide(linkRequests[i % DISTINCT]!))],
 ];
-const fullChain = buildChain(config, { sessions: new SessionRegistry(systemClock, log), clock: systemClock, users: store }, log);
+const fullChain = buildChain(config, { sessions: new MemorySessionStore(systemClock, log), clock: systemClock, users: store }, log);
 results.push(["whole chain (4 steps), token=", await timeEach(iterations, (i) => fullChain.decide(tokenRequests[i % DISTINCT]!))]);
 results.push(["whole chain (4 steps), securetoken link", await timeEach(iterations, (i) => fullChain.decide(linkRequests[i % DISTINCT]!))]);
 for (const [name, result] of results) {

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { allow, deny } from "../plugin/src/chain/decision.js";
+import { allow, deny } from "../plugin/src/core/decision.js";
 import { authRequest } from "./helpers/viewer-request.js";
 import { backendStep, type BackendStepHarness } from "./helpers/backend-step.js";
 import { answer, startStubBackend, type StubBackend } from "./helpers/stub-backend.js";

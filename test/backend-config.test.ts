@@ -3,9 +3,9 @@ import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { buildChain } from "../plugin/src/chain/build-chain.js";
 import { ConfigError, loadConfigFile, parseConfig, pluginConfigSchema, type PluginConfig } from "../plugin/src/index.js";
-import { SessionRegistry } from "../plugin/src/sessions/session-registry.js";
-import { systemClock } from "../plugin/src/clock.js";
-import { createLogger } from "../plugin/src/log.js";
+import { MemorySessionStore } from "../plugin/src/sessions/memory-session-store.js";
+import { systemClock } from "../plugin/src/core/clock.js";
+import { createLogger } from "../plugin/src/core/log.js";
 
 function issuesOf(input: unknown): { path: string; message: string; value?: unknown }[] {
   try {
@@ -22,7 +22,7 @@ describe("auth.backend configuration", () => {
     const config = parseConfig(pluginConfigSchema, {}) as PluginConfig;
     expect(config.auth.backend).to.equal(null);
     const log = createLogger("silent");
-    const chain = buildChain(config, { sessions: new SessionRegistry(systemClock, log), clock: systemClock }, log);
+    const chain = buildChain(config, { sessions: new MemorySessionStore(systemClock, log), clock: systemClock }, log);
     expect(chain.stepNames).to.not.include("backend");
   });
 
@@ -38,7 +38,7 @@ describe("auth.backend configuration", () => {
       const config = parseConfig(pluginConfigSchema, { log: whole.log, auth: whole.auth }) as PluginConfig;
       expect(config.auth.backend?.type).to.equal(type === "http" ? "http-request" : type);
       const log = createLogger("silent");
-      const chain = buildChain(config, { sessions: new SessionRegistry(systemClock, log), clock: systemClock }, log);
+      const chain = buildChain(config, { sessions: new MemorySessionStore(systemClock, log), clock: systemClock }, log);
       expect(chain.stepNames.at(-1)).to.equal("backend");
       await chain.close();
     });

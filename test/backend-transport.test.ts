@@ -6,7 +6,7 @@ import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent } from "undici";
-import { BackendResponseError, BackendTimeoutError, BackendUnreachableError } from "../plugin/src/errors.js";
+import { BackendResponseError, BackendTimeoutError, BackendUnreachableError } from "../plugin/src/core/errors.js";
 import { freePort } from "./helpers/free-port.js";
 import { authRequest } from "./helpers/viewer-request.js";
 import { backendStep, type BackendStepHarness } from "./helpers/backend-step.js";

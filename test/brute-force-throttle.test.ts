@@ -3,7 +3,7 @@ import { BANNED_REASON } from "../plugin/src/chain/brute-force-throttle.js";
 import { buildChain } from "../plugin/src/chain/build-chain.js";
 import { UNKNOWN_TOKEN_REASON } from "../plugin/src/chain/users-authorizer.js";
 import { allow, deny, parseConfig, pluginConfigSchema, type Authorizer, type PluginConfigInput } from "../plugin/src/index.js";
-import { SessionRegistry } from "../plugin/src/sessions/session-registry.js";
+import { MemorySessionStore } from "../plugin/src/sessions/memory-session-store.js";
 import { UserStore } from "../plugin/src/users/user-store.js";
 import { authRequest } from "./helpers/auth-requests.js";
 import { createCapturingLogger } from "./helpers/capturing-logger.js";
@@ -31,7 +31,7 @@ describe("brute-force throttle: wrong user tokens count like wrong passwords (wh
       auth: { users: [{ login: "alice", tokens: ["right-user-token-01"], packages: ["*"] }], bruteForce: { maxFailures: 3, windowSec: 60, banSec: 600 }, ...auth },
     });
     const users = UserStore.open(config.auth, logs.logger);
-    const chain = buildChain(config, { sessions: new SessionRegistry(clock, logs.logger), clock, users, customAuthorizers }, logs.logger);
+    const chain = buildChain(config, { sessions: new MemorySessionStore(clock, logs.logger), clock, users, customAuthorizers }, logs.logger);
     const decide = async (query: string, ip: string, purpose: "new" | "recheck" = "new") => {
       const decision = await chain.decide(authRequest({ query, ip, purpose }));
       return { step: decision.step, verdict: decision.verdict, reason: decision.reason };

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { checkBackendCall, MAX_BACKEND_HEADER_BYTES, MAX_BACKEND_URL_LENGTH } from "../plugin/src/backend/check-backend-call.js";
 import type { BackendCall } from "../plugin/src/backend/backend-protocol.js";
-import { BackendRequestError } from "../plugin/src/errors.js";
+import { BackendRequestError } from "../plugin/src/core/errors.js";
 
 const TARGET = "http://127.0.0.1:6000/check";
 const call = (headers: Record<string, string>, url = `${TARGET}?token=123`): BackendCall => ({ url, headers, readBody: false });

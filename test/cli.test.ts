@@ -1,10 +1,11 @@
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
 import { createSecureTokenAuthorizer } from "../plugin/src/chain/securetoken-authorizer.js";
-import { systemClock } from "../plugin/src/clock.js";
+import { systemClock } from "../plugin/src/core/clock.js";
 import { securetokenSchema } from "../plugin/src/config/securetoken-schema.js";
 import { parseConfig } from "../plugin/src/index.js";
-import { parseStoredPassword, verifyPassword, type StoredPassword } from "../plugin/src/users/password-hash.js";
+import { parseStoredPassword, type StoredPassword } from "../plugin/src/config/stored-password.js";
+import { verifyPassword } from "../plugin/src/users/password-hash.js";
 import { authRequest } from "./helpers/auth-requests.js";
 
 function run(script: string, args: string[], input?: string) {

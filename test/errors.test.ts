@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import {
   AlreadyAttachedError, BackendRequestError, BackendResponseError, BackendTimeoutError, BackendUnreachableError, ConfigError,
   NmsIncompatibleError, SignedLinkError, VaError,
-} from "../plugin/src/errors.js";
+} from "../plugin/src/core/errors.js";
 
 /** Asserts the common shape: the class name, the stable code, the base class, the exact message. */
 function expectError(error: VaError, name: string, code: string, message: string): void {
@@ -96,21 +96,21 @@ describe("errors", () => {
   });
 
   describe("docs/errors.md", () => {
-    const source = readFileSync("plugin/src/errors.ts", "utf8");
+    const source = readFileSync("plugin/src/core/errors.ts", "utf8");
     const docs = readFileSync("docs/errors.md", "utf8");
 
     it("is a Code | Thrown when | How to fix table", () => {
       expect(docs).to.include("| Code | Thrown when | How to fix |");
     });
 
-    it("documents every code in plugin/src/errors.ts", () => {
+    it("documents every code in plugin/src/core/errors.ts", () => {
       const codes = [...new Set([...source.matchAll(/"(VA_ERR_[A-Z0-9_]+)"/g)].map((m) => m[1]!))];
       expect(codes.length, "codes found in errors.ts").to.be.at.least(7);
       const missing = codes.filter((code) => !docs.includes(`\`${code}\``));
       expect(missing, "codes missing from docs/errors.md").to.deep.equal([]);
     });
 
-    it("names every error class in plugin/src/errors.ts", () => {
+    it("names every error class in plugin/src/core/errors.ts", () => {
       const classes = [...source.matchAll(/export class (\w+)/g)].map((m) => m[1]!);
       const missing = classes.filter((name) => !docs.includes(`\`${name}\``));
       expect(missing, "classes missing from docs/errors.md").to.deep.equal([]);

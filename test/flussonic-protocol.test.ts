@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { allow, deny } from "../plugin/src/chain/decision.js";
+import { allow, deny } from "../plugin/src/core/decision.js";
 import { createFakeMinistra, type FakeMinistra } from "../samples/fake-ministra.js";
 import { createFakeSmarty, type FakeSmarty } from "../samples/fake-smarty.js";
 import { createFakeIptvportal } from "../samples/fake-iptvportal.js";
@@ -7,7 +7,7 @@ import type { FakeBackend } from "../samples/fake-backend-kit.js";
 import { authRequest } from "./helpers/viewer-request.js";
 import { backendStep, type BackendStepHarness } from "./helpers/backend-step.js";
 import { answer, startStubBackend, type StubBackend } from "./helpers/stub-backend.js";
-import { recheckOf } from "../plugin/src/chain/auth-request.js";
+import { recheckOf } from "../plugin/src/core/auth-request.js";
 
 describe("Flussonic-style backends against the sample fakes", () => {
   let harness: BackendStepHarness | undefined;
@@ -29,8 +29,8 @@ describe("Flussonic-style backends against the sample fakes", () => {
     it("asks <address>/server/api/chk_flussonic_tmp_link.php with every Flussonic parameter", async () => {
       harness = backendStep({ type: "ministra", address: `${base}/stalker_portal/` });
       const playing = harness.openSession("a001");
-      harness.registry.markPlaying(playing);
-      harness.registry.markPlaying(harness.openSession("other"));
+      harness.registry.admit(playing, { identity: undefined, request: undefined });
+      harness.registry.admit(harness.openSession("other"), { identity: undefined, request: undefined });
       const token = fake.issue("stb-42");
       const request = authRequest({ query: `token=${token}&lang=en`, protocol: "rtmp", path: "/live/a001" });
       expect(await harness.step.decide(request)).to.deep.equal(allow("backend answered 200", { userId: "stb-42", maxSessions: 1 }, 36000));

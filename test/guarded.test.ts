@@ -1,14 +1,14 @@
 import { expect } from "chai";
 import { buildChain } from "../plugin/src/chain/build-chain.js";
-import { systemClock } from "../plugin/src/clock.js";
+import { systemClock } from "../plugin/src/core/clock.js";
 import { parseConfig } from "../plugin/src/config/parse-config.js";
 import { pluginConfigSchema, type PluginConfig } from "../plugin/src/config/plugin-config-schema.js";
-import { guarded } from "../plugin/src/guarded.js";
+import { guarded } from "../plugin/src/core/guarded.js";
 import { HlsSessionKeys } from "../plugin/src/hls/hls-session-keys.js";
-import { LogRateLimit } from "../plugin/src/log-rate-limit.js";
+import { LogRateLimit } from "../plugin/src/core/log-rate-limit.js";
 import { PluginMetrics } from "../plugin/src/metrics/plugin-metrics.js";
 import { SessionRechecker } from "../plugin/src/sessions/session-rechecker.js";
-import { SessionRegistry } from "../plugin/src/sessions/session-registry.js";
+import { MemorySessionStore } from "../plugin/src/sessions/memory-session-store.js";
 import { authRequest } from "./helpers/auth-requests.js";
 import { waitFor } from "./helpers/bundled-server.js";
 import { createCapturingLogger } from "./helpers/capturing-logger.js";
@@ -49,7 +49,7 @@ describe("guarded callbacks: nothing a timer or listener throws leaves the plugi
 
   it("a re-check whose chain call throws closes the session (fail closed) and logs session.recheck_failed; nothing escapes the timer", async () => {
     const logs = createCapturingLogger();
-    const registry = new SessionRegistry(systemClock, logs.logger);
+    const registry = new MemorySessionStore(systemClock, logs.logger);
     const config = parseConfig(pluginConfigSchema, { auth: { defaultAction: "allow" } }) as PluginConfig;
     const chain = buildChain(config, { sessions: registry, clock: systemClock }, logs.logger);
     // An operator's own decision listener with a bug: the chain's emit throws out of decide().
@@ -59,8 +59,7 @@ describe("guarded callbacks: nothing a timer or listener throws leaves the plugi
     const rechecker = new SessionRechecker(chain, registry, 300, logs.logger);
     try {
       const session = registry.open({ protocol: "rtmp", app: "live", channel: "test", ip: "192.0.2.1", userAgent: "p", transport: { bytesOut: () => 0, close() {} } });
-      session.request = authRequest();
-      registry.markPlaying(session);
+      registry.admit(session, { identity: undefined, request: authRequest() });
       rechecker.schedule(session, { verdict: "allow", step: "default", reason: "default action", ttlSec: 0.05 } as never);
       await waitFor("the session to be closed", () => (session.state === "ended" ? true : undefined), 5000);
       expect(session.endReason).to.equal("denied-on-recheck");
@@ -73,13 +72,13 @@ describe("guarded callbacks: nothing a timer or listener throws leaves the plugi
 
   it("the HLS key sweeper survives a throwing sweep and logs hls.sweep_failed", async () => {
     const logs = createCapturingLogger();
-    const registry = new SessionRegistry(systemClock, logs.logger);
+    const registry = new MemorySessionStore(systemClock, logs.logger);
     const brokenClock = {
       now(): number {
         throw new Error("clock source gone");
       },
     };
-    const keys = new HlsSessionKeys(registry, brokenClock, 1, "exact"); // sweeps every 250 ms
+    const keys = new HlsSessionKeys(registry, brokenClock, 1, "exact", logs.logger); // sweeps every 250 ms
     try {
       await waitFor("a failed sweep to be logged", () => logs.events("hls.sweep_failed")[0], 5000);
       expect(logs.events("hls.sweep_failed")[0]).to.include({ level: 50 });
@@ -90,10 +89,10 @@ describe("guarded callbacks: nothing a timer or listener throws leaves the plugi
 
   it("metrics listeners are guarded: a counter that throws neither fails the check nor ends the process", async () => {
     const logs = createCapturingLogger();
-    const registry = new SessionRegistry(systemClock, logs.logger);
+    const registry = new MemorySessionStore(systemClock, logs.logger);
     const config = parseConfig(pluginConfigSchema, { auth: { defaultAction: "allow" } }) as PluginConfig;
     const chain = buildChain(config, { sessions: registry, clock: systemClock }, logs.logger);
-    const metrics = new PluginMetrics(chain, registry);
+    const metrics = new PluginMetrics(chain, registry, logs.logger);
     try {
       // prom-client throws on a duration that is not a finite number (a step's timer gone wrong).
       expect(() => chain.emit("step", "default" as never, Number.NaN)).to.not.throw();
@@ -108,7 +107,7 @@ describe("guarded callbacks: nothing a timer or listener throws leaves the plugi
 
   it("a session whose transport cannot say its bytes still ends (recorded as 0)", () => {
     const logs = createCapturingLogger();
-    const registry = new SessionRegistry(systemClock, logs.logger);
+    const registry = new MemorySessionStore(systemClock, logs.logger);
     const session = registry.open({
       protocol: "rtmp", app: "live", channel: "test", ip: "192.0.2.1", userAgent: "p",
       transport: {

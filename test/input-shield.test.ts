@@ -167,8 +167,8 @@ describe("input shield: malformed input is refused at the edge, before node-medi
       `live/${STREAM}`,
       { authorizers: [new TokenAuthorizer()] },
     );
-    nms.auth.sessions.on("opened", (s) => opened.push({ app: s.app, channel: s.channel, ip: s.ip, userAgent: s.userAgent, protocol: s.protocol }));
-    nms.auth.sessions.on("ended", (s) => ended.push({ app: s.app, channel: s.channel, ip: s.ip, userAgent: s.userAgent, protocol: s.protocol, reason: s.endReason }));
+    nms.auth.sessions.subscribe("opened", (s) => opened.push({ app: s.app, channel: s.channel, ip: s.ip, userAgent: s.userAgent, protocol: s.protocol }));
+    nms.auth.sessions.subscribe("ended", (s) => ended.push({ app: s.app, channel: s.channel, ip: s.ip, userAgent: s.userAgent, protocol: s.protocol, reason: s.endReason }));
     await until("the publisher's video sequence header", () => Context.broadcasts.get(`/live/${STREAM}`)?.rtmpVideoHeader != null, 10000);
   });
 

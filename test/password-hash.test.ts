@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { hashPassword, parseStoredPassword, verifyPassword, type StoredPassword } from "../plugin/src/users/password-hash.js";
+import { parseStoredPassword, type StoredPassword } from "../plugin/src/config/stored-password.js";
+import { hashPassword, verifyPassword } from "../plugin/src/users/password-hash.js";
 
 const FAST = { cost: 1024, blockSize: 8, parallelization: 1 };
 

@@ -1,10 +1,10 @@
 import { expect } from "chai";
 import { Writable } from "node:stream";
-import { createLogger } from "../plugin/src/log.js";
+import { createLogger } from "../plugin/src/core/log.js";
 import { parseConfig } from "../plugin/src/config/parse-config.js";
-import { ConfigError } from "../plugin/src/errors.js";
+import { ConfigError } from "../plugin/src/core/errors.js";
 import { makeSecureLink } from "../plugin/src/securetoken/make-secure-link.js";
-import { Redactor } from "../plugin/src/redactor.js";
+import { Redactor } from "../plugin/src/core/redactor.js";
 import { serverConfigSchema } from "../server/src/server-config-schema.js";
 
 describe("Redactor", () => {

@@ -2,9 +2,9 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Protocol } from "../plugin/src/chain/auth-request.js";
-import { SessionRegistry } from "../plugin/src/sessions/session-registry.js";
-import { snapshotOf } from "../plugin/src/sessions/viewer-session.js";
+import type { Protocol } from "../plugin/src/core/auth-request.js";
+import { MemorySessionStore } from "../plugin/src/sessions/memory-session-store.js";
+import { snapshotOf } from "../plugin/src/core/viewer-session.js";
 import { StatsLedger } from "../plugin/src/stats/stats-ledger.js";
 import { createCapturingLogger } from "./helpers/capturing-logger.js";
 import { ManualClock } from "./helpers/manual-clock.js";
@@ -16,15 +16,15 @@ describe("session last activity: streaming viewers are active while they play, H
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "va-activity-"))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const viewer = (registry: SessionRegistry, protocol: Protocol) => {
+  const viewer = (registry: MemorySessionStore, protocol: Protocol) => {
     const session = registry.open({ protocol, app: "live", channel: "test", ip: "192.0.2.1", userAgent: "player", transport: { bytesOut: () => 1000, close() {} } });
-    registry.markPlaying(session);
+    registry.admit(session, { identity: undefined, request: undefined });
     return session;
   };
 
   it("reports a playing FLV session as active now, an HLS session at its last request, and freezes both at the end", () => {
     const clock = new ManualClock(T0);
-    const registry = new SessionRegistry(clock, createCapturingLogger().logger);
+    const registry = new MemorySessionStore(clock, createCapturingLogger().logger);
     const flv = viewer(registry, "http-flv");
     const hls = viewer(registry, "hls");
     clock.advance(2_000);
@@ -43,7 +43,7 @@ describe("session last activity: streaming viewers are active while they play, H
     const file = join(dir, "stats.sqlite");
     const clock = new ManualClock(T0);
     const logs = createCapturingLogger();
-    const registry = new SessionRegistry(clock, logs.logger);
+    const registry = new MemorySessionStore(clock, logs.logger);
     const ledger = new StatsLedger(file, 60_000, registry, clock, logs.logger);
     viewer(registry, "rtmp");
     const hls = viewer(registry, "hls");
@@ -53,7 +53,7 @@ describe("session last activity: streaming viewers are active while they play, H
     ledger.flush(); // the last heartbeat before the process dies
     ledger.close(); // the sessions stay in live_sessions, as after a SIGKILL
 
-    const restarted = new StatsLedger(file, 60_000, new SessionRegistry(clock, logs.logger), new ManualClock(T0 + 60_000), logs.logger);
+    const restarted = new StatsLedger(file, 60_000, new MemorySessionStore(clock, logs.logger), new ManualClock(T0 + 60_000), logs.logger);
     const csv = restarted.exportCsv(0, T0 + 120_000).trim().split("\r\n");
     restarted.close();
     const header = csv[0]!.split(",");

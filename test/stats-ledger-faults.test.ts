@@ -5,12 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { buildChain } from "../plugin/src/chain/build-chain.js";
-import { systemClock, type Clock } from "../plugin/src/clock.js";
+import { systemClock, type Clock } from "../plugin/src/core/clock.js";
 import { parseConfig } from "../plugin/src/config/parse-config.js";
 import { pluginConfigSchema, type PluginConfig } from "../plugin/src/config/plugin-config-schema.js";
 import { PluginMetrics } from "../plugin/src/metrics/plugin-metrics.js";
-import { SessionRegistry } from "../plugin/src/sessions/session-registry.js";
-import type { ViewerSession } from "../plugin/src/sessions/viewer-session.js";
+import { MemorySessionStore } from "../plugin/src/sessions/memory-session-store.js";
+import type { ViewerSession } from "../plugin/src/core/viewer-session.js";
 import { StatsLedger, TEXT_LIMITS, type StatsLedgerOptions } from "../plugin/src/stats/stats-ledger.js";
 import { waitFor } from "./helpers/bundled-server.js";
 import { createCapturingLogger, type CapturedLog } from "./helpers/capturing-logger.js";
@@ -37,8 +37,7 @@ describe("statistics ledger under database faults: the server keeps serving, row
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function ledgerOn(clock: Clock, options: StatsLedgerOptions = {}, flushIntervalMs = 60_000) {
-    const registry = new SessionRegistry(clock, logs.logger);
+  function ledgerOn(clock: Clock, options: StatsLedgerOptions = {}, flushIntervalMs = 60_000, registry = new MemorySessionStore(clock, logs.logger)) {
     const ledger = new StatsLedger(file, flushIntervalMs, registry, clock, logs.logger, { busyTimeoutMs: BUSY_TIMEOUT_MS, ...options });
     open.push(ledger);
     return { registry, ledger };
@@ -64,12 +63,12 @@ describe("statistics ledger under database faults: the server keeps serving, row
     return lock;
   }
 
-  function endViewer(registry: SessionRegistry, fields: Partial<Record<"app" | "channel" | "ip" | "userAgent", unknown>> = {}, played = true, reason: "viewer-left" | "denied" = "viewer-left"): ViewerSession {
+  function endViewer(registry: MemorySessionStore, fields: Partial<Record<"app" | "channel" | "ip" | "userAgent", unknown>> = {}, played = true, reason: "viewer-left" | "denied" = "viewer-left"): ViewerSession {
     const session = registry.open({
       protocol: "rtmp", app: "live", channel: "test", ip: "192.0.2.1", userAgent: "player/1.0", transport: { bytesOut: () => 1000, close() {} },
       ...(fields as object),
     });
-    if (played) registry.markPlaying(session);
+    if (played) registry.admit(session, { identity: undefined, request: undefined });
     registry.end(session, played ? reason : "denied");
     return session;
   }
@@ -193,10 +192,12 @@ describe("statistics ledger under database faults: the server keeps serving, row
   });
 
   it("a throwing session listener does not keep the ledger (or anyone) from recording the end", () => {
-    const { registry, ledger } = ledgerOn(systemClock);
-    registry.prependListener("ended", function brokenListener() {
+    // The broken listener subscribes first, so it runs before the ledger's.
+    const store = new MemorySessionStore(systemClock, logs.logger);
+    store.subscribe("ended", function brokenListener() {
       throw new Error("listener bug");
     });
+    const { registry, ledger } = ledgerOn(systemClock, {}, 60_000, store);
     expect(() => endViewer(registry)).to.not.throw();
     ledger.flush();
     expect(rowsIn()).to.have.length(1);
@@ -259,7 +260,7 @@ describe("statistics ledger under database faults: the server keeps serving, row
     const { registry, ledger } = ledgerOn(systemClock, { maxPendingRows: 100 });
     const config = parseConfig(pluginConfigSchema, {}) as PluginConfig;
     const chain = buildChain(config, { sessions: registry, clock: systemClock }, logs.logger);
-    const metrics = new PluginMetrics(chain, registry, undefined, ledger);
+    const metrics = new PluginMetrics(chain, registry, logs.logger, undefined, ledger);
     open.push({ close: () => void chain.close() }, metrics);
     const lock = lockDatabase();
     for (let i = 0; i < 101; i++) endViewer(registry);

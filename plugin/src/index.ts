@@ -5,20 +5,20 @@ import type { Dispatcher } from "undici";
 import Context from "node-media-server/src/core/context.js";
 import nmsLogger from "node-media-server/src/core/logger.js";
 import type { AuthChain } from "./chain/auth-chain.js";
-import type { Authorizer } from "./chain/authorizer.js";
+import type { Authorizer } from "./core/authorizer.js";
 import { buildChain } from "./chain/build-chain.js";
-import { systemClock, type Clock } from "./clock.js";
+import { systemClock, type Clock } from "./core/clock.js";
 import { parseConfig } from "./config/parse-config.js";
 import { pluginConfigSchema, type PluginConfig, type PluginConfigInput } from "./config/plugin-config-schema.js";
-import { AlreadyAttachedError, ConfigError, NmsIncompatibleError } from "./errors.js";
+import { AlreadyAttachedError, ConfigError, NmsIncompatibleError } from "./core/errors.js";
 import { PlayGate } from "./gate/play-gate.js";
 import { NmsInputShield } from "./gate/nms-input-shield.js";
-import { createLogger, type Logger } from "./log.js";
-import { Redactor } from "./redactor.js";
+import { createLogger, type Logger } from "./core/log.js";
+import { Redactor } from "./core/redactor.js";
 import { configSecrets } from "./config/config-secrets.js";
 import { AddressRules } from "./net/address-rules.js";
-import { applyConfigReload, type ConfigReloadOutcome } from "./config/config-reload.js";
-import { SessionRegistry } from "./sessions/session-registry.js";
+import { applyConfigReload, type ConfigReloadOutcome } from "./config-reload.js";
+import { MemorySessionStore } from "./sessions/memory-session-store.js";
 import { SessionLimiter } from "./sessions/session-limiter.js";
 import { SessionRechecker } from "./sessions/session-rechecker.js";
 import type { GateContext } from "./gate/gate-context.js";
@@ -30,18 +30,18 @@ import { PluginMetrics } from "./metrics/plugin-metrics.js";
 import { UserStore } from "./users/user-store.js";
 import { UserEditor } from "./users/user-editor.js";
 
-export type { AuthRequest, Protocol } from "./chain/auth-request.js";
-export type { Authorizer } from "./chain/authorizer.js";
-export type { Decision, StepVerdict, StepName } from "./chain/decision.js";
-export { allow, deny, PASS } from "./chain/decision.js";
+export type { AuthRequest, Protocol } from "./core/auth-request.js";
+export type { Authorizer } from "./core/authorizer.js";
+export type { Decision, StepVerdict, StepName } from "./core/decision.js";
+export { allow, deny, PASS } from "./core/decision.js";
 export type { PluginConfig, PluginConfigInput } from "./config/plugin-config-schema.js";
 export { pluginConfigSchema } from "./config/plugin-config-schema.js";
 export { loadConfigFile, parseConfig } from "./config/parse-config.js";
-export { AlreadyAttachedError, BackendResponseError, BackendTimeoutError, BackendUnreachableError, ConfigError, NmsIncompatibleError, SignedLinkError, VaError } from "./errors.js";
+export { AlreadyAttachedError, BackendResponseError, BackendTimeoutError, BackendUnreachableError, ConfigError, NmsIncompatibleError, SignedLinkError, VaError } from "./core/errors.js";
 export type { BackendConfig } from "./config/backend-schema.js";
-export type { SessionRegistry } from "./sessions/session-registry.js";
-export type { ConfigReloadOutcome } from "./config/config-reload.js";
-export type { ViewerSession, SessionSnapshot } from "./sessions/viewer-session.js";
+export type { MemorySessionStore } from "./sessions/memory-session-store.js";
+export type { ConfigReloadOutcome } from "./config-reload.js";
+export type { ViewerSession, SessionSnapshot } from "./core/viewer-session.js";
 export type { UserStore, UsersReloadResult } from "./users/user-store.js";
 export { hashPassword } from "./users/password-hash.js";
 export { makeSecureLink, type SecureLinkOptions } from "./securetoken/make-secure-link.js";
@@ -76,7 +76,7 @@ export interface ViewerAuthHandle {
   /** The configuration in force (the latest one `reload` accepted). */
   readonly config: PluginConfig;
   readonly chain: AuthChain;
-  readonly sessions: SessionRegistry;
+  readonly sessions: MemorySessionStore;
   readonly log: Logger;
   /** The management API when `api.enabled`; `ready` resolves once it listens. */
   readonly api: ManagementApi | undefined;
@@ -126,7 +126,7 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
   const log = deps.logger ?? createLogger(resolved.log.level, undefined, new Redactor([...configSecrets(resolved), ...(deps.internalSecret !== undefined ? [deps.internalSecret] : [])]));
   nmsLogger.level = resolved.log.nmsLevel; // NMS's constructor forces "debug"
   const clock = deps.clock ?? systemClock;
-  const sessions = new SessionRegistry(clock, log);
+  const sessions = new MemorySessionStore(clock, log);
   const users = UserStore.open(resolved.auth, log);
   const addressRules = new AddressRules(resolved.auth);
   let securetoken = resolved.auth.securetoken;
@@ -156,7 +156,7 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
   }
   const hlsGate = hlsServer === undefined ? undefined : attachHlsGate(hlsServer, resolved, ctx, clock);
   const ledger = resolved.stats.file === null ? undefined : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log, resolved.stats);
-  const metrics = new PluginMetrics(chain, sessions, chain.step("backend"), ledger);
+  const metrics = new PluginMetrics(chain, sessions, log, chain.step("backend"), ledger);
   const api = resolved.api.enabled
     ? new ManagementApi(
       { bind: resolved.api.bind, port: resolved.api.port, token: resolved.api.token!, previousTokens: resolved.api.previousTokens },
@@ -240,7 +240,7 @@ function overlaps(a: string, b: string): boolean {
 
 /** Puts the HLS gate in front of NMS's HTTP listener. */
 function attachHlsGate(server: HttpServer, config: PluginConfig, ctx: GateContext, clock: Clock): HlsGate {
-  const keys = new HlsSessionKeys(ctx.registry, clock, config.hls.sessionIdleSec, config.hls.ipBinding);
+  const keys = new HlsSessionKeys(ctx.registry, clock, config.hls.sessionIdleSec, config.hls.ipBinding, ctx.log);
   const hls = new HlsGate(ctx, keys, config.hls.dir!, { hideUnknownChannels: config.hls.hideUnknownChannels });
   hls.attach(server);
   return hls;

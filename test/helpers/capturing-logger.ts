@@ -1,5 +1,5 @@
 import { Writable } from "node:stream";
-import { createLogger, type Logger } from "../../plugin/src/log.js";
+import { createLogger, type Logger } from "../../plugin/src/core/log.js";
 import { auditTrail } from "./log-audit.js";
 
 /** Every log line a test's code wrote, parsed, plus the raw text (for "no secret in any log" checks). */

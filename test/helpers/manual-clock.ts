@@ -1,4 +1,4 @@
-import type { Clock } from "../../plugin/src/clock.js";
+import type { Clock } from "../../plugin/src/core/clock.js";
 
 /** A hand-made clock: time moves only when a test says so. Starts at the real time unless told. */
 export class ManualClock implements Clock {

@@ -1,4 +1,4 @@
-import type { AuthRequest } from "../../plugin/src/chain/auth-request.js";
+import type { AuthRequest } from "../../plugin/src/core/auth-request.js";
 import { parseIpAddress } from "../../plugin/src/net/ip-address.js";
 
 let counter = 0;

@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
-import type { Clock } from "../clock.js";
-import type { Logger } from "../log.js";
-import { secretsEqual } from "../secrets.js";
-import type { SessionRegistry } from "../sessions/session-registry.js";
-import { FailureThrottle } from "../failure-throttle.js";
+import type { Clock } from "../core/clock.js";
+import type { Logger } from "../core/log.js";
+import { secretsEqual } from "../core/secrets.js";
+import type { SessionStore } from "../core/session-store.js";
+import { FailureThrottle } from "../core/failure-throttle.js";
 import { parseIpAddress } from "../net/ip-address.js";
 import { subscriberBlockOf } from "../net/subscriber-block.js";
 import type { StatsLedger } from "../stats/stats-ledger.js";
@@ -64,7 +64,7 @@ export class ManagementApi {
   readonly #throttle: FailureThrottle;
   readonly #routes: Route[];
 
-  constructor(options: ManagementApiOptions, registry: SessionRegistry, sources: ApiSources, providers: ApiProviders, clock: Clock, log: Logger) {
+  constructor(options: ManagementApiOptions, registry: SessionStore, sources: ApiSources, providers: ApiProviders, clock: Clock, log: Logger) {
     this.#options = options;
     this.#log = log;
     this.#throttle = new FailureThrottle(clock, API_THROTTLE);

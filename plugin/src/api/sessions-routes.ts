@@ -1,16 +1,16 @@
-import type { Clock } from "../clock.js";
-import type { Logger } from "../log.js";
-import type { SessionRegistry } from "../sessions/session-registry.js";
-import { snapshotOf, type ViewerSession } from "../sessions/viewer-session.js";
+import type { Clock } from "../core/clock.js";
+import type { Logger } from "../core/log.js";
+import type { SessionStore } from "../core/session-store.js";
+import { snapshotOf, type ViewerSession } from "../core/viewer-session.js";
 import type { Reply, Route } from "./api-route.js";
-import { isSessionOf } from "./revocation.js";
+import type { Protocol } from "../core/auth-request.js";
 
 /** The largest page of sessions one request may ask for. */
 const MAX_PAGE = 10_000;
 
 /** What the session routes work on. */
 export interface SessionsRoutesDeps {
-  registry: SessionRegistry;
+  registry: SessionStore;
   clock: Clock;
   log: Logger;
 }
@@ -52,18 +52,17 @@ export function sessionsRoutes({ registry, clock, log }: SessionsRoutesDeps): Ro
   function filtered(url: URL): ViewerSession[] {
     const q = url.searchParams;
     const [channel, user, ip, protocol] = [q.get("channel"), q.get("user"), q.get("ip"), q.get("protocol")];
-    return registry.list().filter((s) =>
-      (channel === null || s.channel === channel) &&
-      (user === null || isSessionOf(s, user)) &&
-      (ip === null || s.ip === ip) &&
-      (protocol === null || s.protocol === protocol),
-    );
+    return registry.list({
+      ...(channel === null ? {} : { channel }),
+      ...(user === null ? {} : { user }),
+      ...(ip === null ? {} : { ip }),
+      ...(protocol === null ? {} : { protocol: protocol as Protocol }),
+    });
   }
 
   function viewersPerChannel(): Record<string, number> {
     const counts: Record<string, number> = {};
-    for (const s of registry.list()) {
-      if (s.state !== "playing") continue;
+    for (const s of registry.list({ state: "playing" })) {
       const key = `${s.app}/${s.channel}`;
       counts[key] = (counts[key] ?? 0) + 1;
     }

@@ -1,4 +1,4 @@
-import type { Clock } from "../clock.js";
+import type { Clock } from "../core/clock.js";
 import type { PluginMetrics } from "../metrics/plugin-metrics.js";
 import type { StatsLedger } from "../stats/stats-ledger.js";
 import type { Reply, Route } from "./api-route.js";

@@ -1,6 +1,6 @@
-import type { Logger } from "../log.js";
+import type { Logger } from "../core/log.js";
 import type { SessionRechecker } from "../sessions/session-rechecker.js";
-import type { SessionRegistry } from "../sessions/session-registry.js";
+import type { SessionStore } from "../core/session-store.js";
 import type { EditProblem, UserEdit, UserEditor } from "../users/user-editor.js";
 import { isReply, jsonBody, type ApiRequest, type Reply, type Route } from "./api-route.js";
 import { revoke, sessionsOfUser, sessionsWithToken } from "./revocation.js";
@@ -9,7 +9,7 @@ import { revoke, sessionsOfUser, sessionsWithToken } from "./revocation.js";
 export interface UsersRoutesDeps {
   /** Built-in users, when configured. */
   editor: UserEditor | undefined;
-  registry: SessionRegistry;
+  registry: SessionStore;
   rechecker: SessionRechecker;
   log: Logger;
 }

@@ -1,4 +1,4 @@
-import type { SessionIdentity } from "../chain/decision.js";
+import type { SessionIdentity } from "../core/decision.js";
 import type { BackendResponse } from "./backend-transport.js";
 
 /**

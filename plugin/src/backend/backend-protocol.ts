@@ -1,4 +1,4 @@
-import type { AuthRequest } from "../chain/auth-request.js";
+import type { AuthRequest } from "../core/auth-request.js";
 import type { BackendType } from "../config/backend-schema.js";
 import type { BackendAnswer } from "./backend-answer.js";
 import type { BackendResponse } from "./backend-transport.js";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Pool, request, type Dispatcher } from "undici";
-import { BackendRequestError, BackendResponseError, BackendTimeoutError, BackendUnreachableError, VaError, type UnreachableCause } from "../errors.js";
+import { BackendRequestError, BackendResponseError, BackendTimeoutError, BackendUnreachableError, VaError, type UnreachableCause } from "../core/errors.js";
 
 /** Backend answers are read up to this many bytes (style.md §4); more is an unusable answer. */
 export const MAX_BACKEND_BODY_BYTES = 64 * 1024;

@@ -1,4 +1,4 @@
-import { BackendRequestError } from "../errors.js";
+import { BackendRequestError } from "../core/errors.js";
 import type { BackendCall } from "./backend-protocol.js";
 
 /**

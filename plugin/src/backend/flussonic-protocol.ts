@@ -1,4 +1,4 @@
-import type { AuthRequest, Protocol } from "../chain/auth-request.js";
+import type { AuthRequest, Protocol } from "../core/auth-request.js";
 import type { FlussonicBackendConfig } from "../config/backend-schema.js";
 import { authDurationOf, headerOf, identityOf, type BackendAnswer } from "./backend-answer.js";
 import type { BackendCall, BackendProtocol, ClientCounts } from "./backend-protocol.js";

@@ -1,6 +1,6 @@
-import type { AuthRequest } from "../chain/auth-request.js";
+import type { AuthRequest } from "../core/auth-request.js";
 import type { HttpRequestBackendConfig } from "../config/backend-schema.js";
-import { BackendRequestError } from "../errors.js";
+import { BackendRequestError } from "../core/errors.js";
 import { authDurationOf, headerOf, identityOf, type BackendAnswer } from "./backend-answer.js";
 import type { BackendCall, BackendProtocol } from "./backend-protocol.js";
 import { safeTarget, type BackendResponse } from "./backend-transport.js";

@@ -1,6 +1,6 @@
-import type { SessionIdentity } from "../chain/decision.js";
-import type { SessionRegistry } from "../sessions/session-registry.js";
-import type { ViewerSession } from "../sessions/viewer-session.js";
+import type { SessionIdentity } from "../core/decision.js";
+import type { SessionStore } from "../core/session-store.js";
+import type { ViewerSession } from "../core/viewer-session.js";
 
 /** What the backend granted one session: until when, and to whom. */
 export interface SessionGrant {
@@ -16,12 +16,12 @@ export interface SessionGrant {
  */
 export class SessionGrants {
   readonly #grants = new Map<string, SessionGrant>();
-  readonly #registry: SessionRegistry;
-  readonly #onEnded = (session: ViewerSession) => this.#grants.delete(session.id);
+  readonly #registry: SessionStore;
+  readonly #unsubscribe: () => void;
 
-  constructor(registry: SessionRegistry) {
+  constructor(registry: SessionStore) {
     this.#registry = registry;
-    registry.on("ended", this.#onEnded);
+    this.#unsubscribe = registry.subscribe("ended", (session: ViewerSession) => this.#grants.delete(session.id));
   }
 
   get(sessionId: string): SessionGrant | undefined {
@@ -42,7 +42,7 @@ export class SessionGrants {
   }
 
   close(): void {
-    this.#registry.off("ended", this.#onEnded);
+    this.#unsubscribe();
     this.#grants.clear();
   }
 }

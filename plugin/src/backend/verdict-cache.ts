@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
-import type { Clock } from "../clock.js";
+import type { Clock } from "../core/clock.js";
 
 /** Where a resolved value came from. */
 export type VerdictSource = "backend" | "shared" | "cache";

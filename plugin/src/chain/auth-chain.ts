@@ -1,9 +1,9 @@
 import { EventEmitter } from "node:events";
 import { performance } from "node:perf_hooks";
-import type { Authorizer } from "./authorizer.js";
-import type { AuthRequest } from "./auth-request.js";
-import type { Decision, StepName, StepVerdict } from "./decision.js";
-import type { Logger } from "../log.js";
+import type { Authorizer } from "../core/authorizer.js";
+import type { AuthRequest } from "../core/auth-request.js";
+import type { Decision, StepName, StepVerdict } from "../core/decision.js";
+import type { Logger } from "../core/log.js";
 
 /** The verdict the chain gives when every step passes. */
 export type DefaultAction = "allow" | "deny";

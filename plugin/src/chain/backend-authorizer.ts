@@ -1,10 +1,10 @@
 import { performance } from "node:perf_hooks";
 import type { Dispatcher } from "undici";
-import type { Clock } from "../clock.js";
+import type { Clock } from "../core/clock.js";
 import type { BackendConfig } from "../config/backend-schema.js";
-import { BackendRequestError, BackendResponseError, BackendUnreachableError } from "../errors.js";
-import type { Logger } from "../log.js";
-import type { SessionRegistry } from "../sessions/session-registry.js";
+import { BackendRequestError, BackendResponseError, BackendUnreachableError } from "../core/errors.js";
+import type { Logger } from "../core/log.js";
+import type { SessionStore } from "../core/session-store.js";
 import type { BackendAnswer } from "../backend/backend-answer.js";
 import type { BackendCall, BackendProtocol, ClientCounts } from "../backend/backend-protocol.js";
 import { BackendTransport, safeTarget } from "../backend/backend-transport.js";
@@ -13,14 +13,14 @@ import { createFlussonicProtocol } from "../backend/flussonic-protocol.js";
 import { createHttpRequestProtocol } from "../backend/http-request-protocol.js";
 import { SessionGrants } from "../backend/session-grants.js";
 import { VerdictCache, type VerdictSource } from "../backend/verdict-cache.js";
-import type { Authorizer, OutboundCall } from "./authorizer.js";
-import type { AuthRequest } from "./auth-request.js";
-import { allow, deny, type StepVerdict } from "./decision.js";
+import type { Authorizer, OutboundCall } from "../core/authorizer.js";
+import type { AuthRequest } from "../core/auth-request.js";
+import { allow, deny, type StepVerdict } from "../core/decision.js";
 
 /** What the backend step needs besides its configuration. */
 export interface BackendParts {
   /** Live sessions: client counts for Flussonic backends, and grant cleanup when a session ends. */
-  sessions: SessionRegistry;
+  sessions: SessionStore;
   clock: Clock;
   /** Replaces the built-in keep-alive pool (an undici Agent, ProxyAgent…); its owner closes it. */
   dispatcher?: Dispatcher | undefined;
@@ -93,16 +93,10 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
     return 0;
   };
 
-  const counts = (request: AuthRequest) => (): ClientCounts => {
-    let stream = 0;
-    let total = 0;
-    for (const session of parts.sessions.list()) {
-      if (session.state !== "playing") continue;
-      total++;
-      if (session.channel === request.channel && session.app === request.app) stream++;
-    }
-    return { stream, total };
-  };
+  const counts = (request: AuthRequest) => (): ClientCounts => ({
+    stream: parts.sessions.count({ state: "playing", app: request.app, channel: request.channel }),
+    total: parts.sessions.count({ state: "playing" }),
+  });
 
   const callListeners = new Set<(call: OutboundCall) => void>();
   const reportCall = (started: number, result: string) => {

@@ -1,10 +1,10 @@
-import type { Clock } from "../clock.js";
+import type { Clock } from "../core/clock.js";
 import type { BruteForceConfig } from "../config/brute-force-schema.js";
-import { FailureThrottle } from "../failure-throttle.js";
-import type { Logger } from "../log.js";
+import { FailureThrottle } from "../core/failure-throttle.js";
+import type { Logger } from "../core/log.js";
 import { subscriberBlockOf } from "../net/subscriber-block.js";
-import type { AuthRequest } from "./auth-request.js";
-import { deny, type StepVerdict } from "./decision.js";
+import type { AuthRequest } from "../core/auth-request.js";
+import { deny, type StepVerdict } from "../core/decision.js";
 
 /** The reason a banned address is refused. */
 export const BANNED_REASON = "too many failed attempts";

@@ -1,14 +1,14 @@
 import type { Dispatcher } from "undici";
-import type { Clock } from "../clock.js";
+import type { Clock } from "../core/clock.js";
 import type { PluginConfig } from "../config/plugin-config-schema.js";
-import type { SessionRegistry } from "../sessions/session-registry.js";
-import type { Logger } from "../log.js";
+import type { SessionStore } from "../core/session-store.js";
+import type { Logger } from "../core/log.js";
 import { AddressRules } from "../net/address-rules.js";
 import { PasswordVerifier } from "../users/password-verifier.js";
 import type { UserStore } from "../users/user-store.js";
 import { AuthChain } from "./auth-chain.js";
 import { createBackendAuthorizer } from "./backend-authorizer.js";
-import type { Authorizer } from "./authorizer.js";
+import type { Authorizer } from "../core/authorizer.js";
 import { createInternalAuthorizer } from "./internal-authorizer.js";
 import { createIpAllowAuthorizer } from "./ip-allow-authorizer.js";
 import { createIpDenyAuthorizer } from "./ip-deny-authorizer.js";
@@ -23,7 +23,7 @@ export interface ChainParts {
   /** Operator authorizers, run after securetoken and before the backend. */
   customAuthorizers?: readonly Authorizer[] | undefined;
   /** Live sessions, for steps that count them (Flussonic `stream_clients`, user limits). */
-  sessions: SessionRegistry;
+  sessions: SessionStore;
   clock: Clock;
   /** Built-in users (`UserStore.open`); the users step is left out when undefined. Closed with the chain. */
   users?: UserStore | undefined;

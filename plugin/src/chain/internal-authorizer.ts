@@ -1,8 +1,8 @@
-import type { Authorizer } from "./authorizer.js";
-import type { AuthRequest } from "./auth-request.js";
-import { allow, deny, PASS, type StepVerdict } from "./decision.js";
+import type { Authorizer } from "../core/authorizer.js";
+import type { AuthRequest } from "../core/auth-request.js";
+import { allow, deny, PASS, type StepVerdict } from "../core/decision.js";
 import { isLoopback } from "../net/ip-address.js";
-import { secretsEqual } from "../secrets.js";
+import { secretsEqual } from "../core/secrets.js";
 
 /** The query parameter that carries the bundled server's internal secret. */
 export const INTERNAL_SECRET_PARAM = "va_internal";

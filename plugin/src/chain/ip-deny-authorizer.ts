@@ -1,6 +1,6 @@
-import type { Authorizer } from "./authorizer.js";
-import type { AuthRequest } from "./auth-request.js";
-import { deny, PASS, type StepVerdict } from "./decision.js";
+import type { Authorizer } from "../core/authorizer.js";
+import type { AuthRequest } from "../core/auth-request.js";
+import { deny, PASS, type StepVerdict } from "../core/decision.js";
 import type { IpRuleList } from "../net/ip-rule-list.js";
 
 /**

@@ -1,11 +1,11 @@
 import { timingSafeEqual } from "node:crypto";
-import type { Clock } from "../clock.js";
+import type { Clock } from "../core/clock.js";
 import type { SecureTokenConfig } from "../config/securetoken-schema.js";
 import { SECURETOKEN_FORMAT_BY_NAME } from "../securetoken/securetoken-formats.js";
-import type { Authorizer } from "./authorizer.js";
-import type { AuthRequest } from "./auth-request.js";
+import type { Authorizer } from "../core/authorizer.js";
+import type { AuthRequest } from "../core/auth-request.js";
 import type { BruteForceThrottle } from "./brute-force-throttle.js";
-import { allow, deny, PASS, type StepVerdict } from "./decision.js";
+import { allow, deny, PASS, type StepVerdict } from "../core/decision.js";
 
 /** The deny reason of a token whose hash matches no secret. */
 export const FORGED_REASON = "securetoken does not match: forged, or made for another path, address or secret";

@@ -3,7 +3,7 @@
 // Options: --format astra|flussonic|nms (default astra); omit --ip when the server runs with bindIp: false.
 import { parseArgs } from "node:util";
 import { SECURETOKEN_FORMATS, type SecureTokenFormatName } from "../config/securetoken-schema.js";
-import { VaError } from "../errors.js";
+import { VaError } from "../core/errors.js";
 import { makeSecureLink } from "../securetoken/make-secure-link.js";
 
 const USAGE = "usage: npm run make-link -- --url <url> --secret <secret> [--ttl <seconds, default 3600>] [--ip <viewer ip>] [--format astra|flussonic|nms]";

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { parseDocument } from "yaml";
-import { ConfigError, type ConfigIssue } from "../errors.js";
-import { Redactor } from "../redactor.js";
+import { ConfigError, type ConfigIssue } from "../core/errors.js";
+import { Redactor } from "../core/redactor.js";
 
 /** Key names whose values are never echoed in an error message. */
 const SECRET_KEY = /secret|password|token|credential/i;

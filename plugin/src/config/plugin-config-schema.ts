@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { LOG_LEVELS } from "../log.js";
+import { LOG_LEVELS } from "../core/log.js";
 import { ipRangeListSchema } from "./value-schemas.js";
 import { sessionsSchema } from "./sessions-schema.js";
 import { hlsSchema } from "./hls-schema.js";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseStoredPassword, type StoredPassword } from "../users/password-hash.js";
+import { parseStoredPassword, type StoredPassword } from "./stored-password.js";
 import { dateTimeSchema, ipRangeListSchema } from "./value-schemas.js";
 
 /** A login: letters, digits and `._@-`, 1-64 characters (no `:`, which separates it in `auth=login:password`). */

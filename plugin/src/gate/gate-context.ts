@@ -1,17 +1,17 @@
 import type { AuthChain } from "../chain/auth-chain.js";
-import type { AuthRequest } from "../chain/auth-request.js";
-import type { Decision } from "../chain/decision.js";
-import type { Logger } from "../log.js";
+import type { AuthRequest } from "../core/auth-request.js";
+import type { Decision } from "../core/decision.js";
+import type { Logger } from "../core/log.js";
 import type { AddressRules } from "../net/address-rules.js";
 import type { SessionLimiter } from "../sessions/session-limiter.js";
 import type { SessionRechecker } from "../sessions/session-rechecker.js";
-import type { SessionRegistry } from "../sessions/session-registry.js";
-import type { ViewerSession } from "../sessions/viewer-session.js";
+import type { SessionStore } from "../core/session-store.js";
+import type { ViewerSession } from "../core/viewer-session.js";
 
 /** What every gate (NMS play, HLS) shares: the chain and the session machinery. */
 export interface GateContext {
   readonly chain: AuthChain;
-  readonly registry: SessionRegistry;
+  readonly registry: SessionStore;
   readonly limiter: SessionLimiter;
   readonly rechecker: SessionRechecker;
   /** Deny/allow lists and trusted proxies (whose X-Forwarded-For is believed); reloadable. */
@@ -24,12 +24,11 @@ export interface GateContext {
  * re-check. Returns the reason when the limit refuses it (the caller then refuses the viewer).
  */
 export function startPlaying(ctx: GateContext, viewer: ViewerSession, request: AuthRequest, decision: Decision & { verdict: "allow" }): string | null {
-  viewer.request = request;
   if (decision.step === "internal") {
     ctx.registry.discard(viewer); // the server's own transcoder is not a viewer
     return null;
   }
-  const admission = ctx.limiter.admit(viewer, decision.user);
+  const admission = ctx.limiter.admit(viewer, { identity: decision.user, request });
   if (!admission.admitted) {
     ctx.log.info({ event: "session.limit_refused", sessionId: viewer.id, reason: admission.reason }, "viewer refused by session limit");
     ctx.registry.end(viewer, "limit");

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
-import type { AuthRequest } from "../chain/auth-request.js";
+import type { AuthRequest } from "../core/auth-request.js";
 import { parseIpAddress } from "../net/ip-address.js";
 import { resolveClientAddress } from "../net/client-address.js";
 import type { IpRuleList } from "../net/ip-rule-list.js";

@@ -1,6 +1,6 @@
 import { stringify } from "node:querystring";
 import type BaseSession from "node-media-server/src/session/base_session.js";
-import type { AuthRequest, Protocol } from "../chain/auth-request.js";
+import type { AuthRequest, Protocol } from "../core/auth-request.js";
 import { parseNmsSessionAddress } from "../net/ip-address.js";
 import type { IpRuleList } from "../net/ip-rule-list.js";
 import { httpRequestFields } from "./http-request-fields.js";

@@ -1,10 +1,10 @@
 import Context from "node-media-server/src/core/context.js";
 import BroadcastServer from "node-media-server/src/server/broadcast_server.js";
 import type BaseSession from "node-media-server/src/session/base_session.js";
-import type { Decision } from "../chain/decision.js";
-import { NmsIncompatibleError } from "../errors.js";
+import type { Decision } from "../core/decision.js";
+import { NmsIncompatibleError } from "../core/errors.js";
 import { parseNmsSessionAddress } from "../net/ip-address.js";
-import type { ViewerSession } from "../sessions/viewer-session.js";
+import type { ViewerSession } from "../core/viewer-session.js";
 import { startPlaying, type GateContext } from "./gate-context.js";
 import { closeConnection, isConnectionGone, protocolOf, refusePlay } from "./nms-connection.js";
 import { playRequestOf } from "./nms-play-request.js";
@@ -108,14 +108,14 @@ export class PlayGate {
 
   async #check(broadcast: BroadcastServer, originals: Originals, session: BaseSession, viewer: ViewerSession): Promise<void> {
     const request = playRequestOf(session, viewer.protocol, viewer.id, this.#ctx.addressRules.trustedProxies);
-    Object.assign(viewer, { ip: request.ip });
+    this.#ctx.registry.describe(viewer, { ip: request.ip });
     const problem = playFieldsProblem({ userAgent: request.userAgent, host: request.host, origin: request.origin });
     if (problem !== null) {
       this.#ctx.registry.end(viewer, "denied");
       this.#refuseBadInput(session, viewer.protocol, problem, viewer.id);
       return;
     }
-    Object.assign(viewer, { userAgent: request.userAgent });
+    this.#ctx.registry.describe(viewer, { userAgent: request.userAgent });
     const decision = await this.#ctx.chain.decide(request);
     if (viewer.state === "ended" || isConnectionGone(session)) {
       this.#ctx.registry.end(viewer, "viewer-left");

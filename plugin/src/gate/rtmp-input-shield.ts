@@ -1,8 +1,8 @@
 import { decodeAmf0Cmd, decodeAmf0Data } from "node-media-server/src/protocol/amf.js";
 import Rtmp from "node-media-server/src/protocol/rtmp.js";
 import type BaseSession from "node-media-server/src/session/base_session.js";
-import { NmsIncompatibleError } from "../errors.js";
-import type { Logger } from "../log.js";
+import { NmsIncompatibleError } from "../core/errors.js";
+import type { Logger } from "../core/log.js";
 import { parseNmsSessionAddress } from "../net/ip-address.js";
 import type { InputProblem } from "./input-problem.js";
 import { errorSummary } from "./error-summary.js";

@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
-import type { Clock } from "../clock.js";
-import { guarded } from "../guarded.js";
+import type { Clock } from "../core/clock.js";
+import type { Logger } from "../core/log.js";
+import { guarded } from "../core/guarded.js";
 import type { HlsIpBinding } from "../config/hls-schema.js";
 import type { IpAddress } from "../net/ip-address.js";
 import { prefixKey } from "../net/ip-range.js";
-import type { SessionRegistry } from "../sessions/session-registry.js";
-import type { ViewerSession } from "../sessions/viewer-session.js";
+import type { SessionStore } from "../core/session-store.js";
+import type { ViewerSession } from "../core/viewer-session.js";
 
 /** One authorized HLS viewer: the registry session plus what its key is bound to. */
 export interface HlsSession {
@@ -26,13 +27,15 @@ export type KeyRefusal = "unknown key" | "wrong channel" | "address mismatch";
  */
 export class HlsSessionKeys {
   readonly #byKey = new Map<string, HlsSession>();
-  readonly #registry: SessionRegistry;
+  readonly #registry: SessionStore;
   readonly #clock: Clock;
+  readonly #log: Logger;
   #idleMs = 0;
   #binding: HlsIpBinding = "exact";
   #sweeper: NodeJS.Timeout | undefined;
 
-  constructor(registry: SessionRegistry, clock: Clock, idleSec: number, binding: HlsIpBinding) {
+  constructor(registry: SessionStore, clock: Clock, idleSec: number, binding: HlsIpBinding, log: Logger) {
+    this.#log = log;
     this.#registry = registry;
     this.#clock = clock;
     this.configure(idleSec, binding);
@@ -44,7 +47,7 @@ export class HlsSessionKeys {
     this.#binding = binding;
     clearInterval(this.#sweeper);
     // Sweep often enough that a session ends within ~1/4 of its idle time after it went idle.
-    this.#sweeper = setInterval(guarded(this.#registry.log, "hls.sweep_failed", () => this.sweep()), Math.min(5000, Math.max(250, this.#idleMs / 4)));
+    this.#sweeper = setInterval(guarded(this.#log, "hls.sweep_failed", () => this.sweep()), Math.min(5000, Math.max(250, this.#idleMs / 4)));
     this.#sweeper.unref();
   }
 

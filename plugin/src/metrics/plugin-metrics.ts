@@ -1,10 +1,10 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { AuthChain } from "../chain/auth-chain.js";
-import type { Authorizer } from "../chain/authorizer.js";
-import { guarded } from "../guarded.js";
-import type { Logger } from "../log.js";
-import type { SessionRegistry } from "../sessions/session-registry.js";
-import type { ViewerSession } from "../sessions/viewer-session.js";
+import type { Authorizer } from "../core/authorizer.js";
+import { guarded } from "../core/guarded.js";
+import type { Logger } from "../core/log.js";
+import type { SessionStore } from "../core/session-store.js";
+import type { ViewerSession } from "../core/viewer-session.js";
 import { DROP_REASONS, type StatsLedger } from "../stats/stats-ledger.js";
 
 
@@ -21,7 +21,7 @@ export class PluginMetrics {
   readonly #endedBytes = { total: 0 };
   readonly #detach: () => void;
 
-  constructor(chain: AuthChain, sessions: SessionRegistry, backend: Authorizer | undefined = undefined, ledger: StatsLedger | undefined = undefined) {
+  constructor(chain: AuthChain, sessions: SessionStore, log: Logger, backend: Authorizer | undefined = undefined, ledger: StatsLedger | undefined = undefined) {
     const decisions = new Counter({ name: "va_decisions_total", help: "Authorization decisions by deciding step and verdict", labelNames: ["step", "verdict"], registers: [this.registry] });
     const stepSeconds = new Histogram({
       name: "va_step_duration_seconds", help: "Time each chain step took (step=backend includes verdict cache hits)", labelNames: ["step"],
@@ -40,7 +40,7 @@ export class PluginMetrics {
       name: "va_live_sessions", help: "Live viewer sessions by protocol and channel", labelNames: ["protocol", "channel"], registers: [this.registry],
       collect() {
         this.reset();
-        for (const s of sessions.list()) if (s.state === "playing") this.inc({ protocol: s.protocol, channel: `${s.app}/${s.channel}` });
+        for (const s of sessions.list({ state: "playing" })) this.inc({ protocol: s.protocol, channel: `${s.app}/${s.channel}` });
       },
     });
     const reportedLookups = new Map<string, number>();
@@ -55,7 +55,6 @@ export class PluginMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry],
     });
     if (ledger !== undefined) registerLedgerMetrics(this.registry, ledger);
-    const log: Logger = sessions.log;
     const stopCalls = backend?.onCall?.(guarded(log, "metrics.listener_failed", function observeBackendCall(call: { result: string; seconds: number }) {
       backendSeconds.observe({ result: call.result }, call.seconds);
     }));
@@ -71,12 +70,12 @@ export class PluginMetrics {
     });
     chain.on("decision", onDecision);
     chain.on("step", onStep);
-    sessions.on("ended", onEnded);
+    const stopEnded = sessions.subscribe("ended", onEnded);
     this.#detach = () => {
       stopCalls?.();
       chain.off("decision", onDecision);
       chain.off("step", onStep);
-      sessions.off("ended", onEnded);
+      stopEnded();
     };
   }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { SecureTokenFormatName } from "../config/securetoken-schema.js";
-import { SignedLinkError } from "../errors.js";
-import { Redactor } from "../redactor.js";
+import { SignedLinkError } from "../core/errors.js";
+import { Redactor } from "../core/redactor.js";
 import { SECURETOKEN_FORMAT_BY_NAME } from "./securetoken-formats.js";
 
 /** What a signed link is made from. */

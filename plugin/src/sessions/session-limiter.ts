@@ -1,7 +1,7 @@
-import type { SessionIdentity } from "../chain/decision.js";
+import type { SessionIdentity } from "../core/decision.js";
 import type { LimitPolicy } from "../config/sessions-schema.js";
-import type { SessionRegistry } from "./session-registry.js";
-import type { ViewerSession } from "./viewer-session.js";
+import type { SessionFilter, SessionGrantFacts, SessionStore } from "../core/session-store.js";
+import type { ViewerSession } from "../core/viewer-session.js";
 
 /** Optional caps besides the per-user limit; 0 means no cap. */
 export interface SessionCaps {
@@ -13,7 +13,7 @@ export interface SessionCaps {
 interface Limit {
   what: string;
   max: number;
-  members: (s: ViewerSession) => boolean;
+  members: SessionFilter;
 }
 
 /**
@@ -21,14 +21,15 @@ interface Limit {
  * `X-Max-Sessions` per `X-UserId`), and optionally per viewer address and per channel. Runs
  * synchronously right before a session starts playing, so two viewers joining at once cannot both
  * slip under a limit. The policy refuses the newcomer or closes the oldest sessions to make room.
+ * Counting is the store's (indexed there), so a limit check costs no scan of the live sessions.
  */
 export class SessionLimiter {
-  readonly #registry: SessionRegistry;
+  readonly #store: SessionStore;
   #policy: LimitPolicy;
   #caps: SessionCaps;
 
-  constructor(registry: SessionRegistry, policy: LimitPolicy, caps: SessionCaps = { maxPerIp: 0, maxPerChannel: 0 }) {
-    this.#registry = registry;
+  constructor(store: SessionStore, policy: LimitPolicy, caps: SessionCaps = { maxPerIp: 0, maxPerChannel: 0 }) {
+    this.#store = store;
     this.#policy = policy;
     this.#caps = caps;
   }
@@ -40,20 +41,15 @@ export class SessionLimiter {
   }
 
   /** Admits the session as playing under its identity, or returns the reason it may not play. */
-  admit(session: ViewerSession, identity: SessionIdentity | undefined): { admitted: true } | { admitted: false; reason: string } {
-    const limits = this.#limitsFor(session, identity);
-    if (limits.length > 0) {
-      const playing = this.#registry.list().filter((s) => s.state === "playing" && s !== session).sort((a, b) => a.startedAt - b.startedAt);
-      for (const limit of limits) {
-        const others = playing.filter((s) => s.state === "playing" && limit.members(s));
-        const excess = others.length - limit.max + 1;
-        if (excess <= 0) continue;
-        if (this.#policy === "reject-new") return { admitted: false, reason: `${limit.what} is at the limit of ${limit.max} session(s)` };
-        for (const oldest of others.slice(0, excess)) this.#registry.close(oldest, "limit");
-      }
+  admit(session: ViewerSession, facts: SessionGrantFacts): { admitted: true } | { admitted: false; reason: string } {
+    for (const limit of this.#limitsFor(session, facts.identity)) {
+      // The newcomer is still checking, so it is not among the playing sessions counted here.
+      const excess = this.#store.count(limit.members) - limit.max + 1;
+      if (excess <= 0) continue;
+      if (this.#policy === "reject-new") return { admitted: false, reason: `${limit.what} is at the limit of ${limit.max} session(s)` };
+      for (const oldest of this.#store.query(limit.members, { limit: excess }).sessions) this.#store.close(oldest, "limit");
     }
-    session.identity = identity;
-    this.#registry.markPlaying(session);
+    this.#store.admit(session, facts);
     return { admitted: true };
   }
 
@@ -61,13 +57,13 @@ export class SessionLimiter {
     const limits: Limit[] = [];
     const userId = identity?.userId;
     if (userId !== undefined && identity?.maxSessions !== undefined) {
-      limits.push({ what: `user ${userId}`, max: identity.maxSessions, members: (s) => s.identity?.userId === userId });
+      limits.push({ what: `user ${userId}`, max: identity.maxSessions, members: { state: "playing", userId } });
     }
     if (this.#caps.maxPerIp > 0) {
-      limits.push({ what: `address ${session.ip}`, max: this.#caps.maxPerIp, members: (s) => s.ip === session.ip });
+      limits.push({ what: `address ${session.ip}`, max: this.#caps.maxPerIp, members: { state: "playing", ip: session.ip } });
     }
     if (this.#caps.maxPerChannel > 0) {
-      limits.push({ what: `channel ${session.app}/${session.channel}`, max: this.#caps.maxPerChannel, members: (s) => s.app === session.app && s.channel === session.channel });
+      limits.push({ what: `channel ${session.app}/${session.channel}`, max: this.#caps.maxPerChannel, members: { state: "playing", app: session.app, channel: session.channel } });
     }
     return limits;
   }

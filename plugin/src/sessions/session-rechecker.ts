@@ -1,10 +1,10 @@
-import { recheckOf } from "../chain/auth-request.js";
+import { recheckOf } from "../core/auth-request.js";
 import type { AuthChain } from "../chain/auth-chain.js";
-import type { Decision } from "../chain/decision.js";
-import { guarded } from "../guarded.js";
-import type { Logger } from "../log.js";
-import type { SessionRegistry } from "./session-registry.js";
-import type { ViewerSession } from "./viewer-session.js";
+import type { Decision } from "../core/decision.js";
+import { guarded } from "../core/guarded.js";
+import type { Logger } from "../core/log.js";
+import type { SessionStore } from "../core/session-store.js";
+import type { ViewerSession } from "../core/viewer-session.js";
 
 /**
  * Re-asks the chain about long-lived sessions (RTMP, FLV and HLS alike) when their verdict expires:
@@ -13,18 +13,19 @@ import type { ViewerSession } from "./viewer-session.js";
  */
 export class SessionRechecker {
   readonly #chain: AuthChain;
-  readonly #registry: SessionRegistry;
+  readonly #registry: SessionStore;
   readonly #intervalSec: number;
   readonly #log: Logger;
+  readonly #unsubscribe: () => void;
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #onEnded = (session: ViewerSession) => this.#cancel(session.id);
 
-  constructor(chain: AuthChain, registry: SessionRegistry, intervalSec: number, log: Logger) {
+  constructor(chain: AuthChain, registry: SessionStore, intervalSec: number, log: Logger) {
     this.#chain = chain;
     this.#registry = registry;
     this.#intervalSec = intervalSec;
     this.#log = log;
-    registry.on("ended", this.#onEnded);
+    this.#unsubscribe = registry.subscribe("ended", this.#onEnded);
   }
 
   /** Schedules the next re-check of a playing session after an allow. */
@@ -51,7 +52,7 @@ export class SessionRechecker {
     const previous = session.request;
     if (session.state !== "playing" || previous === undefined) return;
     const request = recheckOf(previous);
-    session.request = request;
+    this.#registry.renew(session, { request });
     let decision: Decision;
     try {
       decision = await this.#chain.decide(request);
@@ -70,7 +71,7 @@ export class SessionRechecker {
       return;
     }
     // The same viewer may now be someone else to the chain (a backend's new X-UserId, a renamed session).
-    if (decision.verdict === "allow" && decision.user !== undefined) session.identity = decision.user;
+    if (decision.verdict === "allow" && decision.user !== undefined) this.#registry.renew(session, { request, identity: decision.user });
     this.schedule(session, decision);
   }
 
@@ -84,6 +85,6 @@ export class SessionRechecker {
   close(): void {
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
-    this.#registry.off("ended", this.#onEnded);
+    this.#unsubscribe();
   }
 }

@@ -1,12 +1,12 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import type { Clock } from "../clock.js";
-import { guarded } from "../guarded.js";
-import type { Logger } from "../log.js";
-import { LogRateLimit } from "../log-rate-limit.js";
-import type { SessionRegistry } from "../sessions/session-registry.js";
-import { snapshotOf, type SessionSnapshot, type ViewerSession } from "../sessions/viewer-session.js";
+import type { Clock } from "../core/clock.js";
+import { guarded } from "../core/guarded.js";
+import type { Logger } from "../core/log.js";
+import { LogRateLimit } from "../core/log-rate-limit.js";
+import type { SessionStore } from "../core/session-store.js";
+import { snapshotOf, type SessionSnapshot, type ViewerSession } from "../core/viewer-session.js";
 
 /** Aggregated viewing over a time range, per channel or per user. */
 export interface UsageRow {
@@ -85,12 +85,13 @@ type Row = Record<string, string | number | null>;
  */
 export class StatsLedger {
   readonly #db: Database.Database;
-  readonly #registry: SessionRegistry;
+  readonly #registry: SessionStore;
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #pending: Row[] = [];
   readonly #timer: NodeJS.Timeout;
   readonly #onEnded: (s: ViewerSession) => void;
+  readonly #unsubscribe: () => void;
   readonly #insertEnded: Database.Statement;
   readonly #deleteStaleLive: Database.Statement;
   readonly #upsertLive: Database.Statement;
@@ -111,7 +112,7 @@ export class StatsLedger {
   #purgedThisRound = 0;
   #closed = false;
 
-  constructor(file: string, flushIntervalMs: number, registry: SessionRegistry, clock: Clock, log: Logger, options: StatsLedgerOptions = {}) {
+  constructor(file: string, flushIntervalMs: number, registry: SessionStore, clock: Clock, log: Logger, options: StatsLedgerOptions = {}) {
     mkdirSync(dirname(file), { recursive: true });
     this.#db = new Database(file, { timeout: OPEN_BUSY_TIMEOUT_MS });
     this.#db.pragma("journal_mode = WAL");
@@ -146,7 +147,7 @@ export class StatsLedger {
     this.#failureLog = new LogRateLimit(clock, FAILURE_LOG_INTERVAL_MS);
     this.#dropLog = new LogRateLimit(clock, FAILURE_LOG_INTERVAL_MS);
     this.#onEnded = guarded(log, "stats.listener_failed", (s: ViewerSession) => this.#enqueue(s));
-    registry.on("ended", this.#onEnded);
+    this.#unsubscribe = registry.subscribe("ended", this.#onEnded);
     this.#timer = setInterval(guarded(log, "stats.flush_failed", () => this.flush()), flushIntervalMs);
     this.#timer.unref();
     this.flush(); // records the sessions a crash left live, and purges, before the first viewer
@@ -195,7 +196,7 @@ export class StatsLedger {
   close(): void {
     if (this.#closed) return;
     clearInterval(this.#timer);
-    this.#registry.off("ended", this.#onEnded);
+    this.#unsubscribe();
     while (this.#write() && this.#pending.length > 0);
     if (this.#pending.length > 0) this.#drop("closed", this.#pending.splice(0).length);
     this.#closed = true;
@@ -266,8 +267,7 @@ export class StatsLedger {
   #liveRows(): Row[] {
     const now = this.#clock.now();
     const rows: Row[] = [];
-    for (const s of this.#registry.list()) {
-      if (s.state !== "playing") continue;
+    for (const s of this.#registry.list({ state: "playing" })) {
       try {
         rows.push(row(snapshotOf(s, now)));
       } catch {

@@ -3,9 +3,9 @@ import { basename, dirname, resolve } from "node:path";
 import { parseYamlText, readConfigText, readYamlFile } from "../config/parse-config.js";
 import type { PluginConfig } from "../config/plugin-config-schema.js";
 import type { UserConfig } from "../config/users-schema.js";
-import { ConfigError, type ConfigIssue } from "../errors.js";
-import { guarded } from "../guarded.js";
-import type { Logger } from "../log.js";
+import { ConfigError, type ConfigIssue } from "../core/errors.js";
+import { guarded } from "../core/guarded.js";
+import type { Logger } from "../core/log.js";
 import { MIN_TOKEN_LENGTH, UserDirectory } from "./user-directory.js";
 import { compileUsersFile, type CompiledUsers } from "./users-file-content.js";
 

@@ -1,6 +1,6 @@
 import { validateConfig } from "../config/parse-config.js";
 import { userSchema, usersFileContentSchema, type UserConfig } from "../config/users-schema.js";
-import type { ConfigIssue } from "../errors.js";
+import type { ConfigIssue } from "../core/errors.js";
 import { UserDirectory } from "./user-directory.js";
 
 /** A users file's content, validated and compiled: the users as configured and their directory. */

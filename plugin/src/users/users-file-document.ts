@@ -1,7 +1,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { Document, isMap, isSeq, parseDocument } from "yaml";
-import type { ConfigIssue } from "../errors.js";
+import type { ConfigIssue } from "../core/errors.js";
 
 /** A users file entry as written in YAML (before validation). */
 export type RawUser = Record<string, unknown>;

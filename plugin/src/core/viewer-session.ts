@@ -1,5 +1,5 @@
-import type { AuthRequest, Protocol } from "../chain/auth-request.js";
-import type { SessionIdentity } from "../chain/decision.js";
+import type { AuthRequest, Protocol } from "./auth-request.js";
+import type { SessionIdentity } from "./decision.js";
 
 /** Why a session ended. */
 export const END_REASONS = [

@@ -1,12 +1,12 @@
-import type { AuthChain } from "../chain/auth-chain.js";
-import type { Logger } from "../log.js";
-import type { AddressRules } from "../net/address-rules.js";
-import type { HlsSessionKeys } from "../hls/hls-session-keys.js";
-import type { SessionLimiter } from "../sessions/session-limiter.js";
-import type { SessionRechecker } from "../sessions/session-rechecker.js";
-import type { SessionRegistry } from "../sessions/session-registry.js";
-import { changedKeys, RELOADABLE_KEYS } from "./config-changes.js";
-import type { PluginConfig } from "./plugin-config-schema.js";
+import type { AuthChain } from "./chain/auth-chain.js";
+import type { Logger } from "./core/log.js";
+import type { AddressRules } from "./net/address-rules.js";
+import type { HlsSessionKeys } from "./hls/hls-session-keys.js";
+import type { SessionLimiter } from "./sessions/session-limiter.js";
+import type { SessionRechecker } from "./sessions/session-rechecker.js";
+import type { SessionStore } from "./core/session-store.js";
+import { changedKeys, RELOADABLE_KEYS } from "./config/config-changes.js";
+import type { PluginConfig } from "./config/plugin-config-schema.js";
 
 /** What a reload did: the keys now in force, and the changed keys that wait for a restart. */
 export interface ConfigReloadOutcome {
@@ -23,7 +23,7 @@ export interface AppliedReload extends ConfigReloadOutcome {
 export interface ReloadTargets {
   readonly addressRules: AddressRules;
   readonly chain: AuthChain;
-  readonly registry: SessionRegistry;
+  readonly registry: SessionStore;
   readonly rechecker: SessionRechecker;
   readonly limiter: SessionLimiter;
   /** The HLS session keys, when the HLS gate runs. */
@@ -71,9 +71,9 @@ export function applyConfigReload(current: PluginConfig, next: PluginConfig, tar
 /** Re-checks at once the playing sessions whose address the new deny list names, which cuts them. */
 function cutNowDenied(targets: ReloadTargets): void {
   const deny = targets.addressRules.deny;
-  for (const session of targets.registry.list()) {
+  for (const session of targets.registry.list({ state: "playing" })) {
     const address = session.request?.address;
-    if (session.state === "playing" && address != null && deny.match(address) !== undefined) void targets.rechecker.recheckNow(session);
+    if (address != null && deny.match(address) !== undefined) void targets.rechecker.recheckNow(session);
   }
 }
 
