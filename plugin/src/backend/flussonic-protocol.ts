@@ -8,10 +8,10 @@ import type { BackendResponse } from "./backend-transport.js";
  * Flussonic's `proto` for each of our protocols. Flussonic has no name for WebSocket-FLV, so it is
  * sent as `ws`; HTTP-FLV as `flv`.
  */
-export const FLUSSONIC_PROTO: Readonly<Record<Protocol, string>> = { rtmp: "rtmp", "http-flv": "flv", "ws-flv": "ws", hls: "hls" };
+const FLUSSONIC_PROTO: Readonly<Record<Protocol, string>> = { rtmp: "rtmp", "http-flv": "flv", "ws-flv": "ws", hls: "hls" };
 
 /** The parameters of the Flussonic auth backend protocol we send, in this order. */
-export const FLUSSONIC_PARAMS = [
+const FLUSSONIC_PARAMS = [
   "name", "proto", "ip", "token", "session_id", "request_type", "request_number", "stream_clients", "total_clients", "qs", "user_agent",
 ] as const;
 

@@ -42,7 +42,7 @@ export function createHttpRequestProtocol(config: HttpRequestBackendConfig): Bac
 }
 
 /** Appends a raw query string to a URL: with `?`, or `&` when the URL already has a query. */
-export function appendQuery(url: string, query: string): string {
+function appendQuery(url: string, query: string): string {
   if (query === "") return url;
   if (!url.includes("?")) return `${url}?${query}`;
   return url.endsWith("?") || url.endsWith("&") ? `${url}${query}` : `${url}&${query}`;

@@ -12,10 +12,10 @@ import { allow, deny, PASS, type StepVerdict } from "../core/decision.js";
 /** The query parameter of a user's token: `?token=T`. */
 export const TOKEN_PARAM = "token";
 /** The query parameter of a login and password: `?auth=login:password`. */
-export const AUTH_PARAM = "auth";
+const AUTH_PARAM = "auth";
 
 /** How long a verified `login:password` pair is remembered, so repeat checks skip scrypt. */
-export const VERIFIED_PASSWORD_TTL_MS = 60_000;
+const VERIFIED_PASSWORD_TTL_MS = 60_000;
 const VERIFIED_PASSWORD_MAX = 10_000;
 /** setTimeout cannot wait longer than 2^31-1 ms; a re-check is never scheduled further out than this. */
 const MAX_TTL_SEC = 24 * 86400;

@@ -7,8 +7,7 @@ export const BACKEND_TYPES = ["http-request", "ministra", "smarty", "iptvportal"
 export type BackendType = (typeof BACKEND_TYPES)[number];
 
 /** What the backend step does when its backend cannot be reached (refused, DNS, timeout, reset). */
-export const UNREACHABLE_ACTIONS = ["allow", "deny"] as const;
-export type UnreachableAction = (typeof UNREACHABLE_ACTIONS)[number];
+const UNREACHABLE_ACTIONS = ["allow", "deny"] as const;
 
 /** An absolute http:// or https:// URL, kept as text; anything else is an error at load. */
 const httpUrlSchema = z.string().refine((text) => {
@@ -62,7 +61,7 @@ const commonShape = {
 };
 
 /** `auth.backend` with `type: http-request`: Cesbo-style, the viewer's query is forwarded verbatim. */
-export const httpRequestBackendSchema = z.strictObject({
+const httpRequestBackendSchema = z.strictObject({
   type: z.literal("http-request"),
   /** The check URL; the viewer's query is appended (with `&` when the URL has a query). */
   url: httpUrlSchema,
@@ -84,11 +83,11 @@ function flussonicSchema<T extends Exclude<BackendType, "http-request">>(type: T
 }
 
 /** Ministra/Stalker: its tokens live ~5 s, so re-checks inside X-AuthDuration keep the grant (protocols.md §3.2). */
-export const ministraBackendSchema = flussonicSchema("ministra", "/server/api/chk_flussonic_tmp_link.php", false);
+const ministraBackendSchema = flussonicSchema("ministra", "/server/api/chk_flussonic_tmp_link.php", false);
 /** Microimpuls Smarty: allows on 200 with JSON `{"error": 0}` only (protocols.md §3.3). */
-export const smartyBackendSchema = flussonicSchema("smarty", "/tvmiddleware/api/streamservice/token/check/", true);
+const smartyBackendSchema = flussonicSchema("smarty", "/tvmiddleware/api/streamservice/token/check/", true);
 /** IPTVPortal arescrypt: the viewer's query and the Flussonic parameters are forwarded (protocols.md §3.4). */
-export const iptvportalBackendSchema = flussonicSchema("iptvportal", "/auth/arescrypt/", true);
+const iptvportalBackendSchema = flussonicSchema("iptvportal", "/auth/arescrypt/", true);
 
 /** `auth.backend`: the middleware asked last in the chain; absent or null = no backend step. */
 export const backendSchema = z.discriminatedUnion("type", [

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { secondsSchema } from "./value-schemas.js";
 
 /** How strictly an HLS session key is tied to the address that opened it. */
-export const HLS_IP_BINDINGS = ["exact", "subnet", "off"] as const;
+const HLS_IP_BINDINGS = ["exact", "subnet", "off"] as const;
 export type HlsIpBinding = (typeof HLS_IP_BINDINGS)[number];
 
 /** `hls`: the HLS gate in front of NMS's HTTP port (nms.md "HTTP side"). */

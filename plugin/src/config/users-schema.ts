@@ -3,14 +3,14 @@ import { parseStoredPassword, type StoredPassword } from "./stored-password.js";
 import { dateTimeSchema, ipRangeListSchema } from "./value-schemas.js";
 
 /** A login: letters, digits and `._@-`, 1-64 characters (no `:`, which separates it in `auth=login:password`). */
-export const LOGIN_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
+const LOGIN_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
 /** A channel as NMS names streams, or `*` for every channel. */
-export const CHANNEL_PATTERN = /^([A-Za-z0-9_-]+|\*)$/;
+const CHANNEL_PATTERN = /^([A-Za-z0-9_-]+|\*)$/;
 /** The package entry that grants every channel. */
 export const ALL_CHANNELS = "*";
 
 /** A stored password: an `scrypt$N$r$p$salt$hash` string, or plaintext (accepted with a warning at load). */
-export const storedPasswordSchema = z.string().min(1, "must not be empty").transform((text, ctx): StoredPassword => {
+const storedPasswordSchema = z.string().min(1, "must not be empty").transform((text, ctx): StoredPassword => {
   const parsed = parseStoredPassword(text);
   if (typeof parsed === "string") {
     ctx.issues.push({ code: "custom", message: parsed, input: text });

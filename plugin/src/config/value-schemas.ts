@@ -7,7 +7,7 @@ import { parseIpRange, type IpRange } from "../net/ip-range.js";
  */
 
 /** An IPv4/IPv6 address or CIDR block, compiled to an IpRange. */
-export const ipRangeSchema = z.string().transform((text, ctx): IpRange => {
+const ipRangeSchema = z.string().transform((text, ctx): IpRange => {
   const parsed = parseIpRange(text);
   if (typeof parsed === "string") {
     ctx.issues.push({ code: "custom", message: parsed, input: text });

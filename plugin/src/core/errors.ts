@@ -70,7 +70,7 @@ export class SignedLinkError extends VaError {
  * network failures count as unreachable; an error the transport does not recognise is not one of them
  * (it denies, see BackendRequestError and `backend.call_failed`).
  */
-export const UNREACHABLE_CAUSES = ["refused", "dns", "timeout", "reset", "tls"] as const;
+const UNREACHABLE_CAUSES = ["refused", "dns", "timeout", "reset", "tls"] as const;
 export type UnreachableCause = (typeof UNREACHABLE_CAUSES)[number];
 
 /**
