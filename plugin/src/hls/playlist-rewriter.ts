@@ -6,7 +6,11 @@
  * (`https://cdn…`) and network-path ones (`//cdn…`, and `\\cdn…`/`/\cdn…`, which URL parsers read alike).
  */
 
-/** The query parameter carrying an HLS session key. */
+/**
+ * The query parameter carrying an HLS session key: `vas` stands for "viewer auth session" (`va` is the
+ * plugin's prefix, from nms-viewer-auth). It is short because it is appended to every segment URI of
+ * every playlist a viewer reloads, and unusual so that it does not collide with a viewer's own parameters.
+ */
 export const HLS_SESSION_PARAM = "vas";
 
 const URI_ATTRIBUTE = /URI="([^"]*)"/g;
