@@ -37,6 +37,8 @@ export function createFlussonicProtocol(config: FlussonicBackendConfig): Backend
   const forwardViewerQuery = config.type === "iptvportal";
   return {
     type: config.type,
+    checkUrl,
+    keepsGrantOnRecheck: !config.recheckAsksBackend,
     keyOf: (request) => JSON.stringify([
       config.type, request.app, request.channel, FLUSSONIC_PROTO[request.protocol], request.ip, tokenOf(request),
       requestTypeOf(request), request.query, request.userAgent,

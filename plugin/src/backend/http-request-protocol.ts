@@ -21,6 +21,8 @@ export function createHttpRequestProtocol(config: HttpRequestBackendConfig): Bac
   const target = safeTarget(config.url);
   return {
     type: "http-request",
+    checkUrl: config.url,
+    keepsGrantOnRecheck: false,
     keyOf: (request) => JSON.stringify(["http-request", request.query, request.channel, request.ip, request.path, request.userAgent, request.host, request.origin]),
     build: function buildHttpRequestCall(request: AuthRequest): BackendCall {
       return {
