@@ -18,13 +18,13 @@ const FLUSSONIC_PARAMS = [
 /** Every Flussonic parameter name, the optional ones we do not send included: a viewer's parameter by one of these names is never forwarded. */
 const FLUSSONIC_RESERVED: ReadonlySet<string> = new Set([...FLUSSONIC_PARAMS, "duration", "bytes", "referer"]);
 
-/** Smarty's `error` codes (protocols.md §3.3). */
+/** Smarty's `error` codes (docs/protocols.md §3.3). */
 const SMARTY_ERRORS: Readonly<Record<number, string>> = {
   0: "valid", 1: "token expired", 2: "token issued for other content", 3: "token issued for another IP",
 };
 
 /**
- * The Flussonic-style backends (protocols.md §3): Ministra/Stalker, Microimpuls Smarty and IPTVPortal.
+ * The Flussonic-style backends (docs/protocols.md §3): Ministra/Stalker, Microimpuls Smarty and IPTVPortal.
  * The check URL is `<address><checkPath>`; the query carries the Flussonic parameters, every value
  * percent-encoded (IPTVPortal also gets the viewer's own parameters after them, re-encoded, minus any
  * that a backend could read as one of ours). `request_type` is `new_session` for a new viewer and

@@ -6,7 +6,7 @@ import type { BackendCall, BackendProtocol } from "./backend-protocol.js";
 import { safeTarget, type BackendResponse } from "./backend-transport.js";
 
 /**
- * The Cesbo-style "HTTP Request" backend (protocols.md §2): `GET <url>?<viewer query verbatim>`
+ * The Cesbo-style "HTTP Request" backend (docs/protocols.md §2): `GET <url>?<viewer query verbatim>`
  * with the seven X-Session/X-Channel/X-Real-* headers and nothing else; 200 allows, any other status
  * denies (5xx is an error that denies a new session), `X-Session-Name` names the session and
  * `X-Location` on a deny redirects the viewer. `X-AuthDuration`, `X-UserId` and `X-Max-Sessions`

@@ -44,7 +44,7 @@ type Outcome =
   | { readonly kind: "failed"; readonly error: unknown };
 
 /**
- * The backend step (protocols.md §1 step 5): asks the configured middleware, and its verdict ends
+ * The backend step (docs/protocols.md §1 step 5): asks the configured middleware, and its verdict ends
  * the chain.
  *
  * - Verdicts are cached by everything the backend saw that matters (see BackendProtocol.keyOf): an allow

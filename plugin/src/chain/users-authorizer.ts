@@ -46,7 +46,7 @@ export const UNKNOWN_TOKEN_REASON = "token matches no user";
 export const BUSY_REASON = "password checks are busy; try again (auth.bruteForce.maxConcurrentHashes)";
 
 /**
- * The built-in users step (protocols.md §1 step 3).
+ * The built-in users step (docs/protocols.md §1 step 3).
  *
  * - No `auth` and no `token` parameter: pass.
  * - `auth=login:password`: decides. Malformed, unknown login, no password or wrong password deny (and

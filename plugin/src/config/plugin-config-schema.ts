@@ -19,7 +19,7 @@ const logSchema = z.strictObject({
   nmsLevel: z.enum(NMS_LOG_LEVELS).default("warn"),
 }).prefault({});
 
-/** `auth`: the authorization chain (protocols.md §1). */
+/** `auth`: the authorization chain (docs/protocols.md §1). */
 const authSchema = z.strictObject({
   defaultAction: z.enum(["allow", "deny"]).default("deny"),
   denyIps: ipRangeListSchema.default([]),

@@ -22,7 +22,7 @@ const storedPasswordSchema = z.string().min(1, "must not be empty").transform((t
 const channelSchema = z.string().regex(CHANNEL_PATTERN, "is not a channel name ([A-Za-z0-9_-]+) or *");
 
 /**
- * One built-in user (protocols.md §1 step 3). Output keys are the input keys, with `password` parsed
+ * One built-in user (docs/protocols.md §1 step 3). Output keys are the input keys, with `password` parsed
  * and `expires` compiled to ms since the epoch.
  */
 export const userSchema = z.strictObject({

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { parseIpRange, type IpRange } from "../net/ip-range.js";
 
 /**
- * One schema per value type, each the only parser of that type (style.md §5). Values are compiled
+ * One schema per value type, each the only parser of that type, so a value reads alike under every key. Values are compiled
  * here, so a bad rule fails at load with its key path instead of on the first viewer.
  */
 

@@ -1,7 +1,7 @@
 /**
  * Rewrites an HLS playlist so that every segment, variant and rendition URI carries the viewer's
  * session key: players fetch URIs exactly as written and cannot carry the original `?token=` on
- * (protocols.md §5). Relative and absolute-path URIs stay on this server and get the key; URIs that
+ * (docs/protocols.md §5). Relative and absolute-path URIs stay on this server and get the key; URIs that
  * may name another host are left alone, so the key never leaves for it: those with a scheme
  * (`https://cdn…`) and network-path ones (`//cdn…`, and `\\cdn…`/`/\cdn…`, which URL parsers read alike).
  */
