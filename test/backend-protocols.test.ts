@@ -7,6 +7,7 @@ import { ConfigError } from "../plugin/src/core/errors.js";
 import { createLogger } from "../plugin/src/core/log.js";
 import { MemorySessionStore } from "../plugin/src/sessions/memory-session-store.js";
 import { ManualClock } from "./helpers/manual-clock.js";
+import { thrown } from "./helpers/thrown.js";
 
 /** The smallest valid configuration of a backend type, through the schema. */
 function configOf(type: string): BackendConfig {
@@ -14,13 +15,7 @@ function configOf(type: string): BackendConfig {
 }
 
 function configErrorOf(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).to.be.instanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error("expected a ConfigError");
+  return thrown(run, ConfigError);
 }
 
 describe("backend protocols: one table from backend type to protocol", () => {
