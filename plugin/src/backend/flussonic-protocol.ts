@@ -1,6 +1,6 @@
 import type { AuthRequest, Protocol } from "../core/auth-request.js";
 import type { FlussonicBackendConfig } from "../config/backend-schema.js";
-import { authDurationOf, headerOf, identityOf, type BackendAnswer } from "./backend-answer.js";
+import { answerOfStatus, authDurationOf, headerOf, identityOf, type BackendAnswer } from "./backend-answer.js";
 import type { BackendCall, BackendProtocol, ClientCounts } from "./backend-protocol.js";
 import type { BackendResponse } from "./backend-transport.js";
 
@@ -90,11 +90,7 @@ function backendNameOf(name: string): string {
 }
 
 function interpretFlussonicAnswer(response: BackendResponse): BackendAnswer {
-  const authDurationSec = authDurationOf(response);
-  if (response.status === 200) return { kind: "allow", reason: "backend answered 200", user: identityOf(response), authDurationSec };
-  if (response.status >= 500) return { kind: "error", reason: `backend answered ${response.status}` };
-  const location = response.status === 302 ? headerOf(response, "location") : undefined;
-  return { kind: "deny", reason: `backend answered ${response.status}`, redirectUrl: location === "" ? undefined : location, authDurationSec };
+  return answerOfStatus(response, response.status === 302 ? headerOf(response, "location") : undefined);
 }
 
 function interpretSmartyAnswer(response: BackendResponse): BackendAnswer {

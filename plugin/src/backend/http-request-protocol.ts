@@ -1,7 +1,7 @@
 import type { AuthRequest } from "../core/auth-request.js";
 import type { HttpRequestBackendConfig } from "../config/backend-schema.js";
 import { BackendRequestError } from "../core/errors.js";
-import { authDurationOf, headerOf, identityOf, type BackendAnswer } from "./backend-answer.js";
+import { answerOfStatus, headerOf, type BackendAnswer } from "./backend-answer.js";
 import type { BackendCall, BackendProtocol } from "./backend-protocol.js";
 import { safeTarget, type BackendResponse } from "./backend-transport.js";
 
@@ -59,9 +59,5 @@ function verbatimQuery(query: string, target: string): string {
 }
 
 function interpretHttpRequestAnswer(response: BackendResponse): BackendAnswer {
-  const authDurationSec = authDurationOf(response);
-  if (response.status === 200) return { kind: "allow", reason: "backend answered 200", user: identityOf(response), authDurationSec };
-  if (response.status >= 500) return { kind: "error", reason: `backend answered ${response.status}` };
-  const redirectUrl = headerOf(response, "x-location");
-  return { kind: "deny", reason: `backend answered ${response.status}`, redirectUrl: redirectUrl === "" ? undefined : redirectUrl, authDurationSec };
+  return answerOfStatus(response, headerOf(response, "x-location"));
 }
