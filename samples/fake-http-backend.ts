@@ -1,4 +1,4 @@
-// A fake Cesbo-style "HTTP Request" auth backend (protocols.md §2), the TypeScript twin of auth.php.
+// A fake Cesbo-style "HTTP Request" auth backend (docs/protocols.md §2), the TypeScript twin of auth.php.
 // Run: npx tsx samples/fake-http-backend.ts --port 6000 [--token 123] [--redirect http://promo/x.flv]
 // ?token=<allowed> → 200 with X-Session-Name; anything else → 403 (with X-Location when --redirect is set).
 import { cliOption, fakeBackend, isMain, reply, runFromCli, type FakeBackend } from "./fake-backend-kit.js";

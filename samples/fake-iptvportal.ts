@@ -1,4 +1,4 @@
-// A fake IPTVPortal arescrypt token check (protocols.md §3.4; its wire format is undocumented, so
+// A fake IPTVPortal arescrypt token check (docs/protocols.md §3.4; its wire format is undocumented, so
 // this fake follows the Flussonic auth backend protocol it publishes).
 // Run: npx tsx samples/fake-iptvportal.ts --port 8083 --token abc   then use samples/iptvportal-backend.yaml
 //   GET /auth/arescrypt/?name=<channel>&ip=…&token=<t>&…&<the viewer's other parameters>

@@ -1,4 +1,4 @@
-// A fake Ministra/Stalker portal with "Temporary URL – Flussonic support" (protocols.md §3.2).
+// A fake Ministra/Stalker portal with "Temporary URL – Flussonic support" (docs/protocols.md §3.2).
 // Run: npx tsx samples/fake-ministra.ts --port 8081   then use samples/ministra-backend.yaml
 //   GET /stalker_portal/server/load.php?type=itv&action=create_link&cmd=<channel url>[&mac=<box>]
 //       → {"js":{"cmd":"<channel url>?token=<32 hex>"}}  (what a set-top box gets; the token lives 5 s)

@@ -1,4 +1,4 @@
-// A fake Microimpuls Smarty token check (protocols.md §3.3).
+// A fake Microimpuls Smarty token check (docs/protocols.md §3.3).
 // Run: npx tsx samples/fake-smarty.ts --port 8082   then use samples/smarty-backend.yaml
 //   GET /tvmiddleware/api/streamservice/token/issue/?name=<channel>[&ip=<viewer ip>]  → {"token":"…"} (fake only)
 //   GET /tvmiddleware/api/streamservice/token/check/?token=<t>[&name=<channel>][&ip=<ip>]

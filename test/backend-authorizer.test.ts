@@ -18,7 +18,7 @@ describe("backend step, http-request type, against a real node:http backend", ()
   });
   afterEach(async () => harness?.step.close?.());
 
-  describe("the request (protocols.md §2)", () => {
+  describe("the request (docs/protocols.md §2)", () => {
     it("GETs <url>?<viewer query verbatim> with exactly the seven headers, each with its value", async () => {
       make();
       const request = authRequest({ query: "b=2&a=%20x+y&token=123&a=1" });

@@ -148,7 +148,7 @@ describe("backend transport: pool, timeouts and an unreachable backend", () => {
       expect((await harness.step.decide(authRequest({ query: "token=124" }))).verdict).to.equal("deny");
     });
 
-    it("an injected undici dispatcher (style.md §6) replaces the built-in pool", async () => {
+    it("an injected undici dispatcher (the edge is injected, never mocked) replaces the built-in pool", async () => {
       const agent = new Agent({ connect: { ca: readFileSync(join(dir, "cert.pem"), "utf8") } });
       try {
         harness = backendStep({ type: "http-request", url: `https://127.0.0.1:${port}/auth` }, { dispatcher: agent });

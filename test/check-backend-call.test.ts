@@ -2,19 +2,14 @@ import { expect } from "chai";
 import { checkBackendCall, MAX_BACKEND_HEADER_BYTES, MAX_BACKEND_URL_LENGTH } from "../plugin/src/backend/check-backend-call.js";
 import type { BackendCall } from "../plugin/src/backend/backend-protocol.js";
 import { BackendRequestError } from "../plugin/src/core/errors.js";
+import { thrown } from "./helpers/thrown.js";
 
 const TARGET = "http://127.0.0.1:6000/check";
 const call = (headers: Record<string, string>, url = `${TARGET}?token=123`): BackendCall => ({ url, headers, readBody: false });
 
 /** Runs the check and returns the BackendRequestError it throws (fails the test when it does not throw one). */
 function refusal(of: BackendCall): BackendRequestError {
-  try {
-    checkBackendCall(of, TARGET);
-  } catch (error) {
-    expect(error).to.be.instanceOf(BackendRequestError);
-    return error as BackendRequestError;
-  }
-  throw new Error("the call was accepted");
+  return thrown(() => checkBackendCall(of, TARGET), BackendRequestError);
 }
 
 describe("checkBackendCall", () => {

@@ -44,7 +44,7 @@ describe("built-in users and securetoken links: real plays through NMS over HTTP
   const link = (url: string, over: { secret?: string; nowMs?: number; ip?: string } = {}) =>
     makeSecureLink({ url, ip: "127.0.0.1", lifetimeSec: 3600, secret: SECRET, ...over });
 
-  it("builds the chain with the users and securetoken steps in protocols.md order", () => {
+  it("builds the chain with the users and securetoken steps in the order of docs/protocols.md §1", () => {
     expect(nms.auth.chain.stepNames).to.deep.equal(["ip-deny", "ip-allow", "users", "securetoken"]);
   });
 

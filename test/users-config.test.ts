@@ -2,15 +2,10 @@ import { expect } from "chai";
 import { ConfigError, parseConfig, pluginConfigSchema } from "../plugin/src/index.js";
 import { UserStore } from "../plugin/src/users/user-store.js";
 import { createCapturingLogger } from "./helpers/capturing-logger.js";
+import { thrown } from "./helpers/thrown.js";
 
 function failure(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).to.be.instanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error("expected a ConfigError");
+  return thrown(run, ConfigError);
 }
 
 describe("configuration of users, packages, securetoken and bruteForce", () => {

@@ -11,6 +11,17 @@ export type BackendAnswer =
   | { readonly kind: "deny"; readonly reason: string; readonly redirectUrl: string | undefined; readonly authDurationSec: number | undefined }
   | { readonly kind: "error"; readonly reason: string };
 
+/**
+ * The reading of a status every type shares: 200 allows (with the identity headers), a 5xx is an error,
+ * anything else denies, redirecting to `redirectUrl` when the type's redirect header gave a non-empty one.
+ */
+export function answerOfStatus(response: BackendResponse, redirectUrl: string | undefined): BackendAnswer {
+  const authDurationSec = authDurationOf(response);
+  if (response.status === 200) return { kind: "allow", reason: "backend answered 200", user: identityOf(response), authDurationSec };
+  if (response.status >= 500) return { kind: "error", reason: `backend answered ${response.status}` };
+  return { kind: "deny", reason: `backend answered ${response.status}`, redirectUrl: redirectUrl === "" ? undefined : redirectUrl, authDurationSec };
+}
+
 /** The first value of a response header, or undefined. */
 export function headerOf(response: BackendResponse, name: string): string | undefined {
   const value = response.headers[name.toLowerCase()];

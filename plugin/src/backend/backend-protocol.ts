@@ -24,6 +24,10 @@ export interface BackendCall {
  */
 export interface BackendProtocol {
   readonly type: BackendType;
+  /** The check URL before any viewer query is added: where the transport connects, and what logs name. */
+  readonly checkUrl: string;
+  /** Whether a re-check inside the backend's X-AuthDuration keeps the grant without asking the backend again. */
+  readonly keepsGrantOnRecheck: boolean;
   /**
    * The cache and coalescing key: every fact sent that the backend's verdict may depend on. Per-viewer
    * or per-moment values (session id, request number, client counts) are left out on purpose, so one

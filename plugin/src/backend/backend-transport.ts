@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { Pool, request, type Dispatcher } from "undici";
 import { BackendRequestError, BackendResponseError, BackendTimeoutError, BackendUnreachableError, VaError, type UnreachableCause } from "../core/errors.js";
 
-/** Backend answers are read up to this many bytes (style.md §4); more is an unusable answer. */
-export const MAX_BACKEND_BODY_BYTES = 64 * 1024;
+/** Backend answers are read up to this many bytes, so a backend cannot make us buffer without bound; more is an unusable answer. */
+const MAX_BACKEND_BODY_BYTES = 64 * 1024;
 
 /** What a backend answered: status, headers and (when asked for) the body, capped. */
 export interface BackendResponse {

@@ -1,6 +1,6 @@
 import type { AuthRequest, Protocol } from "../core/auth-request.js";
 import type { FlussonicBackendConfig } from "../config/backend-schema.js";
-import { authDurationOf, headerOf, identityOf, type BackendAnswer } from "./backend-answer.js";
+import { answerOfStatus, authDurationOf, headerOf, identityOf, type BackendAnswer } from "./backend-answer.js";
 import type { BackendCall, BackendProtocol, ClientCounts } from "./backend-protocol.js";
 import type { BackendResponse } from "./backend-transport.js";
 
@@ -8,23 +8,23 @@ import type { BackendResponse } from "./backend-transport.js";
  * Flussonic's `proto` for each of our protocols. Flussonic has no name for WebSocket-FLV, so it is
  * sent as `ws`; HTTP-FLV as `flv`.
  */
-export const FLUSSONIC_PROTO: Readonly<Record<Protocol, string>> = { rtmp: "rtmp", "http-flv": "flv", "ws-flv": "ws", hls: "hls" };
+const FLUSSONIC_PROTO: Readonly<Record<Protocol, string>> = { rtmp: "rtmp", "http-flv": "flv", "ws-flv": "ws", hls: "hls" };
 
 /** The parameters of the Flussonic auth backend protocol we send, in this order. */
-export const FLUSSONIC_PARAMS = [
+const FLUSSONIC_PARAMS = [
   "name", "proto", "ip", "token", "session_id", "request_type", "request_number", "stream_clients", "total_clients", "qs", "user_agent",
 ] as const;
 
 /** Every Flussonic parameter name, the optional ones we do not send included: a viewer's parameter by one of these names is never forwarded. */
 const FLUSSONIC_RESERVED: ReadonlySet<string> = new Set([...FLUSSONIC_PARAMS, "duration", "bytes", "referer"]);
 
-/** Smarty's `error` codes (protocols.md §3.3). */
+/** Smarty's `error` codes (docs/protocols.md §3.3). */
 const SMARTY_ERRORS: Readonly<Record<number, string>> = {
   0: "valid", 1: "token expired", 2: "token issued for other content", 3: "token issued for another IP",
 };
 
 /**
- * The Flussonic-style backends (protocols.md §3): Ministra/Stalker, Microimpuls Smarty and IPTVPortal.
+ * The Flussonic-style backends (docs/protocols.md §3): Ministra/Stalker, Microimpuls Smarty and IPTVPortal.
  * The check URL is `<address><checkPath>`; the query carries the Flussonic parameters, every value
  * percent-encoded (IPTVPortal also gets the viewer's own parameters after them, re-encoded, minus any
  * that a backend could read as one of ours). `request_type` is `new_session` for a new viewer and
@@ -37,6 +37,8 @@ export function createFlussonicProtocol(config: FlussonicBackendConfig): Backend
   const forwardViewerQuery = config.type === "iptvportal";
   return {
     type: config.type,
+    checkUrl,
+    keepsGrantOnRecheck: !config.recheckAsksBackend,
     keyOf: (request) => JSON.stringify([
       config.type, request.app, request.channel, FLUSSONIC_PROTO[request.protocol], request.ip, tokenOf(request),
       requestTypeOf(request), request.query, request.userAgent,
@@ -88,11 +90,7 @@ function backendNameOf(name: string): string {
 }
 
 function interpretFlussonicAnswer(response: BackendResponse): BackendAnswer {
-  const authDurationSec = authDurationOf(response);
-  if (response.status === 200) return { kind: "allow", reason: "backend answered 200", user: identityOf(response), authDurationSec };
-  if (response.status >= 500) return { kind: "error", reason: `backend answered ${response.status}` };
-  const location = response.status === 302 ? headerOf(response, "location") : undefined;
-  return { kind: "deny", reason: `backend answered ${response.status}`, redirectUrl: location === "" ? undefined : location, authDurationSec };
+  return answerOfStatus(response, response.status === 302 ? headerOf(response, "location") : undefined);
 }
 
 function interpretSmartyAnswer(response: BackendResponse): BackendAnswer {

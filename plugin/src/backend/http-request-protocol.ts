@@ -1,12 +1,12 @@
 import type { AuthRequest } from "../core/auth-request.js";
 import type { HttpRequestBackendConfig } from "../config/backend-schema.js";
 import { BackendRequestError } from "../core/errors.js";
-import { authDurationOf, headerOf, identityOf, type BackendAnswer } from "./backend-answer.js";
+import { answerOfStatus, headerOf, type BackendAnswer } from "./backend-answer.js";
 import type { BackendCall, BackendProtocol } from "./backend-protocol.js";
 import { safeTarget, type BackendResponse } from "./backend-transport.js";
 
 /**
- * The Cesbo-style "HTTP Request" backend (protocols.md §2): `GET <url>?<viewer query verbatim>`
+ * The Cesbo-style "HTTP Request" backend (docs/protocols.md §2): `GET <url>?<viewer query verbatim>`
  * with the seven X-Session/X-Channel/X-Real-* headers and nothing else; 200 allows, any other status
  * denies (5xx is an error that denies a new session), `X-Session-Name` names the session and
  * `X-Location` on a deny redirects the viewer. `X-AuthDuration`, `X-UserId` and `X-Max-Sessions`
@@ -21,6 +21,8 @@ export function createHttpRequestProtocol(config: HttpRequestBackendConfig): Bac
   const target = safeTarget(config.url);
   return {
     type: "http-request",
+    checkUrl: config.url,
+    keepsGrantOnRecheck: false,
     keyOf: (request) => JSON.stringify(["http-request", request.query, request.channel, request.ip, request.path, request.userAgent, request.host, request.origin]),
     build: function buildHttpRequestCall(request: AuthRequest): BackendCall {
       return {
@@ -42,7 +44,7 @@ export function createHttpRequestProtocol(config: HttpRequestBackendConfig): Bac
 }
 
 /** Appends a raw query string to a URL: with `?`, or `&` when the URL already has a query. */
-export function appendQuery(url: string, query: string): string {
+function appendQuery(url: string, query: string): string {
   if (query === "") return url;
   if (!url.includes("?")) return `${url}?${query}`;
   return url.endsWith("?") || url.endsWith("&") ? `${url}${query}` : `${url}&${query}`;
@@ -57,9 +59,5 @@ function verbatimQuery(query: string, target: string): string {
 }
 
 function interpretHttpRequestAnswer(response: BackendResponse): BackendAnswer {
-  const authDurationSec = authDurationOf(response);
-  if (response.status === 200) return { kind: "allow", reason: "backend answered 200", user: identityOf(response), authDurationSec };
-  if (response.status >= 500) return { kind: "error", reason: `backend answered ${response.status}` };
-  const redirectUrl = headerOf(response, "x-location");
-  return { kind: "deny", reason: `backend answered ${response.status}`, redirectUrl: redirectUrl === "" ? undefined : redirectUrl, authDurationSec };
+  return answerOfStatus(response, headerOf(response, "x-location"));
 }

@@ -37,10 +37,6 @@ export class SessionGrants {
     this.#grants.delete(sessionId);
   }
 
-  get size(): number {
-    return this.#grants.size;
-  }
-
   close(): void {
     this.#unsubscribe();
     this.#grants.clear();

@@ -96,15 +96,6 @@ export class VerdictCache<V extends object> {
     return this.#lru.calculatedSize;
   }
 
-  /** Calls to load() still running: one per distinct key, whatever the number of callers waiting on it. */
-  get inFlight(): number {
-    return this.#inFlight.size;
-  }
-
-  clear(): void {
-    this.#lru.clear();
-  }
-
   /** Stops the purge timer and empties the cache. */
   close(): void {
     if (this.#purgeTimer !== undefined) clearInterval(this.#purgeTimer);

@@ -9,8 +9,7 @@ import type { BackendAnswer } from "../backend/backend-answer.js";
 import type { BackendCall, BackendProtocol, ClientCounts } from "../backend/backend-protocol.js";
 import { BackendTransport, safeTarget } from "../backend/backend-transport.js";
 import { checkBackendCall } from "../backend/check-backend-call.js";
-import { createFlussonicProtocol } from "../backend/flussonic-protocol.js";
-import { createHttpRequestProtocol } from "../backend/http-request-protocol.js";
+import { createBackendProtocol } from "../backend/backend-protocols.js";
 import { SessionGrants } from "../backend/session-grants.js";
 import { VerdictCache, type VerdictSource } from "../backend/verdict-cache.js";
 import type { Authorizer, OutboundCall } from "../core/authorizer.js";
@@ -45,7 +44,7 @@ type Outcome =
   | { readonly kind: "failed"; readonly error: unknown };
 
 /**
- * The backend step (protocols.md §1 step 5): asks the configured middleware, and its verdict ends
+ * The backend step (docs/protocols.md §1 step 5): asks the configured middleware, and its verdict ends
  * the chain.
  *
  * - Verdicts are cached by everything the backend saw that matters (see BackendProtocol.keyOf): an allow
@@ -67,13 +66,12 @@ type Outcome =
  * const step = createBackendAuthorizer({ type: "http-request", url: "http://127.0.0.1:6000/", ...defaults }, { sessions, clock }, log);
  */
 export function createBackendAuthorizer(config: BackendConfig, parts: BackendParts, log: Logger): Authorizer {
-  const protocol: BackendProtocol = config.type === "http-request" ? createHttpRequestProtocol(config) : createFlussonicProtocol(config);
-  const target = safeTarget(config.type === "http-request" ? config.url : `${config.address.replace(/\/+$/, "")}${config.checkPath}`);
+  const protocol: BackendProtocol = createBackendProtocol(config);
+  const target = safeTarget(protocol.checkUrl);
   const transport = new BackendTransport({ ...config, url: target }, parts.dispatcher);
   const cache = new VerdictCache<Outcome>(config.cacheEntries, parts.clock, { maxBytes: config.cacheMaxBytes, purgeIntervalMs: CACHE_PURGE_INTERVAL_MS });
   let pendingCalls = 0;
   const grants = new SessionGrants(parts.sessions);
-  const keepsGrantOnRecheck = config.type !== "http-request" && !config.recheckAsksBackend;
   const { clock } = parts;
 
   /** Seconds until the next re-check for a grant ending in `remainingMs`, capped by recheckMaxSec. */
@@ -225,7 +223,7 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
   return {
     name: "backend",
     decide: async function backend(request: AuthRequest): Promise<StepVerdict> {
-      if (request.purpose === "recheck" && keepsGrantOnRecheck) {
+      if (request.purpose === "recheck" && protocol.keepsGrantOnRecheck) {
         const grant = grants.get(request.sessionId);
         const now = clock.now();
         if (grant !== undefined && now < grant.until) {

@@ -83,11 +83,6 @@ export class BruteForceThrottle {
     this.#logBan(key, this.#throttle.fail(key));
   }
 
-  /** How many addresses have password checks in flight now (bounded by the hashes running and queued). */
-  get addressesInFlight(): number {
-    return this.#throttle.keysInFlight;
-  }
-
   #logBan(key: string, failures: number): void {
     if (failures === 0) return;
     this.#log.warn(

@@ -36,7 +36,7 @@ export interface ChainParts {
 }
 
 /**
- * Builds the chain in the order of protocols.md §1 from a validated configuration. With built-in users
+ * Builds the chain in the order of docs/protocols.md §1 from a validated configuration. With built-in users
  * and the brute-force throttle on, a user token that no step accepts is a failed credential: the users
  * step refuses and counts it when no later step (securetoken, custom, backend) could take it and the
  * default is deny; otherwise the chain's default deny of a request with a `token` counts it once.

@@ -4,7 +4,11 @@ import { allow, deny, PASS, type StepVerdict } from "../core/decision.js";
 import { isLoopback } from "../net/ip-address.js";
 import { secretsEqual } from "../core/secrets.js";
 
-/** The query parameter that carries the bundled server's internal secret. */
+/**
+ * The query parameter that carries the bundled server's internal secret. `va_` is the plugin's short
+ * prefix ("viewer auth", from nms-viewer-auth), the same one its metric names and `VA_ERR_` codes carry:
+ * a namespace no viewer, backend or other exporter uses, kept to two letters as it rides on URLs.
+ */
 export const INTERNAL_SECRET_PARAM = "va_internal";
 
 /**

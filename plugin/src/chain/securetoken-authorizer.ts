@@ -11,7 +11,7 @@ import { allow, deny, PASS, type StepVerdict } from "../core/decision.js";
 export const FORGED_REASON = "securetoken does not match: forged, or made for another path, address or secret";
 
 /**
- * The securetoken step (protocols.md §1 step 4, §4): temporary signed links in the configured format.
+ * The securetoken step (docs/protocols.md §1 step 4, §4): temporary signed links in the configured format.
  *
  * - No parameter, or a value without the format's shape: pass (it may be a middleware token).
  * - The shape, but the hash matches none of the secrets: deny, counted as a failed attempt.

@@ -12,10 +12,10 @@ import { allow, deny, PASS, type StepVerdict } from "../core/decision.js";
 /** The query parameter of a user's token: `?token=T`. */
 export const TOKEN_PARAM = "token";
 /** The query parameter of a login and password: `?auth=login:password`. */
-export const AUTH_PARAM = "auth";
+const AUTH_PARAM = "auth";
 
 /** How long a verified `login:password` pair is remembered, so repeat checks skip scrypt. */
-export const VERIFIED_PASSWORD_TTL_MS = 60_000;
+const VERIFIED_PASSWORD_TTL_MS = 60_000;
 const VERIFIED_PASSWORD_MAX = 10_000;
 /** setTimeout cannot wait longer than 2^31-1 ms; a re-check is never scheduled further out than this. */
 const MAX_TTL_SEC = 24 * 86400;
@@ -46,7 +46,7 @@ export const UNKNOWN_TOKEN_REASON = "token matches no user";
 export const BUSY_REASON = "password checks are busy; try again (auth.bruteForce.maxConcurrentHashes)";
 
 /**
- * The built-in users step (protocols.md §1 step 3).
+ * The built-in users step (docs/protocols.md §1 step 3).
  *
  * - No `auth` and no `token` parameter: pass.
  * - `auth=login:password`: decides. Malformed, unknown login, no password or wrong password deny (and

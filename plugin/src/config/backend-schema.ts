@@ -2,13 +2,15 @@ import { accessSync, constants } from "node:fs";
 import { z } from "zod";
 import { millisecondsSchema, secondsSchema } from "./value-schemas.js";
 
-/** The middleware kinds the backend step speaks to (protocols.md §2, §3). */
+/**
+ * The middleware kinds the backend step speaks to (docs/protocols.md §2, §3): the types `backendSchema`
+ * accepts. Each must have its protocol in backend/backend-protocols.ts, whose type is mapped over this list.
+ */
 export const BACKEND_TYPES = ["http-request", "ministra", "smarty", "iptvportal"] as const;
 export type BackendType = (typeof BACKEND_TYPES)[number];
 
 /** What the backend step does when its backend cannot be reached (refused, DNS, timeout, reset). */
-export const UNREACHABLE_ACTIONS = ["allow", "deny"] as const;
-export type UnreachableAction = (typeof UNREACHABLE_ACTIONS)[number];
+const UNREACHABLE_ACTIONS = ["allow", "deny"] as const;
 
 /** An absolute http:// or https:// URL, kept as text; anything else is an error at load. */
 const httpUrlSchema = z.string().refine((text) => {
@@ -62,7 +64,7 @@ const commonShape = {
 };
 
 /** `auth.backend` with `type: http-request`: Cesbo-style, the viewer's query is forwarded verbatim. */
-export const httpRequestBackendSchema = z.strictObject({
+const httpRequestBackendSchema = z.strictObject({
   type: z.literal("http-request"),
   /** The check URL; the viewer's query is appended (with `&` when the URL has a query). */
   url: httpUrlSchema,
@@ -83,12 +85,12 @@ function flussonicSchema<T extends Exclude<BackendType, "http-request">>(type: T
   });
 }
 
-/** Ministra/Stalker: its tokens live ~5 s, so re-checks inside X-AuthDuration keep the grant (protocols.md §3.2). */
-export const ministraBackendSchema = flussonicSchema("ministra", "/server/api/chk_flussonic_tmp_link.php", false);
-/** Microimpuls Smarty: allows on 200 with JSON `{"error": 0}` only (protocols.md §3.3). */
-export const smartyBackendSchema = flussonicSchema("smarty", "/tvmiddleware/api/streamservice/token/check/", true);
-/** IPTVPortal arescrypt: the viewer's query and the Flussonic parameters are forwarded (protocols.md §3.4). */
-export const iptvportalBackendSchema = flussonicSchema("iptvportal", "/auth/arescrypt/", true);
+/** Ministra/Stalker: its tokens live ~5 s, so re-checks inside X-AuthDuration keep the grant (docs/protocols.md §3.2). */
+const ministraBackendSchema = flussonicSchema("ministra", "/server/api/chk_flussonic_tmp_link.php", false);
+/** Microimpuls Smarty: allows on 200 with JSON `{"error": 0}` only (docs/protocols.md §3.3). */
+const smartyBackendSchema = flussonicSchema("smarty", "/tvmiddleware/api/streamservice/token/check/", true);
+/** IPTVPortal arescrypt: the viewer's query and the Flussonic parameters are forwarded (docs/protocols.md §3.4). */
+const iptvportalBackendSchema = flussonicSchema("iptvportal", "/auth/arescrypt/", true);
 
 /** `auth.backend`: the middleware asked last in the chain; absent or null = no backend step. */
 export const backendSchema = z.discriminatedUnion("type", [

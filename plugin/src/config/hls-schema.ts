@@ -2,10 +2,14 @@ import { z } from "zod";
 import { secondsSchema } from "./value-schemas.js";
 
 /** How strictly an HLS session key is tied to the address that opened it. */
-export const HLS_IP_BINDINGS = ["exact", "subnet", "off"] as const;
+const HLS_IP_BINDINGS = ["exact", "subnet", "off"] as const;
 export type HlsIpBinding = (typeof HLS_IP_BINDINGS)[number];
 
-/** `hls`: the HLS gate in front of NMS's HTTP port (nms.md "HTTP side"). */
+/**
+ * `hls`: the HLS gate in front of NMS's HTTP port. NMS 4 exposes no hook for HTTP requests, so the gate takes
+ * over its HTTP server's `request` listener, serves playlist and segment paths itself and hands every other
+ * request to NMS; the HLS files must lie outside every NMS static root, or NMS would serve them ungated.
+ */
 export const hlsSchema = z.strictObject({
   dir: z.string().min(1, "must be a directory path").nullable().default(null),
   sessionIdleSec: secondsSchema(1).default(30),

@@ -59,7 +59,7 @@ export function parseYamlText(text: string, file: string): unknown {
 }
 
 /** Formats a zod path as `a.b[2].c`. */
-export function formatPath(path: readonly PropertyKey[]): string {
+function formatPath(path: readonly PropertyKey[]): string {
   let out = "";
   for (const key of path) {
     if (typeof key === "number") out += `[${key}]`;

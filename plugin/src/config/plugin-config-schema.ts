@@ -11,16 +11,16 @@ import { bruteForceSchema } from "./brute-force-schema.js";
 import { backendSchema } from "./backend-schema.js";
 
 /** NMS's own console logger knows these levels. */
-export const NMS_LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
+const NMS_LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
 
 /** `log`: where and how much the plugin logs. */
-export const logSchema = z.strictObject({
+const logSchema = z.strictObject({
   level: z.enum(LOG_LEVELS).default("info"),
   nmsLevel: z.enum(NMS_LOG_LEVELS).default("warn"),
 }).prefault({});
 
-/** `auth`: the authorization chain (protocols.md §1). */
-export const authSchema = z.strictObject({
+/** `auth`: the authorization chain (docs/protocols.md §1). */
+const authSchema = z.strictObject({
   defaultAction: z.enum(["allow", "deny"]).default("deny"),
   denyIps: ipRangeListSchema.default([]),
   allowIps: ipRangeListSchema.default([]),

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { secondsSchema } from "./value-schemas.js";
 
-/** Signed-link formats (protocols.md §4): Cesbo Astra/Alta, Flussonic, node-media-server `sign`. */
+/** Signed-link formats (docs/protocols.md §4): Cesbo Astra/Alta, Flussonic, node-media-server `sign`. */
 export const SECURETOKEN_FORMATS = ["astra", "flussonic", "nms"] as const;
 export type SecureTokenFormatName = (typeof SECURETOKEN_FORMATS)[number];
 

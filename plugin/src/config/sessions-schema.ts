@@ -2,7 +2,7 @@ import { z } from "zod";
 import { secondsSchema } from "./value-schemas.js";
 
 /** What happens when a user already has as many sessions as their limit allows. */
-export const LIMIT_POLICIES = ["reject-new", "close-oldest"] as const;
+const LIMIT_POLICIES = ["reject-new", "close-oldest"] as const;
 export type LimitPolicy = (typeof LIMIT_POLICIES)[number];
 
 /** `sessions`: limits and re-checks of live viewer sessions, whatever the protocol. */

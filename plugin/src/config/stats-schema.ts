@@ -20,6 +20,3 @@ export const statsSchema = z.strictObject({
   /** Days to keep every session; 0 = forever. */
   retentionDays: daysSchema.default(0),
 }).prefault({});
-
-/** The resolved `stats` section. */
-export type StatsConfig = z.infer<typeof statsSchema>;

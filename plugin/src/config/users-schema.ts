@@ -1,28 +1,21 @@
 import { z } from "zod";
 import { parseStoredPassword, type StoredPassword } from "./stored-password.js";
-import { dateTimeSchema, ipRangeListSchema } from "./value-schemas.js";
+import { dateTimeSchema, ipRangeListSchema, parsedStringSchema } from "./value-schemas.js";
 
 /** A login: letters, digits and `._@-`, 1-64 characters (no `:`, which separates it in `auth=login:password`). */
-export const LOGIN_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
+const LOGIN_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
 /** A channel as NMS names streams, or `*` for every channel. */
-export const CHANNEL_PATTERN = /^([A-Za-z0-9_-]+|\*)$/;
+const CHANNEL_PATTERN = /^([A-Za-z0-9_-]+|\*)$/;
 /** The package entry that grants every channel. */
 export const ALL_CHANNELS = "*";
 
 /** A stored password: an `scrypt$N$r$p$salt$hash` string, or plaintext (accepted with a warning at load). */
-export const storedPasswordSchema = z.string().min(1, "must not be empty").transform((text, ctx): StoredPassword => {
-  const parsed = parseStoredPassword(text);
-  if (typeof parsed === "string") {
-    ctx.issues.push({ code: "custom", message: parsed, input: text });
-    return z.NEVER;
-  }
-  return parsed;
-});
+const storedPasswordSchema = parsedStringSchema<StoredPassword>((text) => (text === "" ? "must not be empty" : parseStoredPassword(text)));
 
 const channelSchema = z.string().regex(CHANNEL_PATTERN, "is not a channel name ([A-Za-z0-9_-]+) or *");
 
 /**
- * One built-in user (protocols.md §1 step 3). Output keys are the input keys, with `password` parsed
+ * One built-in user (docs/protocols.md §1 step 3). Output keys are the input keys, with `password` parsed
  * and `expires` compiled to ms since the epoch.
  */
 export const userSchema = z.strictObject({

@@ -2,19 +2,27 @@ import { z } from "zod";
 import { parseIpRange, type IpRange } from "../net/ip-range.js";
 
 /**
- * One schema per value type, each the only parser of that type (style.md §5). Values are compiled
- * here, so a bad rule fails at load with its key path instead of on the first viewer.
+ * One schema per value type, each the only parser of that type, so a value reads alike under every key.
+ * Values are compiled here, so a bad rule fails at load with its key path instead of on the first viewer.
  */
 
+/**
+ * A string compiled by `parse`, which returns the value or a message saying what is wrong; the message
+ * becomes the issue at the value's key path.
+ */
+export function parsedStringSchema<T>(parse: (text: string) => T | string) {
+  return z.string().transform((text, ctx): T => {
+    const parsed = parse(text);
+    if (typeof parsed === "string") {
+      ctx.issues.push({ code: "custom", message: parsed, input: text });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+}
+
 /** An IPv4/IPv6 address or CIDR block, compiled to an IpRange. */
-export const ipRangeSchema = z.string().transform((text, ctx): IpRange => {
-  const parsed = parseIpRange(text);
-  if (typeof parsed === "string") {
-    ctx.issues.push({ code: "custom", message: parsed, input: text });
-    return z.NEVER;
-  }
-  return parsed;
-});
+const ipRangeSchema = parsedStringSchema<IpRange>(parseIpRange);
 
 /** A list of addresses and CIDR blocks. */
 export const ipRangeListSchema = z.array(ipRangeSchema);

@@ -3,7 +3,11 @@
  * A code never changes meaning and is never reused (see docs/errors.md).
  */
 
-/** VaError is the base class of every error the plugin throws on purpose. */
+/**
+ * VaError is the base class of every error the plugin throws on purpose. `Va` and the `VA_ERR_` code
+ * prefix stand for "viewer auth" (nms-viewer-auth): a short namespace that no Node.js or dependency
+ * error code uses, so a caller matching on `code` cannot confuse ours with theirs.
+ */
 export class VaError extends Error {
   readonly code: string;
 
@@ -70,7 +74,7 @@ export class SignedLinkError extends VaError {
  * network failures count as unreachable; an error the transport does not recognise is not one of them
  * (it denies, see BackendRequestError and `backend.call_failed`).
  */
-export const UNREACHABLE_CAUSES = ["refused", "dns", "timeout", "reset", "tls"] as const;
+const UNREACHABLE_CAUSES = ["refused", "dns", "timeout", "reset", "tls"] as const;
 export type UnreachableCause = (typeof UNREACHABLE_CAUSES)[number];
 
 /**

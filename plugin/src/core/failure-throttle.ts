@@ -95,11 +95,6 @@ export class FailureThrottle {
     return failed ? this.fail(key) : 0;
   }
 
-  /** How many keys have attempts in flight now (for tests and the bounds in the README). */
-  get keysInFlight(): number {
-    return this.#inFlight.size;
-  }
-
   #failuresInWindow(key: string): number {
     const window = this.#failures.get(key);
     if (window === undefined || this.#clock.now() - window.firstAtMs >= this.#options.windowSec * 1000) return 0;

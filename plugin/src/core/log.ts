@@ -9,7 +9,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
  * Paths whose values are removed from every log line, wherever a caller put them: credentials
- * must never reach a log in full (style.md §8).
+ * must never reach a log in full, since logs are shipped and kept where secrets must not be.
  */
 const REDACT_PATHS = [
   "*.token", "*.password", "*.secret", "*.sign", "*.auth", "*.internalSecret",

@@ -6,16 +6,16 @@ export const REDACTED = "<redacted>";
  * names, any name containing one of {@link SECRET_PARAM_PARTS} is a credential too (`access_token`,
  * `x-api-key`, `client_secret`, `X-Amz-Signature`, …).
  */
-export const SECRET_PARAMS = ["sign", "sig", "pass", "pwd", "key", "hash", "va_internal", "vas"] as const;
+const SECRET_PARAMS = ["sign", "sig", "pass", "pwd", "key", "hash", "va_internal", "vas"] as const;
 
 /** Parts of a query parameter name that make its value a credential, compared case-insensitively. */
-export const SECRET_PARAM_PARTS = ["token", "secret", "passw", "signature", "credential", "apikey", "api_key", "api-key", "auth", "session"] as const;
+const SECRET_PARAM_PARTS = ["token", "secret", "passw", "signature", "credential", "apikey", "api_key", "api-key", "auth", "session"] as const;
 
 /**
  * Known secrets shorter than this are not searched for verbatim (a 1-character token would blank out
  * every log line); in a URL they are still removed by position (userinfo, secret query parameters).
  */
-export const MIN_VERBATIM_LENGTH = 6;
+const MIN_VERBATIM_LENGTH = 6;
 
 // `scheme://userinfo@` or `//userinfo@`: greedy up to the last `@` of the authority, as URL parsers (and ffmpeg) read it.
 const USERINFO = /((?:[a-z][a-z0-9+.-]*:)?\/\/)[^\s/?#]*@/gi;

@@ -2,7 +2,7 @@ import type { AuthRequest, Protocol } from "./auth-request.js";
 import type { SessionIdentity } from "./decision.js";
 
 /** Why a session ended. */
-export const END_REASONS = [
+const END_REASONS = [
   "viewer-left", "denied", "idle", "closed-by-api", "revoked", "denied-on-recheck", "limit", "server-stopped",
   // Allowed, but what it asked for does not exist (an HLS playlist): it never played.
   "not-found",

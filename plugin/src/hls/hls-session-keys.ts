@@ -65,10 +65,6 @@ export class HlsSessionKeys {
     this.#byKey.delete(key);
   }
 
-  get size(): number {
-    return this.#byKey.size;
-  }
-
   /** The live session for a key, if this request may use it; touches the session. */
   lookup(key: string, app: string, channel: string, address: IpAddress | null): HlsSession | KeyRefusal {
     const session = this.#byKey.get(key);

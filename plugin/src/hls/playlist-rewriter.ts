@@ -1,12 +1,16 @@
 /**
  * Rewrites an HLS playlist so that every segment, variant and rendition URI carries the viewer's
  * session key: players fetch URIs exactly as written and cannot carry the original `?token=` on
- * (protocols.md §5). Relative and absolute-path URIs stay on this server and get the key; URIs that
+ * (docs/protocols.md §5). Relative and absolute-path URIs stay on this server and get the key; URIs that
  * may name another host are left alone, so the key never leaves for it: those with a scheme
  * (`https://cdn…`) and network-path ones (`//cdn…`, and `\\cdn…`/`/\cdn…`, which URL parsers read alike).
  */
 
-/** The query parameter carrying an HLS session key. */
+/**
+ * The query parameter carrying an HLS session key: `vas` stands for "viewer auth session" (`va` is the
+ * plugin's prefix, from nms-viewer-auth). It is short because it is appended to every segment URI of
+ * every playlist a viewer reloads, and unusual so that it does not collide with a viewer's own parameters.
+ */
 export const HLS_SESSION_PARAM = "vas";
 
 const URI_ATTRIBUTE = /URI="([^"]*)"/g;

@@ -13,6 +13,8 @@ import { DROP_REASONS, type StatsLedger } from "../stats/stats-ledger.js";
  * decisions by step and verdict, per-step latency, the backend's HTTP round trips by status or
  * failure, the backend verdict cache, live sessions by protocol and channel, ended sessions by reason,
  * bytes sent to viewers, and, with a statistics ledger, its failed writes, waiting and dropped rows.
+ * Every metric name starts with `va_` ("viewer auth", the plugin's short prefix, as in `VA_ERR_` codes)
+ * so that it does not collide with NMS's or the host application's metrics on one scrape page.
  * A registry of its own, so two plugins in one process never collide. Its listeners on the chain and the
  * sessions are guarded (`metrics.listener_failed`): a counter that throws must not fail a viewer's check.
  */

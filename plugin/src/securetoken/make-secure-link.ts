@@ -23,7 +23,7 @@ export interface SecureLinkOptions {
 }
 
 /**
- * Makes a signed temporary link (protocols.md §4): the URL with the format's parameter appended. The
+ * Makes a signed temporary link (docs/protocols.md §4): the URL with the format's parameter appended. The
  * hashed path is the URL's path; app and channel come from its first two segments
  * (`/app/channel.flv`, `/app/channel`, `/app/channel/index.m3u8`).
  *

@@ -4,7 +4,7 @@ import type { SecureTokenFormat, SignedToken } from "./securetoken-format.js";
 const SHAPE = /^(\d{1,11})-([0-9a-fA-F]{32})$/;
 
 /**
- * node-media-server's own `sign` (protocols.md §4.3):
+ * node-media-server's own `sign` (docs/protocols.md §4.3):
  * `sign=<exp>-<md5_hex("/" + app + "/" + stream + "-" + exp + "-" + secret)>`, valid until `exp`
  * (Unix seconds). It carries no IP and no salt, so `bindIp` does not apply to it.
  */

@@ -20,7 +20,7 @@ export interface SignedToken {
 }
 
 /**
- * SecureTokenFormat is one signed-link format (protocols.md §4): which query parameter carries it,
+ * SecureTokenFormat is one signed-link format (docs/protocols.md §4): which query parameter carries it,
  * how to recognize its shape, how to compute its hash and how to write it.
  */
 export interface SecureTokenFormat {

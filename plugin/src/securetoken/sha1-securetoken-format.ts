@@ -4,7 +4,7 @@ import type { LinkSubject, SecureTokenFormat, SignedToken } from "./securetoken-
 const MAX_UNIX_SEC = 1e11;
 
 /**
- * The SHA-1 securetoken shared by Cesbo Astra/Alta and Flussonic (protocols.md §4.1, §4.2):
+ * The SHA-1 securetoken shared by Cesbo Astra/Alta and Flussonic (docs/protocols.md §4.1, §4.2):
  * `token=<sha1_hex(subject + ip + start + end + secret + salt)>-<salt>-<end>-<start>`, numbers in
  * decimal, plain concatenation. The two differ only in the subject (Astra: the request path;
  * Flussonic: the stream name) and the salt (Astra: 8 hex characters; Flussonic: any short string).

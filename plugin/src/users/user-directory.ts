@@ -43,9 +43,6 @@ export class UserDirectory {
     this.weakTokenLogins = weakTokenLogins;
   }
 
-  /** An empty directory (no users). */
-  static readonly EMPTY = new UserDirectory(new Map(), new Map(), [], []);
-
   /**
    * Compiles validated users against the configured packages. Cross-field rules are checked here, each
    * issue under `pathPrefix` (`auth.users` or the users file's `users`): unique logins, unique tokens,

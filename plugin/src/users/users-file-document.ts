@@ -97,7 +97,7 @@ export class UsersFileDocument {
  * file in the same folder (same file system), flushed to disk, then renamed over the target. The
  * target's permission bits are kept (a users file holds credentials; it is often 0600).
  */
-export function writeFileAtomically(file: string, text: string): void {
+function writeFileAtomically(file: string, text: string): void {
   let mode = 0o600;
   try {
     mode = statSync(file).mode & 0o777;
