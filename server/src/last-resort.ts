@@ -1,6 +1,6 @@
-import { systemClock, type Clock } from "../../plugin/src/clock.js";
-import type { Logger } from "../../plugin/src/log.js";
-import { LogRateLimit } from "../../plugin/src/log-rate-limit.js";
+import { systemClock, type Clock } from "../../plugin/src/core/clock.js";
+import type { Logger } from "../../plugin/src/core/log.js";
+import { LogRateLimit } from "../../plugin/src/core/log-rate-limit.js";
 
 /** The part of `process` the handler listens on; tests pass an EventEmitter. */
 export interface ProcessEvents {

@@ -2,8 +2,8 @@
 // and on an unknown uncaught error stops it and exits with 1 (last-resort.ts) for a supervisor to restart it.
 import { inspect, parseArgs } from "node:util";
 import { loadConfigFile } from "../../plugin/src/config/parse-config.js";
-import { ConfigError } from "../../plugin/src/errors.js";
-import { Redactor } from "../../plugin/src/redactor.js";
+import { ConfigError } from "../../plugin/src/core/errors.js";
+import { Redactor } from "../../plugin/src/core/redactor.js";
 import { buildServer } from "./build-server.js";
 import { installLastResort } from "./last-resort.js";
 import { serverConfigSchema } from "./server-config-schema.js";

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Logger } from "../../../plugin/src/log.js";
-import type { Redactor } from "../../../plugin/src/redactor.js";
+import type { Logger } from "../../../plugin/src/core/log.js";
+import type { Redactor } from "../../../plugin/src/core/redactor.js";
 import { INTERNAL_SECRET_PARAM } from "../../../plugin/src/chain/internal-authorizer.js";
 import { startIngest, startPackager } from "../ffmpeg/ffmpeg-jobs.js";
 import type { ChannelConfig } from "../server-config-schema.js";

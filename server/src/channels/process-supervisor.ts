@@ -1,6 +1,6 @@
 import type { FfmpegJob } from "../ffmpeg/ffmpeg-jobs.js";
-import type { Logger } from "../../../plugin/src/log.js";
-import type { Redactor } from "../../../plugin/src/redactor.js";
+import type { Logger } from "../../../plugin/src/core/log.js";
+import type { Redactor } from "../../../plugin/src/core/redactor.js";
 
 /** Restart policy: capped exponential backoff, reset once a run has stayed up long enough. */
 export interface RestartPolicy {
