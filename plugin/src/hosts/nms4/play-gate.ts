@@ -1,16 +1,16 @@
 import Context from "node-media-server/src/core/context.js";
 import BroadcastServer from "node-media-server/src/server/broadcast_server.js";
 import type BaseSession from "node-media-server/src/session/base_session.js";
-import type { Decision } from "../core/decision.js";
-import { NmsIncompatibleError } from "../core/errors.js";
-import { parseNmsSessionAddress } from "../net/ip-address.js";
-import type { ViewerSession } from "../core/viewer-session.js";
-import { startPlaying, type GateContext } from "./gate-context.js";
+import type { Decision } from "../../core/decision.js";
+import { NmsIncompatibleError } from "../../core/errors.js";
+import { parseNmsSessionAddress } from "../../net/ip-address.js";
+import type { ViewerSession } from "../../core/viewer-session.js";
+import { startPlaying, type GateContext } from "../../gate/gate-context.js";
 import { closeConnection, isConnectionGone, protocolOf, refusePlay } from "./nms-connection.js";
 import { playRequestOf } from "./nms-play-request.js";
-import type { InputProblem } from "./input-problem.js";
-import { loggableInput } from "./loggable-input.js";
-import { playFieldsProblem } from "./play-fields.js";
+import type { InputProblem } from "../../gate/input-problem.js";
+import { loggableInput } from "../../gate/loggable-input.js";
+import { playFieldsProblem } from "../../gate/play-fields.js";
 
 type PlayFn = (session: BaseSession) => string | null;
 type DoneFn = (session: BaseSession) => void;

@@ -1,5 +1,5 @@
 import type NodeMediaServer from "node-media-server";
-import type { Logger } from "../core/log.js";
+import type { Logger } from "../../core/log.js";
 import { FlvInputShield } from "./flv-input-shield.js";
 import { NmsSessionOwners } from "./nms-session-owners.js";
 import { RtmpInputShield } from "./rtmp-input-shield.js";
