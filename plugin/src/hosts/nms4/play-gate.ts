@@ -23,12 +23,12 @@ interface Originals {
 /**
  * PlayGate holds every NMS play until the chain has allowed it.
  *
- * NMS 4.4.3 emits `prePlay` without waiting, then writes headers and the GOP cache synchronously,
- * so no event listener can gate (nms.md). Every play goes through its stream's
- * `BroadcastServer.postPlay`, an instance field, and every broadcast is stored with
- * `Context.broadcasts.set`. The gate wraps that `set` so each broadcast's `postPlay` is replaced by
- * one that returns at once (NMS sends nothing: the viewer is not yet a subscriber), runs the chain,
- * and calls the original only on allow. `donePlay` is wrapped to end our session when NMS ends its.
+ * NMS 4.4.3 emits `prePlay` without waiting for its listeners, then writes headers and the GOP cache
+ * synchronously (server/broadcast_server.js `postPlay`), so no event listener can gate. Every play goes
+ * through its stream's `BroadcastServer.postPlay`, an instance field, and every broadcast is stored
+ * with `Context.broadcasts.set`. The gate wraps that `set` so each broadcast's `postPlay` is replaced
+ * by one that returns at once (NMS sends nothing: the viewer is not yet a subscriber), admits the
+ * viewer (`admit`: session, chain, limits), and calls the original only on allow. `donePlay` is wrapped to end our session when NMS ends its.
  * Behind the input shield, it checks the play's fields again (`playFieldsProblem`): a malformed app
  * or channel never opens a session, a malformed user agent, host or origin never reaches the chain.
  */
