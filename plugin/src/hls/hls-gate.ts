@@ -67,12 +67,15 @@ export class HlsGate {
     }
     if (target.kind === "not-found") return plain(res, 404, "Not Found");
     if (req.method !== "GET" && req.method !== "HEAD") return plain(res, 405, "Method Not Allowed", { Allow: "GET, HEAD" });
-    this.#serve(req, res, target).catch((error: unknown) => {
-      this.#ctx.log.error({ event: "hls.failed", err: error, path: target.path }, "HLS request failed");
-      if (!res.headersSent) plain(res, 500, "Internal Server Error");
-      else res.destroy();
-    });
+    this.#serve(req, res, target).catch((error: unknown) => this.#failed(res, target, error));
   };
+
+  /** Answers an internal error: a 500, or a cut response once headers went out. */
+  #failed(res: ServerResponse, target: HlsTarget, error: unknown): void {
+    this.#ctx.log.error({ event: "hls.failed", err: error, path: target.path }, "HLS request failed");
+    if (!res.headersSent) plain(res, 500, "Internal Server Error");
+    else res.destroy();
+  }
 
   /** Stops the session keys' sweeper. */
   close(): void {
@@ -121,11 +124,7 @@ export class HlsGate {
       play: (viewer: ViewerSession) => {
         session = { key, viewer, app: target.app, channel: target.channel, address: fields.address, bytesOut: 0 };
         this.#keys.add(session);
-        this.#sendNewPlaylist(req, res, channelDir, target, playlist!, session).catch((error: unknown) => {
-          this.#ctx.log.error({ event: "hls.failed", err: error, path: target.path }, "HLS request failed");
-          if (!res.headersSent) plain(res, 500, "Internal Server Error");
-          else res.destroy();
-        });
+        this.#sendNewPlaylist(req, res, channelDir, target, playlist!, session).catch((error: unknown) => this.#failed(res, target, error));
       },
     };
   }
