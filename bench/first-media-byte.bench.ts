@@ -4,13 +4,13 @@
 // the same machine noise. "First media byte" is the end of the first video tag: what a player needs
 // before it can show anything, after the FLV header and metadata.
 import http from "node:http";
-import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import NodeMediaServer from "node-media-server";
-import nmsLogger from "node-media-server/src/core/logger.js";
+import { nmsLogger } from "../plugin/src/hosts/nms4/nms4-internals.js";
+import { runNms } from "../plugin/src/hosts/nms4/run-nms.js";
 import { WebSocket } from "ws";
 import { attachViewerAuth, type ViewerAuthHandle } from "../plugin/src/index.js";
 import { publishTestPattern } from "../test/helpers/ffmpeg.js";
@@ -23,13 +23,7 @@ const TOKEN = "bench-viewer-token";
 const store = mkdtempSync(join(tmpdir(), "va-bench-ttfb-"));
 const nms = new NodeMediaServer({ bind: "127.0.0.1", rtmp: { port: "0" }, http: { port: "0" }, store: { path: store } });
 nmsLogger.level = "error"; // NMS's constructor sets "debug"; its per-play lines would be timed too
-const rtmpServer = nms.rtmpServer.tcpServer!;
-const httpServer = nms.httpServer.httpServer!;
-const listening = Promise.all([once(rtmpServer, "listening"), once(httpServer, "listening")]);
-await nms.run();
-await listening;
-const rtmpPort = (rtmpServer.address() as { port: number }).port;
-const httpPort = (httpServer.address() as { port: number }).port;
+const { rtmp: rtmpPort, http: httpPort } = await runNms(nms);
 
 const publisher = publishTestPattern(`rtmp://127.0.0.1:${rtmpPort}/live/bench`);
 

@@ -29,8 +29,8 @@ export interface ReloadTargets {
   /** The HLS session keys, when the HLS gate runs. */
   readonly hlsKeys: HlsSessionKeys | undefined;
   readonly log: Logger;
-  /** The NMS logger, whose level `log.nmsLevel` sets. */
-  readonly nmsLogger: { level: string };
+  /** Sets the host server's own log level (`log.nmsLevel`); does nothing before the plugin is attached. */
+  readonly setHostLogLevel: (level: string) => void;
   /** Puts new securetoken settings in force for the securetoken step. */
   readonly setSecuretoken: (settings: PluginConfig["auth"]["securetoken"]) => void;
 }
@@ -59,7 +59,7 @@ export function applyConfigReload(current: PluginConfig, next: PluginConfig, tar
   targets.hlsKeys?.configure(inForce.hls.sessionIdleSec, inForce.hls.ipBinding);
   // Log levels only when they changed: an operator's own logger keeps the level it was given.
   if (applied.includes("log.level")) targets.log.level = inForce.log.level;
-  if (applied.includes("log.nmsLevel")) targets.nmsLogger.level = inForce.log.nmsLevel;
+  if (applied.includes("log.nmsLevel")) targets.setHostLogLevel(inForce.log.nmsLevel);
   if (applied.includes("auth.denyIps")) cutNowDenied(targets);
   targets.log.info({ event: "config.reloaded", applied, restartNeeded }, "configuration reloaded");
   if (restartNeeded.length > 0) {

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { once } from "node:events";
 import { mkdirSync, rmSync } from "node:fs";
-import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import NodeMediaServer from "node-media-server";
-import { attachResolvedViewerAuth, type ConfigReloadOutcome, type PluginConfig, type ViewerAuthDeps, type ViewerAuthHandle } from "../../plugin/src/index.js";
+import type { ConfigReloadOutcome, PluginConfig } from "../../plugin/src/index.js";
+import { buildViewerAuth, type ViewerAuth, type ViewerAuthDeps } from "../../plugin/src/viewer-auth.js";
+import { createNms4Host } from "../../plugin/src/hosts/nms4/nms4-host.js";
+import { runNms } from "../../plugin/src/hosts/nms4/run-nms.js";
 import { changedKeys } from "../../plugin/src/config/config-changes.js";
 import { createLogger } from "../../plugin/src/core/log.js";
 import { configSecrets } from "../../plugin/src/config/config-secrets.js";
@@ -15,7 +16,7 @@ import { pluginConfigShape } from "../../plugin/src/config/plugin-config-schema.
 
 /** The bundled server: NMS + the plugin + the HLS gate + one supervised ffmpeg pair per channel. */
 export interface BundledServer {
-  readonly auth: ViewerAuthHandle;
+  readonly auth: ViewerAuth;
   readonly channels: readonly ChannelRunner[];
   /** Real ports, known after `start` (the config may say 0 for OS-picked). */
   readonly ports: { rtmp: number; http: number; api: number };
@@ -55,7 +56,13 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
   const log = deps.logger ?? createLogger(config.log.level, undefined, redactor);
   let channels: ChannelRunner[] = [];
   const apiProviders = { channels: () => channels.map((c) => c.status()) };
-  const auth = attachResolvedViewerAuth(nms, pluginConfig, { ...deps, logger: log, internalSecret, apiProviders });
+  const auth = buildViewerAuth(pluginConfig, { ...deps, logger: log, internalSecret, apiProviders });
+  try {
+    auth.attach(createNms4Host(nms)); // wraps NMS's internals; nothing listens until start
+  } catch (error) {
+    void auth.detach();
+    throw error;
+  }
   const ports = { rtmp: 0, http: 0, api: 0 };
   const policy = { initialMs: s.restartInitialMs, maxMs: s.restartMaxMs, stableAfterMs: s.stableAfterSec * 1000, stopTimeoutMs: s.stopTimeoutMs };
 
@@ -68,15 +75,11 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
     async start() {
       rmSync(hlsRoot, { recursive: true, force: true }); // stale segments of a previous run must not be served
       mkdirSync(hlsRoot, { recursive: true });
-      const tcp = nms.rtmpServer.tcpServer!;
-      const http = nms.httpServer.httpServer!;
-      const listening = Promise.all([once(tcp, "listening"), once(http, "listening")]);
-      await nms.run();
-      await listening;
-      await auth.ready;
+      const nmsPorts = await runNms(nms);
+      await auth.start();
       ports.api = auth.api?.port ?? 0;
-      ports.rtmp = (tcp.address() as AddressInfo).port;
-      ports.http = (http.address() as AddressInfo).port;
+      ports.rtmp = nmsPorts.rtmp;
+      ports.http = nmsPorts.http;
       const endpoints = { rtmpPort: ports.rtmp, hlsRoot, internalSecret, ffmpegPath: s.ffmpegPath };
       channels = config.channels.map((c) => new ChannelRunner(c, endpoints, policy, log, redactor));
       for (const channel of channels) channel.start();

@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { once } from "node:events";
-import type { AddressInfo } from "node:net";
 import NodeMediaServer from "node-media-server";
-import Context from "node-media-server/src/core/context.js";
+import { Context } from "../../plugin/src/hosts/nms4/nms4-internals.js";
+import { runNms } from "../../plugin/src/hosts/nms4/run-nms.js";
 import { attachViewerAuth, type PluginConfigInput, type ViewerAuthDeps, type ViewerAuthHandle } from "../../plugin/src/index.js";
 import { createCapturingLogger, type CapturedLog } from "./capturing-logger.js";
 import { publishTestPattern, stopProcess } from "./ffmpeg.js";
@@ -29,16 +28,12 @@ export async function startNms(config: PluginConfigInput = {}, deps: ViewerAuthD
   const nms = new NodeMediaServer({ bind, rtmp: { port: "0" }, http: { port: "0" }, store: { path: storeDir } });
   const logs = createCapturingLogger();
   const auth = attachViewerAuth(nms, config, { logger: logs.logger, ...deps });
-  const tcp = nms.rtmpServer.tcpServer!;
-  const http = nms.httpServer.httpServer!;
-  const listening = Promise.all([once(tcp, "listening"), once(http, "listening")]);
-  await nms.run();
-  await listening;
+  const ports = await runNms(nms);
   return {
     nms,
     auth,
-    rtmpPort: (tcp.address() as AddressInfo).port,
-    httpPort: (http.address() as AddressInfo).port,
+    rtmpPort: ports.rtmp,
+    httpPort: ports.http,
     logs,
     async stop() {
       await auth.detach();

@@ -20,7 +20,13 @@ export interface AuthRequest {
   readonly app: string;
   /** Stream or channel name, e.g. `test`. */
   readonly channel: string;
-  /** The path the viewer requested, without the query: `/live/test.flv`, `/live/test/index.m3u8`, `/live/test` for RTMP. */
+  /**
+   * The path the viewer requested, without the query, percent-decoded: `/live/test.flv`,
+   * `/live/test/index.m3u8`, `/live/test` for RTMP (NMS's stream path, built from the decoded names).
+   * Decoded on every protocol because it names the resource the server serves: a backend rule or a
+   * signed link that compares paths sees one spelling per stream, so `/live/%74est.flv` cannot pass
+   * where `/live/test.flv` would not. The query, by contrast, is kept as received: a backend may check a signature over its exact bytes.
+   */
   readonly path: string;
   /** The viewer's query string as received, without the leading `?` (order and encoding kept). */
   readonly query: string;

@@ -11,7 +11,8 @@ export type HttpRequestFields = Pick<AuthRequest, "ip" | "address" | "path" | "q
 /**
  * Reads the viewer's address (X-Forwarded-For only from trusted proxies), path, raw query, user agent,
  * host and origin from an HTTP request. `rawUrl` is the URL as received (express may have rewritten
- * `req.url`); `webSocket` picks the ws/wss scheme for the origin.
+ * `req.url`); `webSocket` picks the ws/wss scheme for the origin. The path is percent-decoded and the
+ * query kept raw, the rule `AuthRequest.path` states for every protocol.
  */
 export function httpRequestFields(req: IncomingMessage, rawUrl: string, trustedProxies: IpRuleList, webSocket = false): HttpRequestFields {
   const socketAddress = req.socket.remoteAddress;
@@ -25,11 +26,23 @@ export function httpRequestFields(req: IncomingMessage, rawUrl: string, trustedP
   return {
     ip: address?.text ?? socketAddress ?? "",
     address,
-    path: queryStart < 0 ? rawUrl : rawUrl.slice(0, queryStart),
+    path: decodedPath(queryStart < 0 ? rawUrl : rawUrl.slice(0, queryStart)),
     query,
     params: new URLSearchParams(query),
     userAgent: req.headers["user-agent"] ?? "",
     host,
     origin: host === "" ? "" : `${scheme}://${host}`,
   };
+}
+
+/**
+ * The path percent-decoded, or as received when it does not decode (the gates in front refuse such
+ * paths before a request is built; this keeps the function total).
+ */
+function decodedPath(rawPath: string): string {
+  try {
+    return decodeURIComponent(rawPath);
+  } catch {
+    return rawPath;
+  }
 }

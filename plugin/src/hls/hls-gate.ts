@@ -1,17 +1,16 @@
 import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { join, resolve, sep } from "node:path";
-import type { AuthRequest } from "../core/auth-request.js";
 import type { Decision } from "../core/decision.js";
-import { startPlaying, type GateContext } from "../gate/gate-context.js";
-import { httpRequestFields } from "../gate/http-request-fields.js";
-import type { ViewerSession } from "../core/viewer-session.js";
+import { admit } from "../gate/admission.js";
+import type { GateContext } from "../gate/gate-context.js";
+import { httpRequestFields, type HttpRequestFields } from "../gate/http-request-fields.js";
 import { classifyRequestPath, HLS_CONTENT_TYPES } from "./hls-request-path.js";
+import type { ViewerSession } from "../core/viewer-session.js";
 import { HlsSessionKeys, type HlsSession } from "./hls-session-keys.js";
 import { estimateBandwidth, HLS_SESSION_PARAM, isMultivariant, rewritePlaylist, segmentsOf, wrapperPlaylist } from "./playlist-rewriter.js";
 
-type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 type HlsTarget = { app: string; channel: string; file: string; extension: string; path: string };
 
 /** Used when a playlist's segments cannot be measured yet (bits/s). */
@@ -29,12 +28,13 @@ export interface HlsGateOptions {
 }
 
 /**
- * HlsGate serves HLS from a private directory (`<dir>/<app>/<channel>/…`) on NMS's HTTP port, in
- * front of NMS's own request listener. A playlist request without a session key runs the chain once
- * and, on allow, opens a session whose key every URI in the returned playlist carries, provided the
+ * HlsGate serves HLS from a private directory (`<dir>/<app>/<channel>/…`) on the host's HTTP port,
+ * in front of the host's own request handling (a host adapter routes every request to `handle`). A
+ * playlist request without a session key is admitted like any play (`admit`): the chain runs once
+ * and, on allow, a session opens whose key every URI in the returned playlist carries, provided the
  * playlist exists (a missing one ends the session at once, as `not-found`, before any limit counts
  * it). Requests with a key are checked against the live session only. Every other request goes to
- * NMS untouched, except paths with traversal forms, which get 400 before anything is read.
+ * `next` untouched, except paths with traversal forms, which get 400 before anything is read.
  */
 export class HlsGate {
   readonly #ctx: GateContext;
@@ -46,9 +46,6 @@ export class HlsGate {
   }
   readonly #root: string;
   readonly #hideUnknownChannels: boolean;
-  #server: Server | undefined;
-  #originals: RequestListener[] = [];
-  readonly #listener: RequestListener = (req, res) => this.#route(req, res);
 
   constructor(ctx: GateContext, keys: HlsSessionKeys, dir: string, options: HlsGateOptions) {
     this.#ctx = ctx;
@@ -57,40 +54,32 @@ export class HlsGate {
     this.#hideUnknownChannels = options.hideUnknownChannels;
   }
 
-  /** Puts the gate in front of the server's request listeners (NMS's express app). */
-  attach(server: Server): void {
-    this.#server = server;
-    this.#originals = server.listeners("request") as RequestListener[];
-    server.removeAllListeners("request");
-    server.on("request", this.#listener);
-  }
-
-  detach(): void {
-    const server = this.#server;
-    if (server === undefined) return;
-    server.off("request", this.#listener);
-    for (const listener of this.#originals) server.on("request", listener);
-    this.#server = undefined;
-    this.#keys.close();
-  }
-
-  #route(req: IncomingMessage, res: ServerResponse): void {
+  /**
+   * Answers an HLS request, or calls `next` for any other request (the host's own handling). Bound,
+   * so a host adapter can hand it on as it is.
+   */
+  readonly handle = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     const target = classifyRequestPath(req.url ?? "/");
-    if (target.kind === "other") {
-      for (const listener of this.#originals) listener.call(this.#server, req, res);
-      return;
-    }
+    if (target.kind === "other") return next();
     if (target.kind === "bad") {
       this.#ctx.log.info({ event: "hls.bad_path", reason: target.reason, ip: req.socket.remoteAddress }, "refused a malformed path");
       return plain(res, 400, "Bad Request");
     }
     if (target.kind === "not-found") return plain(res, 404, "Not Found");
     if (req.method !== "GET" && req.method !== "HEAD") return plain(res, 405, "Method Not Allowed", { Allow: "GET, HEAD" });
-    this.#serve(req, res, target).catch((error: unknown) => {
-      this.#ctx.log.error({ event: "hls.failed", err: error, path: target.path }, "HLS request failed");
-      if (!res.headersSent) plain(res, 500, "Internal Server Error");
-      else res.destroy();
-    });
+    this.#serve(req, res, target).catch((error: unknown) => this.#failed(res, target, error));
+  };
+
+  /** Answers an internal error: a 500, or a cut response once headers went out. */
+  #failed(res: ServerResponse, target: HlsTarget, error: unknown): void {
+    this.#ctx.log.error({ event: "hls.failed", err: error, path: target.path }, "HLS request failed");
+    if (!res.headersSent) plain(res, 500, "Internal Server Error");
+    else res.destroy();
+  }
+
+  /** Stops the session keys' sweeper. */
+  close(): void {
+    this.#keys.close();
   }
 
   async #serve(req: IncomingMessage, res: ServerResponse, target: HlsTarget): Promise<void> {
@@ -109,49 +98,47 @@ export class HlsGate {
       return this.#sendFile(req, res, channelDir, target, session);
     }
     if (target.extension !== "m3u8") return plain(res, 403, "Forbidden");
-    await this.#openSession(req, res, channelDir, target, fields);
+    await admit(this.#ctx, this.#newViewer(req, res, channelDir, target, fields));
   }
 
-  async #openSession(req: IncomingMessage, res: ServerResponse, channelDir: string, target: HlsTarget, fields: ReturnType<typeof httpRequestFields>): Promise<void> {
+  /** A new viewer's playlist request as `admit` sees it: the playlist is read before admission. */
+  #newViewer(req: IncomingMessage, res: ServerResponse, channelDir: string, target: HlsTarget, fields: HttpRequestFields) {
     const key = HlsSessionKeys.newKey();
     let session: HlsSession | undefined;
-    const viewer = this.#ctx.registry.open({
-      protocol: "hls", app: target.app, channel: target.channel, ip: fields.ip, userAgent: fields.userAgent,
-      transport: { bytesOut: () => session?.bytesOut ?? 0, close: () => this.#keys.revoke(key) },
-    });
-    const request: AuthRequest = {
-      ...fields, path: target.path, sessionId: viewer.id, protocol: "hls", app: target.app, channel: target.channel, purpose: "new", requestNumber: 1,
+    let playlist: string | null = null;
+    return {
+      start: {
+        protocol: "hls" as const, app: target.app, channel: target.channel, ip: fields.ip, userAgent: fields.userAgent,
+        transport: { bytesOut: () => session?.bytesOut ?? 0, close: () => this.#keys.revoke(key) },
+      },
+      requestOf: (viewer: ViewerSession) => ({ ...fields, sessionId: viewer.id, protocol: "hls" as const, app: target.app, channel: target.channel, purpose: "new" as const, requestNumber: 1 }),
+      isGone: () => res.destroyed || req.socket.destroyed,
+      refuse: (decision: Decision) => this.#refuse(res, decision),
+      // Read before admission: a missing playlist (unknown channel, wrong file, not on air yet) must not
+      // leave a playing session behind that counts against the viewer's limits, nor close an older one.
+      prepare: async () => {
+        playlist = await readTextOrNull(join(channelDir, target.file));
+        if (playlist === null) plain(res, 404, "Not Found");
+        return playlist !== null;
+      },
+      play: (viewer: ViewerSession) => {
+        session = { key, viewer, app: target.app, channel: target.channel, address: fields.address, bytesOut: 0 };
+        this.#keys.add(session);
+        this.#sendNewPlaylist(req, res, channelDir, target, playlist!, session).catch((error: unknown) => this.#failed(res, target, error));
+      },
     };
-    const decision = await this.#ctx.chain.decide(request);
-    if (this.#viewerLeft(req, res, viewer)) return;
-    if (decision.verdict === "deny") return this.#refuse(res, viewer, decision);
-    // Read before admission: a missing playlist (unknown channel, wrong file, not on air yet) must not
-    // leave a playing session behind that counts against the viewer's limits, nor close an older one.
-    const playlist = await readTextOrNull(join(channelDir, target.file));
-    if (this.#viewerLeft(req, res, viewer)) return;
-    if (playlist === null) {
-      this.#ctx.registry.end(viewer, "not-found");
-      return plain(res, 404, "Not Found");
-    }
-    if (startPlaying(this.#ctx, viewer, request, decision) !== null) return plain(res, 403, "Forbidden");
-    session = { key, viewer, app: target.app, channel: target.channel, address: fields.address, bytesOut: 0 };
-    this.#keys.add(session);
+  }
+
+  /** The first playlist of a session: a multivariant one rewritten, a media one wrapped with its bandwidth. */
+  async #sendNewPlaylist(req: IncomingMessage, res: ServerResponse, channelDir: string, target: HlsTarget, playlist: string, session: HlsSession): Promise<void> {
     const body = isMultivariant(playlist)
-      ? rewritePlaylist(playlist, key)
-      : wrapperPlaylist(target.file, key, (await this.#bandwidthOf(channelDir, playlist)) ?? FALLBACK_BANDWIDTH);
+      ? rewritePlaylist(playlist, session.key)
+      : wrapperPlaylist(target.file, session.key, (await this.#bandwidthOf(channelDir, playlist)) ?? FALLBACK_BANDWIDTH);
     this.#sendPlaylist(req, res, body, session);
   }
 
-  /** True (and the session ended) when the viewer hung up while the gate waited. */
-  #viewerLeft(req: IncomingMessage, res: ServerResponse, viewer: ViewerSession): boolean {
-    if (!res.destroyed && !req.socket.destroyed) return false;
-    this.#ctx.registry.end(viewer, "viewer-left");
-    return true;
-  }
-
-  #refuse(res: ServerResponse, viewer: ViewerSession, decision: Decision & { verdict: "deny" }): void {
-    this.#ctx.registry.end(viewer, "denied");
-    if (decision.redirectUrl !== undefined) {
+  #refuse(res: ServerResponse, decision: Decision): void {
+    if (decision.verdict === "deny" && decision.redirectUrl !== undefined) {
       res.writeHead(302, { Location: decision.redirectUrl, "Cache-Control": "no-store", "Content-Length": "0" });
       res.end();
       return;

@@ -1,9 +1,10 @@
-import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../../../plugin/src/core/log.js";
 import type { Redactor } from "../../../plugin/src/core/redactor.js";
 import { INTERNAL_SECRET_PARAM } from "../../../plugin/src/chain/internal-authorizer.js";
+import { systemClock, type Clock } from "../../../plugin/src/core/clock.js";
+import { nmsSignFormat } from "../../../plugin/src/securetoken/nms-sign-format.js";
 import { startIngest, startPackager } from "../ffmpeg/ffmpeg-jobs.js";
 import type { ChannelConfig } from "../server-config-schema.js";
 import { ProcessSupervisor, type RestartPolicy, type SupervisedState } from "./process-supervisor.js";
@@ -35,8 +36,12 @@ export class ChannelRunner {
   readonly ingest: ProcessSupervisor;
   readonly packager: ProcessSupervisor;
 
-  /** `redactor` must know the internal secret and the source's credentials: ffmpeg prints both in its errors. */
-  constructor(config: ChannelConfig, endpoints: ChannelEndpoints, policy: RestartPolicy, log: Logger, redactor: Redactor) {
+  /**
+   * `redactor` must know the internal secret and the source's credentials: ffmpeg prints both in its
+   * errors. `clock` dates the publish sign; NMS checks it against its own system time, so only a test
+   * that controls both would pass another.
+   */
+  constructor(config: ChannelConfig, endpoints: ChannelEndpoints, policy: RestartPolicy, log: Logger, redactor: Redactor, clock: Clock = systemClock) {
     this.config = config;
     const streamPath = `/${config.app}/${config.id}`;
     const base = `rtmp://127.0.0.1:${endpoints.rtmpPort}${streamPath}`;
@@ -44,7 +49,7 @@ export class ChannelRunner {
     mkdirSync(hlsDir, { recursive: true });
     const channelLog = log.child({ channel: config.id });
     this.ingest = new ProcessSupervisor(`${config.id}/ingest`, () => {
-      return startIngest(config, `${base}?sign=${nmsPublishSign(streamPath, endpoints.internalSecret)}`, endpoints.ffmpegPath);
+      return startIngest(config, `${base}?${nmsSignFormat.param}=${nmsPublishSign(config.app, config.id, endpoints.internalSecret, clock)}`, endpoints.ffmpegPath);
     }, policy, channelLog, redactor);
     this.packager = new ProcessSupervisor(`${config.id}/packager`, () => {
       return startPackager(config, `${base}?${INTERNAL_SECRET_PARAM}=${endpoints.internalSecret}`, hlsDir, endpoints.ffmpegPath);
@@ -69,8 +74,12 @@ export class ChannelRunner {
   }
 }
 
-/** NMS 4.4.3's publish signature (protocols.md §4.3), valid for a day from now. */
-function nmsPublishSign(streamPath: string, secret: string): string {
-  const expires = Math.floor(Date.now() / 1000) + 86400;
-  return `${expires}-${createHash("md5").update(`${streamPath}-${expires}-${secret}`).digest("hex")}`;
+/** How long an ingest's publish sign stays valid: a day, renewed at every (re)start of the ingest. */
+const PUBLISH_SIGN_LIFETIME_SEC = 86400;
+
+/** NMS's own publish `sign` for `/<app>/<channel>` (the `nms` signed-link format), valid for a day from now. */
+function nmsPublishSign(app: string, channel: string, secret: string, clock: Clock): string {
+  const fields = { startSec: undefined, endSec: Math.floor(clock.now() / 1000) + PUBLISH_SIGN_LIFETIME_SEC, salt: "" };
+  const hash = nmsSignFormat.digest(fields, { path: `/${app}/${channel}`, app, channel, ip: "" }, secret);
+  return nmsSignFormat.encode({ ...fields, hash });
 }

@@ -1,16 +1,16 @@
 import Context from "node-media-server/src/core/context.js";
 import BroadcastServer from "node-media-server/src/server/broadcast_server.js";
 import type BaseSession from "node-media-server/src/session/base_session.js";
-import type { Decision } from "../core/decision.js";
-import { NmsIncompatibleError } from "../core/errors.js";
-import { parseNmsSessionAddress } from "../net/ip-address.js";
-import type { ViewerSession } from "../core/viewer-session.js";
-import { startPlaying, type GateContext } from "./gate-context.js";
+import { NmsIncompatibleError } from "../../core/errors.js";
+import { parseNmsSessionAddress } from "../../net/ip-address.js";
+import type { ViewerSession } from "../../core/viewer-session.js";
+import { admit } from "../../gate/admission.js";
+import type { GateContext } from "../../gate/gate-context.js";
 import { closeConnection, isConnectionGone, protocolOf, refusePlay } from "./nms-connection.js";
 import { playRequestOf } from "./nms-play-request.js";
-import type { InputProblem } from "./input-problem.js";
-import { loggableInput } from "./loggable-input.js";
-import { playFieldsProblem } from "./play-fields.js";
+import type { InputProblem } from "../../gate/input-problem.js";
+import { loggableInput } from "../../gate/loggable-input.js";
+import { playFieldsProblem } from "../../gate/play-fields.js";
 
 type PlayFn = (session: BaseSession) => string | null;
 type DoneFn = (session: BaseSession) => void;
@@ -23,12 +23,12 @@ interface Originals {
 /**
  * PlayGate holds every NMS play until the chain has allowed it.
  *
- * NMS 4.4.3 emits `prePlay` without waiting, then writes headers and the GOP cache synchronously,
- * so no event listener can gate (nms.md). Every play goes through its stream's
- * `BroadcastServer.postPlay`, an instance field, and every broadcast is stored with
- * `Context.broadcasts.set`. The gate wraps that `set` so each broadcast's `postPlay` is replaced by
- * one that returns at once (NMS sends nothing: the viewer is not yet a subscriber), runs the chain,
- * and calls the original only on allow. `donePlay` is wrapped to end our session when NMS ends its.
+ * NMS 4.4.3 emits `prePlay` without waiting for its listeners, then writes headers and the GOP cache
+ * synchronously (server/broadcast_server.js `postPlay`), so no event listener can gate. Every play goes
+ * through its stream's `BroadcastServer.postPlay`, an instance field, and every broadcast is stored
+ * with `Context.broadcasts.set`. The gate wraps that `set` so each broadcast's `postPlay` is replaced
+ * by one that returns at once (NMS sends nothing: the viewer is not yet a subscriber), admits the
+ * viewer (`admit`: session, chain, limits), and calls the original only on allow. `donePlay` is wrapped to end our session when NMS ends its.
  * Behind the input shield, it checks the play's fields again (`playFieldsProblem`): a malformed app
  * or channel never opens a session, a malformed user agent, host or origin never reaches the chain.
  */
@@ -89,54 +89,42 @@ export class PlayGate {
       this.#refuseBadInput(session, protocol, problem);
       return null;
     }
-    const viewer = this.#ctx.registry.open({
-      protocol,
-      app: session.streamApp,
-      channel: session.streamName,
-      ip: session.ip,
-      userAgent: "",
-      transport: { bytesOut: () => session.outBytes, close: () => closeConnection(session) },
-    });
-    this.#viewers.set(session, viewer);
-    this.#check(broadcast, originals, session, viewer).catch((error: unknown) => {
-      this.#ctx.log.error({ event: "gate.failed", sessionId: viewer.id, err: error }, "play gate failed; refusing the viewer");
-      this.#ctx.registry.end(viewer, "denied");
+    const ctx = this.#ctx;
+    admit(ctx, {
+      start: {
+        protocol, app: session.streamApp, channel: session.streamName, ip: session.ip, userAgent: "",
+        transport: { bytesOut: () => session.outBytes, close: () => closeConnection(session) },
+      },
+      requestOf: (viewer) => {
+        this.#viewers.set(session, viewer);
+        const request = playRequestOf(session, protocol, viewer.id, ctx.addressRules.trustedProxies);
+        ctx.registry.describe(viewer, { ip: request.ip });
+        const fieldProblem = playFieldsProblem({ userAgent: request.userAgent, host: request.host, origin: request.origin });
+        if (fieldProblem !== null) {
+          this.#refuseBadInput(session, protocol, fieldProblem, viewer.id);
+          return null;
+        }
+        ctx.registry.describe(viewer, { userAgent: request.userAgent });
+        return request;
+      },
+      isGone: () => isConnectionGone(session),
+      isStillGated: () => this.#attached && this.#wrapped.get(broadcast) === originals,
+      refuse: (decision) => refusePlay(session, decision),
+      play: (viewer) => {
+        const error = originals.postPlay(session);
+        if (error === null) return;
+        // NMS's own checks (its `auth.play` sign) still apply after ours.
+        ctx.log.warn({ event: "gate.nms_refused", sessionId: viewer.id, reason: error }, "node-media-server refused an allowed play");
+        ctx.registry.end(viewer, "denied");
+        closeConnection(session);
+      },
+    }).catch((error: unknown) => {
+      const viewer = this.#viewers.get(session);
+      ctx.log.error({ event: "gate.failed", sessionId: viewer?.id, err: error }, "play gate failed; refusing the viewer");
+      if (viewer !== undefined) ctx.registry.end(viewer, "denied");
       safely(() => closeConnection(session));
     });
     return null;
-  }
-
-  async #check(broadcast: BroadcastServer, originals: Originals, session: BaseSession, viewer: ViewerSession): Promise<void> {
-    const request = playRequestOf(session, viewer.protocol, viewer.id, this.#ctx.addressRules.trustedProxies);
-    this.#ctx.registry.describe(viewer, { ip: request.ip });
-    const problem = playFieldsProblem({ userAgent: request.userAgent, host: request.host, origin: request.origin });
-    if (problem !== null) {
-      this.#ctx.registry.end(viewer, "denied");
-      this.#refuseBadInput(session, viewer.protocol, problem, viewer.id);
-      return;
-    }
-    this.#ctx.registry.describe(viewer, { userAgent: request.userAgent });
-    const decision = await this.#ctx.chain.decide(request);
-    if (viewer.state === "ended" || isConnectionGone(session)) {
-      this.#ctx.registry.end(viewer, "viewer-left");
-      return;
-    }
-    if (decision.verdict === "deny" || !this.#attached || this.#wrapped.get(broadcast) !== originals) {
-      this.#refuse(session, viewer, decision);
-      return;
-    }
-    const refusal = startPlaying(this.#ctx, viewer, request, decision);
-    if (refusal !== null) {
-      refusePlay(session, { ...decision, verdict: "deny", reason: refusal });
-      return;
-    }
-    const error = originals.postPlay(session);
-    if (error !== null) {
-      // NMS's own checks (its `auth.play` sign) still apply after ours.
-      this.#ctx.log.warn({ event: "gate.nms_refused", sessionId: viewer.id, reason: error }, "node-media-server refused an allowed play");
-      this.#ctx.registry.end(viewer, "denied");
-      closeConnection(session);
-    }
   }
 
   /** Refuses a play whose fields break the play-field rules, before the chain sees it. */
@@ -148,11 +136,6 @@ export class PlayGate {
     safely(() => refusePlay(session, { verdict: "deny", step: "default", reason: `malformed ${problem.field}`, latencyMs: 0 }));
   }
 
-  #refuse(session: BaseSession, viewer: ViewerSession, decision: Decision): void {
-    this.#ctx.registry.end(viewer, "denied");
-    refusePlay(session, decision);
-  }
-
   #donePlay(broadcast: BroadcastServer, originals: Originals, session: BaseSession): void {
     const viewer = this.#viewers.get(session);
     if (viewer !== undefined) this.#ctx.registry.end(viewer, "viewer-left");
@@ -161,7 +144,7 @@ export class PlayGate {
 }
 
 /** Fails loudly when NMS's internals are not what the gate wraps: an unwrapped play would leak. */
-function assertNmsShape(): void {
+export function assertNmsShape(): void {
   if (!(Context.broadcasts instanceof Map)) throw new NmsIncompatibleError("Context.broadcasts is not a Map");
   const probe = new BroadcastServer("");
   for (const field of ["postPlay", "donePlay"] as const) {

@@ -1,5 +1,5 @@
-import type { InputProblem } from "./input-problem.js";
-import { nameProblem, PLAY_FIELD_LIMITS, queryProblem, textProblem } from "./play-fields.js";
+import type { InputProblem } from "../../gate/input-problem.js";
+import { nameProblem, PLAY_FIELD_LIMITS, queryProblem, textProblem } from "../../gate/play-fields.js";
 
 /** What one RTMP connection has done so far, as far as the command rules care. */
 export interface RtmpCommandState {

@@ -1,4 +1,4 @@
-import type { InputProblem } from "./input-problem.js";
+import type { InputProblem } from "../../gate/input-problem.js";
 
 /**
  * Bounds on the RTMP chunk stream of one connection. node-media-server 4.4.3 allocates a message's

@@ -1,5 +1,5 @@
-import type { InputProblem } from "./input-problem.js";
-import { nameProblem, PLAY_FIELD_LIMITS, queryProblem } from "./play-fields.js";
+import type { InputProblem } from "../../gate/input-problem.js";
+import { nameProblem, PLAY_FIELD_LIMITS, queryProblem } from "../../gate/play-fields.js";
 
 /**
  * What an HTTP request or WebSocket upgrade asks of node-media-server's FLV handler: `other` (not an

@@ -1,9 +1,9 @@
 import { stringify } from "node:querystring";
 import type BaseSession from "node-media-server/src/session/base_session.js";
-import type { AuthRequest, Protocol } from "../core/auth-request.js";
-import { parseNmsSessionAddress } from "../net/ip-address.js";
-import type { IpRuleList } from "../net/ip-rule-list.js";
-import { httpRequestFields } from "./http-request-fields.js";
+import type { AuthRequest, Protocol } from "../../core/auth-request.js";
+import { parseNmsSessionAddress } from "../../net/ip-address.js";
+import type { IpRuleList } from "../../net/ip-rule-list.js";
+import { httpRequestFields } from "../../gate/http-request-fields.js";
 
 /** Builds the chain's request value from an NMS play session (RTMP, HTTP-FLV or WS-FLV). */
 export function playRequestOf(session: BaseSession, protocol: Protocol, sessionId: string, trustedProxies: IpRuleList): AuthRequest {

@@ -3,13 +3,13 @@ import type { Duplex } from "node:stream";
 import Flv from "node-media-server/src/protocol/flv.js";
 import type NodeMediaServer from "node-media-server";
 import type BaseSession from "node-media-server/src/session/base_session.js";
-import { NmsIncompatibleError } from "../core/errors.js";
-import type { Logger } from "../core/log.js";
-import { parseIpAddress, parseNmsSessionAddress } from "../net/ip-address.js";
-import { errorSummary } from "./error-summary.js";
+import { NmsIncompatibleError } from "../../core/errors.js";
+import type { Logger } from "../../core/log.js";
+import { parseIpAddress, parseNmsSessionAddress } from "../../net/ip-address.js";
+import { errorSummary } from "../../gate/error-summary.js";
 import { classifyFlvRequest } from "./flv-request-target.js";
-import type { InputProblem } from "./input-problem.js";
-import { loggableInput } from "./loggable-input.js";
+import type { InputProblem } from "../../gate/input-problem.js";
+import { loggableInput } from "../../gate/loggable-input.js";
 import { closeConnection, protocolOf } from "./nms-connection.js";
 import type { NmsSessionOwners } from "./nms-session-owners.js";
 
@@ -32,13 +32,13 @@ const DESTROY_AFTER_MS = 1000;
 
 /**
  * FlvInputShield stands in front of node-media-server's HTTP-FLV and WS-FLV handling. It takes over
- * the `request` and `upgrade` listeners of NMS's HTTP (and HTTPS) server, as the HLS gate does, and
+ * the `request` and `upgrade` listeners of NMS's HTTP (and HTTPS) server, as the HTTP front does, and
  * refuses every FLV request NMS 4.4.3 would throw on (`classifyFlvRequest`) with a plain 400 before
  * express or ws sees it; everything else goes to the listeners it replaced, unchanged. It also wraps
  * NMS's FLV tag parser: bytes a viewer sends (a GET body, a WebSocket message) are refused instead of
  * buffered, and an exception while parsing a publisher's FLV cuts that connection, not the process.
  *
- * Attach it before the HLS gate, so the HLS gate's front wraps this one.
+ * Attach it before the HTTP front (`Nms4Host.attachHttp`), so that front wraps this one.
  */
 export class FlvInputShield {
   readonly #owners: NmsSessionOwners;

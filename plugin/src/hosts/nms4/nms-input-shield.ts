@@ -1,5 +1,5 @@
 import type NodeMediaServer from "node-media-server";
-import type { Logger } from "../core/log.js";
+import type { Logger } from "../../core/log.js";
 import { FlvInputShield } from "./flv-input-shield.js";
 import { NmsSessionOwners } from "./nms-session-owners.js";
 import { RtmpInputShield } from "./rtmp-input-shield.js";
@@ -9,7 +9,7 @@ import { RtmpInputShield } from "./rtmp-input-shield.js";
  * 4.4.3 parses it: RTMP chunks and commands (`RtmpInputShield`), HTTP-FLV and WS-FLV request targets
  * and FLV bodies (`FlvInputShield`). Malformed input gets the protocol's refusal and one log line,
  * never an exception: each NMS path it shields, and the upstream bug behind it, is in
- * docs/nms-shields.md. `attachViewerAuth` installs it before anything else and removes it last.
+ * docs/nms-shields.md. The NMS 4 host adapter (`Nms4Host`) installs it before anything else and removes it last.
  *
  * @example
  * const shield = new NmsInputShield(log);

@@ -1,8 +1,8 @@
 import type BaseSession from "node-media-server/src/session/base_session.js";
 import type { ServerResponse } from "node:http";
 import type { WebSocket } from "ws";
-import type { Protocol } from "../core/auth-request.js";
-import type { Decision } from "../core/decision.js";
+import type { Protocol } from "../../core/auth-request.js";
+import type { Decision } from "../../core/decision.js";
 
 /**
  * Protocol-specific handling of an NMS viewer connection: what kind it is, whether it is gone, how to

@@ -1,12 +1,12 @@
 import { decodeAmf0Cmd, decodeAmf0Data } from "node-media-server/src/protocol/amf.js";
 import Rtmp from "node-media-server/src/protocol/rtmp.js";
 import type BaseSession from "node-media-server/src/session/base_session.js";
-import { NmsIncompatibleError } from "../core/errors.js";
-import type { Logger } from "../core/log.js";
-import { parseNmsSessionAddress } from "../net/ip-address.js";
-import type { InputProblem } from "./input-problem.js";
-import { errorSummary } from "./error-summary.js";
-import { loggableInput } from "./loggable-input.js";
+import { NmsIncompatibleError } from "../../core/errors.js";
+import type { Logger } from "../../core/log.js";
+import { parseNmsSessionAddress } from "../../net/ip-address.js";
+import type { InputProblem } from "../../gate/input-problem.js";
+import { errorSummary } from "../../gate/error-summary.js";
+import { loggableInput } from "../../gate/loggable-input.js";
 import type { NmsSessionOwners } from "./nms-session-owners.js";
 import { rtmpCommandProblem, type DecodedRtmpCommand, type RtmpCommandState } from "./rtmp-command-check.js";
 import { controlMessageProblem, rtmpMessageProblem, RTMP_MESSAGE_LIMITS } from "./rtmp-message-limits.js";

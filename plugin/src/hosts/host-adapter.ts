@@ -1,0 +1,64 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { GateContext } from "../gate/gate-context.js";
+
+/**
+ * An HTTP handler that stands in front of the host's own: it answers the request, or calls `next`
+ * to hand it to the host unchanged (the HLS gate's `handle`).
+ */
+export type HttpFrontHandler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+
+/** Which server an adapter drives, as its probe found it. */
+export interface HostInfo {
+  /** The server's name, e.g. `node-media-server`. */
+  readonly name: string;
+  /** The version the adapter was written for and found, e.g. `4.4.3`. */
+  readonly version: string;
+}
+
+/** What a host tells the publish hook about a publisher that starts (reserved: see `HostAdapter.onPublish`). */
+export interface PublishStart {
+  readonly app: string;
+  readonly channel: string;
+  /** The publisher's address as text; "" when unknown. */
+  readonly ip: string;
+}
+
+/** Called when a publisher starts; reserved for publish authorization. */
+export type PublishHook = (publish: PublishStart) => void;
+
+/**
+ * HostAdapter is the seam between the plugin and one media server line: everything that knows a
+ * server's internals (how a play is held until the chain answers, where its HTTP requests arrive, how
+ * its connections are refused and cut) sits behind it, in `hosts/<server>/`. The plugin's gates,
+ * chain and sessions stay the same whatever the host. Attach methods are called once each, in the
+ * order listed, before the host serves; `detach` undoes whatever was attached, also after an attach
+ * threw halfway.
+ */
+export interface HostAdapter {
+  /**
+   * Checks that the server is the one this adapter was written for and returns what it found.
+   * Throws (NmsIncompatibleError or the like) before anything is changed when it is not.
+   */
+  probe(): HostInfo;
+  /**
+   * Holds every play the host serves itself (RTMP, FLV and the like) until the gate context's chain
+   * has answered, admitting each with `admit`, and cuts sessions the store closes. Throws
+   * AlreadyAttachedError when the server allows one gate per process and one is attached.
+   */
+  attachPlayGate(ctx: GateContext): void;
+  /**
+   * Puts `handler` in front of the host's HTTP requests. `privateDir` is a folder only the handler
+   * may serve (the HLS output): throws a ConfigError when the host would serve it itself, around the
+   * gate, and an error when the host has no HTTP server.
+   */
+  attachHttp(handler: HttpFrontHandler, options: { readonly privateDir: string }): void;
+  /**
+   * Registers a hook for publishers that start. A placeholder for publish authorization: adapters
+   * may accept it and never call it until a host line supports it (the NMS 4 adapter does).
+   */
+  onPublish(hook: PublishHook): void;
+  /** Sets the host's own log level (`log.nmsLevel`), at attach and on a reload. */
+  setLogLevel(level: string): void;
+  /** Gives the host back its own play path and request handling. Safe to call twice. */
+  detach(): void;
+}

@@ -1,0 +1,132 @@
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
+import { createRequire } from "node:module";
+import { resolve, sep } from "node:path";
+import type NodeMediaServer from "node-media-server";
+import Context from "node-media-server/src/core/context.js";
+import nmsLogger from "node-media-server/src/core/logger.js";
+import { AlreadyAttachedError, ConfigError, NmsIncompatibleError } from "../../core/errors.js";
+import type { GateContext } from "../../gate/gate-context.js";
+import type { HostAdapter, HostInfo, HttpFrontHandler, PublishHook } from "../host-adapter.js";
+import { NmsInputShield } from "./nms-input-shield.js";
+import { assertNmsShape, PlayGate } from "./play-gate.js";
+
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** The HTTP server fronted for the HLS gate, and the listeners it had. */
+interface HttpFront {
+  readonly server: HttpServer;
+  readonly originals: RequestListener[];
+  readonly listener: RequestListener;
+}
+
+/**
+ * NMS keeps its sessions and broadcasts in one process-wide `Context`, so one gate per process: this
+ * marker on `Context` says one is attached (a Symbol.for key, so two copies of the plugin see it).
+ */
+const ATTACHED = Symbol.for("nms-viewer-auth.attached");
+/** The node-media-server line this adapter is written for. */
+const SUPPORTED_MAJOR = "4";
+
+/**
+ * Nms4Host attaches the plugin to a node-media-server 4.x instance (written against 4.4.3): the input
+ * shield first (malformed input is refused before NMS or any gate parses it), then the play gate on
+ * NMS's broadcasts, then the HTTP front on NMS's HTTP server. NMS's HTTPS server is shielded but
+ * serves no HLS.
+ */
+export class Nms4Host implements HostAdapter {
+  readonly #nms: NodeMediaServer;
+  #shield: NmsInputShield | undefined;
+  #gate: PlayGate | undefined;
+  #front: HttpFront | undefined;
+  #claimed = false;
+
+  constructor(nms: NodeMediaServer) {
+    this.#nms = nms;
+  }
+
+  /** Checks the installed NMS: a 4.x version and the internals the gate wraps. */
+  probe(): HostInfo {
+    const version = nmsVersion();
+    if (version.split(".")[0] !== SUPPORTED_MAJOR) throw new NmsIncompatibleError(`version ${version} is not a 4.x release`);
+    assertNmsShape();
+    return { name: "node-media-server", version };
+  }
+
+  attachPlayGate(ctx: GateContext): void {
+    const marker = Context as unknown as Record<symbol, boolean>;
+    if (marker[ATTACHED]) throw new AlreadyAttachedError();
+    marker[ATTACHED] = true;
+    this.#claimed = true;
+    this.#shield = new NmsInputShield(ctx.log);
+    this.#shield.attach(this.#nms); // first: malformed input is refused before the gates (and NMS) see it
+    this.#gate = new PlayGate(ctx);
+    this.#gate.attach();
+  }
+
+  /**
+   * Fronts NMS's HTTP server with `handler`, after checking that NMS has one and that `privateDir` is
+   * out of reach of NMS's own static file route (or viewers could fetch segments around the gate).
+   * Attached after the shield, so the handler's front wraps the shield's.
+   */
+  attachHttp(handler: HttpFrontHandler, options: { readonly privateDir: string }): void {
+    const server = this.#nms.httpServer.httpServer;
+    if (server === undefined) throw new NmsIncompatibleError("hls.dir is set but NMS has no HTTP server (set http.port)");
+    const staticRoot = Context.config.static?.router !== undefined ? Context.config.static.root : undefined;
+    if (staticRoot !== undefined && overlaps(resolve(staticRoot), resolve(options.privateDir))) {
+      throw new ConfigError([{
+        path: "hls.dir",
+        message: `overlaps NMS's static root ${JSON.stringify(staticRoot)}: NMS would serve the segments without the gate; keep HLS output outside every static root`,
+        value: options.privateDir,
+      }]);
+    }
+    const originals = server.listeners("request") as RequestListener[];
+    const next = (req: IncomingMessage, res: ServerResponse) => {
+      for (const listener of originals) listener.call(server, req, res);
+    };
+    const listener: RequestListener = (req, res) => handler(req, res, () => next(req, res));
+    server.removeAllListeners("request");
+    server.on("request", listener);
+    this.#front = { server, originals, listener };
+  }
+
+  /** NMS 4 publishes are not gated yet: the hook is accepted and never called. */
+  onPublish(_hook: PublishHook): void {
+    // Placeholder for publish authorization.
+  }
+
+  setLogLevel(level: string): void {
+    nmsLogger.level = level; // NMS's constructor forces "debug"
+  }
+
+  detach(): void {
+    const front = this.#front;
+    if (front !== undefined) {
+      front.server.off("request", front.listener);
+      for (const listener of front.originals) front.server.on("request", listener);
+      this.#front = undefined;
+    }
+    this.#gate?.detach();
+    this.#gate = undefined;
+    this.#shield?.detach(); // after the HTTP front, which wraps the shield's
+    this.#shield = undefined;
+    if (this.#claimed) (Context as unknown as Record<symbol, boolean>)[ATTACHED] = false;
+    this.#claimed = false;
+  }
+}
+
+/** The NMS 4 host adapter for `nms`. */
+export function createNms4Host(nms: NodeMediaServer): HostAdapter {
+  return new Nms4Host(nms);
+}
+
+/** The installed node-media-server's version, from its package.json. */
+function nmsVersion(): string {
+  const pkg = createRequire(import.meta.url)("node-media-server/package.json") as { version?: unknown };
+  if (typeof pkg.version !== "string") throw new NmsIncompatibleError("its package.json has no version");
+  return pkg.version;
+}
+
+/** True when one folder is the other or inside it. */
+function overlaps(a: string, b: string): boolean {
+  return a === b || a.startsWith(b + sep) || b.startsWith(a + sep);
+}

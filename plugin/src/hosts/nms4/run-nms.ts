@@ -1,0 +1,25 @@
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import type NodeMediaServer from "node-media-server";
+
+/** The ports a started NMS listens on (the real ones when its configuration asked the OS to pick). */
+export interface NmsPorts {
+  readonly rtmp: number;
+  readonly http: number;
+}
+
+/**
+ * Starts NMS and resolves once its RTMP and HTTP servers both listen, with their ports. `nms.run()`
+ * resolves before its servers listen (they bind asynchronously), so the `listening` events are
+ * awaited; both servers must be configured (`rtmp.port`, `http.port`; the string "0" picks a port,
+ * a numeric 0 means no listener in NMS 4.4.3).
+ */
+export async function runNms(nms: NodeMediaServer): Promise<NmsPorts> {
+  const tcp = nms.rtmpServer.tcpServer;
+  const http = nms.httpServer.httpServer;
+  if (tcp === undefined || http === undefined) throw new Error("runNms needs NMS configured with rtmp.port and http.port");
+  const listening = Promise.all([once(tcp, "listening"), once(http, "listening")]);
+  await nms.run();
+  await listening;
+  return { rtmp: (tcp.address() as AddressInfo).port, http: (http.address() as AddressInfo).port };
+}

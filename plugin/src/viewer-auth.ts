@@ -1,0 +1,199 @@
+import type { Dispatcher } from "undici";
+import type { AuthChain } from "./chain/auth-chain.js";
+import type { Authorizer } from "./core/authorizer.js";
+import { buildChain } from "./chain/build-chain.js";
+import { systemClock, type Clock } from "./core/clock.js";
+import { parseConfig } from "./config/parse-config.js";
+import { pluginConfigSchema, type PluginConfig, type PluginConfigInput } from "./config/plugin-config-schema.js";
+import { createLogger, type Logger } from "./core/log.js";
+import { Redactor } from "./core/redactor.js";
+import { configSecrets } from "./config/config-secrets.js";
+import { AddressRules } from "./net/address-rules.js";
+import { applyConfigReload, type ConfigReloadOutcome } from "./config-reload.js";
+import { MemorySessionStore } from "./sessions/memory-session-store.js";
+import { SessionLimiter } from "./sessions/session-limiter.js";
+import { SessionRechecker } from "./sessions/session-rechecker.js";
+import type { GateContext } from "./gate/gate-context.js";
+import { HlsGate } from "./hls/hls-gate.js";
+import { HlsSessionKeys } from "./hls/hls-session-keys.js";
+import type { HostAdapter, HttpFrontHandler } from "./hosts/host-adapter.js";
+import { ManagementApi, type ApiProviders } from "./api/management-api.js";
+import { StatsLedger } from "./stats/stats-ledger.js";
+import { PluginMetrics } from "./metrics/plugin-metrics.js";
+import { UserStore } from "./users/user-store.js";
+import { UserEditor } from "./users/user-editor.js";
+
+/** The edges the plugin talks to, each with a production default; tests pass their own. */
+export interface ViewerAuthDeps {
+  /** Time source for expiries and session times. Default: the system clock. */
+  clock?: Clock;
+  /**
+   * Structured logger. Default: JSON lines on stdout at `config.log.level`, with the configuration's
+   * secrets and URL credentials removed from every line (see `createLogger`).
+   */
+  logger?: Logger;
+  /** Extra authorizers, run after securetoken and before the backend (step name `custom`). */
+  authorizers?: readonly Authorizer[];
+  /**
+   * Secret the bundled server's own ffmpeg processes present as `?va_internal=` from loopback.
+   * Leave unset in an operator's app unless it runs its own local transcoders.
+   */
+  internalSecret?: string;
+  /** What the management API reports beyond sessions (the bundled server's channel states). */
+  apiProviders?: ApiProviders;
+  /**
+   * Dispatcher for calls to `auth.backend` (an undici Agent, ProxyAgent…), replacing the built-in
+   * keep-alive pool of `auth.backend.connections`. The caller owns and closes it.
+   */
+  backendDispatcher?: Dispatcher;
+}
+
+/** The running parts of viewer authorization, whatever host they are attached to. */
+export interface ViewerAuthParts {
+  /** The configuration in force (the latest one `reload` accepted). */
+  readonly config: PluginConfig;
+  readonly chain: AuthChain;
+  readonly sessions: MemorySessionStore;
+  readonly log: Logger;
+  /** The management API when `api.enabled` (listening once started). */
+  readonly api: ManagementApi | undefined;
+  /** The statistics ledger when `stats.file` is set. */
+  readonly ledger: StatsLedger | undefined;
+  readonly metrics: PluginMetrics;
+  /** Built-in users, when configured: `users.reload()` re-reads `auth.usersFile` now (SIGHUP does the same). */
+  readonly users: UserStore | undefined;
+  /**
+   * Validates a changed configuration and puts its reloadable keys in force without a restart: the
+   * deny and allow lists, trusted proxies, default action and log levels (playing sessions now on the
+   * deny list are cut at once). Other changed keys are returned as `restartNeeded`. An invalid
+   * configuration throws a ConfigError with every issue and changes nothing.
+   */
+  reload(config: PluginConfigInput): ConfigReloadOutcome;
+  /** `reload` for a configuration that was already validated (the bundled server's). */
+  reloadResolved(config: PluginConfig): ConfigReloadOutcome;
+  /** Detaches from the host (its own play path back) and closes everything the plugin opened. Safe to call twice. */
+  detach(): Promise<void>;
+}
+
+/** Viewer authorization built but not yet attached or listening: `attach` it to a host, then `start` it. */
+export interface ViewerAuth extends ViewerAuthParts {
+  /**
+   * The HLS gate's request handler (`hls.dir` set), for a host adapter or a plain `node:http` server:
+   * it answers HLS requests and calls `next` for every other one.
+   */
+  readonly httpHandler: HttpFrontHandler | undefined;
+  /** The HLS gate's live session keys (`hls.dir` set). */
+  readonly hlsKeys: HlsSessionKeys | undefined;
+  /**
+   * Puts the gates on a host: the host is probed, then every play it serves and (with `hls.dir`) its
+   * HTTP requests go through the chain. Throws, with the host left as it was, when the host is not
+   * as expected, already gated, or would serve the HLS directory around the gate. Once only.
+   */
+  attach(host: HostAdapter): void;
+  /** Opens what the plugin listens on (the management API); resolves once it listens. */
+  start(): Promise<void>;
+}
+
+/**
+ * Builds every part of viewer authorization from a validated configuration — session store, chain,
+ * limits and re-checks, HLS gate, statistics, metrics, management API — without opening a socket or
+ * touching a host. The one wiring behind `attachViewerAuth`, the bundled server and the benches.
+ */
+export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {}): ViewerAuth {
+  const log = deps.logger ?? createLogger(resolved.log.level, undefined, new Redactor([...configSecrets(resolved), ...(deps.internalSecret !== undefined ? [deps.internalSecret] : [])]));
+  const clock = deps.clock ?? systemClock;
+  const sessions = new MemorySessionStore(clock, log);
+  const users = UserStore.open(resolved.auth, log);
+  const addressRules = new AddressRules(resolved.auth);
+  let securetoken = resolved.auth.securetoken;
+  const chain = buildChain(resolved, {
+    internalSecret: deps.internalSecret, customAuthorizers: deps.authorizers, sessions, clock, users, addressRules,
+    securetoken: () => securetoken, backendDispatcher: deps.backendDispatcher,
+  }, log);
+  const ctx: GateContext = {
+    chain,
+    registry: sessions,
+    limiter: new SessionLimiter(sessions, resolved.sessions.limitPolicy, resolved.sessions),
+    rechecker: new SessionRechecker(chain, sessions, resolved.sessions.recheckIntervalSec, log),
+    addressRules,
+    log,
+  };
+  const hlsGate = resolved.hls.dir === null
+    ? undefined
+    : new HlsGate(ctx, new HlsSessionKeys(sessions, clock, resolved.hls.sessionIdleSec, resolved.hls.ipBinding, log), resolved.hls.dir, { hideUnknownChannels: resolved.hls.hideUnknownChannels });
+  const ledger = resolved.stats.file === null ? undefined : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log, resolved.stats);
+  const metrics = new PluginMetrics(chain, sessions, log, chain.step("backend"), ledger);
+  const api = resolved.api.enabled
+    ? new ManagementApi(
+      { bind: resolved.api.bind, port: resolved.api.port, token: resolved.api.token!, previousTokens: resolved.api.previousTokens },
+      sessions,
+      { ledger, metrics, rechecker: ctx.rechecker, users: users === undefined ? undefined : new UserEditor(users, log) },
+      deps.apiProviders ?? {},
+      clock,
+      log,
+    )
+    : undefined;
+
+  let host: HostAdapter | undefined;
+  let closed = false;
+  let current = resolved;
+  const reloadTargets = {
+    addressRules, chain, registry: sessions, rechecker: ctx.rechecker, limiter: ctx.limiter, hlsKeys: hlsGate?.keys, log,
+    setHostLogLevel: (level: string) => host?.setLogLevel(level),
+    setSecuretoken: (settings: PluginConfig["auth"]["securetoken"]) => (securetoken = settings),
+  };
+  const reloadResolved = (next: PluginConfig): ConfigReloadOutcome => {
+    const { inForce, ...outcome } = applyConfigReload(current, next, reloadTargets);
+    current = inForce;
+    return outcome;
+  };
+  return {
+    get config() {
+      return current;
+    },
+    reload: (config) => reloadResolved(parseConfig(pluginConfigSchema, config) as PluginConfig),
+    reloadResolved,
+    chain,
+    sessions,
+    log,
+    api,
+    ledger,
+    metrics,
+    users,
+    httpHandler: hlsGate?.handle,
+    hlsKeys: hlsGate?.keys,
+    attach(target) {
+      if (host !== undefined || closed) throw new Error("viewer authorization is attached once, before detach");
+      target.probe();
+      target.setLogLevel(current.log.nmsLevel);
+      try {
+        target.attachPlayGate(ctx);
+        if (hlsGate !== undefined) target.attachHttp(hlsGate.handle, { privateDir: current.hls.dir! });
+        target.onPublish(() => undefined); // publish authorization comes with a later issue
+      } catch (error) {
+        target.detach();
+        throw error;
+      }
+      host = target;
+      log.info({ event: "plugin.attached", steps: chain.stepNames, defaultAction: current.auth.defaultAction }, "viewer authorization attached");
+    },
+    async start() {
+      await api?.listen();
+    },
+    async detach() {
+      if (closed) return;
+      closed = true;
+      host?.detach();
+      hlsGate?.close();
+      metrics.close();
+      ledger?.close();
+      ctx.rechecker.close();
+      // Started before the first await: a refused attach has released the users file watcher and the
+      // SIGHUP listener by the time it throws.
+      const chainClosed = chain.close();
+      await api?.close();
+      await chainClosed;
+      if (host !== undefined) log.info({ event: "plugin.detached" }, "viewer authorization detached");
+    },
+  };
+}
