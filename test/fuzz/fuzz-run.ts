@@ -32,6 +32,8 @@ export interface FuzzOptions {
   verbose?: boolean;
   /** Gets the server's raw output (the test suite's log audit). */
   onServerOutput?: (text: string) => void;
+  /** The checkout whose `server/src/main.ts` is run (default: the current directory). */
+  serverRoot?: string;
 }
 
 /** What one case did. */
@@ -78,6 +80,8 @@ export interface FuzzReport {
 }
 
 const CASE_TIMEOUT_MS = 30_000;
+/** How often a progress line (cases, RSS, failures) is logged. */
+const PROGRESS_EVERY_MS = 15_000;
 /** Long enough for a failing statistics flush (every 200 ms in the fuzz config) to take the process down. */
 const AFTER_CASE_SETTLE_MS = 450;
 /** Statistics growth allowed: a fixed margin (SQLite's WAL alone may reach ~4 MB before a checkpoint) plus this much per case. */
@@ -107,7 +111,11 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     seed: options.seed, durationMs: 0, stoppedBy: "all cases run", records: [], failures: [], restarts: 0, probes: { run: 0, failed: 0 },
     finalProbes: [], memory: undefined, disk: undefined, watcher: { bytes: 0, markerHits: 0, interruptions: 0 }, backendCalls: 0, errorEvents: {},
   };
-  const serverOptions = { backendUrl: `${backend.base}/check`, ...(options.onServerOutput ? { onOutput: options.onServerOutput } : {}) };
+  const serverOptions = {
+    backendUrl: `${backend.base}/check`,
+    ...(options.onServerOutput ? { onOutput: options.onServerOutput } : {}),
+    ...(options.serverRoot ? { root: options.serverRoot } : {}),
+  };
   let server: FuzzServer;
   try {
     server = await FuzzServer.start(serverOptions);
@@ -129,6 +137,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   let consecutiveLivenessFailures = 0;
   let markerHitsSeen = 0;
   let lockout: RunFailure | undefined;
+  let lastProgress = Date.now();
   let lockoutChecks = 0;
   const foldServer = (s: FuzzServer) => {
     for (const [name, lines] of Object.entries(s.secretLeaks())) report.failures.push({ kind: "secret-in-log", cases: [], detail: `the ${name} appeared in ${lines} line(s) of the server's output` });
@@ -213,6 +222,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     if (!server.alive) return pinCrash(batch, describeExit(server.exit!), server.tail(40));
     const probe = await probeHttpFlv(target(server));
     report.probes.run++;
+    // A refused probe may be the process on its way out: give its exit a moment to arrive.
+    if (!probe.ok) await Promise.race([server.exited, sleep(1000)]);
     if (!server.alive) return pinCrash(batch, describeExit(server.exit!), server.tail(40));
     if (!probe.ok) {
       report.probes.failed++;
@@ -227,7 +238,13 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       consecutiveLivenessFailures = 0;
     }
     server.recordChildren();
-    peakRss = Math.max(peakRss, server.rssBytes() ?? 0);
+    const rss = server.rssBytes() ?? 0;
+    peakRss = Math.max(peakRss, rss);
+    if (Date.now() - lastProgress >= PROGRESS_EVERY_MS) {
+      lastProgress = Date.now();
+      const bad = report.failures.length + report.records.filter((r) => r.violations.length > 0).length;
+      log(`  [${Math.round((Date.now() - started) / 1000)} s] ${report.records.length} cases, RSS ${mb(rss)} MB, ${bad} failure(s) so far`);
+    }
     if (watcher.markerHits > markerHitsSeen) {
       report.failures.push({ kind: "injection", cases: [...batch], detail: `the authorized watcher received the injection marker ${watcher.markerHits - markerHitsSeen} time(s)` });
       log(`  INJECTION after case(s) ${batch.join(", ")}`);

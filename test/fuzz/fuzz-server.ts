@@ -18,6 +18,8 @@ export interface FuzzServerOptions {
   onOutput?: (text: string) => void;
   /** How long to wait for the server to listen and (with `waitForHls`) for the first HLS playlist, ms. */
   startTimeoutMs?: number;
+  /** The checkout whose `server/src/main.ts` runs (default: the current directory). */
+  root?: string;
   /** Resolve only once the channel's HLS playlist exists (default true; a restart may skip it to be back sooner). */
   waitForHls?: boolean;
 }
@@ -75,7 +77,8 @@ export class FuzzServer {
     };
     const configFile = join(this.dir, "config.yaml");
     writeFileSync(configFile, JSON.stringify(config, null, 2)); // JSON is YAML
-    this.#child = spawn(process.execPath, ["--import", "tsx", "server/src/main.ts", "--config", configFile], { stdio: ["ignore", "pipe", "pipe"] });
+    const cwd = options.root ?? process.cwd();
+    this.#child = spawn(process.execPath, ["--import", "tsx", "server/src/main.ts", "--config", configFile], { cwd, stdio: ["ignore", "pipe", "pipe"] });
     const onChunk = (chunk: Buffer) => {
       const text = chunk.toString("utf8");
       options.onOutput?.(text);

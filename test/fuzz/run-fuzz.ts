@@ -18,6 +18,7 @@ const USAGE = `usage: npm run fuzz -- [options]
   --rss-slack MB    allowed RSS growth over the baseline after the settle (default 64)
   --settle MS       idle time before the final memory and disk readings (default 5000)
   --no-bisect       after a crash, do not replay the batch one case at a time
+  --server-root DIR fuzz the server of another checkout (default: this one)
   --verbose         print every case, its answers and notes`;
 
 function numberOption(value: string | undefined, name: string): number | undefined {
@@ -32,7 +33,7 @@ async function main(): Promise<number> {
     options: {
       seed: { type: "string" }, duration: { type: "string" }, cases: { type: "string" }, case: { type: "string", multiple: true },
       family: { type: "string" }, batch: { type: "string" }, "rss-slack": { type: "string" }, settle: { type: "string" },
-      "no-bisect": { type: "boolean" }, verbose: { type: "boolean" }, help: { type: "boolean", short: "h" },
+      "no-bisect": { type: "boolean" }, "server-root": { type: "string" }, verbose: { type: "boolean" }, help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
@@ -60,6 +61,7 @@ async function main(): Promise<number> {
     ...(values["rss-slack"] !== undefined ? { rssSlackMb: numberOption(values["rss-slack"], "rss-slack")! } : {}),
     ...(values.settle !== undefined ? { settleMs: numberOption(values.settle, "settle")! } : {}),
     bisect: values["no-bisect"] !== true,
+    ...(values["server-root"] !== undefined ? { serverRoot: values["server-root"] } : {}),
     verbose: values.verbose === true || only !== undefined,
     log: (line) => console.log(line),
   });
