@@ -139,7 +139,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   let lockout: RunFailure | undefined;
   let lastProgress = Date.now();
   let lockoutChecks = 0;
+  const folded = new WeakSet<FuzzServer>();
   const foldServer = (s: FuzzServer) => {
+    if (folded.has(s)) return;
+    folded.add(s);
     for (const [name, lines] of Object.entries(s.secretLeaks())) report.failures.push({ kind: "secret-in-log", cases: [], detail: `the ${name} appeared in ${lines} line(s) of the server's output` });
     for (const [event, count] of Object.entries(s.errorEvents())) report.errorEvents[event] = (report.errorEvents[event] ?? 0) + count;
   };
@@ -153,11 +156,12 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       server = await FuzzServer.start({ ...serverOptions, waitForHls: false });
     } catch (error) {
       report.failures.push({ kind: "harness", cases: [], detail: `restart failed: ${(error as Error).message}` });
+      report.stoppedBy = "server would not start";
       return false;
     }
     report.restarts++;
     ctx = contextOf(server);
-    baseline = await measureBaseline(server, { firstPlayMs: 30_000, withHls: false, restMs: 0 });
+    baseline = await measureBaseline(server, { firstPlayMs: 30_000, withHls: false, restMs: 1000 });
     watcher.retarget(target(server));
     watcher.start();
     baselineDisk = server.statsBytes();
@@ -190,16 +194,29 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     return record;
   };
 
+  /** True once the case budget is spent (a replay of chosen cases has none). */
+  const outOfTime = () => options.only === undefined && Date.now() - started > durationMs;
+  /** Ends the run here: the budget is spent and the server is down, so no restart and no final checks. */
+  const stopForTime = () => {
+    report.stoppedBy = "duration";
+    return false;
+  };
+
   /** After a crash: replays the batch one case at a time on fresh servers to name the culprit(s). */
   const pinCrash = async (batch: readonly number[], exitText: string, tail: string[]): Promise<boolean> => {
-    if (batch.length === 1 || options.bisect === false) {
-      report.failures.push({ kind: "crash", cases: [...batch], detail: exitText, tail });
+    if (batch.length === 1 || options.bisect === false || outOfTime()) {
+      const narrowed = batch.length === 1 || options.bisect === false ? "" : "; not narrowed down (out of time)";
+      report.failures.push({ kind: "crash", cases: [...batch], detail: `${exitText}${narrowed}`, tail });
       log(`  CRASH after case(s) ${batch.join(", ")}: ${exitText}`);
-      return restart("crash");
+      return outOfTime() ? stopForTime() : restart("crash");
     }
     if (!(await restart("crash; replaying the batch one case at a time"))) return false;
     let found = false;
-    for (const index of batch) {
+    for (const [position, index] of batch.entries()) {
+      if (outOfTime()) {
+        report.failures.push({ kind: "crash", cases: batch.slice(position), detail: `${exitText}; these cases were not replayed (out of time)`, tail });
+        return true;
+      }
       await runOne(index);
       await sleep(AFTER_CASE_SETTLE_MS);
       if (server.alive) continue;
@@ -207,6 +224,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       const exit = `${describeExit(server.exit!)} (reproduced alone)`;
       report.failures.push({ kind: "crash", cases: [index], detail: exit, tail: server.tail(40) });
       log(`  CRASH on case ${index}: ${exit}`);
+      if (outOfTime()) return stopForTime();
       if (!(await restart("crash"))) return false;
     }
     if (!found) {

@@ -110,11 +110,34 @@ function matrixCase(field: (typeof MATRIX_FIELDS)[number], sample: { name: strin
 }
 
 /**
- * Deterministic cases: the review's crash vectors (missing or invalid connect fields; non-string
- * flashVer and stream names come first in the matrix), then the full AMF0 matrix, then order and
- * chunk abuse.
+ * Catalogue cases run first, in this order (a short run covers them): the review's crash vectors and
+ * fail-open bypass, stream injection, and the memory and disk amplifiers. The rest follow in catalogue order.
  */
-export const RTMP_CATALOGUE: readonly CaseBody[] = [
+const FIRST = [
+  "connect without tcUrl, then play", "connect tcUrl = not a URL", "connect without app, then play", "play with no stream name argument",
+  "connect flashVer = object", "play stream name = number", "connect flashVer = control characters", "channel without credentials (plain refusal)",
+  "play then media messages from the player (stream injection)", "publish (no sign) then media messages",
+  "12 chunk streams each announcing 16 MiB (bounded: 192 MiB of allocations)", "16 denied plays, each with a 1 MiB flashVer (statistics growth)",
+  "connect without flashVer, then play", "set chunk size 0, then connect and play",
+] as const;
+
+/** The catalogue with the FIRST cases moved to the front. */
+function firstThese(cases: readonly CaseBody[]): CaseBody[] {
+  const missing = FIRST.filter((name) => !cases.some((c) => c.name === name));
+  if (missing.length > 0) throw new Error(`FIRST names cases the RTMP catalogue does not have: ${missing.join("; ")}`);
+  const rank = (c: CaseBody) => {
+    const at = (FIRST as readonly string[]).indexOf(c.name);
+    return at === -1 ? FIRST.length : at;
+  };
+  return cases.map((c, i) => ({ c, i })).sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i).map(({ c }) => c);
+}
+
+/**
+ * Deterministic cases: missing or invalid connect fields, the full AMF0 matrix (every type in every
+ * field), commands out of order, media from players, chunk-level abuse, truncated AMF, handshake junk;
+ * FIRST decides which run first.
+ */
+export const RTMP_CATALOGUE: readonly CaseBody[] = firstThese([
   body("connect without tcUrl, then play", (client, ctx) => {
     client.connect(connectWith(ctx, { tcUrl: MISSING }));
     createAndPlay(client, ctx.channel);
@@ -314,7 +337,7 @@ export const RTMP_CATALOGUE: readonly CaseBody[] = [
     client.connect(connectWith(ctx, { flashVer: "a\r\nX-Evil: 1\u0000", tcUrl: `rtmp://127.0.0.1:${ctx.ports.rtmp}/${ctx.app}?x=%ZZ`, extra: { amf: "xml", value: "<a/>" } }));
     createAndPlay(client, `${ctx.channel}?token=${ctx.viewerToken}`);
   }, true),
-];
+]);
 
 /** Raw bytes on the RTMP port with no handshake of ours: the server must shrug them off. */
 function rawRtmpBody(name: string, steps: Buffer[]): CaseBody {
