@@ -1,7 +1,7 @@
 import type { CaseBody, CaseContext } from "./fuzz-case.js";
 import type { FuzzRandom } from "./fuzz-random.js";
-import { sendHttpAttack, type HttpAttack } from "./http-attack.js";
-import { rawRequest } from "./http-cases.js";
+import { httpCaseBody, type HttpAttack } from "./http-attack.js";
+import { rawRequest } from "./raw-request.js";
 import { hostileQuery, hostileText } from "./hostile-values.js";
 
 /**
@@ -18,15 +18,7 @@ function request(method: string, path: string, headers: readonly (readonly [stri
 }
 
 function body(name: string, build: (ctx: CaseContext) => HttpAttack | HttpAttack[], authorized = false): CaseBody {
-  return {
-    name,
-    authorized,
-    async run(ctx, outcome) {
-      const built = build(ctx);
-      const attacks = Array.isArray(built) ? built : [built];
-      for (const [i, attack] of attacks.entries()) await sendHttpAttack(ctx.ports.api, attack, outcome, attacks.length > 1 ? `${name} #${i + 1}` : name);
-    },
-  };
+  return httpCaseBody(name, (ctx) => ctx.ports.api, build, authorized);
 }
 
 const bearer = (ctx: CaseContext): readonly [string, string] => ["Authorization", `Bearer ${ctx.apiToken}`];

@@ -1,4 +1,5 @@
 import { CLOSED_WITHOUT_ANSWER, NO_ANSWER_YET, type CaseOutcome } from "./case-outcome.js";
+import type { CaseBody, CaseContext } from "./fuzz-case.js";
 import { flvMediaOf } from "./flv-media.js";
 import { parseResponses, type ParsedResponses } from "./http-responses.js";
 import { rawExchange, type RawStep } from "./raw-exchange.js";
@@ -52,4 +53,20 @@ export function mediaBytesOf(body: Buffer, contentType: string): number {
   if (/flv/i.test(contentType) || body.toString("latin1", 0, 3) === "FLV") return flvMediaOf(body).mediaBytes;
   if (/mp2t/i.test(contentType) || body[0] === 0x47) return body.length;
   return 0;
+}
+
+/**
+ * A case made of HTTP attacks sent one after the other, each on its own connection, to the port
+ * `portOf` picks (the viewer port or the management API's).
+ */
+export function httpCaseBody(name: string, portOf: (ctx: CaseContext) => number, build: (ctx: CaseContext) => HttpAttack | HttpAttack[], authorized = false): CaseBody {
+  return {
+    name,
+    authorized,
+    async run(ctx, outcome) {
+      const built = build(ctx);
+      const attacks = Array.isArray(built) ? built : [built];
+      for (const [i, attack] of attacks.entries()) await sendHttpAttack(portOf(ctx), attack, outcome, attacks.length > 1 ? `${name} #${i + 1}` : name);
+    },
+  };
 }

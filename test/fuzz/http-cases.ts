@@ -1,8 +1,10 @@
 import type { CaseBody, CaseContext } from "./fuzz-case.js";
 import type { FuzzRandom } from "./fuzz-random.js";
-import { sendHttpAttack, type HttpAttack } from "./http-attack.js";
+import { httpCaseBody, sendHttpAttack, type HttpAttack } from "./http-attack.js";
 import { hostileQuery, hostileText, utf8AsLatin1 } from "./hostile-values.js";
+import { markedFlv } from "./marked-flv.js";
 import type { RawStep } from "./raw-exchange.js";
+import { rawRequest } from "./raw-request.js";
 
 /**
  * Malformed HTTP for the viewer port (HTTP-FLV, HLS, everything else NMS's express app serves): bad
@@ -11,14 +13,6 @@ import type { RawStep } from "./raw-exchange.js";
  * pipelined garbage and slow partial requests. A fixed catalogue (known crash vectors first) and a
  * random generator.
  */
-
-/** Builds one raw request; strings are latin1 (one char per byte). */
-export function rawRequest(method: string, target: string, headers: readonly (readonly [string, string])[], opts: { version?: string; body?: Buffer | string; eol?: string } = {}): Buffer {
-  const eol = opts.eol ?? "\r\n";
-  const head = `${method} ${target} ${opts.version ?? "HTTP/1.1"}${eol}${headers.map(([k, v]) => `${k}: ${v}${eol}`).join("")}${eol}`;
-  const body = opts.body === undefined ? Buffer.alloc(0) : typeof opts.body === "string" ? Buffer.from(opts.body, "latin1") : opts.body;
-  return Buffer.concat([Buffer.from(head, "latin1"), body]);
-}
 
 const HOST: readonly [string, string] = ["Host", "127.0.0.1"];
 const CLOSE: readonly [string, string] = ["Connection", "close"];
@@ -32,33 +26,8 @@ function raw(text: string | Buffer, methods: readonly string[] = ["GET"], comple
   return { steps: [typeof text === "string" ? Buffer.from(text, "latin1") : text], methods, complete };
 }
 
-/** An FLV stream whose tags carry the injection marker: what a hostile publisher would push. */
-export function markedFlv(marker: Buffer): Buffer {
-  const header = Buffer.from([0x46, 0x4c, 0x56, 0x01, 0x05, 0, 0, 0, 9, 0, 0, 0, 0]);
-  const tag = (type: number, payload: Buffer) => {
-    const head = Buffer.alloc(11);
-    head[0] = type;
-    head.writeUIntBE(payload.length, 1, 3);
-    const size = Buffer.alloc(4);
-    size.writeUInt32BE(payload.length + 11);
-    return Buffer.concat([head, payload, size]);
-  };
-  // A keyframe AVC NALU and an AAC raw frame, both wrapping the marker, so a relay would pass them on.
-  const video = Buffer.concat([Buffer.from([0x17, 0x01, 0, 0, 0]), marker, marker]);
-  const audio = Buffer.concat([Buffer.from([0xaf, 0x01]), marker]);
-  return Buffer.concat([header, tag(9, video), tag(8, audio), tag(9, video)]);
-}
-
 function body(name: string, build: (ctx: CaseContext) => HttpAttack | HttpAttack[], authorized = false): CaseBody {
-  return {
-    name,
-    authorized,
-    async run(ctx, outcome) {
-      const built = build(ctx);
-      const attacks = Array.isArray(built) ? built : [built];
-      for (const [i, attack] of attacks.entries()) await sendHttpAttack(ctx.ports.http, attack, outcome, attacks.length > 1 ? `${name} #${i + 1}` : name);
-    },
-  };
+  return httpCaseBody(name, (ctx) => ctx.ports.http, build, authorized);
 }
 
 const flvPath = (ctx: CaseContext, query = "") => `/${ctx.app}/${ctx.channel}.flv${query}`;
