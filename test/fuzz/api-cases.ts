@@ -23,6 +23,10 @@ function body(name: string, build: (ctx: CaseContext) => HttpAttack | HttpAttack
 
 const bearer = (ctx: CaseContext): readonly [string, string] => ["Authorization", `Bearer ${ctx.apiToken}`];
 const deepJson = (depth: number) => "[".repeat(depth) + "]".repeat(depth);
+/** `{"a":{"a":…}}` nested `depth` deep. */
+const deepObject = (depth: number) => '{"a":'.repeat(depth) + "1" + "}".repeat(depth);
+/** Deep but under the API's 64 KiB body limit, so it reaches the JSON parser and the handlers. */
+const DEEP_UNDER_LIMIT = 30_000;
 
 /**
  * Deterministic API cases. The operator's cases come first: requests without credentials get the
@@ -30,12 +34,16 @@ const deepJson = (depth: number) => "[".repeat(depth) + "]".repeat(depth);
  */
 export const API_CATALOGUE: readonly CaseBody[] = [
   body("operator token with deep JSON and junk bodies (4xx, never 500)", (ctx) => [
+    request("POST", "/api/users", [bearer(ctx), ["Content-Type", "application/json"]], deepJson(DEEP_UNDER_LIMIT)),
+    request("POST", "/api/users", [bearer(ctx), ["Content-Type", "application/json"]], `{"login":"fz-deep","packages":["*"],"comment":${deepObject(9000)}}`),
+    request("PATCH", "/api/users/fuzz-viewer", [bearer(ctx), ["Content-Type", "application/json"]], `{"comment":${deepObject(9000)},"tokens":${deepJson(2000)}}`),
     request("POST", "/api/users", [bearer(ctx), ["Content-Type", "application/json"]], deepJson(100_000)),
     request("POST", "/api/users", [bearer(ctx), ["Content-Type", "application/json"]], "{\"login\":"),
     request("POST", "/api/users", [bearer(ctx)], "null"),
     request("POST", "/api/users", [bearer(ctx)], "[1,2,3]"),
     request("POST", "/api/users", [bearer(ctx)], '{"login":{"__proto__":{"x":1}},"tokens":"notalist"}'),
-    request("POST", "/api/sessions/revoke", [bearer(ctx)], deepJson(100_000)),
+    request("POST", "/api/sessions/revoke", [bearer(ctx)], deepJson(DEEP_UNDER_LIMIT)),
+    request("POST", "/api/sessions/revoke", [bearer(ctx)], `{"user":${deepObject(9000)}}`),
     request("POST", "/api/sessions/revoke", [bearer(ctx)], '{"user":42}'),
     request("POST", "/api/sessions/revoke", [bearer(ctx)], '{"token":["a"],"user":{}}'),
     request("PATCH", "/api/users/%ZZ", [bearer(ctx)], "{}"),
@@ -61,7 +69,7 @@ export const API_CATALOGUE: readonly CaseBody[] = [
     { steps: [rawRequest("POST", "/api/users", [HOST, ["Content-Length", String(10 * 1024 * 1024)]]), Buffer.alloc(1024 * 1024, 0x7b)], methods: ["POST"], complete: false },
     { steps: [rawRequest("POST", "/api/sessions/revoke", [HOST, ["Transfer-Encoding", "chunked"]]), `100000\r\n`, Buffer.alloc(0x100000, 0x5b), "\r\n0\r\n\r\n"], methods: ["POST"], complete: true },
   ]),
-  body("deep JSON without credentials", () => [request("POST", "/api/users", [["Content-Type", "application/json"]], deepJson(100_000)), request("POST", "/api/sessions/revoke", [], deepJson(5000))]),
+  body("deep JSON without credentials", () => [request("POST", "/api/users", [["Content-Type", "application/json"]], deepJson(DEEP_UNDER_LIMIT)), request("POST", "/api/sessions/revoke", [], deepObject(9000))]),
   body("bad %-escapes, traversal and odd methods without credentials", () => [
     request("GET", "/api/sessions/%ZZ"), request("DELETE", "/api/users/%E0%A4%A"), request("GET", "/api/../../etc/passwd"), request("GET", "/api/users/%00"),
     request("TRACE", "/api/health"), request("OPTIONS", "/api/health"), request("FOO", "/api/health"), request("GET", `/api/${"a".repeat(20_000)}`),
