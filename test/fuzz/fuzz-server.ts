@@ -11,6 +11,7 @@ export interface ServerExit {
   signal: NodeJS.Signals | null;
 }
 
+/** How the server under test is started. */
 export interface FuzzServerOptions {
   /** The middleware the chain asks last: the fuzzer's stub, which refuses everyone. */
   backendUrl: string;

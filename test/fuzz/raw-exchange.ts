@@ -3,6 +3,7 @@ import { connect } from "node:net";
 /** One step of a raw conversation: bytes to write (strings are sent as latin1, byte for byte), or a pause. */
 export type RawStep = Buffer | string | { readonly pauseMs: number };
 
+/** When a raw exchange stops waiting for the server. */
 export interface RawExchangeOptions {
   /** Longest wait for the server after the last step, ms. */
   readMs: number;

@@ -10,7 +10,7 @@ import { runFuzz } from "./fuzz-run.js";
 
 const USAGE = `usage: npm run fuzz -- [options]
   --seed N          seed of the random cases (default: a new one, printed)
-  --duration S      time budget for the cases in seconds (default 150)
+  --duration S      seconds the run may spend before its final checks (default 150)
   --cases N         run cases 0..N-1 at most
   --case K[,K…]     replay exactly these cases (repeatable), each checked on its own
   --family F[,F…]   only ${FAMILIES.join(", ")}
