@@ -13,7 +13,7 @@ export interface HttpAttack {
   complete: boolean;
   /** Non-4xx statuses this attack may get (e.g. 204 for a CORS preflight). */
   accept?: readonly number[];
-  /** Wait for answers after the last step, ms (default 2000). */
+  /** Wait for answers after the last step, ms (default 3000: generous, so a loaded machine is not taken for a hang). */
   readMs?: number;
 }
 
@@ -23,7 +23,7 @@ export interface HttpAttack {
  * whole request. Returns the parsed responses for callers that look further.
  */
 export async function sendHttpAttack(port: number, attack: HttpAttack, outcome: CaseOutcome, what: string): Promise<ParsedResponses> {
-  const readMs = attack.readMs ?? 2000;
+  const readMs = attack.readMs ?? 3000;
   const wanted = Math.max(1, attack.methods.length);
   const exchange = await rawExchange(port, attack.steps, {
     readMs,

@@ -44,7 +44,7 @@ interface WsAttack {
 
 /** Sends an upgrade attempt and judges the answer, the close and every binary byte received. */
 async function sendWsAttack(port: number, attack: WsAttack, outcome: CaseOutcome, what: string): Promise<void> {
-  const readMs = attack.readMs ?? 1500;
+  const readMs = attack.readMs ?? 2500;
   const request = rawRequest(attack.method ?? "GET", attack.path, attack.headers, { version: attack.version ?? "HTTP/1.1" });
   const frames = attack.frames ?? [];
   const exchange = await rawExchange(port, [request, ...(frames.length > 0 ? [{ pauseMs: 100 }, ...frames] : [])], {
@@ -162,7 +162,7 @@ export function randomWsCase(random: FuzzRandom): CaseBody {
       const path = `/${app ?? ctx.app}/${channel ?? ctx.channel}${extension}${query}`;
       const junk = junkFrames(ctx.injectMarker);
       const frames: RawStep[] = [...frameChoices.flatMap((i) => junk[i]!), ...randomFrames.map((f) => clientFrame(f.opcode, f.payload, f))];
-      await sendWsAttack(ctx.ports.http, { path, headers: upgradeHeaders(overrides), frames, readMs: 1000 }, outcome, name);
+      await sendWsAttack(ctx.ports.http, { path, headers: upgradeHeaders(overrides), frames, readMs: 2000 }, outcome, name);
     },
   };
 }
