@@ -196,7 +196,8 @@ export class FuzzServer {
         }
       }
     }
-    rmSync(this.dir, { recursive: true, force: true });
+    // Retried: an ffmpeg child of a crashed server may still be writing a segment as the files go.
+    rmSync(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   }
 
   #consume(text: string): void {
