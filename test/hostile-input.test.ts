@@ -50,6 +50,10 @@ describe("hostile input on the viewer port: precise answers, and a playing viewe
     expect(run.logs.events("hls.failed"), "no internal error").to.deep.equal([]);
     expect(run.logs.events("gate.failed"), "no internal error").to.deep.equal([]);
 
+    // An HTTP-FLV publish NMS refuses (no publish sign): a real 403, not NMS's empty 200.
+    const publish = await rawRequest(port, "POST /live/test.flv HTTP/1.1\r\nHost: a\r\nContent-Type: video/x-flv\r\nTransfer-Encoding: chunked\r\n\r\n");
+    expect(publish, "an unsigned HTTP-FLV publish").to.match(/^HTTP\/1\.1 403/);
+
     await new Promise((r) => setTimeout(r, 500));
     expect(playing.state, "the viewer's session survived").to.equal("playing");
     expect(playing.transport.bytesOut(), "and kept receiving media").to.be.greaterThan(bytesBefore);

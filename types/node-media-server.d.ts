@@ -77,6 +77,7 @@ declare module "node-media-server/src/server/broadcast_server.js" {
     rtmpVideoHeader: Buffer | null;
     postPlay: (session: BaseSession) => string | null;
     donePlay: (session: BaseSession) => void;
+    postPublish: (session: BaseSession) => string | null;
   }
   export = BroadcastServer;
 }

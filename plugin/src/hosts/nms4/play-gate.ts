@@ -18,7 +18,11 @@ type DoneFn = (session: BaseSession) => void;
 interface Originals {
   postPlay: PlayFn;
   donePlay: DoneFn;
+  postPublish: PlayFn;
 }
+
+/** How a publish NMS refused is answered over HTTP-FLV/WS-FLV (its own refusal is an empty 200). */
+const NMS_REFUSED_PUBLISH = { verdict: "deny", step: "default", reason: "node-media-server refused the publish", latencyMs: 0 } as const;
 
 /**
  * PlayGate holds every NMS play until the chain has allowed it.
@@ -66,16 +70,18 @@ export class PlayGate {
     for (const [broadcast, originals] of this.#wrapped) {
       broadcast.postPlay = originals.postPlay;
       broadcast.donePlay = originals.donePlay;
+      broadcast.postPublish = originals.postPublish;
     }
     this.#wrapped.clear();
   }
 
   #wrap(broadcast: BroadcastServer): void {
     if (this.#wrapped.has(broadcast)) return;
-    const originals: Originals = { postPlay: broadcast.postPlay, donePlay: broadcast.donePlay };
+    const originals: Originals = { postPlay: broadcast.postPlay, donePlay: broadcast.donePlay, postPublish: broadcast.postPublish };
     this.#wrapped.set(broadcast, originals);
     broadcast.postPlay = (session) => this.#postPlay(broadcast, originals, session);
     broadcast.donePlay = (session) => this.#donePlay(broadcast, originals, session);
+    broadcast.postPublish = (session) => refusedPublishAnswered(session, originals.postPublish(session));
   }
 
   #postPlay(broadcast: BroadcastServer, originals: Originals, session: BaseSession): string | null {
@@ -147,11 +153,22 @@ export class PlayGate {
 export function assertNmsShape(): void {
   if (!(Context.broadcasts instanceof Map)) throw new NmsIncompatibleError("Context.broadcasts is not a Map");
   const probe = new BroadcastServer("");
-  for (const field of ["postPlay", "donePlay"] as const) {
+  for (const field of ["postPlay", "donePlay", "postPublish"] as const) {
     if (!Object.hasOwn(probe, field) || typeof probe[field] !== "function") {
       throw new NmsIncompatibleError(`BroadcastServer.${field} is not an instance function`);
     }
   }
+}
+
+/**
+ * A publish NMS refused (its `auth.publish` sign, a taken stream name) gets the protocol's refusal over
+ * HTTP-FLV and WS-FLV: NMS itself only ends the response, which the publisher reads as an empty 200.
+ * An RTMP publisher is cut by NMS, and the input shield drops media from any connection that is not a
+ * publisher. Returns NMS's answer unchanged.
+ */
+function refusedPublishAnswered(session: BaseSession, error: string | null): string | null {
+  if (error !== null && session.protocol === "flv") safely(() => refusePlay(session, NMS_REFUSED_PUBLISH));
+  return error;
 }
 
 function safely(action: () => void): void {
