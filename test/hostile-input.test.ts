@@ -1,24 +1,13 @@
 import { expect } from "chai";
 import { existsSync } from "node:fs";
-import { connect } from "node:net";
 import { join } from "node:path";
 import { startBundledServer, waitFor, type RunningServer } from "./helpers/bundled-server.js";
 import { hasFfmpeg } from "./helpers/ffmpeg.js";
 import { httpGetFor } from "./helpers/flv-clients.js";
 import { TokenAuthorizer } from "./helpers/token-authorizer.js";
+import { rawStatusLine } from "./helpers/raw-http.js";
 
-/** Sends raw bytes to a port and returns the first line the server answers (or "" on a close). */
-function rawRequest(port: number, text: string): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    let answer = "";
-    socket.on("data", (chunk) => (answer += chunk.toString("latin1")));
-    socket.on("close", () => resolve(answer.split("\r\n")[0] ?? ""));
-    socket.on("error", () => resolve(answer.split("\r\n")[0] ?? ""));
-    socket.write(text, "latin1");
-    setTimeout(() => socket.end(), 1500);
-  });
-}
+const rawRequest = (port: number, text: string) => rawStatusLine(port, text, 1500);
 
 describe("hostile input on the viewer port: precise answers, and a playing viewer loses nothing", function () {
   this.timeout(90000);

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import Database from "better-sqlite3";
 import { mkdtempSync, rmSync } from "node:fs";
-import { connect } from "node:net";
+import { rawStatusLine } from "./helpers/raw-http.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WebSocket } from "ws";
@@ -51,18 +51,7 @@ function rawCommand(payload: Buffer): Buffer {
 /** A video sequence header that says "EVIL": what an injected frame would leave in the stream. */
 const EVIL_VIDEO = Buffer.concat([Buffer.from([0x17, 0x00, 0, 0, 0]), Buffer.from("EVIL")]);
 
-/** Sends raw HTTP and returns the status line (or "" when the server just closes). */
-function rawHttp(port: number, text: string): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    let answer = "";
-    socket.on("data", (chunk) => (answer += chunk.toString("latin1")));
-    socket.on("close", () => resolve(answer.split("\r\n")[0] ?? ""));
-    socket.on("error", () => resolve(answer.split("\r\n")[0] ?? ""));
-    socket.write(text, "latin1");
-    setTimeout(() => socket.destroy(), 3000);
-  });
-}
+const rawHttp = (port: number, text: string) => rawStatusLine(port, text, 3000);
 
 interface RtmpVector {
   name: string;
