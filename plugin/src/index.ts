@@ -14,6 +14,7 @@ export { loadConfigFile, parseConfig } from "./config/parse-config.js";
 export { AlreadyAttachedError, BackendResponseError, BackendTimeoutError, BackendUnreachableError, ConfigError, NmsIncompatibleError, SignedLinkError, VaError } from "./core/errors.js";
 export type { BackendConfig } from "./config/backend-schema.js";
 export type { MemorySessionStore } from "./sessions/memory-session-store.js";
+export type { SessionStore, SessionFilter, SessionPage, SessionPageRequest, SessionEvent, SessionStart } from "./core/session-store.js";
 export type { ConfigReloadOutcome } from "./config-reload.js";
 export type { ViewerSession, SessionSnapshot } from "./core/viewer-session.js";
 export type { UserStore, UsersReloadResult } from "./users/user-store.js";
