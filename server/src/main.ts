@@ -10,6 +10,9 @@ import { serverConfigSchema } from "./server-config-schema.js";
 
 const DEFAULT_CONFIG = "samples/quickstart.yaml";
 
+/** Time a stop may take after the ffmpeg children's own stop timeout (NMS, the API, the ledger's final write). */
+const SHUTDOWN_SLACK_MS = 5000;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: "string", short: "c", default: DEFAULT_CONFIG } } });
   const file = values.config ?? DEFAULT_CONFIG;
@@ -19,10 +22,18 @@ async function main(): Promise<void> {
   let stopped: Promise<void> | undefined;
   const stopOnce = () => (stopped ??= server.stop());
   installLastResort(process, { log: server.auth.log, stop: stopOnce, exit: (code) => process.exit(code) });
+  // A stop that hangs must not keep the process alive under a supervisor that waits for it: ffmpeg gets
+  // stopTimeoutMs before SIGKILL, and NMS, the API and the ledger's last write get SHUTDOWN_SLACK_MS more.
+  const shutdownTimeoutMs = config.server.stopTimeoutMs + SHUTDOWN_SLACK_MS;
   const stop = (signal: string) => {
     if (stopped !== undefined) return;
-    server.auth.log.info({ event: "server.signal", signal }, "stopping");
+    server.auth.log.info({ event: "server.signal", signal, timeoutMs: shutdownTimeoutMs }, "stopping");
+    const deadline = setTimeout(function stopTookTooLong() {
+      server.auth.log.error({ event: "server.stop_failed", timeoutMs: shutdownTimeoutMs }, `stop did not finish within ${shutdownTimeoutMs} ms; exiting`);
+      process.exit(1);
+    }, shutdownTimeoutMs);
     stopOnce().then(() => process.exit(0), (error: unknown) => {
+      clearTimeout(deadline);
       server.auth.log.error({ event: "server.stop_failed", err: error }, "stop failed");
       process.exit(1);
     });

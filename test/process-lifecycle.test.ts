@@ -1,0 +1,81 @@
+import { expect } from "chai";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { hasFfmpeg } from "./helpers/ffmpeg.js";
+import { waitFor } from "./helpers/bundled-server.js";
+import { recordExternalLog } from "./helpers/log-audit.js";
+import { commandOf, descendantsOf, isRunning } from "./helpers/process-tree.js";
+
+/** The bound README promises for a stop after SIGTERM/SIGINT with the default server.stopTimeoutMs (5 s + 5 s). */
+const SHUTDOWN_BOUND_MS = 10_000;
+
+describe("process lifecycle under a supervisor (npm start, the bin, signals)", function () {
+  this.timeout(120_000);
+  let dir: string;
+  const started: ChildProcess[] = [];
+
+  before(function () {
+    if (!hasFfmpeg) this.skip();
+    dir = mkdtempSync(join(tmpdir(), "va-lifecycle-"));
+    // npm start and the bin run the compiled server, as `npm install` (prepare) builds it.
+    const build = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { encoding: "utf8" });
+    expect(build.status, build.stdout + build.stderr).to.equal(0);
+  });
+  after(() => {
+    for (const proc of started) if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  function configFile(name: string): string {
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, [
+      "log: { level: info }",
+      `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(join(dir, `${name}-data`))} }`,
+      "channels:",
+      "  - { id: a, source: { type: testPattern, width: 160, height: 120, fps: 10 }, transcode: { mode: h264, preset: ultrafast, videoBitrateKbps: 100 } }",
+      "",
+    ].join("\n"));
+    return file;
+  }
+
+  function run(command: string, args: string[]): { proc: ChildProcess; output: () => string; exit: Promise<number | null> } {
+    const proc = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    started.push(proc);
+    let output = "";
+    const keep = (d: Buffer) => {
+      output += d.toString();
+      recordExternalLog(d.toString());
+    };
+    proc.stdout!.on("data", keep);
+    proc.stderr!.on("data", keep);
+    const exit = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+    return { proc, output: () => output, exit };
+  }
+
+  /** Waits until the channel's two ffmpeg jobs run under `pid`; returns every process of the tree then. */
+  async function treeOnAir(pid: number): Promise<number[]> {
+    return waitFor("the server and its two ffmpeg jobs", () => {
+      const tree = descendantsOf(pid);
+      return tree.filter((p) => commandOf(p).endsWith("ffmpeg")).length === 2 ? tree : undefined;
+    }, 60_000);
+  }
+
+  async function expectAllEnded(pids: number[], withinMs: number): Promise<void> {
+    await waitFor(`every process of the tree gone within ${withinMs} ms`, () => (pids.every((p) => !isRunning(p)) ? true : undefined), withinMs);
+  }
+
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    it(`${signal} to the npm start process stops the node server and every ffmpeg child, exit 0`, async () => {
+      const { proc, output, exit } = run("npm", ["start", "--ignore-scripts", "--silent", "--", "--config", configFile(`npm-${signal}`)]);
+      const tree = await treeOnAir(proc.pid!);
+      expect(tree.some((p) => commandOf(p) === "node"), "npm runs node itself, no shell in between").to.equal(true);
+      const sentAt = Date.now();
+      proc.kill(signal);
+      expect(await exit).to.equal(0);
+      await expectAllEnded(tree, SHUTDOWN_BOUND_MS - (Date.now() - sentAt));
+      expect(output()).to.include('"event":"server.stopped"');
+    });
+  }
+});
