@@ -78,4 +78,14 @@ describe("process lifecycle under a supervisor (npm start, the bin, signals)", f
       expect(output()).to.include('"event":"server.stopped"');
     });
   }
+
+  it("SIGKILL to the server: its ffmpeg children (and their lifeline watchers) are gone within 5 s", async () => {
+    const { proc, exit } = run(process.execPath, ["dist/server/src/main.js", "--config", configFile("sigkill")]);
+    const tree = await treeOnAir(proc.pid!);
+    const ffmpegs = tree.filter((p) => commandOf(p).endsWith("ffmpeg"));
+    proc.kill("SIGKILL");
+    await exit;
+    await expectAllEnded(tree, 5000);
+    expect(ffmpegs.filter(isRunning)).to.deep.equal([]);
+  });
 });
