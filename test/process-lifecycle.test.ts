@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hasFfmpeg } from "./helpers/ffmpeg.js";
@@ -10,6 +10,9 @@ import { commandOf, descendantsOf, isRunning } from "./helpers/process-tree.js";
 
 /** The bound README promises for a stop after SIGTERM/SIGINT with the default server.stopTimeoutMs (5 s + 5 s). */
 const SHUTDOWN_BOUND_MS = 10_000;
+
+/** What package.json's `bin` runs. */
+const BIN = "dist/server/src/main.js";
 
 describe("process lifecycle under a supervisor (npm start, the bin, signals)", function () {
   this.timeout(120_000);
@@ -80,12 +83,68 @@ describe("process lifecycle under a supervisor (npm start, the bin, signals)", f
   }
 
   it("SIGKILL to the server: its ffmpeg children (and their lifeline watchers) are gone within 5 s", async () => {
-    const { proc, exit } = run(process.execPath, ["dist/server/src/main.js", "--config", configFile("sigkill")]);
+    const { proc, exit } = run(process.execPath, [BIN, "--config", configFile("sigkill")]);
     const tree = await treeOnAir(proc.pid!);
     const ffmpegs = tree.filter((p) => commandOf(p).endsWith("ffmpeg"));
     proc.kill("SIGKILL");
     await exit;
     await expectAllEnded(tree, 5000);
     expect(ffmpegs.filter(isRunning)).to.deep.equal([]);
+  });
+
+  it("SIGTERM to the bin (the compiled server run by node) stops the tree within the bound, exit 0", async () => {
+    const { proc, exit } = run(process.execPath, [BIN, "--config", configFile("bin-sigterm")]);
+    const tree = await treeOnAir(proc.pid!);
+    const sentAt = Date.now();
+    proc.kill("SIGTERM");
+    expect(await exit).to.equal(0);
+    await expectAllEnded(tree, SHUTDOWN_BOUND_MS - (Date.now() - sentAt));
+  });
+
+  describe("the nms-viewer-auth bin's flags", () => {
+    const bin = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8" });
+    const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { version: string; bin: Record<string, string> };
+
+    it("package.json names the bin, a compiled file with a node shebang", () => {
+      expect(pkg.bin).to.deep.equal({ "nms-viewer-auth": BIN });
+      expect(readFileSync(BIN, "utf8").split("\n")[0]).to.equal("#!/usr/bin/env node");
+    });
+
+    it("--help and -h print usage, exit 0", () => {
+      for (const flag of ["--help", "-h"]) {
+        const out = bin(flag);
+        expect(out.status).to.equal(0);
+        expect(out.stdout).to.include("Usage: nms-viewer-auth --config FILE").and.include("--check-config");
+      }
+    });
+
+    it("--version prints package.json's version", () => {
+      const out = bin("--version");
+      expect(out.status).to.equal(0);
+      expect(out.stdout.trim()).to.equal(pkg.version);
+    });
+
+    it("--check-config: OK and exit 0 for a valid file; every issue and exit 1 for a broken one; no server started", () => {
+      const good = bin("--check-config", "--config", configFile("check-good"));
+      expect(good.status, good.stderr).to.equal(0);
+      expect(good.stdout).to.match(/^OK: /);
+      const broken = join(dir, "check-broken.yaml");
+      writeFileSync(broken, "server: { rtmpPort: 70000, dataDirr: x }\nchannels: []\n");
+      const bad = bin("--config", broken, "--check-config");
+      expect(bad.status).to.equal(1);
+      expect(bad.stderr).to.include("server.rtmpPort: 70000 must be 0..65535").and.include('server.dataDirr: is not a known key');
+      const missing = bin("--check-config", "--config", join(dir, "no-such.yaml"));
+      expect(missing.status).to.equal(1);
+      expect(missing.stderr).to.include("cannot read");
+      for (const out of [good, bad, missing]) expect(out.stdout + out.stderr).not.to.match(/\n\s+at /);
+    });
+
+    it("an unknown option or a missing --config prints usage (no stack trace), exit 2", () => {
+      for (const args of [["--bogus"], []]) {
+        const out = bin(...args);
+        expect(out.status).to.equal(2);
+        expect(out.stderr).to.include("Usage: nms-viewer-auth").and.not.match(/\n\s+at /);
+      }
+    });
   });
 });
