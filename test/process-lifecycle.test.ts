@@ -82,6 +82,22 @@ describe("process lifecycle under a supervisor (npm start, the bin, signals)", f
     });
   }
 
+  it("SIGHUP under npm start: to the server's pid it reloads; to npm (which dies of it) the server stops, no orphan", async () => {
+    const { proc, output, exit } = run("npm", ["start", "--ignore-scripts", "--silent", "--", "--config", configFile("npm-hup")]);
+    const tree = await treeOnAir(proc.pid!);
+    const line = await waitFor("server.started", () => output().split("\n").find((l) => l.includes('"event":"server.started"')));
+    const serverPid = (JSON.parse(line) as { pid: number }).pid;
+    expect(tree).to.include(serverPid);
+    process.kill(serverPid, "SIGHUP");
+    await waitFor("config.reloaded", () => (output().includes('"event":"config.reloaded"') ? true : undefined));
+    expect(isRunning(serverPid) && proc.exitCode === null, "a reload, not a stop").to.equal(true);
+    // npm forwards only SIGINT/SIGTERM (@npmcli/run-script) and dies of SIGHUP: the server notices.
+    proc.kill("SIGHUP");
+    await exit;
+    await expectAllEnded(tree, SHUTDOWN_BOUND_MS + 1000);
+    expect(output()).to.include('"event":"server.parent_gone"');
+  });
+
   it("SIGKILL to the server: its ffmpeg children (and their lifeline watchers) are gone within 5 s", async () => {
     const { proc, exit } = run(process.execPath, [BIN, "--config", configFile("sigkill")]);
     const tree = await treeOnAir(proc.pid!);

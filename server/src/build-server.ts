@@ -83,7 +83,7 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
       const endpoints = { rtmpPort: ports.rtmp, hlsRoot, internalSecret, ffmpegPath: s.ffmpegPath };
       channels = config.channels.map((c) => new ChannelRunner(c, endpoints, policy, log, redactor));
       for (const channel of channels) channel.start();
-      log.info({ event: "server.started", rtmpPort: ports.rtmp, httpPort: ports.http, apiPort: ports.api, channels: channels.map((c) => `${c.config.app}/${c.config.id}`) }, "server started");
+      log.info({ event: "server.started", pid: process.pid, rtmpPort: ports.rtmp, httpPort: ports.http, apiPort: ports.api, channels: channels.map((c) => `${c.config.app}/${c.config.id}`) }, "server started");
     },
     async stop() {
       await Promise.all(channels.map((c) => c.stop()));

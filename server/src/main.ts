@@ -7,6 +7,7 @@ import { ConfigError } from "../../plugin/src/core/errors.js";
 import { Redactor } from "../../plugin/src/core/redactor.js";
 import { buildServer } from "./build-server.js";
 import { packageVersion } from "./package-version.js";
+import { watchParent } from "./parent-watch.js";
 import { installLastResort } from "./last-resort.js";
 import { serverConfigSchema } from "./server-config-schema.js";
 
@@ -95,6 +96,14 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  // Under npm start, npm is the top process a supervisor signals: it forwards SIGTERM/SIGINT, but dies of
+  // SIGHUP (and of SIGKILL) without telling us. A server whose npm is gone stops rather than run orphaned.
+  if (process.env.npm_lifecycle_event !== undefined) {
+    watchParent(() => {
+      server.auth.log.warn({ event: "server.parent_gone", parent: "npm" }, "npm, which started this server, has exited; stopping (send SIGHUP to the server's own pid to reload)");
+      stop("parent-gone");
+    });
+  }
   // SIGHUP re-reads the file: a valid one is taken over (what can be without a restart); an invalid
   // one is logged with every issue and changes nothing, so viewers and statistics carry on.
   process.on("SIGHUP", function reloadConfig() {
