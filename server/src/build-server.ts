@@ -55,7 +55,7 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
   const redactor = new Redactor([internalSecret, ...configSecrets(pluginConfig), ...config.channels.flatMap(sourceCredentials)]);
   const log = deps.logger ?? createLogger(config.log.level, undefined, redactor);
   let channels: ChannelRunner[] = [];
-  const apiProviders = { channels: () => channels.map((c) => c.status()) };
+  const apiProviders = { channels: () => channels.map((c) => c.status()), notReady: () => channelsNotUp(config, channels) };
   const auth = buildViewerAuth(pluginConfig, { ...deps, logger: log, internalSecret, apiProviders });
   try {
     auth.attach(createNms4Host(nms)); // wraps NMS's internals; nothing listens until start
@@ -83,7 +83,7 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
       const endpoints = { rtmpPort: ports.rtmp, hlsRoot, internalSecret, ffmpegPath: s.ffmpegPath };
       channels = config.channels.map((c) => new ChannelRunner(c, endpoints, policy, log, redactor));
       for (const channel of channels) channel.start();
-      log.info({ event: "server.started", rtmpPort: ports.rtmp, httpPort: ports.http, apiPort: ports.api, channels: channels.map((c) => `${c.config.app}/${c.config.id}`) }, "server started");
+      log.info({ event: "server.started", pid: process.pid, rtmpPort: ports.rtmp, httpPort: ports.http, apiPort: ports.api, channels: channels.map((c) => `${c.config.app}/${c.config.id}`) }, "server started");
     },
     async stop() {
       await Promise.all(channels.map((c) => c.stop()));
@@ -104,6 +104,18 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
       return { applied: outcome.applied, restartNeeded: [...outcome.restartNeeded, ...serverKeys] };
     },
   };
+}
+
+/**
+ * The configured channels that are not on air, for the readiness probe: names and states only (it is
+ * answered without a credential, and ffmpeg's error lines can name sources). A channel whose runner does
+ * not exist yet (the API listens before the channels start) is `starting`.
+ */
+function channelsNotUp(config: ServerConfig, channels: readonly ChannelRunner[]): { app: string; id: string; state: ChannelStatus["state"] }[] {
+  return config.channels.flatMap((c) => {
+    const state = channels.find((r) => r.config.app === c.app && r.config.id === c.id)?.status().state ?? "starting";
+    return state === "up" ? [] : [{ app: c.app, id: c.id, state }];
+  });
 }
 
 /** The credentials in a channel's source URL (the other source types have none). */

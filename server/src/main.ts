@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // The only place that listens: loads the config, starts the bundled server, reloads it on SIGHUP, stops it on SIGTERM/SIGINT,
 // and on an unknown uncaught error stops it and exits with 1 (last-resort.ts) for a supervisor to restart it.
 import { inspect, parseArgs } from "node:util";
@@ -5,30 +6,104 @@ import { loadConfigFile } from "../../plugin/src/config/parse-config.js";
 import { ConfigError } from "../../plugin/src/core/errors.js";
 import { Redactor } from "../../plugin/src/core/redactor.js";
 import { buildServer } from "./build-server.js";
+import { packageVersion } from "./package-version.js";
+import { watchParent } from "./parent-watch.js";
 import { installLastResort } from "./last-resort.js";
 import { serverConfigSchema } from "./server-config-schema.js";
 
-const DEFAULT_CONFIG = "samples/quickstart.yaml";
+const USAGE = `Usage: nms-viewer-auth --config FILE [--check-config]
+
+Runs the bundled server (node-media-server + viewer authorization + ffmpeg channels) from a YAML file.
+
+Options:
+  -c, --config FILE   the configuration file (required; npm start passes samples/quickstart.yaml)
+      --check-config  validate FILE: print "OK" and exit 0, or print every issue and exit 1
+  -v, --version       print the version
+  -h, --help          print this help
+
+Signals: SIGTERM/SIGINT stop (exit 0; 1 if the stop fails or takes longer than
+server.stopTimeoutMs + 5 s), SIGHUP reloads FILE. Exit codes: 0 stopped, 1 error, 2 bad usage.
+`;
+
+/** Exit code for a command line that cannot be run (unknown option, missing --config). */
+const EXIT_USAGE = 2;
+
+/** Time a stop may take after the ffmpeg children's own stop timeout (NMS, the API, the ledger's final write). */
+const SHUTDOWN_SLACK_MS = 5000;
+
+/** The command line, or undefined after printing usage (and setting the exit code). */
+function readArgs(): { file: string; checkOnly: boolean } | undefined {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        config: { type: "string", short: "c" },
+        "check-config": { type: "boolean" },
+        version: { type: "boolean", short: "v" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    process.exitCode = EXIT_USAGE;
+    return undefined;
+  }
+  if (values.help === true) {
+    process.stdout.write(USAGE);
+    return undefined;
+  }
+  if (values.version === true) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return undefined;
+  }
+  if (values.config === undefined) {
+    process.stderr.write(`--config FILE is required\n\n${USAGE}`);
+    process.exitCode = EXIT_USAGE;
+    return undefined;
+  }
+  return { file: values.config, checkOnly: values["check-config"] === true };
+}
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { config: { type: "string", short: "c", default: DEFAULT_CONFIG } } });
-  const file = values.config ?? DEFAULT_CONFIG;
+  const args = readArgs();
+  if (args === undefined) return;
+  const { file } = args;
   const config = loadConfigFile(serverConfigSchema, file);
+  if (args.checkOnly) {
+    process.stdout.write(`OK: ${file}\n`);
+    return;
+  }
   const server = buildServer(config);
   // One stop, whoever asks first (a signal or the last-resort handler): stopping twice is not safe.
   let stopped: Promise<void> | undefined;
   const stopOnce = () => (stopped ??= server.stop());
   installLastResort(process, { log: server.auth.log, stop: stopOnce, exit: (code) => process.exit(code) });
+  // A stop that hangs must not keep the process alive under a supervisor that waits for it: ffmpeg gets
+  // stopTimeoutMs before SIGKILL, and NMS, the API and the ledger's last write get SHUTDOWN_SLACK_MS more.
+  const shutdownTimeoutMs = config.server.stopTimeoutMs + SHUTDOWN_SLACK_MS;
   const stop = (signal: string) => {
     if (stopped !== undefined) return;
-    server.auth.log.info({ event: "server.signal", signal }, "stopping");
+    server.auth.log.info({ event: "server.signal", signal, timeoutMs: shutdownTimeoutMs }, "stopping");
+    const deadline = setTimeout(function stopTookTooLong() {
+      server.auth.log.error({ event: "server.stop_failed", timeoutMs: shutdownTimeoutMs }, `stop did not finish within ${shutdownTimeoutMs} ms; exiting`);
+      process.exit(1);
+    }, shutdownTimeoutMs);
     stopOnce().then(() => process.exit(0), (error: unknown) => {
+      clearTimeout(deadline);
       server.auth.log.error({ event: "server.stop_failed", err: error }, "stop failed");
       process.exit(1);
     });
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  // Under npm start, npm is the top process a supervisor signals: it forwards SIGTERM/SIGINT, but dies of
+  // SIGHUP (and of SIGKILL) without telling us. A server whose npm is gone stops rather than run orphaned.
+  if (process.env.npm_lifecycle_event !== undefined) {
+    watchParent(() => {
+      server.auth.log.warn({ event: "server.parent_gone", parent: "npm" }, "npm, which started this server, has exited; stopping (send SIGHUP to the server's own pid to reload)");
+      stop("parent-gone");
+    });
+  }
   // SIGHUP re-reads the file: a valid one is taken over (what can be without a restart); an invalid
   // one is logged with every issue and changes nothing, so viewers and statistics carry on.
   process.on("SIGHUP", function reloadConfig() {

@@ -20,7 +20,21 @@ import { usersRoutes } from "./users-routes.js";
 /** Things the API reports that the plugin does not own (the bundled server's channels). */
 export interface ApiProviders {
   channels?: () => unknown[];
+  /**
+   * Readiness for `/api/ready`: what is not up yet (the bundled server: its channels that are not on
+   * air). Without it the API is ready whenever it serves. Answered without a credential, so it must
+   * hold nothing secret (names and states only, no error lines).
+   */
+  notReady?: () => unknown[];
 }
+
+/**
+ * Probes for supervisors and load balancers (Docker HEALTHCHECK, Kubernetes, systemd watchdogs), answered
+ * without the bearer token: a probe cannot hold a secret safely, and neither says more than up or not.
+ * `/api/live`: 200 while the process serves requests. `/api/ready`: 200 when everything is up, else 503
+ * with what is not.
+ */
+const PROBE_PATHS: ReadonlySet<string> = new Set(["/api/live", "/api/ready"]);
 
 /** The plugin parts the API works on besides the registry. */
 export interface ApiSources {
@@ -53,7 +67,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 /**
  * ManagementApi is the operator's JSON API on its own port: sessions (list, get, close), revocation
  * of a user's or a token's sessions, built-in users, viewers per channel, channel states, statistics,
- * metrics and health. Every route needs the bearer token (compared in constant time against every
+ * metrics and health. Every route but the liveness and readiness probes (PROBE_PATHS) needs the bearer token (compared in constant time against every
  * accepted token). The right token always works; repeated failures from one client get 429 for their
  * failed requests only, so no other local process can lock the operator out.
  */
@@ -63,11 +77,13 @@ export class ManagementApi {
   readonly #log: Logger;
   readonly #throttle: FailureThrottle;
   readonly #routes: Route[];
+  readonly #providers: ApiProviders;
 
   constructor(options: ManagementApiOptions, registry: SessionStore, sources: ApiSources, providers: ApiProviders, clock: Clock, log: Logger) {
     this.#options = options;
     this.#log = log;
     this.#throttle = new FailureThrottle(clock, API_THROTTLE);
+    this.#providers = providers;
     this.#routes = [
       { method: "GET", pattern: /^\/api\/health$/, handler: () => ({ status: 200, body: { status: "ok", liveSessions: registry.size } }) },
       { method: "GET", pattern: /^\/api\/channels$/, handler: () => ({ status: 200, body: { channels: providers.channels?.() ?? [] } }) },
@@ -103,6 +119,8 @@ export class ManagementApi {
     // Failures are counted per subscriber block (IPv6 per /64), like viewers' failed credentials.
     const client = subscriberBlockOf(parseIpAddress(peer), peer);
     try {
+      const path = (req.url ?? "/").split("?")[0]!;
+      if (PROBE_PATHS.has(path) && (req.method === "GET" || req.method === "HEAD")) return this.#probe(path, res);
       // The credential is checked first, so the right one always works: a ban only refuses failures
       // (everything on a loopback bind shares 127.0.0.1, and any local process could otherwise lock the
       // operator out). A failure costs two SHA-256 per accepted token and a map update, nothing more.
@@ -128,6 +146,14 @@ export class ManagementApi {
       this.#log.error({ event: "api.failed", err: error }, "management API request failed");
       if (!res.headersSent) send(res, 500, { error: "internal error" });
     }
+  }
+
+  /** Answers a liveness or readiness probe (PROBE_PATHS). */
+  #probe(path: string, res: ServerResponse): void {
+    if (path === "/api/live") return send(res, 200, { status: "live" });
+    const notReady = this.#providers.notReady?.() ?? [];
+    if (notReady.length === 0) return send(res, 200, { status: "ready" });
+    return send(res, 503, { status: "not-ready", notReady });
   }
 
   /** A failed credential: 429 while the client is banned (not counted again), else counted and 401. */

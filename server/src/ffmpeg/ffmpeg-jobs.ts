@@ -1,8 +1,9 @@
 // The one module that uses fluent-ffmpeg (archived upstream): everything else sees FfmpegJob only,
 // so replacing it later touches this file alone.
-import { EventEmitter } from "node:events";
+import type { EventEmitter } from "node:events";
 import ffmpeg from "fluent-ffmpeg";
 import type { ChannelConfig } from "../server-config-schema.js";
+import { spawnWithLifeline } from "./spawn-with-lifeline.js";
 
 /** A running ffmpeg process: `stderr` lines, `progress` once media flows, `exit` exactly once. */
 export interface FfmpegJob extends EventEmitter<{ stderr: [string]; progress: []; exit: [string | null] }> {
@@ -13,10 +14,10 @@ export interface FfmpegJob extends EventEmitter<{ stderr: [string]; progress: []
 
 /** Starts the ingest job: source → (re-encode or copy) → FLV published into NMS. */
 export function startIngest(channel: ChannelConfig, publishUrl: string, ffmpegPath: string): FfmpegJob {
-  const command = ffmpeg().setFfmpegPath(ffmpegPath);
+  const command = ffmpeg();
   addSource(command, channel);
   command.outputOptions(encodeOptions(channel)).outputOptions(["-f", "flv", "-flvflags", "no_duration_filesize"]).output(publishUrl);
-  return run(command);
+  return run(command, ffmpegPath);
 }
 
 /**
@@ -25,7 +26,6 @@ export function startIngest(channel: ChannelConfig, publishUrl: string, ffmpegPa
  */
 export function startPackager(channel: ChannelConfig, playUrl: string, hlsDir: string, ffmpegPath: string): FfmpegJob {
   const command = ffmpeg()
-    .setFfmpegPath(ffmpegPath)
     .input(playUrl)
     .inputOptions(["-rw_timeout", "10000000"])
     .outputOptions([
@@ -39,7 +39,7 @@ export function startPackager(channel: ChannelConfig, playUrl: string, hlsDir: s
       "-hls_segment_filename", `${hlsDir}/seg_%d.ts`,
     ])
     .output(`${hlsDir}/index.m3u8`);
-  return run(command);
+  return run(command, ffmpegPath);
 }
 
 function addSource(command: ffmpeg.FfmpegCommand, channel: ChannelConfig): void {
@@ -77,33 +77,13 @@ function encodeOptions(channel: ChannelConfig): string[] {
   ];
 }
 
-function run(command: ffmpeg.FfmpegCommand): FfmpegJob {
-  const job = new EventEmitter() as FfmpegJob & { pid: number | undefined };
-  let exited = false;
-  let flowing = false;
-  const exit = (error: string | null) => {
-    if (exited) return;
-    exited = true;
-    job.emit("exit", error);
-  };
-  (job as { pid: number | undefined }).pid = undefined;
-  command
-    .on("start", () => {
-      (job as { pid: number | undefined }).pid = (command as unknown as { ffmpegProc?: { pid?: number } }).ffmpegProc?.pid;
-    })
-    .on("stderr", (line: string) => job.emit("stderr", line))
-    .on("progress", () => {
-      if (!flowing) {
-        flowing = true;
-        job.emit("progress");
-      }
-    })
-    .on("error", (error: Error) => exit(error.message))
-    .on("end", () => exit(null));
-  job.kill = (signal) => {
-    if (!exited) command.kill(signal);
-  };
+/**
+ * Starts the job with its lifeline (spawnWithLifeline): fluent-ffmpeg only builds the argument list,
+ * because its own spawn gives the child no way to notice that the server died.
+ */
+function run(command: ffmpeg.FfmpegCommand, ffmpegPath: string): FfmpegJob {
   command.addOption("-nostdin").addOption("-hide_banner").addOption("-loglevel", "warning").addOption("-stats");
-  command.run();
-  return job;
+  // Pinned fluent-ffmpeg 2.1.3 (archived): its argument builder is the part of it we use.
+  const args = (command as unknown as { _getArguments(): string[] })._getArguments();
+  return spawnWithLifeline(ffmpegPath, args);
 }
