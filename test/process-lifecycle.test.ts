@@ -1,11 +1,11 @@
 import { expect } from "chai";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hasFfmpeg } from "./helpers/ffmpeg.js";
 import { waitFor } from "./helpers/bundled-server.js";
-import { recordExternalLog } from "./helpers/log-audit.js";
+import { spawnLogged } from "./helpers/spawned-process.js";
 import { commandOf, descendantsOf, isRunning } from "./helpers/process-tree.js";
 
 /** The bound README promises for a stop after SIGTERM/SIGINT with the default server.stopTimeoutMs (5 s + 5 s). */
@@ -44,17 +44,9 @@ describe("process lifecycle under a supervisor (npm start, the bin, signals)", f
   }
 
   function run(command: string, args: string[]): { proc: ChildProcess; output: () => string; exit: Promise<number | null> } {
-    const proc = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-    started.push(proc);
-    let output = "";
-    const keep = (d: Buffer) => {
-      output += d.toString();
-      recordExternalLog(d.toString());
-    };
-    proc.stdout!.on("data", keep);
-    proc.stderr!.on("data", keep);
-    const exit = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
-    return { proc, output: () => output, exit };
+    const spawned = spawnLogged(command, args);
+    started.push(spawned.proc);
+    return spawned;
   }
 
   /** Waits until the channel's two ffmpeg jobs run under `pid`; returns every process of the tree then. */

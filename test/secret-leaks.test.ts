@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,7 +7,8 @@ import { startBundledServer, testChannel, waitFor, type RunningServer } from "./
 import { hasFfmpeg } from "./helpers/ffmpeg.js";
 import { httpGetFor } from "./helpers/flv-clients.js";
 import { freePort } from "./helpers/free-port.js";
-import { auditSecrets, recordExternalLog } from "./helpers/log-audit.js";
+import { auditSecrets } from "./helpers/log-audit.js";
+import { spawnLogged } from "./helpers/spawned-process.js";
 import type { ChannelStatus } from "../server/src/channels/channel-runner.js";
 
 // Every secret the run's configuration holds. None may appear in any log line or API answer.
@@ -141,31 +142,24 @@ describe("secrets in the console output of `npm start` (issue 11, item 4)", func
       `  - { id: leaky, source: { type: url, url: "http://origin-user:${SOURCE_PASSWORD}@127.0.0.1:${closedPort}/x.m3u8?apikey=${SOURCE_APIKEY}&token=${SOURCE_TOKEN}" }, transcode: { mode: copy } }`,
       "",
     ].join("\n"));
-    const proc = spawn(process.execPath, ["--import", "tsx", "server/src/main.ts", "--config", file], { stdio: ["ignore", "pipe", "pipe"] });
+    const { proc, output } = spawnLogged(process.execPath, ["--import", "tsx", "server/src/main.ts", "--config", file]);
     child = proc;
-    let output = "";
-    const keep = (d: Buffer) => {
-      output += d.toString();
-      recordExternalLog(d.toString());
-    };
-    proc.stdout!.on("data", keep);
-    proc.stderr!.on("data", keep);
-    const started = await waitFor("server.started", () => output.split("\n").find((l) => l.includes('"event":"server.started"')));
+    const started = await waitFor("server.started", () => output().split("\n").find((l) => l.includes('"event":"server.started"')));
     const { httpPort } = JSON.parse(started) as { httpPort: number };
     const internalSecret = await waitFor("the packager's command line", () => internalSecretOf(proc.pid!));
     auditSecrets(internalSecret);
     await httpGetFor(`http://127.0.0.1:${httpPort}/live/leaky/index.m3u8?token=${USER_TOKEN}`, 1000);
     await httpGetFor(`http://127.0.0.1:${httpPort}/live/leaky.flv?auth=viewer:${USER_PASSWORD}`, 1000);
     await waitFor("both processes down with their error lines", () => (
-      output.includes('"process":"leaky/ingest"') && output.includes('"process":"leaky/packager","lastError"') ? true : undefined
+      output().includes('"process":"leaky/ingest"') && output().includes('"process":"leaky/packager","lastError"') ? true : undefined
     ), 40000);
     const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
     proc.kill("SIGTERM");
     await exited;
 
-    expect(output).to.include("Connection refused");
-    expect(output).to.include("va_internal=<redacted>");
-    const hits = Object.entries({ ...SECRETS, internalSecret }).filter(([, secret]) => output.includes(secret)).map(([name]) => name);
+    expect(output()).to.include("Connection refused");
+    expect(output()).to.include("va_internal=<redacted>");
+    const hits = Object.entries({ ...SECRETS, internalSecret }).filter(([, secret]) => output().includes(secret)).map(([name]) => name);
     expect(hits).to.deep.equal([]);
   });
 });

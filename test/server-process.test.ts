@@ -1,47 +1,15 @@
 import { expect } from "chai";
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hasFfmpeg } from "./helpers/ffmpeg.js";
 import { waitFor } from "./helpers/bundled-server.js";
 import { httpGetFor } from "./helpers/flv-clients.js";
-import { recordExternalLog } from "./helpers/log-audit.js";
+import { spawnLogged } from "./helpers/spawned-process.js";
+import { childrenOf, commandOf, isRunning } from "./helpers/process-tree.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Pids whose parent is `pid`, read from /proc. */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === pid) out.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return out;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function commandOf(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0] ?? "";
-  } catch {
-    return "";
-  }
-}
 
 describe("server process (npm start's entry point)", function () {
   this.timeout(60000);
@@ -60,16 +28,9 @@ describe("server process (npm start's entry point)", function () {
   function startMain(config: string): { child: ChildProcess; output: () => string } {
     const file = join(dir, "config.yaml");
     writeFileSync(file, config);
-    const proc = spawn(process.execPath, ["--import", "tsx", "server/src/main.ts", "--config", file], { stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    const keep = (d: Buffer) => {
-      output += d.toString();
-      recordExternalLog(d.toString());
-    };
-    proc.stdout!.on("data", keep);
-    proc.stderr!.on("data", keep);
+    const { proc, output } = spawnLogged(process.execPath, ["--import", "tsx", "server/src/main.ts", "--config", file]);
     child = proc;
-    return { child: proc, output: () => output };
+    return { child: proc, output };
   }
 
   it("SIGTERM stops every ffmpeg child and exits 0: no orphans", async () => {
@@ -89,7 +50,7 @@ describe("server process (npm start's entry point)", function () {
     const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
     proc.kill("SIGTERM");
     expect(await exited).to.equal(0);
-    for (const pid of ffmpegs) expect(isAlive(pid), `ffmpeg ${pid} left behind`).to.equal(false);
+    for (const pid of ffmpegs) expect(isRunning(pid), `ffmpeg ${pid} left behind`).to.equal(false);
     expect(output()).to.include('"event":"server.stopped"');
   });
 
@@ -141,7 +102,7 @@ describe("server process (npm start's entry point)", function () {
     const killed = exitOf(second.child);
     second.child.kill("SIGKILL");
     await killed;
-    for (const pid of children) if (isAlive(pid)) process.kill(pid, "SIGKILL");
+    for (const pid of children) if (isRunning(pid)) process.kill(pid, "SIGKILL");
 
     // Run 3: the session that was live at SIGKILL is recorded as server-stopped, with its watch time.
     const third = await startAndWait();

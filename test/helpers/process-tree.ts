@@ -17,6 +17,16 @@ function readProc(pid: number): ProcEntry | undefined {
   }
 }
 
+/** The direct children of `pid`, read from /proc. */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    if (readProc(Number(entry))?.ppid === pid) out.push(Number(entry));
+  }
+  return out;
+}
+
 /** Every process under `pid` (children, grandchildren, …), read from /proc. */
 export function descendantsOf(pid: number): number[] {
   const all: ProcEntry[] = [];
