@@ -32,8 +32,9 @@ const TAIL_LINES = 80;
 const MAX_LINE_CHARS = 2000;
 
 /**
- * FuzzServer is the bundled server under attack, run as a child process exactly as `npm start` runs
- * it (`node --import tsx server/src/main.ts --config <file>`), so a crash shows as the process exiting.
+ * FuzzServer is the bundled server under attack, run as a child process from its entry point
+ * (`node --import tsx server/src/main.ts --config <file>`: the source of what `npm start` and the bin run
+ * compiled), so a crash shows as the process exiting.
  * Its configuration: OS-picked ports on 127.0.0.1, one small test-pattern channel, a users file with
  * one token user (the authorized viewer of the liveness probe), a securetoken secret, the management
  * API with a token, and an http-request backend that refuses everyone with `onUnreachable: allow` —
