@@ -10,6 +10,9 @@ import { classifyRequestPath, HLS_CONTENT_TYPES } from "./hls-request-path.js";
 import type { ViewerSession } from "../core/viewer-session.js";
 import { HlsSessionKeys, type HlsSession } from "./hls-session-keys.js";
 import type { Clock } from "../core/clock.js";
+import type { Socket } from "node:net";
+import { resolveClientAddress } from "../net/client-address.js";
+import { parseIpAddress, type IpAddress } from "../net/ip-address.js";
 import { parseByteRange, type ByteRange } from "./byte-range.js";
 import { etagMatches } from "./etag-matches.js";
 import { HotFileCache, type CachedFile } from "./hot-file-cache.js";
@@ -64,6 +67,8 @@ export class HlsGate {
   readonly #cache: HotFileCache | undefined;
   /** Each cached playlist version rewritten once; it lives as long as the cache holds that version. */
   readonly #prepared = new WeakMap<CachedFile, PreparedPlaylist>();
+  /** Each open connection's parsed peer address; gone with the socket. */
+  readonly #peers = new WeakMap<Socket, IpAddress | null>();
 
   /** The in-memory files (undefined when `segmentCacheBytes` is 0). */
   get cache(): HotFileCache | undefined {
@@ -110,19 +115,23 @@ export class HlsGate {
   async #serve(req: IncomingMessage, res: ServerResponse, target: HlsTarget): Promise<void> {
     // The names matched classifyRequestPath's safe pattern: no need for path.join's normalization.
     const channelDir = `${this.#root}${sep}${target.app}${sep}${target.channel}`;
-    const fields = httpRequestFields(req, req.url ?? "/", this.#ctx.addressRules.trustedProxies);
-    const key = fields.params.get(HLS_SESSION_PARAM);
-    // A keyed request names a session, which proves the channel existed; only new viewers need the
-    // check, and only when unknown channels may be told apart from refused ones.
-    if (key === null && !this.#hideUnknownChannels && !(await isDirectory(channelDir))) return plain(res, 404, "Not Found");
+    const rawUrl = req.url ?? "/";
+    const queryStart = rawUrl.indexOf("?");
+    const key = queryStart < 0 ? null : new URLSearchParams(rawUrl.slice(queryStart + 1)).get(HLS_SESSION_PARAM);
     if (key !== null) {
-      const session = this.#keys.lookup(key, target.app, target.channel, fields.address);
+      // A keyed request is served against the live session only: it needs the address, not the chain's fields.
+      const peer = this.#peerOf(req);
+      const address = resolveClientAddress(peer, req.headers["x-forwarded-for"], this.#ctx.addressRules.trustedProxies);
+      const session = this.#keys.lookup(key, target.app, target.channel, address);
       if (typeof session === "string") {
-        this.#ctx.log.info({ event: "hls.key_refused", reason: session, ip: fields.ip, path: target.path }, "HLS request refused");
+        this.#ctx.log.info({ event: "hls.key_refused", reason: session, ip: address?.text ?? req.socket.remoteAddress ?? "", path: target.path }, "HLS request refused");
         return plain(res, 403, "Forbidden");
       }
       return this.#sendFile(req, res, channelDir, target, session);
     }
+    // Only new viewers need the check, and only when unknown channels may be told apart from refused ones.
+    if (!this.#hideUnknownChannels && !(await isDirectory(channelDir))) return plain(res, 404, "Not Found");
+    const fields = httpRequestFields(req, rawUrl, this.#ctx.addressRules.trustedProxies);
     if (target.extension !== "m3u8") return plain(res, 403, "Forbidden");
     await admit(this.#ctx, this.#newViewer(req, res, channelDir, target, fields));
   }
@@ -205,6 +214,17 @@ export class HlsGate {
       res.on("close", () => stream.destroy());
       stream.pipe(res);
     });
+  }
+
+  /** The socket's peer address, parsed once per connection (a player sends all its requests on one). */
+  #peerOf(req: IncomingMessage): IpAddress | null {
+    const socket = req.socket;
+    let peer = this.#peers.get(socket);
+    if (peer === undefined) {
+      peer = socket.remoteAddress === undefined ? null : parseIpAddress(socket.remoteAddress);
+      this.#peers.set(socket, peer);
+    }
+    return peer;
   }
 
   #preparedOf(file: CachedFile): PreparedPlaylist {
