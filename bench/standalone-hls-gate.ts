@@ -18,9 +18,9 @@ export interface StandaloneGate {
   close(): Promise<void>;
 }
 
-export async function startStandaloneGate(hlsDir: string, fallback: Parameters<typeof createServer>[1] = (_req, res) => res.writeHead(404).end()): Promise<StandaloneGate> {
+export async function startStandaloneGate(hlsDir: string, fallback: Parameters<typeof createServer>[1] = (_req, res) => res.writeHead(404).end(), hls: Record<string, unknown> = {}): Promise<StandaloneGate> {
   const config = parseConfig(pluginConfigSchema, {
-    log: { level: "silent" }, auth: { defaultAction: "allow" }, sessions: { recheckIntervalSec: 0 }, hls: { dir: hlsDir, sessionIdleSec: 3600, ipBinding: "exact" },
+    log: { level: "silent" }, auth: { defaultAction: "allow" }, sessions: { recheckIntervalSec: 0 }, hls: { dir: hlsDir, sessionIdleSec: 3600, ipBinding: "exact", ...hls },
   }) as PluginConfig;
   const auth = buildViewerAuth(config, { logger: createLogger("silent") });
   const handler = auth.httpHandler!;

@@ -120,7 +120,7 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
   };
   const hlsGate = resolved.hls.dir === null
     ? undefined
-    : new HlsGate(ctx, new HlsSessionKeys(sessions, clock, resolved.hls.sessionIdleSec, resolved.hls.ipBinding, log), resolved.hls.dir, { hideUnknownChannels: resolved.hls.hideUnknownChannels });
+    : new HlsGate(ctx, new HlsSessionKeys(sessions, clock, resolved.hls.sessionIdleSec, resolved.hls.ipBinding, log), resolved.hls.dir, { hideUnknownChannels: resolved.hls.hideUnknownChannels, segmentCacheBytes: resolved.hls.segmentCacheBytes, clock });
   const ledger = resolved.stats.file === null ? undefined : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log, resolved.stats);
   const metrics = new PluginMetrics(chain, sessions, log, chain.step("backend"), ledger);
   const api = resolved.api.enabled

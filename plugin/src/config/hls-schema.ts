@@ -20,4 +20,10 @@ export const hlsSchema = z.strictObject({
    * spares the backend but lets anyone list the channels by probing names.
    */
   hideUnknownChannels: z.boolean().default(true),
+  /**
+   * Bytes of hot segments and playlists the gate keeps in memory (every viewer of a live channel fetches the
+   * same few files); a file is re-checked with a stat at most every 250 ms, so a rewritten or deleted one is
+   * never served for longer. 0 reads every request from disk.
+   */
+  segmentCacheBytes: z.number().int().min(0).default(64 * 1024 * 1024),
 }).prefault({});

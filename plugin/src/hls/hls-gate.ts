@@ -9,12 +9,26 @@ import { httpRequestFields, type HttpRequestFields } from "../gate/http-request-
 import { classifyRequestPath, HLS_CONTENT_TYPES } from "./hls-request-path.js";
 import type { ViewerSession } from "../core/viewer-session.js";
 import { HlsSessionKeys, type HlsSession } from "./hls-session-keys.js";
+import type { Clock } from "../core/clock.js";
+import type { Socket } from "node:net";
+import { resolveClientAddress } from "../net/client-address.js";
+import { parseIpAddress, type IpAddress } from "../net/ip-address.js";
+import { parseByteRange, type ByteRange } from "./byte-range.js";
+import { etagMatches } from "./etag-matches.js";
+import { HotFileCache, type CachedFile } from "./hot-file-cache.js";
+import { PreparedPlaylist } from "./prepared-playlist.js";
 import { estimateBandwidth, HLS_SESSION_PARAM, isMultivariant, rewritePlaylist, segmentsOf, wrapperPlaylist } from "./playlist-rewriter.js";
 
 type HlsTarget = { app: string; channel: string; file: string; extension: string; path: string };
 
 /** Used when a playlist's segments cannot be measured yet (bits/s). */
 const FALLBACK_BANDWIDTH = 2_000_000;
+
+/**
+ * How long a cached file is served without a `stat` to see whether ffmpeg rewrote or deleted it. Live
+ * playlists change once per segment (seconds): a quarter second of staleness costs a player nothing.
+ */
+const CACHE_RECHECK_MS = 250;
 
 /** How the HLS gate answers requests for channels that do not exist. */
 export interface HlsGateOptions {
@@ -25,6 +39,10 @@ export interface HlsGateOptions {
    * anyone which channels exist).
    */
   readonly hideUnknownChannels: boolean;
+  /** Bytes of hot segment and playlist files held in memory (`hls.segmentCacheBytes`); 0 reads every request from disk. */
+  readonly segmentCacheBytes: number;
+  /** The clock the cache's re-check interval runs on. */
+  readonly clock: Clock;
 }
 
 /**
@@ -46,12 +64,23 @@ export class HlsGate {
   }
   readonly #root: string;
   readonly #hideUnknownChannels: boolean;
+  readonly #cache: HotFileCache | undefined;
+  /** Each cached playlist version rewritten once; it lives as long as the cache holds that version. */
+  readonly #prepared = new WeakMap<CachedFile, PreparedPlaylist>();
+  /** Each open connection's parsed peer address; gone with the socket. */
+  readonly #peers = new WeakMap<Socket, IpAddress | null>();
+
+  /** The in-memory files (undefined when `segmentCacheBytes` is 0). */
+  get cache(): HotFileCache | undefined {
+    return this.#cache;
+  }
 
   constructor(ctx: GateContext, keys: HlsSessionKeys, dir: string, options: HlsGateOptions) {
     this.#ctx = ctx;
     this.#keys = keys;
     this.#root = resolve(dir);
     this.#hideUnknownChannels = options.hideUnknownChannels;
+    this.#cache = options.segmentCacheBytes > 0 ? new HotFileCache(options.segmentCacheBytes, CACHE_RECHECK_MS, options.clock) : undefined;
   }
 
   /**
@@ -80,23 +109,29 @@ export class HlsGate {
   /** Stops the session keys' sweeper. */
   close(): void {
     this.#keys.close();
+    this.#cache?.clear();
   }
 
   async #serve(req: IncomingMessage, res: ServerResponse, target: HlsTarget): Promise<void> {
-    const channelDir = join(this.#root, target.app, target.channel);
-    const fields = httpRequestFields(req, req.url ?? "/", this.#ctx.addressRules.trustedProxies);
-    const key = fields.params.get(HLS_SESSION_PARAM);
-    // A keyed request names a session, which proves the channel existed; only new viewers need the
-    // check, and only when unknown channels may be told apart from refused ones.
-    if (key === null && !this.#hideUnknownChannels && !(await isDirectory(channelDir))) return plain(res, 404, "Not Found");
+    // The names matched classifyRequestPath's safe pattern: no need for path.join's normalization.
+    const channelDir = `${this.#root}${sep}${target.app}${sep}${target.channel}`;
+    const rawUrl = req.url ?? "/";
+    const queryStart = rawUrl.indexOf("?");
+    const key = queryStart < 0 ? null : new URLSearchParams(rawUrl.slice(queryStart + 1)).get(HLS_SESSION_PARAM);
     if (key !== null) {
-      const session = this.#keys.lookup(key, target.app, target.channel, fields.address);
+      // A keyed request is served against the live session only: it needs the address, not the chain's fields.
+      const peer = this.#peerOf(req);
+      const address = resolveClientAddress(peer, req.headers["x-forwarded-for"], this.#ctx.addressRules.trustedProxies);
+      const session = this.#keys.lookup(key, target.app, target.channel, address);
       if (typeof session === "string") {
-        this.#ctx.log.info({ event: "hls.key_refused", reason: session, ip: fields.ip, path: target.path }, "HLS request refused");
+        this.#ctx.log.info({ event: "hls.key_refused", reason: session, ip: address?.text ?? req.socket.remoteAddress ?? "", path: target.path }, "HLS request refused");
         return plain(res, 403, "Forbidden");
       }
       return this.#sendFile(req, res, channelDir, target, session);
     }
+    // Only new viewers need the check, and only when unknown channels may be told apart from refused ones.
+    if (!this.#hideUnknownChannels && !(await isDirectory(channelDir))) return plain(res, 404, "Not Found");
+    const fields = httpRequestFields(req, rawUrl, this.#ctx.addressRules.trustedProxies);
     if (target.extension !== "m3u8") return plain(res, 403, "Forbidden");
     await admit(this.#ctx, this.#newViewer(req, res, channelDir, target, fields));
   }
@@ -147,42 +182,72 @@ export class HlsGate {
   }
 
   async #sendFile(req: IncomingMessage, res: ServerResponse, channelDir: string, target: HlsTarget, session: HlsSession): Promise<void> {
-    const file = join(channelDir, target.file);
-    if (!file.startsWith(channelDir + sep)) return plain(res, 400, "Bad Request"); // defence in depth
+    const file = `${channelDir}${sep}${target.file}`;
+    if (target.file.includes(sep) || target.file.startsWith(".")) return plain(res, 400, "Bad Request"); // defence in depth
+    const got = this.#cache?.get(file);
+    const cached = got instanceof Promise ? await got : got;
+    if (cached === null) return plain(res, 404, "Not Found");
     if (target.extension === "m3u8") {
+      if (cached !== undefined) {
+        const { text, bytes } = this.#preparedOf(cached).render(session.key);
+        return this.#sendPlaylist(req, res, text, session, bytes);
+      }
       const playlist = await readTextOrNull(file);
       if (playlist === null) return plain(res, 404, "Not Found");
       return this.#sendPlaylist(req, res, rewritePlaylist(playlist, session.key), session);
     }
+    if (cached !== undefined) {
+      return sendSegment(req, res, target, cached.body.length, cached.etag, (range) => {
+        const body = range === null ? cached.body : cached.body.subarray(range.start, range.end + 1);
+        session.bytesOut += body.length;
+        res.end(body);
+      });
+    }
+    // Not cached (the cache is off, or the file is too big for it): streamed from disk.
     const info = await stat(file).catch(() => null);
     if (info === null || !info.isFile()) return plain(res, 404, "Not Found");
-    res.writeHead(200, {
-      "Content-Type": HLS_CONTENT_TYPES[target.extension] ?? "application/octet-stream",
-      "Content-Length": String(info.size),
-      // The URL carries a session key: private caches only.
-      "Cache-Control": "private, max-age=60",
-      "Access-Control-Allow-Origin": "*",
+    const etag = `"${info.size.toString(16)}-${Math.round(info.mtimeMs * 1000).toString(16)}-${info.ino.toString(16)}"`;
+    return sendSegment(req, res, target, info.size, etag, (range) => {
+      const stream = createReadStream(file, range === null ? {} : { start: range.start, end: range.end });
+      stream.on("data", (chunk) => (session.bytesOut += chunk.length));
+      stream.on("error", () => res.destroy());
+      res.on("close", () => stream.destroy());
+      stream.pipe(res);
     });
-    if (req.method === "HEAD") return void res.end();
-    const stream = createReadStream(file);
-    stream.on("data", (chunk) => (session.bytesOut += chunk.length));
-    stream.on("error", () => res.destroy());
-    res.on("close", () => stream.destroy());
-    stream.pipe(res);
   }
 
-  #sendPlaylist(req: IncomingMessage, res: ServerResponse, body: string, session: HlsSession): void {
-    const bytes = Buffer.from(body, "utf8");
+  /** The socket's peer address, parsed once per connection (a player sends all its requests on one). */
+  #peerOf(req: IncomingMessage): IpAddress | null {
+    const socket = req.socket;
+    let peer = this.#peers.get(socket);
+    if (peer === undefined) {
+      peer = socket.remoteAddress === undefined ? null : parseIpAddress(socket.remoteAddress);
+      this.#peers.set(socket, peer);
+    }
+    return peer;
+  }
+
+  #preparedOf(file: CachedFile): PreparedPlaylist {
+    let prepared = this.#prepared.get(file);
+    if (prepared === undefined) {
+      prepared = PreparedPlaylist.of(file.body.toString("utf8"));
+      this.#prepared.set(file, prepared);
+    }
+    return prepared;
+  }
+
+  /** Sends a playlist; `bytes` is its UTF-8 length when the caller knows it. */
+  #sendPlaylist(req: IncomingMessage, res: ServerResponse, body: string, session: HlsSession, bytes = Buffer.byteLength(body, "utf8")): void {
     res.writeHead(200, {
       "Content-Type": HLS_CONTENT_TYPES.m3u8!,
-      "Content-Length": String(bytes.length),
+      "Content-Length": String(bytes),
       // Playlists carry a session key and change every segment: never cache them in a shared cache.
       "Cache-Control": "private, no-store",
       "Access-Control-Allow-Origin": "*",
     });
     if (req.method === "HEAD") return void res.end();
-    session.bytesOut += bytes.length;
-    res.end(bytes);
+    session.bytesOut += bytes;
+    res.end(body, "utf8");
   }
 
   async #bandwidthOf(channelDir: string, playlist: string): Promise<number | null> {
@@ -193,6 +258,37 @@ export class HlsGate {
     }));
     return estimateBandwidth(measured);
   }
+}
+
+/**
+ * Answers a segment request: 304 when `If-None-Match` names this version, 416 for a range the file cannot
+ * satisfy, 206 for one it can, else 200; HEAD gets the headers only. `send` writes the body (all of it,
+ * or the range) and counts the session's bytes.
+ */
+function sendSegment(req: IncomingMessage, res: ServerResponse, target: HlsTarget, size: number, etag: string, send: (range: ByteRange | null) => void): void {
+  const headers: Record<string, string> = {
+    "Content-Type": HLS_CONTENT_TYPES[target.extension] ?? "application/octet-stream",
+    // The URL carries a session key: private caches only.
+    "Cache-Control": "private, max-age=60",
+    "Access-Control-Allow-Origin": "*",
+    "Accept-Ranges": "bytes",
+    ETag: etag,
+  };
+  if (etagMatches(req.headers["if-none-match"], etag)) {
+    res.writeHead(304, headers);
+    return void res.end();
+  }
+  const ifRange = req.headers["if-range"];
+  const range = ifRange === undefined || ifRange === etag ? parseByteRange(req.headers.range, size) : null;
+  if (range === "unsatisfiable") {
+    const body = "Range Not Satisfiable\n";
+    res.writeHead(416, { ...headers, "Content-Type": "text/plain; charset=utf-8", "Content-Range": `bytes */${size}`, "Content-Length": String(body.length) });
+    return void res.end(req.method === "HEAD" ? undefined : body);
+  }
+  if (range === null) res.writeHead(200, { ...headers, "Content-Length": String(size) });
+  else res.writeHead(206, { ...headers, "Content-Range": `bytes ${range.start}-${range.end}/${size}`, "Content-Length": String(range.end - range.start + 1) });
+  if (req.method === "HEAD") return void res.end();
+  send(range);
 }
 
 function plain(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {

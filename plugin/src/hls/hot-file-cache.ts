@@ -1,0 +1,140 @@
+import { open, stat } from "node:fs/promises";
+import type { Clock } from "../core/clock.js";
+
+/** One version of a file held in memory: its bytes and what identifies the version. */
+export interface CachedFile {
+  readonly body: Buffer;
+  /** A strong entity tag of this version (size, modification time, inode), quoted as HTTP writes it. */
+  readonly etag: string;
+  /** The version's identity: another value means the file was rewritten or replaced. */
+  readonly version: string;
+}
+
+interface Entry {
+  file: CachedFile;
+  checkedAt: number;
+  /** A re-check in flight, shared by the requests that arrive meanwhile. */
+  checking: Promise<CachedFile | null> | undefined;
+}
+
+/**
+ * HotFileCache holds the live segments and playlists every viewer of a channel fetches, in memory,
+ * bounded by bytes (least recently used out first). A cached file is checked with one `stat` at most
+ * every `recheckMs`: a rewritten file (other size, modification time or inode: ffmpeg's `temp_file`
+ * renames) is read again, a deleted one leaves the cache. A file larger than a quarter of the bound
+ * is not cached (`get` answers `undefined`, the caller streams it), so one big file cannot flush the
+ * hot ones. Keys are absolute paths the caller has already checked; only files that exist are held.
+ */
+export class HotFileCache {
+  readonly #entries = new Map<string, Entry>();
+  readonly #loading = new Map<string, Promise<CachedFile | null | undefined>>();
+  readonly #maxBytes: number;
+  readonly #recheckMs: number;
+  readonly #clock: Clock;
+  #bytes = 0;
+
+  constructor(maxBytes: number, recheckMs: number, clock: Clock) {
+    this.#maxBytes = maxBytes;
+    this.#recheckMs = recheckMs;
+    this.#clock = clock;
+  }
+
+  /** Bytes held now (never more than the bound). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Files held now. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The current version of a file; null when it does not exist, undefined when it is too big to cache. */
+  get(path: string): Promise<CachedFile | null | undefined> | CachedFile {
+    const entry = this.#entries.get(path);
+    if (entry === undefined) return this.#load(path);
+    // Most recently used last: Map keeps insertion order, so re-inserting is the LRU touch.
+    this.#entries.delete(path);
+    this.#entries.set(path, entry);
+    if (this.#clock.now() - entry.checkedAt < this.#recheckMs) return entry.file;
+    entry.checking ??= this.#recheck(path, entry);
+    return entry.checking;
+  }
+
+  /** Drops every file. */
+  clear(): void {
+    this.#entries.clear();
+    this.#bytes = 0;
+  }
+
+  async #recheck(path: string, entry: Entry): Promise<CachedFile | null> {
+    try {
+      const info = await statOrNull(path);
+      if (info !== null && versionOf(info) === entry.file.version) {
+        entry.checkedAt = this.#clock.now();
+        return entry.file;
+      }
+      this.#evict(path, entry);
+      return (await this.#load(path)) ?? null;
+    } finally {
+      entry.checking = undefined;
+    }
+  }
+
+  #load(path: string): Promise<CachedFile | null | undefined> {
+    let loading = this.#loading.get(path);
+    if (loading === undefined) {
+      loading = this.#read(path).finally(() => this.#loading.delete(path));
+      this.#loading.set(path, loading);
+    }
+    return loading;
+  }
+
+  /** Reads one consistent version: the identity comes from the same open file as the bytes. */
+  async #read(path: string): Promise<CachedFile | null | undefined> {
+    const checkedAt = this.#clock.now();
+    const handle = await open(path, "r").catch(() => null);
+    if (handle === null) return null;
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) return null;
+      if (info.size > this.#maxBytes / 4) return undefined;
+      const body = await handle.readFile();
+      if (body.length !== info.size) return undefined; // being written right now: do not keep a torn copy
+      const version = versionOf(info);
+      const file: CachedFile = { body, version, etag: `"${version}"` };
+      this.#insert(path, { file, checkedAt, checking: undefined });
+      return file;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  #insert(path: string, entry: Entry): void {
+    const old = this.#entries.get(path);
+    if (old !== undefined) this.#evict(path, old);
+    this.#entries.set(path, entry);
+    this.#bytes += entry.file.body.length;
+    for (const [oldest, held] of this.#entries) {
+      if (this.#bytes <= this.#maxBytes) break;
+      this.#evict(oldest, held);
+    }
+  }
+
+  #evict(path: string, entry: Entry): void {
+    if (this.#entries.get(path) !== entry) return;
+    this.#entries.delete(path);
+    this.#bytes -= entry.file.body.length;
+  }
+}
+
+type FileInfo = { size: number; mtimeMs: number; ino: number; isFile(): boolean };
+
+function versionOf(info: FileInfo): string {
+  return `${info.size.toString(16)}-${Math.round(info.mtimeMs * 1000).toString(16)}-${info.ino.toString(16)}`;
+}
+
+async function statOrNull(path: string): Promise<FileInfo | null> {
+  const info = await stat(path).catch(() => null);
+  return info?.isFile() === true ? info : null;
+}
