@@ -1,5 +1,6 @@
 import Context from "node-media-server/src/core/context.js";
 import type BaseSession from "node-media-server/src/session/base_session.js";
+import { hookMapSet } from "./map-set-hook.js";
 
 /**
  * NmsSessionOwners tells which NMS session a protocol parser belongs to. The input shield hooks the
@@ -10,28 +11,17 @@ import type BaseSession from "node-media-server/src/session/base_session.js";
  */
 export class NmsSessionOwners {
   readonly #owners = new WeakMap<object, BaseSession>();
-  readonly #originalSet = Context.sessions.set;
-  readonly #setWasOwn = Object.hasOwn(Context.sessions, "set");
-  #attached = false;
+  #unhook: (() => void) | undefined;
 
   /** Starts recording: the sessions that exist and every one NMS registers from now on. */
   attach(): void {
-    if (this.#attached) return;
-    const owners = this;
-    const originalSet = this.#originalSet;
-    Context.sessions.set = function recordingSet(this: Map<string, BaseSession>, id: string, session: BaseSession) {
-      owners.#record(session);
-      return originalSet.call(this, id, session);
-    };
-    for (const session of Context.sessions.values()) this.#record(session);
-    this.#attached = true;
+    if (this.#unhook !== undefined) return;
+    this.#unhook = hookMapSet(Context.sessions, (session) => this.#record(session));
   }
 
   detach(): void {
-    if (!this.#attached) return;
-    this.#attached = false;
-    if (this.#setWasOwn) Context.sessions.set = this.#originalSet;
-    else delete (Context.sessions as { set?: unknown }).set;
+    this.#unhook?.();
+    this.#unhook = undefined;
   }
 
   /** The session whose parser this is, or undefined (a relay's client, a parser NMS never registered). */

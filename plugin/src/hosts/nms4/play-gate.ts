@@ -8,6 +8,7 @@ import { admit } from "../../gate/admission.js";
 import type { GateContext } from "../../gate/gate-context.js";
 import { closeConnection, isConnectionGone, protocolOf, refusePlay } from "./nms-connection.js";
 import { playRequestOf } from "./nms-play-request.js";
+import { hookMapSet } from "./map-set-hook.js";
 import type { InputProblem } from "../../gate/input-problem.js";
 import { loggableInput } from "../../gate/loggable-input.js";
 import { playFieldsProblem } from "../../gate/play-fields.js";
@@ -40,8 +41,7 @@ export class PlayGate {
   readonly #ctx: GateContext;
   readonly #wrapped = new Map<BroadcastServer, Originals>();
   readonly #viewers = new WeakMap<BaseSession, ViewerSession>();
-  readonly #originalSet = Context.broadcasts.set;
-  readonly #setWasOwn = Object.hasOwn(Context.broadcasts, "set");
+  #unhook: (() => void) | undefined;
   #attached = false;
 
   constructor(ctx: GateContext) {
@@ -51,13 +51,7 @@ export class PlayGate {
   /** Starts gating: wraps the broadcasts that exist and every one NMS creates from now on. */
   attach(): void {
     assertNmsShape();
-    const gate = this;
-    const originalSet = this.#originalSet;
-    Context.broadcasts.set = function gatedSet(this: Map<string, BroadcastServer>, path: string, broadcast: BroadcastServer) {
-      gate.#wrap(broadcast);
-      return originalSet.call(this, path, broadcast);
-    };
-    for (const broadcast of Context.broadcasts.values()) this.#wrap(broadcast);
+    this.#unhook = hookMapSet(Context.broadcasts, (broadcast) => this.#wrap(broadcast));
     this.#attached = true;
   }
 
@@ -65,8 +59,8 @@ export class PlayGate {
   detach(): void {
     if (!this.#attached) return;
     this.#attached = false;
-    if (this.#setWasOwn) Context.broadcasts.set = this.#originalSet;
-    else delete (Context.broadcasts as { set?: unknown }).set;
+    this.#unhook?.();
+    this.#unhook = undefined;
     for (const [broadcast, originals] of this.#wrapped) {
       broadcast.postPlay = originals.postPlay;
       broadcast.donePlay = originals.donePlay;
