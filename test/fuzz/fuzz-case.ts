@@ -42,3 +42,25 @@ export interface FuzzCase {
 
 /** The parts of a case a generator writes; the plan adds family and index. */
 export type CaseBody = Omit<FuzzCase, "family" | "index">;
+
+/**
+ * A case made of one or more attacks sent one after the other: `build` makes them from the run's
+ * context, `send` delivers one and records its answer under a label (`name`, or `name #i` when there
+ * are several).
+ */
+export function attackSequence<A>(
+  name: string,
+  build: (ctx: CaseContext) => A | A[],
+  send: (ctx: CaseContext, attack: A, outcome: CaseOutcome, label: string) => Promise<unknown>,
+  authorized = false,
+): CaseBody {
+  return {
+    name,
+    authorized,
+    async run(ctx, outcome) {
+      const built = build(ctx);
+      const attacks = Array.isArray(built) ? built : [built];
+      for (const [i, attack] of attacks.entries()) await send(ctx, attack, outcome, attacks.length > 1 ? `${name} #${i + 1}` : name);
+    },
+  };
+}

@@ -1,5 +1,5 @@
 import { CLOSED_WITHOUT_ANSWER, NO_ANSWER_YET, type CaseOutcome } from "./case-outcome.js";
-import type { CaseBody, CaseContext } from "./fuzz-case.js";
+import { attackSequence, type CaseBody, type CaseContext } from "./fuzz-case.js";
 import { flvMediaOf } from "./flv-media.js";
 import { parseResponses, type ParsedResponses } from "./http-responses.js";
 import { rawExchange, type RawStep } from "./raw-exchange.js";
@@ -60,13 +60,5 @@ export function mediaBytesOf(body: Buffer, contentType: string): number {
  * `portOf` picks (the viewer port or the management API's).
  */
 export function httpCaseBody(name: string, portOf: (ctx: CaseContext) => number, build: (ctx: CaseContext) => HttpAttack | HttpAttack[], authorized = false): CaseBody {
-  return {
-    name,
-    authorized,
-    async run(ctx, outcome) {
-      const built = build(ctx);
-      const attacks = Array.isArray(built) ? built : [built];
-      for (const [i, attack] of attacks.entries()) await sendHttpAttack(portOf(ctx), attack, outcome, attacks.length > 1 ? `${name} #${i + 1}` : name);
-    },
-  };
+  return attackSequence(name, build, (ctx, attack, outcome, label) => sendHttpAttack(portOf(ctx), attack, outcome, label), authorized);
 }

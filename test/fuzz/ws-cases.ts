@@ -1,6 +1,6 @@
 import type { CaseOutcome } from "./case-outcome.js";
 import { CLOSED_WITHOUT_ANSWER, NO_ANSWER_YET } from "./case-outcome.js";
-import type { CaseBody, CaseContext } from "./fuzz-case.js";
+import { attackSequence, type CaseBody, type CaseContext } from "./fuzz-case.js";
 import type { FuzzRandom } from "./fuzz-random.js";
 import { flvMediaOf } from "./flv-media.js";
 import { hostileQuery, hostileText } from "./hostile-values.js";
@@ -77,15 +77,7 @@ async function sendWsAttack(port: number, attack: WsAttack, outcome: CaseOutcome
 }
 
 function body(name: string, build: (ctx: CaseContext) => WsAttack | WsAttack[], authorized = false): CaseBody {
-  return {
-    name,
-    authorized,
-    async run(ctx, outcome) {
-      const built = build(ctx);
-      const attacks = Array.isArray(built) ? built : [built];
-      for (const [i, attack] of attacks.entries()) await sendWsAttack(ctx.ports.http, attack, outcome, attacks.length > 1 ? `${name} #${i + 1}` : name);
-    },
-  };
+  return attackSequence(name, build, (ctx, attack, outcome, label) => sendWsAttack(ctx.ports.http, attack, outcome, label), authorized);
 }
 
 /** Junk frames a client may send after the upgrade. */
