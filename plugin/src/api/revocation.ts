@@ -1,7 +1,7 @@
 import type { SessionStore } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
 
-/** The live sessions of a user (see isSessionOf). */
+/** The live sessions of a user: by user id or session name (`isSessionOf` in core/session-store.ts). */
 export function sessionsOfUser(registry: SessionStore, user: string): ViewerSession[] {
   return registry.list({ user });
 }
