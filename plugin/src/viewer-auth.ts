@@ -169,7 +169,7 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
       try {
         target.attachPlayGate(ctx);
         if (hlsGate !== undefined) target.attachHttp(hlsGate.handle, { privateDir: current.hls.dir! });
-        target.onPublish(() => undefined); // publish authorization comes with a later issue
+        target.onPublish(() => ({ allow: true })); // publish policy: issue 17 (publish helper) replaces this
       } catch (error) {
         target.detach();
         throw error;

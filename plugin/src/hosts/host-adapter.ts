@@ -15,16 +15,26 @@ export interface HostInfo {
   readonly version: string;
 }
 
-/** What a host tells the publish hook about a publisher that starts (reserved: see `HostAdapter.onPublish`). */
+/** What a host tells the publish hook about a publisher that starts. */
 export interface PublishStart {
   readonly app: string;
   readonly channel: string;
   /** The publisher's address as text; "" when unknown. */
   readonly ip: string;
+  /** How the publisher connected. */
+  readonly protocol: "rtmp" | "flv" | "ws-flv";
+  /** The publish URL's query parameters (the stream name's `?…` part), first value of each key. */
+  readonly query: Readonly<Record<string, string>>;
 }
 
-/** Called when a publisher starts; reserved for publish authorization. */
-export type PublishHook = (publish: PublishStart) => void;
+/** The publish hook's answer: `reason` is for the audit log, never sent to the publisher. */
+export type PublishVerdict = { readonly allow: true } | { readonly allow: false; readonly reason: string };
+
+/**
+ * Decides a publisher that starts. Synchronous on purpose: the host asks it before the publisher's
+ * first media packet can reach a viewer, in the same turn as the host's own publish event.
+ */
+export type PublishHook = (publish: PublishStart) => PublishVerdict;
 
 /**
  * HostAdapter is the seam between the plugin and one media server line: everything that knows a
@@ -53,8 +63,10 @@ export interface HostAdapter {
    */
   attachHttp(handler: HttpFrontHandler, options: { readonly privateDir: string }): void;
   /**
-   * Registers a hook for publishers that start. A placeholder for publish authorization: adapters
-   * may accept it and never call it until a host line supports it (the NMS 4 adapter does).
+   * Registers the hook that decides every publisher the host accepts (RTMP and FLV publish alike).
+   * The adapter calls it before any packet of the publisher is forwarded; on deny it cuts the
+   * connection and forwards none of its packets. It also refuses, the same way, a second publisher on
+   * a name that is live (no take-over, no mixing). Called at most once, after `attachPlayGate`.
    */
   onPublish(hook: PublishHook): void;
   /** Sets the host's own log level (`log.nmsLevel`), at attach and on a reload. */
