@@ -1,7 +1,7 @@
 import type NodeMediaServer from "node-media-server";
 import { parseConfig } from "./config/parse-config.js";
 import { pluginConfigSchema, type PluginConfig, type PluginConfigInput } from "./config/plugin-config-schema.js";
-import { createNms4Host } from "./hosts/nms4/nms4-host.js";
+import { hostFor } from "./hosts/host-for.js";
 import { buildViewerAuth, type ViewerAuthDeps, type ViewerAuthParts } from "./viewer-auth.js";
 
 export type { AuthRequest, Protocol } from "./core/auth-request.js";
@@ -11,7 +11,7 @@ export { allow, deny, PASS } from "./core/decision.js";
 export type { PluginConfig, PluginConfigInput } from "./config/plugin-config-schema.js";
 export { pluginConfigSchema } from "./config/plugin-config-schema.js";
 export { loadConfigFile, parseConfig } from "./config/parse-config.js";
-export { AlreadyAttachedError, BackendResponseError, BackendTimeoutError, BackendUnreachableError, ConfigError, NmsIncompatibleError, SignedLinkError, VaError } from "./core/errors.js";
+export { AlreadyAttachedError, BackendResponseError, BackendTimeoutError, BackendUnreachableError, ConfigError, NmsIncompatibleError, SignedLinkError, SUPPORTED_NMS_RANGES, VaError } from "./core/errors.js";
 export type { BackendConfig } from "./config/backend-schema.js";
 export type { MemorySessionStore } from "./sessions/memory-session-store.js";
 export type { SessionStore, SessionFilter, SessionPage, SessionPageRequest, SessionEvent, SessionStart } from "./core/session-store.js";
@@ -23,6 +23,7 @@ export { makeSecureLink, type SecureLinkOptions } from "./securetoken/make-secur
 export { buildViewerAuth, type ViewerAuth, type ViewerAuthDeps, type ViewerAuthParts } from "./viewer-auth.js";
 export type { HostAdapter, HostInfo, HttpFrontHandler } from "./hosts/host-adapter.js";
 export { createNms4Host } from "./hosts/nms4/nms4-host.js";
+export { hostFor } from "./hosts/host-for.js";
 export { runNms, type NmsPorts } from "./hosts/nms4/run-nms.js";
 
 /** What `attachViewerAuth` returns: the running parts, and `detach` to undo it all. */
@@ -32,10 +33,11 @@ export interface ViewerAuthHandle extends ViewerAuthParts {
 }
 
 /**
- * Attaches viewer authorization to a node-media-server 4.4.3 instance: from then on every play
- * (RTMP, HTTP-FLV, WS-FLV) waits for the authorization chain before a single media byte is sent.
- * Call it once, before `nms.run()`. The configuration is validated first; every problem is thrown at
- * once as a ConfigError.
+ * Attaches viewer authorization to a node-media-server instance, 2.7.x or 4.x (the adapter is picked
+ * by the instance, `hostFor`): from then on every play (RTMP, HTTP-FLV, WS-FLV) waits for the
+ * authorization chain before a single media byte is sent, and HLS (`hls.dir`; on 2.7 by default its
+ * `trans` output under `http.mediaroot`) is served under sessions only. Call it once, before
+ * `nms.run()`. The configuration is validated first; every problem is thrown at once as a ConfigError.
  *
  * @example
  * const nms = new NodeMediaServer({ rtmp: { port: 1935 }, http: { port: 8000 } });
@@ -43,18 +45,18 @@ export interface ViewerAuthHandle extends ViewerAuthParts {
  * nms.run();
  * // later: await auth.detach();
  */
-export function attachViewerAuth(nms: NodeMediaServer, config: PluginConfigInput = {}, deps: ViewerAuthDeps = {}): ViewerAuthHandle {
+export function attachViewerAuth(nms: NodeMediaServer | object, config: PluginConfigInput = {}, deps: ViewerAuthDeps = {}): ViewerAuthHandle {
   return attachResolvedViewerAuth(nms, parseConfig(pluginConfigSchema, config) as PluginConfig, deps);
 }
 
 /**
  * `attachViewerAuth` for a configuration that was already validated: `buildViewerAuth`, attached to
- * the NMS 4 host and started. A refused attach closes what the build opened and throws.
+ * the instance's host adapter and started. A refused attach closes what the build opened and throws.
  */
-export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginConfig, deps: ViewerAuthDeps = {}): ViewerAuthHandle {
+export function attachResolvedViewerAuth(nms: NodeMediaServer | object, resolved: PluginConfig, deps: ViewerAuthDeps = {}): ViewerAuthHandle {
   const auth = buildViewerAuth(resolved, deps);
   try {
-    auth.attach(createNms4Host(nms));
+    auth.attach(hostFor(nms));
   } catch (error) {
     void auth.detach(); // release what the build opened (the users file watcher and SIGHUP listener, the ledger)
     throw error;

@@ -78,7 +78,7 @@ export interface ViewerAuthParts {
 /** Viewer authorization built but not yet attached or listening: `attach` it to a host, then `start` it. */
 export interface ViewerAuth extends ViewerAuthParts {
   /**
-   * The HLS gate's request handler (`hls.dir` set), for a host adapter or a plain `node:http` server:
+   * The HLS gate's request handler (`hls.dir` set, or after attaching to a host that writes HLS itself), for a host adapter or a plain `node:http` server:
    * it answers HLS requests and calls `next` for every other one.
    */
   readonly httpHandler: HttpFrontHandler | undefined;
@@ -118,9 +118,10 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
     addressRules,
     log,
   };
-  const hlsGate = resolved.hls.dir === null
-    ? undefined
-    : new HlsGate(ctx, new HlsSessionKeys(sessions, clock, resolved.hls.sessionIdleSec, resolved.hls.ipBinding, log), resolved.hls.dir, { hideUnknownChannels: resolved.hls.hideUnknownChannels, segmentCacheBytes: resolved.hls.segmentCacheBytes, clock });
+  const hlsGateFor = (dir: string) =>
+    new HlsGate(ctx, new HlsSessionKeys(sessions, clock, resolved.hls.sessionIdleSec, resolved.hls.ipBinding, log), dir, { hideUnknownChannels: resolved.hls.hideUnknownChannels, segmentCacheBytes: resolved.hls.segmentCacheBytes, clock });
+  // Built at once for `hls.dir`; else at attach, for the folder the host serves itself (`hostHlsDir`).
+  let hlsGate = resolved.hls.dir === null ? undefined : hlsGateFor(resolved.hls.dir);
   const ledger = resolved.stats.file === null ? undefined : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log, resolved.stats);
   const metrics = new PluginMetrics(chain, sessions, log, chain.step("backend"), ledger);
   const api = resolved.api.enabled
@@ -138,7 +139,10 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
   let closed = false;
   let current = resolved;
   const reloadTargets = {
-    addressRules, chain, registry: sessions, rechecker: ctx.rechecker, limiter: ctx.limiter, hlsKeys: hlsGate?.keys, log,
+    addressRules, chain, registry: sessions, rechecker: ctx.rechecker, limiter: ctx.limiter, log,
+    get hlsKeys() {
+      return hlsGate?.keys;
+    },
     setHostLogLevel: (level: string) => host?.setLogLevel(level),
     setSecuretoken: (settings: PluginConfig["auth"]["securetoken"]) => (securetoken = settings),
   };
@@ -160,15 +164,21 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
     ledger,
     metrics,
     users,
-    httpHandler: hlsGate?.handle,
-    hlsKeys: hlsGate?.keys,
+    get httpHandler() {
+      return hlsGate?.handle;
+    },
+    get hlsKeys() {
+      return hlsGate?.keys;
+    },
     attach(target) {
       if (host !== undefined || closed) throw new Error("viewer authorization is attached once, before detach");
       target.probe();
       target.setLogLevel(current.log.nmsLevel);
+      const hlsDir = current.hls.dir ?? target.hostHlsDir?.() ?? null;
+      if (hlsGate === undefined && hlsDir !== null) hlsGate = hlsGateFor(hlsDir);
       try {
         target.attachPlayGate(ctx);
-        if (hlsGate !== undefined) target.attachHttp(hlsGate.handle, { privateDir: current.hls.dir! });
+        if (hlsGate !== undefined) target.attachHttp(hlsGate.handle, { privateDir: hlsDir! });
         target.onPublish(() => ({ allow: true })); // publish policy: issue 17 (publish helper) replaces this
       } catch (error) {
         target.detach();

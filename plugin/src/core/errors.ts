@@ -39,12 +39,15 @@ export class ConfigError extends VaError {
   }
 }
 
-/** NmsIncompatibleError: the node-media-server internals the gate relies on are not as expected. */
+/** The node-media-server lines the plugin supports, as every NmsIncompatibleError names them. */
+export const SUPPORTED_NMS_RANGES = "node-media-server 2.7.x (tested: 2.7.4) or 4.x (tested: 4.4.3)";
+
+/** NmsIncompatibleError: the node-media-server instance, or the internals the gate relies on, are not as expected. */
 export class NmsIncompatibleError extends VaError {
   constructor(what: string) {
     super(
       "VA_ERR_NMS_INCOMPATIBLE",
-      `node-media-server internals changed: ${what}; this plugin needs node-media-server 4.4.3 exactly`,
+      `node-media-server internals changed: ${what}; this plugin supports ${SUPPORTED_NMS_RANGES}`,
     );
   }
 }

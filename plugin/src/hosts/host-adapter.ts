@@ -57,6 +57,13 @@ export interface HostAdapter {
    */
   attachPlayGate(ctx: GateContext): void;
   /**
+   * The folder the host itself writes HLS to and would otherwise serve to anyone (NMS 2.7's
+   * `http.mediaroot`, where its `trans` ffmpeg writes), or null. With no `hls.dir` configured the
+   * plugin gates this folder: an operator who adds only the attach call gets gated HLS, never open HLS.
+   * Hosts that write no HLS leave it out.
+   */
+  hostHlsDir?(): string | null;
+  /**
    * Puts `handler` in front of the host's HTTP requests. `privateDir` is a folder only the handler
    * may serve (the HLS output): throws a ConfigError when the host would serve it itself, around the
    * gate, and an error when the host has no HTTP server.
