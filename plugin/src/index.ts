@@ -1,6 +1,6 @@
-import type NodeMediaServer from "node-media-server";
 import { parseConfig } from "./config/parse-config.js";
 import { pluginConfigSchema, type PluginConfig, type PluginConfigInput } from "./config/plugin-config-schema.js";
+import type { NodeMediaServerInstance } from "./hosts/host-adapter.js";
 import { createNms4Host } from "./hosts/nms4/nms4-host.js";
 import { buildViewerAuth, type ViewerAuthDeps, type ViewerAuthParts } from "./viewer-auth.js";
 
@@ -11,7 +11,7 @@ export { allow, deny, PASS } from "./core/decision.js";
 export type { PluginConfig, PluginConfigInput } from "./config/plugin-config-schema.js";
 export { pluginConfigSchema } from "./config/plugin-config-schema.js";
 export { loadConfigFile, parseConfig } from "./config/parse-config.js";
-export { AlreadyAttachedError, BackendResponseError, BackendTimeoutError, BackendUnreachableError, ConfigError, NmsIncompatibleError, SignedLinkError, VaError } from "./core/errors.js";
+export { AlreadyAttachedError, BackendResponseError, BackendTimeoutError, BackendUnreachableError, ConfigError, NmsIncompatibleError, NmsInstanceError, NmsUnsupportedVersionError, SignedLinkError, VaError } from "./core/errors.js";
 export type { BackendConfig } from "./config/backend-schema.js";
 export type { MemorySessionStore } from "./sessions/memory-session-store.js";
 export type { SessionStore, SessionFilter, SessionPage, SessionPageRequest, SessionEvent, SessionStart } from "./core/session-store.js";
@@ -21,9 +21,10 @@ export type { UserStore, UsersReloadResult } from "./users/user-store.js";
 export { hashPassword } from "./users/password-hash.js";
 export { makeSecureLink, type SecureLinkOptions } from "./securetoken/make-secure-link.js";
 export { buildViewerAuth, type ViewerAuth, type ViewerAuthDeps, type ViewerAuthParts } from "./viewer-auth.js";
-export type { HostAdapter, HostInfo, HttpFrontHandler } from "./hosts/host-adapter.js";
+export type { HostAdapter, HostInfo, HttpFrontHandler, NodeMediaServerInstance } from "./hosts/host-adapter.js";
+export { SUPPORTED_NMS_RANGE } from "./hosts/host-package.js";
 export { createNms4Host } from "./hosts/nms4/nms4-host.js";
-export { runNms, type NmsPorts } from "./hosts/nms4/run-nms.js";
+export { runNms, type NmsPorts, type RunnableNms } from "./hosts/nms4/run-nms.js";
 
 /** What `attachViewerAuth` returns: the running parts, and `detach` to undo it all. */
 export interface ViewerAuthHandle extends ViewerAuthParts {
@@ -43,7 +44,7 @@ export interface ViewerAuthHandle extends ViewerAuthParts {
  * nms.run();
  * // later: await auth.detach();
  */
-export function attachViewerAuth(nms: NodeMediaServer, config: PluginConfigInput = {}, deps: ViewerAuthDeps = {}): ViewerAuthHandle {
+export function attachViewerAuth(nms: NodeMediaServerInstance, config: PluginConfigInput = {}, deps: ViewerAuthDeps = {}): ViewerAuthHandle {
   return attachResolvedViewerAuth(nms, parseConfig(pluginConfigSchema, config) as PluginConfig, deps);
 }
 
@@ -51,7 +52,7 @@ export function attachViewerAuth(nms: NodeMediaServer, config: PluginConfigInput
  * `attachViewerAuth` for a configuration that was already validated: `buildViewerAuth`, attached to
  * the NMS 4 host and started. A refused attach closes what the build opened and throws.
  */
-export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginConfig, deps: ViewerAuthDeps = {}): ViewerAuthHandle {
+export function attachResolvedViewerAuth(nms: NodeMediaServerInstance, resolved: PluginConfig, deps: ViewerAuthDeps = {}): ViewerAuthHandle {
   const auth = buildViewerAuth(resolved, deps);
   try {
     auth.attach(createNms4Host(nms));

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import NodeMediaServer from "node-media-server";
-import { Context } from "../../plugin/src/hosts/nms4/nms4-internals.js";
+import { Context } from "./nms4-internals.js";
 import { runNms } from "../../plugin/src/hosts/nms4/run-nms.js";
 import { attachViewerAuth, type PluginConfigInput, type ViewerAuthDeps, type ViewerAuthHandle } from "../../plugin/src/index.js";
 import { createCapturingLogger, type CapturedLog } from "./capturing-logger.js";

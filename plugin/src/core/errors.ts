@@ -132,3 +132,21 @@ export class BackendRequestError extends VaError {
     this.problem = problem;
   }
 }
+
+/** NmsUnsupportedVersionError: the node-media-server the instance came from is not a supported release. */
+export class NmsUnsupportedVersionError extends VaError {
+  constructor(version: string, supported: string) {
+    super("VA_ERR_NMS_UNSUPPORTED", `node-media-server ${version} is not supported; supported releases: ${supported}`);
+  }
+}
+
+/**
+ * NmsInstanceError: the plugin cannot prove that it wraps the internals of the very node-media-server
+ * instance it was given (its class is not in Node's module cache, or that copy's internals are not the
+ * ones the instance uses). Attaching anyway could gate a copy of NMS the app never runs.
+ */
+export class NmsInstanceError extends VaError {
+  constructor(what: string) {
+    super("VA_ERR_NMS_INSTANCE", `cannot prove the gate wraps this node-media-server instance: ${what}; pass the instance your app created with its own node-media-server`);
+  }
+}
