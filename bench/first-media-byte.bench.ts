@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import NodeMediaServer from "node-media-server";
-import { nmsLogger } from "../plugin/src/hosts/nms4/nms4-internals.js";
+import { nmsLogger } from "../test/helpers/nms4-internals.js";
 import { runNms } from "../plugin/src/hosts/nms4/run-nms.js";
 import { WebSocket } from "ws";
 import { attachViewerAuth, type ViewerAuthHandle } from "../plugin/src/index.js";

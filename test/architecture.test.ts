@@ -27,6 +27,8 @@ const FLOORS: Readonly<Record<string, number>> = {
 };
 
 const ROOT = resolve(import.meta.dirname, "..");
+/** A deep import of node-media-server's files, by its name or an npm alias of it (`node-media-server-2`). */
+const NMS_INTERNALS = /^node-media-server(-[\w.-]+)?\/src\//;
 const PLUGIN = join(ROOT, "plugin/src");
 
 function sourceFiles(dir: string): string[] {
@@ -87,13 +89,29 @@ describe("architecture: floors and the host adapter boundary", () => {
     expect(upward).to.deep.equal([]);
   });
 
-  it("imports node-media-server's internals (node-media-server/src/…) only under plugin/src/hosts/", () => {
+  it("imports node-media-server's internals (node-media-server/src/…, or an alias such as node-media-server-2/src/…) only under plugin/src/hosts/", () => {
     const outside: string[] = [];
     const everywhere = [...sourceFiles(join(ROOT, "plugin")), ...sourceFiles(join(ROOT, "server")), ...sourceFiles(join(ROOT, "bench")), ...sourceFiles(join(ROOT, "test")), ...sourceFiles(join(ROOT, "samples"))];
     for (const file of everywhere) {
       if (file.startsWith(join(PLUGIN, "hosts") + "/")) continue;
-      for (const line of importsOf(file)) if (/^node-media-server\/src\//.test(line.from)) outside.push(`${relative(ROOT, file)}: ${line.from}`);
+      for (const line of importsOf(file)) if (NMS_INTERNALS.test(line.from)) outside.push(`${relative(ROOT, file)}: ${line.from}`);
     }
     expect(outside).to.deep.equal([]);
+  });
+
+  it("keeps each host line in its own folder: hosts/<line>/ imports no other line's folder, and only the line's own folder names NMS's internals", () => {
+    const crossing: string[] = [];
+    const hostsDir = join(PLUGIN, "hosts");
+    for (const file of pluginFiles.filter((f) => f.startsWith(hostsDir + "/"))) {
+      const own = relative(hostsDir, file).split("/");
+      const line = own.length > 1 ? own[0] : undefined; // undefined: a shared file directly in hosts/
+      for (const imported of importsOf(file)) {
+        if (line === undefined && NMS_INTERNALS.test(imported.from)) crossing.push(`${relative(ROOT, file)}: ${imported.from} (shared host files load no NMS internals)`);
+        if (!imported.from.startsWith(".")) continue;
+        const target = relative(hostsDir, resolve(dirname(file), imported.from)).split("/");
+        if (target.length > 1 && !target[0]!.startsWith("..") && target[0] !== line && line !== undefined) crossing.push(`${relative(ROOT, file)} -> hosts/${target.join("/")}`);
+      }
+    }
+    expect(crossing).to.deep.equal([]);
   });
 });

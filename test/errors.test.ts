@@ -45,7 +45,7 @@ describe("errors", () => {
 
   it("NmsIncompatibleError names what changed and the version needed", () => {
     expectError(new NmsIncompatibleError("Context.broadcasts is not a Map"), "NmsIncompatibleError", "VA_ERR_NMS_INCOMPATIBLE",
-      "node-media-server internals changed: Context.broadcasts is not a Map; this plugin supports node-media-server 2.7.x (tested: 2.7.4) or 4.x (tested: 4.4.3)");
+      "node-media-server internals changed: Context.broadcasts is not a Map; this plugin supports node-media-server 2.7.4 and 4.4.3");
   });
 
   it("AlreadyAttachedError says to detach first", () => {

@@ -5,7 +5,7 @@ import { rawStatusLine } from "./helpers/raw-http.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WebSocket } from "ws";
-import { Context, Flv, Rtmp, type BaseSession } from "../plugin/src/hosts/nms4/nms4-internals.js";
+import { Context, Flv, Rtmp, type BaseSession } from "./helpers/nms4-internals.js";
 import { classifyFlvRequest } from "../plugin/src/hosts/nms4/flv-request-target.js";
 import { loggableInput } from "../plugin/src/gate/loggable-input.js";
 import { rtmpCommandProblem } from "../plugin/src/hosts/nms4/rtmp-command-check.js";

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { Context } from "../plugin/src/hosts/nms4/nms4-internals.js";
+import { Context } from "./helpers/nms4-internals.js";
 import { startPublishingNms, type NmsInstance } from "./helpers/nms-instance.js";
 import { hasFfmpeg, playWithFfmpeg } from "./helpers/ffmpeg.js";
 import { httpGetFor, wsReadFor } from "./helpers/flv-clients.js";

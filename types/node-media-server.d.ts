@@ -27,6 +27,8 @@ declare module "node-media-server" {
     /** `httpsServer` is an HTTP/2 server that also speaks HTTP/1.1 (`allowHTTP1`), with WebSocket upgrades. */
     httpServer: { httpServer?: HttpServer; httpsServer?: import("node:http2").Http2SecureServer; wsServer?: unknown };
     rtmpServer: { tcpServer?: NetServer; tlsServer?: NetServer };
+    /** The LightweightStore the constructor also puts in Context.store (proves which Context is the instance's). */
+    store?: object;
   }
   export = NodeMediaServer;
 }
@@ -91,6 +93,7 @@ declare module "node-media-server/src/core/context.js" {
     sessions: Map<string, BaseSession>;
     broadcasts: Map<string, BroadcastServer>;
     eventEmitter: EventEmitter;
+    store?: object;
   };
   export = Context;
 }

@@ -1,6 +1,6 @@
-import type NodeMediaServer from "node-media-server";
 import { parseConfig } from "./config/parse-config.js";
 import { pluginConfigSchema, type PluginConfig, type PluginConfigInput } from "./config/plugin-config-schema.js";
+import type { NodeMediaServerInstance } from "./hosts/host-adapter.js";
 import { hostFor } from "./hosts/host-for.js";
 import { buildViewerAuth, type ViewerAuthDeps, type ViewerAuthParts } from "./viewer-auth.js";
 
@@ -11,7 +11,7 @@ export { allow, deny, PASS } from "./core/decision.js";
 export type { PluginConfig, PluginConfigInput } from "./config/plugin-config-schema.js";
 export { pluginConfigSchema } from "./config/plugin-config-schema.js";
 export { loadConfigFile, parseConfig } from "./config/parse-config.js";
-export { AlreadyAttachedError, BackendResponseError, BackendTimeoutError, BackendUnreachableError, ConfigError, NmsIncompatibleError, SignedLinkError, SUPPORTED_NMS_RANGES, VaError } from "./core/errors.js";
+export { AlreadyAttachedError, BackendResponseError, BackendTimeoutError, BackendUnreachableError, ConfigError, NmsIncompatibleError, NmsInstanceError, NmsUnsupportedVersionError, SignedLinkError, VaError } from "./core/errors.js";
 export type { BackendConfig } from "./config/backend-schema.js";
 export type { MemorySessionStore } from "./sessions/memory-session-store.js";
 export type { SessionStore, SessionFilter, SessionPage, SessionPageRequest, SessionEvent, SessionStart } from "./core/session-store.js";
@@ -21,10 +21,11 @@ export type { UserStore, UsersReloadResult } from "./users/user-store.js";
 export { hashPassword } from "./users/password-hash.js";
 export { makeSecureLink, type SecureLinkOptions } from "./securetoken/make-secure-link.js";
 export { buildViewerAuth, type ViewerAuth, type ViewerAuthDeps, type ViewerAuthParts } from "./viewer-auth.js";
-export type { HostAdapter, HostInfo, HttpFrontHandler } from "./hosts/host-adapter.js";
+export type { HostAdapter, HostInfo, HttpFrontHandler, NodeMediaServerInstance } from "./hosts/host-adapter.js";
+export { SUPPORTED_NMS_RANGE } from "./hosts/host-package.js";
 export { createNms4Host } from "./hosts/nms4/nms4-host.js";
 export { hostFor } from "./hosts/host-for.js";
-export { runNms, type NmsPorts } from "./hosts/nms4/run-nms.js";
+export { runNms, type NmsPorts, type RunnableNms } from "./hosts/nms4/run-nms.js";
 
 /** What `attachViewerAuth` returns: the running parts, and `detach` to undo it all. */
 export interface ViewerAuthHandle extends ViewerAuthParts {
@@ -45,7 +46,7 @@ export interface ViewerAuthHandle extends ViewerAuthParts {
  * nms.run();
  * // later: await auth.detach();
  */
-export function attachViewerAuth(nms: NodeMediaServer | object, config: PluginConfigInput = {}, deps: ViewerAuthDeps = {}): ViewerAuthHandle {
+export function attachViewerAuth(nms: NodeMediaServerInstance, config: PluginConfigInput = {}, deps: ViewerAuthDeps = {}): ViewerAuthHandle {
   return attachResolvedViewerAuth(nms, parseConfig(pluginConfigSchema, config) as PluginConfig, deps);
 }
 
@@ -53,7 +54,7 @@ export function attachViewerAuth(nms: NodeMediaServer | object, config: PluginCo
  * `attachViewerAuth` for a configuration that was already validated: `buildViewerAuth`, attached to
  * the instance's host adapter and started. A refused attach closes what the build opened and throws.
  */
-export function attachResolvedViewerAuth(nms: NodeMediaServer | object, resolved: PluginConfig, deps: ViewerAuthDeps = {}): ViewerAuthHandle {
+export function attachResolvedViewerAuth(nms: NodeMediaServerInstance, resolved: PluginConfig, deps: ViewerAuthDeps = {}): ViewerAuthHandle {
   const auth = buildViewerAuth(resolved, deps);
   try {
     auth.attach(hostFor(nms));

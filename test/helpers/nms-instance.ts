@@ -7,7 +7,7 @@ import NodeMediaServer from "node-media-server";
 import NodeMediaServer2 from "node-media-server-2";
 import { nms2InternalsOf, type Nms2Server } from "../../plugin/src/hosts/nms2/nms2-internals.js";
 import { freePort } from "./free-port.js";
-import { Context } from "../../plugin/src/hosts/nms4/nms4-internals.js";
+import { Context } from "./nms4-internals.js";
 import { runNms } from "../../plugin/src/hosts/nms4/run-nms.js";
 import { attachViewerAuth, type PluginConfigInput, type ViewerAuthDeps, type ViewerAuthHandle } from "../../plugin/src/index.js";
 import { createCapturingLogger, type CapturedLog } from "./capturing-logger.js";

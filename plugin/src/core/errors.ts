@@ -39,15 +39,12 @@ export class ConfigError extends VaError {
   }
 }
 
-/** The node-media-server lines the plugin supports, as every NmsIncompatibleError names them. */
-export const SUPPORTED_NMS_RANGES = "node-media-server 2.7.x (tested: 2.7.4) or 4.x (tested: 4.4.3)";
-
 /** NmsIncompatibleError: the node-media-server instance, or the internals the gate relies on, are not as expected. */
 export class NmsIncompatibleError extends VaError {
   constructor(what: string) {
     super(
       "VA_ERR_NMS_INCOMPATIBLE",
-      `node-media-server internals changed: ${what}; this plugin supports ${SUPPORTED_NMS_RANGES}`,
+      `node-media-server internals changed: ${what}; this plugin supports node-media-server 2.7.4 and 4.4.3`,
     );
   }
 }
@@ -133,5 +130,23 @@ export class BackendRequestError extends VaError {
     super("VA_ERR_BACKEND_REQUEST_INVALID", `auth backend ${target}: request not sent: ${problem}`, options);
     this.target = target;
     this.problem = problem;
+  }
+}
+
+/** NmsUnsupportedVersionError: the node-media-server the instance came from is not a supported release. */
+export class NmsUnsupportedVersionError extends VaError {
+  constructor(version: string, supported: string) {
+    super("VA_ERR_NMS_UNSUPPORTED", `node-media-server ${version} is not supported; supported releases: ${supported}`);
+  }
+}
+
+/**
+ * NmsInstanceError: the plugin cannot prove that it wraps the internals of the very node-media-server
+ * instance it was given (its class is not in Node's module cache, or that copy's internals are not the
+ * ones the instance uses). Attaching anyway could gate a copy of NMS the app never runs.
+ */
+export class NmsInstanceError extends VaError {
+  constructor(what: string) {
+    super("VA_ERR_NMS_INSTANCE", `cannot prove the gate wraps this node-media-server instance: ${what}; pass the instance your app created with its own node-media-server`);
   }
 }

@@ -7,6 +7,14 @@ import type { GateContext } from "../gate/gate-context.js";
  */
 export type HttpFrontHandler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 
+/**
+ * A media server instance as the app created it (`new NodeMediaServer(config)`). Typed as any object
+ * on purpose: the supported lines have different shapes, and which copy and release an instance
+ * comes from is proven at attach (`hosts/host-package.ts`), which refuses anything else. It also keeps
+ * node-media-server's types (it ships none) out of the plugin's public declarations.
+ */
+export type NodeMediaServerInstance = object;
+
 /** Which server an adapter drives, as its probe found it. */
 export interface HostInfo {
   /** The server's name, e.g. `node-media-server`. */

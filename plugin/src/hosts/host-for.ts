@@ -1,20 +1,18 @@
-import { NmsIncompatibleError } from "../core/errors.js";
-import type { HostAdapter } from "./host-adapter.js";
+import type { HostAdapter, NodeMediaServerInstance } from "./host-adapter.js";
+import { hostPackageOf } from "./host-package.js";
 import { Nms2Host } from "./nms2/nms2-host.js";
 import { nms2InternalsOf, type Nms2Server } from "./nms2/nms2-internals.js";
 import { createNms4Host } from "./nms4/nms4-host.js";
-import type NodeMediaServer from "node-media-server";
 
 /**
- * The host adapter for a node-media-server instance, picked by the instance itself: a 2.x instance
- * (made by a CommonJS `node_media_server.js` whose package is node-media-server 2.x) gets the 2.7
- * adapter, bound to that very copy's internals; an instance with NMS 4's servers gets the 4.x adapter.
- * Anything else is refused, naming the supported ranges; each adapter's `probe` then checks the version.
+ * The host adapter for a node-media-server instance, picked by the copy of NMS the instance was made
+ * by (`hostPackageOf`): a 2.x copy gets the 2.7 adapter, bound to that copy's internals; any other gets
+ * the 4.x adapter, whose probe checks its release. An unsupported release is refused with
+ * NmsUnsupportedVersionError naming the supported ones; an instance whose copy cannot be found, with
+ * NmsIncompatibleError. Nothing is changed before either.
  */
-export function hostFor(nms: unknown): HostAdapter {
-  if (typeof nms !== "object" || nms === null) throw new NmsIncompatibleError("attachViewerAuth needs a NodeMediaServer instance");
-  const nms2 = nms2InternalsOf(nms);
-  if (nms2 !== undefined) return new Nms2Host(nms as Nms2Server, nms2);
-  if ("httpServer" in nms && "rtmpServer" in nms) return createNms4Host(nms as NodeMediaServer);
-  throw new NmsIncompatibleError("the instance is neither a node-media-server 2.7 nor a 4.x NodeMediaServer");
+export function hostFor(nms: NodeMediaServerInstance): HostAdapter {
+  const host = hostPackageOf(nms);
+  if (host.version.startsWith("2.")) return new Nms2Host(nms as Nms2Server, nms2InternalsOf(nms, host));
+  return createNms4Host(nms);
 }

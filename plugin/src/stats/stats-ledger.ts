@@ -1,9 +1,11 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import type { Clock } from "../core/clock.js";
+import { ConfigError } from "../core/errors.js";
 import { guarded } from "../core/guarded.js";
 import type { Logger } from "../core/log.js";
+import { pluginRequire } from "../core/plugin-require.cjs";
 import { LogRateLimit } from "../core/log-rate-limit.js";
 import type { SessionStore } from "../core/session-store.js";
 import { snapshotOf, type SessionSnapshot, type ViewerSession } from "../core/viewer-session.js";
@@ -114,7 +116,8 @@ export class StatsLedger {
 
   constructor(file: string, flushIntervalMs: number, registry: SessionStore, clock: Clock, log: Logger, options: StatsLedgerOptions = {}) {
     mkdirSync(dirname(file), { recursive: true });
-    this.#db = new Database(file, { timeout: OPEN_BUSY_TIMEOUT_MS });
+    const Sqlite = loadBetterSqlite(file);
+    this.#db = new Sqlite(file, { timeout: OPEN_BUSY_TIMEOUT_MS });
     this.#db.pragma("journal_mode = WAL");
     this.#db.pragma("synchronous = NORMAL");
     this.#db.exec(`
@@ -408,4 +411,17 @@ function csvField(value: unknown): string {
 
 function isTime(column: string): boolean {
   return column.endsWith("_at") || column === "playing_since";
+}
+
+/**
+ * better-sqlite3, loaded only when statistics are on: it is an optional peer dependency (a native
+ * module most installs never need), so a missing one is a configuration problem named by its key.
+ */
+function loadBetterSqlite(file: string): typeof Database {
+  try {
+    return pluginRequire("better-sqlite3") as typeof Database;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== "MODULE_NOT_FOUND") throw error;
+    throw new ConfigError([{ path: "stats.file", message: "needs the better-sqlite3 package for statistics: npm install better-sqlite3@12", value: file }]);
+  }
 }

@@ -1,9 +1,26 @@
 // The one module that uses fluent-ffmpeg (archived upstream): everything else sees FfmpegJob only,
 // so replacing it later touches this file alone.
 import type { EventEmitter } from "node:events";
-import ffmpeg from "fluent-ffmpeg";
+import { createRequire } from "node:module";
+import type Ffmpeg from "fluent-ffmpeg";
 import type { ChannelConfig } from "../server-config-schema.js";
 import { spawnWithLifeline } from "./spawn-with-lifeline.js";
+
+/**
+ * fluent-ffmpeg is an optional peer dependency of the package (only the bundled server uses it, apps
+ * that attach the plugin never do): loaded here, at the server's start, with an error that says how
+ * to install it.
+ */
+function loadFluentFfmpeg(): typeof Ffmpeg {
+  try {
+    return createRequire(import.meta.url)("fluent-ffmpeg") as typeof Ffmpeg;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== "MODULE_NOT_FOUND") throw error;
+    throw new Error("the bundled server needs the fluent-ffmpeg package: npm install fluent-ffmpeg@2.1.3", { cause: error });
+  }
+}
+
+const ffmpeg = loadFluentFfmpeg();
 
 /** A running ffmpeg process: `stderr` lines, `progress` once media flows, `exit` exactly once. */
 export interface FfmpegJob extends EventEmitter<{ stderr: [string]; progress: []; exit: [string | null] }> {
@@ -42,7 +59,7 @@ export function startPackager(channel: ChannelConfig, playUrl: string, hlsDir: s
   return run(command, ffmpegPath);
 }
 
-function addSource(command: ffmpeg.FfmpegCommand, channel: ChannelConfig): void {
+function addSource(command: Ffmpeg.FfmpegCommand, channel: ChannelConfig): void {
   const source = channel.source;
   switch (source.type) {
     case "testPattern":
@@ -81,7 +98,7 @@ function encodeOptions(channel: ChannelConfig): string[] {
  * Starts the job with its lifeline (spawnWithLifeline): fluent-ffmpeg only builds the argument list,
  * because its own spawn gives the child no way to notice that the server died.
  */
-function run(command: ffmpeg.FfmpegCommand, ffmpegPath: string): FfmpegJob {
+function run(command: Ffmpeg.FfmpegCommand, ffmpegPath: string): FfmpegJob {
   command.addOption("-nostdin").addOption("-hide_banner").addOption("-loglevel", "warning").addOption("-stats");
   // Pinned fluent-ffmpeg 2.1.3 (archived): its argument builder is the part of it we use.
   const args = (command as unknown as { _getArguments(): string[] })._getArguments();

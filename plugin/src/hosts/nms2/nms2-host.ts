@@ -10,8 +10,6 @@ import { NmsChildren } from "./own-children.js";
 
 /** Marker on NMS 2.7's process-wide context: one gate per process (a Symbol.for key, seen by every copy of the plugin). */
 const ATTACHED = Symbol.for("nms-viewer-auth.attached");
-/** The node-media-server 2.x line this adapter is written for (tested on 2.7.4). */
-const SUPPORTED_MINOR = "2.7.";
 
 
 /**
@@ -31,14 +29,15 @@ export class Nms2Host implements HostAdapter {
   #restore: (() => void)[] = [];
   #claimed = false;
 
+  /** `nms` must have been made by the NMS copy `internals` come from (`nms2InternalsOf`). */
   constructor(nms: Nms2Server, internals: Nms2Internals) {
     this.#nms = nms;
     this.#internals = internals;
   }
 
+  /** The version was checked when the internals were found (`nms2InternalsOf`); this checks their shape. */
   probe(): HostInfo {
-    const { version } = this.#internals;
-    if (!version.startsWith(SUPPORTED_MINOR)) throw new NmsIncompatibleError(`version ${version} is not a 2.7.x release`);
+    const { version } = this.#internals.host;
     for (const [name, cls, method] of [
       ["NodeRtmpSession", this.#internals.NodeRtmpSession, "onPlay"],
       ["NodeFlvSession", this.#internals.NodeFlvSession, "onPlay"],

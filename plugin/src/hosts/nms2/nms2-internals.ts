@@ -1,9 +1,10 @@
-import { createRequire } from "node:module";
+import { join } from "node:path";
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { EventEmitter } from "node:events";
 import type { ChildProcess } from "node:child_process";
-import { NmsIncompatibleError } from "../../core/errors.js";
+import { NmsIncompatibleError, NmsInstanceError, NmsUnsupportedVersionError } from "../../core/errors.js";
+import { hostPackageOf, isSupportedNmsVersion, SUPPORTED_NMS_RANGE, type HostPackage } from "../host-package.js";
 
 /**
  * node-media-server 2.7 internals, as the adapter uses them. NMS 2.x ships no types; these describe the
@@ -100,12 +101,13 @@ type Constructor<T> = { prototype: T; name: string };
 
 /** Everything the adapter needs from one NMS 2.7 copy: the one that made the instance. */
 export interface Nms2Internals {
-  /** The version in that copy's package.json. */
-  readonly version: string;
-  /** Where that copy's `src/` lies (for messages). */
+  /** The copy they come from: its folder and version. */
+  readonly host: HostPackage;
+  /** Where that copy's `src/` lies (its own `public` folder is beside the modules). */
   readonly srcDir: string;
   /** NMS's process-wide registry (`node_core_ctx.js`). */
   readonly context: { readonly sessions: Map<string, unknown>; readonly publishers: Map<string, string>; readonly nodeEvent: EventEmitter };
+  readonly NodeMediaServer: unknown;
   readonly NodeRtmpSession: Constructor<Nms2RtmpSession>;
   readonly NodeFlvSession: Constructor<Nms2FlvSession>;
   readonly NodeHttpServer: Constructor<Nms2HttpServer>;
@@ -113,42 +115,39 @@ export interface Nms2Internals {
   readonly NodeRelaySession: Constructor<Nms2FfmpegSession>;
 }
 
+/** The node-media-server line the NMS 2.7 adapter is written for. */
+const NMS2_LINE = /^2\.7\./;
+
 /**
- * The NMS 2.7 internals behind `nms`, loaded from the very copy of node-media-server whose module defines
- * the instance's constructor, never by package name: an app has it as `node-media-server`, this
- * project's tests as the alias `node-media-server-2`, and a second copy beside the app's would be a
- * registry the app's server never uses. Returns undefined when `nms` was not made by a CommonJS
- * node-media-server module this process loaded (then it is not a 2.x instance).
+ * The NMS 2.7 internals of the copy `nms` was created from (`hostPackageOf`: the package whose module
+ * defines the instance's class), never loaded by package name: an app has it as `node-media-server`,
+ * this project's tests as the alias `node-media-server-2`, and a copy beside the app's would be a
+ * registry the app's server never uses. Throws NmsUnsupportedVersionError for another release,
+ * NmsInstanceError when that copy's `NodeMediaServer` is not the instance's class.
  */
-export function nms2InternalsOf(nms: object): Nms2Internals | undefined {
-  const file = moduleFileOf(nms.constructor);
-  if (file === undefined) return undefined;
-  const load = createRequire(file);
-  const pkg = load("../package.json") as { name?: unknown; version?: unknown };
-  if (pkg.name !== "node-media-server" || typeof pkg.version !== "string" || !pkg.version.startsWith("2.")) return undefined;
-  const srcDir = file.slice(0, file.lastIndexOf("/") + 1);
-  try {
-    return {
-      version: pkg.version,
-      srcDir,
-      context: load("./node_core_ctx.js") as Nms2Internals["context"],
-      NodeRtmpSession: load("./node_rtmp_session.js") as Constructor<Nms2RtmpSession>,
-      NodeFlvSession: load("./node_flv_session.js") as Constructor<Nms2FlvSession>,
-      NodeHttpServer: load("./node_http_server.js") as Constructor<Nms2HttpServer>,
-      NodeTransSession: load("./node_trans_session.js") as Constructor<Nms2FfmpegSession>,
-      NodeRelaySession: load("./node_relay_session.js") as Constructor<Nms2FfmpegSession>,
-    };
-  } catch (error) {
-    throw new NmsIncompatibleError(`node-media-server ${pkg.version} at ${srcDir} lacks a 2.7 module (${(error as Error).message})`);
-  }
+export function nms2InternalsOf(nms: object, host: HostPackage = hostPackageOf(nms)): Nms2Internals {
+  if (!NMS2_LINE.test(host.version) || !isSupportedNmsVersion(host.version)) throw new NmsUnsupportedVersionError(host.version, SUPPORTED_NMS_RANGE);
+  const internals = loadNms2Internals(host);
+  if (!(nms instanceof (internals.NodeMediaServer as new () => object))) throw new NmsInstanceError(`the instance is not a NodeMediaServer of ${host.root}`);
+  return internals;
 }
 
-/** The file of the CommonJS module whose export is `constructor`, from Node's module cache. */
-function moduleFileOf(constructor: unknown): string | undefined {
-  if (typeof constructor !== "function") return undefined;
-  const cache = createRequire(import.meta.url).cache;
-  for (const module of Object.values(cache)) {
-    if (module?.exports === constructor && module.filename.endsWith("/src/node_media_server.js")) return module.filename;
+/** Loads the internals from one installed 2.7 copy. */
+export function loadNms2Internals(host: HostPackage): Nms2Internals {
+  const load = (file: string): unknown => host.require(`./src/${file}`);
+  try {
+    return {
+      host,
+      srcDir: join(host.root, "src"),
+      context: load("node_core_ctx.js") as Nms2Internals["context"],
+      NodeMediaServer: load("node_media_server.js"),
+      NodeRtmpSession: load("node_rtmp_session.js") as Constructor<Nms2RtmpSession>,
+      NodeFlvSession: load("node_flv_session.js") as Constructor<Nms2FlvSession>,
+      NodeHttpServer: load("node_http_server.js") as Constructor<Nms2HttpServer>,
+      NodeTransSession: load("node_trans_session.js") as Constructor<Nms2FfmpegSession>,
+      NodeRelaySession: load("node_relay_session.js") as Constructor<Nms2FfmpegSession>,
+    };
+  } catch (error) {
+    throw new NmsIncompatibleError(`node-media-server ${host.version} at ${host.root} lacks a 2.7 module (${(error as Error).message})`);
   }
-  return undefined;
 }

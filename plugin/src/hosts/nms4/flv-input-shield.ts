@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import Flv from "node-media-server/src/protocol/flv.js";
+import type Flv from "node-media-server/src/protocol/flv.js";
 import type NodeMediaServer from "node-media-server";
 import type BaseSession from "node-media-server/src/session/base_session.js";
 import { NmsIncompatibleError } from "../../core/errors.js";
@@ -12,6 +12,7 @@ import type { InputProblem } from "../../gate/input-problem.js";
 import { loggableInput } from "../../gate/loggable-input.js";
 import { closeConnection, protocolOf } from "./nms-connection.js";
 import type { NmsSessionOwners } from "./nms-session-owners.js";
+import type { Nms4Internals } from "./nms4-internals.js";
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -43,19 +44,21 @@ const DESTROY_AFTER_MS = 1000;
 export class FlvInputShield {
   readonly #owners: NmsSessionOwners;
   readonly #log: Logger;
+  readonly #nms4: Nms4Internals;
   readonly #fronted: Fronted[] = [];
   readonly #refusedParsers = new WeakSet<object>();
   #originalParserData: Flv["parserData"] | undefined;
 
-  constructor(owners: NmsSessionOwners, log: Logger) {
+  constructor(owners: NmsSessionOwners, log: Logger, nms4: Nms4Internals) {
     this.#owners = owners;
     this.#log = log;
+    this.#nms4 = nms4;
   }
 
   /** Fronts NMS's HTTP and HTTPS servers (those it has) and wraps the FLV parser. */
   attach(nms: NodeMediaServer): void {
     if (this.#originalParserData !== undefined) return;
-    const proto = Flv.prototype;
+    const proto = this.#nms4.Flv.prototype;
     if (!Object.hasOwn(proto, "parserData") || typeof proto.parserData !== "function") throw new NmsIncompatibleError("Flv.prototype.parserData is not a function");
     const original = proto.parserData;
     const shield = this;
@@ -76,7 +79,7 @@ export class FlvInputShield {
       for (const listener of requests) server.on("request", listener);
       for (const listener of upgrades) server.on("upgrade", listener);
     }
-    if (this.#originalParserData !== undefined) Flv.prototype.parserData = this.#originalParserData;
+    if (this.#originalParserData !== undefined) this.#nms4.Flv.prototype.parserData = this.#originalParserData;
     this.#originalParserData = undefined;
   }
 

@@ -3,6 +3,7 @@ import type { Logger } from "../../core/log.js";
 import { FlvInputShield } from "./flv-input-shield.js";
 import { NmsSessionOwners } from "./nms-session-owners.js";
 import { RtmpInputShield } from "./rtmp-input-shield.js";
+import type { Nms4Internals } from "./nms4-internals.js";
 
 /**
  * NmsInputShield validates what viewers and publishers send at the edge, before node-media-server
@@ -12,19 +13,21 @@ import { RtmpInputShield } from "./rtmp-input-shield.js";
  * docs/nms-shields.md. The NMS 4 host adapter (`Nms4Host`) installs it before anything else and removes it last.
  *
  * @example
- * const shield = new NmsInputShield(log);
+ * const shield = new NmsInputShield(log, nms4InternalsOf(nms));
  * shield.attach(nms); // before the play gate and the HLS gate
  * // …
  * shield.detach(); // after the HLS gate is detached
  */
 export class NmsInputShield {
-  readonly #owners = new NmsSessionOwners();
+  readonly #owners: NmsSessionOwners;
   readonly #rtmp: RtmpInputShield;
   readonly #flv: FlvInputShield;
 
-  constructor(log: Logger) {
-    this.#rtmp = new RtmpInputShield(this.#owners, log);
-    this.#flv = new FlvInputShield(this.#owners, log);
+  /** `nms4`: the internals of the instance's own NMS copy (`nms4InternalsOf`). */
+  constructor(log: Logger, nms4: Nms4Internals) {
+    this.#owners = new NmsSessionOwners(nms4);
+    this.#rtmp = new RtmpInputShield(this.#owners, log, nms4);
+    this.#flv = new FlvInputShield(this.#owners, log, nms4);
   }
 
   /** Installs every part; throws NmsIncompatibleError, with nothing left installed, when NMS is not as expected. */

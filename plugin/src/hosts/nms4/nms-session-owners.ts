@@ -1,6 +1,6 @@
-import Context from "node-media-server/src/core/context.js";
 import type BaseSession from "node-media-server/src/session/base_session.js";
 import { hookMapSet } from "./map-set-hook.js";
+import type { Nms4Internals } from "./nms4-internals.js";
 
 /**
  * NmsSessionOwners tells which NMS session a protocol parser belongs to. The input shield hooks the
@@ -11,12 +11,17 @@ import { hookMapSet } from "./map-set-hook.js";
  */
 export class NmsSessionOwners {
   readonly #owners = new WeakMap<object, BaseSession>();
+  readonly #sessions: Nms4Internals["Context"]["sessions"];
   #unhook: (() => void) | undefined;
+
+  constructor({ Context }: Nms4Internals) {
+    this.#sessions = Context.sessions;
+  }
 
   /** Starts recording: the sessions that exist and every one NMS registers from now on. */
   attach(): void {
     if (this.#unhook !== undefined) return;
-    this.#unhook = hookMapSet(Context.sessions, (session) => this.#record(session));
+    this.#unhook = hookMapSet(this.#sessions, (session) => this.#record(session));
   }
 
   detach(): void {

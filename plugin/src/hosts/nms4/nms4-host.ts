@@ -1,13 +1,11 @@
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
-import { createRequire } from "node:module";
 import { resolve, sep } from "node:path";
 import type NodeMediaServer from "node-media-server";
-import Context from "node-media-server/src/core/context.js";
-import nmsLogger from "node-media-server/src/core/logger.js";
 import { AlreadyAttachedError, ConfigError, NmsIncompatibleError } from "../../core/errors.js";
 import type { GateContext } from "../../gate/gate-context.js";
-import type { HostAdapter, HostInfo, HttpFrontHandler, PublishHook } from "../host-adapter.js";
+import type { HostAdapter, HostInfo, HttpFrontHandler, NodeMediaServerInstance, PublishHook } from "../host-adapter.js";
 import { NmsInputShield } from "./nms-input-shield.js";
+import { nms4InternalsOf, type Nms4Internals } from "./nms4-internals.js";
 import { assertNmsShape, PlayGate } from "./play-gate.js";
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -24,8 +22,6 @@ interface HttpFront {
  * marker on `Context` says one is attached (a Symbol.for key, so two copies of the plugin see it).
  */
 const ATTACHED = Symbol.for("nms-viewer-auth.attached");
-/** The node-media-server line this adapter is written for. */
-const SUPPORTED_MAJOR = "4";
 
 /**
  * Nms4Host attaches the plugin to a node-media-server 4.x instance (written against 4.4.3): the input
@@ -35,31 +31,35 @@ const SUPPORTED_MAJOR = "4";
  */
 export class Nms4Host implements HostAdapter {
   readonly #nms: NodeMediaServer;
+  #internals: Nms4Internals | undefined;
   #shield: NmsInputShield | undefined;
   #gate: PlayGate | undefined;
   #front: HttpFront | undefined;
   #claimed = false;
 
-  constructor(nms: NodeMediaServer) {
-    this.#nms = nms;
+  /** `nms` is an NMS 4 instance once `probe` has proven it (`nms4InternalsOf`); nothing uses it before. */
+  constructor(nms: NodeMediaServerInstance) {
+    this.#nms = nms as NodeMediaServer;
   }
 
-  /** Checks the installed NMS: a 4.x version and the internals the gate wraps. */
+  /**
+   * Finds the NMS copy the instance was created from (never the plugin's own resolution), checks its
+   * version is the supported 4.x release, proves its internals are the instance's, and checks they
+   * have the shape the gate wraps.
+   */
   probe(): HostInfo {
-    const version = nmsVersion();
-    if (version.split(".")[0] !== SUPPORTED_MAJOR) throw new NmsIncompatibleError(`version ${version} is not a 4.x release`);
-    assertNmsShape();
-    return { name: "node-media-server", version };
+    return { name: "node-media-server", version: this.#load().host.version };
   }
 
   attachPlayGate(ctx: GateContext): void {
-    const marker = Context as unknown as Record<symbol, boolean>;
+    const internals = this.#probed();
+    const marker = internals.Context as unknown as Record<symbol, boolean>;
     if (marker[ATTACHED]) throw new AlreadyAttachedError();
     marker[ATTACHED] = true;
     this.#claimed = true;
-    this.#shield = new NmsInputShield(ctx.log);
+    this.#shield = new NmsInputShield(ctx.log, internals);
     this.#shield.attach(this.#nms); // first: malformed input is refused before the gates (and NMS) see it
-    this.#gate = new PlayGate(ctx);
+    this.#gate = new PlayGate(ctx, internals);
     this.#gate.attach();
   }
 
@@ -71,6 +71,7 @@ export class Nms4Host implements HostAdapter {
   attachHttp(handler: HttpFrontHandler, options: { readonly privateDir: string }): void {
     const server = this.#nms.httpServer.httpServer;
     if (server === undefined) throw new NmsIncompatibleError("hls.dir is set but NMS has no HTTP server (set http.port)");
+    const { Context } = this.#probed();
     const staticRoot = Context.config.static?.router !== undefined ? Context.config.static.root : undefined;
     if (staticRoot !== undefined && overlaps(resolve(staticRoot), resolve(options.privateDir))) {
       throw new ConfigError([{
@@ -95,7 +96,7 @@ export class Nms4Host implements HostAdapter {
   }
 
   setLogLevel(level: string): void {
-    nmsLogger.level = level; // NMS's constructor forces "debug"
+    this.#probed().nmsLogger.level = level; // NMS's constructor forces "debug"
   }
 
   detach(): void {
@@ -109,21 +110,26 @@ export class Nms4Host implements HostAdapter {
     this.#gate = undefined;
     this.#shield?.detach(); // after the HTTP front, which wraps the shield's
     this.#shield = undefined;
-    if (this.#claimed) (Context as unknown as Record<symbol, boolean>)[ATTACHED] = false;
+    if (this.#claimed && this.#internals !== undefined) (this.#internals.Context as unknown as Record<symbol, boolean>)[ATTACHED] = false;
     this.#claimed = false;
+  }
+
+  /** The internals `probe` found: every attach step runs on the instance's own copy of NMS. */
+  #probed(): Nms4Internals {
+    return this.#internals ?? this.#load();
+  }
+
+  #load(): Nms4Internals {
+    const internals = nms4InternalsOf(this.#nms);
+    assertNmsShape(internals);
+    this.#internals = internals;
+    return internals;
   }
 }
 
 /** The NMS 4 host adapter for `nms`. */
-export function createNms4Host(nms: NodeMediaServer): HostAdapter {
+export function createNms4Host(nms: NodeMediaServerInstance): HostAdapter {
   return new Nms4Host(nms);
-}
-
-/** The installed node-media-server's version, from its package.json. */
-function nmsVersion(): string {
-  const pkg = createRequire(import.meta.url)("node-media-server/package.json") as { version?: unknown };
-  if (typeof pkg.version !== "string") throw new NmsIncompatibleError("its package.json has no version");
-  return pkg.version;
 }
 
 /** True when one folder is the other or inside it. */

@@ -1,5 +1,4 @@
-import Context from "node-media-server/src/core/context.js";
-import BroadcastServer from "node-media-server/src/server/broadcast_server.js";
+import type BroadcastServer from "node-media-server/src/server/broadcast_server.js";
 import type BaseSession from "node-media-server/src/session/base_session.js";
 import { NmsIncompatibleError } from "../../core/errors.js";
 import { parseNmsSessionAddress } from "../../net/ip-address.js";
@@ -9,6 +8,7 @@ import type { GateContext } from "../../gate/gate-context.js";
 import { closeConnection, isConnectionGone, protocolOf, refusePlay } from "./nms-connection.js";
 import { playRequestOf } from "./nms-play-request.js";
 import { hookMapSet } from "./map-set-hook.js";
+import type { Nms4Internals } from "./nms4-internals.js";
 import type { InputProblem } from "../../gate/input-problem.js";
 import { loggableInput } from "../../gate/loggable-input.js";
 import { playFieldsProblem } from "../../gate/play-fields.js";
@@ -39,19 +39,21 @@ const NMS_REFUSED_PUBLISH = { verdict: "deny", step: "default", reason: "node-me
  */
 export class PlayGate {
   readonly #ctx: GateContext;
+  readonly #nms4: Nms4Internals;
   readonly #wrapped = new Map<BroadcastServer, Originals>();
   readonly #viewers = new WeakMap<BaseSession, ViewerSession>();
   #unhook: (() => void) | undefined;
   #attached = false;
 
-  constructor(ctx: GateContext) {
+  constructor(ctx: GateContext, nms4: Nms4Internals) {
     this.#ctx = ctx;
+    this.#nms4 = nms4;
   }
 
   /** Starts gating: wraps the broadcasts that exist and every one NMS creates from now on. */
   attach(): void {
-    assertNmsShape();
-    this.#unhook = hookMapSet(Context.broadcasts, (broadcast) => this.#wrap(broadcast));
+    assertNmsShape(this.#nms4);
+    this.#unhook = hookMapSet(this.#nms4.Context.broadcasts, (broadcast) => this.#wrap(broadcast));
     this.#attached = true;
   }
 
@@ -144,7 +146,7 @@ export class PlayGate {
 }
 
 /** Fails loudly when NMS's internals are not what the gate wraps: an unwrapped play would leak. */
-export function assertNmsShape(): void {
+export function assertNmsShape({ Context, BroadcastServer }: Nms4Internals): void {
   if (!(Context.broadcasts instanceof Map)) throw new NmsIncompatibleError("Context.broadcasts is not a Map");
   const probe = new BroadcastServer("");
   for (const field of ["postPlay", "donePlay", "postPublish"] as const) {

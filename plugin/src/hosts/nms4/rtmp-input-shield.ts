@@ -1,5 +1,4 @@
-import { decodeAmf0Cmd, decodeAmf0Data } from "node-media-server/src/protocol/amf.js";
-import Rtmp from "node-media-server/src/protocol/rtmp.js";
+import type Rtmp from "node-media-server/src/protocol/rtmp.js";
 import type BaseSession from "node-media-server/src/session/base_session.js";
 import { NmsIncompatibleError } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
@@ -8,6 +7,7 @@ import type { InputProblem } from "../../gate/input-problem.js";
 import { errorSummary } from "../../gate/error-summary.js";
 import { loggableInput } from "../../gate/loggable-input.js";
 import type { NmsSessionOwners } from "./nms-session-owners.js";
+import type { Nms4Internals } from "./nms4-internals.js";
 import { rtmpCommandProblem, type DecodedRtmpCommand, type RtmpCommandState } from "./rtmp-command-check.js";
 import { controlMessageProblem, rtmpMessageProblem, RTMP_MESSAGE_LIMITS } from "./rtmp-message-limits.js";
 
@@ -52,18 +52,20 @@ class InputRefused extends Error {}
 export class RtmpInputShield {
   readonly #owners: NmsSessionOwners;
   readonly #log: Logger;
+  readonly #nms4: Nms4Internals;
   readonly #states = new WeakMap<Rtmp, ConnectionState>();
   #originals: Originals | undefined;
 
-  constructor(owners: NmsSessionOwners, log: Logger) {
+  constructor(owners: NmsSessionOwners, log: Logger, nms4: Nms4Internals) {
     this.#owners = owners;
     this.#log = log;
+    this.#nms4 = nms4;
   }
 
   /** Wraps the prototype methods; throws NmsIncompatibleError (changing nothing) when one is missing. */
   attach(): void {
     if (this.#originals !== undefined) return;
-    const proto = Rtmp.prototype;
+    const proto = this.#nms4.Rtmp.prototype;
     for (const name of HOOKED) {
       if (!Object.hasOwn(proto, name) || typeof proto[name] !== "function") throw new NmsIncompatibleError(`Rtmp.prototype.${name} is not a function`);
     }
@@ -77,22 +79,22 @@ export class RtmpInputShield {
     };
     proto.packetParse = function shieldedPacketParse(this: Rtmp) {
       originals.packetParse.call(this);
-      if (isServerSide(this)) shield.#afterChunkHeader(this);
+      if (isServerSide(this, proto)) shield.#afterChunkHeader(this);
     };
     proto.packetAlloc = function shieldedPacketAlloc(this: Rtmp) {
-      if (isServerSide(this)) shield.#beforeAllocation(this);
+      if (isServerSide(this, proto)) shield.#beforeAllocation(this);
       originals.packetAlloc.call(this);
     };
     proto.controlHandler = function shieldedControlHandler(this: Rtmp) {
-      if (isServerSide(this)) shield.#beforeControl(this);
+      if (isServerSide(this, proto)) shield.#beforeControl(this);
       originals.controlHandler.call(this);
     };
     proto.invokeHandler = function shieldedInvokeHandler(this: Rtmp) {
-      if (!isServerSide(this)) return originals.invokeHandler.call(this);
+      if (!isServerSide(this, proto)) return originals.invokeHandler.call(this);
       shield.#invoke(this, originals.invokeHandler);
     };
     proto.dataHandler = function shieldedDataHandler(this: Rtmp) {
-      if (isServerSide(this)) shield.#beforeData(this);
+      if (isServerSide(this, proto)) shield.#beforeData(this);
       originals.dataHandler.call(this);
     };
     this.#originals = originals;
@@ -102,7 +104,7 @@ export class RtmpInputShield {
   detach(): void {
     const originals = this.#originals;
     if (originals === undefined) return;
-    Object.assign(Rtmp.prototype, originals);
+    Object.assign(this.#nms4.Rtmp.prototype, originals);
     this.#originals = undefined;
   }
 
@@ -156,7 +158,7 @@ export class RtmpInputShield {
     const packet = rtmp.parserPacket;
     if (packet.header.type !== TYPE_DATA) return;
     try {
-      decodeAmf0Data(packet.payload);
+      this.#nms4.decodeAmf0Data(packet.payload);
     } catch {
       this.#refuse(rtmp, { field: "data", reason: "malformed AMF0" });
     }
@@ -168,7 +170,7 @@ export class RtmpInputShield {
     let command: DecodedRtmpCommand;
     try {
       // The same decoder NMS runs next, so the check sees exactly what NMS will act on.
-      command = decodeAmf0Cmd(packet.payload.subarray(offset, packet.header.length));
+      command = this.#nms4.decodeAmf0Cmd(packet.payload.subarray(offset, packet.header.length));
     } catch {
       return this.#refuse(rtmp, { field: "command", reason: "malformed AMF0" });
     }
@@ -221,8 +223,8 @@ export class RtmpInputShield {
 }
 
 /** A server-side connection's parser is exactly an `Rtmp`; NMS's relay client is a subclass. */
-function isServerSide(rtmp: Rtmp): boolean {
-  return Object.getPrototypeOf(rtmp) === Rtmp.prototype;
+function isServerSide(rtmp: Rtmp, proto: Rtmp): boolean {
+  return Object.getPrototypeOf(rtmp) === proto;
 }
 
 function addressOf(session: BaseSession | undefined): string {

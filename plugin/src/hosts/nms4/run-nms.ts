@@ -1,6 +1,13 @@
 import { once } from "node:events";
-import type { AddressInfo } from "node:net";
-import type NodeMediaServer from "node-media-server";
+import type { Server as HttpServer } from "node:http";
+import type { AddressInfo, Server as NetServer } from "node:net";
+
+/** What `runNms` uses of an NMS 4 instance (its own types stay out of the public declarations). */
+export interface RunnableNms {
+  run(): Promise<void>;
+  readonly rtmpServer: { readonly tcpServer?: NetServer };
+  readonly httpServer: { readonly httpServer?: HttpServer };
+}
 
 /** The ports a started NMS listens on (the real ones when its configuration asked the OS to pick). */
 export interface NmsPorts {
@@ -14,7 +21,7 @@ export interface NmsPorts {
  * awaited; both servers must be configured (`rtmp.port`, `http.port`; the string "0" picks a port,
  * a numeric 0 means no listener in NMS 4.4.3).
  */
-export async function runNms(nms: NodeMediaServer): Promise<NmsPorts> {
+export async function runNms(nms: RunnableNms): Promise<NmsPorts> {
   const tcp = nms.rtmpServer.tcpServer;
   const http = nms.httpServer.httpServer;
   if (tcp === undefined || http === undefined) throw new Error("runNms needs NMS configured with rtmp.port and http.port");

@@ -1,0 +1,84 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { NmsIncompatibleError } from "../core/errors.js";
+import { pluginRequire } from "../core/plugin-require.cjs";
+
+/** The node-media-server releases the plugin is tested against, one per supported line. */
+export const SUPPORTED_NMS_VERSIONS = ["2.7.4", "4.4.3"] as const;
+/** The same, as the peer dependency range in package.json (test/package-install.test.ts checks they agree). */
+export const SUPPORTED_NMS_RANGE = SUPPORTED_NMS_VERSIONS.join(" || ");
+
+/**
+ * The installed copy of a host server one instance was built from: its package folder, name and
+ * version, and a `require` that loads files from that very folder (its internals, the same module
+ * objects the instance uses).
+ */
+export interface HostPackage {
+  /** The package folder, e.g. `/srv/app/node_modules/node-media-server`. */
+  readonly root: string;
+  /** The `name` in its package.json (an npm alias keeps the real name). */
+  readonly name: string;
+  readonly version: string;
+  /** Loads a file of that copy, relative to its folder: `require("./src/core/context.js")`. */
+  readonly require: NodeJS.Require;
+}
+
+/**
+ * The package that defines `instance`'s class (or a class it extends), found in Node's module cache:
+ * the module whose exports are that class. Throws NmsIncompatibleError when there is none (a bundled
+ * or transpiled server, a plain object): without the server's own copy the gate could wrap a copy the
+ * server never uses, and gate nothing.
+ */
+export function hostPackageOf(instance: object, packageName = "node-media-server"): HostPackage {
+  const file = definingModuleFile(instance);
+  if (file === undefined) {
+    throw new NmsIncompatibleError(
+      `the instance passed to attachViewerAuth was not created by a node-media-server module loaded with require or import (supported: ${SUPPORTED_NMS_RANGE})`,
+    );
+  }
+  const found = packageAbove(file, packageName);
+  if (found === undefined) throw new NmsIncompatibleError(`the instance's class comes from ${file}, which is not inside a ${packageName} package`);
+  return found;
+}
+
+/** The installed `packageName` as `require` (a module's own) resolves it: the copy that module would load. */
+export function hostPackageResolvedBy(require: NodeJS.Require, packageName = "node-media-server"): HostPackage {
+  const found = packageAbove(require.resolve(`${packageName}/package.json`), packageName);
+  if (found === undefined) throw new NmsIncompatibleError(`${packageName} is not installed where expected`);
+  return found;
+}
+
+/** Whether `version` is one the plugin supports. */
+export function isSupportedNmsVersion(version: string): boolean {
+  return (SUPPORTED_NMS_VERSIONS as readonly string[]).includes(version);
+}
+
+/** The file of the cached module whose exports are the instance's class or one of its base classes. */
+function definingModuleFile(instance: object): string | undefined {
+  const classes = new Set<unknown>();
+  for (let proto = Object.getPrototypeOf(instance) as object | null; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+    classes.add((proto as { constructor?: unknown }).constructor);
+  }
+  for (const module of Object.values(pluginRequire.cache)) {
+    if (module !== undefined && classes.has(module.exports)) return module.filename;
+  }
+  return undefined;
+}
+
+/** The nearest folder above `file` holding a package.json named `packageName`. */
+function packageAbove(file: string, packageName: string): HostPackage | undefined {
+  for (let dir = dirname(file); dirname(dir) !== dir; dir = dirname(dir)) {
+    const manifest = join(dir, "package.json");
+    let pkg: { name?: unknown; version?: unknown };
+    try {
+      pkg = JSON.parse(readFileSync(manifest, "utf8")) as typeof pkg;
+    } catch {
+      continue; // no package.json here (or an unreadable one): keep walking up
+    }
+    if (pkg.name !== packageName) continue;
+    if (typeof pkg.version !== "string") throw new NmsIncompatibleError(`${manifest} has no version`);
+    return { root: dir, name: packageName, version: pkg.version, require: createRequire(manifest) };
+  }
+  return undefined;
+}
