@@ -116,7 +116,7 @@ export interface LineNms {
  * folder that a test ffmpeg writes each published stream's HLS to.
  */
 export async function startLineNms(line: NmsLine, config: PluginConfigInput = {}, deps: ViewerAuthDeps = {}): Promise<LineNms> {
-  return line === "4.4.3" ? startLine4(config, deps) : startLine2(config, deps);
+  return line === "4.4.3" ? startLine4(config, deps) : startNms2(config, deps);
 }
 
 async function startLine4(config: PluginConfigInput, deps: ViewerAuthDeps): Promise<LineNms> {
@@ -146,24 +146,38 @@ interface Nms2Trans {
   readonly transSessions: Map<string, { ffmpeg_exec?: ChildProcess }>;
 }
 
-async function startLine2(config: PluginConfigInput, deps: ViewerAuthDeps): Promise<LineNms> {
+/** How a test wants its NMS 2.7: its configuration changed, the plugin attached after `run()`. */
+export interface Nms2Options {
+  /** Changes the typical configuration (ports, mediaroot and trans already filled in). */
+  readonly nmsConfig?: (config: Record<string, unknown> & { http: Record<string, unknown> }) => Record<string, unknown>;
+  readonly attachAfterRun?: boolean;
+}
+
+/** A typical NMS 2.7 app (trans HLS for app `live` under a temporary mediaroot) with the plugin attached. */
+export async function startNms2(config: PluginConfigInput = {}, deps: ViewerAuthDeps = {}, options: Nms2Options = {}): Promise<LineNms> {
   const mediaroot = mkdtempSync(join(tmpdir(), "va-nms2-media-"));
   const [rtmpPort, httpPort] = [await freePort(), await freePort()];
-  const nms = new NodeMediaServer2({
+  const typical = {
     logType: 0,
     rtmp: { port: rtmpPort, chunk_size: 60000, gop_cache: true, ping: 30, ping_timeout: 60 },
-    http: { port: httpPort, mediaroot, allow_origin: "*" },
+    http: { port: httpPort, mediaroot, allow_origin: "*" } as Record<string, unknown>,
     trans: { ffmpeg: FFMPEG, tasks: [{ app: "live", hls: true, hlsFlags: "[hls_time=1:hls_list_size=4:hls_flags=delete_segments]" }] },
-  }) as unknown as Nms2Server & { nrs?: { tcpServer: NetServer }; nhs?: { httpServer: NetServer }; nts?: Nms2Trans; stop(): void };
+  };
+  const nms = new NodeMediaServer2(options.nmsConfig?.(typical) ?? typical) as unknown as Nms2Server & { nrs?: { tcpServer: NetServer }; nhs?: { httpServer: NetServer }; nts?: Nms2Trans; stop(): void };
   const internals = nms2InternalsOf(nms)!;
   const logs = createCapturingLogger();
-  const auth = attachViewerAuth(nms, config, { logger: logs.logger, ...deps });
+  const attach = () => attachViewerAuth(nms, config, { logger: logs.logger, ...deps });
+  let auth = options.attachAfterRun ? undefined : attach();
   // NMS 2.7's run() adds process-wide uncaughtException and SIGINT (exit) handlers: taken back after it.
   const before = { uncaught: process.listeners("uncaughtException"), sigint: process.listeners("SIGINT") };
-  nms.run();
-  for (const l of process.listeners("uncaughtException")) if (!before.uncaught.includes(l)) process.off("uncaughtException", l);
-  for (const l of process.listeners("SIGINT")) if (!before.sigint.includes(l)) process.off("SIGINT", l);
+  try {
+    nms.run();
+  } finally {
+    for (const l of process.listeners("uncaughtException")) if (!before.uncaught.includes(l)) process.off("uncaughtException", l);
+    for (const l of process.listeners("SIGINT")) if (!before.sigint.includes(l)) process.off("SIGINT", l);
+  }
   await waitUntil("NMS 2.7 listening", () => nms.nrs!.tcpServer.listening && nms.nhs!.httpServer.listening);
+  auth ??= attach();
   const publishers: ChildProcess[] = [];
   const transChildren = () => [...(nms.nts?.transSessions.values() ?? [])].filter((t) => t.ffmpeg_exec?.exitCode === null).length;
   return {
@@ -182,6 +196,9 @@ async function startLine2(config: PluginConfigInput, deps: ViewerAuthDeps): Prom
       await waitUntil("NMS 2.7's trans ffmpeg to exit", () => transChildren() === 0, 15000).catch(() => undefined);
       // NMS deletes a stopped trans's playlist and segments itself, and throws if one is gone first.
       await waitUntil("NMS 2.7 to delete the trans output", () => !hasHlsFiles(mediaroot), 15000).catch(() => undefined);
+      // NMS's stop() drops FLV sessions before their sockets close, and its own doneConnect listener then throws: cut them first.
+      for (const session of internals.context.sessions.values()) (session as { req?: { socket: { destroy(): void } } }).req?.socket.destroy();
+      await waitUntil("NMS 2.7 to drop its FLV sessions", () => ![...internals.context.sessions.values()].some((s) => (s as { req?: unknown }).req !== undefined), 5000).catch(() => undefined);
       nms.stop();
       internals.context.sessions.clear();
       internals.context.publishers.clear();
