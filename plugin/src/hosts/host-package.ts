@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { NmsIncompatibleError } from "../core/errors.js";
+import { NmsIncompatibleError, NmsInstanceError } from "../core/errors.js";
 import { pluginRequire } from "../core/plugin-require.cjs";
 
 /** The node-media-server releases the plugin is tested against, one per supported line. */
@@ -26,19 +26,17 @@ export interface HostPackage {
 
 /**
  * The package that defines `instance`'s class (or a class it extends), found in Node's module cache:
- * the module whose exports are that class. Throws NmsIncompatibleError when there is none (a bundled
+ * the module whose exports are that class. Throws NmsInstanceError when there is none (a bundled
  * or transpiled server, a plain object): without the server's own copy the gate could wrap a copy the
  * server never uses, and gate nothing.
  */
 export function hostPackageOf(instance: object, packageName = "node-media-server"): HostPackage {
   const file = definingModuleFile(instance);
   if (file === undefined) {
-    throw new NmsIncompatibleError(
-      `the instance passed to attachViewerAuth was not created by a node-media-server module loaded with require or import (supported: ${SUPPORTED_NMS_RANGE})`,
-    );
+    throw new NmsInstanceError(`its class is not a module loaded with require or import (a bundled server, or not a node-media-server instance; supported releases: ${SUPPORTED_NMS_RANGE})`);
   }
   const found = packageAbove(file, packageName);
-  if (found === undefined) throw new NmsIncompatibleError(`the instance's class comes from ${file}, which is not inside a ${packageName} package`);
+  if (found === undefined) throw new NmsInstanceError(`its class comes from ${file}, which is not inside a ${packageName} package`);
   return found;
 }
 

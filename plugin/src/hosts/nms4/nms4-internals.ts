@@ -13,7 +13,7 @@ import type FlvType from "node-media-server/src/protocol/flv.js";
 import type RtmpType from "node-media-server/src/protocol/rtmp.js";
 import type BroadcastServerType from "node-media-server/src/server/broadcast_server.js";
 import type BaseSession from "node-media-server/src/session/base_session.js";
-import { NmsInstanceError, NmsUnsupportedVersionError } from "../../core/errors.js";
+import { NmsIncompatibleError, NmsInstanceError, NmsUnsupportedVersionError } from "../../core/errors.js";
 import { hostPackageOf, isSupportedNmsVersion, SUPPORTED_NMS_RANGE, type HostPackage } from "../host-package.js";
 
 export type { BaseSession };
@@ -41,12 +41,14 @@ const NMS4_LINE = /^4\./;
 
 /**
  * The internals of the NMS copy `nms` was created from, after proving they are the ones `nms` uses.
- * Throws NmsUnsupportedVersionError for a release other than the supported 4.x one, NmsInstanceError
- * when the copy cannot be found or its internals are not the instance's.
+ * Throws NmsUnsupportedVersionError for a release the plugin does not support (naming those it does),
+ * NmsIncompatibleError for a supported release of another line, NmsInstanceError when the copy cannot
+ * be found or its internals are not the instance's.
  */
 export function nms4InternalsOf(nms: object): Nms4Internals {
   const host = hostPackageOf(nms);
-  if (!NMS4_LINE.test(host.version) || !isSupportedNmsVersion(host.version)) throw new NmsUnsupportedVersionError(host.version, SUPPORTED_NMS_RANGE);
+  if (!isSupportedNmsVersion(host.version)) throw new NmsUnsupportedVersionError(host.version, SUPPORTED_NMS_RANGE);
+  if (!NMS4_LINE.test(host.version)) throw new NmsIncompatibleError(`the NMS 4 adapter was given a node-media-server ${host.version} instance`);
   const internals = loadNms4Internals(host);
   assertSameInstance(nms as NodeMediaServer, internals);
   return internals;
