@@ -7,7 +7,7 @@ import NodeMediaServer2 from "node-media-server-2";
 import { spawn, type ChildProcess } from "node:child_process";
 import { tmpdir } from "node:os";
 import {
-  attachViewerAuth, buildViewerAuth, ConfigError, hostFor, NmsIncompatibleError, NmsUnsupportedVersionError, parseConfig, pluginConfigSchema,
+  attachViewerAuth, buildViewerAuth, ConfigError, hostFor, NmsInstanceError, NmsUnsupportedVersionError, parseConfig, pluginConfigSchema,
   type PluginConfig, type PluginConfigInput, type ViewerAuth, type ViewerAuthDeps,
 } from "../plugin/src/index.js";
 import type { PublishHook, PublishStart } from "../plugin/src/hosts/host-adapter.js";
@@ -39,7 +39,7 @@ describe("NMS 2.7 adapter", function () {
 
   describe("attach refuses what it cannot prove, before changing anything", () => {
     it("an object that no node-media-server module made", () => {
-      expect(() => attachViewerAuth({ run() {} }, {}, { logger: createCapturingLogger().logger })).to.throw(NmsIncompatibleError, /2\.7\.4 \|\| 4\.4\.3/);
+      expect(() => attachViewerAuth({ run() {} }, {}, { logger: createCapturingLogger().logger })).to.throw(NmsInstanceError, /2\.7\.4 \|\| 4\.4\.3/);
     });
 
     it("a 2.x release other than 2.7.4, naming the supported releases", () => {

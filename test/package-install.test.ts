@@ -52,6 +52,7 @@ describe("the npm package, installed from its tarball into a fresh app with its 
   let work: string;
   let app: string;
   let tarballFiles: string[] = [];
+  let tarball: string;
 
   before(function () {
     this.timeout(900000);
@@ -62,6 +63,7 @@ describe("the npm package, installed from its tarball into a fresh app with its 
     timings.packMs = packed.ms;
     const info = (JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[])[0]!;
     tarballFiles = info.files.map((f) => f.path);
+    tarball = join(work, info.filename);
     app = join(work, "app");
     mkdirSync(app);
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "an-nms-app", version: "1.0.0", private: true }, null, 2));
@@ -272,6 +274,117 @@ const codeOf = (fn) => { try { fn(); return "attached"; } catch (e) { return e i
       expect(seen.body.subarray(0, 3).toString("latin1"), "it was playing FLV before").to.equal("FLV");
       expect(seen.bytes).to.be.greaterThan(10000);
       expect(await playing(), "the session is gone from the API").not.to.include(id);
+    });
+  });
+
+  describe("the NMS 2.7 sample app (samples/nms2-app.js, CommonJS, trans HLS), in its own fresh app, started with plain node", function () {
+    let nms: ChildProcess | undefined;
+    let publisher: ChildProcess | undefined;
+    let output = "";
+    let app2: string;
+    let mediaroot: string;
+    const ports = { rtmp: 0, http: 0, api: 0 };
+    const base = () => `http://127.0.0.1:${ports.http}`;
+
+    before(async function () {
+      if (!hasFfmpeg) this.skip();
+      this.timeout(600000);
+      app2 = join(work, "app-nms2");
+      mkdirSync(app2);
+      writeFileSync(join(app2, "package.json"), JSON.stringify({ name: "an-nms2-app", version: "1.0.0", private: true }, null, 2));
+      run("npm", [...NPM_INSTALL, tarball, "node-media-server@2.7.4"], app2, 300000);
+      cpSync(join(REPO, "samples/nms2-app.js"), join(app2, "app.js"));
+      writeFileSync(join(app2, "viewers.yaml"), `users:\n  - login: viewer1\n    tokens: [${TOKEN}]\n    packages: ["*"]\n`);
+      auditSecrets(TOKEN, API_TOKEN);
+      mediaroot = join(work, "media2");
+      ports.rtmp = await freePort();
+      ports.http = await freePort();
+      ports.api = await freePort();
+      const ffmpeg = spawnSync("sh", ["-c", "command -v ffmpeg"], { encoding: "utf8" }).stdout.trim();
+      nms = spawn(process.execPath, ["app.js"], {
+        cwd: app2,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, RTMP_PORT: String(ports.rtmp), HTTP_PORT: String(ports.http), MEDIAROOT: mediaroot, FFMPEG: ffmpeg, VA_API_PORT: String(ports.api), VA_API_TOKEN: API_TOKEN },
+      });
+      const keep = (d: Buffer) => {
+        output += d.toString();
+        recordExternalLog(d.toString());
+      };
+      nms.stdout!.on("data", keep);
+      nms.stderr!.on("data", keep);
+      await waitFor("the app's API", async () => (await apiGet("/api/health")).status === 200);
+      publisher = publishTestPattern(`rtmp://127.0.0.1:${ports.rtmp}/live/cam`);
+      await waitFor("the trans HLS playlist", () => existsSync(join(mediaroot, "live/cam/index.m3u8")), 30000);
+    });
+
+    after(async () => {
+      await stopProcess(publisher);
+      await stopProcess(nms);
+      if (nms !== undefined && nms.exitCode !== 0 && nms.signalCode === null) console.log(output);
+    });
+
+    async function apiGet(path: string, method = "GET"): Promise<{ status: number; body: string }> {
+      try {
+        const res = await fetch(`http://127.0.0.1:${ports.api}${path}`, { method, headers: { authorization: `Bearer ${API_TOKEN}` } });
+        return { status: res.status, body: await res.text() };
+      } catch {
+        return { status: 0, body: "" };
+      }
+    }
+
+    it("a token plays RTMP, HTTP-FLV and the trans HLS", async () => {
+      const flv = await httpGetFor(`${base()}/live/cam.flv?token=${TOKEN}`, 2000);
+      expect(flv.status).to.equal(200);
+      expect(flv.body.subarray(0, 3).toString("latin1")).to.equal("FLV");
+      const rtmp = await playWithFfmpeg(`rtmp://127.0.0.1:${ports.rtmp}/live/cam?token=${TOKEN}`, { seconds: 2 });
+      expect(rtmp.stdoutBytes, rtmp.stderr).to.be.greaterThan(10000);
+      const hls = await playWithFfmpeg(`${base()}/live/cam/index.m3u8?token=${TOKEN}`, { seconds: 3, decode: true });
+      expect(hls.code, hls.stderr.slice(-400)).to.equal(0);
+      expect(hls.frames).to.be.greaterThan(20);
+    });
+
+    it("no token: 0 media bytes on HTTP-FLV, WS-FLV and RTMP, and 403 on every HLS path form", async () => {
+      const flv = await httpGetFor(`${base()}/live/cam.flv`, 2000);
+      expect(flv.status).to.equal(403);
+      expect(flv.body.toString()).to.equal("Forbidden\n");
+      const ws = await wsReadFor(`ws://127.0.0.1:${ports.http}/live/cam.flv`, 3000);
+      expect(ws.bytes).to.equal(0);
+      expect(ws.closeCode).to.equal(4403);
+      const rtmp = await playWithFfmpeg(`rtmp://127.0.0.1:${ports.rtmp}/live/cam`, { seconds: 3 });
+      expect(rtmp.stdoutBytes).to.equal(0);
+      const segment = readFileSync(join(mediaroot, "live/cam/index.m3u8"), "utf8").split("\n").find((l) => l.endsWith(".ts"))!;
+      for (const path of ["/live/cam/index.m3u8", `/live/cam/${segment}`, "/live/cam/index0.ts", "/other/cam/index.m3u8", `/live/cam/index.m3u8?token=wrong-token-000`, `/live/cam/${segment}?vas=AAAAAAAAAAAAAAAAAAAAAA`]) {
+        for (const init of [{}, { method: "HEAD" }, { headers: { Range: "bytes=0-99" } }] as RequestInit[]) {
+          const res = await fetch(`${base()}${path}`, init);
+          const body = Buffer.from(await res.arrayBuffer());
+          expect(res.status, `${init.method ?? "GET"} ${path}`).to.equal(403);
+          expect(body.includes("#EXTM3U") || body[0] === 0x47, `${path} leaked media`).to.equal(false);
+        }
+      }
+      for (const path of ["/live/cam/index.mpd", "/live/cam/..%2fcam/index.m3u8", "/live/cam/%2569ndex.m3u8"]) {
+        const res = await fetch(`${base()}${path}`);
+        expect([400, 403, 404], path).to.include(res.status);
+        expect(Buffer.from(await res.arrayBuffer()).includes("#EXTM3U"), path).to.equal(false);
+      }
+    });
+
+    it("closing the session from the management API cuts the viewer", async () => {
+      const controller = new AbortController();
+      const viewing = httpGetFor(`${base()}/live/cam.flv?token=${TOKEN}`, 60000, { abortSignal: controller.signal });
+      type Listed = { sessions: { id: string; state: string }[] };
+      let id: string | undefined;
+      await waitFor("the viewer's session playing in the API", async () => {
+        const { body } = await apiGet("/api/sessions?protocol=http-flv");
+        id = (JSON.parse(body) as Listed).sessions.find((each) => each.state === "playing")?.id;
+        return id !== undefined;
+      });
+      await new Promise((r) => setTimeout(r, 1000));
+      expect((await apiGet(`/api/sessions/${id}`, "DELETE")).status).to.equal(200);
+      const deadline = setTimeout(() => controller.abort(), 15000);
+      const seen = await viewing;
+      clearTimeout(deadline);
+      expect(seen.error, "ended by the server, not by the test's deadline").to.equal(undefined);
+      expect(seen.bytes).to.be.greaterThan(10000);
     });
   });
 });
