@@ -1,4 +1,5 @@
-// Time to the first media byte over HTTP-FLV and WS-FLV, gated against ungated, as a ratio from one run.
+// Time to the first media byte over HTTP-FLV and WS-FLV, gated against ungated, as a ratio from one run,
+// on node-media-server 4.4.3 and then 2.7.4 (goal: the gate adds at most 1 ms with a local rule).
 // One real NMS with a real ffmpeg publisher; the plugin is attached (a built-in user's token decides)
 // and detached in alternate rounds on the same running server, so both sides see the same stream and
 // the same machine noise. "First media byte" is the end of the first video tag: what a player needs
@@ -9,6 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import NodeMediaServer from "node-media-server";
+import NodeMediaServer2 from "node-media-server-2";
+import { freePort } from "../test/helpers/free-port.js";
 import { nmsLogger } from "../test/helpers/nms4-internals.js";
 import { runNms } from "../plugin/src/hosts/nms4/run-nms.js";
 import { WebSocket } from "ws";
@@ -20,12 +23,47 @@ const PLAYS_PER_ROUND = 20;
 const ROUNDS = 6;
 const TOKEN = "bench-viewer-token";
 
-const store = mkdtempSync(join(tmpdir(), "va-bench-ttfb-"));
-const nms = new NodeMediaServer({ bind: "127.0.0.1", rtmp: { port: "0" }, http: { port: "0" }, store: { path: store } });
-nmsLogger.level = "error"; // NMS's constructor sets "debug"; its per-play lines would be timed too
-const { rtmp: rtmpPort, http: httpPort } = await runNms(nms);
+/** One running NMS of a line, for the measurement. */
+interface BenchNms {
+  readonly line: string;
+  readonly nms: object;
+  readonly rtmpPort: number;
+  readonly httpPort: number;
+  stop(): Promise<void>;
+}
 
-const publisher = publishTestPattern(`rtmp://127.0.0.1:${rtmpPort}/live/bench`);
+async function startNms4(): Promise<BenchNms> {
+  const store = mkdtempSync(join(tmpdir(), "va-bench-ttfb-"));
+  const nms = new NodeMediaServer({ bind: "127.0.0.1", rtmp: { port: "0" }, http: { port: "0" }, store: { path: store } });
+  nmsLogger.level = "error"; // NMS's constructor sets "debug"; its per-play lines would be timed too
+  const ports = await runNms(nms);
+  return {
+    line: "NMS 4.4.3", nms, rtmpPort: ports.rtmp, httpPort: ports.http,
+    async stop() {
+      await nms.stop();
+      rmSync(store, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startNms2(): Promise<BenchNms> {
+  const [rtmpPort, httpPort] = [await freePort(), await freePort()];
+  const mediaroot = mkdtempSync(join(tmpdir(), "va-bench-ttfb2-"));
+  // logType 0: NMS 2.7's per-play log lines would be timed too.
+  const nms = new NodeMediaServer2({ logType: 0, rtmp: { port: rtmpPort, gop_cache: true, ping: 30, ping_timeout: 60 }, http: { port: httpPort, mediaroot } });
+  nms.run();
+  const servers = nms as unknown as { nrs: { tcpServer: { listening: boolean } }; nhs: { httpServer: { listening: boolean } } };
+  while (!servers.nrs.tcpServer.listening || !servers.nhs.httpServer.listening) await new Promise((r) => setTimeout(r, 20));
+  return {
+    line: "NMS 2.7.4", nms, rtmpPort, httpPort,
+    async stop() {
+      nms.stop();
+      rmSync(mediaroot, { recursive: true, force: true });
+    },
+  };
+}
+
+let httpPort = 0;
 
 /** True once `data` holds a whole FLV video tag (type 9) after the 13-byte file header. */
 function hasVideoTag(data: Buffer): boolean {
@@ -79,51 +117,58 @@ async function sample(play: (query: string) => Promise<number>, query: string): 
   return out;
 }
 
-// Wait until the stream has a keyframe in NMS's GOP cache.
-for (let tries = 0; ; tries++) {
-  try {
-    await Promise.race([httpFlvFirstMedia(""), new Promise((_, reject) => setTimeout(() => reject(new Error("no media yet")), 1000))]);
-    break;
-  } catch (error) {
-    if (tries > 30) throw error;
+async function measure(server: BenchNms): Promise<void> {
+  httpPort = server.httpPort;
+  const nms = server.nms;
+  const publisher = publishTestPattern(`rtmp://127.0.0.1:${server.rtmpPort}/live/bench`);
+  // Wait until the stream has a keyframe in NMS's GOP cache.
+  for (let tries = 0; ; tries++) {
+    try {
+      await Promise.race([httpFlvFirstMedia(""), new Promise((_, reject) => setTimeout(() => reject(new Error("no media yet")), 1000))]);
+      break;
+    } catch (error) {
+      if (tries > 30) throw error;
+    }
   }
-}
 
-let auth: ViewerAuthHandle | undefined;
-const attach = () => {
-  auth = attachViewerAuth(nms, {
-    log: { level: "silent", nmsLevel: "error" },
-    auth: { defaultAction: "deny", users: [{ login: "bench", tokens: [TOKEN], packages: ["*"] }] },
-  });
-};
+  let auth: ViewerAuthHandle | undefined;
+  const attach = () => {
+    auth = attachViewerAuth(nms, {
+      log: { level: "silent", nmsLevel: "error" },
+      auth: { defaultAction: "deny", users: [{ login: "bench", tokens: [TOKEN], packages: ["*"] }] },
+    });
+  };
 
-const results = { http: { gated: [] as number[], plain: [] as number[] }, ws: { gated: [] as number[], plain: [] as number[] } };
-for (let roundIndex = 0; roundIndex < ROUNDS + 1; roundIndex++) {
-  const gatedFirst = roundIndex % 2 === 0;
-  for (const gated of gatedFirst ? [true, false] : [false, true]) {
-    if (gated) attach();
-    const query = gated ? `?token=${TOKEN}` : "";
-    const httpTimes = await sample(httpFlvFirstMedia, query);
-    const wsTimes = await sample(wsFlvFirstMedia, query);
-    if (gated) await auth!.detach();
-    if (roundIndex === 0) continue; // warm-up round
-    results.http[gated ? "gated" : "plain"].push(...httpTimes);
-    results.ws[gated ? "gated" : "plain"].push(...wsTimes);
+  const results = { http: { gated: [] as number[], plain: [] as number[] }, ws: { gated: [] as number[], plain: [] as number[] } };
+  for (let roundIndex = 0; roundIndex < ROUNDS + 1; roundIndex++) {
+    const gatedFirst = roundIndex % 2 === 0;
+    for (const gated of gatedFirst ? [true, false] : [false, true]) {
+      if (gated) attach();
+      const query = gated ? `?token=${TOKEN}` : "";
+      const httpTimes = await sample(httpFlvFirstMedia, query);
+      const wsTimes = await sample(wsFlvFirstMedia, query);
+      if (gated) await auth!.detach();
+      if (roundIndex === 0) continue; // warm-up round
+      results.http[gated ? "gated" : "plain"].push(...httpTimes);
+      results.ws[gated ? "gated" : "plain"].push(...wsTimes);
+    }
   }
+
+  for (const [name, side] of [["HTTP-FLV", results.http], ["WS-FLV", results.ws]] as const) {
+    // percentilesOf keeps the samples' unit: these are milliseconds.
+    const plain = percentilesOf(side.plain);
+    const gated = percentilesOf(side.gated);
+    report(`${server.line} ${name} first media, ungated (baseline)`, { p50Ms: plain.p50Us, p99Ms: plain.p99Us, plays: side.plain.length });
+    report(`${server.line} ${name} first media, gated (token)`, {
+      p50Ms: gated.p50Us, p99Ms: gated.p99Us, plays: side.gated.length,
+      p50VsUngated: round(gated.p50Us / plain.p50Us, 2), p50AddedMs: round(gated.p50Us - plain.p50Us, 2),
+    });
+  }
+
+  publisher.kill("SIGKILL");
+  await new Promise((r) => publisher.once("exit", r));
+  await server.stop();
 }
 
-for (const [name, side] of [["HTTP-FLV", results.http], ["WS-FLV", results.ws]] as const) {
-  // percentilesOf keeps the samples' unit: these are milliseconds.
-  const plain = percentilesOf(side.plain);
-  const gated = percentilesOf(side.gated);
-  report(`${name} first media, ungated (baseline)`, { p50Ms: plain.p50Us, p99Ms: plain.p99Us, plays: side.plain.length });
-  report(`${name} first media, gated (token)`, {
-    p50Ms: gated.p50Us, p99Ms: gated.p99Us, plays: side.gated.length,
-    p50VsUngated: round(gated.p50Us / plain.p50Us, 2), p50AddedMs: round(gated.p50Us - plain.p50Us, 2),
-  });
-}
-
-publisher.kill("SIGKILL");
-await nms.stop();
-rmSync(store, { recursive: true, force: true });
+for (const start of [startNms4, startNms2]) await measure(await start());
 process.exit(0);

@@ -72,6 +72,7 @@ export function closeConnection(session: Nms2PlaySession): void {
     setTimeout(() => res.terminate(), DESTROY_AFTER_MS).unref();
     return;
   }
+  res.end(); // the chunked response's end first, as the NMS 4 adapter does; then the socket, at once
   session.req.socket.destroy();
 }
 
