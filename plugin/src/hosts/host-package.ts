@@ -58,10 +58,18 @@ function definingModuleFile(instance: object): string | undefined {
   for (let proto = Object.getPrototypeOf(instance) as object | null; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
     classes.add((proto as { constructor?: unknown }).constructor);
   }
-  for (const module of Object.values(pluginRequire.cache)) {
+  for (const module of Object.values(moduleCache())) {
     if (module !== undefined && classes.has(module.exports)) return module.filename;
   }
   return undefined;
+}
+
+/**
+ * Node's CommonJS module cache. tsx run as `node --import tsx script.ts` (the benches) hands a `.cts`
+ * module a `require` without `cache`; any `createRequire` gives the same process-wide cache.
+ */
+function moduleCache(): NodeJS.Dict<NodeJS.Module> {
+  return pluginRequire.cache ?? createRequire(join(process.cwd(), "noop.js")).cache;
 }
 
 /** The nearest folder above `file` holding a package.json named `packageName`. */
