@@ -4,6 +4,7 @@ import type { GateContext } from "../../gate/gate-context.js";
 import type { InputProblem } from "../../gate/input-problem.js";
 import { loggableInput } from "../../gate/loggable-input.js";
 import { playFieldsProblem } from "../../gate/play-fields.js";
+import { isLoopback, parseIpAddress } from "../../net/ip-address.js";
 import {
   closeConnection, flvPlayTarget, isConnectionGone, playRequestOf, protocolOf, refusePlay, rtmpPlayTarget, socketOf,
   type Nms2PlaySession, type Nms2PlayTarget,
@@ -86,7 +87,8 @@ export class Nms2PlayGate {
       return;
     }
     const target = rtmpPlayTarget(session, invokeMessage.streamName);
-    if (this.#children.owns(session.socket)) {
+    // Only a loopback peer can be NMS's own child: remote plays never cost a look into /proc.
+    if (isLoopbackPeer(session.ip) && this.#children.owns(session.socket)) {
       this.#ctx.log.debug({ event: "gate.nms_child", path: target.streamPath }, "let NMS's own ffmpeg play");
       return playNow();
     }
@@ -182,6 +184,11 @@ function withStreamId(session: Nms2RtmpSession, streamId: number, action: () => 
   } finally {
     session.parserPacket = current;
   }
+}
+
+function isLoopbackPeer(ip: string | undefined): boolean {
+  const address = ip === undefined ? null : parseIpAddress(ip);
+  return address !== null && isLoopback(address);
 }
 
 function safely(action: () => void): void {
