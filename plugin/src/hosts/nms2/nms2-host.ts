@@ -44,6 +44,7 @@ export class Nms2Host implements HostAdapter {
       ["NodeHttpServer", this.#internals.NodeHttpServer, "run"],
       ["NodeTransSession", this.#internals.NodeTransSession, "run"],
       ["NodeRelaySession", this.#internals.NodeRelaySession, "run"],
+      ["NodeFissionSession", this.#internals.NodeFissionSession, "run"],
     ] as const) {
       if (typeof (cls.prototype as unknown as Record<string, unknown>)[method] !== "function") throw new NmsIncompatibleError(`${name}.prototype.${method} is not a function`);
     }
@@ -67,6 +68,7 @@ export class Nms2Host implements HostAdapter {
     this.#claimed = true;
     this.#recordChildren(this.#internals.NodeTransSession.prototype);
     this.#recordChildren(this.#internals.NodeRelaySession.prototype);
+    this.#recordChildren(this.#internals.NodeFissionSession.prototype);
     this.#gate = new Nms2PlayGate(ctx, this.#internals, this.#children);
     this.#gate.attach();
     this.#publish = new Nms2PublishGate(this.#internals, ctx.log);
@@ -115,7 +117,7 @@ export class Nms2Host implements HostAdapter {
     this.#claimed = false;
   }
 
-  /** Records every ffmpeg a trans or relay session of this NMS spawns (the only loopback players let in without a session). */
+  /** Records every ffmpeg a trans, relay or fission session of this NMS spawns (the only loopback players let in without a session). */
   #recordChildren(proto: Nms2FfmpegSession): void {
     const originalRun = proto.run;
     const children = this.#children;

@@ -91,7 +91,7 @@ export interface Nms2HttpServer {
   run(): void;
 }
 
-/** A trans or relay session: the ffmpeg NMS spawned for it. */
+/** A trans, relay or fission session: the ffmpeg NMS spawned for it. */
 export interface Nms2FfmpegSession {
   ffmpeg_exec?: ChildProcess;
   run(): void;
@@ -113,6 +113,7 @@ export interface Nms2Internals {
   readonly NodeHttpServer: Constructor<Nms2HttpServer>;
   readonly NodeTransSession: Constructor<Nms2FfmpegSession>;
   readonly NodeRelaySession: Constructor<Nms2FfmpegSession>;
+  readonly NodeFissionSession: Constructor<Nms2FfmpegSession>;
 }
 
 /** The node-media-server line the NMS 2.7 adapter is written for. */
@@ -146,6 +147,7 @@ export function loadNms2Internals(host: HostPackage): Nms2Internals {
       NodeHttpServer: load("node_http_server.js") as Constructor<Nms2HttpServer>,
       NodeTransSession: load("node_trans_session.js") as Constructor<Nms2FfmpegSession>,
       NodeRelaySession: load("node_relay_session.js") as Constructor<Nms2FfmpegSession>,
+      NodeFissionSession: load("node_fission_session.js") as Constructor<Nms2FfmpegSession>,
     };
   } catch (error) {
     throw new NmsIncompatibleError(`node-media-server ${host.version} at ${host.root} lacks a 2.7 module (${(error as Error).message})`);

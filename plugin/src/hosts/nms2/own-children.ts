@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import type { Socket } from "node:net";
 
 /**
- * NmsChildren knows the ffmpeg processes NMS 2.7 spawned itself (its `trans` and `relay` sessions) and
+ * NmsChildren knows the ffmpeg processes NMS 2.7 spawned itself (its `trans`, `relay` and `fission` sessions) and
  * proves that a loopback RTMP connection is one of them. NMS's trans ffmpeg reads
  * `rtmp://127.0.0.1:<port>/<app>/<name>` as an ordinary player; letting every loopback player in would
  * let any local process (another user's shell, a server-side fetch) play ungated. The proof asks the
