@@ -89,6 +89,28 @@ describe("NMS 2.7 adapter", function () {
       }
     });
 
+    it("RTMP on the wire: NMS sends nothing for a held play (no NetStream.Play.Start), then only NetStream.Play.Failed", async () => {
+      const run = await start();
+      await run.publish("wire");
+      step.delayMs = 1500;
+      const player = await RawRtmpClient.open(run.rtmpPort);
+      try {
+        await player.handshake();
+        player.connect(connectObject(run.rtmpPort));
+        player.play("wire");
+        await waitUntil("the play held in its check", () => run.auth.sessions.list().some((s) => s.protocol === "rtmp" && s.state === "checking"));
+        await sleep(500);
+        expect(player.statusCodes().filter((c) => c.startsWith("NetStream.")), "statuses while held").to.deep.equal([]);
+        await player.waitForStatus(/NetStream\.Play\.Failed/, 10000);
+        expect(player.statusCodes().filter((c) => c.startsWith("NetStream.")), "statuses after the verdict").to.deep.equal(["NetStream.Play.Failed"]);
+        expect(await player.closesWithin(10000)).to.equal(true);
+        expect(player.mediaBytes()).to.equal(0);
+      } finally {
+        step.delayMs = 0;
+        player.destroy();
+      }
+    });
+
     it("attached after nms.run(): the same gate on plays and on mediaroot", async () => {
       const run = await start({}, { attachAfterRun: true });
       await run.publish("late");
