@@ -6,6 +6,7 @@ import { loadConfigFile } from "../../plugin/src/config/parse-config.js";
 import { ConfigError } from "../../plugin/src/core/errors.js";
 import { Redactor } from "../../plugin/src/core/redactor.js";
 import { buildServer } from "./build-server.js";
+import { loadFluentFfmpeg } from "./ffmpeg/ffmpeg-jobs.js";
 import { packageVersion } from "./package-version.js";
 import { watchParent } from "./parent-watch.js";
 import { installLastResort } from "./last-resort.js";
@@ -73,6 +74,7 @@ async function main(): Promise<void> {
     process.stdout.write(`OK: ${file}\n`);
     return;
   }
+  loadFluentFfmpeg(); // an optional peer dependency: a missing one stops the start here, saying how to install it
   const server = buildServer(config);
   // One stop, whoever asks first (a signal or the last-resort handler): stopping twice is not safe.
   let stopped: Promise<void> | undefined;

@@ -6,21 +6,26 @@ import type Ffmpeg from "fluent-ffmpeg";
 import type { ChannelConfig } from "../server-config-schema.js";
 import { spawnWithLifeline } from "./spawn-with-lifeline.js";
 
+let fluentFfmpeg: typeof Ffmpeg | undefined;
+
 /**
- * fluent-ffmpeg is an optional peer dependency of the package (only the bundled server uses it, apps
- * that attach the plugin never do): loaded here, at the server's start, with an error that says how
- * to install it.
+ * fluent-ffmpeg, an optional peer dependency of the package (only the bundled server uses it, apps
+ * that attach the plugin never do, and `--version`/`--check-config` run without it). The server loads
+ * it before it starts (main.ts), so a missing one stops the start with an error that says how to
+ * install it, not a channel later.
  */
-function loadFluentFfmpeg(): typeof Ffmpeg {
+export function loadFluentFfmpeg(): typeof Ffmpeg {
+  if (fluentFfmpeg !== undefined) return fluentFfmpeg;
   try {
-    return createRequire(import.meta.url)("fluent-ffmpeg") as typeof Ffmpeg;
+    fluentFfmpeg = createRequire(import.meta.url)("fluent-ffmpeg") as typeof Ffmpeg;
   } catch (error) {
     if ((error as { code?: unknown }).code !== "MODULE_NOT_FOUND") throw error;
     throw new Error("the bundled server needs the fluent-ffmpeg package: npm install fluent-ffmpeg@2.1.3", { cause: error });
   }
+  return fluentFfmpeg;
 }
 
-const ffmpeg = loadFluentFfmpeg();
+const ffmpeg = (): Ffmpeg.FfmpegCommand => loadFluentFfmpeg()();
 
 /** A running ffmpeg process: `stderr` lines, `progress` once media flows, `exit` exactly once. */
 export interface FfmpegJob extends EventEmitter<{ stderr: [string]; progress: []; exit: [string | null] }> {
