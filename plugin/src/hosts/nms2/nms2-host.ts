@@ -8,6 +8,9 @@ import { Nms2PlayGate } from "./nms2-play-gate.js";
 import { Nms2PublishGate } from "./nms2-publish-gate.js";
 import { NmsChildren } from "./own-children.js";
 
+/** `log.nmsLevel` as NMS 2.7's `logType` (0 none, 1 error, 2 normal, 3 debug, 4 ffdebug). */
+const NMS2_LOG_TYPES: Readonly<Record<string, number>> = { silent: 0, fatal: 1, error: 1, warn: 1, info: 2, debug: 3, trace: 4 };
+
 /** Marker on NMS 2.7's process-wide context: one gate per process (a Symbol.for key, seen by every copy of the plugin). */
 const ATTACHED = Symbol.for("nms-viewer-auth.attached");
 
@@ -87,8 +90,7 @@ export class Nms2Host implements HostAdapter {
     // Not yet running: splice as NMS's HTTP server starts, before it listens (a failure then stops the listen).
     const proto = this.#internals.NodeHttpServer.prototype;
     const originalRun = proto.run;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const host = this;
+    const host = this; // the wrapper runs with NMS's HTTP server as `this`
     proto.run = function gatedRun(this: Nms2HttpServer) {
       if (host.#front === undefined) host.#front = spliceHttpFront(this, config, handler);
       originalRun.call(this);
@@ -100,9 +102,13 @@ export class Nms2Host implements HostAdapter {
     this.#publish?.setHook(hook);
   }
 
-  /** NMS 2.7's `logType` (0 none … 4 ffdebug) is set from its own configuration; the plugin leaves it. */
-  setLogLevel(_level: string): void {
-    // NMS 2.7 has one logger level for the process, set by `config.logType` in `run()`.
+  /**
+   * Sets NMS 2.7's process-wide log type from `log.nmsLevel`: at the default `warn` NMS logs errors only,
+   * so its per-connection lines, which print the play query (a viewer's token), stay out of its log. An
+   * app's own `config.logType` is applied again by NMS's `run()` and wins until a reload.
+   */
+  setLogLevel(level: string): void {
+    this.#internals.logger.setLogType(NMS2_LOG_TYPES[level] ?? 1);
   }
 
   detach(): void {

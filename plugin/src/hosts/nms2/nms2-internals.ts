@@ -108,6 +108,8 @@ export interface Nms2Internals {
   /** NMS's process-wide registry (`node_core_ctx.js`). */
   readonly context: { readonly sessions: Map<string, unknown>; readonly publishers: Map<string, string>; readonly nodeEvent: EventEmitter };
   readonly NodeMediaServer: unknown;
+  /** NMS's logger (`node_core_logger.js`): one log type for the process. */
+  readonly logger: { setLogType(type: number): void };
   readonly NodeRtmpSession: Constructor<Nms2RtmpSession>;
   readonly NodeFlvSession: Constructor<Nms2FlvSession>;
   readonly NodeHttpServer: Constructor<Nms2HttpServer>;
@@ -142,6 +144,7 @@ export function loadNms2Internals(host: HostPackage): Nms2Internals {
       srcDir: join(host.root, "src"),
       context: load("node_core_ctx.js") as Nms2Internals["context"],
       NodeMediaServer: load("node_media_server.js"),
+      logger: load("node_core_logger.js") as Nms2Internals["logger"],
       NodeRtmpSession: load("node_rtmp_session.js") as Constructor<Nms2RtmpSession>,
       NodeFlvSession: load("node_flv_session.js") as Constructor<Nms2FlvSession>,
       NodeHttpServer: load("node_http_server.js") as Constructor<Nms2HttpServer>,

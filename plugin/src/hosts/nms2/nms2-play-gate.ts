@@ -54,8 +54,7 @@ export class Nms2PlayGate {
     const flvProto = this.#nms.NodeFlvSession.prototype;
     const originals = { rtmp: rtmpProto.onPlay, flv: flvProto.onPlay };
     this.#originals = originals;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const gate = this;
+    const gate = this; // the wrappers run with NMS's session as `this`
     rtmpProto.onPlay = function gatedRtmpPlay(this: Nms2RtmpSession, invokeMessage) {
       gate.#rtmpPlay(this, invokeMessage, originals.rtmp);
     };
