@@ -4,6 +4,7 @@ import { hasFfmpeg, playWithFfmpeg } from "./helpers/ffmpeg.js";
 import { httpGetFor, wsReadFor } from "./helpers/flv-clients.js";
 import { NMS_LINES, startLineNms, waitUntil, type LineNms } from "./helpers/nms-instance.js";
 import { TokenAuthorizer } from "./helpers/token-authorizer.js";
+import { ScriptedAuthorizer } from "./helpers/scripted-authorizer.js";
 import { RawRtmpClient, connectObject } from "./helpers/rtmp-wire.js";
 
 const STREAM = "mx";
@@ -21,6 +22,8 @@ for (const line of NMS_LINES) {
   describe(`host matrix: node-media-server ${line}`, function () {
     this.timeout(90000);
     const step = new TokenAuthorizer();
+    /** Decides what the token step passes (any token but good/good2): the re-check test scripts it. */
+    const scripted = new ScriptedAuthorizer();
     let nms: LineNms;
     const flvUrl = (query = "") => `http://127.0.0.1:${nms.httpPort}/live/${STREAM}.flv${query}`;
     const wsUrl = (query = "") => `ws://127.0.0.1:${nms.httpPort}/live/${STREAM}.flv${query}`;
@@ -35,7 +38,7 @@ for (const line of NMS_LINES) {
         auth: { defaultAction: "deny" },
         hls: { sessionIdleSec: 3 },
         api: { enabled: true, port: 0, token: TOKEN },
-      }, { authorizers: [step] });
+      }, { authorizers: [step, scripted] });
       await nms.auth.ready;
       await nms.publish(STREAM);
       await sleep(1500); // let NMS fill its GOP cache, the bytes a leaky gate would send first
@@ -203,6 +206,27 @@ for (const line of NMS_LINES) {
         await waitUntil("the idle close", () => nms.logs.events("session.end").some((l) => (l.session as { id?: string; reason?: string }).id === opened.id && (l.session as { reason?: string }).reason === "idle"), 15000);
         expect((await httpGetFor(hlsUrl(`/live/${STREAM}/index.m3u8?vas=${key}`), 2000)).status).to.equal(403);
       });
+    });
+
+    it("a deny on re-check closes an HLS session (its key then gets 403) and cuts an HTTP-FLV viewer", async () => {
+      step.delayMs = 0;
+      scripted.verdict = { verdict: "allow", reason: "until re-checked", ttlSec: 1 };
+      try {
+        const wrapper = await httpGetFor(hlsUrl(`/live/${STREAM}/index.m3u8?token=recheck`), 2000);
+        expect(wrapper.status).to.equal(200);
+        const key = keyOf(wrapper.body.toString())!;
+        const viewer = httpGetFor(flvUrl("?token=recheck"), 15000);
+        await waitUntil("both sessions playing", () => nms.auth.sessions.list().filter((s) => s.state === "playing" && (s.protocol === "hls" || s.protocol === "http-flv")).length >= 2);
+        expect((await httpGetFor(hlsUrl(`/live/${STREAM}/index.m3u8?vas=${key}`), 2000)).status).to.equal(200);
+        scripted.verdict = { verdict: "deny", reason: "subscription ended" };
+        const cut = await viewer;
+        expect(cut.status).to.equal(200);
+        expect(cut.bytes, "it played before the re-check").to.be.greaterThan(10000);
+        await waitUntil("the HLS session's re-check", () => nms.logs.events("session.end").some((l) => (l.session as { protocol?: string; reason?: string }).protocol === "hls" && (l.session as { reason?: string }).reason === "denied-on-recheck"), 15000);
+        expect((await httpGetFor(hlsUrl(`/live/${STREAM}/index.m3u8?vas=${key}`), 2000)).status).to.equal(403);
+      } finally {
+        scripted.verdict = { verdict: "pass" };
+      }
     });
 
     it("closing a session from the management API cuts an RTMP, HTTP-FLV, WS-FLV and HLS viewer", async () => {
