@@ -50,6 +50,20 @@ describe("attach proves it gates the instance it was given (its own NMS copy)", 
     }
   });
 
+  it("finds the copy through an app's own subclass of NodeMediaServer, itself a module export", async () => {
+    writeFileSync(join(dir, "app-nms.cjs"), `const NodeMediaServer = require("node-media-server");\nmodule.exports = class AppNms extends NodeMediaServer {};\n`);
+    const AppNms = createRequire(join(dir, "app.cjs"))("./app-nms.cjs") as typeof NodeMediaServer;
+    const nms = new AppNms({ bind: "127.0.0.1", rtmp: { port: "0" }, http: { port: "0" }, store: { path: join(dir, "store-sub") } });
+    const auth = attachViewerAuth(nms, quiet({ auth: { defaultAction: "deny" } }), deps());
+    try {
+      const ports = await runNms(nms as unknown as RunnableNms);
+      expect((await httpGetFor(`http://127.0.0.1:${ports.http}/live/sub.flv`, 2000)).status).to.equal(403);
+    } finally {
+      await auth.detach();
+      await nms.stop();
+    }
+  });
+
   it("refuses another release, naming the supported ones, from the version of the instance's own copy", () => {
     const manifest = join(otherRoot, "package.json");
     const original = readFileSync(manifest, "utf8");

@@ -31,13 +31,16 @@ export interface HostPackage {
  * server never uses, and gate nothing.
  */
 export function hostPackageOf(instance: object, packageName = "node-media-server"): HostPackage {
-  const file = definingModuleFile(instance);
-  if (file === undefined) {
+  const files = definingModuleFiles(instance);
+  if (files.length === 0) {
     throw new NmsInstanceError(`its class is not a module loaded with require or import (a bundled server, or not a node-media-server instance; supported releases: ${SUPPORTED_NMS_RANGE})`);
   }
-  const found = packageAbove(file, packageName);
-  if (found === undefined) throw new NmsInstanceError(`its class comes from ${file}, which is not inside a ${packageName} package`);
-  return found;
+  // An app's own subclass may be a module export too: the first class that lives in the package wins.
+  for (const file of files) {
+    const found = packageAbove(file, packageName);
+    if (found !== undefined) return found;
+  }
+  throw new NmsInstanceError(`its class comes from ${files.join(", ")}, not from inside a ${packageName} package`);
 }
 
 /** The installed `packageName` as `require` (a module's own) resolves it: the copy that module would load. */
@@ -52,16 +55,19 @@ export function isSupportedNmsVersion(version: string): boolean {
   return (SUPPORTED_NMS_VERSIONS as readonly string[]).includes(version);
 }
 
-/** The file of the cached module whose exports are the instance's class or one of its base classes. */
-function definingModuleFile(instance: object): string | undefined {
-  const classes = new Set<unknown>();
+/** The files of the cached modules whose exports are the instance's class or a base class, nearest class first. */
+function definingModuleFiles(instance: object): string[] {
+  const classes: unknown[] = [];
   for (let proto = Object.getPrototypeOf(instance) as object | null; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
-    classes.add((proto as { constructor?: unknown }).constructor);
+    classes.push((proto as { constructor?: unknown }).constructor);
   }
-  for (const module of Object.values(moduleCache())) {
-    if (module !== undefined && classes.has(module.exports)) return module.filename;
+  const files: string[] = [];
+  for (const each of classes) {
+    for (const module of Object.values(moduleCache())) {
+      if (module !== undefined && module.exports === each) files.push(module.filename);
+    }
   }
-  return undefined;
+  return files;
 }
 
 /**

@@ -74,9 +74,9 @@ export function loadNms4Internals(host: HostPackage): Nms4Internals {
 
 /**
  * Proves the instance runs on these internals: its constructor stores the same LightweightStore in
- * itself and in its copy's Context, and its HTTP and RTMP servers are that copy's classes. A
- * second NMS constructed later in the process replaces Context.store, and is refused here too: NMS
- * keeps one process-wide Context, so only the last instance is the one it serves with.
+ * itself and in its copy's Context, and its HTTP and RTMP servers are that copy's classes. NMS keeps
+ * one process-wide Context that each constructor overwrites, so an instance constructed before another
+ * one is refused too: that Context is no longer the one it was built with.
  */
 function assertSameInstance(nms: NodeMediaServer, internals: Nms4Internals): void {
   const { Context, NodeHttpServer, NodeRtmpServer, host } = internals;
