@@ -1,10 +1,11 @@
 import { expect } from "chai";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
 import NodeMediaServer2 from "node-media-server-2";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import http2 from "node:http2";
 import { tmpdir } from "node:os";
 import {
   attachViewerAuth, buildViewerAuth, ConfigError, hostFor, NmsInstanceError, NmsUnsupportedVersionError, parseConfig, pluginConfigSchema,
@@ -22,6 +23,7 @@ import { createCapturingLogger } from "./helpers/capturing-logger.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const keyOf = (playlist: string) => /vas=([A-Za-z0-9_-]+)/.exec(playlist)?.[1];
 
 /** What only the NMS 2.7 adapter does: finding its copy, trans children, mediaroot, NMS's own sign, publish hook. */
 describe("NMS 2.7 adapter", function () {
@@ -146,6 +148,63 @@ describe("NMS 2.7 adapter", function () {
       expect(flv.status).to.equal(200);
       expect(flv.bytes).to.be.greaterThan(10000);
       expect((await httpGetFor(`http://127.0.0.1:${run.httpPort}/live/back/index.m3u8`, 1500)).status).to.equal(200);
+    });
+  });
+
+  describe("HTTPS (NMS 2.7 serves its express app over HTTP/2 too)", () => {
+    let dir: string | undefined;
+    let instance: { stop(): void } | undefined;
+    let auth: { detach(): Promise<void> } | undefined;
+    after(async () => {
+      await auth?.detach();
+      if (instance !== undefined) await stopNms2(instance);
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("mediaroot over HTTPS goes through the same gate: 403 without a session, a keyed playlist with a token", async function () {
+      if (spawnSync("openssl", ["version"]).status !== 0) this.skip();
+      dir = mkdtempSync(join(tmpdir(), "va-nms2-https-"));
+      const made = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=localhost"]);
+      expect(made.status).to.equal(0);
+      const channel = join(dir, "media", "live", "x");
+      mkdirSync(channel, { recursive: true });
+      writeFileSync(join(channel, "index.m3u8"), "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nindex0.ts\n");
+      writeFileSync(join(channel, "index0.ts"), Buffer.alloc(1880, 0x47));
+      const [rtmpPort, httpPort, httpsPort] = [await freePort(), await freePort(), await freePort()];
+      const nms = new NodeMediaServer2({
+        logType: 0, rtmp: { port: rtmpPort }, http: { port: httpPort, mediaroot: join(dir, "media") },
+        https: { port: httpsPort, key: join(dir, "key.pem"), cert: join(dir, "cert.pem") },
+      });
+      instance = nms;
+      auth = attachViewerAuth(nms, { auth: { defaultAction: "deny" } }, { authorizers: [step], logger: createCapturingLogger().logger });
+      const listeners = { uncaught: process.listeners("uncaughtException"), sigint: process.listeners("SIGINT") };
+      nms.run();
+      for (const l of process.listeners("uncaughtException")) if (!listeners.uncaught.includes(l)) process.off("uncaughtException", l);
+      for (const l of process.listeners("SIGINT")) if (!listeners.sigint.includes(l)) process.off("SIGINT", l);
+      const client = http2.connect(`https://127.0.0.1:${httpsPort}`, { rejectUnauthorized: false });
+      const get = (path: string) => new Promise<{ status: number; body: string }>((done, fail) => {
+        const req = client.request({ ":path": path });
+        let status = 0;
+        let body = "";
+        req.on("response", (headers) => (status = Number(headers[":status"])));
+        req.on("data", (c: Buffer) => (body += c.toString("latin1")));
+        req.on("end", () => done({ status, body }));
+        req.on("error", fail);
+        req.end();
+      });
+      try {
+        await waitUntil("the HTTPS server", () => (nms as unknown as { nhs?: { httpsServer?: { listening: boolean } } }).nhs?.httpsServer?.listening === true);
+        for (const path of ["/live/x/index.m3u8", "/live/x/index0.ts", "/live/x/index.m3u8?token=wrong"]) expect((await get(path)).status, path).to.equal(403);
+        const wrapper = await get("/live/x/index.m3u8?token=good");
+        expect(wrapper.status).to.equal(200);
+        const key = keyOf(wrapper.body);
+        expect(key).to.be.a("string");
+        const segment = await get(`/live/x/index0.ts?vas=${key}`);
+        expect(segment.status).to.equal(200);
+        expect(segment.body.length).to.equal(1880);
+      } finally {
+        client.close();
+      }
     });
   });
 
