@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
@@ -111,6 +111,31 @@ describe("NMS 2.7 adapter", function () {
         step.delayMs = 0;
         player.destroy();
       }
+    });
+
+    it("trans DASH goes through the same sessions: the manifest opens one and comes back keyed, segments only with the key", async () => {
+      const run = await start({}, {
+        nmsConfig: (c) => ({ ...c, trans: { ...(c.trans as object), tasks: [{ app: "live", dash: true, dashFlags: "[f=dash:window_size=3:extra_window_size=5]" }] } }),
+      });
+      step.delayMs = 0;
+      await run.publishOnly("dash");
+      await waitUntil("the trans DASH manifest", () => existsSync(join(run.hlsRoot, "live/dash/index.mpd")), 30000);
+      const base = `http://127.0.0.1:${run.httpPort}/live/dash`;
+      expect((await httpGetFor(`${base}/index.mpd`, 2000)).status).to.equal(403);
+      const manifest = await httpGetFor(`${base}/index.mpd?token=good`, 2000);
+      expect(manifest.status).to.equal(200);
+      expect(manifest.headers["content-type"]).to.equal("application/dash+xml");
+      const text = manifest.body.toString();
+      const key = keyOf(text)!;
+      const init = /initialization="([^"?]+)\?vas=[A-Za-z0-9_-]+"/.exec(text)?.[1];
+      expect(init, text).to.be.a("string");
+      expect(/media="[^"?]+\?vas=[A-Za-z0-9_-]+"/.test(text), "media template keyed").to.equal(true);
+      const initName = init!.replace("$RepresentationID$", "0");
+      expect((await httpGetFor(`${base}/${initName}`, 2000)).status, "init segment without the key").to.equal(403);
+      const keyed = await httpGetFor(`${base}/${initName}?vas=${key}`, 2000);
+      expect(keyed.status).to.equal(200);
+      expect(keyed.body.subarray(4, 8).toString("latin1"), "an MP4 box").to.equal("ftyp");
+      expect((await httpGetFor(`${base}/index.mpd?vas=${key}`, 2000)).status, "manifest reloads with the key").to.equal(200);
     });
 
     it("attached after nms.run(): the same gate on plays and on mediaroot", async () => {

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { rewritePlaylist } from "../plugin/src/hls/playlist-rewriter.js";
+import { rewriteMpd, rewritePlaylist } from "../plugin/src/hls/playlist-rewriter.js";
 
 const KEY = "k3y_of-a-session";
 const PLAYLIST_URL = "http://media.example:8000/live/test/index.m3u8";
@@ -43,5 +43,23 @@ describe("playlist rewriter", () => {
       if (resolved.searchParams.get("vas") === KEY) expect(resolved.host, uri).to.equal("media.example:8000");
       else expect(resolved.host, uri).to.not.equal("media.example:8000");
     }
+  });
+
+  describe("DASH manifests (NMS 2.7's trans dash output)", () => {
+    const mpd = (template: string) => `<?xml version="1.0"?>\n<MPD><Period><AdaptationSet><Representation id="0">${template}</Representation></AdaptationSet></Period></MPD>\n`;
+
+    it("keys the segment template's media and initialization, in XML (&amp; after an existing query)", () => {
+      const text = rewriteMpd(mpd('<SegmentTemplate initialization="init-stream$RepresentationID$.m4s" media="chunk-stream$RepresentationID$-$Number%05d$.m4s?x=1" startNumber="1"/>'), "K");
+      expect(text).to.include('initialization="init-stream$RepresentationID$.m4s?vas=K"');
+      expect(text).to.include('media="chunk-stream$RepresentationID$-$Number%05d$.m4s?x=1&amp;vas=K"');
+      expect(text).to.include('startNumber="1"');
+    });
+
+    it("never gives the key to another host: absolute URIs and any manifest with a BaseURL stay as they are", () => {
+      const absolute = mpd('<SegmentTemplate media="https://cdn.example/c-$Number$.m4s" initialization="//cdn.example/init.m4s"/>');
+      expect(rewriteMpd(absolute, "K")).to.equal(absolute);
+      const based = mpd('<BaseURL>https://cdn.example/</BaseURL><SegmentTemplate media="c-$Number$.m4s"/>');
+      expect(rewriteMpd(based, "K")).to.equal(based);
+    });
   });
 });

@@ -102,6 +102,8 @@ export interface LineNms {
   readonly nms: object;
   /** Starts an ffmpeg publisher on `live/<stream>` and waits until NMS has it (and, on 4.x, an ffmpeg writing its HLS). */
   publish(stream: string): Promise<void>;
+  /** Starts an ffmpeg publisher on `live/<stream>` and waits for NMS to have it, not for any HLS. */
+  publishOnly(stream: string): Promise<void>;
   /** True when NMS has a live publisher on `/live/<stream>`. */
   hasPublisher(stream: string): boolean;
   /** NMS's own play sessions (not publishers, not NMS's own trans ffmpeg) of `/live/<stream>`. */
@@ -125,6 +127,10 @@ async function startLine4(config: PluginConfigInput, deps: ViewerAuthDeps): Prom
   const children: ChildProcess[] = [];
   return {
     line: "4.4.3", auth: instance.auth, rtmpPort: instance.rtmpPort, httpPort: instance.httpPort, logs: instance.logs, hlsRoot, nms: instance.nms,
+    async publishOnly(stream) {
+      children.push(publishTestPattern(`rtmp://127.0.0.1:${instance.rtmpPort}/live/${stream}`));
+      await waitForPublisher(`/live/${stream}`);
+    },
     async publish(stream) {
       children.push(publishTestPattern(`rtmp://127.0.0.1:${instance.rtmpPort}/live/${stream}`));
       await waitForPublisher(`/live/${stream}`);
@@ -182,6 +188,10 @@ export async function startNms2(config: PluginConfigInput = {}, deps: ViewerAuth
   const transChildren = () => [...(nms.nts?.transSessions.values() ?? [])].filter((t) => t.ffmpeg_exec?.exitCode === null).length;
   return {
     line: "2.7.4", auth, rtmpPort, httpPort, logs, hlsRoot: mediaroot, nms,
+    async publishOnly(stream) {
+      publishers.push(publishTestPattern(`rtmp://127.0.0.1:${rtmpPort}/live/${stream}`));
+      await waitUntil(`a publisher on /live/${stream}`, () => internals.context.publishers.has(`/live/${stream}`));
+    },
     async publish(stream) {
       publishers.push(publishTestPattern(`rtmp://127.0.0.1:${rtmpPort}/live/${stream}`));
       await waitUntil(`a publisher on /live/${stream}`, () => internals.context.publishers.has(`/live/${stream}`));
@@ -227,7 +237,7 @@ function writeTestHls(dir: string): ChildProcess {
 function hasHlsFiles(root: string): boolean {
   for (const app of readdirSync(root)) {
     for (const channel of readdirSync(join(root, app))) {
-      if (readdirSync(join(root, app, channel)).some((f) => f.endsWith(".ts") || f.endsWith(".m3u8"))) return true;
+      if (readdirSync(join(root, app, channel)).some((f) => /\.(ts|m3u8|mpd|m4s)$/.test(f))) return true;
     }
   }
   return false;

@@ -17,7 +17,7 @@ import { parseByteRange, type ByteRange } from "./byte-range.js";
 import { etagMatches } from "./etag-matches.js";
 import { HotFileCache, type CachedFile } from "./hot-file-cache.js";
 import { PreparedPlaylist } from "./prepared-playlist.js";
-import { estimateBandwidth, HLS_SESSION_PARAM, isMultivariant, rewritePlaylist, segmentsOf, wrapperPlaylist } from "./playlist-rewriter.js";
+import { estimateBandwidth, HLS_SESSION_PARAM, isMultivariant, rewriteMpd, rewritePlaylist, segmentsOf, wrapperPlaylist } from "./playlist-rewriter.js";
 
 type HlsTarget = { app: string; channel: string; file: string; extension: string; path: string };
 
@@ -132,7 +132,8 @@ export class HlsGate {
     // Only new viewers need the check, and only when unknown channels may be told apart from refused ones.
     if (!this.#hideUnknownChannels && !(await isDirectory(channelDir))) return plain(res, 404, "Not Found");
     const fields = httpRequestFields(req, rawUrl, this.#ctx.addressRules.trustedProxies);
-    if (target.extension !== "m3u8") return plain(res, 403, "Forbidden");
+    // Only a playlist (HLS) or a manifest (DASH) opens a session; segments need its key.
+    if (target.extension !== "m3u8" && target.extension !== "mpd") return plain(res, 403, "Forbidden");
     await admit(this.#ctx, this.#newViewer(req, res, channelDir, target, fields));
   }
 
@@ -166,6 +167,7 @@ export class HlsGate {
 
   /** The first playlist of a session: a multivariant one rewritten, a media one wrapped with its bandwidth. */
   async #sendNewPlaylist(req: IncomingMessage, res: ServerResponse, channelDir: string, target: HlsTarget, playlist: string, session: HlsSession): Promise<void> {
+    if (target.extension === "mpd") return this.#sendPlaylist(req, res, rewriteMpd(playlist, session.key), session, undefined, "mpd");
     const body = isMultivariant(playlist)
       ? rewritePlaylist(playlist, session.key)
       : wrapperPlaylist(target.file, session.key, (await this.#bandwidthOf(channelDir, playlist)) ?? FALLBACK_BANDWIDTH);
@@ -187,6 +189,11 @@ export class HlsGate {
     const got = this.#cache?.get(file);
     const cached = got instanceof Promise ? await got : got;
     if (cached === null) return plain(res, 404, "Not Found");
+    if (target.extension === "mpd") {
+      const mpd = cached !== undefined ? cached.body.toString("utf8") : await readTextOrNull(file);
+      if (mpd === null) return plain(res, 404, "Not Found");
+      return this.#sendPlaylist(req, res, rewriteMpd(mpd, session.key), session, undefined, "mpd");
+    }
     if (target.extension === "m3u8") {
       if (cached !== undefined) {
         const { text, bytes } = this.#preparedOf(cached).render(session.key);
@@ -236,10 +243,10 @@ export class HlsGate {
     return prepared;
   }
 
-  /** Sends a playlist; `bytes` is its UTF-8 length when the caller knows it. */
-  #sendPlaylist(req: IncomingMessage, res: ServerResponse, body: string, session: HlsSession, bytes = Buffer.byteLength(body, "utf8")): void {
+  /** Sends a playlist (or a DASH manifest); `bytes` is its UTF-8 length when the caller knows it. */
+  #sendPlaylist(req: IncomingMessage, res: ServerResponse, body: string, session: HlsSession, bytes = Buffer.byteLength(body, "utf8"), extension: "m3u8" | "mpd" = "m3u8"): void {
     res.writeHead(200, {
-      "Content-Type": HLS_CONTENT_TYPES.m3u8!,
+      "Content-Type": HLS_CONTENT_TYPES[extension]!,
       "Content-Length": String(bytes),
       // Playlists carry a session key and change every segment: never cache them in a shared cache.
       "Cache-Control": "private, no-store",

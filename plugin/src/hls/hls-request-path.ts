@@ -12,6 +12,7 @@ export const HLS_CONTENT_TYPES: Readonly<Record<string, string>> = {
   mp4: "video/mp4",
   aac: "audio/aac",
   vtt: "text/vtt; charset=utf-8",
+  mpd: "application/dash+xml",
 };
 
 const NAME = "[A-Za-z0-9_-]+";

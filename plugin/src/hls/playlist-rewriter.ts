@@ -28,6 +28,24 @@ export function rewritePlaylist(playlist: string, key: string): string {
     .join("\n");
 }
 
+/** DASH manifest attributes that name a segment or an initialization segment. */
+const MPD_URI_ATTRIBUTE = /\b(media|initialization|sourceURL|index)="([^"]*)"/g;
+
+/**
+ * Adds the key to every local segment URI of a DASH manifest (NMS 2.7's trans `dash` output): the
+ * `SegmentTemplate`/`SegmentURL` attributes, in XML (`&amp;` between parameters). A manifest with a
+ * `<BaseURL>` is returned unchanged: its segments may live on another host, and the key must not go
+ * there (the player then gets 403 for them, never an open segment).
+ */
+export function rewriteMpd(mpd: string, key: string): string {
+  if (/<BaseURL[\s>]/.test(mpd)) return mpd;
+  return mpd.replace(MPD_URI_ATTRIBUTE, (whole, name: string, uri: string) => {
+    if (uri === "" || mayLeaveThisHost(uri)) return whole;
+    const separator = uri.includes("?") ? "&amp;" : "?";
+    return `${name}="${uri}${separator}${HLS_SESSION_PARAM}=${encodeURIComponent(key)}"`;
+  });
+}
+
 /** True for a multivariant (master) playlist. */
 export function isMultivariant(playlist: string): boolean {
   return playlist.includes("#EXT-X-STREAM-INF");
