@@ -9,6 +9,8 @@ export type HlsIpBinding = (typeof HLS_IP_BINDINGS)[number];
  * `hls`: the HLS gate in front of NMS's HTTP port. NMS 4 exposes no hook for HTTP requests, so the gate takes
  * over its HTTP server's `request` listener, serves playlist and segment paths itself and hands every other
  * request to NMS; the HLS files must lie outside every NMS static root, or NMS would serve them ungated.
+ * On NMS 2.7 a null `dir` means NMS's `http.mediaroot` (its `trans` output), which the gate then serves in
+ * place of NMS's own static route.
  */
 export const hlsSchema = z.strictObject({
   dir: z.string().min(1, "must be a directory path").nullable().default(null),
