@@ -55,6 +55,8 @@ declare module "node-media-server/src/session/base_session.js" {
     socket?: Socket;
     rtmp?: {
       streamId: number;
+      /** Where the parser hands each media message: the session's broadcast (set for every connection). */
+      onPacketCallback: (packet: unknown) => void;
       connectCmdObj?: { tcUrl?: string; flashVer?: string; app?: string };
       sendStatusMessage(sid: number, level: string, code: string, description: string): void;
     };
@@ -78,6 +80,8 @@ declare module "node-media-server/src/server/broadcast_server.js" {
     postPlay: (session: BaseSession) => string | null;
     donePlay: (session: BaseSession) => void;
     postPublish: (session: BaseSession) => string | null;
+    /** "publishing" while a publisher is live; "reconnecting" in the grace window after it left. */
+    getPublishStatus: () => "publishing" | "reconnecting" | "idle";
   }
   export = BroadcastServer;
 }

@@ -1,0 +1,136 @@
+import type BroadcastServer from "node-media-server/src/server/broadcast_server.js";
+import type BaseSession from "node-media-server/src/session/base_session.js";
+import type { Logger } from "../../core/log.js";
+import { parseNmsSessionAddress } from "../../net/ip-address.js";
+import type { PublishHook, PublishStart, PublishVerdict } from "../host-adapter.js";
+import { protocolOf, refusePlay } from "./nms-connection.js";
+
+type PostPublish = (session: BaseSession) => string | null;
+
+/** What NMS is told when the gate refuses a publish (it logs it and ends the connection too). */
+const REFUSED = "viewer authorization: publish refused";
+/** How the refusal is answered over HTTP-FLV and WS-FLV: 403 / close 4403, no reason sent. */
+const REFUSED_DECISION = { verdict: "deny", step: "default", reason: "publish refused", latencyMs: 0 } as const;
+/** How long a refused publisher's connection may stay half-closed so its refusal reaches it. */
+const DESTROY_AFTER_MS = 1000;
+
+/**
+ * PublishGate decides each publisher in NMS 4.4.3's `BroadcastServer.postPublish`, which every RTMP,
+ * HTTP-FLV and WS-FLV publish goes through (session/rtmp_session.js, flv_session.js `onPush`) before
+ * NMS makes the session the stream's publisher. The hook is asked first, synchronously; a name that
+ * is live already is refused whatever it answers. NMS's own checks (its `auth.publish` sign, a taken
+ * name) run only after an allow. Every refusal, ours or NMS's, cuts the publisher so that none of its
+ * packets is forwarded:
+ *
+ * - RTMP: NMS wires the connection's packet callback to the broadcast unconditionally and answers
+ *   `NetStream.Publish.Start` before `postPublish` runs, so a refused publisher's media would still
+ *   reach viewers (docs/nms-shields.md). The callback is replaced by a no-op, the socket stops being
+ *   read, gets `NetStream.Publish.Failed` and is closed, then destroyed.
+ * - HTTP-FLV / WS-FLV: NMS sets the packet callback only after a successful publish; the publisher gets
+ *   403 (WebSocket: close 4403) instead of NMS's empty 200, and the connection is closed.
+ *
+ * Without a hook every publish is refused: the gate does not fail open.
+ */
+export class PublishGate {
+  readonly #log: Logger;
+  #hook: PublishHook | undefined;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  setHook(hook: PublishHook): void {
+    this.#hook = hook;
+  }
+
+  /** The `postPublish` NMS calls instead of `original` on `broadcast`. */
+  postPublish(broadcast: BroadcastServer, original: PostPublish, session: BaseSession): string | null {
+    // Internal sessions (a relay pull) have no address and skip NMS's own events too.
+    if (session.ip === "") return original(session);
+    const live = broadcast.getPublishStatus() === "publishing";
+    const verdict = this.#verdict(session, live);
+    if (!verdict.allow || live) {
+      refusePublish(session);
+      return REFUSED;
+    }
+    const error = original(session);
+    if (error !== null) {
+      this.#log.info({ event: "publish.nms_refused", app: session.streamApp, channel: session.streamName, ip: addressOf(session), reason: error }, "node-media-server refused an allowed publisher; cut");
+      refusePublish(session);
+    }
+    return error;
+  }
+
+  #verdict(session: BaseSession, live: boolean): PublishVerdict {
+    const hook = this.#hook;
+    const start = publishStartOf(session, live);
+    if (hook === undefined || start === null) return { allow: false, reason: hook === undefined ? "no publish policy" : "unsupported protocol" };
+    try {
+      return hook(start);
+    } catch (error) {
+      this.#log.error({ event: "publish.hook_failed", err: error }, "the publish hook threw; publisher refused");
+      return { allow: false, reason: "publish hook failed" };
+    }
+  }
+}
+
+/** An NMS publishing session as the hook sees it; null for a protocol the gate does not know. */
+function publishStartOf(session: BaseSession, live: boolean): PublishStart | null {
+  const protocol = protocolOf(session);
+  if (protocol === null || protocol === "hls") return null;
+  return {
+    app: session.streamApp,
+    channel: session.streamName,
+    ip: addressOf(session),
+    protocol: protocol === "http-flv" ? "flv" : protocol,
+    query: firstValues(session.streamQuery),
+    live,
+  };
+}
+
+/**
+ * Cuts a publisher before any of its media is forwarded: see PublishGate. Safe on a connection that
+ * is already gone.
+ */
+export function refusePublish(session: BaseSession): void {
+  const rtmp = session.rtmp;
+  if (session.protocol === "rtmp" && rtmp !== undefined) {
+    rtmp.onPacketCallback = dropPacket;
+    const socket = session.socket;
+    if (socket === undefined || socket.destroyed) return;
+    socket.pause(); // nothing more of theirs is read, let alone parsed
+    safely(() => rtmp.sendStatusMessage(rtmp.streamId, "error", "NetStream.Publish.Failed", "Forbidden"));
+    socket.end();
+    setTimeout(() => socket.destroy(), DESTROY_AFTER_MS).unref();
+    return;
+  }
+  safely(() => refusePlay(session, REFUSED_DECISION));
+  const socket = session.req?.socket;
+  if (socket !== undefined) setTimeout(() => socket.destroy(), DESTROY_AFTER_MS).unref();
+}
+
+function dropPacket(): void {
+  // A refused publisher's packets go nowhere.
+}
+
+/** NMS's parsed query (`querystring` / express) with the first value of each key; arrays and objects flattened to their first string. */
+function firstValues(query: BaseSession["streamQuery"] | undefined): Record<string, string> {
+  const out = Object.create(null) as Record<string, string>; // a key such as `__proto__` stays a key
+  for (const [key, value] of Object.entries(query ?? {})) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (typeof first === "string") out[key] = first;
+  }
+  return out;
+}
+
+function addressOf(session: BaseSession): string {
+  return parseNmsSessionAddress(session.ip)?.text ?? "";
+}
+
+function safely(action: () => void): void {
+  try {
+    action();
+  } catch {
+    // The connection is already broken; it is being cut anyway.
+  }
+}
