@@ -11,7 +11,7 @@ import { ConfigError } from "../plugin/src/core/errors.js";
 import { Context } from "../plugin/src/hosts/nms4/nms4-internals.js";
 import { makeSecureLink } from "../plugin/src/index.js";
 import { PublishPolicy, type PublishAttempt } from "../plugin/src/publish/publish-policy.js";
-import { startBundledServer, waitFor } from "./helpers/bundled-server.js";
+import { startBundledServer, waitFor, type RunningServer } from "./helpers/bundled-server.js";
 import { hasFfmpeg, stopProcess } from "./helpers/ffmpeg.js";
 import { decodedFrames } from "./helpers/decode.js";
 import { auditSecrets } from "./helpers/log-audit.js";
@@ -383,22 +383,45 @@ describe("publish protection: real NMS 4, real ffmpeg publishers, an HTTP-FLV vi
   });
 });
 
-describe("publish protection in the bundled server", function () {
+describe("publish protection in the bundled server (NMS's own auth.publish on, with the internal secret)", function () {
   this.timeout(90000);
+  let running: RunningServer;
+  const publishers: ChildProcess[] = [];
 
-  before(function () {
+  before(async function () {
     if (!hasFfmpeg) this.skip();
+    running = await startBundledServer({
+      auth: { allowIps: ["127.0.0.1/32"] },
+      publish: { allowIps: [], securetoken: { secrets: [PUBLISH_SECRET] } },
+    });
+  });
+
+  after(async () => {
+    await Promise.all(publishers.map((p) => stopProcess(p)));
+    await running?.stop();
   });
 
   it("its own ingest still publishes when loopback is not on publish.allowIps (the internal secret)", async () => {
-    const running = await startBundledServer({ publish: { allowIps: [] } });
+    await waitFor("the channel up", () => (running.server.channelStatus()[0]?.state === "up" ? true : undefined), 30000);
+    const decisions = running.logs.events("publish.decision");
+    expect(decisions.length).to.be.greaterThan(0);
+    for (const decision of decisions) expect(decision).to.include({ verdict: "allow", reason: "internal", channel: "test" });
+  });
+
+  it("a publisher the plugin allows but NMS refuses (no NMS sign) is cut too: 0 media bytes to a waiting viewer", async () => {
+    const viewer = await startViewer(`${running.httpBase}/live/other.flv`, "/live/other");
     try {
-      await waitFor("the channel up", () => (running.server.channelStatus()[0]?.state === "up" ? true : undefined), 30000);
-      const decisions = running.logs.events("publish.decision");
-      expect(decisions.length).to.be.greaterThan(0);
-      for (const decision of decisions) expect(decision).to.include({ verdict: "allow", reason: "internal", channel: "test" });
+      const link = makeSecureLink({ url: `${running.rtmpBase}/live/other`, secret: PUBLISH_SECRET, lifetimeSec: 600, ip: "127.0.0.1", publish: true });
+      auditSecrets(new URL(link).searchParams.get("token")!);
+      const publisher = startPublisher(link);
+      publishers.push(publisher.child);
+      await exitOf(publisher.child, "the publisher NMS refuses");
+      expect(running.logs.events("publish.decision").find((l) => l.channel === "other")).to.include({ verdict: "allow", reason: "signed" });
+      expect(await waitFor("publish.nms_refused", () => running.logs.events("publish.nms_refused").find((l) => l.channel === "other"))).to.include({ app: "live", ip: "127.0.0.1" });
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(viewer.bytes(), "bytes to the viewer: the FLV header only, no media").to.equal(FLV_HEADER_BYTES);
     } finally {
-      await running.stop();
+      viewer.stop();
     }
   });
 });
