@@ -15,6 +15,7 @@ import { startBundledServer, waitFor, type RunningServer } from "./helpers/bundl
 import { hasFfmpeg, stopProcess } from "./helpers/ffmpeg.js";
 import { decodedFrames } from "./helpers/decode.js";
 import { auditSecrets } from "./helpers/log-audit.js";
+import { rawStatusLine } from "./helpers/raw-http.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 import { startNms, type NmsInstance } from "./helpers/nms-instance.js";
 
@@ -293,6 +294,19 @@ describe("publish protection: real NMS 4, real ffmpeg publishers, an HTTP-FLV vi
     expect(await closed).to.equal(4403);
   });
 
+  it("refused publishers leave no stream behind in NMS (20 HTTP-FLV and 3 RTMP ones on fresh names)", async () => {
+    const before = Context.broadcasts.size;
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => rawStatusLine(
+      nms.httpPort, `POST /live/litter${i}.flv HTTP/1.1\r\nHost: a\r\nContent-Type: video/x-flv\r\nTransfer-Encoding: chunked\r\n\r\n`, 5000,
+    )));
+    expect(answers.every((a) => a === "HTTP/1.1 403 Forbidden"), answers.join(" | ")).to.equal(true);
+    const rtmp = Array.from({ length: 3 }, (_, i) => publish(rtmpUrl(`litter-rtmp${i}`)));
+    await Promise.all(rtmp.map((p, i) => exitOf(p.child, `RTMP publisher ${i}`)));
+    await waitFor("NMS's sessions of the refused publishers gone", () => ([...Context.sessions.values()].some((s) => s.streamName.startsWith("litter")) ? undefined : true));
+    expect([...Context.broadcasts.keys()].filter((k) => k.includes("litter"))).to.deep.equal([]);
+    expect(Context.broadcasts.size).to.equal(before);
+  });
+
   it("a signed RTMP publisher publishes and the waiting viewer gets decodable media", async () => {
     const viewer = await watch("signed-rtmp");
     publish(publishLink(rtmpUrl("signed-rtmp")));
@@ -368,7 +382,7 @@ describe("publish protection: real NMS 4, real ffmpeg publishers, an HTTP-FLV vi
   it("counts every decision in va_publish_decisions_total{verdict,reason} and logs no publish credential", async () => {
     const { body } = await nms.auth.metrics.render();
     const count = (verdict: string, reason: string) => Number(new RegExp(`^va_publish_decisions_total\\{verdict="${verdict}",reason="${reason}"\\} (\\d+)$`, "m").exec(body)?.[1]);
-    expect(count("deny", "not-allowed")).to.equal(3);
+    expect(count("deny", "not-allowed")).to.equal(3 + 23);
     expect(count("allow", "signed")).to.equal(3);
     expect(count("deny", "signature-expired")).to.equal(1);
     expect(count("deny", "signature-forged")).to.equal(2);

@@ -1,3 +1,4 @@
+import Context from "node-media-server/src/core/context.js";
 import type BroadcastServer from "node-media-server/src/server/broadcast_server.js";
 import type BaseSession from "node-media-server/src/session/base_session.js";
 import type { Logger } from "../../core/log.js";
@@ -50,13 +51,13 @@ export class PublishGate {
     const live = broadcast.getPublishStatus() === "publishing";
     const verdict = this.#verdict(session, live);
     if (!verdict.allow || live) {
-      refusePublish(session);
+      refusePublish(broadcast, session);
       return REFUSED;
     }
     const error = original(session);
     if (error !== null) {
       this.#log.info({ event: "publish.nms_refused", app: session.streamApp, channel: session.streamName, ip: addressOf(session), reason: error }, "node-media-server refused an allowed publisher; cut");
-      refusePublish(session);
+      refusePublish(broadcast, session);
     }
     return error;
   }
@@ -92,7 +93,7 @@ function publishStartOf(session: BaseSession, live: boolean): PublishStart | nul
  * Cuts a publisher before any of its media is forwarded: see PublishGate. Safe on a connection that
  * is already gone.
  */
-export function refusePublish(session: BaseSession): void {
+function refusePublish(broadcast: BroadcastServer, session: BaseSession): void {
   const rtmp = session.rtmp;
   if (session.protocol === "rtmp" && rtmp !== undefined) {
     rtmp.onPacketCallback = dropPacket;
@@ -106,7 +107,21 @@ export function refusePublish(session: BaseSession): void {
   }
   safely(() => refusePlay(session, REFUSED_DECISION));
   const socket = session.req?.socket;
-  if (socket !== undefined) setTimeout(() => socket.destroy(), DESTROY_AFTER_MS).unref();
+  if (socket === undefined) return;
+  setTimeout(() => socket.destroy(), DESTROY_AFTER_MS).unref();
+  socket.once("close", () => forgetIfEmpty(broadcast));
+}
+
+/**
+ * NMS forgets a stream when its last subscriber or its publisher leaves, but a refused FLV publisher
+ * is neither (its session still says `isPublisher`, and `donePublish` ignores it): every refused POST
+ * to a fresh name would leave a stream behind in `Context.broadcasts`. Removed here, as NMS's own
+ * `_destroyIfEmpty` would.
+ */
+function forgetIfEmpty(broadcast: BroadcastServer): void {
+  if (broadcast.publisher === null && broadcast.subscribers.size === 0 && Context.broadcasts.get(broadcast.streamPath) === broadcast) {
+    Context.broadcasts.delete(broadcast.streamPath);
+  }
 }
 
 function dropPacket(): void {
