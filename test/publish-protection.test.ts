@@ -8,7 +8,7 @@ import { WebSocket } from "ws";
 import { parseConfig } from "../plugin/src/config/parse-config.js";
 import { pluginConfigSchema, type PluginConfig } from "../plugin/src/config/plugin-config-schema.js";
 import { ConfigError } from "../plugin/src/core/errors.js";
-import { Context } from "../plugin/src/hosts/nms4/nms4-internals.js";
+import { BroadcastServer, Context, RtmpClientSession } from "../plugin/src/hosts/nms4/nms4-internals.js";
 import { makeSecureLink } from "../plugin/src/index.js";
 import { PublishPolicy, type PublishAttempt } from "../plugin/src/publish/publish-policy.js";
 import { startBundledServer, waitFor, type RunningServer } from "./helpers/bundled-server.js";
@@ -377,6 +377,21 @@ describe("publish protection: real NMS 4, real ffmpeg publishers, an HTTP-FLV vi
     const viewer2 = await watch("ingest-wrong");
     const intruder = publish(`${rtmpUrl("ingest-wrong")}?va_internal=${INTERNAL_SECRET}x`);
     await expectRefused("ingest-wrong", { exited: exitOf(intruder.child, "the publisher with a wrong internal secret") }, viewer2, "internal-secret-wrong");
+  });
+
+  it("lets a relay pull NMS's API set up publish without asking the policy (the server's own outbound connection)", () => {
+    // The relay session NMS creates for a pull task; registerPull() does the same once connected to the origin.
+    const relay = new RtmpClientSession({ url: "rtmp://origin.example/live/src", streamPath: "/live/relayed", reconnect: false });
+    relay.ip = "origin.example:1935";
+    const broadcast = new BroadcastServer("/live/relayed");
+    Context.broadcasts.set("/live/relayed", broadcast); // the gate wraps it, as every broadcast NMS registers
+    try {
+      expect(broadcast.postPublish(relay)).to.equal(null);
+      expect(broadcast.publisher).to.equal(relay);
+      expect(nms.logs.events("publish.decision").filter((l) => l.channel === "relayed")).to.deep.equal([]);
+    } finally {
+      Context.broadcasts.delete("/live/relayed");
+    }
   });
 
   it("counts every decision in va_publish_decisions_total{verdict,reason} and logs no publish credential", async () => {

@@ -144,3 +144,19 @@ declare module "node-media-server/src/protocol/flv.js" {
   }
   export = Flv;
 }
+
+declare module "node-media-server/src/session/rtmp_client_session.js" {
+  import BaseSession from "node-media-server/src/session/base_session.js";
+  /** NMS's relay over RTMP (server/relay_server.js): it pulls a remote stream and publishes it locally, or pushes one out. */
+  class RtmpClientSession extends BaseSession {
+    constructor(config: { url: string; mode?: "pull" | "push"; streamPath: string; reconnect?: boolean });
+  }
+  export = RtmpClientSession;
+}
+
+declare module "node-media-server/src/session/rtsp_client_session.js" {
+  import BaseSession from "node-media-server/src/session/base_session.js";
+  /** NMS's relay from RTSP (server/relay_server.js): it pulls a remote stream and publishes it locally. */
+  class RtspClientSession extends BaseSession {}
+  export = RtspClientSession;
+}

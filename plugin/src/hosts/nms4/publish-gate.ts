@@ -1,6 +1,8 @@
 import Context from "node-media-server/src/core/context.js";
 import type BroadcastServer from "node-media-server/src/server/broadcast_server.js";
 import type BaseSession from "node-media-server/src/session/base_session.js";
+import RtmpClientSession from "node-media-server/src/session/rtmp_client_session.js";
+import RtspClientSession from "node-media-server/src/session/rtsp_client_session.js";
 import type { Logger } from "../../core/log.js";
 import { parseNmsSessionAddress } from "../../net/ip-address.js";
 import type { PublishHook, PublishStart, PublishVerdict } from "../host-adapter.js";
@@ -46,8 +48,7 @@ export class PublishGate {
 
   /** The `postPublish` NMS calls instead of `original` on `broadcast`. */
   postPublish(broadcast: BroadcastServer, original: PostPublish, session: BaseSession): string | null {
-    // Internal sessions (a relay pull) have no address and skip NMS's own events too.
-    if (session.ip === "") return original(session);
+    if (isServerOwn(session)) return original(session);
     const live = broadcast.getPublishStatus() === "publishing";
     const verdict = this.#verdict(session, live);
     if (!verdict.allow || live) {
@@ -73,6 +74,16 @@ export class PublishGate {
       return { allow: false, reason: "publish hook failed" };
     }
   }
+}
+
+/**
+ * Publishers the server starts itself, not a client: NMS's internal sessions (no address; they skip
+ * NMS's own events too) and the relay pulls an operator sets up through NMS's API (outbound
+ * connections to an origin, whose `ip` is the origin's `host:port`). Every other session, whatever its
+ * class, goes to the hook, so an unknown way in is refused rather than let through.
+ */
+function isServerOwn(session: BaseSession): boolean {
+  return session.ip === "" || session instanceof RtmpClientSession || session instanceof RtspClientSession;
 }
 
 /** An NMS publishing session as the hook sees it; null for a protocol the gate does not know. */
