@@ -105,6 +105,18 @@ describe("publish policy: who may publish (no server)", () => {
     const nms = policyOf({ allowIps: [], securetoken: { format: "nms", secrets: [PUBLISH_SECRET] } });
     expect(nms.decide(attempt({ query: signed("rtmp://h/live/cam1", { format: "nms" }) }))).to.include({ allow: true, reason: "signed" });
   });
+
+  it("make-link --publish prints a link the policy accepts for the stream, over RTMP and FLV alike", function () {
+    this.timeout(30000);
+    const policy = new PublishPolicy(configOf({ allowIps: [], securetoken: { secrets: [PUBLISH_SECRET] } }).publish, { now: () => Date.now() });
+    for (const url of ["rtmp://127.0.0.1:1935/live/cam1", "http://127.0.0.1:8000/live/cam1.flv"]) {
+      const made = spawnSync(process.execPath, ["--import", "tsx", "plugin/src/cli/make-link.ts", "--publish", "--url", url, "--ip", "203.0.113.7", "--secret", PUBLISH_SECRET], { encoding: "utf8", timeout: 20000 });
+      expect(made.status, made.stderr).to.equal(0);
+      const link = new URL(made.stdout.trim());
+      auditSecrets(link.searchParams.get("token")!);
+      expect(policy.decide(attempt({ query: Object.fromEntries(link.searchParams) }))).to.include({ allow: true, reason: "signed" });
+    }
+  });
 });
 
 /** An ffmpeg publisher of a moving test pattern; `stderr` keeps what it printed. */
