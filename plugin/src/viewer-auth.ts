@@ -38,8 +38,9 @@ export interface ViewerAuthDeps {
   /** Extra authorizers, run after securetoken and before the backend (step name `custom`). */
   authorizers?: readonly Authorizer[];
   /**
-   * Secret the bundled server's own ffmpeg processes present as `?va_internal=` from loopback.
-   * Leave unset in an operator's app unless it runs its own local transcoders.
+   * Secret the bundled server's own ffmpeg processes present as `?va_internal=` from loopback, to play
+   * and to publish (whatever `publish.allowIps` says). Leave unset in an operator's app unless it runs
+   * its own local transcoders.
    */
   internalSecret?: string;
   /** What the management API reports beyond sessions (the bundled server's channel states). */
