@@ -16,6 +16,7 @@ const FLOORS: Readonly<Record<string, number>> = {
   backend: 3,
   chain: 4,
   sessions: 5,
+  publish: 5,
   stats: 6,
   metrics: 7,
   gate: 6,

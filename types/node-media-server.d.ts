@@ -57,6 +57,8 @@ declare module "node-media-server/src/session/base_session.js" {
     socket?: Socket;
     rtmp?: {
       streamId: number;
+      /** Where the parser hands each media message: the session's broadcast (set for every connection). */
+      onPacketCallback: (packet: unknown) => void;
       connectCmdObj?: { tcUrl?: string; flashVer?: string; app?: string };
       sendStatusMessage(sid: number, level: string, code: string, description: string): void;
     };
@@ -80,6 +82,8 @@ declare module "node-media-server/src/server/broadcast_server.js" {
     postPlay: (session: BaseSession) => string | null;
     donePlay: (session: BaseSession) => void;
     postPublish: (session: BaseSession) => string | null;
+    /** "publishing" while a publisher is live; "reconnecting" in the grace window after it left. */
+    getPublishStatus: () => "publishing" | "reconnecting" | "idle";
   }
   export = BroadcastServer;
 }
@@ -142,4 +146,20 @@ declare module "node-media-server/src/protocol/flv.js" {
     parserData(buffer: Buffer): string | null;
   }
   export = Flv;
+}
+
+declare module "node-media-server/src/session/rtmp_client_session.js" {
+  import BaseSession from "node-media-server/src/session/base_session.js";
+  /** NMS's relay over RTMP (server/relay_server.js): it pulls a remote stream and publishes it locally, or pushes one out. */
+  class RtmpClientSession extends BaseSession {
+    constructor(config: { url: string; mode?: "pull" | "push"; streamPath: string; reconnect?: boolean });
+  }
+  export = RtmpClientSession;
+}
+
+declare module "node-media-server/src/session/rtsp_client_session.js" {
+  import BaseSession from "node-media-server/src/session/base_session.js";
+  /** NMS's relay from RTSP (server/relay_server.js): it pulls a remote stream and publishes it locally. */
+  class RtspClientSession extends BaseSession {}
+  export = RtspClientSession;
 }

@@ -22,6 +22,9 @@ import { StatsLedger } from "./stats/stats-ledger.js";
 import { PluginMetrics } from "./metrics/plugin-metrics.js";
 import { UserStore } from "./users/user-store.js";
 import { UserEditor } from "./users/user-editor.js";
+import { PublishPolicy } from "./publish/publish-policy.js";
+import { auditedPublishPolicy } from "./publish/publish-audit.js";
+import { guarded } from "./core/guarded.js";
 
 /** The edges the plugin talks to, each with a production default; tests pass their own. */
 export interface ViewerAuthDeps {
@@ -35,8 +38,9 @@ export interface ViewerAuthDeps {
   /** Extra authorizers, run after securetoken and before the backend (step name `custom`). */
   authorizers?: readonly Authorizer[];
   /**
-   * Secret the bundled server's own ffmpeg processes present as `?va_internal=` from loopback.
-   * Leave unset in an operator's app unless it runs its own local transcoders.
+   * Secret the bundled server's own ffmpeg processes present as `?va_internal=` from loopback, to play
+   * and to publish (whatever `publish.allowIps` says). Leave unset in an operator's app unless it runs
+   * its own local transcoders.
    */
   internalSecret?: string;
   /** What the management API reports beyond sessions (the bundled server's channel states). */
@@ -124,6 +128,11 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
   let hlsGate = resolved.hls.dir === null ? undefined : hlsGateFor(resolved.hls.dir);
   const ledger = resolved.stats.file === null ? undefined : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log, resolved.stats);
   const metrics = new PluginMetrics(chain, sessions, log, chain.step("backend"), ledger);
+  const decidePublish = auditedPublishPolicy(
+    new PublishPolicy(resolved.publish, clock, deps.internalSecret),
+    log,
+    guarded(log, "metrics.listener_failed", (decision) => metrics.countPublish(decision)),
+  );
   const api = resolved.api.enabled
     ? new ManagementApi(
       { bind: resolved.api.bind, port: resolved.api.port, token: resolved.api.token!, previousTokens: resolved.api.previousTokens },
@@ -179,7 +188,10 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
       try {
         target.attachPlayGate(ctx);
         if (hlsGate !== undefined) target.attachHttp(hlsGate.handle, { privateDir: hlsDir! });
-        target.onPublish(() => ({ allow: true })); // publish policy: issue 17 (publish helper) replaces this
+        target.onPublish((start) => {
+          const decision = decidePublish(start);
+          return decision.allow ? { allow: true } : { allow: false, reason: decision.detail };
+        });
       } catch (error) {
         target.detach();
         throw error;

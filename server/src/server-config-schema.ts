@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { pluginConfigShape } from "../../plugin/src/config/plugin-config-schema.js";
+import { sharedPublishSecretIssues } from "../../plugin/src/config/publish-schema.js";
 import { millisecondsSchema, portSchema, secondsSchema } from "../../plugin/src/config/value-schemas.js";
 
 const NAME = /^[A-Za-z0-9_-]+$/;
@@ -73,6 +74,8 @@ export const serverConfigSchema = z.strictObject({
       else seen.set(key, i);
     });
   }),
+}).superRefine((config, ctx) => {
+  for (const issue of sharedPublishSecretIssues(config)) ctx.addIssue({ code: "custom", ...issue });
 });
 
 export type ServerConfig = z.output<typeof serverConfigSchema>;

@@ -8,5 +8,5 @@ import { loadNms4Internals, type BaseSession } from "../../plugin/src/hosts/nms4
  * The plugin itself finds them from the instance it is given (`nms4InternalsOf`).
  */
 export const nms4 = loadNms4Internals(hostPackageResolvedBy(createRequire(import.meta.url)));
-export const { Context, Flv, Rtmp, nmsLogger } = nms4;
+export const { Context, Flv, Rtmp, nmsLogger, BroadcastServer, RtmpClientSession } = nms4;
 export type { BaseSession };

@@ -1,12 +1,14 @@
 // Prints a signed temporary link (securetoken) for a URL:
 //   npm run make-link -- --url http://127.0.0.1:8000/live/test/index.m3u8 --ip 127.0.0.1 --ttl 3600 --secret quickstart-secret
 // Options: --format astra|flussonic|nms (default astra); omit --ip when the server runs with bindIp: false.
+// --publish makes a publish link (publish.securetoken, its own secret), valid for RTMP and FLV publishing:
+//   npm run make-link -- --publish --url rtmp://127.0.0.1:1935/live/cam1 --ttl 3600 --secret <publish secret>
 import { parseArgs } from "node:util";
 import { SECURETOKEN_FORMATS, type SecureTokenFormatName } from "../config/securetoken-schema.js";
 import { VaError } from "../core/errors.js";
 import { makeSecureLink } from "../securetoken/make-secure-link.js";
 
-const USAGE = "usage: npm run make-link -- --url <url> --secret <secret> [--ttl <seconds, default 3600>] [--ip <viewer ip>] [--format astra|flussonic|nms]";
+const USAGE = "usage: npm run make-link -- --url <url> --secret <secret> [--ttl <seconds, default 3600>] [--ip <viewer ip>] [--format astra|flussonic|nms] [--publish]";
 
 function main(argv: string[]): number {
   let values;
@@ -19,6 +21,7 @@ function main(argv: string[]): number {
         ttl: { type: "string", default: "3600" },
         ip: { type: "string" },
         format: { type: "string", default: "astra" },
+        publish: { type: "boolean", default: false },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -47,6 +50,7 @@ function main(argv: string[]): number {
       secret: values.secret,
       lifetimeSec: Number(values.ttl),
       format: values.format as SecureTokenFormatName,
+      publish: values.publish,
       ...(values.ip !== undefined ? { ip: values.ip } : {}),
     });
     console.log(link);

@@ -3,12 +3,12 @@ import type { PluginConfig } from "./plugin-config-schema.js";
 
 /**
  * Every secret a plugin configuration holds, for a {@link Redactor} to remove verbatim wherever it
- * shows up: the API tokens (current and previous), the signing secrets, the tokens and plaintext
+ * shows up: the API tokens (current and previous), the signing secrets (play and publish), the tokens and plaintext
  * passwords of `auth.users`, and the credentials in the backend's URL. Users of `auth.usersFile`
  * change at run time and are not included; their credentials never reach a log line by design.
  */
 export function configSecrets(config: PluginConfig): string[] {
-  const secrets: string[] = [...config.api.previousTokens, ...config.auth.securetoken.secrets];
+  const secrets: string[] = [...config.api.previousTokens, ...config.auth.securetoken.secrets, ...config.publish.securetoken.secrets];
   if (config.api.token !== null) secrets.push(config.api.token);
   for (const user of config.auth.users) {
     secrets.push(...user.tokens);

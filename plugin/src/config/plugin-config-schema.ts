@@ -9,6 +9,7 @@ import { packagesSchema, userListSchema, usersFileSchema } from "./users-schema.
 import { securetokenSchema } from "./securetoken-schema.js";
 import { bruteForceSchema } from "./brute-force-schema.js";
 import { backendSchema } from "./backend-schema.js";
+import { publishSchema, sharedPublishSecretIssues } from "./publish-schema.js";
 
 /** NMS's own console logger knows these levels. */
 const NMS_LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
@@ -44,9 +45,12 @@ export const pluginConfigShape = {
   hls: hlsSchema,
   api: apiSchema,
   stats: statsSchema,
+  publish: publishSchema,
 };
 
-export const pluginConfigSchema = z.strictObject(pluginConfigShape);
+export const pluginConfigSchema = z.strictObject(pluginConfigShape).superRefine((config, ctx) => {
+  for (const issue of sharedPublishSecretIssues(config)) ctx.addIssue({ code: "custom", ...issue });
+});
 
 /** The validated, fully defaulted, frozen plugin configuration. */
 export type PluginConfig = z.output<typeof pluginConfigSchema>;

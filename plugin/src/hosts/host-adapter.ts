@@ -33,6 +33,11 @@ export interface PublishStart {
   readonly protocol: "rtmp" | "flv" | "ws-flv";
   /** The publish URL's query parameters (the stream name's `?…` part), first value of each key. */
   readonly query: Readonly<Record<string, string>>;
+  /**
+   * True when the name already has a live publisher. The adapter refuses such a publisher whatever the
+   * hook answers; it says so here for the hook's audit. Optional: an adapter that cannot tell leaves it out.
+   */
+  readonly live?: boolean;
 }
 
 /** The publish hook's answer: `reason` is for the audit log, never sent to the publisher. */

@@ -6,13 +6,15 @@ import type { Logger } from "../core/log.js";
 import type { SessionStore } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
 import { DROP_REASONS, type StatsLedger } from "../stats/stats-ledger.js";
+import { PUBLISH_ALLOW_REASONS, PUBLISH_DENY_REASONS, type PublishDecision } from "../publish/publish-policy.js";
 
 
 /**
  * PluginMetrics is the Prometheus view of the plugin (served at `/metrics` by the management API):
  * decisions by step and verdict, per-step latency, the backend's HTTP round trips by status or
  * failure, the backend verdict cache, live sessions by protocol and channel, ended sessions by reason,
- * bytes sent to viewers, and, with a statistics ledger, its failed writes, waiting and dropped rows.
+ * bytes sent to viewers, publish decisions by verdict and reason, and, with a statistics ledger, its
+ * failed writes, waiting and dropped rows.
  * Every metric name starts with `va_` ("viewer auth", the plugin's short prefix, as in `VA_ERR_` codes)
  * so that it does not collide with NMS's or the host application's metrics on one scrape page.
  * A registry of its own, so two plugins in one process never collide. Its listeners on the chain and the
@@ -22,6 +24,7 @@ export class PluginMetrics {
   readonly registry = new Registry();
   readonly #endedBytes = { total: 0 };
   readonly #detach: () => void;
+  readonly #publishDecisions: Counter;
 
   constructor(chain: AuthChain, sessions: SessionStore, log: Logger, backend: Authorizer | undefined = undefined, ledger: StatsLedger | undefined = undefined) {
     const decisions = new Counter({ name: "va_decisions_total", help: "Authorization decisions by deciding step and verdict", labelNames: ["step", "verdict"], registers: [this.registry] });
@@ -29,6 +32,7 @@ export class PluginMetrics {
       name: "va_step_duration_seconds", help: "Time each chain step took (step=backend includes verdict cache hits)", labelNames: ["step"],
       buckets: [0.00001, 0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 3], registers: [this.registry],
     });
+    this.#publishDecisions = publishDecisionCounter(this.registry);
     const ended = new Counter({ name: "va_sessions_ended_total", help: "Sessions ended, by reason", labelNames: ["reason", "protocol"], registers: [this.registry] });
     const endedBytes = this.#endedBytes;
     const reportedBytes = new Map<string, number>();
@@ -81,6 +85,11 @@ export class PluginMetrics {
     };
   }
 
+  /** Counts one publish decision (`va_publish_decisions_total{verdict,reason}`). */
+  countPublish(decision: PublishDecision): void {
+    this.#publishDecisions.inc({ verdict: decision.allow ? "allow" : "deny", reason: decision.reason });
+  }
+
   /** The exposition text and its content type. */
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
@@ -89,6 +98,14 @@ export class PluginMetrics {
   close(): void {
     this.#detach();
   }
+}
+
+/** Publish decisions by verdict and reason, every pair visible from the start (alerts can use rate() at once). */
+function publishDecisionCounter(registry: Registry): Counter {
+  const counter = new Counter({ name: "va_publish_decisions_total", help: "Publish decisions by verdict and reason", labelNames: ["verdict", "reason"], registers: [registry] });
+  for (const reason of PUBLISH_ALLOW_REASONS) counter.inc({ verdict: "allow", reason }, 0);
+  for (const reason of PUBLISH_DENY_REASONS) counter.inc({ verdict: "deny", reason }, 0);
+  return counter;
 }
 
 /** The statistics ledger's health: failed writes, rows waiting for the database, rows dropped and purged. */

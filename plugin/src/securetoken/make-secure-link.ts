@@ -20,6 +20,12 @@ export interface SecureLinkOptions {
   nowMs?: number;
   /** Fixed salt (tests, reproducing published vectors). Default: random. */
   salt?: string;
+  /**
+   * A publish link (`publish.securetoken`, signed with one of its secrets): the hashed path is
+   * `/<app>/<stream>` whatever the URL's form (`rtmp://host/app/stream`, `http://host/app/stream.flv`,
+   * `ws://…`), so one signature serves RTMP, HTTP-FLV and WS-FLV publishing alike.
+   */
+  publish?: boolean;
 }
 
 /**
@@ -30,6 +36,8 @@ export interface SecureLinkOptions {
  * @example
  * makeSecureLink({ url: "http://127.0.0.1:8000/live/test/index.m3u8", ip: "127.0.0.1", lifetimeSec: 3600, secret: "quickstart-secret" });
  * // "http://127.0.0.1:8000/live/test/index.m3u8?token=<sha1>-<salt>-<end>-<start>"
+ * makeSecureLink({ url: "rtmp://127.0.0.1:1935/live/cam1", lifetimeSec: 3600, secret: "publish-secret", publish: true });
+ * // "rtmp://127.0.0.1:1935/live/cam1?token=…": a publish link (publish.securetoken)
  */
 export function makeSecureLink(options: SecureLinkOptions): string {
   const format = SECURETOKEN_FORMAT_BY_NAME[options.format ?? "astra"];
@@ -57,7 +65,8 @@ export function makeSecureLink(options: SecureLinkOptions): string {
     endSec,
     salt: options.salt ?? (format.saltBytes > 0 ? randomBytes(format.saltBytes).toString("hex") : ""),
   };
-  const subject = { path: url.pathname, app, channel, ip: format.hashesIp ? (options.ip ?? "") : "" };
+  const path = options.publish === true ? `/${app}/${channel}` : url.pathname;
+  const subject = { path, app, channel, ip: format.hashesIp ? (options.ip ?? "") : "" };
   const value = format.encode({ ...fields, hash: format.digest(fields, subject, options.secret) });
   url.searchParams.append(format.param, value);
   return url.toString();

@@ -28,7 +28,9 @@ export interface ChannelStatus {
 
 /**
  * ChannelRunner keeps one channel on air with two supervised ffmpeg jobs: the ingest publishes the
- * source into NMS (signed with NMS's own publish `sign`, so no one else can take the stream name),
+ * source into NMS (signed with NMS's own publish `sign`, so no one else can take the stream name, and
+ * carrying the internal secret, which the plugin's publish policy lets in from loopback whatever
+ * `publish.allowIps` says),
  * and the packager plays it back over loopback with the internal secret and writes HLS.
  */
 export class ChannelRunner {
@@ -49,7 +51,8 @@ export class ChannelRunner {
     mkdirSync(hlsDir, { recursive: true });
     const channelLog = log.child({ channel: config.id });
     this.ingest = new ProcessSupervisor(`${config.id}/ingest`, () => {
-      return startIngest(config, `${base}?${nmsSignFormat.param}=${nmsPublishSign(config.app, config.id, endpoints.internalSecret, clock)}`, endpoints.ffmpegPath);
+      const sign = nmsPublishSign(config.app, config.id, endpoints.internalSecret, clock);
+      return startIngest(config, `${base}?${nmsSignFormat.param}=${sign}&${INTERNAL_SECRET_PARAM}=${endpoints.internalSecret}`, endpoints.ffmpegPath);
     }, policy, channelLog, redactor);
     this.packager = new ProcessSupervisor(`${config.id}/packager`, () => {
       return startPackager(config, `${base}?${INTERNAL_SECRET_PARAM}=${endpoints.internalSecret}`, hlsDir, endpoints.ffmpegPath);

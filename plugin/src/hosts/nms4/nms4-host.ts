@@ -90,9 +90,13 @@ export class Nms4Host implements HostAdapter {
     this.#front = { server, originals, listener };
   }
 
-  /** NMS 4 publishes are not gated yet: the hook is accepted and never called. */
-  onPublish(_hook: PublishHook): void {
-    // Placeholder for publish authorization.
+  /**
+   * Every RTMP, HTTP-FLV and WS-FLV publisher is decided by `hook` in the play gate's `postPublish`
+   * wrapper (`PublishGate`), before NMS makes it the publisher and before any of its packets is forwarded.
+   */
+  onPublish(hook: PublishHook): void {
+    if (this.#gate === undefined) throw new Error("onPublish needs the play gate attached first");
+    this.#gate.setPublishHook(hook);
   }
 
   setLogLevel(level: string): void {

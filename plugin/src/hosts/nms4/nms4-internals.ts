@@ -13,6 +13,8 @@ import type FlvType from "node-media-server/src/protocol/flv.js";
 import type RtmpType from "node-media-server/src/protocol/rtmp.js";
 import type BroadcastServerType from "node-media-server/src/server/broadcast_server.js";
 import type BaseSession from "node-media-server/src/session/base_session.js";
+import type RtmpClientSessionType from "node-media-server/src/session/rtmp_client_session.js";
+import type RtspClientSessionType from "node-media-server/src/session/rtsp_client_session.js";
 import { NmsIncompatibleError, NmsInstanceError, NmsUnsupportedVersionError } from "../../core/errors.js";
 import { hostPackageOf, isSupportedNmsVersion, SUPPORTED_NMS_RANGE, type HostPackage } from "../host-package.js";
 
@@ -34,6 +36,9 @@ export interface Nms4Internals {
   readonly decodeAmf0Data: (buffer: Buffer) => Record<string, unknown>;
   readonly NodeHttpServer: ClassOf<NodeMediaServer["httpServer"]>;
   readonly NodeRtmpServer: ClassOf<NodeMediaServer["rtmpServer"]>;
+  /** The outbound relay sessions NMS's API starts (publishers the server owns, not clients). */
+  readonly RtmpClientSession: typeof RtmpClientSessionType;
+  readonly RtspClientSession: typeof RtspClientSessionType;
 }
 
 /** The node-media-server line the NMS 4 adapter is written for. */
@@ -69,6 +74,8 @@ export function loadNms4Internals(host: HostPackage): Nms4Internals {
     decodeAmf0Data: amf.decodeAmf0Data,
     NodeHttpServer: load("src/server/http_server.js") as Nms4Internals["NodeHttpServer"],
     NodeRtmpServer: load("src/server/rtmp_server.js") as Nms4Internals["NodeRtmpServer"],
+    RtmpClientSession: load("src/session/rtmp_client_session.js") as Nms4Internals["RtmpClientSession"],
+    RtspClientSession: load("src/session/rtsp_client_session.js") as Nms4Internals["RtspClientSession"],
   };
 }
 

@@ -12,6 +12,8 @@ import type { Nms4Internals } from "./nms4-internals.js";
 import type { InputProblem } from "../../gate/input-problem.js";
 import { loggableInput } from "../../gate/loggable-input.js";
 import { playFieldsProblem } from "../../gate/play-fields.js";
+import type { PublishHook } from "../host-adapter.js";
+import { PublishGate } from "./publish-gate.js";
 
 type PlayFn = (session: BaseSession) => string | null;
 type DoneFn = (session: BaseSession) => void;
@@ -22,9 +24,6 @@ interface Originals {
   postPublish: PlayFn;
 }
 
-/** How a publish NMS refused is answered over HTTP-FLV/WS-FLV (its own refusal is an empty 200). */
-const NMS_REFUSED_PUBLISH = { verdict: "deny", step: "default", reason: "node-media-server refused the publish", latencyMs: 0 } as const;
-
 /**
  * PlayGate holds every NMS play until the chain has allowed it.
  *
@@ -34,6 +33,7 @@ const NMS_REFUSED_PUBLISH = { verdict: "deny", step: "default", reason: "node-me
  * with `Context.broadcasts.set`. The gate wraps that `set` so each broadcast's `postPlay` is replaced
  * by one that returns at once (NMS sends nothing: the viewer is not yet a subscriber), admits the
  * viewer (`admit`: session, chain, limits), and calls the original only on allow. `donePlay` is wrapped to end our session when NMS ends its.
+ * `postPublish` is wrapped beside them: every publisher is decided by the publish hook (`PublishGate`).
  * Behind the input shield, it checks the play's fields again (`playFieldsProblem`): a malformed app
  * or channel never opens a session, a malformed user agent, host or origin never reaches the chain.
  */
@@ -42,12 +42,19 @@ export class PlayGate {
   readonly #nms4: Nms4Internals;
   readonly #wrapped = new Map<BroadcastServer, Originals>();
   readonly #viewers = new WeakMap<BaseSession, ViewerSession>();
+  readonly #publish: PublishGate;
   #unhook: (() => void) | undefined;
   #attached = false;
 
   constructor(ctx: GateContext, nms4: Nms4Internals) {
     this.#ctx = ctx;
     this.#nms4 = nms4;
+    this.#publish = new PublishGate(ctx.log, nms4);
+  }
+
+  /** The hook that decides every publisher; until it is set, every publish is refused. */
+  setPublishHook(hook: PublishHook): void {
+    this.#publish.setHook(hook);
   }
 
   /** Starts gating: wraps the broadcasts that exist and every one NMS creates from now on. */
@@ -77,7 +84,7 @@ export class PlayGate {
     this.#wrapped.set(broadcast, originals);
     broadcast.postPlay = (session) => this.#postPlay(broadcast, originals, session);
     broadcast.donePlay = (session) => this.#donePlay(broadcast, originals, session);
-    broadcast.postPublish = (session) => refusedPublishAnswered(session, originals.postPublish(session));
+    broadcast.postPublish = (session) => this.#publish.postPublish(broadcast, originals.postPublish, session);
   }
 
   #postPlay(broadcast: BroadcastServer, originals: Originals, session: BaseSession): string | null {
@@ -149,22 +156,11 @@ export class PlayGate {
 export function assertNmsShape({ Context, BroadcastServer }: Nms4Internals): void {
   if (!(Context.broadcasts instanceof Map)) throw new NmsIncompatibleError("Context.broadcasts is not a Map");
   const probe = new BroadcastServer("");
-  for (const field of ["postPlay", "donePlay", "postPublish"] as const) {
+  for (const field of ["postPlay", "donePlay", "postPublish", "getPublishStatus"] as const) {
     if (!Object.hasOwn(probe, field) || typeof probe[field] !== "function") {
       throw new NmsIncompatibleError(`BroadcastServer.${field} is not an instance function`);
     }
   }
-}
-
-/**
- * A publish NMS refused (its `auth.publish` sign, a taken stream name) gets the protocol's refusal over
- * HTTP-FLV and WS-FLV: NMS itself only ends the response, which the publisher reads as an empty 200.
- * An RTMP publisher is cut by NMS, and the input shield drops media from any connection that is not a
- * publisher. Returns NMS's answer unchanged.
- */
-function refusedPublishAnswered(session: BaseSession, error: string | null): string | null {
-  if (error !== null && session.protocol === "flv") safely(() => refusePlay(session, NMS_REFUSED_PUBLISH));
-  return error;
 }
 
 function safely(action: () => void): void {

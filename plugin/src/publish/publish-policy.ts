@@ -1,0 +1,121 @@
+import { timingSafeEqual } from "node:crypto";
+import type { Clock } from "../core/clock.js";
+import { secretsEqual } from "../core/secrets.js";
+import type { PublishConfig } from "../config/publish-schema.js";
+import { INTERNAL_SECRET_PARAM } from "../chain/internal-authorizer.js";
+import { isLoopback, parseIpAddress } from "../net/ip-address.js";
+import { IpRuleList } from "../net/ip-rule-list.js";
+import { SECURETOKEN_FORMAT_BY_NAME } from "../securetoken/securetoken-formats.js";
+
+/**
+ * A publisher that starts, as a host reports it (the fields of `PublishStart` in
+ * hosts/host-adapter.ts the policy reads; that type fits here as it is).
+ */
+export interface PublishAttempt {
+  readonly app: string;
+  readonly channel: string;
+  /** The publisher's address as text; "" when unknown. */
+  readonly ip: string;
+  /** The publish URL's query parameters, first value of each key. */
+  readonly query: Readonly<Record<string, string>>;
+  /** True when the name already has a live publisher (hosts that know it say so). */
+  readonly live?: boolean;
+}
+
+/** Why a publisher was let in: a closed set, so it can label a metric. */
+export const PUBLISH_ALLOW_REASONS = ["internal", "allowed-address", "signed"] as const;
+/** Why a publisher was refused. */
+export const PUBLISH_DENY_REASONS = [
+  "channel-live", "internal-secret-wrong", "internal-secret-not-loopback",
+  "signature-malformed", "signature-forged", "signature-expired", "signature-not-yet-valid", "not-allowed",
+] as const;
+export type PublishReason = (typeof PUBLISH_ALLOW_REASONS)[number] | (typeof PUBLISH_DENY_REASONS)[number];
+
+/** The policy's answer: `reason` labels the metric, `detail` says more in the audit log (never a secret). */
+export interface PublishDecision {
+  readonly allow: boolean;
+  readonly reason: PublishReason;
+  readonly detail: string;
+}
+
+/**
+ * PublishPolicy decides who may publish into an app/stream, in this order:
+ * 1. a name that is live already: refused (no take-over, no mixing), whoever asks;
+ * 2. the bundled server's own ffmpeg: `va_internal=<internal secret>` from loopback (the same secret
+ *    from elsewhere, or a wrong one, is refused: it can only have leaked or been guessed);
+ * 3. an address on `publish.allowIps` (loopback by default);
+ * 4. a publish link signed with one of `publish.securetoken.secrets`, bound to `/<app>/<stream>` (and
+ *    to the publisher's address with `bindIp`), inside its validity window;
+ * 5. everyone else: refused.
+ * Synchronous and free of I/O: a host asks it in the same turn as its own publish event, before the
+ * publisher's first packet can be forwarded. Hashes and the internal secret are compared in constant time.
+ */
+export class PublishPolicy {
+  readonly #config: PublishConfig;
+  readonly #allowList: IpRuleList;
+  readonly #internalSecret: string | undefined;
+  readonly #clock: Clock;
+
+  constructor(config: PublishConfig, clock: Clock, internalSecret?: string) {
+    this.#config = config;
+    this.#allowList = new IpRuleList(config.allowIps);
+    this.#internalSecret = internalSecret;
+    this.#clock = clock;
+  }
+
+  decide(attempt: PublishAttempt): PublishDecision {
+    if (attempt.live === true) return deny("channel-live", "the name already has a live publisher");
+    const address = parseIpAddress(attempt.ip);
+    const internal = paramOf(attempt, INTERNAL_SECRET_PARAM);
+    if (internal !== undefined && this.#internalSecret !== undefined) {
+      if (address === null || !isLoopback(address)) return deny("internal-secret-not-loopback", "internal secret presented from a non-loopback address");
+      return secretsEqual(internal, this.#internalSecret) ? allow("internal", "the server's own ingest") : deny("internal-secret-wrong", "wrong internal secret");
+    }
+    const range = address === null ? undefined : this.#allowList.match(address);
+    if (range !== undefined) return allow("allowed-address", `address on publish.allowIps (${range.text})`);
+    return this.#signed(attempt);
+  }
+
+  /** Step 4: a publish signature, or the final refusal when there is none (or signatures are off). */
+  #signed(attempt: PublishAttempt): PublishDecision {
+    const settings = this.#config.securetoken;
+    const format = SECURETOKEN_FORMAT_BY_NAME[settings.format];
+    const value = paramOf(attempt, format.param);
+    if (settings.secrets.length === 0 || value === undefined) return deny("not-allowed", "address not on publish.allowIps and no publish signature");
+    const token = format.parse(value);
+    if (token === null) return deny("signature-malformed", `publish signature is not in the ${format.name} format`);
+    // A publish link names the stream, whatever the protocol: RTMP `/app/stream`, FLV `/app/stream.flv`.
+    const path = `/${attempt.app}/${attempt.channel}`;
+    const subject = { path, app: attempt.app, channel: attempt.channel, ip: settings.bindIp && format.hashesIp ? attempt.ip : "" };
+    const given = Buffer.from(token.hash, "hex");
+    let matched = false;
+    for (const secret of settings.secrets) {
+      // No early exit: the time taken does not depend on which secret matched.
+      if (timingSafeEqual(Buffer.from(format.digest(token, subject, secret), "hex"), given)) matched = true;
+    }
+    if (!matched) return deny("signature-forged", "publish signature does not match: forged, or made for another stream, address or secret");
+    const nowSec = this.#clock.now() / 1000;
+    const skewSec = settings.clockSkewSec;
+    if (token.startSec !== undefined && nowSec + skewSec < token.startSec) return deny("signature-not-yet-valid", `publish signature not valid before ${isoOf(token.startSec)}`);
+    if (nowSec - skewSec > token.endSec) return deny("signature-expired", `publish signature expired at ${isoOf(token.endSec)}`);
+    return allow("signed", `publish signature (${format.name}) valid until ${isoOf(token.endSec)}`);
+  }
+}
+
+/** A query parameter the attempt itself carries (never one inherited from Object.prototype). */
+function paramOf(attempt: PublishAttempt, name: string): string | undefined {
+  return Object.hasOwn(attempt.query, name) ? attempt.query[name] : undefined;
+}
+
+function allow(reason: (typeof PUBLISH_ALLOW_REASONS)[number], detail: string): PublishDecision {
+  return { allow: true, reason, detail };
+}
+
+function deny(reason: (typeof PUBLISH_DENY_REASONS)[number], detail: string): PublishDecision {
+  return { allow: false, reason, detail };
+}
+
+function isoOf(unixSec: number): string {
+  const date = new Date(unixSec * 1000);
+  return Number.isNaN(date.getTime()) ? String(unixSec) : date.toISOString();
+}
