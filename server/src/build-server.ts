@@ -5,7 +5,7 @@ import NodeMediaServer from "node-media-server";
 import type { ConfigReloadOutcome, PluginConfig } from "../../plugin/src/index.js";
 import { buildViewerAuth, type ViewerAuth, type ViewerAuthDeps } from "../../plugin/src/viewer-auth.js";
 import { createNms4Host } from "../../plugin/src/hosts/nms4/nms4-host.js";
-import { runNms } from "../../plugin/src/hosts/nms4/run-nms.js";
+import { runNms, stopAcceptingNms } from "../../plugin/src/hosts/nms4/run-nms.js";
 import { changedKeys } from "../../plugin/src/config/config-changes.js";
 import { createLogger } from "../../plugin/src/core/log.js";
 import { configSecrets } from "../../plugin/src/config/config-secrets.js";
@@ -86,8 +86,16 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
       log.info({ event: "server.started", pid: process.pid, rtmpPort: ports.rtmp, httpPort: ports.http, apiPort: ports.api, channels: channels.map((c) => `${c.config.app}/${c.config.id}`) }, "server started");
     },
     async stop() {
+      // Stop accepting, end every viewer as `shutdown` before its channel's publisher goes away (which
+      // would end it as viewer-left), stop ffmpeg, then end any session a kept-alive HLS connection
+      // opened meanwhile; detach writes the ledger's last rows.
+      stopAcceptingNms(nms);
+      const endAll = () => {
+        for (const session of auth.sessions.list()) auth.sessions.close(session, "shutdown");
+      };
+      endAll();
       await Promise.all(channels.map((c) => c.stop()));
-      for (const session of auth.sessions.list()) auth.sessions.close(session, "server-stopped");
+      endAll();
       await auth.detach();
       await nms.stop();
       log.info({ event: "server.stopped" }, "server stopped");
