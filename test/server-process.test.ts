@@ -46,7 +46,8 @@ describe("server process (npm start's entry point)", function () {
       const found = childrenOf(proc.pid!).filter((p) => commandOf(p).endsWith("ffmpeg"));
       return found.length === 4 ? found : undefined;
     });
-    expect(output()).to.include('"event":"server.started"');
+    // The channels start just before server.started is written: wait for the line rather than race it.
+    await waitFor("server.started", () => (output().includes('"event":"server.started"') ? true : undefined));
     const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
     proc.kill("SIGTERM");
     expect(await exited).to.equal(0);
