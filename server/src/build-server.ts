@@ -6,6 +6,7 @@ import type { ConfigReloadOutcome, PluginConfig } from "../../plugin/src/index.j
 import { buildViewerAuth, type ViewerAuth, type ViewerAuthDeps } from "../../plugin/src/viewer-auth.js";
 import { createNms4Host } from "../../plugin/src/hosts/nms4/nms4-host.js";
 import { runNms, stopAcceptingNms } from "../../plugin/src/hosts/nms4/run-nms.js";
+import { routeNmsLogs } from "../../plugin/src/hosts/nms4/nms-log-bridge.js";
 import { changedKeys } from "../../plugin/src/config/config-changes.js";
 import { createLogger } from "../../plugin/src/core/log.js";
 import { configSecrets } from "../../plugin/src/config/config-secrets.js";
@@ -42,6 +43,13 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
   const hlsRoot = pluginConfig.hls.dir!;
   // A random secret per run: the transcoders' pass through the gate (loopback only) and NMS's publish sign.
   const internalSecret = deps.internalSecret ?? randomBytes(24).toString("base64url");
+  // Everything from the configuration or ffmpeg passes this before a log line, the API or the console.
+  const redactor = new Redactor([internalSecret, ...configSecrets(pluginConfig), ...config.channels.flatMap(sourceCredentials)]);
+  const log = deps.logger ?? createLogger(config.log.level, undefined, redactor, config.log.format);
+  // Before NMS is built: its constructor already logs. Our stdout carries JSON lines only; the route
+  // stays for the process's life (NMS's listeners log their close after stop resolves), and the next
+  // server built in the same process takes it over.
+  routeNmsLogs(log);
   const nms = new NodeMediaServer({
     bind: s.bind,
     // NMS 4.4.3 reads numeric 0 as "no listener"; the string "0" asks the OS for a port.
@@ -51,9 +59,6 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
     auth: { play: false, publish: true, secret: internalSecret },
     webadmin: { enable: false },
   });
-  // Everything from the configuration or ffmpeg passes this before a log line, the API or the console.
-  const redactor = new Redactor([internalSecret, ...configSecrets(pluginConfig), ...config.channels.flatMap(sourceCredentials)]);
-  const log = deps.logger ?? createLogger(config.log.level, undefined, redactor);
   let channels: ChannelRunner[] = [];
   const apiProviders = { channels: () => channels.map((c) => c.status()), notReady: () => channelsNotUp(config, channels) };
   const auth = buildViewerAuth(pluginConfig, { ...deps, logger: log, internalSecret, apiProviders });
