@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -167,7 +167,7 @@ describe("production operations (issue 17): shutdown, crash, reload, logs, envir
         const played = sessions.filter((s) => s.playing_since !== null);
         expect(played.map((s) => s.end_reason)).to.deep.equal(["shutdown", "shutdown"]);
         for (const s of played) {
-          expect(s.protocol).to.equal("flv");
+          expect(s.protocol).to.equal("http-flv");
           expect(s.bytes_out, "bytes counted up to the stop").to.be.greaterThan(0);
           expect(s.ended_at).to.be.within(sentAt - 1000, Date.now());
         }
@@ -278,7 +278,7 @@ describe("production operations (issue 17): shutdown, crash, reload, logs, envir
     expect(nms.some((l) => /session .* (start play|start push)/i.test(l.msg)), nms.map((l) => l.msg).join("\n")).to.equal(true);
 
     const pretty = run(process.execPath, [BIN, "--config", file, "--log-format", "pretty"]);
-    await waitFor("server started, as text", () => (/^\[[\d:.]+\] INFO \(nms-viewer-auth\): server started$/m.test(pretty.stdout()) ? true : undefined), 60_000);
+    await waitFor("server started, as text", () => (/^\[[\d:.]+\] INFO \(nms-viewer-auth\/\d+\): server started$/m.test(pretty.stdout()) ? true : undefined), 60_000);
     pretty.proc.kill("SIGTERM");
     expect((await pretty.exit).code).to.equal(0);
     expect(pretty.stdout()).to.include('src: "nms"').and.not.include('"event":"server.started"');
@@ -385,10 +385,16 @@ describe("production operations (issue 17): shutdown, crash, reload, logs, envir
         // `docker run -e …` of a deployment: loopback and free ports here (the image binds 0.0.0.0:1935/8000/8001).
         VA_BIND: "127.0.0.1", VA_API_BIND: "127.0.0.1", VA_RTMP_PORT: String(rtmpPort), VA_HTTP_PORT: String(httpPort), VA_API_PORT: String(apiPort), VA_API_TOKEN: API_TOKEN,
       };
+      // The image's /usr/local/bin/nms-viewer-auth: a link to the bin, made executable as the Dockerfile does.
+      const binDir = join(dir, "usr-local-bin");
+      mkdirSync(binDir);
+      chmodSync(BIN, 0o755);
+      symlinkSync(join(process.cwd(), BIN), join(binDir, "nms-viewer-auth"));
       // tini (PID 1 in the image) only forwards signals; here the bin itself is PID 1, the harder case.
-      const entrypoint = jsonArray(instruction("ENTRYPOINT")[0]!).slice(2).map((a) => (a === "nms-viewer-auth" ? join(process.cwd(), BIN) : a));
-      const unshare = run("unshare", ["--pid", "--fork", "--mount-proc", ...entrypoint], containerEnv);
-      const pid1 = await waitFor("the namespace's PID 1", () => descendantsOf(unshare.proc.pid!).find(isPid1OfItsNamespace), 20_000);
+      const entrypoint = jsonArray(instruction("ENTRYPOINT")[0]!).slice(2);
+      expect(entrypoint).to.deep.equal(["nms-viewer-auth"]);
+      const unshare = run("unshare", ["--pid", "--fork", "--mount-proc", ...entrypoint], { ...containerEnv, PATH: `${binDir}:${process.env.PATH ?? ""}` });
+      const pid1 = await waitFor(`the namespace's PID 1 (${unshare.output().slice(-500)})`, () => descendantsOf(unshare.proc.pid!).find(isPid1OfItsNamespace), 20_000);
       const tree = await treeOnAir(pid1);
       await waitFor("HEALTHCHECK passes", () => (spawnSync(healthcheck[0]!, healthcheck.slice(1), { env: { ...process.env, VA_API_PORT: String(apiPort) } }).status === 0 ? true : undefined), 30_000);
       const ready = await waitFor("ready", async () => ((await fetch(`http://127.0.0.1:${apiPort}/api/ready`)).status === 200 ? true : undefined), 30_000);
