@@ -172,7 +172,7 @@ describe("production operations (issue 17): shutdown, crash, reload, logs, envir
           expect(s.ended_at).to.be.within(sentAt - 1000, Date.now());
         }
         const lines = server.stdout().split("\n");
-        expect(lines.filter((l) => l.includes('"event":"session.end"') && l.includes('"endReason":"shutdown"'))).to.have.length(2);
+        expect(lines.filter((l) => l.includes('"event":"session.end"') && l.includes('"reason":"shutdown"'))).to.have.length(2);
         expect(server.stdout()).to.include('"event":"server.stopped"');
       });
     }
