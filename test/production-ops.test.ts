@@ -142,7 +142,7 @@ describe("production operations (issue 17): shutdown, crash, reload, logs, envir
       { name: "the bin", start: (file: string) => run(process.execPath, [BIN, "--config", file]) },
     ];
     for (const launcher of launchers) {
-      it(`${launcher.name}: every session ends as shutdown with its ledger row, no node or ffmpeg process of it remains, exit 0 within ${SHUTDOWN_BOUND_MS} ms`, async () => {
+      it(`${launcher.name}: every session (HTTP-FLV and HLS) ends as shutdown with its ledger row, no node or ffmpeg process of it remains, exit 0 within ${SHUTDOWN_BOUND_MS} ms`, async () => {
         const dataDir = join(dir, `term-${launcher.name.replace(/\W/g, "")}`);
         const server = launcher.start(configFile(`term-${launcher.name.replace(/\W/g, "")}`, [
           "log: { level: info }",
@@ -154,6 +154,8 @@ describe("production operations (issue 17): shutdown, crash, reload, logs, envir
         const url = `http://127.0.0.1:${httpPort}/live/a.flv`;
         const first = await watching(url);
         const second = await watching(url);
+        // An HLS viewer: a session opens with its first playlist (once the channel has written one).
+        await waitFor("an HLS playlist", async () => ((await fetch(`http://127.0.0.1:${httpPort}/live/a/index.m3u8`)).status === 200 ? true : undefined), 30_000);
 
         const sentAt = Date.now();
         server.proc.kill("SIGTERM");
@@ -165,14 +167,13 @@ describe("production operations (issue 17): shutdown, crash, reload, logs, envir
         const { sessions, live } = ledgerRows(dataDir);
         expect(live, "no session left in the live mirror").to.equal(0);
         const played = sessions.filter((s) => s.playing_since !== null);
-        expect(played.map((s) => s.end_reason)).to.deep.equal(["shutdown", "shutdown"]);
+        expect(played.map((s) => `${s.protocol} ${s.end_reason}`).sort()).to.deep.equal(["hls shutdown", "http-flv shutdown", "http-flv shutdown"]);
         for (const s of played) {
-          expect(s.protocol).to.equal("http-flv");
           expect(s.bytes_out, "bytes counted up to the stop").to.be.greaterThan(0);
           expect(s.ended_at).to.be.within(sentAt - 1000, Date.now());
         }
         const lines = server.stdout().split("\n");
-        expect(lines.filter((l) => l.includes('"event":"session.end"') && l.includes('"reason":"shutdown"'))).to.have.length(2);
+        expect(lines.filter((l) => l.includes('"event":"session.end"') && l.includes('"reason":"shutdown"'))).to.have.length(3);
         expect(server.stdout()).to.include('"event":"server.stopped"');
       });
     }
