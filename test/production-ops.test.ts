@@ -179,6 +179,22 @@ describe("production operations (issue 17): shutdown, crash, reload, logs, envir
     }
   });
 
+  it("SIGTERM while the bin is still starting: it finishes the start, then stops everything it started, exit 0", async () => {
+    const server = run(process.execPath, [BIN, "--config", configFile("early-term", [
+      "log: { level: info }",
+      `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(join(dir, "early-data"))} }`,
+    ])]);
+    await eventLine(server, "plugin.attached"); // built, signal handlers installed; listeners and channels not started yet
+    server.proc.kill("SIGTERM");
+    const { code } = await server.exit;
+    expect(code, server.output().slice(-2000)).to.equal(0);
+    const events = server.stdout().split("\n").filter((l) => l.startsWith("{")).map((l) => (JSON.parse(l) as { event?: string }).event);
+    const stoppedAt = events.indexOf("server.stopped");
+    expect(stoppedAt, "server.stopped logged").to.be.greaterThan(-1);
+    expect(events.slice(stoppedAt + 1).filter((e) => e !== undefined), "nothing started after the stop").to.deep.equal([]);
+    if (events.includes("server.started")) expect(events.indexOf("server.started"), "started before it stopped").to.be.lessThan(stoppedAt);
+  });
+
   it("SIGKILL to the bin: ffmpeg gone within 5 s, at most ~1 s of accounting lost (default stats.flushIntervalMs), a second start on the same ports works", async () => {
     const dataDir = join(dir, "crash-data");
     const [rtmpPort, httpPort, apiPort] = [await freePort(), await freePort(), await freePort()];

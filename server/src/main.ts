@@ -98,8 +98,11 @@ async function main(): Promise<void> {
   }
   const server = buildServer(config);
   // One stop, whoever asks first (a signal or the last-resort handler): stopping twice is not safe.
+  // A stop that comes while the server starts waits for the start: a listener or channel started after
+  // the stop passed it would outlive the stop.
+  let starting: Promise<void> | undefined;
   let stopped: Promise<void> | undefined;
-  const stopOnce = () => (stopped ??= server.stop());
+  const stopOnce = () => (stopped ??= (starting ?? Promise.resolve()).catch(() => {}).then(() => server.stop()));
   installLastResort(process, { log: server.auth.log, stop: stopOnce, exit: (code) => process.exit(code) });
   // A stop that hangs must not keep the process alive under a supervisor that waits for it: ffmpeg gets
   // stopTimeoutMs before SIGKILL, and NMS, the API and the ledger's last write get SHUTDOWN_SLACK_MS more.
@@ -137,7 +140,8 @@ async function main(): Promise<void> {
       server.auth.log.error({ event: "config.reload_failed", file, issues: error.issues }, `${file} has ${error.issues.length} error(s); the running configuration stays`);
     }
   });
-  await server.start();
+  starting = server.start();
+  await starting;
 }
 
 main().catch((error: unknown) => {
