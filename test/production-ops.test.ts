@@ -179,14 +179,22 @@ describe("production operations (issue 17): shutdown, crash, reload, logs, envir
     }
   });
 
-  it("SIGTERM while the bin is still starting: it finishes the start, then stops everything it started, exit 0", async () => {
+  it("SIGTERM while the bin is still starting: exit 0, nothing starts after the stop, no ffmpeg outlives the exit", async () => {
     const server = run(process.execPath, [BIN, "--config", configFile("early-term", [
       "log: { level: info }",
       `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(join(dir, "early-data"))} }`,
     ])]);
     await eventLine(server, "plugin.attached"); // built, signal handlers installed; listeners and channels not started yet
+    // Every ffmpeg the server runs, seen while it starts and stops; checked the moment it has exited.
+    const seen = new Set<number>();
+    const watch = setInterval(() => {
+      for (const p of descendantsOf(server.proc.pid!)) if (commandOf(p).endsWith("ffmpeg")) seen.add(p);
+    }, 10);
     server.proc.kill("SIGTERM");
     const { code } = await server.exit;
+    const outlived = [...seen].filter(isRunning);
+    clearInterval(watch);
+    expect(outlived, "ffmpeg children still running when the server exited (started after the stop passed them)").to.deep.equal([]);
     expect(code, server.output().slice(-2000)).to.equal(0);
     const events = server.stdout().split("\n").filter((l) => l.startsWith("{")).map((l) => (JSON.parse(l) as { event?: string }).event);
     const stoppedAt = events.indexOf("server.stopped");
