@@ -299,6 +299,7 @@ describe("production operations (issue 17): shutdown, crash, reload, logs, envir
       }
     });
     expect(notJson, "plain text on stdout").to.deep.equal([]);
+    expect(lines.some((l) => l.includes('"event":"channel.ffmpeg_output"')), "ffmpeg's stderr as JSON at debug").to.equal(true);
     const nms = lines.map((l) => JSON.parse(l) as { src?: string; msg: string }).filter((l) => l.src === "nms");
     expect(nms.some((l) => /session .* (start play|start push)/i.test(l.msg)), nms.map((l) => l.msg).join("\n")).to.equal(true);
 
