@@ -46,7 +46,8 @@ describe("server process (npm start's entry point)", function () {
       const found = childrenOf(proc.pid!).filter((p) => commandOf(p).endsWith("ffmpeg"));
       return found.length === 4 ? found : undefined;
     });
-    expect(output()).to.include('"event":"server.started"');
+    // The channels start just before server.started is written: wait for the line rather than race it.
+    await waitFor("server.started", () => (output().includes('"event":"server.started"') ? true : undefined));
     const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
     proc.kill("SIGTERM");
     expect(await exited).to.equal(0);
@@ -54,7 +55,7 @@ describe("server process (npm start's entry point)", function () {
     expect(output()).to.include('"event":"server.stopped"');
   });
 
-  it("statistics survive SIGTERM and SIGKILL: live sessions are recorded as server-stopped", async () => {
+  it("statistics survive SIGTERM and SIGKILL: live sessions are recorded as shutdown and server-stopped", async () => {
     const dataDir = join(dir, "stats-data");
     const config = [
       "log: { level: info }",
@@ -95,7 +96,7 @@ describe("server process (npm start's entry point)", function () {
     let read = await stats(second.ports.apiPort);
     expect(read.usage).to.deep.equal([{ key: "live/s", sessions: 2, watchSeconds: read.usage[0]!.watchSeconds, bytesOut: read.usage[0]!.bytesOut }]);
     expect(read.csv).to.match(/,viewer-left\r\n/);
-    expect(read.csv).to.match(/,server-stopped\r\n/);
+    expect(read.csv).to.match(/,shutdown\r\n/);
     void httpGetFor(`http://127.0.0.1:${second.ports.httpPort}/live/s.flv`, 30000);
     await sleep(2500);
     const children = childrenOf(second.child.pid!);

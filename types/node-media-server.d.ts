@@ -103,7 +103,8 @@ declare module "node-media-server/src/core/context.js" {
 }
 
 declare module "node-media-server/src/core/logger.js" {
-  const logger: { level: string };
+  /** NMS's one logger (core/logger.js): `log` prints `[time] [LEVEL] message` with console.log when `logLevel` is at or above `level`. */
+  const logger: { level: string; levels: string[]; log(message: string, logLevel?: string): void };
   export = logger;
 }
 

@@ -104,7 +104,7 @@ export interface ViewerAuth extends ViewerAuthParts {
  * touching a host. The one wiring behind `attachViewerAuth`, the bundled server and the benches.
  */
 export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {}): ViewerAuth {
-  const log = deps.logger ?? createLogger(resolved.log.level, undefined, new Redactor([...configSecrets(resolved), ...(deps.internalSecret !== undefined ? [deps.internalSecret] : [])]));
+  const log = deps.logger ?? createLogger(resolved.log.level, undefined, new Redactor([...configSecrets(resolved), ...(deps.internalSecret !== undefined ? [deps.internalSecret] : [])]), resolved.log.format);
   const clock = deps.clock ?? systemClock;
   const sessions = new MemorySessionStore(clock, log);
   const users = UserStore.open(resolved.auth, log);

@@ -1,11 +1,14 @@
 import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
 import { mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import NodeMediaServer from "node-media-server";
 import type { ConfigReloadOutcome, PluginConfig } from "../../plugin/src/index.js";
 import { buildViewerAuth, type ViewerAuth, type ViewerAuthDeps } from "../../plugin/src/viewer-auth.js";
 import { createNms4Host } from "../../plugin/src/hosts/nms4/nms4-host.js";
-import { runNms } from "../../plugin/src/hosts/nms4/run-nms.js";
+import { runNms, stopAcceptingNms } from "../../plugin/src/hosts/nms4/run-nms.js";
+import { routeNmsLogs } from "../../plugin/src/hosts/nms4/nms-log-bridge.js";
+import { hostPackageResolvedBy } from "../../plugin/src/hosts/host-package.js";
 import { changedKeys } from "../../plugin/src/config/config-changes.js";
 import { createLogger } from "../../plugin/src/core/log.js";
 import { configSecrets } from "../../plugin/src/config/config-secrets.js";
@@ -42,6 +45,13 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
   const hlsRoot = pluginConfig.hls.dir!;
   // A random secret per run: the transcoders' pass through the gate (loopback only) and NMS's publish sign.
   const internalSecret = deps.internalSecret ?? randomBytes(24).toString("base64url");
+  // Everything from the configuration or ffmpeg passes this before a log line, the API or the console.
+  const redactor = new Redactor([internalSecret, ...configSecrets(pluginConfig), ...config.channels.flatMap(sourceCredentials)]);
+  const log = deps.logger ?? createLogger(config.log.level, undefined, redactor, config.log.format);
+  // Before NMS is built: its constructor already logs. Our stdout carries JSON lines only; the route
+  // stays for the process's life (NMS's listeners log their close after stop resolves), and the next
+  // server built in the same process takes it over.
+  routeNmsLogs(log, hostPackageResolvedBy(createRequire(import.meta.url)));
   const nms = new NodeMediaServer({
     bind: s.bind,
     // NMS 4.4.3 reads numeric 0 as "no listener"; the string "0" asks the OS for a port.
@@ -51,9 +61,6 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
     auth: { play: false, publish: true, secret: internalSecret },
     webadmin: { enable: false },
   });
-  // Everything from the configuration or ffmpeg passes this before a log line, the API or the console.
-  const redactor = new Redactor([internalSecret, ...configSecrets(pluginConfig), ...config.channels.flatMap(sourceCredentials)]);
-  const log = deps.logger ?? createLogger(config.log.level, undefined, redactor);
   let channels: ChannelRunner[] = [];
   const apiProviders = { channels: () => channels.map((c) => c.status()), notReady: () => channelsNotUp(config, channels) };
   const auth = buildViewerAuth(pluginConfig, { ...deps, logger: log, internalSecret, apiProviders });
@@ -86,8 +93,16 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
       log.info({ event: "server.started", pid: process.pid, rtmpPort: ports.rtmp, httpPort: ports.http, apiPort: ports.api, channels: channels.map((c) => `${c.config.app}/${c.config.id}`) }, "server started");
     },
     async stop() {
+      // Stop accepting, end every viewer as `shutdown` before its channel's publisher goes away (which
+      // would end it as viewer-left), stop ffmpeg, then end any session a kept-alive HLS connection
+      // opened meanwhile; detach writes the ledger's last rows.
+      stopAcceptingNms(nms);
+      const endAll = () => {
+        for (const session of auth.sessions.list()) auth.sessions.close(session, "shutdown");
+      };
+      endAll();
       await Promise.all(channels.map((c) => c.stop()));
-      for (const session of auth.sessions.list()) auth.sessions.close(session, "server-stopped");
+      endAll();
       await auth.detach();
       await nms.stop();
       log.info({ event: "server.stopped" }, "server stopped");

@@ -2,25 +2,30 @@
 // The only place that listens: loads the config, starts the bundled server, reloads it on SIGHUP, stops it on SIGTERM/SIGINT,
 // and on an unknown uncaught error stops it and exits with 1 (last-resort.ts) for a supervisor to restart it.
 import { inspect, parseArgs } from "node:util";
-import { loadConfigFile } from "../../plugin/src/config/parse-config.js";
 import { ConfigError } from "../../plugin/src/core/errors.js";
+import { LOG_FORMATS } from "../../plugin/src/core/log.js";
 import { Redactor } from "../../plugin/src/core/redactor.js";
 import { buildServer } from "./build-server.js";
 import { loadFluentFfmpeg } from "./ffmpeg/ffmpeg-jobs.js";
 import { packageVersion } from "./package-version.js";
 import { watchParent } from "./parent-watch.js";
 import { installLastResort } from "./last-resort.js";
-import { serverConfigSchema } from "./server-config-schema.js";
+import { CONFIG_FILE_VARIABLE, ENV_SETTINGS, envOverrides, loadServerConfig, type Override } from "./env-overrides.js";
 
-const USAGE = `Usage: nms-viewer-auth --config FILE [--check-config]
+const USAGE = `Usage: nms-viewer-auth --config FILE [--check-config] [--log-format json|pretty]
 
 Runs the bundled server (node-media-server + viewer authorization + ffmpeg channels) from a YAML file.
 
 Options:
-  -c, --config FILE   the configuration file (required; npm start passes samples/quickstart.yaml)
+  -c, --config FILE   the configuration file (required unless ${CONFIG_FILE_VARIABLE} names it;
+                      npm start passes samples/quickstart.yaml)
       --check-config  validate FILE: print "OK" and exit 0, or print every issue and exit 1
+      --log-format F  json (one object per line, the default) or pretty (text for a terminal);
+                      over log.format and VA_LOG_FORMAT
   -v, --version       print the version
   -h, --help          print this help
+
+Environment (set and not empty: over the file): ${ENV_SETTINGS.map((s) => s.variable).join(", ")}.
 
 Signals: SIGTERM/SIGINT stop (exit 0; 1 if the stop fails or takes longer than
 server.stopTimeoutMs + 5 s), SIGHUP reloads FILE. Exit codes: 0 stopped, 1 error, 2 bad usage.
@@ -33,13 +38,14 @@ const EXIT_USAGE = 2;
 const SHUTDOWN_SLACK_MS = 5000;
 
 /** The command line, or undefined after printing usage (and setting the exit code). */
-function readArgs(): { file: string; checkOnly: boolean } | undefined {
+function readArgs(): { file: string; checkOnly: boolean; flags: Override[] } | undefined {
   let values;
   try {
     ({ values } = parseArgs({
       options: {
         config: { type: "string", short: "c" },
         "check-config": { type: "boolean" },
+        "log-format": { type: "string" },
         version: { type: "boolean", short: "v" },
         help: { type: "boolean", short: "h" },
       },
@@ -57,19 +63,36 @@ function readArgs(): { file: string; checkOnly: boolean } | undefined {
     process.stdout.write(`${packageVersion()}\n`);
     return undefined;
   }
-  if (values.config === undefined) {
-    process.stderr.write(`--config FILE is required\n\n${USAGE}`);
+  const file = values.config ?? nonEmpty(process.env[CONFIG_FILE_VARIABLE]);
+  if (file === undefined) {
+    process.stderr.write(`--config FILE (or ${CONFIG_FILE_VARIABLE}) is required\n\n${USAGE}`);
     process.exitCode = EXIT_USAGE;
     return undefined;
   }
-  return { file: values.config, checkOnly: values["check-config"] === true };
+  const logFormat = values["log-format"];
+  if (logFormat !== undefined && !(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    process.stderr.write(`--log-format must be one of ${LOG_FORMATS.join(", ")}, not ${JSON.stringify(logFormat)}\n\n${USAGE}`);
+    process.exitCode = EXIT_USAGE;
+    return undefined;
+  }
+  const flags: Override[] = logFormat === undefined ? [] : [{ source: "--log-format", key: ["log", "format"], value: logFormat }];
+  return { file, checkOnly: values["check-config"] === true, flags };
+}
+
+function nonEmpty(text: string | undefined): string | undefined {
+  return text === undefined || text === "" ? undefined : text;
 }
 
 async function main(): Promise<void> {
   const args = readArgs();
   if (args === undefined) return;
   const { file } = args;
-  const config = loadConfigFile(serverConfigSchema, file);
+  // The file, then the environment, then flags; read again on every reload (the environment stays).
+  const load = () => {
+    const env = envOverrides(process.env);
+    return loadServerConfig(file, [...env.overrides, ...args.flags], env.issues);
+  };
+  const config = load();
   if (args.checkOnly) {
     process.stdout.write(`OK: ${file}\n`);
     return;
@@ -77,8 +100,11 @@ async function main(): Promise<void> {
   loadFluentFfmpeg(); // an optional peer dependency: a missing one stops the start here, saying how to install it
   const server = buildServer(config);
   // One stop, whoever asks first (a signal or the last-resort handler): stopping twice is not safe.
+  // A stop that comes while the server starts waits for the start: a listener or channel started after
+  // the stop passed it would outlive the stop.
+  let starting: Promise<void> | undefined;
   let stopped: Promise<void> | undefined;
-  const stopOnce = () => (stopped ??= server.stop());
+  const stopOnce = () => (stopped ??= (starting ?? Promise.resolve()).catch(() => {}).then(() => server.stop()));
   installLastResort(process, { log: server.auth.log, stop: stopOnce, exit: (code) => process.exit(code) });
   // A stop that hangs must not keep the process alive under a supervisor that waits for it: ffmpeg gets
   // stopTimeoutMs before SIGKILL, and NMS, the API and the ledger's last write get SHUTDOWN_SLACK_MS more.
@@ -110,13 +136,14 @@ async function main(): Promise<void> {
   // one is logged with every issue and changes nothing, so viewers and statistics carry on.
   process.on("SIGHUP", function reloadConfig() {
     try {
-      server.reload(loadConfigFile(serverConfigSchema, file));
+      server.reload(load());
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       server.auth.log.error({ event: "config.reload_failed", file, issues: error.issues }, `${file} has ${error.issues.length} error(s); the running configuration stays`);
     }
   });
-  await server.start();
+  starting = server.start();
+  await starting;
 }
 
 main().catch((error: unknown) => {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { LOG_LEVELS } from "../core/log.js";
+import { LOG_FORMATS, LOG_LEVELS } from "../core/log.js";
 import { ipRangeListSchema } from "./value-schemas.js";
 import { sessionsSchema } from "./sessions-schema.js";
 import { hlsSchema } from "./hls-schema.js";
@@ -18,6 +18,8 @@ const NMS_LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
 const logSchema = z.strictObject({
   level: z.enum(LOG_LEVELS).default("info"),
   nmsLevel: z.enum(NMS_LOG_LEVELS).default("warn"),
+  /** `json` (one object per line, the default, for log collectors) or `pretty` (text for a terminal). */
+  format: z.enum(LOG_FORMATS).default("json"),
 }).prefault({});
 
 /** `auth`: the authorization chain (docs/protocols.md §1). */

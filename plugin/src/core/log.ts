@@ -1,4 +1,5 @@
 import { pino, type Logger, type LevelWithSilent, type DestinationStream } from "pino";
+import pinoPretty from "pino-pretty";
 import { Redactor } from "./redactor.js";
 
 export type { Logger };
@@ -6,6 +7,10 @@ export type { Logger };
 /** Log levels the configuration accepts. */
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const satisfies readonly LevelWithSilent[];
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** How log lines are written: one JSON object per line (for collectors), or `pretty` text for a terminal. */
+export const LOG_FORMATS = ["json", "pretty"] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /**
  * Paths whose values are removed from every log line, wherever a caller put them: credentials
@@ -18,17 +23,21 @@ const REDACT_PATHS = [
 ];
 
 /**
- * Creates the plugin's structured JSON logger (one line per event, each with a stable `event` name).
+ * Creates the plugin's structured JSON logger (one line per event, each with a stable `event` name);
+ * `format: "pretty"` writes the same events as coloured text (colours only on a terminal) instead.
  * Besides the path redaction, every line passes `redactor` as it is written: URL userinfo and
  * secret-looking query values anywhere in it, and the known secrets the redactor was built with (the
  * default knows none, and removes URL credentials only).
  */
-export function createLogger(level: LogLevel, destination?: DestinationStream, redactor = new Redactor()): Logger {
+export function createLogger(level: LogLevel, destination?: DestinationStream, redactor = new Redactor(), format: LogFormat = "json"): Logger {
   const options = {
     level,
     base: { name: "nms-viewer-auth" },
     redact: { paths: REDACT_PATHS, censor: "<redacted>" },
     hooks: { streamWrite: (line: string) => redactor.redactJsonLine(line) },
   };
-  return destination === undefined ? pino(options) : pino(options, destination);
+  // Pretty text is made from the JSON line after redaction, so both formats hide the same secrets.
+  // Synchronous like pino's default stdout, so a line written just before an exit is not lost.
+  const target = format === "pretty" ? pinoPretty({ sync: true, colorize: process.stdout.isTTY === true, destination: destination ?? 1 }) : destination;
+  return target === undefined ? pino(options) : pino(options, target);
 }

@@ -3,7 +3,11 @@ import type { SessionIdentity } from "./decision.js";
 
 /** Why a session ended. */
 const END_REASONS = [
-  "viewer-left", "denied", "idle", "closed-by-api", "revoked", "denied-on-recheck", "limit", "server-stopped",
+  "viewer-left", "denied", "idle", "closed-by-api", "revoked", "denied-on-recheck", "limit",
+  // The server stopped on a signal (or its last-resort handler) and closed the session itself.
+  "shutdown",
+  // The server died without closing it (SIGKILL, a crash): recorded at the next start from the live mirror.
+  "server-stopped",
   // Allowed, but what it asked for does not exist (an HLS playlist): it never played.
   "not-found",
 ] as const;

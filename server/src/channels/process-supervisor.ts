@@ -65,7 +65,10 @@ export class ProcessSupervisor {
     const job = this.#start();
     this.#job = job;
     job.on("stderr", (line) => {
-      if (!line.startsWith("frame=") && !line.startsWith("size=") && line.trim() !== "") this.#lastStderr = this.#redactor.redact(line.trim());
+      if (line.startsWith("frame=") || line.startsWith("size=") || line.trim() === "") return;
+      this.#lastStderr = this.#redactor.redact(line.trim());
+      // ffmpeg's own lines never reach stdout as text: at debug they are JSON lines like ours.
+      this.#log.debug({ event: "channel.ffmpeg_output", process: this.#name, line: this.#lastStderr }, "ffmpeg output");
     });
     job.on("progress", () => {
       this.status.pid = job.pid;

@@ -30,3 +30,14 @@ export async function runNms(nms: RunnableNms): Promise<NmsPorts> {
   await listening;
   return { rtmp: (tcp.address() as AddressInfo).port, http: (http.address() as AddressInfo).port };
 }
+
+/**
+ * Closes NMS's RTMP and HTTP listeners so no new connection is accepted, and leaves the connections it
+ * has (viewers being ended, the channels' own publishers) to `nms.stop()`, which destroys them. The
+ * first step of a shutdown: a viewer that joined while ffmpeg stops would get no ledger row.
+ */
+export function stopAcceptingNms(nms: RunnableNms): void {
+  // A second close (nms.stop() closes them again) only hands its callback an error; nothing throws.
+  nms.rtmpServer.tcpServer?.close(() => {});
+  nms.httpServer.httpServer?.close(() => {});
+}

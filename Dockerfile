@@ -1,0 +1,49 @@
+# The bundled server as a container image (README "Deploy"):
+#   docker build -t nms-viewer-auth .
+#   docker run --rm -p 1935:1935 -p 8000:8000 -p 8001:8001 -e VA_API_TOKEN=<at least 12 characters> \
+#     -v nms-va-data:/var/lib/nms-viewer-auth nms-viewer-auth
+# Configuration: /etc/nms-viewer-auth/config.yaml (samples/container/config.yaml; mount your own over the
+# volume), per-deployment settings as VA_… variables (README "Environment variables").
+
+# Build stage: the full dependency tree (TypeScript) compiles the server to dist/, then dev packages go.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY types ./types
+COPY plugin/src ./plugin/src
+COPY server/src ./server/src
+# `npm ci` runs `prepare` (tsc -p tsconfig.build.json): dist/ holds the compiled server.
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
+
+# Runtime stage: node, ffmpeg, tini, the compiled server and its runtime packages; no compiler, no sources.
+FROM node:20-bookworm-slim
+# tini is PID 1: it forwards SIGTERM/SIGINT/SIGHUP to the server and reaps the ffmpeg lifeline watchers
+# that outlive their ffmpeg (orphans are re-parented to PID 1, and node does not reap other processes' children).
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends ffmpeg tini \
+  && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+RUN chmod 755 dist/server/src/main.js \
+  && ln -s /app/dist/server/src/main.js /usr/local/bin/nms-viewer-auth \
+  && mkdir -p /etc/nms-viewer-auth /var/lib/nms-viewer-auth \
+  && chown node:node /var/lib/nms-viewer-auth
+COPY samples/container/config.yaml /etc/nms-viewer-auth/config.yaml
+ENV NODE_ENV=production \
+    VA_CONFIG=/etc/nms-viewer-auth/config.yaml \
+    VA_DATA_DIR=/var/lib/nms-viewer-auth
+VOLUME ["/etc/nms-viewer-auth", "/var/lib/nms-viewer-auth"]
+# RTMP, HTTP (FLV, WS-FLV, HLS), management API (probes: /api/live, /api/ready).
+EXPOSE 1935 8000 8001
+# The image's own user (uid 1000), not root.
+USER node
+WORKDIR /var/lib/nms-viewer-auth
+# Liveness without curl: node's fetch against the API's unauthenticated probe.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.VA_API_PORT || '8001') + '/api/live').then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))"]
+# The server ends every session (reason shutdown), stops ffmpeg and exits 0 within
+# server.stopTimeoutMs + 5 s (10 s by default): give `docker stop` more, e.g. `docker stop -t 15`.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/bin/tini", "--", "nms-viewer-auth"]
