@@ -16,6 +16,7 @@ import { SessionRechecker } from "./sessions/session-rechecker.js";
 import type { GateContext } from "./gate/gate-context.js";
 import { HlsGate } from "./hls/hls-gate.js";
 import { HlsSessionKeys } from "./hls/hls-session-keys.js";
+import { EdgeLinks } from "./hls/edge-links.js";
 import type { HostAdapter, HttpFrontHandler } from "./hosts/host-adapter.js";
 import { ManagementApi, type ApiProviders } from "./api/management-api.js";
 import { StatsLedger } from "./stats/stats-ledger.js";
@@ -120,7 +121,7 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
   };
   const hlsGate = resolved.hls.dir === null
     ? undefined
-    : new HlsGate(ctx, new HlsSessionKeys(sessions, clock, resolved.hls.sessionIdleSec, resolved.hls.ipBinding, log), resolved.hls.dir, { hideUnknownChannels: resolved.hls.hideUnknownChannels, segmentCacheBytes: resolved.hls.segmentCacheBytes, clock });
+    : new HlsGate(ctx, new HlsSessionKeys(sessions, clock, resolved.hls.sessionIdleSec, resolved.hls.ipBinding, log), resolved.hls.dir, { hideUnknownChannels: resolved.hls.hideUnknownChannels, segmentCacheBytes: resolved.hls.segmentCacheBytes, clock, edge: resolved.hls.edge === null ? undefined : new EdgeLinks(resolved.hls.edge, clock) });
   const ledger = resolved.stats.file === null ? undefined : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log, resolved.stats);
   const metrics = new PluginMetrics(chain, sessions, log, chain.step("backend"), ledger);
   const api = resolved.api.enabled

@@ -17,15 +17,32 @@ const URI_ATTRIBUTE = /URI="([^"]*)"/g;
 
 /** Adds the key to every local URI in the playlist text. */
 export function rewritePlaylist(playlist: string, key: string): string {
-  return playlist
-    .split("\n")
-    .map((line) => {
-      const trimmed = line.trim();
-      if (trimmed === "") return line;
-      if (trimmed.startsWith("#")) return line.replace(URI_ATTRIBUTE, (_, uri: string) => `URI="${withKey(uri, key)}"`);
-      return withKey(trimmed, key);
-    })
-    .join("\n");
+  return playlist.split("\n").map((line) => rewriteLine(line, key)).join("\n");
+}
+
+/** One line of `rewritePlaylist`: a URI line, or the `URI="…"` attributes of a tag line, with the key. */
+export function rewriteLine(line: string, key: string): string {
+  const trimmed = line.trim();
+  if (trimmed === "") return line;
+  if (trimmed.startsWith("#")) return line.replace(URI_ATTRIBUTE, (_, uri: string) => `URI="${withKey(uri, key)}"`);
+  return withKey(trimmed, key);
+}
+
+/** A media file in the playlist's own directory, by a flat name: what an edge can serve beside it. */
+const EDGE_FILE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}\.(?:ts|m4s|mp4|aac|vtt)$/;
+const MAP_TAG = /^(#EXT-X-MAP:.*URI=")([^"]*)(".*)$/;
+
+/**
+ * The edge's part of a media playlist line: the segment file it names (a segment URI line, or an
+ * `#EXT-X-MAP` init section), split as text before, file, text after. Null for any other line, and for
+ * URIs that are not a flat file name beside the playlist (those stay on the gate, with the key).
+ */
+export function edgeFileOf(line: string): { before: string; file: string; after: string } | null {
+  const trimmed = line.trim();
+  if (trimmed === "") return null;
+  if (!trimmed.startsWith("#")) return EDGE_FILE.test(trimmed) ? { before: "", file: trimmed, after: "" } : null;
+  const map = MAP_TAG.exec(line);
+  return map !== null && EDGE_FILE.test(map[2]!) ? { before: map[1]!, file: map[2]!, after: map[3]! } : null;
 }
 
 /** True for a multivariant (master) playlist. */
