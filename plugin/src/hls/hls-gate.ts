@@ -18,7 +18,7 @@ import { etagMatches } from "./etag-matches.js";
 import { HotFileCache, type CachedFile } from "./hot-file-cache.js";
 import { PreparedPlaylist } from "./prepared-playlist.js";
 import type { EdgeLinks, EdgeUrlOf } from "./edge-links.js";
-import { estimateBandwidth, HLS_SESSION_PARAM, isMultivariant, rewritePlaylist, segmentsOf, wrapperPlaylist } from "./playlist-rewriter.js";
+import { estimateBandwidth, HLS_SESSION_PARAM, isMultivariant, rewritePlaylist, segmentsOf, VARIANT_INFO_PLAYLIST, variantAttributesOf, wrapperPlaylist } from "./playlist-rewriter.js";
 
 type HlsTarget = { app: string; channel: string; file: string; extension: string; path: string };
 
@@ -201,7 +201,7 @@ export class HlsGate {
   async #sendNewPlaylist(req: IncomingMessage, res: ServerResponse, channelDir: string, target: HlsTarget, playlist: string, session: HlsSession): Promise<void> {
     const body = isMultivariant(playlist)
       ? rewritePlaylist(playlist, session.key)
-      : wrapperPlaylist(target.file, session.key, (await this.#bandwidthOf(channelDir, playlist)) ?? FALLBACK_BANDWIDTH);
+      : wrapperPlaylist(target.file, session.key, (await this.#bandwidthOf(channelDir, playlist)) ?? FALLBACK_BANDWIDTH, await this.#variantAttributes(channelDir, target.file));
     this.#sendPlaylist(req, res, body, session);
   }
 
@@ -315,6 +315,13 @@ export class HlsGate {
     if (req.method === "HEAD") return void res.end();
     session.bytesOut += bytes;
     res.end(body, "utf8");
+  }
+
+  /** The variant's attributes from the master playlist beside it, when the packager wrote one. */
+  async #variantAttributes(channelDir: string, mediaFile: string): Promise<string | null> {
+    if (mediaFile === VARIANT_INFO_PLAYLIST) return null;
+    const master = await readTextOrNull(join(channelDir, VARIANT_INFO_PLAYLIST));
+    return master === null || !isMultivariant(master) ? null : variantAttributesOf(master, mediaFile);
   }
 
   async #bandwidthOf(channelDir: string, playlist: string): Promise<number | null> {

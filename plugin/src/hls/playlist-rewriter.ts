@@ -55,8 +55,28 @@ export function isMultivariant(playlist: string): boolean {
  * first request of a media playlist, so that the player's later reloads use the keyed URL and never
  * the token URL (which would re-run the chain on every reload).
  */
-export function wrapperPlaylist(mediaFile: string, key: string, bandwidth: number): string {
-  return ["#EXTM3U", "#EXT-X-VERSION:3", `#EXT-X-STREAM-INF:BANDWIDTH=${Math.max(1, Math.round(bandwidth))}`, withKey(mediaFile, key), ""].join("\n");
+export function wrapperPlaylist(mediaFile: string, key: string, bandwidth: number, attributes: string | null = null): string {
+  const streamInf = attributes ?? `BANDWIDTH=${Math.max(1, Math.round(bandwidth))}`;
+  return ["#EXTM3U", "#EXT-X-VERSION:3", `#EXT-X-STREAM-INF:${streamInf}`, withKey(mediaFile, key), ""].join("\n");
+}
+
+/**
+ * The beside-the-media master playlist a packager may write (`master.m3u8`; the bundled server writes one for
+ * every channel): a wrapper takes the variant's attributes (CODECS, RESOLUTION, FRAME-RATE, …) from it.
+ */
+export const VARIANT_INFO_PLAYLIST = "master.m3u8";
+
+/** The `EXT-X-STREAM-INF` attributes a multivariant playlist gives the variant `mediaFile`; null if it lists none. */
+export function variantAttributesOf(master: string, mediaFile: string): string | null {
+  const lines = master.split("\n").map((line) => line.trim());
+  for (let i = 0; i < lines.length - 1; i++) {
+    if (!lines[i]!.startsWith("#EXT-X-STREAM-INF:")) continue;
+    const uri = lines.slice(i + 1).find((line) => line !== "" && !line.startsWith("#"));
+    const attributes = lines[i]!.slice("#EXT-X-STREAM-INF:".length);
+    // Attributes go back out verbatim: only a plain, single-line list is taken over.
+    if (uri === mediaFile && /^[A-Z0-9-]+=("[^"\r\n]*"|[^",\s]+)(,[A-Z0-9-]+=("[^"\r\n]*"|[^",\s]+))*$/.test(attributes)) return attributes;
+  }
+  return null;
 }
 
 /** Estimated peak bitrate in bits/s from a media playlist's EXTINF durations and segment sizes. */
