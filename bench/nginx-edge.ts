@@ -17,6 +17,8 @@ export interface NginxEdgeOptions {
   secret: string;
   /** True writes an access log (`<prefix>/logs/access.log`) to see what nginx served. */
   accessLog?: boolean;
+  /** False keeps the sample's workers (one per core, as deployed: the bench); true runs one process (tests). */
+  singleProcess?: boolean;
 }
 
 /** The sample, edited to run under `prefix`. */
@@ -27,7 +29,8 @@ export function nginxEdgeConf(options: NginxEdgeOptions): string {
     conf = conf.split(from).join(to);
   };
   const logs = join(options.prefix, "logs");
-  replace("worker_processes auto;", `daemon off;\nmaster_process off;\npid ${join(options.prefix, "nginx.pid")};\nerror_log ${join(logs, "error.log")} warn;`);
+  const processes = options.singleProcess === false ? "worker_processes auto;\ndaemon off;" : "daemon off;\nmaster_process off;";
+  replace("worker_processes auto;", `${processes}\npid ${join(options.prefix, "nginx.pid")};\nerror_log ${join(logs, "error.log")} warn;`);
   replace("worker_connections 4096;", "worker_connections 1024;");
   replace("    access_log off;\n", [
     options.accessLog === true ? `    access_log ${join(logs, "access.log")};` : "    access_log off;",
