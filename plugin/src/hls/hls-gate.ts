@@ -87,6 +87,8 @@ export class HlsGate {
   readonly #edge: EdgeLinks | undefined;
   /** Each cached playlist version rewritten once; it lives as long as the cache holds that version. */
   readonly #prepared = new WeakMap<CachedFile, ServedPlaylist>();
+  /** Each cached segment version's 200 headers, made once. */
+  readonly #segmentHeaders = new WeakMap<CachedFile, string[]>();
   /** Raw request paths (no query) already classified as HLS files. */
   readonly #paths = new Map<string, HlsTarget>();
   /** Each open connection's parsed peer address; gone with the socket. */
@@ -231,6 +233,13 @@ export class HlsGate {
       return this.#sendKeyedPlaylist(req, res, target, served, session, address);
     }
     if (cached !== undefined) {
+      const plainGet = req.method === "GET" && req.headers.range === undefined && req.headers["if-none-match"] === undefined;
+      if (plainGet) {
+        // The common request, a whole segment: headers made once per cached version.
+        res.writeHead(200, this.#segmentHeadersOf(cached, target.extension));
+        session.bytesOut += cached.body.length;
+        return void res.end(cached.body);
+      }
       return sendSegment(req, res, target, cached.body.length, cached.etag, (range) => {
         const body = range === null ? cached.body : cached.body.subarray(range.start, range.end + 1);
         session.bytesOut += body.length;
@@ -259,6 +268,15 @@ export class HlsGate {
       this.#peers.set(socket, peer);
     }
     return peer;
+  }
+
+  #segmentHeadersOf(file: CachedFile, extension: string): string[] {
+    let headers = this.#segmentHeaders.get(file);
+    if (headers === undefined) {
+      headers = Object.entries({ ...segmentHeaders(extension, file.etag), "Content-Length": String(file.body.length) }).flat();
+      this.#segmentHeaders.set(file, headers);
+    }
+    return headers;
   }
 
   #preparedOf(file: CachedFile): ServedPlaylist {
@@ -340,14 +358,7 @@ export class HlsGate {
  * or the range) and counts the session's bytes.
  */
 function sendSegment(req: IncomingMessage, res: ServerResponse, target: HlsTarget, size: number, etag: string, send: (range: ByteRange | null) => void): void {
-  const headers: Record<string, string> = {
-    "Content-Type": HLS_CONTENT_TYPES[target.extension] ?? "application/octet-stream",
-    // The URL carries a session key: private caches only.
-    "Cache-Control": "private, max-age=60",
-    "Access-Control-Allow-Origin": "*",
-    "Accept-Ranges": "bytes",
-    ETag: etag,
-  };
+  const headers = segmentHeaders(target.extension, etag);
   if (etagMatches(req.headers["if-none-match"], etag)) {
     res.writeHead(304, headers);
     return void res.end();
@@ -387,6 +398,18 @@ function sessionKeyOf(query: string): string | null {
   if (!query.startsWith(KEY_PREFIX) || query.includes("%") || query.includes("+")) return new URLSearchParams(query).get(HLS_SESSION_PARAM);
   const end = query.indexOf("&");
   return query.slice(KEY_PREFIX.length, end < 0 ? undefined : end);
+}
+
+/** A segment response's headers, but its length and range. */
+function segmentHeaders(extension: string, etag: string): Record<string, string> {
+  return {
+    "Content-Type": HLS_CONTENT_TYPES[extension] ?? "application/octet-stream",
+    // The URL carries a session key: private caches only.
+    "Cache-Control": "private, max-age=60",
+    "Access-Control-Allow-Origin": "*",
+    "Accept-Ranges": "bytes",
+    ETag: etag,
+  };
 }
 
 function plain(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
