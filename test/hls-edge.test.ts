@@ -1,11 +1,17 @@
 import { expect } from "chai";
 import { spawnSync, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startNginxEdge, stopNginx } from "../bench/nginx-edge.js";
 import { startStandaloneGate, type StandaloneGate } from "../bench/standalone-hls-gate.js";
 import { EdgeLinks } from "../plugin/src/hls/edge-links.js";
+import { configSecrets } from "../plugin/src/config/config-secrets.js";
+import { parseConfig } from "../plugin/src/config/parse-config.js";
+import { pluginConfigSchema, type PluginConfig } from "../plugin/src/config/plugin-config-schema.js";
+import { ConfigError } from "../plugin/src/core/errors.js";
+import { thrown } from "./helpers/thrown.js";
 import { PreparedPlaylist } from "../plugin/src/hls/prepared-playlist.js";
 import { rewritePlaylist } from "../plugin/src/hls/playlist-rewriter.js";
 import { parseIpAddress } from "../plugin/src/net/ip-address.js";
@@ -166,5 +172,29 @@ describe("PreparedPlaylist in edge mode", () => {
     const prepared = PreparedPlaylist.of(master, true);
     expect(prepared.keyOnly).to.equal(true);
     expect(prepared.render("KEY").text).to.equal(rewritePlaylist(master, "KEY"));
+  });
+});
+
+describe("hls.edge configuration", () => {
+  const parseEdge = (edge: Record<string, unknown>) => thrown(() => parseConfig(pluginConfigSchema, { hls: { dir: "/tmp/x", edge } }), ConfigError).message;
+
+  it("reports a base URL with a query or credentials, a short secret and an unknown format, each with its key path", () => {
+    expect(parseEdge({ baseUrl: "http://edge/?a=1", secret: "short" })).to.include("hls.edge.baseUrl").and.to.include('hls.edge.secret: "<redacted>" must be at least 16 characters');
+    const withCredentials = parseEdge({ baseUrl: "http://user:pw-of-the-edge@edge/", secret: "0123456789abcdef" });
+    expect(withCredentials).to.include("hls.edge.baseUrl").and.to.not.include("pw-of-the-edge");
+    expect(parseEdge({ baseUrl: "ftp://edge/", secret: "0123456789abcdef", format: "akamai" })).to.include("hls.edge.baseUrl").and.to.include("hls.edge.format");
+  });
+
+  it("defaults: 60 s links bound to the viewer's address, nginx secure_link MD5; the secret is redacted from logs", () => {
+    const config = parseConfig(pluginConfigSchema, { hls: { dir: "/tmp/x", edge: { baseUrl: "https://edge.example/hls", secret: "0123456789abcdef" } } }) as PluginConfig;
+    expect(config.hls.edge).to.deep.equal({ baseUrl: "https://edge.example/hls", secret: "0123456789abcdef", expiresSeconds: 60, bindIp: true, format: "nginx-secure-link-md5" });
+    expect(configSecrets(config)).to.include("0123456789abcdef");
+  });
+
+  it("a base URL's path prefixes every link and is part of what is signed", () => {
+    const links = new EdgeLinks({ baseUrl: "https://edge.example/hls/", secret: "0123456789abcdef", expiresSeconds: 60, bindIp: false, format: "nginx-secure-link-md5" }, new ManualClock(1_000_000_000_000));
+    const url = links.forViewer("live", "ch", null)!("seg_1.ts");
+    const expected = createHash("md5").update("1000000060/hls/live/ch/seg_1.ts 0123456789abcdef").digest("base64url");
+    expect(url).to.equal(`https://edge.example/hls/live/ch/seg_1.ts?md5=${expected}&expires=1000000060`);
   });
 });

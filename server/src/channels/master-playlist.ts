@@ -67,6 +67,8 @@ interface VariantState {
   peak: number;
   sum: number;
   count: number;
+  /** Probes of the first segment that failed (the first is logged). */
+  probeFailures: number;
 }
 
 /**
@@ -146,7 +148,7 @@ export class MasterPlaylistWriter {
     if (segments.length === 0) return null;
     let state = this.#states.get(name);
     if (state === undefined) {
-      state = { stream: undefined, measured: new Map(), peak: 0, sum: 0, count: 0 };
+      state = { stream: undefined, measured: new Map(), peak: 0, sum: 0, count: 0, probeFailures: 0 };
       this.#states.set(name, state);
     }
     const listed = new Set(segments.map((s) => s.uri));
@@ -161,7 +163,12 @@ export class MasterPlaylistWriter {
       state.sum += bitsPerSec;
       state.count += 1;
     }
-    state.stream ??= await this.#probe(join(this.#dir, segments[0]!.uri));
+    if (state.stream === undefined) {
+      state.stream = await this.#probe(join(this.#dir, segments[0]!.uri));
+      if (state.stream === undefined && ++state.probeFailures === 1) {
+        this.#log.warn({ event: "hls.master_probe_failed", rendition: name, ffprobePath: this.#ffprobePath }, "cannot read the rendition's first segment (ffprobe missing, or no H.264 in it): no master playlist yet");
+      }
+    }
     if (state.stream === undefined || state.count === 0) return null;
     return { uri: `${name}.m3u8`, bandwidth: state.peak, averageBandwidth: state.sum / state.count, ...state.stream };
   }
