@@ -1,7 +1,8 @@
 // The gated HLS path against its peer, nginx with `secure_link` (the Debian package), on the same files and
 // the same load: wrk in its own process, 16 connections, rounds alternating which server goes first. Prints
-// segment and playlist req/s and p99 for each and the ratios gated/nginx against issue 16's targets.
-// Without wrk or nginx on the PATH it says so and exits 0 with no numbers.
+// segment and playlist req/s and p99 for each and the ratios gated/nginx against issue 16's targets; then
+// edge mode (hls.edge): nginx started from samples/nginx-edge.conf serving a segment URL the gate signed,
+// against the plain nginx secure_link. Without wrk or nginx on the PATH it says so and exits 0 with no numbers.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -9,15 +10,18 @@ import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startStandaloneGate } from "./standalone-hls-gate.js";
+import { startNginxEdge, stopNginx } from "./nginx-edge.js";
 import { report, round } from "./bench-stats.js";
 
 const CONNECTIONS = 16;
 const THREADS = 2;
 const SECONDS = 3;
-const ROUNDS = 3;
+/** Rounds per comparison; each round runs both sides back to back, and the ratio is the median round's. */
+const ROUNDS = 5;
 const SEGMENT_BYTES = 512 * 1024;
 const SECRET = "bench-secret";
-const TARGETS = { segmentRatio: 0.6, playlistRatio: 0.5, p99Factor: 2 };
+const TARGETS = { segmentRatio: 0.6, playlistRatio: 0.5, p99Factor: 2, edgeRatio: 0.95 };
+const EDGE_SECRET = "bench-edge-secret-0123456789";
 
 const missing = ["wrk", "nginx"].filter((tool) => spawnSync("sh", ["-c", `command -v ${tool} || test -x /usr/sbin/${tool}`]).status !== 0);
 if (missing.length > 0) {
@@ -79,10 +83,20 @@ const signed = (uri: string) => {
 
 const gate = await startStandaloneGate(join(root, "hls"));
 const gateBase = `http://127.0.0.1:${gate.port}`;
+// Edge mode: a second nginx from the sample, and a gate in edge mode whose playlist signs the segment URL.
+const edgePort = await freePort();
+const edgeNginx = startNginxEdge({ prefix: join(root, "nginx-edge"), port: edgePort, root: join(root, "hls"), secret: EDGE_SECRET, singleProcess: false }, NGINX);
+const edgeGate = await startStandaloneGate(join(root, "hls"), undefined, { edge: { baseUrl: `http://127.0.0.1:${edgePort}`, secret: EDGE_SECRET, expiresSeconds: 3600 } });
 try {
   await waitFor(async () => (await fetch(signed("/live/bench/index.m3u8")).catch(() => null))?.status === 200, "nginx to answer");
   const wrapper = await (await fetch(`${gateBase}/live/bench/index.m3u8`)).text();
   const key = /vas=([A-Za-z0-9_-]+)/.exec(wrapper)![1]!;
+  const edgeWrapper = await (await fetch(`http://127.0.0.1:${edgeGate.port}/live/bench/index.m3u8`)).text();
+  const edgeKey = /vas=([A-Za-z0-9_-]+)/.exec(edgeWrapper)![1]!;
+  const edgePlaylist = await (await fetch(`http://127.0.0.1:${edgeGate.port}/live/bench/index.m3u8?vas=${edgeKey}`)).text();
+  const edgeSegment = edgePlaylist.split("\n").find((line) => line.startsWith(`http://127.0.0.1:${edgePort}/live/bench/seg_102.ts?md5=`));
+  if (edgeSegment === undefined) throw new Error(`the edge gate's playlist has no signed edge URL for seg_102.ts:\n${edgePlaylist}`);
+  await waitFor(async () => (await fetch(edgeSegment).catch(() => null))?.status === 200, "the edge nginx to serve the signed segment");
   const urls = {
     gated: { segment: `${gateBase}/live/bench/seg_102.ts?vas=${key}`, playlist: `${gateBase}/live/bench/index.m3u8?vas=${key}` },
     nginx: { segment: signed("/live/bench/seg_102.ts"), playlist: signed("/live/bench/index.m3u8") },
@@ -104,13 +118,22 @@ try {
       for (const side of order) results[side][kind].push(await wrk(urls[side][kind], SECONDS));
     }
   }
+  // Edge mode: nginx serving the gate's signed URL against nginx serving its own secure_link URL.
+  const edgeRuns = { edge: [] as Run[], nginx: [] as Run[] };
+  await wrk(edgeSegment, 1);
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 === 0 ? (["edge", "nginx"] as const) : (["nginx", "edge"] as const);
+    for (const side of order) edgeRuns[side].push(await wrk(side === "edge" ? edgeSegment : urls.nginx.segment, SECONDS));
+  }
+
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const met = (ok: boolean) => (ok ? "met" : "NOT met");
   for (const kind of ["segment", "playlist"] as const) {
     const g = { rps: median(results.gated[kind].map((x) => x.rps)), p99: median(results.gated[kind].map((x) => x.p99Ms)) };
     const n = { rps: median(results.nginx[kind].map((x) => x.rps)), p99: median(results.nginx[kind].map((x) => x.p99Ms)) };
     const errors = [...results.gated[kind], ...results.nginx[kind]].reduce((a, x) => a + x.errors, 0);
-    const ratio = g.rps / n.rps;
+    // Paired: the machine's load drifts between rounds, not within one back-to-back pair.
+    const ratio = median(results.gated[kind].map((x, i) => x.rps / results.nginx[kind][i]!.rps));
     const target = kind === "segment" ? TARGETS.segmentRatio : TARGETS.playlistRatio;
     report(`HLS ${kind}, nginx secure_link`, { reqPerSec: round(n.rps, 0), p99Ms: round(n.p99, 2) });
     report(`HLS ${kind}, gated (session key)`, {
@@ -121,8 +144,22 @@ try {
       ...(errors > 0 ? { wrkErrors: errors } : {}),
     });
   }
+  const e = { rps: median(edgeRuns.edge.map((x) => x.rps)), p99: median(edgeRuns.edge.map((x) => x.p99Ms)) };
+  const n = { rps: median(edgeRuns.nginx.map((x) => x.rps)), p99: median(edgeRuns.nginx.map((x) => x.p99Ms)) };
+  const edgeRatio = median(edgeRuns.edge.map((x, i) => x.rps / edgeRuns.nginx[i]!.rps));
+  const edgeErrors = [...edgeRuns.edge, ...edgeRuns.nginx].reduce((a, x) => a + x.errors, 0);
+  report("HLS segment, nginx secure_link (this phase)", { reqPerSec: round(n.rps, 0), p99Ms: round(n.p99, 2) });
+  report("HLS segment, edge mode (nginx, gate-signed)", {
+    reqPerSec: round(e.rps, 0), p99Ms: round(e.p99, 2),
+    ratio: round(edgeRatio, 2), [`target>=${TARGETS.edgeRatio}`]: met(edgeRatio >= TARGETS.edgeRatio),
+    p99VsNginx: round(e.p99 / n.p99, 2),
+    roundRatios: edgeRuns.edge.map((x, i) => round(x.rps / edgeRuns.nginx[i]!.rps, 2)).join("/"),
+    ...(edgeErrors > 0 ? { wrkErrors: edgeErrors } : {}),
+  });
 } finally {
   nginx.kill("SIGQUIT");
+  await stopNginx(edgeNginx);
+  await edgeGate.close();
   await gate.close();
   await new Promise((r) => (nginx.exitCode !== null ? r(null) : nginx.once("exit", r)));
   rmSync(root, { recursive: true, force: true });

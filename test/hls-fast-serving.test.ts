@@ -66,6 +66,28 @@ describe("HLS gate: fast serving (memory cache, prepared playlists, ETag, Range,
         expect((session() as { bytesOut: number }).bytesOut - before).to.equal(segment.length);
       });
 
+      it("a keyed playlist: ETag per version, 304 on If-None-Match (the session still touched); the key read wherever the query has it", async () => {
+        const first = await get(gate.port, `/live/ch/index.m3u8?vas=${key}`);
+        expect(first.status).to.equal(200);
+        expect(first.body.toString()).to.equal(rewritePlaylist(PLAYLIST, key));
+        expect(first.headers["content-length"]).to.equal(String(first.body.length));
+        const etag = first.headers.etag as string | undefined;
+        if (cacheBytes > 0) {
+          expect(etag).to.match(/^"[0-9a-f-]+"$/);
+          const touchedBefore = (session() as { viewer: { lastActivityAt: number } }).viewer.lastActivityAt;
+          await waitFor("the clock to move", () => (Date.now() > touchedBefore + 2 ? true : undefined));
+          const again = await get(gate.port, `/live/ch/index.m3u8?vas=${key}`, { "If-None-Match": etag! });
+          expect(again.status).to.equal(304);
+          expect(again.body.length).to.equal(0);
+          expect((session() as { viewer: { lastActivityAt: number } }).viewer.lastActivityAt).to.be.greaterThan(touchedBefore);
+        } else expect(etag, "from disk: no version to name").to.equal(undefined);
+        for (const query of [`x=1&vas=${key}`, `vas=${key}&x=1`, `v%61s=${key}`]) {
+          expect((await get(gate.port, `/live/ch/index.m3u8?${query}`)).status, query).to.equal(200);
+        }
+        expect((await get(gate.port, `/live/ch/index.m3u8?vas=${key}x`)).status).to.equal(403);
+        expect((await get(gate.port, `/live/ch/index.m3u8?vas=&vas=${key}`)).status, "the first vas counts").to.equal(403);
+      });
+
       it("If-None-Match with the segment's ETag → 304 without a body; another tag → 200", async () => {
         const { headers } = await get(gate.port, `/live/ch/seg_1.ts?vas=${key}`);
         const etag = headers.etag as string;

@@ -16,6 +16,7 @@ import { SessionRechecker } from "./sessions/session-rechecker.js";
 import type { GateContext } from "./gate/gate-context.js";
 import { HlsGate } from "./hls/hls-gate.js";
 import { HlsSessionKeys } from "./hls/hls-session-keys.js";
+import { EdgeLinks } from "./hls/edge-links.js";
 import type { HostAdapter, HttpFrontHandler } from "./hosts/host-adapter.js";
 import { ManagementApi, type ApiProviders } from "./api/management-api.js";
 import { StatsLedger } from "./stats/stats-ledger.js";
@@ -123,7 +124,7 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
     log,
   };
   const hlsGateFor = (dir: string) =>
-    new HlsGate(ctx, new HlsSessionKeys(sessions, clock, resolved.hls.sessionIdleSec, resolved.hls.ipBinding, log), dir, { hideUnknownChannels: resolved.hls.hideUnknownChannels, segmentCacheBytes: resolved.hls.segmentCacheBytes, clock });
+    new HlsGate(ctx, new HlsSessionKeys(sessions, clock, resolved.hls.sessionIdleSec, resolved.hls.ipBinding, log), dir, { hideUnknownChannels: resolved.hls.hideUnknownChannels, segmentCacheBytes: resolved.hls.segmentCacheBytes, clock, edge: resolved.hls.edge === null ? undefined : new EdgeLinks(resolved.hls.edge, clock) });
   // Built at once for `hls.dir`; else at attach, for the folder the host serves itself (`hostHlsDir`).
   let hlsGate = resolved.hls.dir === null ? undefined : hlsGateFor(resolved.hls.dir);
   const ledger = resolved.stats.file === null ? undefined : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log, resolved.stats);

@@ -87,7 +87,7 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
       ports.api = auth.api?.port ?? 0;
       ports.rtmp = nmsPorts.rtmp;
       ports.http = nmsPorts.http;
-      const endpoints = { rtmpPort: ports.rtmp, hlsRoot, internalSecret, ffmpegPath: s.ffmpegPath };
+      const endpoints = { rtmpPort: ports.rtmp, hlsRoot, internalSecret, ffmpegPath: s.ffmpegPath, ffprobePath: s.ffprobePath };
       channels = config.channels.map((c) => new ChannelRunner(c, endpoints, policy, log, redactor));
       for (const channel of channels) channel.start();
       log.info({ event: "server.started", pid: process.pid, rtmpPort: ports.rtmp, httpPort: ports.http, apiPort: ports.api, channels: channels.map((c) => `${c.config.app}/${c.config.id}`) }, "server started");

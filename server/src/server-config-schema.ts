@@ -33,6 +33,25 @@ export const transcodeSchema = z.discriminatedUnion("mode", [
   }),
 ]);
 
+/** The channel's own playlists: the master (both names) for a ladder. */
+const RESERVED_RENDITION_NAMES = ["index", "master"];
+
+/**
+ * One rung of an adaptive ladder: the packager encodes every rung from the channel's stream in one ffmpeg
+ * (split + scale), with keyframes at the same instants, so segments line up across rungs and a player can
+ * switch between them at any segment boundary. The name is the files' stem: `<name>.m3u8`, `<name>_seg_<n>.ts`.
+ */
+export const renditionSchema = z.strictObject({
+  name: nameSchema.refine((name) => !RESERVED_RENDITION_NAMES.includes(name), `must not be ${RESERVED_RENDITION_NAMES.join(" or ")} (the channel's playlists)`),
+  width: z.number().int().min(16).max(3840).multipleOf(2, "must be even (4:2:0 video)"),
+  height: z.number().int().min(16).max(2160).multipleOf(2, "must be even (4:2:0 video)"),
+  videoBitrateKbps: z.number().int().min(50).max(50000),
+  audioBitrateKbps: z.number().int().min(16).max(512).default(96),
+  /** H.264 profile: baseline for the oldest phones, main for most players, high for the top rungs. */
+  profile: z.enum(["baseline", "main", "high"]).default("main"),
+  preset: z.enum(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"]).default("veryfast"),
+});
+
 export const channelSchema = z.strictObject({
   id: nameSchema,
   app: nameSchema.default("live"),
@@ -42,7 +61,18 @@ export const channelSchema = z.strictObject({
     segmentSec: z.number().min(0.5).max(30).default(2),
     listSize: z.number().int().min(2).max(100).default(6),
   }).prefault({}),
+  /**
+   * An adaptive ladder (empty: one rendition, the stream as published). With renditions, the channel's
+   * `index.m3u8` and `master.m3u8` are a master playlist listing them.
+   */
+  renditions: z.array(renditionSchema).max(8).default([]),
 }).superRefine((channel, ctx) => {
+  const names = new Map<string, number>();
+  channel.renditions.forEach((r, i) => {
+    const first = names.get(r.name);
+    if (first !== undefined) ctx.addIssue({ code: "custom", path: ["renditions", i, "name"], message: `duplicates renditions[${first}] (${r.name})`, input: r.name });
+    else names.set(r.name, i);
+  });
   if (channel.source.type === "testPattern" && channel.transcode.mode === "copy") {
     ctx.addIssue({ code: "custom", path: ["transcode", "mode"], message: "copy needs an encoded source; a test pattern must be encoded (mode h264)", input: "copy" });
   }
@@ -55,6 +85,8 @@ export const serverSchema = z.strictObject({
   httpPort: portSchema.default(8000),
   dataDir: z.string().min(1).default("./data"),
   ffmpegPath: z.string().min(1).default("ffmpeg"),
+  /** Reads each rendition's first segment for the master playlist's CODECS, RESOLUTION and FRAME-RATE. */
+  ffprobePath: z.string().min(1).default("ffprobe"),
   restartInitialMs: millisecondsSchema(100).default(1000),
   restartMaxMs: millisecondsSchema(100).default(30000),
   stableAfterSec: secondsSchema(1).default(30),
@@ -80,3 +112,4 @@ export const serverConfigSchema = z.strictObject({
 
 export type ServerConfig = z.output<typeof serverConfigSchema>;
 export type ChannelConfig = z.output<typeof channelSchema>;
+export type RenditionConfig = z.output<typeof renditionSchema>;

@@ -14,6 +14,7 @@ export function configSecrets(config: PluginConfig): string[] {
     secrets.push(...user.tokens);
     if (user.password?.kind === "plain") secrets.push(user.password.text);
   }
+  if (config.hls.edge !== null) secrets.push(config.hls.edge.secret);
   const backend = config.auth.backend;
   if (backend !== null) secrets.push(...Redactor.credentialsIn(backend.type === "http-request" ? backend.url : backend.address));
   return secrets;

@@ -5,6 +5,27 @@ import { secondsSchema } from "./value-schemas.js";
 const HLS_IP_BINDINGS = ["exact", "subnet", "off"] as const;
 export type HlsIpBinding = (typeof HLS_IP_BINDINGS)[number];
 
+/** How segment links for an edge are signed (docs/protocols.md §5.1). */
+const HLS_EDGE_FORMATS = ["nginx-secure-link-md5"] as const;
+
+/**
+ * `hls.edge`: segments are served by an edge (nginx with `secure_link`), not by the gate. The gate still
+ * authorizes viewers and serves every playlist (its refreshes are the session's heartbeat), but writes each
+ * segment URI as an absolute, signed URL on the edge, valid for `expiresSeconds`, for that path only and
+ * (with `bindIp`) for the viewer's address only.
+ */
+export const hlsEdgeSchema = z.strictObject({
+  baseUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).refine((url) => {
+    const parsed = new URL(url);
+    return parsed.search === "" && parsed.hash === "" && parsed.username === "" && parsed.password === "";
+  }, "must be an http(s) URL without query, fragment or credentials"),
+  secret: z.string().min(16, "must be at least 16 characters (nginx checks an MD5 over it)"),
+  expiresSeconds: secondsSchema(1).max(86400, "must be at most 86400 s").default(60),
+  bindIp: z.boolean().default(true),
+  format: z.enum(HLS_EDGE_FORMATS).default("nginx-secure-link-md5"),
+});
+export type HlsEdgeConfig = z.output<typeof hlsEdgeSchema>;
+
 /**
  * `hls`: the HLS gate in front of NMS's HTTP port. NMS 4 exposes no hook for HTTP requests, so the gate takes
  * over its HTTP server's `request` listener, serves playlist and segment paths itself and hands every other
@@ -28,4 +49,5 @@ export const hlsSchema = z.strictObject({
    * never served for longer. 0 reads every request from disk.
    */
   segmentCacheBytes: z.number().int().min(0).default(64 * 1024 * 1024),
+  edge: hlsEdgeSchema.nullable().default(null),
 }).prefault({});

@@ -17,9 +17,26 @@ import { parseByteRange, type ByteRange } from "./byte-range.js";
 import { etagMatches } from "./etag-matches.js";
 import { HotFileCache, type CachedFile } from "./hot-file-cache.js";
 import { PreparedPlaylist } from "./prepared-playlist.js";
-import { estimateBandwidth, HLS_SESSION_PARAM, isMultivariant, rewriteMpd, rewritePlaylist, segmentsOf, wrapperPlaylist } from "./playlist-rewriter.js";
+import type { EdgeLinks, EdgeUrlOf } from "./edge-links.js";
+import { estimateBandwidth, HLS_SESSION_PARAM, isMultivariant, rewriteMpd, rewritePlaylist, segmentsOf, VARIANT_INFO_PLAYLIST, variantAttributesOf, wrapperPlaylist } from "./playlist-rewriter.js";
 
 type HlsTarget = { app: string; channel: string; file: string; extension: string; path: string };
+
+/** Paths classified once: players ask for the same few paths over and over. Bounded; short paths only. */
+const PATH_CACHE_ENTRIES = 4096;
+const PATH_CACHE_MAX_LENGTH = 256;
+
+/** `vas=` where a query's parameter starts. */
+const KEY_PREFIX = `${HLS_SESSION_PARAM}=`;
+
+/** One playlist version as served: prepared once, with its response headers made once per body length. */
+interface ServedPlaylist {
+  readonly prepared: PreparedPlaylist;
+  /** The version's entity tag; null when the body also changes with time (edge links expire). */
+  readonly etag: string | null;
+  headersBytes: number;
+  headers: string[];
+}
 
 /** Used when a playlist's segments cannot be measured yet (bits/s). */
 const FALLBACK_BANDWIDTH = 2_000_000;
@@ -43,6 +60,8 @@ export interface HlsGateOptions {
   readonly segmentCacheBytes: number;
   /** The clock the cache's re-check interval runs on. */
   readonly clock: Clock;
+  /** Edge mode (`hls.edge`): media playlists point their segments at the edge, signed; undefined serves them here. */
+  readonly edge?: EdgeLinks | undefined;
 }
 
 /**
@@ -65,8 +84,13 @@ export class HlsGate {
   readonly #root: string;
   readonly #hideUnknownChannels: boolean;
   readonly #cache: HotFileCache | undefined;
+  readonly #edge: EdgeLinks | undefined;
   /** Each cached playlist version rewritten once; it lives as long as the cache holds that version. */
-  readonly #prepared = new WeakMap<CachedFile, PreparedPlaylist>();
+  readonly #prepared = new WeakMap<CachedFile, ServedPlaylist>();
+  /** Each cached segment version's 200 headers, made once. */
+  readonly #segmentHeaders = new WeakMap<CachedFile, string[]>();
+  /** Raw request paths (no query) already classified as HLS files. */
+  readonly #paths = new Map<string, HlsTarget>();
   /** Each open connection's parsed peer address; gone with the socket. */
   readonly #peers = new WeakMap<Socket, IpAddress | null>();
 
@@ -80,6 +104,7 @@ export class HlsGate {
     this.#keys = keys;
     this.#root = resolve(dir);
     this.#hideUnknownChannels = options.hideUnknownChannels;
+    this.#edge = options.edge;
     this.#cache = options.segmentCacheBytes > 0 ? new HotFileCache(options.segmentCacheBytes, CACHE_RECHECK_MS, options.clock) : undefined;
   }
 
@@ -88,15 +113,27 @@ export class HlsGate {
    * so a host adapter can hand it on as it is.
    */
   readonly handle = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
-    const target = classifyRequestPath(req.url ?? "/");
+    const rawUrl = req.url ?? "/";
+    const queryStart = rawUrl.indexOf("?");
+    const rawPath = queryStart < 0 ? rawUrl : rawUrl.slice(0, queryStart);
+    const known = this.#paths.get(rawPath);
+    if (known !== undefined) {
+      if (req.method !== "GET" && req.method !== "HEAD") return plain(res, 405, "Method Not Allowed", { Allow: "GET, HEAD" });
+      return void this.#serve(req, res, known, rawUrl, queryStart).catch((error: unknown) => this.#failed(res, known, error));
+    }
+    const target = classifyRequestPath(rawPath);
     if (target.kind === "other") return next();
     if (target.kind === "bad") {
       this.#ctx.log.info({ event: "hls.bad_path", reason: target.reason, ip: req.socket.remoteAddress }, "refused a malformed path");
       return plain(res, 400, "Bad Request");
     }
     if (target.kind === "not-found") return plain(res, 404, "Not Found");
+    if (rawPath.length <= PATH_CACHE_MAX_LENGTH) {
+      if (this.#paths.size >= PATH_CACHE_ENTRIES) this.#paths.clear();
+      this.#paths.set(rawPath, target);
+    }
     if (req.method !== "GET" && req.method !== "HEAD") return plain(res, 405, "Method Not Allowed", { Allow: "GET, HEAD" });
-    this.#serve(req, res, target).catch((error: unknown) => this.#failed(res, target, error));
+    this.#serve(req, res, target, rawUrl, queryStart).catch((error: unknown) => this.#failed(res, target, error));
   };
 
   /** Answers an internal error: a 500, or a cut response once headers went out. */
@@ -112,12 +149,10 @@ export class HlsGate {
     this.#cache?.clear();
   }
 
-  async #serve(req: IncomingMessage, res: ServerResponse, target: HlsTarget): Promise<void> {
+  async #serve(req: IncomingMessage, res: ServerResponse, target: HlsTarget, rawUrl: string, queryStart: number): Promise<void> {
     // The names matched classifyRequestPath's safe pattern: no need for path.join's normalization.
     const channelDir = `${this.#root}${sep}${target.app}${sep}${target.channel}`;
-    const rawUrl = req.url ?? "/";
-    const queryStart = rawUrl.indexOf("?");
-    const key = queryStart < 0 ? null : new URLSearchParams(rawUrl.slice(queryStart + 1)).get(HLS_SESSION_PARAM);
+    const key = queryStart < 0 ? null : sessionKeyOf(rawUrl.slice(queryStart + 1));
     if (key !== null) {
       // A keyed request is served against the live session only: it needs the address, not the chain's fields.
       const peer = this.#peerOf(req);
@@ -127,7 +162,7 @@ export class HlsGate {
         this.#ctx.log.info({ event: "hls.key_refused", reason: session, ip: address?.text ?? req.socket.remoteAddress ?? "", path: target.path }, "HLS request refused");
         return plain(res, 403, "Forbidden");
       }
-      return this.#sendFile(req, res, channelDir, target, session);
+      return this.#sendFile(req, res, channelDir, target, session, address);
     }
     // Only new viewers need the check, and only when unknown channels may be told apart from refused ones.
     if (!this.#hideUnknownChannels && !(await isDirectory(channelDir))) return plain(res, 404, "Not Found");
@@ -170,7 +205,7 @@ export class HlsGate {
     if (target.extension === "mpd") return this.#sendPlaylist(req, res, rewriteMpd(playlist, session.key), session, undefined, "mpd");
     const body = isMultivariant(playlist)
       ? rewritePlaylist(playlist, session.key)
-      : wrapperPlaylist(target.file, session.key, (await this.#bandwidthOf(channelDir, playlist)) ?? FALLBACK_BANDWIDTH);
+      : wrapperPlaylist(target.file, session.key, (await this.#bandwidthOf(channelDir, playlist)) ?? FALLBACK_BANDWIDTH, await this.#variantAttributes(channelDir, target.file));
     this.#sendPlaylist(req, res, body, session);
   }
 
@@ -183,7 +218,7 @@ export class HlsGate {
     plain(res, 403, "Forbidden");
   }
 
-  async #sendFile(req: IncomingMessage, res: ServerResponse, channelDir: string, target: HlsTarget, session: HlsSession): Promise<void> {
+  async #sendFile(req: IncomingMessage, res: ServerResponse, channelDir: string, target: HlsTarget, session: HlsSession, address: IpAddress | null): Promise<void> {
     const file = `${channelDir}${sep}${target.file}`;
     if (target.file.includes(sep) || target.file.startsWith(".")) return plain(res, 400, "Bad Request"); // defence in depth
     const got = this.#cache?.get(file);
@@ -195,15 +230,23 @@ export class HlsGate {
       return this.#sendPlaylist(req, res, rewriteMpd(mpd, session.key), session, undefined, "mpd");
     }
     if (target.extension === "m3u8") {
-      if (cached !== undefined) {
-        const { text, bytes } = this.#preparedOf(cached).render(session.key);
-        return this.#sendPlaylist(req, res, text, session, bytes);
+      let served: ServedPlaylist;
+      if (cached !== undefined) served = this.#preparedOf(cached);
+      else {
+        const playlist = await readTextOrNull(file);
+        if (playlist === null) return plain(res, 404, "Not Found");
+        served = this.#servedPlaylist(playlist, null);
       }
-      const playlist = await readTextOrNull(file);
-      if (playlist === null) return plain(res, 404, "Not Found");
-      return this.#sendPlaylist(req, res, rewritePlaylist(playlist, session.key), session);
+      return this.#sendKeyedPlaylist(req, res, target, served, session, address);
     }
     if (cached !== undefined) {
+      const plainGet = req.method === "GET" && req.headers.range === undefined && req.headers["if-none-match"] === undefined;
+      if (plainGet) {
+        // The common request, a whole segment: headers made once per cached version.
+        res.writeHead(200, this.#segmentHeadersOf(cached, target.extension));
+        session.bytesOut += cached.body.length;
+        return void res.end(cached.body);
+      }
       return sendSegment(req, res, target, cached.body.length, cached.etag, (range) => {
         const body = range === null ? cached.body : cached.body.subarray(range.start, range.end + 1);
         session.bytesOut += body.length;
@@ -234,13 +277,55 @@ export class HlsGate {
     return peer;
   }
 
-  #preparedOf(file: CachedFile): PreparedPlaylist {
-    let prepared = this.#prepared.get(file);
-    if (prepared === undefined) {
-      prepared = PreparedPlaylist.of(file.body.toString("utf8"));
-      this.#prepared.set(file, prepared);
+  #segmentHeadersOf(file: CachedFile, extension: string): string[] {
+    let headers = this.#segmentHeaders.get(file);
+    if (headers === undefined) {
+      headers = Object.entries({ ...segmentHeaders(extension, file.etag), "Content-Length": String(file.body.length) }).flat();
+      this.#segmentHeaders.set(file, headers);
     }
-    return prepared;
+    return headers;
+  }
+
+  #preparedOf(file: CachedFile): ServedPlaylist {
+    let served = this.#prepared.get(file);
+    if (served === undefined) {
+      served = this.#servedPlaylist(file.body.toString("utf8"), file.etag);
+      this.#prepared.set(file, served);
+    }
+    return served;
+  }
+
+  #servedPlaylist(text: string, etag: string | null): ServedPlaylist {
+    const prepared = PreparedPlaylist.of(text, this.#edge !== undefined);
+    return { prepared, etag: prepared.keyOnly ? etag : null, headersBytes: -1, headers: [] };
+  }
+
+  /**
+   * A playlist to a session that has its key: the prepared version joined with the key (and, in edge mode,
+   * the segments' signed edge links). 304 when `If-None-Match` names the version (key-only bodies only).
+   */
+  #sendKeyedPlaylist(req: IncomingMessage, res: ServerResponse, target: HlsTarget, served: ServedPlaylist, session: HlsSession, address: IpAddress | null): void {
+    if (served.etag !== null && etagMatches(req.headers["if-none-match"], served.etag)) {
+      res.writeHead(304, { ETag: served.etag, "Cache-Control": "private, no-store" });
+      return void res.end();
+    }
+    let edgeUrl: EdgeUrlOf | undefined;
+    if (!served.prepared.keyOnly) {
+      edgeUrl = this.#edge!.forViewer(target.app, target.channel, address) ?? undefined;
+      if (edgeUrl === undefined) {
+        this.#ctx.log.warn({ event: "hls.edge_unsigned", path: target.path }, "no viewer address to bind the edge links to");
+        return plain(res, 403, "Forbidden");
+      }
+    }
+    const { text, bytes } = served.prepared.render(session.key, edgeUrl);
+    if (served.headersBytes !== bytes) {
+      served.headers = playlistHeaders(bytes, served.etag);
+      served.headersBytes = bytes;
+    }
+    res.writeHead(200, served.headers);
+    if (req.method === "HEAD") return void res.end();
+    session.bytesOut += bytes;
+    res.end(text, "utf8");
   }
 
   /** Sends a playlist (or a DASH manifest); `bytes` is its UTF-8 length when the caller knows it. */
@@ -255,6 +340,13 @@ export class HlsGate {
     if (req.method === "HEAD") return void res.end();
     session.bytesOut += bytes;
     res.end(body, "utf8");
+  }
+
+  /** The variant's attributes from the master playlist beside it, when the packager wrote one. */
+  async #variantAttributes(channelDir: string, mediaFile: string): Promise<string | null> {
+    if (mediaFile === VARIANT_INFO_PLAYLIST) return null;
+    const master = await readTextOrNull(join(channelDir, VARIANT_INFO_PLAYLIST));
+    return master === null || !isMultivariant(master) ? null : variantAttributesOf(master, mediaFile);
   }
 
   async #bandwidthOf(channelDir: string, playlist: string): Promise<number | null> {
@@ -273,14 +365,7 @@ export class HlsGate {
  * or the range) and counts the session's bytes.
  */
 function sendSegment(req: IncomingMessage, res: ServerResponse, target: HlsTarget, size: number, etag: string, send: (range: ByteRange | null) => void): void {
-  const headers: Record<string, string> = {
-    "Content-Type": HLS_CONTENT_TYPES[target.extension] ?? "application/octet-stream",
-    // The URL carries a session key: private caches only.
-    "Cache-Control": "private, max-age=60",
-    "Access-Control-Allow-Origin": "*",
-    "Accept-Ranges": "bytes",
-    ETag: etag,
-  };
+  const headers = segmentHeaders(target.extension, etag);
   if (etagMatches(req.headers["if-none-match"], etag)) {
     res.writeHead(304, headers);
     return void res.end();
@@ -296,6 +381,42 @@ function sendSegment(req: IncomingMessage, res: ServerResponse, target: HlsTarge
   else res.writeHead(206, { ...headers, "Content-Range": `bytes ${range.start}-${range.end}/${size}`, "Content-Length": String(range.end - range.start + 1) });
   if (req.method === "HEAD") return void res.end();
   send(range);
+}
+
+/** A playlist response's headers, as the flat list `writeHead` takes. */
+function playlistHeaders(bytes: number, etag: string | null): string[] {
+  const headers = [
+    "Content-Type", HLS_CONTENT_TYPES.m3u8!,
+    "Content-Length", String(bytes),
+    // Playlists carry a session key and change every segment: never cache them in a shared cache.
+    "Cache-Control", "private, no-store",
+    "Access-Control-Allow-Origin", "*",
+  ];
+  if (etag !== null) headers.push("ETag", etag);
+  return headers;
+}
+
+/**
+ * The session key in a query (the first `vas` parameter, as URLSearchParams reads it). The form the gate
+ * writes, a query starting with `vas=<key>` and nothing encoded, is read without parsing; any other takes
+ * the parser, so both read every query alike.
+ */
+function sessionKeyOf(query: string): string | null {
+  if (!query.startsWith(KEY_PREFIX) || query.includes("%") || query.includes("+")) return new URLSearchParams(query).get(HLS_SESSION_PARAM);
+  const end = query.indexOf("&");
+  return query.slice(KEY_PREFIX.length, end < 0 ? undefined : end);
+}
+
+/** A segment response's headers, but its length and range. */
+function segmentHeaders(extension: string, etag: string): Record<string, string> {
+  return {
+    "Content-Type": HLS_CONTENT_TYPES[extension] ?? "application/octet-stream",
+    // The URL carries a session key: private caches only.
+    "Cache-Control": "private, max-age=60",
+    "Access-Control-Allow-Origin": "*",
+    "Accept-Ranges": "bytes",
+    ETag: etag,
+  };
 }
 
 function plain(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {

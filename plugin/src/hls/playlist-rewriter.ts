@@ -17,15 +17,32 @@ const URI_ATTRIBUTE = /URI="([^"]*)"/g;
 
 /** Adds the key to every local URI in the playlist text. */
 export function rewritePlaylist(playlist: string, key: string): string {
-  return playlist
-    .split("\n")
-    .map((line) => {
-      const trimmed = line.trim();
-      if (trimmed === "") return line;
-      if (trimmed.startsWith("#")) return line.replace(URI_ATTRIBUTE, (_, uri: string) => `URI="${withKey(uri, key)}"`);
-      return withKey(trimmed, key);
-    })
-    .join("\n");
+  return playlist.split("\n").map((line) => rewriteLine(line, key)).join("\n");
+}
+
+/** One line of `rewritePlaylist`: a URI line, or the `URI="…"` attributes of a tag line, with the key. */
+export function rewriteLine(line: string, key: string): string {
+  const trimmed = line.trim();
+  if (trimmed === "") return line;
+  if (trimmed.startsWith("#")) return line.replace(URI_ATTRIBUTE, (_, uri: string) => `URI="${withKey(uri, key)}"`);
+  return withKey(trimmed, key);
+}
+
+/** A media file in the playlist's own directory, by a flat name: what an edge can serve beside it. */
+const EDGE_FILE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}\.(?:ts|m4s|mp4|aac|vtt)$/;
+const MAP_TAG = /^(#EXT-X-MAP:.*URI=")([^"]*)(".*)$/;
+
+/**
+ * The edge's part of a media playlist line: the segment file it names (a segment URI line, or an
+ * `#EXT-X-MAP` init section), split as text before, file, text after. Null for any other line, and for
+ * URIs that are not a flat file name beside the playlist (those stay on the gate, with the key).
+ */
+export function edgeFileOf(line: string): { before: string; file: string; after: string } | null {
+  const trimmed = line.trim();
+  if (trimmed === "") return null;
+  if (!trimmed.startsWith("#")) return EDGE_FILE.test(trimmed) ? { before: "", file: trimmed, after: "" } : null;
+  const map = MAP_TAG.exec(line);
+  return map !== null && EDGE_FILE.test(map[2]!) ? { before: map[1]!, file: map[2]!, after: map[3]! } : null;
 }
 
 /** DASH manifest attributes that name a segment or an initialization segment. */
@@ -56,8 +73,28 @@ export function isMultivariant(playlist: string): boolean {
  * first request of a media playlist, so that the player's later reloads use the keyed URL and never
  * the token URL (which would re-run the chain on every reload).
  */
-export function wrapperPlaylist(mediaFile: string, key: string, bandwidth: number): string {
-  return ["#EXTM3U", "#EXT-X-VERSION:3", `#EXT-X-STREAM-INF:BANDWIDTH=${Math.max(1, Math.round(bandwidth))}`, withKey(mediaFile, key), ""].join("\n");
+export function wrapperPlaylist(mediaFile: string, key: string, bandwidth: number, attributes: string | null = null): string {
+  const streamInf = attributes ?? `BANDWIDTH=${Math.max(1, Math.round(bandwidth))}`;
+  return ["#EXTM3U", "#EXT-X-VERSION:3", `#EXT-X-STREAM-INF:${streamInf}`, withKey(mediaFile, key), ""].join("\n");
+}
+
+/**
+ * The beside-the-media master playlist a packager may write (`master.m3u8`; the bundled server writes one for
+ * every channel): a wrapper takes the variant's attributes (CODECS, RESOLUTION, FRAME-RATE, …) from it.
+ */
+export const VARIANT_INFO_PLAYLIST = "master.m3u8";
+
+/** The `EXT-X-STREAM-INF` attributes a multivariant playlist gives the variant `mediaFile`; null if it lists none. */
+export function variantAttributesOf(master: string, mediaFile: string): string | null {
+  const lines = master.split("\n").map((line) => line.trim());
+  for (let i = 0; i < lines.length - 1; i++) {
+    if (!lines[i]!.startsWith("#EXT-X-STREAM-INF:")) continue;
+    const uri = lines.slice(i + 1).find((line) => line !== "" && !line.startsWith("#"));
+    const attributes = lines[i]!.slice("#EXT-X-STREAM-INF:".length);
+    // Attributes go back out verbatim: only a plain, single-line list is taken over.
+    if (uri === mediaFile && /^[A-Z0-9-]+=("[^"\r\n]*"|[^",\s]+)(,[A-Z0-9-]+=("[^"\r\n]*"|[^",\s]+))*$/.test(attributes)) return attributes;
+  }
+  return null;
 }
 
 /** Estimated peak bitrate in bits/s from a media playlist's EXTINF durations and segment sizes. */

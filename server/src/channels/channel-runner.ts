@@ -7,6 +7,7 @@ import { systemClock, type Clock } from "../../../plugin/src/core/clock.js";
 import { nmsSignFormat } from "../../../plugin/src/securetoken/nms-sign-format.js";
 import { startIngest, startPackager } from "../ffmpeg/ffmpeg-jobs.js";
 import type { ChannelConfig } from "../server-config-schema.js";
+import { MasterPlaylistWriter } from "./master-playlist.js";
 import { ProcessSupervisor, type RestartPolicy, type SupervisedState } from "./process-supervisor.js";
 
 /** Where a channel's processes connect, and the secret they use. */
@@ -15,6 +16,7 @@ export interface ChannelEndpoints {
   hlsRoot: string;
   internalSecret: string;
   ffmpegPath: string;
+  ffprobePath: string;
 }
 
 /** A channel's state for the status endpoint. */
@@ -37,6 +39,8 @@ export class ChannelRunner {
   readonly config: ChannelConfig;
   readonly ingest: ProcessSupervisor;
   readonly packager: ProcessSupervisor;
+  /** Writes the channel's master playlist from what the packager produces. */
+  readonly master: MasterPlaylistWriter;
 
   /**
    * `redactor` must know the internal secret and the source's credentials: ffmpeg prints both in its
@@ -54,7 +58,9 @@ export class ChannelRunner {
       const sign = nmsPublishSign(config.app, config.id, endpoints.internalSecret, clock);
       return startIngest(config, `${base}?${nmsSignFormat.param}=${sign}&${INTERNAL_SECRET_PARAM}=${endpoints.internalSecret}`, endpoints.ffmpegPath);
     }, policy, channelLog, redactor);
+    this.master = new MasterPlaylistWriter(config, hlsDir, endpoints.ffprobePath, channelLog);
     this.packager = new ProcessSupervisor(`${config.id}/packager`, () => {
+      this.master.reset(); // a restarted packager may carry another picture (a copied source changed)
       return startPackager(config, `${base}?${INTERNAL_SECRET_PARAM}=${endpoints.internalSecret}`, hlsDir, endpoints.ffmpegPath);
     }, policy, channelLog, redactor);
   }
@@ -62,9 +68,11 @@ export class ChannelRunner {
   start(): void {
     this.ingest.start();
     this.packager.start();
+    this.master.start();
   }
 
   async stop(): Promise<void> {
+    this.master.stop();
     await Promise.all([this.ingest.stop(), this.packager.stop()]);
   }
 

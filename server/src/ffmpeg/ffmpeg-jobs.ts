@@ -3,7 +3,7 @@
 import type { EventEmitter } from "node:events";
 import { createRequire } from "node:module";
 import type Ffmpeg from "fluent-ffmpeg";
-import type { ChannelConfig } from "../server-config-schema.js";
+import type { ChannelConfig, RenditionConfig } from "../server-config-schema.js";
 import { spawnWithLifeline } from "./spawn-with-lifeline.js";
 
 let fluentFfmpeg: typeof Ffmpeg | undefined;
@@ -47,21 +47,72 @@ export function startIngest(channel: ChannelConfig, publishUrl: string, ffmpegPa
  * into HLS segments. Media sequence numbers start from the epoch so a restart never reuses a number.
  */
 export function startPackager(channel: ChannelConfig, playUrl: string, hlsDir: string, ffmpegPath: string): FfmpegJob {
-  const command = ffmpeg()
-    .input(playUrl)
-    .inputOptions(["-rw_timeout", "10000000"])
-    .outputOptions([
-      "-c", "copy",
-      "-f", "hls",
-      "-hls_time", String(channel.hls.segmentSec),
-      "-hls_list_size", String(channel.hls.listSize),
-      "-hls_delete_threshold", "2",
-      "-hls_flags", "delete_segments+independent_segments+temp_file",
-      "-hls_start_number_source", "epoch",
-      "-hls_segment_filename", `${hlsDir}/seg_%d.ts`,
-    ])
-    .output(`${hlsDir}/index.m3u8`);
+  const command = ffmpeg().input(playUrl).inputOptions(["-rw_timeout", "10000000"]);
+  if (channel.renditions.length === 0) {
+    command.outputOptions(["-c", "copy", ...hlsOptions(channel), "-hls_segment_filename", `${hlsDir}/seg_%d.ts`]).output(`${hlsDir}/index.m3u8`);
+  } else {
+    command.outputOptions(ladderOptions(channel.renditions, channel.hls.segmentSec));
+    // Two-argument form: fluent-ffmpeg splits an array element of exactly two words (two renditions).
+    command.outputOptions("-var_stream_map", channel.renditions.map((r, i) => `v:${i},a:${i},name:${r.name}`).join(" "));
+    command.outputOptions([...hlsOptions(channel), "-hls_segment_filename", `${hlsDir}/%v_seg_%d.ts`]).output(`${hlsDir}/%v.m3u8`);
+  }
   return run(command, ffmpegPath);
+}
+
+/** The HLS muxer's options: a sliding live window, numbers from the epoch so a restart never reuses one. */
+function hlsOptions(channel: ChannelConfig): string[] {
+  return [
+    "-f", "hls",
+    "-hls_time", String(channel.hls.segmentSec),
+    "-hls_list_size", String(channel.hls.listSize),
+    "-hls_delete_threshold", "2",
+    "-hls_flags", "delete_segments+independent_segments+temp_file",
+    "-hls_start_number_source", "epoch",
+  ];
+}
+
+/**
+ * Every rendition from one decode: the picture split and scaled once per rung, each encoded with its own
+ * bitrate and profile, the audio encoded once per rung (HLS variants carry their own audio). Keyframes are
+ * forced at the same instants in every rung and scene cuts add none, so segments line up across rungs.
+ * VBV buffer of one second: a segment's peak stays near the configured rate.
+ */
+function ladderOptions(renditions: readonly RenditionConfig[], segmentSec: number): string[] {
+  const labels = renditions.map((_, i) => `v${i}`);
+  const graph = [`[0:v]split=${renditions.length}${labels.map((l) => `[${l}]`).join("")}`, ...renditions.map((r, i) => `[v${i}]scale=${r.width}:${r.height}[out${i}]`)].join(";");
+  const options = ["-filter_complex", graph];
+  renditions.forEach((_, i) => options.push("-map", `[out${i}]`, "-map", "0:a:0"));
+  options.push("-c:v", "libx264", "-tune", "zerolatency", "-pix_fmt", "yuv420p", "-force_key_frames", `expr:gte(t,n_forced*${segmentSec})`, "-sc_threshold", "0", "-c:a", "aac", "-ar", "48000");
+  renditions.forEach((r, i) => {
+    const kbps = `${r.videoBitrateKbps}k`;
+    options.push(`-preset:v:${i}`, r.preset, `-profile:v:${i}`, r.profile, `-b:v:${i}`, kbps, `-maxrate:v:${i}`, kbps, `-bufsize:v:${i}`, kbps, `-b:a:${i}`, `${r.audioBitrateKbps}k`);
+  });
+  return options;
+}
+
+/** Reads a media file's streams (the packager's first segment) as ffprobe reports them. */
+export function probeStreams(file: string, ffprobePath: string): Promise<ProbedStream[]> {
+  return new Promise((resolve, reject) => {
+    loadFluentFfmpeg().setFfprobePath(ffprobePath);
+    loadFluentFfmpeg().ffprobe(file, (error: Error | null, data: Ffmpeg.FfprobeData) => {
+      if (error) return reject(error);
+      resolve(data.streams.map((s) => ({
+        codecType: s.codec_type ?? "", codecName: s.codec_name ?? "", profile: String(s.profile ?? ""),
+        width: s.width ?? 0, height: s.height ?? 0, frameRate: s.r_frame_rate ?? "0/0",
+      })));
+    });
+  });
+}
+
+/** One stream of a probed file. */
+export interface ProbedStream {
+  codecType: string;
+  codecName: string;
+  profile: string;
+  width: number;
+  height: number;
+  /** As ffprobe writes it: "25/1", "30000/1001". */
+  frameRate: string;
 }
 
 function addSource(command: Ffmpeg.FfmpegCommand, channel: ChannelConfig): void {

@@ -1,0 +1,204 @@
+import { readFile, rename, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "../../../plugin/src/core/log.js";
+import { segmentsOf } from "../../../plugin/src/hls/playlist-rewriter.js";
+import { probeStreams, type ProbedStream } from "../ffmpeg/ffmpeg-jobs.js";
+import type { ChannelConfig } from "../server-config-schema.js";
+
+/** What a master playlist says about one variant. */
+export interface VariantFacts {
+  uri: string;
+  /** Peak bits/s over a segment (BANDWIDTH). */
+  bandwidth: number;
+  /** Mean bits/s over the segments so far (AVERAGE-BANDWIDTH). */
+  averageBandwidth: number;
+  /** RFC 6381 codec strings, as hls.js and Safari read them: `avc1.4d401e,mp4a.40.2`. */
+  codecs: string;
+  width: number;
+  height: number;
+  frameRate: number;
+}
+
+/** A multivariant playlist listing `variants` in the order given. */
+export function masterPlaylist(variants: readonly VariantFacts[]): string {
+  const lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"];
+  for (const v of variants) {
+    lines.push(
+      `#EXT-X-STREAM-INF:BANDWIDTH=${Math.round(v.bandwidth)},AVERAGE-BANDWIDTH=${Math.round(v.averageBandwidth)},CODECS="${v.codecs}",RESOLUTION=${v.width}x${v.height},FRAME-RATE=${v.frameRate.toFixed(3)}`,
+      v.uri,
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * The `avc1.PPCCLL` codec string of the first H.264 sequence parameter set in a segment: profile_idc,
+ * the constraint flags and level_idc, the three bytes after the SPS NAL header, exactly as the stream
+ * carries them (ffprobe reports the profile and level but not the constraint flags).
+ */
+export function avcCodecOf(segment: Buffer): string | null {
+  for (let i = segment.indexOf(SPS_START); i >= 0 && i + 7 <= segment.length; i = segment.indexOf(SPS_START, i + 1)) {
+    const hex = segment.subarray(i + 4, i + 7).toString("hex");
+    if (hex.length === 6) return `avc1.${hex}`;
+  }
+  return null;
+}
+/** A start code followed by a NAL header of type 7 (SPS) with nal_ref_idc 3. */
+const SPS_START = Buffer.from([0x00, 0x00, 0x01, 0x67]);
+
+/** The `mp4a.40.<object type>` string for ffprobe's AAC profile name; null for any other audio. */
+export function audioCodecOf(stream: ProbedStream): string | null {
+  if (stream.codecName === "mp3") return "mp4a.40.34";
+  if (stream.codecName !== "aac") return null;
+  return { LC: "mp4a.40.2", "HE-AAC": "mp4a.40.5", "HE-AACv2": "mp4a.40.29" }[stream.profile] ?? null;
+}
+
+/** Frames per second from ffprobe's rational ("30000/1001"). */
+export function frameRateOf(rational: string): number {
+  const [num, den] = rational.split("/").map(Number);
+  return num !== undefined && den !== undefined && den > 0 ? num / den : 0;
+}
+
+/** A variant's measured picture, codecs and bitrates. */
+interface VariantState {
+  stream: { codecs: string; width: number; height: number; frameRate: number } | undefined;
+  /** Segment URI → bits/s, for the segments already measured (the ones still listed). */
+  measured: Map<string, number>;
+  peak: number;
+  sum: number;
+  count: number;
+  /** Probes of the first segment that failed (the first is logged). */
+  probeFailures: number;
+}
+
+/**
+ * MasterPlaylistWriter writes a channel's master playlist from what the packager produced, because ffmpeg
+ * 5.1's own master lacks FRAME-RATE and AVERAGE-BANDWIDTH (and for a single copied rendition is not
+ * written at all). Every rendition is read from its output: CODECS from the first segment's SPS bytes
+ * and ffprobe's audio profile, RESOLUTION and FRAME-RATE from ffprobe of that segment, BANDWIDTH as the
+ * peak and AVERAGE-BANDWIDTH as the mean bitrate of the segments measured so far (size × 8 / EXTINF).
+ * So the master says what players will actually get, for a copied stream as for an encoded one.
+ *
+ * The file is written (atomically: temp file, then rename) once every rendition has a segment, and
+ * again when the peak rises or the mean moves by more than a tenth. A single-rendition channel keeps its
+ * media playlist as `index.m3u8` and gets `master.m3u8` beside it (the gate's one-variant wrapper takes
+ * its attributes from there); a ladder's master is both `index.m3u8` and `master.m3u8`.
+ */
+export class MasterPlaylistWriter {
+  readonly #dir: string;
+  readonly #variants: readonly string[];
+  readonly #outputs: readonly string[];
+  readonly #ffprobePath: string;
+  readonly #log: Logger;
+  readonly #intervalMs: number;
+  #states = new Map<string, VariantState>();
+  #timer: NodeJS.Timeout | undefined;
+  #running = false;
+  #written: { peaks: number[]; means: number[] } | undefined;
+
+  constructor(channel: ChannelConfig, dir: string, ffprobePath: string, log: Logger) {
+    this.#dir = dir;
+    const ladder = channel.renditions.length > 0;
+    this.#variants = ladder ? channel.renditions.map((r) => r.name) : ["index"];
+    this.#outputs = ladder ? ["master.m3u8", "index.m3u8"] : ["master.m3u8"];
+    this.#ffprobePath = ffprobePath;
+    this.#log = log;
+    this.#intervalMs = Math.max(250, channel.hls.segmentSec * 500);
+  }
+
+  start(): void {
+    this.#timer ??= setInterval(() => void this.tick(), this.#intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Forgets what was measured: the packager restarted, and its source may have changed. */
+  reset(): void {
+    this.#states = new Map();
+    this.#written = undefined;
+  }
+
+  /** One look at the renditions' playlists; writes the master when it is due. Public for tests. */
+  async tick(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    try {
+      const facts: VariantFacts[] = [];
+      for (const name of this.#variants) {
+        const variant = await this.#measure(name);
+        if (variant === null) return;
+        facts.push(variant);
+      }
+      await this.#writeIfChanged(facts);
+    } catch (error) {
+      this.#log.warn({ event: "hls.master_failed", err: error, dir: this.#dir }, "could not write the master playlist");
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #measure(name: string): Promise<VariantFacts | null> {
+    const playlist = await readFile(join(this.#dir, `${name}.m3u8`), "utf8").catch(() => null);
+    if (playlist === null) return null;
+    const segments = segmentsOf(playlist);
+    if (segments.length === 0) return null;
+    let state = this.#states.get(name);
+    if (state === undefined) {
+      state = { stream: undefined, measured: new Map(), peak: 0, sum: 0, count: 0, probeFailures: 0 };
+      this.#states.set(name, state);
+    }
+    const listed = new Set(segments.map((s) => s.uri));
+    for (const uri of state.measured.keys()) if (!listed.has(uri)) state.measured.delete(uri);
+    for (const segment of segments) {
+      if (state.measured.has(segment.uri) || segment.durationSec <= 0) continue;
+      const info = await stat(join(this.#dir, segment.uri)).catch(() => null);
+      if (info === null) continue; // deleted meanwhile
+      const bitsPerSec = (info.size * 8) / segment.durationSec;
+      state.measured.set(segment.uri, bitsPerSec);
+      state.peak = Math.max(state.peak, bitsPerSec);
+      state.sum += bitsPerSec;
+      state.count += 1;
+    }
+    if (state.stream === undefined) {
+      state.stream = await this.#probe(join(this.#dir, segments[0]!.uri));
+      if (state.stream === undefined && ++state.probeFailures === 1) {
+        this.#log.warn({ event: "hls.master_probe_failed", rendition: name, ffprobePath: this.#ffprobePath }, "cannot read the rendition's first segment (ffprobe missing, or no H.264 in it): no master playlist yet");
+      }
+    }
+    if (state.stream === undefined || state.count === 0) return null;
+    return { uri: `${name}.m3u8`, bandwidth: state.peak, averageBandwidth: state.sum / state.count, ...state.stream };
+  }
+
+  async #probe(segmentFile: string): Promise<VariantState["stream"]> {
+    const [bytes, streams] = await Promise.all([readFile(segmentFile).catch(() => null), probeStreams(segmentFile, this.#ffprobePath).catch(() => null)]);
+    if (bytes === null || streams === null) return undefined;
+    const video = streams.find((s) => s.codecType === "video");
+    const audio = streams.find((s) => s.codecType === "audio");
+    const avc = avcCodecOf(bytes);
+    if (video === undefined || avc === null) return undefined;
+    const codecs = [avc, ...(audio === undefined ? [] : [audioCodecOf(audio)])];
+    if (codecs.includes(null)) {
+      this.#log.warn({ event: "hls.master_codec_unknown", audio: audio?.codecName, profile: audio?.profile }, "audio codec has no HLS CODECS string; master written without it");
+    }
+    return { codecs: codecs.filter((c) => c !== null).join(","), width: video.width, height: video.height, frameRate: frameRateOf(video.frameRate) };
+  }
+
+  async #writeIfChanged(facts: VariantFacts[]): Promise<void> {
+    const peaks = facts.map((f) => f.bandwidth);
+    const means = facts.map((f) => f.averageBandwidth);
+    const last = this.#written;
+    const due = last === undefined || peaks.some((p, i) => p > last.peaks[i]!) || means.some((m, i) => Math.abs(m - last.means[i]!) > last.means[i]! / 10);
+    if (!due) return;
+    const text = masterPlaylist(facts);
+    for (const output of this.#outputs) {
+      const file = join(this.#dir, output);
+      await writeFile(`${file}.tmp`, text);
+      await rename(`${file}.tmp`, file);
+    }
+    this.#written = { peaks, means };
+  }
+}
