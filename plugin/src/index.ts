@@ -70,6 +70,8 @@ export function attachResolvedViewerAuth(nms: NodeMediaServer, resolved: PluginC
     ledger: auth.ledger,
     metrics: auth.metrics,
     users: auth.users,
+    revocations: auth.revocations,
+    cluster: auth.cluster,
     ready: auth.start(),
     reload: (config) => auth.reload(config),
     reloadResolved: (config) => auth.reloadResolved(config),

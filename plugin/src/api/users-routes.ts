@@ -3,7 +3,7 @@ import type { SessionRechecker } from "../sessions/session-rechecker.js";
 import type { SessionStore } from "../core/session-store.js";
 import type { EditProblem, UserEdit, UserEditor } from "../users/user-editor.js";
 import { isReply, jsonBody, type ApiRequest, type Reply, type Route } from "./api-route.js";
-import { revoke, sessionsOfUser, sessionsWithToken } from "./revocation.js";
+import { revoke, revokeByBody, runEverywhere, sessionsOfUser, type RevocationDeps } from "./revocation.js";
 
 /** What the users and revocation routes work on. */
 export interface UsersRoutesDeps {
@@ -11,6 +11,8 @@ export interface UsersRoutesDeps {
   editor: UserEditor | undefined;
   registry: SessionStore;
   rechecker: SessionRechecker;
+  /** Closes and revokes on every edge. */
+  revocation: RevocationDeps;
   log: Logger;
 }
 
@@ -44,12 +46,12 @@ export function usersRoutes(deps: UsersRoutesDeps): Route[] {
       const result = editor.remove(login!);
       return replyTo(result, 200, result.ok ? revoke(deps.registry, sessionsOfUser(deps.registry, login!)) : []);
     }) },
-    { method: "DELETE", pattern: /^\/api\/users\/([^/]+)\/sessions$/, handler: ({ params: [user] }) => {
-      const closed = revoke(deps.registry, sessionsOfUser(deps.registry, user!));
+    { method: "DELETE", pattern: /^\/api\/users\/([^/]+)\/sessions$/, handler: async ({ params: [user] }) => {
+      const closed = await runEverywhere(deps.revocation, { op: "close-user", user: user! });
       deps.log.info({ event: "api.user_revoked", userId: user, closed: closed.length }, "user's sessions revoked through the API");
       return { status: 200, body: { closed } };
     } },
-    { method: "POST", pattern: /^\/api\/sessions\/revoke$/, handler: (request) => revokeByBody(request) },
+    { method: "POST", pattern: /^\/api\/sessions\/revoke$/, handler: (request) => revokeByBody(deps.revocation, request) },
   ];
 
   /** After a replace or patch: close a disabled user's sessions, re-check everyone else's now. */
@@ -59,20 +61,6 @@ export function usersRoutes(deps: UsersRoutesDeps): Route[] {
     if (!result.user.enabled) return replyTo(result, 200, revoke(deps.registry, sessions));
     await Promise.all(sessions.filter((s) => s.state === "playing").map((s) => deps.rechecker.recheckNow(s)));
     return replyTo(result, 200, sessions.filter((s) => s.state === "ended").map((s) => s.id));
-  }
-
-  function revokeByBody(request: ApiRequest): Reply {
-    const parsed = jsonBody(request);
-    if (isReply(parsed)) return parsed;
-    const { token, user } = (parsed.value ?? {}) as { token?: unknown; user?: unknown };
-    const valid = (v: unknown) => v === undefined || (typeof v === "string" && v !== "");
-    if ((token === undefined) === (user === undefined) || !valid(token) || !valid(user)) {
-      return { status: 400, body: { error: 'the body must be {"token": "…"} or {"user": "…"}' } };
-    }
-    const sessions = typeof token === "string" ? sessionsWithToken(deps.registry, token) : sessionsOfUser(deps.registry, user as string);
-    const closed = revoke(deps.registry, sessions);
-    deps.log.info({ event: "api.sessions_revoked", by: typeof token === "string" ? "token" : "user", ...(typeof user === "string" ? { userId: user } : {}), closed: closed.length }, "sessions revoked through the API");
-    return { status: 200, body: { closed } };
   }
 }
 

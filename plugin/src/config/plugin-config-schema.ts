@@ -9,6 +9,7 @@ import { packagesSchema, userListSchema, usersFileSchema } from "./users-schema.
 import { securetokenSchema } from "./securetoken-schema.js";
 import { bruteForceSchema } from "./brute-force-schema.js";
 import { backendSchema } from "./backend-schema.js";
+import { clusterSchema } from "./cluster-schema.js";
 
 /** NMS's own console logger knows these levels. */
 const NMS_LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
@@ -44,6 +45,7 @@ export const pluginConfigShape = {
   hls: hlsSchema,
   api: apiSchema,
   stats: statsSchema,
+  cluster: clusterSchema,
 };
 
 export const pluginConfigSchema = z.strictObject(pluginConfigShape);
