@@ -40,7 +40,7 @@ export async function startEdge(name: string, plugin: Record<string, unknown>): 
       if (child.proc.exitCode !== null) throw new Error(`edge ${name} exited: ${child.output().slice(-2000)}`);
       const line = child.output().split("\n").find((l) => l.includes('"edge.ready"'));
       return line === undefined ? undefined : (JSON.parse(line) as { http: number; rtmp: number; api: number });
-    }, 30_000);
+    }, 90_000);
   } catch (error) {
     child.proc.kill("SIGKILL");
     rmSync(dataDir, { recursive: true, force: true });

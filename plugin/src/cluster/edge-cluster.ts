@@ -1,9 +1,8 @@
 import type { Clock } from "../core/clock.js";
 import { REVOCATION_KINDS, type EdgeCommand, type LimitKey, type SharedAdmission, type SharedLimits, type SharedSessionSnapshot } from "../core/cluster-seams.js";
-import type { SessionIdentity } from "../core/decision.js";
 import { guarded } from "../core/guarded.js";
 import type { Logger } from "../core/log.js";
-import type { SessionStore } from "../core/session-store.js";
+import type { SessionGrantFacts, SessionStore } from "../core/session-store.js";
 import { snapshotOf, type ViewerSession } from "../core/viewer-session.js";
 import type { ClusterConfig } from "../config/cluster-schema.js";
 import { applyEdgeCommand, type EdgeCommandTargets } from "../sessions/edge-commands.js";
@@ -136,10 +135,10 @@ export class EdgeCluster implements SharedLimits {
   }
 
   /** Takes a slot under every limit across all edges (see SharedLimits). Never waits longer than the timeout. */
-  async take(session: ViewerSession, identity: SessionIdentity | undefined, limits: readonly LimitKey[]): Promise<SharedAdmission> {
+  async take(session: ViewerSession, facts: SessionGrantFacts, limits: readonly LimitKey[]): Promise<SharedAdmission> {
     const slot: HeldSlot = {
       counters: limits.map((l) => this.#keys.counter(l.kind, l.value)),
-      json: JSON.stringify(sharedEntryOf(session, identity, this.#deps.clock.now())),
+      json: JSON.stringify(sharedEntryOf(session, facts, this.#deps.clock.now())),
     };
     this.#pending.set(session.id, slot);
     if (!this.#up) return this.#whileDown(session.id);
@@ -217,9 +216,8 @@ export class EdgeCluster implements SharedLimits {
     if (!this.#up || this.#link === undefined) return undefined;
     try {
       const nodes = new Set((await runScript(this.#link.commands, LIVE_NODES, [this.#keys.nodes], [])) as string[]);
-      const flat = (await this.#link.commands.call(["HGETALL", this.#keys.stats])) as string[];
       const out: Record<string, unknown> = {};
-      for (let i = 0; i + 1 < flat.length; i += 2) if (nodes.has(flat[i]!)) out[flat[i]!] = JSON.parse(flat[i + 1]!);
+      for (const [node, json] of pairsOf(await this.#link.commands.call(["HGETALL", this.#keys.stats]))) if (nodes.has(node)) out[node] = JSON.parse(json);
       return out;
     } catch (error) {
       this.#markDown(error);
@@ -362,8 +360,8 @@ export class EdgeCluster implements SharedLimits {
           await this.#catchUp();
           catchUp = false;
         }
-        const reply = (await reader.call(["XREAD", "COUNT", "1000", "BLOCK", String(blockMs), "STREAMS", this.#keys.commands, this.#lastSeenId!], blockMs + this.#config.timeoutMs)) as StreamReply;
-        for (const [, entries] of reply ?? []) for (const [id, fields] of entries) this.#applyEntry(id, fields);
+        const reply = await reader.call(["XREAD", "COUNT", "1000", "BLOCK", String(blockMs), "STREAMS", this.#keys.commands, this.#lastSeenId!], blockMs + this.#config.timeoutMs);
+        for (const [, entries] of pairsOf<StreamEntry[]>(reply)) for (const [id, fields] of entries) this.#applyEntry(id, fields);
       } catch (error) {
         if (this.#closed) return;
         catchUp = true;
@@ -378,13 +376,15 @@ export class EdgeCluster implements SharedLimits {
       const last = (await reader.call(["XREVRANGE", this.#keys.commands, "+", "-", "COUNT", "1"])) as [string, string[]][];
       this.#lastSeenId = last[0]?.[0] ?? "0-0";
     }
-    const flat = (await reader.call(["HGETALL", this.#keys.revoked])) as string[];
-    const revocations = this.#deps.commandTargets.revocations;
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      const colon = flat[i]!.indexOf(":");
-      const kind = flat[i]!.slice(0, colon) as (typeof REVOCATION_KINDS)[number];
-      if (!REVOCATION_KINDS.includes(kind)) continue;
-      revocations.add({ kind, key: flat[i]!.slice(colon + 1), untilMs: Number(flat[i + 1]) });
+    // Revocations in force that this edge does not know yet are applied like the command that made them,
+    // so they close sessions too: this holds even when the command itself was trimmed from the stream.
+    const known = new Set(this.#deps.commandTargets.revocations.list().map((r) => `${r.kind}:${r.key}`));
+    for (const [field, until] of pairsOf(await reader.call(["HGETALL", this.#keys.revoked]))) {
+      const colon = field.indexOf(":");
+      const kind = REVOCATION_KINDS.find((k) => k === field.slice(0, colon));
+      const untilMs = Number(until);
+      if (kind === undefined || known.has(field) || !(untilMs > this.#deps.clock.now())) continue;
+      applyEdgeCommand(this.#deps.commandTargets, { op: "revoke", kind, key: field.slice(colon + 1), untilMs });
     }
   }
 
@@ -412,7 +412,20 @@ export class EdgeCluster implements SharedLimits {
   }
 }
 
-type StreamReply = [string, [string, string[]][]][] | null;
+type StreamEntry = [string, string[]];
+
+/**
+ * The key/value pairs of a map reply: node-redis gives a RESP3 map (HGETALL, XREAD) as an object,
+ * a RESP2 one as a flat array or an array of pairs; nil is no pairs.
+ */
+function pairsOf<V = string>(reply: unknown): [string, V][] {
+  if (reply === null || reply === undefined) return [];
+  if (!Array.isArray(reply)) return Object.entries(reply as Record<string, V>);
+  if (reply.every((item) => Array.isArray(item) && item.length === 2)) return reply as [string, V][];
+  const out: [string, V][] = [];
+  for (let i = 0; i + 1 < reply.length; i += 2) out.push([String(reply[i]), reply[i + 1] as V]);
+  return out;
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

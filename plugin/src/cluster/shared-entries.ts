@@ -1,5 +1,5 @@
 import { REVOCATION_KINDS, type EdgeCommand, type SharedSessionSnapshot } from "../core/cluster-seams.js";
-import type { SessionIdentity } from "../core/decision.js";
+import type { SessionGrantFacts } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
 import { tokenDigest } from "../sessions/revocation-list.js";
 
@@ -19,8 +19,9 @@ interface SharedEntry {
 }
 
 /** The entry a session is registered under when it starts playing. */
-export function sharedEntryOf(session: ViewerSession, identity: SessionIdentity | undefined, now: number): SharedEntry {
-  const token = session.request?.params.get("token");
+export function sharedEntryOf(session: ViewerSession, facts: SessionGrantFacts, now: number): SharedEntry {
+  const identity = facts.identity;
+  const token = facts.request?.params.get("token");
   return {
     id: session.id, protocol: session.protocol, app: session.app, channel: session.channel, ip: session.ip, userAgent: session.userAgent,
     name: identity?.name, userId: identity?.userId, startedAt: session.startedAt, playingSince: now,

@@ -1,4 +1,4 @@
-import type { SessionIdentity } from "./decision.js";
+import type { SessionGrantFacts } from "./session-store.js";
 import type { SessionSnapshot, ViewerSession } from "./viewer-session.js";
 
 /** One limit a newcomer is counted under: which key, how many may play, and how to name it in a refusal. */
@@ -26,7 +26,7 @@ export type SharedAdmission =
  */
 export interface SharedLimits {
   /** Takes one slot under every limit, atomically: either all or none. The slot is released when the session ends. */
-  take(session: ViewerSession, identity: SessionIdentity | undefined, limits: readonly LimitKey[]): Promise<SharedAdmission>;
+  take(session: ViewerSession, facts: SessionGrantFacts, limits: readonly LimitKey[]): Promise<SharedAdmission>;
 }
 
 /** What a revocation is about: a `?token=`, a user id (or session name), or a viewer address. */

@@ -51,14 +51,14 @@ export class SessionLimiter {
   async admit(session: ViewerSession, facts: SessionGrantFacts): Promise<LimitOutcome> {
     if (this.#shared === undefined) return this.#admitHere(session, facts);
     const limits = this.#limitsFor(session, facts.identity);
-    let taken = await this.#shared.take(session, facts.identity, limits);
+    let taken = await this.#shared.take(session, facts, limits);
     if (taken.outcome === "refused" && this.#policy === "close-oldest") {
       // Room is made from this edge's own oldest sessions under the full limit; another edge's are not closed from here.
       const limit = limits[taken.key]!;
       const oldest = this.#store.query(limit.members, { limit: 1 }).sessions[0];
       if (oldest !== undefined) {
         this.#store.close(oldest, "limit");
-        taken = await this.#shared.take(session, facts.identity, limits);
+        taken = await this.#shared.take(session, facts, limits);
       }
     }
     switch (taken.outcome) {
