@@ -6,6 +6,7 @@ import type { ViewerSession } from "../core/viewer-session.js";
 import type { EdgeCluster } from "../cluster/edge-cluster.js";
 import { applyEdgeCommand, type EdgeCommandTargets } from "../sessions/edge-commands.js";
 import { tokenDigest } from "../sessions/revocation-list.js";
+import { parseIpAddress } from "../net/ip-address.js";
 import { isReply, jsonBody, type ApiRequest, type Reply, type Route } from "./api-route.js";
 
 /** What the cluster-aware routes read of the cluster layer. */
@@ -75,6 +76,7 @@ export async function revokeByBody(deps: RevocationDeps, request: ApiRequest): P
   if (ttl !== undefined && !(Number.isSafeInteger(ttl) && (ttl as number) >= 1)) return { status: 400, body: { error: "ttlSec must be a whole number of seconds, at least 1" } };
   const kind = given[0]!;
   const value = body[kind] as string;
+  if (kind === "ip" && parseIpAddress(value) === null) return { status: 400, body: { error: `ip: "${value.slice(0, 60)}" is not an IPv4 or IPv6 address` } };
   const untilMs = deps.clock.now() + 1000 * ((ttl as number | undefined) ?? deps.revokedForSec());
   const closed = await runEverywhere(deps, { op: "revoke", kind, key: keyOf(kind, value), untilMs });
   deps.log.info({ event: "api.sessions_revoked", by: kind, ...(kind === "token" ? {} : { [kind === "user" ? "userId" : "ip"]: value }), closed: closed.length, until: new Date(untilMs).toISOString() }, "revoked through the API");
@@ -100,7 +102,8 @@ export function revocationRoutes(deps: RevocationDeps): Route[] {
   ];
 }
 
-/** What a revocation is stored under: a token as its digest (never the token itself), a user or address as given. */
+/** What a revocation is stored under: a token as its digest (never the token itself), an address in the form viewers' addresses take, a user as given. */
 function keyOf(kind: RevocationKind, value: string): string {
-  return kind === "token" ? tokenDigest(value) : value;
+  if (kind === "token") return tokenDigest(value);
+  return kind === "ip" ? parseIpAddress(value)?.text ?? value : value;
 }
