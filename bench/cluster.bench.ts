@@ -14,6 +14,7 @@ import { systemClock } from "../plugin/src/core/clock.js";
 import { createLogger } from "../plugin/src/core/log.js";
 import { clusterSchema } from "../plugin/src/config/cluster-schema.js";
 import { EdgeCluster } from "../plugin/src/cluster/edge-cluster.js";
+import { openRedisLink } from "../plugin/src/cluster/redis-link.js";
 import { MemorySessionStore } from "../plugin/src/sessions/memory-session-store.js";
 import { RevocationList } from "../plugin/src/sessions/revocation-list.js";
 import { SessionLimiter } from "../plugin/src/sessions/session-limiter.js";
@@ -59,9 +60,16 @@ async function admitAndLeave(e: Awaited<ReturnType<typeof edge>>, i: number): Pr
 async function decisionTime(): Promise<void> {
   const memory = await edge(undefined);
   const shared = await edge("bench-a");
+  const link = await openRedisLink(`redis://127.0.0.1:${port}`, 1000, log);
+  while ((await link.commands.call(["PING"]).catch(() => undefined)) === undefined) await new Promise((r) => setTimeout(r, 20));
   const base = await timeEach(DECISIONS, (i) => admitAndLeave(memory, i));
   const withRedis = await timeEach(DECISIONS, (i) => admitAndLeave(shared, i));
+  // The floor under any Redis path on this machine right now: one bare round trip.
+  const ping = await timeEach(DECISIONS, () => link.commands.call(["PING"]));
+  await link.commands.close();
+  await link.reader.close();
   report("limit decision, in-memory (baseline)", { p50Us: base.p50Us, p99Us: base.p99Us });
+  report("one Redis PING round trip (floor)", { p50Us: ping.p50Us, p99Us: ping.p99Us });
   report("limit decision, Redis (3 limits, 1 script)", { p50Us: withRedis.p50Us, p99Us: withRedis.p99Us, ratioP99: round(withRedis.p99Us / Math.max(base.p99Us, 0.01), 1) });
   const addedMs = round((withRedis.p99Us - base.p99Us) / 1000, 3);
   report("Redis adds at p99 (goal <= 1 ms)", { addedMs, goal: addedMs <= 1 ? "met" : "MISSED" });
