@@ -9,7 +9,7 @@ import { startTcpRelay, type TcpRelay } from "./helpers/tcp-relay.js";
 /** Users of every edge: alice may hold one session at a time across all edges; the others have no limit. */
 const USERS = [
   { login: "alice", tokens: ["alice-token-0001"], maxConnections: 1, packages: ["*"] },
-  ...["bob", "carol", "dave", "erin", "frank"].map((login) => ({ login, tokens: [`${login}-token-0001`], packages: ["*"] })),
+  ...["bob", "carol", "dave", "erin", "frank", "probe"].map((login) => ({ login, tokens: [`${login}-token-0001`], packages: ["*"] })),
 ];
 const HEARTBEAT_MS = 300;
 
@@ -42,7 +42,9 @@ function flvViewer(url: string) {
       startEdge("b", edgeConfig("edge-b", redis.url, "deny")),
     ]);
     for (const edge of [a, b]) {
-      await waitFor(`edge ${edge.name} on air`, async () => ((await httpGetFor(`${edge.httpBase}/live/test.flv?token=bob-token-0001`, 300)).bytes > 0 ? true : undefined), 60_000);
+      // "probe" is no test's user: its sessions never show in what a test counts.
+      await waitFor(`edge ${edge.name} on air`, async () => ((await httpGetFor(`${edge.httpBase}/live/test.flv?token=probe-token-0001`, 300)).bytes > 0 ? true : undefined), 60_000);
+      await waitFor(`edge ${edge.name} HLS`, async () => ((await httpGetFor(`${edge.httpBase}/live/test/index.m3u8?token=probe-token-0001`, 1000)).status === 200 ? true : undefined), 60_000);
       await waitFor(`edge ${edge.name} joined`, async () => ((await edge.api("GET", "/api/cluster")).json?.redis === "up" ? true : undefined));
     }
   });
@@ -194,7 +196,7 @@ function flvViewer(url: string) {
   it("an edge killed with -9 drops out of the shared list within its lease (3 heartbeats)", async () => {
     const c = await startEdge("c", edgeConfig("edge-c", redis.url, "local"));
     try {
-      await waitFor("edge c on air", async () => ((await httpGetFor(`${c.httpBase}/live/test.flv?token=bob-token-0001`, 300)).bytes > 0 ? true : undefined), 60_000);
+      await waitFor("edge c on air", async () => ((await httpGetFor(`${c.httpBase}/live/test.flv?token=probe-token-0001`, 300)).bytes > 0 ? true : undefined), 60_000);
       const viewer = flvViewer(`${c.httpBase}/live/test.flv?token=carol-token-0001`);
       await waitFor("carol on C, seen from B", async () => ((await sessionsOn(b, "?user=carol")).sessions.some((s) => s.node === "edge-c") ? true : undefined));
       const lease = (await b.api("GET", "/api/cluster")).json.leaseMs as number;
