@@ -19,16 +19,17 @@ describe("revocations", () => {
       list.add({ kind: "token", key: tokenDigest("tok-1"), untilMs: clock.now() + 60_000 });
       list.add({ kind: "ip", key: "10.0.0.7", untilMs: clock.now() + 120_000 });
       list.add({ kind: "user", key: "alice", untilMs: clock.now() + 60_000 });
-      expect(list.refusalOfRequest(authRequest({ query: "token=tok-1" }))).to.equal("the token is revoked");
-      expect(list.refusalOfRequest(authRequest({ query: "token=tok-2" }))).to.equal(null);
-      expect(list.refusalOfRequest(authRequest({ ip: "10.0.0.7" }))).to.equal("address 10.0.0.7 is revoked");
-      expect(list.refusalOfIdentity({ userId: "alice" })).to.equal("user alice is revoked");
-      expect(list.refusalOfIdentity({ name: "alice" })).to.equal("user alice is revoked");
-      expect(list.refusalOfIdentity({ userId: "bob" })).to.equal(null);
+      const elsewhere = authRequest({ ip: "10.0.0.8" });
+      expect(list.refusalOfToken(authRequest({ query: "token=tok-1" }))).to.equal("the token is revoked");
+      expect(list.refusalOfToken(authRequest({ query: "token=tok-2" }))).to.equal(null);
+      expect(list.refusalOfViewer(authRequest({ ip: "10.0.0.7" }), undefined)).to.equal("address 10.0.0.7 is revoked");
+      expect(list.refusalOfViewer(elsewhere, { userId: "alice" })).to.equal("user alice is revoked");
+      expect(list.refusalOfViewer(elsewhere, { name: "alice" })).to.equal("user alice is revoked");
+      expect(list.refusalOfViewer(elsewhere, { userId: "bob" })).to.equal(null);
       expect(JSON.stringify(list.list())).to.not.include("tok-1");
       clock.advance(60_000);
-      expect(list.refusalOfRequest(authRequest({ query: "token=tok-1" }))).to.equal(null);
-      expect(list.refusalOfIdentity({ userId: "alice" })).to.equal(null);
+      expect(list.refusalOfToken(authRequest({ query: "token=tok-1" }))).to.equal(null);
+      expect(list.refusalOfViewer(elsewhere, { userId: "alice" })).to.equal(null);
       expect(list.list().map((r) => r.kind)).to.deep.equal(["ip"]);
     });
 
@@ -38,7 +39,7 @@ describe("revocations", () => {
       list.add({ kind: "ip", key: "10.0.0.7", untilMs: 10_000 });
       expect(list.lift("ip", "10.0.0.7")).to.equal(true);
       expect(list.lift("ip", "10.0.0.7")).to.equal(false);
-      expect(list.refusalOfRequest(authRequest({ ip: "10.0.0.7" }))).to.equal(null);
+      expect(list.refusalOfViewer(authRequest({ ip: "10.0.0.7" }), undefined)).to.equal(null);
     });
   });
 

@@ -23,7 +23,7 @@ export interface GateContext {
 }
 
 /**
- * Turns an allowed check into a playing session: refuses a revoked identity, applies the session
+ * Turns an allowed check into a playing session: refuses a revoked address or user, applies the session
  * limits (across every edge with a cluster), then schedules the re-check. Returns the reason when it
  * is refused (the caller then refuses the viewer).
  */
@@ -32,7 +32,7 @@ export async function startPlaying(ctx: GateContext, viewer: ViewerSession, requ
     ctx.registry.discard(viewer); // the server's own transcoder is not a viewer
     return null;
   }
-  const revoked = ctx.revocations.refusalOfIdentity(decision.user);
+  const revoked = ctx.revocations.refusalOfViewer(request, decision.user);
   if (revoked !== null) {
     ctx.log.info({ event: "session.revoked_refused", sessionId: viewer.id, reason: revoked }, "viewer refused: revoked");
     ctx.registry.end(viewer, "denied");

@@ -44,19 +44,23 @@ export class RevocationList {
     return inForce;
   }
 
-  /** Why this request may not play (its token or address is revoked), or null. Checked before the chain runs. */
-  refusalOfRequest(request: AuthRequest): string | null {
+  /** Why this request may not play because its `?token=` is revoked, or null. Checked before the chain runs (no backend call for it). */
+  refusalOfToken(request: AuthRequest): string | null {
     if (this.#entries.size === 0) return null;
     const token = request.params.get("token");
     if (token !== null && token !== "" && this.#live(entryKey("token", tokenDigest(token))) !== undefined) return "the token is revoked";
-    if (this.#live(entryKey("ip", request.ip)) !== undefined) return `address ${request.ip} is revoked`;
     return null;
   }
 
-  /** Why this identity may not play (its user id or session name is revoked), or null. Checked on the chain's allow. */
-  refusalOfIdentity(identity: SessionIdentity | undefined): string | null {
-    if (this.#entries.size === 0 || identity === undefined) return null;
-    for (const user of [identity.userId, identity.name]) {
+  /**
+   * Why an allowed viewer may not play: its address, user id or session name is revoked, or null.
+   * Checked on the chain's allow, so the server's own transcoders (the internal step) are never refused
+   * by an address revocation of the loopback.
+   */
+  refusalOfViewer(request: AuthRequest, identity: SessionIdentity | undefined): string | null {
+    if (this.#entries.size === 0) return null;
+    if (this.#live(entryKey("ip", request.ip)) !== undefined) return `address ${request.ip} is revoked`;
+    for (const user of [identity?.userId, identity?.name]) {
       if (user !== undefined && this.#live(entryKey("user", user)) !== undefined) return `user ${user} is revoked`;
     }
     return null;
