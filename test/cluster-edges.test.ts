@@ -86,6 +86,12 @@ function flvViewer(url: string) {
         expect(paged.total).to.equal(all.total);
         expect(paged.sessions.map((s) => s.id)).to.deep.equal(all.sessions.slice(1, 2).map((s) => s.id));
       }
+      // Viewers per channel count every edge's playing sessions.
+      const perChannel = async (edge: Edge) => ((await edge.api("GET", "/api/viewers")).json.viewers as Record<string, number>)["live/test"] ?? 0;
+      const local = async (edge: Edge) => (await sessionsOn(edge)).sessions.filter((s) => s.state === "playing" && s.node === `edge-${edge.name}`).length;
+      expect(await perChannel(a)).to.be.at.least(2);
+      expect(await perChannel(a)).to.equal(await perChannel(b));
+      expect(await perChannel(a)).to.equal((await local(a)) + (await local(b)));
       // A session on A closed through B's API.
       const bobId = (await sessionsOn(b, "?user=bob")).sessions[0]!.id;
       const closed = await b.api("DELETE", `/api/sessions/${bobId}`);
@@ -191,6 +197,23 @@ function flvViewer(url: string) {
       redis.resume();
       frank.stop();
     }
+  });
+
+  it("statistics stay in each edge's ledger; any edge answers them per edge and merged", async () => {
+    type Row = { key: string; sessions: number };
+    const stats = await waitFor("both edges' totals published", async () => {
+      const reply = await b.api("GET", "/api/cluster/stats");
+      const nodes = reply.json?.nodes as Record<string, { channels: Row[] }> | undefined;
+      return nodes?.["edge-a"] !== undefined && nodes["edge-b"] !== undefined ? reply.json : undefined;
+    }, 15_000);
+    const sessionsOf = (rows: Row[]) => rows.find((r) => r.key === "live/test")?.sessions ?? 0;
+    const [onA, onB] = [sessionsOf(stats.nodes["edge-a"].channels), sessionsOf(stats.nodes["edge-b"].channels)];
+    expect(onA).to.be.above(0);
+    expect(onB).to.be.above(0);
+    expect(sessionsOf(stats.merged.channels)).to.equal(onA + onB);
+    const one = await a.api("GET", "/api/cluster/stats?node=edge-b");
+    expect(one.json.node).to.equal("edge-b");
+    expect((await a.api("GET", "/api/cluster/stats?node=nowhere")).status).to.equal(404);
   });
 
   it("an edge killed with -9 drops out of the shared list within its lease (3 heartbeats)", async () => {

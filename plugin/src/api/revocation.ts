@@ -27,12 +27,6 @@ export function sessionsOfUser(registry: SessionStore, user: string): ViewerSess
   return registry.list({ user });
 }
 
-/** Closes sessions as revoked (RTMP/FLV cut at once, HLS keys dead); returns their ids. */
-export function revoke(registry: SessionStore, sessions: readonly ViewerSession[]): string[] {
-  for (const session of sessions) registry.close(session, "revoked");
-  return sessions.map((s) => s.id);
-}
-
 /**
  * Runs a command on this edge, then on every other edge (through Redis when clustered). Returns the ids
  * of the sessions it closes: this edge's, and the other edges' that it covers as Redis lists them.

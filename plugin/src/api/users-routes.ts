@@ -3,7 +3,7 @@ import type { SessionRechecker } from "../sessions/session-rechecker.js";
 import type { SessionStore } from "../core/session-store.js";
 import type { EditProblem, UserEdit, UserEditor } from "../users/user-editor.js";
 import { isReply, jsonBody, type ApiRequest, type Reply, type Route } from "./api-route.js";
-import { revoke, revokeByBody, runEverywhere, sessionsOfUser, type RevocationDeps } from "./revocation.js";
+import { revokeByBody, runEverywhere, sessionsOfUser, type RevocationDeps } from "./revocation.js";
 
 /** What the users and revocation routes work on. */
 export interface UsersRoutesDeps {
@@ -21,7 +21,7 @@ const STATUS_OF: Record<EditProblem, number> = { invalid: 400, "not-found": 404,
 /**
  * Routes for built-in users (list, get, create, replace, patch, delete) and for revocation (all
  * sessions of a user or of a token). A change takes effect at once for playing sessions too: a
- * deleted or disabled user's sessions are closed as revoked; any other change re-checks the user's
+ * deleted or disabled user's sessions are closed as revoked (on every edge with a cluster); any other change re-checks the user's
  * sessions through the chain now, so a removed package, IP or token cuts them without waiting.
  */
 export function usersRoutes(deps: UsersRoutesDeps): Route[] {
@@ -42,9 +42,9 @@ export function usersRoutes(deps: UsersRoutesDeps): Route[] {
     { method: "POST", pattern: /^\/api\/users$/, handler: withJson(async (editor, _request, body) => replyTo(await editor.create(body), 201, [])) },
     { method: "PUT", pattern: /^\/api\/users\/([^/]+)$/, handler: withJson(async (editor, { params: [login] }, body) => applied(await editor.replace(login!, body), login!)) },
     { method: "PATCH", pattern: /^\/api\/users\/([^/]+)$/, handler: withJson(async (editor, { params: [login] }, body) => applied(await editor.patch(login!, body), login!)) },
-    { method: "DELETE", pattern: /^\/api\/users\/([^/]+)$/, handler: withEditor((editor, { params: [login] }) => {
+    { method: "DELETE", pattern: /^\/api\/users\/([^/]+)$/, handler: withEditor(async (editor, { params: [login] }) => {
       const result = editor.remove(login!);
-      return replyTo(result, 200, result.ok ? revoke(deps.registry, sessionsOfUser(deps.registry, login!)) : []);
+      return replyTo(result, 200, result.ok ? await runEverywhere(deps.revocation, { op: "close-user", user: login! }) : []);
     }) },
     { method: "DELETE", pattern: /^\/api\/users\/([^/]+)\/sessions$/, handler: async ({ params: [user] }) => {
       const closed = await runEverywhere(deps.revocation, { op: "close-user", user: user! });
@@ -57,8 +57,8 @@ export function usersRoutes(deps: UsersRoutesDeps): Route[] {
   /** After a replace or patch: close a disabled user's sessions, re-check everyone else's now. */
   async function applied(result: UserEdit, login: string): Promise<Reply> {
     if (!result.ok) return replyTo(result, 200, []);
+    if (!result.user.enabled) return replyTo(result, 200, await runEverywhere(deps.revocation, { op: "close-user", user: login }));
     const sessions = sessionsOfUser(deps.registry, login);
-    if (!result.user.enabled) return replyTo(result, 200, revoke(deps.registry, sessions));
     await Promise.all(sessions.filter((s) => s.state === "playing").map((s) => deps.rechecker.recheckNow(s)));
     return replyTo(result, 200, sessions.filter((s) => s.state === "ended").map((s) => s.id));
   }
