@@ -80,7 +80,6 @@ export class EdgeCluster implements SharedLimits {
   #reader: Promise<void> | undefined;
   #localAdmissions = 0;
   #refusedWhileDown = 0;
-  #statusListeners = new Set<(up: boolean) => void>();
 
   constructor(config: ClusterConfig, deps: EdgeClusterDeps) {
     this.#config = config;
@@ -108,12 +107,6 @@ export class EdgeCluster implements SharedLimits {
       node: this.#config.nodeId, redis: this.#up ? "up" : "down", onRedisDown: this.#config.onRedisDown,
       localAdmissions: this.#localAdmissions, refusedWhileDown: this.#refusedWhileDown,
     };
-  }
-
-  /** Calls `listener(up)` whenever Redis becomes reachable or unreachable. */
-  onStatus(listener: (up: boolean) => void): () => void {
-    this.#statusListeners.add(listener);
-    return () => this.#statusListeners.delete(listener);
   }
 
   /**
@@ -308,7 +301,6 @@ export class EdgeCluster implements SharedLimits {
     if (!this.#up) {
       this.#up = true;
       this.#log.warn({ event: "cluster.redis_up", node: this.nodeId, sessions: this.#held.size }, "Redis reachable; this edge's sessions re-registered");
-      for (const listener of this.#statusListeners) listener(true);
     }
   }
 
@@ -404,7 +396,6 @@ export class EdgeCluster implements SharedLimits {
       { event: "cluster.redis_down", node: this.nodeId, policy: this.#config.onRedisDown, err: { name: (error as Error).name, message: (error as Error).message } },
       `Redis unreachable; new viewers: ${this.#policyText()} until it is back`,
     );
-    for (const listener of this.#statusListeners) listener(false);
   }
 
   #policyText(): string {
