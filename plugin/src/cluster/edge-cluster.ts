@@ -322,6 +322,7 @@ export class EdgeCluster implements SharedLimits {
     const link = this.#link!;
     const totals = this.#deps.statsTotals?.();
     if (totals !== undefined) await link.commands.call(["HSET", this.#keys.stats, this.nodeId, JSON.stringify(totals)]);
+    // A second renewal, for Redis's clock: "gone a minute" is measured on the clock the leases use.
     const [, redisNow] = (await runScript(link.commands, HEARTBEAT, [this.#keys.nodes], [this.nodeId, String(this.#leaseMs)])) as [number, number];
     const gone = (await link.commands.call(["ZRANGEBYSCORE", this.#keys.nodes, "-inf", String(Number(redisNow) - FORGET_AFTER_MS)])) as string[];
     for (const node of gone) {
