@@ -20,6 +20,7 @@ const FLOORS: Readonly<Record<string, number>> = {
   stats: 6,
   metrics: 7,
   gate: 6,
+  cluster: 6,
   hls: 7,
   api: 8,
   hosts: 8,

@@ -149,6 +149,10 @@ describe("users through the management API (real server, real players)", functio
     expect(revoked.json.closed).to.have.length(2);
     await flv;
     expect(await playingOf("alice")).to.deep.equal([]);
+    // The token stays refused, not only its sessions of the moment, until the revocation is lifted.
+    expect((await httpGetFor(`${run.httpBase}/live/test.flv?token=alice-token-0001`, 1000)).status).to.equal(403);
+    expect((await api("DELETE", "/api/revocations/token/alice-token-0001")).status).to.equal(200);
+    expect((await api("DELETE", "/api/revocations/token/alice-token-0001")).status).to.equal(404);
   });
 
   it("deleting a user closes their sessions and removes them from the file", async () => {

@@ -73,6 +73,8 @@ export function attachResolvedViewerAuth(nms: NodeMediaServerInstance, resolved:
     ledger: auth.ledger,
     metrics: auth.metrics,
     users: auth.users,
+    revocations: auth.revocations,
+    cluster: auth.cluster,
     ready: auth.start(),
     reload: (config) => auth.reload(config),
     reloadResolved: (config) => auth.reloadResolved(config),

@@ -13,6 +13,9 @@ import { applyConfigReload, type ConfigReloadOutcome } from "./config-reload.js"
 import { MemorySessionStore } from "./sessions/memory-session-store.js";
 import { SessionLimiter } from "./sessions/session-limiter.js";
 import { SessionRechecker } from "./sessions/session-rechecker.js";
+import { RevocationList } from "./sessions/revocation-list.js";
+import type { EdgeCommandTargets } from "./sessions/edge-commands.js";
+import { EdgeCluster } from "./cluster/edge-cluster.js";
 import type { GateContext } from "./gate/gate-context.js";
 import { HlsGate } from "./hls/hls-gate.js";
 import { HlsSessionKeys } from "./hls/hls-session-keys.js";
@@ -67,6 +70,10 @@ export interface ViewerAuthParts {
   readonly metrics: PluginMetrics;
   /** Built-in users, when configured: `users.reload()` re-reads `auth.usersFile` now (SIGHUP does the same). */
   readonly users: UserStore | undefined;
+  /** Revoked tokens, users and addresses in force (refused on every new check until they lapse or are lifted). */
+  readonly revocations: RevocationList;
+  /** The link to the other edges when `cluster` is configured (connected once started). */
+  readonly cluster: EdgeCluster | undefined;
   /**
    * Validates a changed configuration and puts its reloadable keys in force without a restart: the
    * deny and allow lists, trusted proxies, default action and log levels (playing sessions now on the
@@ -115,30 +122,43 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
     internalSecret: deps.internalSecret, customAuthorizers: deps.authorizers, sessions, clock, users, addressRules,
     securetoken: () => securetoken, backendDispatcher: deps.backendDispatcher,
   }, log);
+  const revocations = new RevocationList(clock);
+  const commandTargets: EdgeCommandTargets = { registry: sessions, revocations, forgetVerdicts: () => chain.step("backend")?.forget?.() };
+  let ledger: StatsLedger | undefined;
+  // No cluster section: no EdgeCluster, and the Redis client is never imported (redis-link.ts loads it lazily).
+  const cluster = resolved.cluster === null ? undefined : new EdgeCluster(resolved.cluster, {
+    registry: sessions, commandTargets, clock, log,
+    statsTotals: () => (ledger === undefined ? undefined : { channels: ledger.usage("channel", 0, clock.now() + 1), at: new Date(clock.now()).toISOString() }),
+  });
   const ctx: GateContext = {
     chain,
     registry: sessions,
-    limiter: new SessionLimiter(sessions, resolved.sessions.limitPolicy, resolved.sessions),
+    limiter: new SessionLimiter(sessions, resolved.sessions.limitPolicy, resolved.sessions, cluster),
     rechecker: new SessionRechecker(chain, sessions, resolved.sessions.recheckIntervalSec, log),
     addressRules,
+    revocations,
     log,
   };
   const hlsGateFor = (dir: string) =>
     new HlsGate(ctx, new HlsSessionKeys(sessions, clock, resolved.hls.sessionIdleSec, resolved.hls.ipBinding, log), dir, { hideUnknownChannels: resolved.hls.hideUnknownChannels, segmentCacheBytes: resolved.hls.segmentCacheBytes, clock, edge: resolved.hls.edge === null ? undefined : new EdgeLinks(resolved.hls.edge, clock) });
   // Built at once for `hls.dir`; else at attach, for the folder the host serves itself (`hostHlsDir`).
   let hlsGate = resolved.hls.dir === null ? undefined : hlsGateFor(resolved.hls.dir);
-  const ledger = resolved.stats.file === null ? undefined : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log, resolved.stats);
-  const metrics = new PluginMetrics(chain, sessions, log, chain.step("backend"), ledger);
+  ledger = resolved.stats.file === null ? undefined : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log, resolved.stats);
+  const metrics = new PluginMetrics(chain, sessions, log, chain.step("backend"), ledger, cluster);
   const decidePublish = auditedPublishPolicy(
     new PublishPolicy(resolved.publish, clock, deps.internalSecret),
     log,
     guarded(log, "metrics.listener_failed", (decision) => metrics.countPublish(decision)),
   );
+  let current = resolved;
   const api = resolved.api.enabled
     ? new ManagementApi(
       { bind: resolved.api.bind, port: resolved.api.port, token: resolved.api.token!, previousTokens: resolved.api.previousTokens },
       sessions,
-      { ledger, metrics, rechecker: ctx.rechecker, users: users === undefined ? undefined : new UserEditor(users, log) },
+      {
+        ledger, metrics, rechecker: ctx.rechecker, users: users === undefined ? undefined : new UserEditor(users, log),
+        revocation: { targets: commandTargets, cluster, revokedForSec: () => current.sessions.revokedForSec, clock, log },
+      },
       deps.apiProviders ?? {},
       clock,
       log,
@@ -147,7 +167,6 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
 
   let host: HostAdapter | undefined;
   let closed = false;
-  let current = resolved;
   const reloadTargets = {
     addressRules, chain, registry: sessions, rechecker: ctx.rechecker, limiter: ctx.limiter, log,
     get hlsKeys() {
@@ -174,6 +193,8 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
     ledger,
     metrics,
     users,
+    revocations,
+    cluster,
     get httpHandler() {
       return hlsGate?.handle;
     },
@@ -201,6 +222,7 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
       log.info({ event: "plugin.attached", steps: chain.stepNames, defaultAction: current.auth.defaultAction }, "viewer authorization attached");
     },
     async start() {
+      await cluster?.start();
       await api?.listen();
     },
     async detach() {
@@ -215,6 +237,7 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
       // SIGHUP listener by the time it throws.
       const chainClosed = chain.close();
       await api?.close();
+      await cluster?.close();
       await chainClosed;
       if (host !== undefined) log.info({ event: "plugin.detached" }, "viewer authorization detached");
     },

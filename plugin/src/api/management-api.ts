@@ -16,6 +16,8 @@ import type { ApiRequest, Route } from "./api-route.js";
 import { sessionsRoutes } from "./sessions-routes.js";
 import { statsRoutes } from "./stats-routes.js";
 import { usersRoutes } from "./users-routes.js";
+import { revocationRoutes, type RevocationDeps } from "./revocation.js";
+import { clusterRoutes } from "./cluster-routes.js";
 
 /** Things the API reports that the plugin does not own (the bundled server's channels). */
 export interface ApiProviders {
@@ -44,6 +46,8 @@ export interface ApiSources {
   rechecker: SessionRechecker;
   /** Built-in users, when configured. */
   users: UserEditor | undefined;
+  /** Closes and revocations on this edge and, with a cluster, on every edge. */
+  revocation: RevocationDeps;
 }
 
 export interface ManagementApiOptions {
@@ -87,8 +91,10 @@ export class ManagementApi {
     this.#routes = [
       { method: "GET", pattern: /^\/api\/health$/, handler: () => ({ status: 200, body: { status: "ok", liveSessions: registry.size } }) },
       { method: "GET", pattern: /^\/api\/channels$/, handler: () => ({ status: 200, body: { channels: providers.channels?.() ?? [] } }) },
-      ...usersRoutes({ editor: sources.users, registry, rechecker: sources.rechecker, log }),
-      ...sessionsRoutes({ registry, clock, log }),
+      ...usersRoutes({ editor: sources.users, registry, rechecker: sources.rechecker, revocation: sources.revocation, log }),
+      ...sessionsRoutes({ registry, clock, log, revocation: sources.revocation }),
+      ...revocationRoutes(sources.revocation),
+      ...clusterRoutes(sources.revocation.cluster),
       ...statsRoutes({ ledger: sources.ledger, metrics: sources.metrics, clock }),
     ];
     this.#server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => void this.#handle(req, res));

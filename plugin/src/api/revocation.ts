@@ -1,18 +1,103 @@
+import type { Clock } from "../core/clock.js";
+import { REVOCATION_KINDS, type EdgeCommand, type RevocationKind, type SharedSessionSnapshot } from "../core/cluster-seams.js";
+import type { Logger } from "../core/log.js";
 import type { SessionStore } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
+import type { EdgeCluster } from "../cluster/edge-cluster.js";
+import { applyEdgeCommand, type EdgeCommandTargets } from "../sessions/edge-commands.js";
+import { tokenDigest } from "../sessions/revocation-list.js";
+import { parseIpAddress } from "../net/ip-address.js";
+import { isReply, jsonBody, type ApiRequest, type Reply, type Route } from "./api-route.js";
+
+/** What the cluster-aware routes read of the cluster layer. */
+export type ClusterView = Pick<EdgeCluster, "nodeId" | "sessions" | "tokenDigests" | "publish" | "status" | "statsByNode" | "leaseMs">;
+
+/** What revocations and closes work on: this edge's sessions and revocations, and the other edges when clustered. */
+export interface RevocationDeps {
+  targets: EdgeCommandTargets;
+  cluster: ClusterView | undefined;
+  /** How long a revocation without `ttlSec` lasts (`sessions.revokedForSec`). */
+  revokedForSec: () => number;
+  clock: Clock;
+  log: Logger;
+}
 
 /** The live sessions of a user: by user id or session name (`isSessionOf` in core/session-store.ts). */
 export function sessionsOfUser(registry: SessionStore, user: string): ViewerSession[] {
   return registry.list({ user });
 }
 
-/** The live sessions that were let in with this `?token=` (a built-in user's, a securetoken or a middleware's token). */
-export function sessionsWithToken(registry: SessionStore, token: string): ViewerSession[] {
-  return registry.list({ token });
+/**
+ * Runs a command on this edge, then on every other edge (through Redis when clustered). Returns the ids
+ * of the sessions it closes: this edge's, and the other edges' that it covers as Redis lists them.
+ */
+export async function runEverywhere(deps: RevocationDeps, command: EdgeCommand): Promise<string[]> {
+  const remote = await remoteSessionsCoveredBy(deps.cluster, command);
+  const closed = applyEdgeCommand(deps.targets, command);
+  await deps.cluster?.publish(command);
+  return [...new Set([...closed, ...remote])];
 }
 
-/** Closes sessions as revoked (RTMP/FLV cut at once, HLS keys dead); returns their ids. */
-export function revoke(registry: SessionStore, sessions: readonly ViewerSession[]): string[] {
-  for (const session of sessions) registry.close(session, "revoked");
-  return sessions.map((s) => s.id);
+/** The other edges' sessions a command will close (none without a cluster, or while Redis is away). */
+async function remoteSessionsCoveredBy(cluster: ClusterView | undefined, command: EdgeCommand): Promise<string[]> {
+  if (cluster === undefined || command.op === "lift") return [];
+  const others = ((await cluster.sessions()) ?? []).filter((s) => s.node !== cluster.nodeId);
+  const byUser = (user: string) => (s: SharedSessionSnapshot) => s.userId === user || s.name === user;
+  switch (command.op) {
+    case "close-session": return others.filter((s) => s.id === command.id).map((s) => s.id);
+    case "close-user": return others.filter(byUser(command.user)).map((s) => s.id);
+    case "revoke":
+      if (command.kind === "user") return others.filter(byUser(command.key)).map((s) => s.id);
+      if (command.kind === "ip") return others.filter((s) => s.ip === command.key).map((s) => s.id);
+      return [...(await cluster.tokenDigests())].filter(([, digest]) => digest === command.key).map(([id]) => id);
+  }
+}
+
+/**
+ * `POST /api/sessions/revoke` with `{"token"}`, `{"user"}` or `{"ip"}` (and optionally `"ttlSec"`):
+ * closes every session it covers on every edge and refuses it on every edge until the revocation
+ * lapses (`ttlSec`, default `sessions.revokedForSec`) or is lifted (`DELETE /api/revocations/…`).
+ */
+export async function revokeByBody(deps: RevocationDeps, request: ApiRequest): Promise<Reply> {
+  const parsed = jsonBody(request);
+  if (isReply(parsed)) return parsed;
+  const body = (parsed.value ?? {}) as Record<string, unknown>;
+  const given = REVOCATION_KINDS.filter((k) => body[k] !== undefined);
+  const ttl = body.ttlSec;
+  if (given.length !== 1 || typeof body[given[0]!] !== "string" || body[given[0]!] === "") {
+    return { status: 400, body: { error: 'the body must be {"token": "…"}, {"user": "…"} or {"ip": "…"}, optionally with "ttlSec"' } };
+  }
+  if (ttl !== undefined && !(Number.isSafeInteger(ttl) && (ttl as number) >= 1)) return { status: 400, body: { error: "ttlSec must be a whole number of seconds, at least 1" } };
+  const kind = given[0]!;
+  const value = body[kind] as string;
+  if (kind === "ip" && parseIpAddress(value) === null) return { status: 400, body: { error: `ip: "${value.slice(0, 60)}" is not an IPv4 or IPv6 address` } };
+  const untilMs = deps.clock.now() + 1000 * ((ttl as number | undefined) ?? deps.revokedForSec());
+  const closed = await runEverywhere(deps, { op: "revoke", kind, key: keyOf(kind, value), untilMs });
+  deps.log.info({ event: "api.sessions_revoked", by: kind, ...(kind === "token" ? {} : { [kind === "user" ? "userId" : "ip"]: value }), closed: closed.length, until: new Date(untilMs).toISOString() }, "revoked through the API");
+  return { status: 200, body: { closed, until: new Date(untilMs).toISOString() } };
+}
+
+/** Routes for the revocations in force: list them (tokens as digests), and lift one. */
+export function revocationRoutes(deps: RevocationDeps): Route[] {
+  return [
+    { method: "GET", pattern: /^\/api\/revocations$/, handler: () => ({
+      status: 200,
+      body: { revocations: deps.targets.revocations.list().map((r) => ({ kind: r.kind, [r.kind === "token" ? "tokenDigest" : r.kind]: r.key, until: new Date(r.untilMs).toISOString() })) },
+    }) },
+    // DELETE /api/revocations/token/<token>, …/token-digest/<digest> (as listed), …/user/<id>, …/ip/<address>
+    { method: "DELETE", pattern: /^\/api\/revocations\/(token|token-digest|user|ip)\/([^/]+)$/, handler: async ({ params: [how, value] }) => {
+      const kind: RevocationKind = how === "token-digest" ? "token" : (how as RevocationKind);
+      const key = how === "token-digest" ? value! : keyOf(kind, value!);
+      const inForce = deps.targets.revocations.list().some((r) => r.kind === kind && r.key === key);
+      await runEverywhere(deps, { op: "lift", kind, key });
+      deps.log.info({ event: "api.revocation_lifted", kind, inForce }, "revocation lifted through the API");
+      return inForce ? { status: 200, body: { lifted: true } } : { status: 404, body: { error: "no such revocation in force" } };
+    } },
+  ];
+}
+
+/** What a revocation is stored under: a token as its digest (never the token itself), an address in the form viewers' addresses take, a user as given. */
+function keyOf(kind: RevocationKind, value: string): string {
+  if (kind === "token") return tokenDigest(value);
+  return kind === "ip" ? parseIpAddress(value)?.text ?? value : value;
 }

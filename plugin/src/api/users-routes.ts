@@ -3,7 +3,7 @@ import type { SessionRechecker } from "../sessions/session-rechecker.js";
 import type { SessionStore } from "../core/session-store.js";
 import type { EditProblem, UserEdit, UserEditor } from "../users/user-editor.js";
 import { isReply, jsonBody, type ApiRequest, type Reply, type Route } from "./api-route.js";
-import { revoke, sessionsOfUser, sessionsWithToken } from "./revocation.js";
+import { revokeByBody, runEverywhere, sessionsOfUser, type RevocationDeps } from "./revocation.js";
 
 /** What the users and revocation routes work on. */
 export interface UsersRoutesDeps {
@@ -11,6 +11,8 @@ export interface UsersRoutesDeps {
   editor: UserEditor | undefined;
   registry: SessionStore;
   rechecker: SessionRechecker;
+  /** Closes and revokes on every edge. */
+  revocation: RevocationDeps;
   log: Logger;
 }
 
@@ -19,7 +21,7 @@ const STATUS_OF: Record<EditProblem, number> = { invalid: 400, "not-found": 404,
 /**
  * Routes for built-in users (list, get, create, replace, patch, delete) and for revocation (all
  * sessions of a user or of a token). A change takes effect at once for playing sessions too: a
- * deleted or disabled user's sessions are closed as revoked; any other change re-checks the user's
+ * deleted or disabled user's sessions are closed as revoked (on every edge with a cluster); any other change re-checks the user's
  * sessions through the chain now, so a removed package, IP or token cuts them without waiting.
  */
 export function usersRoutes(deps: UsersRoutesDeps): Route[] {
@@ -40,39 +42,25 @@ export function usersRoutes(deps: UsersRoutesDeps): Route[] {
     { method: "POST", pattern: /^\/api\/users$/, handler: withJson(async (editor, _request, body) => replyTo(await editor.create(body), 201, [])) },
     { method: "PUT", pattern: /^\/api\/users\/([^/]+)$/, handler: withJson(async (editor, { params: [login] }, body) => applied(await editor.replace(login!, body), login!)) },
     { method: "PATCH", pattern: /^\/api\/users\/([^/]+)$/, handler: withJson(async (editor, { params: [login] }, body) => applied(await editor.patch(login!, body), login!)) },
-    { method: "DELETE", pattern: /^\/api\/users\/([^/]+)$/, handler: withEditor((editor, { params: [login] }) => {
+    { method: "DELETE", pattern: /^\/api\/users\/([^/]+)$/, handler: withEditor(async (editor, { params: [login] }) => {
       const result = editor.remove(login!);
-      return replyTo(result, 200, result.ok ? revoke(deps.registry, sessionsOfUser(deps.registry, login!)) : []);
+      return replyTo(result, 200, result.ok ? await runEverywhere(deps.revocation, { op: "close-user", user: login! }) : []);
     }) },
-    { method: "DELETE", pattern: /^\/api\/users\/([^/]+)\/sessions$/, handler: ({ params: [user] }) => {
-      const closed = revoke(deps.registry, sessionsOfUser(deps.registry, user!));
+    { method: "DELETE", pattern: /^\/api\/users\/([^/]+)\/sessions$/, handler: async ({ params: [user] }) => {
+      const closed = await runEverywhere(deps.revocation, { op: "close-user", user: user! });
       deps.log.info({ event: "api.user_revoked", userId: user, closed: closed.length }, "user's sessions revoked through the API");
       return { status: 200, body: { closed } };
     } },
-    { method: "POST", pattern: /^\/api\/sessions\/revoke$/, handler: (request) => revokeByBody(request) },
+    { method: "POST", pattern: /^\/api\/sessions\/revoke$/, handler: (request) => revokeByBody(deps.revocation, request) },
   ];
 
   /** After a replace or patch: close a disabled user's sessions, re-check everyone else's now. */
   async function applied(result: UserEdit, login: string): Promise<Reply> {
     if (!result.ok) return replyTo(result, 200, []);
+    if (!result.user.enabled) return replyTo(result, 200, await runEverywhere(deps.revocation, { op: "close-user", user: login }));
     const sessions = sessionsOfUser(deps.registry, login);
-    if (!result.user.enabled) return replyTo(result, 200, revoke(deps.registry, sessions));
     await Promise.all(sessions.filter((s) => s.state === "playing").map((s) => deps.rechecker.recheckNow(s)));
     return replyTo(result, 200, sessions.filter((s) => s.state === "ended").map((s) => s.id));
-  }
-
-  function revokeByBody(request: ApiRequest): Reply {
-    const parsed = jsonBody(request);
-    if (isReply(parsed)) return parsed;
-    const { token, user } = (parsed.value ?? {}) as { token?: unknown; user?: unknown };
-    const valid = (v: unknown) => v === undefined || (typeof v === "string" && v !== "");
-    if ((token === undefined) === (user === undefined) || !valid(token) || !valid(user)) {
-      return { status: 400, body: { error: 'the body must be {"token": "…"} or {"user": "…"}' } };
-    }
-    const sessions = typeof token === "string" ? sessionsWithToken(deps.registry, token) : sessionsOfUser(deps.registry, user as string);
-    const closed = revoke(deps.registry, sessions);
-    deps.log.info({ event: "api.sessions_revoked", by: typeof token === "string" ? "token" : "user", ...(typeof user === "string" ? { userId: user } : {}), closed: closed.length }, "sessions revoked through the API");
-    return { status: 200, body: { closed } };
   }
 }
 

@@ -96,6 +96,11 @@ export class VerdictCache<V extends object> {
     return this.#lru.calculatedSize;
   }
 
+  /** Drops every cached value (calls in flight still finish and are shared with their waiters). */
+  clear(): void {
+    this.#lru.clear();
+  }
+
   /** Stops the purge timer and empties the cache. */
   close(): void {
     if (this.#purgeTimer !== undefined) clearInterval(this.#purgeTimer);

@@ -234,6 +234,8 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
       return verdictOf(request, value, source);
     },
     counters: () => ({ ...cache.counters }),
+    // A revocation cannot tell which cached keys held the revoked token, user or address: all go.
+    forget: () => cache.clear(),
     onCall(listener) {
       callListeners.add(listener);
       return () => callListeners.delete(listener);

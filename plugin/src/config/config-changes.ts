@@ -1,7 +1,7 @@
 /** The keys a running plugin takes over when its configuration is reloaded; the rest need a restart. */
 export const RELOADABLE_KEYS: readonly string[] = [
   "auth.denyIps", "auth.allowIps", "auth.trustedProxies", "auth.defaultAction",
-  "sessions.limitPolicy", "sessions.maxPerIp", "sessions.maxPerChannel",
+  "sessions.limitPolicy", "sessions.maxPerIp", "sessions.maxPerChannel", "sessions.revokedForSec",
   "hls.sessionIdleSec", "hls.ipBinding",
   "log.level", "log.nmsLevel",
 ];

@@ -17,5 +17,6 @@ export function configSecrets(config: PluginConfig): string[] {
   if (config.hls.edge !== null) secrets.push(config.hls.edge.secret);
   const backend = config.auth.backend;
   if (backend !== null) secrets.push(...Redactor.credentialsIn(backend.type === "http-request" ? backend.url : backend.address));
+  if (config.cluster !== null) secrets.push(...Redactor.credentialsIn(config.cluster.redis));
   return secrets;
 }

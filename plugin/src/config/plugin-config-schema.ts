@@ -10,6 +10,7 @@ import { securetokenSchema } from "./securetoken-schema.js";
 import { bruteForceSchema } from "./brute-force-schema.js";
 import { backendSchema } from "./backend-schema.js";
 import { publishSchema, sharedPublishSecretIssues } from "./publish-schema.js";
+import { clusterSchema } from "./cluster-schema.js";
 
 /** NMS's own console logger knows these levels. */
 const NMS_LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
@@ -48,6 +49,7 @@ export const pluginConfigShape = {
   api: apiSchema,
   stats: statsSchema,
   publish: publishSchema,
+  cluster: clusterSchema,
 };
 
 export const pluginConfigSchema = z.strictObject(pluginConfigShape).superRefine((config, ctx) => {

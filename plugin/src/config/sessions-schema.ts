@@ -11,4 +11,6 @@ export const sessionsSchema = z.strictObject({
   recheckIntervalSec: secondsSchema(0).default(300),
   maxPerIp: z.number().int().min(0, "must be 0 (no cap) or more").default(0),
   maxPerChannel: z.number().int().min(0, "must be 0 (no cap) or more").default(0),
+  /** How long a revoked token, user or address stays refused unless the revocation says otherwise or is lifted. */
+  revokedForSec: secondsSchema(1).default(86_400),
 }).prefault({});

@@ -24,6 +24,8 @@ export interface Authorizer {
    * `refused`, …). Returns the unsubscribe function.
    */
   onCall?(listener: (call: OutboundCall) => void): () => void;
+  /** Drops every verdict the step cached (a revocation: no cached allow may outlive it). */
+  forget?(): void;
   /** Releases timers, pools and watchers; called when the plugin detaches. */
   close?(): void | Promise<void>;
 }

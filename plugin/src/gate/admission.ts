@@ -38,7 +38,7 @@ export interface AdmissionViewer {
 
 /**
  * Admits or refuses one new viewer, the same way for every protocol and host: opens the session,
- * builds the request, asks the chain, ends the session if the viewer left meanwhile, refuses on deny,
+ * builds the request, refuses a revoked token, asks the chain, ends the session if the viewer left meanwhile, refuses on deny,
  * applies the session limits (`startPlaying`) and only then starts the media. Exactly one of
  * `refuse`, `play` or nothing (the viewer left, or a hook answered) happens. A throw from a hook ends
  * a still-checking session as `denied` and is rethrown for the gate to answer and log.
@@ -48,6 +48,11 @@ export async function admit(ctx: GateContext, viewer: AdmissionViewer): Promise<
   try {
     const request = viewer.requestOf(session);
     if (request === null) return ctx.registry.end(session, "denied");
+    const revoked = ctx.revocations.refusalOfToken(request);
+    if (revoked !== null) {
+      ctx.registry.end(session, "denied");
+      return viewer.refuse({ verdict: "deny", step: "default", reason: revoked, latencyMs: 0 });
+    }
     const decision = await ctx.chain.decide(request);
     if (left(ctx, session, viewer)) return;
     if (decision.verdict === "deny" || viewer.isStillGated?.() === false) {
@@ -59,8 +64,10 @@ export async function admit(ctx: GateContext, viewer: AdmissionViewer): Promise<
       if (left(ctx, session, viewer)) return;
       if (!ready) return ctx.registry.end(session, "not-found");
     }
-    const refusal = startPlaying(ctx, session, request, decision);
+    const refusal = await startPlaying(ctx, session, request, decision);
     if (refusal !== null) return viewer.refuse({ verdict: "deny", step: decision.step, reason: refusal, latencyMs: decision.latencyMs });
+    // Taking a slot across edges waits on Redis: the viewer may have left meanwhile.
+    if (decision.step !== "internal" && left(ctx, session, viewer)) return;
     viewer.play(session, request, decision);
   } catch (error) {
     if (session.state === "checking") ctx.registry.end(session, "denied");

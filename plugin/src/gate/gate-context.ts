@@ -5,6 +5,7 @@ import type { Logger } from "../core/log.js";
 import type { AddressRules } from "../net/address-rules.js";
 import type { SessionLimiter } from "../sessions/session-limiter.js";
 import type { SessionRechecker } from "../sessions/session-rechecker.js";
+import type { RevocationList } from "../sessions/revocation-list.js";
 import type { SessionStore } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
 
@@ -14,26 +15,35 @@ export interface GateContext {
   readonly registry: SessionStore;
   readonly limiter: SessionLimiter;
   readonly rechecker: SessionRechecker;
+  /** Revoked tokens, users and addresses: refused on every new check until they lapse or are lifted. */
+  readonly revocations: RevocationList;
   /** Deny/allow lists and trusted proxies (whose X-Forwarded-For is believed); reloadable. */
   readonly addressRules: AddressRules;
   readonly log: Logger;
 }
 
 /**
- * Turns an allowed check into a playing session: applies the per-user limit, then schedules the
- * re-check. Returns the reason when the limit refuses it (the caller then refuses the viewer).
+ * Turns an allowed check into a playing session: refuses a revoked address or user, applies the session
+ * limits (across every edge with a cluster), then schedules the re-check. Returns the reason when it
+ * is refused (the caller then refuses the viewer).
  */
-export function startPlaying(ctx: GateContext, viewer: ViewerSession, request: AuthRequest, decision: Decision & { verdict: "allow" }): string | null {
+export async function startPlaying(ctx: GateContext, viewer: ViewerSession, request: AuthRequest, decision: Decision & { verdict: "allow" }): Promise<string | null> {
   if (decision.step === "internal") {
     ctx.registry.discard(viewer); // the server's own transcoder is not a viewer
     return null;
   }
-  const admission = ctx.limiter.admit(viewer, { identity: decision.user, request });
+  const revoked = ctx.revocations.refusalOfViewer(request, decision.user);
+  if (revoked !== null) {
+    ctx.log.info({ event: "session.revoked_refused", sessionId: viewer.id, reason: revoked }, "viewer refused: revoked");
+    ctx.registry.end(viewer, "denied");
+    return revoked;
+  }
+  const admission = await ctx.limiter.admit(viewer, { identity: decision.user, request });
   if (!admission.admitted) {
     ctx.log.info({ event: "session.limit_refused", sessionId: viewer.id, reason: admission.reason }, "viewer refused by session limit");
     ctx.registry.end(viewer, "limit");
     return admission.reason;
   }
-  ctx.rechecker.schedule(viewer, decision);
+  if (viewer.state === "playing") ctx.rechecker.schedule(viewer, decision);
   return null;
 }

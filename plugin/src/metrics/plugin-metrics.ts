@@ -7,6 +7,7 @@ import type { SessionStore } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
 import { DROP_REASONS, type StatsLedger } from "../stats/stats-ledger.js";
 import { PUBLISH_ALLOW_REASONS, PUBLISH_DENY_REASONS, type PublishDecision } from "../publish/publish-policy.js";
+import type { EdgeCluster } from "../cluster/edge-cluster.js";
 
 
 /**
@@ -26,7 +27,7 @@ export class PluginMetrics {
   readonly #detach: () => void;
   readonly #publishDecisions: Counter;
 
-  constructor(chain: AuthChain, sessions: SessionStore, log: Logger, backend: Authorizer | undefined = undefined, ledger: StatsLedger | undefined = undefined) {
+  constructor(chain: AuthChain, sessions: SessionStore, log: Logger, backend: Authorizer | undefined = undefined, ledger: StatsLedger | undefined = undefined, cluster: Pick<EdgeCluster, "status"> | undefined = undefined) {
     const decisions = new Counter({ name: "va_decisions_total", help: "Authorization decisions by deciding step and verdict", labelNames: ["step", "verdict"], registers: [this.registry] });
     const stepSeconds = new Histogram({
       name: "va_step_duration_seconds", help: "Time each chain step took (step=backend includes verdict cache hits)", labelNames: ["step"],
@@ -61,6 +62,7 @@ export class PluginMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry],
     });
     if (ledger !== undefined) registerLedgerMetrics(this.registry, ledger);
+    if (cluster !== undefined) registerClusterMetrics(this.registry, cluster);
     const stopCalls = backend?.onCall?.(guarded(log, "metrics.listener_failed", function observeBackendCall(call: { result: string; seconds: number }) {
       backendSeconds.observe({ result: call.result }, call.seconds);
     }));
@@ -106,6 +108,26 @@ function publishDecisionCounter(registry: Registry): Counter {
   for (const reason of PUBLISH_ALLOW_REASONS) counter.inc({ verdict: "allow", reason }, 0);
   for (const reason of PUBLISH_DENY_REASONS) counter.inc({ verdict: "deny", reason }, 0);
   return counter;
+}
+
+/** The edge's link to Redis: up or not, and what onRedisDown did while it was not. */
+function registerClusterMetrics(registry: Registry, cluster: Pick<EdgeCluster, "status">): void {
+  new Gauge({
+    name: "va_cluster_redis_up", help: "1 while this edge reaches Redis (limits, sessions and revocations shared by every edge); 0 while it counts limits alone or refuses (cluster.onRedisDown)", registers: [registry],
+    collect() {
+      this.set(cluster.status().redis === "up" ? 1 : 0);
+    },
+  });
+  const reported = new Map<string, number>();
+  new Counter({
+    name: "va_cluster_redis_down_admissions_total", help: "New viewers answered without Redis, by what onRedisDown did (local: admitted on this edge's counts; refused)",
+    labelNames: ["result"], registers: [registry],
+    collect() {
+      const status = cluster.status();
+      raiseTo(this, reported, "local", status.localAdmissions);
+      raiseTo(this, reported, "refused", status.refusedWhileDown);
+    },
+  });
 }
 
 /** The statistics ledger's health: failed writes, rows waiting for the database, rows dropped and purged. */

@@ -1,5 +1,6 @@
 import type { SessionIdentity } from "../core/decision.js";
 import type { LimitPolicy } from "../config/sessions-schema.js";
+import type { LimitKey, SharedLimits } from "../core/cluster-seams.js";
 import type { SessionFilter, SessionGrantFacts, SessionStore } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
 
@@ -10,28 +11,34 @@ export interface SessionCaps {
 }
 
 /** One limit that applies to a newcomer: which sessions it counts and how many may play. */
-interface Limit {
-  what: string;
-  max: number;
+interface Limit extends LimitKey {
   members: SessionFilter;
 }
 
+/** What the limiter says about a newcomer. */
+export type LimitOutcome = { admitted: true } | { admitted: false; reason: string };
+
 /**
  * Enforces "at most N sessions" across every protocol: per user (built-in limit, backend
- * `X-Max-Sessions` per `X-UserId`), and optionally per viewer address and per channel. Runs
- * synchronously right before a session starts playing, so two viewers joining at once cannot both
- * slip under a limit. The policy refuses the newcomer or closes the oldest sessions to make room.
- * Counting is the store's (indexed there), so a limit check costs no scan of the live sessions.
+ * `X-Max-Sessions` per `X-UserId`), and optionally per viewer address and per channel. The policy
+ * refuses the newcomer or closes the oldest sessions to make room. Counting is the store's (indexed
+ * there), so a limit check costs no scan of the live sessions.
+ *
+ * Alone, the check and the admission run synchronously, so two viewers joining at once cannot both slip
+ * under a limit. With `shared` (several edges), the slot is taken first in the shared store, atomically
+ * for all edges; if the shared store is away, `shared` says whether to count here alone or refuse.
  */
 export class SessionLimiter {
   readonly #store: SessionStore;
+  readonly #shared: SharedLimits | undefined;
   #policy: LimitPolicy;
   #caps: SessionCaps;
 
-  constructor(store: SessionStore, policy: LimitPolicy, caps: SessionCaps = { maxPerIp: 0, maxPerChannel: 0 }) {
+  constructor(store: SessionStore, policy: LimitPolicy, caps: SessionCaps = { maxPerIp: 0, maxPerChannel: 0 }, shared?: SharedLimits) {
     this.#store = store;
     this.#policy = policy;
     this.#caps = caps;
+    this.#shared = shared;
   }
 
   /** Changes the policy and caps for the viewers who join from now on (a configuration reload). */
@@ -41,7 +48,34 @@ export class SessionLimiter {
   }
 
   /** Admits the session as playing under its identity, or returns the reason it may not play. */
-  admit(session: ViewerSession, facts: SessionGrantFacts): { admitted: true } | { admitted: false; reason: string } {
+  async admit(session: ViewerSession, facts: SessionGrantFacts): Promise<LimitOutcome> {
+    if (this.#shared === undefined) return this.#admitHere(session, facts);
+    const limits = this.#limitsFor(session, facts.identity);
+    let taken = await this.#shared.take(session, facts, limits);
+    if (taken.outcome === "refused" && this.#policy === "close-oldest") {
+      // Room is made from this edge's own oldest sessions under the full limit; another edge's are not closed from here.
+      const limit = limits[taken.key]!;
+      const oldest = this.#store.query(limit.members, { limit: 1 }).sessions[0];
+      if (oldest !== undefined) {
+        this.#store.close(oldest, "limit");
+        taken = await this.#shared.take(session, facts, limits);
+      }
+    }
+    switch (taken.outcome) {
+      case "admitted":
+        this.#store.admit(session, facts);
+        return { admitted: true };
+      case "refused":
+        return { admitted: false, reason: `${limits[taken.key]!.what} is at the limit of ${limits[taken.key]!.max} session(s)` };
+      case "unavailable":
+        return { admitted: false, reason: "the shared session store is unreachable" };
+      case "local":
+        return this.#admitHere(session, facts);
+    }
+  }
+
+  /** Counts in this process and admits, with no await in between. */
+  #admitHere(session: ViewerSession, facts: SessionGrantFacts): LimitOutcome {
     for (const limit of this.#limitsFor(session, facts.identity)) {
       // The newcomer is still checking, so it is not among the playing sessions counted here.
       const excess = this.#store.count(limit.members) - limit.max + 1;
@@ -57,13 +91,14 @@ export class SessionLimiter {
     const limits: Limit[] = [];
     const userId = identity?.userId;
     if (userId !== undefined && identity?.maxSessions !== undefined) {
-      limits.push({ what: `user ${userId}`, max: identity.maxSessions, members: { state: "playing", userId } });
+      limits.push({ kind: "user", value: userId, what: `user ${userId}`, max: identity.maxSessions, members: { state: "playing", userId } });
     }
     if (this.#caps.maxPerIp > 0) {
-      limits.push({ what: `address ${session.ip}`, max: this.#caps.maxPerIp, members: { state: "playing", ip: session.ip } });
+      limits.push({ kind: "ip", value: session.ip, what: `address ${session.ip}`, max: this.#caps.maxPerIp, members: { state: "playing", ip: session.ip } });
     }
     if (this.#caps.maxPerChannel > 0) {
-      limits.push({ what: `channel ${session.app}/${session.channel}`, max: this.#caps.maxPerChannel, members: { state: "playing", app: session.app, channel: session.channel } });
+      const channel = `${session.app}/${session.channel}`;
+      limits.push({ kind: "channel", value: channel, what: `channel ${channel}`, max: this.#caps.maxPerChannel, members: { state: "playing", app: session.app, channel: session.channel } });
     }
     return limits;
   }

@@ -1,0 +1,47 @@
+import type { SessionGrantFacts } from "./session-store.js";
+import type { SessionSnapshot, ViewerSession } from "./viewer-session.js";
+
+/** One limit a newcomer is counted under: which key, how many may play, and how to name it in a refusal. */
+export interface LimitKey {
+  kind: "user" | "ip" | "channel";
+  /** The user id, the address, or `app/channel`. */
+  value: string;
+  max: number;
+  what: string;
+}
+
+/** What a shared store says about a newcomer's slot. */
+export type SharedAdmission =
+  | { outcome: "admitted" }
+  /** `key`: the index in the given limits of the first limit that is full. */
+  | { outcome: "refused"; key: number }
+  /** The shared store did not answer in time and the policy is to count on this edge alone. */
+  | { outcome: "local" }
+  /** The shared store did not answer in time and the policy is to refuse. */
+  | { outcome: "unavailable" };
+
+/**
+ * Takes playing slots for newcomers across every edge at once (the cluster layer implements it). The
+ * session limiter calls it; without it, limits are counted in this process only.
+ */
+export interface SharedLimits {
+  /** Takes one slot under every limit, atomically: either all or none. The slot is released when the session ends. */
+  take(session: ViewerSession, facts: SessionGrantFacts, limits: readonly LimitKey[]): Promise<SharedAdmission>;
+}
+
+/** What a revocation is about: a `?token=`, a user id (or session name), or a viewer address. */
+export type RevocationKind = "token" | "user" | "ip";
+export const REVOCATION_KINDS: readonly RevocationKind[] = ["token", "user", "ip"];
+
+/**
+ * One change every edge applies to its own live sessions. A token travels and is kept only as its
+ * SHA-256 digest (`key`), never as the token itself.
+ */
+export type EdgeCommand =
+  | { op: "close-session"; id: string }
+  | { op: "close-user"; user: string }
+  | { op: "revoke"; kind: RevocationKind; key: string; untilMs: number }
+  | { op: "lift"; kind: RevocationKind; key: string };
+
+/** A live session as any edge sees it: its snapshot and the edge (`node`) it plays on. */
+export type SharedSessionSnapshot = SessionSnapshot & { node: string };

@@ -1,0 +1,97 @@
+import { createHash } from "node:crypto";
+import type { AuthRequest } from "../core/auth-request.js";
+import type { Clock } from "../core/clock.js";
+import type { RevocationKind } from "../core/cluster-seams.js";
+import type { SessionIdentity } from "../core/decision.js";
+
+/** One revocation in force: what it is about (a token only as its digest) and until when (ms since the epoch). */
+export interface Revocation {
+  kind: RevocationKind;
+  key: string;
+  untilMs: number;
+}
+
+/** The SHA-256 digest (base64url) a token is known by once revoked: the token itself is never kept. */
+export function tokenDigest(token: string): string {
+  return createHash("sha256").update(token).digest("base64url");
+}
+
+/**
+ * RevocationList holds the tokens, users and addresses an operator revoked: each stays refused until
+ * its time runs out or the revocation is lifted, whichever comes first, not only the sessions live when
+ * it was made. Tokens are kept as digests, so a lookup compares digests (no secret is compared or kept).
+ * On several edges every edge holds the same list (the cluster layer feeds it from Redis).
+ */
+export class RevocationList {
+  readonly #entries = new Map<string, Revocation>();
+  readonly #clock: Clock;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  /** Puts a revocation in force (replacing an older one for the same key). */
+  add(revocation: Revocation): void {
+    if (revocation.untilMs <= this.#clock.now()) return;
+    this.#entries.set(entryKey(revocation.kind, revocation.key), { ...revocation });
+  }
+
+  /** Lifts a revocation; true when one was in force. */
+  lift(kind: RevocationKind, key: string): boolean {
+    const id = entryKey(kind, key);
+    const inForce = this.#live(id) !== undefined;
+    this.#entries.delete(id);
+    return inForce;
+  }
+
+  /** Why this request may not play because its `?token=` is revoked, or null. Checked before the chain runs (no backend call for it). */
+  refusalOfToken(request: AuthRequest): string | null {
+    if (this.#entries.size === 0) return null;
+    const token = request.params.get("token");
+    if (token !== null && token !== "" && this.#live(entryKey("token", tokenDigest(token))) !== undefined) return "the token is revoked";
+    return null;
+  }
+
+  /**
+   * Why an allowed viewer may not play: its address, user id or session name is revoked, or null.
+   * Checked on the chain's allow, so the server's own transcoders (the internal step) are never refused
+   * by an address revocation of the loopback.
+   */
+  refusalOfViewer(request: AuthRequest, identity: SessionIdentity | undefined): string | null {
+    if (this.#entries.size === 0) return null;
+    if (this.#live(entryKey("ip", request.ip)) !== undefined) return `address ${request.ip} is revoked`;
+    for (const user of [identity?.userId, identity?.name]) {
+      if (user !== undefined && this.#live(entryKey("user", user)) !== undefined) return `user ${user} is revoked`;
+    }
+    return null;
+  }
+
+  /** The revocations in force, soonest to lapse first (tokens as digests). */
+  list(): Revocation[] {
+    const now = this.#clock.now();
+    const out: Revocation[] = [];
+    for (const [id, entry] of this.#entries) {
+      if (entry.untilMs > now) out.push({ ...entry });
+      else this.#entries.delete(id);
+    }
+    return out.sort((a, b) => a.untilMs - b.untilMs);
+  }
+
+  /** Forgets every revocation (a shared list is loaded again from Redis after a reconnect). */
+  replaceAll(revocations: readonly Revocation[]): void {
+    this.#entries.clear();
+    for (const r of revocations) this.add(r);
+  }
+
+  #live(id: string): Revocation | undefined {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return undefined;
+    if (entry.untilMs > this.#clock.now()) return entry;
+    this.#entries.delete(id);
+    return undefined;
+  }
+}
+
+function entryKey(kind: RevocationKind, key: string): string {
+  return `${kind}\u0000${key}`;
+}

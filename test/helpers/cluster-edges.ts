@@ -1,0 +1,88 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { request } from "undici";
+import { spawnLogged, type SpawnedProcess } from "./spawned-process.js";
+import { testChannel, waitFor } from "./bundled-server.js";
+
+export const EDGE_API_TOKEN = "edge-api-token-0123456789";
+
+/** An edge (bundled server with the plugin) running in a child process. */
+export interface Edge {
+  name: string;
+  child: SpawnedProcess;
+  httpBase: string;
+  rtmpBase: string;
+  wsBase: string;
+  /** Calls the edge's management API with the bearer token. */
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any; text: string }>;
+  /** The `session.end` log lines the edge wrote so far. */
+  ended(): { id: string; reason: string; name?: string }[];
+  stop(): Promise<void>;
+  /** kill -9: no goodbye to Redis. */
+  crash(): Promise<void>;
+}
+
+/** Starts an edge with `plugin` config (cluster, auth, sessions…) merged over a loopback base with one test channel. */
+export async function startEdge(name: string, plugin: Record<string, unknown>): Promise<Edge> {
+  const dataDir = mkdtempSync(join(tmpdir(), `va-edge-${name}-`));
+  const config = {
+    server: { bind: "127.0.0.1", rtmpPort: 0, httpPort: 0, dataDir, restartInitialMs: 300, restartMaxMs: 2000 },
+    channels: [testChannel("test")],
+    api: { enabled: true, port: 0, token: EDGE_API_TOKEN },
+    log: { level: "info" },
+    ...plugin,
+  };
+  const child = spawnLogged(process.execPath, ["--import", "tsx", "test/fixtures/cluster-edge.ts", JSON.stringify(config)]);
+  let ports: { http: number; rtmp: number; api: number } | undefined;
+  try {
+    ports = await waitFor(`edge ${name} ready`, () => {
+      if (child.proc.exitCode !== null) throw new Error(`edge ${name} exited: ${child.output().slice(-2000)}`);
+      const line = child.output().split("\n").find((l) => l.includes('"edge.ready"'));
+      return line === undefined ? undefined : (JSON.parse(line) as { http: number; rtmp: number; api: number });
+    }, 90_000);
+  } catch (error) {
+    child.proc.kill("SIGKILL");
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await request(`http://127.0.0.1:${ports!.api}${path}`, {
+      method: method as "GET",
+      headers: { authorization: `Bearer ${EDGE_API_TOKEN}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.body.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: res.statusCode, json, text };
+  };
+  const cleanup = () => rmSync(dataDir, { recursive: true, force: true });
+  return {
+    name,
+    child,
+    httpBase: `http://127.0.0.1:${ports.http}`,
+    rtmpBase: `rtmp://127.0.0.1:${ports.rtmp}`,
+    wsBase: `ws://127.0.0.1:${ports.http}`,
+    api,
+    ended: () => child.output().split("\n").filter((l) => l.includes('"session.end"')).map((l) => (JSON.parse(l) as { session: { id: string; reason: string; name?: string } }).session),
+    async stop() {
+      if (child.proc.exitCode === null && child.proc.signalCode === null) {
+        child.proc.kill("SIGTERM");
+        const timer = setTimeout(() => child.proc.kill("SIGKILL"), 10_000);
+        await child.exit;
+        clearTimeout(timer);
+      }
+      cleanup();
+    },
+    async crash() {
+      child.proc.kill("SIGKILL");
+      await child.exit;
+      cleanup();
+    },
+  };
+}
