@@ -18,6 +18,7 @@ const FLOORS: Readonly<Record<string, number>> = {
   sessions: 5,
   stats: 6,
   metrics: 7,
+  console: 7,
   gate: 6,
   hls: 7,
   api: 8,

@@ -22,6 +22,9 @@ import { StatsLedger } from "./stats/stats-ledger.js";
 import { PluginMetrics } from "./metrics/plugin-metrics.js";
 import { UserStore } from "./users/user-store.js";
 import { UserEditor } from "./users/user-editor.js";
+import { RevokedTokens } from "./chain/revoked-tokens.js";
+import { DecisionLog } from "./console/decision-log.js";
+import { ViewerHistory } from "./console/viewer-history.js";
 
 /** The edges the plugin talks to, each with a production default; tests pass their own. */
 export interface ViewerAuthDeps {
@@ -106,9 +109,11 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
   const users = UserStore.open(resolved.auth, log);
   const addressRules = new AddressRules(resolved.auth);
   let securetoken = resolved.auth.securetoken;
+  // Only the management API can revoke a token, so without it the chain has no `revoked` step.
+  const revokedTokens = resolved.api.enabled ? new RevokedTokens(clock) : undefined;
   const chain = buildChain(resolved, {
     internalSecret: deps.internalSecret, customAuthorizers: deps.authorizers, sessions, clock, users, addressRules,
-    securetoken: () => securetoken, backendDispatcher: deps.backendDispatcher,
+    securetoken: () => securetoken, backendDispatcher: deps.backendDispatcher, revokedTokens,
   }, log);
   const ctx: GateContext = {
     chain,
@@ -123,11 +128,13 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
     : new HlsGate(ctx, new HlsSessionKeys(sessions, clock, resolved.hls.sessionIdleSec, resolved.hls.ipBinding, log), resolved.hls.dir, { hideUnknownChannels: resolved.hls.hideUnknownChannels, segmentCacheBytes: resolved.hls.segmentCacheBytes, clock });
   const ledger = resolved.stats.file === null ? undefined : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log, resolved.stats);
   const metrics = new PluginMetrics(chain, sessions, log, chain.step("backend"), ledger);
-  const api = resolved.api.enabled
+  // What the console shows beyond the API's own data: recent decisions and an hour of viewer counts.
+  const consoleData = revokedTokens === undefined ? undefined : { revokedTokens, decisions: new DecisionLog(chain, clock), history: new ViewerHistory(sessions, clock) };
+  const api = consoleData !== undefined
     ? new ManagementApi(
       { bind: resolved.api.bind, port: resolved.api.port, token: resolved.api.token!, previousTokens: resolved.api.previousTokens },
       sessions,
-      { ledger, metrics, rechecker: ctx.rechecker, users: users === undefined ? undefined : new UserEditor(users, log) },
+      { ledger, metrics, rechecker: ctx.rechecker, users: users === undefined ? undefined : new UserEditor(users, log), ...consoleData, securetoken: () => securetoken },
       deps.apiProviders ?? {},
       clock,
       log,
@@ -186,6 +193,8 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
       host?.detach();
       hlsGate?.close();
       metrics.close();
+      consoleData?.decisions.close();
+      consoleData?.history.close();
       ledger?.close();
       ctx.rechecker.close();
       // Started before the first await: a refused attach has released the users file watcher and the

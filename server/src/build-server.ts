@@ -55,7 +55,8 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
   const redactor = new Redactor([internalSecret, ...configSecrets(pluginConfig), ...config.channels.flatMap(sourceCredentials)]);
   const log = deps.logger ?? createLogger(config.log.level, undefined, redactor);
   let channels: ChannelRunner[] = [];
-  const apiProviders = { channels: () => channels.map((c) => c.status()), notReady: () => channelsNotUp(config, channels) };
+  const ports = { rtmp: 0, http: 0, api: 0 };
+  const apiProviders = { channels: () => channels.map((c) => c.status()), notReady: () => channelsNotUp(config, channels), hlsPort: () => ports.http };
   const auth = buildViewerAuth(pluginConfig, { ...deps, logger: log, internalSecret, apiProviders });
   try {
     auth.attach(createNms4Host(nms)); // wraps NMS's internals; nothing listens until start
@@ -63,7 +64,6 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
     void auth.detach();
     throw error;
   }
-  const ports = { rtmp: 0, http: 0, api: 0 };
   const policy = { initialMs: s.restartInitialMs, maxMs: s.restartMaxMs, stableAfterMs: s.stableAfterSec * 1000, stopTimeoutMs: s.stopTimeoutMs };
 
   return {

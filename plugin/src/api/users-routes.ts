@@ -4,6 +4,7 @@ import type { SessionStore } from "../core/session-store.js";
 import type { EditProblem, UserEdit, UserEditor } from "../users/user-editor.js";
 import { isReply, jsonBody, type ApiRequest, type Reply, type Route } from "./api-route.js";
 import { revoke, sessionsOfUser, sessionsWithToken } from "./revocation.js";
+import type { RevokedTokens } from "../chain/revoked-tokens.js";
 
 /** What the users and revocation routes work on. */
 export interface UsersRoutesDeps {
@@ -11,6 +12,8 @@ export interface UsersRoutesDeps {
   editor: UserEditor | undefined;
   registry: SessionStore;
   rechecker: SessionRechecker;
+  /** Where `"refuse": true` puts a revoked token. */
+  revokedTokens: RevokedTokens;
   log: Logger;
 }
 
@@ -64,17 +67,25 @@ export function usersRoutes(deps: UsersRoutesDeps): Route[] {
   function revokeByBody(request: ApiRequest): Reply {
     const parsed = jsonBody(request);
     if (isReply(parsed)) return parsed;
-    const { token, user } = (parsed.value ?? {}) as { token?: unknown; user?: unknown };
+    const { token, user, refuse } = (parsed.value ?? {}) as { token?: unknown; user?: unknown; refuse?: unknown };
     const valid = (v: unknown) => v === undefined || (typeof v === "string" && v !== "");
     if ((token === undefined) === (user === undefined) || !valid(token) || !valid(user)) {
       return { status: 400, body: { error: 'the body must be {"token": "…"} or {"user": "…"}' } };
     }
+    if (refuse !== undefined && (typeof refuse !== "boolean" || typeof token !== "string")) {
+      return { status: 400, body: { error: 'refuse: must be true or false, and only with {"token": "…"}' } };
+    }
+    // Refused from now on (24 h, in memory): the chain's `revoked` step denies it whoever issued it.
+    if (refuse === true) deps.revokedTokens.add(token as string, REFUSE_SEC);
     const sessions = typeof token === "string" ? sessionsWithToken(deps.registry, token) : sessionsOfUser(deps.registry, user as string);
     const closed = revoke(deps.registry, sessions);
-    deps.log.info({ event: "api.sessions_revoked", by: typeof token === "string" ? "token" : "user", ...(typeof user === "string" ? { userId: user } : {}), closed: closed.length }, "sessions revoked through the API");
+    deps.log.info({ event: "api.sessions_revoked", by: typeof token === "string" ? "token" : "user", ...(typeof user === "string" ? { userId: user } : {}), refused: refuse === true, closed: closed.length }, "sessions revoked through the API");
     return { status: 200, body: { closed } };
   }
 }
+
+/** How long a token revoked with `"refuse": true` is refused. */
+const REFUSE_SEC = 86_400;
 
 function replyTo(result: UserEdit, okStatus: number, closed: string[]): Reply {
   if (result.ok) return { status: okStatus, body: { user: result.user, closedSessions: closed } };

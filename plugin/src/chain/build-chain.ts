@@ -15,6 +15,7 @@ import { createIpDenyAuthorizer } from "./ip-deny-authorizer.js";
 import { BruteForceThrottle } from "./brute-force-throttle.js";
 import { createSecureTokenAuthorizer } from "./securetoken-authorizer.js";
 import { createUsersAuthorizer, TOKEN_PARAM } from "./users-authorizer.js";
+import { createRevokedTokensAuthorizer, type RevokedTokens } from "./revoked-tokens.js";
 
 /** What the chain is built from besides the configuration. */
 export interface ChainParts {
@@ -31,6 +32,8 @@ export interface ChainParts {
   securetoken?: (() => PluginConfig["auth"]["securetoken"]) | undefined;
   /** The deny and allow lists the IP steps read (reloadable); made from the configuration when omitted. */
   addressRules?: AddressRules | undefined;
+  /** Tokens the operator revoked (the management API); the `revoked` step is left out when undefined. */
+  revokedTokens?: RevokedTokens | undefined;
   /** Replaces the backend step's built-in keep-alive pool; its owner closes it. */
   backendDispatcher?: Dispatcher | undefined;
 }
@@ -47,6 +50,7 @@ export function buildChain(config: PluginConfig, parts: ChainParts, log: Logger)
   const rules = parts.addressRules ?? new AddressRules(config.auth);
   steps.push(createIpDenyAuthorizer(() => rules.deny));
   steps.push(createIpAllowAuthorizer(() => rules.allow));
+  if (parts.revokedTokens !== undefined) steps.push(createRevokedTokensAuthorizer(parts.revokedTokens));
   const throttle = config.auth.bruteForce.enabled ? new BruteForceThrottle(config.auth.bruteForce, parts.clock, log) : undefined;
   // Could a step after the users step accept a token that is no user's? Then only the chain's final
   // default deny shows that nobody took it; otherwise the users step knows at once.

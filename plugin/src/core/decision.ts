@@ -2,7 +2,7 @@
  * The names of the chain's steps, in the order they run (docs/protocols.md §1), plus the chain's own default.
  * `custom` are authorizers an operator passes in code; they run after securetoken, before the backend.
  */
-const STEP_NAMES = ["internal", "ip-deny", "ip-allow", "users", "securetoken", "custom", "backend", "default"] as const;
+const STEP_NAMES = ["internal", "ip-deny", "ip-allow", "revoked", "users", "securetoken", "custom", "backend", "default"] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
 /** What one step says: decide now (allow or deny) or pass to the next step. */

@@ -1,0 +1,63 @@
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { extname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** One file the console serves: its bytes (read once at start) and content type. */
+export interface ConsoleAsset {
+  body: Buffer;
+  contentType: string;
+}
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
+};
+
+/**
+ * Third-party modules the console loads, each one exact file of an installed package (served under
+ * `vendor/`): preact + htm in one ES module (the UI without a build step) and hls.js's ES build for the
+ * preview player. Nothing else under node_modules is reachable.
+ */
+const VENDOR_FILES: Readonly<Record<string, string>> = {
+  "vendor/htm-preact.js": "htm/preact/standalone.module.js",
+  "vendor/hls.mjs": "hls.js/dist/hls.min.mjs",
+};
+
+/**
+ * The console's files by path under `/console/`: every file directly in the package's `console/`
+ * folder (html, js, css, svg) plus VENDOR_FILES. Read once, so a request can only name a key of this
+ * table: no directory listing, no path resolution at request time, hence no traversal.
+ */
+export function loadConsoleAssets(): Map<string, ConsoleAsset> {
+  const assets = new Map<string, ConsoleAsset>();
+  const folder = consoleFolder();
+  for (const name of readdirSync(folder)) {
+    const type = CONTENT_TYPES[extname(name)];
+    const file = join(folder, name);
+    if (type === undefined || !statSync(file).isFile()) continue;
+    assets.set(name, { body: readFileSync(file), contentType: type });
+  }
+  const require = createRequire(import.meta.url);
+  for (const [name, specifier] of Object.entries(VENDOR_FILES)) {
+    // The source map reference would make a browser's developer tools ask for a file that is not served.
+    const text = readFileSync(require.resolve(specifier), "utf8").replace(/\n\/\/# sourceMappingURL=\S+\s*$/, "\n");
+    assets.set(name, { body: Buffer.from(text), contentType: CONTENT_TYPES[".js"]! });
+  }
+  return assets;
+}
+
+/**
+ * The package's `console/` folder: three levels up from this file in the sources
+ * (`plugin/src/console/`), four from the build (`dist/plugin/src/console/`).
+ */
+function consoleFolder(): string {
+  for (const up of ["../../../console", "../../../../console"]) {
+    const folder = fileURLToPath(new URL(up, import.meta.url));
+    if (existsSync(join(folder, "index.html"))) return folder;
+  }
+  throw new Error("the console's files (console/index.html) are missing from the package");
+}
