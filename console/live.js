@@ -1,0 +1,119 @@
+// Live: every session now, kept current by the /api/events stream (no re-fetch of the list).
+import { Component, html, useEffect, useRef, useState } from "./vendor/htm-preact.js";
+import { api, apiUrl } from "./api.js";
+import { formatCount } from "./format.js";
+import { LiveTable } from "./live-table.js";
+
+const PROTOCOLS = ["rtmp", "http-flv", "ws-flv", "hls"];
+
+export function LivePage() {
+  const tbody = useRef(null);
+  const table = useRef(null);
+  const [counts, setCounts] = useState({ total: 0, shown: 0 });
+  const [stream, setStream] = useState("connecting");
+  const [message, setMessage] = useState("");
+
+  useEffect(() => {
+    let pending = false;
+    // Counting is batched to one per frame: a burst of events costs one count, not one each.
+    const onChange = () => {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(() => {
+        pending = false;
+        setCounts({ total: live.rows.size, shown: live.shown });
+      });
+    };
+    const live = new LiveTable(tbody.current, onChange);
+    table.current = live;
+    const events = new EventSource(apiUrl("events"), { withCredentials: true });
+    const on = (name, handler) => events.addEventListener(name, (e) => handler(JSON.parse(e.data)));
+    on("snapshot", (d) => {
+      live.load(d.sessions, d.at);
+      setStream("live");
+      document.body.dataset.liveLoaded = String(performance.now());
+    });
+    on("opened", (s) => live.upsert(s, Date.now()));
+    on("playing", (s) => live.upsert(s, Date.now()));
+    on("ended", (d) => live.remove(d.id));
+    on("bytes", (d) => live.bytes(d.sessions, d.at));
+    events.onerror = () => setStream("reconnecting");
+    return () => events.close();
+  }, []);
+
+  const act = async (event) => {
+    const button = event.target.closest("button[data-action]");
+    if (button === null) return;
+    const id = button.closest("tr").dataset.id;
+    const row = table.current.rows.get(id);
+    if (row === undefined) return;
+    try {
+      if (button.dataset.action === "close") {
+        await api("DELETE", `sessions/${encodeURIComponent(id)}`);
+        setMessage("Session closed.");
+      } else {
+        const user = row.session.userId ?? row.session.name;
+        const { closed } = await api("DELETE", `users/${encodeURIComponent(user)}/sessions`);
+        setMessage(`Closed ${closed.length} session(s) of ${user}.`);
+      }
+    } catch (e) {
+      setMessage(`Failed: ${e.message}`);
+    }
+  };
+
+  const filter = (event) => {
+    const form = event.currentTarget;
+    const value = (name) => form.elements.namedItem(name).value.trim();
+    table.current.setFilter({ channel: value("channel"), user: value("user"), ip: value("ip"), protocol: value("protocol") });
+  };
+
+  const revokeToken = async (event) => {
+    event.preventDefault();
+    const field = event.currentTarget.elements.namedItem("token");
+    try {
+      const { closed } = await api("POST", "sessions/revoke", { token: field.value, refuse: true });
+      setMessage(`Token revoked: ${closed.length} session(s) closed; it is refused for 24 h.`);
+      field.value = "";
+    } catch (e) {
+      setMessage(`Failed: ${e.message}`);
+    }
+  };
+
+  return html`
+    <section class="toolbar">
+      <h1>Live <span class="muted count">${formatCount(counts.shown)} of ${formatCount(counts.total)} sessions</span>
+        <span class=${`badge ${stream === "live" ? "up" : "down"}`}>${stream}</span></h1>
+      <form class="filters" onInput=${filter} onSubmit=${(e) => e.preventDefault()}>
+        <input name="channel" placeholder="Channel" aria-label="Filter by channel" />
+        <input name="user" placeholder="User" aria-label="Filter by user" />
+        <input name="ip" placeholder="IP" aria-label="Filter by IP" />
+        <select name="protocol" aria-label="Filter by protocol">
+          <option value="">All protocols</option>
+          ${PROTOCOLS.map((p) => html`<option value=${p}>${p}</option>`)}
+        </select>
+      </form>
+      <form class="revoke" onSubmit=${revokeToken}>
+        <input name="token" type="password" placeholder="Token to revoke" aria-label="Token to revoke" autocomplete="off" required />
+        <button type="submit" class="danger">Revoke token</button>
+      </form>
+      ${message !== "" && html`<p class="notice" role="status">${message}</p>`}
+    </section>
+    <${SessionsTable} tbody=${tbody} onClick=${act} />`;
+}
+
+/** The table's frame, rendered once: its rows belong to LiveTable, and preact never diffs them. */
+class SessionsTable extends Component {
+  shouldComponentUpdate() {
+    return false;
+  }
+
+  render({ tbody, onClick }) {
+    return html`
+      <div class="table-wrap">
+        <table class="sessions">
+          <thead><tr><th>Channel</th><th>User</th><th>IP</th><th>Protocol</th><th>Player</th><th>Started</th><th>Bytes</th><th>Rate</th><th></th></tr></thead>
+          <tbody ref=${tbody} onClick=${onClick}></tbody>
+        </table>
+      </div>`;
+  }
+}
