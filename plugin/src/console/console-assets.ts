@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
-import { extname, join } from "node:path";
+import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** One file the console serves: its bytes (read once at start) and content type. */
@@ -18,13 +18,13 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 };
 
 /**
- * Third-party modules the console loads, each one exact file of an installed package (served under
+ * Third-party modules the console loads, each one exact file (`package:path`) of an installed package (served under
  * `vendor/`): preact + htm in one ES module (the UI without a build step) and hls.js's ES build for the
  * preview player. Nothing else under node_modules is reachable.
  */
 const VENDOR_FILES: Readonly<Record<string, string>> = {
-  "vendor/htm-preact.js": "htm/preact/standalone.module.js",
-  "vendor/hls.mjs": "hls.js/dist/hls.min.mjs",
+  "vendor/htm-preact.js": "htm:preact/standalone.module.js",
+  "vendor/hls.mjs": "hls.js:dist/hls.min.mjs",
 };
 
 /**
@@ -41,13 +41,32 @@ export function loadConsoleAssets(): Map<string, ConsoleAsset> {
     if (type === undefined || !statSync(file).isFile()) continue;
     assets.set(name, { body: readFileSync(file), contentType: type });
   }
-  const require = createRequire(import.meta.url);
   for (const [name, specifier] of Object.entries(VENDOR_FILES)) {
+    const [pkg, file] = specifier.split(":") as [string, string];
     // The source map reference would make a browser's developer tools ask for a file that is not served.
-    const text = readFileSync(require.resolve(specifier), "utf8").replace(/\n\/\/# sourceMappingURL=\S+\s*$/, "\n");
+    const text = readFileSync(join(packageRoot(pkg), file), "utf8").replace(/\n\/\/# sourceMappingURL=\S+\s*$/, "\n");
     assets.set(name, { body: Buffer.from(text), contentType: CONTENT_TYPES[".js"]! });
   }
   return assets;
+}
+
+/**
+ * An installed package's folder, found from its resolved entry point: a package's `exports` may not list
+ * the file the console needs (htm's standalone module), so the file is joined to the folder instead.
+ */
+function packageRoot(pkg: string): string {
+  let folder = dirname(createRequire(import.meta.url).resolve(pkg));
+  while (!isPackageFolder(folder, pkg)) {
+    const parent = dirname(folder);
+    if (parent === folder) throw new Error(`the console needs the package ${pkg}, which is not installed`);
+    folder = parent;
+  }
+  return folder;
+}
+
+function isPackageFolder(folder: string, pkg: string): boolean {
+  const manifest = join(folder, "package.json");
+  return existsSync(manifest) && (JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === pkg;
 }
 
 /**
