@@ -42,7 +42,8 @@ function ChannelCard({ channel, now, history }) {
   const lastError = channel.packager?.lastError ?? channel.ingest?.lastError ?? null;
   const total = Object.values(now).reduce((a, b) => a + b, 0);
   const to = Date.now();
-  const points = history.map((s) => ({ x: s.at, y: Object.values(s.viewers).reduce((a, b) => a + b, 0) }));
+  // The samples of the last hour, then the count now (the latest sample may be up to 10 s old).
+  const points = [...history.map((s) => ({ x: s.at, y: Object.values(s.viewers).reduce((a, b) => a + b, 0) })), { x: to, y: total }];
   const [previewing, setPreviewing] = useState(false);
   return html`
     <article class="card channel" data-channel=${name}>

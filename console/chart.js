@@ -4,7 +4,7 @@ import { html } from "./vendor/htm-preact.js";
 
 const W = 600;
 const H = 160;
-const PAD = { left: 36, right: 8, top: 10, bottom: 22 };
+const PAD = { left: 56, right: 8, top: 12, bottom: 26 };
 
 /** A step-free line of `points` ([{x: ms, y: number}]) over [from, to], y from 0 to the largest value. */
 export function LineChart({ points, from, to, label, formatY = String }) {
@@ -21,7 +21,8 @@ export function LineChart({ points, from, to, label, formatY = String }) {
       <text class="tick" x=${PAD.left - 4} y=${H - PAD.bottom + 4} text-anchor="end">0</text>
       <text class="tick" x=${PAD.left} y=${H - 6}>${minutesAgo(from)}</text>
       <text class="tick" x=${W - PAD.right} y=${H - 6} text-anchor="end">now</text>
-      ${points.length > 0 && html`<path class="line" d=${path} />`}
+      ${points.length > 1 && html`<path class="line" d=${path} />`}
+      ${points.length === 1 && html`<circle class="dot" cx=${x(points[0].x).toFixed(1)} cy=${y(points[0].y).toFixed(1)} r="4" />`}
       ${points.length === 0 && html`<text class="tick" x=${W / 2} y=${H / 2} text-anchor="middle">no samples yet</text>`}
     </svg>`;
 }

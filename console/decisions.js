@@ -47,15 +47,15 @@ export function DecisionsPage() {
         <thead><tr><th>When</th><th>Verdict</th><th>Step</th><th>Reason</th><th>Channel</th><th>IP</th><th>Protocol</th><th>User</th><th>Player</th></tr></thead>
         <tbody>
           ${decisions.map((d) => html`<tr key=${`${d.sessionId}-${d.at}`}>
-            <td data-label="when">${formatTime(d.at)}</td>
-            <td data-label="verdict"><span class=${`badge ${d.verdict === "allow" ? "up" : "down"}`}>${d.verdict}</span></td>
-            <td data-label="step">${d.step}</td>
-            <td data-label="reason">${d.reason}</td>
-            <td data-label="channel">${`${d.app}/${d.channel}`}</td>
+            <td data-label="When">${formatTime(d.at)}</td>
+            <td data-label="Verdict"><span class=${`badge ${d.verdict === "allow" ? "up" : "down"}`}>${d.verdict}</span></td>
+            <td data-label="Step">${d.step}</td>
+            <td data-label="Reason">${d.reason}</td>
+            <td data-label="Channel">${`${d.app}/${d.channel}`}</td>
             <td data-label="IP">${d.ip}</td>
-            <td data-label="protocol">${d.protocol}</td>
-            <td data-label="user">${d.user ?? "—"}</td>
-            <td data-label="player" class="col-player">${d.userAgent}</td>
+            <td data-label="Protocol">${d.protocol}</td>
+            <td data-label="User">${d.user ?? "—"}</td>
+            <td data-label="Player" class="col-player">${d.userAgent}</td>
           </tr>`)}
         </tbody>
       </table>

@@ -1,10 +1,14 @@
-// The Live page's table, kept by hand instead of by preact: with 10,000 sessions a change must touch
-// only its own row (a new session adds one row, an ended one removes one, a byte counter changes two
-// cells), never re-render the list. Every cell is set with textContent: viewer-chosen strings (user
-// agent, session name) are text, whatever they contain.
+// The Live page's table, kept by hand instead of by preact, and windowed: every session is kept as data,
+// but only the rows in view (plus a margin) exist in the page. With 10,000 sessions a change costs a
+// little data work and, when its row is in view, two or three cells: never a re-render of the list.
+// Every cell is set with textContent, so viewer-chosen strings (user agent, session name) stay text.
 import { formatBytes, formatRate, formatTime } from "./format.js";
 
 const COLUMNS = ["channel", "user", "ip", "protocol", "player", "started", "bytes", "rate", "actions"];
+/** Each cell's label on a phone, where a row folds into a card. */
+const LABELS = { channel: "Channel", user: "User", ip: "IP", protocol: "Protocol", player: "Player", started: "Started", bytes: "Bytes", rate: "Rate", actions: "" };
+/** Rows rendered above and below the visible ones, so a fast scroll does not show blanks. */
+const OVERSCAN = 20;
 
 /** A blank row to clone: cloning one template is much faster than building each cell. */
 function rowTemplate() {
@@ -12,7 +16,7 @@ function rowTemplate() {
   for (const column of COLUMNS) {
     const td = document.createElement("td");
     td.className = `col-${column}`;
-    td.dataset.label = column;
+    td.dataset.label = LABELS[column];
     tr.append(td);
   }
   const actions = tr.lastChild;
@@ -28,96 +32,143 @@ function rowTemplate() {
 }
 
 export class LiveTable {
-  /** @param {HTMLTableSectionElement} tbody */
-  constructor(tbody, onChange) {
+  /** @param {HTMLTableSectionElement} tbody inside a scrolling `viewport` element */
+  constructor(tbody, viewport, onChange) {
     this.tbody = tbody;
-    this.rows = new Map(); // id → { session, tr, cells, lastBytes, lastAt }
+    this.viewport = viewport;
+    this.onChange = onChange;
+    this.rows = new Map(); // id → { session, lastBytes, lastAt, rate }
+    this.order = []; // ids of the sessions that pass the filter, oldest first
     this.filter = { channel: "", user: "", ip: "", protocol: "" };
     this.template = rowTemplate();
-    this.onChange = onChange;
+    this.pool = []; // the <tr> elements in the page, in order
+    this.rowHeight = 0;
+    this.scheduled = false;
+    viewport.addEventListener("scroll", () => this.#schedule(), { passive: true });
+    window.addEventListener("resize", () => {
+      this.rowHeight = 0;
+      this.#schedule();
+    });
   }
 
   /** Replaces everything (the stream's first message, or after a reconnect). */
   load(sessions, at) {
     this.rows.clear();
-    const fragment = document.createDocumentFragment();
-    for (const session of sessions) fragment.append(this.#newRow(session, at));
-    this.tbody.replaceChildren(fragment);
-    this.onChange();
+    for (const session of sessions) this.rows.set(session.id, { session, lastBytes: session.bytesOut, lastAt: at, rate: undefined });
+    this.#refilter();
+    this.render();
   }
 
-  /** A session opened or started playing: add its row, or refresh the fields that changed. */
+  /** A session opened or started playing: add it, or take its new fields. */
   upsert(session, at) {
     const row = this.rows.get(session.id);
     if (row === undefined) {
-      this.tbody.append(this.#newRow(session, at));
-      this.onChange();
-      return;
+      this.rows.set(session.id, { session, lastBytes: session.bytesOut, lastAt: at, rate: undefined });
+      if (this.#matches(session)) this.order.push(session.id);
+    } else {
+      row.session = session;
+      const listed = this.order.indexOf(session.id) >= 0;
+      if (listed !== this.#matches(session)) this.#refilter();
     }
-    row.session = session;
-    this.#fill(row);
+    this.#changed();
   }
 
   remove(id) {
-    const row = this.rows.get(id);
-    if (row === undefined) return;
-    row.tr.remove();
-    this.rows.delete(id);
-    this.onChange();
+    if (!this.rows.delete(id)) return;
+    const index = this.order.indexOf(id);
+    if (index >= 0) this.order.splice(index, 1);
+    this.#changed();
   }
 
-  /** New byte counters: only the bytes and rate cells of those rows change. */
+  /** New byte counters: data for every session, cells only for the rows in view. */
   bytes(pairs, at) {
     for (const [id, bytes] of pairs) {
       const row = this.rows.get(id);
       if (row === undefined) continue;
       const seconds = (at - row.lastAt) / 1000;
-      if (seconds > 0) row.cells.rate.textContent = formatRate((bytes - row.lastBytes) / seconds);
+      if (seconds > 0) row.rate = (bytes - row.lastBytes) / seconds;
       row.lastBytes = bytes;
       row.lastAt = at;
       row.session.bytesOut = bytes;
-      row.cells.bytes.textContent = formatBytes(bytes);
+    }
+    for (const tr of this.pool) {
+      const row = this.rows.get(tr.dataset.id);
+      if (row === undefined) continue;
+      tr.children[6].textContent = formatBytes(row.session.bytesOut);
+      tr.children[7].textContent = formatRate(row.rate);
     }
   }
 
   setFilter(filter) {
     this.filter = filter;
-    for (const row of this.rows.values()) row.tr.hidden = !this.#matches(row.session);
-    this.onChange();
+    this.#refilter();
+    this.#changed();
   }
 
   get shown() {
-    let n = 0;
-    for (const row of this.rows.values()) if (!row.tr.hidden) n++;
-    return n;
+    return this.order.length;
   }
 
-  #newRow(session, at) {
-    const tr = this.template.cloneNode(true);
-    tr.dataset.id = session.id;
-    const cells = {};
-    COLUMNS.forEach((column, i) => (cells[column] = tr.children[i]));
-    const row = { session, tr, cells, lastBytes: session.bytesOut, lastAt: at };
-    this.rows.set(session.id, row);
-    this.#fill(row);
-    return tr;
+  /** Puts the rows in view into the page, reusing the <tr> already there. */
+  render() {
+    const start = performance.now();
+    this.scheduled = false;
+    const rowHeight = this.rowHeight || 36;
+    const first = Math.max(0, Math.floor(this.viewport.scrollTop / rowHeight) - OVERSCAN);
+    const visible = Math.ceil(this.viewport.clientHeight / rowHeight) + 2 * OVERSCAN;
+    const ids = this.order.slice(first, first + visible);
+    while (this.pool.length < ids.length) this.pool.push(this.template.cloneNode(true));
+    while (this.pool.length > ids.length) this.pool.pop().remove();
+    ids.forEach((id, i) => this.#fill(this.pool[i], this.rows.get(id)));
+    if (this.tbody.childElementCount !== this.pool.length || this.pool.some((tr, i) => this.tbody.children[i] !== tr)) this.tbody.replaceChildren(...this.pool);
+    // Space for the rows not in the page, so the scroll bar is the whole list's.
+    this.tbody.style.paddingTop = `${first * rowHeight}px`;
+    this.tbody.style.paddingBottom = `${Math.max(0, this.order.length - first - ids.length) * rowHeight}px`;
+    if (this.rowHeight === 0 && this.pool.length > 0) {
+      this.rowHeight = this.pool[0].offsetHeight || 36;
+      if (this.rowHeight !== rowHeight) this.#schedule();
+    }
+    this.onChange();
+    performance.measure("live:render", { start, end: performance.now() });
   }
 
-  #fill(row) {
+  #changed() {
+    this.#schedule();
+  }
+
+  #schedule() {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    requestAnimationFrame(() => this.render());
+  }
+
+  #refilter() {
+    this.order = [];
+    for (const [id, row] of this.rows) if (this.#matches(row.session)) this.order.push(id);
+  }
+
+  #fill(tr, row) {
     const s = row.session;
-    const c = row.cells;
-    c.channel.textContent = `${s.app}/${s.channel}`;
-    c.user.textContent = s.userId ?? s.name ?? "—";
-    c.ip.textContent = s.ip;
-    c.protocol.textContent = s.protocol;
-    c.player.textContent = s.userAgent;
-    c.player.title = s.userAgent;
-    c.started.textContent = formatTime(s.playingSince ?? s.startedAt);
-    c.bytes.textContent = formatBytes(s.bytesOut);
-    if (c.rate.textContent === "") c.rate.textContent = "—";
-    row.tr.classList.toggle("checking", s.state === "checking");
-    c.actions.lastChild.hidden = s.userId === undefined && s.name === undefined;
-    row.tr.hidden = !this.#matches(s);
+    if (tr.dataset.id === s.id && tr.dataset.state === s.state) {
+      // The same session as last frame: only what moves.
+      tr.children[6].textContent = formatBytes(s.bytesOut);
+      tr.children[7].textContent = formatRate(row.rate);
+      return;
+    }
+    tr.dataset.id = s.id;
+    tr.dataset.state = s.state;
+    const c = tr.children;
+    c[0].textContent = `${s.app}/${s.channel}`;
+    c[1].textContent = s.userId ?? s.name ?? "—";
+    c[2].textContent = s.ip;
+    c[3].textContent = s.protocol;
+    c[4].textContent = s.userAgent;
+    c[4].title = s.userAgent;
+    c[5].textContent = formatTime(s.playingSince ?? s.startedAt);
+    c[6].textContent = formatBytes(s.bytesOut);
+    c[7].textContent = formatRate(row.rate);
+    tr.classList.toggle("checking", s.state === "checking");
+    c[8].lastChild.hidden = s.userId === undefined && s.name === undefined;
   }
 
   #matches(s) {

@@ -44,15 +44,15 @@ export function UsersPage() {
         <tbody>
           ${data.users.map((u) => html`
             <tr key=${u.login} data-login=${u.login}>
-              <td data-label="login">${u.login}</td>
-              <td data-label="status"><span class=${`badge ${u.enabled ? "up" : "down"}`}>${u.enabled ? "enabled" : "disabled"}</span></td>
-              <td data-label="password">${u.password === "none" ? "—" : u.password === "plaintext" ? "set (plaintext!)" : "set"}</td>
-              <td data-label="tokens">${u.tokens.length > 0 ? `${u.tokens.length} set` : "—"}</td>
-              <td data-label="IPs">${u.ips.length > 0 ? u.ips.join(", ") : "anywhere"}</td>
-              <td data-label="expires">${u.expires ?? "never"}</td>
-              <td data-label="max">${u.maxConnections ?? "no limit"}</td>
-              <td data-label="packages">${u.packages.join(", ")}</td>
-              <td data-label="comment">${u.comment}</td>
+              <td data-label="Login">${u.login}</td>
+              <td data-label="Status"><span class=${`badge ${u.enabled ? "up" : "down"}`}>${u.enabled ? "enabled" : "disabled"}</span></td>
+              <td data-label="Password">${u.password === "none" ? "—" : u.password === "plaintext" ? "set (plaintext!)" : "set"}</td>
+              <td data-label="Tokens">${u.tokens.length > 0 ? `${u.tokens.length} set` : "—"}</td>
+              <td data-label="Bound IPs">${u.ips.length > 0 ? u.ips.join(", ") : "anywhere"}</td>
+              <td data-label="Expires">${u.expires ?? "never"}</td>
+              <td data-label="Max conn.">${u.maxConnections ?? "no limit"}</td>
+              <td data-label="Packages">${u.packages.join(", ")}</td>
+              <td data-label="Comment">${u.comment}</td>
               <td data-label="">${data.editable && html`
                 <button type="button" class="small" onClick=${() => setEditing(u)}>Edit</button>
                 <button type="button" class="small" onClick=${() => toggle(u)}>${u.enabled ? "Disable" : "Enable"}</button>`}</td>

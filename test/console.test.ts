@@ -147,6 +147,7 @@ describe("operator console in a real Chromium (real bundled server, real ffmpeg 
     await rowOf("mallory").waitFor({ timeout: 20_000 });
     expect(await rowOf("mallory").locator("td.col-player").textContent()).to.equal(XSS);
     await page.fill("input[name=user]", "mallory");
+    await waitFor("mallory's bytes and rate on the page", async () => ((await rowOf("mallory").locator("td.col-rate").textContent()) !== "—" ? true : undefined));
     await shot("live");
     await page.fill("input[name=user]", "");
     expect(await page.locator("img").count()).to.equal(0);
