@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock } from "../core/clock.js";
+import type { Logger } from "../core/log.js";
 import { loadConsoleAssets, type ConsoleAsset } from "../console/console-assets.js";
 import { consoleCookie, consoleCookieOf, ConsoleSessions, CSRF_HEADER } from "../console/console-sessions.js";
 
@@ -22,8 +23,14 @@ export class ConsoleFront {
   readonly sessions: ConsoleSessions;
   readonly #hlsPort: (() => number | undefined) | undefined;
 
-  constructor(clock: Clock, hlsPort: (() => number | undefined) | undefined) {
-    this.#assets = loadConsoleAssets();
+  /** A package without the console's files still has its API: `/console/` then answers 404, and the log says why. */
+  constructor(clock: Clock, hlsPort: (() => number | undefined) | undefined, log: Logger) {
+    this.#assets = new Map();
+    try {
+      this.#assets = loadConsoleAssets();
+    } catch (error) {
+      log.error({ event: "console.files_missing", err: error }, "operator console unavailable: its files are missing from the package");
+    }
     this.sessions = new ConsoleSessions(clock);
     this.#hlsPort = hlsPort;
   }

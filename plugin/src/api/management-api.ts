@@ -109,7 +109,7 @@ export class ManagementApi {
     this.#providers = providers;
     this.#registry = registry;
     this.#clock = clock;
-    this.#console = new ConsoleFront(clock, providers.hlsPort);
+    this.#console = new ConsoleFront(clock, providers.hlsPort, log);
     this.#routes = [
       { method: "GET", pattern: /^\/api\/health$/, handler: () => ({ status: 200, body: { status: "ok", liveSessions: registry.size } }) },
       { method: "GET", pattern: /^\/api\/channels$/, handler: () => ({ status: 200, body: { channels: providers.channels?.() ?? [] } }) },
