@@ -49,8 +49,9 @@ export function consoleRoutes(deps: ConsoleRoutesDeps): Route[] {
   /** A signed link to the channel's playlist, as a path and the HLS port (the page adds the host it was opened on). */
   function preview(url: URL, ip: string): Reply {
     const channel = url.searchParams.get("channel") ?? "";
-    const match = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)$/.exec(channel);
-    if (match === null) return { status: 400, body: { error: 'channel: must be "app/name" (letters, digits, "_", ".", "-")' } };
+    // No name may start with a dot: "../x" must not become a path that leaves the app.
+    const match = /^([A-Za-z0-9_-][A-Za-z0-9_.-]*)\/([A-Za-z0-9_-][A-Za-z0-9_.-]*)$/.exec(channel);
+    if (match === null) return { status: 400, body: { error: 'channel: must be "app/name" (letters, digits, "_", "-", and "." after the first)' } };
     const port = deps.hlsPort?.();
     if (port === undefined || port === 0) return { status: 404, body: { error: "no HLS server to preview from (the bundled server provides it)" } };
     const settings = deps.securetoken();
