@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +8,7 @@ import { startBundledServer, waitFor, type RunningServer } from "./helpers/bundl
 import { hasFfmpeg, stopProcess } from "./helpers/ffmpeg.js";
 import { httpGetFor } from "./helpers/flv-clients.js";
 import { hasChromium, launchChromium } from "./helpers/chromium.js";
+import { freePort } from "./helpers/free-port.js";
 
 const ADMIN = "console-admin-token-1";
 const XSS = "<img src=x onerror=alert(1)>";
@@ -24,6 +25,7 @@ const USERS_FILE = `users:
     packages: ["*"]
     comment: plays with a hostile user agent
 `;
+const NGINX = spawnSync("sh", ["-c", "command -v nginx || (test -x /usr/sbin/nginx && echo /usr/sbin/nginx)"]).stdout.toString().trim();
 const SHOTS = join(import.meta.dirname, "..", "docs", "console");
 
 /** An ffmpeg viewer on HTTP-FLV: it exits when the server ends its connection. */
@@ -229,6 +231,53 @@ describe("operator console in a real Chromium (real bundled server, real ffmpeg 
     await small.screenshot({ path: join(SHOTS, "live-phone-dark.png"), fullPage: false });
     await phone.close();
     expect(cspViolations).to.deep.equal([]);
+  });
+
+  it("works behind a reverse proxy under a path prefix (real nginx: /ops/ → the API)", async function () {
+    if (NGINX === "") this.skip();
+    const nginxDir = join(dir, "nginx");
+    mkdirSync(join(nginxDir, "logs"), { recursive: true });
+    const port = await freePort();
+    const temp = (name: string) => `${name}_temp_path ${join(nginxDir, `tmp-${name}`)};`;
+    writeFileSync(join(nginxDir, "nginx.conf"), `
+worker_processes 1;
+pid ${join(nginxDir, "nginx.pid")};
+error_log ${join(nginxDir, "logs", "error.log")} warn;
+events { worker_connections 64; }
+http {
+  access_log off;
+  ${["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map(temp).join("\n  ")}
+  server {
+    listen 127.0.0.1:${port};
+    location /ops/ {
+      proxy_pass http://127.0.0.1:${run.server.ports.api}/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }
+  }
+}
+`);
+    const nginx = spawn(NGINX, ["-p", nginxDir, "-c", join(nginxDir, "nginx.conf"), "-g", "daemon off;"], { stdio: "ignore" });
+    viewers.push(nginx);
+    const proxied = `http://127.0.0.1:${port}/ops/console/`;
+    await waitFor("nginx answering", async () => ((await fetch(proxied).catch(() => undefined))?.status === 200 ? true : undefined));
+    const behind = await browser.newContext();
+    try {
+      const p = await behind.newPage();
+      await p.goto(`http://127.0.0.1:${port}/ops/console`); // the relative redirect keeps the prefix
+      expect(p.url()).to.equal(proxied);
+      await p.fill("input[name=credential]", ADMIN);
+      await p.click("button[type=submit]");
+      const row = p.locator("table.sessions tbody tr", { has: p.locator("td.col-user", { hasText: "mallory" }) });
+      await row.waitFor({ timeout: 20_000 });
+      await p.waitForSelector(".badge.up >> text=live");
+      await p.click("a[href='#users']");
+      await p.waitForSelector("tr[data-login=alice]");
+    } finally {
+      await behind.close();
+      await stopProcess(nginx);
+    }
   });
 
   it("signs out (the cookie stops working) and throttles wrong credentials like the API", async () => {
