@@ -44,7 +44,12 @@ export function LivePage() {
     on("playing", (s) => live.upsert(s, Date.now()));
     on("ended", (d) => live.remove(d.id));
     on("bytes", (d) => live.bytes(d.sessions, d.at));
-    events.onerror = () => setStream("reconnecting");
+    events.onerror = () => {
+      setStream("reconnecting");
+      // The browser retries by itself after a network error, but not after a refusal (the console
+      // session expired or was signed out elsewhere): ask, and a 401 brings the sign-in back.
+      if (events.readyState === EventSource.CLOSED) api("GET", "console/session").catch(() => undefined);
+    };
     return () => events.close();
   }, []);
 
