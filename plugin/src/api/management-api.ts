@@ -150,6 +150,9 @@ export class ManagementApi {
       if (PROBE_PATHS.has(path) && (req.method === "GET" || req.method === "HEAD")) return this.#probe(path, res);
       if (path === "/console" || path.startsWith("/console/")) return this.#console.serveAsset(req, res, path);
       if (path === SIGN_IN_PATH && req.method === "POST") return await this.#signIn(req, res, peer, client);
+      // "Am I signed in?" on every console load: a missing or expired cookie is no guessed credential (the
+      // ids are 256 random bits), so it is answered 401 without counting toward a ban.
+      if (path === "/api/console/session" && req.method === "GET") return this.#console.session(req, res);
       // The credential is checked first, so the right one always works: a ban only refuses failures
       // (everything on a loopback bind shares 127.0.0.1, and any local process could otherwise lock the
       // operator out). A failure costs two SHA-256 per accepted token and a map update, nothing more.
@@ -160,7 +163,6 @@ export class ManagementApi {
         if (csrfMissing) return send(res, 403, { error: "a console request that changes something needs its X-CSRF-Token header" });
         if (credential === "none") return this.#refuse(req, res, peer, client);
       }
-      if (path === "/api/console/session" && req.method === "GET") return this.#console.session(req, res);
       if (path === "/api/console/sign-out" && req.method === "POST") return this.#console.signOut(req, res);
       if (path === "/api/events" && req.method === "GET") return streamSessionEvents(req, res, this.#registry, this.#clock, {});
       const body = await readBody(req);
