@@ -87,8 +87,10 @@ const MAX_BODY_BYTES = 64 * 1024;
 /**
  * ManagementApi is the operator's JSON API on its own port: sessions (list, get, close), revocation
  * of a user's or a token's sessions, built-in users, viewers per channel, channel states, statistics,
- * metrics and health. Every route but the liveness and readiness probes (PROBE_PATHS) needs the bearer token (compared in constant time against every
- * accepted token). The right token always works; repeated failures from one client get 429 for their
+ * metrics and health, plus the operator console (`/console/`, its sign-in and its event stream). Every
+ * route but the probes (PROBE_PATHS), the console's files and its sign-in needs the bearer token
+ * (compared in constant time against every accepted token) or a signed-in console's cookie, with its
+ * CSRF token for anything but GET. The right token always works; repeated failures from one client get 429 for their
  * failed requests only, so no other local process can lock the operator out.
  */
 export class ManagementApi {
