@@ -6,6 +6,15 @@ import { LiveTable } from "./live-table.js";
 
 const PROTOCOLS = ["rtmp", "http-flv", "ws-flv", "hls"];
 
+/** A session of the snapshot's compact form (one array per session, field names sent once); null is "not set". */
+function sessionOf(fields, row) {
+  const session = {};
+  fields.forEach((field, i) => {
+    if (row[i] !== null) session[field] = row[i];
+  });
+  return session;
+}
+
 export function LivePage() {
   const tbody = useRef(null);
   const viewport = useRef(null);
@@ -37,7 +46,7 @@ export function LivePage() {
       performance.measure(`live:${name}`, { start, end: performance.now() });
     });
     on("snapshot", (d) => {
-      live.load(d.sessions, d.at);
+      live.load(d.rows.map((row) => sessionOf(d.fields, row)), d.at);
       setStream("live");
     });
     on("opened", (s) => live.upsert(s, Date.now()));

@@ -154,7 +154,10 @@ describe("console routes over real HTTP (in-process plugin with its API)", funct
     };
     await until("snapshot", () => events.length >= 1);
     expect(events[0]!.event).to.equal("snapshot");
-    expect(events[0]!.data.sessions.map((s: { id: string }) => s.id)).to.deep.equal([first.id]);
+    const snapshot = events[0]!.data as { fields: string[]; rows: unknown[][] };
+    expect(snapshot.rows).to.have.length(1);
+    const row = Object.fromEntries(snapshot.fields.map((f, i) => [f, snapshot.rows[0]![i]]));
+    expect(row).to.include({ id: first.id, protocol: "http-flv", app: "live", channel: "test", userAgent: "<b>ua</b>", state: "checking", name: null, userId: null, bytesOut: 0 });
     const second = open();
     auth.sessions.admit(second, { identity: { userId: "alice" }, request: undefined });
     bytes = 4096;
