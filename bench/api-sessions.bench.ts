@@ -11,6 +11,8 @@ import { PluginMetrics } from "../plugin/src/metrics/plugin-metrics.js";
 import { MemorySessionStore } from "../plugin/src/sessions/memory-session-store.js";
 import { SessionRechecker } from "../plugin/src/sessions/session-rechecker.js";
 import { RevocationList } from "../plugin/src/sessions/revocation-list.js";
+import { DecisionLog } from "../plugin/src/console/decision-log.js";
+import { ViewerHistory } from "../plugin/src/console/viewer-history.js";
 import { report, round, timeEach, type Percentiles } from "./bench-stats.js";
 
 const SESSIONS = 10_000;
@@ -34,7 +36,9 @@ for (let i = 0; i < SESSIONS; i++) {
 const chain = new AuthChain([], "deny", log);
 const metrics = new PluginMetrics(chain, registry, log);
 const rechecker = new SessionRechecker(chain, registry, 0, log);
-const api = new ManagementApi({ bind: "127.0.0.1", port: 0, token: TOKEN }, registry, { ledger: undefined, metrics, rechecker, users: undefined, revocation: { targets: { registry, revocations: new RevocationList(systemClock), forgetVerdicts: () => {} }, cluster: undefined, revokedForSec: () => 86_400, clock: systemClock, log } }, {}, systemClock, log);
+const api = new ManagementApi({ bind: "127.0.0.1", port: 0, token: TOKEN }, registry, { ledger: undefined, metrics, rechecker, users: undefined, revocation: { targets: { registry, revocations: new RevocationList(systemClock), forgetVerdicts: () => {} }, cluster: undefined, revokedForSec: () => 86_400, clock: systemClock, log },
+  decisions: new DecisionLog(chain, systemClock), history: new ViewerHistory(registry, systemClock), securetoken: () => ({ format: "astra", secrets: [], clockSkewSec: 30, bindIp: true }),
+}, {}, systemClock, log);
 const port = await api.listen();
 // One keep-alive connection, one request at a time: latency, not throughput.
 const dispatcher = new Agent({ connections: 1, pipelining: 1 });

@@ -19,6 +19,7 @@ const FLOORS: Readonly<Record<string, number>> = {
   publish: 5,
   stats: 6,
   metrics: 7,
+  console: 7,
   gate: 6,
   cluster: 6,
   hls: 7,

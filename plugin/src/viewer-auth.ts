@@ -29,6 +29,8 @@ import { UserEditor } from "./users/user-editor.js";
 import { PublishPolicy } from "./publish/publish-policy.js";
 import { auditedPublishPolicy } from "./publish/publish-audit.js";
 import { guarded } from "./core/guarded.js";
+import { DecisionLog } from "./console/decision-log.js";
+import { ViewerHistory } from "./console/viewer-history.js";
 
 /** The edges the plugin talks to, each with a production default; tests pass their own. */
 export interface ViewerAuthDeps {
@@ -118,6 +120,7 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
   const users = UserStore.open(resolved.auth, log);
   const addressRules = new AddressRules(resolved.auth);
   let securetoken = resolved.auth.securetoken;
+  // Only the management API can revoke a token, so without it the chain has no `revoked` step.
   const chain = buildChain(resolved, {
     internalSecret: deps.internalSecret, customAuthorizers: deps.authorizers, sessions, clock, users, addressRules,
     securetoken: () => securetoken, backendDispatcher: deps.backendDispatcher,
@@ -151,13 +154,16 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
     guarded(log, "metrics.listener_failed", (decision) => metrics.countPublish(decision)),
   );
   let current = resolved;
-  const api = resolved.api.enabled
+  // What the console shows beyond the API's own data: recent decisions and an hour of viewer counts.
+  const consoleData = resolved.api.enabled ? { decisions: new DecisionLog(chain, clock), history: new ViewerHistory(sessions, clock) } : undefined;
+  const api = consoleData !== undefined
     ? new ManagementApi(
       { bind: resolved.api.bind, port: resolved.api.port, token: resolved.api.token!, previousTokens: resolved.api.previousTokens },
       sessions,
       {
         ledger, metrics, rechecker: ctx.rechecker, users: users === undefined ? undefined : new UserEditor(users, log),
         revocation: { targets: commandTargets, cluster, revokedForSec: () => current.sessions.revokedForSec, clock, log },
+        ...consoleData, securetoken: () => securetoken,
       },
       deps.apiProviders ?? {},
       clock,
@@ -231,6 +237,8 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
       host?.detach();
       hlsGate?.close();
       metrics.close();
+      consoleData?.decisions.close();
+      consoleData?.history.close();
       ledger?.close();
       ctx.rechecker.close();
       // Started before the first await: a refused attach has released the users file watcher and the

@@ -62,7 +62,8 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
     webadmin: { enable: false },
   });
   let channels: ChannelRunner[] = [];
-  const apiProviders = { channels: () => channels.map((c) => c.status()), notReady: () => channelsNotUp(config, channels) };
+  const ports = { rtmp: 0, http: 0, api: 0 };
+  const apiProviders = { channels: () => channels.map((c) => c.status()), notReady: () => channelsNotUp(config, channels), hlsPort: () => ports.http };
   const auth = buildViewerAuth(pluginConfig, { ...deps, logger: log, internalSecret, apiProviders });
   try {
     auth.attach(createNms4Host(nms)); // wraps NMS's internals; nothing listens until start
@@ -70,7 +71,6 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
     void auth.detach();
     throw error;
   }
-  const ports = { rtmp: 0, http: 0, api: 0 };
   const policy = { initialMs: s.restartInitialMs, maxMs: s.restartMaxMs, stableAfterMs: s.stableAfterSec * 1000, stopTimeoutMs: s.stopTimeoutMs };
 
   return {

@@ -11,6 +11,8 @@ export interface ApiRequest {
   readonly url: URL;
   /** The route pattern's captures, URL-decoded. */
   readonly params: readonly string[];
+  /** The peer's address (the console's preview link is signed for it). */
+  readonly ip: string;
   /** The request body (at most 64 KiB). */
   readonly body: Buffer;
 }

@@ -12,12 +12,18 @@ import type { StatsLedger } from "../stats/stats-ledger.js";
 import type { PluginMetrics } from "../metrics/plugin-metrics.js";
 import type { SessionRechecker } from "../sessions/session-rechecker.js";
 import type { UserEditor } from "../users/user-editor.js";
+import type { SecureTokenConfig } from "../config/securetoken-schema.js";
+import type { DecisionLog } from "../console/decision-log.js";
+import type { ViewerHistory } from "../console/viewer-history.js";
 import type { ApiRequest, Route } from "./api-route.js";
 import { sessionsRoutes } from "./sessions-routes.js";
 import { statsRoutes } from "./stats-routes.js";
 import { usersRoutes } from "./users-routes.js";
 import { revocationRoutes, type RevocationDeps } from "./revocation.js";
 import { clusterRoutes } from "./cluster-routes.js";
+import { consoleRoutes } from "./console-routes.js";
+import { ConsoleFront } from "./console-front.js";
+import { streamSessionEvents } from "./events-stream.js";
 
 /** Things the API reports that the plugin does not own (the bundled server's channels). */
 export interface ApiProviders {
@@ -28,6 +34,8 @@ export interface ApiProviders {
    * hold nothing secret (names and states only, no error lines).
    */
   notReady?: () => unknown[];
+  /** The port viewers get HLS on (the bundled server's HTTP port), for the console's preview player. */
+  hlsPort?: () => number | undefined;
 }
 
 /**
@@ -48,6 +56,12 @@ export interface ApiSources {
   users: UserEditor | undefined;
   /** Closes and revocations on this edge and, with a cluster, on every edge. */
   revocation: RevocationDeps;
+  /** The chain's recent decisions, for the console's Decisions page. */
+  decisions: DecisionLog;
+  /** Playing viewers per channel over the last hour, for the console's Channels page. */
+  history: ViewerHistory;
+  /** The securetoken settings in force (the console signs its preview links with them). */
+  securetoken: () => SecureTokenConfig;
 }
 
 export interface ManagementApiOptions {
@@ -65,14 +79,19 @@ export interface ManagementApiOptions {
  */
 const API_THROTTLE = { maxFailures: 10, windowSec: 60, banSec: 300, maxKeys: 10_000 } as const;
 
+/** Where the console signs in (the one route that takes the credential in a body). */
+const SIGN_IN_PATH = "/api/console/sign-in";
+
 /** Largest request body the API reads (it takes no large input). */
 const MAX_BODY_BYTES = 64 * 1024;
 
 /**
  * ManagementApi is the operator's JSON API on its own port: sessions (list, get, close), revocation
  * of a user's or a token's sessions, built-in users, viewers per channel, channel states, statistics,
- * metrics and health. Every route but the liveness and readiness probes (PROBE_PATHS) needs the bearer token (compared in constant time against every
- * accepted token). The right token always works; repeated failures from one client get 429 for their
+ * metrics and health, plus the operator console (`/console/`, its sign-in and its event stream). Every
+ * route but the probes (PROBE_PATHS), the console's files and its sign-in needs the bearer token
+ * (compared in constant time against every accepted token) or a signed-in console's cookie, with its
+ * CSRF token for anything but GET. The right token always works; repeated failures from one client get 429 for their
  * failed requests only, so no other local process can lock the operator out.
  */
 export class ManagementApi {
@@ -82,12 +101,18 @@ export class ManagementApi {
   readonly #throttle: FailureThrottle;
   readonly #routes: Route[];
   readonly #providers: ApiProviders;
+  readonly #console: ConsoleFront;
+  readonly #registry: SessionStore;
+  readonly #clock: Clock;
 
   constructor(options: ManagementApiOptions, registry: SessionStore, sources: ApiSources, providers: ApiProviders, clock: Clock, log: Logger) {
     this.#options = options;
     this.#log = log;
     this.#throttle = new FailureThrottle(clock, API_THROTTLE);
     this.#providers = providers;
+    this.#registry = registry;
+    this.#clock = clock;
+    this.#console = new ConsoleFront(clock, providers.hlsPort, log);
     this.#routes = [
       { method: "GET", pattern: /^\/api\/health$/, handler: () => ({ status: 200, body: { status: "ok", liveSessions: registry.size } }) },
       { method: "GET", pattern: /^\/api\/channels$/, handler: () => ({ status: 200, body: { channels: providers.channels?.() ?? [] } }) },
@@ -96,6 +121,7 @@ export class ManagementApi {
       ...revocationRoutes(sources.revocation),
       ...clusterRoutes(sources.revocation.cluster),
       ...statsRoutes({ ledger: sources.ledger, metrics: sources.metrics, clock }),
+      ...consoleRoutes({ decisions: sources.decisions, history: sources.history, securetoken: sources.securetoken, hlsPort: providers.hlsPort }),
     ];
     this.#server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => void this.#handle(req, res));
   }
@@ -127,10 +153,23 @@ export class ManagementApi {
     try {
       const path = (req.url ?? "/").split("?")[0]!;
       if (PROBE_PATHS.has(path) && (req.method === "GET" || req.method === "HEAD")) return this.#probe(path, res);
+      if (path === "/console" || path.startsWith("/console/")) return this.#console.serveAsset(req, res, path);
+      if (path === SIGN_IN_PATH && req.method === "POST") return await this.#signIn(req, res, peer, client);
+      // "Am I signed in?" on every console load: a missing or expired cookie is no guessed credential (the
+      // ids are 256 random bits), so it is answered 401 without counting toward a ban.
+      if (path === "/api/console/session" && req.method === "GET") return this.#console.session(req, res);
       // The credential is checked first, so the right one always works: a ban only refuses failures
       // (everything on a loopback bind shares 127.0.0.1, and any local process could otherwise lock the
       // operator out). A failure costs two SHA-256 per accepted token and a map update, nothing more.
-      if (!this.#authorized(req)) return this.#refuse(req, res, peer, client);
+      // The console's cookie is a credential too, but a state-changing call with it also needs its CSRF
+      // token: without it the request is refused (403) as a forgery, not counted as a wrong credential.
+      if (!this.#authorized(req)) {
+        const { credential, csrfMissing } = this.#console.cookieCredential(req);
+        if (csrfMissing) return send(res, 403, { error: "a console request that changes something needs its X-CSRF-Token header" });
+        if (credential === "none") return this.#refuse(req, res, peer, client);
+      }
+      if (path === "/api/console/sign-out" && req.method === "POST") return this.#console.signOut(req, res);
+      if (path === "/api/events" && req.method === "GET") return streamSessionEvents(req, res, this.#registry, this.#clock, {});
       const body = await readBody(req);
       if (body === undefined) return send(res, 413, { error: `request body larger than ${MAX_BODY_BYTES} bytes` }, { Connection: "close" });
       const url = new URL(req.url ?? "/", "http://api.invalid");
@@ -141,7 +180,7 @@ export class ManagementApi {
         if (method !== route.method && !(method === "HEAD" && route.method === "GET")) continue;
         const params = decodeParams(match.slice(1));
         if (params === undefined) return send(res, 400, { error: "the path has a malformed %-escape" });
-        const request: ApiRequest = { method, url, params, body };
+        const request: ApiRequest = { method, url, params, body, ip: parseIpAddress(peer)?.text ?? peer };
         const result = await route.handler(request);
         if (result.contentType !== undefined) return sendText(res, result.status, String(result.body), result.contentType);
         return send(res, result.status, result.body);
@@ -177,11 +216,35 @@ export class ManagementApi {
   #authorized(req: IncomingMessage): boolean {
     const header = req.headers.authorization ?? "";
     const match = /^Bearer (.+)$/i.exec(header.trim());
-    if (match === null) return false;
+    return match !== null && this.#accepted(match[1]!);
+  }
+
+  /** Whether `credential` is an accepted API token. */
+  #accepted(credential: string): boolean {
     // Every accepted token is compared, with no early exit, so timing does not tell which one matched.
     let accepted = false;
-    for (const token of [this.#options.token, ...(this.#options.previousTokens ?? [])]) accepted = secretsEqual(match[1]!, token) || accepted;
+    for (const token of [this.#options.token, ...(this.#options.previousTokens ?? [])]) accepted = secretsEqual(credential, token) || accepted;
     return accepted;
+  }
+
+  /**
+   * The console's sign-in: `{"credential": "<api token>"}` as JSON (a plain form cannot send that type,
+   * so no other site can sign a browser in). Right: a console session cookie. Wrong: counted and refused
+   * exactly like a wrong bearer token (401, 429 while banned). The credential is never logged.
+   */
+  async #signIn(req: IncomingMessage, res: ServerResponse, peer: string, client: string): Promise<void> {
+    if (!/^application\/json\b/i.test(req.headers["content-type"] ?? "")) return send(res, 415, { error: "sign-in takes a JSON body" });
+    const body = await readBody(req);
+    if (body === undefined) return send(res, 413, { error: `request body larger than ${MAX_BODY_BYTES} bytes` }, { Connection: "close" });
+    let credential: unknown;
+    try {
+      credential = (JSON.parse(body.toString("utf8")) as { credential?: unknown } | null)?.credential;
+    } catch {
+      return send(res, 400, { error: 'the body must be {"credential": "…"}' });
+    }
+    if (typeof credential !== "string" || !this.#accepted(credential)) return this.#refuse(req, res, peer, client);
+    this.#log.info({ event: "console.signed_in", ip: peer }, "console: operator signed in");
+    return this.#console.signIn(req, res);
   }
 }
 

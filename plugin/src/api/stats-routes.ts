@@ -12,7 +12,7 @@ export interface StatsRoutesDeps {
 }
 
 /**
- * Routes for viewing statistics (aggregates per channel or user over a time range, the CSV of closed
+ * Routes for viewing statistics (aggregates per channel or user over a time range, and per day, the CSV of closed
  * sessions) and Prometheus metrics.
  */
 export function statsRoutes({ ledger, metrics, clock }: StatsRoutesDeps): Route[] {
@@ -20,6 +20,10 @@ export function statsRoutes({ ledger, metrics, clock }: StatsRoutesDeps): Route[
     { method: "GET", pattern: /^\/api\/stats\/(channels|users)$/, handler: ({ url, params: [by] }) => withRange(url, (stats, range) => {
       const key = by === "users" ? "user" : "channel";
       return { status: 200, body: { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), by: key, rows: stats.usage(key, range.from, range.to) } };
+    }) },
+    { method: "GET", pattern: /^\/api\/stats\/daily\/(channels|users)$/, handler: ({ url, params: [by] }) => withRange(url, (stats, range) => {
+      const key = by === "users" ? "user" : "channel";
+      return { status: 200, body: { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), by: key, rows: stats.dailyUsage(key, range.from, range.to) } };
     }) },
     { method: "GET", pattern: /^\/api\/stats\/sessions\.csv$/, handler: ({ url }) => withRange(url, (stats, range) => (
       { status: 200, body: stats.exportCsv(range.from, range.to), contentType: "text/csv; charset=utf-8" }

@@ -5,3 +5,6 @@
  * cache to find the copy of a host server an instance came from.
  */
 export const pluginRequire: NodeJS.Require = require;
+
+/** The folder of this file (`plugin/src/core` in the sources, under `dist/` or `dist/cjs/` once built). */
+export const pluginCoreDir: string = __dirname;

@@ -18,6 +18,11 @@ export interface UsageRow {
   bytesOut: number;
 }
 
+/** Aggregated viewing of one channel or user on one UTC day (`day`: YYYY-MM-DD). */
+export interface DailyUsageRow extends UsageRow {
+  day: string;
+}
+
 /** How the ledger copes with a database that is slow, locked, full or refuses rows. */
 export interface StatsLedgerOptions {
   /** How long one write waits for a lock held by another connection (ms) before it is retried at the next flush. Default 50. */
@@ -177,6 +182,15 @@ export class StatsLedger {
     return this.#db.prepare(`SELECT ${key} AS key, COUNT(*) AS sessions,
         CAST(ROUND(SUM(ended_at - playing_since) / 1000.0) AS INTEGER) AS watchSeconds, SUM(bytes_out) AS bytesOut
       FROM sessions WHERE playing_since IS NOT NULL AND started_at >= ? AND started_at < ? GROUP BY key ORDER BY key`).all(fromMs, toMs) as UsageRow[];
+  }
+
+  /** `usage` per UTC day (by the session's start), oldest day first. */
+  dailyUsage(by: "channel" | "user", fromMs: number, toMs: number): DailyUsageRow[] {
+    this.flush();
+    const key = by === "channel" ? "app || '/' || channel" : "COALESCE(user_id, name, '(anonymous)')";
+    return this.#db.prepare(`SELECT date(started_at / 1000, 'unixepoch') AS day, ${key} AS key, COUNT(*) AS sessions,
+        CAST(ROUND(SUM(ended_at - playing_since) / 1000.0) AS INTEGER) AS watchSeconds, SUM(bytes_out) AS bytesOut
+      FROM sessions WHERE playing_since IS NOT NULL AND started_at >= ? AND started_at < ? GROUP BY day, key ORDER BY day, key`).all(fromMs, toMs) as DailyUsageRow[];
   }
 
   /**

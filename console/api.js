@@ -1,0 +1,66 @@
+// The console's calls to the management API. Every URL is relative ("../api/…" from "…/console/"), so the
+// console works the same behind a reverse proxy that mounts the API under a path prefix.
+
+let csrfToken = "";
+
+/** An API error with the server's own message. */
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export function apiUrl(path) {
+  return new URL(`../api/${path}`, document.baseURI).href;
+}
+
+/** Calls the API with the session cookie (and the CSRF token on anything that changes state). */
+export async function api(method, path, body) {
+  const headers = {};
+  if (method !== "GET") headers["X-CSRF-Token"] = csrfToken;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(apiUrl(path), {
+    method, headers, credentials: "same-origin", cache: "no-store",
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  let data;
+  try {
+    data = text === "" ? {} : JSON.parse(text);
+  } catch {
+    data = { error: text };
+  }
+  if (response.status === 401 && onSignedOut !== undefined) onSignedOut();
+  if (!response.ok) throw new ApiError(response.status, data.error ?? `HTTP ${response.status}`);
+  return data;
+}
+
+let onSignedOut;
+
+/** Called when the API says the console session is gone (expired, signed out elsewhere). */
+export function whenSignedOut(callback) {
+  onSignedOut = callback;
+}
+
+/** Whether a console session is live (a reload keeps the operator signed in). */
+export async function resumeSession() {
+  const response = await fetch(apiUrl("console/session"), { credentials: "same-origin", cache: "no-store" });
+  if (!response.ok) return false;
+  csrfToken = (await response.json()).csrf;
+  return true;
+}
+
+/** Signs in with the API credential (sent in the body, never in a URL). */
+export async function signIn(credential) {
+  const data = await api("POST", "console/sign-in", { credential });
+  csrfToken = data.csrf;
+}
+
+export async function signOut() {
+  try {
+    await api("POST", "console/sign-out");
+  } finally {
+    csrfToken = "";
+  }
+}

@@ -1,0 +1,93 @@
+// The console's shell: sign-in, navigation between the pages (by #hash, so links stay relative), sign-out.
+// preact + htm without a build step: what ships is what runs. Every text is rendered as text.
+import { html, render, useEffect, useState } from "./vendor/htm-preact.js";
+import { resumeSession, signIn, signOut, whenSignedOut } from "./api.js";
+import { LivePage } from "./live.js";
+import { ChannelsPage } from "./channels.js";
+import { UsersPage } from "./users.js";
+import { StatsPage } from "./stats.js";
+import { DecisionsPage } from "./decisions.js";
+
+const PAGES = [
+  { id: "live", title: "Live", component: LivePage },
+  { id: "channels", title: "Channels", component: ChannelsPage },
+  { id: "users", title: "Users", component: UsersPage },
+  { id: "stats", title: "Statistics", component: StatsPage },
+  { id: "decisions", title: "Decisions", component: DecisionsPage },
+];
+
+function pageFromHash() {
+  const id = location.hash.replace(/^#/, "");
+  return PAGES.find((p) => p.id === id) ?? PAGES[0];
+}
+
+function SignIn({ onSignedIn }) {
+  const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
+  const submit = async (event) => {
+    event.preventDefault();
+    const field = event.currentTarget.elements.namedItem("credential");
+    setBusy(true);
+    setError("");
+    try {
+      await signIn(field.value);
+      field.value = "";
+      onSignedIn();
+    } catch (e) {
+      setError(e.status === 429 ? "Too many failed attempts from this address; try again later." : e.status === 401 ? "Wrong credential." : e.message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`
+    <main class="sign-in">
+      <form onSubmit=${submit} class="card">
+        <h1>nms-viewer-auth</h1>
+        <p class="muted">Operator console. Sign in with the management API credential (<code>api.token</code>).</p>
+        <label>Credential <input name="credential" type="password" autocomplete="current-password" required autofocus /></label>
+        <button type="submit" disabled=${busy}>Sign in</button>
+        ${error !== "" && html`<p class="error" role="alert">${error}</p>`}
+      </form>
+    </main>`;
+}
+
+function Shell({ onSignedOut }) {
+  const [page, setPage] = useState(pageFromHash());
+  useEffect(() => {
+    const onHash = () => setPage(pageFromHash());
+    window.addEventListener("hashchange", onHash);
+    return () => window.removeEventListener("hashchange", onHash);
+  }, []);
+  const leave = async () => {
+    try {
+      await signOut();
+    } finally {
+      onSignedOut();
+    }
+  };
+  const Page = page.component;
+  return html`
+    <header class="top">
+      <span class="brand">nms-viewer-auth</span>
+      <nav>
+        ${PAGES.map((p) => html`<a href=${`#${p.id}`} class=${p.id === page.id ? "active" : ""} aria-current=${p.id === page.id ? "page" : undefined}>${p.title}</a>`)}
+      </nav>
+      <button class="link sign-out" onClick=${leave}>Sign out</button>
+    </header>
+    <main class="page" data-page=${page.id}><${Page} /></main>`;
+}
+
+function App() {
+  const [state, setState] = useState("checking");
+  useEffect(() => {
+    whenSignedOut(() => setState("signed-out"));
+    resumeSession().then((live) => setState(live ? "signed-in" : "signed-out"), () => setState("signed-out"));
+  }, []);
+  if (state === "checking") return html`<p class="loading">Loading the console…</p>`;
+  if (state === "signed-out") return html`<${SignIn} onSignedIn=${() => setState("signed-in")} />`;
+  return html`<${Shell} onSignedOut=${() => setState("signed-out")} />`;
+}
+
+const root = document.getElementById("app");
+root.textContent = "";
+render(html`<${App} />`, root);
