@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { AuthRequest, Protocol } from "../../core/auth-request.js";
 import type { Decision } from "../../core/decision.js";
-import { httpRequestFields } from "../../gate/http-request-fields.js";
+import { httpRequestFields, rtmpHostAndOrigin } from "../../gate/http-request-fields.js";
 import { parseIpAddress } from "../../net/ip-address.js";
 import type { IpRuleList } from "../../net/ip-rule-list.js";
 import type { Nms2FlvSession, Nms2RtmpSession, Nms2WebSocket } from "./nms2-internals.js";
@@ -119,18 +119,6 @@ export function playRequestOf(session: Nms2PlaySession, target: Nms2PlayTarget, 
   }
   const req = session.req as typeof session.req & { originalUrl?: string };
   return { ...common, ...httpRequestFields(req, req.originalUrl ?? req.url ?? session.playStreamPath, trustedProxies, protocol === "ws-flv") };
-}
-
-function rtmpHostAndOrigin(tcUrl: unknown): { host: string; origin: string } {
-  if (typeof tcUrl !== "string") return { host: "", origin: "" };
-  let url: URL;
-  try {
-    url = new URL(tcUrl);
-  } catch {
-    return { host: "", origin: "" };
-  }
-  if (url.protocol !== "rtmp:" && url.protocol !== "rtmps:") return { host: "", origin: "" };
-  return { host: url.host, origin: `${url.protocol}//${url.host}` };
 }
 
 function refuseHttp(res: ServerResponse, redirectUrl: string | undefined): void {

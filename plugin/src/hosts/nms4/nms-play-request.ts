@@ -3,7 +3,7 @@ import type BaseSession from "node-media-server/src/session/base_session.js";
 import type { AuthRequest, Protocol } from "../../core/auth-request.js";
 import { parseNmsSessionAddress } from "../../net/ip-address.js";
 import type { IpRuleList } from "../../net/ip-rule-list.js";
-import { httpRequestFields } from "../../gate/http-request-fields.js";
+import { httpRequestFields, rtmpHostAndOrigin } from "../../gate/http-request-fields.js";
 
 /** Builds the chain's request value from an NMS play session (RTMP, HTTP-FLV or WS-FLV). */
 export function playRequestOf(session: BaseSession, protocol: Protocol, sessionId: string, trustedProxies: IpRuleList): AuthRequest {
@@ -30,20 +30,4 @@ export function playRequestOf(session: BaseSession, protocol: Protocol, sessionI
   if (req === undefined) throw new Error(`FLV session ${session.id} has no request`);
   const rawUrl = req.originalUrl ?? req.url ?? session.streamPath;
   return { ...common, ...httpRequestFields(req, rawUrl, trustedProxies, protocol === "ws-flv") };
-}
-
-/**
- * Host and origin from RTMP's tcUrl, as a URL parser reads them: never the userinfo a client put
- * before the host (`rtmp://user:password@host/app`), never anything but an rtmp/rtmps URL.
- */
-function rtmpHostAndOrigin(tcUrl: unknown): { host: string; origin: string } {
-  if (typeof tcUrl !== "string") return { host: "", origin: "" };
-  let url: URL;
-  try {
-    url = new URL(tcUrl);
-  } catch {
-    return { host: "", origin: "" };
-  }
-  if (url.protocol !== "rtmp:" && url.protocol !== "rtmps:") return { host: "", origin: "" };
-  return { host: url.host, origin: `${url.protocol}//${url.host}` };
 }
