@@ -50,6 +50,8 @@ export async function admit(ctx: GateContext, viewer: AdmissionViewer): Promise<
     if (request === null) return ctx.registry.end(session, "denied");
     const revoked = ctx.revocations.refusalOfToken(request);
     if (revoked !== null) {
+      // Audited like a chain decision, though the chain never ran: the operator revoked this credential.
+      ctx.log.info({ event: "gate.revoked_refused", sessionId: session.id, protocol: request.protocol, app: request.app, channel: request.channel, ip: request.ip, reason: revoked }, "refused: revoked credential");
       ctx.registry.end(session, "denied");
       return viewer.refuse({ verdict: "deny", step: "default", reason: revoked, latencyMs: 0 });
     }
