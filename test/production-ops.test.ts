@@ -284,10 +284,12 @@ describe("production operations (issue 17): shutdown, crash, reload, logs, envir
       "auth: { allowIps: [127.0.0.1] }",
       `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(join(dir, "json-data"))} }`,
     ]);
+    // A second channel whose source is missing: its ffmpeg always says so on stderr, at once.
+    writeFileSync(file, `${readFileSync(file, "utf8")}  - { id: broken, source: { type: file, path: ${JSON.stringify(join(dir, "missing.mp4"))} }, transcode: { mode: copy } }\n`);
     const server = run(process.execPath, [BIN, "--config", file]);
     const { httpPort } = await eventLine<{ httpPort: number }>(server, "server.started");
-    await treeOnAir(server.proc.pid!);
-    expect((await httpGetFor(`http://127.0.0.1:${httpPort}/live/a.flv`, 1000)).bytes).to.be.greaterThan(0);
+    await eventLine(server, "channel.ffmpeg_output");
+    await waitFor("channel a on air", async () => ((await httpGetFor(`http://127.0.0.1:${httpPort}/live/a.flv`, 1000)).bytes > 0 ? true : undefined), 60_000);
     server.proc.kill("SIGTERM");
     expect((await server.exit).code).to.equal(0);
     const lines = server.stdout().split("\n").filter((l) => l !== "");
