@@ -92,6 +92,21 @@ describe("backend transport: pool, timeouts and an unreachable backend", () => {
       }
     });
 
+    it("an answer that is not HTTP at all denies as an unreadable answer (backend.error_answer), not as an unknown failure", async () => {
+      const server = net.createServer((socket) => socket.on("data", () => socket.end("\x00\x17not HTTP\xff\r\n\r\n")));
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      try {
+        harness = backendStep({ type: "http-request", url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, onUnreachable: "allow" });
+        const decision = await harness.step.decide(authRequest());
+        expect(decision).to.include({ verdict: "deny" });
+        expect((decision as { reason: string }).reason).to.include("unreadable HTTP answer (not HTTP)");
+        expect(harness.logs.events("backend.error_answer")).to.have.length(1);
+        expect(harness.logs.events("backend.call_failed")).to.have.length(0);
+      } finally {
+        await new Promise((r) => server.close(r));
+      }
+    });
+
     it("concurrent checks while the backend is down share one attempt, and each is logged", async () => {
       const port = await freePort();
       harness = backendStep({ type: "http-request", url: `http://127.0.0.1:${port}/` });

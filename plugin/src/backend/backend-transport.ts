@@ -162,7 +162,15 @@ function classify(error: unknown, target: string, connectTimeoutMs: number, time
     if (REQUEST_CODES.has(code)) return new BackendRequestError(target, `refused by the HTTP client (${code})`, { cause: error });
     if (RESPONSE_CODES.has(code) || code.startsWith("HPE_")) return new BackendResponseError(target, `unreadable HTTP answer (${code})`, { cause: error });
   }
+  // undici 7 gives an answer that is not HTTP at all (llhttp's INVALID_CONSTANT) no code: it would be
+  // taken for an unknown failure (`backend.call_failed`) though it is plainly an unreadable answer.
+  if (isHttpParserError(error)) return new BackendResponseError(target, "unreadable HTTP answer (not HTTP)", { cause: error });
   return undefined;
+}
+
+/** True for undici's HTTPParserError (by name: undici's class is internal), on the error or its cause. */
+function isHttpParserError(error: unknown): boolean {
+  return error instanceof Error && (error.name === "HTTPParserError" || (error.cause instanceof Error && error.cause.name === "HTTPParserError"));
 }
 
 /** The string codes on an error, its causes and (for an AggregateError, e.g. from happy eyeballs) its errors, nearest first; bounded. */
