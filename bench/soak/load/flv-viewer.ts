@@ -23,7 +23,7 @@ export function watchFlv(port: number, path: string, deadline: number, result: L
       clearInterval(check);
       result.flvBytes += bytes;
       if (bytes > FLV_PREAMBLE_BYTES) result.flvWithMedia++;
-      if (how === "left") result.leftAt.push(Date.now());
+      if (how === "left") result.flvLeftAt.push(Date.now());
       socket.destroy();
       resolve(how);
     };

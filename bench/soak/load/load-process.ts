@@ -15,12 +15,16 @@ export interface LoadSpec {
   rampMs: number;
   /** How long the viewers stay after the ramp (the whole run ends at rampMs + durationMs). */
   durationMs: number;
-  hls?: { viewers: number; target: HlsTarget; startSegments: number };
-  flv?: { viewers: number; path: string };
+  hls?: { viewers: number; target: HlsTarget; startSegments: number; churn?: Churn };
+  flv?: { viewers: number; path: string; churn?: Churn };
   /** Viewers that ask once (a playlist) and leave: answered status and latency only. */
   join?: { viewers: number; path: string; timeoutMs: number };
-  /** Each viewer leaves after a random life in [minMs, maxMs] and a new one takes its place (soak). */
-  churn?: { minMs: number; maxMs: number };
+}
+
+/** Each viewer leaves after a random life in [minMs, maxMs] and a new one takes its place. */
+export interface Churn {
+  minMs: number;
+  maxMs: number;
 }
 
 const spec = JSON.parse(process.argv[2] ?? "{}") as LoadSpec;
@@ -44,10 +48,11 @@ const progress = setInterval(() => emit("progress", { joined: result.joined, act
 /** One viewer slot: a viewer, and with churn its successors, until the run ends. */
 async function slot(kind: "hls" | "flv" | "join", delayMs: number): Promise<void> {
   await new Promise((r) => setTimeout(r, delayMs));
+  const churn = kind === "join" ? undefined : spec[kind]?.churn;
   do {
     // A one-request viewer always asks, however late its turn comes on a loaded machine.
     if (stopSignal.stopped || (kind !== "join" && Date.now() >= endAt)) return;
-    const life = spec.churn === undefined ? Infinity : spec.churn.minMs + Math.random() * (spec.churn.maxMs - spec.churn.minMs);
+    const life = churn === undefined ? Infinity : churn.minMs + Math.random() * (churn.maxMs - churn.minMs);
     const until = Math.min(endAt, Date.now() + life);
     const n = nextNumber++;
     active++;
@@ -56,7 +61,7 @@ async function slot(kind: "hls" | "flv" | "join", delayMs: number): Promise<void
     } finally {
       active--;
     }
-  } while (spec.churn !== undefined);
+  } while (churn !== undefined);
 }
 
 async function viewer(kind: "hls" | "flv" | "join", n: number, until: number): Promise<void> {
@@ -66,7 +71,6 @@ async function viewer(kind: "hls" | "flv" | "join", n: number, until: number): P
     players.add(player);
     await player.play(until, spec.hls!.startSegments);
     players.delete(player);
-    if (!stopSignal.stopped && Date.now() < endAt) result.leftAt.push(Date.now());
     return;
   }
   if (kind === "flv") {

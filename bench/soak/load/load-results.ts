@@ -16,12 +16,12 @@ export interface LoadResult {
   flvBytes: number;
   /** FLV viewers that received media (more than the FLV header) before they left. */
   flvWithMedia: number;
-  /** Sessions that ended on purpose (churn or stop), with the time they left (epoch ms). */
-  leftAt: number[];
+  /** When each HTTP-FLV viewer that left on its own (churn, end of run) closed its connection (epoch ms). */
+  flvLeftAt: number[];
 }
 
 export function emptyResult(): LoadResult {
-  return { joined: 0, joinStatuses: {}, joinMs: [], segmentsAsked: 0, segmentsDelivered: 0, segmentBytes: 0, segmentMs: [], playlistMs: [], errors: {}, flvBytes: 0, flvWithMedia: 0, leftAt: [] };
+  return { joined: 0, joinStatuses: {}, joinMs: [], segmentsAsked: 0, segmentsDelivered: 0, segmentBytes: 0, segmentMs: [], playlistMs: [], errors: {}, flvBytes: 0, flvWithMedia: 0, flvLeftAt: [] };
 }
 
 export function countInto(map: Record<string, number>, key: string, n = 1): void {
@@ -42,7 +42,7 @@ export function mergeResults(results: LoadResult[]): LoadResult {
     out.playlistMs.push(...r.playlistMs);
     out.flvBytes += r.flvBytes;
     out.flvWithMedia += r.flvWithMedia;
-    out.leftAt.push(...r.leftAt);
+    out.flvLeftAt.push(...r.flvLeftAt);
   }
   return out;
 }
