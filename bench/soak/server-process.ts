@@ -9,6 +9,20 @@ export const REPO = resolve(import.meta.dirname, "../..");
 /** How the server is run: the compiled build (what the bin and `npm start` run) or the TypeScript through tsx. */
 export type ServerRuntime = "dist" | "tsx";
 
+/** Every process the suite started and has not seen end: killed if the suite itself ends first (a crash, Ctrl-C). */
+const started = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of started) child.kill("SIGKILL");
+});
+process.once("SIGINT", () => process.exit(130));
+
+/** Keeps `child` to be killed should the suite end before it. */
+export function track<T extends ChildProcess>(child: T): T {
+  started.add(child);
+  child.once("exit", () => started.delete(child));
+  return child;
+}
+
 /** Compiles the build once (dist/), as `npm start` does before it runs. */
 export function buildOnce(): void {
   const build = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: REPO, encoding: "utf8" });
@@ -35,7 +49,7 @@ export function startServerProcess(config: object, file: string, runtime: Server
   writeFileSync(file, JSON.stringify(config, null, 2));
   const args = runtime === "dist" ? [join(REPO, "dist/server/src/main.js"), "--config", file] : ["--import", "tsx", join(REPO, "server/src/main.ts"), "--config", file];
   if (runtime === "dist" && !existsSync(args[0]!)) throw new Error("dist/ is missing: build first");
-  const proc = spawn(process.execPath, args, { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = track(spawn(process.execPath, args, { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] }));
   const events = new Map<string, number>();
   const tail: string[] = [];
   let errors = 0;

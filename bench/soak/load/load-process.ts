@@ -1,6 +1,7 @@
 // A load generator process: the orchestrator (run-soak.ts) spawns one or more, never runs the load in its
 // own or the server's process. The spec comes as JSON in argv[2]; progress and the result go to stdout as
 // JSON lines; a "stop" line on stdin ends every viewer at once (the result follows).
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { HlsPlayer, type HlsTarget } from "./hls-player.js";
 import { watchFlv } from "./flv-viewer.js";
@@ -35,6 +36,8 @@ let nextNumber = spec.offset;
 let active = 0;
 const startedAt = Date.now();
 const endAt = startedAt + spec.rampMs + spec.durationMs;
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+loopDelay.enable();
 
 createInterface({ input: process.stdin }).on("line", (line) => {
   if (line.trim() !== "stop") return;
@@ -43,6 +46,7 @@ createInterface({ input: process.stdin }).on("line", (line) => {
 });
 
 const emit = (event: string, fields: object) => process.stdout.write(`${JSON.stringify({ event, ...fields })}\n`);
+process.stdout.on("error", () => process.exit(1)); // the orchestrator is gone
 const progress = setInterval(() => emit("progress", { joined: result.joined, active, errors: result.errors }), 1000);
 
 /** One viewer slot: a viewer, and with churn its successors, until the run ends. */
@@ -101,5 +105,10 @@ for (const [kind, count] of kinds) {
 }
 await Promise.all(slots);
 clearInterval(progress);
-emit("result", { result });
-process.exit(0);
+result.generatorCpuSeconds = (process.cpuUsage().user + process.cpuUsage().system) / 1e6;
+result.generatorLoopDelayP99Ms = loopDelay.percentile(99) / 1e6;
+// Tenths of a millisecond are plenty, and keep the result line short.
+const tenths = (values: number[]) => values.map((v) => Math.round(v * 10) / 10);
+Object.assign(result, { segmentMs: tenths(result.segmentMs), playlistMs: tenths(result.playlistMs), joinMs: tenths(result.joinMs) });
+// A pipe is written asynchronously: exit only once the result line is out.
+process.stdout.write(`${JSON.stringify({ event: "result", result })}\n`, () => process.exit(0));

@@ -18,10 +18,13 @@ export interface LoadResult {
   flvWithMedia: number;
   /** When each HTTP-FLV viewer that left on its own (churn, end of run) closed its connection (epoch ms). */
   flvLeftAt: number[];
+  /** The generator processes' own CPU seconds and worst event-loop delay p99 (ms): a saturated generator inflates latencies. */
+  generatorCpuSeconds: number;
+  generatorLoopDelayP99Ms: number;
 }
 
 export function emptyResult(): LoadResult {
-  return { joined: 0, joinStatuses: {}, joinMs: [], segmentsAsked: 0, segmentsDelivered: 0, segmentBytes: 0, segmentMs: [], playlistMs: [], errors: {}, flvBytes: 0, flvWithMedia: 0, flvLeftAt: [] };
+  return { joined: 0, joinStatuses: {}, joinMs: [], segmentsAsked: 0, segmentsDelivered: 0, segmentBytes: 0, segmentMs: [], playlistMs: [], errors: {}, flvBytes: 0, flvWithMedia: 0, flvLeftAt: [], generatorCpuSeconds: 0, generatorLoopDelayP99Ms: 0 };
 }
 
 export function countInto(map: Record<string, number>, key: string, n = 1): void {
@@ -43,6 +46,8 @@ export function mergeResults(results: LoadResult[]): LoadResult {
     out.flvBytes += r.flvBytes;
     out.flvWithMedia += r.flvWithMedia;
     out.flvLeftAt.push(...r.flvLeftAt);
+    out.generatorCpuSeconds += r.generatorCpuSeconds;
+    out.generatorLoopDelayP99Ms = Math.max(out.generatorLoopDelayP99Ms, r.generatorLoopDelayP99Ms);
   }
   return out;
 }

@@ -3,6 +3,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { LoadSpec } from "./load-process.js";
 import { mergeResults, type LoadResult } from "./load-results.js";
+import { track } from "../server-process.js";
 
 const LOAD_PROCESS = fileURLToPath(new URL("./load-process.ts", import.meta.url));
 
@@ -37,13 +38,18 @@ export function startLoad(spec: LoadSpec, processes: number): RunningLoad {
       ...(spec.join ? { join: { ...spec.join, viewers: split(spec.join.viewers, i) } } : {}),
     };
     offset += 1_000_000;
-    const child = spawn(process.execPath, ["--import", "tsx", LOAD_PROCESS, JSON.stringify(part)], { stdio: ["pipe", "pipe", "inherit"] });
+    const child = track(spawn(process.execPath, ["--import", "tsx", LOAD_PROCESS, JSON.stringify(part)], { stdio: ["pipe", "pipe", "inherit"] }));
     children.push(child);
     progress.push({ joined: 0, active: 0 });
     results.push(new Promise<LoadResult>((resolve, reject) => {
       let result: LoadResult | undefined;
       createInterface({ input: child.stdout! }).on("line", (line) => {
-        const message = JSON.parse(line) as { event: string; joined?: number; active?: number; result?: LoadResult };
+        let message: { event: string; joined?: number; active?: number; result?: LoadResult };
+        try {
+          message = JSON.parse(line) as typeof message;
+        } catch {
+          return process.stderr.write(`load process ${i}: ${line.slice(0, 200)}\n`);
+        }
         if (message.event === "progress") progress[i] = { joined: message.joined ?? 0, active: message.active ?? 0 };
         if (message.event === "result") result = message.result;
       });

@@ -11,7 +11,7 @@ import { startLoad } from "../load/load-runner.js";
 import { quantile } from "../load/load-results.js";
 import { FigureSheet, ms, workDirectory, type ScenarioResult, type SoakOptions } from "../scenario.js";
 import { soakServerConfig } from "../soak-config.js";
-import { startServerProcess, waitFor } from "../server-process.js";
+import { startServerProcess, track, waitFor } from "../server-process.js";
 import type { FaultMode } from "../fault-backend.js";
 
 /** What each fault must give (auth.backend: onUnreachable allow; a bad answer denies) and the log event that tells it. */
@@ -33,7 +33,7 @@ export async function backendFaultsScenario(options: SoakOptions): Promise<Scena
   const work = workDirectory("faults");
   const viewers = options.quick ? 40 : 500;
   const timeoutMs = options.quick ? 1000 : 2000;
-  const fault = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "../fault-backend.ts"), "0"], { stdio: ["pipe", "pipe", "inherit"] });
+  const fault = track(spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "../fault-backend.ts"), "0"], { stdio: ["pipe", "pipe", "inherit"] }));
   const lines = createInterface({ input: fault.stdout! });
   const replies: Record<string, unknown>[] = [];
   lines.on("line", (line) => replies.push(JSON.parse(line) as Record<string, unknown>));

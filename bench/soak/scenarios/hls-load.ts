@@ -5,7 +5,7 @@ import { startLoad } from "../load/load-runner.js";
 import { quantile, totalErrors, type LoadResult } from "../load/load-results.js";
 import { FigureSheet, ms, percent, workDirectory, type ScenarioResult, type SoakOptions } from "../scenario.js";
 import { quickstartChannel, smallChannel, soakServerConfig } from "../soak-config.js";
-import { cpuSeconds, startServerProcess, waitForPlaylist } from "../server-process.js";
+import { cpuSeconds, startServerProcess, track, waitFor, waitForPlaylist } from "../server-process.js";
 
 const NGINX_SECRET = "soak-nginx-secret";
 const TARGETS = { deliveredPercent: 99, p99Factor: 2 };
@@ -22,8 +22,10 @@ export async function hlsLoadScenario(options: SoakOptions): Promise<ScenarioRes
   const server = startServerProcess(setup.config, setup.file, options.runtime);
   let nginx: Awaited<ReturnType<typeof startSecureLinkNginx>> | undefined;
   try {
+    await waitFor("the server to start", () => (server.events.get("server.started") ? true : undefined));
     await waitForPlaylist(setup.hlsDir, "live", String(channel.id), 3);
     nginx = await startSecureLinkNginx({ root: setup.hlsDir, secret: NGINX_SECRET, workDir: `${work.dir}/nginx`, workerConnections: viewers + 512 });
+    track(nginx.proc);
     sheet.info("viewers, ramp, duration per server", `${viewers}, ${rampMs / 1000} s, ${durationMs / 1000} s`);
     const base = { offset: 0, rampMs, durationMs };
     const runOne = async (label: string, pid: number | undefined, spec: Parameters<typeof startLoad>[0]) => {
@@ -63,4 +65,5 @@ function describe(sheet: FigureSheet, label: string, r: LoadResult, viewers: num
   sheet.info(`${label}: segment p50 / p99`, `${ms(quantile(r.segmentMs, 0.5))} / ${ms(quantile(r.segmentMs, 0.99))}`);
   sheet.info(`${label}: playlist p50 / p99`, `${ms(quantile(r.playlistMs, 0.5))} / ${ms(quantile(r.playlistMs, 0.99))}`);
   sheet.info(`${label}: segment bytes delivered`, `${(r.segmentBytes / 1e6).toFixed(0)} MB`);
+  sheet.info(`${label}: load generators' CPU, worst loop delay p99`, `${r.generatorCpuSeconds.toFixed(0)} s, ${ms(r.generatorLoopDelayP99Ms)}`);
 }
