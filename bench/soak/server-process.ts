@@ -47,8 +47,10 @@ export interface ServerProcess {
 /** Writes `config` (JSON is YAML) to `file` and starts the server on it. */
 export function startServerProcess(config: object, file: string, runtime: ServerRuntime): ServerProcess {
   writeFileSync(file, JSON.stringify(config, null, 2));
-  const args = runtime === "dist" ? [join(REPO, "dist/server/src/main.js"), "--config", file] : ["--import", "tsx", join(REPO, "server/src/main.ts"), "--config", file];
-  if (runtime === "dist" && !existsSync(args[0]!)) throw new Error("dist/ is missing: build first");
+  // SOAK_SERVER_NODE_OPTIONS adds node flags to the server only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it under load.
+  const nodeFlags = (process.env.SOAK_SERVER_NODE_OPTIONS ?? "").split(" ").filter((f) => f !== "");
+  const args = [...nodeFlags, ...(runtime === "dist" ? [join(REPO, "dist/server/src/main.js"), "--config", file] : ["--import", "tsx", join(REPO, "server/src/main.ts"), "--config", file])];
+  if (runtime === "dist" && !existsSync(join(REPO, "dist/server/src/main.js"))) throw new Error("dist/ is missing: build first");
   const proc = track(spawn(process.execPath, args, { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] }));
   const events = new Map<string, number>();
   const tail: string[] = [];
