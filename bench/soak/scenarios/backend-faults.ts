@@ -24,8 +24,13 @@ const EXPECTED: Record<FaultMode, { status: number; event: string; why: string }
   "slow-body": { status: 200, event: "backend.unreachable", why: "body timeout → onUnreachable (allow)" },
 };
 
-/** Time an answer may take beyond the backend timeout: the gate's own work, on a shared 2-core machine. */
-const SLACK_MS = 1000;
+/**
+ * Time an answer may take beyond the backend timeout: the gate's own work on a shared 2-core machine, and
+ * undici's pool, which settles a call aborted while it waits for a connection only once a connection takes
+ * it (measured: 40 calls on 16 connections to a trickling backend answered up to 0.7 s after a 1 s timeout
+ * on a loaded machine). Quick runs (1 s timeout, smoke test on a busy CI) get 2 s.
+ */
+const slackMs = (quick: boolean) => (quick ? 2000 : 1000);
 
 export async function backendFaultsScenario(options: SoakOptions): Promise<ScenarioResult> {
   const started = Date.now();
@@ -69,7 +74,7 @@ export async function backendFaultsScenario(options: SoakOptions): Promise<Scena
       const right = result.joinStatuses[String(expected.status)] ?? 0;
       const slowest = Math.max(0, ...result.joinMs);
       sheet.check(`${mode}: answered ${expected.status} (${expected.why})`, `${right}/${viewers}`, `${viewers}/${viewers}`, right === viewers);
-      sheet.check(`${mode}: slowest answer (p50)`, `${ms(slowest)} (${ms(quantile(result.joinMs, 0.5))})`, `≤ ${timeoutMs + SLACK_MS} ms`, slowest <= timeoutMs + SLACK_MS);
+      sheet.check(`${mode}: slowest answer (p50)`, `${ms(slowest)} (${ms(quantile(result.joinMs, 0.5))})`, `≤ ${timeoutMs + slackMs(options.quick)} ms`, slowest <= timeoutMs + slackMs(options.quick));
       sheet.check(`${mode}: ${expected.event} lines`, logged, `≥ ${viewers}`, logged >= viewers);
       const backendEvents = [...running.events].filter(([e, n]) => e.startsWith("backend.") && n > (allBefore.get(e) ?? 0)).map(([e, n]) => `${e} ${n - (allBefore.get(e) ?? 0)}`);
       if (backendEvents.length !== 1) sheet.notes.push(`${mode}: backend log events ${backendEvents.join(", ") || "none"}`);
