@@ -1,6 +1,7 @@
 // A misbehaving auth backend, run as its own process by the backend-faults scenario. It listens on the
 // port given in argv[2] (0 = any; the port is printed as `{"port":N}`) and switches behaviour on a stdin
 // line naming a mode; it answers `{"mode":M}` once the mode is in force:
+// - ok:        answers 200 {"error":0} at once (Smarty's allow): the baseline of the gate's own answer time;
 // - hang:      accepts, reads the request, never answers;
 // - refuse:    closes its listening socket, so connections are refused (ECONNREFUSED);
 // - reset:     accepts and resets the connection at once;
@@ -10,7 +11,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { createInterface } from "node:readline";
 
-export const FAULT_MODES = ["hang", "refuse", "reset", "5xx", "garbage", "slow-body"] as const;
+export const FAULT_MODES = ["ok", "hang", "refuse", "reset", "5xx", "garbage", "slow-body"] as const;
 export type FaultMode = (typeof FAULT_MODES)[number];
 
 let mode: FaultMode = "hang";
@@ -36,6 +37,8 @@ function onConnection(socket: Socket): void {
 
 function answer(socket: Socket): void {
   switch (mode) {
+    case "ok":
+      return void socket.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"error":0}');
     case "hang":
     case "refuse":
     case "reset":
