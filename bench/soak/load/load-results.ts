@@ -37,19 +37,24 @@ export function mergeResults(results: LoadResult[]): LoadResult {
     out.joined += r.joined;
     for (const [k, v] of Object.entries(r.joinStatuses)) countInto(out.joinStatuses, k, v);
     for (const [k, v] of Object.entries(r.errors)) countInto(out.errors, k, v);
-    out.joinMs.push(...r.joinMs);
+    append(out.joinMs, r.joinMs);
     out.segmentsAsked += r.segmentsAsked;
     out.segmentsDelivered += r.segmentsDelivered;
     out.segmentBytes += r.segmentBytes;
-    out.segmentMs.push(...r.segmentMs);
-    out.playlistMs.push(...r.playlistMs);
+    append(out.segmentMs, r.segmentMs);
+    append(out.playlistMs, r.playlistMs);
     out.flvBytes += r.flvBytes;
     out.flvWithMedia += r.flvWithMedia;
-    out.flvLeftAt.push(...r.flvLeftAt);
+    append(out.flvLeftAt, r.flvLeftAt);
     out.generatorCpuSeconds += r.generatorCpuSeconds;
     out.generatorLoopDelayP99Ms = Math.max(out.generatorLoopDelayP99Ms, r.generatorLoopDelayP99Ms);
   }
   return out;
+}
+
+/** Appends in a loop: a spread of a soak's hundreds of thousands of latencies overflows the call stack. */
+function append(to: number[], from: number[]): void {
+  for (const v of from) to.push(v);
 }
 
 export function totalErrors(r: LoadResult): number {
