@@ -16,6 +16,8 @@ const RSS_TOLERANCE = { fraction: 0.2, minBytes: 32 * 1024 * 1024 };
 const fdTolerance = (viewers: number) => 10 + Math.ceil(viewers / 10);
 /** Descriptors the idle server may hold after the load beyond what it held before it (a log file rotated, a pool connection). */
 const IDLE_FD_TOLERANCE = 5;
+/** hls.segmentCacheBytes of the soaked server (see below). */
+const SEGMENT_CACHE_BYTES = 4 * 1024 * 1024;
 
 export async function soakScenario(options: SoakOptions): Promise<ScenarioResult> {
   const started = Date.now();
@@ -25,7 +27,10 @@ export async function soakScenario(options: SoakOptions): Promise<ScenarioResult
   const flv = Math.max(1, Math.round(viewers / 10));
   const durationMs = options.quick ? 20_000 : options.minutes * 60_000;
   const everyMs = options.quick ? 2000 : 10_000;
-  const setup = await soakServerConfig(work.dir, { channels: [smallChannel()] });
+  // The HLS hot-file cache may fill up to its bound (64 MiB by default) with segments ffmpeg has already
+  // deleted (a file leaves it when asked for again or pushed out): a leak smaller than that would hide
+  // behind it. 4 MiB holds this channel's live window many times over.
+  const setup = await soakServerConfig(work.dir, { channels: [smallChannel()], hls: { segmentCacheBytes: SEGMENT_CACHE_BYTES } });
   const server = startServerProcess(setup.config, setup.file, options.runtime);
   try {
     await waitFor("the server to start", () => (server.events.get("server.started") ? true : undefined));
