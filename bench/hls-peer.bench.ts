@@ -4,14 +4,14 @@
 // edge mode (hls.edge): nginx started from samples/nginx-edge.conf serving a segment URL the gate signed,
 // against the plain nginx secure_link. Without wrk or nginx on the PATH it says so and exits 0 with no numbers.
 import { spawn, spawnSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startStandaloneGate } from "./standalone-hls-gate.js";
 import { startNginxEdge, stopNginx } from "./nginx-edge.js";
 import { report, round } from "./bench-stats.js";
+import { freePort, nginxBinary, startSecureLinkNginx } from "./nginx-secure-link.js";
 
 const CONNECTIONS = 16;
 const THREADS = 2;
@@ -28,7 +28,6 @@ if (missing.length > 0) {
   console.log(`hls-peer: skipped, not installed: ${missing.join(", ")} (Debian: apt-get install -y nginx wrk)`);
   process.exit(0);
 }
-const NGINX = spawnSync("sh", ["-c", "command -v nginx || echo /usr/sbin/nginx"]).stdout.toString().trim();
 
 // One channel as a packager writes it: a 512 KiB segment and a media playlist. nginx's workers may run as
 // another user, so the tree is world-readable.
@@ -42,53 +41,16 @@ for (let i = 100; i < 106; i++) writeFileSync(join(channelDir, `seg_${i}.ts`), r
 for (const dir of [root, join(root, "hls"), join(root, "hls", "live"), channelDir]) chmodSync(dir, 0o755);
 
 // nginx, configured as the secure_link form in docs (expiry + path + client address), access log off.
-const nginxDir = join(root, "nginx");
-mkdirSync(join(nginxDir, "logs"), { recursive: true });
-const nginxPort = await freePort();
-const conf = join(nginxDir, "nginx.conf");
-writeFileSync(conf, `
-worker_processes auto;
-pid ${join(nginxDir, "nginx.pid")};
-error_log ${join(nginxDir, "logs", "error.log")} warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 100000;
-  types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; }
-  client_body_temp_path ${join(nginxDir, "tmp-body")};
-  proxy_temp_path ${join(nginxDir, "tmp-proxy")};
-  fastcgi_temp_path ${join(nginxDir, "tmp-fastcgi")};
-  uwsgi_temp_path ${join(nginxDir, "tmp-uwsgi")};
-  scgi_temp_path ${join(nginxDir, "tmp-scgi")};
-  server {
-    listen 127.0.0.1:${nginxPort};
-    root ${join(root, "hls")};
-    location /live/ {
-      secure_link $arg_md5,$arg_expires;
-      secure_link_md5 "$secure_link_expires$uri$remote_addr ${SECRET}";
-      if ($secure_link = "") { return 403; }
-      if ($secure_link = "0") { return 410; }
-    }
-  }
-}
-`);
-const nginx = spawn(NGINX, ["-p", nginxDir, "-c", conf, "-g", "daemon off;"], { stdio: ["ignore", "ignore", "inherit"] });
-const expires = Math.floor(Date.now() / 1000) + 3600;
-const signed = (uri: string) => {
-  const md5 = createHash("md5").update(`${expires}${uri}127.0.0.1 ${SECRET}`).digest("base64url");
-  return `http://127.0.0.1:${nginxPort}${uri}?md5=${md5}&expires=${expires}`;
-};
+const nginx = await startSecureLinkNginx({ root: join(root, "hls"), secret: SECRET, workDir: join(root, "nginx") });
+const signed = nginx.signedUrl;
 
 const gate = await startStandaloneGate(join(root, "hls"));
 const gateBase = `http://127.0.0.1:${gate.port}`;
 // Edge mode: a second nginx from the sample, and a gate in edge mode whose playlist signs the segment URL.
 const edgePort = await freePort();
-const edgeNginx = startNginxEdge({ prefix: join(root, "nginx-edge"), port: edgePort, root: join(root, "hls"), secret: EDGE_SECRET, singleProcess: false }, NGINX);
+const edgeNginx = startNginxEdge({ prefix: join(root, "nginx-edge"), port: edgePort, root: join(root, "hls"), secret: EDGE_SECRET, singleProcess: false }, nginxBinary() ?? "/usr/sbin/nginx");
 const edgeGate = await startStandaloneGate(join(root, "hls"), undefined, { edge: { baseUrl: `http://127.0.0.1:${edgePort}`, secret: EDGE_SECRET, expiresSeconds: 3600 } });
 try {
-  await waitFor(async () => (await fetch(signed("/live/bench/index.m3u8")).catch(() => null))?.status === 200, "nginx to answer");
   const wrapper = await (await fetch(`${gateBase}/live/bench/index.m3u8`)).text();
   const key = /vas=([A-Za-z0-9_-]+)/.exec(wrapper)![1]!;
   const edgeWrapper = await (await fetch(`http://127.0.0.1:${edgeGate.port}/live/bench/index.m3u8`)).text();
@@ -157,11 +119,10 @@ try {
     ...(edgeErrors > 0 ? { wrkErrors: edgeErrors } : {}),
   });
 } finally {
-  nginx.kill("SIGQUIT");
+  await nginx.stop();
   await stopNginx(edgeNginx);
   await edgeGate.close();
   await gate.close();
-  await new Promise((r) => (nginx.exitCode !== null ? r(null) : nginx.once("exit", r)));
   rmSync(root, { recursive: true, force: true });
 }
 
@@ -178,14 +139,6 @@ async function wrk(url: string, seconds: number): Promise<{ rps: number; p99Ms: 
   if (!Number.isFinite(rps) || p99 === null) throw new Error(`unreadable wrk output: ${out}`);
   const scale = { us: 0.001, ms: 1, s: 1000 }[p99[2] as "us" | "ms" | "s"];
   return { rps, p99Ms: Number(p99[1]) * scale, errors: errorCounts.reduce((a, n) => a + Number(n), 0) };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {

@@ -5,7 +5,7 @@ import https from "node:https";
 import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Agent } from "undici";
+import { Agent, Dispatcher } from "undici";
 import { BackendResponseError, BackendTimeoutError, BackendUnreachableError } from "../plugin/src/core/errors.js";
 import { freePort } from "./helpers/free-port.js";
 import { authRequest } from "./helpers/viewer-request.js";
@@ -90,6 +90,39 @@ describe("backend transport: pool, timeouts and an unreachable backend", () => {
       } finally {
         await reset.close();
       }
+    });
+
+    it("an answer that is not HTTP at all denies as an unreadable answer (backend.error_answer), not as an unknown failure", async () => {
+      const server = net.createServer((socket) => socket.on("data", () => socket.end("\x00\x17not HTTP\xff\r\n\r\n")));
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      try {
+        harness = backendStep({ type: "http-request", url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, onUnreachable: "allow" });
+        const decision = await harness.step.decide(authRequest());
+        expect(decision).to.include({ verdict: "deny" });
+        expect((decision as { reason: string }).reason).to.include("unreadable HTTP answer (not HTTP)");
+        expect(harness.logs.events("backend.error_answer")).to.have.length(1);
+        expect(harness.logs.events("backend.call_failed")).to.have.length(0);
+      } finally {
+        await new Promise((r) => server.close(r));
+      }
+    });
+
+    it("a call the pool never starts still ends at timeoutMs (undici settles a queued aborted call only when a connection takes it)", async () => {
+      // An injected dispatcher that takes the request and never gives it a connection: a pool whose every
+      // connection is held by a backend that trickles its answers.
+      class NeverConnects extends Dispatcher {
+        override dispatch(): boolean {
+          return true;
+        }
+        override async close(): Promise<void> {}
+        override async destroy(): Promise<void> {}
+      }
+      harness = backendStep({ type: "http-request", url: "http://127.0.0.1:9/", onUnreachable: "allow", timeoutMs: 300 }, { dispatcher: new NeverConnects() });
+      const startedAt = Date.now();
+      const decision = await harness.step.decide(authRequest());
+      expect(decision).to.include({ verdict: "allow" });
+      expect(Date.now() - startedAt).to.be.below(300 + 5000);
+      expect(harness.logs.events("backend.unreachable")[0]).to.include({ cause: "timeout" });
     });
 
     it("concurrent checks while the backend is down share one attempt, and each is logged", async () => {
