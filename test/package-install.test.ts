@@ -215,14 +215,7 @@ const codeOf = (fn) => { try { fn(); return "attached"; } catch (e) { return e i
       if (nms !== undefined && nms.exitCode !== 0 && nms.signalCode === null) console.log(output);
     });
 
-    async function apiGet(path: string, method = "GET"): Promise<{ status: number; body: string }> {
-      try {
-        const res = await fetch(`http://127.0.0.1:${ports.api}${path}`, { method, headers: { authorization: `Bearer ${API_TOKEN}` } });
-        return { status: res.status, body: await res.text() };
-      } catch {
-        return { status: 0, body: "" };
-      }
-    }
+    const apiGet = (path: string, method = "GET") => apiCall(ports.api, path, method);
 
     it("HTTP-FLV: a token plays media, no token gets 403 and 0 media bytes", async () => {
       const allowed = await httpGetFor(flvUrl(`?token=${TOKEN}`), 2000);
@@ -335,14 +328,7 @@ const codeOf = (fn) => { try { fn(); return "attached"; } catch (e) { return e i
       if (nms !== undefined && nms.exitCode !== 0 && nms.signalCode === null) console.log(output);
     });
 
-    async function apiGet(path: string, method = "GET"): Promise<{ status: number; body: string }> {
-      try {
-        const res = await fetch(`http://127.0.0.1:${ports.api}${path}`, { method, headers: { authorization: `Bearer ${API_TOKEN}` } });
-        return { status: res.status, body: await res.text() };
-      } catch {
-        return { status: 0, body: "" };
-      }
-    }
+    const apiGet = (path: string, method = "GET") => apiCall(ports.api, path, method);
 
     it("a token plays RTMP, HTTP-FLV and the trans HLS", async () => {
       const flv = await httpGetFor(`${base()}/live/cam.flv?token=${TOKEN}`, 2000);
@@ -401,3 +387,13 @@ const codeOf = (fn) => { try { fn(); return "attached"; } catch (e) { return e i
     });
   });
 });
+
+/** A management API call on the installed app; status 0 while it does not answer yet. */
+async function apiCall(port: number, path: string, method: string): Promise<{ status: number; body: string }> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers: { authorization: `Bearer ${API_TOKEN}` } });
+    return { status: res.status, body: await res.text() };
+  } catch {
+    return { status: 0, body: "" };
+  }
+}
