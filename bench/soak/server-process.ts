@@ -2,6 +2,8 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { waitFor as pollUntil } from "../../test/helpers/wait-for.js";
+
 
 /** The repository root: the server runs from here, as `npm start` does. */
 export const REPO = resolve(import.meta.dirname, "../..");
@@ -87,15 +89,9 @@ export function startServerProcess(config: object, file: string, runtime: Server
   };
 }
 
-/** Polls `check` every 200 ms until it returns a value, or throws after `timeoutMs` naming `what`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+/** The tests' `waitFor` (polls every 200 ms), with the suite's longer default of 30 s. */
+export function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  return pollUntil(what, check, timeoutMs);
 }
 
 /** Waits until the channel's playlist lists at least `segments` segments (the channel is on air). */
