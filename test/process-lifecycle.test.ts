@@ -8,7 +8,7 @@ import { waitFor } from "./helpers/bundled-server.js";
 import { spawnLogged } from "./helpers/spawned-process.js";
 import { commandOf, descendantsOf, isRunning } from "./helpers/process-tree.js";
 
-/** The bound README promises for a stop after SIGTERM/SIGINT with the default server.stopTimeoutMs (5 s + 5 s). */
+/** The bound docs/operations.md promises for a stop after SIGTERM/SIGINT with the default server.stopTimeoutMs (5 s + 5 s). */
 const SHUTDOWN_BOUND_MS = 10_000;
 
 /** What package.json's `bin` runs. */

@@ -12,7 +12,7 @@ import { httpGetFor } from "./helpers/flv-clients.js";
 import { recordExternalLog } from "./helpers/log-audit.js";
 import { commandOf, descendantsOf, isRunning } from "./helpers/process-tree.js";
 
-/** README "Deploy": a stop after SIGTERM/SIGINT takes at most server.stopTimeoutMs + 5 s (10 s by default). */
+/** docs/operations.md "Deploy": a stop after SIGTERM/SIGINT takes at most server.stopTimeoutMs + 5 s (10 s by default). */
 const SHUTDOWN_BOUND_MS = 10_000;
 /** What package.json's `bin` runs. */
 const BIN = "dist/server/src/main.js";

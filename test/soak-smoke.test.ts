@@ -10,7 +10,7 @@ import type { ScenarioResult } from "../bench/soak/scenario.js";
 /**
  * The fault, load and soak suite (`npm run soak`) in --quick mode, end to end: the real server in its own
  * process, load processes, fault backends and nginx. Proves the suite runs and each scenario passes at
- * small sizes; the full sizes are run by hand (README "Fault, load and soak suite").
+ * small sizes; the full sizes are run by hand (bench/README.md, "Fault, load and soak suite").
  */
 describe("soak suite smoke run (npm run soak -- --quick)", function () {
   // About a minute on an idle 2-core machine; several agents share this one, so the bound is generous.

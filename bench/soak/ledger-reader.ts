@@ -26,7 +26,7 @@ export function ledgerRows(file: string): LedgerRow[] {
 }
 
 /**
- * The end reason a clean stop (SIGTERM) writes: `shutdown` once the session model has it (issue 17 item 2),
+ * The end reason a clean stop (SIGTERM) writes: `shutdown` once the session model has it,
  * else the older `server-stopped`. Read from the source so the check tightens by itself when it lands.
  */
 export function shutdownReason(): "shutdown" | "server-stopped" {

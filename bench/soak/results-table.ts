@@ -1,6 +1,6 @@
 import type { ScenarioResult } from "./scenario.js";
 
-/** The results as a markdown table (what the README shows), one row per figure. */
+/** The results as a markdown table (what bench/README.md shows), one row per figure. */
 export function markdownTable(results: ScenarioResult[]): string {
   const rows = ["| scenario | figure | value | target | ok |", "|---|---|---|---|---|"];
   for (const r of results) {

@@ -1,7 +1,7 @@
 // `npm run soak`: the fault, load and soak suite (issue 17 item 5, issue 16's 2,000-viewer target). Runs the
 // scenarios one after another against the bundled server in its own process, with load generators in
 // processes of their own, prints a table of figures and writes it as JSON and markdown. Exit code 0 when
-// every scenario passed, 1 otherwise, 2 for a bad command line. See README "Fault, load and soak suite".
+// every scenario passed, 1 otherwise, 2 for a bad command line. See bench/README.md, "Fault, load and soak suite".
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";

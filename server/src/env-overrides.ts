@@ -14,7 +14,7 @@ export interface EnvSetting {
 }
 
 /**
- * The environment variables the bundled server reads (README "Deploy" has the table). One prefix,
+ * The environment variables the bundled server reads (docs/operations.md, "Environment variables", has the table). One prefix,
  * `VA_`; a variable that is set and not empty wins over the file; the schema checks its value like
  * the file's, and an error names the variable.
  */
