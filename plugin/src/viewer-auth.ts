@@ -28,6 +28,7 @@ import { UserStore } from "./users/user-store.js";
 import { UserEditor } from "./users/user-editor.js";
 import { PublishPolicy } from "./publish/publish-policy.js";
 import { auditedPublishPolicy } from "./publish/publish-audit.js";
+import { warnTrustedProxyMayPublish } from "./publish/trusted-proxy-risk.js";
 import { guarded } from "./core/guarded.js";
 import { DecisionLog } from "./console/decision-log.js";
 import { ViewerHistory } from "./console/viewer-history.js";
@@ -153,6 +154,7 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
     log,
     guarded(log, "metrics.listener_failed", (decision) => metrics.countPublish(decision)),
   );
+  warnTrustedProxyMayPublish(resolved, log);
   let current = resolved;
   // What the console shows beyond the API's own data: recent decisions and an hour of viewer counts.
   const consoleData = resolved.api.enabled ? { decisions: new DecisionLog(chain, clock), history: new ViewerHistory(sessions, clock) } : undefined;
@@ -184,6 +186,7 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
   const reloadResolved = (next: PluginConfig): ConfigReloadOutcome => {
     const { inForce, ...outcome } = applyConfigReload(current, next, reloadTargets);
     current = inForce;
+    warnTrustedProxyMayPublish(inForce, log);
     return outcome;
   };
   return {

@@ -27,7 +27,11 @@ export interface HostInfo {
 export interface PublishStart {
   readonly app: string;
   readonly channel: string;
-  /** The publisher's address as text; "" when unknown. */
+  /**
+   * The publisher's address as text; "" when unknown. Over HTTP (HTTP-FLV, WS-FLV) it is resolved like
+   * a viewer's: behind one of `auth.trustedProxies`, the address the proxy reports in X-Forwarded-For,
+   * and "" when it reports none. RTMP carries no such header: the socket's address.
+   */
   readonly ip: string;
   /** How the publisher connected. */
   readonly protocol: "rtmp" | "flv" | "ws-flv";

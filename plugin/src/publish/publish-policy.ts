@@ -14,7 +14,7 @@ import { SECURETOKEN_FORMAT_BY_NAME } from "../securetoken/securetoken-formats.j
 export interface PublishAttempt {
   readonly app: string;
   readonly channel: string;
-  /** The publisher's address as text; "" when unknown. */
+  /** The publisher's address as text (behind a trusted proxy, the one it reports); "" when unknown. */
   readonly ip: string;
   /** The publish URL's query parameters, first value of each key. */
   readonly query: Readonly<Record<string, string>>;
