@@ -3,6 +3,7 @@ import type BaseSession from "node-media-server/src/session/base_session.js";
 import type { Logger } from "../../core/log.js";
 import { parseIpAddress, parseNmsSessionAddress } from "../../net/ip-address.js";
 import { resolvePublisherAddress } from "../../net/client-address.js";
+import { tcpEndpointsOf } from "../../net/process-proof.js";
 import type { IpRuleList } from "../../net/ip-rule-list.js";
 import type { PublishHook, PublishStart, PublishVerdict } from "../host-adapter.js";
 import { protocolOf, refusePlay } from "./nms-connection.js";
@@ -106,6 +107,7 @@ function publishStartOf(session: BaseSession, live: boolean, trustedProxies: IpR
     protocol: protocol === "http-flv" ? "flv" : protocol,
     query: firstValues(session.streamQuery),
     live,
+    ...(protocol === "rtmp" ? optional("connection", tcpEndpointsOf(session.socket)) : {}),
   };
 }
 
@@ -168,6 +170,11 @@ function httpPublisherAddressOf(session: BaseSession, trustedProxies: IpRuleList
   const socketAddress = req.socket?.remoteAddress;
   const peer = socketAddress === undefined ? parseNmsSessionAddress(session.ip) : parseIpAddress(socketAddress);
   return resolvePublisherAddress(peer, req.headers?.["x-forwarded-for"], trustedProxies)?.text ?? "";
+}
+
+/** `{ [key]: value }`, or nothing when the value is undefined (exactOptionalPropertyTypes). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 function addressOf(session: BaseSession): string {
