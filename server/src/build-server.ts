@@ -48,7 +48,8 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
   // The ffmpeg children running now: the proof that a loopback RTMP play or publish is the server's own.
   const internalProcesses = deps.internalProcesses ?? new LocalProcesses();
   // Everything from the configuration or ffmpeg passes this before a log line, the API or the console.
-  const redactor = new Redactor([...configSecrets(pluginConfig), ...config.channels.flatMap(sourceCredentials)]);
+  // The configured publish secrets too, though the server does not use them (pluginConfigOf).
+  const redactor = new Redactor([...configSecrets({ ...pluginConfig, publish: config.publish }), ...config.channels.flatMap(sourceCredentials)]);
   const log = deps.logger ?? createLogger(config.log.level, undefined, redactor, config.log.format);
   // Before NMS is built: its constructor already logs. Our stdout carries JSON lines only; the route
   // stays for the process's life (NMS's listeners log their close after stop resolves), and the next
@@ -142,11 +143,17 @@ function sourceCredentials(channel: ServerConfig["channels"][number]): string[] 
   return source.type === "url" || source.type === "rtmp" ? Redactor.credentialsIn(source.url) : [];
 }
 
-/** The plugin's configuration in the bundled server: HLS and statistics live in the data directory unless set. */
+/**
+ * The plugin's configuration in the bundled server: HLS and statistics live in the data directory unless
+ * set. Only the server's own ingest publishes (each channel's, let in by its pid): no address and no
+ * publish link opens publishing, whatever the `publish` section says. (NMS's own publish sign used to
+ * lock everyone else out; it needed a secret on the ingest's command line, this needs none.)
+ */
 function pluginConfigOf(config: ServerConfig): PluginConfig {
   const dataDir = resolve(config.server.dataDir);
   return {
     ...pluginPartOf(config),
+    publish: { ...config.publish, allowIps: [], securetoken: { ...config.publish.securetoken, secrets: [] } },
     hls: { ...config.hls, dir: config.hls.dir ?? join(dataDir, "hls") },
     stats: { ...config.stats, file: config.stats.file ?? join(dataDir, "stats.sqlite") },
   };
