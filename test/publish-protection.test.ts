@@ -11,6 +11,7 @@ import { ConfigError } from "../plugin/src/core/errors.js";
 import { BroadcastServer, Context, RtmpClientSession } from "./helpers/nms4-internals.js";
 import { makeSecureLink } from "../plugin/src/index.js";
 import { PublishPolicy, type PublishAttempt } from "../plugin/src/publish/publish-policy.js";
+import { LocalProcesses } from "../plugin/src/net/process-proof.js";
 import { startBundledServer, waitFor, type RunningServer } from "./helpers/bundled-server.js";
 import { hasFfmpeg, stopProcess } from "./helpers/ffmpeg.js";
 import { decodedFrames } from "./helpers/decode.js";
@@ -21,15 +22,19 @@ import { startNms, type NmsInstance } from "./helpers/nms-instance.js";
 
 const PUBLISH_SECRET = "publish-secret-4c1d9e7a";
 const PLAY_SECRET = "play-secret-8b2f6a13";
-const INTERNAL_SECRET = "internal-secret-5e7c2b90";
+/** What the server's ingest URL carried before the process proof: now just a parameter nobody honours. */
+const OLD_INTERNAL_SECRET = "internal-secret-5e7c2b90";
 /** An FLV header and the first PreviousTagSize: what a waiting viewer gets before any media. */
 const FLV_HEADER_BYTES = 13;
 
 describe("publish policy: who may publish (no server)", () => {
+  // This test process stands in for a server child: it holds no socket to any port below.
+  const ownProcesses = new LocalProcesses();
+  ownProcesses.add(process.pid);
   const clock = new ManualClock(1_800_000_000_000);
   const configOf = (publish: Record<string, unknown>, auth: Record<string, unknown> = {}) => parseConfig(pluginConfigSchema, { auth, publish }) as PluginConfig;
   const attempt = (over: Partial<PublishAttempt> = {}): PublishAttempt => ({ app: "live", channel: "cam1", ip: "203.0.113.7", query: {}, ...over });
-  const policyOf = (publish: Record<string, unknown>) => new PublishPolicy(configOf(publish).publish, clock, INTERNAL_SECRET);
+  const policyOf = (publish: Record<string, unknown>) => new PublishPolicy(configOf(publish).publish, clock, ownProcesses);
   const signed = (url: string, opts: { ip?: string; nowMs?: number; lifetimeSec?: number; format?: "astra" | "flussonic" | "nms" } = {}) => {
     const link = makeSecureLink({ url, secret: PUBLISH_SECRET, lifetimeSec: opts.lifetimeSec ?? 600, nowMs: opts.nowMs ?? clock.now(), publish: true, ...opts });
     return Object.fromEntries(new URL(link).searchParams);
@@ -72,18 +77,17 @@ describe("publish policy: who may publish (no server)", () => {
     ]);
   });
 
-  it("decides in order: live name, internal secret, address, signature", () => {
+  it("decides in order: live name, own process, address, signature", () => {
     const policy = policyOf({ allowIps: ["198.51.100.0/24"], securetoken: { secrets: ["old-publish-secret", PUBLISH_SECRET] } });
     const good = signed("rtmp://h/live/cam1", { ip: "203.0.113.7" });
     expect(policy.decide(attempt({ query: good }))).to.deep.include({ allow: true, reason: "signed" });
     expect(policy.decide(attempt({ ip: "198.51.100.9" }))).to.deep.include({ allow: true, reason: "allowed-address", detail: "address on publish.allowIps (198.51.100.0/24)" });
-    // A live name is refused whoever asks, even with a valid signature or the internal secret.
+    // A live name is refused whoever asks, even with a valid signature.
     expect(policy.decide(attempt({ query: good, live: true }))).to.include({ allow: false, reason: "channel-live" });
-    expect(policy.decide(attempt({ ip: "127.0.0.1", query: { va_internal: INTERNAL_SECRET }, live: true }))).to.include({ allow: false, reason: "channel-live" });
-    // The internal secret: loopback only, compared exactly.
-    expect(policy.decide(attempt({ ip: "127.0.0.1", query: { va_internal: INTERNAL_SECRET } }))).to.include({ allow: true, reason: "internal" });
-    expect(policy.decide(attempt({ ip: "198.51.100.9", query: { va_internal: INTERNAL_SECRET } }))).to.include({ allow: false, reason: "internal-secret-not-loopback" });
-    expect(policy.decide(attempt({ ip: "127.0.0.1", query: { va_internal: `${INTERNAL_SECRET}x` } }))).to.include({ allow: false, reason: "internal-secret-wrong" });
+    // The old internal secret parameter is honoured nowhere; a loopback RTMP connection no registered
+    // process holds is just another publisher (the proof with real processes: internal-processes.test.ts).
+    expect(policy.decide(attempt({ ip: "127.0.0.1", query: { va_internal: OLD_INTERNAL_SECRET } }))).to.include({ allow: false, reason: "not-allowed" });
+    expect(policy.decide(attempt({ ip: "127.0.0.1", protocol: "rtmp", connection: { localPort: 1, remotePort: 2 } }))).to.include({ allow: false, reason: "not-allowed" });
     // Not an own property: `constructor` and friends are not parameters.
     expect(policy.decide(attempt({ query: Object.create({ token: good.token }) as Record<string, string> }))).to.include({ allow: false, reason: "not-allowed" });
   });
@@ -218,13 +222,15 @@ describe("publish protection: real NMS 4, real ffmpeg publishers, an HTTP-FLV vi
   const publishers: Publisher[] = [];
   const viewers: Viewer[] = [];
   let flvSample: Buffer;
+  /** The processes this NMS trusts as its own, as the bundled server registers its ffmpeg children. */
+  const ownProcesses = new LocalProcesses();
 
   before(async function () {
     if (!hasFfmpeg) this.skip();
     // Viewers on loopback are let in by the play chain; publishers on loopback are NOT on publish.allowIps.
     nms = await startNms(
       { auth: { allowIps: ["127.0.0.1/32", "::1/128"] }, publish: { allowIps: ["192.0.2.0/24"], securetoken: { secrets: [PUBLISH_SECRET] } } },
-      { internalSecret: INTERNAL_SECRET },
+      { internalProcesses: ownProcesses },
     );
     // A short FLV recording, to publish over WebSocket as raw bytes.
     const dir = mkdtempSync(join(tmpdir(), "va-publish-sample-"));
@@ -380,15 +386,17 @@ describe("publish protection: real NMS 4, real ffmpeg publishers, an HTTP-FLV vi
     expect(sizes.filter((s) => s !== "320,240"), "frames not from the first publisher").to.deep.equal([]);
   });
 
-  it("the server's own ingest passes by the internal secret from loopback; a wrong one is refused", async () => {
+  it("a registered process publishes over loopback RTMP with no credential; another with the old va_internal parameter is refused", async () => {
     const viewer = await watch("ingest");
-    publish(`${rtmpUrl("ingest")}?va_internal=${INTERNAL_SECRET}`);
-    expect(await decisionFor("ingest")).to.include({ verdict: "allow", reason: "internal" });
+    const own = publish(rtmpUrl("ingest"));
+    // Registered in the same turn as the spawn, as the bundled server's supervisor does: before it can connect.
+    ownProcesses.add(own.child.pid!);
+    expect(await decisionFor("ingest")).to.include({ verdict: "allow", reason: "internal", protocol: "rtmp" });
     await waitFor("media at the viewer", () => (viewer.bytes() > 50_000 ? true : undefined));
 
-    const viewer2 = await watch("ingest-wrong");
-    const intruder = publish(`${rtmpUrl("ingest-wrong")}?va_internal=${INTERNAL_SECRET}x`);
-    await expectRefused("ingest-wrong", { exited: exitOf(intruder.child, "the publisher with a wrong internal secret") }, viewer2, "internal-secret-wrong");
+    const viewer2 = await watch("ingest-stranger");
+    const intruder = publish(`${rtmpUrl("ingest-stranger")}?va_internal=${OLD_INTERNAL_SECRET}`);
+    await expectRefused("ingest-stranger", { exited: exitOf(intruder.child, "the unregistered loopback publisher") }, viewer2, "not-allowed");
   });
 
   it("lets a relay pull NMS's API set up publish without asking the policy (the server's own outbound connection)", () => {
@@ -409,25 +417,23 @@ describe("publish protection: real NMS 4, real ffmpeg publishers, an HTTP-FLV vi
   it("counts every decision in va_publish_decisions_total{verdict,reason} and logs no publish credential", async () => {
     const { body } = await nms.auth.metrics.render();
     const count = (verdict: string, reason: string) => Number(new RegExp(`^va_publish_decisions_total\\{verdict="${verdict}",reason="${reason}"\\} (\\d+)$`, "m").exec(body)?.[1]);
-    expect(count("deny", "not-allowed")).to.equal(3 + 23);
+    expect(count("deny", "not-allowed")).to.equal(3 + 23 + 1);
     expect(count("allow", "signed")).to.equal(3);
     expect(count("deny", "signature-expired")).to.equal(1);
     expect(count("deny", "signature-forged")).to.equal(2);
     expect(count("deny", "channel-live")).to.equal(1);
     expect(count("allow", "internal")).to.equal(1);
-    expect(count("deny", "internal-secret-wrong")).to.equal(1);
     expect(count("allow", "allowed-address")).to.equal(0);
     const lines = nms.logs.raw.join("\n");
     expect(lines).to.not.include(PUBLISH_SECRET);
-    expect(lines).to.not.include(INTERNAL_SECRET);
+    expect(lines).to.not.include(OLD_INTERNAL_SECRET);
     expect(lines).to.not.match(/token=[0-9a-f]{40}/);
   });
 });
 
-describe("publish protection in the bundled server (NMS's own auth.publish on, with the internal secret)", function () {
+describe("publish protection in the bundled server (its own ingest proven by its pid)", function () {
   this.timeout(90000);
   let running: RunningServer;
-  const publishers: ChildProcess[] = [];
 
   before(async function () {
     if (!hasFfmpeg) this.skip();
@@ -438,27 +444,47 @@ describe("publish protection in the bundled server (NMS's own auth.publish on, w
   });
 
   after(async () => {
-    await Promise.all(publishers.map((p) => stopProcess(p)));
     await running?.stop();
   });
 
-  it("its own ingest still publishes when loopback is not on publish.allowIps (the internal secret)", async () => {
+  it("its own ingest still publishes when loopback is not on publish.allowIps (the process proof, no credential)", async () => {
     await waitFor("the channel up", () => (running.server.channelStatus()[0]?.state === "up" ? true : undefined), 30000);
     const decisions = running.logs.events("publish.decision");
     expect(decisions.length).to.be.greaterThan(0);
     for (const decision of decisions) expect(decision).to.include({ verdict: "allow", reason: "internal", channel: "test" });
   });
+});
+
+describe("publish protection with NMS's own auth.publish on", function () {
+  this.timeout(90000);
+  let nms: NmsInstance;
+  const publishers: ChildProcess[] = [];
+
+  before(async function () {
+    if (!hasFfmpeg) this.skip();
+    nms = await startNms(
+      { auth: { allowIps: ["127.0.0.1/32"] }, publish: { allowIps: [], securetoken: { secrets: [PUBLISH_SECRET] } } },
+      {},
+      "127.0.0.1",
+      { auth: { play: false, publish: true, secret: "nms-own-publish-secret" } },
+    );
+  });
+
+  after(async () => {
+    await Promise.all(publishers.map((p) => stopProcess(p)));
+    await nms?.stop();
+  });
 
   it("a publisher the plugin allows but NMS refuses (no NMS sign) is cut too: 0 media bytes to a waiting viewer", async () => {
-    const viewer = await startViewer(`${running.httpBase}/live/other.flv`, "/live/other");
+    const viewer = await startViewer(`http://127.0.0.1:${nms.httpPort}/live/other.flv`, "/live/other");
     try {
-      const link = makeSecureLink({ url: `${running.rtmpBase}/live/other`, secret: PUBLISH_SECRET, lifetimeSec: 600, ip: "127.0.0.1", publish: true });
+      const link = makeSecureLink({ url: `rtmp://127.0.0.1:${nms.rtmpPort}/live/other`, secret: PUBLISH_SECRET, lifetimeSec: 600, ip: "127.0.0.1", publish: true });
       auditSecrets(new URL(link).searchParams.get("token")!);
       const publisher = startPublisher(link);
       publishers.push(publisher.child);
       await exitOf(publisher.child, "the publisher NMS refuses");
-      expect(running.logs.events("publish.decision").find((l) => l.channel === "other")).to.include({ verdict: "allow", reason: "signed" });
-      expect(await waitFor("publish.nms_refused", () => running.logs.events("publish.nms_refused").find((l) => l.channel === "other"))).to.include({ app: "live", ip: "127.0.0.1" });
+      expect(nms.logs.events("publish.decision").find((l) => l.channel === "other")).to.include({ verdict: "allow", reason: "signed" });
+      expect(await waitFor("publish.nms_refused", () => nms.logs.events("publish.nms_refused").find((l) => l.channel === "other"))).to.include({ app: "live", ip: "127.0.0.1" });
       await new Promise((r) => setTimeout(r, 1000));
       expect(viewer.bytes(), "bytes to the viewer: the FLV header only, no media").to.equal(FLV_HEADER_BYTES);
     } finally {

@@ -15,7 +15,6 @@ import type { ChannelStatus } from "../server/src/channels/channel-runner.js";
 const SOURCE_PASSWORD = "pa55word-of-the-origin";
 const SOURCE_APIKEY = "origin-apikey-4f1c9a";
 const SOURCE_TOKEN = "origin-token-77e0b2";
-const INTERNAL_SECRET = "internal-secret-of-this-run-3c9d";
 const API_TOKEN = "api-token-of-the-operator-01";
 const OLD_API_TOKEN = "api-token-before-rotation-02";
 const SIGNING_SECRET = "securetoken-signing-secret-5e";
@@ -24,7 +23,7 @@ const USER_PASSWORD = "viewer-password-1f2e";
 const BACKEND_PASSWORD = "backend-password-6a5b";
 const BACKEND_KEY = "backend-key-0d9c8b";
 const SECRETS = {
-  SOURCE_PASSWORD, SOURCE_APIKEY, SOURCE_TOKEN, INTERNAL_SECRET, API_TOKEN, OLD_API_TOKEN, SIGNING_SECRET, USER_TOKEN, USER_PASSWORD,
+  SOURCE_PASSWORD, SOURCE_APIKEY, SOURCE_TOKEN, API_TOKEN, OLD_API_TOKEN, SIGNING_SECRET, USER_TOKEN, USER_PASSWORD,
   BACKEND_PASSWORD, BACKEND_KEY,
 };
 
@@ -56,7 +55,7 @@ describe("secrets in the bundled server's logs and API answers (issue 11, item 4
         securetoken: { secrets: [SIGNING_SECRET] },
         backend: { type: "http-request", url: `http://checker:${BACKEND_PASSWORD}@127.0.0.1:${closedPort}/check?key=${BACKEND_KEY}`, connectTimeoutMs: 500 },
       },
-    }, { internalSecret: INTERNAL_SECRET });
+    });
   });
   after(async () => run?.stop());
 
@@ -71,7 +70,8 @@ describe("secrets in the bundled server's logs and API answers (issue 11, item 4
     const [channel] = (JSON.parse(body) as { channels: ChannelStatus[] }).channels;
     // The lines still say what went wrong and where: only the credentials are gone.
     expect(channel!.ingest.lastError).to.equal(`http://<redacted>@127.0.0.1:${closedPort}/live/x.m3u8?apikey=<redacted>&token=<redacted>: Connection refused`);
-    expect(channel!.packager.lastError).to.match(new RegExp(`^rtmp://127\\.0\\.0\\.1:${run.server.ports.rtmp}/live/leaky\\?va_internal=<redacted>: `));
+    // The packager's URL carries no credential at all (its pid is its pass).
+    expect(channel!.packager.lastError).to.match(new RegExp(`^rtmp://127\\.0\\.0\\.1:${run.server.ports.rtmp}/live/leaky: `));
     const down = run.logs.events("channel.process_down").map((l) => l.process);
     expect(down).to.include.members(["leaky/ingest", "leaky/packager"]);
   });
@@ -116,13 +116,13 @@ describe("secrets in the console output of `npm start` (issue 11, item 4)", func
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** The packager's internal secret, as the server handed it to its ffmpeg child (random per run). */
-  function internalSecretOf(serverPid: number): string | undefined {
+  /** The packager's command line, as the server handed it to its ffmpeg child. */
+  function packagerCommandLineOf(serverPid: number): string | undefined {
     const children = spawnSync("pgrep", ["-P", String(serverPid)], { encoding: "utf8" }).stdout.split("\n").filter((p) => p !== "");
     for (const pid of children) {
       try {
-        const found = /[?&]va_internal=([^&\0]+)/.exec(readFileSync(`/proc/${pid}/cmdline`, "utf8"))?.[1];
-        if (found !== undefined) return found;
+        const line = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+        if (/ -i rtmp:\/\/\S+\/live\/leaky /.test(line)) return line;
       } catch {
         // the process ended while we looked
       }
@@ -146,8 +146,8 @@ describe("secrets in the console output of `npm start` (issue 11, item 4)", func
     child = proc;
     const started = await waitFor("server.started", () => output().split("\n").find((l) => l.includes('"event":"server.started"')));
     const { httpPort } = JSON.parse(started) as { httpPort: number };
-    const internalSecret = await waitFor("the packager's command line", () => internalSecretOf(proc.pid!));
-    auditSecrets(internalSecret);
+    const packagerLine = await waitFor("the packager's command line", () => packagerCommandLineOf(proc.pid!));
+    expect(packagerLine, "no credential in the packager's command line").to.not.match(/rtmp:\/\/\S*[?&]/);
     await httpGetFor(`http://127.0.0.1:${httpPort}/live/leaky/index.m3u8?token=${USER_TOKEN}`, 1000);
     await httpGetFor(`http://127.0.0.1:${httpPort}/live/leaky.flv?auth=viewer:${USER_PASSWORD}`, 1000);
     await waitFor("both processes down with their error lines", () => (
@@ -158,8 +158,7 @@ describe("secrets in the console output of `npm start` (issue 11, item 4)", func
     await exited;
 
     expect(output()).to.include("Connection refused");
-    expect(output()).to.include("va_internal=<redacted>");
-    const hits = Object.entries({ ...SECRETS, internalSecret }).filter(([, secret]) => output().includes(secret)).map(([name]) => name);
+    const hits = Object.entries(SECRETS).filter(([, secret]) => output().includes(secret)).map(([name]) => name);
     expect(hits).to.deep.equal([]);
   });
 });

@@ -20,6 +20,7 @@ export type { ViewerSession, SessionSnapshot } from "./core/viewer-session.js";
 export type { UserStore, UsersReloadResult } from "./users/user-store.js";
 export { hashPassword } from "./users/password-hash.js";
 export { makeSecureLink, type SecureLinkOptions } from "./securetoken/make-secure-link.js";
+export { LocalProcesses, type TcpEndpoints } from "./net/process-proof.js";
 export { buildViewerAuth, type ViewerAuth, type ViewerAuthDeps, type ViewerAuthParts } from "./viewer-auth.js";
 export type { HostAdapter, HostInfo, HttpFrontHandler, NodeMediaServerInstance } from "./hosts/host-adapter.js";
 export { SUPPORTED_NMS_RANGE } from "./hosts/host-package.js";

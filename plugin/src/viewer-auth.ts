@@ -9,6 +9,7 @@ import { createLogger, type Logger } from "./core/log.js";
 import { Redactor } from "./core/redactor.js";
 import { configSecrets } from "./config/config-secrets.js";
 import { AddressRules } from "./net/address-rules.js";
+import type { LocalProcesses } from "./net/process-proof.js";
 import { applyConfigReload, type ConfigReloadOutcome } from "./config-reload.js";
 import { MemorySessionStore } from "./sessions/memory-session-store.js";
 import { SessionLimiter } from "./sessions/session-limiter.js";
@@ -28,6 +29,7 @@ import { UserStore } from "./users/user-store.js";
 import { UserEditor } from "./users/user-editor.js";
 import { PublishPolicy } from "./publish/publish-policy.js";
 import { auditedPublishPolicy } from "./publish/publish-audit.js";
+import { warnTrustedProxyMayPublish } from "./publish/trusted-proxy-risk.js";
 import { guarded } from "./core/guarded.js";
 import { DecisionLog } from "./console/decision-log.js";
 import { ViewerHistory } from "./console/viewer-history.js";
@@ -44,11 +46,18 @@ export interface ViewerAuthDeps {
   /** Extra authorizers, run after securetoken and before the backend (step name `custom`). */
   authorizers?: readonly Authorizer[];
   /**
-   * Secret the bundled server's own ffmpeg processes present as `?va_internal=` from loopback, to play
-   * and to publish (whatever `publish.allowIps` says). Leave unset in an operator's app unless it runs
-   * its own local transcoders.
+   * The server's own processes (the bundled server's ffmpeg ingest and packager children, by pid), let in
+   * without a credential on a proof from the kernel: a loopback RTMP play (the `internal` step) or
+   * publish (whatever `publish.allowIps` says) whose client end one of them holds
+   * (`LocalProcesses.holdsClientEnd`, read from /proc/net/tcp{,6} and /proc/<pid>/fd). No secret is
+   * involved, so none appears in a child's command line. The caller adds a child's pid when it spawns
+   * it and deletes it when it exits. Linux only: elsewhere nothing is proven and those processes are
+   * treated like any other client (fail closed). Such a play is not a viewer session (no API row, no
+   * statistics, outside every viewer limit): it is the server's own packager; such a publish is logged
+   * and counted as a `publish.decision` with reason `internal`. Leave unset in an operator's app unless
+   * it runs its own local transcoders.
    */
-  internalSecret?: string;
+  internalProcesses?: LocalProcesses;
   /** What the management API reports beyond sessions (the bundled server's channel states). */
   apiProviders?: ApiProviders;
   /**
@@ -114,7 +123,7 @@ export interface ViewerAuth extends ViewerAuthParts {
  * touching a host. The one wiring behind `attachViewerAuth`, the bundled server and the benches.
  */
 export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {}): ViewerAuth {
-  const log = deps.logger ?? createLogger(resolved.log.level, undefined, new Redactor([...configSecrets(resolved), ...(deps.internalSecret !== undefined ? [deps.internalSecret] : [])]), resolved.log.format);
+  const log = deps.logger ?? createLogger(resolved.log.level, undefined, new Redactor(configSecrets(resolved)), resolved.log.format);
   const clock = deps.clock ?? systemClock;
   const sessions = new MemorySessionStore(clock, log);
   const users = UserStore.open(resolved.auth, log);
@@ -122,7 +131,7 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
   let securetoken = resolved.auth.securetoken;
   // Only the management API can revoke a token, so without it the chain has no `revoked` step.
   const chain = buildChain(resolved, {
-    internalSecret: deps.internalSecret, customAuthorizers: deps.authorizers, sessions, clock, users, addressRules,
+    internalProcesses: deps.internalProcesses, customAuthorizers: deps.authorizers, sessions, clock, users, addressRules,
     securetoken: () => securetoken, backendDispatcher: deps.backendDispatcher,
   }, log);
   const revocations = new RevocationList(clock);
@@ -149,10 +158,11 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
   ledger = resolved.stats.file === null ? undefined : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log, resolved.stats);
   const metrics = new PluginMetrics(chain, sessions, log, chain.step("backend"), ledger, cluster);
   const decidePublish = auditedPublishPolicy(
-    new PublishPolicy(resolved.publish, clock, deps.internalSecret),
+    new PublishPolicy(resolved.publish, clock, deps.internalProcesses),
     log,
     guarded(log, "metrics.listener_failed", (decision) => metrics.countPublish(decision)),
   );
+  warnTrustedProxyMayPublish(resolved, log);
   let current = resolved;
   // What the console shows beyond the API's own data: recent decisions and an hour of viewer counts.
   const consoleData = resolved.api.enabled ? { decisions: new DecisionLog(chain, clock), history: new ViewerHistory(sessions, clock) } : undefined;
@@ -184,6 +194,7 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
   const reloadResolved = (next: PluginConfig): ConfigReloadOutcome => {
     const { inForce, ...outcome } = applyConfigReload(current, next, reloadTargets);
     current = inForce;
+    warnTrustedProxyMayPublish(inForce, log);
     return outcome;
   };
   return {

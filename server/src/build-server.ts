@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -13,6 +12,7 @@ import { changedKeys } from "../../plugin/src/config/config-changes.js";
 import { createLogger } from "../../plugin/src/core/log.js";
 import { configSecrets } from "../../plugin/src/config/config-secrets.js";
 import { Redactor } from "../../plugin/src/core/redactor.js";
+import { LocalProcesses } from "../../plugin/src/net/process-proof.js";
 import { ChannelRunner, type ChannelStatus } from "./channels/channel-runner.js";
 import type { ServerConfig } from "./server-config-schema.js";
 import { pluginConfigShape } from "../../plugin/src/config/plugin-config-schema.js";
@@ -35,18 +35,21 @@ export interface BundledServer {
 }
 
 /**
- * Builds the server without starting it: nothing listens and no ffmpeg runs until `start`. The internal
- * secret is random per run unless `deps.internalSecret` gives one (tests, to look for it in the output).
+ * Builds the server without starting it: nothing listens and no ffmpeg runs until `start`. Its own ffmpeg
+ * children (each channel's ingest and packager) are let through the play chain and the publish policy
+ * by their pids (`LocalProcesses`, proven from /proc), so no credential of the server's travels in
+ * their URLs, that is in their command lines, which any local user can read.
  */
 export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): BundledServer {
   const s = config.server;
   const dataDir = resolve(s.dataDir);
   const pluginConfig = pluginConfigOf(config);
   const hlsRoot = pluginConfig.hls.dir!;
-  // A random secret per run: the transcoders' pass through the gate (loopback only) and NMS's publish sign.
-  const internalSecret = deps.internalSecret ?? randomBytes(24).toString("base64url");
+  // The ffmpeg children running now: the proof that a loopback RTMP play or publish is the server's own.
+  const internalProcesses = deps.internalProcesses ?? new LocalProcesses();
   // Everything from the configuration or ffmpeg passes this before a log line, the API or the console.
-  const redactor = new Redactor([internalSecret, ...configSecrets(pluginConfig), ...config.channels.flatMap(sourceCredentials)]);
+  // The configured publish secrets too, though the server does not use them (pluginConfigOf).
+  const redactor = new Redactor([...configSecrets({ ...pluginConfig, publish: config.publish }), ...config.channels.flatMap(sourceCredentials)]);
   const log = deps.logger ?? createLogger(config.log.level, undefined, redactor, config.log.format);
   // Before NMS is built: its constructor already logs. Our stdout carries JSON lines only; the route
   // stays for the process's life (NMS's listeners log their close after stop resolves), and the next
@@ -58,13 +61,14 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
     rtmp: { port: s.rtmpPort === 0 ? "0" : s.rtmpPort },
     http: { port: s.httpPort === 0 ? "0" : s.httpPort },
     store: { path: join(dataDir, "nms-store") },
-    auth: { play: false, publish: true, secret: internalSecret },
+    // No NMS `auth`: the plugin's publish gate decides every publisher (its own ingest by process proof),
+    // so no NMS `sign` (made from a secret) travels in an ffmpeg command line.
     webadmin: { enable: false },
   });
   let channels: ChannelRunner[] = [];
   const ports = { rtmp: 0, http: 0, api: 0 };
   const apiProviders = { channels: () => channels.map((c) => c.status()), notReady: () => channelsNotUp(config, channels), hlsPort: () => ports.http };
-  const auth = buildViewerAuth(pluginConfig, { ...deps, logger: log, internalSecret, apiProviders });
+  const auth = buildViewerAuth(pluginConfig, { ...deps, logger: log, internalProcesses, apiProviders });
   try {
     auth.attach(createNms4Host(nms)); // wraps NMS's internals; nothing listens until start
   } catch (error) {
@@ -87,7 +91,7 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
       ports.api = auth.api?.port ?? 0;
       ports.rtmp = nmsPorts.rtmp;
       ports.http = nmsPorts.http;
-      const endpoints = { rtmpPort: ports.rtmp, hlsRoot, internalSecret, ffmpegPath: s.ffmpegPath, ffprobePath: s.ffprobePath };
+      const endpoints = { rtmpPort: ports.rtmp, hlsRoot, internalProcesses, ffmpegPath: s.ffmpegPath, ffprobePath: s.ffprobePath };
       channels = config.channels.map((c) => new ChannelRunner(c, endpoints, policy, log, redactor));
       for (const channel of channels) channel.start();
       log.info({ event: "server.started", pid: process.pid, rtmpPort: ports.rtmp, httpPort: ports.http, apiPort: ports.api, channels: channels.map((c) => `${c.config.app}/${c.config.id}`) }, "server started");
@@ -139,11 +143,17 @@ function sourceCredentials(channel: ServerConfig["channels"][number]): string[] 
   return source.type === "url" || source.type === "rtmp" ? Redactor.credentialsIn(source.url) : [];
 }
 
-/** The plugin's configuration in the bundled server: HLS and statistics live in the data directory unless set. */
+/**
+ * The plugin's configuration in the bundled server: HLS and statistics live in the data directory unless
+ * set. Only the server's own ingest publishes (each channel's, let in by its pid): no address and no
+ * publish link opens publishing, whatever the `publish` section says. (NMS's own publish sign used to
+ * lock everyone else out; it needed a secret on the ingest's command line, this needs none.)
+ */
 function pluginConfigOf(config: ServerConfig): PluginConfig {
   const dataDir = resolve(config.server.dataDir);
   return {
     ...pluginPartOf(config),
+    publish: { ...config.publish, allowIps: [], securetoken: { ...config.publish.securetoken, secrets: [] } },
     hls: { ...config.hls, dir: config.hls.dir ?? join(dataDir, "hls") },
     stats: { ...config.stats, file: config.stats.file ?? join(dataDir, "stats.sqlite") },
   };

@@ -25,12 +25,13 @@ export interface NmsInstance {
 
 /**
  * Starts NMS with the plugin. `bind` defaults to loopback IPv4; pass "::" for dual-stack tests.
- * NMS keeps process-wide state, so one instance at a time per test process.
+ * `nmsOptions` adds to NMS's own configuration (its `auth`, say). NMS keeps process-wide state, so one
+ * instance at a time per test process.
  */
-export async function startNms(config: PluginConfigInput = {}, deps: ViewerAuthDeps = {}, bind = "127.0.0.1"): Promise<NmsInstance> {
+export async function startNms(config: PluginConfigInput = {}, deps: ViewerAuthDeps = {}, bind = "127.0.0.1", nmsOptions: Record<string, unknown> = {}): Promise<NmsInstance> {
   const storeDir = mkdtempSync(join(tmpdir(), "va-nms-store-"));
   // The string "0" makes NMS 4.4.3 listen on an ephemeral port (numeric 0 means "no listener").
-  const nms = new NodeMediaServer({ bind, rtmp: { port: "0" }, http: { port: "0" }, store: { path: storeDir } });
+  const nms = new NodeMediaServer({ ...nmsOptions, bind, rtmp: { port: "0" }, http: { port: "0" }, store: { path: storeDir } });
   const logs = createCapturingLogger();
   const auth = attachViewerAuth(nms, config, { logger: logs.logger, ...deps });
   const ports = await runNms(nms);

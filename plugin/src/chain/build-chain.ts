@@ -4,6 +4,7 @@ import type { PluginConfig } from "../config/plugin-config-schema.js";
 import type { SessionStore } from "../core/session-store.js";
 import type { Logger } from "../core/log.js";
 import { AddressRules } from "../net/address-rules.js";
+import type { LocalProcesses } from "../net/process-proof.js";
 import { PasswordVerifier } from "../users/password-verifier.js";
 import type { UserStore } from "../users/user-store.js";
 import { AuthChain } from "./auth-chain.js";
@@ -18,8 +19,8 @@ import { createUsersAuthorizer, TOKEN_PARAM } from "./users-authorizer.js";
 
 /** What the chain is built from besides the configuration. */
 export interface ChainParts {
-  /** The bundled server's secret for its own transcoders; omit when there are none. */
-  internalSecret?: string | undefined;
+  /** The server's own processes (the bundled server's ffmpeg children), let in on proof; omit when there are none. */
+  internalProcesses?: LocalProcesses | undefined;
   /** Operator authorizers, run after securetoken and before the backend. */
   customAuthorizers?: readonly Authorizer[] | undefined;
   /** Live sessions, for steps that count them (Flussonic `stream_clients`, user limits). */
@@ -43,7 +44,7 @@ export interface ChainParts {
  */
 export function buildChain(config: PluginConfig, parts: ChainParts, log: Logger): AuthChain {
   const steps: Authorizer[] = [];
-  if (parts.internalSecret !== undefined) steps.push(createInternalAuthorizer(parts.internalSecret));
+  if (parts.internalProcesses !== undefined) steps.push(createInternalAuthorizer(parts.internalProcesses));
   const rules = parts.addressRules ?? new AddressRules(config.auth);
   steps.push(createIpDenyAuthorizer(() => rules.deny));
   steps.push(createIpAllowAuthorizer(() => rules.allow));

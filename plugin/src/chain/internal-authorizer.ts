@@ -1,29 +1,26 @@
 import type { Authorizer } from "../core/authorizer.js";
 import type { AuthRequest } from "../core/auth-request.js";
-import { allow, deny, PASS, type StepVerdict } from "../core/decision.js";
+import { allow, PASS, type StepVerdict } from "../core/decision.js";
 import { isLoopback } from "../net/ip-address.js";
-import { secretsEqual } from "../core/secrets.js";
+import type { LocalProcesses } from "../net/process-proof.js";
 
 /**
- * The query parameter that carries the bundled server's internal secret. `va_` is the plugin's short
- * prefix ("viewer auth", from nms-viewer-auth), the same one its metric names and `VA_ERR_` codes carry:
- * a namespace no viewer, backend or other exporter uses, kept to two letters as it rides on URLs.
+ * Lets the server's own processes (the bundled server's packager ffmpeg) play: a loopback RTMP
+ * connection whose client end the kernel says is held by one of `processes` (net/process-proof.ts).
+ * No secret is asked for, so none travels in a URL or a command line. Every other request passes to the
+ * next step, whatever it carries (a `va_internal` parameter means nothing). HTTP viewers and remote
+ * peers never cost a look into /proc. Linux only: elsewhere nothing is proven and the step passes.
+ * An allowed play is not a viewer session (gate/gate-context.ts `startPlaying` discards it): it is the
+ * server's own packager, and counting it would skew viewer limits and statistics.
  */
-export const INTERNAL_SECRET_PARAM = "va_internal";
-
-/**
- * Lets the server's own processes (its ffmpeg transcoders) through: they present a secret made at
- * start-up, and only from loopback. The same secret from any other address is denied, since it can
- * only have leaked.
- */
-export function createInternalAuthorizer(secret: string): Authorizer {
+export function createInternalAuthorizer(processes: LocalProcesses): Authorizer {
   return {
     name: "internal",
     decide: function internal(request: AuthRequest): StepVerdict {
-      const given = request.params.get(INTERNAL_SECRET_PARAM);
-      if (given === null) return PASS;
-      if (request.address === null || !isLoopback(request.address)) return deny("internal secret presented from a non-loopback address");
-      return secretsEqual(given, secret) ? allow("internal transcoder") : deny("wrong internal secret");
+      const connection = request.connection;
+      if (request.protocol !== "rtmp" || connection === undefined || processes.size === 0) return PASS;
+      if (request.address === null || !isLoopback(request.address)) return PASS;
+      return processes.holdsClientEnd(connection) ? allow("the server's own process (proven from /proc)") : PASS;
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { IpAddress } from "../net/ip-address.js";
+import type { TcpEndpoints } from "../net/process-proof.js";
 
 /** The protocols a viewer can play over; HTTP-FLV and WS-FLV are told apart. */
 export const PROTOCOLS = ["rtmp", "http-flv", "ws-flv", "hls"] as const;
@@ -37,6 +38,11 @@ export interface AuthRequest {
   readonly host: string;
   /** Scheme, host and port the viewer used, e.g. `http://127.0.0.1:8000`. */
   readonly origin: string;
+  /**
+   * The TCP connection's ports, on RTMP only (HTTP viewers leave it out): what the `internal` step
+   * proves a loopback connection's owner from (net/process-proof.ts).
+   */
+  readonly connection?: TcpEndpoints;
   /** `new` when a viewer starts; `recheck` when a playing session's verdict is renewed. */
   readonly purpose: "new" | "recheck";
   /** 1 for the first check of a session, then 2, 3, … for each re-check. */

@@ -32,7 +32,7 @@ const QUERY_PAIR = /([?&;])([^=&#\s"'<>;?]+)=((?:[^&#\s"';:]|:(?!\s|$))*)/g;
  * redactor built with no secrets removes URL credentials.
  *
  * @example
- * const redactor = new Redactor([internalSecret, ...Redactor.credentialsIn(sourceUrl)]);
+ * const redactor = new Redactor([apiToken, ...Redactor.credentialsIn(sourceUrl)]);
  * redactor.redact("http://u:pw@origin/x?apikey=K: Connection refused");
  * // "http://<redacted>@origin/x?apikey=<redacted>: Connection refused"
  */

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { GateContext } from "../gate/gate-context.js";
+import type { TcpEndpoints } from "../net/process-proof.js";
 
 /**
  * An HTTP handler that stands in front of the host's own: it answers the request, or calls `next`
@@ -27,10 +28,19 @@ export interface HostInfo {
 export interface PublishStart {
   readonly app: string;
   readonly channel: string;
-  /** The publisher's address as text; "" when unknown. */
+  /**
+   * The publisher's address as text; "" when unknown. Over HTTP (HTTP-FLV, WS-FLV) it is resolved like
+   * a viewer's: behind one of `auth.trustedProxies`, the address the proxy reports in X-Forwarded-For,
+   * and "" when it reports none. RTMP carries no such header: the socket's address.
+   */
   readonly ip: string;
   /** How the publisher connected. */
   readonly protocol: "rtmp" | "flv" | "ws-flv";
+  /**
+   * An RTMP publisher's TCP ports as the server sees them, for the proof that a loopback publisher is
+   * one of the server's own processes (net/process-proof.ts). Adapters that cannot tell leave it out.
+   */
+  readonly connection?: TcpEndpoints;
   /** The publish URL's query parameters (the stream name's `?…` part), first value of each key. */
   readonly query: Readonly<Record<string, string>>;
   /**

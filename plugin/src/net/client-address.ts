@@ -25,3 +25,21 @@ export function resolveClientAddress(
   };
   return parseIpAddress(proxyAddr(request as unknown as IncomingMessage, trusted));
 }
+
+/**
+ * A publisher's address over HTTP (HTTP-FLV, WS-FLV), resolved like a viewer's: the socket peer, unless
+ * that peer is a configured proxy, in which case the address the proxies report in X-Forwarded-For.
+ * Unlike a viewer's, a trusted proxy that reports no address gives null (unknown), never the proxy's
+ * own address: behind a same-host proxy that address is loopback, which `publish.allowIps` allows by
+ * default, so every publisher the proxy relays would be let in as the machine itself.
+ */
+export function resolvePublisherAddress(
+  peer: IpAddress | null,
+  forwardedFor: string | string[] | undefined,
+  trustedProxies: IpRuleList,
+): IpAddress | null {
+  if (peer === null || trustedProxies.size === 0 || trustedProxies.match(peer) === undefined) return peer;
+  const header = Array.isArray(forwardedFor) ? forwardedFor.join(",") : forwardedFor;
+  if (header === undefined || header.trim() === "") return null;
+  return resolveClientAddress(peer, header, trustedProxies);
+}

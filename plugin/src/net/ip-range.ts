@@ -37,3 +37,17 @@ export function prefixKey(address: IpAddress, prefixLength: number): number | bi
   if (address.family === 4) return prefixLength === 0 ? 0 : address.value >>> (32 - prefixLength);
   return address.value >> BigInt(128 - prefixLength);
 }
+
+/** True when some address is in both ranges (CIDR blocks overlap only when one contains the other). */
+export function rangesOverlap(a: IpRange, b: IpRange): boolean {
+  if (a.family !== b.family) return false;
+  const shorter = Math.min(a.prefixLength, b.prefixLength);
+  return prefixOf(a, shorter) === prefixOf(b, shorter);
+}
+
+/** The first `bits` bits of a range's network (`bits` no more than its prefix length). */
+function prefixOf(range: IpRange, bits: number): number | bigint {
+  const drop = range.prefixLength - bits;
+  if (typeof range.key === "number") return drop >= 32 ? 0 : range.key >>> drop;
+  return range.key >> BigInt(drop);
+}

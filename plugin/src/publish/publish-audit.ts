@@ -3,7 +3,7 @@ import type { PublishAttempt, PublishDecision, PublishPolicy } from "./publish-p
 
 /** A publish attempt as the audit log names it: the policy's fields and how the publisher connected. */
 export interface AuditedPublishAttempt extends PublishAttempt {
-  readonly protocol: string;
+  readonly protocol: NonNullable<PublishAttempt["protocol"]>;
 }
 
 /**

@@ -1,9 +1,8 @@
 import { timingSafeEqual } from "node:crypto";
 import type { Clock } from "../core/clock.js";
-import { secretsEqual } from "../core/secrets.js";
 import type { PublishConfig } from "../config/publish-schema.js";
-import { INTERNAL_SECRET_PARAM } from "../chain/internal-authorizer.js";
 import { isLoopback, parseIpAddress } from "../net/ip-address.js";
+import type { LocalProcesses, TcpEndpoints } from "../net/process-proof.js";
 import { IpRuleList } from "../net/ip-rule-list.js";
 import { SECURETOKEN_FORMAT_BY_NAME } from "../securetoken/securetoken-formats.js";
 
@@ -14,19 +13,23 @@ import { SECURETOKEN_FORMAT_BY_NAME } from "../securetoken/securetoken-formats.j
 export interface PublishAttempt {
   readonly app: string;
   readonly channel: string;
-  /** The publisher's address as text; "" when unknown. */
+  /** The publisher's address as text (behind a trusted proxy, the one it reports); "" when unknown. */
   readonly ip: string;
   /** The publish URL's query parameters, first value of each key. */
   readonly query: Readonly<Record<string, string>>;
   /** True when the name already has a live publisher (hosts that know it say so). */
   readonly live?: boolean;
+  /** How the publisher connected; the internal publish is proven for RTMP only. */
+  readonly protocol?: "rtmp" | "flv" | "ws-flv";
+  /** An RTMP publisher's TCP ports, for the proof of the server's own ingest (hosts that know them say so). */
+  readonly connection?: TcpEndpoints;
 }
 
 /** Why a publisher was let in: a closed set, so it can label a metric. */
 export const PUBLISH_ALLOW_REASONS = ["internal", "allowed-address", "signed"] as const;
 /** Why a publisher was refused. */
 export const PUBLISH_DENY_REASONS = [
-  "channel-live", "internal-secret-wrong", "internal-secret-not-loopback",
+  "channel-live",
   "signature-malformed", "signature-forged", "signature-expired", "signature-not-yet-valid", "not-allowed",
 ] as const;
 export type PublishReason = (typeof PUBLISH_ALLOW_REASONS)[number] | (typeof PUBLISH_DENY_REASONS)[number];
@@ -41,35 +44,38 @@ export interface PublishDecision {
 /**
  * PublishPolicy decides who may publish into an app/stream, in this order:
  * 1. a name that is live already: refused (no take-over, no mixing), whoever asks;
- * 2. the bundled server's own ffmpeg: `va_internal=<internal secret>` from loopback (the same secret
- *    from elsewhere, or a wrong one, is refused: it can only have leaked or been guessed);
+ * 2. the server's own ingest: a loopback RTMP connection whose client end the kernel says is held by one
+ *    of `internalProcesses` (net/process-proof.ts; no secret, nothing in a URL; Linux only, elsewhere
+ *    nothing is proven and the publisher goes on to the next rules);
  * 3. an address on `publish.allowIps` (loopback by default);
  * 4. a publish link signed with one of `publish.securetoken.secrets`, bound to `/<app>/<stream>` (and
  *    to the publisher's address with `bindIp`), inside its validity window;
  * 5. everyone else: refused.
- * Synchronous and free of I/O: a host asks it in the same turn as its own publish event, before the
- * publisher's first packet can be forwarded. Hashes and the internal secret are compared in constant time.
+ * Synchronous: a host asks it in the same turn as its own publish event, before the publisher's first
+ * packet can be forwarded. Its only I/O is the proof of rule 2 (a few synchronous reads of /proc), and
+ * only for a loopback RTMP publisher while processes are registered. Hashes are compared in constant time.
  */
 export class PublishPolicy {
   readonly #config: PublishConfig;
   readonly #allowList: IpRuleList;
-  readonly #internalSecret: string | undefined;
+  readonly #internalProcesses: LocalProcesses | undefined;
   readonly #clock: Clock;
 
-  constructor(config: PublishConfig, clock: Clock, internalSecret?: string) {
+  constructor(config: PublishConfig, clock: Clock, internalProcesses?: LocalProcesses) {
     this.#config = config;
     this.#allowList = new IpRuleList(config.allowIps);
-    this.#internalSecret = internalSecret;
+    this.#internalProcesses = internalProcesses;
     this.#clock = clock;
   }
 
   decide(attempt: PublishAttempt): PublishDecision {
     if (attempt.live === true) return deny("channel-live", "the name already has a live publisher");
     const address = parseIpAddress(attempt.ip);
-    const internal = paramOf(attempt, INTERNAL_SECRET_PARAM);
-    if (internal !== undefined && this.#internalSecret !== undefined) {
-      if (address === null || !isLoopback(address)) return deny("internal-secret-not-loopback", "internal secret presented from a non-loopback address");
-      return secretsEqual(internal, this.#internalSecret) ? allow("internal", "the server's own ingest") : deny("internal-secret-wrong", "wrong internal secret");
+    const processes = this.#internalProcesses;
+    const connection = attempt.connection;
+    if (processes !== undefined && processes.size > 0 && attempt.protocol === "rtmp" && connection !== undefined && address !== null && isLoopback(address)
+      && processes.holdsClientEnd(connection)) {
+      return allow("internal", "the server's own ingest (proven from /proc)");
     }
     const range = address === null ? undefined : this.#allowList.match(address);
     if (range !== undefined) return allow("allowed-address", `address on publish.allowIps (${range.text})`);

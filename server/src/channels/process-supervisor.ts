@@ -1,6 +1,7 @@
 import type { FfmpegJob } from "../ffmpeg/ffmpeg-jobs.js";
 import type { Logger } from "../../../plugin/src/core/log.js";
 import type { Redactor } from "../../../plugin/src/core/redactor.js";
+import type { LocalProcesses } from "../../../plugin/src/net/process-proof.js";
 
 /** Restart policy: capped exponential backoff, reset once a run has stayed up long enough. */
 export interface RestartPolicy {
@@ -22,8 +23,9 @@ export interface SupervisedState {
 /**
  * Keeps one ffmpeg job running: when it fails or ends it is started again after 1×, 2×, 4×… the
  * initial delay, up to the cap. `stop` sends SIGTERM and, if the job lingers, SIGKILL. ffmpeg prints
- * its input and output URLs (source credentials, the internal secret) in its errors, so every line it
- * writes passes the redactor before it is kept for the status or logged.
+ * its input and output URLs (source credentials) in its errors, so every line it writes passes the
+ * redactor before it is kept for the status or logged. With `owned`, each job's pid is in that set from
+ * its spawn until its exit: the plugin's proof that a loopback connection is the server's own ffmpeg.
  */
 export class ProcessSupervisor {
   readonly #name: string;
@@ -31,6 +33,7 @@ export class ProcessSupervisor {
   readonly #policy: RestartPolicy;
   readonly #log: Logger;
   readonly #redactor: Redactor;
+  readonly #owned: LocalProcesses | undefined;
   #job: FfmpegJob | undefined;
   #timer: NodeJS.Timeout | undefined;
   #failuresInARow = 0;
@@ -39,12 +42,13 @@ export class ProcessSupervisor {
   #lastStderr: string | null = null;
   readonly status: SupervisedState = { state: "stopped", restarts: 0, lastError: null, pid: undefined, since: Date.now() };
 
-  constructor(name: string, start: () => FfmpegJob, policy: RestartPolicy, log: Logger, redactor: Redactor) {
+  constructor(name: string, start: () => FfmpegJob, policy: RestartPolicy, log: Logger, redactor: Redactor, owned?: LocalProcesses) {
     this.#name = name;
     this.#start = start;
     this.#policy = policy;
     this.#log = log;
     this.#redactor = redactor;
+    this.#owned = owned;
   }
 
   start(): void {
@@ -64,6 +68,9 @@ export class ProcessSupervisor {
     this.#startedAt = Date.now();
     const job = this.#start();
     this.#job = job;
+    // The pid is the ffmpeg's own from its spawn (the lifeline shell execs it): registered before it can connect.
+    const pid = job.pid;
+    if (pid !== undefined) this.#owned?.add(pid);
     job.on("stderr", (line) => {
       if (line.startsWith("frame=") || line.startsWith("size=") || line.trim() === "") return;
       this.#lastStderr = this.#redactor.redact(line.trim());
@@ -79,6 +86,7 @@ export class ProcessSupervisor {
   }
 
   #onExit(job: FfmpegJob, error: string | null): void {
+    if (job.pid !== undefined) this.#owned?.delete(job.pid);
     if (this.#job === job) this.#job = undefined;
     this.status.pid = undefined;
     if (this.#stopped) {

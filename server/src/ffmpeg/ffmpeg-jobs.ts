@@ -43,7 +43,7 @@ export function startIngest(channel: ChannelConfig, publishUrl: string, ffmpegPa
 }
 
 /**
- * Starts the packager job: plays the channel back from NMS (with the internal secret) and copies it
+ * Starts the packager job: plays the channel back from NMS (let in by its pid, no credential) and copies it
  * into HLS segments. Media sequence numbers start from the epoch so a restart never reuses a number.
  */
 export function startPackager(channel: ChannelConfig, playUrl: string, hlsDir: string, ffmpegPath: string): FfmpegJob {

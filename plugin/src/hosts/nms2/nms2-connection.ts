@@ -3,6 +3,7 @@ import type { AuthRequest, Protocol } from "../../core/auth-request.js";
 import type { Decision } from "../../core/decision.js";
 import { httpRequestFields, rtmpHostAndOrigin } from "../../gate/http-request-fields.js";
 import { parseIpAddress } from "../../net/ip-address.js";
+import { tcpEndpointsOf } from "../../net/process-proof.js";
 import type { IpRuleList } from "../../net/ip-rule-list.js";
 import type { Nms2FlvSession, Nms2RtmpSession, Nms2WebSocket } from "./nms2-internals.js";
 
@@ -112,8 +113,9 @@ export function playRequestOf(session: Nms2PlaySession, target: Nms2PlayTarget, 
     const query = target.query; // as received, like the HTTP protocols' (a signature may cover its exact bytes)
     const { host, origin } = rtmpHostAndOrigin(session.connectCmdObj?.tcUrl);
     const flashVer = session.connectCmdObj?.flashVer;
+    const connection = tcpEndpointsOf(session.socket);
     return {
-      ...common, ip: address?.text ?? session.ip ?? "", address, path: target.streamPath, query, params: new URLSearchParams(query),
+      ...common, ...(connection === undefined ? {} : { connection }), ip: address?.text ?? session.ip ?? "", address, path: target.streamPath, query, params: new URLSearchParams(query),
       userAgent: typeof flashVer === "string" ? flashVer : "", host, origin,
     };
   }

@@ -1,11 +1,13 @@
 import type { Logger } from "../../core/log.js";
 import { parseIpAddress } from "../../net/ip-address.js";
+import { tcpEndpointsOf } from "../../net/process-proof.js";
 import type { PublishHook, PublishStart } from "../host-adapter.js";
 import type { Nms2Internals } from "./nms2-internals.js";
 
 /** A session as NMS 2.7's `prePublish` sees it (RTMP only: its FLV sessions only play). */
 interface PublishingSession {
   readonly ip?: string;
+  readonly socket?: { readonly localPort?: number; readonly remotePort?: number };
   reject(): void;
 }
 
@@ -66,5 +68,6 @@ function publishStart(session: PublishingSession, app: string, channel: string, 
     }
   }
   const ip = session.ip === undefined ? "" : (parseIpAddress(session.ip)?.text ?? session.ip);
-  return { app, channel, ip, protocol: "rtmp", query };
+  const connection = tcpEndpointsOf(session.socket);
+  return { app, channel, ip, protocol: "rtmp", query, ...(connection === undefined ? {} : { connection }) };
 }

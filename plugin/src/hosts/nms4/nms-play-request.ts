@@ -2,6 +2,7 @@ import { stringify } from "node:querystring";
 import type BaseSession from "node-media-server/src/session/base_session.js";
 import type { AuthRequest, Protocol } from "../../core/auth-request.js";
 import { parseNmsSessionAddress } from "../../net/ip-address.js";
+import { tcpEndpointsOf } from "../../net/process-proof.js";
 import type { IpRuleList } from "../../net/ip-rule-list.js";
 import { httpRequestFields, rtmpHostAndOrigin } from "../../gate/http-request-fields.js";
 
@@ -14,8 +15,10 @@ export function playRequestOf(session: BaseSession, protocol: Protocol, sessionI
     const query = stringify(session.streamQuery as Record<string, string | string[]>);
     const connect = session.rtmp?.connectCmdObj;
     const { host, origin } = rtmpHostAndOrigin(connect?.tcUrl);
+    const connection = tcpEndpointsOf(session.socket);
     return {
       ...common,
+      ...(connection === undefined ? {} : { connection }),
       ip: peer?.text ?? session.ip,
       address: peer,
       path: session.streamPath,

@@ -49,7 +49,7 @@ export class PlayGate {
   constructor(ctx: GateContext, nms4: Nms4Internals) {
     this.#ctx = ctx;
     this.#nms4 = nms4;
-    this.#publish = new PublishGate(ctx.log, nms4);
+    this.#publish = new PublishGate(ctx.log, nms4, () => ctx.addressRules.trustedProxies);
   }
 
   /** The hook that decides every publisher; until it is set, every publish is refused. */

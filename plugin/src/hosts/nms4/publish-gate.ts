@@ -1,7 +1,10 @@
 import type BroadcastServer from "node-media-server/src/server/broadcast_server.js";
 import type BaseSession from "node-media-server/src/session/base_session.js";
 import type { Logger } from "../../core/log.js";
-import { parseNmsSessionAddress } from "../../net/ip-address.js";
+import { parseIpAddress, parseNmsSessionAddress } from "../../net/ip-address.js";
+import { resolvePublisherAddress } from "../../net/client-address.js";
+import { tcpEndpointsOf } from "../../net/process-proof.js";
+import type { IpRuleList } from "../../net/ip-rule-list.js";
 import type { PublishHook, PublishStart, PublishVerdict } from "../host-adapter.js";
 import { protocolOf, refusePlay } from "./nms-connection.js";
 import type { Nms4Internals } from "./nms4-internals.js";
@@ -30,16 +33,23 @@ const DESTROY_AFTER_MS = 1000;
  * - HTTP-FLV / WS-FLV: NMS sets the packet callback only after a successful publish; the publisher gets
  *   403 (WebSocket: close 4403) instead of NMS's empty 200, and the connection is closed.
  *
+ * The publisher's address is judged like a viewer's: an HTTP-FLV or WS-FLV publish relayed by one of
+ * `auth.trustedProxies` has the address the proxy reports in X-Forwarded-For, and none (refused unless
+ * signed) when the proxy reports none. RTMP carries no such header: an RTMP publisher has its socket's.
+ *
  * Without a hook every publish is refused: the gate does not fail open.
  */
 export class PublishGate {
   readonly #log: Logger;
   readonly #nms4: Nms4Internals;
+  readonly #trustedProxies: () => IpRuleList;
   #hook: PublishHook | undefined;
 
-  constructor(log: Logger, nms4: Nms4Internals) {
+  /** `trustedProxies` is read at every publish (a reload replaces the list). */
+  constructor(log: Logger, nms4: Nms4Internals, trustedProxies: () => IpRuleList) {
     this.#log = log;
     this.#nms4 = nms4;
+    this.#trustedProxies = trustedProxies;
   }
 
   setHook(hook: PublishHook): void {
@@ -65,7 +75,7 @@ export class PublishGate {
 
   #verdict(session: BaseSession, live: boolean): PublishVerdict {
     const hook = this.#hook;
-    const start = publishStartOf(session, live);
+    const start = publishStartOf(session, live, this.#trustedProxies());
     if (hook === undefined || start === null) return { allow: false, reason: hook === undefined ? "no publish policy" : "unsupported protocol" };
     try {
       return hook(start);
@@ -87,16 +97,17 @@ function isServerOwn(session: BaseSession, { RtmpClientSession, RtspClientSessio
 }
 
 /** An NMS publishing session as the hook sees it; null for a protocol the gate does not know. */
-function publishStartOf(session: BaseSession, live: boolean): PublishStart | null {
+function publishStartOf(session: BaseSession, live: boolean, trustedProxies: IpRuleList): PublishStart | null {
   const protocol = protocolOf(session);
   if (protocol === null || protocol === "hls") return null;
   return {
     app: session.streamApp,
     channel: session.streamName,
-    ip: addressOf(session),
+    ip: protocol === "rtmp" ? addressOf(session) : httpPublisherAddressOf(session, trustedProxies),
     protocol: protocol === "http-flv" ? "flv" : protocol,
     query: firstValues(session.streamQuery),
     live,
+    ...(protocol === "rtmp" ? optional("connection", tcpEndpointsOf(session.socket)) : {}),
   };
 }
 
@@ -147,6 +158,23 @@ function firstValues(query: BaseSession["streamQuery"] | undefined): Record<stri
     if (typeof first === "string") out[key] = first;
   }
   return out;
+}
+
+/**
+ * An HTTP-FLV or WS-FLV publisher's address behind the trusted proxies (X-Forwarded-For of the request
+ * or the WebSocket upgrade); "" when a trusted proxy reports none.
+ */
+function httpPublisherAddressOf(session: BaseSession, trustedProxies: IpRuleList): string {
+  const req = session.req;
+  if (req === undefined) return addressOf(session);
+  const socketAddress = req.socket?.remoteAddress;
+  const peer = socketAddress === undefined ? parseNmsSessionAddress(session.ip) : parseIpAddress(socketAddress);
+  return resolvePublisherAddress(peer, req.headers?.["x-forwarded-for"], trustedProxies)?.text ?? "";
+}
+
+/** `{ [key]: value }`, or nothing when the value is undefined (exactOptionalPropertyTypes). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 function addressOf(session: BaseSession): string {
