@@ -13,6 +13,8 @@ import { createLogger } from "../../plugin/src/core/log.js";
 import { configSecrets } from "../../plugin/src/config/config-secrets.js";
 import { Redactor } from "../../plugin/src/core/redactor.js";
 import { LocalProcesses } from "../../plugin/src/net/process-proof.js";
+import { DEFAULT_PUBLISH_ALLOW_IPS } from "../../plugin/src/config/publish-schema.js";
+import type { Logger } from "../../plugin/src/core/log.js";
 import { ChannelRunner, type ChannelStatus } from "./channels/channel-runner.js";
 import type { ServerConfig } from "./server-config-schema.js";
 import { pluginConfigShape } from "../../plugin/src/config/plugin-config-schema.js";
@@ -55,6 +57,7 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
   // stays for the process's life (NMS's listeners log their close after stop resolves), and the next
   // server built in the same process takes it over.
   routeNmsLogs(log, hostPackageResolvedBy(createRequire(import.meta.url)));
+  warnIfPublishConfigured(config, log);
   const nms = new NodeMediaServer({
     bind: s.bind,
     // NMS 4.4.3 reads numeric 0 as "no listener"; the string "0" asks the OS for a port.
@@ -163,4 +166,18 @@ function pluginConfigOf(config: ServerConfig): PluginConfig {
 function pluginPartOf(config: ServerConfig): PluginConfig {
   const keys = Object.keys(pluginConfigShape) as (keyof PluginConfig)[];
   return Object.fromEntries(keys.map((k) => [k, config[k]])) as unknown as PluginConfig;
+}
+
+/**
+ * Says once, at build, that a `publish` section which opens publishing is not used here: an operator who
+ * wrote `allowIps` or publish secrets expects them to work, and the bundled server publishes only its own
+ * channels (pluginConfigOf).
+ */
+function warnIfPublishConfigured(config: ServerConfig, log: Logger): void {
+  const allowIps = config.publish.allowIps.map((range) => range.text);
+  const defaultAllowIps = DEFAULT_PUBLISH_ALLOW_IPS.map((text) => text.replace(/\/\d+$/, ""));
+  const opensMore = allowIps.some((text) => !defaultAllowIps.includes(text.replace(/\/\d+$/, ""))) || config.publish.securetoken.secrets.length > 0;
+  if (opensMore) {
+    log.warn({ event: "server.publish_ignored" }, "the bundled server lets only its own ingest publish: publish.allowIps and publish.securetoken are not used");
+  }
 }
