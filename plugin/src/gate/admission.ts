@@ -30,7 +30,7 @@ export interface AdmissionViewer {
    * Asked after an allow, before `prepare`: true after answering the viewer itself (HLS: 429, too many
    * sessions of this credential that never fetched a segment); the session then ends as `limit`.
    */
-  hold?(request: AuthRequest, decision: Decision & { verdict: "allow" }): boolean;
+  hold?(session: ViewerSession, request: AuthRequest, decision: Decision & { verdict: "allow" }): boolean;
   /**
    * Work between an allow and admission (HLS reads the playlist here). Resolves false after
    * answering the viewer itself (a missing playlist): the session then ends as `not-found` without
@@ -66,7 +66,7 @@ export async function admit(ctx: GateContext, viewer: AdmissionViewer): Promise<
       ctx.registry.end(session, "denied", { stage: decision.step });
       return viewer.refuse(decision);
     }
-    if (viewer.hold?.(request, decision) === true) {
+    if (viewer.hold?.(session, request, decision) === true) {
       return ctx.registry.end(session, "limit", { stage: "hls-unplayed", identity: decision.user });
     }
     if (viewer.prepare !== undefined) {
