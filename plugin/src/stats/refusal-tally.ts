@@ -7,7 +7,7 @@ export const REFUSAL_KEYS_PER_MINUTE = 1_000;
 /** Where refusals go once a minute has REFUSAL_KEYS_PER_MINUTE counters. */
 export const OTHER_CHANNEL = "(other)";
 /** Longest `app/channel` kept in a counter (viewers choose the name); longer ones are cut. */
-export const REFUSAL_CHANNEL_CHARS = 64;
+export const REFUSAL_CHANNEL_CHARS = 48;
 
 /** One counter: how many sessions that never played ended this way in one minute. */
 export interface RefusalCount {
