@@ -8,6 +8,10 @@ import type { SessionRefusal } from "../plugin/src/core/viewer-session.js";
 import { MemorySessionStore } from "../plugin/src/sessions/memory-session-store.js";
 import { IDENTIFIED_ROWS_PER_IDENTITY, LEDGER_SCHEMA_VERSION, StatsLedger } from "../plugin/src/stats/stats-ledger.js";
 import { OTHER_CHANNEL, REFUSAL_KEYS_PER_MINUTE } from "../plugin/src/stats/refusal-tally.js";
+import { AuthChain } from "../plugin/src/chain/auth-chain.js";
+import { ANONYMOUS_REFUSALS_KEPT, DecisionLog } from "../plugin/src/console/decision-log.js";
+import { allow, deny } from "../plugin/src/core/decision.js";
+import { authRequest } from "./helpers/auth-requests.js";
 import { createCapturingLogger, type CapturedLog } from "./helpers/capturing-logger.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 
@@ -167,5 +171,43 @@ describe("refusal floods: the statistics ledger grows per minute, not per refuse
     refuse(registry, "recent", { stage: "input" });
     ledger.flush();
     expect(ledger.refusals(0, T0 + 1e10).rows.map((r) => r.channel)).to.deep.equal(["live/recent"]);
+  });
+
+  describe("the console's decision log under a flood", () => {
+    function setUp() {
+      const clock = new ManualClock(T0);
+      const chain = new AuthChain([{
+        name: "securetoken",
+        decide: (r) => (r.params.get("token") === "good" ? allow("valid link", { userId: r.params.get("user") ?? "alice", maxSessions: 1 }) : deny("invalid link")),
+      }], "deny", logs.logger);
+      const store = new MemorySessionStore(clock, logs.logger);
+      const log = new DecisionLog(chain, clock, undefined, store);
+      open.push(log);
+      return { clock, chain, store, log };
+    }
+
+    it("50,000 anonymous refusals leave allowed decisions and identified refusals visible; the flood is counted, kept only in its newest few", async () => {
+      const { clock, chain, store, log } = setUp();
+      for (const ip of ["192.0.2.1", "192.0.2.2", "192.0.2.3"]) await chain.decide(authRequest({ ip, query: "token=good" }));
+      refuse(store, "test", { stage: "securetoken", identity: { userId: "bob", maxSessions: 1 } }, "rtmp", "limit");
+      for (let i = 0; i < 50_000; i++) {
+        clock.set(T0 + 1000 + Math.floor(i / 1000) * 1000);
+        await chain.decide(authRequest({ ip: "203.0.113.9", query: `token=${i}` }));
+      }
+      expect(log.recent({ verdict: "allow" }, 1000).map((d) => d.ip)).to.deep.equal(["192.0.2.3", "192.0.2.2", "192.0.2.1"]);
+      expect(log.recent({ text: "bob" }, 1000).map((d) => [d.verdict, d.step, d.reason, d.user])).to.deep.equal([["deny", "securetoken", "refused: at a session limit", "bob"]]);
+      expect(log.recent({ ip: "203.0.113.9" }, 1000)).to.have.length(ANONYMOUS_REFUSALS_KEPT);
+      expect(log.recent({}, 5)[0]!.ip, "newest first").to.equal("203.0.113.9");
+      expect(log.anonymousSummary()).to.include({ total: 50_000 });
+      expect(log.anonymousSummary().byStep).to.deep.equal({ securetoken: 50_000 });
+    });
+
+    it("one identity hammering a limit keeps a few entries a minute; another identity's refusal stays visible", () => {
+      const { log, store } = setUp();
+      refuse(store, "test", { stage: "users", identity: { userId: "carol" } }, "rtmp", "limit");
+      for (let i = 0; i < 10_000; i++) refuse(store, "test", { stage: "users", identity: { userId: "mallory" } }, "rtmp", "limit");
+      expect(log.recent({ text: "carol" }, 1000)).to.have.length(1);
+      expect(log.anonymousSummary().total, "mallory beyond the quota is counted").to.equal(10_000 - 5);
+    });
   });
 });

@@ -155,7 +155,7 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
   );
   let current = resolved;
   // What the console shows beyond the API's own data: recent decisions and an hour of viewer counts.
-  const consoleData = resolved.api.enabled ? { decisions: new DecisionLog(chain, clock), history: new ViewerHistory(sessions, clock) } : undefined;
+  const consoleData = resolved.api.enabled ? { decisions: new DecisionLog(chain, clock, undefined, sessions), history: new ViewerHistory(sessions, clock) } : undefined;
   const api = consoleData !== undefined
     ? new ManagementApi(
       { bind: resolved.api.bind, port: resolved.api.port, token: resolved.api.token!, previousTokens: resolved.api.previousTokens },
