@@ -4,6 +4,7 @@ import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startNms, type NmsInstance } from "./helpers/nms-instance.js";
+import { allow, PASS } from "../plugin/src/core/decision.js";
 import { TokenAuthorizer } from "./helpers/token-authorizer.js";
 
 const PLAYLIST = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:2.0,\nseg_1.ts\n#EXTINF:2.0,\nseg_2.ts\n";
@@ -41,7 +42,8 @@ describe("HLS floods on a real NMS 4.4.3 with the plugin: unplayed sessions boun
     writeFileSync(join(channelDir, "seg_1.ts"), Buffer.alloc(1000, 0x47));
     nms = await startNms(
       { hls: { dir: join(root, "hls"), sessionIdleSec: 300 }, stats: { file: join(root, "stats.sqlite"), flushIntervalMs: 200 }, api: { enabled: true, port: 0, token: API_TOKEN } },
-      { authorizers: [new TokenAuthorizer()] },
+      // `sign=ok…` stands for a signed link that names no user: the bound then keys on the credential's value.
+      { authorizers: [new TokenAuthorizer(), { name: "custom", decide: (r) => (r.params.get("sign")?.startsWith("ok") ? allow("signed link") : PASS) }] },
     );
   });
   after(async () => {
@@ -57,7 +59,7 @@ describe("HLS floods on a real NMS 4.4.3 with the plugin: unplayed sessions boun
   }
 
   async function api(path: string): Promise<Answer> {
-    const c = getter(nms.auth.api!.port);
+    const c = getter(nms.auth.api!.port!);
     try {
       return await c.get(path, { Authorization: `Bearer ${API_TOKEN}` });
     } finally {
@@ -107,6 +109,14 @@ describe("HLS floods on a real NMS 4.4.3 with the plugin: unplayed sessions boun
     const unplayed = refusals.rows.filter((r) => r.stage === "hls-unplayed");
     expect(unplayed.reduce((n, r) => n + r.count, 0)).to.be.greaterThan(1000 - 10);
     expect(unplayed.every((r) => r.reason === "limit" && r.identified)).to.equal(true);
+  });
+
+  it("a credential that names no user is bounded by its value: another value has its own bound", async () => {
+    const c = client("127.0.0.4");
+    const first = await Promise.all(Array.from({ length: 12 }, () => c.get("/live/test/index.m3u8?sign=ok-1")));
+    expect(first.map((r) => r.status).sort()).to.deep.equal([...Array(8).fill(200), ...Array(4).fill(429)]);
+    const other = await Promise.all(Array.from({ length: 12 }, () => c.get("/live/test/index.m3u8?sign=ok-2")));
+    expect(other.filter((r) => r.status === 200)).to.have.length(8);
   });
 
   it("a flood of garbage tokens: every refusal counted per minute, no sessions.csv line, allowed decisions still on the console", async () => {
