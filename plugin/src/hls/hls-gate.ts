@@ -270,10 +270,7 @@ export class HlsGate {
       return this.#sendKeyedPlaylist(req, res, target, served, session, address);
     }
     // A segment request is media: the session plays from now on (statistics, and the unplayed bound).
-    if (session.viewer.mediaSince === undefined) {
-      this.#ctx.registry.touch(session.viewer, true);
-      this.#unplayed.played(session.viewer);
-    }
+    this.#markPlayed(session);
     if (cached !== undefined) {
       const plainGet = req.method === "GET" && req.headers.range === undefined && req.headers["if-none-match"] === undefined;
       if (plainGet) {
@@ -299,6 +296,13 @@ export class HlsGate {
       res.on("close", () => stream.destroy());
       stream.pipe(res);
     });
+  }
+
+  /** The session fetched media: it plays from now on (statistics) and no longer counts as unplayed. */
+  #markPlayed(session: HlsSession): void {
+    if (session.viewer.mediaSince !== undefined) return;
+    this.#ctx.registry.touch(session.viewer, true);
+    this.#unplayed.played(session.viewer);
   }
 
   /** The socket's peer address, parsed once per connection (a player sends all its requests on one). */
@@ -352,6 +356,8 @@ export class HlsGate {
         return plain(res, 403, "Forbidden");
       }
     }
+    // In edge mode segments are fetched from nginx, never here: a media playlist with edge links is the last the gate sees before media.
+    if (edgeUrl !== undefined) this.#markPlayed(session);
     const { text, bytes } = served.prepared.render(session.key, edgeUrl);
     if (served.headersBytes !== bytes) {
       served.headers = playlistHeaders(bytes, served.etag);
