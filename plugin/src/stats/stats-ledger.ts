@@ -354,6 +354,8 @@ export class StatsLedger {
     const now = this.#clock.now();
     const rows: Row[] = [];
     for (const s of this.#registry.list({ state: "playing" })) {
+      // An HLS session that fetched no segment yet is no viewing to recover after a crash.
+      if (!hasPlayed(s)) continue;
       try {
         rows.push(row(snapshotOf(s, now)));
       } catch {
