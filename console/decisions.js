@@ -3,12 +3,14 @@ import { html, useEffect, useRef, useState } from "./vendor/htm-preact.js";
 import { api } from "./api.js";
 import { formatTime } from "./format.js";
 
-const STEPS = ["internal", "ip-deny", "ip-allow", "users", "securetoken", "custom", "backend", "default"];
+// Chain steps, then the stages that refuse around the chain (a malformed field, a revocation, unplayed HLS sessions).
+const STEPS = ["internal", "ip-deny", "ip-allow", "users", "securetoken", "custom", "backend", "default", "input", "revoked", "hls-unplayed"];
 const REFRESH_MS = 5_000;
 
 export function DecisionsPage() {
   const [filter, setFilter] = useState({ verdict: "deny", step: "", channel: "", ip: "", q: "" });
   const [decisions, setDecisions] = useState([]);
+  const [anonymous, setAnonymous] = useState(null);
   const [error, setError] = useState("");
   const current = useRef(filter);
   current.current = filter;
@@ -16,7 +18,9 @@ export function DecisionsPage() {
     const load = async () => {
       const query = new URLSearchParams(Object.entries(current.current).filter(([, v]) => v !== ""));
       try {
-        setDecisions((await api("GET", `decisions?${query}`)).decisions);
+        const answer = await api("GET", `decisions?${query}`);
+        setDecisions(answer.decisions);
+        setAnonymous(answer.anonymousRefusals ?? null);
         setError("");
       } catch (e) {
         setError(e.message);
@@ -42,6 +46,9 @@ export function DecisionsPage() {
       <input name="q" placeholder="Search reason, user, player" aria-label="Search" />
     </form>
     ${error !== "" && html`<p class="error">${error}</p>`}
+    ${anonymous !== null && anonymous.total > 0 && html`<p class="muted">
+      ${anonymous.total} refusals that named no one in the last hour (${Object.entries(anonymous.byStep).map(([step, n]) => `${step} ${n}`).join(", ")}); only the newest are listed.
+    </p>`}
     <div class="table-wrap">
       <table class="decisions">
         <thead><tr><th>When</th><th>Verdict</th><th>Step</th><th>Reason</th><th>Channel</th><th>IP</th><th>Protocol</th><th>User</th><th>Player</th></tr></thead>

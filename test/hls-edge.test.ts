@@ -122,7 +122,8 @@ describe("HLS edge mode: the gate serves playlists, a real nginx (samples/nginx-
 
   it("playlist refreshes are the session's heartbeat; the segments' bytes are nginx's, the playlists' the gate's", async () => {
     const { key, text } = await keyedPlaylist();
-    const session = () => gate.keys.lookup(key, "live", "ch", parseIpAddress("127.0.0.1")) as { viewer: { lastActivityAt: number }; bytesOut: number };
+    const session = () => gate.keys.lookup(key, "live", "ch", parseIpAddress("127.0.0.1")) as { viewer: { lastActivityAt: number; mediaSince?: number }; bytesOut: number };
+    expect(session().viewer.mediaSince, "a media playlist with edge links counts as playing (its segments never reach the gate)").to.be.a("number");
     const bytesAfterFirst = session().bytesOut;
     expect(bytesAfterFirst, "the wrapper and the media playlist").to.be.greaterThan(Buffer.byteLength(text));
     for (const line of segmentLines(text)) expect((await get(line)).status).to.equal(200);

@@ -48,7 +48,7 @@ describe("session last activity: streaming viewers are active while they play, H
     viewer(registry, "rtmp");
     const hls = viewer(registry, "hls");
     clock.advance(3_000);
-    registry.touch(hls);
+    registry.touch(hls, true); // a segment: the HLS viewer plays (one that fetched only playlists is no viewing to recover)
     clock.advance(7_000);
     ledger.flush(); // the last heartbeat before the process dies
     ledger.close(); // the sessions stay in live_sessions, as after a SIGKILL

@@ -69,7 +69,9 @@ describe("statistics ledger under database faults: the server keeps serving, row
       ...(fields as object),
     });
     if (played) registry.admit(session, { identity: undefined, request: undefined });
-    registry.end(session, played ? reason : "denied");
+    // A refusal of a viewer with an identity (revoked user): such refusals are kept as rows; anonymous ones are counted per minute.
+    if (played) registry.end(session, reason);
+    else registry.end(session, "denied", { stage: "revoked", identity: { userId: "revoked-user" } });
     return session;
   }
 

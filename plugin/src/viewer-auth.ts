@@ -152,7 +152,7 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
     log,
   };
   const hlsGateFor = (dir: string) =>
-    new HlsGate(ctx, new HlsSessionKeys(sessions, clock, resolved.hls.sessionIdleSec, resolved.hls.ipBinding, log), dir, { hideUnknownChannels: resolved.hls.hideUnknownChannels, segmentCacheBytes: resolved.hls.segmentCacheBytes, clock, edge: resolved.hls.edge === null ? undefined : new EdgeLinks(resolved.hls.edge, clock) });
+    new HlsGate(ctx, new HlsSessionKeys(sessions, clock, resolved.hls.sessionIdleSec, resolved.hls.ipBinding, log), dir, { hideUnknownChannels: resolved.hls.hideUnknownChannels, segmentCacheBytes: resolved.hls.segmentCacheBytes, maxUnplayedPerViewer: resolved.hls.maxUnplayedPerViewer, clock, edge: resolved.hls.edge === null ? undefined : new EdgeLinks(resolved.hls.edge, clock) });
   // Built at once for `hls.dir`; else at attach, for the folder the host serves itself (`hostHlsDir`).
   let hlsGate = resolved.hls.dir === null ? undefined : hlsGateFor(resolved.hls.dir);
   ledger = resolved.stats.file === null ? undefined : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log, resolved.stats);
@@ -165,7 +165,7 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
   warnTrustedProxyMayPublish(resolved, log);
   let current = resolved;
   // What the console shows beyond the API's own data: recent decisions and an hour of viewer counts.
-  const consoleData = resolved.api.enabled ? { decisions: new DecisionLog(chain, clock), history: new ViewerHistory(sessions, clock) } : undefined;
+  const consoleData = resolved.api.enabled ? { decisions: new DecisionLog(chain, clock, undefined, sessions), history: new ViewerHistory(sessions, clock) } : undefined;
   const api = consoleData !== undefined
     ? new ManagementApi(
       { bind: resolved.api.bind, port: resolved.api.port, token: resolved.api.token!, previousTokens: resolved.api.previousTokens },

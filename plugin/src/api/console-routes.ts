@@ -43,7 +43,8 @@ export function consoleRoutes(deps: ConsoleRoutesDeps): Route[] {
     const limitText = q.get("limit") ?? "200";
     const limit = /^\d{1,5}$/.test(limitText) ? Number(limitText) : NaN;
     if (!(limit >= 1 && limit <= MAX_DECISIONS)) return { status: 400, body: { error: `limit: must be a whole number from 1 to ${MAX_DECISIONS}` } };
-    return { status: 200, body: { decisions: deps.decisions.recent(filter, limit) } };
+    // Anonymous refusals are kept one by one only the newest few; their counts over the last hour come along.
+    return { status: 200, body: { decisions: deps.decisions.recent(filter, limit), anonymousRefusals: deps.decisions.anonymousSummary() } };
   }
 
   /** A signed link to the channel's playlist, as a path and the HLS port (the page adds the host it was opened on). */

@@ -13,7 +13,7 @@ export interface StatsRoutesDeps {
 
 /**
  * Routes for viewing statistics (aggregates per channel or user over a time range, and per day, the CSV of closed
- * sessions) and Prometheus metrics.
+ * sessions, the per-minute refusal counters) and Prometheus metrics.
  */
 export function statsRoutes({ ledger, metrics, clock }: StatsRoutesDeps): Route[] {
   return [
@@ -25,6 +25,10 @@ export function statsRoutes({ ledger, metrics, clock }: StatsRoutesDeps): Route[
       const key = by === "users" ? "user" : "channel";
       return { status: 200, body: { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), by: key, rows: stats.dailyUsage(key, range.from, range.to) } };
     }) },
+    // Refusals and other sessions that never played without an identity: counted per minute, not one row each.
+    { method: "GET", pattern: /^\/api\/stats\/refusals$/, handler: ({ url }) => withRange(url, (stats, range) => (
+      { status: 200, body: { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), ...stats.refusals(range.from, range.to) } }
+    )) },
     { method: "GET", pattern: /^\/api\/stats\/sessions\.csv$/, handler: ({ url }) => withRange(url, (stats, range) => (
       { status: 200, body: stats.exportCsv(range.from, range.to), contentType: "text/csv; charset=utf-8" }
     )) },

@@ -49,5 +49,11 @@ export const hlsSchema = z.strictObject({
    * never served for longer. 0 reads every request from disk.
    */
   segmentCacheBytes: z.number().int().min(0).default(64 * 1024 * 1024),
+  /**
+   * HLS sessions one credential (the user the chain named, else the token/sign/auth values) may hold open from
+   * one address before any of them fetches a segment; a playlist request beyond it gets 429. Players open one
+   * per start; a few restarts fit. 0 = no bound.
+   */
+  maxUnplayedPerViewer: z.number().int("must be a whole number of sessions").min(0, "must be 0 (no bound) or more").default(8),
   edge: hlsEdgeSchema.nullable().default(null),
 }).prefault({});

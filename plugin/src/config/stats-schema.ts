@@ -15,7 +15,10 @@ export const statsSchema = z.strictObject({
   busyTimeoutMs: millisecondsSchema(0).max(1000, "must be at most 1000 ms: a write blocks every viewer while it waits").default(50),
   /** Closed sessions kept in memory while the database refuses writes; beyond this the oldest are dropped. */
   maxPendingRows: z.number().int("must be a whole number of rows").min(100, "must be at least 100 rows").max(10_000_000, "must be at most 10000000 rows").default(100_000),
-  /** Days to keep sessions that never played (denied, refused by a limit, left during the check); 0 = do not store them. */
+  /**
+   * Days to keep sessions that never played (denied, refused by a limit, left during the check, an HLS session
+   * that fetched no segment): the rows of identified viewers and the per-minute counters of the others; 0 = do not store them.
+   */
   deniedRetentionDays: daysSchema.default(7),
   /** Days to keep every session; 0 = forever. */
   retentionDays: daysSchema.default(0),

@@ -1,7 +1,7 @@
 import type { AuthRequest, Protocol } from "./auth-request.js";
 import { secretsEqual } from "./secrets.js";
 import type { SessionIdentity } from "./decision.js";
-import type { EndReason, SessionState, SessionTransport, ViewerSession } from "./viewer-session.js";
+import type { EndReason, SessionRefusal, SessionState, SessionTransport, ViewerSession } from "./viewer-session.js";
 
 /** What is known of a viewer when its check starts. */
 export interface SessionStart {
@@ -65,10 +65,13 @@ export interface SessionStore {
   admit(session: ViewerSession, facts: SessionGrantFacts): void;
   /** Records a re-check of a playing session: its new request, and its identity when the chain named one. */
   renew(session: ViewerSession, facts: { request: AuthRequest; identity?: SessionIdentity | undefined }): void;
-  /** The viewer did something now (an HLS request). */
-  touch(session: ViewerSession): void;
-  /** Ends a session once: freezes its bytes, removes it, tells `ended` subscribers. Later calls do nothing. */
-  end(session: ViewerSession, reason: EndReason): void;
+  /** The viewer did something now (an HLS request); `media`: it fetched media (an HLS segment), so it plays. */
+  touch(session: ViewerSession, media?: boolean): void;
+  /**
+   * Ends a session once: freezes its bytes, removes it, tells `ended` subscribers. Later calls do nothing.
+   * `refusal` says which stage refused a session that never played, and whom (statistics aggregate anonymous ones).
+   */
+  end(session: ViewerSession, reason: EndReason, refusal?: SessionRefusal): void;
   /** Ends a live session and cuts its connection (RTMP/FLV) or kills its key (HLS). */
   close(session: ViewerSession, reason: EndReason): void;
   /** Drops a session that turned out not to be a viewer (the server's own transcoder): no event, no statistics. */

@@ -1,5 +1,5 @@
 import type { AuthRequest, Protocol } from "./auth-request.js";
-import type { SessionIdentity } from "./decision.js";
+import type { SessionIdentity, StepName } from "./decision.js";
 
 /** Why a session ended. */
 const END_REASONS = [
@@ -12,6 +12,24 @@ const END_REASONS = [
   "not-found",
 ] as const;
 export type EndReason = (typeof END_REASONS)[number];
+
+/**
+ * Where a refused session was refused: a chain step, or a stage around the chain (`input`: a malformed
+ * field before the chain; `revoked`: a revoked token, user or address; `hls-unplayed`: too many HLS
+ * sessions of one credential that fetched no segment yet). A fixed set: statistics group refusals by it.
+ */
+export const REFUSAL_STAGES = ["internal", "ip-deny", "ip-allow", "users", "securetoken", "custom", "backend", "default", "input", "revoked", "hls-unplayed"] as const;
+/** Every chain step is a stage (checked by the compiler). */
+const STEPS_ARE_STAGES: readonly RefusalStage[] = [] as StepName[];
+void STEPS_ARE_STAGES;
+export type RefusalStage = (typeof REFUSAL_STAGES)[number];
+
+/** Why a session that never played ended: the stage that refused it and who it was, when a step named them. */
+export interface SessionRefusal {
+  readonly stage: RefusalStage;
+  /** The identity an allow named before a later stage refused (a limit, a revoked user); undefined for an anonymous refusal. */
+  readonly identity?: SessionIdentity | undefined;
+}
 
 /** Session states: `checking` until the chain answers, then `playing`, then `ended`. */
 export type SessionState = "checking" | "playing" | "ended";
@@ -46,6 +64,13 @@ export interface ViewerSession {
   /** Bytes out, frozen at the end; live sessions read their transport. */
   finalBytesOut: number | undefined;
   readonly transport: SessionTransport;
+  /** The refusal, for a session ended by one (set by the store's `end`). */
+  refusal?: SessionRefusal | undefined;
+  /**
+   * When media first went out: the admission for RTMP/FLV, the first segment for HLS (a playlist alone is
+   * not viewing). Undefined for a session that never played.
+   */
+  mediaSince?: number | undefined;
 }
 
 /** The plain-object view of a session, for logs and the API. */
@@ -65,6 +90,12 @@ export interface SessionSnapshot {
   endedAt: number | undefined;
   endReason: EndReason | undefined;
   bytesOut: number;
+}
+
+/** Whether media reached the viewer: an HLS session that only fetched a playlist did not play. */
+export function hasPlayed(session: Pick<ViewerSession, "protocol" | "playingSince" | "mediaSince">): boolean {
+  if (session.playingSince === undefined) return false;
+  return session.protocol !== "hls" || session.mediaSince !== undefined;
 }
 
 /**

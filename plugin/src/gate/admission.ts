@@ -27,6 +27,11 @@ export interface AdmissionViewer {
   /** Refuses the viewer before any media: a 403 or the protocol's refusal, a 302 for a deny with `redirectUrl`. */
   refuse(decision: Decision): void;
   /**
+   * Asked after an allow, before `prepare`: true after answering the viewer itself (HLS: 429, too many
+   * sessions of this credential that never fetched a segment); the session then ends as `limit`.
+   */
+  hold?(session: ViewerSession, request: AuthRequest, decision: Decision & { verdict: "allow" }): boolean;
+  /**
    * Work between an allow and admission (HLS reads the playlist here). Resolves false after
    * answering the viewer itself (a missing playlist): the session then ends as `not-found` without
    * counting against any limit.
@@ -47,24 +52,27 @@ export async function admit(ctx: GateContext, viewer: AdmissionViewer): Promise<
   const session = ctx.registry.open(viewer.start);
   try {
     const request = viewer.requestOf(session);
-    if (request === null) return ctx.registry.end(session, "denied");
+    if (request === null) return ctx.registry.end(session, "denied", { stage: "input" });
     const revoked = ctx.revocations.refusalOfToken(request);
     if (revoked !== null) {
       // Audited like a chain decision, though the chain never ran: the operator revoked this credential.
       ctx.log.info({ event: "gate.revoked_refused", sessionId: session.id, protocol: request.protocol, app: request.app, channel: request.channel, ip: request.ip, reason: revoked }, "refused: revoked credential");
-      ctx.registry.end(session, "denied");
+      ctx.registry.end(session, "denied", { stage: "revoked" });
       return viewer.refuse({ verdict: "deny", step: "default", reason: revoked, latencyMs: 0 });
     }
     const decision = await ctx.chain.decide(request);
     if (left(ctx, session, viewer)) return;
     if (decision.verdict === "deny" || viewer.isStillGated?.() === false) {
-      ctx.registry.end(session, "denied");
+      ctx.registry.end(session, "denied", { stage: decision.step });
       return viewer.refuse(decision);
+    }
+    if (viewer.hold?.(session, request, decision) === true) {
+      return ctx.registry.end(session, "limit", { stage: "hls-unplayed", identity: decision.user });
     }
     if (viewer.prepare !== undefined) {
       const ready = await viewer.prepare();
       if (left(ctx, session, viewer)) return;
-      if (!ready) return ctx.registry.end(session, "not-found");
+      if (!ready) return ctx.registry.end(session, "not-found", { stage: decision.step, identity: decision.user });
     }
     const refusal = await startPlaying(ctx, session, request, decision);
     if (refusal !== null) return viewer.refuse({ verdict: "deny", step: decision.step, reason: refusal, latencyMs: decision.latencyMs });

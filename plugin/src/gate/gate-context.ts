@@ -35,13 +35,13 @@ export async function startPlaying(ctx: GateContext, viewer: ViewerSession, requ
   const revoked = ctx.revocations.refusalOfViewer(request, decision.user);
   if (revoked !== null) {
     ctx.log.info({ event: "session.revoked_refused", sessionId: viewer.id, reason: revoked }, "viewer refused: revoked");
-    ctx.registry.end(viewer, "denied");
+    ctx.registry.end(viewer, "denied", { stage: "revoked", identity: decision.user });
     return revoked;
   }
   const admission = await ctx.limiter.admit(viewer, { identity: decision.user, request });
   if (!admission.admitted) {
     ctx.log.info({ event: "session.limit_refused", sessionId: viewer.id, reason: admission.reason }, "viewer refused by session limit");
-    ctx.registry.end(viewer, "limit");
+    ctx.registry.end(viewer, "limit", { stage: decision.step, identity: decision.user });
     return admission.reason;
   }
   if (viewer.state === "playing") ctx.rechecker.schedule(viewer, decision);

@@ -3,6 +3,7 @@ import { readFile, stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join, resolve, sep } from "node:path";
 import type { Decision } from "../core/decision.js";
+import type { AuthRequest } from "../core/auth-request.js";
 import { admit } from "../gate/admission.js";
 import type { GateContext } from "../gate/gate-context.js";
 import { httpRequestFields, type HttpRequestFields } from "../gate/http-request-fields.js";
@@ -16,6 +17,8 @@ import { parseIpAddress, type IpAddress } from "../net/ip-address.js";
 import { parseByteRange, type ByteRange } from "./byte-range.js";
 import { etagMatches } from "./etag-matches.js";
 import { HotFileCache, type CachedFile } from "./hot-file-cache.js";
+import { UnplayedSessions } from "./unplayed-sessions.js";
+import { LogRateLimit } from "../core/log-rate-limit.js";
 import { PreparedPlaylist } from "./prepared-playlist.js";
 import type { EdgeLinks, EdgeUrlOf } from "./edge-links.js";
 import { estimateBandwidth, HLS_SESSION_PARAM, isMultivariant, rewriteMpd, rewritePlaylist, segmentsOf, VARIANT_INFO_PLAYLIST, variantAttributesOf, wrapperPlaylist } from "./playlist-rewriter.js";
@@ -62,7 +65,15 @@ export interface HlsGateOptions {
   readonly clock: Clock;
   /** Edge mode (`hls.edge`): media playlists point their segments at the edge, signed; undefined serves them here. */
   readonly edge?: EdgeLinks | undefined;
+  /**
+   * Sessions one credential may hold open from one address before fetching a segment (`hls.maxUnplayedPerViewer`);
+   * beyond it a new playlist request gets 429. 0 = no bound. Default 8.
+   */
+  readonly maxUnplayedPerViewer?: number;
 }
+
+/** A refused flood of unplayed sessions is logged once, then at most once per this interval with the count. */
+const UNPLAYED_LOG_INTERVAL_MS = 60_000;
 
 /**
  * HlsGate serves HLS from a private directory (`<dir>/<app>/<channel>/…`) on the host's HTTP port,
@@ -93,6 +104,9 @@ export class HlsGate {
   readonly #paths = new Map<string, HlsTarget>();
   /** Each open connection's parsed peer address; gone with the socket. */
   readonly #peers = new WeakMap<Socket, IpAddress | null>();
+  /** Sessions admitted but without a segment yet, per credential and address. */
+  readonly #unplayed: UnplayedSessions;
+  readonly #unplayedLog: LogRateLimit;
 
   /** The in-memory files (undefined when `segmentCacheBytes` is 0). */
   get cache(): HotFileCache | undefined {
@@ -106,6 +120,13 @@ export class HlsGate {
     this.#hideUnknownChannels = options.hideUnknownChannels;
     this.#edge = options.edge;
     this.#cache = options.segmentCacheBytes > 0 ? new HotFileCache(options.segmentCacheBytes, CACHE_RECHECK_MS, options.clock) : undefined;
+    this.#unplayed = new UnplayedSessions(ctx.registry, options.maxUnplayedPerViewer ?? 8);
+    this.#unplayedLog = new LogRateLimit(options.clock, UNPLAYED_LOG_INTERVAL_MS);
+  }
+
+  /** Sessions admitted that have not fetched a segment yet. */
+  get unplayedSessions(): number {
+    return this.#unplayed.size;
   }
 
   /**
@@ -145,6 +166,7 @@ export class HlsGate {
 
   /** Stops the session keys' sweeper. */
   close(): void {
+    this.#unplayed.close();
     this.#keys.close();
     this.#cache?.clear();
   }
@@ -185,6 +207,14 @@ export class HlsGate {
       requestOf: (viewer: ViewerSession) => ({ ...fields, sessionId: viewer.id, protocol: "hls" as const, app: target.app, channel: target.channel, purpose: "new" as const, requestNumber: 1 }),
       isGone: () => res.destroyed || req.socket.destroyed,
       refuse: (decision: Decision) => this.#refuse(res, decision),
+      // Counted before the playlist is read, so concurrent requests cannot all slip under the bound.
+      hold: (viewer: ViewerSession, request: AuthRequest, decision: Decision & { verdict: "allow" }) => {
+        if (decision.step === "internal" || this.#unplayed.take(viewer, request, decision.user)) return false;
+        const count = this.#unplayedLog.hit();
+        if (count > 0) this.#ctx.log.warn({ event: "hls.unplayed_refused", ip: fields.ip, path: target.path, occurrences: count }, "too many HLS sessions of one credential that fetched no segment: refused");
+        plain(res, 429, "Too Many Requests", { "Retry-After": "5" });
+        return true;
+      },
       // Read before admission: a missing playlist (unknown channel, wrong file, not on air yet) must not
       // leave a playing session behind that counts against the viewer's limits, nor close an older one.
       prepare: async () => {
@@ -239,6 +269,8 @@ export class HlsGate {
       }
       return this.#sendKeyedPlaylist(req, res, target, served, session, address);
     }
+    // A segment request is media: the session plays from now on (statistics, and the unplayed bound).
+    this.#markPlayed(session);
     if (cached !== undefined) {
       const plainGet = req.method === "GET" && req.headers.range === undefined && req.headers["if-none-match"] === undefined;
       if (plainGet) {
@@ -264,6 +296,13 @@ export class HlsGate {
       res.on("close", () => stream.destroy());
       stream.pipe(res);
     });
+  }
+
+  /** The session fetched media: it plays from now on (statistics) and no longer counts as unplayed. */
+  #markPlayed(session: HlsSession): void {
+    if (session.viewer.mediaSince !== undefined) return;
+    this.#ctx.registry.touch(session.viewer, true);
+    this.#unplayed.played(session.viewer);
   }
 
   /** The socket's peer address, parsed once per connection (a player sends all its requests on one). */
@@ -317,6 +356,8 @@ export class HlsGate {
         return plain(res, 403, "Forbidden");
       }
     }
+    // In edge mode segments are fetched from nginx, never here: a media playlist with edge links is the last the gate sees before media.
+    if (edgeUrl !== undefined) this.#markPlayed(session);
     const { text, bytes } = served.prepared.render(session.key, edgeUrl);
     if (served.headersBytes !== bytes) {
       served.headers = playlistHeaders(bytes, served.etag);

@@ -35,6 +35,10 @@ export class PluginMetrics {
     });
     this.#publishDecisions = publishDecisionCounter(this.registry);
     const ended = new Counter({ name: "va_sessions_ended_total", help: "Sessions ended, by reason", labelNames: ["reason", "protocol"], registers: [this.registry] });
+    const unplayedRefused = new Counter({
+      name: "va_hls_unplayed_refused_total", help: "HLS playlist requests refused (429) because their credential already held hls.maxUnplayedPerViewer sessions from that address that fetched no segment",
+      registers: [this.registry],
+    });
     const endedBytes = this.#endedBytes;
     const reportedBytes = new Map<string, number>();
     new Counter({
@@ -74,6 +78,7 @@ export class PluginMetrics {
     });
     const onEnded = guarded(log, "metrics.listener_failed", function countEnded(s: ViewerSession) {
       ended.inc({ reason: s.endReason ?? "viewer-left", protocol: s.protocol });
+      if (s.refusal?.stage === "hls-unplayed") unplayedRefused.inc();
       endedBytes.total += s.finalBytesOut ?? 0;
     });
     chain.on("decision", onDecision);

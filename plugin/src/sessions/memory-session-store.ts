@@ -7,7 +7,7 @@ import {
 } from "../core/session-store.js";
 import type { AuthRequest } from "../core/auth-request.js";
 import type { SessionIdentity } from "../core/decision.js";
-import { lastActivityOf, snapshotOf, type EndReason, type SessionSnapshot, type ViewerSession } from "../core/viewer-session.js";
+import { lastActivityOf, snapshotOf, type EndReason, type SessionRefusal, type SessionSnapshot, type ViewerSession } from "../core/viewer-session.js";
 
 /** Index of playing sessions by one key (user id, address, channel): counts without a scan. */
 class SessionIndex {
@@ -90,6 +90,8 @@ export class MemorySessionStore implements SessionStore {
     session.state = "playing";
     session.playingSince = this.#clock.now();
     session.lastActivityAt = session.playingSince;
+    // RTMP and FLV send media from the admission on; HLS only once a segment is fetched (touch).
+    if (session.protocol !== "hls") session.mediaSince = session.playingSince;
     this.#index(session);
     this.#announce("playing", session);
   }
@@ -103,8 +105,9 @@ export class MemorySessionStore implements SessionStore {
     this.#index(session);
   }
 
-  touch(session: ViewerSession): void {
+  touch(session: ViewerSession, media = false): void {
     session.lastActivityAt = this.#clock.now();
+    if (media && session.mediaSince === undefined && session.state === "playing") session.mediaSince = session.lastActivityAt;
   }
 
   discard(session: ViewerSession): void {
@@ -115,8 +118,9 @@ export class MemorySessionStore implements SessionStore {
     this.#live.delete(session.id);
   }
 
-  end(session: ViewerSession, reason: EndReason): void {
+  end(session: ViewerSession, reason: EndReason, refusal?: SessionRefusal): void {
     if (session.state === "ended") return;
+    if (refusal !== undefined) session.refusal = refusal;
     this.#unindex(session);
     session.finalBytesOut = this.#finalBytesOf(session);
     session.endedAt = this.#clock.now();

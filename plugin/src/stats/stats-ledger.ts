@@ -8,7 +8,9 @@ import type { Logger } from "../core/log.js";
 import { pluginRequire } from "../core/plugin-require.cjs";
 import { LogRateLimit } from "../core/log-rate-limit.js";
 import type { SessionStore } from "../core/session-store.js";
-import { snapshotOf, type SessionSnapshot, type ViewerSession } from "../core/viewer-session.js";
+import { hasPlayed, snapshotOf, type SessionSnapshot, type ViewerSession } from "../core/viewer-session.js";
+import { MinuteQuota } from "../core/minute-quota.js";
+import { RefusalTally, type RefusalCount } from "./refusal-tally.js";
 
 /** Aggregated viewing over a time range, per channel or per user. */
 export interface UsageRow {
@@ -34,6 +36,29 @@ export interface StatsLedgerOptions {
   /** Days to keep every session; 0 = forever. Default 0. */
   retentionDays?: number;
 }
+
+/** Refusal counters summed over a time range (`refusals`). */
+export interface RefusalRow {
+  reason: string;
+  stage: string;
+  channel: string;
+  protocol: string;
+  /** True for identified viewers' refusals beyond their individual rows (IDENTIFIED_ROWS_PER_MINUTE). */
+  identified: boolean;
+  count: number;
+  /** The first and last minute counted (ISO 8601). */
+  firstMinute: string;
+  lastMinute: string;
+}
+
+/** Individual rows per minute for one identity's sessions that never played (refused by a limit, revoked, …); the rest are counted. */
+export const IDENTIFIED_ROWS_PER_IDENTITY = 5;
+/** Distinct identities per minute that get individual rows for sessions that never played; the rest are counted. */
+export const IDENTIFIED_IDENTITIES_PER_MINUTE = 200;
+/** Rows `refusals` returns at most (the largest counts). */
+export const MAX_REFUSAL_ROWS = 1_000;
+/** The schema version this code writes (`PRAGMA user_version`); older files are upgraded in place at open. */
+export const LEDGER_SCHEMA_VERSION = 2;
 
 /** Why closed sessions were lost instead of written. */
 export const DROP_REASONS = ["overflow", "rejected", "closed"] as const;
@@ -71,6 +96,8 @@ const FAILURE_LOG_INTERVAL_MS = 60_000;
 /** Opening may wait for a lock longer than a flush may: nothing listens yet, so no viewer waits. */
 const OPEN_BUSY_TIMEOUT_MS = 5_000;
 const DAY_MS = 86_400_000;
+/** Minutes of refusal counters one purge statement removes at most (10 minutes: at most ~10 × REFUSAL_KEYS_PER_MINUTE rows). */
+const REFUSAL_PURGE_SPAN_MS = 600_000;
 
 /** One row as bound to the INSERT statements: every value already coerced to its column's type and capped. */
 type Row = Record<string, string | number | null>;
@@ -109,6 +136,10 @@ export class StatsLedger {
   readonly #retentionDays: number;
   readonly #failureLog: LogRateLimit;
   readonly #dropLog: LogRateLimit;
+  readonly #refusals = new RefusalTally();
+  readonly #identifiedQuota = new MinuteQuota(IDENTIFIED_ROWS_PER_IDENTITY, IDENTIFIED_IDENTITIES_PER_MINUTE);
+  readonly #upsertRefusal: Database.Statement;
+  readonly #purgeRefusals: Database.Statement;
   readonly #counters: Omit<LedgerCounters, "pendingRows"> = { writeFailures: 0, rowsDropped: { overflow: 0, rejected: 0, closed: 0 }, rowsPurged: 0 };
   /** Failures since the last successful write; > 0 while the database is refusing writes. */
   #failingSince: { at: number; failures: number } | undefined;
@@ -125,17 +156,7 @@ export class StatsLedger {
     this.#db = new Sqlite(file, { timeout: OPEN_BUSY_TIMEOUT_MS });
     this.#db.pragma("journal_mode = WAL");
     this.#db.pragma("synchronous = NORMAL");
-    this.#db.exec(`
-      CREATE TABLE IF NOT EXISTS sessions (
-        id TEXT PRIMARY KEY, name TEXT, user_id TEXT, app TEXT NOT NULL, channel TEXT NOT NULL, ip TEXT NOT NULL,
-        protocol TEXT NOT NULL, user_agent TEXT, started_at INTEGER NOT NULL, playing_since INTEGER, last_activity_at INTEGER NOT NULL,
-        bytes_out INTEGER NOT NULL, ended_at INTEGER NOT NULL, end_reason TEXT NOT NULL);
-      CREATE INDEX IF NOT EXISTS sessions_started ON sessions (started_at);
-      CREATE INDEX IF NOT EXISTS sessions_unplayed_started ON sessions (started_at) WHERE playing_since IS NULL;
-      CREATE TABLE IF NOT EXISTS live_sessions (
-        id TEXT PRIMARY KEY, name TEXT, user_id TEXT, app TEXT NOT NULL, channel TEXT NOT NULL, ip TEXT NOT NULL,
-        protocol TEXT NOT NULL, user_agent TEXT, started_at INTEGER NOT NULL, playing_since INTEGER, last_activity_at INTEGER NOT NULL,
-        bytes_out INTEGER NOT NULL);`);
+    migrate(this.#db, file);
     // From here on every write runs while viewers are served: wait for a lock only briefly.
     this.#db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 50))}`);
     this.#insertEnded = this.#db.prepare(`INSERT OR REPLACE INTO sessions (${COLUMNS}, ended_at, end_reason)
@@ -146,6 +167,11 @@ export class StatsLedger {
     this.#purgeUnplayed = this.#db.prepare(`DELETE FROM sessions WHERE rowid IN
       (SELECT rowid FROM sessions WHERE playing_since IS NULL AND started_at < ? LIMIT ${PURGE_BATCH})`);
     this.#purgeAll = this.#db.prepare(`DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE started_at < ? LIMIT ${PURGE_BATCH})`);
+    this.#upsertRefusal = this.#db.prepare(`INSERT INTO refusals (minute, reason, stage, channel, protocol, identified, count)
+      VALUES (@minute, @reason, @stage, @channel, @protocol, @identified, @count)
+      ON CONFLICT (minute, reason, stage, channel, protocol, identified) DO UPDATE SET count = count + excluded.count`);
+    // At most REFUSAL_PURGE_SPAN_MS of counters per statement (about 10 × 1,000 rows), like PURGE_BATCH for sessions.
+    this.#purgeRefusals = this.#db.prepare(`DELETE FROM refusals WHERE minute < MIN(?, (SELECT MIN(minute) FROM refusals) + ${REFUSAL_PURGE_SPAN_MS})`);
     this.#registry = registry;
     this.#clock = clock;
     this.#log = log;
@@ -173,6 +199,22 @@ export class StatsLedger {
   /** The ledger's troubles so far (write failures, dropped and purged rows) and the rows waiting now. */
   counters(): LedgerCounters {
     return { ...this.#counters, rowsDropped: { ...this.#counters.rowsDropped }, pendingRows: this.#pending.length };
+  }
+
+  /**
+   * Refusals and other sessions that never played without an identity, counted per minute (`refusals`
+   * table), summed over the minutes in [from, to): the largest MAX_REFUSAL_ROWS counters, and the total.
+   */
+  refusals(fromMs: number, toMs: number): { total: number; rows: RefusalRow[] } {
+    this.flush();
+    const total = (this.#db.prepare("SELECT COALESCE(SUM(count), 0) AS total FROM refusals WHERE minute >= ? AND minute < ?").get(fromMs, toMs) as { total: number }).total;
+    const rows = this.#db.prepare(`SELECT reason, stage, channel, protocol, identified, SUM(count) AS count, MIN(minute) AS first, MAX(minute) AS last
+      FROM refusals WHERE minute >= ? AND minute < ? GROUP BY reason, stage, channel, protocol, identified
+      ORDER BY count DESC, reason, stage, channel, protocol LIMIT ${MAX_REFUSAL_ROWS}`).all(fromMs, toMs) as (Omit<RefusalRow, "identified" | "firstMinute" | "lastMinute"> & { identified: number; first: number; last: number })[];
+    return {
+      total,
+      rows: rows.map(({ first, last, identified, ...r }) => ({ ...r, identified: identified === 1, firstMinute: new Date(first).toISOString(), lastMinute: new Date(last).toISOString() })),
+    };
   }
 
   /** Sessions, watch time and bytes per channel (`app/channel`) or per user, started in [from, to). */
@@ -216,6 +258,10 @@ export class StatsLedger {
     this.#unsubscribe();
     while (this.#write() && this.#pending.length > 0);
     if (this.#pending.length > 0) this.#drop("closed", this.#pending.splice(0).length);
+    if (this.#refusals.size > 0) {
+      this.#drop("closed", this.#refusals.size);
+      this.#refusals.clear();
+    }
     this.#closed = true;
     try {
       this.#db.close();
@@ -224,20 +270,39 @@ export class StatsLedger {
     }
   }
 
-  /** Queues a closed session for the next flush, within maxPendingRows. */
+  /**
+   * Queues a closed session for the next flush, within maxPendingRows. A session that never played (refused,
+   * left during the check, an HLS session that fetched no segment) is a row only when it had an identity,
+   * and then at most IDENTIFIED_ROWS_PER_IDENTITY a minute per identity: the others are counted per
+   * minute (RefusalTally), so a flood of refused requests cannot grow the file per request.
+   */
   #enqueue(session: ViewerSession): void {
     const s = snapshotOf(session);
-    // With no retention for them, sessions that never played are not stored at all.
-    if (s.playingSince === undefined && this.#deniedRetentionDays === 0) return;
+    const endedAt = s.endedAt ?? this.#clock.now();
+    const played = hasPlayed(session);
+    if (!played) {
+      // With no retention for them, sessions that never played are not stored at all.
+      if (this.#deniedRetentionDays === 0) return;
+      const identity = session.identity ?? session.refusal?.identity;
+      const who = identity?.userId ?? identity?.name;
+      if (who === undefined || !this.#identifiedQuota.take(text(who, TEXT_LIMITS.userId), endedAt)) {
+        if (this.#refusals.size >= this.#maxPendingRows) return this.#drop("overflow", 1);
+        return this.#refusals.add(session, endedAt, who !== undefined);
+      }
+      s.userId ??= identity?.userId;
+      s.name ??= identity?.name;
+    }
     if (this.#pending.length >= this.#maxPendingRows) {
       this.#drop("overflow", this.#pending.splice(0, this.#pending.length - this.#maxPendingRows + 1).length);
     }
-    this.#pending.push(row(s, { endedAt: s.endedAt ?? this.#clock.now(), endReason: s.endReason ?? "viewer-left" }));
+    // An HLS session that fetched only playlists did not play: it follows the denied retention and is no usage.
+    this.#pending.push(row({ ...s, playingSince: played ? s.playingSince : undefined }, { endedAt, endReason: s.endReason ?? "viewer-left" }));
   }
 
   /** One transaction: crash recovery (once), up to MAX_ROWS_PER_FLUSH closed sessions, the live mirror. True when it committed. */
   #write(): boolean {
     const batch = this.#pending.slice(0, MAX_ROWS_PER_FLUSH);
+    const counts: RefusalCount[] = this.#refusals.pending();
     const live = this.#liveRows();
     let rejected = 0;
     let recovered = 0;
@@ -246,6 +311,9 @@ export class StatsLedger {
         if (!this.#recovered) recovered = this.#recoverCrashed();
         for (const r of batch) {
           if (!this.#tryRun(this.#insertEnded, r)) rejected++;
+        }
+        for (const c of counts) {
+          if (!this.#tryRun(this.#upsertRefusal, c as unknown as Row)) rejected++;
         }
         this.#deleteStaleLive.run(JSON.stringify(live.map((r) => r.id)));
         // A live row the database refuses is only a heartbeat: the session's final row is what counts.
@@ -256,6 +324,7 @@ export class StatsLedger {
       return false;
     }
     this.#pending.splice(0, batch.length);
+    this.#refusals.clear();
     if (!this.#recovered) {
       this.#recovered = true;
       if (recovered > 0) this.#log.warn({ event: "stats.recovered", sessions: recovered }, "sessions live at the last stop recorded as server-stopped");
@@ -285,6 +354,8 @@ export class StatsLedger {
     const now = this.#clock.now();
     const rows: Row[] = [];
     for (const s of this.#registry.list({ state: "playing" })) {
+      // An HLS session that fetched no segment yet is no viewing to recover after a crash.
+      if (!hasPlayed(s)) continue;
       try {
         rows.push(row(snapshotOf(s, now)));
       } catch {
@@ -315,6 +386,7 @@ export class StatsLedger {
       // 0 days keeps none: every never-played row goes, whenever it started.
       const unplayedCutoff = this.#deniedRetentionDays === 0 ? Number.MAX_SAFE_INTEGER : now - this.#deniedRetentionDays * DAY_MS;
       if (purged < PURGE_BATCH) purged += this.#purgeUnplayed.run(unplayedCutoff).changes;
+      if (purged < PURGE_BATCH) purged += this.#purgeRefusals.run(unplayedCutoff).changes;
     } catch (error) {
       this.#writeFailed(error, "purge");
       return;
@@ -361,6 +433,43 @@ export class StatsLedger {
       "closed sessions were dropped from the statistics ledger",
     );
   }
+}
+
+/**
+ * Brings the file to LEDGER_SCHEMA_VERSION in one transaction, keeping every row. Version 0 is a new file
+ * or one written before versions were recorded (its tables are created if missing, so either works); 2
+ * adds the per-minute refusal counters. A file from a newer version is refused rather than misread.
+ */
+function migrate(db: Database.Database, file: string): void {
+  const version = db.pragma("user_version", { simple: true }) as number;
+  if (version > LEDGER_SCHEMA_VERSION) {
+    throw new ConfigError([{ path: "stats.file", message: `was written by a newer version (schema ${version}; this one reads up to ${LEDGER_SCHEMA_VERSION})`, value: file }]);
+  }
+  if (version === LEDGER_SCHEMA_VERSION) return;
+  db.transaction(() => {
+    if (version < 1) {
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS sessions (
+          id TEXT PRIMARY KEY, name TEXT, user_id TEXT, app TEXT NOT NULL, channel TEXT NOT NULL, ip TEXT NOT NULL,
+          protocol TEXT NOT NULL, user_agent TEXT, started_at INTEGER NOT NULL, playing_since INTEGER, last_activity_at INTEGER NOT NULL,
+          bytes_out INTEGER NOT NULL, ended_at INTEGER NOT NULL, end_reason TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS sessions_started ON sessions (started_at);
+        CREATE INDEX IF NOT EXISTS sessions_unplayed_started ON sessions (started_at) WHERE playing_since IS NULL;
+        CREATE TABLE IF NOT EXISTS live_sessions (
+          id TEXT PRIMARY KEY, name TEXT, user_id TEXT, app TEXT NOT NULL, channel TEXT NOT NULL, ip TEXT NOT NULL,
+          protocol TEXT NOT NULL, user_agent TEXT, started_at INTEGER NOT NULL, playing_since INTEGER, last_activity_at INTEGER NOT NULL,
+          bytes_out INTEGER NOT NULL);`);
+    }
+    if (version < 2) {
+      // One row per minute and kind of refusal: the primary key is the row (no rowid), minute first so a purge reads a prefix.
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS refusals (
+          minute INTEGER NOT NULL, reason TEXT NOT NULL, stage TEXT NOT NULL, channel TEXT NOT NULL, protocol TEXT NOT NULL,
+          identified INTEGER NOT NULL, count INTEGER NOT NULL,
+          PRIMARY KEY (minute, reason, stage, channel, protocol, identified)) WITHOUT ROWID;`);
+    }
+    db.pragma(`user_version = ${LEDGER_SCHEMA_VERSION}`);
+  })();
 }
 
 /** The bind values of a snapshot: each column coerced to its type and capped, so no viewer-chosen value can fail or bloat a write. */
