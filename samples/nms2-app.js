@@ -3,7 +3,7 @@
 // Install and start:
 //
 //   npm install node-media-server@2.7.4 nms-viewer-auth
-//   VA_API_TOKEN=<12 characters or more> node app.js
+//   VA_API_TOKEN="$(openssl rand -base64 32)" node app.js
 //
 // Viewers add a token from viewers.yaml (beside app.js) to every play URL:
 //   rtmp://HOST:1935/live/STREAM?token=TOKEN

@@ -9,6 +9,7 @@ import { httpGetFor, wsReadFor } from "./helpers/flv-clients.js";
 import { freePort } from "./helpers/free-port.js";
 import { auditSecrets, recordExternalLog } from "./helpers/log-audit.js";
 import { connectObject, RawRtmpClient } from "./helpers/rtmp-wire.js";
+import { TEST_API_TOKEN } from "./helpers/api-tokens.js";
 
 /**
  * The package as a new user gets it: `npm pack`, the tarball installed into a fresh app outside the
@@ -18,7 +19,7 @@ import { connectObject, RawRtmpClient } from "./helpers/rtmp-wire.js";
  */
 const REPO = resolve(import.meta.dirname, "..");
 const TOKEN = "pkg-viewer-token-7f3a9c";
-const API_TOKEN = "pkg-api-token-5d1e8b2c";
+const API_TOKEN = TEST_API_TOKEN;
 const NPM_INSTALL = ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"];
 
 interface Timings {

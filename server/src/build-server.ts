@@ -16,6 +16,7 @@ import { Redactor } from "../../plugin/src/core/redactor.js";
 import { ChannelRunner, type ChannelStatus } from "./channels/channel-runner.js";
 import type { ServerConfig } from "./server-config-schema.js";
 import { pluginConfigShape } from "../../plugin/src/config/plugin-config-schema.js";
+import { withApiTokenFromFile } from "../../plugin/src/api/api-token-file.js";
 
 /** The bundled server: NMS + the plugin + the HLS gate + one supervised ffmpeg pair per channel. */
 export interface BundledServer {
@@ -142,11 +143,12 @@ function sourceCredentials(channel: ServerConfig["channels"][number]): string[] 
 /** The plugin's configuration in the bundled server: HLS and statistics live in the data directory unless set. */
 function pluginConfigOf(config: ServerConfig): PluginConfig {
   const dataDir = resolve(config.server.dataDir);
-  return {
+  // The API token of `api.tokenFile` is read (or the file created) here, so that the redactor has it.
+  return withApiTokenFromFile({
     ...pluginPartOf(config),
     hls: { ...config.hls, dir: config.hls.dir ?? join(dataDir, "hls") },
     stats: { ...config.stats, file: config.stats.file ?? join(dataDir, "stats.sqlite") },
-  };
+  });
 }
 
 /** The plugin's sections of the server configuration (everything but `server` and `channels`). */
