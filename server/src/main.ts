@@ -6,6 +6,7 @@ import { ConfigError } from "../../plugin/src/core/errors.js";
 import { LOG_FORMATS } from "../../plugin/src/core/log.js";
 import { Redactor } from "../../plugin/src/core/redactor.js";
 import { buildServer } from "./build-server.js";
+import { dataModesFor } from "./data-modes.js";
 import { loadFluentFfmpeg } from "./ffmpeg/ffmpeg-jobs.js";
 import { packageVersion } from "./package-version.js";
 import { watchParent } from "./parent-watch.js";
@@ -107,6 +108,9 @@ async function main(): Promise<void> {
     process.stdout.write(`OK: ${file}\n`);
     return;
   }
+  // Before anything is written: ffmpeg creates the HLS segments with this process's umask, so they are
+  // the server user's only (or its group's too, with server.hlsGroupReadable), whatever umask we were given.
+  process.umask(dataModesFor(config.server.hlsGroupReadable).umask);
   loadFluentFfmpeg(); // an optional peer dependency: a missing one stops the start here, saying how to install it
   const server = buildServer(config);
   // One stop, whoever asks first (a signal or the last-resort handler): stopping twice is not safe.
