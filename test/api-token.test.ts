@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import { ConfigError, parseConfig, pluginConfigSchema, type PluginConfig } from "../plugin/src/index.js";
 import { estimateTokenBits, generateApiToken, tokenWeakness } from "../plugin/src/config/api-token.js";
 import { withApiTokenFromFile } from "../plugin/src/api/api-token-file.js";
+import { buildViewerAuth } from "../plugin/src/viewer-auth.js";
 import { makeTokenCommand } from "../plugin/src/cli/make-token.js";
 import { auditSecrets, recordExternalLog } from "./helpers/log-audit.js";
 import { TEST_API_TOKEN } from "./helpers/api-tokens.js";
@@ -105,6 +106,18 @@ describe("API credentials that cannot be guessed", function () {
       expect(withApiTokenFromFile(config(file)).api.token, "the second start").to.equal(token);
     });
 
+    it("a reload with the same file changes nothing (the token read again is the same)", async () => {
+      const file = join(dir, "api-token");
+      const auth = buildViewerAuth(config(file));
+      try {
+        auditSecrets(auth.config.api.token!);
+        expect(auth.config.api.token).to.equal(readFileSync(file, "utf8").trim());
+        expect(auth.reload({ api: { enabled: true, tokenFile: file } })).to.deep.include({ restartNeeded: [] });
+      } finally {
+        await auth.detach();
+      }
+    });
+
     it("narrows an existing file that others can read to 0600", () => {
       const file = join(dir, "api-token");
       const token = generateApiToken();
@@ -124,7 +137,7 @@ describe("API credentials that cannot be guessed", function () {
 
     it("takes the token one way: token and tokenFile together are refused, neither with the API on is refused", () => {
       expect(issuesOf(() => parseConfig(pluginConfigSchema, { api: { enabled: true, token: TEST_API_TOKEN, tokenFile: join(dir, "t") } }))).to.deep.equal([
-        { path: "api.tokenFile", message: "cannot be set together with api.token: give the token one way", value: "<redacted>" },
+        { path: "api.token", message: "cannot be set together with api.tokenFile: give the token one way", value: "<redacted>" },
       ]);
       expect(issuesOf(() => parseConfig(pluginConfigSchema, { api: { enabled: true } }))).to.deep.equal([
         { path: "api.token", message: "is required when the API is enabled (every route needs the credential): set api.token, or api.tokenFile for a token the server generates", value: "<redacted>" },

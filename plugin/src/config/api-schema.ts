@@ -27,7 +27,8 @@ export const apiSchema = z.strictObject({
   previousTokens: z.array(apiTokenSchema).default([]),
 }).prefault({}).superRefine((api, ctx) => {
   if (api.token !== null && api.tokenFile !== null) {
-    ctx.addIssue({ code: "custom", path: ["tokenFile"], message: "cannot be set together with api.token: give the token one way" });
+    // At `token`: set from VA_API_TOKEN over a file with `tokenFile`, the message then names the variable.
+    ctx.addIssue({ code: "custom", path: ["token"], message: "cannot be set together with api.tokenFile: give the token one way" });
   }
   if (api.enabled && api.token === null && api.tokenFile === null) {
     ctx.addIssue({ code: "custom", path: ["token"], message: "is required when the API is enabled (every route needs the credential): set api.token, or api.tokenFile for a token the server generates" });
