@@ -1,6 +1,6 @@
 # The bundled server as a container image (README "Deploy"):
 #   docker build -t nms-viewer-auth .
-#   docker run --rm -p 1935:1935 -p 8000:8000 -p 8001:8001 -e VA_API_TOKEN=<at least 12 characters> \
+#   docker run --rm -p 1935:1935 -p 8000:8000 -p 8001:8001 -e VA_API_TOKEN="$(openssl rand -base64 32)" \
 #     -v nms-va-data:/var/lib/nms-viewer-auth nms-viewer-auth
 # Configuration: /etc/nms-viewer-auth/config.yaml (samples/container/config.yaml; mount your own over the
 # volume), per-deployment settings as VA_… variables (README "Environment variables").

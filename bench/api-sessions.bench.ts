@@ -14,12 +14,13 @@ import { RevocationList } from "../plugin/src/sessions/revocation-list.js";
 import { DecisionLog } from "../plugin/src/console/decision-log.js";
 import { ViewerHistory } from "../plugin/src/console/viewer-history.js";
 import { report, round, timeEach, type Percentiles } from "./bench-stats.js";
+import { TEST_API_TOKEN } from "../test/helpers/api-tokens.js";
 
 const SESSIONS = 10_000;
 const CHANNELS = 100;
 const ITERATIONS = 200;
 const ROUNDS = 3;
-const TOKEN = "bench-admin-token-0123456789";
+const TOKEN = TEST_API_TOKEN;
 
 const log = createLogger("silent");
 const registry = new MemorySessionStore(systemClock, log);

@@ -16,10 +16,11 @@ import { createLogger } from "../plugin/src/core/log.js";
 import type { ViewerSession } from "../plugin/src/core/viewer-session.js";
 import { hasChromium, launchChromium } from "../test/helpers/chromium.js";
 import { report, round } from "./bench-stats.js";
+import { TEST_API_TOKEN } from "../test/helpers/api-tokens.js";
 
 const SESSIONS = 10_000;
 const LOADS = 5;
-const TOKEN = "console-bench-token";
+const TOKEN = TEST_API_TOKEN;
 
 if (!hasChromium) {
   console.log("skipped: no Chromium at /usr/lib/chromium/chromium-headless-shell (set CHROMIUM_PATH)");

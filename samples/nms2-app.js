@@ -3,7 +3,7 @@
 // Install and start:
 //
 //   npm install node-media-server@2.7.4 nms-viewer-auth
-//   VA_API_TOKEN=<12 characters or more> node app.js
+//   VA_API_TOKEN="$(openssl rand -base64 32)" NMS_API_USER=admin NMS_API_PASS="$(openssl rand -base64 32)" node app.js
 //
 // Viewers add a token from viewers.yaml (beside app.js) to every play URL:
 //   rtmp://HOST:1935/live/STREAM?token=TOKEN
@@ -18,12 +18,21 @@ const { attachViewerAuth } = require("nms-viewer-auth"); // viewer auth
 
 const env = process.env;
 
+// NMS 2.7's own HTTP API is open by default: anyone who reaches the HTTP port can list every viewer's
+// address (GET /api/streams) and cut a publisher (DELETE /api/streams/APP/STREAM). `auth.api` puts it
+// (and /admin) behind a login; these two lines make the app refuse to start without one. Don't need
+// NMS's API? Set `http: { ..., api: false }` instead: the viewer-auth management API below lists and
+// closes sessions itself.
+if (!env.NMS_API_USER || !env.NMS_API_PASS) throw new Error("set NMS_API_USER and NMS_API_PASS (a long random password): node-media-server's own /api must not be open");
+
 const config = {
   // NMS 2.7 logs every connection's query at its default level (2): with viewer auth that is the viewer's
   // token. 1 keeps errors only.
   logType: 1,
   rtmp: { port: Number(env.RTMP_PORT ?? 1935), chunk_size: 60000, gop_cache: true, ping: 30, ping_timeout: 60 },
   http: { port: Number(env.HTTP_PORT ?? 8000), mediaroot: env.MEDIAROOT ?? "./media", allow_origin: "*" },
+  // NMS's own /api and /admin: HTTP basic auth with the login above (see the check before this config).
+  auth: { api: true, api_user: env.NMS_API_USER, api_pass: env.NMS_API_PASS },
   trans: {
     ffmpeg: env.FFMPEG ?? "/usr/bin/ffmpeg",
     tasks: [{ app: "live", hls: true, hlsFlags: "[hls_time=2:hls_list_size=3:hls_flags=delete_segments]" }],

@@ -2,7 +2,7 @@
 // added: the lines marked "viewer auth" are all that changes. Install and start:
 //
 //   npm install node-media-server@4.4.3 nms-viewer-auth
-//   VA_API_TOKEN=<12 characters or more> node app.mjs
+//   VA_API_TOKEN="$(openssl rand -base64 32)" node app.mjs
 //
 // Viewers add a token from viewers.yaml (beside app.mjs) to every play URL:
 //   rtmp://HOST:1935/live/STREAM?token=TOKEN

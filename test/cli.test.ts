@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { createSecureTokenAuthorizer } from "../plugin/src/chain/securetoken-authorizer.js";
 import { systemClock } from "../plugin/src/core/clock.js";
 import { securetokenSchema } from "../plugin/src/config/securetoken-schema.js";
-import { parseConfig } from "../plugin/src/index.js";
+import { parseConfig, pluginConfigSchema } from "../plugin/src/index.js";
 import { parseStoredPassword, type StoredPassword } from "../plugin/src/config/stored-password.js";
 import { verifyPassword } from "../plugin/src/users/password-hash.js";
 import { authRequest } from "./helpers/auth-requests.js";
@@ -24,6 +24,16 @@ describe("command-line tools", function () {
     const step = createSecureTokenAuthorizer(parseConfig(securetokenSchema, { secrets: ["quickstart-secret"] }), systemClock, undefined);
     const verdict = step.decide(authRequest({ protocol: "hls", path: url.pathname, query: url.search.slice(1) }));
     expect(verdict).to.include({ verdict: "allow" });
+  });
+
+  it("make-token (npm run make-token and the bin's make-token) prints a new 256-bit token the API configuration accepts", () => {
+    const tokens = [run("plugin/src/cli/make-token.ts", []), run("server/src/main.ts", ["make-token"])].map((result) => {
+      expect(result.status, result.stderr).to.equal(0);
+      expect(result.stdout).to.match(/^[A-Za-z0-9_-]{43}\n$/);
+      return result.stdout.trim();
+    });
+    expect(tokens[0]).to.not.equal(tokens[1]);
+    for (const token of tokens) expect(() => parseConfig(pluginConfigSchema, { api: { enabled: true, token } })).to.not.throw();
   });
 
   it("make-link explains a missing option and exits 2", () => {

@@ -84,7 +84,7 @@ describe("configuration", () => {
 
   it("requires the API token when the API is enabled", () => {
     expect(issuesOf(() => parseConfig(pluginConfigSchema, { api: { enabled: true } }))).to.deep.equal([
-      { path: "api.token", message: "is required when the API is enabled (every route needs the credential)", value: "<redacted>" },
+      { path: "api.token", message: "is required when the API is enabled (every route needs the credential): set api.token, or api.tokenFile for a token the server generates", value: "<redacted>" },
     ]);
   });
 

@@ -12,6 +12,7 @@ import { buildViewerAuth, type ViewerAuth } from "../plugin/src/viewer-auth.js";
 import { authRequest } from "./helpers/auth-requests.js";
 import { createCapturingLogger } from "./helpers/capturing-logger.js";
 import { ManualClock } from "./helpers/manual-clock.js";
+import { TEST_API_TOKEN } from "./helpers/api-tokens.js";
 
 const HOUR = 3_600_000;
 
@@ -97,7 +98,7 @@ describe("console parts: sign-in sessions, revoked tokens, decision log, viewer 
 
 describe("console routes over real HTTP (in-process plugin with its API)", function () {
   this.timeout(30_000);
-  const TOKEN = "console-parts-token";
+  const TOKEN = TEST_API_TOKEN;
   let auth: ViewerAuth;
   let base: string;
   before(async () => {

@@ -9,8 +9,9 @@ import { hasFfmpeg, stopProcess } from "./helpers/ffmpeg.js";
 import { httpGetFor } from "./helpers/flv-clients.js";
 import { hasChromium, launchChromium } from "./helpers/chromium.js";
 import { freePort } from "./helpers/free-port.js";
+import { TEST_API_TOKEN } from "./helpers/api-tokens.js";
 
-const ADMIN = "console-admin-token-1";
+const ADMIN = TEST_API_TOKEN;
 const XSS = "<img src=x onerror=alert(1)>";
 const USERS_FILE = `users:
   - login: alice

@@ -1,8 +1,9 @@
 import { expect } from "chai";
 import { hasFfmpeg } from "./helpers/ffmpeg.js";
 import { startBundledServer, waitFor, type RunningServer } from "./helpers/bundled-server.js";
+import { TEST_API_TOKEN } from "./helpers/api-tokens.js";
 
-const TOKEN = "probe-test-token-1";
+const TOKEN = TEST_API_TOKEN;
 
 describe("liveness and readiness probes (/api/live, /api/ready, no credential)", function () {
   this.timeout(90000);

@@ -6,9 +6,10 @@ import { NMS_LINES, startLineNms, waitUntil, type LineNms } from "./helpers/nms-
 import { TokenAuthorizer } from "./helpers/token-authorizer.js";
 import { ScriptedAuthorizer } from "./helpers/scripted-authorizer.js";
 import { RawRtmpClient, connectObject } from "./helpers/rtmp-wire.js";
+import { TEST_API_TOKEN } from "./helpers/api-tokens.js";
 
 const STREAM = "mx";
-const TOKEN = "matrix-admin-token-1234";
+const TOKEN = TEST_API_TOKEN;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const keyOf = (playlist: string) => /vas=([A-Za-z0-9_-]+)/.exec(playlist)?.[1];
 

@@ -5,9 +5,10 @@ import { join } from "node:path";
 import { MAX_JSON_DEPTH } from "../plugin/src/api/api-route.js";
 import { startNms, type NmsInstance } from "./helpers/nms-instance.js";
 import { ManualClock } from "./helpers/manual-clock.js";
+import { TEST_API_TOKEN, TEST_PREVIOUS_API_TOKEN } from "./helpers/api-tokens.js";
 
-const ADMIN = "throttle-test-admin-token";
-const PREVIOUS = "throttle-test-previous-token";
+const ADMIN = TEST_API_TOKEN;
+const PREVIOUS = TEST_PREVIOUS_API_TOKEN;
 
 describe("management API throttle: the right credential always works (real API on port 0)", function () {
   this.timeout(30000);

@@ -6,10 +6,11 @@ import { hasFfmpeg, playWithFfmpeg } from "./helpers/ffmpeg.js";
 import { httpGetFor, wsReadFor } from "./helpers/flv-clients.js";
 import { TokenAuthorizer } from "./helpers/token-authorizer.js";
 import { establishedOnPort } from "./helpers/tcp-connections.js";
+import { TEST_API_TOKEN, TEST_PREVIOUS_API_TOKEN } from "./helpers/api-tokens.js";
 
-const TOKEN = "test-admin-token-123";
+const TOKEN = TEST_API_TOKEN;
 /** The token before a rotation: still accepted while clients switch. */
-const OLD_TOKEN = "test-admin-token-old";
+const OLD_TOKEN = TEST_PREVIOUS_API_TOKEN;
 
 describe("management API (real server, real players)", function () {
   this.timeout(90000);

@@ -9,6 +9,7 @@ import { httpGetFor, wsReadFor } from "./helpers/flv-clients.js";
 import { freePort } from "./helpers/free-port.js";
 import { auditSecrets, recordExternalLog } from "./helpers/log-audit.js";
 import { connectObject, RawRtmpClient } from "./helpers/rtmp-wire.js";
+import { TEST_API_TOKEN } from "./helpers/api-tokens.js";
 
 /**
  * The package as a new user gets it: `npm pack`, the tarball installed into a fresh app outside the
@@ -18,7 +19,10 @@ import { connectObject, RawRtmpClient } from "./helpers/rtmp-wire.js";
  */
 const REPO = resolve(import.meta.dirname, "..");
 const TOKEN = "pkg-viewer-token-7f3a9c";
-const API_TOKEN = "pkg-api-token-5d1e8b2c";
+const API_TOKEN = TEST_API_TOKEN;
+/** The login of NMS 2.7's own /api in the NMS 2.7 sample app (its `auth.api`). */
+const NMS_API_USER = "nms-admin";
+const NMS_API_PASS = "nms-api-pass-4c9e2a71b3";
 const NPM_INSTALL = ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"];
 
 interface Timings {
@@ -300,7 +304,7 @@ const codeOf = (fn) => { try { fn(); return "attached"; } catch (e) { return e i
       run("npm", [...NPM_INSTALL, tarball, "node-media-server@2.7.4"], app2, 300000);
       cpSync(join(REPO, "samples/nms2-app.js"), join(app2, "app.js"));
       writeFileSync(join(app2, "viewers.yaml"), `users:\n  - login: viewer1\n    tokens: [${TOKEN}]\n    packages: ["*"]\n`);
-      auditSecrets(TOKEN, API_TOKEN);
+      auditSecrets(TOKEN, API_TOKEN, NMS_API_PASS);
       mediaroot = join(work, "media2");
       ports.rtmp = await freePort();
       ports.http = await freePort();
@@ -309,7 +313,7 @@ const codeOf = (fn) => { try { fn(); return "attached"; } catch (e) { return e i
       nms = spawn(process.execPath, ["app.js"], {
         cwd: app2,
         stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, RTMP_PORT: String(ports.rtmp), HTTP_PORT: String(ports.http), MEDIAROOT: mediaroot, FFMPEG: ffmpeg, VA_API_PORT: String(ports.api), VA_API_TOKEN: API_TOKEN },
+        env: { ...process.env, RTMP_PORT: String(ports.rtmp), HTTP_PORT: String(ports.http), MEDIAROOT: mediaroot, FFMPEG: ffmpeg, VA_API_PORT: String(ports.api), VA_API_TOKEN: API_TOKEN, NMS_API_USER, NMS_API_PASS },
       });
       const keep = (d: Buffer) => {
         output += d.toString();
@@ -364,6 +368,33 @@ const codeOf = (fn) => { try { fn(); return "attached"; } catch (e) { return e i
         expect([400, 403, 404], path).to.include(res.status);
         expect(Buffer.from(await res.arrayBuffer()).includes("#EXTM3U"), path).to.equal(false);
       }
+    });
+
+    it("NMS 2.7's own /api is closed to anonymous callers: no viewer list, no cutting a publisher (its login still works)", async () => {
+      for (const [method, path] of [["GET", "/api/streams"], ["GET", "/API/streams"], ["GET", "/api/server"], ["DELETE", "/api/streams/live/cam"]]) {
+        const res = await fetch(`${base()}${path}`, { method, headers: { Authorization: `Basic ${Buffer.from("nms-admin:wrong-password").toString("base64")}` } });
+        expect(res.status, `${method} ${path} with a wrong login`).to.equal(401);
+        const anonymous = await fetch(`${base()}${path}`, { method });
+        const body = await anonymous.text();
+        expect(anonymous.status, `${method} ${path}`).to.equal(401);
+        expect(body, `${method} ${path}`).to.not.include("127.0.0.1");
+      }
+      const flv = await httpGetFor(`${base()}/live/cam.flv?token=${TOKEN}`, 1500);
+      expect(flv.bytes, "the publisher was not cut").to.be.greaterThan(10000);
+      const login = { Authorization: `Basic ${Buffer.from(`${NMS_API_USER}:${NMS_API_PASS}`).toString("base64")}` };
+      const streams = await fetch(`${base()}/api/streams`, { headers: login });
+      expect(streams.status, "NMS's API with its login").to.equal(200);
+      expect(JSON.stringify(await streams.json())).to.include("cam");
+    });
+
+    it("the sample refuses to start without a login for NMS's own /api", () => {
+      const result = spawnSync(process.execPath, ["app.js"], {
+        cwd: app2, encoding: "utf8", timeout: 20000,
+        env: { ...process.env, RTMP_PORT: "0", HTTP_PORT: "0", MEDIAROOT: mediaroot, VA_API_PORT: "0", VA_API_TOKEN: API_TOKEN, NMS_API_USER: "", NMS_API_PASS: "" },
+      });
+      recordExternalLog(result.stdout + result.stderr);
+      expect(result.status).to.not.equal(0);
+      expect(result.stderr).to.include("set NMS_API_USER and NMS_API_PASS");
     });
 
     it("closing the session from the management API cuts the viewer", async () => {

@@ -11,12 +11,13 @@ import { freePort } from "./helpers/free-port.js";
 import { httpGetFor } from "./helpers/flv-clients.js";
 import { recordExternalLog } from "./helpers/log-audit.js";
 import { commandOf, descendantsOf, isRunning } from "./helpers/process-tree.js";
+import { TEST_API_TOKEN } from "./helpers/api-tokens.js";
 
 /** docs/operations.md "Deploy": a stop after SIGTERM/SIGINT takes at most server.stopTimeoutMs + 5 s (10 s by default). */
 const SHUTDOWN_BOUND_MS = 10_000;
 /** What package.json's `bin` runs. */
 const BIN = "dist/server/src/main.js";
-const API_TOKEN = "ops-test-api-token-1";
+const API_TOKEN = TEST_API_TOKEN;
 const CHANNEL = "  - { id: a, source: { type: testPattern, width: 160, height: 120, fps: 10 }, transcode: { mode: h264, preset: ultrafast, videoBitrateKbps: 100 } }";
 
 /** A server process of the test: stdout and stderr apart (stdout must be JSON lines only). */

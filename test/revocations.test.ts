@@ -10,6 +10,7 @@ import { hasFfmpeg } from "./helpers/ffmpeg.js";
 import { httpGetFor } from "./helpers/flv-clients.js";
 import { startPublishingNms, type NmsInstance } from "./helpers/nms-instance.js";
 import { waitFor } from "./helpers/bundled-server.js";
+import { TEST_API_TOKEN } from "./helpers/api-tokens.js";
 
 describe("revocations", () => {
   describe("RevocationList", () => {
@@ -70,7 +71,7 @@ describe("revocations", () => {
 
   (hasFfmpeg ? describe : describe.skip)("in one process (real NMS, real API)", function () {
     this.timeout(60_000);
-    const TOKEN = "single-api-token-0123456789";
+    const TOKEN = TEST_API_TOKEN;
     let nms: NmsInstance;
     const api = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(`http://127.0.0.1:${nms.auth.api!.port}${path}`, {

@@ -10,13 +10,14 @@ import { freePort } from "./helpers/free-port.js";
 import { auditSecrets } from "./helpers/log-audit.js";
 import { spawnLogged } from "./helpers/spawned-process.js";
 import type { ChannelStatus } from "../server/src/channels/channel-runner.js";
+import { TEST_API_TOKEN, TEST_PREVIOUS_API_TOKEN } from "./helpers/api-tokens.js";
 
 // Every secret the run's configuration holds. None may appear in any log line or API answer.
 const SOURCE_PASSWORD = "pa55word-of-the-origin";
 const SOURCE_APIKEY = "origin-apikey-4f1c9a";
 const SOURCE_TOKEN = "origin-token-77e0b2";
-const API_TOKEN = "api-token-of-the-operator-01";
-const OLD_API_TOKEN = "api-token-before-rotation-02";
+const API_TOKEN = TEST_API_TOKEN;
+const OLD_API_TOKEN = TEST_PREVIOUS_API_TOKEN;
 const SIGNING_SECRET = "securetoken-signing-secret-5e";
 const USER_TOKEN = "viewer-token-9b8a7c6d";
 const USER_PASSWORD = "viewer-password-1f2e";

@@ -8,6 +8,7 @@ import { waitFor } from "./helpers/bundled-server.js";
 import { httpGetFor } from "./helpers/flv-clients.js";
 import { spawnLogged } from "./helpers/spawned-process.js";
 import { childrenOf, commandOf, isRunning } from "./helpers/process-tree.js";
+import { TEST_API_TOKEN } from "./helpers/api-tokens.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -61,7 +62,7 @@ describe("server process (npm start's entry point)", function () {
       "log: { level: info }",
       "auth: { allowIps: [127.0.0.1] }",
       "stats: { flushIntervalMs: 500 }",
-      "api: { enabled: true, port: 0, token: stats-test-token-1 }",
+      `api: { enabled: true, port: 0, token: ${TEST_API_TOKEN} }`,
       `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(dataDir)} }`,
       "channels:",
       "  - { id: s, source: { type: testPattern, width: 160, height: 120, fps: 10 }, transcode: { mode: h264, preset: ultrafast, videoBitrateKbps: 100 } }",
@@ -75,7 +76,7 @@ describe("server process (npm start's entry point)", function () {
       return { ...started, ports };
     };
     const stats = async (apiPort: number) => {
-      const headers = { Authorization: "Bearer stats-test-token-1" };
+      const headers = { Authorization: `Bearer ${TEST_API_TOKEN}` };
       const usage = (await (await fetch(`http://127.0.0.1:${apiPort}/api/stats/channels`, { headers })).json()) as { rows: { key: string; sessions: number; watchSeconds: number; bytesOut: number }[] };
       const csv = await (await fetch(`http://127.0.0.1:${apiPort}/api/stats/sessions.csv`, { headers })).text();
       return { usage: usage.rows, csv };
@@ -144,7 +145,7 @@ describe("server process (npm start's entry point)", function () {
     expect((JSON.parse(failed) as { issues: { path: string }[] }).issues.map((i) => i.path).sort()).to.deep.equal(["auth.defaultAction", "auth.denyIps[0]"]);
     expect((await httpGetFor(flv, 800)).status, "still the old lists").to.equal(200);
 
-    writeFileSync(file, config("{ denyIps: [127.0.0.0/8] }").replace("channels:", "api: { enabled: true, port: 0, token: reload-test-token-1 }\nchannels:"));
+    writeFileSync(file, config("{ denyIps: [127.0.0.0/8] }").replace("channels:", `api: { enabled: true, port: 0, token: ${TEST_API_TOKEN} }\nchannels:`));
     proc.kill("SIGHUP");
     const reloaded = await waitFor("config.reloaded", () => output().split("\n").find((l) => l.includes('"event":"config.reloaded"')));
     expect(JSON.parse(reloaded)).to.deep.include({ applied: ["auth.allowIps", "auth.denyIps"] });

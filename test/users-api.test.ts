@@ -9,8 +9,9 @@ import { startBundledServer, waitFor, type RunningServer } from "./helpers/bundl
 import { createCapturingLogger } from "./helpers/capturing-logger.js";
 import { hasFfmpeg, playWithFfmpeg } from "./helpers/ffmpeg.js";
 import { httpGetFor } from "./helpers/flv-clients.js";
+import { TEST_API_TOKEN } from "./helpers/api-tokens.js";
 
-const ADMIN = "users-api-admin-token";
+const ADMIN = TEST_API_TOKEN;
 const USERS_FILE = `# subscribers, managed by the billing export and the API
 users:
   # the reseller account

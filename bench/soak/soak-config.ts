@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { freePort } from "../nginx-secure-link.js";
 import { REPO } from "./server-process.js";
+import { TEST_API_TOKEN } from "../../test/helpers/api-tokens.js";
 
 /** Where a generated server config puts things, and the ports it fixed (a restart reuses them). */
 export interface SoakServerConfig {
@@ -14,7 +15,7 @@ export interface SoakServerConfig {
 }
 
 /** The credential of the management API in every generated config (loopback only, for the probes). */
-export const API_TOKEN = "soak-admin-token";
+export const API_TOKEN = TEST_API_TOKEN;
 
 /** The quick start's channel as samples/quickstart.yaml defines it (640×360, ~0.9 Mbit/s, 2 s segments). */
 export function quickstartChannel(): Record<string, unknown> {

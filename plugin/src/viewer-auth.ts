@@ -23,6 +23,7 @@ import { HlsSessionKeys } from "./hls/hls-session-keys.js";
 import { EdgeLinks } from "./hls/edge-links.js";
 import type { HostAdapter, HttpFrontHandler } from "./hosts/host-adapter.js";
 import { ManagementApi, type ApiProviders } from "./api/management-api.js";
+import { withApiTokenFromFile } from "./api/api-token-file.js";
 import { StatsLedger } from "./stats/stats-ledger.js";
 import { PluginMetrics } from "./metrics/plugin-metrics.js";
 import { UserStore } from "./users/user-store.js";
@@ -122,7 +123,9 @@ export interface ViewerAuth extends ViewerAuthParts {
  * limits and re-checks, HLS gate, statistics, metrics, management API — without opening a socket or
  * touching a host. The one wiring behind `attachViewerAuth`, the bundled server and the benches.
  */
-export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {}): ViewerAuth {
+export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {}): ViewerAuth {
+  // The token of `api.tokenFile` is a configured secret like `api.token`: the redactor gets it too.
+  const resolved = withApiTokenFromFile(config);
   const log = deps.logger ?? createLogger(resolved.log.level, undefined, new Redactor(configSecrets(resolved)), resolved.log.format);
   const clock = deps.clock ?? systemClock;
   const sessions = new MemorySessionStore(clock, log);
@@ -192,7 +195,7 @@ export function buildViewerAuth(resolved: PluginConfig, deps: ViewerAuthDeps = {
     setSecuretoken: (settings: PluginConfig["auth"]["securetoken"]) => (securetoken = settings),
   };
   const reloadResolved = (next: PluginConfig): ConfigReloadOutcome => {
-    const { inForce, ...outcome } = applyConfigReload(current, next, reloadTargets);
+    const { inForce, ...outcome } = applyConfigReload(current, withApiTokenFromFile(next), reloadTargets);
     current = inForce;
     warnTrustedProxyMayPublish(inForce, log);
     return outcome;

@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { mkdirSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import NodeMediaServer from "node-media-server";
 import type { ConfigReloadOutcome, PluginConfig } from "../../plugin/src/index.js";
@@ -18,6 +18,8 @@ import type { Logger } from "../../plugin/src/core/log.js";
 import { ChannelRunner, type ChannelStatus } from "./channels/channel-runner.js";
 import type { ServerConfig } from "./server-config-schema.js";
 import { pluginConfigShape } from "../../plugin/src/config/plugin-config-schema.js";
+import { withApiTokenFromFile } from "../../plugin/src/api/api-token-file.js";
+import { dataModesFor, makeDataDirPrivate, makeHlsDir } from "./data-modes.js";
 
 /** The bundled server: NMS + the plugin + the HLS gate + one supervised ffmpeg pair per channel. */
 export interface BundledServer {
@@ -45,8 +47,11 @@ export interface BundledServer {
 export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): BundledServer {
   const s = config.server;
   const dataDir = resolve(s.dataDir);
+  const hlsRoot = hlsRootOf(config);
+  // Before anything is written into it (the API token file, the ledger): private, whatever the umask.
+  const modes = dataModesFor(s.hlsGroupReadable);
+  makeDataDirPrivate(dataDir, hlsRoot, modes, [join(dataDir, "nms-store")]);
   const pluginConfig = pluginConfigOf(config);
-  const hlsRoot = pluginConfig.hls.dir!;
   // The ffmpeg children running now: the proof that a loopback RTMP play or publish is the server's own.
   const internalProcesses = deps.internalProcesses ?? new LocalProcesses();
   // Everything from the configuration or ffmpeg passes this before a log line, the API or the console.
@@ -88,13 +93,13 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
     ports,
     async start() {
       rmSync(hlsRoot, { recursive: true, force: true }); // stale segments of a previous run must not be served
-      mkdirSync(hlsRoot, { recursive: true });
+      makeHlsDir(hlsRoot, modes);
       const nmsPorts = await runNms(nms);
       await auth.start();
       ports.api = auth.api?.port ?? 0;
       ports.rtmp = nmsPorts.rtmp;
       ports.http = nmsPorts.http;
-      const endpoints = { rtmpPort: ports.rtmp, hlsRoot, internalProcesses, ffmpegPath: s.ffmpegPath, ffprobePath: s.ffprobePath };
+      const endpoints = { rtmpPort: ports.rtmp, hlsRoot, internalProcesses, ffmpegPath: s.ffmpegPath, ffprobePath: s.ffprobePath, modes };
       channels = config.channels.map((c) => new ChannelRunner(c, endpoints, policy, log, redactor));
       for (const channel of channels) channel.start();
       log.info({ event: "server.started", pid: process.pid, rtmpPort: ports.rtmp, httpPort: ports.http, apiPort: ports.api, channels: channels.map((c) => `${c.config.app}/${c.config.id}`) }, "server started");
@@ -146,6 +151,11 @@ function sourceCredentials(channel: ServerConfig["channels"][number]): string[] 
   return source.type === "url" || source.type === "rtmp" ? Redactor.credentialsIn(source.url) : [];
 }
 
+/** Where the channels' HLS goes: `hls.dir`, or `<dataDir>/hls`. */
+function hlsRootOf(config: ServerConfig): string {
+  return resolve(config.hls.dir ?? join(config.server.dataDir, "hls"));
+}
+
 /**
  * The plugin's configuration in the bundled server: HLS and statistics live in the data directory unless
  * set. Only the server's own ingest publishes (each channel's, let in by its pid): no address and no
@@ -154,12 +164,13 @@ function sourceCredentials(channel: ServerConfig["channels"][number]): string[] 
  */
 function pluginConfigOf(config: ServerConfig): PluginConfig {
   const dataDir = resolve(config.server.dataDir);
-  return {
+  // The API token of `api.tokenFile` is read (or the file created) here, so that the redactor has it.
+  return withApiTokenFromFile({
     ...pluginPartOf(config),
     publish: { ...config.publish, allowIps: [], securetoken: { ...config.publish.securetoken, secrets: [] } },
     hls: { ...config.hls, dir: config.hls.dir ?? join(dataDir, "hls") },
     stats: { ...config.stats, file: config.stats.file ?? join(dataDir, "stats.sqlite") },
-  };
+  });
 }
 
 /** The plugin's sections of the server configuration (everything but `server` and `channels`). */

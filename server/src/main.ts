@@ -6,13 +6,16 @@ import { ConfigError } from "../../plugin/src/core/errors.js";
 import { LOG_FORMATS } from "../../plugin/src/core/log.js";
 import { Redactor } from "../../plugin/src/core/redactor.js";
 import { buildServer } from "./build-server.js";
+import { dataModesFor } from "./data-modes.js";
 import { loadFluentFfmpeg } from "./ffmpeg/ffmpeg-jobs.js";
 import { packageVersion } from "./package-version.js";
 import { watchParent } from "./parent-watch.js";
 import { installLastResort } from "./last-resort.js";
+import { makeTokenCommand } from "../../plugin/src/cli/make-token.js";
 import { CONFIG_FILE_VARIABLE, ENV_SETTINGS, envOverrides, loadServerConfig, type Override } from "./env-overrides.js";
 
 const USAGE = `Usage: nms-viewer-auth --config FILE [--check-config] [--log-format json|pretty]
+       nms-viewer-auth make-token
 
 Runs the bundled server (node-media-server + viewer authorization + ffmpeg channels) from a YAML file.
 
@@ -24,6 +27,9 @@ Options:
                       over log.format and VA_LOG_FORMAT
   -v, --version       print the version
   -h, --help          print this help
+
+Commands:
+  make-token          print a new API token (256 random bits) for api.token and exit
 
 Environment (set and not empty: over the file): ${ENV_SETTINGS.map((s) => s.variable).join(", ")}.
 
@@ -84,6 +90,11 @@ function nonEmpty(text: string | undefined): string | undefined {
 }
 
 async function main(): Promise<void> {
+  // The one subcommand: it needs no configuration and starts nothing.
+  if (process.argv[2] === "make-token") {
+    process.exitCode = makeTokenCommand(process.argv.slice(3), (t) => process.stdout.write(t), (t) => process.stderr.write(t));
+    return;
+  }
   const args = readArgs();
   if (args === undefined) return;
   const { file } = args;
@@ -97,6 +108,9 @@ async function main(): Promise<void> {
     process.stdout.write(`OK: ${file}\n`);
     return;
   }
+  // Before anything is written: ffmpeg creates the HLS segments with this process's umask, so they are
+  // the server user's only (or its group's too, with server.hlsGroupReadable), whatever umask we were given.
+  process.umask(dataModesFor(config.server.hlsGroupReadable).umask);
   loadFluentFfmpeg(); // an optional peer dependency: a missing one stops the start here, saying how to install it
   const server = buildServer(config);
   // One stop, whoever asks first (a signal or the last-resort handler): stopping twice is not safe.

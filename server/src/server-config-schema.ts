@@ -84,6 +84,11 @@ export const serverSchema = z.strictObject({
   rtmpPort: portSchema.default(1935),
   httpPort: portSchema.default(8000),
   dataDir: z.string().min(1).default("./data"),
+  /**
+   * false: the data and HLS directories are the server's user's only (0700/0600). true: the HLS tree is
+   * readable by the server's group (0750/0640) for an nginx edge running as another user in that group.
+   */
+  hlsGroupReadable: z.boolean().default(false),
   ffmpegPath: z.string().min(1).default("ffmpeg"),
   /** Reads each rendition's first segment for the master playlist's CODECS, RESOLUTION and FRAME-RATE. */
   ffprobePath: z.string().min(1).default("ffprobe"),

@@ -45,7 +45,7 @@ export class FuzzServer {
   readonly app = APP;
   readonly channel = CHANNEL;
   readonly viewerToken = `fz-viewer-${randomBytes(12).toString("hex")}`;
-  readonly apiToken = `fz-api-${randomBytes(12).toString("hex")}`;
+  readonly apiToken = randomBytes(32).toString("base64url");
   readonly securetokenSecret = `fz-secret-${randomBytes(12).toString("hex")}`;
   readonly dir = mkdtempSync(join(tmpdir(), "va-fuzz-"));
   ports = { http: 0, rtmp: 0, api: 0 };

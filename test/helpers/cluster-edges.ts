@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { request } from "undici";
 import { spawnLogged, type SpawnedProcess } from "./spawned-process.js";
 import { testChannel, waitFor } from "./bundled-server.js";
+import { TEST_API_TOKEN } from "./api-tokens.js";
 
-export const EDGE_API_TOKEN = "edge-api-token-0123456789";
+export const EDGE_API_TOKEN = TEST_API_TOKEN;
 
 /** An edge (bundled server with the plugin) running in a child process. */
 export interface Edge {

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import type Database from "better-sqlite3";
 import type { Clock } from "../core/clock.js";
@@ -151,8 +151,8 @@ export class StatsLedger {
   #closed = false;
 
   constructor(file: string, flushIntervalMs: number, registry: SessionStore, clock: Clock, log: Logger, options: StatsLedgerOptions = {}) {
-    mkdirSync(dirname(file), { recursive: true });
     const Sqlite = loadBetterSqlite(file);
+    makeLedgerFilePrivate(file);
     this.#db = new Sqlite(file, { timeout: OPEN_BUSY_TIMEOUT_MS });
     this.#db.pragma("journal_mode = WAL");
     this.#db.pragma("synchronous = NORMAL");
@@ -546,5 +546,24 @@ function loadBetterSqlite(file: string): typeof Database {
   } catch (error) {
     if ((error as { code?: unknown }).code !== "MODULE_NOT_FOUND") throw error;
     throw new ConfigError([{ path: "stats.file", message: "needs the better-sqlite3 package for statistics: npm install better-sqlite3@12", value: file }]);
+  }
+}
+
+/** Mode of the ledger's files (viewers' addresses and user agents): its owner's only. */
+const LEDGER_FILE_MODE = 0o600;
+
+/**
+ * Creates the database file 0600 before SQLite opens it, whatever the host app's umask (the plugin never
+ * changes the umask: it is the app's): SQLite then gives its -wal and -shm files the database's mode.
+ * A missing folder is made 0700; files an older version left readable by others are narrowed to 0600.
+ * `:memory:` and other names SQLite does not keep on disk are left alone.
+ */
+function makeLedgerFilePrivate(file: string): void {
+  if (file === ":memory:" || file === "") return;
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  closeSync(openSync(file, "a", LEDGER_FILE_MODE));
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    const mode = statSync(path, { throwIfNoEntry: false })?.mode;
+    if (mode !== undefined && (mode & 0o077) !== 0) chmodSync(path, LEDGER_FILE_MODE);
   }
 }

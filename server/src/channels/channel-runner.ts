@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { makeHlsDir, type DataModes } from "../data-modes.js";
 import { join } from "node:path";
 import type { Logger } from "../../../plugin/src/core/log.js";
 import type { Redactor } from "../../../plugin/src/core/redactor.js";
@@ -16,6 +16,8 @@ export interface ChannelEndpoints {
   internalProcesses: LocalProcesses;
   ffmpegPath: string;
   ffprobePath: string;
+  /** Modes of the HLS directories and of the files the server writes there (server/src/data-modes.ts). */
+  modes: DataModes;
 }
 
 /** A channel's state for the status endpoint. */
@@ -47,10 +49,11 @@ export class ChannelRunner {
     const streamPath = `/${config.app}/${config.id}`;
     const base = `rtmp://127.0.0.1:${endpoints.rtmpPort}${streamPath}`;
     const hlsDir = join(endpoints.hlsRoot, config.app, config.id);
-    mkdirSync(hlsDir, { recursive: true });
+    makeHlsDir(join(endpoints.hlsRoot, config.app), endpoints.modes);
+    makeHlsDir(hlsDir, endpoints.modes);
     const channelLog = log.child({ channel: config.id });
     this.ingest = new ProcessSupervisor(`${config.id}/ingest`, () => startIngest(config, base, endpoints.ffmpegPath), policy, channelLog, redactor, endpoints.internalProcesses);
-    this.master = new MasterPlaylistWriter(config, hlsDir, endpoints.ffprobePath, channelLog);
+    this.master = new MasterPlaylistWriter(config, hlsDir, endpoints.ffprobePath, channelLog, endpoints.modes.hlsFileMode);
     this.packager = new ProcessSupervisor(`${config.id}/packager`, () => {
       this.master.reset(); // a restarted packager may carry another picture (a copied source changed)
       return startPackager(config, base, hlsDir, endpoints.ffmpegPath);

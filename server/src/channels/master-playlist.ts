@@ -1,4 +1,4 @@
-import { readFile, rename, stat, writeFile } from "node:fs/promises";
+import { chmod, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../../plugin/src/core/log.js";
 import { segmentsOf } from "../../../plugin/src/hls/playlist-rewriter.js";
@@ -86,6 +86,8 @@ interface VariantState {
  */
 export class MasterPlaylistWriter {
   readonly #dir: string;
+  /** Mode of the playlists it writes (the HLS files' mode, whatever the umask). */
+  readonly #fileMode: number;
   readonly #variants: readonly string[];
   readonly #outputs: readonly string[];
   readonly #ffprobePath: string;
@@ -96,8 +98,9 @@ export class MasterPlaylistWriter {
   #running = false;
   #written: { peaks: number[]; means: number[] } | undefined;
 
-  constructor(channel: ChannelConfig, dir: string, ffprobePath: string, log: Logger) {
+  constructor(channel: ChannelConfig, dir: string, ffprobePath: string, log: Logger, fileMode = 0o600) {
     this.#dir = dir;
+    this.#fileMode = fileMode;
     const ladder = channel.renditions.length > 0;
     this.#variants = ladder ? channel.renditions.map((r) => r.name) : ["index"];
     this.#outputs = ladder ? ["master.m3u8", "index.m3u8"] : ["master.m3u8"];
@@ -196,7 +199,8 @@ export class MasterPlaylistWriter {
     const text = masterPlaylist(facts);
     for (const output of this.#outputs) {
       const file = join(this.#dir, output);
-      await writeFile(`${file}.tmp`, text);
+      await writeFile(`${file}.tmp`, text, { mode: this.#fileMode });
+      await chmod(`${file}.tmp`, this.#fileMode);
       await rename(`${file}.tmp`, file);
     }
     this.#written = { peaks, means };

@@ -1,0 +1,16 @@
+// API tokens for tests. The configuration refuses an API credential with less than 128 random bits
+// (plugin/src/config/api-token.ts), so every test that turns the API on uses one of these: 32 random
+// bytes each, base64url, written out so that a failing test can be rerun with the same values.
+import { auditSecrets } from "./log-audit.js";
+
+/** The API token of a test server. */
+export const TEST_API_TOKEN = "B5BvA3lPUf2dIvD8ULh5H9Xpyv5n1fZJCBZTvO-h87E";
+
+/** A previous token (`api.previousTokens`), still accepted during a rotation. */
+export const TEST_PREVIOUS_API_TOKEN = "zXDFf0CQDOJsBV_Il6NjNPU4rhodF_w5o9lXByR_zvI";
+
+/** A second server's token, where a test runs two (they must differ). */
+export const TEST_OTHER_API_TOKEN = "B_UIi9YH1ympKKNY3cH8BH5x0y2bo2p5pcvK9mh_4N0";
+
+// The suite-wide log audit reads credential literals from test/*.ts only: these live here.
+auditSecrets(TEST_API_TOKEN, TEST_PREVIOUS_API_TOKEN, TEST_OTHER_API_TOKEN);
