@@ -190,15 +190,19 @@ function expectRefusedWithoutMedia(result: HttpFlvResult, what: string): void {
       const abort = new AbortController();
       const playing = httpGetFor(signed, 30_000, { abortSignal: abort.signal });
       await waitFor("the sign viewer playing", () => (nms.auth.sessions.count({ state: "playing" }) === 1 ? true : undefined));
-      const revoked = await api("POST", "/api/sessions/revoke", { sign: upper(sign) });
+      // Revoked by its value, as the API always took a credential.
+      const revoked = await api("POST", "/api/sessions/revoke", { token: sign });
       expect(revoked.status).to.equal(200);
       expect(revoked.json.closed, "the playing session is closed").to.have.length(1);
       expect((await playing).bytes).to.be.above(0);
-      const refused = await httpGetFor(signed, 1000);
-      expectRefusedWithoutMedia(refused, "the revoked sign");
+      expectRefusedWithoutMedia(await httpGetFor(signed, 1000), "the revoked sign");
       expect(nms.logs.events("gate.revoked_refused").length).to.equal(1);
-      expect((await api("DELETE", `/api/revocations/token/${encodeURIComponent(`sign=${sign}`)}`)).status).to.equal(200);
+      expect((await api("DELETE", `/api/revocations/token/${encodeURIComponent(`sign=${sign}`)}`)).status, "lifted by the sign= pair").to.equal(200);
       expect((await httpGetFor(signed, 500)).status).to.equal(200);
+      // Revoked again as {"sign"}, in upper-case hex: the same key.
+      expect((await api("POST", "/api/sessions/revoke", { sign: upper(sign) })).status).to.equal(200);
+      expectRefusedWithoutMedia(await httpGetFor(signed, 1000), "the sign revoked in upper case");
+      expect(nms.logs.events("gate.revoked_refused").length).to.equal(2);
       abort.abort();
     });
   });
