@@ -26,6 +26,20 @@ describe("command-line tools", function () {
     expect(verdict).to.include({ verdict: "allow" });
   });
 
+  it("make-link refuses a --ttl over the maximum lifetime with a clear error, and honours --max-lifetime", () => {
+    const long = run("plugin/src/cli/make-link.ts", ["--url", "http://h/live/test.flv", "--ttl", "86401", "--secret", "s"]);
+    expect(long.status).to.equal(2);
+    expect(long.stdout).to.equal("");
+    expect(long.stderr).to.match(/^lifetimeSec 86401 is over the maximum lifetime of 86400 s: the server refuses such a link/);
+    const raised = run("plugin/src/cli/make-link.ts", ["--url", "http://h/live/test.flv", "--ttl", "172800", "--max-lifetime", "172800", "--secret", "s"]);
+    expect(raised.status, raised.stderr).to.equal(0);
+    const lowered = run("plugin/src/cli/make-link.ts", ["--url", "http://h/live/test.flv", "--ttl", "3600", "--max-lifetime", "600", "--secret", "s"]);
+    expect(lowered.status).to.equal(2);
+    const bad = run("plugin/src/cli/make-link.ts", ["--url", "http://h/live/test.flv", "--max-lifetime", "x", "--secret", "s"]);
+    expect(bad.status).to.equal(2);
+    expect(bad.stderr).to.match(/^maxLifetimeSec NaN must be a whole number of seconds/);
+  });
+
   it("make-link explains a missing option and exits 2", () => {
     const result = run("plugin/src/cli/make-link.ts", ["--url", "http://h/live/test.flv"]);
     expect(result.status).to.equal(2);
