@@ -38,7 +38,7 @@ const chain = new AuthChain([], "deny", log);
 const metrics = new PluginMetrics(chain, registry, log);
 const rechecker = new SessionRechecker(chain, registry, 0, log);
 const api = new ManagementApi({ bind: "127.0.0.1", port: 0, token: TOKEN }, registry, { ledger: undefined, metrics, rechecker, users: undefined, revocation: { targets: { registry, revocations: new RevocationList(systemClock), forgetVerdicts: () => {} }, cluster: undefined, revokedForSec: () => 86_400, clock: systemClock, log },
-  decisions: new DecisionLog(chain, systemClock), history: new ViewerHistory(registry, systemClock), securetoken: () => ({ format: "astra", secrets: [], clockSkewSec: 30, bindIp: true }),
+  decisions: new DecisionLog(chain, systemClock), history: new ViewerHistory(registry, systemClock), securetoken: () => ({ format: "astra", secrets: [], clockSkewSec: 30, maxLifetimeSec: 86400, bindIp: true }),
 }, {}, systemClock, log);
 const port = await api.listen();
 // One keep-alive connection, one request at a time: latency, not throughput.

@@ -114,7 +114,7 @@ export function LivePage() {
         </select>
       </form>
       <form class="revoke" onSubmit=${revokeToken}>
-        <input name="token" type="password" placeholder="Token to revoke" aria-label="Token to revoke" autocomplete="off" required />
+        <input name="token" type="password" placeholder="Token, signed link or sign to revoke" aria-label="Token to revoke" autocomplete="off" required />
         <button type="submit" class="danger">Revoke token</button>
       </form>
       ${message !== "" && html`<p class="notice" role="status">${message}</p>`}

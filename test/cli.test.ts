@@ -26,6 +26,7 @@ describe("command-line tools", function () {
     expect(verdict).to.include({ verdict: "allow" });
   });
 
+<<<<<<< HEAD
   it("make-token (npm run make-token and the bin's make-token) prints a new 256-bit token the API configuration accepts", () => {
     const tokens = [run("plugin/src/cli/make-token.ts", []), run("server/src/main.ts", ["make-token"])].map((result) => {
       expect(result.status, result.stderr).to.equal(0);
@@ -34,6 +35,20 @@ describe("command-line tools", function () {
     });
     expect(tokens[0]).to.not.equal(tokens[1]);
     for (const token of tokens) expect(() => parseConfig(pluginConfigSchema, { api: { enabled: true, token } })).to.not.throw();
+=======
+  it("make-link refuses a --ttl over the maximum lifetime with a clear error, and honours --max-lifetime", () => {
+    const long = run("plugin/src/cli/make-link.ts", ["--url", "http://h/live/test.flv", "--ttl", "86401", "--secret", "s"]);
+    expect(long.status).to.equal(2);
+    expect(long.stdout).to.equal("");
+    expect(long.stderr).to.match(/^lifetimeSec 86401 is over the maximum lifetime of 86400 s: the server refuses such a link/);
+    const raised = run("plugin/src/cli/make-link.ts", ["--url", "http://h/live/test.flv", "--ttl", "172800", "--max-lifetime", "172800", "--secret", "s"]);
+    expect(raised.status, raised.stderr).to.equal(0);
+    const lowered = run("plugin/src/cli/make-link.ts", ["--url", "http://h/live/test.flv", "--ttl", "3600", "--max-lifetime", "600", "--secret", "s"]);
+    expect(lowered.status).to.equal(2);
+    const bad = run("plugin/src/cli/make-link.ts", ["--url", "http://h/live/test.flv", "--max-lifetime", "x", "--secret", "s"]);
+    expect(bad.status).to.equal(2);
+    expect(bad.stderr).to.match(/^maxLifetimeSec NaN must be a whole number of seconds/);
+>>>>>>> links
   });
 
   it("make-link explains a missing option and exits 2", () => {

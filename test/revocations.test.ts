@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { RevocationList, tokenDigest } from "../plugin/src/sessions/revocation-list.js";
+import { RevocationList } from "../plugin/src/sessions/revocation-list.js";
+import { credentialKey } from "../plugin/src/sessions/credential-key.js";
 import { VerdictCache } from "../plugin/src/backend/verdict-cache.js";
 import { parseConfig } from "../plugin/src/config/parse-config.js";
 import { pluginConfigSchema } from "../plugin/src/config/plugin-config-schema.js";
@@ -17,19 +18,19 @@ describe("revocations", () => {
     it("refuses a revoked token, address or user until the revocation lapses", () => {
       const clock = new ManualClock(1_000_000);
       const list = new RevocationList(clock);
-      list.add({ kind: "token", key: tokenDigest("tok-1"), untilMs: clock.now() + 60_000 });
+      list.add({ kind: "token", key: credentialKey("token", "tok-1")!, untilMs: clock.now() + 60_000 });
       list.add({ kind: "ip", key: "10.0.0.7", untilMs: clock.now() + 120_000 });
       list.add({ kind: "user", key: "alice", untilMs: clock.now() + 60_000 });
       const elsewhere = authRequest({ ip: "10.0.0.8" });
-      expect(list.refusalOfToken(authRequest({ query: "token=tok-1" }))).to.equal("the token is revoked");
-      expect(list.refusalOfToken(authRequest({ query: "token=tok-2" }))).to.equal(null);
+      expect(list.refusalOfCredential(authRequest({ query: "token=tok-1" }))).to.equal("the token is revoked");
+      expect(list.refusalOfCredential(authRequest({ query: "token=tok-2" }))).to.equal(null);
       expect(list.refusalOfViewer(authRequest({ ip: "10.0.0.7" }), undefined)).to.equal("address 10.0.0.7 is revoked");
       expect(list.refusalOfViewer(elsewhere, { userId: "alice" })).to.equal("user alice is revoked");
       expect(list.refusalOfViewer(elsewhere, { name: "alice" })).to.equal("user alice is revoked");
       expect(list.refusalOfViewer(elsewhere, { userId: "bob" })).to.equal(null);
       expect(JSON.stringify(list.list())).to.not.include("tok-1");
       clock.advance(60_000);
-      expect(list.refusalOfToken(authRequest({ query: "token=tok-1" }))).to.equal(null);
+      expect(list.refusalOfCredential(authRequest({ query: "token=tok-1" }))).to.equal(null);
       expect(list.refusalOfViewer(elsewhere, { userId: "alice" })).to.equal(null);
       expect(list.list().map((r) => r.kind)).to.deep.equal(["ip"]);
     });

@@ -14,6 +14,8 @@ export interface CaseContext {
   readonly viewerToken: string;
   /** The management API's bearer token: only cases marked `authorized` may use it. */
   readonly apiToken: string;
+  /** The server's securetoken secret (astra, bound to the address): cases sign genuine links with it only to re-spell them. */
+  readonly securetokenSecret: string;
   /**
    * Bytes a case puts into any media it tries to inject (RTMP/FLV publish junk, media messages from a
    * player): an authorized viewer watching the channel must never receive them.

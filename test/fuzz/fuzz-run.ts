@@ -126,7 +126,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     return report;
   }
   const target = (s: FuzzServer): ProbeTarget => ({ httpPort: s.ports.http, rtmpPort: s.ports.rtmp, app: s.app, channel: s.channel, token: s.viewerToken });
-  const contextOf = (s: FuzzServer): CaseContext => ({ ports: s.ports, app: s.app, channel: s.channel, viewerToken: s.viewerToken, apiToken: s.apiToken, injectMarker: marker });
+  const contextOf = (s: FuzzServer): CaseContext => ({ ports: s.ports, app: s.app, channel: s.channel, viewerToken: s.viewerToken, apiToken: s.apiToken, securetokenSecret: s.securetokenSecret, injectMarker: marker });
   let ctx = contextOf(server);
   const watcher = new ChannelWatcher(target(server), marker);
   let baseline = await measureBaseline(server);

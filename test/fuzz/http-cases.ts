@@ -5,6 +5,7 @@ import { hostileQuery, hostileText, utf8AsLatin1 } from "./hostile-values.js";
 import { markedFlv } from "./marked-flv.js";
 import type { RawStep } from "./raw-exchange.js";
 import { rawRequest } from "./raw-request.js";
+import { SIGNED_LINK_CATALOGUE } from "./signed-link-cases.js";
 
 /**
  * Malformed HTTP for the viewer port (HTTP-FLV, HLS, everything else NMS's express app serves): bad
@@ -118,6 +119,7 @@ export const HTTP_CATALOGUE: readonly CaseBody[] = [
     get(hlsPath(ctx, `?token=${ctx.viewerToken}&token=%ZZ&x=${"y".repeat(3000)}`)),
     get(`/${ctx.app}/${ctx.channel}/missing.m3u8?token=${ctx.viewerToken}`),
   ], true),
+  ...SIGNED_LINK_CATALOGUE,
 ];
 
 /** Wraps bytes as one chunk of a chunked body. */

@@ -59,10 +59,11 @@ export function consoleRoutes(deps: ConsoleRoutesDeps): Route[] {
     const secret = settings.secrets[0];
     if (secret === undefined) return { status: 409, body: { error: "the preview plays through a signed link: set auth.securetoken.secrets" } };
     const path = `/${match[1]}/${match[2]}/index.m3u8`;
+    const lifetimeSec = Math.min(PREVIEW_LINK_SEC, settings.maxLifetimeSec);
     const link = new URL(makeSecureLink({
-      url: `http://preview.invalid${path}`, secret, lifetimeSec: PREVIEW_LINK_SEC, format: settings.format,
+      url: `http://preview.invalid${path}`, secret, lifetimeSec, maxLifetimeSec: settings.maxLifetimeSec, format: settings.format,
       ...(settings.bindIp ? { ip } : {}),
     }));
-    return { status: 200, body: { port, path: `${link.pathname}${link.search}`, expiresInSec: PREVIEW_LINK_SEC } };
+    return { status: 200, body: { port, path: `${link.pathname}${link.search}`, expiresInSec: lifetimeSec } };
   }
 }

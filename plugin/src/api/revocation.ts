@@ -5,7 +5,7 @@ import type { SessionStore } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
 import type { EdgeCluster } from "../cluster/edge-cluster.js";
 import { applyEdgeCommand, type EdgeCommandTargets } from "../sessions/edge-commands.js";
-import { tokenDigest } from "../sessions/revocation-list.js";
+import { credentialKeyOfGiven } from "../sessions/credential-key.js";
 import { parseIpAddress } from "../net/ip-address.js";
 import { isReply, jsonBody, type ApiRequest, type Reply, type Route } from "./api-route.js";
 
@@ -49,35 +49,42 @@ async function remoteSessionsCoveredBy(cluster: ClusterView | undefined, command
     case "revoke":
       if (command.kind === "user") return others.filter(byUser(command.key)).map((s) => s.id);
       if (command.kind === "ip") return others.filter((s) => s.ip === command.key).map((s) => s.id);
-      return [...(await cluster.tokenDigests())].filter(([, digest]) => digest === command.key).map(([id]) => id);
+      return [...(await cluster.tokenDigests())].filter(([, keys]) => keys.includes(command.key)).map(([id]) => id);
   }
 }
 
 /**
- * `POST /api/sessions/revoke` with `{"token"}`, `{"user"}` or `{"ip"}` (and optionally `"ttlSec"`):
- * closes every session it covers on every edge and refuses it on every edge until the revocation
- * lapses (`ttlSec`, default `sessions.revokedForSec`) or is lifted (`DELETE /api/revocations/…`).
+ * `POST /api/sessions/revoke` with `{"token"}`, `{"sign"}`, `{"user"}` or `{"ip"}` (and optionally
+ * `"ttlSec"`): closes every session it covers on every edge and refuses it on every edge until the
+ * revocation lapses (`ttlSec`, default `sessions.revokedForSec`) or is lifted (`DELETE /api/revocations/…`).
+ * A credential may be given in any spelling (a user token, a signed link's value, an nms `sign` value,
+ * `auth=login:password`, `token=…`, or a whole link): it is stored as its canonical key (`credentialKey`),
+ * so every other spelling of it is refused too.
  */
 export async function revokeByBody(deps: RevocationDeps, request: ApiRequest): Promise<Reply> {
   const parsed = jsonBody(request);
   if (isReply(parsed)) return parsed;
   const body = (parsed.value ?? {}) as Record<string, unknown>;
-  const given = REVOCATION_KINDS.filter((k) => body[k] !== undefined);
+  const fields = [...REVOCATION_KINDS, "sign"] as const;
+  const given = fields.filter((k) => body[k] !== undefined);
   const ttl = body.ttlSec;
   if (given.length !== 1 || typeof body[given[0]!] !== "string" || body[given[0]!] === "") {
-    return { status: 400, body: { error: 'the body must be {"token": "…"}, {"user": "…"} or {"ip": "…"}, optionally with "ttlSec"' } };
+    return { status: 400, body: { error: 'the body must be {"token": "…"}, {"sign": "…"}, {"user": "…"} or {"ip": "…"}, optionally with "ttlSec"' } };
   }
   if (ttl !== undefined && !(Number.isSafeInteger(ttl) && (ttl as number) >= 1)) return { status: 400, body: { error: "ttlSec must be a whole number of seconds, at least 1" } };
-  const kind = given[0]!;
-  const value = body[kind] as string;
+  const field = given[0]!;
+  const kind: RevocationKind = field === "sign" ? "token" : field;
+  const value = body[field] as string;
   if (kind === "ip" && parseIpAddress(value) === null) return { status: 400, body: { error: `ip: "${value.slice(0, 60)}" is not an IPv4 or IPv6 address` } };
+  const key = keyOf(kind, value);
+  if (key === null) return { status: 400, body: { error: `${field}: names no credential` } };
   const untilMs = deps.clock.now() + 1000 * ((ttl as number | undefined) ?? deps.revokedForSec());
-  const closed = await runEverywhere(deps, { op: "revoke", kind, key: keyOf(kind, value), untilMs });
+  const closed = await runEverywhere(deps, { op: "revoke", kind, key, untilMs });
   deps.log.info({ event: "api.sessions_revoked", by: kind, ...(kind === "token" ? {} : { [kind === "user" ? "userId" : "ip"]: value }), closed: closed.length, until: new Date(untilMs).toISOString() }, "revoked through the API");
   return { status: 200, body: { closed, until: new Date(untilMs).toISOString() } };
 }
 
-/** Routes for the revocations in force: list them (tokens as digests), and lift one. */
+/** Routes for the revocations in force: list them (credentials as their keys, `tokenDigest`), and lift one (by the credential in any spelling, or by its listed digest). */
 export function revocationRoutes(deps: RevocationDeps): Route[] {
   return [
     { method: "GET", pattern: /^\/api\/revocations$/, handler: () => ({
@@ -88,6 +95,7 @@ export function revocationRoutes(deps: RevocationDeps): Route[] {
     { method: "DELETE", pattern: /^\/api\/revocations\/(token|token-digest|user|ip)\/([^/]+)$/, handler: async ({ params: [how, value] }) => {
       const kind: RevocationKind = how === "token-digest" ? "token" : (how as RevocationKind);
       const key = how === "token-digest" ? value! : keyOf(kind, value!);
+      if (key === null) return { status: 404, body: { error: "no such revocation in force" } };
       const inForce = deps.targets.revocations.list().some((r) => r.kind === kind && r.key === key);
       await runEverywhere(deps, { op: "lift", kind, key });
       deps.log.info({ event: "api.revocation_lifted", kind, inForce }, "revocation lifted through the API");
@@ -96,8 +104,11 @@ export function revocationRoutes(deps: RevocationDeps): Route[] {
   ];
 }
 
-/** What a revocation is stored under: a token as its digest (never the token itself), an address in the form viewers' addresses take, a user as given. */
-function keyOf(kind: RevocationKind, value: string): string {
-  if (kind === "token") return tokenDigest(value);
+/**
+ * What a revocation is stored under: a credential as its canonical key (never the credential itself;
+ * null when the text names none), an address in the form viewers' addresses take, a user as given.
+ */
+function keyOf(kind: RevocationKind, value: string): string | null {
+  if (kind === "token") return credentialKeyOfGiven(value);
   return kind === "ip" ? parseIpAddress(value)?.text ?? value : value;
 }

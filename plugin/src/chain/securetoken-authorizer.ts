@@ -1,7 +1,7 @@
-import { timingSafeEqual } from "node:crypto";
 import type { Clock } from "../core/clock.js";
 import type { SecureTokenConfig } from "../config/securetoken-schema.js";
 import { SECURETOKEN_FORMAT_BY_NAME } from "../securetoken/securetoken-formats.js";
+import { checkSignedLink, HASH_MISMATCH } from "../securetoken/signed-link-check.js";
 import type { Authorizer } from "../core/authorizer.js";
 import type { AuthRequest } from "../core/auth-request.js";
 import type { BruteForceThrottle } from "./brute-force-throttle.js";
@@ -10,14 +10,22 @@ import { allow, deny, PASS, type StepVerdict } from "../core/decision.js";
 /** The deny reason of a token whose hash matches no secret. */
 export const FORGED_REASON = "securetoken does not match: forged, or made for another path, address or secret";
 
+/** The deny reason of a link that looks like the format but is not a spelling our generator writes (or claims an impossible lifetime). */
+export const MALFORMED_LINK_REASON = "securetoken is not in its canonical form or claims an impossible lifetime: forged";
+
 /**
  * The securetoken step (docs/protocols.md §1 step 4, §4): temporary signed links in the configured format.
  *
- * - No parameter, or a value without the format's shape: pass (it may be a middleware token).
- * - The shape, but the hash matches none of the secrets: deny, counted as a failed attempt.
- * - Authentic but outside `start - clockSkewSec ≤ now ≤ end + clockSkewSec`: deny (not counted).
- * - Otherwise allow. A link admits a session: re-checks of a playing session verify the hash again
- *   but not the time window, so a viewer is not cut off when the link they started with runs out.
+ * - No parameter, or a value that does not look like the format at all: pass (it may be a middleware token).
+ * - Looks like the format but is not its one canonical spelling (upper-case hex, leading zeros, signs,
+ *   spaces, swapped fields), or its times are impossible for a link we made (`end < start`, a lifetime
+ *   over `maxLifetimeSec`): deny, counted as a failed attempt. Digits moved across a field boundary keep
+ *   the hash; these rules are what refuses such re-readings.
+ * - The hash matches none of the secrets: deny, counted as a failed attempt.
+ * - Authentic but outside `start - clockSkewSec ≤ now ≤ end + clockSkewSec` (nms: `exp` more than
+ *   `maxLifetimeSec + clockSkewSec` ahead): deny (not counted).
+ * - Otherwise allow. A link admits a session: re-checks of a playing session verify the shape and hash
+ *   again but not the time window, so a viewer is not cut off when the link they started with runs out.
  *
  * Hashes are compared in constant time against every secret (rotation: old and new both valid).
  * `settings` may be a function, read on every request, so a configuration reload (new secrets, another
@@ -31,27 +39,22 @@ export function createSecureTokenAuthorizer(settings: SecureTokenConfig | (() =>
       const config = current();
       const format = SECURETOKEN_FORMAT_BY_NAME[config.format];
       const bindIp = config.bindIp && format.hashesIp;
-      const skewSec = config.clockSkewSec;
       const value = request.params.get(format.param);
-      if (value === null) return PASS;
-      const token = format.parse(value);
-      if (token === null) return PASS;
+      if (value === null || format.identify(value) === null) return PASS;
       const banned = throttle?.refusal(request);
       if (banned !== undefined) return banned;
       const subject = { path: request.path, app: request.app, channel: request.channel, ip: bindIp ? request.ip : "" };
-      const given = Buffer.from(token.hash, "hex");
-      let matched = false;
-      for (const secret of config.secrets) {
-        // No early exit: the time taken does not depend on which secret matched.
-        if (timingSafeEqual(Buffer.from(format.digest(token, subject, secret), "hex"), given)) matched = true;
+      const check = checkSignedLink(format, value, subject, config, request.purpose === "new" ? clock.now() / 1000 : undefined);
+      switch (check.outcome) {
+        case "forged": {
+          const reason = check.detail === HASH_MISMATCH ? FORGED_REASON : MALFORMED_LINK_REASON;
+          return throttle === undefined ? deny(reason) : throttle.fail(request, reason);
+        }
+        case "not-yet-valid": return deny(`securetoken not valid before ${isoOf(check.startSec)}`);
+        case "expired": return deny(`securetoken expired at ${isoOf(check.token.endSec)}`);
+        case "too-far-ahead": return deny(`securetoken expiry ${isoOf(check.token.endSec)} lies further ahead than maxLifetimeSec allows`);
+        case "valid": return allow(`securetoken (${format.name}) valid until ${isoOf(check.token.endSec)}`);
       }
-      if (!matched) return throttle === undefined ? deny(FORGED_REASON) : throttle.fail(request, FORGED_REASON);
-      if (request.purpose === "new") {
-        const nowSec = clock.now() / 1000;
-        if (token.startSec !== undefined && nowSec + skewSec < token.startSec) return deny(`securetoken not valid before ${isoOf(token.startSec)}`);
-        if (nowSec - skewSec > token.endSec) return deny(`securetoken expired at ${isoOf(token.endSec)}`);
-      }
-      return allow(`securetoken (${format.name}) valid until ${isoOf(token.endSec)}`);
     },
   };
 }

@@ -1,14 +1,15 @@
 // Prints a signed temporary link (securetoken) for a URL:
 //   npm run make-link -- --url http://127.0.0.1:8000/live/test/index.m3u8 --ip 127.0.0.1 --ttl 3600 --secret quickstart-secret
-// Options: --format astra|flussonic|nms (default astra); omit --ip when the server runs with bindIp: false.
+// Options: --format astra|flussonic|nms (default astra); omit --ip when the server runs with bindIp: false;
+// --max-lifetime <seconds> (default 86400): the server's maxLifetimeSec; a longer --ttl is refused.
 // --publish makes a publish link (publish.securetoken, its own secret), valid for RTMP and FLV publishing:
 //   npm run make-link -- --publish --url rtmp://127.0.0.1:1935/live/cam1 --ttl 3600 --secret <publish secret>
 import { parseArgs } from "node:util";
-import { SECURETOKEN_FORMATS, type SecureTokenFormatName } from "../config/securetoken-schema.js";
+import { DEFAULT_MAX_LINK_LIFETIME_SEC, SECURETOKEN_FORMATS, type SecureTokenFormatName } from "../config/securetoken-schema.js";
 import { VaError } from "../core/errors.js";
 import { makeSecureLink } from "../securetoken/make-secure-link.js";
 
-const USAGE = "usage: npm run make-link -- --url <url> --secret <secret> [--ttl <seconds, default 3600>] [--ip <viewer ip>] [--format astra|flussonic|nms] [--publish]";
+const USAGE = "usage: npm run make-link -- --url <url> --secret <secret> [--ttl <seconds, default 3600>] [--ip <viewer ip>] [--format astra|flussonic|nms] [--publish] [--max-lifetime <the server's maxLifetimeSec, default 86400>]";
 
 function main(argv: string[]): number {
   let values;
@@ -21,6 +22,7 @@ function main(argv: string[]): number {
         ttl: { type: "string", default: "3600" },
         ip: { type: "string" },
         format: { type: "string", default: "astra" },
+        "max-lifetime": { type: "string", default: String(DEFAULT_MAX_LINK_LIFETIME_SEC) },
         publish: { type: "boolean", default: false },
         help: { type: "boolean", short: "h" },
       },
@@ -49,6 +51,7 @@ function main(argv: string[]): number {
       url: values.url,
       secret: values.secret,
       lifetimeSec: Number(values.ttl),
+      maxLifetimeSec: Number(values["max-lifetime"]),
       format: values.format as SecureTokenFormatName,
       publish: values.publish,
       ...(values.ip !== undefined ? { ip: values.ip } : {}),

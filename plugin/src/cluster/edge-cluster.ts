@@ -9,7 +9,7 @@ import { applyEdgeCommand, type EdgeCommandTargets } from "../sessions/edge-comm
 import { ClusterKeys } from "./cluster-keys.js";
 import { HEARTBEAT, LIVE_NODES, PUBLISH, RELEASE, RESTORE_REVOKED, RESYNC, TAKE, runScript } from "./cluster-scripts.js";
 import { openRedisLink, type RedisLink } from "./redis-link.js";
-import { parseEdgeCommand, parseSharedSession, sharedEntryOf } from "./shared-entries.js";
+import { credentialKeysOfEntry, parseEdgeCommand, parseSharedSession, sharedEntryOf } from "./shared-entries.js";
 
 /** A lease lasts this many heartbeats: an edge that stops beating drops out after at most that many. */
 export const LEASE_HEARTBEATS = 3;
@@ -171,16 +171,16 @@ export class EdgeCluster implements SharedLimits {
     }
   }
 
-  /** The token digests of other edges' sessions, by session id (a token revocation names the sessions it closes). */
-  async tokenDigests(): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
+  /** The credential keys of other edges' sessions, by session id (a credential revocation names the sessions it closes). */
+  async tokenDigests(): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
     if (!this.#up || this.#link === undefined) return out;
     try {
       const nodes = ((await runScript(this.#link.commands, LIVE_NODES, [this.#keys.nodes], [])) as string[]).filter((n) => n !== this.nodeId);
       for (const node of nodes) {
         for (const json of (await this.#link.commands.call(["HVALS", this.#keys.sessionsOf(node)])) as string[]) {
-          const parsed = JSON.parse(json) as { id?: unknown; t?: unknown };
-          if (typeof parsed.id === "string" && typeof parsed.t === "string") out.set(parsed.id, parsed.t);
+          const entry = credentialKeysOfEntry(json);
+          if (entry !== undefined) out.set(entry.id, entry.keys);
         }
       }
     } catch (error) {

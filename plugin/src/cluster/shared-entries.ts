@@ -1,9 +1,12 @@
 import { REVOCATION_KINDS, type EdgeCommand, type SharedSessionSnapshot } from "../core/cluster-seams.js";
 import type { SessionGrantFacts } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
-import { tokenDigest } from "../sessions/revocation-list.js";
+import { credentialKeysOf } from "../sessions/credential-key.js";
 
-/** A playing session as stored in Redis: what the API lists, plus its token's digest (`t`) for token revocations. */
+/**
+ * A playing session as stored in Redis: what the API lists, plus the keys of the credentials it came in
+ * with (`t`, `credentialKey`; one key as a string, several as a list) for credential revocations.
+ */
 interface SharedEntry {
   id: string;
   protocol: ViewerSession["protocol"];
@@ -15,18 +18,31 @@ interface SharedEntry {
   userId: string | undefined;
   startedAt: number;
   playingSince: number;
-  t?: string;
+  t?: string | string[];
 }
 
 /** The entry a session is registered under when it starts playing. */
 export function sharedEntryOf(session: ViewerSession, facts: SessionGrantFacts, now: number): SharedEntry {
   const identity = facts.identity;
-  const token = facts.request?.params.get("token");
+  const keys = facts.request === undefined ? [] : credentialKeysOf(facts.request.params);
   return {
     id: session.id, protocol: session.protocol, app: session.app, channel: session.channel, ip: session.ip, userAgent: session.userAgent,
     name: identity?.name, userId: identity?.userId, startedAt: session.startedAt, playingSince: now,
-    ...(token !== undefined && token !== null && token !== "" ? { t: tokenDigest(token) } : {}),
+    ...(keys.length === 0 ? {} : { t: keys.length === 1 ? keys[0]! : keys }),
   };
+}
+
+/** The credential keys of a stored session entry (`t`), checked field by field. */
+export function credentialKeysOfEntry(json: string): { id: string; keys: string[] } | undefined {
+  let e: { id?: unknown; t?: unknown };
+  try {
+    e = JSON.parse(json) as { id?: unknown; t?: unknown };
+  } catch {
+    return undefined;
+  }
+  if (typeof e.id !== "string") return undefined;
+  const keys = typeof e.t === "string" ? [e.t] : Array.isArray(e.t) ? e.t.filter((k): k is string => typeof k === "string") : [];
+  return keys.length === 0 ? undefined : { id: e.id, keys };
 }
 
 /** Another edge's session as the API shows it, or undefined for an entry that is not one (never trusted blindly). */

@@ -2,6 +2,7 @@ import type { AuthRequest } from "../core/auth-request.js";
 import type { Decision } from "../core/decision.js";
 import type { SessionStart } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
+import { repeatedCredentialParam } from "../sessions/credential-key.js";
 import { startPlaying, type GateContext } from "./gate-context.js";
 
 /**
@@ -43,7 +44,7 @@ export interface AdmissionViewer {
 
 /**
  * Admits or refuses one new viewer, the same way for every protocol and host: opens the session,
- * builds the request, refuses a revoked token, asks the chain, ends the session if the viewer left meanwhile, refuses on deny,
+ * builds the request, refuses a credential parameter given twice or a revoked credential, asks the chain, ends the session if the viewer left meanwhile, refuses on deny,
  * applies the session limits (`startPlaying`) and only then starts the media. Exactly one of
  * `refuse`, `play` or nothing (the viewer left, or a hook answered) happens. A throw from a hook ends
  * a still-checking session as `denied` and is rethrown for the gate to answer and log.
@@ -52,8 +53,21 @@ export async function admit(ctx: GateContext, viewer: AdmissionViewer): Promise<
   const session = ctx.registry.open(viewer.start);
   try {
     const request = viewer.requestOf(session);
+<<<<<<< HEAD
     if (request === null) return ctx.registry.end(session, "denied", { stage: "input" });
     const revoked = ctx.revocations.refusalOfToken(request);
+=======
+    if (request === null) return ctx.registry.end(session, "denied");
+    const repeated = repeatedCredentialParam(request.params);
+    if (repeated !== undefined) {
+      // Steps read a parameter's first value, a backend may read its last: one request, two credentials.
+      const reason = `credential parameter "${repeated}" given more than once`;
+      ctx.log.info({ event: "gate.credential_repeated", sessionId: session.id, protocol: request.protocol, app: request.app, channel: request.channel, ip: request.ip, reason }, "refused: a credential parameter given twice");
+      ctx.registry.end(session, "denied");
+      return viewer.refuse({ verdict: "deny", step: "default", reason, latencyMs: 0 });
+    }
+    const revoked = ctx.revocations.refusalOfCredential(request);
+>>>>>>> links
     if (revoked !== null) {
       // Audited like a chain decision, though the chain never ran: the operator revoked this credential.
       ctx.log.info({ event: "gate.revoked_refused", sessionId: session.id, protocol: request.protocol, app: request.app, channel: request.channel, ip: request.ip, reason: revoked }, "refused: revoked credential");

@@ -1,10 +1,10 @@
-import { timingSafeEqual } from "node:crypto";
 import type { Clock } from "../core/clock.js";
 import type { PublishConfig } from "../config/publish-schema.js";
 import { isLoopback, parseIpAddress } from "../net/ip-address.js";
 import type { LocalProcesses, TcpEndpoints } from "../net/process-proof.js";
 import { IpRuleList } from "../net/ip-rule-list.js";
 import { SECURETOKEN_FORMAT_BY_NAME } from "../securetoken/securetoken-formats.js";
+import { checkSignedLink, HASH_MISMATCH } from "../securetoken/signed-link-check.js";
 
 /**
  * A publisher that starts, as a host reports it (the fields of `PublishStart` in
@@ -49,7 +49,9 @@ export interface PublishDecision {
  *    nothing is proven and the publisher goes on to the next rules);
  * 3. an address on `publish.allowIps` (loopback by default);
  * 4. a publish link signed with one of `publish.securetoken.secrets`, bound to `/<app>/<stream>` (and
- *    to the publisher's address with `bindIp`), inside its validity window;
+ *    to the publisher's address with `bindIp`), in its one canonical spelling, with a lifetime of at
+ *    most `maxLifetimeSec`, inside its validity window (a value that looks like the format in any
+ *    other spelling is refused as forged);
  * 5. everyone else: refused.
  * Synchronous: a host asks it in the same turn as its own publish event, before the publisher's first
  * packet can be forwarded. Its only I/O is the proof of rule 2 (a few synchronous reads of /proc), and
@@ -88,23 +90,20 @@ export class PublishPolicy {
     const format = SECURETOKEN_FORMAT_BY_NAME[settings.format];
     const value = paramOf(attempt, format.param);
     if (settings.secrets.length === 0 || value === undefined) return deny("not-allowed", "address not on publish.allowIps and no publish signature");
-    const token = format.parse(value);
-    if (token === null) return deny("signature-malformed", `publish signature is not in the ${format.name} format`);
+    if (format.identify(value) === null) return deny("signature-malformed", `publish signature is not in the ${format.name} format`);
     // A publish link names the stream, whatever the protocol: RTMP `/app/stream`, FLV `/app/stream.flv`.
     const path = `/${attempt.app}/${attempt.channel}`;
     const subject = { path, app: attempt.app, channel: attempt.channel, ip: settings.bindIp && format.hashesIp ? attempt.ip : "" };
-    const given = Buffer.from(token.hash, "hex");
-    let matched = false;
-    for (const secret of settings.secrets) {
-      // No early exit: the time taken does not depend on which secret matched.
-      if (timingSafeEqual(Buffer.from(format.digest(token, subject, secret), "hex"), given)) matched = true;
+    const check = checkSignedLink(format, value, subject, settings, this.#clock.now() / 1000);
+    switch (check.outcome) {
+      case "forged": return check.detail === HASH_MISMATCH
+        ? deny("signature-forged", "publish signature does not match: forged, or made for another stream, address or secret")
+        : deny("signature-forged", `publish signature refused as forged: ${check.detail}`);
+      case "not-yet-valid": return deny("signature-not-yet-valid", `publish signature not valid before ${isoOf(check.startSec)}`);
+      case "expired": return deny("signature-expired", `publish signature expired at ${isoOf(check.token.endSec)}`);
+      case "too-far-ahead": return deny("signature-forged", `publish signature expiry ${isoOf(check.token.endSec)} lies further ahead than maxLifetimeSec allows`);
+      case "valid": return allow("signed", `publish signature (${format.name}) valid until ${isoOf(check.token.endSec)}`);
     }
-    if (!matched) return deny("signature-forged", "publish signature does not match: forged, or made for another stream, address or secret");
-    const nowSec = this.#clock.now() / 1000;
-    const skewSec = settings.clockSkewSec;
-    if (token.startSec !== undefined && nowSec + skewSec < token.startSec) return deny("signature-not-yet-valid", `publish signature not valid before ${isoOf(token.startSec)}`);
-    if (nowSec - skewSec > token.endSec) return deny("signature-expired", `publish signature expired at ${isoOf(token.endSec)}`);
-    return allow("signed", `publish signature (${format.name}) valid until ${isoOf(token.endSec)}`);
   }
 }
 

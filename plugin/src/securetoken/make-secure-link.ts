@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { SecureTokenFormatName } from "../config/securetoken-schema.js";
+import { DEFAULT_MAX_LINK_LIFETIME_SEC, type SecureTokenFormatName } from "../config/securetoken-schema.js";
 import { SignedLinkError } from "../core/errors.js";
 import { Redactor } from "../core/redactor.js";
 import { SECURETOKEN_FORMAT_BY_NAME } from "./securetoken-formats.js";
@@ -10,8 +10,13 @@ export interface SecureLinkOptions {
   url: string;
   /** One of the secrets in `auth.securetoken.secrets`. */
   secret: string;
-  /** Seconds the link stays valid from `nowMs`. */
+  /** Seconds the link stays valid from `nowMs`; at most `maxLifetimeSec`. */
   lifetimeSec: number;
+  /**
+   * The server's `maxLifetimeSec` (`auth.securetoken` or `publish.securetoken`): a longer link would be
+   * refused there, so none is made. Default 86400, the configuration's default.
+   */
+  maxLifetimeSec?: number;
   /** Default `astra`. */
   format?: SecureTokenFormatName;
   /** The viewer's IP; leave unset (empty) when the server runs with `bindIp: false`. Ignored by `nms`. */
@@ -57,8 +62,14 @@ export function makeSecureLink(options: SecureLinkOptions): string {
   if (!Number.isInteger(options.lifetimeSec) || options.lifetimeSec < 1) {
     throw new SignedLinkError(`lifetimeSec ${options.lifetimeSec} must be a whole number of seconds, at least 1`);
   }
+  const maxLifetimeSec = options.maxLifetimeSec ?? DEFAULT_MAX_LINK_LIFETIME_SEC;
+  if (!Number.isInteger(maxLifetimeSec) || maxLifetimeSec < 1) throw new SignedLinkError(`maxLifetimeSec ${maxLifetimeSec} must be a whole number of seconds, at least 1`);
+  if (options.lifetimeSec > maxLifetimeSec) {
+    throw new SignedLinkError(`lifetimeSec ${options.lifetimeSec} is over the maximum lifetime of ${maxLifetimeSec} s: the server refuses such a link (maxLifetimeSec of auth.securetoken or publish.securetoken)`);
+  }
   if (options.secret === "") throw new SignedLinkError("secret must not be empty");
   const startSec = Math.floor((options.nowMs ?? Date.now()) / 1000);
+  if (!Number.isSafeInteger(startSec) || startSec < 0) throw new SignedLinkError(`nowMs ${options.nowMs} is not a time after 1970`);
   const endSec = startSec + options.lifetimeSec;
   const fields = {
     startSec: format.name === "nms" ? undefined : startSec,
@@ -68,6 +79,8 @@ export function makeSecureLink(options: SecureLinkOptions): string {
   const path = options.publish === true ? `/${app}/${channel}` : url.pathname;
   const subject = { path, app, channel, ip: format.hashesIp ? (options.ip ?? "") : "" };
   const value = format.encode({ ...fields, hash: format.digest(fields, subject, options.secret) });
+  // The server accepts only the canonical spelling: a salt of the wrong shape would make a dead link.
+  if (format.parse(value) === null) throw new SignedLinkError(`salt ${JSON.stringify(fields.salt)} does not fit the ${format.name} format`);
   url.searchParams.append(format.param, value);
   return url.toString();
 }

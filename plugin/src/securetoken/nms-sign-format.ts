@@ -1,7 +1,10 @@
 import { createHash } from "node:crypto";
 import type { SecureTokenFormat, SignedToken } from "./securetoken-format.js";
 
-const SHAPE = /^(\d{1,11})-([0-9a-fA-F]{32})$/;
+/** The one spelling `encode` writes: `<exp>-<md5>`, exp in decimal without leading zeros, hex in lower case. */
+const CANONICAL = /^(0|[1-9]\d{0,10})-([0-9a-f]{32})$/;
+/** Anything that looks like a sign: digits and 32 hex characters joined by a dash, in either order, with signs or spaces. */
+const LOOSE = /^\s*[+-]?\s*\d+\s*-\s*([0-9a-fA-F]{32})\s*$|^\s*([0-9a-fA-F]{32})\s*-\s*[+-]?\s*\d+\s*$/;
 
 /**
  * node-media-server's own `sign` (docs/protocols.md §4.3):
@@ -13,10 +16,14 @@ export const nmsSignFormat: SecureTokenFormat = {
   param: "sign",
   hashesIp: false,
   saltBytes: 0,
+  identify(value: string): string | null {
+    const match = LOOSE.exec(value);
+    return match === null ? null : (match[1] ?? match[2]!).toLowerCase();
+  },
   parse(value: string): SignedToken | null {
-    const match = SHAPE.exec(value);
+    const match = CANONICAL.exec(value);
     if (match === null) return null;
-    return { hash: match[2]!.toLowerCase(), endSec: Number(match[1]), startSec: undefined, salt: "" };
+    return { hash: match[2]!, endSec: Number(match[1]), startSec: undefined, salt: "" };
   },
   digest(token, subject, secret): string {
     return createHash("md5").update(`/${subject.app}/${subject.channel}-${token.endSec}-${secret}`, "utf8").digest("hex");

@@ -31,7 +31,19 @@ export interface SecureTokenFormat {
   readonly hashesIp: boolean;
   /** Length of a fresh salt in bytes (0 = no salt). */
   readonly saltBytes: number;
-  /** The token's fields, or null when the value does not have this format's shape (the step then passes). */
+  /**
+   * The token's hash, lower-case, when the value looks like this format however it is spelled (upper-case
+   * hex, leading zeros, signs, spaces, swapped fields), or null when it does not look like it at all (the
+   * step then passes: it may be a middleware token). A value this recognises but `parse` refuses is a
+   * forged link, never another credential. The hash is the link's identity (revocation keys it).
+   */
+  identify(value: string): string | null;
+  /**
+   * The token's fields when the value is the format's one canonical spelling (exactly as `encode` writes
+   * it: lower-case hex, times in decimal without leading zeros or sign), else null. Only the canonical
+   * spelling is accepted: the hash covers the fields' concatenation, not their boundaries, so any other
+   * reading of the same characters is a different link with the same hash.
+   */
   parse(value: string): SignedToken | null;
   /** The lower-case hex hash of a token's fields for a subject and a secret. */
   digest(token: Omit<SignedToken, "hash">, subject: LinkSubject, secret: string): string;

@@ -1,7 +1,14 @@
 import { createHash } from "node:crypto";
 import type { LinkSubject, SecureTokenFormat, SignedToken } from "./securetoken-format.js";
 
-const MAX_UNIX_SEC = 1e11;
+/** A time as `encode` writes it: decimal, no sign, no leading zero, at most 11 digits. */
+const CANONICAL_SEC = "(0|[1-9]\\d{0,10})";
+/**
+ * Anything that looks like a SHA-1 securetoken: four dash-separated fields, the last two digit runs
+ * (perhaps signed, padded or spaced), the first or second 40 hex characters (hash and salt swapped too).
+ */
+const LOOSE = /^\s*(\S+?)\s*-\s*(\S+?)\s*-\s*[+-]?\s*\d+\s*-\s*[+-]?\s*\d+\s*$/;
+const HEX40 = /^[0-9a-fA-F]{40}$/;
 
 /**
  * The SHA-1 securetoken shared by Cesbo Astra/Alta and Flussonic (docs/protocols.md §4.1, §4.2):
@@ -15,19 +22,22 @@ export function createSha1SecureTokenFormat(spec: {
   salt: RegExp;
   saltBytes: number;
 }): SecureTokenFormat {
-  const shape = new RegExp(`^([0-9a-fA-F]{40})-(${spec.salt.source})-(\\d{1,11})-(\\d{1,11})$`);
+  const canonical = new RegExp(`^([0-9a-f]{40})-(${spec.salt.source})-${CANONICAL_SEC}-${CANONICAL_SEC}$`);
   return {
     name: spec.name,
     param: "token",
     hashesIp: true,
     saltBytes: spec.saltBytes,
-    parse(value: string): SignedToken | null {
-      const match = shape.exec(value);
+    identify(value: string): string | null {
+      const match = LOOSE.exec(value);
       if (match === null) return null;
-      const endSec = Number(match[3]);
-      const startSec = Number(match[4]);
-      if (endSec > MAX_UNIX_SEC || startSec > MAX_UNIX_SEC) return null;
-      return { hash: match[1]!.toLowerCase(), salt: match[2]!, endSec, startSec };
+      const hash = [match[1]!, match[2]!].find((field) => HEX40.test(field));
+      return hash === undefined ? null : hash.toLowerCase();
+    },
+    parse(value: string): SignedToken | null {
+      const match = canonical.exec(value);
+      if (match === null) return null;
+      return { hash: match[1]!, salt: match[2]!, endSec: Number(match[3]), startSec: Number(match[4]) };
     },
     digest(token, subject, secret): string {
       const text = `${spec.subjectOf(subject)}${subject.ip}${token.startSec ?? 0}${token.endSec}${secret}${token.salt}`;

@@ -1,7 +1,8 @@
 import type { EdgeCommand, RevocationKind } from "../core/cluster-seams.js";
 import { isSessionOf, type SessionStore } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
-import { tokenDigest, type RevocationList } from "./revocation-list.js";
+import { credentialKeysOf } from "./credential-key.js";
+import type { RevocationList } from "./revocation-list.js";
 
 /** What applying a command on this edge needs: the live sessions, the revocations, and what else a revocation clears. */
 export interface EdgeCommandTargets {
@@ -37,12 +38,12 @@ export function applyEdgeCommand(targets: EdgeCommandTargets, command: EdgeComma
   }
 }
 
-/** Whether a revocation (token as digest, user, address) covers a live session. */
+/** Whether a revocation (credential as its key, user, address) covers a live session. */
 function covers(kind: RevocationKind, key: string, session: ViewerSession): boolean {
   if (kind === "user") return isSessionOf(session, key);
   if (kind === "ip") return session.ip === key;
-  const token = session.request?.params.get("token");
-  return token !== undefined && token !== null && token !== "" && tokenDigest(token) === key;
+  const params = session.request?.params;
+  return params !== undefined && credentialKeysOf(params).includes(key);
 }
 
 function closeAll(registry: SessionStore, sessions: readonly ViewerSession[]): string[] {

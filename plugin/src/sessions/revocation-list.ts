@@ -1,25 +1,22 @@
-import { createHash } from "node:crypto";
 import type { AuthRequest } from "../core/auth-request.js";
 import type { Clock } from "../core/clock.js";
 import type { RevocationKind } from "../core/cluster-seams.js";
 import type { SessionIdentity } from "../core/decision.js";
+import { credentialKeysOf } from "./credential-key.js";
 
-/** One revocation in force: what it is about (a token only as its digest) and until when (ms since the epoch). */
+/** One revocation in force: what it is about (a credential only as its key, `credentialKey`) and until when (ms since the epoch). */
 export interface Revocation {
   kind: RevocationKind;
   key: string;
   untilMs: number;
 }
 
-/** The SHA-256 digest (base64url) a token is known by once revoked: the token itself is never kept. */
-export function tokenDigest(token: string): string {
-  return createHash("sha256").update(token).digest("base64url");
-}
-
 /**
- * RevocationList holds the tokens, users and addresses an operator revoked: each stays refused until
- * its time runs out or the revocation is lifted, whichever comes first, not only the sessions live when
- * it was made. Tokens are kept as digests, so a lookup compares digests (no secret is compared or kept).
+ * RevocationList holds the credentials (kind `token`), users and addresses an operator revoked: each
+ * stays refused until its time runs out or the revocation is lifted, whichever comes first, not only the
+ * sessions live when it was made. Credentials are kept as their canonical keys (`credentialKey`: a
+ * digest of the credential's identity, the same for every spelling), so a lookup compares keys (no
+ * secret is compared or kept).
  * On several edges every edge holds the same list (the cluster layer feeds it from Redis).
  */
 export class RevocationList {
@@ -44,11 +41,15 @@ export class RevocationList {
     return inForce;
   }
 
-  /** Why this request may not play because its `?token=` is revoked, or null. Checked before the chain runs (no backend call for it). */
-  refusalOfToken(request: AuthRequest): string | null {
+  /**
+   * Why this request may not play because a credential it carries (`?token=`, `?sign=`, `?auth=`, in any
+   * spelling, every value) is revoked, or null. Checked before the chain runs (no backend call for it).
+   */
+  refusalOfCredential(request: AuthRequest): string | null {
     if (this.#entries.size === 0) return null;
-    const token = request.params.get("token");
-    if (token !== null && token !== "" && this.#live(entryKey("token", tokenDigest(token))) !== undefined) return "the token is revoked";
+    for (const key of credentialKeysOf(request.params)) {
+      if (this.#live(entryKey("token", key)) !== undefined) return "the token is revoked";
+    }
     return null;
   }
 
@@ -66,7 +67,7 @@ export class RevocationList {
     return null;
   }
 
-  /** The revocations in force, soonest to lapse first (tokens as digests). */
+  /** The revocations in force, soonest to lapse first (credentials as keys). */
   list(): Revocation[] {
     const now = this.#clock.now();
     const out: Revocation[] = [];
