@@ -26,7 +26,6 @@ describe("command-line tools", function () {
     expect(verdict).to.include({ verdict: "allow" });
   });
 
-<<<<<<< HEAD
   it("make-token (npm run make-token and the bin's make-token) prints a new 256-bit token the API configuration accepts", () => {
     const tokens = [run("plugin/src/cli/make-token.ts", []), run("server/src/main.ts", ["make-token"])].map((result) => {
       expect(result.status, result.stderr).to.equal(0);
@@ -35,7 +34,8 @@ describe("command-line tools", function () {
     });
     expect(tokens[0]).to.not.equal(tokens[1]);
     for (const token of tokens) expect(() => parseConfig(pluginConfigSchema, { api: { enabled: true, token } })).to.not.throw();
-=======
+  });
+
   it("make-link refuses a --ttl over the maximum lifetime with a clear error, and honours --max-lifetime", () => {
     const long = run("plugin/src/cli/make-link.ts", ["--url", "http://h/live/test.flv", "--ttl", "86401", "--secret", "s"]);
     expect(long.status).to.equal(2);
@@ -48,7 +48,6 @@ describe("command-line tools", function () {
     const bad = run("plugin/src/cli/make-link.ts", ["--url", "http://h/live/test.flv", "--max-lifetime", "x", "--secret", "s"]);
     expect(bad.status).to.equal(2);
     expect(bad.stderr).to.match(/^maxLifetimeSec NaN must be a whole number of seconds/);
->>>>>>> links
   });
 
   it("make-link explains a missing option and exits 2", () => {

@@ -53,21 +53,16 @@ export async function admit(ctx: GateContext, viewer: AdmissionViewer): Promise<
   const session = ctx.registry.open(viewer.start);
   try {
     const request = viewer.requestOf(session);
-<<<<<<< HEAD
     if (request === null) return ctx.registry.end(session, "denied", { stage: "input" });
-    const revoked = ctx.revocations.refusalOfToken(request);
-=======
-    if (request === null) return ctx.registry.end(session, "denied");
     const repeated = repeatedCredentialParam(request.params);
     if (repeated !== undefined) {
       // Steps read a parameter's first value, a backend may read its last: one request, two credentials.
       const reason = `credential parameter "${repeated}" given more than once`;
       ctx.log.info({ event: "gate.credential_repeated", sessionId: session.id, protocol: request.protocol, app: request.app, channel: request.channel, ip: request.ip, reason }, "refused: a credential parameter given twice");
-      ctx.registry.end(session, "denied");
+      ctx.registry.end(session, "denied", { stage: "input" });
       return viewer.refuse({ verdict: "deny", step: "default", reason, latencyMs: 0 });
     }
     const revoked = ctx.revocations.refusalOfCredential(request);
->>>>>>> links
     if (revoked !== null) {
       // Audited like a chain decision, though the chain never ran: the operator revoked this credential.
       ctx.log.info({ event: "gate.revoked_refused", sessionId: session.id, protocol: request.protocol, app: request.app, channel: request.channel, ip: request.ip, reason: revoked }, "refused: revoked credential");
