@@ -6,9 +6,10 @@ import { join } from "node:path";
 import { startNms, type NmsInstance } from "./helpers/nms-instance.js";
 import { allow, PASS } from "../plugin/src/core/decision.js";
 import { TokenAuthorizer } from "./helpers/token-authorizer.js";
+import { TEST_API_TOKEN } from "./helpers/api-tokens.js";
 
 const PLAYLIST = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:2.0,\nseg_1.ts\n#EXTINF:2.0,\nseg_2.ts\n";
-const API_TOKEN = "unplayed-flood-api-token";
+const API_TOKEN = TEST_API_TOKEN;
 
 type Answer = { status: number; body: string };
 

@@ -126,6 +126,20 @@ describe("production operations (issue 17): shutdown, crash, reload, logs, envir
     }, 60_000);
   }
 
+  /** Follows a playlist (master → media) to its first segment; true once a segment came back 200, else undefined. */
+  async function fetchFirstSegment(playlistUrl: string): Promise<true | undefined> {
+    let url = new URL(playlistUrl);
+    for (let hop = 0; hop < 3; hop++) {
+      const response = await fetch(url);
+      if (response.status !== 200) return undefined;
+      if (!url.pathname.endsWith(".m3u8")) return true;
+      const next = (await response.text()).split("\n").find((line) => line !== "" && !line.startsWith("#"));
+      if (next === undefined) return undefined;
+      url = new URL(next, url);
+    }
+    return undefined;
+  }
+
   function ledgerRows(dataDir: string): { sessions: LedgerRow[]; live: number } {
     const db = new Database(join(dataDir, "stats.sqlite"), { readonly: true });
     try {
@@ -155,8 +169,9 @@ describe("production operations (issue 17): shutdown, crash, reload, logs, envir
         const url = `http://127.0.0.1:${httpPort}/live/a.flv`;
         const first = await watching(url);
         const second = await watching(url);
-        // An HLS viewer: a session opens with its first playlist (once the channel has written one).
-        await waitFor("an HLS playlist", async () => ((await fetch(`http://127.0.0.1:${httpPort}/live/a/index.m3u8`)).status === 200 ? true : undefined), 30_000);
+        // An HLS viewer: a session opens with its first playlist (once the channel has written one) and
+        // plays from its first segment (a session that fetched only playlists is no viewing in the ledger).
+        await waitFor("an HLS segment", () => fetchFirstSegment(`http://127.0.0.1:${httpPort}/live/a/index.m3u8`), 30_000);
 
         const sentAt = Date.now();
         server.proc.kill("SIGTERM");

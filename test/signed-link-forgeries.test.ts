@@ -5,10 +5,11 @@ import { hasFfmpeg, publishTestPattern, stopProcess } from "./helpers/ffmpeg.js"
 import { httpGetFor, type HttpFlvResult } from "./helpers/flv-clients.js";
 import { startLineNms, startNms, startPublishingNms, type LineNms, type NmsInstance } from "./helpers/nms-instance.js";
 import { waitFor } from "./helpers/wait-for.js";
+import { TEST_API_TOKEN } from "./helpers/api-tokens.js";
 
 const SECRET = "forgery-play-secret-3f9a";
 const PUBLISH_SECRET = "forgery-publish-secret-7c21";
-const API_TOKEN = "forgery-api-token-0123456789";
+const API_TOKEN = TEST_API_TOKEN;
 
 /** A signed link's token split into its fields (astra and flussonic: hash-salt-end-start). */
 function fieldsOf(link: string, param = "token") {
