@@ -80,7 +80,7 @@ export async function admit(ctx: GateContext, port: ConnectionPort): Promise<voi
     port.cut();
   } catch (error) {
     ctx.log.error({ event: "gate.failed", sessionId: session?.id, protocol: port.protocol, err: error }, "admission failed; refusing the viewer");
-    if (session !== undefined && session.state === "checking") endAdmission(ctx.registry, session, { kind: "denied" });
+    if (session !== undefined && session.state !== "ended") endAdmission(ctx.registry, session, { kind: "denied" });
     port.cut();
   }
 }
