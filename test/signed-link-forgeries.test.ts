@@ -1,3 +1,4 @@
+import { TEST_API_TOKEN } from "./helpers/api-tokens.js";
 import { expect } from "chai";
 import type { ChildProcess } from "node:child_process";
 import { makeSecureLink } from "../plugin/src/index.js";
@@ -8,7 +9,8 @@ import { waitFor } from "./helpers/wait-for.js";
 
 const SECRET = "forgery-play-secret-3f9a";
 const PUBLISH_SECRET = "forgery-publish-secret-7c21";
-const API_TOKEN = "forgery-api-token-0123456789";
+// A token that passes the API credential strength rule (config/api-token.ts).
+const API_TOKEN = TEST_API_TOKEN;
 
 /** A signed link's token split into its fields (astra and flussonic: hash-salt-end-start). */
 function fieldsOf(link: string, param = "token") {
