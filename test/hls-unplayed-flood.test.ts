@@ -3,12 +3,14 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { TEST_API_TOKEN } from "./helpers/api-tokens.js";
 import { startNms, type NmsInstance } from "./helpers/nms-instance.js";
 import { allow, PASS } from "../plugin/src/core/decision.js";
 import { TokenAuthorizer } from "./helpers/token-authorizer.js";
 
 const PLAYLIST = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:2.0,\nseg_1.ts\n#EXTINF:2.0,\nseg_2.ts\n";
-const API_TOKEN = "unplayed-flood-api-token";
+// A token that passes the API credential strength rule (config/api-token.ts).
+const API_TOKEN = TEST_API_TOKEN;
 
 type Answer = { status: number; body: string };
 

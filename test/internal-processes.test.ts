@@ -14,7 +14,8 @@ import { hasFfmpeg, playWithFfmpeg, stopProcess } from "./helpers/ffmpeg.js";
 import { descendantsOf } from "./helpers/process-tree.js";
 import { auditSecrets } from "./helpers/log-audit.js";
 
-const API_TOKEN = "api-token-internal-proc-7d1e";
+// Strong enough for the API credential rule (config/api-token.ts), and unique to this test for the secret audit.
+const API_TOKEN = "api-token-internal-proc-7d1e-Qm4xR8vT2wZ5nK9pL3hJ";
 const USER_TOKEN = "viewer-token-internal-5a9c";
 /** Credentials a command line must never carry: the old internal secret, NMS's publish sign, a token. */
 const CREDENTIAL_IN_URL = /[?&](va_internal|sign|token|auth)=/;
