@@ -4,7 +4,7 @@ import { api } from "./api.js";
 import { formatTime } from "./format.js";
 
 // Chain steps, then the stages that refuse around the chain (a malformed field, a revocation, unplayed HLS sessions).
-const STEPS = ["internal", "ip-deny", "ip-allow", "users", "securetoken", "custom", "backend", "default", "input", "revoked", "hls-unplayed"];
+const STEPS = ["internal", "revoked", "ip-deny", "ip-allow", "users", "securetoken", "custom", "backend", "default", "input", "hls-unplayed"];
 const REFRESH_MS = 5_000;
 
 export function DecisionsPage() {

@@ -45,7 +45,7 @@ describe("built-in users and securetoken links: real plays through NMS over HTTP
     makeSecureLink({ url, ip: "127.0.0.1", lifetimeSec: 3600, secret: SECRET, ...over });
 
   it("builds the chain with the users and securetoken steps in the order of docs/protocols.md §1", () => {
-    expect(nms.auth.chain.stepNames).to.deep.equal(["ip-deny", "ip-allow", "users", "securetoken"]);
+    expect(nms.auth.chain.stepNames).to.deep.equal(["revoked", "ip-deny", "ip-allow", "users", "securetoken"]);
   });
 
   describe("users", () => {

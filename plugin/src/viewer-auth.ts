@@ -132,12 +132,12 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
   const users = UserStore.open(resolved.auth, log);
   const addressRules = new AddressRules(resolved.auth);
   let securetoken = resolved.auth.securetoken;
-  // Only the management API can revoke a token, so without it the chain has no `revoked` step.
+  // Revocations come from the management API or, with a cluster, from any edge: the `revoked` step reads them.
+  const revocations = new RevocationList(clock);
   const chain = buildChain(resolved, {
-    internalProcesses: deps.internalProcesses, customAuthorizers: deps.authorizers, sessions, clock, users, addressRules,
+    internalProcesses: deps.internalProcesses, revocations, customAuthorizers: deps.authorizers, sessions, clock, users, addressRules,
     securetoken: () => securetoken, backendDispatcher: deps.backendDispatcher,
   }, log);
-  const revocations = new RevocationList(clock);
   const commandTargets: EdgeCommandTargets = { registry: sessions, revocations, forgetVerdicts: () => chain.step("backend")?.forget?.() };
   let ledger: StatsLedger | undefined;
   // No cluster section: no EdgeCluster, and the Redis client is never imported (redis-link.ts loads it lazily).

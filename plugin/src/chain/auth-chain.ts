@@ -60,6 +60,8 @@ export class AuthChain extends EventEmitter<AuthChainEvents> {
   async decide(request: AuthRequest): Promise<Decision> {
     const started = performance.now();
     let decision: Decision | undefined;
+    // Steps that ran and may veto a later step's allow on its identity (the `revoked` step).
+    let vetoes: Authorizer[] | undefined;
     for (const step of this.#steps) {
       let verdict: StepVerdict;
       const stepStarted = performance.now();
@@ -76,7 +78,9 @@ export class AuthChain extends EventEmitter<AuthChainEvents> {
         break;
       }
       decision = decisionOf(step.name, verdict, started);
+      if (decision?.verdict === "allow" && vetoes !== undefined) decision = vetoed(vetoes, request, decision, started);
       if (decision !== undefined) break;
+      if (step.vetoAllow !== undefined) (vetoes ??= []).push(step);
     }
     decision ??= finish(this.#defaultAction, "default", `no step decided; default is ${this.#defaultAction}`, started);
     this.#logDecision(request, decision);
@@ -97,7 +101,7 @@ export class AuthChain extends EventEmitter<AuthChainEvents> {
       verdict: decision.verdict,
       reason: decision.reason,
       latencyMs: Math.round(decision.latencyMs * 1000) / 1000,
-      ...(decision.verdict === "allow" && decision.user ? { user: decision.user.userId ?? decision.user.name } : {}),
+      ...(decision.user ? { user: decision.user.userId ?? decision.user.name } : {}),
     };
     this.#log.info(line, decision.verdict === "allow" ? "viewer allowed" : "viewer denied");
   }
@@ -120,6 +124,17 @@ function decisionOf(step: StepName, verdict: StepVerdict, started: number): Deci
     return { verdict: "deny", step, reason: verdict.reason, latencyMs: performance.now() - started, ...(verdict.redirectUrl ? { redirectUrl: verdict.redirectUrl } : {}) };
   }
   return undefined;
+}
+
+/** The allow as it stands, or the first veto of it as a deny of the vetoing step that keeps the identity the allow named. */
+function vetoed(vetoes: readonly Authorizer[], request: AuthRequest, decision: Decision & { verdict: "allow" }, started: number): Decision {
+  for (const step of vetoes) {
+    const reason = step.vetoAllow!(request, decision.user);
+    if (reason !== null) {
+      return { verdict: "deny", step: step.name, reason, latencyMs: performance.now() - started, ...(decision.user ? { user: decision.user } : {}) };
+    }
+  }
+  return decision;
 }
 
 function finish(verdict: "allow" | "deny", step: StepName, reason: string, started: number): Decision {

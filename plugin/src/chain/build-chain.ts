@@ -13,6 +13,7 @@ import type { Authorizer } from "../core/authorizer.js";
 import { createInternalAuthorizer } from "./internal-authorizer.js";
 import { createIpAllowAuthorizer } from "./ip-allow-authorizer.js";
 import { createIpDenyAuthorizer } from "./ip-deny-authorizer.js";
+import { createRevokedAuthorizer, type RevocationChecks } from "./revoked-authorizer.js";
 import { BruteForceThrottle } from "./brute-force-throttle.js";
 import { createSecureTokenAuthorizer } from "./securetoken-authorizer.js";
 import { createUsersAuthorizer, TOKEN_PARAM } from "./users-authorizer.js";
@@ -21,6 +22,8 @@ import { createUsersAuthorizer, TOKEN_PARAM } from "./users-authorizer.js";
 export interface ChainParts {
   /** The server's own processes (the bundled server's ffmpeg children), let in on proof; omit when there are none. */
   internalProcesses?: LocalProcesses | undefined;
+  /** The operator's revocations (`RevocationList`): the `revoked` step, right after `internal`; left out when omitted. */
+  revocations?: RevocationChecks | undefined;
   /** Operator authorizers, run after securetoken and before the backend. */
   customAuthorizers?: readonly Authorizer[] | undefined;
   /** Live sessions, for steps that count them (Flussonic `stream_clients`, user limits). */
@@ -45,6 +48,7 @@ export interface ChainParts {
 export function buildChain(config: PluginConfig, parts: ChainParts, log: Logger): AuthChain {
   const steps: Authorizer[] = [];
   if (parts.internalProcesses !== undefined) steps.push(createInternalAuthorizer(parts.internalProcesses));
+  if (parts.revocations !== undefined) steps.push(createRevokedAuthorizer(parts.revocations));
   const rules = parts.addressRules ?? new AddressRules(config.auth);
   steps.push(createIpDenyAuthorizer(() => rules.deny));
   steps.push(createIpAllowAuthorizer(() => rules.allow));

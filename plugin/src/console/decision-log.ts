@@ -17,7 +17,7 @@ export interface DecisionEntry {
   channel: string;
   ip: string;
   userAgent: string;
-  /** The user or session name an allow named. */
+  /** The user or session name an allow named (also on a deny that vetoed such an allow: a revoked user). */
   user: string | undefined;
   sessionId: string;
 }
@@ -168,19 +168,19 @@ export class DecisionLog {
     steps.set(entry.step, (steps.get(entry.step) ?? 0) + 1);
   }
 
-  /** A refusal after the chain allowed (limit, revoked user, unplayed HLS sessions), or a revoked token before it. */
+  /** A refusal after the chain allowed (a session limit, unplayed HLS sessions). */
   #ended(session: ViewerSession): void {
     const refusal = session.refusal;
     if (refusal === undefined || session.playingSince !== undefined || (session.endReason !== "limit" && session.endReason !== "denied")) return;
-    let user = refusal.identity?.userId ?? refusal.identity?.name;
-    // The chain's own denies are logged from its decisions; these came after an allow, or before the chain (a revoked token).
-    if (user === undefined && refusal.stage === "revoked") user = "(revoked credential)";
-    else if (user === undefined && refusal.stage !== "hls-unplayed") return;
+    // The chain's own denies, its `revoked` step's among them, are logged from its decisions; these came after an allow.
+    if (refusal.stage === "revoked") return;
+    const user = refusal.identity?.userId ?? refusal.identity?.name;
+    if (user === undefined && refusal.stage !== "hls-unplayed") return;
     this.add({
       at: session.endedAt ?? this.#clock.now(), verdict: "deny", step: refusal.stage,
-      reason: refusal.stage === "hls-unplayed" ? "refused: too many HLS sessions that fetched no segment" : session.endReason === "limit" ? "refused: at a session limit" : "refused: revoked",
+      reason: refusal.stage === "hls-unplayed" ? "refused: too many HLS sessions that fetched no segment" : "refused: at a session limit",
       protocol: session.protocol, app: session.app.slice(0, MAX_TEXT), channel: session.channel.slice(0, MAX_TEXT), ip: session.ip,
-      userAgent: session.userAgent.slice(0, MAX_TEXT), user: user?.slice(0, MAX_TEXT) ?? "(revoked credential)", sessionId: session.id,
+      userAgent: session.userAgent.slice(0, MAX_TEXT), user: user?.slice(0, MAX_TEXT) ?? "(credential)", sessionId: session.id,
     });
   }
 }
@@ -188,7 +188,8 @@ export class DecisionLog {
 const MAX_TEXT = 256;
 
 function entryOf(request: AuthRequest, decision: Decision, at: number): DecisionEntry {
-  const user = decision.verdict === "allow" ? (decision.user?.userId ?? decision.user?.name) : undefined;
+  // An allow's identity, or the one a vetoed allow named (a revoked user): that refusal is an identified one.
+  const user = decision.user?.userId ?? decision.user?.name;
   return {
     at,
     verdict: decision.verdict,

@@ -1,5 +1,5 @@
 import type { AuthRequest } from "./auth-request.js";
-import type { StepName, StepVerdict } from "./decision.js";
+import type { SessionIdentity, StepName, StepVerdict } from "./decision.js";
 
 /** One outbound request of a step, for metrics. */
 export interface OutboundCall {
@@ -16,6 +16,13 @@ export interface OutboundCall {
 export interface Authorizer {
   readonly name: StepName;
   decide(request: AuthRequest): StepVerdict | Promise<StepVerdict>;
+  /**
+   * Vetoes the allow of a step that runs after this one, on the identity that allow named: returns why
+   * the viewer is refused, or null. The chain then denies with this step's name (the `revoked` step: a
+   * revoked user id or session name is known only once a later step named it). Steps before this one
+   * are never vetoed (the `internal` step's allow stands).
+   */
+  vetoAllow?(request: AuthRequest, user: SessionIdentity | undefined): string | null;
   /** Counters for metrics, e.g. the backend's verdict cache hits, misses and coalesced calls. */
   counters?(): Record<string, number>;
   /**

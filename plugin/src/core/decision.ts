@@ -1,8 +1,9 @@
 /**
  * The names of the chain's steps, in the order they run (docs/protocols.md §1), plus the chain's own default.
+ * `revoked` refuses what an operator revoked (credentials, addresses; users on a later step's allow).
  * `custom` are authorizers an operator passes in code; they run after securetoken, before the backend.
  */
-const STEP_NAMES = ["internal", "ip-deny", "ip-allow", "users", "securetoken", "custom", "backend", "default"] as const;
+const STEP_NAMES = ["internal", "revoked", "ip-deny", "ip-allow", "users", "securetoken", "custom", "backend", "default"] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
 /** What one step says: decide now (allow or deny) or pass to the next step. */
@@ -29,7 +30,11 @@ export type Decision =
       /** How long the allow holds before the session is re-checked (a backend's `X-AuthDuration`). */
       readonly ttlSec?: number;
     }
-  | { readonly verdict: "deny"; readonly step: StepName; readonly reason: string; readonly latencyMs: number; readonly redirectUrl?: string };
+  | {
+      readonly verdict: "deny"; readonly step: StepName; readonly reason: string; readonly latencyMs: number; readonly redirectUrl?: string;
+      /** The identity a step's allow named before a later check vetoed it (a revoked user): the refusal is an identified one. */
+      readonly user?: SessionIdentity;
+    };
 
 export const PASS: StepVerdict = Object.freeze({ verdict: "pass" });
 

@@ -14,11 +14,11 @@ const END_REASONS = [
 export type EndReason = (typeof END_REASONS)[number];
 
 /**
- * Where a refused session was refused: a chain step, or a stage around the chain (`input`: a malformed
- * field before the chain; `revoked`: a revoked token, user or address; `hls-unplayed`: too many HLS
+ * Where a refused session was refused: a chain step (`revoked`, the step, refuses a revoked token, user
+ * or address), or a stage around the chain (`input`: a malformed field before the chain; `hls-unplayed`: too many HLS
  * sessions of one credential that fetched no segment yet). A fixed set: statistics group refusals by it.
  */
-export const REFUSAL_STAGES = ["internal", "ip-deny", "ip-allow", "users", "securetoken", "custom", "backend", "default", "input", "revoked", "hls-unplayed"] as const;
+export const REFUSAL_STAGES = ["internal", "revoked", "ip-deny", "ip-allow", "users", "securetoken", "custom", "backend", "default", "input", "hls-unplayed"] as const;
 /** Every chain step is a stage (checked by the compiler). */
 const STEPS_ARE_STAGES: readonly RefusalStage[] = [] as StepName[];
 void STEPS_ARE_STAGES;

@@ -1,107 +1,111 @@
 import type { AuthRequest } from "../core/auth-request.js";
-import type { Decision } from "../core/decision.js";
-import type { SessionStart } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
 import { repeatedCredentialParam } from "../sessions/credential-key.js";
+import type { ConnectionPort } from "./connection-port.js";
 import { startPlaying, type GateContext } from "./gate-context.js";
+import type { InputProblem } from "./input-problem.js";
+import { loggableInput } from "./loggable-input.js";
+import { playFieldsProblem } from "./play-fields.js";
+import { endAdmission } from "./session-end.js";
 
 /**
- * What one gate knows of one viewer's connection and how it answers it: the protocol-specific half
- * of an admission. `admit` holds the other half, the sequence every protocol shares.
+ * The admission pipeline: owns one new viewer from hold to verdict to session end, the same way for
+ * every protocol and host (NMS 4 and 2.7 plays, HLS playlists). The host's half is its `ConnectionPort`.
+ * In order: the play's app and channel are checked (a malformed one never opens a session), the session
+ * opens, the request is built from the port's decoded fields, malformed headers and a credential
+ * parameter given twice are refused as input, the chain decides (its `revoked` step first refuses what
+ * the operator revoked), a viewer that left meanwhile ends as `viewer-left`, a deny is refused, the HLS
+ * hooks run, the session limits apply (`startPlaying`) and only then the media starts. Exactly one of
+ * `refuse`, `play`, `cut` or nothing (the viewer left, or a hook answered) happens to the port. Never
+ * rejects: a throw ends the session as `denied`, is logged (`gate.failed`) and cuts the connection.
  */
-export interface AdmissionViewer {
-  /** What is known of the viewer before its request is read (the session opens with it). */
-  readonly start: SessionStart;
-  /**
-   * Builds the chain's request for the opened session (the session id is the backend's
-   * `X-Session-Id`). Returns null after answering the viewer itself when a field is malformed: the
-   * session then ends as `denied` and the chain never runs.
-   */
-  requestOf(session: ViewerSession): AuthRequest | null;
-  /** True when the viewer's connection closed while the gate waited. */
-  isGone(): boolean;
-  /**
-   * False when the gate itself went away while the chain ran (detached, or the stream's play path
-   * replaced): the viewer is then refused whatever the verdict. Always true when left out.
-   */
-  isStillGated?(): boolean;
-  /** Refuses the viewer before any media: a 403 or the protocol's refusal, a 302 for a deny with `redirectUrl`. */
-  refuse(decision: Decision): void;
-  /**
-   * Asked after an allow, before `prepare`: true after answering the viewer itself (HLS: 429, too many
-   * sessions of this credential that never fetched a segment); the session then ends as `limit`.
-   */
-  hold?(session: ViewerSession, request: AuthRequest, decision: Decision & { verdict: "allow" }): boolean;
-  /**
-   * Work between an allow and admission (HLS reads the playlist here). Resolves false after
-   * answering the viewer itself (a missing playlist): the session then ends as `not-found` without
-   * counting against any limit.
-   */
-  prepare?(): Promise<boolean>;
-  /** Starts the media for an admitted, playing session. */
-  play(session: ViewerSession, request: AuthRequest, decision: Decision & { verdict: "allow" }): void;
-}
-
-/**
- * Admits or refuses one new viewer, the same way for every protocol and host: opens the session,
- * builds the request, refuses a credential parameter given twice or a revoked credential, asks the chain, ends the session if the viewer left meanwhile, refuses on deny,
- * applies the session limits (`startPlaying`) and only then starts the media. Exactly one of
- * `refuse`, `play` or nothing (the viewer left, or a hook answered) happens. A throw from a hook ends
- * a still-checking session as `denied` and is rethrown for the gate to answer and log.
- */
-export async function admit(ctx: GateContext, viewer: AdmissionViewer): Promise<void> {
-  const session = ctx.registry.open(viewer.start);
+export async function admit(ctx: GateContext, port: ConnectionPort): Promise<void> {
+  if (port.checksPlayFields) {
+    // Defence in depth behind the input shields: nothing malformed reaches the registry or the chain.
+    const problem = playFieldsProblem({ app: port.app, channel: port.channel });
+    if (problem !== null) return refuseBadInput(ctx, port, problem);
+  }
+  let session: ViewerSession | undefined;
   try {
-    const request = viewer.requestOf(session);
-    if (request === null) return ctx.registry.end(session, "denied", { stage: "input" });
+    const fields = port.fields;
+    session = ctx.registry.open({
+      protocol: port.protocol, app: port.app, channel: port.channel, ip: fields.ip,
+      userAgent: port.checksPlayFields ? "" : fields.userAgent, transport: port.transport,
+    });
+    port.opened?.(session);
+    if (port.checksPlayFields) {
+      const problem = playFieldsProblem({ userAgent: fields.userAgent, host: fields.host, origin: fields.origin });
+      if (problem !== null) {
+        refuseBadInput(ctx, port, problem, session.id);
+        return endAdmission(ctx.registry, session, { kind: "denied", stage: "input" });
+      }
+      ctx.registry.describe(session, { userAgent: fields.userAgent });
+    }
+    const request: AuthRequest = { ...fields, sessionId: session.id, protocol: port.protocol, app: port.app, channel: port.channel, purpose: "new", requestNumber: 1 };
     const repeated = repeatedCredentialParam(request.params);
     if (repeated !== undefined) {
       // Steps read a parameter's first value, a backend may read its last: one request, two credentials.
       const reason = `credential parameter "${repeated}" given more than once`;
       ctx.log.info({ event: "gate.credential_repeated", sessionId: session.id, protocol: request.protocol, app: request.app, channel: request.channel, ip: request.ip, reason }, "refused: a credential parameter given twice");
-      ctx.registry.end(session, "denied", { stage: "input" });
-      return viewer.refuse({ verdict: "deny", step: "default", reason, latencyMs: 0 });
-    }
-    const revoked = ctx.revocations.refusalOfCredential(request);
-    if (revoked !== null) {
-      // Audited like a chain decision, though the chain never ran: the operator revoked this credential.
-      ctx.log.info({ event: "gate.revoked_refused", sessionId: session.id, protocol: request.protocol, app: request.app, channel: request.channel, ip: request.ip, reason: revoked }, "refused: revoked credential");
-      ctx.registry.end(session, "denied", { stage: "revoked" });
-      return viewer.refuse({ verdict: "deny", step: "default", reason: revoked, latencyMs: 0 });
+      endAdmission(ctx.registry, session, { kind: "denied", stage: "input" });
+      return port.refuse({ verdict: "deny", step: "default", reason, latencyMs: 0 });
     }
     const decision = await ctx.chain.decide(request);
-    if (left(ctx, session, viewer)) return;
-    if (decision.verdict === "deny" || viewer.isStillGated?.() === false) {
-      ctx.registry.end(session, "denied", { stage: decision.step });
-      return viewer.refuse(decision);
+    if (left(ctx, session, port)) return;
+    if (decision.verdict === "deny" || port.isStillGated?.() === false) {
+      if (decision.step === "revoked") {
+        // Kept beside the chain's `auth.decision` (step `revoked`): the operator's audit of revoked credentials, users and addresses.
+        ctx.log.info({ event: "gate.revoked_refused", sessionId: session.id, protocol: request.protocol, app: request.app, channel: request.channel, ip: request.ip, reason: decision.reason }, "refused: revoked");
+      }
+      endAdmission(ctx.registry, session, { kind: "denied", stage: decision.step, ...(decision.user === undefined ? {} : { identity: decision.user }) });
+      return port.refuse(decision);
     }
-    if (viewer.hold?.(session, request, decision) === true) {
-      return ctx.registry.end(session, "limit", { stage: "hls-unplayed", identity: decision.user });
+    if (port.hold?.(session, request, decision) === true) {
+      return endAdmission(ctx.registry, session, { kind: "limit", stage: "hls-unplayed", identity: decision.user });
     }
-    if (viewer.prepare !== undefined) {
-      const ready = await viewer.prepare();
-      if (left(ctx, session, viewer)) return;
-      if (!ready) return ctx.registry.end(session, "not-found", { stage: decision.step, identity: decision.user });
+    if (port.prepare !== undefined) {
+      const ready = await port.prepare();
+      if (left(ctx, session, port)) return;
+      if (!ready) return endAdmission(ctx.registry, session, { kind: "not-found", stage: decision.step, identity: decision.user });
     }
     const refusal = await startPlaying(ctx, session, request, decision);
-    if (refusal !== null) return viewer.refuse({ verdict: "deny", step: decision.step, reason: refusal, latencyMs: decision.latencyMs });
+    if (refusal !== null) return port.refuse({ verdict: "deny", step: decision.step, reason: refusal, latencyMs: decision.latencyMs });
     // Taking a slot across edges waits on Redis: the viewer may have left meanwhile.
-    if (decision.step !== "internal" && left(ctx, session, viewer)) return;
-    viewer.play(session, request, decision);
+    if (decision.step !== "internal" && left(ctx, session, port)) return;
+    const hostRefusal = port.play(session, request, decision);
+    if (hostRefusal === null) return;
+    // The host's own checks still apply after ours (NMS's `auth.play` sign, an app's `prePlay` reject).
+    ctx.log.warn({ event: "gate.nms_refused", sessionId: session.id, ...(hostRefusal === "" ? {} : { reason: hostRefusal }) }, "node-media-server refused an allowed play");
+    endAdmission(ctx.registry, session, { kind: "denied" });
+    port.cut();
   } catch (error) {
-    if (session.state === "checking") ctx.registry.end(session, "denied");
-    throw error;
+    ctx.log.error({ event: "gate.failed", sessionId: session?.id, protocol: port.protocol, err: error }, "admission failed; refusing the viewer");
+    if (session !== undefined && session.state !== "ended") endAdmission(ctx.registry, session, { kind: "denied" });
+    port.cut();
+  }
+}
+
+/** Refuses a play whose fields break the play-field rules (`gate.bad_input`), before the chain sees it. */
+export function refuseBadInput(ctx: GateContext, port: Pick<ConnectionPort, "protocol" | "refuse"> & { readonly fields: { readonly ip: string } }, problem: InputProblem, sessionId?: string): void {
+  ctx.log.info(
+    { event: "gate.bad_input", protocol: port.protocol, sessionId, ip: port.fields.ip, field: problem.field, reason: problem.reason, input: loggableInput(problem.value) },
+    "refused a play with a malformed field",
+  );
+  try {
+    port.refuse({ verdict: "deny", step: "default", reason: `malformed ${problem.field}`, latencyMs: 0 });
+  } catch {
+    // The connection is already broken; nothing more to do.
   }
 }
 
 /**
  * True when the viewer hung up (its session then ends as `viewer-left`) or its session was ended
- * (closed by the API) while the gate waited; a connection still open then gets a refusal, not silence.
+ * (closed by the API) while the pipeline waited; a connection still open then gets a refusal, not silence.
  */
-function left(ctx: GateContext, session: ViewerSession, viewer: AdmissionViewer): boolean {
-  const gone = viewer.isGone();
+function left(ctx: GateContext, session: ViewerSession, port: ConnectionPort): boolean {
+  const gone = port.isGone();
   if (session.state !== "ended" && !gone) return false;
-  ctx.registry.end(session, "viewer-left");
-  if (!gone) viewer.refuse({ verdict: "deny", step: "default", reason: "session ended while checking", latencyMs: 0 });
+  endAdmission(ctx.registry, session, { kind: "viewer-left" });
+  if (!gone) port.refuse({ verdict: "deny", step: "default", reason: "session ended while checking", latencyMs: 0 });
   return true;
 }

@@ -8,6 +8,7 @@ import type { SessionRechecker } from "../sessions/session-rechecker.js";
 import type { RevocationList } from "../sessions/revocation-list.js";
 import type { SessionStore } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
+import { endAdmission } from "./session-end.js";
 
 /** What every gate (NMS play, HLS) shares: the chain and the session machinery. */
 export interface GateContext {
@@ -15,7 +16,10 @@ export interface GateContext {
   readonly registry: SessionStore;
   readonly limiter: SessionLimiter;
   readonly rechecker: SessionRechecker;
-  /** Revoked tokens, users and addresses: refused on every new check until they lapse or are lifted. */
+  /**
+   * Revoked tokens, users and addresses, refused by the chain's `revoked` step until they lapse or are
+   * lifted; here for the parts that apply revocations to live sessions (the management API, the cluster).
+   */
   readonly revocations: RevocationList;
   /** Deny/allow lists and trusted proxies (whose X-Forwarded-For is believed); reloadable. */
   readonly addressRules: AddressRules;
@@ -23,25 +27,19 @@ export interface GateContext {
 }
 
 /**
- * Turns an allowed check into a playing session: refuses a revoked address or user, applies the session
- * limits (across every edge with a cluster), then schedules the re-check. Returns the reason when it
- * is refused (the caller then refuses the viewer).
+ * Turns an allowed check into a playing session: applies the session limits (across every edge with a
+ * cluster), then schedules the re-check. Returns the reason when it is refused (the caller then refuses
+ * the viewer). Revocations are the chain's `revoked` step: an allow here was not revoked.
  */
 export async function startPlaying(ctx: GateContext, viewer: ViewerSession, request: AuthRequest, decision: Decision & { verdict: "allow" }): Promise<string | null> {
   if (decision.step === "internal") {
     ctx.registry.discard(viewer); // the server's own transcoder is not a viewer
     return null;
   }
-  const revoked = ctx.revocations.refusalOfViewer(request, decision.user);
-  if (revoked !== null) {
-    ctx.log.info({ event: "session.revoked_refused", sessionId: viewer.id, reason: revoked }, "viewer refused: revoked");
-    ctx.registry.end(viewer, "denied", { stage: "revoked", identity: decision.user });
-    return revoked;
-  }
   const admission = await ctx.limiter.admit(viewer, { identity: decision.user, request });
   if (!admission.admitted) {
     ctx.log.info({ event: "session.limit_refused", sessionId: viewer.id, reason: admission.reason }, "viewer refused by session limit");
-    ctx.registry.end(viewer, "limit", { stage: decision.step, identity: decision.user });
+    endAdmission(ctx.registry, viewer, { kind: "limit", stage: decision.step, identity: decision.user });
     return admission.reason;
   }
   if (viewer.state === "playing") ctx.rechecker.schedule(viewer, decision);

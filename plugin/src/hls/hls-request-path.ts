@@ -19,6 +19,9 @@ const NAME = "[A-Za-z0-9_-]+";
 const HLS_PATH = new RegExp(`^/(${NAME})/(${NAME})/([A-Za-z0-9_-][A-Za-z0-9_.-]{0,127})\\.(${Object.keys(HLS_CONTENT_TYPES).join("|")})$`);
 const HLS_EXTENSION = new RegExp(`\\.(${Object.keys(HLS_CONTENT_TYPES).join("|")})$`, "i");
 
+/** An HLS file a request names: app, channel, file (with its extension) and the path as decoded. */
+export type HlsTarget = { app: string; channel: string; file: string; extension: string; path: string };
+
 /** What a request path is, for the gate. */
 export type HlsPathVerdict =
   | { kind: "hls"; app: string; channel: string; file: string; extension: string; path: string }

@@ -43,7 +43,7 @@ export class RevocationList {
 
   /**
    * Why this request may not play because a credential it carries (`?token=`, `?sign=`, `?auth=`, in any
-   * spelling, every value) is revoked, or null. Checked before the chain runs (no backend call for it).
+   * spelling, every value) is revoked, or null. The chain's `revoked` step asks it first (no backend call for it).
    */
   refusalOfCredential(request: AuthRequest): string | null {
     if (this.#entries.size === 0) return null;
@@ -53,18 +53,24 @@ export class RevocationList {
     return null;
   }
 
-  /**
-   * Why an allowed viewer may not play: its address, user id or session name is revoked, or null.
-   * Checked on the chain's allow, so the server's own transcoders (the internal step) are never refused
-   * by an address revocation of the loopback.
-   */
-  refusalOfViewer(request: AuthRequest, identity: SessionIdentity | undefined): string | null {
+  /** Why this request's address is revoked, or null (the `revoked` step asks it up front). */
+  refusalOfAddress(request: AuthRequest): string | null {
     if (this.#entries.size === 0) return null;
-    if (this.#live(entryKey("ip", request.ip)) !== undefined) return `address ${request.ip} is revoked`;
+    return this.#live(entryKey("ip", request.ip)) === undefined ? null : `address ${request.ip} is revoked`;
+  }
+
+  /** Why the identity an allow named (its user id or session name) is revoked, or null. */
+  refusalOfIdentity(identity: SessionIdentity | undefined): string | null {
+    if (this.#entries.size === 0) return null;
     for (const user of [identity?.userId, identity?.name]) {
       if (user !== undefined && this.#live(entryKey("user", user)) !== undefined) return `user ${user} is revoked`;
     }
     return null;
+  }
+
+  /** Why an allowed viewer may not play: its address, user id or session name is revoked, or null. */
+  refusalOfViewer(request: AuthRequest, identity: SessionIdentity | undefined): string | null {
+    return this.refusalOfAddress(request) ?? this.refusalOfIdentity(identity);
   }
 
   /** The revocations in force, soonest to lapse first (credentials as keys). */

@@ -1,7 +1,9 @@
 import type { ServerResponse } from "node:http";
-import type { AuthRequest, Protocol } from "../../core/auth-request.js";
+import type { Protocol } from "../../core/auth-request.js";
 import type { Decision } from "../../core/decision.js";
-import { httpRequestFields, rtmpHostAndOrigin } from "../../gate/http-request-fields.js";
+import { httpRequestFields } from "../../gate/http-request-fields.js";
+import type { RequestFields } from "../../gate/connection-port.js";
+import { rtmpHostAndOrigin } from "../rtmp-host-and-origin.js";
 import { parseIpAddress } from "../../net/ip-address.js";
 import { tcpEndpointsOf } from "../../net/process-proof.js";
 import type { IpRuleList } from "../../net/ip-rule-list.js";
@@ -104,10 +106,8 @@ export function flvPlayTarget(session: Nms2FlvSession): Nms2PlayTarget | null {
   return { app: match[1]!, channel: match[2]!, streamPath: session.playStreamPath, query: queryStart < 0 ? "" : rawUrl.slice(queryStart + 1) };
 }
 
-/** The chain's request for an NMS 2.7 play. */
-export function playRequestOf(session: Nms2PlaySession, target: Nms2PlayTarget, sessionId: string, trustedProxies: IpRuleList): AuthRequest {
-  const protocol = protocolOf(session);
-  const common = { sessionId, protocol, app: target.app, channel: target.channel, purpose: "new" as const, requestNumber: 1 };
+/** The request fields of an NMS 2.7 play, decoded once where the play enters the gate. */
+export function playFieldsOf(session: Nms2PlaySession, target: Nms2PlayTarget, trustedProxies: IpRuleList): RequestFields {
   if (isRtmp(session)) {
     const address = session.ip === undefined ? null : parseIpAddress(session.ip);
     const query = target.query; // as received, like the HTTP protocols' (a signature may cover its exact bytes)
@@ -115,12 +115,12 @@ export function playRequestOf(session: Nms2PlaySession, target: Nms2PlayTarget, 
     const flashVer = session.connectCmdObj?.flashVer;
     const connection = tcpEndpointsOf(session.socket);
     return {
-      ...common, ...(connection === undefined ? {} : { connection }), ip: address?.text ?? session.ip ?? "", address, path: target.streamPath, query, params: new URLSearchParams(query),
+      ...(connection === undefined ? {} : { connection }), ip: address?.text ?? session.ip ?? "", address, path: target.streamPath, query, params: new URLSearchParams(query),
       userAgent: typeof flashVer === "string" ? flashVer : "", host, origin,
     };
   }
   const req = session.req as typeof session.req & { originalUrl?: string };
-  return { ...common, ...httpRequestFields(req, req.originalUrl ?? req.url ?? session.playStreamPath, trustedProxies, protocol === "ws-flv") };
+  return httpRequestFields(req, req.originalUrl ?? req.url ?? session.playStreamPath, trustedProxies, protocolOf(session) === "ws-flv");
 }
 
 function refuseHttp(res: ServerResponse, redirectUrl: string | undefined): void {

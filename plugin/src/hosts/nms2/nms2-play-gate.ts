@@ -1,12 +1,12 @@
 import type { ViewerSession } from "../../core/viewer-session.js";
-import { admit } from "../../gate/admission.js";
+import { admit, refuseBadInput } from "../../gate/admission.js";
+import type { ConnectionPort } from "../../gate/connection-port.js";
+import { endAdmission } from "../../gate/session-end.js";
 import type { GateContext } from "../../gate/gate-context.js";
 import type { InputProblem } from "../../gate/input-problem.js";
-import { loggableInput } from "../../gate/loggable-input.js";
-import { playFieldsProblem } from "../../gate/play-fields.js";
 import { isLoopback, parseIpAddress } from "../../net/ip-address.js";
 import {
-  closeConnection, flvPlayTarget, isConnectionGone, playRequestOf, protocolOf, refusePlay, rtmpPlayTarget, socketOf,
+  closeConnection, flvPlayTarget, isConnectionGone, playFieldsOf, protocolOf, refusePlay, rtmpPlayTarget, socketOf,
   type Nms2PlaySession, type Nms2PlayTarget,
 } from "./nms2-connection.js";
 import type { Nms2FlvSession, Nms2Internals, Nms2RtmpSession } from "./nms2-internals.js";
@@ -21,8 +21,8 @@ type FlvOnPlay = Nms2FlvSession["onPlay"];
  * NMS 2.7 emits `prePlay` synchronously and does not wait for its listeners: `onPlay` of
  * `NodeRtmpSession` and `NodeFlvSession` emits it, then answers the play and sends the GOP cache in the
  * same turn. So the gate wraps `onPlay` on both prototypes: the wrapper returns at once (NMS has sent
- * nothing for the play: no status, no header), admits the viewer (`admit`: session, chain, limits) and
- * calls NMS's own `onPlay` only on allow. Everything NMS does in a play (its `prePlay` event, its
+ * nothing for the play: no status, no header), admits the viewer through the admission pipeline (`admit`,
+ * with the play as its `ConnectionPort`) and calls NMS's own `onPlay` only on allow. Everything NMS does in a play (its `prePlay` event, its
  * `auth.play` sign check, idle players that wait for a publisher) then happens as before, after our
  * verdict. NMS's own ffmpeg children (trans, relay) are let through without a session, on proof
  * (`NmsChildren`).
@@ -40,7 +40,7 @@ export class Nms2PlayGate {
     const viewer = typeof id === "string" ? this.#viewers.get(id) : undefined;
     if (viewer === undefined) return;
     this.#viewers.delete(id as string);
-    this.#ctx.registry.end(viewer, "viewer-left");
+    endAdmission(this.#ctx.registry, viewer, { kind: "viewer-left" });
   };
 
   constructor(ctx: GateContext, nms: Nms2Internals, children: NmsChildren) {
@@ -103,64 +103,49 @@ export class Nms2PlayGate {
     this.#hold(session, target, 0, () => original.call(session));
   }
 
-  /** Admits a held play; `playNow` runs NMS's own `onPlay` on allow. */
+  /** Admits a held play through the admission pipeline; `playNow` runs NMS's own `onPlay` on allow. */
   #hold(session: Nms2PlaySession, target: Nms2PlayTarget, streamId: number, playNow: () => void): void {
-    const problem = playFieldsProblem({ app: target.app, channel: target.channel });
-    if (problem !== null) return this.#refuseBadInput(session, problem, streamId);
-    const ctx = this.#ctx;
+    let port: ConnectionPort;
+    try {
+      port = this.#portOf(session, target, streamId, playNow);
+    } catch (error) {
+      this.#ctx.log.error({ event: "gate.failed", protocol: protocolOf(session), err: error }, "admission failed; refusing the viewer");
+      return safely(() => closeConnection(session));
+    }
+    this.#held.add(session);
+    void admit(this.#ctx, port).finally(() => this.#held.delete(session));
+  }
+
+  /** The play as a connection port: NMS 2.7's session, its fields decoded once, resumed through NMS's own `onPlay`. */
+  #portOf(session: Nms2PlaySession, target: Nms2PlayTarget, streamId: number, playNow: () => void): ConnectionPort {
     const originals = this.#originals;
-    const protocol = protocolOf(session);
     const socket = socketOf(session);
     let sentBefore: number | undefined; // bytes on the socket when the media started
-    let viewer: ViewerSession | undefined;
-    this.#held.add(session);
-    admit(ctx, {
-      start: {
-        protocol, app: target.app, channel: target.channel, ip: session.ip ?? "", userAgent: "",
-        transport: {
-          bytesOut: () => (sentBefore === undefined || socket === undefined ? 0 : socket.bytesWritten - sentBefore),
-          close: () => closeConnection(session),
-        },
+    return {
+      protocol: protocolOf(session), app: target.app, channel: target.channel, checksPlayFields: true,
+      fields: playFieldsOf(session, target, this.#ctx.addressRules.trustedProxies),
+      transport: {
+        bytesOut: () => (sentBefore === undefined || socket === undefined ? 0 : socket.bytesWritten - sentBefore),
+        close: () => closeConnection(session),
       },
-      requestOf: (opened) => {
-        viewer = opened;
-        this.#viewers.set(session.id, opened);
-        const request = playRequestOf(session, target, opened.id, ctx.addressRules.trustedProxies);
-        ctx.registry.describe(opened, { ip: request.ip });
-        const fieldProblem = playFieldsProblem({ userAgent: request.userAgent, host: request.host, origin: request.origin });
-        if (fieldProblem !== null) {
-          this.#refuseBadInput(session, fieldProblem, streamId, opened.id);
-          return null;
-        }
-        ctx.registry.describe(opened, { userAgent: request.userAgent });
-        return request;
-      },
+      opened: (viewer) => this.#viewers.set(session.id, viewer),
       isGone: () => isConnectionGone(session),
       isStillGated: () => this.#originals === originals && originals !== undefined,
       refuse: (decision) => refusePlay(session, decision, streamId),
-      play: (playing) => {
+      cut: () => safely(() => closeConnection(session)),
+      play: () => {
         this.#held.delete(session);
         sentBefore = socket?.bytesWritten ?? 0;
         playNow();
-        if (nmsPlays(session)) return;
         // NMS's own checks still apply after ours: its `auth.play` sign, an app's `prePlay` reject.
-        ctx.log.warn({ event: "gate.nms_refused", sessionId: playing.id }, "node-media-server refused an allowed play");
-        ctx.registry.end(playing, "denied");
-        closeConnection(session);
+        return nmsPlays(session) ? null : "";
       },
-    }).catch((error: unknown) => {
-      ctx.log.error({ event: "gate.failed", sessionId: viewer?.id, err: error }, "play gate failed; refusing the viewer");
-      if (viewer !== undefined) ctx.registry.end(viewer, "denied");
-      safely(() => closeConnection(session));
-    }).finally(() => this.#held.delete(session));
+    };
   }
 
-  #refuseBadInput(session: Nms2PlaySession, problem: InputProblem, streamId: number, sessionId?: string): void {
-    this.#ctx.log.info(
-      { event: "gate.bad_input", protocol: protocolOf(session), sessionId, field: problem.field, reason: problem.reason, input: loggableInput(problem.value) },
-      "refused a play with a malformed field",
-    );
-    safely(() => refusePlay(session, { verdict: "deny", step: "default", reason: `malformed ${problem.field}`, latencyMs: 0 }, streamId));
+  /** Refuses a play NMS 2.7 could not even name (an FLV path that is not `/<app>/<channel>`). */
+  #refuseBadInput(session: Nms2PlaySession, problem: InputProblem, streamId: number): void {
+    refuseBadInput(this.#ctx, { protocol: protocolOf(session), fields: { ip: session.ip ?? "" }, refuse: (decision) => refusePlay(session, decision, streamId) }, problem);
   }
 }
 

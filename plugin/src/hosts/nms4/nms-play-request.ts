@@ -1,14 +1,18 @@
 import { stringify } from "node:querystring";
 import type BaseSession from "node-media-server/src/session/base_session.js";
-import type { AuthRequest, Protocol } from "../../core/auth-request.js";
+import type { Protocol } from "../../core/auth-request.js";
+import type { RequestFields } from "../../gate/connection-port.js";
 import { parseNmsSessionAddress } from "../../net/ip-address.js";
 import { tcpEndpointsOf } from "../../net/process-proof.js";
 import type { IpRuleList } from "../../net/ip-rule-list.js";
-import { httpRequestFields, rtmpHostAndOrigin } from "../../gate/http-request-fields.js";
+import { httpRequestFields } from "../../gate/http-request-fields.js";
+import { rtmpHostAndOrigin } from "../rtmp-host-and-origin.js";
 
-/** Builds the chain's request value from an NMS play session (RTMP, HTTP-FLV or WS-FLV). */
-export function playRequestOf(session: BaseSession, protocol: Protocol, sessionId: string, trustedProxies: IpRuleList): AuthRequest {
-  const common = { sessionId, protocol, app: session.streamApp, channel: session.streamName, purpose: "new" as const, requestNumber: 1 };
+/**
+ * The request fields of an NMS play session (RTMP, HTTP-FLV or WS-FLV), decoded once where the play
+ * enters the gate; the admission pipeline makes the chain's `AuthRequest` of them.
+ */
+export function playFieldsOf(session: BaseSession, protocol: Protocol, trustedProxies: IpRuleList): RequestFields {
   if (protocol === "rtmp") {
     const peer = parseNmsSessionAddress(session.ip);
     // NMS keeps only the parsed play query for RTMP; re-encoding it keeps key order.
@@ -17,7 +21,6 @@ export function playRequestOf(session: BaseSession, protocol: Protocol, sessionI
     const { host, origin } = rtmpHostAndOrigin(connect?.tcUrl);
     const connection = tcpEndpointsOf(session.socket);
     return {
-      ...common,
       ...(connection === undefined ? {} : { connection }),
       ip: peer?.text ?? session.ip,
       address: peer,
@@ -32,5 +35,5 @@ export function playRequestOf(session: BaseSession, protocol: Protocol, sessionI
   const req = session.req;
   if (req === undefined) throw new Error(`FLV session ${session.id} has no request`);
   const rawUrl = req.originalUrl ?? req.url ?? session.streamPath;
-  return { ...common, ...httpRequestFields(req, rawUrl, trustedProxies, protocol === "ws-flv") };
+  return httpRequestFields(req, rawUrl, trustedProxies, protocol === "ws-flv");
 }

@@ -1,17 +1,16 @@
 import type BroadcastServer from "node-media-server/src/server/broadcast_server.js";
 import type BaseSession from "node-media-server/src/session/base_session.js";
 import { NmsIncompatibleError } from "../../core/errors.js";
-import { parseNmsSessionAddress } from "../../net/ip-address.js";
 import type { ViewerSession } from "../../core/viewer-session.js";
+import type { Protocol } from "../../core/auth-request.js";
 import { admit } from "../../gate/admission.js";
+import type { ConnectionPort } from "../../gate/connection-port.js";
+import { endAdmission } from "../../gate/session-end.js";
 import type { GateContext } from "../../gate/gate-context.js";
 import { closeConnection, isConnectionGone, protocolOf, refusePlay } from "./nms-connection.js";
-import { playRequestOf } from "./nms-play-request.js";
+import { playFieldsOf } from "./nms-play-request.js";
 import { hookMapSet } from "./map-set-hook.js";
 import type { Nms4Internals } from "./nms4-internals.js";
-import type { InputProblem } from "../../gate/input-problem.js";
-import { loggableInput } from "../../gate/loggable-input.js";
-import { playFieldsProblem } from "../../gate/play-fields.js";
 import type { PublishHook } from "../host-adapter.js";
 import { PublishGate } from "./publish-gate.js";
 
@@ -32,10 +31,10 @@ interface Originals {
  * through its stream's `BroadcastServer.postPlay`, an instance field, and every broadcast is stored
  * with `Context.broadcasts.set`. The gate wraps that `set` so each broadcast's `postPlay` is replaced
  * by one that returns at once (NMS sends nothing: the viewer is not yet a subscriber), admits the
- * viewer (`admit`: session, chain, limits), and calls the original only on allow. `donePlay` is wrapped to end our session when NMS ends its.
- * `postPublish` is wrapped beside them: every publisher is decided by the publish hook (`PublishGate`).
- * Behind the input shield, it checks the play's fields again (`playFieldsProblem`): a malformed app
- * or channel never opens a session, a malformed user agent, host or origin never reaches the chain.
+ * viewer through the admission pipeline (`admit`, with this play as its `ConnectionPort`: fields decoded
+ * once, refused, cut, or resumed by calling the original on allow). `donePlay` is wrapped to end our
+ * session when NMS ends its. `postPublish` is wrapped beside them: every publisher is decided by the
+ * publish hook (`PublishGate`).
  */
 export class PlayGate {
   readonly #ctx: GateContext;
@@ -92,62 +91,37 @@ export class PlayGate {
     if (session.ip === "") return originals.postPlay(session);
     const protocol = protocolOf(session);
     if (protocol === null) return "viewer authorization: unsupported play protocol";
-    // Defence in depth behind the input shield: nothing malformed reaches the registry or the chain.
-    const problem = playFieldsProblem({ app: session.streamApp, channel: session.streamName });
-    if (problem !== null) {
-      this.#refuseBadInput(session, protocol, problem);
+    let port: ConnectionPort;
+    try {
+      port = this.#portOf(broadcast, originals, session, protocol);
+    } catch (error) {
+      this.#ctx.log.error({ event: "gate.failed", protocol, err: error }, "admission failed; refusing the viewer");
+      safely(() => closeConnection(session));
       return null;
     }
-    const ctx = this.#ctx;
-    admit(ctx, {
-      start: {
-        protocol, app: session.streamApp, channel: session.streamName, ip: session.ip, userAgent: "",
-        transport: { bytesOut: () => session.outBytes, close: () => closeConnection(session) },
-      },
-      requestOf: (viewer) => {
-        this.#viewers.set(session, viewer);
-        const request = playRequestOf(session, protocol, viewer.id, ctx.addressRules.trustedProxies);
-        ctx.registry.describe(viewer, { ip: request.ip });
-        const fieldProblem = playFieldsProblem({ userAgent: request.userAgent, host: request.host, origin: request.origin });
-        if (fieldProblem !== null) {
-          this.#refuseBadInput(session, protocol, fieldProblem, viewer.id);
-          return null;
-        }
-        ctx.registry.describe(viewer, { userAgent: request.userAgent });
-        return request;
-      },
-      isGone: () => isConnectionGone(session),
-      isStillGated: () => this.#attached && this.#wrapped.get(broadcast) === originals,
-      refuse: (decision) => refusePlay(session, decision),
-      play: (viewer) => {
-        const error = originals.postPlay(session);
-        if (error === null) return;
-        // NMS's own checks (its `auth.play` sign) still apply after ours.
-        ctx.log.warn({ event: "gate.nms_refused", sessionId: viewer.id, reason: error }, "node-media-server refused an allowed play");
-        ctx.registry.end(viewer, "denied");
-        closeConnection(session);
-      },
-    }).catch((error: unknown) => {
-      const viewer = this.#viewers.get(session);
-      ctx.log.error({ event: "gate.failed", sessionId: viewer?.id, err: error }, "play gate failed; refusing the viewer");
-      if (viewer !== undefined) ctx.registry.end(viewer, "denied");
-      safely(() => closeConnection(session));
-    });
+    void admit(this.#ctx, port);
     return null;
   }
 
-  /** Refuses a play whose fields break the play-field rules, before the chain sees it. */
-  #refuseBadInput(session: BaseSession, protocol: string, problem: InputProblem, sessionId?: string): void {
-    this.#ctx.log.info(
-      { event: "gate.bad_input", protocol, sessionId, ip: parseNmsSessionAddress(session.ip)?.text ?? "", field: problem.field, reason: problem.reason, input: loggableInput(problem.value) },
-      "refused a play with a malformed field",
-    );
-    safely(() => refusePlay(session, { verdict: "deny", step: "default", reason: `malformed ${problem.field}`, latencyMs: 0 }));
+  /** The play as a connection port: NMS 4's session, its fields decoded once, refused or resumed through NMS's own `postPlay`. */
+  #portOf(broadcast: BroadcastServer, originals: Originals, session: BaseSession, protocol: Protocol): ConnectionPort {
+    const viewers = this.#viewers;
+    return {
+      protocol, app: session.streamApp, channel: session.streamName, checksPlayFields: true,
+      fields: playFieldsOf(session, protocol, this.#ctx.addressRules.trustedProxies),
+      transport: { bytesOut: () => session.outBytes, close: () => closeConnection(session) },
+      isGone: () => isConnectionGone(session),
+      isStillGated: () => this.#attached && this.#wrapped.get(broadcast) === originals,
+      opened: (viewer) => viewers.set(session, viewer),
+      refuse: (decision) => refusePlay(session, decision),
+      cut: () => safely(() => closeConnection(session)),
+      play: () => originals.postPlay(session),
+    };
   }
 
   #donePlay(broadcast: BroadcastServer, originals: Originals, session: BaseSession): void {
     const viewer = this.#viewers.get(session);
-    if (viewer !== undefined) this.#ctx.registry.end(viewer, "viewer-left");
+    if (viewer !== undefined) endAdmission(this.#ctx.registry, viewer, { kind: "viewer-left" });
     originals.donePlay.call(broadcast, session);
   }
 }
