@@ -7,12 +7,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { WebSocket } from "ws";
-import { WS_MESSAGE_BOUNDS } from "../plugin/src/hosts/ws-message-bound.js";
+import NodeMediaServer from "node-media-server";
+import { WebSocket, WebSocketServer } from "ws";
+import { NmsIncompatibleError } from "../plugin/src/core/errors.js";
+import { WS_MESSAGE_BOUNDS, WsMessageBound } from "../plugin/src/hosts/ws-message-bound.js";
+import { attachViewerAuth } from "../plugin/src/index.js";
+import { createCapturingLogger } from "./helpers/capturing-logger.js";
 import { clientFrame, closeCodeOf, readServerFrames, WS_OPCODE } from "./fuzz/ws-frames.js";
 import { hasFfmpeg } from "./helpers/ffmpeg.js";
 import { wsReadFor } from "./helpers/flv-clients.js";
-import { NMS_LINES, startLineNms, type LineNms } from "./helpers/nms-instance.js";
+import { NMS_LINES, startLineNms, startNms2, type LineNms } from "./helpers/nms-instance.js";
 import { waitFor } from "./helpers/wait-for.js";
 
 const MIB = 1024 * 1024;
@@ -217,5 +221,79 @@ describe("WebSocket messages of a WS-FLV publisher on NMS 4.4.3: bounded at 32 M
     }
     await waitFor("the refusal line", () => nms.logs.events("flv.refused").find((l) => l.publisher === true), 5000);
     expect(nms.logs.events("flv.refused").find((l) => l.publisher === true)).to.include({ protocol: "ws-flv", field: "body", maxBytes: WS_MESSAGE_BOUNDS.publisherBytes });
+  });
+});
+
+describe("WsMessageBound proves the ws internals it sets before it changes anything", () => {
+  const logger = () => createCapturingLogger().logger;
+
+  it("bounds a ws WebSocketServer: the server's default becomes a viewer's bound, unbound gives its own back", () => {
+    const server = new WebSocketServer({ noServer: true });
+    try {
+      const bound = new WsMessageBound(logger(), () => false);
+      bound.bound(server);
+      expect(server.options.maxPayload).to.equal(WS_MESSAGE_BOUNDS.viewerBytes);
+      expect(server.listenerCount("connection")).to.equal(1);
+      bound.unbound();
+      expect(server.options.maxPayload).to.equal(100 * MIB);
+      expect(server.listenerCount("connection")).to.equal(0);
+    } finally {
+      server.close();
+    }
+  });
+
+  it("throws NmsIncompatibleError, changing nothing, for a server without maxPayload or whose receiver keeps its limit elsewhere", () => {
+    expect(() => new WsMessageBound(logger(), () => false).bound({})).to.throw(NmsIncompatibleError, /maxPayload/);
+    expect(() => new WsMessageBound(logger(), () => false).bound(undefined)).to.throw(NmsIncompatibleError);
+    class RenamedLimit extends WebSocket {
+      setSocket(...args: unknown[]): void {
+        (WebSocket.prototype as unknown as { setSocket(...a: unknown[]): void }).setSocket.apply(this, args);
+        const receiver = (this as unknown as { _receiver: Record<string, unknown> })._receiver;
+        receiver.maxBytes = receiver._maxPayload; // as a future ws might keep it
+        delete receiver._maxPayload;
+      }
+    }
+    const server = new WebSocketServer({ noServer: true, WebSocket: RenamedLimit });
+    try {
+      expect(() => new WsMessageBound(logger(), () => false).bound(server)).to.throw(NmsIncompatibleError, /_maxPayload/);
+      expect(server.options.maxPayload, "unchanged").to.equal(100 * MIB);
+      expect(server.listenerCount("connection")).to.equal(0);
+    } finally {
+      server.close();
+    }
+  });
+
+  it("attach to NMS 4.4.3 throws NmsIncompatibleError when its ws server is not as expected, and attaches once it is", async () => {
+    const store = mkdtempSync(join(tmpdir(), "va-ws-bound-store-"));
+    const nms = new NodeMediaServer({ bind: "127.0.0.1", rtmp: { port: "0" }, http: { port: "0" }, store: { path: store } });
+    const options = (nms.httpServer.wsServer as { options: { maxPayload?: number } }).options;
+    const original = options.maxPayload;
+    delete options.maxPayload;
+    try {
+      expect(() => attachViewerAuth(nms, { log: { level: "silent" } }, { logger: logger() })).to.throw(NmsIncompatibleError, /maxPayload/);
+      options.maxPayload = original;
+      const auth = attachViewerAuth(nms, { log: { level: "silent" } }, { logger: logger() });
+      expect(options.maxPayload).to.equal(WS_MESSAGE_BOUNDS.viewerBytes);
+      await auth.detach();
+      expect(options.maxPayload, "detach gives ws its own limit back").to.equal(original);
+    } finally {
+      rmSync(store, { recursive: true, force: true });
+    }
+  });
+
+  it("NMS 2.7.4 with the plugin attached after run(): its running ws server is bounded too", async function () {
+    this.timeout(60000);
+    const nms2 = await startNms2({ auth: { defaultAction: "allow" } }, {}, { attachAfterRun: true });
+    try {
+      const ws = new WebSocket(`ws://127.0.0.1:${nms2.httpPort}/live/nobody.flv`);
+      const closed = new Promise<number>((resolve) => ws.on("close", (code) => resolve(code)));
+      ws.on("error", () => undefined);
+      await new Promise((resolve) => ws.once("open", resolve));
+      ws.send(Buffer.alloc(WS_MESSAGE_BOUNDS.viewerBytes + 1));
+      const timedOut = new Promise<string>((resolve) => setTimeout(() => resolve("still open after 10 s"), 10000).unref());
+      expect(await Promise.race([closed, timedOut])).to.equal(1009);
+    } finally {
+      await nms2.stop();
+    }
   });
 });
