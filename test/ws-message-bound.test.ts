@@ -269,9 +269,14 @@ describe("WsMessageBound proves the ws internals it sets before it changes anyth
     const options = (nms.httpServer.wsServer as { options: { maxPayload?: number } }).options;
     const original = options.maxPayload;
     delete options.maxPayload;
+    const httpServer = nms.httpServer as { wsServer?: unknown };
+    const wsServer = httpServer.wsServer;
     try {
       expect(() => attachViewerAuth(nms, { log: { level: "silent" } }, { logger: logger() })).to.throw(NmsIncompatibleError, /maxPayload/);
       options.maxPayload = original;
+      delete httpServer.wsServer;
+      expect(() => attachViewerAuth(nms, { log: { level: "silent" } }, { logger: logger() })).to.throw(NmsIncompatibleError, /no ws server/);
+      httpServer.wsServer = wsServer;
       const auth = attachViewerAuth(nms, { log: { level: "silent" } }, { logger: logger() });
       expect(options.maxPayload).to.equal(WS_MESSAGE_BOUNDS.viewerBytes);
       await auth.detach();

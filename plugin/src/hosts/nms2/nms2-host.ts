@@ -136,16 +136,17 @@ export class Nms2Host implements HostAdapter {
   #boundWsMessages(bound: WsMessageBound): void {
     this.#wsMessages = bound;
     const running = this.#nms.nhs;
-    if (running?.wsServer !== undefined) {
-      for (const server of [running.wsServer, running.wssServer]) if (server !== undefined) bound.bound(server);
+    if (running !== undefined) {
+      boundWsServersOf(running, bound);
       return;
     }
-    assertBoundableWsModule(this.#internals.host.require("ws"));
     const proto = this.#internals.NodeHttpServer.prototype;
     const originalRun = proto.run;
+    if (!/this\.wsServer\s*=\s*new WebSocket\.Server\(/.test(String(originalRun))) throw new NmsIncompatibleError("NodeHttpServer.prototype.run does not make this.wsServer");
+    assertBoundableWsModule(this.#internals.host.require("ws"));
     proto.run = function boundedRun(this: Nms2HttpServer) {
       originalRun.call(this);
-      for (const server of [this.wsServer, this.wssServer]) if (server !== undefined) bound.bound(server);
+      boundWsServersOf(this, bound);
     };
     this.#restore.push(() => (proto.run = originalRun));
   }
@@ -173,6 +174,13 @@ export class Nms2Host implements HostAdapter {
       }]);
     }
   }
+}
+
+/** Bounds NMS 2.7's ws servers (`wsServer` always, `wssServer` with HTTPS); a running HTTP server without one is not 2.7.4's. */
+function boundWsServersOf(server: Nms2HttpServer, bound: WsMessageBound): void {
+  if (server.wsServer === undefined) throw new NmsIncompatibleError("NMS 2.7's running HTTP server has no wsServer");
+  bound.bound(server.wsServer);
+  if (server.wssServer !== undefined) bound.bound(server.wssServer);
 }
 
 function overlaps(a: string, b: string): boolean {

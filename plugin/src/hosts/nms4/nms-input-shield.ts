@@ -1,4 +1,5 @@
 import type NodeMediaServer from "node-media-server";
+import { NmsIncompatibleError } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import { FlvInputShield } from "./flv-input-shield.js";
 import { NmsSessionOwners } from "./nms-session-owners.js";
@@ -39,9 +40,13 @@ export class NmsInputShield {
       this.#owners.attach();
       this.#rtmp.attach();
       this.#flv.attach(nms);
-      // NMS 4.4.3 makes its ws servers in its HTTP server's constructor, so they exist by now.
-      const { wsServer, wssServer } = nms.httpServer as { wsServer?: unknown; wssServer?: unknown };
-      for (const server of [wsServer, wssServer]) if (server !== undefined) this.#wsMessages.bound(server);
+      // NMS 4.4.3 makes a ws server beside each of its HTTP and HTTPS servers, in its HTTP server's constructor.
+      const { httpServer, httpsServer, wsServer, wssServer } = nms.httpServer as { httpServer?: unknown; httpsServer?: unknown; wsServer?: unknown; wssServer?: unknown };
+      for (const [web, ws, names] of [[httpServer, wsServer, "httpServer/wsServer"], [httpsServer, wssServer, "httpsServer/wssServer"]] as const) {
+        if (web === undefined) continue;
+        if (ws === undefined) throw new NmsIncompatibleError(`NodeHttpServer has no ws server beside its web server (${names})`);
+        this.#wsMessages.bound(ws);
+      }
     } catch (error) {
       this.detach();
       throw error;
