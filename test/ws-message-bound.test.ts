@@ -51,10 +51,10 @@ interface FrameAttack {
 
 /**
  * Upgrades `path` on `port` (as a viewer, or with `protocol` as sub-protocol), announces a single
- * binary frame of ANNOUNCED_BYTES, then writes up to `sendBytes` of it in 64 KiB chunks, honouring
+ * binary frame of `announcedBytes`, then writes up to `sendBytes` of it in 64 KiB chunks, honouring
  * back-pressure, until all is sent or the server closes. The socket is left open for the caller.
  */
-async function attackWithOversizeFrame(port: number, path: string, sendBytes: number, protocol?: string): Promise<FrameAttack> {
+async function attackWithOversizeFrame(port: number, path: string, sendBytes: number, protocol?: string, announcedBytes = ANNOUNCED_BYTES): Promise<FrameAttack> {
   const socket = connect(port, "127.0.0.1");
   socket.on("error", () => undefined); // the server may cut us mid-write; that is the point
   let received = Buffer.alloc(0);
@@ -84,7 +84,7 @@ async function attackWithOversizeFrame(port: number, path: string, sendBytes: nu
   );
   await answered;
   // The frame header with its masking key, and no payload yet: the payload follows in chunks.
-  socket.write(clientFrame(WS_OPCODE.binary, Buffer.alloc(0), { declaredLength: ANNOUNCED_BYTES }));
+  socket.write(clientFrame(WS_OPCODE.binary, Buffer.alloc(0), { declaredLength: announcedBytes }));
   const chunk = Buffer.alloc(64 * 1024, 0x41);
   while (sent < sendBytes && !closed && !socket.destroyed) {
     const flushed = socket.write(chunk);
@@ -224,6 +224,30 @@ describe("WebSocket messages of a WS-FLV publisher on NMS 4.4.3: bounded at 32 M
   });
 });
 
+describe("WebSocket messages of a WS-FLV publisher that NMS 4.4.3 refuses: a viewer's bound", function () {
+  this.timeout(60000);
+  let nms: LineNms;
+
+  before(async () => {
+    nms = await startLineNms("4.4.3", { auth: { defaultAction: "allow" }, publish: { allowIps: ["192.0.2.0/24"] } }); // loopback may not publish
+  });
+  after(async () => {
+    await nms?.stop();
+  });
+
+  it("a refused publisher announcing an 8 MiB frame (under a publisher's bound) is refused at the viewer bound, not buffered", async () => {
+    const refusedBefore = nms.logs.events("flv.refused").length;
+    const attack = await attackWithOversizeFrame(nms.httpPort, "/live/refusedpub.flv", MIB, "post", 8 * MIB);
+    try {
+      await waitFor("the server to close the refused publisher", () => (attack.closed() ? true : undefined), 10000);
+    } finally {
+      attack.socket.destroy();
+    }
+    const refusal = await waitFor("the refusal line", () => nms.logs.events("flv.refused").slice(refusedBefore).find((l) => l.field === "body"), 5000);
+    expect(refusal).to.include({ protocol: "ws-flv", maxBytes: WS_MESSAGE_BOUNDS.viewerBytes, publisher: false });
+  });
+});
+
 describe("WsMessageBound proves the ws internals it sets before it changes anything", () => {
   const logger = () => createCapturingLogger().logger;
 
@@ -233,7 +257,7 @@ describe("WsMessageBound proves the ws internals it sets before it changes anyth
       const bound = new WsMessageBound(logger(), () => false);
       bound.bound(server);
       expect(server.options.maxPayload).to.equal(WS_MESSAGE_BOUNDS.viewerBytes);
-      expect(server.listenerCount("connection")).to.equal(1);
+      expect(server.listenerCount("connection"), "one listener before the host's, one after").to.equal(2);
       bound.unbound();
       expect(server.options.maxPayload).to.equal(100 * MIB);
       expect(server.listenerCount("connection")).to.equal(0);

@@ -19,6 +19,8 @@ export const WS_MESSAGE_BOUNDS = {
 
 /** How long a refused connection may take to flush ws's close frame (1009) before it is destroyed. */
 const DESTROY_AFTER_MS = 1000;
+/** ws's `WebSocket.OPEN`. */
+const OPEN = 1;
 /** The error code ws gives a message over `maxPayload` (lib/receiver.js), with close code 1009. */
 const TOO_BIG = "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH";
 
@@ -26,12 +28,14 @@ const TOO_BIG = "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH";
 interface WsServer {
   options: { maxPayload: number; WebSocket: new (address: null, protocols: undefined, options: object) => WsSocket };
   prependListener(event: "connection", listener: (socket: WsSocket, req: IncomingMessage) => void): unknown;
+  on(event: "connection", listener: (socket: WsSocket, req: IncomingMessage) => void): unknown;
   off(event: "connection", listener: (socket: WsSocket, req: IncomingMessage) => void): unknown;
 }
 
 /** The fields of ws 8's WebSocket the bound reads and sets (lib/websocket.js, lib/receiver.js). */
 export interface WsSocket {
   readonly protocol: string;
+  readonly readyState: number;
   _receiver?: { _maxPayload?: unknown };
   setSocket(socket: Duplex, head: Buffer, options: { maxPayload: number }): void;
   on(event: "error", listener: (error: Error & { code?: string }) => void): unknown;
@@ -42,17 +46,21 @@ export interface WsSocket {
 interface Bounded {
   readonly server: WsServer;
   readonly originalMaxPayload: number;
-  readonly listener: (socket: WsSocket, req: IncomingMessage) => void;
+  readonly before: (socket: WsSocket, req: IncomingMessage) => void;
+  readonly after: (socket: WsSocket) => void;
 }
 
 /**
  * WsMessageBound bounds the messages of a host's `ws` WebSocketServer per connection: a viewer's to
  * `viewerBytes`, a publisher's to `publisherBytes`. ws reads the server's `options.maxPayload` when it
  * accepts an upgrade and gives it to the connection's receiver; the bound sets that option to the viewer
- * limit (so a connection the bound somehow missed is still a viewer's) and, in a `connection` listener
- * that runs before the host's and before ws reads a byte of the connection, sets the receiver's limit
- * for what the connection is. A message over it: ws stops reading, answers close 1009 and emits
- * `error`; the bound logs `flv.refused` (`field: "body"`) and destroys the socket 1 s later.
+ * limit, and a `connection` listener that runs before the host's (and before ws reads a byte of the
+ * connection) sets the receiver's limit to it too and watches for ws's refusal. A second `connection`
+ * listener, run after the host's, raises the limit to `publisherBytes` for a connection the host made a
+ * publisher and has not closed: NMS decides a publisher synchronously in its handler (the publish gate
+ * closes a refused one there), so a refused publisher never gets more than a viewer. A message over the
+ * limit: ws stops reading, answers close 1009 and emits `error`; the bound logs `flv.refused`
+ * (`field: "body"`) and destroys the socket 1 s later.
  *
  * `bound` proves, on the server's own WebSocket class, that the receiver takes its limit where the
  * bound sets it, and throws NmsIncompatibleError (with nothing changed) when it does not.
@@ -62,7 +70,7 @@ export class WsMessageBound {
   readonly #isPublisher: (socket: WsSocket) => boolean;
   readonly #bounded: Bounded[] = [];
 
-  /** `isPublisher`: whether the host treats a new connection as a publisher (decided before the host sees it). */
+  /** `isPublisher`: whether the host made a connection a publisher, asked after its `connection` handler ran. */
   constructor(log: Logger, isPublisher: (socket: WsSocket) => boolean) {
     this.#log = log;
     this.#isPublisher = isPublisher;
@@ -72,34 +80,37 @@ export class WsMessageBound {
   bound(server: unknown): void {
     const ws = assertBoundable(server);
     if (this.#bounded.some((b) => b.server === ws)) return;
-    const listener = (socket: WsSocket, req: IncomingMessage) => this.#connected(socket, req);
-    this.#bounded.push({ server: ws, originalMaxPayload: ws.options.maxPayload, listener });
+    const before = (socket: WsSocket, req: IncomingMessage) => this.#connected(socket, req);
+    const after = (socket: WsSocket) => this.#decided(socket);
+    this.#bounded.push({ server: ws, originalMaxPayload: ws.options.maxPayload, before, after });
     ws.options.maxPayload = WS_MESSAGE_BOUNDS.viewerBytes;
-    ws.prependListener("connection", listener);
+    ws.prependListener("connection", before);
+    ws.on("connection", after);
   }
 
   /** Gives every server its own limit back (connections already open keep theirs). */
   unbound(): void {
-    for (const { server, originalMaxPayload, listener } of this.#bounded.splice(0)) {
+    for (const { server, originalMaxPayload, before, after } of this.#bounded.splice(0)) {
       server.options.maxPayload = originalMaxPayload;
-      server.off("connection", listener);
+      server.off("connection", before);
+      server.off("connection", after);
     }
   }
 
+  /** Before the host's handler: a viewer's limit, and the refusal watched. */
   #connected(socket: WsSocket, req: IncomingMessage): void {
-    const publisher = this.#isPublisher(socket);
-    const limit = publisher ? WS_MESSAGE_BOUNDS.publisherBytes : WS_MESSAGE_BOUNDS.viewerBytes;
     const receiver = socket._receiver;
     if (receiver === undefined || typeof receiver._maxPayload !== "number") {
       // Proven at attach; should ws ever hand over a connection without it, refuse rather than buffer 100 MiB.
       socket.terminate();
-      this.#refused(req, publisher, limit, "no bounded WebSocket receiver");
+      this.#refused(req, false, WS_MESSAGE_BOUNDS.viewerBytes, "no bounded WebSocket receiver");
       return;
     }
-    receiver._maxPayload = limit;
+    receiver._maxPayload = WS_MESSAGE_BOUNDS.viewerBytes;
     socket.on("error", (error) => {
       if (error.code !== TOO_BIG) return;
-      this.#refused(req, publisher, limit, `WebSocket message over ${limit} bytes`);
+      const limit = receiver._maxPayload as number;
+      this.#refused(req, limit > WS_MESSAGE_BOUNDS.viewerBytes, limit, `WebSocket message over ${limit} bytes`);
       // ws wrote its close frame (1009) to the socket, the one the upgrade came on; NMS 2.7 corks a
       // player's socket while it writes media and uncorks it only on later media, which a closing
       // player never gets: flushed here, or the frame would be lost when the socket is destroyed.
@@ -107,6 +118,13 @@ export class WsMessageBound {
       while (raw.writableCorked > 0) raw.uncork();
       setTimeout(() => socket.terminate(), DESTROY_AFTER_MS).unref();
     });
+  }
+
+  /** After the host's handler: a publisher it accepted (the connection still open) gets a publisher's limit. */
+  #decided(socket: WsSocket): void {
+    const receiver = socket._receiver;
+    if (socket.readyState !== OPEN || receiver === undefined || !this.#isPublisher(socket)) return;
+    receiver._maxPayload = WS_MESSAGE_BOUNDS.publisherBytes;
   }
 
   #refused(req: IncomingMessage, publisher: boolean, maxBytes: number, reason: string): void {
@@ -147,7 +165,7 @@ function assertBoundable(server: unknown): WsServer {
   if (typeof options !== "object" || options === null || typeof options.maxPayload !== "number") {
     throw new NmsIncompatibleError("the ws WebSocketServer has no numeric options.maxPayload");
   }
-  if (typeof candidate!.prependListener !== "function" || typeof candidate!.off !== "function") throw new NmsIncompatibleError("the ws WebSocketServer is not an EventEmitter");
+  if (typeof candidate!.prependListener !== "function" || typeof candidate!.on !== "function" || typeof candidate!.off !== "function") throw new NmsIncompatibleError("the ws WebSocketServer is not an EventEmitter");
   const WebSocket = options.WebSocket;
   if (typeof WebSocket !== "function" || typeof WebSocket.prototype?.setSocket !== "function") {
     throw new NmsIncompatibleError("the ws WebSocketServer has no WebSocket class with setSocket in its options");

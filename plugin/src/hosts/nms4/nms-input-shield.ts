@@ -64,7 +64,8 @@ export class NmsInputShield {
 
 /**
  * Whether NMS 4.4.3 makes a WebSocket connection a publisher: its sub-protocol is `post` or `publisher`
- * in any case (session/flv_session.js, the `FlvSession` constructor). The publish gate then decides it.
+ * in any case (session/flv_session.js, the `FlvSession` constructor). Asked once NMS's handler ran, on a
+ * connection still open: the publish gate has accepted it by then.
  */
 function isWsFlvPublisher(socket: WsSocket): boolean {
   const protocol = typeof socket.protocol === "string" ? socket.protocol.toLowerCase() : "";
