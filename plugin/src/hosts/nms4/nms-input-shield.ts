@@ -11,8 +11,8 @@ import { WsMessageBound, type WsSocket } from "../ws-message-bound.js";
  * NmsInputShield validates what viewers and publishers send at the edge, before node-media-server
  * 4.4.3 parses it: RTMP chunks and commands (`RtmpInputShield`), HTTP-FLV and WS-FLV request targets
  * and FLV bodies (`FlvInputShield`), and the size of a WS-FLV message (`WsMessageBound`, before ws
- * buffers it). Malformed input gets the protocol's refusal and one log line, never an exception: each NMS path it shields, and the upstream bug behind it, is in
- * docs/nms-shields.md. The NMS 4 host adapter (`Nms4Host`) installs it before anything else and removes it last.
+ * buffers it). Malformed input gets the protocol's refusal and one log line, never an exception: each
+ * NMS path it shields, and the upstream bug behind it, is in docs/nms-shields.md. The NMS 4 host adapter (`Nms4Host`) installs it before anything else and removes it last.
  *
  * @example
  * const shield = new NmsInputShield(log, nms4InternalsOf(nms));
