@@ -147,7 +147,6 @@ describe("HLS gate: fast serving (memory cache, prepared playlists, ETag, Range,
           // The goal is under 5 ms on an idle machine; the former regex took 100+ ms per blank-run header.
           expect(ms, measured.join(", ")).to.be.below(Math.max(50, plainMs * 5));
         }
-        if (process.env.VA_PRINT_TIMINGS) console.log(`      median client-side times: ${measured.join(", ")}`);
       });
 
       it("HEAD: the headers of the GET, no body", async () => {
