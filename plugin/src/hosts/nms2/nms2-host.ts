@@ -7,6 +7,7 @@ import type { Nms2FfmpegSession, Nms2HttpServer, Nms2Internals, Nms2Server } fro
 import { Nms2PlayGate } from "./nms2-play-gate.js";
 import { Nms2PublishGate } from "./nms2-publish-gate.js";
 import { NmsChildren } from "./own-children.js";
+import { assertBoundableWsModule, WsMessageBound } from "../ws-message-bound.js";
 
 /** `log.nmsLevel` as NMS 2.7's `logType` (0 none, 1 error, 2 normal, 3 debug, 4 ffdebug). */
 const NMS2_LOG_TYPES: Readonly<Record<string, number>> = { silent: 0, fatal: 1, error: 1, warn: 1, info: 2, debug: 3, trace: 4 };
@@ -29,6 +30,7 @@ export class Nms2Host implements HostAdapter {
   #gate: Nms2PlayGate | undefined;
   #publish: Nms2PublishGate | undefined;
   #front: SplicedFront | undefined;
+  #wsMessages: WsMessageBound | undefined;
   #restore: (() => void)[] = [];
   #claimed = false;
 
@@ -76,6 +78,7 @@ export class Nms2Host implements HostAdapter {
     this.#gate.attach();
     this.#publish = new Nms2PublishGate(this.#internals, ctx.log);
     this.#publish.attach();
+    this.#boundWsMessages(new WsMessageBound(ctx.log, () => false)); // NMS 2.7's WS-FLV only plays
   }
 
   attachHttp(handler: HttpFrontHandler, options: { readonly privateDir: string }): void {
@@ -119,8 +122,33 @@ export class Nms2Host implements HostAdapter {
     this.#gate = undefined;
     this.#publish?.detach();
     this.#publish = undefined;
+    this.#wsMessages?.unbound();
+    this.#wsMessages = undefined;
     if (this.#claimed) (this.#internals.context as unknown as Record<symbol, boolean>)[ATTACHED] = false;
     this.#claimed = false;
+  }
+
+  /**
+   * Bounds each WS-FLV message (`WsMessageBound`): NMS 2.7 makes its ws servers without `maxPayload` (ws's
+   * 100 MiB) in its HTTP server's `run()`. Running already: bounded at once; else as `run()` makes them,
+   * after proving now that the ws module NMS's copy loads is one the bound knows.
+   */
+  #boundWsMessages(bound: WsMessageBound): void {
+    this.#wsMessages = bound;
+    const running = this.#nms.nhs;
+    if (running !== undefined) {
+      boundWsServersOf(running, bound);
+      return;
+    }
+    const proto = this.#internals.NodeHttpServer.prototype;
+    const originalRun = proto.run;
+    if (!/this\.wsServer\s*=\s*new WebSocket\.Server\(/.test(String(originalRun))) throw new NmsIncompatibleError("NodeHttpServer.prototype.run does not make this.wsServer");
+    assertBoundableWsModule(this.#internals.host.require("ws"));
+    proto.run = function boundedRun(this: Nms2HttpServer) {
+      originalRun.call(this);
+      boundWsServersOf(this, bound);
+    };
+    this.#restore.push(() => (proto.run = originalRun));
   }
 
   /** Records every ffmpeg a trans, relay or fission session of this NMS spawns (the only loopback players let in without a session). */
@@ -146,6 +174,13 @@ export class Nms2Host implements HostAdapter {
       }]);
     }
   }
+}
+
+/** Bounds NMS 2.7's ws servers (`wsServer` always, `wssServer` with HTTPS); a running HTTP server without one is not 2.7.4's. */
+function boundWsServersOf(server: Nms2HttpServer, bound: WsMessageBound): void {
+  if (server.wsServer === undefined) throw new NmsIncompatibleError("NMS 2.7's running HTTP server has no wsServer");
+  bound.bound(server.wsServer);
+  if (server.wssServer !== undefined) bound.bound(server.wssServer);
 }
 
 function overlaps(a: string, b: string): boolean {

@@ -87,6 +87,9 @@ export interface Nms2WebSocket {
 export interface Nms2HttpServer {
   readonly httpServer: HttpServer;
   readonly httpsServer?: unknown;
+  /** The ws WebSocketServers of WS-FLV, made by `run()`. */
+  readonly wsServer?: unknown;
+  readonly wssServer?: unknown;
   readonly mediaroot: string;
   run(): void;
 }
