@@ -13,8 +13,9 @@ import { parseConfig } from "../plugin/src/config/parse-config.js";
 import { hasFfmpeg, playWithFfmpeg, stopProcess } from "./helpers/ffmpeg.js";
 import { descendantsOf } from "./helpers/process-tree.js";
 import { auditSecrets } from "./helpers/log-audit.js";
+import { TEST_API_TOKEN } from "./helpers/api-tokens.js";
 
-const API_TOKEN = "api-token-internal-proc-7d1e";
+const API_TOKEN = TEST_API_TOKEN;
 const USER_TOKEN = "viewer-token-internal-5a9c";
 /** Credentials a command line must never carry: the old internal secret, NMS's publish sign, a token. */
 const CREDENTIAL_IN_URL = /[?&](va_internal|sign|token|auth)=/;

@@ -95,7 +95,7 @@ describe("management API throttle: the right credential always works (real API o
       expect(escaped.status, "an escaped quote does not end the string").to.equal(200);
       const atLimit = await post("/api/sessions/revoke", `{"token":${nested(MAX_JSON_DEPTH - 1, '"x"')}}`);
       expect(atLimit.status).to.equal(400);
-      expect(((await atLimit.json()) as { error: string }).error).to.equal('the body must be {"token": "…"}, {"user": "…"} or {"ip": "…"}, optionally with "ttlSec"');
+      expect(((await atLimit.json()) as { error: string }).error).to.equal('the body must be {"token": "…"}, {"sign": "…"}, {"user": "…"} or {"ip": "…"}, optionally with "ttlSec"');
       const over = await post("/api/sessions/revoke", `{"token":${nested(MAX_JSON_DEPTH, '"x"')}}`);
       expect(((await over.json()) as { error: string }).error).to.equal(`the body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels (at character ${9 + MAX_JSON_DEPTH - 1})`);
     });
