@@ -92,6 +92,7 @@ export class ManagementApi {
     this.#router = new ApiRouter([
       // Probes for supervisors and load balancers (Docker HEALTHCHECK, Kubernetes, systemd watchdogs), answered
       // without the bearer token: a probe cannot hold a secret safely, and neither says more than up or not.
+      // `/api/live`: 200 while the process serves requests; `/api/ready`: see #ready.
       { method: "GET", pattern: /^\/api\/live$/, access: "open", serve: ({ res }) => sendJson(res, 200, { status: "live" }) },
       { method: "GET", pattern: /^\/api\/ready$/, access: "open", serve: ({ res }) => this.#ready(res) },
       { method: "*", pattern: /^\/console(?:\/.*)?$/s, access: "open", serve: ({ req, res, path }) => front.serveAsset(req, res, path) },
