@@ -2,17 +2,7 @@
 // `GET /api/sessions?channel=…` (one channel's 100), against `GET /api/health` on the same server,
 // with the same bearer check and JSON reply but no list (the baseline, measured in the same run).
 import { Agent, request } from "undici";
-import { AuthChain } from "../plugin/src/chain/auth-chain.js";
-import { PROTOCOLS } from "../plugin/src/core/auth-request.js";
-import { ManagementApi } from "../plugin/src/api/management-api.js";
-import { systemClock } from "../plugin/src/core/clock.js";
-import { createLogger } from "../plugin/src/core/log.js";
-import { PluginMetrics } from "../plugin/src/metrics/plugin-metrics.js";
-import { MemorySessionStore } from "../plugin/src/sessions/memory-session-store.js";
-import { SessionRechecker } from "../plugin/src/sessions/session-rechecker.js";
-import { RevocationList } from "../plugin/src/sessions/revocation-list.js";
-import { DecisionLog } from "../plugin/src/console/decision-log.js";
-import { ViewerHistory } from "../plugin/src/console/viewer-history.js";
+import { AuthChain, PROTOCOLS, ManagementApi, systemClock, createLogger, PluginMetrics, MemorySessionStore, SessionRechecker, RevocationList, DecisionLog, ViewerHistory } from "../plugin/src/server-kit.js";
 import { report, round, timeEach, type Percentiles } from "./bench-stats.js";
 import { TEST_API_TOKEN } from "../test/helpers/api-tokens.js";
 

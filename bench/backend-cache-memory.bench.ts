@@ -4,14 +4,8 @@
 // baseline measured in the same run). Run with --expose-gc (run-all does).
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { AuthRequest } from "../plugin/src/core/auth-request.js";
-import { CACHE_PURGE_INTERVAL_MS, createBackendAuthorizer } from "../plugin/src/chain/backend-authorizer.js";
-import type { Clock } from "../plugin/src/core/clock.js";
-import { backendSchema } from "../plugin/src/config/backend-schema.js";
-import { parseConfig } from "../plugin/src/config/parse-config.js";
-import { createLogger } from "../plugin/src/core/log.js";
-import { parseIpAddress } from "../plugin/src/net/ip-address.js";
-import { MemorySessionStore } from "../plugin/src/sessions/memory-session-store.js";
+import { type AuthRequest, parseConfig } from "../plugin/src/index.js";
+import { CACHE_PURGE_INTERVAL_MS, createBackendAuthorizer, type Clock, backendSchema, createLogger, parseIpAddress, MemorySessionStore } from "../plugin/src/server-kit.js";
 import { report, round } from "./bench-stats.js";
 
 const VIEWERS = 50_000;

@@ -3,15 +3,8 @@
 // against a local node:http backend).
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { AuthChain } from "../plugin/src/chain/auth-chain.js";
-import type { AuthRequest } from "../plugin/src/core/auth-request.js";
-import { createBackendAuthorizer } from "../plugin/src/chain/backend-authorizer.js";
-import { systemClock } from "../plugin/src/core/clock.js";
-import { backendSchema } from "../plugin/src/config/backend-schema.js";
-import { parseConfig } from "../plugin/src/config/parse-config.js";
-import { createLogger } from "../plugin/src/core/log.js";
-import { parseIpAddress } from "../plugin/src/net/ip-address.js";
-import { MemorySessionStore } from "../plugin/src/sessions/memory-session-store.js";
+import { type AuthRequest, parseConfig } from "../plugin/src/index.js";
+import { AuthChain, createBackendAuthorizer, systemClock, backendSchema, createLogger, parseIpAddress, MemorySessionStore } from "../plugin/src/server-kit.js";
 import { report, round, timeEach } from "./bench-stats.js";
 
 let calls = 0;

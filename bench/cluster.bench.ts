@@ -10,15 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer, connect, type AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
-import { systemClock } from "../plugin/src/core/clock.js";
-import { createLogger } from "../plugin/src/core/log.js";
-import { clusterSchema } from "../plugin/src/config/cluster-schema.js";
-import { EdgeCluster } from "../plugin/src/cluster/edge-cluster.js";
-import { openRedisLink } from "../plugin/src/cluster/redis-link.js";
-import { MemorySessionStore } from "../plugin/src/sessions/memory-session-store.js";
-import { RevocationList } from "../plugin/src/sessions/revocation-list.js";
-import { SessionLimiter } from "../plugin/src/sessions/session-limiter.js";
-import type { ViewerSession } from "../plugin/src/core/viewer-session.js";
+import type { ViewerSession } from "../plugin/src/index.js";
+import { systemClock, createLogger, clusterSchema, EdgeCluster, openRedisLink, MemorySessionStore, RevocationList, SessionLimiter } from "../plugin/src/server-kit.js";
 import { percentilesOf, report, round, timeEach } from "./bench-stats.js";
 
 const DECISIONS = 5000;

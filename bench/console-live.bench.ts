@@ -8,12 +8,8 @@
 import { cpus, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import type { Page } from "playwright-core";
-import { buildViewerAuth } from "../plugin/src/viewer-auth.js";
-import { parseConfig } from "../plugin/src/config/parse-config.js";
-import { pluginConfigSchema, type PluginConfig } from "../plugin/src/config/plugin-config-schema.js";
-import { PROTOCOLS } from "../plugin/src/core/auth-request.js";
-import { createLogger } from "../plugin/src/core/log.js";
-import type { ViewerSession } from "../plugin/src/core/viewer-session.js";
+import { buildViewerAuth, parseConfig, pluginConfigSchema, type PluginConfig, type ViewerSession } from "../plugin/src/index.js";
+import { PROTOCOLS, createLogger } from "../plugin/src/server-kit.js";
 import { hasChromium, launchChromium } from "../test/helpers/chromium.js";
 import { report, round } from "./bench-stats.js";
 import { TEST_API_TOKEN } from "../test/helpers/api-tokens.js";

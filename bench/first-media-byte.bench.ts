@@ -13,9 +13,8 @@ import NodeMediaServer from "node-media-server";
 import NodeMediaServer2 from "node-media-server-2";
 import { freePort } from "../test/helpers/free-port.js";
 import { nmsLogger } from "../test/helpers/nms4-internals.js";
-import { runNms } from "../plugin/src/hosts/nms4/run-nms.js";
+import { runNms, attachViewerAuth, type ViewerAuthHandle } from "../plugin/src/index.js";
 import { WebSocket } from "ws";
-import { attachViewerAuth, type ViewerAuthHandle } from "../plugin/src/index.js";
 import { publishTestPattern } from "../test/helpers/ffmpeg.js";
 import { percentilesOf, report, round } from "./bench-stats.js";
 

@@ -1,13 +1,7 @@
 // Decision time of the deny/allow list steps with 1,000 and 100,000 CIDRs, against the same step
 // with a one-rule list (the baseline, measured in the same run).
-import { AuthChain } from "../plugin/src/chain/auth-chain.js";
-import { createIpDenyAuthorizer } from "../plugin/src/chain/ip-deny-authorizer.js";
-import { createIpAllowAuthorizer } from "../plugin/src/chain/ip-allow-authorizer.js";
-import type { AuthRequest } from "../plugin/src/core/auth-request.js";
-import { parseIpAddress } from "../plugin/src/net/ip-address.js";
-import { parseIpRange, type IpRange } from "../plugin/src/net/ip-range.js";
-import { IpRuleList } from "../plugin/src/net/ip-rule-list.js";
-import { createLogger } from "../plugin/src/core/log.js";
+import type { AuthRequest } from "../plugin/src/index.js";
+import { AuthChain, createIpDenyAuthorizer, createIpAllowAuthorizer, parseIpAddress, parseIpRange, type IpRange, IpRuleList, createLogger } from "../plugin/src/server-kit.js";
 import { report, round, timeEach } from "./bench-stats.js";
 
 function randomRanges(count: number): IpRange[] {

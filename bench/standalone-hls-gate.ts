@@ -3,12 +3,8 @@
 import { createServer, type Server } from "node:http";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
-import { parseConfig } from "../plugin/src/config/parse-config.js";
-import { pluginConfigSchema, type PluginConfig } from "../plugin/src/config/plugin-config-schema.js";
-import { createLogger } from "../plugin/src/core/log.js";
-import type { SessionStore } from "../plugin/src/core/session-store.js";
-import type { HlsSessionKeys } from "../plugin/src/hls/hls-session-keys.js";
-import { buildViewerAuth } from "../plugin/src/viewer-auth.js";
+import { parseConfig, pluginConfigSchema, type PluginConfig, type SessionStore, buildViewerAuth } from "../plugin/src/index.js";
+import { createLogger, type HlsSessionKeys } from "../plugin/src/server-kit.js";
 
 export interface StandaloneGate {
   server: Server;

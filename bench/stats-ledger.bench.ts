@@ -6,12 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import Database from "better-sqlite3";
-import { PROTOCOLS } from "../plugin/src/core/auth-request.js";
-import { systemClock } from "../plugin/src/core/clock.js";
-import { createLogger } from "../plugin/src/core/log.js";
-import { MemorySessionStore } from "../plugin/src/sessions/memory-session-store.js";
-import type { ViewerSession } from "../plugin/src/core/viewer-session.js";
-import { StatsLedger } from "../plugin/src/stats/stats-ledger.js";
+import type { ViewerSession } from "../plugin/src/index.js";
+import { PROTOCOLS, systemClock, createLogger, MemorySessionStore, StatsLedger } from "../plugin/src/server-kit.js";
 import { report, round } from "./bench-stats.js";
 
 const SESSIONS = 20_000;

@@ -33,6 +33,11 @@ const ROOT = resolve(import.meta.dirname, "..");
 /** A deep import of node-media-server's files, by its name or an npm alias of it (`node-media-server-2`). */
 const NMS_INTERNALS = /^node-media-server(-[\w.-]+)?\/src\//;
 const PLUGIN = join(ROOT, "plugin/src");
+/**
+ * The plugin's declared surface for the bundled server and the benches: the public entry and the
+ * server-facing one (docs/architecture.md), by path without its extension (`.js` and `.ts` both name them).
+ */
+const SURFACE: ReadonlySet<string> = new Set([join(PLUGIN, "index"), join(PLUGIN, "server-kit")]);
 
 function sourceFiles(dir: string): string[] {
   const out: string[] = [];
@@ -67,6 +72,19 @@ function folderOf(file: string): string {
   return parts.length === 1 ? "." : parts[0]!;
 }
 
+/**
+ * Whether a file under server/ or bench/ may import `specifier`: anything that is not the plugin, and of
+ * the plugin only its two entries (a relative path into plugin/, or the package's own name).
+ */
+function surfaceAllows(file: string, specifier: string): boolean {
+  if (specifier === "nms-viewer-auth") return true;
+  if (specifier.startsWith("nms-viewer-auth/")) return false;
+  if (!specifier.startsWith(".")) return true;
+  const target = resolve(dirname(file), specifier);
+  if (!target.startsWith(join(ROOT, "plugin") + "/")) return true;
+  return SURFACE.has(target.replace(/\.(js|ts|mjs|mts)$/, ""));
+}
+
 describe("architecture: floors and the host adapter boundary", () => {
   const pluginFiles = sourceFiles(PLUGIN);
 
@@ -90,6 +108,22 @@ describe("architecture: floors and the host adapter boundary", () => {
       }
     }
     expect(upward).to.deep.equal([]);
+  });
+
+  it("keeps the server-facing entry (plugin/src/server-kit.ts) on the composition-root floor", () => {
+    const kit = pluginFiles.find((file) => relative(PLUGIN, file) === "server-kit.ts");
+    expect(kit, "plugin/src/server-kit.ts, the server-facing entry, must sit directly in plugin/src").to.not.equal(undefined);
+    expect(FLOORS[folderOf(kit!)]).to.equal(FLOORS["."]);
+  });
+
+  it("lets server/ and bench/ import the plugin only through plugin/src/index.js and plugin/src/server-kit.js (type-only imports included)", () => {
+    const around: string[] = [];
+    for (const file of [...sourceFiles(join(ROOT, "server")), ...sourceFiles(join(ROOT, "bench"))]) {
+      for (const line of importsOf(file)) {
+        if (!surfaceAllows(file, line.from)) around.push(`${relative(ROOT, file)} imports "${line.from}"${line.typeOnly ? " (type-only)" : ""}: use plugin/src/index.js or plugin/src/server-kit.js`);
+      }
+    }
+    expect(around).to.deep.equal([]);
   });
 
   it("imports node-media-server's internals (node-media-server/src/…, or an alias such as node-media-server-2/src/…) only under plugin/src/hosts/", () => {

@@ -2,23 +2,10 @@ import { createRequire } from "node:module";
 import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import NodeMediaServer from "node-media-server";
-import type { ConfigReloadOutcome, PluginConfig } from "../../plugin/src/index.js";
-import { buildViewerAuth, type ViewerAuth, type ViewerAuthDeps } from "../../plugin/src/viewer-auth.js";
-import { createNms4Host } from "../../plugin/src/hosts/nms4/nms4-host.js";
-import { runNms, stopAcceptingNms } from "../../plugin/src/hosts/nms4/run-nms.js";
-import { routeNmsLogs } from "../../plugin/src/hosts/nms4/nms-log-bridge.js";
-import { hostPackageResolvedBy } from "../../plugin/src/hosts/host-package.js";
-import { changedKeys } from "../../plugin/src/config/config-changes.js";
-import { createLogger } from "../../plugin/src/core/log.js";
-import { configSecrets } from "../../plugin/src/config/config-secrets.js";
-import { Redactor } from "../../plugin/src/core/redactor.js";
-import { LocalProcesses } from "../../plugin/src/net/process-proof.js";
-import { DEFAULT_PUBLISH_ALLOW_IPS } from "../../plugin/src/config/publish-schema.js";
-import type { Logger } from "../../plugin/src/core/log.js";
+import { type ConfigReloadOutcome, type PluginConfig, buildViewerAuth, type ViewerAuth, type ViewerAuthDeps, createNms4Host, runNms, LocalProcesses } from "../../plugin/src/index.js";
+import { stopAcceptingNms, routeNmsLogs, hostPackageResolvedBy, changedKeys, createLogger, configSecrets, Redactor, DEFAULT_PUBLISH_ALLOW_IPS, type Logger, pluginConfigShape, withApiTokenFromFile } from "../../plugin/src/server-kit.js";
 import { ChannelRunner, type ChannelStatus } from "./channels/channel-runner.js";
 import type { ServerConfig } from "./server-config-schema.js";
-import { pluginConfigShape } from "../../plugin/src/config/plugin-config-schema.js";
-import { withApiTokenFromFile } from "../../plugin/src/api/api-token-file.js";
 import { dataModesFor, makeDataDirPrivate, makeHlsDir } from "./data-modes.js";
 
 /** The bundled server: NMS + the plugin + the HLS gate + one supervised ffmpeg pair per channel. */

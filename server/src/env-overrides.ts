@@ -1,5 +1,5 @@
-import { readYamlFile, validateConfig } from "../../plugin/src/config/parse-config.js";
-import { ConfigError, type ConfigIssue } from "../../plugin/src/core/errors.js";
+import { ConfigError } from "../../plugin/src/index.js";
+import { readYamlFile, validateConfig, type ConfigIssue } from "../../plugin/src/server-kit.js";
 import { serverConfigSchema, type ServerConfig } from "./server-config-schema.js";
 
 /** How a variable's text becomes a configuration value (the schema then checks the value itself). */

@@ -1,6 +1,4 @@
-import { systemClock, type Clock } from "../../plugin/src/core/clock.js";
-import type { Logger } from "../../plugin/src/core/log.js";
-import { LogRateLimit } from "../../plugin/src/core/log-rate-limit.js";
+import { systemClock, type Clock, type Logger, LogRateLimit } from "../../plugin/src/server-kit.js";
 
 /** The part of `process` the handler listens on; tests pass an EventEmitter. */
 export interface ProcessEvents {

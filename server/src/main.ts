@@ -2,16 +2,14 @@
 // The only place that listens: loads the config, starts the bundled server, reloads it on SIGHUP, stops it on SIGTERM/SIGINT,
 // and on an unknown uncaught error stops it and exits with 1 (last-resort.ts) for a supervisor to restart it.
 import { inspect, parseArgs } from "node:util";
-import { ConfigError } from "../../plugin/src/core/errors.js";
-import { LOG_FORMATS } from "../../plugin/src/core/log.js";
-import { Redactor } from "../../plugin/src/core/redactor.js";
+import { ConfigError } from "../../plugin/src/index.js";
+import { LOG_FORMATS, Redactor, makeTokenCommand } from "../../plugin/src/server-kit.js";
 import { buildServer } from "./build-server.js";
 import { dataModesFor } from "./data-modes.js";
 import { loadFluentFfmpeg } from "./ffmpeg/ffmpeg-jobs.js";
 import { packageVersion } from "./package-version.js";
 import { watchParent } from "./parent-watch.js";
 import { installLastResort } from "./last-resort.js";
-import { makeTokenCommand } from "../../plugin/src/cli/make-token.js";
 import { CONFIG_FILE_VARIABLE, ENV_SETTINGS, envOverrides, loadServerConfig, type Override } from "./env-overrides.js";
 
 const USAGE = `Usage: nms-viewer-auth --config FILE [--check-config] [--log-format json|pretty]

@@ -1,7 +1,5 @@
 import { z } from "zod";
-import { pluginConfigShape } from "../../plugin/src/config/plugin-config-schema.js";
-import { sharedPublishSecretIssues } from "../../plugin/src/config/publish-schema.js";
-import { millisecondsSchema, portSchema, secondsSchema } from "../../plugin/src/config/value-schemas.js";
+import { pluginConfigShape, sharedPublishSecretIssues, millisecondsSchema, portSchema, secondsSchema } from "../../plugin/src/server-kit.js";
 
 const NAME = /^[A-Za-z0-9_-]+$/;
 const nameSchema = z.string().regex(NAME, "must use only letters, digits, '_' and '-' (NMS rejects other stream names)");

@@ -1,8 +1,7 @@
 import { makeHlsDir, type DataModes } from "../data-modes.js";
 import { join } from "node:path";
-import type { Logger } from "../../../plugin/src/core/log.js";
-import type { Redactor } from "../../../plugin/src/core/redactor.js";
-import type { LocalProcesses } from "../../../plugin/src/net/process-proof.js";
+import type { LocalProcesses } from "../../../plugin/src/index.js";
+import type { Logger, Redactor } from "../../../plugin/src/server-kit.js";
 import { startIngest, startPackager } from "../ffmpeg/ffmpeg-jobs.js";
 import type { ChannelConfig } from "../server-config-schema.js";
 import { MasterPlaylistWriter } from "./master-playlist.js";

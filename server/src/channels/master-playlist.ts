@@ -1,7 +1,6 @@
 import { chmod, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Logger } from "../../../plugin/src/core/log.js";
-import { segmentsOf } from "../../../plugin/src/hls/playlist-rewriter.js";
+import { type Logger, segmentsOf } from "../../../plugin/src/server-kit.js";
 import { probeStreams, type ProbedStream } from "../ffmpeg/ffmpeg-jobs.js";
 import type { ChannelConfig } from "../server-config-schema.js";
 

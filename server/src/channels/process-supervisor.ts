@@ -1,7 +1,6 @@
 import type { FfmpegJob } from "../ffmpeg/ffmpeg-jobs.js";
-import type { Logger } from "../../../plugin/src/core/log.js";
-import type { Redactor } from "../../../plugin/src/core/redactor.js";
-import type { LocalProcesses } from "../../../plugin/src/net/process-proof.js";
+import type { LocalProcesses } from "../../../plugin/src/index.js";
+import type { Logger, Redactor } from "../../../plugin/src/server-kit.js";
 
 /** Restart policy: capped exponential backoff, reset once a run has stayed up long enough. */
 export interface RestartPolicy {

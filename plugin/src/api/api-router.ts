@@ -1,0 +1,93 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { parseIpAddress } from "../net/ip-address.js";
+import type { ApiRequest, Route } from "./api-route.js";
+import type { ApiCaller } from "./api-guard.js";
+import { readBody, refuseLargeBody } from "./api-body.js";
+import { sendJson, sendText } from "./api-reply.js";
+
+/** One request on its way through the router. */
+export interface ApiExchange extends ApiCaller {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /**
+   * The request's path as received, without its query: what the rows match. Not normalized, so
+   * `/console/../x` is a console file name (and refused as one), never another route.
+   */
+  readonly path: string;
+}
+
+/**
+ * One row of the API's route table: a method (`*`: any; `GET` also takes HEAD unless `exactMethod`), a
+ * path pattern, who may call it, and either a `reply` (the body is read first, at most 64 KiB, and the
+ * pattern's groups become `params`) or a `serve` that answers the raw exchange itself (a probe, a console
+ * file, a sign-in, an event stream).
+ */
+export type TableRoute = {
+  readonly method: string;
+  readonly pattern: RegExp;
+  /** `open`: no credential (a probe, the console's files and sign-in); `credential`: ApiGuard's admission. */
+  readonly access: "open" | "credential";
+  /** HEAD is not taken as GET (a stream or a state check has no header-only form). */
+  readonly exactMethod?: boolean;
+} & ({ readonly reply: Route["handler"] } | { readonly serve: (exchange: ApiExchange) => void | Promise<void> });
+
+/** Lets a request through when it holds a credential; otherwise sends the refusal and returns false. */
+export type Admission = (exchange: ApiExchange) => boolean;
+
+/**
+ * ApiRouter is the management API's one route table: the first row whose method and pattern match a
+ * request's path answers it. A row that needs a credential, and any request no row takes, pass the
+ * admission first, so an unknown path says nothing without a credential (401, not 404). Then the body is
+ * read (413 beyond 64 KiB) and a path some row knows under another method gets 405, any other 404.
+ */
+export class ApiRouter {
+  readonly #routes: readonly TableRoute[];
+  readonly #admit: Admission;
+
+  constructor(routes: readonly TableRoute[], admit: Admission) {
+    this.#routes = routes;
+    this.#admit = admit;
+  }
+
+  async handle(exchange: ApiExchange): Promise<void> {
+    const { req, res, path } = exchange;
+    const method = req.method ?? "GET";
+    const found = this.#find(method, path);
+    if (found?.route.access !== "open" && !this.#admit(exchange)) return;
+    if (found !== undefined && "serve" in found.route) return await found.route.serve(exchange);
+    const body = await readBody(req);
+    if (body === undefined) return refuseLargeBody(res);
+    if (found === undefined || !("reply" in found.route)) {
+      const known = this.#routes.some((r) => r.pattern.test(path));
+      return sendJson(res, known ? 405 : 404, { error: known ? "method not allowed" : "no such route" });
+    }
+    const params = decodeParams(found.match.slice(1));
+    if (params === undefined) return sendJson(res, 400, { error: "the path has a malformed %-escape" });
+    const url = new URL(req.url ?? "/", "http://api.invalid");
+    const request: ApiRequest = { method, url, params, body, ip: parseIpAddress(exchange.peer)?.text ?? exchange.peer };
+    const result = await found.route.reply(request);
+    if (result.contentType !== undefined) return sendText(res, result.status, String(result.body), result.contentType);
+    return sendJson(res, result.status, result.body);
+  }
+
+  #find(method: string, path: string): { route: TableRoute; match: RegExpExecArray } | undefined {
+    for (const route of this.#routes) {
+      if (!takesMethod(route, method)) continue;
+      const match = route.pattern.exec(path);
+      if (match !== null) return { route, match };
+    }
+    return undefined;
+  }
+}
+
+function takesMethod(route: TableRoute, method: string): boolean {
+  return route.method === "*" || method === route.method || (method === "HEAD" && route.method === "GET" && route.exactMethod !== true);
+}
+
+function decodeParams(raw: readonly string[]): string[] | undefined {
+  try {
+    return raw.map((p) => decodeURIComponent(p));
+  } catch {
+    return undefined;
+  }
+}
