@@ -7,6 +7,7 @@ import { httpGetFor, wsReadFor } from "../helpers/flv-clients.js";
 import { TokenAuthorizer } from "../helpers/token-authorizer.js";
 import { establishedOnPort } from "../helpers/tcp-connections.js";
 import { TEST_API_TOKEN, TEST_PREVIOUS_API_TOKEN } from "../helpers/api-tokens.js";
+import { sleep } from "../helpers/sleep.js";
 
 const TOKEN = TEST_API_TOKEN;
 /** The token before a rotation: still accepted while clients switch. */
@@ -115,7 +116,7 @@ describe("management API (real server, real players)", function () {
 
   it("serves Prometheus metrics: decisions, step latency, live sessions, bytes out, ended sessions", async () => {
     const viewer = httpGetFor(`${run.httpBase}/live/test.flv?token=good`, 1500);
-    await new Promise((r) => setTimeout(r, 800));
+    await sleep(800);
     const response = await api("/metrics");
     expect(response.status).to.equal(200);
     expect(response.headers.get("content-type")).to.match(/^text\/plain/);

@@ -6,8 +6,8 @@ import { hasFfmpeg, playWithFfmpeg, stopProcess } from "../helpers/ffmpeg.js";
 import { httpGetFor, wsReadFor } from "../helpers/flv-clients.js";
 import { answer, startStubBackend, type StubBackend } from "../helpers/stub-backend.js";
 import { createFakeMinistra, MINISTRA_BASE_PATH, type FakeMinistra } from "../../samples/fake-ministra.js";
+import { sleep } from "../helpers/sleep.js";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const hasPhp = spawnSync("php", ["--version"], { stdio: "ignore" }).status === 0;
 
 function endedSessions(nms: NmsInstance): Record<string, unknown>[] {

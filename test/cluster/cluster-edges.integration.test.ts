@@ -5,6 +5,7 @@ import { waitFor } from "../helpers/bundled-server.js";
 import { startEdge, type Edge } from "../helpers/cluster-edges.js";
 import { startRedis, type RedisServer } from "../helpers/redis-server.js";
 import { startTcpRelay, type TcpRelay } from "../helpers/tcp-relay.js";
+import { sleep } from "../helpers/sleep.js";
 
 /** Users of every edge: alice may hold one session at a time across all edges; the others have no limit. */
 const USERS = [
@@ -184,7 +185,7 @@ function flvViewer(url: string) {
       expect(elapsed, "both answered within the 300 ms timeout each (plus the 500 ms read of A's media)").to.be.below(2500);
       await waitFor("A reports Redis down in /metrics", async () => (/va_cluster_redis_up 0/.test((await a.api("GET", "/metrics")).text) ? true : undefined), 5000);
       const bytesBefore = await bytesOfLive(a, "frank");
-      await new Promise((r) => setTimeout(r, 1500));
+      await sleep(1500);
       expect(await bytesOfLive(a, "frank"), "frank's media still flows").to.be.above(bytesBefore);
       redis.resume();
       await waitFor("both edges back", async () => ((await a.api("GET", "/api/cluster")).json.redis === "up" && (await b.api("GET", "/api/cluster")).json.redis === "up" ? true : undefined), 15_000);

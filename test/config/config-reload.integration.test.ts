@@ -3,6 +3,7 @@ import { ConfigError, makeSecureLink, type PluginConfigInput } from "../../plugi
 import { hasFfmpeg } from "../helpers/ffmpeg.js";
 import { httpGetFor } from "../helpers/flv-clients.js";
 import { startPublishingNms, type NmsInstance } from "../helpers/nms-instance.js";
+import { sleep } from "../helpers/sleep.js";
 
 describe("configuration reload on a running NMS: lists and default action now, the rest after a restart", function () {
   this.timeout(60000);
@@ -18,7 +19,7 @@ describe("configuration reload on a running NMS: lists and default action now, t
 
   it("a typo is refused with every issue and changes nothing; the playing viewer carries on", async () => {
     const viewer = httpGetFor(flv(), 2500);
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     let error: unknown;
     try {
       // A YAML file or an untyped caller can hand over anything; the types would catch it in code.
@@ -36,7 +37,7 @@ describe("configuration reload on a running NMS: lists and default action now, t
 
   it("a new deny list cuts a playing viewer on it within 1 s and refuses new ones; other keys wait for a restart", async () => {
     const viewer = httpGetFor(flv(), 20000);
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     const reloadedAt = Date.now();
     const outcome = nms.auth.reload({ ...base, auth: { ...base.auth, denyIps: ["127.0.0.0/8"] }, api: { port: 9999 } });
     expect(outcome).to.deep.equal({ applied: ["auth.denyIps"], restartNeeded: ["api.port"] });
@@ -61,7 +62,7 @@ describe("configuration reload on a running NMS: lists and default action now, t
     const capped = (limitPolicy: "reject-new" | "close-oldest") => ({ ...base, sessions: { ...base.sessions, maxPerIp: 1, limitPolicy } });
     expect(nms.auth.reload(capped("reject-new")).applied).to.deep.equal(["auth.defaultAction", "auth.allowIps", "sessions.maxPerIp"].sort());
     const first = httpGetFor(flv(), 10000).then(() => Date.now());
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     expect((await httpGetFor(flv(), 500)).status, "a second viewer from the same address").to.equal(403);
     expect(nms.auth.reload(capped("close-oldest")).applied).to.deep.equal(["sessions.limitPolicy"]);
     const joinedAt = Date.now();

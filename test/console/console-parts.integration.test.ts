@@ -13,6 +13,7 @@ import { authRequest } from "../helpers/auth-requests.js";
 import { createCapturingLogger } from "../helpers/capturing-logger.js";
 import { ManualClock } from "../helpers/manual-clock.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
+import { waitUntil } from "../helpers/wait-for.js";
 
 const HOUR = 3_600_000;
 
@@ -129,13 +130,7 @@ describe("console routes over real HTTP (in-process plugin with its API)", funct
         if (event !== undefined && data !== undefined) events.push({ event, data: JSON.parse(data) });
       }
     });
-    const until = async (what: string, check: () => boolean) => {
-      const deadline = Date.now() + 15_000;
-      while (!check()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(events.map((e) => e.event))}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
+    const until = (what: string, check: () => boolean) => waitUntil(() => `${what}: ${JSON.stringify(events.map((e) => e.event))}`, check, 15_000, 50);
     await until("snapshot", () => events.length >= 1);
     expect(events[0]!.event).to.equal("snapshot");
     const snapshot = events[0]!.data as { fields: string[]; rows: unknown[][] };

@@ -7,10 +7,10 @@ import { TokenAuthorizer } from "../helpers/token-authorizer.js";
 import { ScriptedAuthorizer } from "../helpers/scripted-authorizer.js";
 import { RawRtmpClient, connectObject } from "../helpers/rtmp-wire.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
+import { sleep } from "../helpers/sleep.js";
 
 const STREAM = "mx";
 const TOKEN = TEST_API_TOKEN;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const keyOf = (playlist: string) => /vas=([A-Za-z0-9_-]+)/.exec(playlist)?.[1];
 
 /**

@@ -6,6 +6,7 @@ import { hasFfmpeg } from "../helpers/ffmpeg.js";
 import { httpGetFor } from "../helpers/flv-clients.js";
 import { TokenAuthorizer } from "../helpers/token-authorizer.js";
 import { rawStatusLine } from "../helpers/raw-http.js";
+import { sleep } from "../helpers/sleep.js";
 
 const rawRequest = (port: number, text: string) => rawStatusLine(port, text, 1500);
 
@@ -43,7 +44,7 @@ describe("hostile input on the viewer port: precise answers, and a playing viewe
     const publish = await rawRequest(port, "POST /live/test.flv HTTP/1.1\r\nHost: a\r\nContent-Type: video/x-flv\r\nTransfer-Encoding: chunked\r\n\r\n");
     expect(publish, "an unsigned HTTP-FLV publish").to.match(/^HTTP\/1\.1 403/);
 
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     expect(playing.state, "the viewer's session survived").to.equal("playing");
     expect(playing.transport.bytesOut(), "and kept receiving media").to.be.greaterThan(bytesBefore);
     const result = await viewer;

@@ -14,18 +14,12 @@ import { httpGetFor, wsReadFor } from "../helpers/flv-clients.js";
 import { startNms, startPublishingNms, type NmsInstance } from "../helpers/nms-instance.js";
 import { commandChunks, connectObject, encodeAmf0, encodeChunks, MESSAGE_TYPE, RawRtmpClient, type Amf0Value } from "../helpers/rtmp-wire.js";
 import { TokenAuthorizer } from "../helpers/token-authorizer.js";
+import { waitUntil } from "../helpers/wait-for.js";
 
 const STREAM = "shield";
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls a condition every 10 ms until it holds or the deadline passes. */
-async function until(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
+const until = (what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> => waitUntil(what, condition, timeoutMs, 10);
 
 /**
  * The first chunk of a message (fmt 0, 2-byte basic header, default chunk size 128): the header

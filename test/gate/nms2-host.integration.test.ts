@@ -20,9 +20,9 @@ import { startNms2, waitUntil, type LineNms, type Nms2Options } from "../helpers
 import { TokenAuthorizer } from "../helpers/token-authorizer.js";
 import { RawRtmpClient, connectObject } from "../helpers/rtmp-wire.js";
 import { createCapturingLogger } from "../helpers/capturing-logger.js";
+import { sleep } from "../helpers/sleep.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const keyOf = (playlist: string) => /vas=([A-Za-z0-9_-]+)/.exec(playlist)?.[1];
 
 /** What only the NMS 2.7 adapter does: finding its copy, trans children, mediaroot, NMS's own sign, publish hook. */

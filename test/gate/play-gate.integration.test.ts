@@ -7,9 +7,9 @@ import { decodedFrames } from "../helpers/decode.js";
 import { ScriptedAuthorizer } from "../helpers/scripted-authorizer.js";
 import { waitFor } from "../helpers/bundled-server.js";
 import { RawRtmpClient, connectObject } from "../helpers/rtmp-wire.js";
+import { sleep } from "../helpers/sleep.js";
 
 const STREAM = "gate";
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("play gate: real NMS, real ffmpeg publisher and players", function () {
   this.timeout(60000);

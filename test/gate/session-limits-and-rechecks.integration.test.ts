@@ -2,8 +2,8 @@ import { expect } from "chai";
 import { startNms, type NmsInstance } from "../helpers/nms-instance.js";
 import { httpGetFor, wsReadFor } from "../helpers/flv-clients.js";
 import { ScriptedAuthorizer } from "../helpers/scripted-authorizer.js";
+import { sleep } from "../helpers/sleep.js";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("session limits and re-checks through the real NMS gate", function () {
   this.timeout(30000);

@@ -4,6 +4,7 @@ import vm from "node:vm";
 import { CACHE_ENTRY_OVERHEAD_BYTES, VerdictCache } from "../../plugin/src/backend/verdict-cache.js";
 import { waitFor } from "../helpers/bundled-server.js";
 import { ManualClock } from "../helpers/manual-clock.js";
+import { sleep } from "../helpers/sleep.js";
 
 /** The garbage collector, when this process can get it (node --expose-gc, or switched on at run time). */
 function obtainGc(): (() => void) | undefined {
@@ -26,7 +27,7 @@ describe("VerdictCache", () => {
     let loads = 0;
     const load = async () => {
       loads++;
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
       return { ttlMs: 1000, n: loads };
     };
     const results = await Promise.all(Array.from({ length: 50 }, () => cache.resolve("k", load, ttl)));
@@ -52,7 +53,7 @@ describe("VerdictCache", () => {
   it("a failed load rejects every waiting caller and leaves nothing behind", async () => {
     const cache = new VerdictCache<{ ttlMs: number }>(10, new ManualClock());
     const failing = async () => {
-      await new Promise((r) => setTimeout(r, 10));
+      await sleep(10);
       throw new Error("boom");
     };
     const settled = await Promise.allSettled([cache.resolve("k", failing, ttl), cache.resolve("k", failing, ttl)]);

@@ -5,8 +5,8 @@ import { startBundledServer, waitFor, type RunningServer } from "../helpers/bund
 import { hasFfmpeg, playWithFfmpeg } from "../helpers/ffmpeg.js";
 import { httpGetFor } from "../helpers/flv-clients.js";
 import { TokenAuthorizer } from "../helpers/token-authorizer.js";
+import { sleep } from "../helpers/sleep.js";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const keyOf = (playlist: string) => /vas=([A-Za-z0-9_-]+)/.exec(playlist)?.[1];
 
 describe("bundled server: HLS through the gate (real ffmpeg, real NMS)", function () {

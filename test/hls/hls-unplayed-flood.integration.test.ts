@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { startNms, type NmsInstance } from "../helpers/nms-instance.js";
 import { allow, PASS } from "../../plugin/src/core/decision.js";
 import { TokenAuthorizer } from "../helpers/token-authorizer.js";
+import { sleep } from "../helpers/sleep.js";
 
 const PLAYLIST = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:2.0,\nseg_1.ts\n#EXTINF:2.0,\nseg_2.ts\n";
 const API_TOKEN = "unplayed-flood-api-token";
@@ -104,7 +105,7 @@ describe("HLS floods on a real NMS 4.4.3 with the plugin: unplayed sessions boun
     expect(before).to.equal(8 + 1 + 8);
 
     // The refusals are per-minute counters in the ledger (identified: the token names user u1), not one row each.
-    await new Promise((r) => setTimeout(r, 400));
+    await sleep(400);
     const refusals = JSON.parse((await api("/api/stats/refusals")).body) as { total: number; rows: { stage: string; reason: string; identified: boolean; count: number }[] };
     const unplayed = refusals.rows.filter((r) => r.stage === "hls-unplayed");
     expect(unplayed.reduce((n, r) => n + r.count, 0)).to.be.greaterThan(1000 - 10);
@@ -133,7 +134,7 @@ describe("HLS floods on a real NMS 4.4.3 with the plugin: unplayed sessions boun
       expect(answers.every((r) => r.status === 403)).to.equal(true);
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    await new Promise((r) => setTimeout(r, 400));
+    await sleep(400);
     const refusals = JSON.parse((await api("/api/stats/refusals")).body) as { total: number; rows: { stage: string; channel: string; identified: boolean; count: number }[] };
     const garbage = refusals.rows.filter((r) => r.stage === "default" && !r.identified);
     expect(garbage.reduce((n, r) => n + r.count, 0)).to.equal(total);

@@ -10,6 +10,8 @@ import { freePort } from "../helpers/free-port.js";
 import { auditSecrets, recordExternalLog } from "../helpers/log-audit.js";
 import { connectObject, RawRtmpClient } from "../helpers/rtmp-wire.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
+import { sleep } from "../helpers/sleep.js";
+import { waitUntil } from "../helpers/wait-for.js";
 
 /**
  * The package as a new user gets it: `npm pack`, the tarball installed into a fresh app outside the
@@ -41,14 +43,8 @@ function run(command: string, args: readonly string[], cwd: string, timeoutMs: n
   return { stdout: result.stdout, ms: Date.now() - started };
 }
 
-/** Polls `check` until it returns true, up to `timeoutMs`. */
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** Polls `check` every 250 ms until it returns true, up to `timeoutMs`. */
+const waitFor = (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20000): Promise<void> => waitUntil(what, check, timeoutMs, 250);
 
 describe("the npm package, installed from its tarball into a fresh app with its own node-media-server", function () {
   this.timeout(600000);
@@ -271,7 +267,7 @@ const codeOf = (fn) => { try { fn(); return "attached"; } catch (e) { return e i
         id = (await playing()).find((each) => !before.has(each));
         return id !== undefined;
       });
-      await new Promise((r) => setTimeout(r, 1000)); // let media flow to the viewer first
+      await sleep(1000); // let media flow to the viewer first
       const closedAt = Date.now();
       expect((await apiGet(`/api/sessions/${id}`, "DELETE")).status).to.equal(200);
       const deadline = setTimeout(() => controller.abort(), 15000);
@@ -407,7 +403,7 @@ const codeOf = (fn) => { try { fn(); return "attached"; } catch (e) { return e i
         id = (JSON.parse(body) as Listed).sessions.find((each) => each.state === "playing")?.id;
         return id !== undefined;
       });
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000);
       expect((await apiGet(`/api/sessions/${id}`, "DELETE")).status).to.equal(200);
       const deadline = setTimeout(() => controller.abort(), 15000);
       const seen = await viewing;

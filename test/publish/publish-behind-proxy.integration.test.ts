@@ -17,6 +17,7 @@ import { hasFfmpeg, stopProcess } from "../helpers/ffmpeg.js";
 import { freePort } from "../helpers/free-port.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { stopNginx } from "../../bench/nginx-edge.js";
+import { sleep } from "../helpers/sleep.js";
 
 const NGINX = "/usr/sbin/nginx";
 /** An FLV header and the first PreviousTagSize: what a waiting viewer gets before any media. */
@@ -171,7 +172,7 @@ describe("publishing through a same-host reverse proxy: real nginx in front of N
     expect(await decisionFor("intruder")).to.include({ verdict: "deny", reason: "not-allowed", protocol: "flv", ip: "203.0.113.7" });
     // NMS answered 403 and cut its side; nginx drains what ffmpeg still sends (ffmpeg reads the answer
     // only when its POST ends). Two seconds of a 25 fps publisher would have reached the viewer by now.
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(2000);
     expect(intruder.exitCode, "the publisher kept sending all along").to.equal(null);
     expect(viewer.status(), "the viewer was admitted").to.equal(200);
     expect(viewer.bytes(), "bytes to the viewer: NMS's FLV header only, none of the publisher's").to.equal(FLV_HEADER_BYTES);
@@ -182,7 +183,7 @@ describe("publishing through a same-host reverse proxy: real nginx in front of N
     const viewer = await watch("unreported");
     publishThrough(silentPort, "unreported");
     expect(await decisionFor("unreported")).to.include({ verdict: "deny", reason: "not-allowed", protocol: "flv", ip: "" });
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(2000);
     expect(viewer.bytes(), "bytes to the viewer: the FLV header only").to.equal(FLV_HEADER_BYTES);
   });
 

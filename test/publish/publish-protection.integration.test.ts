@@ -19,6 +19,7 @@ import { auditSecrets } from "../helpers/log-audit.js";
 import { rawStatusLine } from "../helpers/raw-http.js";
 import { ManualClock } from "../helpers/manual-clock.js";
 import { startNms, type NmsInstance } from "../helpers/nms-instance.js";
+import { sleep } from "../helpers/sleep.js";
 
 const PUBLISH_SECRET = "publish-secret-4c1d9e7a";
 const PLAY_SECRET = "play-secret-8b2f6a13";
@@ -280,7 +281,7 @@ describe("publish protection: real NMS 4, real ffmpeg publishers, an HTTP-FLV vi
     expect(await decisionFor(name)).to.include({ event: "publish.decision", verdict: "deny", reason, app: "live", channel: name, ip: "127.0.0.1" });
     await onlyViewerLeft(name);
     // Anything forwarded would have reached the viewer by now; give it a generous second anyway.
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     expect(viewer.status(), "the viewer was admitted").to.equal(200);
     expect(viewer.bytes(), "bytes to the viewer: the FLV header only, no media").to.equal(FLV_HEADER_BYTES);
     expect(Context.broadcasts.get(`/live/${name}`)?.publisher ?? null, "NMS has no publisher on the name").to.equal(null);
@@ -485,7 +486,7 @@ describe("publish protection with NMS's own auth.publish on", function () {
       await exitOf(publisher.child, "the publisher NMS refuses");
       expect(nms.logs.events("publish.decision").find((l) => l.channel === "other")).to.include({ verdict: "allow", reason: "signed" });
       expect(await waitFor("publish.nms_refused", () => nms.logs.events("publish.nms_refused").find((l) => l.channel === "other"))).to.include({ app: "live", ip: "127.0.0.1" });
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000);
       expect(viewer.bytes(), "bytes to the viewer: the FLV header only, no media").to.equal(FLV_HEADER_BYTES);
     } finally {
       viewer.stop();

@@ -11,6 +11,7 @@ import { connectObject, MESSAGE_TYPE, RawRtmpClient } from "../helpers/rtmp-wire
 import { authRequest } from "../helpers/viewer-request.js";
 import { backendStep, type BackendStepHarness } from "../helpers/backend-step.js";
 import { answer, startStubBackend, type StubBackend } from "../helpers/stub-backend.js";
+import { waitUntil } from "../helpers/wait-for.js";
 
 // Issue 11: with `onUnreachable: allow`, an RTMP flashVer/tcUrl with CR/LF made undici refuse the
 // header value, that error was taken for "backend unreachable", and the viewer played although the
@@ -204,8 +205,8 @@ describe("issue 11 through a real NMS: an RTMP viewer with control characters ge
       client.play(stream);
       let closed = false;
       void client.closed.then(() => (closed = true));
-      const deadline = Date.now() + ms;
-      while (!closed && media() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      // Watches for at most `ms`: neither a close nor media within it is an answer, not a failure.
+      await waitUntil("a close or media", () => closed || media() > 0, ms, 25).catch(() => undefined);
       return { mediaMessages: media(), statuses: client.statusCodes() };
     } finally {
       client.destroy();

@@ -12,6 +12,7 @@ import { httpGetFor } from "../helpers/flv-clients.js";
 import { recordExternalLog } from "../helpers/log-audit.js";
 import { commandOf, descendantsOf, isRunning } from "../helpers/process-tree.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
+import { sleep } from "../helpers/sleep.js";
 
 /** docs/operations.md "Deploy": a stop after SIGTERM/SIGINT takes at most server.stopTimeoutMs + 5 s (10 s by default). */
 const SHUTDOWN_BOUND_MS = 10_000;
@@ -218,7 +219,7 @@ describe("production operations (issue 17): shutdown, crash, reload, logs, envir
     const tree = await treeOnAir(first.proc.pid!);
     const viewer = await watching(`http://127.0.0.1:${httpPort}/live/a.flv`);
     // Long enough for several heartbeats: what is lost is only what came after the last one.
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     const killedAt = Date.now();
     first.proc.kill("SIGKILL");
     await first.exit;

@@ -9,8 +9,8 @@ import { httpGetFor } from "../helpers/flv-clients.js";
 import { spawnLogged } from "../helpers/spawned-process.js";
 import { childrenOf, commandOf, isRunning } from "../helpers/process-tree.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
+import { sleep } from "../helpers/sleep.js";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("server process (npm start's entry point)", function () {
   this.timeout(60000);

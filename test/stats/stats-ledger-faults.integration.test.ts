@@ -15,6 +15,7 @@ import { StatsLedger, TEXT_LIMITS, type StatsLedgerOptions } from "../../plugin/
 import { waitFor } from "../helpers/bundled-server.js";
 import { createCapturingLogger, type CapturedLog } from "../helpers/capturing-logger.js";
 import { ManualClock } from "../helpers/manual-clock.js";
+import { sleep } from "../helpers/sleep.js";
 
 const T0 = Date.parse("2026-11-24T10:00:00Z");
 const DAY_MS = 86_400_000;
@@ -106,7 +107,7 @@ describe("statistics ledger under database faults: the server keeps serving, row
         const started = performance.now();
         ledger.flush();
         flushMs.push(performance.now() - started);
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
       expect(ledger.counters().pendingRows, "rows kept in memory").to.equal(ids.length);
       expect(ledger.counters().writeFailures).to.be.at.least(10);

@@ -5,16 +5,11 @@ import { join } from "node:path";
 import { ConfigError, parseConfig, pluginConfigSchema, type PluginConfigInput } from "../../plugin/src/index.js";
 import { UserStore } from "../../plugin/src/users/user-store.js";
 import { createCapturingLogger, type CapturedLog } from "../helpers/capturing-logger.js";
+import { sleep } from "../helpers/sleep.js";
+import { waitUntil } from "../helpers/wait-for.js";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(check: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const waitFor = (check: () => boolean, what: string, timeoutMs = 3000): Promise<void> => waitUntil(what, check, timeoutMs, 20);
 
 describe("users file: load, reload on change and SIGHUP, keep the old users on errors", () => {
   let dir: string;

@@ -6,10 +6,11 @@ import { hashPassword, makeSecureLink } from "../../plugin/src/index.js";
 import { startNms, startPublishingNms, type NmsInstance } from "../helpers/nms-instance.js";
 import { hasFfmpeg, playWithFfmpeg } from "../helpers/ffmpeg.js";
 import { httpGetFor, wsReadFor } from "../helpers/flv-clients.js";
+import { sleep } from "../helpers/sleep.js";
+import { waitUntil } from "../helpers/wait-for.js";
 
 const STREAM = "play";
 const SECRET = "quickstart-secret";
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("built-in users and securetoken links: real plays through NMS over HTTP-FLV, WS-FLV and RTMP", function () {
   this.timeout(60000);
@@ -179,8 +180,8 @@ describe("users file through a real NMS: reload without restart, nothing left be
   it("plays a token from the file, then one added to the file, and drops one removed from it", async () => {
     expect((await httpGetFor(flv("first-token"), 300)).status).to.equal(200);
     writeFileSync(file, "users:\n  - { login: second, tokens: [second-token], packages: ['*'] }\n");
-    const deadline = Date.now() + 5000;
-    while (nms!.logs.events("users.reloaded").length === 0 && Date.now() < deadline) await sleep(50);
+    // Waits at most 5 s for the reload; the plays below are what this test asserts.
+    await waitUntil("users.reloaded", () => nms!.logs.events("users.reloaded").length > 0, 5000, 50).catch(() => undefined);
     expect((await httpGetFor(flv("second-token"), 300)).status).to.equal(200);
     expect((await httpGetFor(flv("first-token"), 300)).status).to.equal(403);
     expect(nms!.auth.users?.reload()).to.deep.equal({ ok: true, users: 1 });
