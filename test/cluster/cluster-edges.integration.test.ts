@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { hasFfmpeg, playWithFfmpeg } from "../helpers/ffmpeg.js";
 import { httpGetFor, wsReadFor } from "../helpers/flv-clients.js";
-import { waitFor } from "../helpers/bundled-server.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { startEdge, type Edge } from "../helpers/cluster-edges.js";
 import { startRedis, type RedisServer } from "../helpers/redis-server.js";
 import { startTcpRelay, type TcpRelay } from "../helpers/tcp-relay.js";

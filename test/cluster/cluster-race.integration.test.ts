@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { spawn, type ChildProcess } from "node:child_process";
-import { waitFor } from "../helpers/bundled-server.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { recordExternalLog } from "../helpers/log-audit.js";
 import { startRedis, type RedisServer } from "../helpers/redis-server.js";
 

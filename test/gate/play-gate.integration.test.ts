@@ -5,7 +5,7 @@ import { hasFfmpeg, playWithFfmpeg } from "../helpers/ffmpeg.js";
 import { httpGetFor, wsReadFor } from "../helpers/flv-clients.js";
 import { decodedFrames } from "../helpers/decode.js";
 import { ScriptedAuthorizer } from "../helpers/scripted-authorizer.js";
-import { waitFor } from "../helpers/bundled-server.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { RawRtmpClient, connectObject } from "../helpers/rtmp-wire.js";
 import { sleep } from "../helpers/sleep.js";
 

@@ -15,7 +15,7 @@ import { thrown } from "../helpers/thrown.js";
 import { PreparedPlaylist } from "../../plugin/src/hls/prepared-playlist.js";
 import { rewritePlaylist } from "../../plugin/src/hls/playlist-rewriter.js";
 import { parseIpAddress } from "../../plugin/src/net/ip-address.js";
-import { waitFor } from "../helpers/bundled-server.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { hasFfmpeg, playWithFfmpeg } from "../helpers/ffmpeg.js";
 import { freePort } from "../helpers/free-port.js";
 import { ManualClock } from "../helpers/manual-clock.js";

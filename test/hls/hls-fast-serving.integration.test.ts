@@ -7,7 +7,7 @@ import { startStandaloneGate, type StandaloneGate } from "../../bench/standalone
 import { HotFileCache } from "../../plugin/src/hls/hot-file-cache.js";
 import { PreparedPlaylist } from "../../plugin/src/hls/prepared-playlist.js";
 import { rewritePlaylist } from "../../plugin/src/hls/playlist-rewriter.js";
-import { waitFor } from "../helpers/bundled-server.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { ManualClock } from "../helpers/manual-clock.js";
 
 const PLAYLIST = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:2.0,\nseg_1.ts\n#EXTINF:2.0,\nseg_2.ts\n";

@@ -10,7 +10,7 @@ import { authRequest } from "../helpers/auth-requests.js";
 import { hasFfmpeg } from "../helpers/ffmpeg.js";
 import { httpGetFor } from "../helpers/flv-clients.js";
 import { startPublishingNms, type NmsInstance } from "../helpers/nms-instance.js";
-import { waitFor } from "../helpers/bundled-server.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
 
 describe("revocations", () => {

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hasFfmpeg } from "../helpers/ffmpeg.js";
-import { waitFor } from "../helpers/bundled-server.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { spawnLogged } from "../helpers/spawned-process.js";
 import { commandOf, descendantsOf, isRunning } from "../helpers/process-tree.js";
 

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { hasFfmpeg } from "../helpers/ffmpeg.js";
-import { waitFor } from "../helpers/bundled-server.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { freePort } from "../helpers/free-port.js";
 import { httpGetFor } from "../helpers/flv-clients.js";
 import { recordExternalLog } from "../helpers/log-audit.js";

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hasFfmpeg } from "../helpers/ffmpeg.js";
-import { waitFor } from "../helpers/bundled-server.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { httpGetFor } from "../helpers/flv-clients.js";
 import { spawnLogged } from "../helpers/spawned-process.js";
 import { childrenOf, commandOf, isRunning } from "../helpers/process-tree.js";

@@ -12,7 +12,7 @@ import { PluginMetrics } from "../../plugin/src/metrics/plugin-metrics.js";
 import { MemorySessionStore } from "../../plugin/src/sessions/memory-session-store.js";
 import type { ViewerSession } from "../../plugin/src/core/viewer-session.js";
 import { StatsLedger, TEXT_LIMITS, type StatsLedgerOptions } from "../../plugin/src/stats/stats-ledger.js";
-import { waitFor } from "../helpers/bundled-server.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { createCapturingLogger, type CapturedLog } from "../helpers/capturing-logger.js";
 import { ManualClock } from "../helpers/manual-clock.js";
 import { sleep } from "../helpers/sleep.js";

@@ -10,7 +10,7 @@ import { PluginMetrics } from "../../plugin/src/metrics/plugin-metrics.js";
 import { SessionRechecker } from "../../plugin/src/sessions/session-rechecker.js";
 import { MemorySessionStore } from "../../plugin/src/sessions/memory-session-store.js";
 import { authRequest } from "../helpers/auth-requests.js";
-import { waitFor } from "../helpers/bundled-server.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { createCapturingLogger } from "../helpers/capturing-logger.js";
 import { ManualClock } from "../helpers/manual-clock.js";
 

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { CACHE_ENTRY_OVERHEAD_BYTES, VerdictCache } from "../../plugin/src/backend/verdict-cache.js";
-import { waitFor } from "../helpers/bundled-server.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { ManualClock } from "../helpers/manual-clock.js";
 import { sleep } from "../helpers/sleep.js";
 
