@@ -20,7 +20,11 @@ const STARTING_HELPERS = [
 /** Packages that exist to start processes, servers or browsers. */
 const STARTING_PACKAGES = new Set(["node:child_process", "child_process", "node:cluster", "cluster", "playwright-core", "redis"]);
 /** Source text that starts a server or a host, whatever it was imported from. */
-const STARTING_CALLS: readonly RegExp[] = [/\bcreateServer\s*\(/, /\.listen\s*\(/, /\bcreateSecureServer\s*\(/, /\brunNms\s*\(/, /\.start\(\)/];
+const STARTING_CALLS: readonly RegExp[] = [
+  /\bcreateServer\s*\(/, /\bcreateSecureServer\s*\(/, /\bnew\s+(?:\w+\.)?Server\s*\(/, /\.listen\s*\(/, /\brunNms\s*\(/, /\.start\(\)/,
+  // The starters of test helpers and benches: startNms, startBundledServer, startStandaloneGate, startRedis, …
+  /\bstart\w*(?:Server|Nms|Gate|Backend|Redis|Relay)\w*\s*\(/,
+];
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".test.ts")).map((f) => join(dir, f));
@@ -67,6 +71,7 @@ describe("test tiers: the unit tier starts no process and no server", () => {
     expect(startingReasons(fake, 'import { startNms } from "../helpers/nms-instance.js";\n')).to.have.length(1);
     expect(startingReasons(fake, 'import { spawn } from "node:child_process";\n')).to.have.length(1);
     expect(startingReasons(fake, 'const server = http.createServer();\nserver.listen(0);\n')).to.have.length(2);
+    expect(startingReasons(fake, 'import { startStandaloneGate } from "../../bench/standalone-hls-gate.js";\nawait startStandaloneGate(root);\n')).to.have.length(1);
     // Through a helper that is not on the list but imports one that is.
     expect(startingReasons(fake, 'import { decodeFrames } from "../helpers/decode.js";\n')).to.not.deep.equal([]);
     expect(startingReasons(fake, 'import { expect } from "chai";\nimport type { RunningServer } from "../helpers/bundled-server.js";\n')).to.deep.equal([]);
