@@ -12,7 +12,7 @@
 //                                                          session key in every URI; nothing else under
 //                                                          mediaroot is served without one)
 // Publishers are unchanged: rtmp://HOST:1935/live/STREAM. The ports and folders can be overridden from
-// the environment (test/package-install.test.ts runs this file that way).
+// the environment (test/package/package-install.integration.test.ts runs this file that way).
 const NodeMediaServer = require("node-media-server");
 const { attachViewerAuth } = require("nms-viewer-auth"); // viewer auth
 

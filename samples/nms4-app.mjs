@@ -8,7 +8,7 @@
 //   rtmp://HOST:1935/live/STREAM?token=TOKEN
 //   http://HOST:8000/live/STREAM.flv?token=TOKEN     ws://HOST:8000/live/STREAM.flv?token=TOKEN
 // Publishers are unchanged: rtmp://HOST:1935/live/STREAM. The ports and paths can be overridden from
-// the environment (test/package-install.test.ts runs this file that way).
+// the environment (test/package/package-install.integration.test.ts runs this file that way).
 import NodeMediaServer from "node-media-server";
 import { attachViewerAuth } from "nms-viewer-auth"; // viewer auth
 

@@ -1,7 +1,7 @@
 /**
  * The server-facing entry: what the bundled server (`server/src`) and the benches (`bench/`) use of the
  * plugin beyond its public entry (`index.ts`), and nothing an app needs. `server/` and `bench/` import
- * the plugin only through these two files (`test/architecture.test.ts`); this one is not in the
+ * the plugin only through these two files (`test/architecture/architecture.test.ts`); this one is not in the
  * package's `exports` (the bin, `dist/server/src/main.js`, reaches it by a relative path).
  * What `index.ts` already exports (`runNms`, `createNms4Host`, `LocalProcesses`, `buildViewerAuth`,
  * `parseConfig`, …) is imported from there, not repeated here.

@@ -6,6 +6,7 @@ import { ChannelWatcher } from "./channel-watcher.js";
 import type { CaseContext, Family } from "./fuzz-case.js";
 import { describeExit, FuzzServer } from "./fuzz-server.js";
 import { probeHls, probeHttpFlv, probeRtmp, probeWsFlv, type ProbeResult, type ProbeTarget } from "./liveness-probe.js";
+import { sleep } from "../helpers/sleep.js";
 
 /** How a fuzz run is bounded and what it checks. */
 export interface FuzzOptions {
@@ -88,7 +89,6 @@ const AFTER_CASE_SETTLE_MS = 450;
 const DISK_BASE_BYTES = 8 * 1024 * 1024;
 const DISK_PER_CASE_BYTES = 4 * 1024;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 
 /**

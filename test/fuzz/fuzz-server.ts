@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { testChannel } from "../helpers/bundled-server.js";
 import { childrenOf, commandOf } from "../helpers/process-tree.js";
+import { waitUntil } from "../helpers/wait-for.js";
 
 /** How the server process ended. */
 export interface ServerExit {
@@ -111,13 +112,13 @@ export class FuzzServer {
     const started = JSON.parse(startedLine) as { httpPort: number; rtmpPort: number; apiPort: number };
     server.ports = { http: started.httpPort, rtmp: started.rtmpPort, api: started.apiPort };
     const playlist = join(server.dir, "data", "hls", APP, CHANNEL, "index.m3u8");
-    const deadline = Date.now() + timeoutMs;
-    while (options.waitForHls !== false && !existsSync(playlist)) {
-      if (server.#exit !== undefined || Date.now() > deadline) {
+    if (options.waitForHls !== false) {
+      // Stops waiting early when the server exits: no playlist will come then.
+      const written = await waitUntil("an HLS playlist", () => server.#exit !== undefined || existsSync(playlist), timeoutMs, 100).then(() => server.#exit === undefined, () => false);
+      if (!written) {
         await server.stop();
         throw new Error(`no HLS playlist within ${timeoutMs} ms (${server.#exit ? describeExit(server.#exit) : "still running"}):\n${server.tail(30).join("\n")}`);
       }
-      await new Promise((r) => setTimeout(r, 100));
     }
     server.recordChildren();
     return server;

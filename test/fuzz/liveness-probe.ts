@@ -2,6 +2,7 @@ import http from "node:http";
 import { WebSocket } from "ws";
 import { connectObject, RawRtmpClient } from "../helpers/rtmp-wire.js";
 import { flvMediaOf } from "./flv-media.js";
+import { sleep } from "../helpers/sleep.js";
 
 /** Whether an authorized viewer got media, and what it saw when it did not. */
 export interface ProbeResult {
@@ -85,7 +86,7 @@ export async function probeRtmp(target: ProbeTarget, timeoutMs = 6000): Promise<
     client.play(`${target.channel}?token=${target.token}`);
     while (client.mediaBytes() === 0 && Date.now() - started < timeoutMs) {
       if (client.socket.destroyed) break;
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
     const bytes = client.mediaBytes();
     return { ok: bytes > 0, detail: `RTMP: ${bytes} media bytes; statuses ${client.statusCodes().join(" ") || "none"}`, ms: Date.now() - started };

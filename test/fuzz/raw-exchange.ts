@@ -1,4 +1,5 @@
 import { connect } from "node:net";
+import { sleep } from "../helpers/sleep.js";
 
 /** One step of a raw conversation: bytes to write (strings are sent as latin1, byte for byte), or a pause. */
 export type RawStep = Buffer | string | { readonly pauseMs: number };
@@ -83,13 +84,13 @@ export function rawExchange(port: number, steps: readonly RawStep[], options: Ra
       for (const step of steps) {
         if (finished) return;
         if (typeof step === "object" && !Buffer.isBuffer(step)) {
-          await new Promise((r) => setTimeout(r, step.pauseMs));
+          await sleep(step.pauseMs);
           continue;
         }
         if (!socket.writable) break;
         const flushed = socket.write(typeof step === "string" ? Buffer.from(step, "latin1") : step);
         // Let a large body drain before the next step, but never wait on a server that stopped reading.
-        if (!flushed) await Promise.race([new Promise((r) => socket.once("drain", r)), new Promise((r) => setTimeout(r, options.readMs))]);
+        if (!flushed) await Promise.race([new Promise((r) => socket.once("drain", r)), sleep(options.readMs)]);
       }
       if (finished) return;
       timer = setTimeout(finish, options.readMs);

@@ -5,6 +5,7 @@ import { hostileQuery, hostileText } from "./hostile-values.js";
 import { randomAmf0 } from "./random-amf.js";
 import { rawExchange } from "./raw-exchange.js";
 import { runRtmpScript, type RtmpScript } from "./rtmp-attack.js";
+import { sleep } from "../helpers/sleep.js";
 
 /**
  * Hostile RTMP for the RTMP port: junk and truncated handshakes; every AMF0 type in every field of
@@ -318,7 +319,7 @@ export const RTMP_CATALOGUE: readonly CaseBody[] = firstThese([
   body("connect split mid-AMF across a long pause", { send: async (client, ctx) => {
     const bytes = commandChunks("connect", 1, [connectWith(ctx, {})]);
     client.send(bytes.subarray(0, 40));
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     client.send(bytes.subarray(40));
     createAndPlay(client, ctx.channel);
   } }),

@@ -6,6 +6,7 @@ import { serverConfigSchema } from "../../server/src/server-config-schema.js";
 import { parseConfig } from "../../plugin/src/config/parse-config.js";
 import type { ViewerAuthDeps } from "../../plugin/src/index.js";
 import { createCapturingLogger, type CapturedLog } from "./capturing-logger.js";
+import { testChannel } from "./test-channel.js";
 
 /** A started bundled server on OS-picked ports with a private data directory. */
 export interface RunningServer {
@@ -15,16 +16,6 @@ export interface RunningServer {
   httpBase: string;
   rtmpBase: string;
   stop(): Promise<void>;
-}
-
-/** Small, fast test channels: a tiny picture and 1 s segments keep the suite quick on 2 cores. */
-export function testChannel(id: string) {
-  return {
-    id,
-    source: { type: "testPattern", width: 160, height: 120, fps: 15 },
-    transcode: { mode: "h264", videoBitrateKbps: 150, audioBitrateKbps: 32, preset: "ultrafast" },
-    hls: { segmentSec: 1, listSize: 4 },
-  };
 }
 
 /** Starts the server with `extra` merged over a loopback, port-0 base config. */
@@ -49,3 +40,4 @@ export async function startBundledServer(extra: Record<string, unknown> = {}, de
 }
 
 export { waitFor } from "./wait-for.js";
+export { testChannel } from "./test-channel.js";

@@ -1,7 +1,7 @@
 // Mocha root hook (loaded through .mocharc.yml): after the whole suite, audit every log line it
 // produced for credentials. Two checks:
 //  1. every credential literal used in the tests (tokens, passwords, secrets, API tokens, URL passwords,
-//     read from the test sources, plus those tests registered with auditSecrets) is absent from all log text;
+//     read from the test files (test/**/*.test.ts), plus those tests registered with auditSecrets) is absent from all log text;
 //  2. wherever a log line names a credential parameter or field, or a URL carries userinfo, its value is redacted.
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -11,7 +11,8 @@ import { auditedSecrets, auditTrail } from "./log-audit.js";
 function credentialsUsedInTests(): Set<string> {
   const found = new Set<string>();
   const dir = "test";
-  const sources = readdirSync(dir).filter((f) => f.endsWith(".ts")).map((f) => readFileSync(join(dir, f), "utf8"));
+  // Test files live in one folder per concern under test/.
+  const sources = readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".test.ts")).map((f) => readFileSync(join(dir, f), "utf8"));
   const patterns = [
     /[?&](?:token|sign|va_internal|apikey|api_key|password|secret)=([A-Za-z0-9_.~-]{8,})/g,
     // URL userinfo: `scheme://user:password@`.

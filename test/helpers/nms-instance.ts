@@ -12,6 +12,7 @@ import { runNms } from "../../plugin/src/hosts/nms4/run-nms.js";
 import { attachViewerAuth, type PluginConfigInput, type ViewerAuthDeps, type ViewerAuthHandle } from "../../plugin/src/index.js";
 import { createCapturingLogger, type CapturedLog } from "./capturing-logger.js";
 import { publishTestPattern, stopProcess } from "./ffmpeg.js";
+import { waitUntil } from "./wait-for.js";
 
 /** A real node-media-server on OS-picked loopback ports with the plugin attached. */
 export interface NmsInstance {
@@ -54,13 +55,7 @@ export async function startNms(config: PluginConfigInput = {}, deps: ViewerAuthD
 
 /** Waits until NMS has a live publisher on the path. */
 export async function waitForPublisher(streamPath: string, timeoutMs = 15000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const broadcast = Context.broadcasts.get(streamPath);
-    if (broadcast?.publisher != null) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no publisher on ${streamPath} after ${timeoutMs} ms`);
+  await waitUntil(`a publisher on ${streamPath}`, () => Context.broadcasts.get(streamPath)?.publisher != null, timeoutMs, 50);
 }
 
 /**
@@ -244,11 +239,5 @@ function hasHlsFiles(root: string): boolean {
   return false;
 }
 
-/** Polls `check` every 50 ms until it is true; throws after `timeoutMs`. */
-export async function waitUntil(what: string, check: () => boolean, timeoutMs = 20000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Polls `check` every 50 ms until it is true; throws after `timeoutMs` (the suite's poller, wait-for.ts). */
+export { waitUntil } from "./wait-for.js";

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:net";
 import { freePort } from "./free-port.js";
+import { waitUntil } from "./wait-for.js";
 
 /** A real redis-server on a free loopback port, with no persistence and a temp dir of its own. */
 export interface RedisServer {
@@ -41,13 +42,13 @@ export async function startRedis(): Promise<RedisServer> {
 
 async function launch(port: number, dir: string): Promise<ChildProcess> {
   const proc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: "ignore" });
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (await answersPing(port)) return proc;
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    await waitUntil(`redis-server to answer on port ${port}`, () => answersPing(port), 10_000, 50);
+    return proc;
+  } catch (error) {
+    proc.kill("SIGKILL");
+    throw error;
   }
-  proc.kill("SIGKILL");
-  throw new Error(`redis-server did not answer on port ${port} within 10 s`);
 }
 
 async function kill(proc: ChildProcess): Promise<void> {

@@ -1,4 +1,5 @@
 import type { AuthRequest, Authorizer, StepVerdict } from "../../plugin/src/index.js";
+import { sleep } from "./sleep.js";
 
 /**
  * A real custom authorizer (the plugin's public extension point) whose answer and delay a test sets:
@@ -16,7 +17,7 @@ export class ScriptedAuthorizer implements Authorizer {
     this.seen.push(request);
     this.started++;
     try {
-      await new Promise((r) => setTimeout(r, this.delayMs));
+      await sleep(this.delayMs);
       if (this.verdict === "throw") throw new Error("scripted failure");
       return this.verdict;
     } finally {

@@ -6,7 +6,7 @@ import { pluginRequire } from "../core/plugin-require.cjs";
 
 /** The node-media-server releases the plugin is tested against, one per supported line. */
 export const SUPPORTED_NMS_VERSIONS = ["2.7.4", "4.4.3"] as const;
-/** The same, as the peer dependency range in package.json (test/package-install.test.ts checks they agree). */
+/** The same, as the peer dependency range in package.json (test/package/package-install.integration.test.ts checks they agree). */
 export const SUPPORTED_NMS_RANGE = SUPPORTED_NMS_VERSIONS.join(" || ");
 
 /**

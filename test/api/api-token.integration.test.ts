@@ -1,0 +1,54 @@
+import { expect } from "chai";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { spawn } from "node:child_process";
+import { tokenWeakness } from "../../plugin/src/config/api-token.js";
+import { auditSecrets, recordExternalLog } from "../helpers/log-audit.js";
+import { waitFor } from "../helpers/wait-for.js";
+
+describe("API credentials that cannot be guessed", function () {
+  this.timeout(60_000);
+
+  describe("the quick start (samples/quickstart.yaml) on a fresh machine", () => {
+    it("starts, writes its generated token 0600 under ./data, and the real API takes that token (and no other)", async () => {
+      const home = mkdtempSync(join(tmpdir(), "va-quickstart-"));
+      mkdirSync(join(home, "samples"));
+      for (const file of ["quickstart.yaml", "quickstart-users.yaml"]) copyFileSync(join("samples", file), join(home, "samples", file));
+      const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+      // The quick start's own command (npm start) with the ports the OS picks, so that tests can run side by side.
+      const proc = spawn(process.execPath, ["--import", tsx, resolve("server/src/main.ts"), "--config", "samples/quickstart.yaml"], {
+        cwd: home, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, VA_RTMP_PORT: "0", VA_HTTP_PORT: "0", VA_API_PORT: "0" },
+      });
+      let output = "";
+      const keep = (d: Buffer) => {
+        output += d.toString();
+        recordExternalLog(d.toString());
+      };
+      proc.stdout.on("data", keep);
+      proc.stderr.on("data", keep);
+      const exited = new Promise((r) => proc.once("exit", r));
+      try {
+        const apiPort = await waitFor(`server.started (${output.slice(-500)})`, () => {
+          const line = output.split("\n").find((l) => l.includes('"server.started"'));
+          return line === undefined ? undefined : (JSON.parse(line) as { apiPort: number }).apiPort;
+        }, 45_000);
+        const file = join(home, "data", "api-token");
+        expect(statSync(file).mode & 0o777).to.equal(0o600);
+        const token = readFileSync(file, "utf8").trim();
+        auditSecrets(token);
+        expect(tokenWeakness(token)).to.equal(undefined);
+        const get = (credential: string) => fetch(`http://127.0.0.1:${apiPort}/api/sessions`, { headers: { Authorization: `Bearer ${credential}` } });
+        expect((await get(token)).status).to.equal(200);
+        expect((await get("quickstart-admin")).status).to.equal(401);
+        expect(output).to.not.include(token);
+      } finally {
+        proc.kill("SIGTERM");
+        await exited;
+        rmSync(home, { recursive: true, force: true });
+      }
+    });
+  });
+});
