@@ -40,7 +40,7 @@ const ua = "Mozilla/5.0 (bench) ".padEnd(1024, "u");
 function viewer(i: number): AuthRequest {
   const query = `token=denied-${i}`;
   return {
-    sessionId: `s${i}`, protocol: "http-flv", ip: "198.51.100.20", address: parseIpAddress("198.51.100.20"),
+    action: "play", sessionId: `s${i}`, protocol: "http-flv", ip: "198.51.100.20", address: parseIpAddress("198.51.100.20"),
     app: "live", channel: "news", path: "/live/news.flv", query, params: new URLSearchParams(query),
     userAgent: `${ua}${i}`, host: "127.0.0.1:8000", origin: "http://127.0.0.1:8000", purpose: "new", requestNumber: 1,
   };

@@ -21,7 +21,7 @@ let sessionCounter = 0;
 function viewer(token: string): AuthRequest {
   const query = `token=${token}`;
   return {
-    sessionId: `s${++sessionCounter}`, protocol: "http-flv", ip: "198.51.100.20", address: parseIpAddress("198.51.100.20"),
+    action: "play", sessionId: `s${++sessionCounter}`, protocol: "http-flv", ip: "198.51.100.20", address: parseIpAddress("198.51.100.20"),
     app: "live", channel: "news", path: "/live/news.flv", query, params: new URLSearchParams(query),
     userAgent: "bench", host: "127.0.0.1:8000", origin: "http://127.0.0.1:8000", purpose: "new", requestNumber: 1,
   };

@@ -18,7 +18,7 @@ function randomRanges(count: number): IpRange[] {
 
 function requestFor(ip: string, i: number): AuthRequest {
   return {
-    sessionId: `s${i}`, protocol: "http-flv", ip, address: parseIpAddress(ip), app: "live", channel: "test",
+    action: "play", sessionId: `s${i}`, protocol: "http-flv", ip, address: parseIpAddress(ip), app: "live", channel: "test",
     path: "/live/test.flv", query: "", params: new URLSearchParams(), userAgent: "", host: "", origin: "",
     purpose: "new", requestNumber: 1,
   };

@@ -15,7 +15,7 @@ const log = createLogger("silent");
 function requestFor(query: string, i: number, path = "/live/test.flv"): AuthRequest {
   const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
   return {
-    sessionId: `s${i}`, protocol: "http-flv", ip, address: parseIpAddress(ip), app: "live", channel: "test",
+    action: "play", sessionId: `s${i}`, protocol: "http-flv", ip, address: parseIpAddress(ip), app: "live", channel: "test",
     path, query, params: new URLSearchParams(query), userAgent: "", host: "", origin: "",
     purpose: "new", requestNumber: 1,
   };

@@ -8,7 +8,7 @@ export function authRequest(fields: { query?: string; ip?: string; app?: string;
   const channel = fields.channel ?? "test";
   const query = fields.query ?? "";
   return {
-    sessionId: "test-session", protocol: fields.protocol ?? "http-flv", ip, address: parseIpAddress(ip), app, channel,
+    action: "play", sessionId: "test-session", protocol: fields.protocol ?? "http-flv", ip, address: parseIpAddress(ip), app, channel,
     path: fields.path ?? `/${app}/${channel}.flv`, query, params: new URLSearchParams(query), userAgent: "", host: "", origin: "",
     purpose: fields.purpose ?? "new", requestNumber: fields.purpose === "recheck" ? 2 : 1,
   };

@@ -8,6 +8,7 @@ export function authRequest(overrides: Partial<AuthRequest> = {}): AuthRequest {
   const query = overrides.query ?? "token=123";
   const ip = overrides.ip ?? "203.0.113.7";
   return {
+    action: "play",
     sessionId: `session-${++counter}`,
     protocol: "http-flv",
     ip,

@@ -2,8 +2,9 @@ import { EventEmitter } from "node:events";
 import { performance } from "node:perf_hooks";
 import type { Authorizer } from "../core/authorizer.js";
 import type { AuthRequest } from "../core/auth-request.js";
-import type { Decision, StepName, StepVerdict } from "../core/decision.js";
+import type { Decision, StepName } from "../core/decision.js";
 import type { Logger } from "../core/log.js";
+import { stepLoop, type LoopEnd, type StepAnswer } from "./step-loop.js";
 
 /** The verdict the chain gives when every step passes. */
 export type DefaultAction = "allow" | "deny";
@@ -53,39 +54,57 @@ export class AuthChain extends EventEmitter<AuthChainEvents> {
   }
 
   /**
-   * The chain's decision on one request. The step loop is written out here rather than in a helper:
-   * a request reaches a step's verdict in two calls from the gate (`decide`, then `step.decide`), which
-   * keeps every protocol's path at five hops or fewer (docs/architecture.md).
+   * The chain's decision on one request. It drives the shared step loop (`chain/step-loop.ts`, which
+   * picks the next step and ends the loop) and calls each step's `decide` itself rather than through a
+   * helper: a request reaches a step's verdict in two calls from the gate (`decide`, then `step.decide`),
+   * which keeps every protocol's path at five hops or fewer (docs/architecture.md).
    */
   async decide(request: AuthRequest): Promise<Decision> {
     const started = performance.now();
-    let decision: Decision | undefined;
-    // Steps that ran and may veto a later step's allow on its identity (the `revoked` step).
-    let vetoes: Authorizer[] | undefined;
-    for (const step of this.#steps) {
-      let verdict: StepVerdict;
+    const loop = stepLoop(this.#steps, request);
+    let next = loop.next();
+    while (!next.done) {
+      const step = next.value;
+      let answer: StepAnswer;
       const stepStarted = performance.now();
       try {
-        const answer = step.decide(request);
-        verdict = answer instanceof Promise ? await answer : answer;
+        const verdict = step.decide(request);
+        answer = { verdict: verdict instanceof Promise ? await verdict : verdict };
         this.emit("step", step.name, (performance.now() - stepStarted) / 1000);
       } catch (error) {
         this.#log.error(
           { event: "auth.step_failed", sessionId: request.sessionId, step: step.name, err: error },
           "authorization step failed; denying",
         );
-        decision = finish("deny", step.name, `step ${step.name} failed: ${errorMessage(error)}`, started);
-        break;
+        answer = { failed: error };
       }
-      decision = decisionOf(step.name, verdict, started);
-      if (decision?.verdict === "allow" && vetoes !== undefined) decision = vetoed(vetoes, request, decision, started);
-      if (decision !== undefined) break;
-      if (step.vetoAllow !== undefined) (vetoes ??= []).push(step);
+      next = loop.next(answer);
     }
-    decision ??= finish(this.#defaultAction, "default", `no step decided; default is ${this.#defaultAction}`, started);
+    const decision = this.#decisionOf(next.value, started);
     this.#logDecision(request, decision);
     this.emit("decision", request, decision);
     return decision;
+  }
+
+  /** The chain's decision from how the step loop ended. */
+  #decisionOf(end: LoopEnd<StepName>, started: number): Decision {
+    const latencyMs = performance.now() - started;
+    switch (end.end) {
+      case "decided": {
+        const verdict = end.verdict;
+        if (verdict.verdict === "allow") {
+          return {
+            verdict: "allow", step: end.step, reason: verdict.reason, latencyMs,
+            ...(verdict.user ? { user: verdict.user } : {}),
+            ...(verdict.ttlSec !== undefined ? { ttlSec: verdict.ttlSec } : {}),
+          };
+        }
+        return { verdict: "deny", step: end.step, reason: verdict.reason, latencyMs, ...(verdict.redirectUrl ? { redirectUrl: verdict.redirectUrl } : {}) };
+      }
+      case "vetoed": return { verdict: "deny", step: end.step, reason: end.reason, latencyMs, ...(end.user ? { user: end.user } : {}) };
+      case "failed": return { verdict: "deny", step: end.step, reason: `step ${end.step} failed: ${errorMessage(end.error)}`, latencyMs };
+      case "passed": return { verdict: this.#defaultAction, step: "default", reason: `no step decided; default is ${this.#defaultAction}`, latencyMs };
+    }
   }
 
   #logDecision(request: AuthRequest, decision: Decision): void {
@@ -109,36 +128,6 @@ export class AuthChain extends EventEmitter<AuthChainEvents> {
   async close(): Promise<void> {
     await Promise.allSettled(this.#steps.map((s) => s.close?.()));
   }
-}
-
-/** The chain's decision when a step allowed or denied; undefined when it passed. */
-function decisionOf(step: StepName, verdict: StepVerdict, started: number): Decision | undefined {
-  if (verdict.verdict === "allow") {
-    return {
-      verdict: "allow", step, reason: verdict.reason, latencyMs: performance.now() - started,
-      ...(verdict.user ? { user: verdict.user } : {}),
-      ...(verdict.ttlSec !== undefined ? { ttlSec: verdict.ttlSec } : {}),
-    };
-  }
-  if (verdict.verdict === "deny") {
-    return { verdict: "deny", step, reason: verdict.reason, latencyMs: performance.now() - started, ...(verdict.redirectUrl ? { redirectUrl: verdict.redirectUrl } : {}) };
-  }
-  return undefined;
-}
-
-/** The allow as it stands, or the first veto of it as a deny of the vetoing step that keeps the identity the allow named. */
-function vetoed(vetoes: readonly Authorizer[], request: AuthRequest, decision: Decision & { verdict: "allow" }, started: number): Decision {
-  for (const step of vetoes) {
-    const reason = step.vetoAllow!(request, decision.user);
-    if (reason !== null) {
-      return { verdict: "deny", step: step.name, reason, latencyMs: performance.now() - started, ...(decision.user ? { user: decision.user } : {}) };
-    }
-  }
-  return decision;
-}
-
-function finish(verdict: "allow" | "deny", step: StepName, reason: string, started: number): Decision {
-  return { verdict, step, reason, latencyMs: performance.now() - started };
 }
 
 function errorMessage(error: unknown): string {

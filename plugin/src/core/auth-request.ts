@@ -6,11 +6,25 @@ export const PROTOCOLS = ["rtmp", "http-flv", "ws-flv", "hls"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
 /**
- * AuthRequest is the one value every authorization step receives: what the viewer asked for and
- * who they appear to be. Built once per check, never mutated.
+ * AuthRequest is the one value every authorization step receives: what the viewer (or publisher) asked
+ * for and who they appear to be. Built once per check, never mutated.
+ *
+ * A play and a publish share this type and are told apart by `action`, not by `purpose`: a publish is a
+ * `new` request like a viewer's first check, so a step that reads `purpose` (the brute-force throttle,
+ * the securetoken step's validity window, the backend's grace on a re-check) treats it as the strictest
+ * case, never as a re-check. The play chain (`chain/auth-chain.ts`) is only ever given plays and the
+ * publish steps (`publish/*-step.ts`) only publishes; `action` says which one a request is.
  */
 export interface AuthRequest {
-  /** Our session id: the one sent to backends as `X-Session-Id` and listed by the API. */
+  /**
+   * `play` for a viewer (every protocol, built by the admission pipeline, `gate/admission.ts`);
+   * `publish` for a publisher (built once from the host's report, `publish/publish-request.ts`).
+   */
+  readonly action: "play" | "publish";
+  /**
+   * Our session id: the one sent to backends as `X-Session-Id` and listed by the API. "" for a publish:
+   * a publisher has no viewer session.
+   */
   readonly sessionId: string;
   readonly protocol: Protocol;
   /** The viewer's address as text, normalized (IPv4-mapped IPv6 unmapped, lower case); "" when unknown. */
@@ -27,23 +41,33 @@ export interface AuthRequest {
    * Decoded on every protocol because it names the resource the server serves: a backend rule or a
    * signed link that compares paths sees one spelling per stream, so `/live/%74est.flv` cannot pass
    * where `/live/test.flv` would not. The query, by contrast, is kept as received: a backend may check a signature over its exact bytes.
+   * A publish has the stream path `/<app>/<stream>` whatever the protocol: what a publish link signs.
    */
   readonly path: string;
-  /** The viewer's query string as received, without the leading `?` (order and encoding kept). */
+  /**
+   * The viewer's query string as received, without the leading `?` (order and encoding kept). A publish
+   * has the first value of each parameter the host parsed, re-encoded (hosts hand over no raw query).
+   */
   readonly query: string;
   /** The same query parsed. */
   readonly params: URLSearchParams;
+  /** The viewer's User-Agent (RTMP: its flashVer); "" when unknown, and for a publish. */
   readonly userAgent: string;
-  /** The Host the viewer used (HTTP Host header, or the host of RTMP's tcUrl). */
+  /** The Host the viewer used (HTTP Host header, or the host of RTMP's tcUrl); "" for a publish. */
   readonly host: string;
-  /** Scheme, host and port the viewer used, e.g. `http://127.0.0.1:8000`. */
+  /** Scheme, host and port the viewer used, e.g. `http://127.0.0.1:8000`; "" for a publish. */
   readonly origin: string;
   /**
    * The TCP connection's ports, on RTMP only (HTTP viewers leave it out): what the `internal` step
-   * proves a loopback connection's owner from (net/process-proof.ts).
+   * (and the publish's `internal` step) proves a loopback connection's owner from (net/process-proof.ts).
    */
   readonly connection?: TcpEndpoints;
-  /** `new` when a viewer starts; `recheck` when a playing session's verdict is renewed. */
+  /**
+   * A publish only: true when the name already has a live publisher (hosts that know it say so).
+   * Left out for a play.
+   */
+  readonly live?: boolean;
+  /** `new` when a viewer (or a publisher) starts; `recheck` when a playing session's verdict is renewed. */
   readonly purpose: "new" | "recheck";
   /** 1 for the first check of a session, then 2, 3, … for each re-check. */
   readonly requestNumber: number;

@@ -9,12 +9,15 @@ export interface OutboundCall {
 }
 
 /**
- * Authorizer is one step of the chain. It gets the request and says allow, deny or pass.
- * It may answer synchronously (list lookups) or with a promise (a backend call).
- * Throwing or rejecting is a fault: the chain denies and logs it at error level.
+ * Authorizer is one step of a chain. It gets the request and says allow, deny or pass.
+ * It may answer synchronously (list lookups) or with a promise (a backend call); a step of the publish
+ * chain must answer synchronously (`chain/sync-step-runner.ts`).
+ * Throwing or rejecting is a fault: the play chain denies and logs it at error level.
+ * `Name` is the set of step names of the chain it belongs to: the play chain's `StepName` by default,
+ * the publish chain's own names for a publish step (`publish/publish-decision.ts`).
  */
-export interface Authorizer {
-  readonly name: StepName;
+export interface Authorizer<Name extends string = StepName> {
+  readonly name: Name;
   decide(request: AuthRequest): StepVerdict | Promise<StepVerdict>;
   /**
    * Vetoes the allow of a step that runs after this one, on the identity that allow named: returns why

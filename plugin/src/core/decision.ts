@@ -6,10 +6,14 @@
 const STEP_NAMES = ["internal", "revoked", "ip-deny", "ip-allow", "users", "securetoken", "custom", "backend", "default"] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
-/** What one step says: decide now (allow or deny) or pass to the next step. */
+/**
+ * What one step says: decide now (allow or deny) or pass to the next step. `detail` is what an audit
+ * line says beyond `reason` (never a secret): a publish step's `reason` is a closed label that names a
+ * metric, its `detail` the specifics. The play chain does not read it.
+ */
 export type StepVerdict =
-  | { readonly verdict: "allow"; readonly reason: string; readonly user?: SessionIdentity; readonly ttlSec?: number }
-  | { readonly verdict: "deny"; readonly reason: string; readonly redirectUrl?: string }
+  | { readonly verdict: "allow"; readonly reason: string; readonly detail?: string; readonly user?: SessionIdentity; readonly ttlSec?: number }
+  | { readonly verdict: "deny"; readonly reason: string; readonly detail?: string; readonly redirectUrl?: string }
   | { readonly verdict: "pass" };
 
 /** Who the viewer is, when a step knows: used to name sessions and count limits. */

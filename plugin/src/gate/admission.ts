@@ -41,7 +41,7 @@ export async function admit(ctx: GateContext, port: ConnectionPort): Promise<voi
       }
       ctx.registry.describe(session, { userAgent: fields.userAgent });
     }
-    const request: AuthRequest = { ...fields, sessionId: session.id, protocol: port.protocol, app: port.app, channel: port.channel, purpose: "new", requestNumber: 1 };
+    const request: AuthRequest = { ...fields, action: "play", sessionId: session.id, protocol: port.protocol, app: port.app, channel: port.channel, purpose: "new", requestNumber: 1 };
     const repeated = repeatedCredentialParam(request.params);
     if (repeated !== undefined) {
       // Steps read a parameter's first value, a backend may read its last: one request, two credentials.

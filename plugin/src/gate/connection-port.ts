@@ -5,9 +5,9 @@ import type { SessionTransport, ViewerSession } from "../core/viewer-session.js"
 /**
  * The fields of a request that a host decodes once, where the request enters (the viewer's address behind
  * trusted proxies, the percent-decoded path, the raw query and its parsed form, user agent, host, origin,
- * RTMP's TCP ports): everything of an `AuthRequest` but what the pipeline adds (session id, purpose).
+ * RTMP's TCP ports): everything of an `AuthRequest` but what the pipeline adds (action, session id, purpose) and the publish-only `live`.
  */
-export type RequestFields = Omit<AuthRequest, "sessionId" | "protocol" | "app" | "channel" | "purpose" | "requestNumber">;
+export type RequestFields = Omit<AuthRequest, "action" | "sessionId" | "protocol" | "app" | "channel" | "live" | "purpose" | "requestNumber">;
 
 /**
  * One viewer's connection as a host hands it to the admission pipeline (`gate/admission.ts`): what it

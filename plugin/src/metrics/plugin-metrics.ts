@@ -6,7 +6,7 @@ import type { Logger } from "../core/log.js";
 import type { SessionStore } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
 import { DROP_REASONS, type StatsLedger } from "../stats/stats-ledger.js";
-import { PUBLISH_ALLOW_REASONS, PUBLISH_DENY_REASONS, type PublishDecision } from "../publish/publish-policy.js";
+import { PUBLISH_ALLOW_REASONS, PUBLISH_DENY_REASONS, type PublishDecision } from "../publish/publish-decision.js";
 import type { EdgeCluster } from "../cluster/edge-cluster.js";
 
 

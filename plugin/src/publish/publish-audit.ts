@@ -1,5 +1,6 @@
 import type { Logger } from "../core/log.js";
-import type { PublishAttempt, PublishDecision, PublishPolicy } from "./publish-policy.js";
+import type { PublishAttempt, PublishDecision } from "./publish-decision.js";
+import type { PublishPolicy } from "./publish-policy.js";
 
 /** A publish attempt as the audit log names it: the policy's fields and how the publisher connected. */
 export interface AuditedPublishAttempt extends PublishAttempt {
