@@ -1,0 +1,136 @@
+import { expect } from "chai";
+import { existsSync, mkdirSync, watch, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import NodeMediaServer from "node-media-server";
+import { parseConfig } from "../plugin/src/config/parse-config.js";
+import { pluginConfigSchema, type PluginConfig, type PluginConfigInput } from "../plugin/src/config/plugin-config-schema.js";
+import { buildViewerAuth } from "../plugin/src/viewer-auth.js";
+import { createNms4Host } from "../plugin/src/hosts/nms4/nms4-host.js";
+import { createCapturingLogger } from "./helpers/capturing-logger.js";
+import { startRedis, type RedisServer } from "./helpers/redis-server.js";
+import { startStubBackend, type StubBackend } from "./helpers/stub-backend.js";
+import { waitFor } from "./helpers/wait-for.js";
+
+/** What the process holds open: libuv handles and requests by kind, SIGHUP listeners and file descriptors. */
+function openResources(): { resources: string[]; sighup: number; fds: number } {
+  return {
+    resources: [...process.getActiveResourcesInfo()].filter((r) => r !== "TTYWrap").sort(),
+    sighup: process.listenerCount("SIGHUP"),
+    fds: readdirSync("/proc/self/fd").length,
+  };
+}
+
+/**
+ * The baseline, taken after one turn of the loop: mocha arms a test's timeout timer only once the
+ * test function's synchronous part has returned.
+ */
+async function baselineResources(): Promise<ReturnType<typeof openResources>> {
+  // libuv makes one inotify descriptor per loop at the first fs.watch and keeps it for the loop's life:
+  // a watcher made and closed before the baseline puts it there, so only our own descriptors are counted.
+  watch(tmpdir()).close();
+  await new Promise((resolve) => setImmediate(resolve));
+  return openResources();
+}
+
+/** Resources in `after` that `before` did not hold, by kind (a count per kind). */
+function added(before: string[], after: string[]): string[] {
+  const left = [...before];
+  return after.filter((r) => {
+    const i = left.indexOf(r);
+    if (i === -1) return true;
+    left.splice(i, 1);
+    return false;
+  });
+}
+
+describe("building viewer authorization opens nothing; start opens, detach closes", function () {
+  this.timeout(60_000);
+  let dir: string;
+  let redis: RedisServer;
+  let backend: StubBackend;
+
+  before(async () => {
+    redis = await startRedis();
+    backend = await startStubBackend();
+  });
+  after(async () => {
+    await backend.close();
+    await redis.stop();
+  });
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "va-build-start-"))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Every part that opens something: users file, statistics, HLS (edge keys), backend, API with token file, console, cluster. */
+  function fullConfig(): PluginConfig {
+    const usersFile = join(dir, "users.yaml");
+    writeFileSync(usersFile, "users:\n  - login: alice\n    tokens: [build-start-test-token-0123456789]\n    packages: ['*']\n");
+    mkdirSync(join(dir, "hls", "live", "ch1"), { recursive: true });
+    const input: PluginConfigInput = {
+      log: { level: "silent", nmsLevel: "error" },
+      auth: { usersFile, backend: { type: "http-request", url: `${backend.base}/` } },
+      hls: { dir: join(dir, "hls"), edge: { baseUrl: "https://edge.example.com", secret: "build-start-edge-secret-0123" } },
+      stats: { file: join(dir, "data", "stats.sqlite") },
+      api: { enabled: true, port: 0, tokenFile: join(dir, "data", "api-token") },
+      cluster: { redis: redis.url, nodeId: "edge-build-start", heartbeatMs: 200, timeoutMs: 500 },
+    };
+    return parseConfig(pluginConfigSchema, input) as PluginConfig;
+  }
+
+  it("on a full configuration: no handle, timer, socket, SIGHUP listener or file descriptor is new after build and attach; detach after start gives every one back", async () => {
+    const config = fullConfig();
+    const logs = createCapturingLogger();
+    const nms = new NodeMediaServer({ bind: "127.0.0.1", rtmp: { port: "0" }, http: { port: "0" }, store: { path: join(dir, "store") } });
+    const host = createNms4Host(nms);
+    const baseline = await baselineResources();
+
+    const auth = buildViewerAuth(config, { logger: logs.logger });
+    let now = openResources();
+    expect(added(baseline.resources, now.resources), "resources after build").to.deep.equal([]);
+    expect(now.sighup, "SIGHUP listeners after build").to.equal(baseline.sighup);
+    expect(now.fds, "file descriptors after build").to.equal(baseline.fds);
+    expect(existsSync(join(dir, "data")), "nothing written at build (token file, ledger)").to.equal(false);
+    expect(auth.config.api.token, "the token is known at build").to.be.a("string");
+
+    auth.attach(host);
+    now = openResources();
+    expect(added(baseline.resources, now.resources), "resources after attach").to.deep.equal([]);
+    expect(now.sighup, "SIGHUP listeners after attach").to.equal(baseline.sighup);
+    expect(now.fds, "file descriptors after attach").to.equal(baseline.fds);
+
+    await auth.start();
+    try {
+      now = openResources();
+      const opened = added(baseline.resources, now.resources);
+      expect(opened, "the flush, purge, sweep and history timers, the API's listener, the Redis link").to.include.members(["Timeout", "TCPServerWrap", "TCPSocketWrap"]);
+      expect(now.sighup, "the users file's SIGHUP listener").to.equal(baseline.sighup + 1);
+      expect(now.fds, "the ledger, the watcher, the sockets").to.be.greaterThan(baseline.fds);
+      expect(readFileSync(config.api.tokenFile!, "utf8").trim(), "start writes the token the API was built with").to.equal(auth.config.api.token);
+      expect(existsSync(config.stats.file!)).to.equal(true);
+      await waitFor("the edge to join the cluster", () => (auth.cluster?.status().redis === "up" ? true : undefined), 10_000);
+    } finally {
+      await auth.detach();
+    }
+    // Closed sockets and handles are released on the next turns of the loop.
+    await waitFor("every resource to be released", () => {
+      const end = openResources();
+      return added(baseline.resources, end.resources).length === 0 && end.fds === baseline.fds ? end : undefined;
+    }, 10_000).catch(() => undefined);
+    const end = openResources();
+    expect(added(baseline.resources, end.resources), "resources after detach").to.deep.equal([]);
+    expect(end.sighup, "SIGHUP listeners after detach").to.equal(baseline.sighup);
+    expect(end.fds, "file descriptors after detach").to.equal(baseline.fds);
+  });
+
+  it("a built but never started part is closed by detach without opening anything", async () => {
+    const config = fullConfig();
+    const baseline = await baselineResources();
+    const auth = buildViewerAuth(config, { logger: createCapturingLogger().logger });
+    await auth.detach();
+    const end = openResources();
+    expect(added(baseline.resources, end.resources)).to.deep.equal([]);
+    expect(end.sighup).to.equal(baseline.sighup);
+    expect(end.fds).to.equal(baseline.fds);
+    expect(existsSync(join(dir, "data"))).to.equal(false);
+  });
+});
