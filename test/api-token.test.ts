@@ -108,11 +108,13 @@ describe("API credentials that cannot be guessed", function () {
 
     it("a reload with the same file changes nothing (the token read again is the same)", async () => {
       const file = join(dir, "api-token");
-      const auth = buildViewerAuth(config(file));
+      // The file is written at start (building only reads): the API on an OS-picked port.
+      const auth = buildViewerAuth(parseConfig(pluginConfigSchema, { api: { enabled: true, port: 0, tokenFile: file } }) as PluginConfig);
       try {
+        await auth.start();
         auditSecrets(auth.config.api.token!);
         expect(auth.config.api.token).to.equal(readFileSync(file, "utf8").trim());
-        expect(auth.reload({ api: { enabled: true, tokenFile: file } })).to.deep.include({ restartNeeded: [] });
+        expect(auth.reload({ api: { enabled: true, port: 0, tokenFile: file } })).to.deep.include({ restartNeeded: [] });
       } finally {
         await auth.detach();
       }

@@ -1,8 +1,14 @@
 import { expect } from "chai";
-import { existsSync, mkdirSync, watch, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readlinkSync, watch, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer, get, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import NodeMediaServer from "node-media-server";
+import { systemClock } from "../plugin/src/core/clock.js";
+import type { EndReason, ViewerSession } from "../plugin/src/core/viewer-session.js";
+import type { SessionStart } from "../plugin/src/core/session-store.js";
+import { MemorySessionStore } from "../plugin/src/sessions/memory-session-store.js";
 import { parseConfig } from "../plugin/src/config/parse-config.js";
 import { pluginConfigSchema, type PluginConfig, type PluginConfigInput } from "../plugin/src/config/plugin-config-schema.js";
 import { buildViewerAuth } from "../plugin/src/viewer-auth.js";
@@ -13,11 +19,18 @@ import { startStubBackend, type StubBackend } from "./helpers/stub-backend.js";
 import { waitFor } from "./helpers/wait-for.js";
 
 /** What the process holds open: libuv handles and requests by kind, SIGHUP listeners and file descriptors. */
-function openResources(): { resources: string[]; sighup: number; fds: number } {
+function openResources(): { resources: string[]; sighup: number; fds: string[] } {
   return {
     resources: [...process.getActiveResourcesInfo()].filter((r) => r !== "TTYWrap").sort(),
     sighup: process.listenerCount("SIGHUP"),
-    fds: readdirSync("/proc/self/fd").length,
+    // Each descriptor with what it points at: one closed and reused for something else counts as new.
+    fds: readdirSync("/proc/self/fd").flatMap((fd) => {
+      try {
+        return [`${fd} ${readlinkSync(`/proc/self/fd/${fd}`)}`];
+      } catch {
+        return []; // the directory's own descriptor, closed by now
+      }
+    }),
   };
 }
 
@@ -88,7 +101,7 @@ describe("building viewer authorization opens nothing; start opens, detach close
     let now = openResources();
     expect(added(baseline.resources, now.resources), "resources after build").to.deep.equal([]);
     expect(now.sighup, "SIGHUP listeners after build").to.equal(baseline.sighup);
-    expect(now.fds, "file descriptors after build").to.equal(baseline.fds);
+    expect(added(baseline.fds, now.fds), "file descriptors after build").to.deep.equal([]);
     expect(existsSync(join(dir, "data")), "nothing written at build (token file, ledger)").to.equal(false);
     expect(auth.config.api.token, "the token is known at build").to.be.a("string");
 
@@ -96,7 +109,7 @@ describe("building viewer authorization opens nothing; start opens, detach close
     now = openResources();
     expect(added(baseline.resources, now.resources), "resources after attach").to.deep.equal([]);
     expect(now.sighup, "SIGHUP listeners after attach").to.equal(baseline.sighup);
-    expect(now.fds, "file descriptors after attach").to.equal(baseline.fds);
+    expect(added(baseline.fds, now.fds), "file descriptors after attach").to.deep.equal([]);
 
     await auth.start();
     try {
@@ -104,7 +117,7 @@ describe("building viewer authorization opens nothing; start opens, detach close
       const opened = added(baseline.resources, now.resources);
       expect(opened, "the flush, purge, sweep and history timers, the API's listener, the Redis link").to.include.members(["Timeout", "TCPServerWrap", "TCPSocketWrap"]);
       expect(now.sighup, "the users file's SIGHUP listener").to.equal(baseline.sighup + 1);
-      expect(now.fds, "the ledger, the watcher, the sockets").to.be.greaterThan(baseline.fds);
+      expect(added(baseline.fds, now.fds).join("\n"), "the ledger, the watcher, the sockets").to.include("stats.sqlite").and.to.include("socket:");
       expect(readFileSync(config.api.tokenFile!, "utf8").trim(), "start writes the token the API was built with").to.equal(auth.config.api.token);
       expect(existsSync(config.stats.file!)).to.equal(true);
       await waitFor("the edge to join the cluster", () => (auth.cluster?.status().redis === "up" ? true : undefined), 10_000);
@@ -114,12 +127,12 @@ describe("building viewer authorization opens nothing; start opens, detach close
     // Closed sockets and handles are released on the next turns of the loop.
     await waitFor("every resource to be released", () => {
       const end = openResources();
-      return added(baseline.resources, end.resources).length === 0 && end.fds === baseline.fds ? end : undefined;
+      return added(baseline.resources, end.resources).length === 0 && added(baseline.fds, end.fds).length === 0 ? end : undefined;
     }, 10_000).catch(() => undefined);
     const end = openResources();
     expect(added(baseline.resources, end.resources), "resources after detach").to.deep.equal([]);
     expect(end.sighup, "SIGHUP listeners after detach").to.equal(baseline.sighup);
-    expect(end.fds, "file descriptors after detach").to.equal(baseline.fds);
+    expect(added(baseline.fds, end.fds), "file descriptors after detach").to.deep.equal([]);
   });
 
   it("a built but never started part is closed by detach without opening anything", async () => {
@@ -130,7 +143,59 @@ describe("building viewer authorization opens nothing; start opens, detach close
     const end = openResources();
     expect(added(baseline.resources, end.resources)).to.deep.equal([]);
     expect(end.sighup).to.equal(baseline.sighup);
-    expect(end.fds).to.equal(baseline.fds);
+    expect(added(baseline.fds, end.fds)).to.deep.equal([]);
     expect(existsSync(join(dir, "data"))).to.equal(false);
+  });
+});
+
+/** A real store that also records what the gate asked of it. */
+class RecordingStore extends MemorySessionStore {
+  readonly calls: string[] = [];
+  override open(start: SessionStart): ViewerSession {
+    this.calls.push(`open ${start.app}/${start.channel}`);
+    return super.open(start);
+  }
+  override end(session: ViewerSession, reason: EndReason, ...rest: unknown[]): void {
+    this.calls.push(`end ${reason}`);
+    (super.end as (...args: unknown[]) => void)(session, reason, ...rest);
+  }
+}
+
+describe("an injected session store", () => {
+  let dir: string;
+  let server: Server | undefined;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "va-store-"))));
+  afterEach(async () => {
+    await new Promise((resolve) => (server === undefined ? resolve(undefined) : server.close(resolve)));
+    server = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("is the store every part uses: the HLS gate opens and ends its sessions there", async () => {
+    mkdirSync(join(dir, "live", "ch1"), { recursive: true });
+    writeFileSync(join(dir, "live", "ch1", "index.m3u8"), "#EXTM3U\n");
+    const logs = createCapturingLogger();
+    const store = new RecordingStore(systemClock, logs.logger);
+    const config = parseConfig(pluginConfigSchema, { log: { level: "silent" }, auth: { defaultAction: "deny" }, hls: { dir } }) as PluginConfig;
+    const auth = buildViewerAuth(config, { logger: logs.logger, sessionStore: store });
+    expect(auth.sessions).to.equal(store);
+    await auth.start();
+    try {
+      const handler = auth.httpHandler!;
+      server = createServer((req, res) => handler(req, res, () => res.writeHead(404).end()));
+      await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+      const port = (server.address() as AddressInfo).port;
+      const status = await new Promise<number>((resolve, reject) => {
+        get(`http://127.0.0.1:${port}/live/ch1/index.m3u8`, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on("error", reject);
+      });
+      expect(status).to.equal(403);
+      expect(store.calls).to.deep.equal(["open live/ch1", "end denied"]);
+      expect(store.count()).to.equal(0);
+    } finally {
+      await auth.detach();
+    }
   });
 });
