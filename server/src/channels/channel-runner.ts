@@ -1,5 +1,6 @@
 import { makeHlsDir, type DataModes } from "../data-modes.js";
 import { join } from "node:path";
+import type { Clock } from "../../../plugin/src/core/clock.js";
 import type { Logger } from "../../../plugin/src/core/log.js";
 import type { Redactor } from "../../../plugin/src/core/redactor.js";
 import type { LocalProcesses } from "../../../plugin/src/net/process-proof.js";
@@ -18,6 +19,8 @@ export interface ChannelEndpoints {
   ffprobePath: string;
   /** Modes of the HLS directories and of the files the server writes there (server/src/data-modes.ts). */
   modes: DataModes;
+  /** Times the supervised runs (restart backoff) and state changes. Default: the system clock. */
+  clock?: Clock;
 }
 
 /** A channel's state for the status endpoint. */
@@ -52,12 +55,12 @@ export class ChannelRunner {
     makeHlsDir(join(endpoints.hlsRoot, config.app), endpoints.modes);
     makeHlsDir(hlsDir, endpoints.modes);
     const channelLog = log.child({ channel: config.id });
-    this.ingest = new ProcessSupervisor(`${config.id}/ingest`, () => startIngest(config, base, endpoints.ffmpegPath), policy, channelLog, redactor, endpoints.internalProcesses);
+    this.ingest = new ProcessSupervisor(`${config.id}/ingest`, () => startIngest(config, base, endpoints.ffmpegPath), policy, channelLog, redactor, endpoints.internalProcesses, endpoints.clock);
     this.master = new MasterPlaylistWriter(config, hlsDir, endpoints.ffprobePath, channelLog, endpoints.modes.hlsFileMode);
     this.packager = new ProcessSupervisor(`${config.id}/packager`, () => {
       this.master.reset(); // a restarted packager may carry another picture (a copied source changed)
       return startPackager(config, base, hlsDir, endpoints.ffmpegPath);
-    }, policy, channelLog, redactor, endpoints.internalProcesses);
+    }, policy, channelLog, redactor, endpoints.internalProcesses, endpoints.clock);
   }
 
   start(): void {
