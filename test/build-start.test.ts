@@ -13,6 +13,9 @@ import { parseConfig } from "../plugin/src/config/parse-config.js";
 import { pluginConfigSchema, type PluginConfig, type PluginConfigInput } from "../plugin/src/config/plugin-config-schema.js";
 import { buildViewerAuth } from "../plugin/src/viewer-auth.js";
 import { createNms4Host } from "../plugin/src/hosts/nms4/nms4-host.js";
+import { buildServer } from "../server/src/build-server.js";
+import { serverConfigSchema } from "../server/src/server-config-schema.js";
+import { testChannel } from "./helpers/bundled-server.js";
 import { createCapturingLogger } from "./helpers/capturing-logger.js";
 import { startRedis, type RedisServer } from "./helpers/redis-server.js";
 import { startStubBackend, type StubBackend } from "./helpers/stub-backend.js";
@@ -196,6 +199,33 @@ describe("an injected session store", () => {
       expect(store.count()).to.equal(0);
     } finally {
       await auth.detach();
+    }
+  });
+});
+
+describe("the bundled server: build writes nothing and opens nothing", () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "va-server-build-"))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("buildServer leaves the data directory unmade (API token file, ledger, NMS store) and holds no new handle or descriptor", async () => {
+    const dataDir = join(dir, "data");
+    const config = parseConfig(serverConfigSchema, {
+      server: { bind: "127.0.0.1", rtmpPort: 0, httpPort: 0, dataDir },
+      api: { enabled: true, port: 0, tokenFile: join(dataDir, "api-token") },
+      channels: [testChannel("test")],
+    });
+    const baseline = await baselineResources();
+    const server = buildServer(config, { logger: createCapturingLogger().logger });
+    try {
+      const now = openResources();
+      expect(existsSync(dataDir), "the data directory").to.equal(false);
+      expect(added(baseline.resources, now.resources), "resources after build").to.deep.equal([]);
+      expect(now.sighup).to.equal(baseline.sighup);
+      expect(added(baseline.fds, now.fds), "file descriptors after build").to.deep.equal([]);
+      expect(server.auth.config.api.token, "the token the API and the redactor use").to.be.a("string");
+    } finally {
+      await server.auth.detach();
     }
   });
 });
