@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -117,6 +117,27 @@ describe("API credentials that cannot be guessed", function () {
         expect(auth.reload({ api: { enabled: true, port: 0, tokenFile: file } })).to.deep.include({ restartNeeded: [] });
       } finally {
         await auth.detach();
+      }
+    });
+
+    it("building reads or makes the token and writes nothing; start writes it; a file written by another server in between refuses the start", async () => {
+      const file = join(dir, "data", "api-token");
+      const built = (port = 0) => buildViewerAuth(parseConfig(pluginConfigSchema, { api: { enabled: true, port, tokenFile: file } }) as PluginConfig);
+      const first = built();
+      const second = built();
+      try {
+        expect(existsSync(file), "nothing written at build").to.equal(false);
+        expect(first.config.api.token).to.not.equal(second.config.api.token);
+        await first.start();
+        expect(readFileSync(file, "utf8")).to.equal(`${first.config.api.token}\n`);
+        const error = await second.start().then(() => undefined, (e: unknown) => e);
+        expect(error).to.be.instanceOf(ConfigError);
+        expect((error as ConfigError).issues[0]).to.deep.include({ path: "api.tokenFile" });
+        expect((error as Error).message).to.not.include(first.config.api.token!).and.to.not.include(second.config.api.token!);
+        expect(built().config.api.token, "the next build reads the written token").to.equal(first.config.api.token);
+      } finally {
+        await first.detach();
+        await second.detach();
       }
     });
 
