@@ -12,6 +12,7 @@ import { MemorySessionStore } from "../plugin/src/sessions/memory-session-store.
 import { parseConfig } from "../plugin/src/config/parse-config.js";
 import { pluginConfigSchema, type PluginConfig, type PluginConfigInput } from "../plugin/src/config/plugin-config-schema.js";
 import { buildViewerAuth } from "../plugin/src/viewer-auth.js";
+import { attachViewerAuth } from "../plugin/src/index.js";
 import { createNms4Host } from "../plugin/src/hosts/nms4/nms4-host.js";
 import { buildServer } from "../server/src/build-server.js";
 import { serverConfigSchema } from "../server/src/server-config-schema.js";
@@ -148,6 +149,30 @@ describe("building viewer authorization opens nothing; start opens, detach close
     expect(end.sighup).to.equal(baseline.sighup);
     expect(added(baseline.fds, end.fds)).to.deep.equal([]);
     expect(existsSync(join(dir, "data"))).to.equal(false);
+  });
+});
+
+describe("attachViewerAuth when start cannot open a file", () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "va-attach-start-"))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("throws at once, as when the ledger opened at build, and leaves no watcher, SIGHUP listener or timer behind", async () => {
+    const usersFile = join(dir, "users.yaml");
+    writeFileSync(usersFile, "users:\n  - login: alice\n    tokens: [build-start-test-token-0123456789]\n    packages: ['*']\n");
+    writeFileSync(join(dir, "not-a-folder"), "");
+    const nms = new NodeMediaServer({ bind: "127.0.0.1", rtmp: { port: "0" }, http: { port: "0" }, store: { path: join(dir, "store") } });
+    const baseline = await baselineResources();
+    // The ledger's folder is a file: start fails on it, before the users file watcher and the timers open.
+    const config = { log: { level: "silent" as const }, auth: { usersFile }, stats: { file: join(dir, "not-a-folder", "stats.sqlite") } };
+    expect(() => attachViewerAuth(nms, config, { logger: createCapturingLogger().logger })).to.throw(/EEXIST|ENOTDIR/);
+    await new Promise((resolve) => setImmediate(resolve));
+    const end = openResources();
+    expect(added(baseline.resources, end.resources)).to.deep.equal([]);
+    expect(end.sighup).to.equal(baseline.sighup);
+    expect(added(baseline.fds, end.fds)).to.deep.equal([]);
+    // The host is free again.
+    await attachViewerAuth(nms, { log: { level: "silent" } }, { logger: createCapturingLogger().logger }).detach();
   });
 });
 

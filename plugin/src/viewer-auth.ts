@@ -129,7 +129,8 @@ export interface ViewerAuth extends ViewerAuthParts {
    * Opens everything building left closed, in this order: the API token file (created when missing), the
    * statistics ledger, the users file watcher and its SIGHUP listener, the timers (verdict cache purge,
    * HLS key sweep, viewer history), the link to the other edges, then the management API; resolves once
-   * the API listens. Once. What opened before a failure stays open until `detach`.
+   * the API listens. Once. A file that cannot be written or opened throws at once (not in the promise);
+   * what opened before a failure stays open until `detach`.
    */
   start(): Promise<void>;
 }
@@ -265,7 +266,9 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
       host = target;
       log.info({ event: "plugin.attached", steps: chain.stepNames, defaultAction: current.auth.defaultAction }, "viewer authorization attached");
     },
-    async start() {
+    start() {
+      // Not async: what opens synchronously (token file, ledger, watcher) throws to the caller at once,
+      // as a configuration problem did when the ledger opened at build (attachViewerAuth throws it).
       if (started || closed) throw new Error("viewer authorization is started once, before detach");
       started = true;
       tokenAtBuild.writeFile?.();
@@ -274,8 +277,10 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
       chain.start();
       hlsGate?.keys.start();
       consoleData?.history.start();
-      await cluster?.start();
-      await api?.listen();
+      return (async () => {
+        await cluster?.start();
+        await api?.listen();
+      })();
     },
     async detach() {
       if (closed) return;

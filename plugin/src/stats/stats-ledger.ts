@@ -119,6 +119,7 @@ type Row = Record<string, string | number | null>;
  */
 export class StatsLedger {
   readonly #file: string;
+  readonly #sqlite: typeof Database;
   readonly #flushIntervalMs: number;
   readonly #busyTimeoutMs: number;
   /** The open database and what runs while it is open; undefined before `start` and after `close`. */
@@ -144,9 +145,14 @@ export class StatsLedger {
   #purgedThisRound = 0;
   #closed = false;
 
-  /** Keeps the settings only: the file is opened, the flush timer started and the store listened to by `start`. */
+  /**
+   * Keeps the settings and loads better-sqlite3 (a ConfigError at `stats.file` when it is missing); the
+   * file is opened, the flush timer started and the store listened to by `start`.
+   */
   constructor(file: string, flushIntervalMs: number, registry: SessionStore, clock: Clock, log: Logger, options: StatsLedgerOptions = {}) {
     this.#file = file;
+    // Loaded here (a module, no file opened): a missing better-sqlite3 is a ConfigError at build.
+    this.#sqlite = loadBetterSqlite(file);
     this.#flushIntervalMs = flushIntervalMs;
     this.#busyTimeoutMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? 50));
     this.#registry = registry;
@@ -174,9 +180,8 @@ export class StatsLedger {
   start(): void {
     if (this.#open !== undefined || this.#closed) return;
     const file = this.#file;
-    const Sqlite = loadBetterSqlite(file);
     makeLedgerFilePrivate(file);
-    const db = new Sqlite(file, { timeout: OPEN_BUSY_TIMEOUT_MS });
+    const db = new this.#sqlite(file, { timeout: OPEN_BUSY_TIMEOUT_MS });
     try {
       db.pragma("journal_mode = WAL");
       db.pragma("synchronous = NORMAL");
