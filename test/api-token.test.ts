@@ -130,7 +130,13 @@ describe("API credentials that cannot be guessed", function () {
         expect(first.config.api.token).to.not.equal(second.config.api.token);
         await first.start();
         expect(readFileSync(file, "utf8")).to.equal(`${first.config.api.token}\n`);
-        const error = await second.start().then(() => undefined, (e: unknown) => e);
+        // start throws at once what it cannot write (not in its promise).
+        let error: unknown;
+        try {
+          await second.start();
+        } catch (e) {
+          error = e;
+        }
         expect(error).to.be.instanceOf(ConfigError);
         expect((error as ConfigError).issues[0]).to.deep.include({ path: "api.tokenFile" });
         expect((error as Error).message).to.not.include(first.config.api.token!).and.to.not.include(second.config.api.token!);
