@@ -19,6 +19,7 @@ export async function startStandaloneGate(hlsDir: string, fallback: Parameters<t
     log: { level: "silent" }, auth: { defaultAction: "allow" }, sessions: { recheckIntervalSec: 0 }, hls: { dir: hlsDir, sessionIdleSec: 3600, ipBinding: "exact", ...hls },
   }) as PluginConfig;
   const auth = buildViewerAuth(config, { logger: createLogger("silent") });
+  await auth.start(); // the HLS key sweep (building opens nothing)
   const handler = auth.httpHandler!;
   const server = createServer((req, res) => handler(req, res, () => fallback!(req, res)));
   server.listen(0, "127.0.0.1");

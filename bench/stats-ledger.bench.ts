@@ -36,7 +36,7 @@ function openSessions(registry: MemorySessionStore): ViewerSession[] {
 /** Seconds for: every session ends through the registry, then one ledger flush (and the flush alone). */
 function ledgerRun(file: string): { seconds: number; flushSeconds: number } {
   const registry = new MemorySessionStore(systemClock, log);
-  const ledger = new StatsLedger(file, FLUSH_INTERVAL_MS, registry, systemClock, log);
+  const ledger = StatsLedger.open(file, FLUSH_INTERVAL_MS, registry, systemClock, log);
   const sessions = openSessions(registry);
   ledger.flush(); // the live heartbeat of the open sessions, as production has written it by now
   const started = performance.now();

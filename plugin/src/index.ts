@@ -53,14 +53,22 @@ export function attachViewerAuth(nms: NodeMediaServerInstance, config: PluginCon
 
 /**
  * `attachViewerAuth` for a configuration that was already validated: `buildViewerAuth`, attached to
- * the instance's host adapter and started. A refused attach closes what the build opened and throws.
+ * the instance's host adapter and started. A refused attach, or a file that start cannot open (the
+ * ledger, the API token file), detaches and throws.
  */
 export function attachResolvedViewerAuth(nms: NodeMediaServerInstance, resolved: PluginConfig, deps: ViewerAuthDeps = {}): ViewerAuthHandle {
   const auth = buildViewerAuth(resolved, deps);
   try {
     auth.attach(hostFor(nms));
   } catch (error) {
-    void auth.detach(); // release what the build opened (the users file watcher and SIGHUP listener, the ledger)
+    void auth.detach(); // give the host its play path back
+    throw error;
+  }
+  let ready: Promise<void>;
+  try {
+    ready = auth.start();
+  } catch (error) {
+    void auth.detach(); // release what start opened before the failure, and the host
     throw error;
   }
   return {
@@ -76,7 +84,7 @@ export function attachResolvedViewerAuth(nms: NodeMediaServerInstance, resolved:
     users: auth.users,
     revocations: auth.revocations,
     cluster: auth.cluster,
-    ready: auth.start(),
+    ready,
     reload: (config) => auth.reload(config),
     reloadResolved: (config) => auth.reloadResolved(config),
     detach: () => auth.detach(),

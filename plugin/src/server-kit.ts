@@ -37,7 +37,7 @@ export { changedKeys } from "./config/config-changes.js";
 /** The server's Redactor is seeded with every secret of the configuration. */
 export { configSecrets } from "./config/config-secrets.js";
 /** The server reads `api.tokenFile` (or makes one) before it validates the API section. */
-export { withApiTokenFromFile } from "./api/api-token-file.js";
+export { withApiTokenFromFile, apiTokenAtBuild } from "./api/api-token-file.js";
 /** The backend benches parse a `backend` section alone, without a whole configuration. */
 export { backendSchema } from "./config/backend-schema.js";
 /** The cluster bench parses a `cluster` section alone. */

@@ -11,6 +11,7 @@ import { configSecrets } from "./config/config-secrets.js";
 import { AddressRules } from "./net/address-rules.js";
 import type { LocalProcesses } from "./net/process-proof.js";
 import { applyConfigReload, type ConfigReloadOutcome } from "./config-reload.js";
+import type { SessionStore } from "./core/session-store.js";
 import { MemorySessionStore } from "./sessions/memory-session-store.js";
 import { SessionLimiter } from "./sessions/session-limiter.js";
 import { SessionRechecker } from "./sessions/session-rechecker.js";
@@ -23,7 +24,7 @@ import { HlsSessionKeys } from "./hls/hls-session-keys.js";
 import { EdgeLinks } from "./hls/edge-links.js";
 import type { HostAdapter, HttpFrontHandler } from "./hosts/host-adapter.js";
 import { ManagementApi, type ApiProviders } from "./api/management-api.js";
-import { withApiTokenFromFile } from "./api/api-token-file.js";
+import { apiTokenAtBuild, withApiTokenFromFile } from "./api/api-token-file.js";
 import { StatsLedger } from "./stats/stats-ledger.js";
 import { PluginMetrics } from "./metrics/plugin-metrics.js";
 import { UserStore } from "./users/user-store.js";
@@ -39,6 +40,13 @@ import { ViewerHistory } from "./console/viewer-history.js";
 export interface ViewerAuthDeps {
   /** Time source for expiries and session times. Default: the system clock. */
   clock?: Clock;
+  /**
+   * The session store every part shares (gates, limits, re-checks, statistics, API, cluster). Default:
+   * a new in-memory store (`MemorySessionStore`) on `clock`. An embedder's store must implement the whole
+   * `SessionStore` contract (core/session-store.ts), its events included: statistics and metrics
+   * follow `ended`, the cluster mirror `playing`. Its lifetime is the caller's (detach does not clear it).
+   */
+  sessionStore?: SessionStore;
   /**
    * Structured logger. Default: JSON lines on stdout at `config.log.level`, with the configuration's
    * secrets and URL credentials removed from every line (see `createLogger`).
@@ -73,7 +81,7 @@ export interface ViewerAuthParts {
   /** The configuration in force (the latest one `reload` accepted). */
   readonly config: PluginConfig;
   readonly chain: AuthChain;
-  readonly sessions: MemorySessionStore;
+  readonly sessions: SessionStore;
   readonly log: Logger;
   /** The management API when `api.enabled` (listening once started). */
   readonly api: ManagementApi | undefined;
@@ -95,7 +103,10 @@ export interface ViewerAuthParts {
   reload(config: PluginConfigInput): ConfigReloadOutcome;
   /** `reload` for a configuration that was already validated (the bundled server's). */
   reloadResolved(config: PluginConfig): ConfigReloadOutcome;
-  /** Detaches from the host (its own play path back) and closes everything the plugin opened. Safe to call twice. */
+  /**
+   * Detaches from the host (its own play path back) and closes everything `start` opened (ledger,
+   * watchers, signal listener, timers, Redis, API), started or not. Safe to call twice.
+   */
   detach(): Promise<void>;
 }
 
@@ -114,22 +125,32 @@ export interface ViewerAuth extends ViewerAuthParts {
    * as expected, already gated, or would serve the HLS directory around the gate. Once only.
    */
   attach(host: HostAdapter): void;
-  /** Opens what the plugin listens on (the management API); resolves once it listens. */
+  /**
+   * Opens everything building left closed, in this order: the API token file (created when missing), the
+   * statistics ledger, the users file watcher and its SIGHUP listener, the timers (verdict cache purge,
+   * HLS key sweep, viewer history), the link to the other edges, then the management API; resolves once
+   * the API listens. Once. A file that cannot be written or opened throws at once (not in the promise);
+   * what opened before a failure stays open until `detach`.
+   */
   start(): Promise<void>;
 }
 
 /**
  * Builds every part of viewer authorization from a validated configuration — session store, chain,
- * limits and re-checks, HLS gate, statistics, metrics, management API — without opening a socket or
- * touching a host. The one wiring behind `attachViewerAuth`, the bundled server and the benches.
+ * limits and re-checks, HLS gate, statistics, metrics, management API — and wires them, nothing more:
+ * when it returns no timer, watcher, signal listener, socket or open file exists, and nothing was written
+ * (files are only read: the users file, an existing API token file). `attach` puts the gates on a host,
+ * `start` opens the rest, `detach` closes it. The composition root: the one wiring behind
+ * `attachViewerAuth`, the bundled server and the benches.
  */
 export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {}): ViewerAuth {
   // The token of `api.tokenFile` is a configured secret like `api.token`: the redactor gets it too.
-  const resolved = withApiTokenFromFile(config);
+  const tokenAtBuild = apiTokenAtBuild(config);
+  const resolved = tokenAtBuild.config;
   const log = deps.logger ?? createLogger(resolved.log.level, undefined, new Redactor(configSecrets(resolved)), resolved.log.format);
   const clock = deps.clock ?? systemClock;
-  const sessions = new MemorySessionStore(clock, log);
-  const users = UserStore.open(resolved.auth, log);
+  const sessions: SessionStore = deps.sessionStore ?? new MemorySessionStore(clock, log);
+  const users = UserStore.load(resolved.auth, log);
   const addressRules = new AddressRules(resolved.auth);
   let securetoken = resolved.auth.securetoken;
   // Revocations come from the management API or, with a cluster, from any edge: the `revoked` step reads them.
@@ -185,6 +206,7 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
     : undefined;
 
   let host: HostAdapter | undefined;
+  let started = false;
   let closed = false;
   const reloadTargets = {
     addressRules, chain, registry: sessions, rechecker: ctx.rechecker, limiter: ctx.limiter, log,
@@ -226,7 +248,10 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
       target.probe();
       target.setLogLevel(current.log.nmsLevel);
       const hlsDir = current.hls.dir ?? target.hostHlsDir?.() ?? null;
-      if (hlsGate === undefined && hlsDir !== null) hlsGate = hlsGateFor(hlsDir);
+      if (hlsGate === undefined && hlsDir !== null) {
+        hlsGate = hlsGateFor(hlsDir);
+        if (started) hlsGate.keys.start();
+      }
       try {
         target.attachPlayGate(ctx);
         if (hlsGate !== undefined) target.attachHttp(hlsGate.handle, { privateDir: hlsDir! });
@@ -241,9 +266,21 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
       host = target;
       log.info({ event: "plugin.attached", steps: chain.stepNames, defaultAction: current.auth.defaultAction }, "viewer authorization attached");
     },
-    async start() {
-      await cluster?.start();
-      await api?.listen();
+    start() {
+      // Not async: what opens synchronously (token file, ledger, watcher) throws to the caller at once,
+      // as a configuration problem did when the ledger opened at build (attachViewerAuth throws it).
+      if (started || closed) throw new Error("viewer authorization is started once, before detach");
+      started = true;
+      tokenAtBuild.writeFile?.();
+      ledger?.start();
+      users?.start();
+      chain.start();
+      hlsGate?.keys.start();
+      consoleData?.history.start();
+      return (async () => {
+        await cluster?.start();
+        await api?.listen();
+      })();
     },
     async detach() {
       if (closed) return;
@@ -254,9 +291,10 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
       consoleData?.decisions.close();
       consoleData?.history.close();
       ledger?.close();
+      users?.close();
       ctx.rechecker.close();
-      // Started before the first await: a refused attach has released the users file watcher and the
-      // SIGHUP listener by the time it throws.
+      // Started before the first await: every timer and watcher is released by the time a refused
+      // attach throws.
       const chainClosed = chain.close();
       await api?.close();
       await cluster?.close();

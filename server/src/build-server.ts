@@ -3,7 +3,7 @@ import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import NodeMediaServer from "node-media-server";
 import { type ConfigReloadOutcome, type PluginConfig, buildViewerAuth, type ViewerAuth, type ViewerAuthDeps, createNms4Host, runNms, LocalProcesses } from "../../plugin/src/index.js";
-import { stopAcceptingNms, routeNmsLogs, hostPackageResolvedBy, changedKeys, createLogger, configSecrets, Redactor, DEFAULT_PUBLISH_ALLOW_IPS, type Logger, pluginConfigShape, withApiTokenFromFile } from "../../plugin/src/server-kit.js";
+import { stopAcceptingNms, routeNmsLogs, hostPackageResolvedBy, changedKeys, createLogger, configSecrets, Redactor, DEFAULT_PUBLISH_ALLOW_IPS, type Logger, pluginConfigShape, apiTokenAtBuild, systemClock } from "../../plugin/src/server-kit.js";
 import { ChannelRunner, type ChannelStatus } from "./channels/channel-runner.js";
 import type { ServerConfig } from "./server-config-schema.js";
 import { dataModesFor, makeDataDirPrivate, makeHlsDir } from "./data-modes.js";
@@ -26,7 +26,10 @@ export interface BundledServer {
 }
 
 /**
- * Builds the server without starting it: nothing listens and no ffmpeg runs until `start`. Its own ffmpeg
+ * Builds the server without starting it: nothing listens, no ffmpeg runs and nothing is written until
+ * `start` (which makes the data directory private, writes a missing API token file, opens the ledger).
+ * The one thing done at build beyond allocating is routing NMS's log lines into ours (routeNmsLogs,
+ * below), because NMS's constructor already logs. Its own ffmpeg
  * children (each channel's ingest and packager) are let through the play chain and the publish policy
  * by their pids (`LocalProcesses`, proven from /proc), so no credential of the server's travels in
  * their URLs, that is in their command lines, which any local user can read.
@@ -35,19 +38,20 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
   const s = config.server;
   const dataDir = resolve(s.dataDir);
   const hlsRoot = hlsRootOf(config);
-  // Before anything is written into it (the API token file, the ledger): private, whatever the umask.
   const modes = dataModesFor(s.hlsGroupReadable);
-  makeDataDirPrivate(dataDir, hlsRoot, modes, [join(dataDir, "nms-store")]);
-  const pluginConfig = pluginConfigOf(config);
+  // The API token of `api.tokenFile` is read here (or made, to be written at start), so that the redactor has it.
+  const tokenAtBuild = apiTokenAtBuild(pluginConfigOf(config));
+  const pluginConfig = tokenAtBuild.config;
   // The ffmpeg children running now: the proof that a loopback RTMP play or publish is the server's own.
   const internalProcesses = deps.internalProcesses ?? new LocalProcesses();
   // Everything from the configuration or ffmpeg passes this before a log line, the API or the console.
   // The configured publish secrets too, though the server does not use them (pluginConfigOf).
   const redactor = new Redactor([...configSecrets({ ...pluginConfig, publish: config.publish }), ...config.channels.flatMap(sourceCredentials)]);
   const log = deps.logger ?? createLogger(config.log.level, undefined, redactor, config.log.format);
-  // Before NMS is built: its constructor already logs. Our stdout carries JSON lines only; the route
-  // stays for the process's life (NMS's listeners log their close after stop resolves), and the next
-  // server built in the same process takes it over.
+  // At build, not start: NMS's constructor below already logs, and our stdout carries JSON lines only.
+  // It opens nothing (it replaces the `log` function of NMS's logger module, a process-wide singleton);
+  // the route stays for the process's life (NMS's listeners log their close after stop resolves), and
+  // the next server built in the same process takes it over.
   routeNmsLogs(log, hostPackageResolvedBy(createRequire(import.meta.url)));
   warnIfPublishConfigured(config, log);
   const nms = new NodeMediaServer({
@@ -79,6 +83,9 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
     },
     ports,
     async start() {
+      // Before anything is written into it (the API token file, the ledger, NMS's store): private, whatever the umask.
+      makeDataDirPrivate(dataDir, hlsRoot, modes, [join(dataDir, "nms-store")]);
+      tokenAtBuild.writeFile?.();
       rmSync(hlsRoot, { recursive: true, force: true }); // stale segments of a previous run must not be served
       makeHlsDir(hlsRoot, modes);
       const nmsPorts = await runNms(nms);
@@ -86,7 +93,7 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
       ports.api = auth.api?.port ?? 0;
       ports.rtmp = nmsPorts.rtmp;
       ports.http = nmsPorts.http;
-      const endpoints = { rtmpPort: ports.rtmp, hlsRoot, internalProcesses, ffmpegPath: s.ffmpegPath, ffprobePath: s.ffprobePath, modes };
+      const endpoints = { rtmpPort: ports.rtmp, hlsRoot, internalProcesses, ffmpegPath: s.ffmpegPath, ffprobePath: s.ffprobePath, modes, clock: deps.clock ?? systemClock };
       channels = config.channels.map((c) => new ChannelRunner(c, endpoints, policy, log, redactor));
       for (const channel of channels) channel.start();
       log.info({ event: "server.started", pid: process.pid, rtmpPort: ports.rtmp, httpPort: ports.http, apiPort: ports.api, channels: channels.map((c) => `${c.config.app}/${c.config.id}`) }, "server started");
@@ -151,13 +158,13 @@ function hlsRootOf(config: ServerConfig): string {
  */
 function pluginConfigOf(config: ServerConfig): PluginConfig {
   const dataDir = resolve(config.server.dataDir);
-  // The API token of `api.tokenFile` is read (or the file created) here, so that the redactor has it.
-  return withApiTokenFromFile({
+  // `api.token` stays as configured: buildServer reads `api.tokenFile` (apiTokenAtBuild), a reload re-reads it.
+  return {
     ...pluginPartOf(config),
     publish: { ...config.publish, allowIps: [], securetoken: { ...config.publish.securetoken, secrets: [] } },
     hls: { ...config.hls, dir: config.hls.dir ?? join(dataDir, "hls") },
     stats: { ...config.stats, file: config.stats.file ?? join(dataDir, "stats.sqlite") },
-  });
+  };
 }
 
 /** The plugin's sections of the server configuration (everything but `server` and `channels`). */

@@ -43,7 +43,7 @@ describe("private data on disk, whatever the umask", function () {
       const file = join(dir, "new", "stats.sqlite");
       const logs = createCapturingLogger();
       const registry = new MemorySessionStore(systemClock, logs.logger);
-      const ledger = new StatsLedger(file, 60_000, registry, systemClock, logs.logger);
+      const ledger = StatsLedger.open(file, 60_000, registry, systemClock, logs.logger);
       expect(process.umask(), "the plugin leaves the host's umask alone").to.equal(0o022);
       ledger.flush();
       const modes = modesUnder(join(dir, "new"));
@@ -52,7 +52,7 @@ describe("private data on disk, whatever the umask", function () {
       expect(octal(modes, dir)).to.deep.equal({ "/new": "700", "/new/stats.sqlite": "600", "/new/stats.sqlite-wal": "600", "/new/stats.sqlite-shm": "600" });
       ledger.close();
       chmodSync(file, 0o644);
-      const again = new StatsLedger(file, 60_000, registry, systemClock, logs.logger);
+      const again = StatsLedger.open(file, 60_000, registry, systemClock, logs.logger);
       expect(lstatSync(file).mode & 0o777, "an existing database readable by others is narrowed").to.equal(0o600);
       again.close();
     } finally {

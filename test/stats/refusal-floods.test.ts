@@ -38,7 +38,7 @@ describe("refusal floods: the statistics ledger grows per minute, not per refuse
 
   function ledgerOn(clock: ManualClock) {
     const registry = new MemorySessionStore(clock, logs.logger);
-    const ledger = new StatsLedger(file, 60_000, registry, clock, logs.logger, {});
+    const ledger = StatsLedger.open(file, 60_000, registry, clock, logs.logger, {});
     open.push(ledger);
     return { registry, ledger };
   }

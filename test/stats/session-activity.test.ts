@@ -44,7 +44,7 @@ describe("session last activity: streaming viewers are active while they play, H
     const clock = new ManualClock(T0);
     const logs = createCapturingLogger();
     const registry = new MemorySessionStore(clock, logs.logger);
-    const ledger = new StatsLedger(file, 60_000, registry, clock, logs.logger);
+    const ledger = StatsLedger.open(file, 60_000, registry, clock, logs.logger);
     viewer(registry, "rtmp");
     const hls = viewer(registry, "hls");
     clock.advance(3_000);
@@ -53,7 +53,7 @@ describe("session last activity: streaming viewers are active while they play, H
     ledger.flush(); // the last heartbeat before the process dies
     ledger.close(); // the sessions stay in live_sessions, as after a SIGKILL
 
-    const restarted = new StatsLedger(file, 60_000, new MemorySessionStore(clock, logs.logger), new ManualClock(T0 + 60_000), logs.logger);
+    const restarted = StatsLedger.open(file, 60_000, new MemorySessionStore(clock, logs.logger), new ManualClock(T0 + 60_000), logs.logger);
     const csv = restarted.exportCsv(0, T0 + 120_000).trim().split("\r\n");
     restarted.close();
     const header = csv[0]!.split(",");

@@ -39,7 +39,7 @@ describe("statistics ledger under database faults: the server keeps serving, row
   });
 
   function ledgerOn(clock: Clock, options: StatsLedgerOptions = {}, flushIntervalMs = 60_000, registry = new MemorySessionStore(clock, logs.logger)) {
-    const ledger = new StatsLedger(file, flushIntervalMs, registry, clock, logs.logger, { busyTimeoutMs: BUSY_TIMEOUT_MS, ...options });
+    const ledger = StatsLedger.open(file, flushIntervalMs, registry, clock, logs.logger, { busyTimeoutMs: BUSY_TIMEOUT_MS, ...options });
     open.push(ledger);
     return { registry, ledger };
   }

@@ -22,11 +22,55 @@ export function withApiTokenFromFile(config: PluginConfig): PluginConfig {
   return Object.freeze({ ...config, api: Object.freeze({ ...config.api, token }) });
 }
 
-function readOrCreate(file: string): string {
+/** The configuration with its API token known, and what `start` must write for it (nothing when no file is involved). */
+export interface ApiTokenAtBuild {
+  readonly config: PluginConfig;
+  /**
+   * Creates the missing token file with the token already in `config` (exclusively, 0600), or narrows an
+   * existing one readable by others to 0600. Throws a ConfigError when another process created the file
+   * meanwhile with another token.
+   */
+  readonly writeFile: (() => void) | undefined;
+}
+
+/**
+ * `withApiTokenFromFile` without touching the disk beyond a read: the token is needed at build (the
+ * logger's redactor, the management API), writing it is a side effect that waits for `start`. A
+ * missing file gets a new token now and is created by `writeFile`.
+ */
+export function apiTokenAtBuild(config: PluginConfig): ApiTokenAtBuild {
+  const file = config.api.tokenFile;
+  if (!config.api.enabled || file === null || config.api.token !== null) return { config, writeFile: undefined };
+  const existing = readToken(file);
+  const token = existing ?? generateApiToken();
+  return {
+    config: Object.freeze({ ...config, api: Object.freeze({ ...config.api, token }) }),
+    writeFile() {
+      const written = readOrCreate(file, token);
+      if (written !== token) throw fileError(file, "was written by another process after this one read it; start again to use its token");
+    },
+  };
+}
+
+/** The token in the file, checked; undefined when there is no file. */
+function readToken(file: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8").trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw fileError(file, `cannot read it: ${(error as Error).message}`);
+  }
+  const weakness = tokenWeakness(text);
+  if (weakness !== undefined) throw fileError(file, `holds a token that ${weakness} (or delete the file: the server then writes a new one)`);
+  return text;
+}
+
+function readOrCreate(file: string, newToken = generateApiToken()): string {
   try {
     mkdirSync(dirname(file), { recursive: true, mode: DIR_MODE });
     const fd = openSync(file, "wx", FILE_MODE);
-    const token = generateApiToken();
+    const token = newToken;
     try {
       writeSync(fd, `${token}\n`);
     } finally {

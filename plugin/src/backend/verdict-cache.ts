@@ -16,7 +16,7 @@ export const CACHE_ENTRY_OVERHEAD_BYTES = 512;
 export interface VerdictCacheOptions {
   /** Bytes the cached entries may take together (see CACHE_ENTRY_OVERHEAD_BYTES); least recently used go first. Default: no byte bound. */
   readonly maxBytes?: number;
-  /** How often expired entries (denies included) are dropped without being touched, ms; 0 (default) = no timer. */
+  /** How often expired entries (denies included) are dropped without being touched, ms; 0 (default) = no timer. The timer runs from `start` to `close`. */
   readonly purgeIntervalMs?: number;
 }
 
@@ -28,18 +28,21 @@ export interface VerdictCacheOptions {
  *
  * Keys hold viewer-chosen text (query, User-Agent), so they are kept only as their SHA-256 digest: an
  * entry's key is 43 characters whatever the viewer sent. The cache is bounded by entries and, with
- * `maxBytes`, by bytes; with `purgeIntervalMs` a timer drops expired entries, so memory taken by a flood
+ * `maxBytes`, by bytes; with `purgeIntervalMs` a timer (from `start`) drops expired entries, so memory taken by a flood
  * of one-off denies comes back without anyone asking for them again.
  *
  * @example
  * const cache = new VerdictCache<Outcome>(10_000, systemClock, { maxBytes: 32 * 1024 * 1024, purgeIntervalMs: 10_000 });
+ * cache.start();
  * const { value, source } = await cache.resolve(protocol.keyOf(request), () => ask(request), ttlMsOf);
  * cache.close();
  */
 export class VerdictCache<V extends object> {
   readonly #lru: LRUCache<string, V>;
   readonly #inFlight = new Map<string, Promise<V>>();
-  readonly #purgeTimer: NodeJS.Timeout | undefined;
+  readonly #purgeIntervalMs: number;
+  #purgeTimer: NodeJS.Timeout | undefined;
+  #closed = false;
   /** Lookups since start: served from cache, sent to the backend, or joined to a call in flight. */
   readonly counters = { hits: 0, misses: 0, coalesced: 0 };
 
@@ -49,10 +52,14 @@ export class VerdictCache<V extends object> {
       max: maxEntries, perf: clock, ttlAutopurge: false, ttlResolution: 0,
       ...(maxBytes !== undefined ? { maxSize: maxBytes, sizeCalculation: entryBytes } : {}),
     });
-    if (purgeIntervalMs > 0) {
-      this.#purgeTimer = setInterval(() => this.purgeExpired(), purgeIntervalMs);
-      this.#purgeTimer.unref();
-    }
+    this.#purgeIntervalMs = purgeIntervalMs;
+  }
+
+  /** Starts the purge timer of `purgeIntervalMs` (none without it). Once; nothing after `close`. */
+  start(): void {
+    if (this.#purgeIntervalMs <= 0 || this.#purgeTimer !== undefined || this.#closed) return;
+    this.#purgeTimer = setInterval(() => this.purgeExpired(), this.#purgeIntervalMs);
+    this.#purgeTimer.unref();
   }
 
   /** The cached value for `key`, or the in-flight call's, or `load()`'s, cached for `ttlMsOf(value)` ms. */
@@ -103,7 +110,9 @@ export class VerdictCache<V extends object> {
 
   /** Stops the purge timer and empties the cache. */
   close(): void {
+    this.#closed = true;
     if (this.#purgeTimer !== undefined) clearInterval(this.#purgeTimer);
+    this.#purgeTimer = undefined;
     this.#lru.clear();
   }
 }

@@ -125,6 +125,11 @@ export class AuthChain extends EventEmitter<AuthChainEvents> {
     this.#log.info(line, decision.verdict === "allow" ? "viewer allowed" : "viewer denied");
   }
 
+  /** Starts every step's timers (`Authorizer.start`): building a chain opens nothing. */
+  start(): void {
+    for (const step of this.#steps) step.start?.();
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled(this.#steps.map((s) => s.close?.()));
   }

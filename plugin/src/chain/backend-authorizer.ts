@@ -240,6 +240,7 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
       callListeners.add(listener);
       return () => callListeners.delete(listener);
     },
+    start: () => cache.start(),
     async close() {
       grants.close();
       cache.close();

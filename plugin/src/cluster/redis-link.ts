@@ -1,3 +1,5 @@
+import { systemClock, type Clock } from "../core/clock.js";
+import { LogRateLimit } from "../core/log-rate-limit.js";
 import type { Logger } from "../core/log.js";
 
 /** Raised when Redis did not answer within the configured time, or the connection is down. */
@@ -36,15 +38,15 @@ export interface RedisLink {
  * Offline queueing is off so a command fails at once while disconnected instead of waiting; the client
  * reconnects by itself (backing off to 1 s), so Redis coming back needs no restart.
  */
-export async function openRedisLink(url: string, timeoutMs: number, log: Logger): Promise<RedisLink> {
+export async function openRedisLink(url: string, timeoutMs: number, log: Logger, clock: Clock = systemClock): Promise<RedisLink> {
   const { createClient, ErrorReply } = await import("redis");
   const isReply = (error: unknown) => error instanceof ErrorReply;
-  let lastErrorLog = 0;
+  // node-redis reports every failed reconnect: one line per 5 s is enough to be loud without flooding.
+  const errorLog = new LogRateLimit(clock, 5000);
   const onError = (error: Error) => {
-    // node-redis reports every failed reconnect: one line per 5 s is enough to be loud without flooding.
-    if (Date.now() - lastErrorLog < 5000) return;
-    lastErrorLog = Date.now();
-    log.error({ event: "cluster.redis_error", err: { name: error.name, message: error.message } }, "Redis connection error");
+    const errors = errorLog.hit();
+    if (errors === 0) return;
+    log.error({ event: "cluster.redis_error", errors, err: { name: error.name, message: error.message } }, "Redis connection error");
   };
   const make = () => {
     const client = createClient({

@@ -23,12 +23,19 @@ export class ViewerHistory {
   readonly #registry: SessionStore;
   readonly #clock: Clock;
   readonly #samples = new Map<string, ViewerSample[]>();
-  readonly #timer: NodeJS.Timeout;
+  readonly #intervalMs: number;
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(registry: SessionStore, clock: Clock, intervalMs = SAMPLE_INTERVAL_MS) {
     this.#registry = registry;
     this.#clock = clock;
-    this.#timer = setInterval(() => this.sample(), intervalMs);
+    this.#intervalMs = intervalMs;
+  }
+
+  /** Starts counting every interval (building the history opens nothing). Once; `close` stops it. */
+  start(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setInterval(() => this.sample(), this.#intervalMs);
     this.#timer.unref();
   }
 

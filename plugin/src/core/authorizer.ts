@@ -36,6 +36,8 @@ export interface Authorizer<Name extends string = StepName> {
   onCall?(listener: (call: OutboundCall) => void): () => void;
   /** Drops every verdict the step cached (a revocation: no cached allow may outlive it). */
   forget?(): void;
-  /** Releases timers, pools and watchers; called when the plugin detaches. */
+  /** Starts the step's timers (a cache's purge); called when the plugin starts, never at build. */
+  start?(): void;
+  /** Releases timers, pools and watchers; called when the plugin detaches (started or not). */
   close?(): void | Promise<void>;
 }

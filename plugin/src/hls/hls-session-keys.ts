@@ -33,6 +33,7 @@ export class HlsSessionKeys {
   #idleMs = 0;
   #binding: HlsIpBinding = "exact";
   #sweeper: NodeJS.Timeout | undefined;
+  #started = false;
 
   constructor(registry: SessionStore, clock: Clock, idleSec: number, binding: HlsIpBinding, log: Logger) {
     this.#log = log;
@@ -41,10 +42,22 @@ export class HlsSessionKeys {
     this.configure(idleSec, binding);
   }
 
-  /** Sets the idle time and the address binding (at start, and on a configuration reload). */
+  /** Sets the idle time and the address binding (at build, and on a configuration reload). */
   configure(idleSec: number, binding: HlsIpBinding): void {
     this.#idleMs = idleSec * 1000;
     this.#binding = binding;
+    if (this.#started) this.#scheduleSweeps();
+  }
+
+  /** Starts ending idle sessions (the sweep timer): building the keys opens nothing. Once; `close` stops it. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#scheduleSweeps();
+  }
+
+  /** (Re)starts the sweep timer for the idle time in force. */
+  #scheduleSweeps(): void {
     clearInterval(this.#sweeper);
     // Sweep often enough that a session ends within ~1/4 of its idle time after it went idle.
     this.#sweeper = setInterval(guarded(this.#log, "hls.sweep_failed", () => this.sweep()), Math.min(5000, Math.max(250, this.#idleMs / 4)));
@@ -88,7 +101,9 @@ export class HlsSessionKeys {
   }
 
   close(): void {
+    this.#started = false;
     clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
     this.#byKey.clear();
   }
 

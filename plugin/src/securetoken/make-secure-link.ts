@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { DEFAULT_MAX_LINK_LIFETIME_SEC, type SecureTokenFormatName } from "../config/securetoken-schema.js";
 import { SignedLinkError } from "../core/errors.js";
+import { systemClock } from "../core/clock.js";
 import { Redactor } from "../core/redactor.js";
 import { SECURETOKEN_FORMAT_BY_NAME } from "./securetoken-formats.js";
 
@@ -68,7 +69,7 @@ export function makeSecureLink(options: SecureLinkOptions): string {
     throw new SignedLinkError(`lifetimeSec ${options.lifetimeSec} is over the maximum lifetime of ${maxLifetimeSec} s: the server refuses such a link (maxLifetimeSec of auth.securetoken or publish.securetoken)`);
   }
   if (options.secret === "") throw new SignedLinkError("secret must not be empty");
-  const startSec = Math.floor((options.nowMs ?? Date.now()) / 1000);
+  const startSec = Math.floor((options.nowMs ?? systemClock.now()) / 1000);
   if (!Number.isSafeInteger(startSec) || startSec < 0) throw new SignedLinkError(`nowMs ${options.nowMs} is not a time after 1970`);
   const endSec = startSec + options.lifetimeSec;
   const fields = {

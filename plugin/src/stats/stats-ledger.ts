@@ -118,19 +118,16 @@ type Row = Record<string, string | number | null>;
  * purged at start and hourly.
  */
 export class StatsLedger {
-  readonly #db: Database.Database;
+  readonly #file: string;
+  readonly #sqlite: typeof Database;
+  readonly #flushIntervalMs: number;
+  readonly #busyTimeoutMs: number;
+  /** The open database and what runs while it is open; undefined before `start` and after `close`. */
+  #open: OpenLedger | undefined;
   readonly #registry: SessionStore;
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #pending: Row[] = [];
-  readonly #timer: NodeJS.Timeout;
-  readonly #onEnded: (s: ViewerSession) => void;
-  readonly #unsubscribe: () => void;
-  readonly #insertEnded: Database.Statement;
-  readonly #deleteStaleLive: Database.Statement;
-  readonly #upsertLive: Database.Statement;
-  readonly #purgeUnplayed: Database.Statement;
-  readonly #purgeAll: Database.Statement;
   readonly #maxPendingRows: number;
   readonly #deniedRetentionDays: number;
   readonly #retentionDays: number;
@@ -138,8 +135,6 @@ export class StatsLedger {
   readonly #dropLog: LogRateLimit;
   readonly #refusals = new RefusalTally();
   readonly #identifiedQuota = new MinuteQuota(IDENTIFIED_ROWS_PER_IDENTITY, IDENTIFIED_IDENTITIES_PER_MINUTE);
-  readonly #upsertRefusal: Database.Statement;
-  readonly #purgeRefusals: Database.Statement;
   readonly #counters: Omit<LedgerCounters, "pendingRows"> = { writeFailures: 0, rowsDropped: { overflow: 0, rejected: 0, closed: 0 }, rowsPurged: 0 };
   /** Failures since the last successful write; > 0 while the database is refusing writes. */
   #failingSince: { at: number; failures: number } | undefined;
@@ -150,28 +145,16 @@ export class StatsLedger {
   #purgedThisRound = 0;
   #closed = false;
 
+  /**
+   * Keeps the settings and loads better-sqlite3 (a ConfigError at `stats.file` when it is missing); the
+   * file is opened, the flush timer started and the store listened to by `start`.
+   */
   constructor(file: string, flushIntervalMs: number, registry: SessionStore, clock: Clock, log: Logger, options: StatsLedgerOptions = {}) {
-    const Sqlite = loadBetterSqlite(file);
-    makeLedgerFilePrivate(file);
-    this.#db = new Sqlite(file, { timeout: OPEN_BUSY_TIMEOUT_MS });
-    this.#db.pragma("journal_mode = WAL");
-    this.#db.pragma("synchronous = NORMAL");
-    migrate(this.#db, file);
-    // From here on every write runs while viewers are served: wait for a lock only briefly.
-    this.#db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 50))}`);
-    this.#insertEnded = this.#db.prepare(`INSERT OR REPLACE INTO sessions (${COLUMNS}, ended_at, end_reason)
-      VALUES (@id, @name, @userId, @app, @channel, @ip, @protocol, @userAgent, @startedAt, @playingSince, @lastActivityAt, @bytesOut, @endedAt, @endReason)`);
-    this.#deleteStaleLive = this.#db.prepare("DELETE FROM live_sessions WHERE id NOT IN (SELECT value FROM json_each(?))");
-    this.#upsertLive = this.#db.prepare(`INSERT OR REPLACE INTO live_sessions (${COLUMNS})
-      VALUES (@id, @name, @userId, @app, @channel, @ip, @protocol, @userAgent, @startedAt, @playingSince, @lastActivityAt, @bytesOut)`);
-    this.#purgeUnplayed = this.#db.prepare(`DELETE FROM sessions WHERE rowid IN
-      (SELECT rowid FROM sessions WHERE playing_since IS NULL AND started_at < ? LIMIT ${PURGE_BATCH})`);
-    this.#purgeAll = this.#db.prepare(`DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE started_at < ? LIMIT ${PURGE_BATCH})`);
-    this.#upsertRefusal = this.#db.prepare(`INSERT INTO refusals (minute, reason, stage, channel, protocol, identified, count)
-      VALUES (@minute, @reason, @stage, @channel, @protocol, @identified, @count)
-      ON CONFLICT (minute, reason, stage, channel, protocol, identified) DO UPDATE SET count = count + excluded.count`);
-    // At most REFUSAL_PURGE_SPAN_MS of counters per statement (about 10 × 1,000 rows), like PURGE_BATCH for sessions.
-    this.#purgeRefusals = this.#db.prepare(`DELETE FROM refusals WHERE minute < MIN(?, (SELECT MIN(minute) FROM refusals) + ${REFUSAL_PURGE_SPAN_MS})`);
+    this.#file = file;
+    // Loaded here (a module, no file opened): a missing better-sqlite3 is a ConfigError at build.
+    this.#sqlite = loadBetterSqlite(file);
+    this.#flushIntervalMs = flushIntervalMs;
+    this.#busyTimeoutMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? 50));
     this.#registry = registry;
     this.#clock = clock;
     this.#log = log;
@@ -180,11 +163,63 @@ export class StatsLedger {
     this.#retentionDays = options.retentionDays ?? 0;
     this.#failureLog = new LogRateLimit(clock, FAILURE_LOG_INTERVAL_MS);
     this.#dropLog = new LogRateLimit(clock, FAILURE_LOG_INTERVAL_MS);
-    this.#onEnded = guarded(log, "stats.listener_failed", (s: ViewerSession) => this.#enqueue(s));
-    this.#unsubscribe = registry.subscribe("ended", this.#onEnded);
-    this.#timer = setInterval(guarded(log, "stats.flush_failed", () => this.flush()), flushIntervalMs);
-    this.#timer.unref();
+  }
+
+  /** A ledger built and started at once (`new StatsLedger(…)` then `start()`). */
+  static open(file: string, flushIntervalMs: number, registry: SessionStore, clock: Clock, log: Logger, options: StatsLedgerOptions = {}): StatsLedger {
+    const ledger = new StatsLedger(file, flushIntervalMs, registry, clock, log, options);
+    ledger.start();
+    return ledger;
+  }
+
+  /**
+   * Opens the file (made 0600 first, its schema upgraded), starts recording the store's ended sessions
+   * and the flush timer, and flushes once: the sessions a crash left live are recorded, and old rows
+   * purged, before the first viewer. Throws a ConfigError when better-sqlite3 is missing. Once only.
+   */
+  start(): void {
+    if (this.#open !== undefined || this.#closed) return;
+    const file = this.#file;
+    makeLedgerFilePrivate(file);
+    const db = new this.#sqlite(file, { timeout: OPEN_BUSY_TIMEOUT_MS });
+    try {
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = NORMAL");
+      migrate(db, file);
+      // From here on every write runs while viewers are served: wait for a lock only briefly.
+      db.pragma(`busy_timeout = ${this.#busyTimeoutMs}`);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    const onEnded = guarded(this.#log, "stats.listener_failed", (s: ViewerSession) => this.#enqueue(s));
+    const timer = setInterval(guarded(this.#log, "stats.flush_failed", () => this.flush()), this.#flushIntervalMs);
+    timer.unref();
+    this.#open = {
+      db,
+      timer,
+      unsubscribe: this.#registry.subscribe("ended", onEnded),
+      insertEnded: db.prepare(`INSERT OR REPLACE INTO sessions (${COLUMNS}, ended_at, end_reason)
+      VALUES (@id, @name, @userId, @app, @channel, @ip, @protocol, @userAgent, @startedAt, @playingSince, @lastActivityAt, @bytesOut, @endedAt, @endReason)`),
+      deleteStaleLive: db.prepare("DELETE FROM live_sessions WHERE id NOT IN (SELECT value FROM json_each(?))"),
+      upsertLive: db.prepare(`INSERT OR REPLACE INTO live_sessions (${COLUMNS})
+      VALUES (@id, @name, @userId, @app, @channel, @ip, @protocol, @userAgent, @startedAt, @playingSince, @lastActivityAt, @bytesOut)`),
+      purgeUnplayed: db.prepare(`DELETE FROM sessions WHERE rowid IN
+      (SELECT rowid FROM sessions WHERE playing_since IS NULL AND started_at < ? LIMIT ${PURGE_BATCH})`),
+      purgeAll: db.prepare(`DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE started_at < ? LIMIT ${PURGE_BATCH})`),
+      upsertRefusal: db.prepare(`INSERT INTO refusals (minute, reason, stage, channel, protocol, identified, count)
+      VALUES (@minute, @reason, @stage, @channel, @protocol, @identified, @count)
+      ON CONFLICT (minute, reason, stage, channel, protocol, identified) DO UPDATE SET count = count + excluded.count`),
+      // At most REFUSAL_PURGE_SPAN_MS of counters per statement (about 10 × 1,000 rows), like PURGE_BATCH for sessions.
+      purgeRefusals: db.prepare(`DELETE FROM refusals WHERE minute < MIN(?, (SELECT MIN(minute) FROM refusals) + ${REFUSAL_PURGE_SPAN_MS})`),
+    };
     this.flush(); // records the sessions a crash left live, and purges, before the first viewer
+  }
+
+  /** The open database; reading statistics before `start` is a programming error. */
+  get #sql(): OpenLedger {
+    if (this.#open === undefined) throw new Error(this.#closed ? "the statistics ledger is closed" : "the statistics ledger is not started");
+    return this.#open;
   }
 
   /**
@@ -192,7 +227,7 @@ export class StatsLedger {
    * due. Never throws: a failure is logged and counted, and the rows wait for the next flush.
    */
   flush(): void {
-    if (this.#closed) return;
+    if (this.#open === undefined) return;
     if (this.#write()) this.#purgeIfDue();
   }
 
@@ -207,8 +242,8 @@ export class StatsLedger {
    */
   refusals(fromMs: number, toMs: number): { total: number; rows: RefusalRow[] } {
     this.flush();
-    const total = (this.#db.prepare("SELECT COALESCE(SUM(count), 0) AS total FROM refusals WHERE minute >= ? AND minute < ?").get(fromMs, toMs) as { total: number }).total;
-    const rows = this.#db.prepare(`SELECT reason, stage, channel, protocol, identified, SUM(count) AS count, MIN(minute) AS first, MAX(minute) AS last
+    const total = (this.#sql.db.prepare("SELECT COALESCE(SUM(count), 0) AS total FROM refusals WHERE minute >= ? AND minute < ?").get(fromMs, toMs) as { total: number }).total;
+    const rows = this.#sql.db.prepare(`SELECT reason, stage, channel, protocol, identified, SUM(count) AS count, MIN(minute) AS first, MAX(minute) AS last
       FROM refusals WHERE minute >= ? AND minute < ? GROUP BY reason, stage, channel, protocol, identified
       ORDER BY count DESC, reason, stage, channel, protocol LIMIT ${MAX_REFUSAL_ROWS}`).all(fromMs, toMs) as (Omit<RefusalRow, "identified" | "firstMinute" | "lastMinute"> & { identified: number; first: number; last: number })[];
     return {
@@ -221,7 +256,7 @@ export class StatsLedger {
   usage(by: "channel" | "user", fromMs: number, toMs: number): UsageRow[] {
     this.flush();
     const key = by === "channel" ? "app || '/' || channel" : "COALESCE(user_id, name, '(anonymous)')";
-    return this.#db.prepare(`SELECT ${key} AS key, COUNT(*) AS sessions,
+    return this.#sql.db.prepare(`SELECT ${key} AS key, COUNT(*) AS sessions,
         CAST(ROUND(SUM(ended_at - playing_since) / 1000.0) AS INTEGER) AS watchSeconds, SUM(bytes_out) AS bytesOut
       FROM sessions WHERE playing_since IS NOT NULL AND started_at >= ? AND started_at < ? GROUP BY key ORDER BY key`).all(fromMs, toMs) as UsageRow[];
   }
@@ -230,7 +265,7 @@ export class StatsLedger {
   dailyUsage(by: "channel" | "user", fromMs: number, toMs: number): DailyUsageRow[] {
     this.flush();
     const key = by === "channel" ? "app || '/' || channel" : "COALESCE(user_id, name, '(anonymous)')";
-    return this.#db.prepare(`SELECT date(started_at / 1000, 'unixepoch') AS day, ${key} AS key, COUNT(*) AS sessions,
+    return this.#sql.db.prepare(`SELECT date(started_at / 1000, 'unixepoch') AS day, ${key} AS key, COUNT(*) AS sessions,
         CAST(ROUND(SUM(ended_at - playing_since) / 1000.0) AS INTEGER) AS watchSeconds, SUM(bytes_out) AS bytesOut
       FROM sessions WHERE playing_since IS NOT NULL AND started_at >= ? AND started_at < ? GROUP BY day, key ORDER BY day, key`).all(fromMs, toMs) as DailyUsageRow[];
   }
@@ -241,7 +276,7 @@ export class StatsLedger {
    */
   exportCsv(fromMs: number, toMs: number): string {
     this.flush();
-    const rows = this.#db.prepare(`SELECT ${COLUMNS}, ended_at, end_reason FROM sessions
+    const rows = this.#sql.db.prepare(`SELECT ${COLUMNS}, ended_at, end_reason FROM sessions
       WHERE started_at >= ? AND started_at < ? ORDER BY started_at`).all(fromMs, toMs) as Record<string, unknown>[];
     const header = [...COLUMNS.split(", "), "ended_at", "end_reason"];
     const lines = rows.map((r) => header.map((h) => csvField(isTime(h) && r[h] !== null ? new Date(Number(r[h])).toISOString() : r[h])).join(","));
@@ -254,8 +289,13 @@ export class StatsLedger {
    */
   close(): void {
     if (this.#closed) return;
-    clearInterval(this.#timer);
-    this.#unsubscribe();
+    const open = this.#open;
+    if (open === undefined) {
+      this.#closed = true;
+      return;
+    }
+    clearInterval(open.timer);
+    open.unsubscribe();
     while (this.#write() && this.#pending.length > 0);
     if (this.#pending.length > 0) this.#drop("closed", this.#pending.splice(0).length);
     if (this.#refusals.size > 0) {
@@ -263,8 +303,9 @@ export class StatsLedger {
       this.#refusals.clear();
     }
     this.#closed = true;
+    this.#open = undefined;
     try {
-      this.#db.close();
+      open.db.close();
     } catch (error) {
       this.#log.error({ event: "stats.write_failed", code: codeOf(error), err: error }, "closing the statistics database failed");
     }
@@ -307,17 +348,17 @@ export class StatsLedger {
     let rejected = 0;
     let recovered = 0;
     try {
-      this.#db.transaction(() => {
+      this.#sql.db.transaction(() => {
         if (!this.#recovered) recovered = this.#recoverCrashed();
         for (const r of batch) {
-          if (!this.#tryRun(this.#insertEnded, r)) rejected++;
+          if (!this.#tryRun(this.#sql.insertEnded, r)) rejected++;
         }
         for (const c of counts) {
-          if (!this.#tryRun(this.#upsertRefusal, c as unknown as Row)) rejected++;
+          if (!this.#tryRun(this.#sql.upsertRefusal, c as unknown as Row)) rejected++;
         }
-        this.#deleteStaleLive.run(JSON.stringify(live.map((r) => r.id)));
+        this.#sql.deleteStaleLive.run(JSON.stringify(live.map((r) => r.id)));
         // A live row the database refuses is only a heartbeat: the session's final row is what counts.
-        for (const r of live) this.#tryRun(this.#upsertLive, r);
+        for (const r of live) this.#tryRun(this.#sql.upsertLive, r);
       })();
     } catch (error) {
       this.#writeFailed(error, "write");
@@ -367,9 +408,9 @@ export class StatsLedger {
 
   /** Sessions that were live when the process died are closed at their last activity: the last heartbeat for RTMP/FLV, the last request for HLS. */
   #recoverCrashed(): number {
-    const result = this.#db.prepare(`INSERT OR REPLACE INTO sessions (${COLUMNS}, ended_at, end_reason)
+    const result = this.#sql.db.prepare(`INSERT OR REPLACE INTO sessions (${COLUMNS}, ended_at, end_reason)
       SELECT ${COLUMNS}, last_activity_at, 'server-stopped' FROM live_sessions`).run();
-    this.#db.prepare("DELETE FROM live_sessions").run();
+    this.#sql.db.prepare("DELETE FROM live_sessions").run();
     return result.changes;
   }
 
@@ -382,11 +423,11 @@ export class StatsLedger {
     if (now < this.#nextPurgeAt) return;
     let purged = 0;
     try {
-      if (this.#retentionDays > 0) purged += this.#purgeAll.run(now - this.#retentionDays * DAY_MS).changes;
+      if (this.#retentionDays > 0) purged += this.#sql.purgeAll.run(now - this.#retentionDays * DAY_MS).changes;
       // 0 days keeps none: every never-played row goes, whenever it started.
       const unplayedCutoff = this.#deniedRetentionDays === 0 ? Number.MAX_SAFE_INTEGER : now - this.#deniedRetentionDays * DAY_MS;
-      if (purged < PURGE_BATCH) purged += this.#purgeUnplayed.run(unplayedCutoff).changes;
-      if (purged < PURGE_BATCH) purged += this.#purgeRefusals.run(unplayedCutoff).changes;
+      if (purged < PURGE_BATCH) purged += this.#sql.purgeUnplayed.run(unplayedCutoff).changes;
+      if (purged < PURGE_BATCH) purged += this.#sql.purgeRefusals.run(unplayedCutoff).changes;
     } catch (error) {
       this.#writeFailed(error, "purge");
       return;
@@ -547,6 +588,20 @@ function loadBetterSqlite(file: string): typeof Database {
     if ((error as { code?: unknown }).code !== "MODULE_NOT_FOUND") throw error;
     throw new ConfigError([{ path: "stats.file", message: "needs the better-sqlite3 package for statistics: npm install better-sqlite3@12", value: file }]);
   }
+}
+
+/** The open database, its prepared statements, its flush timer and its subscription to the store. */
+interface OpenLedger {
+  readonly db: Database.Database;
+  readonly timer: NodeJS.Timeout;
+  readonly unsubscribe: () => void;
+  readonly insertEnded: Database.Statement;
+  readonly deleteStaleLive: Database.Statement;
+  readonly upsertLive: Database.Statement;
+  readonly purgeUnplayed: Database.Statement;
+  readonly purgeAll: Database.Statement;
+  readonly upsertRefusal: Database.Statement;
+  readonly purgeRefusals: Database.Statement;
 }
 
 /** Mode of the ledger's files (viewers' addresses and user agents): its owner's only. */

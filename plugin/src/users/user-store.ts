@@ -23,7 +23,7 @@ export interface UserStoreOptions {
 /**
  * UserStore holds the current built-in users: from `auth.users`, or from `auth.usersFile`, which is
  * re-read when it changes (fs.watch on its folder, debounced, so editors that replace the file are
- * seen) and on SIGHUP. A file that fails to load keeps the previous users and logs
+ * seen) and on SIGHUP, once `start`ed. A file that fails to load keeps the previous users and logs
  * `users.reload_failed` with every issue and its key path. `close()` removes the watcher and the
  * signal listener.
  */
@@ -40,6 +40,9 @@ export class UserStore {
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #onSighup: (() => void) | undefined;
+  #reloadOnSighup = false;
+  #started = false;
+  #closed = false;
 
   private constructor(directory: UserDirectory, users: readonly UserConfig[], file: string | null, auth: PluginConfig["auth"], log: Logger, options: UserStoreOptions) {
     this.#directory = directory;
@@ -56,6 +59,16 @@ export class UserStore {
    * listens, when the users or the file are invalid, or when both are set.
    */
   static open(auth: PluginConfig["auth"], log: Logger, options: UserStoreOptions = {}): UserStore | undefined {
+    const store = UserStore.load(auth, log, options);
+    store?.start();
+    return store;
+  }
+
+  /**
+   * `open` without the watching: the users are read and checked (the same ConfigErrors), but no watcher
+   * or signal listener exists until `start`. The composition root builds with this and starts later.
+   */
+  static load(auth: PluginConfig["auth"], log: Logger, options: UserStoreOptions = {}): UserStore | undefined {
     if (auth.usersFile !== null && auth.users.length > 0) {
       throw new ConfigError([{ path: "auth.usersFile", message: "cannot be used together with auth.users; keep the users in one place" }]);
     }
@@ -70,7 +83,7 @@ export class UserStore {
     if (Array.isArray(compiled)) throw new ConfigError(compiled, file);
     const store = new UserStore(compiled.directory, compiled.users, file, auth, log, options);
     store.#warnWeak();
-    store.#watch(options.reloadOnSighup ?? true);
+    store.#reloadOnSighup = options.reloadOnSighup ?? true;
     log.info({ event: "users.loaded", file, users: store.#directory.size }, "users loaded");
     return store;
   }
@@ -135,8 +148,19 @@ export class UserStore {
     return { ok: true, users: compiled.directory.size };
   }
 
-  /** Stops watching the file and listening for SIGHUP. Safe to call twice. */
+  /**
+   * Starts watching the users file and (unless `reloadOnSighup` is false) listening for SIGHUP. Users from
+   * `auth.users` have nothing to watch. Once only; nothing after `close`.
+   */
+  start(): void {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    if (this.#file !== null) this.#watch(this.#reloadOnSighup);
+  }
+
+  /** Stops watching the file and listening for SIGHUP. Safe to call twice, and before `start`. */
   close(): void {
+    this.#closed = true;
     this.#watcher?.close();
     this.#watcher = undefined;
     if (this.#timer !== undefined) clearTimeout(this.#timer);

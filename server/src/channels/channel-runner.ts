@@ -1,7 +1,7 @@
 import { makeHlsDir, type DataModes } from "../data-modes.js";
 import { join } from "node:path";
 import type { LocalProcesses } from "../../../plugin/src/index.js";
-import type { Logger, Redactor } from "../../../plugin/src/server-kit.js";
+import type { Clock, Logger, Redactor } from "../../../plugin/src/server-kit.js";
 import { startIngest, startPackager } from "../ffmpeg/ffmpeg-jobs.js";
 import type { ChannelConfig } from "../server-config-schema.js";
 import { MasterPlaylistWriter } from "./master-playlist.js";
@@ -17,6 +17,8 @@ export interface ChannelEndpoints {
   ffprobePath: string;
   /** Modes of the HLS directories and of the files the server writes there (server/src/data-modes.ts). */
   modes: DataModes;
+  /** Times the supervised runs (restart backoff) and state changes. Default: the system clock. */
+  clock?: Clock;
 }
 
 /** A channel's state for the status endpoint. */
@@ -51,12 +53,12 @@ export class ChannelRunner {
     makeHlsDir(join(endpoints.hlsRoot, config.app), endpoints.modes);
     makeHlsDir(hlsDir, endpoints.modes);
     const channelLog = log.child({ channel: config.id });
-    this.ingest = new ProcessSupervisor(`${config.id}/ingest`, () => startIngest(config, base, endpoints.ffmpegPath), policy, channelLog, redactor, endpoints.internalProcesses);
+    this.ingest = new ProcessSupervisor(`${config.id}/ingest`, () => startIngest(config, base, endpoints.ffmpegPath), policy, channelLog, redactor, endpoints.internalProcesses, endpoints.clock);
     this.master = new MasterPlaylistWriter(config, hlsDir, endpoints.ffprobePath, channelLog, endpoints.modes.hlsFileMode);
     this.packager = new ProcessSupervisor(`${config.id}/packager`, () => {
       this.master.reset(); // a restarted packager may carry another picture (a copied source changed)
       return startPackager(config, base, hlsDir, endpoints.ffmpegPath);
-    }, policy, channelLog, redactor, endpoints.internalProcesses);
+    }, policy, channelLog, redactor, endpoints.internalProcesses, endpoints.clock);
   }
 
   start(): void {

@@ -1,6 +1,6 @@
 import type { FfmpegJob } from "../ffmpeg/ffmpeg-jobs.js";
 import type { LocalProcesses } from "../../../plugin/src/index.js";
-import type { Logger, Redactor } from "../../../plugin/src/server-kit.js";
+import { systemClock, type Clock, type Logger, type Redactor } from "../../../plugin/src/server-kit.js";
 
 /** Restart policy: capped exponential backoff, reset once a run has stayed up long enough. */
 export interface RestartPolicy {
@@ -33,21 +33,25 @@ export class ProcessSupervisor {
   readonly #log: Logger;
   readonly #redactor: Redactor;
   readonly #owned: LocalProcesses | undefined;
+  readonly #clock: Clock;
   #job: FfmpegJob | undefined;
   #timer: NodeJS.Timeout | undefined;
   #failuresInARow = 0;
   #startedAt = 0;
   #stopped = false;
   #lastStderr: string | null = null;
-  readonly status: SupervisedState = { state: "stopped", restarts: 0, lastError: null, pid: undefined, since: Date.now() };
+  readonly status: SupervisedState;
 
-  constructor(name: string, start: () => FfmpegJob, policy: RestartPolicy, log: Logger, redactor: Redactor, owned?: LocalProcesses) {
+  /** `clock` times the runs (a run of `stableAfterMs` resets the backoff) and the status's `since`. */
+  constructor(name: string, start: () => FfmpegJob, policy: RestartPolicy, log: Logger, redactor: Redactor, owned?: LocalProcesses, clock: Clock = systemClock) {
     this.#name = name;
     this.#start = start;
     this.#policy = policy;
     this.#log = log;
     this.#redactor = redactor;
     this.#owned = owned;
+    this.#clock = clock;
+    this.status = { state: "stopped", restarts: 0, lastError: null, pid: undefined, since: clock.now() };
   }
 
   start(): void {
@@ -64,7 +68,7 @@ export class ProcessSupervisor {
     this.#timer = undefined;
     if (this.#stopped) return;
     this.#set("starting");
-    this.#startedAt = Date.now();
+    this.#startedAt = this.#clock.now();
     const job = this.#start();
     this.#job = job;
     // The pid is the ffmpeg's own from its spawn (the lifeline shell execs it): registered before it can connect.
@@ -92,7 +96,7 @@ export class ProcessSupervisor {
       this.#set("stopped");
       return;
     }
-    const ranMs = Date.now() - this.#startedAt;
+    const ranMs = this.#clock.now() - this.#startedAt;
     this.#failuresInARow = ranMs >= this.#policy.stableAfterMs ? 1 : this.#failuresInARow + 1;
     const delayMs = Math.min(this.#policy.maxMs, this.#policy.initialMs * 2 ** (this.#failuresInARow - 1));
     this.status.lastError = this.#lastStderr ?? (error === null ? "ffmpeg ended" : this.#redactor.redact(error));
@@ -124,6 +128,6 @@ export class ProcessSupervisor {
 
   #set(state: SupervisedState["state"]): void {
     this.status.state = state;
-    this.status.since = Date.now();
+    this.status.since = this.#clock.now();
   }
 }

@@ -1,0 +1,82 @@
+import type { Clock } from "../core/clock.js";
+import type { SharedSessionSnapshot } from "../core/cluster-seams.js";
+import type { SessionStore } from "../core/session-store.js";
+import { snapshotOf } from "../core/viewer-session.js";
+import type { ClusterKeys } from "./cluster-keys.js";
+import { LIVE_NODES, runScript } from "./cluster-scripts.js";
+import type { EdgeLease } from "./edge-lease.js";
+import { pairsOf } from "./redis-replies.js";
+import { credentialKeysOfEntry, parseSharedSession } from "./shared-entries.js";
+
+/**
+ * ClusterViews reads what every live edge published, for the API and the console: the sessions of all
+ * edges (this edge's read locally, so its bytes are current), the credential keys of the others'
+ * sessions (a revocation names the sessions it closes), and each edge's statistics totals. Read only:
+ * while Redis is away each view answers undefined (or nothing) at once.
+ */
+export class ClusterViews {
+  readonly #lease: EdgeLease;
+  readonly #keys: ClusterKeys;
+  readonly #registry: SessionStore;
+  readonly #clock: Clock;
+
+  constructor(lease: EdgeLease, keys: ClusterKeys, registry: SessionStore, clock: Clock) {
+    this.#lease = lease;
+    this.#keys = keys;
+    this.#registry = registry;
+    this.#clock = clock;
+  }
+
+  /** Every edge's live sessions (this edge's read locally, so its bytes are current), or undefined while Redis is away. */
+  async sessions(): Promise<SharedSessionSnapshot[] | undefined> {
+    const link = this.#lease.link;
+    if (!this.#lease.up || link === undefined) return undefined;
+    const nodeId = this.#lease.nodeId;
+    const now = this.#clock.now();
+    const local = this.#registry.list().map((s) => ({ ...snapshotOf(s, now), node: nodeId }));
+    try {
+      const nodes = (await runScript(link.commands, LIVE_NODES, [this.#keys.nodes], [])) as string[];
+      const others = nodes.filter((n) => n !== nodeId);
+      const lists = await Promise.all(others.map((n) => link.commands.call(["HVALS", this.#keys.sessionsOf(n)]) as Promise<string[]>));
+      const remote = lists.flatMap((values, i) => values.map((json) => parseSharedSession(json, others[i]!)).filter((s) => s !== undefined));
+      return [...local, ...remote].sort((a, b) => a.startedAt - b.startedAt);
+    } catch (error) {
+      this.#lease.markDown(error);
+      return undefined;
+    }
+  }
+
+  /** The credential keys of other edges' sessions, by session id (a credential revocation names the sessions it closes). */
+  async tokenDigests(): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    const link = this.#lease.link;
+    if (!this.#lease.up || link === undefined) return out;
+    try {
+      const nodes = ((await runScript(link.commands, LIVE_NODES, [this.#keys.nodes], [])) as string[]).filter((n) => n !== this.#lease.nodeId);
+      for (const node of nodes) {
+        for (const json of (await link.commands.call(["HVALS", this.#keys.sessionsOf(node)])) as string[]) {
+          const entry = credentialKeysOfEntry(json);
+          if (entry !== undefined) out.set(entry.id, entry.keys);
+        }
+      }
+    } catch (error) {
+      this.#lease.markDown(error);
+    }
+    return out;
+  }
+
+  /** Statistics totals every live edge published, by edge. */
+  async statsByNode(): Promise<Record<string, unknown> | undefined> {
+    const link = this.#lease.link;
+    if (!this.#lease.up || link === undefined) return undefined;
+    try {
+      const nodes = new Set((await runScript(link.commands, LIVE_NODES, [this.#keys.nodes], [])) as string[]);
+      const out: Record<string, unknown> = {};
+      for (const [node, json] of pairsOf(await link.commands.call(["HGETALL", this.#keys.stats]))) if (nodes.has(node)) out[node] = JSON.parse(json);
+      return out;
+    } catch (error) {
+      this.#lease.markDown(error);
+      return undefined;
+    }
+  }
+}
