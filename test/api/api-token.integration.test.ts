@@ -1,16 +1,68 @@
 import { expect } from "chai";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { spawn } from "node:child_process";
 import { tokenWeakness } from "../../plugin/src/config/api-token.js";
+import { ConfigError, parseConfig, pluginConfigSchema, type PluginConfig } from "../../plugin/src/index.js";
+import { buildViewerAuth } from "../../plugin/src/viewer-auth.js";
 import { auditSecrets, recordExternalLog } from "../helpers/log-audit.js";
 import { waitFor } from "../helpers/wait-for.js";
 
 describe("API credentials that cannot be guessed", function () {
   this.timeout(60_000);
+
+  describe("api.tokenFile with the API listening (start writes the file)", () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), "va-token-file-"));
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("a reload with the same file changes nothing (the token read again is the same)", async () => {
+      const file = join(dir, "api-token");
+      // The file is written at start (building only reads): the API on an OS-picked port.
+      const auth = buildViewerAuth(parseConfig(pluginConfigSchema, { api: { enabled: true, port: 0, tokenFile: file } }) as PluginConfig);
+      try {
+        await auth.start();
+        auditSecrets(auth.config.api.token!);
+        expect(auth.config.api.token).to.equal(readFileSync(file, "utf8").trim());
+        expect(auth.reload({ api: { enabled: true, port: 0, tokenFile: file } })).to.deep.include({ restartNeeded: [] });
+      } finally {
+        await auth.detach();
+      }
+    });
+
+
+    it("building reads or makes the token and writes nothing; start writes it; a file written by another server in between refuses the start", async () => {
+      const file = join(dir, "data", "api-token");
+      const built = (port = 0) => buildViewerAuth(parseConfig(pluginConfigSchema, { api: { enabled: true, port, tokenFile: file } }) as PluginConfig);
+      const first = built();
+      const second = built();
+      try {
+        expect(existsSync(file), "nothing written at build").to.equal(false);
+        expect(first.config.api.token).to.not.equal(second.config.api.token);
+        await first.start();
+        expect(readFileSync(file, "utf8")).to.equal(`${first.config.api.token}\n`);
+        // start throws at once what it cannot write (not in its promise).
+        let error: unknown;
+        try {
+          await second.start();
+        } catch (e) {
+          error = e;
+        }
+        expect(error).to.be.instanceOf(ConfigError);
+        expect((error as ConfigError).issues[0]).to.deep.include({ path: "api.tokenFile" });
+        expect((error as Error).message).to.not.include(first.config.api.token!).and.to.not.include(second.config.api.token!);
+        expect(built().config.api.token, "the next build reads the written token").to.equal(first.config.api.token);
+      } finally {
+        await first.detach();
+        await second.detach();
+      }
+    });
+  });
 
   describe("the quick start (samples/quickstart.yaml) on a fresh machine", () => {
     it("starts, writes its generated token 0600 under ./data, and the real API takes that token (and no other)", async () => {

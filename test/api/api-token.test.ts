@@ -1,12 +1,11 @@
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, parseConfig, pluginConfigSchema, type PluginConfig } from "../../plugin/src/index.js";
 import { estimateTokenBits, generateApiToken, tokenWeakness } from "../../plugin/src/config/api-token.js";
 import { withApiTokenFromFile } from "../../plugin/src/api/api-token-file.js";
-import { buildViewerAuth } from "../../plugin/src/viewer-auth.js";
 import { makeTokenCommand } from "../../plugin/src/cli/make-token.js";
 import { auditSecrets } from "../helpers/log-audit.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
@@ -100,47 +99,6 @@ describe("API credentials that cannot be guessed", function () {
       expect(statSync(join(dir, "data")).mode & 0o777).to.equal(0o700);
       expect(tokenWeakness(token)).to.equal(undefined);
       expect(withApiTokenFromFile(config(file)).api.token, "the second start").to.equal(token);
-    });
-
-    it("a reload with the same file changes nothing (the token read again is the same)", async () => {
-      const file = join(dir, "api-token");
-      // The file is written at start (building only reads): the API on an OS-picked port.
-      const auth = buildViewerAuth(parseConfig(pluginConfigSchema, { api: { enabled: true, port: 0, tokenFile: file } }) as PluginConfig);
-      try {
-        await auth.start();
-        auditSecrets(auth.config.api.token!);
-        expect(auth.config.api.token).to.equal(readFileSync(file, "utf8").trim());
-        expect(auth.reload({ api: { enabled: true, port: 0, tokenFile: file } })).to.deep.include({ restartNeeded: [] });
-      } finally {
-        await auth.detach();
-      }
-    });
-
-    it("building reads or makes the token and writes nothing; start writes it; a file written by another server in between refuses the start", async () => {
-      const file = join(dir, "data", "api-token");
-      const built = (port = 0) => buildViewerAuth(parseConfig(pluginConfigSchema, { api: { enabled: true, port, tokenFile: file } }) as PluginConfig);
-      const first = built();
-      const second = built();
-      try {
-        expect(existsSync(file), "nothing written at build").to.equal(false);
-        expect(first.config.api.token).to.not.equal(second.config.api.token);
-        await first.start();
-        expect(readFileSync(file, "utf8")).to.equal(`${first.config.api.token}\n`);
-        // start throws at once what it cannot write (not in its promise).
-        let error: unknown;
-        try {
-          await second.start();
-        } catch (e) {
-          error = e;
-        }
-        expect(error).to.be.instanceOf(ConfigError);
-        expect((error as ConfigError).issues[0]).to.deep.include({ path: "api.tokenFile" });
-        expect((error as Error).message).to.not.include(first.config.api.token!).and.to.not.include(second.config.api.token!);
-        expect(built().config.api.token, "the next build reads the written token").to.equal(first.config.api.token);
-      } finally {
-        await first.detach();
-        await second.detach();
-      }
     });
 
     it("narrows an existing file that others can read to 0600", () => {

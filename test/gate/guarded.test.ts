@@ -79,7 +79,7 @@ describe("guarded callbacks: nothing a timer or listener throws leaves the plugi
       },
     };
     const keys = new HlsSessionKeys(registry, brokenClock, 1, "exact", logs.logger); // sweeps every 250 ms
-    keys.start();
+    keys.start(); // timers only: the HLS key sweep
     try {
       await waitFor("a failed sweep to be logged", () => logs.events("hls.sweep_failed")[0], 5000);
       expect(logs.events("hls.sweep_failed")[0]).to.include({ level: 50 });

@@ -117,7 +117,7 @@ describe("VerdictCache", () => {
     it("with purgeIntervalMs, a timer purges by itself; close() stops it and empties the cache", async () => {
       const clock = new ManualClock();
       const cache = new VerdictCache<{ ttlMs: number; reason: string }>(1000, clock, { purgeIntervalMs: 20 });
-      cache.start();
+      cache.start(); // timers only: the purge interval
       try {
         for (let i = 0; i < 50; i++) await cache.resolve(`deny-${i}`, load(1_000), ttl);
         clock.advance(1_001);
