@@ -1,6 +1,6 @@
 // Memory held by the backend step's verdict cache after 50,000 denied viewers, each with its own token
 // and a 1 KiB User-Agent, asked through a real local node:http backend; then again once the cached
-// denies have expired and the purge timer has run (issue 11: memory must come back near the idle
+// denies have expired and the purge timer has run (memory must come back near the idle
 // baseline measured in the same run). Run with --expose-gc (run-all does).
 import http from "node:http";
 import type { AddressInfo } from "node:net";

@@ -2,7 +2,7 @@
 // made on one edge reaches another. A real redis-server on a free loopback port (started here, no
 // persistence); the baseline (the in-memory limiter) is measured in the same run.
 //
-// Goals (issue 14): the Redis path adds at most 1 ms p99 per decision; a revocation reaches the other
+// Goals: the Redis path adds at most 1 ms p99 per decision; a revocation reaches the other
 // edge in under 200 ms p99.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";

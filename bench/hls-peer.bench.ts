@@ -1,6 +1,6 @@
 // The gated HLS path against its peer, nginx with `secure_link` (the Debian package), on the same files and
 // the same load: wrk in its own process, 16 connections, rounds alternating which server goes first. Prints
-// segment and playlist req/s and p99 for each and the ratios gated/nginx against issue 16's targets; then
+// segment and playlist req/s and p99 for each and the ratios gated/nginx against the delivery targets (segments ≥ 0.6×, playlists ≥ 0.5× nginx's req/s, p99 within 2×); then
 // edge mode (hls.edge): nginx started from samples/nginx-edge.conf serving a segment URL the gate signed,
 // against the plain nginx secure_link. Without wrk or nginx on the PATH it says so and exits 0 with no numbers.
 import { spawn, spawnSync } from "node:child_process";

@@ -1,4 +1,4 @@
-// `npm run soak`: the fault, load and soak suite (issue 17 item 5, issue 16's 2,000-viewer target). Runs the
+// `npm run soak`: the fault, load and soak suite (faults, restart under load, 2,000 HLS viewers against nginx, soak). Runs the
 // scenarios one after another against the bundled server in its own process, with load generators in
 // processes of their own, prints a table of figures and writes it as JSON and markdown. Exit code 0 when
 // every scenario passed, 1 otherwise, 2 for a bad command line. See bench/README.md, "Fault, load and soak suite".

@@ -135,7 +135,7 @@ describe("management API (real server, real players)", function () {
     let last = 0;
     for (let i = 0; i < 11; i++) last = (await api("/api/health", {}, "bad-token-again")).status;
     expect(last).to.equal(429);
-    // Issue 11: the ban used to refuse the right token too, so any local process could lock the operator out.
+    // The ban used to refuse the right token too, so any local process could lock the operator out.
     expect((await api("/api/health")).status, "the right token works while banned").to.equal(200);
   });
 });

@@ -148,7 +148,7 @@ describe("Flussonic-style backends against the sample fakes", () => {
       expect(verdict).to.deep.equal(allow("backend answered 200", { userId: "sub-9" }, 600));
       const call = fake.calls[0]!;
       expect(call.path).to.equal("/auth/arescrypt/");
-      // Ours first (issue 11: the viewer's raw query used to come first, and a raw # in it cut ours off).
+      // Ours first (the viewer's raw query used to come first, and a raw # in it cut ours off).
       expect([...call.params.keys()].slice(0, 3)).to.deep.equal(["name", "proto", "ip"]);
       expect([...call.params.keys()].at(-1)).to.equal("key");
       expect(call.params.get("key")).to.equal("K1/2");
@@ -169,7 +169,7 @@ describe("Flussonic-style backends against the sample fakes", () => {
     });
   });
 
-  describe("a viewer's query cannot change the name, ip or token the backend sees (issue 11)", () => {
+  describe("a viewer's query cannot change the name, ip or token the backend sees", () => {
     let stub: StubBackend;
     before(async () => (stub = await startStubBackend()));
     after(async () => stub.close());

@@ -68,7 +68,7 @@ describe("VerdictCache", () => {
     expect((await cache.resolve("a", async () => ({ ttlMs: 10_000 }), ttl)).source).to.equal("backend");
   });
 
-  describe("bounds (issue 11)", () => {
+  describe("bounds", () => {
     const MiB = 1024 * 1024;
     const load = (ttlMs: number, payload = "") => async () => ({ ttlMs, reason: `backend answered 403${payload}` });
 

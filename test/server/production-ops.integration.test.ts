@@ -48,7 +48,7 @@ interface LedgerRow {
   end_reason: string;
 }
 
-describe("production operations (issue 17): shutdown, crash, reload, logs, environment, deploy files", function () {
+describe("production operations: shutdown, crash, reload, logs, environment, deploy files", function () {
   this.timeout(180_000);
   let dir: string;
   const started: ChildProcess[] = [];

@@ -28,7 +28,7 @@ const SECRETS = {
   BACKEND_PASSWORD, BACKEND_KEY,
 };
 
-describe("secrets in the bundled server's logs and API answers (issue 11, item 4)", function () {
+describe("secrets in the bundled server's logs and API answers", function () {
   this.timeout(90000);
   let run: RunningServer;
   let closedPort: number;
@@ -103,7 +103,7 @@ describe("secrets in the bundled server's logs and API answers (issue 11, item 4
   });
 });
 
-describe("secrets in the console output of `npm start` (issue 11, item 4)", function () {
+describe("secrets in the console output of `npm start`", function () {
   this.timeout(90000);
   let dir: string;
   let child: ChildProcess | undefined;

@@ -162,7 +162,7 @@ const RESPONSE_CODES: ReadonlySet<string> = new Set(["UND_ERR_RES_CONTENT_LENGTH
 /**
  * Sorts a transport error by the codes on it and its causes; undefined when no code is known. An
  * unknown error is deliberately not "unreachable": with `onUnreachable: allow` that would let the
- * viewer in (issue 11: undici's refusal of a CR/LF header value was once taken for an outage).
+ * viewer in (undici's refusal of a CR/LF header value was once taken for an outage).
  */
 function classify(error: unknown, target: string, connectTimeoutMs: number, timeoutMs: number): VaError | undefined {
   for (const code of codesOf(error)) {

@@ -13,7 +13,7 @@ import { backendStep, type BackendStepHarness } from "../helpers/backend-step.js
 import { answer, startStubBackend, type StubBackend } from "../helpers/stub-backend.js";
 import { waitUntil } from "../helpers/wait-for.js";
 
-// Issue 11: with `onUnreachable: allow`, an RTMP flashVer/tcUrl with CR/LF made undici refuse the
+// A regression: with `onUnreachable: allow`, an RTMP flashVer/tcUrl with CR/LF made undici refuse the
 // header value, that error was taken for "backend unreachable", and the viewer played although the
 // backend (which saw no request) would have refused. A request that cannot be built now denies.
 
@@ -23,7 +23,7 @@ const HEADER_FIELDS = [
 ] as const;
 const CONTROLS = { CRLF: "\r\n", LF: "\n", CR: "\r", NUL: "\u0000", ESC: "\u001b", DEL: "\u007f" } as const;
 
-describe("issue 11: a backend request that cannot be built denies, never counts as unreachable", () => {
+describe("a backend request that cannot be built denies, never counts as unreachable", () => {
   let backend: StubBackend;
   let harness: BackendStepHarness | undefined;
 
@@ -172,7 +172,7 @@ describe("issue 11: a backend request that cannot be built denies, never counts 
   });
 });
 
-describe("issue 11 through a real NMS: an RTMP viewer with control characters gets no media with onUnreachable: allow", function () {
+describe("through a real NMS: an RTMP viewer with control characters gets no media with onUnreachable: allow", function () {
   this.timeout(60000);
   let backend: StubBackend;
   let nms: NmsInstance;
