@@ -14,16 +14,7 @@ export function resolveClientAddress(
   forwardedFor: string | string[] | undefined,
   trustedProxies: IpRuleList,
 ): IpAddress | null {
-  if (peer === null || trustedProxies.size === 0 || trustedProxies.match(peer) === undefined) return peer;
-  const header = Array.isArray(forwardedFor) ? forwardedFor.join(",") : forwardedFor;
-  if (header === undefined || header.trim() === "") return peer;
-  // proxy-addr reads only the socket address and this header; a hop that does not parse is not trusted.
-  const request = { socket: { remoteAddress: peer.text }, connection: { remoteAddress: peer.text }, headers: { "x-forwarded-for": header } };
-  const trusted = (hop: string) => {
-    const address = parseIpAddress(hop);
-    return address !== null && trustedProxies.match(address) !== undefined;
-  };
-  return parseIpAddress(proxyAddr(request as unknown as IncomingMessage, trusted));
+  return resolveBehindProxies(peer, forwardedFor, trustedProxies, peer);
 }
 
 /**
@@ -38,8 +29,24 @@ export function resolvePublisherAddress(
   forwardedFor: string | string[] | undefined,
   trustedProxies: IpRuleList,
 ): IpAddress | null {
+  return resolveBehindProxies(peer, forwardedFor, trustedProxies, null);
+}
+
+/** The address behind trusted proxies; `whenNoneReported` when a trusted proxy sends no X-Forwarded-For. */
+function resolveBehindProxies(
+  peer: IpAddress | null,
+  forwardedFor: string | string[] | undefined,
+  trustedProxies: IpRuleList,
+  whenNoneReported: IpAddress | null,
+): IpAddress | null {
   if (peer === null || trustedProxies.size === 0 || trustedProxies.match(peer) === undefined) return peer;
   const header = Array.isArray(forwardedFor) ? forwardedFor.join(",") : forwardedFor;
-  if (header === undefined || header.trim() === "") return null;
-  return resolveClientAddress(peer, header, trustedProxies);
+  if (header === undefined || header.trim() === "") return whenNoneReported;
+  // proxy-addr reads only the socket address and this header; a hop that does not parse is not trusted.
+  const request = { socket: { remoteAddress: peer.text }, connection: { remoteAddress: peer.text }, headers: { "x-forwarded-for": header } };
+  const trusted = (hop: string) => {
+    const address = parseIpAddress(hop);
+    return address !== null && trustedProxies.match(address) !== undefined;
+  };
+  return parseIpAddress(proxyAddr(request as unknown as IncomingMessage, trusted));
 }
