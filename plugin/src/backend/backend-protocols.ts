@@ -1,4 +1,4 @@
-import type { BackendConfig, BackendType } from "../config/backend-schema.js";
+import type { BackendConfig, BackendType } from "./backend-schema.js";
 import { ConfigError } from "../core/errors.js";
 import type { BackendProtocol } from "./backend-protocol.js";
 import { createFlussonicProtocol } from "./flussonic-protocol.js";

@@ -3,7 +3,7 @@ import type { EdgeCommand, LimitKey, SharedAdmission, SharedLimits, SharedSessio
 import type { Logger } from "../core/log.js";
 import type { SessionGrantFacts, SessionStore } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
-import type { ClusterConfig } from "../config/cluster-schema.js";
+import type { ClusterConfig } from "./cluster-schema.js";
 import type { EdgeCommandTargets } from "../sessions/edge-commands.js";
 import { ClusterKeys } from "./cluster-keys.js";
 import { ClusterViews } from "./cluster-views.js";

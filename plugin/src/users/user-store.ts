@@ -1,8 +1,8 @@
 import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { parseYamlText, readConfigText, readYamlFile } from "../config/parse-config.js";
-import type { PluginConfig } from "../config/plugin-config-schema.js";
-import type { UserConfig } from "../config/users-schema.js";
+import type { PluginConfig } from "../plugin-config-schema.js";
+import type { UserConfig } from "./users-schema.js";
 import { ConfigError, type ConfigIssue } from "../core/errors.js";
 import { guarded } from "../core/guarded.js";
 import type { Logger } from "../core/log.js";

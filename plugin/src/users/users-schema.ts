@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { parseStoredPassword, type StoredPassword } from "./stored-password.js";
-import { dateTimeSchema, ipRangeListSchema, parsedStringSchema } from "./value-schemas.js";
+import { dateTimeSchema, ipRangeListSchema, parsedStringSchema } from "../config/value-schemas.js";
 
 /** A login: letters, digits and `._@-`, 1-64 characters (no `:`, which separates it in `auth=login:password`). */
 const LOGIN_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;

@@ -1,7 +1,7 @@
 import type { Clock } from "../core/clock.js";
 import type { PluginMetrics } from "../metrics/plugin-metrics.js";
-import type { StatsLedger } from "../stats/stats-ledger.js";
-import type { Reply, Route } from "./api-route.js";
+import type { StatsLedger } from "./stats-ledger.js";
+import type { Reply, Route } from "../core/api-route.js";
 
 /** What the statistics routes read. */
 export interface StatsRoutesDeps {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { tokenWeakness } from "./api-token.js";
-import { portSchema } from "./value-schemas.js";
+import { portSchema } from "../config/value-schemas.js";
 
 /**
  * An API credential: refused at load unless it carries 128 random bits (config/api-token.ts), because
