@@ -61,6 +61,16 @@ export const packagesSchema = z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "mu
 /** `auth.usersFile`: a YAML file holding `users: [...]`, reloaded on change and SIGHUP; null = none. */
 export const usersFileSchema = z.string().min(1, "must not be empty").nullable();
 
+/**
+ * The users part of the `auth` section (`auth.users`, `auth.usersFile`, `auth.packages`): what the user
+ * store reads. The whole section is assembled in the composition root, a floor above.
+ */
+export interface UsersAuthConfig {
+  users: z.output<typeof userListSchema>;
+  usersFile: z.output<typeof usersFileSchema>;
+  packages: z.output<typeof packagesSchema>;
+}
+
 /** The content of a users file. */
 export const usersFileContentSchema = z.strictObject({
   users: userListSchema.default([]),
