@@ -94,6 +94,20 @@ describe("architecture: floors and the host adapter boundary", () => {
     for (const folder of folders) expect(FLOORS, `plugin/src/${folder} needs a floor in test/architecture/architecture.test.ts and docs/architecture.md`).to.have.property(folder);
   });
 
+  it("has the floors of docs/architecture.md's table, folder for folder", () => {
+    const text = readFileSync(join(ROOT, "docs/architecture.md"), "utf8");
+    const table = text.slice(text.indexOf("| floor | folders |"));
+    const documented: Record<string, number> = {};
+    for (const row of table.split("\n").slice(2)) {
+      const cells = /^\| (\d+) \| (.*) \|$/.exec(row);
+      if (cells === null) break;
+      const folders = [...cells[2]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!).filter((name) => name !== "plugin/src");
+      for (const folder of folders) documented[folder] = Number(cells[1]);
+      if (cells[2]!.startsWith("the composition root")) documented["."] = Number(cells[1]);
+    }
+    expect(documented).to.deep.equal({ ...FLOORS });
+  });
+
   it("draws no arrow from a lower floor to a higher one (type-only imports of core excepted), so no folder cycles", () => {
     const upward: string[] = [];
     for (const file of pluginFiles) {
