@@ -6,7 +6,7 @@ import type { SessionLimiter } from "./sessions/session-limiter.js";
 import type { SessionRechecker } from "./sessions/session-rechecker.js";
 import type { SessionStore } from "./core/session-store.js";
 import { changedKeys, RELOADABLE_KEYS } from "./config/config-changes.js";
-import type { PluginConfig } from "./config/plugin-config-schema.js";
+import type { PluginConfig } from "./plugin-config-schema.js";
 
 /** What a reload did: the keys now in force, and the changed keys that wait for a restart. */
 export interface ConfigReloadOutcome {

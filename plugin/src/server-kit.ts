@@ -23,25 +23,25 @@ export type { ConfigIssue } from "./core/errors.js";
 // --- Configuration: the server's schema embeds the plugin's, and its loader reads and validates files ---
 
 /** The server's schema embeds the plugin's sections, and the server takes them back out of its configuration. */
-export { pluginConfigShape } from "./config/plugin-config-schema.js";
+export { pluginConfigShape } from "./plugin-config-schema.js";
 /** The server's environment overrides are applied between reading the YAML and validating it. */
 export { readYamlFile, validateConfig } from "./config/parse-config.js";
 /** The server's own settings use the plugin's units (ports, milliseconds, seconds). */
 export { millisecondsSchema, portSchema, secondsSchema } from "./config/value-schemas.js";
 /** The server's schema refuses a publish secret that is also a play secret, as the plugin's does. */
-export { sharedPublishSecretIssues } from "./config/publish-schema.js";
+export { sharedPublishSecretIssues } from "./publish/publish-schema.js";
 /** The server warns when a `publish` section opens more than the default (it publishes only its own ingest). */
-export { DEFAULT_PUBLISH_ALLOW_IPS } from "./config/publish-schema.js";
+export { DEFAULT_PUBLISH_ALLOW_IPS } from "./publish/publish-schema.js";
 /** The server's reload names which of its own keys (`server`, `channels`) changed, like the plugin's. */
 export { changedKeys } from "./config/config-changes.js";
 /** The server's Redactor is seeded with every secret of the configuration. */
-export { configSecrets } from "./config/config-secrets.js";
+export { configSecrets } from "./config-secrets.js";
 /** The server reads `api.tokenFile` (or makes one) before it validates the API section. */
-export { withApiTokenFromFile, apiTokenAtBuild } from "./api/api-token-file.js";
+export { withApiTokenFromFile, apiTokenAtBuild } from "./api-token-file.js";
 /** The backend benches parse a `backend` section alone, without a whole configuration. */
-export { backendSchema } from "./config/backend-schema.js";
+export { backendSchema } from "./backend/backend-schema.js";
 /** The cluster bench parses a `cluster` section alone. */
-export { clusterSchema } from "./config/cluster-schema.js";
+export { clusterSchema } from "./cluster/cluster-schema.js";
 
 // --- The NMS 4 host: the server runs NMS itself ---
 
@@ -74,17 +74,17 @@ export { IpRuleList } from "./net/ip-rule-list.js";
 /** The benches run chains of single steps. */
 export { AuthChain } from "./chain/auth-chain.js";
 /** The benches build the chain a configuration makes. */
-export { buildChain } from "./chain/build-chain.js";
+export { buildChain } from "./build-chain.js";
 /** The backend benches measure the backend step and its cache purge. */
-export { CACHE_PURGE_INTERVAL_MS, createBackendAuthorizer } from "./chain/backend-authorizer.js";
+export { CACHE_PURGE_INTERVAL_MS, createBackendAuthorizer } from "./backend/backend-authorizer.js";
 /** The IP list benches measure the deny step. */
 export { createIpDenyAuthorizer } from "./chain/ip-deny-authorizer.js";
 /** The IP list bench measures the allow step. */
 export { createIpAllowAuthorizer } from "./chain/ip-allow-authorizer.js";
 /** The users bench measures the securetoken step. */
-export { createSecureTokenAuthorizer } from "./chain/securetoken-authorizer.js";
+export { createSecureTokenAuthorizer } from "./securetoken/securetoken-authorizer.js";
 /** The users bench measures the users step. */
-export { createUsersAuthorizer } from "./chain/users-authorizer.js";
+export { createUsersAuthorizer } from "./users/users-authorizer.js";
 /** The users bench builds a user directory alone (index.ts exports its type only). */
 export { UserStore } from "./users/user-store.js";
 /** The benches fill a real session store (index.ts exports its type only). */
@@ -108,4 +108,4 @@ export { DecisionLog } from "./console/decision-log.js";
 /** The API bench gives the API the console's viewer history. */
 export { ViewerHistory } from "./console/viewer-history.js";
 /** The API bench serves the management API alone. */
-export { ManagementApi } from "./api/management-api.js";
+export { ManagementApi } from "./management-api.js";

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { spawn } from "node:child_process";
-import { tokenWeakness } from "../../plugin/src/config/api-token.js";
+import { tokenWeakness } from "../../plugin/src/api/api-token.js";
 import { ConfigError, parseConfig, pluginConfigSchema, type PluginConfig } from "../../plugin/src/index.js";
 import { buildViewerAuth } from "../../plugin/src/viewer-auth.js";
 import { auditSecrets, recordExternalLog } from "../helpers/log-audit.js";

@@ -4,8 +4,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, parseConfig, pluginConfigSchema, type PluginConfig } from "../../plugin/src/index.js";
-import { estimateTokenBits, generateApiToken, tokenWeakness } from "../../plugin/src/config/api-token.js";
-import { withApiTokenFromFile } from "../../plugin/src/api/api-token-file.js";
+import { estimateTokenBits, generateApiToken, tokenWeakness } from "../../plugin/src/api/api-token.js";
+import { withApiTokenFromFile } from "../../plugin/src/api-token-file.js";
 import { makeTokenCommand } from "../../plugin/src/cli/make-token.js";
 import { auditSecrets } from "../helpers/log-audit.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";

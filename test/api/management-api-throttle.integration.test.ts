@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MAX_JSON_DEPTH } from "../../plugin/src/api/api-route.js";
+import { MAX_JSON_DEPTH } from "../../plugin/src/core/api-route.js";
 import { startNms, type NmsInstance } from "../helpers/nms-instance.js";
 import { ManualClock } from "../helpers/manual-clock.js";
 import { TEST_API_TOKEN, TEST_PREVIOUS_API_TOKEN } from "../helpers/api-tokens.js";

@@ -11,18 +11,19 @@ const FLOORS: Readonly<Record<string, number>> = {
   net: 0,
   core: 1,
   config: 2,
-  users: 3,
-  securetoken: 3,
+  chain: 2,
+  "brute-force": 3,
   backend: 3,
-  chain: 4,
+  stats: 3,
+  securetoken: 4,
   sessions: 5,
   publish: 5,
-  stats: 6,
-  metrics: 7,
-  console: 7,
-  gate: 6,
+  console: 5,
+  users: 6,
   cluster: 6,
+  gate: 6,
   hls: 7,
+  metrics: 7,
   api: 8,
   hosts: 8,
   cli: 9,
@@ -91,6 +92,20 @@ describe("architecture: floors and the host adapter boundary", () => {
   it("every plugin folder has a floor", () => {
     const folders = new Set(pluginFiles.map(folderOf));
     for (const folder of folders) expect(FLOORS, `plugin/src/${folder} needs a floor in test/architecture/architecture.test.ts and docs/architecture.md`).to.have.property(folder);
+  });
+
+  it("has the floors of docs/architecture.md's table, folder for folder", () => {
+    const text = readFileSync(join(ROOT, "docs/architecture.md"), "utf8");
+    const table = text.slice(text.indexOf("| floor | folders |"));
+    const documented: Record<string, number> = {};
+    for (const row of table.split("\n").slice(2)) {
+      const cells = /^\| (\d+) \| (.*) \|$/.exec(row);
+      if (cells === null) break;
+      const folders = [...cells[2]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!).filter((name) => name !== "plugin/src");
+      for (const folder of folders) documented[folder] = Number(cells[1]);
+      if (cells[2]!.startsWith("the composition root")) documented["."] = Number(cells[1]);
+    }
+    expect(documented).to.deep.equal({ ...FLOORS });
   });
 
   it("draws no arrow from a lower floor to a higher one (type-only imports of core excepted), so no folder cycles", () => {

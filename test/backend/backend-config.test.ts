@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
-import { buildChain } from "../../plugin/src/chain/build-chain.js";
+import { buildChain } from "../../plugin/src/build-chain.js";
 import { ConfigError, loadConfigFile, parseConfig, pluginConfigSchema, type PluginConfig } from "../../plugin/src/index.js";
 import { MemorySessionStore } from "../../plugin/src/sessions/memory-session-store.js";
 import { systemClock } from "../../plugin/src/core/clock.js";

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { BACKEND_PROTOCOLS, createBackendProtocol } from "../../plugin/src/backend/backend-protocols.js";
-import { createBackendAuthorizer } from "../../plugin/src/chain/backend-authorizer.js";
-import { BACKEND_TYPES, backendSchema, type BackendConfig } from "../../plugin/src/config/backend-schema.js";
+import { createBackendAuthorizer } from "../../plugin/src/backend/backend-authorizer.js";
+import { BACKEND_TYPES, backendSchema, type BackendConfig } from "../../plugin/src/backend/backend-schema.js";
 import { parseConfig } from "../../plugin/src/config/parse-config.js";
 import { ConfigError } from "../../plugin/src/core/errors.js";
 import { createLogger } from "../../plugin/src/core/log.js";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadConfigFile, parseConfig, pluginConfigSchema } from "../../plugin/src/index.js";
 import { serverConfigSchema } from "../../server/src/server-config-schema.js";
-import { usersFileContentSchema } from "../../plugin/src/config/users-schema.js";
+import { usersFileContentSchema } from "../../plugin/src/users/users-schema.js";
 
 function issuesOf(run: () => unknown): { path: string; message: string; value?: unknown }[] {
   try {

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import http from "node:http";
 import { parseConfig } from "../../plugin/src/config/parse-config.js";
-import { pluginConfigSchema, type PluginConfig } from "../../plugin/src/config/plugin-config-schema.js";
+import { pluginConfigSchema, type PluginConfig } from "../../plugin/src/plugin-config-schema.js";
 import { buildViewerAuth, type ViewerAuth } from "../../plugin/src/viewer-auth.js";
 import { createCapturingLogger } from "../helpers/capturing-logger.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";

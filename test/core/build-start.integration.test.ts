@@ -10,7 +10,7 @@ import type { EndReason, ViewerSession } from "../../plugin/src/core/viewer-sess
 import type { SessionStart } from "../../plugin/src/core/session-store.js";
 import { MemorySessionStore } from "../../plugin/src/sessions/memory-session-store.js";
 import { parseConfig } from "../../plugin/src/config/parse-config.js";
-import { pluginConfigSchema, type PluginConfig, type PluginConfigInput } from "../../plugin/src/config/plugin-config-schema.js";
+import { pluginConfigSchema, type PluginConfig, type PluginConfigInput } from "../../plugin/src/plugin-config-schema.js";
 import { buildViewerAuth } from "../../plugin/src/viewer-auth.js";
 import { attachViewerAuth } from "../../plugin/src/index.js";
 import { createNms4Host } from "../../plugin/src/hosts/nms4/nms4-host.js";

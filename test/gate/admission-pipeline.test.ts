@@ -1,7 +1,7 @@
 import { expect } from "chai";
-import { buildChain } from "../../plugin/src/chain/build-chain.js";
+import { buildChain } from "../../plugin/src/build-chain.js";
 import { parseConfig } from "../../plugin/src/config/parse-config.js";
-import { pluginConfigSchema, type PluginConfig } from "../../plugin/src/config/plugin-config-schema.js";
+import { pluginConfigSchema, type PluginConfig } from "../../plugin/src/plugin-config-schema.js";
 import type { Decision } from "../../plugin/src/core/decision.js";
 import { allow, deny } from "../../plugin/src/core/decision.js";
 import type { Authorizer } from "../../plugin/src/core/authorizer.js";

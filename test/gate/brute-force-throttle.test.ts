@@ -1,7 +1,7 @@
 import { expect } from "chai";
-import { BANNED_REASON } from "../../plugin/src/chain/brute-force-throttle.js";
-import { buildChain } from "../../plugin/src/chain/build-chain.js";
-import { UNKNOWN_TOKEN_REASON } from "../../plugin/src/chain/users-authorizer.js";
+import { BANNED_REASON } from "../../plugin/src/brute-force/brute-force-throttle.js";
+import { buildChain } from "../../plugin/src/build-chain.js";
+import { UNKNOWN_TOKEN_REASON } from "../../plugin/src/users/users-authorizer.js";
 import { allow, deny, parseConfig, pluginConfigSchema, type Authorizer, type PluginConfigInput } from "../../plugin/src/index.js";
 import { MemorySessionStore } from "../../plugin/src/sessions/memory-session-store.js";
 import { UserStore } from "../../plugin/src/users/user-store.js";

@@ -1,8 +1,8 @@
 import { expect } from "chai";
-import { buildChain } from "../../plugin/src/chain/build-chain.js";
+import { buildChain } from "../../plugin/src/build-chain.js";
 import { systemClock } from "../../plugin/src/core/clock.js";
 import { parseConfig } from "../../plugin/src/config/parse-config.js";
-import { pluginConfigSchema, type PluginConfig } from "../../plugin/src/config/plugin-config-schema.js";
+import { pluginConfigSchema, type PluginConfig } from "../../plugin/src/plugin-config-schema.js";
 import { guarded } from "../../plugin/src/core/guarded.js";
 import { HlsSessionKeys } from "../../plugin/src/hls/hls-session-keys.js";
 import { LogRateLimit } from "../../plugin/src/core/log-rate-limit.js";

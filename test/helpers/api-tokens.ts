@@ -1,5 +1,5 @@
 // API tokens for tests. The configuration refuses an API credential with less than 128 random bits
-// (plugin/src/config/api-token.ts), so every test that turns the API on uses one of these: 32 random
+// (plugin/src/api/api-token.ts), so every test that turns the API on uses one of these: 32 random
 // bytes each, base64url, written out so that a failing test can be rerun with the same values.
 import { auditSecrets } from "./log-audit.js";
 

@@ -1,8 +1,8 @@
 import type { Dispatcher } from "undici";
-import { createBackendAuthorizer } from "../../plugin/src/chain/backend-authorizer.js";
+import { createBackendAuthorizer } from "../../plugin/src/backend/backend-authorizer.js";
 import type { Authorizer } from "../../plugin/src/core/authorizer.js";
 import { parseConfig } from "../../plugin/src/config/parse-config.js";
-import { backendSchema } from "../../plugin/src/config/backend-schema.js";
+import { backendSchema } from "../../plugin/src/backend/backend-schema.js";
 import { MemorySessionStore } from "../../plugin/src/sessions/memory-session-store.js";
 import type { ViewerSession } from "../../plugin/src/core/viewer-session.js";
 import { createCapturingLogger, type CapturedLog } from "./capturing-logger.js";

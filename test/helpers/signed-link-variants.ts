@@ -1,5 +1,5 @@
 import { SECURETOKEN_FORMAT_BY_NAME } from "../../plugin/src/securetoken/securetoken-formats.js";
-import type { SecureTokenFormatName } from "../../plugin/src/config/securetoken-schema.js";
+import type { SecureTokenFormatName } from "../../plugin/src/securetoken/securetoken-schema.js";
 
 /** What a variant of a signed link is presented as: the parameter's raw query text and, when a digit moved into it, another subject. */
 export interface LinkVariant {

@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import { createHash } from "node:crypto";
 import { EdgeLinks } from "../../plugin/src/hls/edge-links.js";
-import { configSecrets } from "../../plugin/src/config/config-secrets.js";
+import { configSecrets } from "../../plugin/src/config-secrets.js";
 import { parseConfig } from "../../plugin/src/config/parse-config.js";
-import { pluginConfigSchema, type PluginConfig } from "../../plugin/src/config/plugin-config-schema.js";
+import { pluginConfigSchema, type PluginConfig } from "../../plugin/src/plugin-config-schema.js";
 import { ConfigError } from "../../plugin/src/core/errors.js";
 import { thrown } from "../helpers/thrown.js";
 import { PreparedPlaylist } from "../../plugin/src/hls/prepared-playlist.js";

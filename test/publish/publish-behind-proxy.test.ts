@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { parseConfig } from "../../plugin/src/config/parse-config.js";
-import { pluginConfigSchema, type PluginConfig } from "../../plugin/src/config/plugin-config-schema.js";
+import { pluginConfigSchema, type PluginConfig } from "../../plugin/src/plugin-config-schema.js";
 import { parseIpAddress } from "../../plugin/src/net/ip-address.js";
 import { parseIpRange, rangesOverlap, type IpRange } from "../../plugin/src/net/ip-range.js";
 import { IpRuleList } from "../../plugin/src/net/ip-rule-list.js";

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WebSocket } from "ws";
 import { parseConfig } from "../../plugin/src/config/parse-config.js";
-import { pluginConfigSchema, type PluginConfig } from "../../plugin/src/config/plugin-config-schema.js";
+import { pluginConfigSchema, type PluginConfig } from "../../plugin/src/plugin-config-schema.js";
 import { BroadcastServer, Context, RtmpClientSession } from "../helpers/nms4-internals.js";
 import { makeSecureLink } from "../../plugin/src/index.js";
 import { PublishPolicy, type PublishAttempt } from "../../plugin/src/publish/publish-policy.js";

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { parseConfig } from "../../plugin/src/config/parse-config.js";
-import { pluginConfigSchema, type PluginConfig } from "../../plugin/src/config/plugin-config-schema.js";
+import { pluginConfigSchema, type PluginConfig } from "../../plugin/src/plugin-config-schema.js";
 import { ConfigError } from "../../plugin/src/core/errors.js";
 import { makeSecureLink } from "../../plugin/src/index.js";
 import { PublishPolicy, type PublishAttempt } from "../../plugin/src/publish/publish-policy.js";

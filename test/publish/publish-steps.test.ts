@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { parseConfig } from "../../plugin/src/config/parse-config.js";
-import { pluginConfigSchema, type PluginConfig } from "../../plugin/src/config/plugin-config-schema.js";
+import { pluginConfigSchema, type PluginConfig } from "../../plugin/src/plugin-config-schema.js";
 import { makeSecureLink } from "../../plugin/src/securetoken/make-secure-link.js";
 import { LocalProcesses } from "../../plugin/src/net/process-proof.js";
 import { ChannelLiveStep } from "../../plugin/src/publish/channel-live-step.js";

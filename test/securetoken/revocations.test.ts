@@ -3,7 +3,7 @@ import { RevocationList } from "../../plugin/src/sessions/revocation-list.js";
 import { credentialKey } from "../../plugin/src/sessions/credential-key.js";
 import { VerdictCache } from "../../plugin/src/backend/verdict-cache.js";
 import { parseConfig } from "../../plugin/src/config/parse-config.js";
-import { pluginConfigSchema } from "../../plugin/src/config/plugin-config-schema.js";
+import { pluginConfigSchema } from "../../plugin/src/plugin-config-schema.js";
 import { ConfigError } from "../../plugin/src/core/errors.js";
 import { ManualClock } from "../helpers/manual-clock.js";
 import { authRequest } from "../helpers/auth-requests.js";

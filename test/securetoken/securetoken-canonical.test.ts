@@ -1,9 +1,9 @@
 import { expect } from "chai";
-import { createSecureTokenAuthorizer, MALFORMED_LINK_REASON } from "../../plugin/src/chain/securetoken-authorizer.js";
-import { BruteForceThrottle } from "../../plugin/src/chain/brute-force-throttle.js";
-import { bruteForceSchema } from "../../plugin/src/config/brute-force-schema.js";
-import { pluginConfigSchema } from "../../plugin/src/config/plugin-config-schema.js";
-import { securetokenSchema, type SecureTokenFormatName } from "../../plugin/src/config/securetoken-schema.js";
+import { createSecureTokenAuthorizer, MALFORMED_LINK_REASON } from "../../plugin/src/securetoken/securetoken-authorizer.js";
+import { BruteForceThrottle } from "../../plugin/src/brute-force/brute-force-throttle.js";
+import { bruteForceSchema } from "../../plugin/src/brute-force/brute-force-schema.js";
+import { pluginConfigSchema } from "../../plugin/src/plugin-config-schema.js";
+import { securetokenSchema, type SecureTokenFormatName } from "../../plugin/src/securetoken/securetoken-schema.js";
 import { SignedLinkError } from "../../plugin/src/core/errors.js";
 import { PublishPolicy } from "../../plugin/src/publish/publish-policy.js";
 import { SECURETOKEN_FORMAT_BY_NAME } from "../../plugin/src/securetoken/securetoken-formats.js";

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { createHash } from "node:crypto";
-import { createSecureTokenAuthorizer, FORGED_REASON } from "../../plugin/src/chain/securetoken-authorizer.js";
-import { securetokenSchema } from "../../plugin/src/config/securetoken-schema.js";
+import { createSecureTokenAuthorizer, FORGED_REASON } from "../../plugin/src/securetoken/securetoken-authorizer.js";
+import { securetokenSchema } from "../../plugin/src/securetoken/securetoken-schema.js";
 import { SignedLinkError } from "../../plugin/src/core/errors.js";
 import { makeSecureLink, parseConfig, type StepVerdict } from "../../plugin/src/index.js";
 import { authRequest } from "../helpers/auth-requests.js";

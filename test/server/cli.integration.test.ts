@@ -1,10 +1,10 @@
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { createSecureTokenAuthorizer } from "../../plugin/src/chain/securetoken-authorizer.js";
+import { createSecureTokenAuthorizer } from "../../plugin/src/securetoken/securetoken-authorizer.js";
 import { systemClock } from "../../plugin/src/core/clock.js";
-import { securetokenSchema } from "../../plugin/src/config/securetoken-schema.js";
+import { securetokenSchema } from "../../plugin/src/securetoken/securetoken-schema.js";
 import { parseConfig, pluginConfigSchema } from "../../plugin/src/index.js";
-import { parseStoredPassword, type StoredPassword } from "../../plugin/src/config/stored-password.js";
+import { parseStoredPassword, type StoredPassword } from "../../plugin/src/users/stored-password.js";
 import { verifyPassword } from "../../plugin/src/users/password-hash.js";
 import { authRequest } from "../helpers/auth-requests.js";
 

@@ -419,7 +419,7 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
       expect(healthcheck.slice(0, 2)).to.deep.equal(["node", "-e"]);
       expect(healthcheck[2]).to.include("/api/live");
       // The path the HEALTHCHECK asks is an open row of the API's route table (no bearer token).
-      expect(readFileSync("plugin/src/api/management-api.ts", "utf8")).to.include('{ method: "GET", pattern: /^\\/api\\/live$/, access: "open"');
+      expect(readFileSync("plugin/src/management-api.ts", "utf8")).to.include('{ method: "GET", pattern: /^\\/api\\/live$/, access: "open"');
       // The image's files at temp paths: the config volume and the data volume.
       const configDir = join(dir, "etc");
       const dataDir = join(dir, "var-lib");

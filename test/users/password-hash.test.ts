@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { parseStoredPassword, type StoredPassword } from "../../plugin/src/config/stored-password.js";
+import { parseStoredPassword, type StoredPassword } from "../../plugin/src/users/stored-password.js";
 import { hashPassword, verifyPassword } from "../../plugin/src/users/password-hash.js";
 
 const FAST = { cost: 1024, blockSize: 8, parallelization: 1 };

@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { BANNED_REASON, BruteForceThrottle } from "../../plugin/src/chain/brute-force-throttle.js";
-import { BUSY_REASON, createUsersAuthorizer } from "../../plugin/src/chain/users-authorizer.js";
+import { BANNED_REASON, BruteForceThrottle } from "../../plugin/src/brute-force/brute-force-throttle.js";
+import { BUSY_REASON, createUsersAuthorizer } from "../../plugin/src/users/users-authorizer.js";
 import { hashPassword, parseConfig, pluginConfigSchema, type Authorizer, type PluginConfigInput, type StepVerdict } from "../../plugin/src/index.js";
 import { PasswordVerifier } from "../../plugin/src/users/password-verifier.js";
 import { UserStore } from "../../plugin/src/users/user-store.js";

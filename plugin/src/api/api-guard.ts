@@ -3,8 +3,8 @@ import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/log.js";
 import { secretsEqual } from "../core/secrets.js";
 import { FailureThrottle } from "../core/failure-throttle.js";
-import type { ConsoleFront } from "./console-front.js";
-import { sendJson } from "./api-reply.js";
+import type { ConsoleFront } from "../console/console-front.js";
+import { sendJson } from "../core/api-reply.js";
 
 /**
  * Failed credentials per client (address, IPv6 /64) that ban it, and for how long: 10 within a minute

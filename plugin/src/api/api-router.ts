@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parseIpAddress } from "../net/ip-address.js";
-import type { ApiRequest, Route } from "./api-route.js";
+import type { ApiRequest, Route } from "../core/api-route.js";
 import type { ApiCaller } from "./api-guard.js";
-import { readBody, refuseLargeBody } from "./api-body.js";
-import { sendJson, sendText } from "./api-reply.js";
+import { readBody, refuseLargeBody } from "../core/api-body.js";
+import { sendJson, sendText } from "../core/api-reply.js";
 
 /** One request on its way through the router. */
 export interface ApiExchange extends ApiCaller {

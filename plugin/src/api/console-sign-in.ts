@@ -1,9 +1,9 @@
 import type { Logger } from "../core/log.js";
 import type { ApiGuard } from "./api-guard.js";
 import type { ApiExchange } from "./api-router.js";
-import type { ConsoleFront } from "./console-front.js";
-import { readBody, refuseLargeBody } from "./api-body.js";
-import { sendJson } from "./api-reply.js";
+import type { ConsoleFront } from "../console/console-front.js";
+import { readBody, refuseLargeBody } from "../core/api-body.js";
+import { sendJson } from "../core/api-reply.js";
 
 /**
  * The console's sign-in (the one route that takes the credential in a body): `{"credential": "<api token>"}` as JSON (a plain form cannot send that type,

@@ -1,5 +1,5 @@
 import type { AuthRequest } from "../core/auth-request.js";
-import type { BackendType } from "../config/backend-schema.js";
+import type { BackendType } from "./backend-schema.js";
 import type { BackendAnswer } from "./backend-answer.js";
 import type { BackendResponse } from "./backend-transport.js";
 

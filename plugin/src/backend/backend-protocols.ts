@@ -1,4 +1,4 @@
-import type { BackendConfig, BackendType } from "../config/backend-schema.js";
+import type { BackendConfig, BackendType } from "./backend-schema.js";
 import { ConfigError } from "../core/errors.js";
 import type { BackendProtocol } from "./backend-protocol.js";
 import { createFlussonicProtocol } from "./flussonic-protocol.js";
@@ -9,7 +9,7 @@ export type BackendProtocolFactory<T extends BackendType> = (config: Extract<Bac
 
 /**
  * The protocol of each backend type: the one place a type meets the code that speaks it. Its type is
- * mapped over BACKEND_TYPES (config/backend-schema.ts, which the schema accepts), so a type listed there
+ * mapped over BACKEND_TYPES (backend/backend-schema.ts, which the schema accepts), so a type listed there
  * without a row here, or a row for a type not listed, does not compile. To add a backend type, add it
  * to BACKEND_TYPES and its schema to `backendSchema`, then its factory here.
  */

@@ -1,5 +1,5 @@
 import type { AuthRequest, Protocol } from "../core/auth-request.js";
-import type { FlussonicBackendConfig } from "../config/backend-schema.js";
+import type { FlussonicBackendConfig } from "./backend-schema.js";
 import { answerOfStatus, authDurationOf, headerOf, identityOf, type BackendAnswer } from "./backend-answer.js";
 import type { BackendCall, BackendProtocol, ClientCounts } from "./backend-protocol.js";
 import type { BackendResponse } from "./backend-transport.js";

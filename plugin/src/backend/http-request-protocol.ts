@@ -1,5 +1,5 @@
 import type { AuthRequest } from "../core/auth-request.js";
-import type { HttpRequestBackendConfig } from "../config/backend-schema.js";
+import type { HttpRequestBackendConfig } from "./backend-schema.js";
 import { BackendRequestError } from "../core/errors.js";
 import { answerOfStatus, headerOf, type BackendAnswer } from "./backend-answer.js";
 import type { BackendCall, BackendProtocol } from "./backend-protocol.js";

@@ -5,7 +5,7 @@
 // --publish makes a publish link (publish.securetoken, its own secret), valid for RTMP and FLV publishing:
 //   npm run make-link -- --publish --url rtmp://127.0.0.1:1935/live/cam1 --ttl 3600 --secret <publish secret>
 import { parseArgs } from "node:util";
-import { DEFAULT_MAX_LINK_LIFETIME_SEC, SECURETOKEN_FORMATS, type SecureTokenFormatName } from "../config/securetoken-schema.js";
+import { DEFAULT_MAX_LINK_LIFETIME_SEC, SECURETOKEN_FORMATS, type SecureTokenFormatName } from "../securetoken/securetoken-schema.js";
 import { VaError } from "../core/errors.js";
 import { makeSecureLink } from "../securetoken/make-secure-link.js";
 

@@ -1,7 +1,7 @@
 // Prints a new API token (256 random bits, base64url) for `api.token` or `api.previousTokens`:
 //   npm run -s make-token
 // The bundled server's bin does the same: `nms-viewer-auth make-token`.
-import { generateApiToken } from "../config/api-token.js";
+import { generateApiToken } from "../api/api-token.js";
 
 /** Writes one new token and a newline to `out`; 0, or 2 for an unexpected argument. */
 export function makeTokenCommand(args: readonly string[], out: (text: string) => void, err: (text: string) => void): number {

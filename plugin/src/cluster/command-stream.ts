@@ -1,7 +1,7 @@
 import type { Clock } from "../core/clock.js";
 import { REVOCATION_KINDS, type EdgeCommand } from "../core/cluster-seams.js";
 import type { Logger } from "../core/log.js";
-import type { ClusterConfig } from "../config/cluster-schema.js";
+import type { ClusterConfig } from "./cluster-schema.js";
 import { applyEdgeCommand, type EdgeCommandTargets } from "../sessions/edge-commands.js";
 import type { ClusterKeys } from "./cluster-keys.js";
 import { PUBLISH, RESTORE_REVOKED, runScript } from "./cluster-scripts.js";

@@ -1,9 +1,9 @@
 import type { Clock } from "../core/clock.js";
-import type { EdgeCommand, LimitKey, SharedAdmission, SharedLimits, SharedSessionSnapshot } from "../core/cluster-seams.js";
+import type { ClusterStatus, ClusterView, EdgeCommand, LimitKey, SharedAdmission, SharedLimits, SharedSessionSnapshot } from "../core/cluster-seams.js";
 import type { Logger } from "../core/log.js";
 import type { SessionGrantFacts, SessionStore } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
-import type { ClusterConfig } from "../config/cluster-schema.js";
+import type { ClusterConfig } from "./cluster-schema.js";
 import type { EdgeCommandTargets } from "../sessions/edge-commands.js";
 import { ClusterKeys } from "./cluster-keys.js";
 import { ClusterViews } from "./cluster-views.js";
@@ -14,15 +14,8 @@ import { SharedLimitSlots } from "./shared-limit-slots.js";
 
 export { LEASE_HEARTBEATS } from "./edge-lease.js";
 
-/** What the edge's cluster link reports (API and /metrics). */
-export interface ClusterStatus {
-  node: string;
-  redis: "up" | "down";
-  onRedisDown: "local" | "deny";
-  /** Viewers admitted on local counts, and refused, while Redis was away. */
-  localAdmissions: number;
-  refusedWhileDown: number;
-}
+/** What the edge's cluster link reports (API and /metrics); declared beside `ClusterView` in core. */
+export type { ClusterStatus };
 
 export interface EdgeClusterDeps {
   registry: SessionStore;
@@ -51,7 +44,7 @@ export interface EdgeClusterDeps {
  * and when Redis answers again the edge re-registers every live session and publishes what it queued.
  * Building one opens nothing: `start` connects, `close` disconnects.
  */
-export class EdgeCluster implements SharedLimits {
+export class EdgeCluster implements SharedLimits, ClusterView {
   readonly #config: ClusterConfig;
   readonly #deps: EdgeClusterDeps;
   readonly #lease: EdgeLease;

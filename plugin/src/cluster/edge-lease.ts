@@ -1,5 +1,5 @@
 import type { Logger } from "../core/log.js";
-import type { ClusterConfig } from "../config/cluster-schema.js";
+import type { ClusterConfig } from "./cluster-schema.js";
 import type { ClusterKeys } from "./cluster-keys.js";
 import { HEARTBEAT, runScript } from "./cluster-scripts.js";
 import type { RedisLink } from "./redis-link.js";

@@ -4,7 +4,7 @@ import { guarded } from "../core/guarded.js";
 import type { Logger } from "../core/log.js";
 import type { SessionGrantFacts, SessionStore } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
-import type { ClusterConfig } from "../config/cluster-schema.js";
+import type { ClusterConfig } from "./cluster-schema.js";
 import type { ClusterKeys } from "./cluster-keys.js";
 import { RELEASE, RESYNC, TAKE, runScript } from "./cluster-scripts.js";
 import type { EdgeLease } from "./edge-lease.js";

@@ -45,3 +45,27 @@ export type EdgeCommand =
 
 /** A live session as any edge sees it: its snapshot and the edge (`node`) it plays on. */
 export type SharedSessionSnapshot = SessionSnapshot & { node: string };
+
+/** What the edge's cluster link reports (API and /metrics). */
+export interface ClusterStatus {
+  node: string;
+  redis: "up" | "down";
+  onRedisDown: "local" | "deny";
+  /** Viewers admitted on local counts, and refused, while Redis was away. */
+  localAdmissions: number;
+  refusedWhileDown: number;
+}
+
+/**
+ * What the cluster-aware routes read of the cluster layer and send through it; `EdgeCluster` implements
+ * it. It sits here so that the sessions' and users' routes, below `cluster/`, can name it.
+ */
+export interface ClusterView {
+  readonly nodeId: string;
+  readonly leaseMs: number;
+  status(): ClusterStatus;
+  sessions(): Promise<SharedSessionSnapshot[] | undefined>;
+  tokenDigests(): Promise<Map<string, string[]>>;
+  statsByNode(): Promise<Record<string, unknown> | undefined>;
+  publish(command: EdgeCommand): Promise<void>;
+}

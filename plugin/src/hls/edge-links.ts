@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Clock } from "../core/clock.js";
-import type { HlsEdgeConfig } from "../config/hls-schema.js";
+import type { HlsEdgeConfig } from "./hls-schema.js";
 import type { IpAddress } from "../net/ip-address.js";
 
 /** Signs one segment file of a channel: its absolute URL on the edge. */

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/log.js";
 import { guarded } from "../core/guarded.js";
-import type { HlsIpBinding } from "../config/hls-schema.js";
+import type { HlsIpBinding } from "./hls-schema.js";
 import type { IpAddress } from "../net/ip-address.js";
 import { prefixKey } from "../net/ip-range.js";
 import type { SessionStore } from "../core/session-store.js";

@@ -1,5 +1,5 @@
 import type { Clock } from "../core/clock.js";
-import type { PublishConfig } from "../config/publish-schema.js";
+import type { PublishConfig } from "./publish-schema.js";
 import type { LocalProcesses } from "../net/process-proof.js";
 import { SyncStepRunner } from "../chain/sync-step-runner.js";
 import { AllowedAddressStep } from "./allowed-address-step.js";

@@ -1,5 +1,5 @@
 import type { Clock } from "../core/clock.js";
-import type { PublishConfig } from "../config/publish-schema.js";
+import type { PublishConfig } from "./publish-schema.js";
 import type { LocalProcesses } from "../net/process-proof.js";
 import type { SyncStepRunner } from "../chain/sync-step-runner.js";
 import { buildPublishChain } from "./build-publish-chain.js";

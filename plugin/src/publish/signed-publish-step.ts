@@ -2,7 +2,7 @@ import type { Clock } from "../core/clock.js";
 import type { Authorizer } from "../core/authorizer.js";
 import type { AuthRequest } from "../core/auth-request.js";
 import { PASS, type StepVerdict } from "../core/decision.js";
-import type { PublishConfig } from "../config/publish-schema.js";
+import type { PublishConfig } from "./publish-schema.js";
 import { SECURETOKEN_FORMAT_BY_NAME } from "../securetoken/securetoken-formats.js";
 import { checkSignedLink, HASH_MISMATCH } from "../securetoken/signed-link-check.js";
 import { publishAllow, publishDeny, type PublishStepName } from "./publish-decision.js";

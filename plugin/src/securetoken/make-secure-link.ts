@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { DEFAULT_MAX_LINK_LIFETIME_SEC, type SecureTokenFormatName } from "../config/securetoken-schema.js";
+import { DEFAULT_MAX_LINK_LIFETIME_SEC, type SecureTokenFormatName } from "./securetoken-schema.js";
 import { SignedLinkError } from "../core/errors.js";
 import { systemClock } from "../core/clock.js";
 import { Redactor } from "../core/redactor.js";

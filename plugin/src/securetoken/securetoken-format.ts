@@ -1,4 +1,4 @@
-import type { SecureTokenFormatName } from "../config/securetoken-schema.js";
+import type { SecureTokenFormatName } from "./securetoken-schema.js";
 
 /** What a signed link is bound to: the request path, the app and channel, and the viewer's IP ("" when unbound). */
 export interface LinkSubject {

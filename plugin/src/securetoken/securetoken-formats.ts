@@ -1,4 +1,4 @@
-import type { SecureTokenFormatName } from "../config/securetoken-schema.js";
+import type { SecureTokenFormatName } from "./securetoken-schema.js";
 import { nmsSignFormat } from "./nms-sign-format.js";
 import type { SecureTokenFormat } from "./securetoken-format.js";
 import { createSha1SecureTokenFormat } from "./sha1-securetoken-format.js";

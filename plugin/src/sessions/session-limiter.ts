@@ -1,5 +1,5 @@
 import type { SessionIdentity } from "../core/decision.js";
-import type { LimitPolicy } from "../config/sessions-schema.js";
+import type { LimitPolicy } from "./sessions-schema.js";
 import type { LimitKey, SharedLimits } from "../core/cluster-seams.js";
 import type { SessionFilter, SessionGrantFacts, SessionStore } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";

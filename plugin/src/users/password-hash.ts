@@ -1,6 +1,6 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from "node:crypto";
 import { secretsEqual } from "../core/secrets.js";
-import { DEFAULT_SCRYPT, SCRYPT_PREFIX, type StoredPassword } from "../config/stored-password.js";
+import { DEFAULT_SCRYPT, SCRYPT_PREFIX, type StoredPassword } from "./stored-password.js";
 
 const HASH_BYTES = 32;
 const SALT_BYTES = 16;

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/log.js";
 import { secretsEqual } from "../core/secrets.js";
-import { DEFAULT_SCRYPT, type StoredPassword } from "../config/stored-password.js";
+import { DEFAULT_SCRYPT, type StoredPassword } from "./stored-password.js";
 import { verifyPassword } from "./password-hash.js";
 
 /** The hash slots a PasswordVerifier hands out (`auth.bruteForce` keys of the same names). */

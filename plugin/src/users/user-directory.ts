@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { ALL_CHANNELS, type UserConfig } from "../config/users-schema.js";
+import { ALL_CHANNELS, type UserConfig } from "./users-schema.js";
 import type { ConfigIssue } from "../core/errors.js";
 import { IpRuleList } from "../net/ip-rule-list.js";
-import type { StoredPassword } from "../config/stored-password.js";
+import type { StoredPassword } from "./stored-password.js";
 
 /**
  * User tokens shorter than this are guessable: loaded with a `users.weak_token` warning from the

@@ -1,9 +1,9 @@
 import { validateConfig } from "../config/parse-config.js";
-import { userSchema, type UserConfig } from "../config/users-schema.js";
+import { userSchema, type UserConfig } from "./users-schema.js";
 import type { ConfigIssue } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import { maskSecret } from "../core/secrets.js";
-import { SCRYPT_PREFIX } from "../config/stored-password.js";
+import { SCRYPT_PREFIX } from "./stored-password.js";
 import { hashPassword } from "./password-hash.js";
 import type { UserStore } from "./user-store.js";
 import { compileUsersFile } from "./users-file-content.js";

@@ -1,8 +1,7 @@
 import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { parseYamlText, readConfigText, readYamlFile } from "../config/parse-config.js";
-import type { PluginConfig } from "../config/plugin-config-schema.js";
-import type { UserConfig } from "../config/users-schema.js";
+import type { UserConfig, UsersAuthConfig } from "./users-schema.js";
 import { ConfigError, type ConfigIssue } from "../core/errors.js";
 import { guarded } from "../core/guarded.js";
 import type { Logger } from "../core/log.js";
@@ -34,7 +33,7 @@ export class UserStore {
   /** The text this process last wrote to the users file: its own change event needs no reload. */
   #lastWritten: string | undefined;
   readonly #file: string | null;
-  readonly #packages: PluginConfig["auth"]["packages"];
+  readonly #packages: UsersAuthConfig["packages"];
   readonly #log: Logger;
   readonly #debounceMs: number;
   #watcher: FSWatcher | undefined;
@@ -44,7 +43,7 @@ export class UserStore {
   #started = false;
   #closed = false;
 
-  private constructor(directory: UserDirectory, users: readonly UserConfig[], file: string | null, auth: PluginConfig["auth"], log: Logger, options: UserStoreOptions) {
+  private constructor(directory: UserDirectory, users: readonly UserConfig[], file: string | null, auth: UsersAuthConfig, log: Logger, options: UserStoreOptions) {
     this.#directory = directory;
     this.#users = users;
     this.#file = file;
@@ -58,7 +57,7 @@ export class UserStore {
    * is set (the users step is then left out of the chain). Throws a ConfigError, before anything
    * listens, when the users or the file are invalid, or when both are set.
    */
-  static open(auth: PluginConfig["auth"], log: Logger, options: UserStoreOptions = {}): UserStore | undefined {
+  static open(auth: UsersAuthConfig, log: Logger, options: UserStoreOptions = {}): UserStore | undefined {
     const store = UserStore.load(auth, log, options);
     store?.start();
     return store;
@@ -68,7 +67,7 @@ export class UserStore {
    * `open` without the watching: the users are read and checked (the same ConfigErrors), but no watcher
    * or signal listener exists until `start`. The composition root builds with this and starts later.
    */
-  static load(auth: PluginConfig["auth"], log: Logger, options: UserStoreOptions = {}): UserStore | undefined {
+  static load(auth: UsersAuthConfig, log: Logger, options: UserStoreOptions = {}): UserStore | undefined {
     if (auth.usersFile !== null && auth.users.length > 0) {
       throw new ConfigError([{ path: "auth.usersFile", message: "cannot be used together with auth.users; keep the users in one place" }]);
     }
@@ -104,7 +103,7 @@ export class UserStore {
   }
 
   /** The packages users are compiled against (`auth.packages`). */
-  get packages(): PluginConfig["auth"]["packages"] {
+  get packages(): UsersAuthConfig["packages"] {
     return this.#packages;
   }
 
@@ -221,7 +220,7 @@ export class UserStore {
   }
 }
 
-function compileOrThrow(users: readonly UserConfig[], packages: PluginConfig["auth"]["packages"], pathPrefix: string, source: string): UserDirectory {
+function compileOrThrow(users: readonly UserConfig[], packages: UsersAuthConfig["packages"], pathPrefix: string, source: string): UserDirectory {
   const compiled = UserDirectory.compile(users, packages, pathPrefix);
   if (Array.isArray(compiled)) throw new ConfigError(compiled, source);
   return compiled;

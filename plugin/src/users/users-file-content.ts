@@ -1,5 +1,5 @@
 import { validateConfig } from "../config/parse-config.js";
-import { userSchema, usersFileContentSchema, type UserConfig } from "../config/users-schema.js";
+import { userSchema, usersFileContentSchema, type UserConfig } from "./users-schema.js";
 import type { ConfigIssue } from "../core/errors.js";
 import { UserDirectory } from "./user-directory.js";
 

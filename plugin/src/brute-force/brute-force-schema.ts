@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { millisecondsSchema, secondsSchema } from "./value-schemas.js";
+import { millisecondsSchema, secondsSchema } from "../config/value-schemas.js";
 
 /**
  * `auth.bruteForce`: ban an address after repeated failed credentials (users and securetoken steps),

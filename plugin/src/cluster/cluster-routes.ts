@@ -1,5 +1,5 @@
-import type { Route } from "./api-route.js";
-import type { ClusterView } from "./revocation.js";
+import type { Route } from "../core/api-route.js";
+import type { ClusterView } from "../sessions/revocation.js";
 import type { UsageRow } from "../stats/stats-ledger.js";
 
 /**

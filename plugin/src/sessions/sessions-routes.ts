@@ -3,7 +3,7 @@ import type { SharedSessionSnapshot } from "../core/cluster-seams.js";
 import type { Logger } from "../core/log.js";
 import type { SessionFilter, SessionStore } from "../core/session-store.js";
 import { snapshotOf, type SessionSnapshot } from "../core/viewer-session.js";
-import type { Reply, Route } from "./api-route.js";
+import type { Reply, Route } from "../core/api-route.js";
 import type { Protocol } from "../core/auth-request.js";
 import { runEverywhere, type RevocationDeps } from "./revocation.js";
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { millisecondsSchema } from "./value-schemas.js";
+import { millisecondsSchema } from "../config/value-schemas.js";
 
 /** What an edge does with a new viewer while Redis cannot be reached in time. */
 export const REDIS_DOWN_POLICIES = ["local", "deny"] as const;

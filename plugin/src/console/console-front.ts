@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/log.js";
-import { loadConsoleAssets, type ConsoleAsset } from "../console/console-assets.js";
-import { consoleCookie, consoleCookieOf, ConsoleSessions, CSRF_HEADER } from "../console/console-sessions.js";
+import { loadConsoleAssets, type ConsoleAsset } from "./console-assets.js";
+import { consoleCookie, consoleCookieOf, ConsoleSessions, CSRF_HEADER } from "./console-sessions.js";
 
 /** How a request proved who it is: the bearer token, a console cookie, or nothing valid. */
 export type Credential = "bearer" | "cookie" | "none";

@@ -1,22 +1,22 @@
 import type { Dispatcher } from "undici";
-import type { Clock } from "../core/clock.js";
-import type { PluginConfig } from "../config/plugin-config-schema.js";
-import type { SessionStore } from "../core/session-store.js";
-import type { Logger } from "../core/log.js";
-import { AddressRules } from "../net/address-rules.js";
-import type { LocalProcesses } from "../net/process-proof.js";
-import { PasswordVerifier } from "../users/password-verifier.js";
-import type { UserStore } from "../users/user-store.js";
-import { AuthChain } from "./auth-chain.js";
-import { createBackendAuthorizer } from "./backend-authorizer.js";
-import type { Authorizer } from "../core/authorizer.js";
-import { createInternalAuthorizer } from "./internal-authorizer.js";
-import { createIpAllowAuthorizer } from "./ip-allow-authorizer.js";
-import { createIpDenyAuthorizer } from "./ip-deny-authorizer.js";
-import { createRevokedAuthorizer, type RevocationChecks } from "./revoked-authorizer.js";
-import { BruteForceThrottle } from "./brute-force-throttle.js";
-import { createSecureTokenAuthorizer } from "./securetoken-authorizer.js";
-import { createUsersAuthorizer, TOKEN_PARAM } from "./users-authorizer.js";
+import type { Clock } from "./core/clock.js";
+import type { PluginConfig } from "./plugin-config-schema.js";
+import type { SessionStore } from "./core/session-store.js";
+import type { Logger } from "./core/log.js";
+import { AddressRules } from "./net/address-rules.js";
+import type { LocalProcesses } from "./net/process-proof.js";
+import { PasswordVerifier } from "./users/password-verifier.js";
+import type { UserStore } from "./users/user-store.js";
+import { AuthChain } from "./chain/auth-chain.js";
+import { createBackendAuthorizer } from "./backend/backend-authorizer.js";
+import type { Authorizer } from "./core/authorizer.js";
+import { createInternalAuthorizer } from "./chain/internal-authorizer.js";
+import { createIpAllowAuthorizer } from "./chain/ip-allow-authorizer.js";
+import { createIpDenyAuthorizer } from "./chain/ip-deny-authorizer.js";
+import { createRevokedAuthorizer, type RevocationChecks } from "./chain/revoked-authorizer.js";
+import { BruteForceThrottle } from "./brute-force/brute-force-throttle.js";
+import { createSecureTokenAuthorizer } from "./securetoken/securetoken-authorizer.js";
+import { createUsersAuthorizer, TOKEN_PARAM } from "./users/users-authorizer.js";
 
 /** What the chain is built from besides the configuration. */
 export interface ChainParts {

@@ -1,8 +1,8 @@
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
-import { generateApiToken, tokenWeakness } from "../config/api-token.js";
-import type { PluginConfig } from "../config/plugin-config-schema.js";
-import { ConfigError } from "../core/errors.js";
+import { generateApiToken, tokenWeakness } from "./api/api-token.js";
+import type { PluginConfig } from "./plugin-config-schema.js";
+import { ConfigError } from "./core/errors.js";
 
 /** Mode of the token file and of a folder made for it: the server's user only, whatever the umask. */
 const FILE_MODE = 0o600;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { secondsSchema } from "./value-schemas.js";
+import { secondsSchema } from "../config/value-schemas.js";
 
 /** The highest `maxLifetimeSec` allowed: far below the years a digit moved between fields shifts a time by. */
 export const MAX_LINK_LIFETIME_SEC = 366 * 86400;

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { ipRangeListSchema } from "./value-schemas.js";
-import { securetokenSchema } from "./securetoken-schema.js";
+import { ipRangeListSchema } from "../config/value-schemas.js";
+import { securetokenSchema } from "../securetoken/securetoken-schema.js";
 
 /** Who may publish when the `publish` section leaves `allowIps` out: this machine only. */
 export const DEFAULT_PUBLISH_ALLOW_IPS: readonly string[] = ["127.0.0.1/32", "::1/128"];

@@ -1,8 +1,8 @@
-import type { SecureTokenConfig } from "../config/securetoken-schema.js";
-import type { DecisionFilter, DecisionLog } from "../console/decision-log.js";
-import type { ViewerHistory } from "../console/viewer-history.js";
+import type { SecureTokenConfig } from "../securetoken/securetoken-schema.js";
+import type { DecisionFilter, DecisionLog } from "./decision-log.js";
+import type { ViewerHistory } from "./viewer-history.js";
 import { makeSecureLink } from "../securetoken/make-secure-link.js";
-import type { Reply, Route } from "./api-route.js";
+import type { Reply, Route } from "../core/api-route.js";
 
 /** What the console's own routes read. */
 export interface ConsoleRoutesDeps {

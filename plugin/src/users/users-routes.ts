@@ -1,9 +1,9 @@
 import type { Logger } from "../core/log.js";
 import type { SessionRechecker } from "../sessions/session-rechecker.js";
 import type { SessionStore } from "../core/session-store.js";
-import type { EditProblem, UserEdit, UserEditor } from "../users/user-editor.js";
-import { isReply, jsonBody, type ApiRequest, type Reply, type Route } from "./api-route.js";
-import { revokeByBody, runEverywhere, sessionsOfUser, type RevocationDeps } from "./revocation.js";
+import type { EditProblem, UserEdit, UserEditor } from "./user-editor.js";
+import { isReply, jsonBody, type ApiRequest, type Reply, type Route } from "../core/api-route.js";
+import { revokeByBody, runEverywhere, sessionsOfUser, type RevocationDeps } from "../sessions/revocation.js";
 
 /** What the users and revocation routes work on. */
 export interface UsersRoutesDeps {

@@ -1,16 +1,15 @@
 import type { Clock } from "../core/clock.js";
-import { REVOCATION_KINDS, type EdgeCommand, type RevocationKind, type SharedSessionSnapshot } from "../core/cluster-seams.js";
+import { REVOCATION_KINDS, type ClusterView, type EdgeCommand, type RevocationKind, type SharedSessionSnapshot } from "../core/cluster-seams.js";
 import type { Logger } from "../core/log.js";
 import type { SessionStore } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
-import type { EdgeCluster } from "../cluster/edge-cluster.js";
-import { applyEdgeCommand, type EdgeCommandTargets } from "../sessions/edge-commands.js";
-import { credentialKeyOfGiven } from "../sessions/credential-key.js";
+import { applyEdgeCommand, type EdgeCommandTargets } from "./edge-commands.js";
+import { credentialKeyOfGiven } from "./credential-key.js";
 import { parseIpAddress } from "../net/ip-address.js";
-import { isReply, jsonBody, type ApiRequest, type Reply, type Route } from "./api-route.js";
+import { isReply, jsonBody, type ApiRequest, type Reply, type Route } from "../core/api-route.js";
 
-/** What the cluster-aware routes read of the cluster layer. */
-export type ClusterView = Pick<EdgeCluster, "nodeId" | "sessions" | "tokenDigests" | "publish" | "status" | "statsByNode" | "leaseMs">;
+/** What the cluster-aware routes read of the cluster layer (declared in core, implemented by `EdgeCluster`). */
+export type { ClusterView };
 
 /** What revocations and closes work on: this edge's sessions and revocations, and the other edges when clustered. */
 export interface RevocationDeps {

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { tokenWeakness } from "./api-token.js";
-import { portSchema } from "./value-schemas.js";
+import { portSchema } from "../config/value-schemas.js";
 
 /**
- * An API credential: refused at load unless it carries 128 random bits (config/api-token.ts), because
+ * An API credential: refused at load unless it carries 128 random bits (api/api-token.ts), because
  * the right credential is answered even to a client the throttle has banned, so it may be guessed at
  * line rate.
  */

@@ -1,6 +1,6 @@
 import { accessSync, constants } from "node:fs";
 import { z } from "zod";
-import { millisecondsSchema, secondsSchema } from "./value-schemas.js";
+import { millisecondsSchema, secondsSchema } from "../config/value-schemas.js";
 
 /**
  * The middleware kinds the backend step speaks to (docs/protocols.md §2, §3): the types `backendSchema`

@@ -1,5 +1,5 @@
 import type { Clock } from "../core/clock.js";
-import type { BruteForceConfig } from "../config/brute-force-schema.js";
+import type { BruteForceConfig } from "./brute-force-schema.js";
 import { FailureThrottle } from "../core/failure-throttle.js";
 import type { Logger } from "../core/log.js";
 import { subscriberBlockOf } from "../net/subscriber-block.js";

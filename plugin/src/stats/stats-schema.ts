@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { millisecondsSchema } from "./value-schemas.js";
+import { millisecondsSchema } from "../config/value-schemas.js";
 
 /** A whole number of days, at least 0. */
 const daysSchema = z.number().int("must be a whole number of days").min(0, "must be at least 0 days");

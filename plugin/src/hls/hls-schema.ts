@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { secondsSchema } from "./value-schemas.js";
+import { secondsSchema } from "../config/value-schemas.js";
 
 /** How strictly an HLS session key is tied to the address that opened it. */
 const HLS_IP_BINDINGS = ["exact", "subnet", "off"] as const;

@@ -1,16 +1,16 @@
 import { z } from "zod";
-import { LOG_FORMATS, LOG_LEVELS } from "../core/log.js";
-import { ipRangeListSchema } from "./value-schemas.js";
-import { sessionsSchema } from "./sessions-schema.js";
-import { hlsSchema } from "./hls-schema.js";
-import { apiSchema } from "./api-schema.js";
-import { statsSchema } from "./stats-schema.js";
-import { packagesSchema, userListSchema, usersFileSchema } from "./users-schema.js";
-import { securetokenSchema } from "./securetoken-schema.js";
-import { bruteForceSchema } from "./brute-force-schema.js";
-import { backendSchema } from "./backend-schema.js";
-import { publishSchema, sharedPublishSecretIssues } from "./publish-schema.js";
-import { clusterSchema } from "./cluster-schema.js";
+import { LOG_FORMATS, LOG_LEVELS } from "./core/log.js";
+import { ipRangeListSchema } from "./config/value-schemas.js";
+import { sessionsSchema } from "./sessions/sessions-schema.js";
+import { hlsSchema } from "./hls/hls-schema.js";
+import { apiSchema } from "./api/api-schema.js";
+import { statsSchema } from "./stats/stats-schema.js";
+import { packagesSchema, userListSchema, usersFileSchema } from "./users/users-schema.js";
+import { securetokenSchema } from "./securetoken/securetoken-schema.js";
+import { bruteForceSchema } from "./brute-force/brute-force-schema.js";
+import { backendSchema } from "./backend/backend-schema.js";
+import { publishSchema, sharedPublishSecretIssues } from "./publish/publish-schema.js";
+import { clusterSchema } from "./cluster/cluster-schema.js";
 
 /** NMS's own console logger knows these levels. */
 const NMS_LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;

@@ -1,13 +1,17 @@
 import type { Clock } from "../core/clock.js";
-import type { PluginMetrics } from "../metrics/plugin-metrics.js";
-import type { StatsLedger } from "../stats/stats-ledger.js";
-import type { Reply, Route } from "./api-route.js";
+import type { StatsLedger } from "./stats-ledger.js";
+import type { Reply, Route } from "../core/api-route.js";
+
+/** The Prometheus page the `/metrics` route serves (`PluginMetrics`, in `metrics/`, a floor above). */
+export interface MetricsPage {
+  render(): Promise<{ contentType: string; body: string }>;
+}
 
 /** What the statistics routes read. */
 export interface StatsRoutesDeps {
   /** The ledger, when `stats.file` is set. */
   ledger: StatsLedger | undefined;
-  metrics: PluginMetrics;
+  metrics: MetricsPage;
   clock: Clock;
 }
 

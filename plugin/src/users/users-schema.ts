@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { parseStoredPassword, type StoredPassword } from "./stored-password.js";
-import { dateTimeSchema, ipRangeListSchema, parsedStringSchema } from "./value-schemas.js";
+import { dateTimeSchema, ipRangeListSchema, parsedStringSchema } from "../config/value-schemas.js";
 
 /** A login: letters, digits and `._@-`, 1-64 characters (no `:`, which separates it in `auth=login:password`). */
 const LOGIN_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
@@ -60,6 +60,16 @@ export const packagesSchema = z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "mu
 
 /** `auth.usersFile`: a YAML file holding `users: [...]`, reloaded on change and SIGHUP; null = none. */
 export const usersFileSchema = z.string().min(1, "must not be empty").nullable();
+
+/**
+ * The users part of the `auth` section (`auth.users`, `auth.usersFile`, `auth.packages`): what the user
+ * store reads. The whole section is assembled in the composition root, a floor above.
+ */
+export interface UsersAuthConfig {
+  users: z.output<typeof userListSchema>;
+  usersFile: z.output<typeof usersFileSchema>;
+  packages: z.output<typeof packagesSchema>;
+}
 
 /** The content of a users file. */
 export const usersFileContentSchema = z.strictObject({

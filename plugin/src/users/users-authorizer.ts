@@ -1,13 +1,13 @@
 import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type { Clock } from "../core/clock.js";
-import { bruteForceSchema } from "../config/brute-force-schema.js";
-import { BUSY, PasswordVerifier, type HashWait, type PasswordCheck } from "../users/password-verifier.js";
-import { grantsChannel, type DirectoryUser } from "../users/user-directory.js";
-import type { UserStore } from "../users/user-store.js";
+import { bruteForceSchema } from "../brute-force/brute-force-schema.js";
+import { BUSY, PasswordVerifier, type HashWait, type PasswordCheck } from "./password-verifier.js";
+import { grantsChannel, type DirectoryUser } from "./user-directory.js";
+import type { UserStore } from "./user-store.js";
 import type { Authorizer } from "../core/authorizer.js";
 import type { AuthRequest } from "../core/auth-request.js";
-import { BANNED_REASON, type BruteForceThrottle, type CredentialAttempt } from "./brute-force-throttle.js";
+import { BANNED_REASON, type BruteForceThrottle, type CredentialAttempt } from "../brute-force/brute-force-throttle.js";
 import { allow, deny, PASS, type StepVerdict } from "../core/decision.js";
 /** The query parameter of a user's token: `?token=T`. */
 export const TOKEN_PARAM = "token";

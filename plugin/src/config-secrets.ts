@@ -1,4 +1,4 @@
-import { Redactor } from "../core/redactor.js";
+import { Redactor } from "./core/redactor.js";
 import type { PluginConfig } from "./plugin-config-schema.js";
 
 /**

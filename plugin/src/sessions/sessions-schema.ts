@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { secondsSchema } from "./value-schemas.js";
+import { secondsSchema } from "../config/value-schemas.js";
 
 /** What happens when a user already has as many sessions as their limit allows. */
 const LIMIT_POLICIES = ["reject-new", "close-oldest"] as const;

@@ -1,10 +1,10 @@
 import type { Clock } from "../core/clock.js";
-import type { SecureTokenConfig } from "../config/securetoken-schema.js";
-import { SECURETOKEN_FORMAT_BY_NAME } from "../securetoken/securetoken-formats.js";
-import { checkSignedLink, HASH_MISMATCH } from "../securetoken/signed-link-check.js";
+import type { SecureTokenConfig } from "./securetoken-schema.js";
+import { SECURETOKEN_FORMAT_BY_NAME } from "./securetoken-formats.js";
+import { checkSignedLink, HASH_MISMATCH } from "./signed-link-check.js";
 import type { Authorizer } from "../core/authorizer.js";
 import type { AuthRequest } from "../core/auth-request.js";
-import type { BruteForceThrottle } from "./brute-force-throttle.js";
+import type { BruteForceThrottle } from "../brute-force/brute-force-throttle.js";
 import { allow, deny, PASS, type StepVerdict } from "../core/decision.js";
 
 /** The deny reason of a token whose hash matches no secret. */
