@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { createFlussonicProtocol } from "../../plugin/src/backend/flussonic-protocol.js";
 import type { BackendResponse } from "../../plugin/src/backend/backend-transport.js";
-import { backendSchema, type FlussonicBackendConfig } from "../../plugin/src/config/backend-schema.js";
+import { backendSchema, type FlussonicBackendConfig } from "../../plugin/src/backend/backend-schema.js";
 import type { AuthRequest, Protocol } from "../../plugin/src/core/auth-request.js";
 import { authRequest } from "../helpers/auth-requests.js";
 

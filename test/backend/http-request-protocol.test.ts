@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { createHttpRequestProtocol } from "../../plugin/src/backend/http-request-protocol.js";
 import type { BackendResponse } from "../../plugin/src/backend/backend-transport.js";
-import { backendSchema, type HttpRequestBackendConfig } from "../../plugin/src/config/backend-schema.js";
+import { backendSchema, type HttpRequestBackendConfig } from "../../plugin/src/backend/backend-schema.js";
 import { BackendRequestError } from "../../plugin/src/core/errors.js";
 import { authRequest } from "../helpers/auth-requests.js";
 import { thrown } from "../helpers/thrown.js";

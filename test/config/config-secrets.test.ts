@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
-import { configSecrets } from "../../plugin/src/config/config-secrets.js";
+import { configSecrets } from "../../plugin/src/config-secrets.js";
 import { parseConfig } from "../../plugin/src/config/parse-config.js";
-import { pluginConfigSchema, type PluginConfig } from "../../plugin/src/config/plugin-config-schema.js";
+import { pluginConfigSchema, type PluginConfig } from "../../plugin/src/plugin-config-schema.js";
 
 /** API tokens must be random (the schema measures it): made fresh for each run. */
 const API_TOKEN = randomBytes(32).toString("base64url");

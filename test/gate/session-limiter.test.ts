@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import type { LimitPolicy } from "../../plugin/src/config/sessions-schema.js";
+import type { LimitPolicy } from "../../plugin/src/sessions/sessions-schema.js";
 import type { SessionIdentity } from "../../plugin/src/core/decision.js";
 import type { ViewerSession } from "../../plugin/src/core/viewer-session.js";
 import { MemorySessionStore } from "../../plugin/src/sessions/memory-session-store.js";

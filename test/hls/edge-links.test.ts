@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { createHash } from "node:crypto";
-import type { HlsEdgeConfig } from "../../plugin/src/config/hls-schema.js";
+import type { HlsEdgeConfig } from "../../plugin/src/hls/hls-schema.js";
 import { EdgeLinks } from "../../plugin/src/hls/edge-links.js";
 import { parseIpAddress } from "../../plugin/src/net/ip-address.js";
 import { ManualClock } from "../helpers/manual-clock.js";

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import type { HlsIpBinding } from "../../plugin/src/config/hls-schema.js";
+import type { HlsIpBinding } from "../../plugin/src/hls/hls-schema.js";
 import { HlsSessionKeys, type HlsSession } from "../../plugin/src/hls/hls-session-keys.js";
 import { parseIpAddress } from "../../plugin/src/net/ip-address.js";
 import { MemorySessionStore } from "../../plugin/src/sessions/memory-session-store.js";
