@@ -2,7 +2,19 @@
 // `GET /api/sessions?channel=…` (one channel's 100), against `GET /api/health` on the same server,
 // with the same bearer check and JSON reply but no list (the baseline, measured in the same run).
 import { Agent, request } from "undici";
-import { AuthChain, PROTOCOLS, ManagementApi, systemClock, createLogger, PluginMetrics, MemorySessionStore, SessionRechecker, RevocationList, DecisionLog, ViewerHistory } from "../plugin/src/server-kit.js";
+import {
+  AuthChain,
+  PROTOCOLS,
+  ManagementApi,
+  systemClock,
+  createLogger,
+  PluginMetrics,
+  MemorySessionStore,
+  SessionRechecker,
+  RevocationList,
+  DecisionLog,
+  ViewerHistory,
+} from "../plugin/src/server-kit.js";
 import { report, round, timeEach, type Percentiles } from "./bench-stats.js";
 import { TEST_API_TOKEN } from "../test/helpers/api-tokens.js";
 
@@ -17,8 +29,11 @@ const registry = new MemorySessionStore(systemClock, log);
 for (let i = 0; i < SESSIONS; i++) {
   const bytes = 1_000_000 + i;
   const session = registry.open({
-    protocol: PROTOCOLS[i % PROTOCOLS.length]!, app: "live", channel: `ch${i % CHANNELS}`,
-    ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, userAgent: "bench-player/1.0",
+    protocol: PROTOCOLS[i % PROTOCOLS.length]!,
+    app: "live",
+    channel: `ch${i % CHANNELS}`,
+    ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+    userAgent: "bench-player/1.0",
     transport: { bytesOut: () => bytes, close() {} },
   });
   registry.admit(session, { identity: { name: `viewer-${i}`, userId: `u${i % 2500}` }, request: undefined });
@@ -27,9 +42,29 @@ for (let i = 0; i < SESSIONS; i++) {
 const chain = new AuthChain([], "deny", log);
 const metrics = new PluginMetrics(chain, registry, log);
 const rechecker = new SessionRechecker(chain, registry, 0, log);
-const api = new ManagementApi({ bind: "127.0.0.1", port: 0, token: TOKEN }, registry, { ledger: undefined, metrics, rechecker, users: undefined, revocation: { targets: { registry, revocations: new RevocationList(systemClock), forgetVerdicts: () => {} }, cluster: undefined, revokedForSec: () => 86_400, clock: systemClock, log },
-  decisions: new DecisionLog(chain, systemClock), history: new ViewerHistory(registry, systemClock), securetoken: () => ({ format: "astra", secrets: [], clockSkewSec: 30, maxLifetimeSec: 86400, bindIp: true }),
-}, {}, systemClock, log);
+const api = new ManagementApi(
+  { bind: "127.0.0.1", port: 0, token: TOKEN },
+  registry,
+  {
+    ledger: undefined,
+    metrics,
+    rechecker,
+    users: undefined,
+    revocation: {
+      targets: { registry, revocations: new RevocationList(systemClock), forgetVerdicts: () => {} },
+      cluster: undefined,
+      revokedForSec: () => 86_400,
+      clock: systemClock,
+      log,
+    },
+    decisions: new DecisionLog(chain, systemClock),
+    history: new ViewerHistory(registry, systemClock),
+    securetoken: () => ({ format: "astra", secrets: [], clockSkewSec: 30, maxLifetimeSec: 86400, bindIp: true }),
+  },
+  {},
+  systemClock,
+  log,
+);
 const port = await api.listen();
 // One keep-alive connection, one request at a time: latency, not throughput.
 const dispatcher = new Agent({ connections: 1, pipelining: 1 });
@@ -69,7 +104,8 @@ const summary = routes.map((_, index) => ({
 const baseline = summary[0]!;
 for (const [index, route] of routes.entries()) {
   const { p50Us, p99Us } = summary[index]!;
-  const ratios: Record<string, number> = index === 0 ? {} : { p50VsHealth: round(p50Us / baseline.p50Us, 1), p99VsHealth: round(p99Us / baseline.p99Us, 1) };
+  const ratios: Record<string, number> =
+    index === 0 ? {} : { p50VsHealth: round(p50Us / baseline.p50Us, 1), p99VsHealth: round(p99Us / baseline.p99Us, 1) };
   report(route.name, { p50Ms: round(p50Us / 1000, 3), p99Ms: round(p99Us / 1000, 3), replyBytes: bytes[index]!, ...ratios });
 }
 

@@ -5,7 +5,15 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { type AuthRequest, parseConfig } from "../plugin/src/index.js";
-import { CACHE_PURGE_INTERVAL_MS, createBackendAuthorizer, type Clock, backendSchema, createLogger, parseIpAddress, MemorySessionStore } from "../plugin/src/server-kit.js";
+import {
+  CACHE_PURGE_INTERVAL_MS,
+  createBackendAuthorizer,
+  type Clock,
+  backendSchema,
+  createLogger,
+  parseIpAddress,
+  MemorySessionStore,
+} from "../plugin/src/server-kit.js";
 import { report, round } from "./bench-stats.js";
 
 const VIEWERS = 50_000;
@@ -40,9 +48,21 @@ const ua = "Mozilla/5.0 (bench) ".padEnd(1024, "u");
 function viewer(i: number): AuthRequest {
   const query = `token=denied-${i}`;
   return {
-    action: "play", sessionId: `s${i}`, protocol: "http-flv", ip: "198.51.100.20", address: parseIpAddress("198.51.100.20"),
-    app: "live", channel: "news", path: "/live/news.flv", query, params: new URLSearchParams(query),
-    userAgent: `${ua}${i}`, host: "127.0.0.1:8000", origin: "http://127.0.0.1:8000", purpose: "new", requestNumber: 1,
+    action: "play",
+    sessionId: `s${i}`,
+    protocol: "http-flv",
+    ip: "198.51.100.20",
+    address: parseIpAddress("198.51.100.20"),
+    app: "live",
+    channel: "news",
+    path: "/live/news.flv",
+    query,
+    params: new URLSearchParams(query),
+    userAgent: `${ua}${i}`,
+    host: "127.0.0.1:8000",
+    origin: "http://127.0.0.1:8000",
+    purpose: "new",
+    requestNumber: 1,
   };
 }
 
@@ -54,11 +74,17 @@ const idle = memory();
 report("verdict cache, idle (baseline)", idle);
 
 let next = 0;
-await Promise.all(Array.from({ length: 16 }, async () => {
-  while (next < VIEWERS) await step.decide(viewer(next++));
-}));
+await Promise.all(
+  Array.from({ length: 16 }, async () => {
+    while (next < VIEWERS) await step.decide(viewer(next++));
+  }),
+);
 const filled = memory();
-report(`verdict cache, ${VIEWERS.toLocaleString("en")} denies cached`, { ...filled, overIdleHeapMB: round(filled.heapMB - idle.heapMB, 1), backendCalls: calls });
+report(`verdict cache, ${VIEWERS.toLocaleString("en")} denies cached`, {
+  ...filled,
+  overIdleHeapMB: round(filled.heapMB - idle.heapMB, 1),
+  backendCalls: calls,
+});
 
 nowMs += 6_000; // every deny has expired (denyTtlSec 5); nobody asks for them again
 await new Promise((r) => setTimeout(r, CACHE_PURGE_INTERVAL_MS + 500));

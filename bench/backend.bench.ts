@@ -4,7 +4,15 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { type AuthRequest, parseConfig } from "../plugin/src/index.js";
-import { AuthChain, createBackendAuthorizer, systemClock, backendSchema, createLogger, parseIpAddress, MemorySessionStore } from "../plugin/src/server-kit.js";
+import {
+  AuthChain,
+  createBackendAuthorizer,
+  systemClock,
+  backendSchema,
+  createLogger,
+  parseIpAddress,
+  MemorySessionStore,
+} from "../plugin/src/server-kit.js";
 import { report, round, timeEach } from "./bench-stats.js";
 
 let calls = 0;
@@ -21,9 +29,21 @@ let sessionCounter = 0;
 function viewer(token: string): AuthRequest {
   const query = `token=${token}`;
   return {
-    action: "play", sessionId: `s${++sessionCounter}`, protocol: "http-flv", ip: "198.51.100.20", address: parseIpAddress("198.51.100.20"),
-    app: "live", channel: "news", path: "/live/news.flv", query, params: new URLSearchParams(query),
-    userAgent: "bench", host: "127.0.0.1:8000", origin: "http://127.0.0.1:8000", purpose: "new", requestNumber: 1,
+    action: "play",
+    sessionId: `s${++sessionCounter}`,
+    protocol: "http-flv",
+    ip: "198.51.100.20",
+    address: parseIpAddress("198.51.100.20"),
+    app: "live",
+    channel: "news",
+    path: "/live/news.flv",
+    query,
+    params: new URLSearchParams(query),
+    userAgent: "bench",
+    host: "127.0.0.1:8000",
+    origin: "http://127.0.0.1:8000",
+    purpose: "new",
+    requestNumber: 1,
   };
 }
 
@@ -41,7 +61,9 @@ function freshChain(): AuthChain {
   const concurrentCalls = calls;
   for (let i = 0; i < 1000; i++) await chain.decide(viewer("shared"));
   report("backend calls per 1,000 joining viewers", {
-    concurrent: concurrentCalls, thenSequential: calls - concurrentCalls, allowed: verdicts.filter((v) => v.verdict === "allow").length,
+    concurrent: concurrentCalls,
+    thenSequential: calls - concurrentCalls,
+    allowed: verdicts.filter((v) => v.verdict === "allow").length,
   });
   await chain.close();
 }
@@ -54,7 +76,11 @@ function freshChain(): AuthChain {
   report("backend round trip (baseline, cache miss)", { ...roundTrip, backendCalls: calls });
   await chain.decide(viewer("warm"));
   const warm = await timeEach(100_000, () => chain.decide(viewer("warm")));
-  report("warm cache hit", { ...warm, p50VsRoundTrip: round(warm.p50Us / roundTrip.p50Us, 4), speedupP50: round(roundTrip.p50Us / warm.p50Us, 1) });
+  report("warm cache hit", {
+    ...warm,
+    p50VsRoundTrip: round(warm.p50Us / roundTrip.p50Us, 4),
+    speedupP50: round(roundTrip.p50Us / warm.p50Us, 1),
+  });
   await chain.close();
 }
 

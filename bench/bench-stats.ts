@@ -34,6 +34,8 @@ export function round(value: number, digits = 2): number {
 
 /** Prints one result line: a name, numbers, and a ratio against the baseline measured in the same run. */
 export function report(name: string, fields: Record<string, number | string>): void {
-  const text = Object.entries(fields).map(([k, v]) => `${k}=${v}`).join("  ");
+  const text = Object.entries(fields)
+    .map(([k, v]) => `${k}=${v}`)
+    .join("  ");
   console.log(`${name.padEnd(44)} ${text}`);
 }

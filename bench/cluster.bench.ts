@@ -11,7 +11,16 @@ import { join } from "node:path";
 import { createServer, connect, type AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { ViewerSession } from "../plugin/src/index.js";
-import { systemClock, createLogger, clusterSchema, EdgeCluster, openRedisLink, MemorySessionStore, RevocationList, SessionLimiter } from "../plugin/src/server-kit.js";
+import {
+  systemClock,
+  createLogger,
+  clusterSchema,
+  EdgeCluster,
+  openRedisLink,
+  MemorySessionStore,
+  RevocationList,
+  SessionLimiter,
+} from "../plugin/src/server-kit.js";
 import { percentilesOf, report, round, timeEach } from "./bench-stats.js";
 
 const DECISIONS = 5000;
@@ -20,7 +29,9 @@ const log = createLogger("warn");
 
 const port = await freePort();
 const dir = mkdtempSync(join(tmpdir(), "va-bench-redis-"));
-const redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: "ignore" });
+const redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
+  stdio: "ignore",
+});
 try {
   await waitForRedis(port);
   await decisionTime();
@@ -34,9 +45,15 @@ try {
 async function edge(nodeId: string | undefined) {
   const store = new MemorySessionStore(systemClock, log);
   const revocations = new RevocationList(systemClock);
-  const cluster = nodeId === undefined ? undefined : new EdgeCluster(clusterSchema.parse({ redis: `redis://127.0.0.1:${port}`, nodeId, timeoutMs: 1000 })!, {
-    registry: store, clock: systemClock, log, commandTargets: { registry: store, revocations, forgetVerdicts: () => {} },
-  });
+  const cluster =
+    nodeId === undefined
+      ? undefined
+      : new EdgeCluster(clusterSchema.parse({ redis: `redis://127.0.0.1:${port}`, nodeId, timeoutMs: 1000 })!, {
+          registry: store,
+          clock: systemClock,
+          log,
+          commandTargets: { registry: store, revocations, forgetVerdicts: () => {} },
+        });
   await cluster?.start();
   const limiter = new SessionLimiter(store, "reject-new", { maxPerIp: 2, maxPerChannel: 1_000_000 }, cluster);
   return { store, cluster, limiter };
@@ -44,7 +61,14 @@ async function edge(nodeId: string | undefined) {
 
 /** A viewer admitted under a per-user, per-address and per-channel limit, then leaving. */
 async function admitAndLeave(e: Awaited<ReturnType<typeof edge>>, i: number): Promise<void> {
-  const session = e.store.open({ protocol: "http-flv", app: "live", channel: "bench", ip: `10.1.${(i >> 8) & 255}.${i & 255}`, userAgent: "bench", transport: { bytesOut: () => 0, close: () => {} } });
+  const session = e.store.open({
+    protocol: "http-flv",
+    app: "live",
+    channel: "bench",
+    ip: `10.1.${(i >> 8) & 255}.${i & 255}`,
+    userAgent: "bench",
+    transport: { bytesOut: () => 0, close: () => {} },
+  });
   const outcome = await e.limiter.admit(session, { identity: { userId: `user-${i % 1000}`, maxSessions: 3 }, request: undefined });
   if (!outcome.admitted) throw new Error(`refused: ${outcome.reason}`);
   e.store.end(session, "viewer-left");
@@ -63,7 +87,11 @@ async function decisionTime(): Promise<void> {
   await link.reader.close();
   report("limit decision, in-memory (baseline)", { p50Us: base.p50Us, p99Us: base.p99Us });
   report("one Redis PING round trip (floor)", { p50Us: ping.p50Us, p99Us: ping.p99Us });
-  report("limit decision, Redis (3 limits, 1 script)", { p50Us: withRedis.p50Us, p99Us: withRedis.p99Us, ratioP99: round(withRedis.p99Us / Math.max(base.p99Us, 0.01), 1) });
+  report("limit decision, Redis (3 limits, 1 script)", {
+    p50Us: withRedis.p50Us,
+    p99Us: withRedis.p99Us,
+    ratioP99: round(withRedis.p99Us / Math.max(base.p99Us, 0.01), 1),
+  });
   const addedMs = round((withRedis.p99Us - base.p99Us) / 1000, 3);
   report("Redis adds at p99 (goal <= 1 ms)", { addedMs, goal: addedMs <= 1 ? "met" : "MISSED" });
   await shared.cluster!.close();
@@ -74,7 +102,14 @@ async function revocationPropagation(): Promise<void> {
   const b = await edge("bench-b2");
   const samples: number[] = [];
   for (let i = 0; i < REVOCATIONS; i++) {
-    const session = a.store.open({ protocol: "rtmp", app: "live", channel: "bench", ip: "10.2.0.1", userAgent: "bench", transport: { bytesOut: () => 0, close: () => {} } });
+    const session = a.store.open({
+      protocol: "rtmp",
+      app: "live",
+      channel: "bench",
+      ip: "10.2.0.1",
+      userAgent: "bench",
+      transport: { bytesOut: () => 0, close: () => {} },
+    });
     await a.limiter.admit(session, { identity: { userId: `victim-${i}` }, request: undefined });
     const ended = new Promise<number>((resolve) => {
       const off = a.store.subscribe("ended", (s: ViewerSession) => {
@@ -88,7 +123,11 @@ async function revocationPropagation(): Promise<void> {
     samples.push((await ended) - start);
   }
   const p = percentilesOf(samples.map((ms) => ms * 1000));
-  report("revocation B -> A (publish to cut)", { p50Ms: round(p.p50Us / 1000, 2), p99Ms: round(p.p99Us / 1000, 2), goal: p.p99Us / 1000 < 200 ? "met" : "MISSED" });
+  report("revocation B -> A (publish to cut)", {
+    p50Ms: round(p.p50Us / 1000, 2),
+    p99Ms: round(p.p99Us / 1000, 2),
+    goal: p.p99Us / 1000 < 200 ? "met" : "MISSED",
+  });
   await a.cluster!.close();
   await b.cluster!.close();
 }

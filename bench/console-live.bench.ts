@@ -29,8 +29,11 @@ await auth.start();
 const startedAt = Date.now();
 const open = (i: number): ViewerSession => {
   const session = auth.sessions.open({
-    protocol: PROTOCOLS[i % PROTOCOLS.length]!, app: "live", channel: `ch${i % 40}`,
-    ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, userAgent: `bench-player/${i % 7}.0 (Linux)`,
+    protocol: PROTOCOLS[i % PROTOCOLS.length]!,
+    app: "live",
+    channel: `ch${i % 40}`,
+    ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+    userAgent: `bench-player/${i % 7}.0 (Linux)`,
     // Every counter moves all the time: each byte tick patches every row.
     transport: { bytesOut: () => Math.floor((Date.now() - startedAt) * (100 + (i % 50))), close() {} },
   });
@@ -63,9 +66,15 @@ async function waitInPage(p: Page, expression: string, everyMs: number, timeoutM
 async function loadOnce(p: Page): Promise<{ toPaintMs: number; wallMs: number; renderMs: number }> {
   const t0 = performance.now();
   await p.goto(`${base}?load=${Math.random()}`);
-  await waitInPage(p, `performance.getEntriesByName("live:snapshot").length > 0 && document.querySelectorAll("table.sessions tbody tr").length > 0`, 20);
-  const toPaintMs = await p.evaluate(`new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now()))))`) as number;
-  const renderMs = await p.evaluate(`performance.getEntriesByName("live:snapshot").at(-1).duration`) as number;
+  await waitInPage(
+    p,
+    `performance.getEntriesByName("live:snapshot").length > 0 && document.querySelectorAll("table.sessions tbody tr").length > 0`,
+    20,
+  );
+  const toPaintMs = (await p.evaluate(
+    `new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now()))))`,
+  )) as number;
+  const renderMs = (await p.evaluate(`performance.getEntriesByName("live:snapshot").at(-1).duration`)) as number;
   return { toPaintMs, wallMs: performance.now() - t0, renderMs };
 }
 
@@ -74,7 +83,7 @@ async function loadOnce(p: Page): Promise<{ toPaintMs: number; wallMs: number; r
  * built, laid out and removed), i.e. what a page that re-rendered its list on each change would pay.
  */
 async function fullRenderMs(p: Page): Promise<number> {
-  return await p.evaluate(`(() => {
+  return (await p.evaluate(`(() => {
     const template = document.querySelector("table.sessions tbody tr").cloneNode(true);
     const start = performance.now();
     const tbody = document.createElement("tbody");
@@ -90,12 +99,16 @@ async function fullRenderMs(p: Page): Promise<number> {
     const ms = performance.now() - start;
     tbody.remove();
     return ms;
-  })()`) as number;
+  })()`)) as number;
 }
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const loads = [];
 for (let i = 0; i < LOADS; i++) loads.push(await loadOnce(page));
-const load = { toPaintMs: median(loads.map((l) => l.toPaintMs)), wallMs: median(loads.map((l) => l.wallMs)), renderMs: median(loads.map((l) => l.renderMs)) };
+const load = {
+  toPaintMs: median(loads.map((l) => l.toPaintMs)),
+  wallMs: median(loads.map((l) => l.wallMs)),
+  renderMs: median(loads.map((l) => l.renderMs)),
+};
 const fullRenders = [];
 for (let i = 0; i < 3; i++) fullRenders.push(await fullRenderMs(page));
 const fullRender = median(fullRenders);
@@ -109,31 +122,44 @@ await page.evaluate(`(() => {
   }).observe(document.querySelector("table.sessions tbody"), { childList: true });
 })()`);
 await waitInPage(page, `performance.getEntriesByName("live:bytes").length >= 3`, 200);
-const byteTicks = await page.evaluate(`performance.getEntriesByName("live:bytes").map((e) => e.duration)`) as number[];
-const afterTicks = await page.evaluate(`({ ...window.__mutations, untagged: [...document.querySelectorAll("table.sessions tbody tr")].filter((tr) => !tr.__tagged).length })`) as { added: number; removed: number; untagged: number };
+const byteTicks = (await page.evaluate(`performance.getEntriesByName("live:bytes").map((e) => e.duration)`)) as number[];
+const afterTicks = (await page.evaluate(
+  `({ ...window.__mutations, untagged: [...document.querySelectorAll("table.sessions tbody tr")].filter((tr) => !tr.__tagged).length })`,
+)) as { added: number; removed: number; untagged: number };
 
 // One viewer arrives and one leaves: one row in, one row out.
 open(SESSIONS);
 const leaver = auth.sessions.list()[0]!;
 auth.sessions.end(leaver, "viewer-left");
-await waitInPage(page, `performance.getEntriesByName("live:ended").length >= 1 && performance.getEntriesByName("live:playing").length >= 1`, 20);
-const single = await page.evaluate(`({
+await waitInPage(
+  page,
+  `performance.getEntriesByName("live:ended").length >= 1 && performance.getEntriesByName("live:playing").length >= 1`,
+  20,
+);
+const single = (await page.evaluate(`({
   opened: performance.getEntriesByName("live:opened").at(-1)?.duration ?? 0,
   playing: performance.getEntriesByName("live:playing").at(-1).duration,
   ended: performance.getEntriesByName("live:ended").at(-1).duration,
   mutations: window.__mutations,
-})`) as { opened: number; playing: number; ended: number; mutations: { added: number; removed: number } };
+})`)) as { opened: number; playing: number; ended: number; mutations: { added: number; removed: number } };
 
 report(`baseline: full render of ${SESSIONS.toLocaleString("en")} rows`, { ms: round(fullRender, 1) });
 report(`initial load (${SESSIONS.toLocaleString("en")} sessions)`, {
-  navigationToPaintMs: round(load.toPaintMs, 0), wallMs: round(load.wallMs, 0), snapshotHandlingMs: round(load.renderMs, 1),
-  vsTarget1s: round(load.toPaintMs / 1000, 2), snapshotVsFullRender: round(load.renderMs / fullRender, 3),
+  navigationToPaintMs: round(load.toPaintMs, 0),
+  wallMs: round(load.wallMs, 0),
+  snapshotHandlingMs: round(load.renderMs, 1),
+  vsTarget1s: round(load.toPaintMs / 1000, 2),
+  snapshotVsFullRender: round(load.renderMs / fullRender, 3),
 });
 report(`byte tick (${SESSIONS.toLocaleString("en")} counters)`, {
-  medianMs: round(median(byteTicks), 2), vsFullRender: round(median(byteTicks) / fullRender, 4),
+  medianMs: round(median(byteTicks), 2),
+  vsFullRender: round(median(byteTicks) / fullRender, 4),
   rowsReplaced: afterTicks.added + afterTicks.removed + afterTicks.untagged,
 });
-report("one session opened + playing", { ms: round(single.opened + single.playing, 2), vsFullRender: round((single.opened + single.playing) / fullRender, 4) });
+report("one session opened + playing", {
+  ms: round(single.opened + single.playing, 2),
+  vsFullRender: round((single.opened + single.playing) / fullRender, 4),
+});
 report("one session ended", { ms: round(single.ended, 2), vsFullRender: round(single.ended / fullRender, 4) });
 
 await browser.close();
@@ -141,7 +167,9 @@ await auth.detach();
 // Absolute times depend on how busy the machine is (the load average is printed with them); that no
 // row is replaced by an update does not, so only that fails the bench.
 const [loadAverage] = loadavg();
-console.log(`initial load < 1 s: ${load.toPaintMs < 1000 ? "met" : "missed"} (load average ${loadAverage!.toFixed(1)} on ${cpus().length} cores)`);
+console.log(
+  `initial load < 1 s: ${load.toPaintMs < 1000 ? "met" : "missed"} (load average ${loadAverage!.toFixed(1)} on ${cpus().length} cores)`,
+);
 const patched = afterTicks.added + afterTicks.removed + afterTicks.untagged === 0;
 console.log(patched ? "updates patch rows in place: met" : "updates replaced rows: MISSED");
 process.exit(patched ? 0 : 1);

@@ -37,7 +37,10 @@ async function startNms4(): Promise<BenchNms> {
   nmsLogger.level = "error"; // NMS's constructor sets "debug"; its per-play lines would be timed too
   const ports = await runNms(nms);
   return {
-    line: "NMS 4.4.3", nms, rtmpPort: ports.rtmp, httpPort: ports.http,
+    line: "NMS 4.4.3",
+    nms,
+    rtmpPort: ports.rtmp,
+    httpPort: ports.http,
     async stop() {
       await nms.stop();
       rmSync(store, { recursive: true, force: true });
@@ -49,12 +52,19 @@ async function startNms2(): Promise<BenchNms> {
   const [rtmpPort, httpPort] = [await freePort(), await freePort()];
   const mediaroot = mkdtempSync(join(tmpdir(), "va-bench-ttfb2-"));
   // logType 0: NMS 2.7's per-play log lines would be timed too.
-  const nms = new NodeMediaServer2({ logType: 0, rtmp: { port: rtmpPort, gop_cache: true, ping: 30, ping_timeout: 60 }, http: { port: httpPort, mediaroot } });
+  const nms = new NodeMediaServer2({
+    logType: 0,
+    rtmp: { port: rtmpPort, gop_cache: true, ping: 30, ping_timeout: 60 },
+    http: { port: httpPort, mediaroot },
+  });
   nms.run();
   const servers = nms as unknown as { nrs: { tcpServer: { listening: boolean } }; nhs: { httpServer: { listening: boolean } } };
   while (!servers.nrs.tcpServer.listening || !servers.nhs.httpServer.listening) await new Promise((r) => setTimeout(r, 20));
   return {
-    line: "NMS 2.7.4", nms, rtmpPort, httpPort,
+    line: "NMS 2.7.4",
+    nms,
+    rtmpPort,
+    httpPort,
     async stop() {
       nms.stop();
       rmSync(mediaroot, { recursive: true, force: true });
@@ -153,14 +163,20 @@ async function measure(server: BenchNms): Promise<void> {
     }
   }
 
-  for (const [name, side] of [["HTTP-FLV", results.http], ["WS-FLV", results.ws]] as const) {
+  for (const [name, side] of [
+    ["HTTP-FLV", results.http],
+    ["WS-FLV", results.ws],
+  ] as const) {
     // percentilesOf keeps the samples' unit: these are milliseconds.
     const plain = percentilesOf(side.plain);
     const gated = percentilesOf(side.gated);
     report(`${server.line} ${name} first media, ungated (baseline)`, { p50Ms: plain.p50Us, p99Ms: plain.p99Us, plays: side.plain.length });
     report(`${server.line} ${name} first media, gated (token)`, {
-      p50Ms: gated.p50Us, p99Ms: gated.p99Us, plays: side.gated.length,
-      p50VsUngated: round(gated.p50Us / plain.p50Us, 2), p50AddedMs: round(gated.p50Us - plain.p50Us, 2),
+      p50Ms: gated.p50Us,
+      p99Ms: gated.p99Us,
+      plays: side.gated.length,
+      p50VsUngated: round(gated.p50Us / plain.p50Us, 2),
+      p50AddedMs: round(gated.p50Us - plain.p50Us, 2),
     });
   }
 

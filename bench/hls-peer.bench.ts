@@ -48,8 +48,13 @@ const gate = await startStandaloneGate(join(root, "hls"));
 const gateBase = `http://127.0.0.1:${gate.port}`;
 // Edge mode: a second nginx from the sample, and a gate in edge mode whose playlist signs the segment URL.
 const edgePort = await freePort();
-const edgeNginx = startNginxEdge({ prefix: join(root, "nginx-edge"), port: edgePort, root: join(root, "hls"), secret: EDGE_SECRET, singleProcess: false }, nginxBinary() ?? "/usr/sbin/nginx");
-const edgeGate = await startStandaloneGate(join(root, "hls"), undefined, { edge: { baseUrl: `http://127.0.0.1:${edgePort}`, secret: EDGE_SECRET, expiresSeconds: 3600 } });
+const edgeNginx = startNginxEdge(
+  { prefix: join(root, "nginx-edge"), port: edgePort, root: join(root, "hls"), secret: EDGE_SECRET, singleProcess: false },
+  nginxBinary() ?? "/usr/sbin/nginx",
+);
+const edgeGate = await startStandaloneGate(join(root, "hls"), undefined, {
+  edge: { baseUrl: `http://127.0.0.1:${edgePort}`, secret: EDGE_SECRET, expiresSeconds: 3600 },
+});
 try {
   const wrapper = await (await fetch(`${gateBase}/live/bench/index.m3u8`)).text();
   const key = /vas=([A-Za-z0-9_-]+)/.exec(wrapper)![1]!;
@@ -99,9 +104,12 @@ try {
     const target = kind === "segment" ? TARGETS.segmentRatio : TARGETS.playlistRatio;
     report(`HLS ${kind}, nginx secure_link`, { reqPerSec: round(n.rps, 0), p99Ms: round(n.p99, 2) });
     report(`HLS ${kind}, gated (session key)`, {
-      reqPerSec: round(g.rps, 0), p99Ms: round(g.p99, 2),
-      ratio: round(ratio, 2), [`target>=${target}`]: met(ratio >= target),
-      p99VsNginx: round(g.p99 / n.p99, 2), [`target<=${TARGETS.p99Factor}x`]: met(g.p99 <= TARGETS.p99Factor * n.p99),
+      reqPerSec: round(g.rps, 0),
+      p99Ms: round(g.p99, 2),
+      ratio: round(ratio, 2),
+      [`target>=${target}`]: met(ratio >= target),
+      p99VsNginx: round(g.p99 / n.p99, 2),
+      [`target<=${TARGETS.p99Factor}x`]: met(g.p99 <= TARGETS.p99Factor * n.p99),
       roundRatios: results.gated[kind].map((x, i) => round(x.rps / results.nginx[kind][i]!.rps, 2)).join("/"),
       ...(errors > 0 ? { wrkErrors: errors } : {}),
     });
@@ -112,8 +120,10 @@ try {
   const edgeErrors = [...edgeRuns.edge, ...edgeRuns.nginx].reduce((a, x) => a + x.errors, 0);
   report("HLS segment, nginx secure_link (this phase)", { reqPerSec: round(n.rps, 0), p99Ms: round(n.p99, 2) });
   report("HLS segment, edge mode (nginx, gate-signed)", {
-    reqPerSec: round(e.rps, 0), p99Ms: round(e.p99, 2),
-    ratio: round(edgeRatio, 2), [`target>=${TARGETS.edgeRatio}`]: met(edgeRatio >= TARGETS.edgeRatio),
+    reqPerSec: round(e.rps, 0),
+    p99Ms: round(e.p99, 2),
+    ratio: round(edgeRatio, 2),
+    [`target>=${TARGETS.edgeRatio}`]: met(edgeRatio >= TARGETS.edgeRatio),
     p99VsNginx: round(e.p99 / n.p99, 2),
     roundRatios: edgeRuns.edge.map((x, i) => round(x.rps / edgeRuns.nginx[i]!.rps, 2)).join("/"),
     ...(edgeErrors > 0 ? { wrkErrors: edgeErrors } : {}),
@@ -128,14 +138,19 @@ try {
 
 /** One wrk run in its own process; req/s, p99 and socket/status errors from its report. */
 async function wrk(url: string, seconds: number): Promise<{ rps: number; p99Ms: number; errors: number }> {
-  const child = spawn("wrk", ["-t", String(THREADS), "-c", String(CONNECTIONS), "-d", `${seconds}s`, "--latency", url], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn("wrk", ["-t", String(THREADS), "-c", String(CONNECTIONS), "-d", `${seconds}s`, "--latency", url], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   let out = "";
   child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
   const code = await new Promise<number | null>((r) => child.once("exit", r));
   if (code !== 0) throw new Error(`wrk exited ${code}: ${out}`);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const p99 = /\n\s+99%\s+([\d.]+)(us|ms|s)\b/.exec(out);
-  const errorCounts = [...(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)?.slice(1) ?? []), /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? "0"];
+  const errorCounts = [
+    ...(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)?.slice(1) ?? []),
+    /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? "0",
+  ];
   if (!Number.isFinite(rps) || p99 === null) throw new Error(`unreadable wrk output: ${out}`);
   const scale = { us: 0.001, ms: 1, s: 1000 }[p99[2] as "us" | "ms" | "s"];
   return { rps, p99Ms: Number(p99[1]) * scale, errors: errorCounts.reduce((a, n) => a + Number(n), 0) };

@@ -32,17 +32,24 @@ for (const s of gate.ctx.registry.list()) gate.ctx.registry.end(s, "viewer-left"
 gate.keys.sweep();
 const idle = heap();
 let opened = 0;
-await Promise.all(Array.from({ length: 32 }, async () => {
-  while (opened < SESSIONS) {
-    opened++;
-    await (await request(url, { dispatcher })).body.text();
-  }
-}));
+await Promise.all(
+  Array.from({ length: 32 }, async () => {
+    while (opened < SESSIONS) {
+      opened++;
+      await (await request(url, { dispatcher })).body.text();
+    }
+  }),
+);
 const live = gate.ctx.registry.size;
 const withSessions = heap();
 const overMb = (withSessions - idle) / 2 ** 20;
 report("HLS sessions memory, idle (baseline)", { MB: round(idle / 2 ** 20, 1) });
-report(`HLS sessions memory, ${live.toLocaleString("en")} live`, { MB: round(withSessions / 2 ** 20, 1), overIdleMB: round(overMb, 1), perSessionBytes: Math.round((withSessions - idle) / live), target: "<60MB" });
+report(`HLS sessions memory, ${live.toLocaleString("en")} live`, {
+  MB: round(withSessions / 2 ** 20, 1),
+  overIdleMB: round(overMb, 1),
+  perSessionBytes: Math.round((withSessions - idle) / live),
+  target: "<60MB",
+});
 await dispatcher.close();
 await gate.close();
 rmSync(root, { recursive: true, force: true });

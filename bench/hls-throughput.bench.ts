@@ -50,12 +50,14 @@ async function throughput(urlOf: (i: number) => string): Promise<number> {
   let bytes = 0;
   const deadline = Date.now() + DURATION_MS;
   const started = Date.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async (_, worker) => {
-    for (let i = worker; Date.now() < deadline; i++) {
-      const { body } = await request(urlOf(i), { dispatcher });
-      for await (const chunk of body) bytes += (chunk as Buffer).length;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, worker) => {
+      for (let i = worker; Date.now() < deadline; i++) {
+        const { body } = await request(urlOf(i), { dispatcher });
+        for await (const chunk of body) bytes += (chunk as Buffer).length;
+      }
+    }),
+  );
   return bytes / ((Date.now() - started) / 1000);
 }
 
@@ -83,8 +85,10 @@ const gated = median(results.map((r) => r.gated));
 const ratios = results.map((r) => r.gated / r.plain);
 report("HLS segments, ungated (baseline)", { MiBps: round(plain / 2 ** 20, 1) });
 report("HLS segments, gated (session key)", {
-  MiBps: round(gated / 2 ** 20, 1), ratioVsUngated: round(median(ratios), 3),
-  roundRatios: ratios.map((r) => round(r, 2)).join("/"), target: ">=0.92",
+  MiBps: round(gated / 2 ** 20, 1),
+  ratioVsUngated: round(median(ratios), 3),
+  roundRatios: ratios.map((r) => round(r, 2)).join("/"),
+  target: ">=0.92",
 });
 await dispatcher.close();
 await gate.close();

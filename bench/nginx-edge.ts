@@ -32,11 +32,14 @@ export function nginxEdgeConf(options: NginxEdgeOptions): string {
   const processes = options.singleProcess === false ? "worker_processes auto;\ndaemon off;" : "daemon off;\nmaster_process off;";
   replace("worker_processes auto;", `${processes}\npid ${join(options.prefix, "nginx.pid")};\nerror_log ${join(logs, "error.log")} warn;`);
   replace("worker_connections 4096;", "worker_connections 1024;");
-  replace("    access_log off;\n", [
-    options.accessLog === true ? `    access_log ${join(logs, "access.log")};` : "    access_log off;",
-    ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `    ${t}_temp_path ${join(options.prefix, `tmp-${t}`)};`),
-    "",
-  ].join("\n"));
+  replace(
+    "    access_log off;\n",
+    [
+      options.accessLog === true ? `    access_log ${join(logs, "access.log")};` : "    access_log off;",
+      ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `    ${t}_temp_path ${join(options.prefix, `tmp-${t}`)};`),
+      "",
+    ].join("\n"),
+  );
   replace("listen 8080;", `listen 127.0.0.1:${options.port};`);
   replace("root /var/lib/nms-viewer-auth/hls;", `root ${options.root};`);
   replace(` ${SAMPLE_SECRET}";`, ` ${options.secret}";`);

@@ -29,13 +29,20 @@ export interface SecureLinkNginx {
  * documented form), access log off, sendfile on, `workDir` for its pid, logs and temp paths. The files
  * and their directories must be world-readable: nginx's workers may run as another user.
  */
-export async function startSecureLinkNginx(opts: { root: string; secret: string; workDir: string; workerConnections?: number }): Promise<SecureLinkNginx> {
+export async function startSecureLinkNginx(opts: {
+  root: string;
+  secret: string;
+  workDir: string;
+  workerConnections?: number;
+}): Promise<SecureLinkNginx> {
   const binary = nginxBinary();
   if (binary === undefined) throw new Error("nginx is not installed");
   mkdirSync(join(opts.workDir, "logs"), { recursive: true });
   const port = await freePort();
   const conf = join(opts.workDir, "nginx.conf");
-  writeFileSync(conf, `
+  writeFileSync(
+    conf,
+    `
 worker_processes auto;
 worker_rlimit_nofile 65536;
 pid ${join(opts.workDir, "nginx.pid")};
@@ -63,7 +70,8 @@ http {
     }
   }
 }
-`);
+`,
+  );
   const proc = spawn(binary, ["-p", opts.workDir, "-c", conf, "-g", "daemon off;"], { stdio: ["ignore", "ignore", "inherit"] });
   const expires = Math.floor(Date.now() / 1000) + 24 * 3600;
   const signedPath = (uri: string) => {
@@ -71,7 +79,10 @@ http {
     return `${uri}?md5=${md5}&expires=${expires}`;
   };
   const nginx: SecureLinkNginx = {
-    port, proc, expires, signedPath,
+    port,
+    proc,
+    expires,
+    signedPath,
     signedUrl: (uri) => `http://127.0.0.1:${port}${signedPath(uri)}`,
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
@@ -81,7 +92,12 @@ http {
     },
   };
   const deadline = Date.now() + 10_000;
-  while (!(await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false))) {
+  while (
+    !(await fetch(`http://127.0.0.1:${port}/`).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     if (proc.exitCode !== null || Date.now() > deadline) {
       await nginx.stop();
       throw new Error(`nginx did not start (see ${join(opts.workDir, "logs", "error.log")})`);

@@ -7,7 +7,9 @@ import { spawnSync } from "node:child_process";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const filter = process.argv[2] ?? "";
-const benches = readdirSync(here).filter((f) => f.endsWith(".bench.ts") && f.includes(filter)).sort();
+const benches = readdirSync(here)
+  .filter((f) => f.endsWith(".bench.ts") && f.includes(filter))
+  .sort();
 let failed = 0;
 for (const file of benches) {
   console.log(`\n== ${file}`);

@@ -14,9 +14,16 @@ export interface StandaloneGate {
   close(): Promise<void>;
 }
 
-export async function startStandaloneGate(hlsDir: string, fallback: Parameters<typeof createServer>[1] = (_req, res) => res.writeHead(404).end(), hls: Record<string, unknown> = {}): Promise<StandaloneGate> {
+export async function startStandaloneGate(
+  hlsDir: string,
+  fallback: Parameters<typeof createServer>[1] = (_req, res) => res.writeHead(404).end(),
+  hls: Record<string, unknown> = {},
+): Promise<StandaloneGate> {
   const config = parseConfig(pluginConfigSchema, {
-    log: { level: "silent" }, auth: { defaultAction: "allow" }, sessions: { recheckIntervalSec: 0 }, hls: { dir: hlsDir, sessionIdleSec: 3600, ipBinding: "exact", ...hls },
+    log: { level: "silent" },
+    auth: { defaultAction: "allow" },
+    sessions: { recheckIntervalSec: 0 },
+    hls: { dir: hlsDir, sessionIdleSec: 3600, ipBinding: "exact", ...hls },
   }) as PluginConfig;
   const auth = buildViewerAuth(config, { logger: createLogger("silent") });
   await auth.start(); // the HLS key sweep (building opens nothing)
@@ -25,7 +32,10 @@ export async function startStandaloneGate(hlsDir: string, fallback: Parameters<t
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   return {
-    server, ctx: { registry: auth.sessions }, keys: auth.hlsKeys!, port: (server.address() as AddressInfo).port,
+    server,
+    ctx: { registry: auth.sessions },
+    keys: auth.hlsKeys!,
+    port: (server.address() as AddressInfo).port,
     async close() {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));

@@ -23,8 +23,11 @@ function openSessions(registry: MemorySessionStore): ViewerSession[] {
   for (let i = 0; i < SESSIONS; i++) {
     const bytes = 5_000_000 + i;
     const session = registry.open({
-      protocol: PROTOCOLS[i % PROTOCOLS.length]!, app: "live", channel: `ch${i % 100}`,
-      ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, userAgent: "bench-player/1.0",
+      protocol: PROTOCOLS[i % PROTOCOLS.length]!,
+      app: "live",
+      channel: `ch${i % 100}`,
+      ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+      userAgent: "bench-player/1.0",
       transport: { bytesOut: () => bytes, close() {} },
     });
     registry.admit(session, { identity: { name: `viewer-${i}`, userId: `u${i % 2500}` }, request: undefined });
@@ -52,10 +55,20 @@ function ledgerRun(file: string): { seconds: number; flushSeconds: number } {
 function plainRows() {
   const now = Date.now();
   return Array.from({ length: SESSIONS }, (_, i) => ({
-    id: `plain-${i}-${now}`, name: `viewer-${i}`, userId: `u${i % 2500}`, app: "live", channel: `ch${i % 100}`,
-    ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, protocol: PROTOCOLS[i % PROTOCOLS.length]!,
-    userAgent: "bench-player/1.0", startedAt: now, playingSince: now, lastActivityAt: now, bytesOut: 5_000_000 + i,
-    endedAt: now + 1000, endReason: "viewer-left",
+    id: `plain-${i}-${now}`,
+    name: `viewer-${i}`,
+    userId: `u${i % 2500}`,
+    app: "live",
+    channel: `ch${i % 100}`,
+    ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+    protocol: PROTOCOLS[i % PROTOCOLS.length]!,
+    userAgent: "bench-player/1.0",
+    startedAt: now,
+    playingSince: now,
+    lastActivityAt: now,
+    bytesOut: 5_000_000 + i,
+    endedAt: now + 1000,
+    endReason: "viewer-left",
   }));
 }
 
@@ -96,8 +109,14 @@ for (let r = 0; r < ROUNDS; r++) {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const plain = SESSIONS / median(plainSeconds);
 const ledger = SESSIONS / median(ledgerSeconds);
-report(`plain INSERTs, ${SESSIONS.toLocaleString("en")} rows (baseline)`, { sessionsPerSec: Math.round(plain), ms: round(median(plainSeconds) * 1000, 1) });
+report(`plain INSERTs, ${SESSIONS.toLocaleString("en")} rows (baseline)`, {
+  sessionsPerSec: Math.round(plain),
+  ms: round(median(plainSeconds) * 1000, 1),
+});
 report(`ledger: end + flush, ${SESSIONS.toLocaleString("en")} sessions`, {
-  sessionsPerSec: Math.round(ledger), ms: round(median(ledgerSeconds) * 1000, 1), flushMs: round(median(flushSeconds) * 1000, 1), ratioVsPlain: round(ledger / plain, 3),
+  sessionsPerSec: Math.round(ledger),
+  ms: round(median(ledgerSeconds) * 1000, 1),
+  flushMs: round(median(flushSeconds) * 1000, 1),
+  ratioVsPlain: round(ledger / plain, 3),
 });
 rmSync(root, { recursive: true, force: true });

@@ -3,7 +3,19 @@
 // measured in the same run). Target: p99 under 20 µs per step.
 import { performance } from "node:perf_hooks";
 import { type AuthRequest, parseConfig, pluginConfigSchema, type PluginConfig, makeSecureLink, hashPassword } from "../plugin/src/index.js";
-import { AuthChain, createIpDenyAuthorizer, buildChain, createSecureTokenAuthorizer, createUsersAuthorizer, systemClock, createLogger, parseIpAddress, IpRuleList, MemorySessionStore, UserStore } from "../plugin/src/server-kit.js";
+import {
+  AuthChain,
+  createIpDenyAuthorizer,
+  buildChain,
+  createSecureTokenAuthorizer,
+  createUsersAuthorizer,
+  systemClock,
+  createLogger,
+  parseIpAddress,
+  IpRuleList,
+  MemorySessionStore,
+  UserStore,
+} from "../plugin/src/server-kit.js";
 import { report, round, timeEach } from "./bench-stats.js";
 
 const USERS = 100_000;
@@ -15,9 +27,21 @@ const log = createLogger("silent");
 function requestFor(query: string, i: number, path = "/live/test.flv"): AuthRequest {
   const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
   return {
-    action: "play", sessionId: `s${i}`, protocol: "http-flv", ip, address: parseIpAddress(ip), app: "live", channel: "test",
-    path, query, params: new URLSearchParams(query), userAgent: "", host: "", origin: "",
-    purpose: "new", requestNumber: 1,
+    action: "play",
+    sessionId: `s${i}`,
+    protocol: "http-flv",
+    ip,
+    address: parseIpAddress(ip),
+    app: "live",
+    channel: "test",
+    path,
+    query,
+    params: new URLSearchParams(query),
+    userAgent: "",
+    host: "",
+    origin: "",
+    purpose: "new",
+    requestNumber: 1,
   };
 }
 
@@ -30,8 +54,12 @@ const config = parseConfig(pluginConfigSchema, {
   auth: {
     packages: { basic: ["test", "news"] },
     users: Array.from({ length: USERS }, (_, i) => ({
-      login: `user${i}`, password: sharedHash, tokens: [`token-${i}-${(i * 2654435761) >>> 0}`], packages: i % 2 === 0 ? ["basic"] : ["*"],
-      ips: i % 10 === 0 ? ["10.0.0.0/8"] : [], maxConnections: 2,
+      login: `user${i}`,
+      password: sharedHash,
+      tokens: [`token-${i}-${(i * 2654435761) >>> 0}`],
+      packages: i % 2 === 0 ? ["basic"] : ["*"],
+      ips: i % 10 === 0 ? ["10.0.0.0/8"] : [],
+      maxConnections: 2,
     })),
     securetoken: { format: "astra", secrets: ["old-bench-secret", "bench-secret"] },
     bruteForce: { enabled: true },
@@ -42,7 +70,7 @@ report(`load + compile ${USERS.toLocaleString("en")} users`, { ms: round(perform
 
 const users = createUsersAuthorizer(store, { clock: systemClock, throttle: undefined, recheckIntervalSec: 300 });
 const securetoken = createSecureTokenAuthorizer(config.auth.securetoken, systemClock, undefined);
-const pick = (i: number) => ((i * 7919) % USERS);
+const pick = (i: number) => (i * 7919) % USERS;
 
 const tokenRequests = Array.from({ length: DISTINCT }, (_, i) => {
   const u = pick(i);

@@ -21,7 +21,10 @@ export async function api(method, path, body) {
   if (method !== "GET") headers["X-CSRF-Token"] = csrfToken;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(apiUrl(path), {
-    method, headers, credentials: "same-origin", cache: "no-store",
+    method,
+    headers,
+    credentials: "same-origin",
+    cache: "no-store",
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await response.text();

@@ -34,7 +34,13 @@ function SignIn({ onSignedIn }) {
       field.value = "";
       onSignedIn();
     } catch (e) {
-      setError(e.status === 429 ? "Too many failed attempts from this address; try again later." : e.status === 401 ? "Wrong credential." : e.message);
+      setError(
+        e.status === 429
+          ? "Too many failed attempts from this address; try again later."
+          : e.status === 401
+            ? "Wrong credential."
+            : e.message,
+      );
     } finally {
       setBusy(false);
     }
@@ -81,7 +87,10 @@ function App() {
   const [state, setState] = useState("checking");
   useEffect(() => {
     whenSignedOut(() => setState("signed-out"));
-    resumeSession().then((live) => setState(live ? "signed-in" : "signed-out"), () => setState("signed-out"));
+    resumeSession().then(
+      (live) => setState(live ? "signed-in" : "signed-out"),
+      () => setState("signed-out"),
+    );
   }, []);
   if (state === "checking") return html`<p class="loading">Loading the console…</p>`;
   if (state === "signed-out") return html`<${SignIn} onSignedIn=${() => setState("signed-in")} />`;

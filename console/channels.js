@@ -31,8 +31,10 @@ export function ChannelsPage() {
     ${error !== "" && html`<p class="error">${error}</p>`}
     ${channels.length === 0 && error === "" && html`<p class="muted">No channels reported (the bundled server reports its own).</p>`}
     <div class="cards">
-      ${channels.map((c) => html`<${ChannelCard} key=${`${c.app}/${c.id}`} channel=${c}
-        now=${viewers.now[`${c.app}/${c.id}`] ?? {}} history=${viewers.history[`${c.app}/${c.id}`] ?? []} />`)}
+      ${channels.map(
+        (c) => html`<${ChannelCard} key=${`${c.app}/${c.id}`} channel=${c}
+        now=${viewers.now[`${c.app}/${c.id}`] ?? {}} history=${viewers.history[`${c.app}/${c.id}`] ?? []} />`,
+      )}
     </div>`;
 }
 
@@ -54,7 +56,13 @@ function ChannelCard({ channel, now, history }) {
       <dl class="facts">
         <dt>Up for</dt><dd>${channel.state === "up" && channel.packager?.since ? formatDuration((to - channel.packager.since) / 1000) : "—"}</dd>
         <dt>Restarts</dt><dd>${formatCount(restarts)}</dd>
-        <dt>Viewers now</dt><dd>${formatCount(total)}${total > 0 ? ` (${Object.entries(now).map(([p, n]) => `${p} ${n}`).join(", ")})` : ""}</dd>
+        <dt>Viewers now</dt><dd>${formatCount(total)}${
+          total > 0
+            ? ` (${Object.entries(now)
+                .map(([p, n]) => `${p} ${n}`)
+                .join(", ")})`
+            : ""
+        }</dd>
         <dt>Last ffmpeg error</dt><dd class="error-line">${lastError ?? "none"}</dd>
       </dl>
       <${LineChart} points=${points} from=${to - 3_600_000} to=${to} label=${`viewers of ${name} over the last hour`} formatY=${(v) => formatCount(v)} />

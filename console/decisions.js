@@ -4,7 +4,19 @@ import { api } from "./api.js";
 import { formatTime } from "./format.js";
 
 // Chain steps, then the stages that refuse around the chain (a malformed field, a revocation, unplayed HLS sessions).
-const STEPS = ["internal", "revoked", "ip-deny", "ip-allow", "users", "securetoken", "custom", "backend", "default", "input", "hls-unplayed"];
+const STEPS = [
+  "internal",
+  "revoked",
+  "ip-deny",
+  "ip-allow",
+  "users",
+  "securetoken",
+  "custom",
+  "backend",
+  "default",
+  "input",
+  "hls-unplayed",
+];
 const REFRESH_MS = 5_000;
 
 export function DecisionsPage() {
@@ -32,11 +44,20 @@ export function DecisionsPage() {
   }, [filter]);
   const change = (event) => {
     const f = event.currentTarget.elements;
-    setFilter({ verdict: f.namedItem("verdict").value, step: f.namedItem("step").value, channel: f.namedItem("channel").value.trim(), ip: f.namedItem("ip").value.trim(), q: f.namedItem("q").value.trim() });
+    setFilter({
+      verdict: f.namedItem("verdict").value,
+      step: f.namedItem("step").value,
+      channel: f.namedItem("channel").value.trim(),
+      ip: f.namedItem("ip").value.trim(),
+      q: f.namedItem("q").value.trim(),
+    });
   };
   return html`
     <h1>Decisions</h1>
-    <form class="filters" onChange=${change} onSubmit=${(e) => { e.preventDefault(); change(e); }}>
+    <form class="filters" onChange=${change} onSubmit=${(e) => {
+      e.preventDefault();
+      change(e);
+    }}>
       <select name="verdict" aria-label="Verdict">
         <option value="deny" selected>Refused</option><option value="allow">Allowed</option><option value="">All</option>
       </select>
@@ -46,14 +67,21 @@ export function DecisionsPage() {
       <input name="q" placeholder="Search reason, user, player" aria-label="Search" />
     </form>
     ${error !== "" && html`<p class="error">${error}</p>`}
-    ${anonymous !== null && anonymous.total > 0 && html`<p class="muted">
-      ${anonymous.total} refusals that named no one in the last hour (${Object.entries(anonymous.byStep).map(([step, n]) => `${step} ${n}`).join(", ")}); only the newest are listed.
-    </p>`}
+    ${
+      anonymous !== null &&
+      anonymous.total > 0 &&
+      html`<p class="muted">
+      ${anonymous.total} refusals that named no one in the last hour (${Object.entries(anonymous.byStep)
+        .map(([step, n]) => `${step} ${n}`)
+        .join(", ")}); only the newest are listed.
+    </p>`
+    }
     <div class="table-wrap">
       <table class="decisions">
         <thead><tr><th>When</th><th>Verdict</th><th>Step</th><th>Reason</th><th>Channel</th><th>IP</th><th>Protocol</th><th>User</th><th>Player</th></tr></thead>
         <tbody>
-          ${decisions.map((d) => html`<tr key=${`${d.sessionId}-${d.at}`}>
+          ${decisions.map(
+            (d) => html`<tr key=${`${d.sessionId}-${d.at}`}>
             <td data-label="When">${formatTime(d.at)}</td>
             <td data-label="Verdict"><span class=${`badge ${d.verdict === "allow" ? "up" : "down"}`}>${d.verdict}</span></td>
             <td data-label="Step">${d.step}</td>
@@ -63,7 +91,8 @@ export function DecisionsPage() {
             <td data-label="Protocol">${d.protocol}</td>
             <td data-label="User">${d.user ?? "—"}</td>
             <td data-label="Player" class="col-player">${d.userAgent}</td>
-          </tr>`)}
+          </tr>`,
+          )}
         </tbody>
       </table>
       ${decisions.length === 0 && error === "" && html`<p class="muted">No decisions match.</p>`}

@@ -6,7 +6,17 @@ import { formatBytes, formatRate, formatTime } from "./format.js";
 
 const COLUMNS = ["channel", "user", "ip", "protocol", "player", "started", "bytes", "rate", "actions"];
 /** Each cell's label on a phone, where a row folds into a card. */
-const LABELS = { channel: "Channel", user: "User", ip: "IP", protocol: "Protocol", player: "Player", started: "Started", bytes: "Bytes", rate: "Rate", actions: "" };
+const LABELS = {
+  channel: "Channel",
+  user: "User",
+  ip: "IP",
+  protocol: "Protocol",
+  player: "Player",
+  started: "Started",
+  bytes: "Bytes",
+  rate: "Rate",
+  actions: "",
+};
 /** Rows rendered above and below the visible ones, so a fast scroll does not show blanks. */
 const OVERSCAN = 20;
 
@@ -20,7 +30,10 @@ function rowTemplate() {
     tr.append(td);
   }
   const actions = tr.lastChild;
-  for (const [action, label] of [["close", "Close"], ["close-user", "Close user's"]]) {
+  for (const [action, label] of [
+    ["close", "Close"],
+    ["close-user", "Close user's"],
+  ]) {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "small";
@@ -120,7 +133,8 @@ export class LiveTable {
     while (this.pool.length < ids.length) this.pool.push(this.template.cloneNode(true));
     while (this.pool.length > ids.length) this.pool.pop().remove();
     ids.forEach((id, i) => this.#fill(this.pool[i], this.rows.get(id)));
-    if (this.tbody.childElementCount !== this.pool.length || this.pool.some((tr, i) => this.tbody.children[i] !== tr)) this.tbody.replaceChildren(...this.pool);
+    if (this.tbody.childElementCount !== this.pool.length || this.pool.some((tr, i) => this.tbody.children[i] !== tr))
+      this.tbody.replaceChildren(...this.pool);
     // Space for the rows not in the page, so the scroll bar is the whole list's.
     this.tbody.style.paddingTop = `${first * rowHeight}px`;
     this.tbody.style.paddingBottom = `${Math.max(0, this.order.length - first - ids.length) * rowHeight}px`;
@@ -174,7 +188,11 @@ export class LiveTable {
   #matches(s) {
     const f = this.filter;
     const has = (value, wanted) => wanted === "" || (value ?? "").toLowerCase().includes(wanted.toLowerCase());
-    return has(`${s.app}/${s.channel}`, f.channel) && (has(s.userId, f.user) || (f.user !== "" && has(s.name, f.user))) &&
-      has(s.ip, f.ip) && (f.protocol === "" || s.protocol === f.protocol);
+    return (
+      has(`${s.app}/${s.channel}`, f.channel) &&
+      (has(s.userId, f.user) || (f.user !== "" && has(s.name, f.user))) &&
+      has(s.ip, f.ip) &&
+      (f.protocol === "" || s.protocol === f.protocol)
+    );
   }
 }

@@ -39,14 +39,18 @@ export function LivePage() {
     const events = new EventSource(apiUrl("events"), { withCredentials: true });
     // Each event's DOM work is a performance measure ("live:snapshot", "live:opened", "live:bytes"…),
     // visible in the browser's performance tools and read by bench/console-live.bench.ts.
-    const on = (name, handler) => events.addEventListener(name, (e) => {
-      const data = JSON.parse(e.data);
-      const start = performance.now();
-      handler(data);
-      performance.measure(`live:${name}`, { start, end: performance.now() });
-    });
+    const on = (name, handler) =>
+      events.addEventListener(name, (e) => {
+        const data = JSON.parse(e.data);
+        const start = performance.now();
+        handler(data);
+        performance.measure(`live:${name}`, { start, end: performance.now() });
+      });
     on("snapshot", (d) => {
-      live.load(d.rows.map((row) => sessionOf(d.fields, row)), d.at);
+      live.load(
+        d.rows.map((row) => sessionOf(d.fields, row)),
+        d.at,
+      );
       setStream("live");
     });
     on("opened", (s) => live.upsert(s, Date.now()));
@@ -93,7 +97,9 @@ export function LivePage() {
     const field = event.currentTarget.elements.namedItem("token");
     try {
       const { closed, until } = await api("POST", "sessions/revoke", { token: field.value });
-      setMessage(`Token revoked: ${closed.length} session(s) closed; it is refused until ${new Date(until).toLocaleString()} (lift it with DELETE /api/revocations/token/…).`);
+      setMessage(
+        `Token revoked: ${closed.length} session(s) closed; it is refused until ${new Date(until).toLocaleString()} (lift it with DELETE /api/revocations/token/…).`,
+      );
       field.value = "";
     } catch (e) {
       setMessage(`Failed: ${e.message}`);

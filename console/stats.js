@@ -5,7 +5,11 @@ import { BarChart } from "./chart.js";
 import { formatBytes, formatCount, formatDuration } from "./format.js";
 
 const DAY_MS = 86_400_000;
-const RANGES = [["7", "Last 7 days"], ["30", "Last 30 days"], ["90", "Last 90 days"]];
+const RANGES = [
+  ["7", "Last 7 days"],
+  ["30", "Last 30 days"],
+  ["90", "Last 90 days"],
+];
 
 /** The UTC days from `from` to today, as YYYY-MM-DD (so a day without viewing shows an empty bar). */
 function daysOf(fromMs, toMs) {
@@ -22,12 +26,29 @@ export function StatsPage() {
   const to = Date.now();
   const from = Math.floor(to / DAY_MS) * DAY_MS - (Number(days) - 1) * DAY_MS;
   useEffect(() => {
-    api("GET", `stats/daily/${by}?from=${from}&to=${to}`).then((d) => { setRows(d.rows); setError(""); }, (e) => setError(e.message));
+    api("GET", `stats/daily/${by}?from=${from}&to=${to}`).then(
+      (d) => {
+        setRows(d.rows);
+        setError("");
+      },
+      (e) => setError(e.message),
+    );
   }, [days, by]);
   const dayList = daysOf(from, to);
   const keys = [...new Set(rows.map((r) => r.key))];
-  const totals = (key) => rows.filter((r) => r.key === key).reduce((t, r) => ({ watch: t.watch + r.watchSeconds, bytes: t.bytes + r.bytesOut, sessions: t.sessions + r.sessions }), { watch: 0, bytes: 0, sessions: 0 });
-  const barsOf = (key, field) => dayList.map((day) => ({ label: day.slice(5), value: rows.filter((r) => r.day === day && (key === undefined || r.key === key)).reduce((a, r) => a + r[field], 0) }));
+  const totals = (key) =>
+    rows
+      .filter((r) => r.key === key)
+      .reduce((t, r) => ({ watch: t.watch + r.watchSeconds, bytes: t.bytes + r.bytesOut, sessions: t.sessions + r.sessions }), {
+        watch: 0,
+        bytes: 0,
+        sessions: 0,
+      });
+  const barsOf = (key, field) =>
+    dayList.map((day) => ({
+      label: day.slice(5),
+      value: rows.filter((r) => r.day === day && (key === undefined || r.key === key)).reduce((a, r) => a + r[field], 0),
+    }));
   return html`
     <h1>Statistics</h1>
     <form class="filters" onSubmit=${(e) => e.preventDefault()}>

@@ -4,7 +4,11 @@ import { html, useEffect, useState } from "./vendor/htm-preact.js";
 import { api } from "./api.js";
 import { formatCount } from "./format.js";
 
-const list = (text) => text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+const list = (text) =>
+  text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
 
 export function UsersPage() {
   const [data, setData] = useState({ editable: false, users: [] });
@@ -24,7 +28,9 @@ export function UsersPage() {
   const toggle = async (user) => {
     try {
       const { closedSessions } = await api("PATCH", `users/${encodeURIComponent(user.login)}`, { enabled: !user.enabled });
-      setMessage(`${user.login} ${user.enabled ? "disabled" : "enabled"}${closedSessions.length > 0 ? `; ${closedSessions.length} session(s) closed` : ""}.`);
+      setMessage(
+        `${user.login} ${user.enabled ? "disabled" : "enabled"}${closedSessions.length > 0 ? `; ${closedSessions.length} session(s) closed` : ""}.`,
+      );
       await load();
     } catch (e) {
       setMessage(`Failed: ${e.message}`);
@@ -37,12 +43,20 @@ export function UsersPage() {
     ${message !== "" && html`<p class="notice" role="status">${message}</p>`}
     ${data.editable && editing === undefined && html`<button type="button" onClick=${() => setEditing(null)}>Add user</button>`}
     ${!data.editable && error === "" && html`<p class="muted">These users are read-only: they are written in the main configuration (use auth.usersFile to edit them here).</p>`}
-    ${editing !== undefined && html`<${UserForm} user=${editing} onDone=${async (text) => { setEditing(undefined); if (text) setMessage(text); await load(); }} />`}
+    ${
+      editing !== undefined &&
+      html`<${UserForm} user=${editing} onDone=${async (text) => {
+        setEditing(undefined);
+        if (text) setMessage(text);
+        await load();
+      }} />`
+    }
     <div class="table-wrap">
       <table class="users">
         <thead><tr><th>Login</th><th>Status</th><th>Password</th><th>Tokens</th><th>Bound IPs</th><th>Expires</th><th>Max conn.</th><th>Packages</th><th>Comment</th><th></th></tr></thead>
         <tbody>
-          ${data.users.map((u) => html`
+          ${data.users.map(
+            (u) => html`
             <tr key=${u.login} data-login=${u.login}>
               <td data-label="Login">${u.login}</td>
               <td data-label="Status"><span class=${`badge ${u.enabled ? "up" : "down"}`}>${u.enabled ? "enabled" : "disabled"}</span></td>
@@ -53,10 +67,14 @@ export function UsersPage() {
               <td data-label="Max conn.">${u.maxConnections ?? "no limit"}</td>
               <td data-label="Packages">${u.packages.join(", ")}</td>
               <td data-label="Comment">${u.comment}</td>
-              <td data-label="">${data.editable && html`
+              <td data-label="">${
+                data.editable &&
+                html`
                 <button type="button" class="small" onClick=${() => setEditing(u)}>Edit</button>
-                <button type="button" class="small" onClick=${() => toggle(u)}>${u.enabled ? "Disable" : "Enable"}</button>`}</td>
-            </tr>`)}
+                <button type="button" class="small" onClick=${() => toggle(u)}>${u.enabled ? "Disable" : "Enable"}</button>`
+              }</td>
+            </tr>`,
+          )}
         </tbody>
       </table>
     </div>`;
@@ -101,8 +119,8 @@ function UserForm({ user, onDone }) {
       <label>Password <input name="password" type="password" autocomplete="new-password" placeholder=${isNew ? "none: token only" : user.password !== "none" ? "set; leave empty to keep" : "not set"} /></label>
       <label>Tokens <input name="tokens" type="password" autocomplete="off" placeholder=${isNew ? "comma-separated, 12+ characters" : `${user.tokens.length} set; new ones replace them`} /></label>
       <label>Bound IPs <input name="ips" value=${isNew ? "" : user.ips.join(", ")} placeholder="anywhere; e.g. 10.0.0.0/8" /></label>
-      <label>Expires <input name="expires" value=${isNew ? "" : user.expires ?? ""} placeholder="never; e.g. 2027-01-31T23:59:59Z" /></label>
-      <label>Connection limit <input name="maxConnections" type="number" min="1" value=${isNew ? "" : user.maxConnections ?? ""} placeholder="no limit" /></label>
+      <label>Expires <input name="expires" value=${isNew ? "" : (user.expires ?? "")} placeholder="never; e.g. 2027-01-31T23:59:59Z" /></label>
+      <label>Connection limit <input name="maxConnections" type="number" min="1" value=${isNew ? "" : (user.maxConnections ?? "")} placeholder="no limit" /></label>
       <label>Packages <input name="packages" required value=${isNew ? "*" : user.packages.join(", ")} /></label>
       <label>Comment <input name="comment" value=${isNew ? "" : user.comment} /></label>
       <label class="check"><input name="enabled" type="checkbox" checked=${isNew ? true : user.enabled} /> Enabled</label>

@@ -23,7 +23,8 @@ const env = process.env;
 // (and /admin) behind a login; these two lines make the app refuse to start without one. Don't need
 // NMS's API? Set `http: { ..., api: false }` instead: the viewer-auth management API below lists and
 // closes sessions itself.
-if (!env.NMS_API_USER || !env.NMS_API_PASS) throw new Error("set NMS_API_USER and NMS_API_PASS (a long random password): node-media-server's own /api must not be open");
+if (!env.NMS_API_USER || !env.NMS_API_PASS)
+  throw new Error("set NMS_API_USER and NMS_API_PASS (a long random password): node-media-server's own /api must not be open");
 
 const config = {
   // NMS 2.7 logs every connection's query at its default level (2): with viewer auth that is the viewer's

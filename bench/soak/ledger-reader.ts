@@ -19,7 +19,9 @@ export function ledgerRows(file: string): LedgerRow[] {
   if (!existsSync(file)) return [];
   const db = new Database(file, { readonly: true });
   try {
-    return db.prepare("SELECT id, protocol, started_at, last_activity_at, bytes_out, ended_at, end_reason FROM sessions").all() as LedgerRow[];
+    return db
+      .prepare("SELECT id, protocol, started_at, last_activity_at, bytes_out, ended_at, end_reason FROM sessions")
+      .all() as LedgerRow[];
   } finally {
     db.close();
   }

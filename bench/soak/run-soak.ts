@@ -35,9 +35,16 @@ function readOptions(): { options: SoakOptions; scenarios: ScenarioName[]; out: 
   try {
     ({ values } = parseArgs({
       options: {
-        scenario: { type: "string", multiple: true }, quick: { type: "boolean" }, minutes: { type: "string" },
-        "soak-viewers": { type: "string" }, "hls-viewers": { type: "string" }, "hls-seconds": { type: "string" },
-        "load-processes": { type: "string" }, runtime: { type: "string" }, out: { type: "string" }, help: { type: "boolean", short: "h" },
+        scenario: { type: "string", multiple: true },
+        quick: { type: "boolean" },
+        minutes: { type: "string" },
+        "soak-viewers": { type: "string" },
+        "hls-viewers": { type: "string" },
+        "hls-seconds": { type: "string" },
+        "load-processes": { type: "string" },
+        runtime: { type: "string" },
+        out: { type: "string" },
+        help: { type: "boolean", short: "h" },
       },
     }));
   } catch (error) {
@@ -82,7 +89,10 @@ try {
 }
 if (parsed === undefined) process.exit(2);
 const { options, scenarios, out } = parsed;
-const load = () => loadavg().map((l) => l.toFixed(2)).join(" ");
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
 const loadBefore = load();
 if (options.runtime === "dist") buildOnce();
 const results: ScenarioResult[] = [];

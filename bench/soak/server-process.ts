@@ -4,7 +4,6 @@ import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { waitFor as pollUntil } from "../../test/helpers/wait-for.js";
 
-
 /** The repository root: the server runs from here, as `npm start` does. */
 export const REPO = resolve(import.meta.dirname, "../..");
 
@@ -51,7 +50,12 @@ export function startServerProcess(config: object, file: string, runtime: Server
   writeFileSync(file, JSON.stringify(config, null, 2));
   // SOAK_SERVER_NODE_OPTIONS adds node flags to the server only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it under load.
   const nodeFlags = (process.env.SOAK_SERVER_NODE_OPTIONS ?? "").split(" ").filter((f) => f !== "");
-  const args = [...nodeFlags, ...(runtime === "dist" ? [join(REPO, "dist/server/src/main.js"), "--config", file] : ["--import", "tsx", join(REPO, "server/src/main.ts"), "--config", file])];
+  const args = [
+    ...nodeFlags,
+    ...(runtime === "dist"
+      ? [join(REPO, "dist/server/src/main.js"), "--config", file]
+      : ["--import", "tsx", join(REPO, "server/src/main.ts"), "--config", file]),
+  ];
   if (runtime === "dist" && !existsSync(join(REPO, "dist/server/src/main.js"))) throw new Error("dist/ is missing: build first");
   const proc = track(spawn(process.execPath, args, { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] }));
   const events = new Map<string, number>();
@@ -70,7 +74,9 @@ export function startServerProcess(config: object, file: string, runtime: Server
   };
   createInterface({ input: proc.stdout! }).on("line", keep);
   createInterface({ input: proc.stderr! }).on("line", keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.once("exit", (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    proc.once("exit", (code, signal) => r({ code, signal })),
+  );
   return {
     proc,
     pid: proc.pid!,
@@ -97,13 +103,17 @@ export function waitFor<T>(what: string, check: () => Promise<T | undefined> | T
 /** Waits until the channel's playlist lists at least `segments` segments (the channel is on air). */
 export async function waitForPlaylist(hlsDir: string, app: string, channel: string, segments: number, timeoutMs = 60_000): Promise<void> {
   const file = join(hlsDir, app, channel, "index.m3u8");
-  await waitFor(`${app}/${channel} on air (${segments} segments)`, () => {
-    try {
-      return (readFileSync(file, "utf8").match(/#EXTINF/g)?.length ?? 0) >= segments ? true : undefined;
-    } catch {
-      return undefined;
-    }
-  }, timeoutMs);
+  await waitFor(
+    `${app}/${channel} on air (${segments} segments)`,
+    () => {
+      try {
+        return (readFileSync(file, "utf8").match(/#EXTINF/g)?.length ?? 0) >= segments ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    timeoutMs,
+  );
 }
 
 /** Resident memory (bytes) and open file descriptors of a process, from /proc. */

@@ -26,7 +26,8 @@ export function quickstartChannel(): Record<string, unknown> {
 /** A cheap channel for the scenarios that need one on air but do not measure its delivery. */
 export function smallChannel(id = "test"): Record<string, unknown> {
   return {
-    id, app: "live",
+    id,
+    app: "live",
     source: { type: "testPattern", width: 160, height: 120, fps: 15 },
     transcode: { mode: "h264", videoBitrateKbps: 150, audioBitrateKbps: 32, preset: "ultrafast" },
     hls: { segmentSec: 1, listSize: 6 },

@@ -62,7 +62,8 @@ function readToken(file: string): string | undefined {
     throw fileError(file, `cannot read it: ${(error as Error).message}`);
   }
   const weakness = tokenWeakness(text);
-  if (weakness !== undefined) throw fileError(file, `holds a token that ${weakness} (or delete the file: the server then writes a new one)`);
+  if (weakness !== undefined)
+    throw fileError(file, `holds a token that ${weakness} (or delete the file: the server then writes a new one)`);
   return text;
 }
 
@@ -88,7 +89,8 @@ function readOrCreate(file: string, newToken = generateApiToken()): string {
     throw fileError(file, `cannot read it: ${(error as Error).message}`);
   }
   const weakness = tokenWeakness(text);
-  if (weakness !== undefined) throw fileError(file, `holds a token that ${weakness} (or delete the file: the server then writes a new one)`);
+  if (weakness !== undefined)
+    throw fileError(file, `holds a token that ${weakness} (or delete the file: the server then writes a new one)`);
   return text;
 }
 

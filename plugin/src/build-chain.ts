@@ -55,19 +55,31 @@ export function buildChain(config: PluginConfig, parts: ChainParts, log: Logger)
   const throttle = config.auth.bruteForce.enabled ? new BruteForceThrottle(config.auth.bruteForce, parts.clock, log) : undefined;
   // Could a step after the users step accept a token that is no user's? Then only the chain's final
   // default deny shows that nobody took it; otherwise the users step knows at once.
-  const laterStepMayTakeToken = config.auth.securetoken.secrets.length > 0 || (parts.customAuthorizers?.length ?? 0) > 0 || config.auth.backend !== null;
+  const laterStepMayTakeToken =
+    config.auth.securetoken.secrets.length > 0 || (parts.customAuthorizers?.length ?? 0) > 0 || config.auth.backend !== null;
   let chain: AuthChain | undefined;
   if (parts.users !== undefined) {
-    steps.push(createUsersAuthorizer(parts.users, {
-      clock: parts.clock, throttle, recheckIntervalSec: config.sessions.recheckIntervalSec,
-      verifier: new PasswordVerifier(config.auth.bruteForce, parts.clock, log),
-      unknownTokenFails: () => !laterStepMayTakeToken && chain?.defaultAction === "deny",
-    }));
+    steps.push(
+      createUsersAuthorizer(parts.users, {
+        clock: parts.clock,
+        throttle,
+        recheckIntervalSec: config.sessions.recheckIntervalSec,
+        verifier: new PasswordVerifier(config.auth.bruteForce, parts.clock, log),
+        unknownTokenFails: () => !laterStepMayTakeToken && chain?.defaultAction === "deny",
+      }),
+    );
   }
-  if (config.auth.securetoken.secrets.length > 0) steps.push(createSecureTokenAuthorizer(parts.securetoken ?? config.auth.securetoken, parts.clock, throttle));
+  if (config.auth.securetoken.secrets.length > 0)
+    steps.push(createSecureTokenAuthorizer(parts.securetoken ?? config.auth.securetoken, parts.clock, throttle));
   steps.push(...(parts.customAuthorizers ?? []));
   if (config.auth.backend !== null) {
-    steps.push(createBackendAuthorizer(config.auth.backend, { sessions: parts.sessions, clock: parts.clock, dispatcher: parts.backendDispatcher }, log));
+    steps.push(
+      createBackendAuthorizer(
+        config.auth.backend,
+        { sessions: parts.sessions, clock: parts.clock, dispatcher: parts.backendDispatcher },
+        log,
+      ),
+    );
   }
   chain = new AuthChain(steps, config.auth.defaultAction, log);
   if (parts.users !== undefined && throttle !== undefined && laterStepMayTakeToken) {

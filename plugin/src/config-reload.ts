@@ -63,7 +63,10 @@ export function applyConfigReload(current: PluginConfig, next: PluginConfig, tar
   if (applied.includes("auth.denyIps")) cutNowDenied(targets);
   targets.log.info({ event: "config.reloaded", applied, restartNeeded }, "configuration reloaded");
   if (restartNeeded.length > 0) {
-    targets.log.warn({ event: "config.restart_needed", keys: restartNeeded }, `changed keys take effect after a restart: ${restartNeeded.join(", ")}`);
+    targets.log.warn(
+      { event: "config.restart_needed", keys: restartNeeded },
+      `changed keys take effect after a restart: ${restartNeeded.join(", ")}`,
+    );
   }
   return { applied, restartNeeded, inForce };
 }

@@ -11,7 +11,18 @@ export { allow, deny, PASS } from "./core/decision.js";
 export type { PluginConfig, PluginConfigInput } from "./plugin-config-schema.js";
 export { pluginConfigSchema } from "./plugin-config-schema.js";
 export { loadConfigFile, parseConfig } from "./config/parse-config.js";
-export { AlreadyAttachedError, BackendResponseError, BackendTimeoutError, BackendUnreachableError, ConfigError, NmsIncompatibleError, NmsInstanceError, NmsUnsupportedVersionError, SignedLinkError, VaError } from "./core/errors.js";
+export {
+  AlreadyAttachedError,
+  BackendResponseError,
+  BackendTimeoutError,
+  BackendUnreachableError,
+  ConfigError,
+  NmsIncompatibleError,
+  NmsInstanceError,
+  NmsUnsupportedVersionError,
+  SignedLinkError,
+  VaError,
+} from "./core/errors.js";
 export type { BackendConfig } from "./backend/backend-schema.js";
 export type { MemorySessionStore } from "./sessions/memory-session-store.js";
 export type { SessionStore, SessionFilter, SessionPage, SessionPageRequest, SessionEvent, SessionStart } from "./core/session-store.js";
@@ -47,7 +58,11 @@ export interface ViewerAuthHandle extends ViewerAuthParts {
  * nms.run();
  * // later: await auth.detach();
  */
-export function attachViewerAuth(nms: NodeMediaServerInstance, config: PluginConfigInput = {}, deps: ViewerAuthDeps = {}): ViewerAuthHandle {
+export function attachViewerAuth(
+  nms: NodeMediaServerInstance,
+  config: PluginConfigInput = {},
+  deps: ViewerAuthDeps = {},
+): ViewerAuthHandle {
   return attachResolvedViewerAuth(nms, parseConfig(pluginConfigSchema, config) as PluginConfig, deps);
 }
 
@@ -56,7 +71,11 @@ export function attachViewerAuth(nms: NodeMediaServerInstance, config: PluginCon
  * the instance's host adapter and started. A refused attach, or a file that start cannot open (the
  * ledger, the API token file), detaches and throws.
  */
-export function attachResolvedViewerAuth(nms: NodeMediaServerInstance, resolved: PluginConfig, deps: ViewerAuthDeps = {}): ViewerAuthHandle {
+export function attachResolvedViewerAuth(
+  nms: NodeMediaServerInstance,
+  resolved: PluginConfig,
+  deps: ViewerAuthDeps = {},
+): ViewerAuthHandle {
   const auth = buildViewerAuth(resolved, deps);
   try {
     auth.attach(hostFor(nms));

@@ -82,38 +82,79 @@ export class ManagementApi {
   readonly #router: ApiRouter;
   readonly #providers: ApiProviders;
 
-  constructor(options: ManagementApiOptions, registry: SessionStore, sources: ApiSources, providers: ApiProviders, clock: Clock, log: Logger) {
+  constructor(
+    options: ManagementApiOptions,
+    registry: SessionStore,
+    sources: ApiSources,
+    providers: ApiProviders,
+    clock: Clock,
+    log: Logger,
+  ) {
     this.#options = options;
     this.#log = log;
     this.#providers = providers;
     const front = new ConsoleFront(clock, providers.hlsPort, log);
     const guard = new ApiGuard(options, front, clock, log);
-    const credential = (routes: readonly Route[]): TableRoute[] => routes.map(({ method, pattern, handler }) => ({ method, pattern, access: "credential", reply: handler }));
-    this.#router = new ApiRouter([
-      // Probes for supervisors and load balancers (Docker HEALTHCHECK, Kubernetes, systemd watchdogs), answered
-      // without the bearer token: a probe cannot hold a secret safely, and neither says more than up or not.
-      // `/api/live`: 200 while the process serves requests; `/api/ready`: see #ready.
-      { method: "GET", pattern: /^\/api\/live$/, access: "open", serve: ({ res }) => sendJson(res, 200, { status: "live" }) },
-      { method: "GET", pattern: /^\/api\/ready$/, access: "open", serve: ({ res }) => this.#ready(res) },
-      { method: "*", pattern: /^\/console(?:\/.*)?$/s, access: "open", serve: ({ req, res, path }) => front.serveAsset(req, res, path) },
-      // Open: the credential is in the body, checked (and counted on failure) by the sign-in itself.
-      { method: "POST", pattern: /^\/api\/console\/sign-in$/, access: "open", serve: (exchange) => signInConsole(exchange, guard, front, log) },
-      // "Am I signed in?" on every console load: a missing or expired cookie is no guessed credential (the
-      // ids are 256 random bits), so it is answered 401 without counting toward a ban.
-      { method: "GET", exactMethod: true, pattern: /^\/api\/console\/session$/, access: "open", serve: ({ req, res }) => front.session(req, res) },
-      { method: "POST", pattern: /^\/api\/console\/sign-out$/, access: "credential", serve: ({ req, res }) => front.signOut(req, res) },
-      { method: "GET", exactMethod: true, pattern: /^\/api\/events$/, access: "credential", serve: ({ req, res }) => streamSessionEvents(req, res, registry, clock, {}) },
-      ...credential([
-        { method: "GET", pattern: /^\/api\/health$/, handler: () => ({ status: 200, body: { status: "ok", liveSessions: registry.size } }) },
-        { method: "GET", pattern: /^\/api\/channels$/, handler: () => ({ status: 200, body: { channels: providers.channels?.() ?? [] } }) },
-        ...usersRoutes({ editor: sources.users, registry, rechecker: sources.rechecker, revocation: sources.revocation, log }),
-        ...sessionsRoutes({ registry, clock, log, revocation: sources.revocation }),
-        ...revocationRoutes(sources.revocation),
-        ...clusterRoutes(sources.revocation.cluster),
-        ...statsRoutes({ ledger: sources.ledger, metrics: sources.metrics, clock }),
-        ...consoleRoutes({ decisions: sources.decisions, history: sources.history, securetoken: sources.securetoken, hlsPort: providers.hlsPort }),
-      ]),
-    ], ({ req, res, peer, client }) => guard.admit(req, res, { peer, client }));
+    const credential = (routes: readonly Route[]): TableRoute[] =>
+      routes.map(({ method, pattern, handler }) => ({ method, pattern, access: "credential", reply: handler }));
+    this.#router = new ApiRouter(
+      [
+        // Probes for supervisors and load balancers (Docker HEALTHCHECK, Kubernetes, systemd watchdogs), answered
+        // without the bearer token: a probe cannot hold a secret safely, and neither says more than up or not.
+        // `/api/live`: 200 while the process serves requests; `/api/ready`: see #ready.
+        { method: "GET", pattern: /^\/api\/live$/, access: "open", serve: ({ res }) => sendJson(res, 200, { status: "live" }) },
+        { method: "GET", pattern: /^\/api\/ready$/, access: "open", serve: ({ res }) => this.#ready(res) },
+        { method: "*", pattern: /^\/console(?:\/.*)?$/s, access: "open", serve: ({ req, res, path }) => front.serveAsset(req, res, path) },
+        // Open: the credential is in the body, checked (and counted on failure) by the sign-in itself.
+        {
+          method: "POST",
+          pattern: /^\/api\/console\/sign-in$/,
+          access: "open",
+          serve: (exchange) => signInConsole(exchange, guard, front, log),
+        },
+        // "Am I signed in?" on every console load: a missing or expired cookie is no guessed credential (the
+        // ids are 256 random bits), so it is answered 401 without counting toward a ban.
+        {
+          method: "GET",
+          exactMethod: true,
+          pattern: /^\/api\/console\/session$/,
+          access: "open",
+          serve: ({ req, res }) => front.session(req, res),
+        },
+        { method: "POST", pattern: /^\/api\/console\/sign-out$/, access: "credential", serve: ({ req, res }) => front.signOut(req, res) },
+        {
+          method: "GET",
+          exactMethod: true,
+          pattern: /^\/api\/events$/,
+          access: "credential",
+          serve: ({ req, res }) => streamSessionEvents(req, res, registry, clock, {}),
+        },
+        ...credential([
+          {
+            method: "GET",
+            pattern: /^\/api\/health$/,
+            handler: () => ({ status: 200, body: { status: "ok", liveSessions: registry.size } }),
+          },
+          {
+            method: "GET",
+            pattern: /^\/api\/channels$/,
+            handler: () => ({ status: 200, body: { channels: providers.channels?.() ?? [] } }),
+          },
+          ...usersRoutes({ editor: sources.users, registry, rechecker: sources.rechecker, revocation: sources.revocation, log }),
+          ...sessionsRoutes({ registry, clock, log, revocation: sources.revocation }),
+          ...revocationRoutes(sources.revocation),
+          ...clusterRoutes(sources.revocation.cluster),
+          ...statsRoutes({ ledger: sources.ledger, metrics: sources.metrics, clock }),
+          ...consoleRoutes({
+            decisions: sources.decisions,
+            history: sources.history,
+            securetoken: sources.securetoken,
+            hlsPort: providers.hlsPort,
+          }),
+        ]),
+      ],
+      ({ req, res, peer, client }) => guard.admit(req, res, { peer, client }),
+    );
     this.#server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => void this.#handle(req, res));
   }
 
@@ -156,4 +197,3 @@ export class ManagementApi {
     return sendJson(res, 503, { status: "not-ready", notReady });
   }
 }
-

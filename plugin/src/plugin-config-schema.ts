@@ -16,26 +16,30 @@ import { clusterSchema } from "./cluster/cluster-schema.js";
 const NMS_LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
 
 /** `log`: where and how much the plugin logs. */
-const logSchema = z.strictObject({
-  level: z.enum(LOG_LEVELS).default("info"),
-  nmsLevel: z.enum(NMS_LOG_LEVELS).default("warn"),
-  /** `json` (one object per line, the default, for log collectors) or `pretty` (text for a terminal). */
-  format: z.enum(LOG_FORMATS).default("json"),
-}).prefault({});
+const logSchema = z
+  .strictObject({
+    level: z.enum(LOG_LEVELS).default("info"),
+    nmsLevel: z.enum(NMS_LOG_LEVELS).default("warn"),
+    /** `json` (one object per line, the default, for log collectors) or `pretty` (text for a terminal). */
+    format: z.enum(LOG_FORMATS).default("json"),
+  })
+  .prefault({});
 
 /** `auth`: the authorization chain (docs/protocols.md §1). */
-const authSchema = z.strictObject({
-  defaultAction: z.enum(["allow", "deny"]).default("deny"),
-  denyIps: ipRangeListSchema.default([]),
-  allowIps: ipRangeListSchema.default([]),
-  trustedProxies: ipRangeListSchema.default([]),
-  packages: packagesSchema.default({}),
-  users: userListSchema.default([]),
-  usersFile: usersFileSchema.default(null),
-  securetoken: securetokenSchema,
-  bruteForce: bruteForceSchema,
-  backend: backendSchema.nullable().default(null),
-}).prefault({});
+const authSchema = z
+  .strictObject({
+    defaultAction: z.enum(["allow", "deny"]).default("deny"),
+    denyIps: ipRangeListSchema.default([]),
+    allowIps: ipRangeListSchema.default([]),
+    trustedProxies: ipRangeListSchema.default([]),
+    packages: packagesSchema.default({}),
+    users: userListSchema.default([]),
+    usersFile: usersFileSchema.default(null),
+    securetoken: securetokenSchema,
+    bruteForce: bruteForceSchema,
+    backend: backendSchema.nullable().default(null),
+  })
+  .prefault({});
 
 /**
  * The plugin's whole configuration. Each section lives in its own schema so that features add a

@@ -155,17 +155,37 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
   let securetoken = resolved.auth.securetoken;
   // Revocations come from the management API or, with a cluster, from any edge: the `revoked` step reads them.
   const revocations = new RevocationList(clock);
-  const chain = buildChain(resolved, {
-    internalProcesses: deps.internalProcesses, revocations, customAuthorizers: deps.authorizers, sessions, clock, users, addressRules,
-    securetoken: () => securetoken, backendDispatcher: deps.backendDispatcher,
-  }, log);
+  const chain = buildChain(
+    resolved,
+    {
+      internalProcesses: deps.internalProcesses,
+      revocations,
+      customAuthorizers: deps.authorizers,
+      sessions,
+      clock,
+      users,
+      addressRules,
+      securetoken: () => securetoken,
+      backendDispatcher: deps.backendDispatcher,
+    },
+    log,
+  );
   const commandTargets: EdgeCommandTargets = { registry: sessions, revocations, forgetVerdicts: () => chain.step("backend")?.forget?.() };
   let ledger: StatsLedger | undefined;
   // No cluster section: no EdgeCluster, and the Redis client is never imported (redis-link.ts loads it lazily).
-  const cluster = resolved.cluster === null ? undefined : new EdgeCluster(resolved.cluster, {
-    registry: sessions, commandTargets, clock, log,
-    statsTotals: () => (ledger === undefined ? undefined : { channels: ledger.usage("channel", 0, clock.now() + 1), at: new Date(clock.now()).toISOString() }),
-  });
+  const cluster =
+    resolved.cluster === null
+      ? undefined
+      : new EdgeCluster(resolved.cluster, {
+          registry: sessions,
+          commandTargets,
+          clock,
+          log,
+          statsTotals: () =>
+            ledger === undefined
+              ? undefined
+              : { channels: ledger.usage("channel", 0, clock.now() + 1), at: new Date(clock.now()).toISOString() },
+        });
   const ctx: GateContext = {
     chain,
     registry: sessions,
@@ -176,10 +196,19 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
     log,
   };
   const hlsGateFor = (dir: string) =>
-    new HlsGate(ctx, new HlsSessionKeys(sessions, clock, resolved.hls.sessionIdleSec, resolved.hls.ipBinding, log), dir, { hideUnknownChannels: resolved.hls.hideUnknownChannels, segmentCacheBytes: resolved.hls.segmentCacheBytes, maxUnplayedPerViewer: resolved.hls.maxUnplayedPerViewer, clock, edge: resolved.hls.edge === null ? undefined : new EdgeLinks(resolved.hls.edge, clock) });
+    new HlsGate(ctx, new HlsSessionKeys(sessions, clock, resolved.hls.sessionIdleSec, resolved.hls.ipBinding, log), dir, {
+      hideUnknownChannels: resolved.hls.hideUnknownChannels,
+      segmentCacheBytes: resolved.hls.segmentCacheBytes,
+      maxUnplayedPerViewer: resolved.hls.maxUnplayedPerViewer,
+      clock,
+      edge: resolved.hls.edge === null ? undefined : new EdgeLinks(resolved.hls.edge, clock),
+    });
   // Built at once for `hls.dir`; else at attach, for the folder the host serves itself (`hostHlsDir`).
   let hlsGate = resolved.hls.dir === null ? undefined : hlsGateFor(resolved.hls.dir);
-  ledger = resolved.stats.file === null ? undefined : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log, resolved.stats);
+  ledger =
+    resolved.stats.file === null
+      ? undefined
+      : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log, resolved.stats);
   const metrics = new PluginMetrics(chain, sessions, log, chain.step("backend"), ledger, cluster);
   const decidePublish = auditedPublishPolicy(
     new PublishPolicy(resolved.publish, clock, deps.internalProcesses),
@@ -189,27 +218,39 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
   warnTrustedProxyMayPublish(resolved, log);
   let current = resolved;
   // What the console shows beyond the API's own data: recent decisions and an hour of viewer counts.
-  const consoleData = resolved.api.enabled ? { decisions: new DecisionLog(chain, clock, undefined, sessions), history: new ViewerHistory(sessions, clock) } : undefined;
-  const api = consoleData !== undefined
-    ? new ManagementApi(
-      { bind: resolved.api.bind, port: resolved.api.port, token: resolved.api.token!, previousTokens: resolved.api.previousTokens },
-      sessions,
-      {
-        ledger, metrics, rechecker: ctx.rechecker, users: users === undefined ? undefined : new UserEditor(users, log),
-        revocation: { targets: commandTargets, cluster, revokedForSec: () => current.sessions.revokedForSec, clock, log },
-        ...consoleData, securetoken: () => securetoken,
-      },
-      deps.apiProviders ?? {},
-      clock,
-      log,
-    )
+  const consoleData = resolved.api.enabled
+    ? { decisions: new DecisionLog(chain, clock, undefined, sessions), history: new ViewerHistory(sessions, clock) }
     : undefined;
+  const api =
+    consoleData !== undefined
+      ? new ManagementApi(
+          { bind: resolved.api.bind, port: resolved.api.port, token: resolved.api.token!, previousTokens: resolved.api.previousTokens },
+          sessions,
+          {
+            ledger,
+            metrics,
+            rechecker: ctx.rechecker,
+            users: users === undefined ? undefined : new UserEditor(users, log),
+            revocation: { targets: commandTargets, cluster, revokedForSec: () => current.sessions.revokedForSec, clock, log },
+            ...consoleData,
+            securetoken: () => securetoken,
+          },
+          deps.apiProviders ?? {},
+          clock,
+          log,
+        )
+      : undefined;
 
   let host: HostAdapter | undefined;
   let started = false;
   let closed = false;
   const reloadTargets = {
-    addressRules, chain, registry: sessions, rechecker: ctx.rechecker, limiter: ctx.limiter, log,
+    addressRules,
+    chain,
+    registry: sessions,
+    rechecker: ctx.rechecker,
+    limiter: ctx.limiter,
+    log,
     get hlsKeys() {
       return hlsGate?.keys;
     },
@@ -264,7 +305,10 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
         throw error;
       }
       host = target;
-      log.info({ event: "plugin.attached", steps: chain.stepNames, defaultAction: current.auth.defaultAction }, "viewer authorization attached");
+      log.info(
+        { event: "plugin.attached", steps: chain.stepNames, defaultAction: current.auth.defaultAction },
+        "viewer authorization attached",
+      );
     },
     start() {
       // Not async: what opens synchronously (token file, ledger, watcher) throws to the caller at once,

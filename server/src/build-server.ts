@@ -2,8 +2,30 @@ import { createRequire } from "node:module";
 import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import NodeMediaServer from "node-media-server";
-import { type ConfigReloadOutcome, type PluginConfig, buildViewerAuth, type ViewerAuth, type ViewerAuthDeps, createNms4Host, runNms, LocalProcesses } from "../../plugin/src/index.js";
-import { stopAcceptingNms, routeNmsLogs, hostPackageResolvedBy, changedKeys, createLogger, configSecrets, Redactor, DEFAULT_PUBLISH_ALLOW_IPS, type Logger, pluginConfigShape, apiTokenAtBuild, systemClock } from "../../plugin/src/server-kit.js";
+import {
+  type ConfigReloadOutcome,
+  type PluginConfig,
+  buildViewerAuth,
+  type ViewerAuth,
+  type ViewerAuthDeps,
+  createNms4Host,
+  runNms,
+  LocalProcesses,
+} from "../../plugin/src/index.js";
+import {
+  stopAcceptingNms,
+  routeNmsLogs,
+  hostPackageResolvedBy,
+  changedKeys,
+  createLogger,
+  configSecrets,
+  Redactor,
+  DEFAULT_PUBLISH_ALLOW_IPS,
+  type Logger,
+  pluginConfigShape,
+  apiTokenAtBuild,
+  systemClock,
+} from "../../plugin/src/server-kit.js";
 import { ChannelRunner, type ChannelStatus } from "./channels/channel-runner.js";
 import type { ServerConfig } from "./server-config-schema.js";
 import { dataModesFor, makeDataDirPrivate, makeHlsDir } from "./data-modes.js";
@@ -46,7 +68,10 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
   const internalProcesses = deps.internalProcesses ?? new LocalProcesses();
   // Everything from the configuration or ffmpeg passes this before a log line, the API or the console.
   // The configured publish secrets too, though the server does not use them (pluginConfigOf).
-  const redactor = new Redactor([...configSecrets({ ...pluginConfig, publish: config.publish }), ...config.channels.flatMap(sourceCredentials)]);
+  const redactor = new Redactor([
+    ...configSecrets({ ...pluginConfig, publish: config.publish }),
+    ...config.channels.flatMap(sourceCredentials),
+  ]);
   const log = deps.logger ?? createLogger(config.log.level, undefined, redactor, config.log.format);
   // At build, not start: NMS's constructor below already logs, and our stdout carries JSON lines only.
   // It opens nothing (it replaces the `log` function of NMS's logger module, a process-wide singleton);
@@ -66,7 +91,11 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
   });
   let channels: ChannelRunner[] = [];
   const ports = { rtmp: 0, http: 0, api: 0 };
-  const apiProviders = { channels: () => channels.map((c) => c.status()), notReady: () => channelsNotUp(config, channels), hlsPort: () => ports.http };
+  const apiProviders = {
+    channels: () => channels.map((c) => c.status()),
+    notReady: () => channelsNotUp(config, channels),
+    hlsPort: () => ports.http,
+  };
   const auth = buildViewerAuth(pluginConfig, { ...deps, logger: log, internalProcesses, apiProviders });
   try {
     auth.attach(createNms4Host(nms)); // wraps NMS's internals; nothing listens until start
@@ -74,7 +103,12 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
     void auth.detach();
     throw error;
   }
-  const policy = { initialMs: s.restartInitialMs, maxMs: s.restartMaxMs, stableAfterMs: s.stableAfterSec * 1000, stopTimeoutMs: s.stopTimeoutMs };
+  const policy = {
+    initialMs: s.restartInitialMs,
+    maxMs: s.restartMaxMs,
+    stableAfterMs: s.stableAfterSec * 1000,
+    stopTimeoutMs: s.stopTimeoutMs,
+  };
 
   return {
     auth,
@@ -93,10 +127,28 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
       ports.api = auth.api?.port ?? 0;
       ports.rtmp = nmsPorts.rtmp;
       ports.http = nmsPorts.http;
-      const endpoints = { rtmpPort: ports.rtmp, hlsRoot, internalProcesses, ffmpegPath: s.ffmpegPath, ffprobePath: s.ffprobePath, modes, clock: deps.clock ?? systemClock };
+      const endpoints = {
+        rtmpPort: ports.rtmp,
+        hlsRoot,
+        internalProcesses,
+        ffmpegPath: s.ffmpegPath,
+        ffprobePath: s.ffprobePath,
+        modes,
+        clock: deps.clock ?? systemClock,
+      };
       channels = config.channels.map((c) => new ChannelRunner(c, endpoints, policy, log, redactor));
       for (const channel of channels) channel.start();
-      log.info({ event: "server.started", pid: process.pid, rtmpPort: ports.rtmp, httpPort: ports.http, apiPort: ports.api, channels: channels.map((c) => `${c.config.app}/${c.config.id}`) }, "server started");
+      log.info(
+        {
+          event: "server.started",
+          pid: process.pid,
+          rtmpPort: ports.rtmp,
+          httpPort: ports.http,
+          apiPort: ports.api,
+          channels: channels.map((c) => `${c.config.app}/${c.config.id}`),
+        },
+        "server started",
+      );
     },
     async stop() {
       // Stop accepting, end every viewer as `shutdown` before its channel's publisher goes away (which
@@ -118,9 +170,15 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
     },
     reload(next) {
       const outcome = auth.reloadResolved(pluginConfigOf(next));
-      const serverKeys = changedKeys({ server: config.server, channels: config.channels }, { server: next.server, channels: next.channels });
+      const serverKeys = changedKeys(
+        { server: config.server, channels: config.channels },
+        { server: next.server, channels: next.channels },
+      );
       if (serverKeys.length > 0) {
-        log.warn({ event: "config.restart_needed", keys: serverKeys }, `changed keys take effect after a restart: ${serverKeys.join(", ")}`);
+        log.warn(
+          { event: "config.restart_needed", keys: serverKeys },
+          `changed keys take effect after a restart: ${serverKeys.join(", ")}`,
+        );
       }
       return { applied: outcome.applied, restartNeeded: [...outcome.restartNeeded, ...serverKeys] };
     },
@@ -132,7 +190,10 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
  * answered without a credential, and ffmpeg's error lines can name sources). A channel whose runner does
  * not exist yet (the API listens before the channels start) is `starting`.
  */
-function channelsNotUp(config: ServerConfig, channels: readonly ChannelRunner[]): { app: string; id: string; state: ChannelStatus["state"] }[] {
+function channelsNotUp(
+  config: ServerConfig,
+  channels: readonly ChannelRunner[],
+): { app: string; id: string; state: ChannelStatus["state"] }[] {
   return config.channels.flatMap((c) => {
     const state = channels.find((r) => r.config.app === c.app && r.config.id === c.id)?.status().state ?? "starting";
     return state === "up" ? [] : [{ app: c.app, id: c.id, state }];
@@ -181,8 +242,12 @@ function pluginPartOf(config: ServerConfig): PluginConfig {
 function warnIfPublishConfigured(config: ServerConfig, log: Logger): void {
   const allowIps = config.publish.allowIps.map((range) => range.text);
   const defaultAllowIps = DEFAULT_PUBLISH_ALLOW_IPS.map((text) => text.replace(/\/\d+$/, ""));
-  const opensMore = allowIps.some((text) => !defaultAllowIps.includes(text.replace(/\/\d+$/, ""))) || config.publish.securetoken.secrets.length > 0;
+  const opensMore =
+    allowIps.some((text) => !defaultAllowIps.includes(text.replace(/\/\d+$/, ""))) || config.publish.securetoken.secrets.length > 0;
   if (opensMore) {
-    log.warn({ event: "server.publish_ignored" }, "the bundled server lets only its own ingest publish: publish.allowIps and publish.securetoken are not used");
+    log.warn(
+      { event: "server.publish_ignored" },
+      "the bundled server lets only its own ingest publish: publish.allowIps and publish.securetoken are not used",
+    );
   }
 }

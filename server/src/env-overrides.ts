@@ -51,7 +51,11 @@ export function envOverrides(env: NodeJS.ProcessEnv): { overrides: Override[]; i
     if (text === undefined || text === "") continue; // `-e VA_X=` in a container means "not set"
     const value = convert(text, setting.kind);
     if (value === undefined) {
-      issues.push({ path: setting.key.join("."), message: `must be ${setting.kind === "integer" ? "a whole number" : "true or false"} (from ${setting.variable})`, value: text });
+      issues.push({
+        path: setting.key.join("."),
+        message: `must be ${setting.kind === "integer" ? "a whole number" : "true or false"} (from ${setting.variable})`,
+        value: text,
+      });
     } else {
       overrides.push({ source: setting.variable, key: setting.key, value });
     }
@@ -70,7 +74,11 @@ export function loadServerConfig(file: string, overrides: readonly Override[], i
   let input = document; // not a mapping: the schema says so, and no override applies
   if (isMapping(document)) {
     const merged: Record<string, unknown> = { ...document };
-    for (const { key: [section, key], value, source } of overrides) {
+    for (const {
+      key: [section, key],
+      value,
+      source,
+    } of overrides) {
       const current = merged[section];
       merged[section] = { ...(isMapping(current) ? current : {}), [key]: value };
       sourceOf.set(`${section}.${key}`, source);
@@ -85,9 +93,10 @@ export function loadServerConfig(file: string, overrides: readonly Override[], i
 
 /** An issue about a key an override set, with the override's name in its message. */
 function namedSource(issue: ConfigIssue, sourceOf: ReadonlyMap<string, string>): ConfigIssue {
-  const source = [...sourceOf].find(([key]) => issue.path === key || issue.path.startsWith(`${key}.`) || issue.path.startsWith(`${key}[`))?.[1]
+  const source =
+    [...sourceOf].find(([key]) => issue.path === key || issue.path.startsWith(`${key}.`) || issue.path.startsWith(`${key}[`))?.[1] ??
     // An unknown section (e.g. `cluster` before this build knows it) is reported at the section.
-    ?? [...sourceOf].find(([key]) => key.startsWith(`${issue.path}.`))?.[1];
+    [...sourceOf].find(([key]) => key.startsWith(`${issue.path}.`))?.[1];
   return source === undefined ? issue : { ...issue, message: `${issue.message} (from ${source})` };
 }
 

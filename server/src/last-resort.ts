@@ -28,7 +28,12 @@ export interface LastResortOptions {
  * a listener. Stopping every viewer because one of them hung up would hand anyone a kill switch.
  */
 const PEER_GONE_CODES: ReadonlySet<string> = new Set([
-  "EPIPE", "ECONNRESET", "ECONNABORTED", "ETIMEDOUT", "ERR_STREAM_DESTROYED", "ERR_STREAM_WRITE_AFTER_END",
+  "EPIPE",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "ERR_STREAM_DESTROYED",
+  "ERR_STREAM_WRITE_AFTER_END",
 ]);
 
 /** A survived error is logged once, then at most once a minute with the count. */
@@ -68,12 +73,18 @@ export function installLastResort(target: ProcessEvents, options: LastResortOpti
     if (isHarmlessError(error)) {
       const occurrences = survivedLog.hit();
       if (occurrences > 0) {
-        log.warn({ event: "process.survived", origin, code: (error as { code: string }).code, occurrences, err: error }, "a viewer's connection error escaped its listener; carrying on");
+        log.warn(
+          { event: "process.survived", origin, code: (error as { code: string }).code, occurrences, err: error },
+          "a viewer's connection error escaped its listener; carrying on",
+        );
       }
       return;
     }
     try {
-      log.fatal({ event: "process.uncaught", origin, err: error, exiting }, "unknown error; stopping the server and exiting with code 1 (a supervisor must restart it)");
+      log.fatal(
+        { event: "process.uncaught", origin, err: error, exiting },
+        "unknown error; stopping the server and exiting with code 1 (a supervisor must restart it)",
+      );
     } catch {
       // Even a logger that fails must not keep a broken process running.
     }

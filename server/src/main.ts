@@ -90,7 +90,11 @@ function nonEmpty(text: string | undefined): string | undefined {
 async function main(): Promise<void> {
   // The one subcommand: it needs no configuration and starts nothing.
   if (process.argv[2] === "make-token") {
-    process.exitCode = makeTokenCommand(process.argv.slice(3), (t) => process.stdout.write(t), (t) => process.stderr.write(t));
+    process.exitCode = makeTokenCommand(
+      process.argv.slice(3),
+      (t) => process.stdout.write(t),
+      (t) => process.stderr.write(t),
+    );
     return;
   }
   const args = readArgs();
@@ -125,14 +129,20 @@ async function main(): Promise<void> {
     if (stopped !== undefined) return;
     server.auth.log.info({ event: "server.signal", signal, timeoutMs: shutdownTimeoutMs }, "stopping");
     const deadline = setTimeout(function stopTookTooLong() {
-      server.auth.log.error({ event: "server.stop_failed", timeoutMs: shutdownTimeoutMs }, `stop did not finish within ${shutdownTimeoutMs} ms; exiting`);
+      server.auth.log.error(
+        { event: "server.stop_failed", timeoutMs: shutdownTimeoutMs },
+        `stop did not finish within ${shutdownTimeoutMs} ms; exiting`,
+      );
       process.exit(1);
     }, shutdownTimeoutMs);
-    stopOnce().then(() => process.exit(0), (error: unknown) => {
-      clearTimeout(deadline);
-      server.auth.log.error({ event: "server.stop_failed", err: error }, "stop failed");
-      process.exit(1);
-    });
+    stopOnce().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        clearTimeout(deadline);
+        server.auth.log.error({ event: "server.stop_failed", err: error }, "stop failed");
+        process.exit(1);
+      },
+    );
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
@@ -140,7 +150,10 @@ async function main(): Promise<void> {
   // SIGHUP (and of SIGKILL) without telling us. A server whose npm is gone stops rather than run orphaned.
   if (process.env.npm_lifecycle_event !== undefined) {
     watchParent(() => {
-      server.auth.log.warn({ event: "server.parent_gone", parent: "npm" }, "npm, which started this server, has exited; stopping (send SIGHUP to the server's own pid to reload)");
+      server.auth.log.warn(
+        { event: "server.parent_gone", parent: "npm" },
+        "npm, which started this server, has exited; stopping (send SIGHUP to the server's own pid to reload)",
+      );
       stop("parent-gone");
     });
   }
@@ -151,7 +164,10 @@ async function main(): Promise<void> {
       server.reload(load());
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      server.auth.log.error({ event: "config.reload_failed", file, issues: error.issues }, `${file} has ${error.issues.length} error(s); the running configuration stays`);
+      server.auth.log.error(
+        { event: "config.reload_failed", file, issues: error.issues },
+        `${file} has ${error.issues.length} error(s); the running configuration stays`,
+      );
     }
   });
   starting = server.start();

@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { pluginConfigShape, sharedPublishSecretIssues, millisecondsSchema, portSchema, secondsSchema } from "../../plugin/src/server-kit.js";
+import {
+  pluginConfigShape,
+  sharedPublishSecretIssues,
+  millisecondsSchema,
+  portSchema,
+  secondsSchema,
+} from "../../plugin/src/server-kit.js";
 
 const NAME = /^[A-Za-z0-9_-]+$/;
 const nameSchema = z.string().regex(NAME, "must use only letters, digits, '_' and '-' (NMS rejects other stream names)");
@@ -40,7 +46,10 @@ const RESERVED_RENDITION_NAMES = ["index", "master"];
  * switch between them at any segment boundary. The name is the files' stem: `<name>.m3u8`, `<name>_seg_<n>.ts`.
  */
 export const renditionSchema = z.strictObject({
-  name: nameSchema.refine((name) => !RESERVED_RENDITION_NAMES.includes(name), `must not be ${RESERVED_RENDITION_NAMES.join(" or ")} (the channel's playlists)`),
+  name: nameSchema.refine(
+    (name) => !RESERVED_RENDITION_NAMES.includes(name),
+    `must not be ${RESERVED_RENDITION_NAMES.join(" or ")} (the channel's playlists)`,
+  ),
   width: z.number().int().min(16).max(3840).multipleOf(2, "must be even (4:2:0 video)"),
   height: z.number().int().min(16).max(2160).multipleOf(2, "must be even (4:2:0 video)"),
   videoBitrateKbps: z.number().int().min(50).max(50000),
@@ -50,68 +59,98 @@ export const renditionSchema = z.strictObject({
   preset: z.enum(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"]).default("veryfast"),
 });
 
-export const channelSchema = z.strictObject({
-  id: nameSchema,
-  app: nameSchema.default("live"),
-  source: sourceSchema,
-  transcode: transcodeSchema.default({ mode: "h264", width: null, height: null, videoBitrateKbps: 1500, audioBitrateKbps: 128, preset: "veryfast" }),
-  hls: z.strictObject({
-    segmentSec: z.number().min(0.5).max(30).default(2),
-    listSize: z.number().int().min(2).max(100).default(6),
-  }).prefault({}),
-  /**
-   * An adaptive ladder (empty: one rendition, the stream as published). With renditions, the channel's
-   * `index.m3u8` and `master.m3u8` are a master playlist listing them.
-   */
-  renditions: z.array(renditionSchema).max(8).default([]),
-}).superRefine((channel, ctx) => {
-  const names = new Map<string, number>();
-  channel.renditions.forEach((r, i) => {
-    const first = names.get(r.name);
-    if (first !== undefined) ctx.addIssue({ code: "custom", path: ["renditions", i, "name"], message: `duplicates renditions[${first}] (${r.name})`, input: r.name });
-    else names.set(r.name, i);
+export const channelSchema = z
+  .strictObject({
+    id: nameSchema,
+    app: nameSchema.default("live"),
+    source: sourceSchema,
+    transcode: transcodeSchema.default({
+      mode: "h264",
+      width: null,
+      height: null,
+      videoBitrateKbps: 1500,
+      audioBitrateKbps: 128,
+      preset: "veryfast",
+    }),
+    hls: z
+      .strictObject({
+        segmentSec: z.number().min(0.5).max(30).default(2),
+        listSize: z.number().int().min(2).max(100).default(6),
+      })
+      .prefault({}),
+    /**
+     * An adaptive ladder (empty: one rendition, the stream as published). With renditions, the channel's
+     * `index.m3u8` and `master.m3u8` are a master playlist listing them.
+     */
+    renditions: z.array(renditionSchema).max(8).default([]),
+  })
+  .superRefine((channel, ctx) => {
+    const names = new Map<string, number>();
+    channel.renditions.forEach((r, i) => {
+      const first = names.get(r.name);
+      if (first !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["renditions", i, "name"],
+          message: `duplicates renditions[${first}] (${r.name})`,
+          input: r.name,
+        });
+      else names.set(r.name, i);
+    });
+    if (channel.source.type === "testPattern" && channel.transcode.mode === "copy") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["transcode", "mode"],
+        message: "copy needs an encoded source; a test pattern must be encoded (mode h264)",
+        input: "copy",
+      });
+    }
   });
-  if (channel.source.type === "testPattern" && channel.transcode.mode === "copy") {
-    ctx.addIssue({ code: "custom", path: ["transcode", "mode"], message: "copy needs an encoded source; a test pattern must be encoded (mode h264)", input: "copy" });
-  }
-});
 
 /** `server`: the bundled server's listeners, data directory and ffmpeg supervision. */
-export const serverSchema = z.strictObject({
-  bind: z.string().min(1).default("127.0.0.1"),
-  rtmpPort: portSchema.default(1935),
-  httpPort: portSchema.default(8000),
-  dataDir: z.string().min(1).default("./data"),
-  /**
-   * false: the data and HLS directories are the server's user's only (0700/0600). true: the HLS tree is
-   * readable by the server's group (0750/0640) for an nginx edge running as another user in that group.
-   */
-  hlsGroupReadable: z.boolean().default(false),
-  ffmpegPath: z.string().min(1).default("ffmpeg"),
-  /** Reads each rendition's first segment for the master playlist's CODECS, RESOLUTION and FRAME-RATE. */
-  ffprobePath: z.string().min(1).default("ffprobe"),
-  restartInitialMs: millisecondsSchema(100).default(1000),
-  restartMaxMs: millisecondsSchema(100).default(30000),
-  stableAfterSec: secondsSchema(1).default(30),
-  stopTimeoutMs: millisecondsSchema(100).default(5000),
-}).prefault({});
+export const serverSchema = z
+  .strictObject({
+    bind: z.string().min(1).default("127.0.0.1"),
+    rtmpPort: portSchema.default(1935),
+    httpPort: portSchema.default(8000),
+    dataDir: z.string().min(1).default("./data"),
+    /**
+     * false: the data and HLS directories are the server's user's only (0700/0600). true: the HLS tree is
+     * readable by the server's group (0750/0640) for an nginx edge running as another user in that group.
+     */
+    hlsGroupReadable: z.boolean().default(false),
+    ffmpegPath: z.string().min(1).default("ffmpeg"),
+    /** Reads each rendition's first segment for the master playlist's CODECS, RESOLUTION and FRAME-RATE. */
+    ffprobePath: z.string().min(1).default("ffprobe"),
+    restartInitialMs: millisecondsSchema(100).default(1000),
+    restartMaxMs: millisecondsSchema(100).default(30000),
+    stableAfterSec: secondsSchema(1).default(30),
+    stopTimeoutMs: millisecondsSchema(100).default(5000),
+  })
+  .prefault({});
 
 /** The bundled server's configuration file: the plugin's sections plus `server` and `channels`. */
-export const serverConfigSchema = z.strictObject({
-  ...pluginConfigShape,
-  server: serverSchema,
-  channels: z.array(channelSchema).default([]).superRefine((channels, ctx) => {
-    const seen = new Map<string, number>();
-    channels.forEach((c, i) => {
-      const key = `${c.app}/${c.id}`;
-      const first = seen.get(key);
-      if (first !== undefined) ctx.addIssue({ code: "custom", path: [i, "id"], message: `duplicates channels[${first}] (${key})`, input: c.id });
-      else seen.set(key, i);
-    });
-  }),
-}).superRefine((config, ctx) => {
-  for (const issue of sharedPublishSecretIssues(config)) ctx.addIssue({ code: "custom", ...issue });
-});
+export const serverConfigSchema = z
+  .strictObject({
+    ...pluginConfigShape,
+    server: serverSchema,
+    channels: z
+      .array(channelSchema)
+      .default([])
+      .superRefine((channels, ctx) => {
+        const seen = new Map<string, number>();
+        channels.forEach((c, i) => {
+          const key = `${c.app}/${c.id}`;
+          const first = seen.get(key);
+          if (first !== undefined)
+            ctx.addIssue({ code: "custom", path: [i, "id"], message: `duplicates channels[${first}] (${key})`, input: c.id });
+          else seen.set(key, i);
+        });
+      }),
+  })
+  .superRefine((config, ctx) => {
+    for (const issue of sharedPublishSecretIssues(config)) ctx.addIssue({ code: "custom", ...issue });
+  });
 
 export type ServerConfig = z.output<typeof serverConfigSchema>;
 export type ChannelConfig = z.output<typeof channelSchema>;

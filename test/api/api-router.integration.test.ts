@@ -7,7 +7,13 @@ import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
 const ADMIN = TEST_API_TOKEN;
 
 /** One request with node:http (fetch cannot send a body with HEAD or a path with `..`); resolves with status and headers. */
-function send(port: number, method: string, path: string, headers: Record<string, string> = {}, body?: Buffer): Promise<{ status: number; headers: Record<string, unknown> }> {
+function send(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: Buffer,
+): Promise<{ status: number; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: "127.0.0.1", port, method, path, headers }, (res) => {
       res.resume();
@@ -42,7 +48,14 @@ describe("management API: one route table (real API on port 0)", function () {
   });
 
   it("asks for the credential first on every other row and on any path no row takes (401 before 404 or 405)", async () => {
-    for (const [method, path] of [["GET", "/api/nope"], ["POST", "/api/live"], ["GET", "/api/health"], ["HEAD", "/api/console/session"], ["GET", "/api/events"], ["POST", "/api/console/sign-out"]] as const) {
+    for (const [method, path] of [
+      ["GET", "/api/nope"],
+      ["POST", "/api/live"],
+      ["GET", "/api/health"],
+      ["HEAD", "/api/console/session"],
+      ["GET", "/api/events"],
+      ["POST", "/api/console/sign-out"],
+    ] as const) {
       const answer = await call(method, path, null);
       expect(answer.status, `${method} ${path}`).to.equal(401);
       expect(answer.headers["www-authenticate"], `${method} ${path}`).to.match(/^Bearer/);
@@ -68,7 +81,12 @@ describe("management API: one route table (real API on port 0)", function () {
 
   it("matches the path as received: a dot segment under /console/ is a console file name, never another route", async () => {
     const port = nms.auth.api!.port!;
-    expect(await rawStatusLine(port, "GET /console/../api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5000)).to.match(/^HTTP\/1\.1 404 /);
-    expect(await rawStatusLine(port, "GET /api/../api/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5000), "not a probe: asks for the credential").to.match(/^HTTP\/1\.1 401 /);
+    expect(await rawStatusLine(port, "GET /console/../api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5000)).to.match(
+      /^HTTP\/1\.1 404 /,
+    );
+    expect(
+      await rawStatusLine(port, "GET /api/../api/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5000),
+      "not a probe: asks for the credential",
+    ).to.match(/^HTTP\/1\.1 401 /);
   });
 });

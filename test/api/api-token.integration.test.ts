@@ -35,10 +35,10 @@ describe("API credentials that cannot be guessed", function () {
       }
     });
 
-
     it("building reads or makes the token and writes nothing; start writes it; a file written by another server in between refuses the start", async () => {
       const file = join(dir, "data", "api-token");
-      const built = (port = 0) => buildViewerAuth(parseConfig(pluginConfigSchema, { api: { enabled: true, port, tokenFile: file } }) as PluginConfig);
+      const built = (port = 0) =>
+        buildViewerAuth(parseConfig(pluginConfigSchema, { api: { enabled: true, port, tokenFile: file } }) as PluginConfig);
       const first = built();
       const second = built();
       try {
@@ -55,7 +55,9 @@ describe("API credentials that cannot be guessed", function () {
         }
         expect(error).to.be.instanceOf(ConfigError);
         expect((error as ConfigError).issues[0]).to.deep.include({ path: "api.tokenFile" });
-        expect((error as Error).message).to.not.include(first.config.api.token!).and.to.not.include(second.config.api.token!);
+        expect((error as Error).message)
+          .to.not.include(first.config.api.token!)
+          .and.to.not.include(second.config.api.token!);
         expect(built().config.api.token, "the next build reads the written token").to.equal(first.config.api.token);
       } finally {
         await first.detach();
@@ -72,7 +74,9 @@ describe("API credentials that cannot be guessed", function () {
       const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
       // The quick start's own command (npm start) with the ports the OS picks, so that tests can run side by side.
       const proc = spawn(process.execPath, ["--import", tsx, resolve("server/src/main.ts"), "--config", "samples/quickstart.yaml"], {
-        cwd: home, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, VA_RTMP_PORT: "0", VA_HTTP_PORT: "0", VA_API_PORT: "0" },
+        cwd: home,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, VA_RTMP_PORT: "0", VA_HTTP_PORT: "0", VA_API_PORT: "0" },
       });
       let output = "";
       const keep = (d: Buffer) => {
@@ -83,16 +87,21 @@ describe("API credentials that cannot be guessed", function () {
       proc.stderr.on("data", keep);
       const exited = new Promise((r) => proc.once("exit", r));
       try {
-        const apiPort = await waitFor(`server.started (${output.slice(-500)})`, () => {
-          const line = output.split("\n").find((l) => l.includes('"server.started"'));
-          return line === undefined ? undefined : (JSON.parse(line) as { apiPort: number }).apiPort;
-        }, 45_000);
+        const apiPort = await waitFor(
+          `server.started (${output.slice(-500)})`,
+          () => {
+            const line = output.split("\n").find((l) => l.includes('"server.started"'));
+            return line === undefined ? undefined : (JSON.parse(line) as { apiPort: number }).apiPort;
+          },
+          45_000,
+        );
         const file = join(home, "data", "api-token");
         expect(statSync(file).mode & 0o777).to.equal(0o600);
         const token = readFileSync(file, "utf8").trim();
         auditSecrets(token);
         expect(tokenWeakness(token)).to.equal(undefined);
-        const get = (credential: string) => fetch(`http://127.0.0.1:${apiPort}/api/sessions`, { headers: { Authorization: `Bearer ${credential}` } });
+        const get = (credential: string) =>
+          fetch(`http://127.0.0.1:${apiPort}/api/sessions`, { headers: { Authorization: `Bearer ${credential}` } });
         expect((await get(token)).status).to.equal(200);
         expect((await get("quickstart-admin")).status).to.equal(401);
         expect(output).to.not.include(token);

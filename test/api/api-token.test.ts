@@ -29,29 +29,53 @@ describe("API credentials that cannot be guessed", function () {
     it("refuses the quick start's old token, password-like and repeated text at api.token, saying how to make one", () => {
       const cases: [string, string][] = [
         ["quickstart-admin", `has fewer than 32 characters: an API token needs at least 32 random characters (128 bits); ${HINT}`],
-        ["password123password123password123", `has too little randomness (about 56 of the 128 bits needed: runs, sequences or repeats count for nothing); ${HINT}`],
-        ["password1234567890password1234567890", `has too little randomness (about 62 of the 128 bits needed: runs, sequences or repeats count for nothing); ${HINT}`],
-        ["a".repeat(40), `has too little randomness (about 4 of the 128 bits needed: runs, sequences or repeats count for nothing); ${HINT}`],
-        ["abcdefghijklmnopqrstuvwxyz0123456789ABCDEF", `has too little randomness (about 17 of the 128 bits needed: runs, sequences or repeats count for nothing); ${HINT}`],
-        ["correct horse battery staple and more words", `must be a random token of base64url, base64 or hex characters (at least 128 bits); ${HINT}`],
+        [
+          "password123password123password123",
+          `has too little randomness (about 56 of the 128 bits needed: runs, sequences or repeats count for nothing); ${HINT}`,
+        ],
+        [
+          "password1234567890password1234567890",
+          `has too little randomness (about 62 of the 128 bits needed: runs, sequences or repeats count for nothing); ${HINT}`,
+        ],
+        [
+          "a".repeat(40),
+          `has too little randomness (about 4 of the 128 bits needed: runs, sequences or repeats count for nothing); ${HINT}`,
+        ],
+        [
+          "abcdefghijklmnopqrstuvwxyz0123456789ABCDEF",
+          `has too little randomness (about 17 of the 128 bits needed: runs, sequences or repeats count for nothing); ${HINT}`,
+        ],
+        [
+          "correct horse battery staple and more words",
+          `must be a random token of base64url, base64 or hex characters (at least 128 bits); ${HINT}`,
+        ],
       ];
       for (const [token, message] of cases) {
-        expect(issuesOf(() => parseConfig(pluginConfigSchema, { api: { enabled: true, token } })), token).to.deep.equal([
-          { path: "api.token", message, value: "<redacted>" },
-        ]);
+        expect(
+          issuesOf(() => parseConfig(pluginConfigSchema, { api: { enabled: true, token } })),
+          token,
+        ).to.deep.equal([{ path: "api.token", message, value: "<redacted>" }]);
       }
     });
 
     it("refuses a weak previous token at its own path, and never prints it", () => {
       const error = (() => {
         try {
-          parseConfig(pluginConfigSchema, { api: { enabled: true, token: TEST_API_TOKEN, previousTokens: [generateApiToken(), "old-admin-token-1"] } });
+          parseConfig(pluginConfigSchema, {
+            api: { enabled: true, token: TEST_API_TOKEN, previousTokens: [generateApiToken(), "old-admin-token-1"] },
+          });
         } catch (e) {
           return e as ConfigError;
         }
         throw new Error("expected a ConfigError");
       })();
-      expect(error.issues).to.deep.equal([{ path: "api.previousTokens[1]", message: `has fewer than 32 characters: an API token needs at least 32 random characters (128 bits); ${HINT}`, value: "<redacted>" }]);
+      expect(error.issues).to.deep.equal([
+        {
+          path: "api.previousTokens[1]",
+          message: `has fewer than 32 characters: an API token needs at least 32 random characters (128 bits); ${HINT}`,
+          value: "<redacted>",
+        },
+      ]);
       expect(error.message).to.not.include("old-admin-token-1");
     });
 
@@ -62,16 +86,30 @@ describe("API credentials that cannot be guessed", function () {
           expect(tokenWeakness(token), `${encoding} ${token} (${estimateTokenBits(token)} bits)`).to.equal(undefined);
         }
       }
-      expect(() => parseConfig(pluginConfigSchema, { api: { enabled: true, token: generateApiToken(), previousTokens: [generateApiToken()] } })).to.not.throw();
+      expect(() =>
+        parseConfig(pluginConfigSchema, { api: { enabled: true, token: generateApiToken(), previousTokens: [generateApiToken()] } }),
+      ).to.not.throw();
     });
 
     it("make-token prints a new token that the configuration accepts, and refuses arguments without echoing them", () => {
       const out: string[] = [];
       const err: string[] = [];
-      expect(makeTokenCommand([], (t) => out.push(t), (t) => err.push(t))).to.equal(0);
+      expect(
+        makeTokenCommand(
+          [],
+          (t) => out.push(t),
+          (t) => err.push(t),
+        ),
+      ).to.equal(0);
       expect(out.join("")).to.match(/^[A-Za-z0-9_-]{43}\n$/);
       expect(tokenWeakness(out.join("").trim())).to.equal(undefined);
-      expect(makeTokenCommand(["pasted-secret-9f"], (t) => out.push(t), (t) => err.push(t))).to.equal(2);
+      expect(
+        makeTokenCommand(
+          ["pasted-secret-9f"],
+          (t) => out.push(t),
+          (t) => err.push(t),
+        ),
+      ).to.equal(2);
       expect(err.join("")).to.not.include("pasted-secret-9f");
     });
   });
@@ -114,16 +152,26 @@ describe("API credentials that cannot be guessed", function () {
       const file = join(dir, "api-token");
       writeFileSync(file, "quickstart-admin\n", { mode: 0o600 });
       expect(issuesOf(() => withApiTokenFromFile(config(file)))).to.deep.equal([
-        { path: "api.tokenFile", message: `${file}: holds a token that has fewer than 32 characters: an API token needs at least 32 random characters (128 bits); ${HINT} (or delete the file: the server then writes a new one)` },
+        {
+          path: "api.tokenFile",
+          message: `${file}: holds a token that has fewer than 32 characters: an API token needs at least 32 random characters (128 bits); ${HINT} (or delete the file: the server then writes a new one)`,
+        },
       ]);
     });
 
     it("takes the token one way: token and tokenFile together are refused, neither with the API on is refused", () => {
-      expect(issuesOf(() => parseConfig(pluginConfigSchema, { api: { enabled: true, token: TEST_API_TOKEN, tokenFile: join(dir, "t") } }))).to.deep.equal([
+      expect(
+        issuesOf(() => parseConfig(pluginConfigSchema, { api: { enabled: true, token: TEST_API_TOKEN, tokenFile: join(dir, "t") } })),
+      ).to.deep.equal([
         { path: "api.token", message: "cannot be set together with api.tokenFile: give the token one way", value: "<redacted>" },
       ]);
       expect(issuesOf(() => parseConfig(pluginConfigSchema, { api: { enabled: true } }))).to.deep.equal([
-        { path: "api.token", message: "is required when the API is enabled (every route needs the credential): set api.token, or api.tokenFile for a token the server generates", value: "<redacted>" },
+        {
+          path: "api.token",
+          message:
+            "is required when the API is enabled (every route needs the credential): set api.token, or api.tokenFile for a token the server generates",
+          value: "<redacted>",
+        },
       ]);
     });
   });

@@ -16,14 +16,20 @@ describe("management API throttle: the right credential always works (real API o
   let nms: NmsInstance;
   let dir: string;
   const call = (path: string, token: string | null, init: RequestInit = {}) =>
-    fetch(`http://127.0.0.1:${nms.auth.api!.port}${path}`, { ...init, headers: { ...(token === null ? {} : { Authorization: `Bearer ${token}` }), ...(init.headers ?? {}) } });
+    fetch(`http://127.0.0.1:${nms.auth.api!.port}${path}`, {
+      ...init,
+      headers: { ...(token === null ? {} : { Authorization: `Bearer ${token}` }), ...(init.headers ?? {}) },
+    });
   const status = async (path: string, token: string | null) => (await call(path, token)).status;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "va-api-throttle-"));
     const file = join(dir, "users.yaml");
     writeFileSync(file, "users:\n  - { login: alice, tokens: [alice-throttle-token-1], packages: ['*'] }\n");
-    nms = await startNms({ auth: { usersFile: file }, api: { enabled: true, port: 0, token: ADMIN, previousTokens: [PREVIOUS] } }, { clock });
+    nms = await startNms(
+      { auth: { usersFile: file }, api: { enabled: true, port: 0, token: ADMIN, previousTokens: [PREVIOUS] } },
+      { clock },
+    );
     await nms.auth.ready;
   });
   after(async () => {
@@ -65,7 +71,8 @@ describe("management API throttle: the right credential always works (real API o
   });
 
   describe("deeply nested JSON bodies", () => {
-    const post = (path: string, body: string) => call(path, ADMIN, { method: "POST", body, headers: { "Content-Type": "application/json" } });
+    const post = (path: string, body: string) =>
+      call(path, ADMIN, { method: "POST", body, headers: { "Content-Type": "application/json" } });
     const nested = (depth: number, inner = "1") => "[".repeat(depth) + inner + "]".repeat(depth);
 
     it("answers 400 with a precise message for 30,000 nested arrays or 60,000 open ones, on every route that reads JSON", async () => {
@@ -81,7 +88,9 @@ describe("management API throttle: the right credential always works (real API o
         const response = await call(path, ADMIN, { method, body, headers: { "Content-Type": "application/json" } });
         expect(response.status, `${method} ${path}`).to.equal(400);
         const { error } = (await response.json()) as { error: string };
-        expect(error).to.match(new RegExp(`^the body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels \\(at character \\d+\\)$`));
+        expect(error).to.match(
+          new RegExp(`^the body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels \\(at character \\d+\\)$`),
+        );
       }
       expect(nms.logs.events("api.failed"), "no internal error").to.deep.equal([]);
       expect(await status("/api/health", ADMIN)).to.equal(200);
@@ -95,9 +104,13 @@ describe("management API throttle: the right credential always works (real API o
       expect(escaped.status, "an escaped quote does not end the string").to.equal(200);
       const atLimit = await post("/api/sessions/revoke", `{"token":${nested(MAX_JSON_DEPTH - 1, '"x"')}}`);
       expect(atLimit.status).to.equal(400);
-      expect(((await atLimit.json()) as { error: string }).error).to.equal('the body must be {"token": "…"}, {"sign": "…"}, {"user": "…"} or {"ip": "…"}, optionally with "ttlSec"');
+      expect(((await atLimit.json()) as { error: string }).error).to.equal(
+        'the body must be {"token": "…"}, {"sign": "…"}, {"user": "…"} or {"ip": "…"}, optionally with "ttlSec"',
+      );
       const over = await post("/api/sessions/revoke", `{"token":${nested(MAX_JSON_DEPTH, '"x"')}}`);
-      expect(((await over.json()) as { error: string }).error).to.equal(`the body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels (at character ${9 + MAX_JSON_DEPTH - 1})`);
+      expect(((await over.json()) as { error: string }).error).to.equal(
+        `the body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels (at character ${9 + MAX_JSON_DEPTH - 1})`,
+      );
     });
   });
 });

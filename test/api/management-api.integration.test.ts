@@ -17,11 +17,17 @@ describe("management API (real server, real players)", function () {
   this.timeout(90000);
   let run: RunningServer;
   const api = (path: string, init: RequestInit = {}, token: string | null = TOKEN) =>
-    fetch(`http://127.0.0.1:${run.server.ports.api}${path}`, { ...init, headers: token === null ? {} : { Authorization: `Bearer ${token}` } });
+    fetch(`http://127.0.0.1:${run.server.ports.api}${path}`, {
+      ...init,
+      headers: token === null ? {} : { Authorization: `Bearer ${token}` },
+    });
 
   before(async function () {
     if (!hasFfmpeg) this.skip();
-    run = await startBundledServer({ api: { enabled: true, port: 0, token: TOKEN, previousTokens: [OLD_TOKEN] } }, { authorizers: [new TokenAuthorizer()] });
+    run = await startBundledServer(
+      { api: { enabled: true, port: 0, token: TOKEN, previousTokens: [OLD_TOKEN] } },
+      { authorizers: [new TokenAuthorizer()] },
+    );
     await waitFor("HLS output", () => (existsSync(join(run.dataDir, "hls/live/test/index.m3u8")) ? true : undefined));
   });
   after(async () => run?.stop());
@@ -39,7 +45,9 @@ describe("management API (real server, real players)", function () {
 
   it("reports health and the channel states", async () => {
     expect(await (await api("/api/health")).json()).to.include({ status: "ok" });
-    const { channels } = (await (await api("/api/channels")).json()) as { channels: { id: string; state: string; ingest: { state: string } }[] };
+    const { channels } = (await (await api("/api/channels")).json()) as {
+      channels: { id: string; state: string; ingest: { state: string } }[];
+    };
     expect(channels).to.have.length(1);
     expect(channels[0]).to.include({ id: "test", state: "up" });
     const users = await api("/api/users");
@@ -66,8 +74,13 @@ describe("management API (real server, real players)", function () {
 
     const rtmpConnections = establishedOnPort(run.server.ports.rtmp);
     const closedAt = Date.now();
-    for (const p of ["rtmp", "http-flv", "ws-flv", "hls"]) expect((await api(`/api/sessions/${byProtocol(p)}`, { method: "DELETE" })).status).to.equal(200);
-    await waitFor("the server to cut the RTMP player's connection", () => (establishedOnPort(run.server.ports.rtmp) < rtmpConnections ? true : undefined), 1000);
+    for (const p of ["rtmp", "http-flv", "ws-flv", "hls"])
+      expect((await api(`/api/sessions/${byProtocol(p)}`, { method: "DELETE" })).status).to.equal(200);
+    await waitFor(
+      "the server to cut the RTMP player's connection",
+      () => (establishedOnPort(run.server.ports.rtmp) < rtmpConnections ? true : undefined),
+      1000,
+    );
     expect(Date.now() - closedAt, "RTMP cut within 1 s").to.be.lessThan(1000);
     await flv;
     expect(Date.now() - closedAt, "HTTP-FLV cut within 1 s").to.be.lessThan(1000);
@@ -94,7 +107,8 @@ describe("management API (real server, real players)", function () {
     const page = (await (await api("/api/sessions?user=u2&limit=2&offset=1")).json()) as Page;
     expect(page).to.include({ total: 3, offset: 1 });
     expect(page.sessions.map((s) => s.id)).to.deep.equal(all.sessions.slice(1, 3).map((s) => s.id));
-    for (const bad of ["limit=-1", "limit=abc", "offset=1.5", "limit=10001"]) expect((await api(`/api/sessions?${bad}`)).status, bad).to.equal(400);
+    for (const bad of ["limit=-1", "limit=abc", "offset=1.5", "limit=10001"])
+      expect((await api(`/api/sessions?${bad}`)).status, bad).to.equal(400);
     await Promise.all(viewers);
   });
 

@@ -60,7 +60,8 @@ interface ImportLine {
 function importsOf(file: string): ImportLine[] {
   const text = readFileSync(file, "utf8");
   const out: ImportLine[] = [];
-  for (const match of text.matchAll(/^\s*(import|export)\s+(type\s+)?[^;]*?\sfrom\s+"([^"]+)"/gms)) out.push({ from: match[3]!, typeOnly: match[2] !== undefined });
+  for (const match of text.matchAll(/^\s*(import|export)\s+(type\s+)?[^;]*?\sfrom\s+"([^"]+)"/gms))
+    out.push({ from: match[3]!, typeOnly: match[2] !== undefined });
   for (const match of text.matchAll(/^\s*import\s+"([^"]+)"/gm)) out.push({ from: match[1]!, typeOnly: false });
   for (const match of text.matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g)) out.push({ from: match[1]!, typeOnly: false });
   for (const match of text.matchAll(/\brequire\(\s*"([^"]+)"\s*\)/g)) out.push({ from: match[1]!, typeOnly: false });
@@ -91,7 +92,11 @@ describe("architecture: floors and the host adapter boundary", () => {
 
   it("every plugin folder has a floor", () => {
     const folders = new Set(pluginFiles.map(folderOf));
-    for (const folder of folders) expect(FLOORS, `plugin/src/${folder} needs a floor in test/architecture/architecture.test.ts and docs/architecture.md`).to.have.property(folder);
+    for (const folder of folders)
+      expect(
+        FLOORS,
+        `plugin/src/${folder} needs a floor in test/architecture/architecture.test.ts and docs/architecture.md`,
+      ).to.have.property(folder);
   });
 
   it("has the floors of docs/architecture.md's table, folder for folder", () => {
@@ -119,7 +124,8 @@ describe("architecture: floors and the host adapter boundary", () => {
         const to = folderOf(target);
         if (to === from) continue;
         if (to === "core" && line.typeOnly) continue;
-        if (FLOORS[to]! >= FLOORS[from]!) upward.push(`${relative(ROOT, file)} -> ${relative(ROOT, target)} (${from} ${FLOORS[from]} -> ${to} ${FLOORS[to]})`);
+        if (FLOORS[to]! >= FLOORS[from]!)
+          upward.push(`${relative(ROOT, file)} -> ${relative(ROOT, target)} (${from} ${FLOORS[from]} -> ${to} ${FLOORS[to]})`);
       }
     }
     expect(upward).to.deep.equal([]);
@@ -135,7 +141,10 @@ describe("architecture: floors and the host adapter boundary", () => {
     const around: string[] = [];
     for (const file of [...sourceFiles(join(ROOT, "server")), ...sourceFiles(join(ROOT, "bench"))]) {
       for (const line of importsOf(file)) {
-        if (!surfaceAllows(file, line.from)) around.push(`${relative(ROOT, file)} imports "${line.from}"${line.typeOnly ? " (type-only)" : ""}: use plugin/src/index.js or plugin/src/server-kit.js`);
+        if (!surfaceAllows(file, line.from))
+          around.push(
+            `${relative(ROOT, file)} imports "${line.from}"${line.typeOnly ? " (type-only)" : ""}: use plugin/src/index.js or plugin/src/server-kit.js`,
+          );
       }
     }
     expect(around).to.deep.equal([]);
@@ -143,7 +152,13 @@ describe("architecture: floors and the host adapter boundary", () => {
 
   it("imports node-media-server's internals (node-media-server/src/…, or an alias such as node-media-server-2/src/…) only under plugin/src/hosts/", () => {
     const outside: string[] = [];
-    const everywhere = [...sourceFiles(join(ROOT, "plugin")), ...sourceFiles(join(ROOT, "server")), ...sourceFiles(join(ROOT, "bench")), ...sourceFiles(join(ROOT, "test")), ...sourceFiles(join(ROOT, "samples"))];
+    const everywhere = [
+      ...sourceFiles(join(ROOT, "plugin")),
+      ...sourceFiles(join(ROOT, "server")),
+      ...sourceFiles(join(ROOT, "bench")),
+      ...sourceFiles(join(ROOT, "test")),
+      ...sourceFiles(join(ROOT, "samples")),
+    ];
     for (const file of everywhere) {
       if (file.startsWith(join(PLUGIN, "hosts") + "/")) continue;
       for (const line of importsOf(file)) if (NMS_INTERNALS.test(line.from)) outside.push(`${relative(ROOT, file)}: ${line.from}`);
@@ -158,10 +173,12 @@ describe("architecture: floors and the host adapter boundary", () => {
       const own = relative(hostsDir, file).split("/");
       const line = own.length > 1 ? own[0] : undefined; // undefined: a shared file directly in hosts/
       for (const imported of importsOf(file)) {
-        if (line === undefined && NMS_INTERNALS.test(imported.from)) crossing.push(`${relative(ROOT, file)}: ${imported.from} (shared host files load no NMS internals)`);
+        if (line === undefined && NMS_INTERNALS.test(imported.from))
+          crossing.push(`${relative(ROOT, file)}: ${imported.from} (shared host files load no NMS internals)`);
         if (!imported.from.startsWith(".")) continue;
         const target = relative(hostsDir, resolve(dirname(file), imported.from)).split("/");
-        if (target.length > 1 && !target[0]!.startsWith("..") && target[0] !== line && line !== undefined) crossing.push(`${relative(ROOT, file)} -> hosts/${target.join("/")}`);
+        if (target.length > 1 && !target[0]!.startsWith("..") && target[0] !== line && line !== undefined)
+          crossing.push(`${relative(ROOT, file)} -> hosts/${target.join("/")}`);
       }
     }
     expect(crossing).to.deep.equal([]);

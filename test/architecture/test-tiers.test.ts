@@ -14,20 +14,35 @@ const TEST = join(ROOT, "test");
 
 /** Test helpers that start processes or servers (or open listening ports) when used. */
 const STARTING_HELPERS = [
-  "helpers/nms-instance", "helpers/ffmpeg", "helpers/bundled-server", "helpers/redis-server", "helpers/chromium",
-  "helpers/stub-backend", "helpers/spawned-process", "helpers/cluster-edges", "helpers/free-port", "helpers/tcp-relay",
+  "helpers/nms-instance",
+  "helpers/ffmpeg",
+  "helpers/bundled-server",
+  "helpers/redis-server",
+  "helpers/chromium",
+  "helpers/stub-backend",
+  "helpers/spawned-process",
+  "helpers/cluster-edges",
+  "helpers/free-port",
+  "helpers/tcp-relay",
 ];
 /** Packages that exist to start processes, servers or browsers. */
 const STARTING_PACKAGES = new Set(["node:child_process", "child_process", "node:cluster", "cluster", "playwright-core", "redis"]);
 /** Source text that starts a server or a host, whatever it was imported from. */
 const STARTING_CALLS: readonly RegExp[] = [
-  /\bcreateServer\s*\(/, /\bcreateSecureServer\s*\(/, /\bnew\s+(?:\w+\.)?Server\s*\(/, /\.listen\s*\(/, /\brunNms\s*\(/, /\.start\(\)/,
+  /\bcreateServer\s*\(/,
+  /\bcreateSecureServer\s*\(/,
+  /\bnew\s+(?:\w+\.)?Server\s*\(/,
+  /\.listen\s*\(/,
+  /\brunNms\s*\(/,
+  /\.start\(\)/,
   // The starters of test helpers and benches: startNms, startBundledServer, startStandaloneGate, startRedis, …
   /\bstart\w*(?:Server|Nms|Gate|Backend|Redis|Relay)\w*\s*\(/,
 ];
 
 function testFiles(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".test.ts")).map((f) => join(dir, f));
+  return readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".test.ts"))
+    .map((f) => join(dir, f));
 }
 
 function specifiersOf(text: string): string[] {
@@ -54,7 +69,8 @@ export function startingReasons(file: string, text: string = readFileSync(file, 
     const target = resolve(dirname(file), from).replace(/\.js$/, ".ts");
     const inTest = relative(TEST, target);
     if (STARTING_HELPERS.some((helper) => inTest === `${helper}.ts`)) reasons.push(`${name} imports ${from}`);
-    else if (!inTest.startsWith("..") && existsSync(target) && !seen.has(target)) reasons.push(...startingReasons(target, readFileSync(target, "utf8"), seen));
+    else if (!inTest.startsWith("..") && existsSync(target) && !seen.has(target))
+      reasons.push(...startingReasons(target, readFileSync(target, "utf8"), seen));
   }
   return reasons;
 }
@@ -73,11 +89,18 @@ describe("test tiers: the unit tier starts no process and no server", () => {
     const fake = join(TEST, "gate", "fake.test.ts");
     expect(startingReasons(fake, 'import { startNms } from "../helpers/nms-instance.js";\n')).to.have.length(1);
     expect(startingReasons(fake, 'import { spawn } from "node:child_process";\n')).to.have.length(1);
-    expect(startingReasons(fake, 'const server = http.createServer();\nserver.listen(0);\n')).to.have.length(2);
-    expect(startingReasons(fake, 'import { startStandaloneGate } from "../../bench/standalone-hls-gate.js";\nawait startStandaloneGate(root);\n')).to.have.length(1);
+    expect(startingReasons(fake, "const server = http.createServer();\nserver.listen(0);\n")).to.have.length(2);
+    expect(
+      startingReasons(
+        fake,
+        'import { startStandaloneGate } from "../../bench/standalone-hls-gate.js";\nawait startStandaloneGate(root);\n',
+      ),
+    ).to.have.length(1);
     // Through a helper that is not on the list but imports one that is.
     expect(startingReasons(fake, 'import { decodeFrames } from "../helpers/decode.js";\n')).to.not.deep.equal([]);
-    expect(startingReasons(fake, 'import { expect } from "chai";\nimport type { RunningServer } from "../helpers/bundled-server.js";\n')).to.deep.equal([]);
+    expect(
+      startingReasons(fake, 'import { expect } from "chai";\nimport type { RunningServer } from "../helpers/bundled-server.js";\n'),
+    ).to.deep.equal([]);
     expect(startingReasons(join(TEST, "gate", "play-gate.integration.test.ts"))).to.not.deep.equal([]);
     // start() marked as timers only is allowed; an unmarked one, or a marker on a listen, is not.
     expect(startingReasons(fake, "cache.start(); // timers only: the purge\n")).to.deep.equal([]);

@@ -33,7 +33,9 @@ describe("backend step, http-request type, against a real node:http backend", ()
       expect(call.headers["x-real-ua"]).to.equal("VLC/3.0.20 LibVLC/3.0.20");
       expect(call.headers["x-real-host"]).to.equal("live.example.com:8443");
       expect(call.headers["x-real-origin"]).to.equal("https://live.example.com:8443");
-      const ours = Object.keys(call.headers).filter((h) => h.startsWith("x-")).sort();
+      const ours = Object.keys(call.headers)
+        .filter((h) => h.startsWith("x-"))
+        .sort();
       expect(ours).to.deep.equal(["x-channel-id", "x-real-host", "x-real-ip", "x-real-origin", "x-real-path", "x-real-ua", "x-session-id"]);
     });
 
@@ -49,7 +51,9 @@ describe("backend step, http-request type, against a real node:http backend", ()
     it("200 allows; X-Session-Name names the session; X-UserId/X-Max-Sessions/X-AuthDuration are read", async () => {
       make();
       backend.respond = answer(200, { "X-Session-Name": "alice", "X-UserId": "u-17", "X-Max-Sessions": "2", "X-AuthDuration": "120" });
-      expect(await harness.step.decide(authRequest())).to.deep.equal(allow("backend answered 200", { name: "alice", userId: "u-17", maxSessions: 2 }, 120));
+      expect(await harness.step.decide(authRequest())).to.deep.equal(
+        allow("backend answered 200", { name: "alice", userId: "u-17", maxSessions: 2 }, 120),
+      );
     });
 
     it("an allow without X-AuthDuration holds allowTtlSec; X-Unique: true means one session", async () => {
@@ -94,14 +98,24 @@ describe("backend step, http-request type, against a real node:http backend", ()
       // …and the next viewer is served from the cache.
       await harness.step.decide(authRequest());
       expect(backend.calls).to.have.length(1);
-      expect(harness.step.counters?.(), "what /metrics reports as va_backend_cache_lookups_total").to.deep.equal({ hits: 1, misses: 1, coalesced: 999 });
+      expect(harness.step.counters?.(), "what /metrics reports as va_backend_cache_lookups_total").to.deep.equal({
+        hits: 1,
+        misses: 1,
+        coalesced: 999,
+      });
     });
 
     it("never merges checks that differ in what the backend sees: token, channel, IP, path, agent, host, origin", async () => {
       make();
       const variants = [
-        {}, { query: "token=124" }, { channel: "a002" }, { ip: "203.0.113.8" }, { path: "/live/a001" },
-        { userAgent: "other" }, { host: "other.example" }, { origin: "http://live.example.com" },
+        {},
+        { query: "token=124" },
+        { channel: "a002" },
+        { ip: "203.0.113.8" },
+        { path: "/live/a001" },
+        { userAgent: "other" },
+        { host: "other.example" },
+        { origin: "http://live.example.com" },
       ];
       await Promise.all(variants.map((v) => harness.step.decide(authRequest(v))));
       expect(backend.calls).to.have.length(variants.length);

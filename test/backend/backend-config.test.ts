@@ -45,7 +45,8 @@ describe("auth.backend configuration", () => {
   }
 
   it("gives each typed backend its documented check path", () => {
-    const pathOf = (type: string) => (parseConfig(pluginConfigSchema, { auth: { backend: { type, address: "http://m" } } }) as PluginConfig).auth.backend;
+    const pathOf = (type: string) =>
+      (parseConfig(pluginConfigSchema, { auth: { backend: { type, address: "http://m" } } }) as PluginConfig).auth.backend;
     expect(pathOf("ministra")).to.include({ checkPath: "/server/api/chk_flussonic_tmp_link.php", recheckAsksBackend: false });
     expect(pathOf("smarty")).to.include({ checkPath: "/tvmiddleware/api/streamservice/token/check/", recheckAsksBackend: true });
     expect(pathOf("iptvportal")).to.include({ checkPath: "/auth/arescrypt/", recheckAsksBackend: true });
@@ -62,7 +63,9 @@ describe("auth.backend configuration", () => {
       { path: "auth.backend.address", message: "must be an absolute http:// or https:// URL without a #fragment", value: "ftp://x" },
       { path: "auth.backend.url", message: "is not a known key" },
     ]);
-    expect(issuesOf({ auth: { backend: { type: "http-request", url: "http://x", timeoutMs: 0, connections: 0, onUnreachable: "maybe" } } })).to.deep.equal([
+    expect(
+      issuesOf({ auth: { backend: { type: "http-request", url: "http://x", timeoutMs: 0, connections: 0, onUnreachable: "maybe" } } }),
+    ).to.deep.equal([
       { path: "auth.backend.onUnreachable", message: 'must be one of "allow"|"deny"', value: "maybe" },
       { path: "auth.backend.timeoutMs", message: "must be at least 1 ms", value: 0 },
       { path: "auth.backend.connections", message: "must be at least 1", value: 0 },

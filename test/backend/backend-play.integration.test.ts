@@ -25,10 +25,16 @@ describe("backend step through a real NMS play (http-request backend)", function
   before(async function () {
     if (!hasFfmpeg) this.skip();
     backend = await startStubBackend();
-    nms = await startPublishingNms({
-      auth: { defaultAction: "deny", backend: { type: "http-request", url: `${backend.base}/auth`, allowTtlSec: 1, staleIfErrorSec: 3, denyTtlSec: 0 } },
-      sessions: { recheckIntervalSec: 0 },
-    }, "live/bk?token=good");
+    nms = await startPublishingNms(
+      {
+        auth: {
+          defaultAction: "deny",
+          backend: { type: "http-request", url: `${backend.base}/auth`, allowTtlSec: 1, staleIfErrorSec: 3, denyTtlSec: 0 },
+        },
+        sessions: { recheckIntervalSec: 0 },
+      },
+      "live/bk?token=good",
+    );
     await sleep(1000);
   });
 
@@ -86,7 +92,10 @@ describe("backend step through a real NMS play (http-request backend)", function
     const allowed = await playWithFfmpeg(rtmp("token=good"), { seconds: 2, decode: true });
     expect(allowed.frames).to.be.greaterThan(10);
     const rtmpCall = backend.calls.find((c) => c.headers["x-real-path"] === "/live/bk")!;
-    expect(rtmpCall.headers).to.include({ "x-real-host": `127.0.0.1:${nms.rtmpPort}`, "x-real-origin": `rtmp://127.0.0.1:${nms.rtmpPort}` });
+    expect(rtmpCall.headers).to.include({
+      "x-real-host": `127.0.0.1:${nms.rtmpPort}`,
+      "x-real-origin": `rtmp://127.0.0.1:${nms.rtmpPort}`,
+    });
     const denied = await playWithFfmpeg(rtmp("token=bad"), { seconds: 2 });
     expect(denied.stdoutBytes).to.equal(0);
     expect(denied.stderr).to.match(/Server error: Forbidden/);
@@ -97,7 +106,8 @@ describe("backend step through a real NMS play (http-request backend)", function
     await httpGetFor(flv("token=good&viewer=metrics"), 500); // the same check again: a cache hit, no round trip
     await httpGetFor(flv("token=bad&viewer=metrics"), 500);
     const text = (await nms.auth.metrics.render()).body;
-    const count = (result: string) => Number(new RegExp(`^va_backend_request_duration_seconds_count\\{result="${result}"\\} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
+    const count = (result: string) =>
+      Number(new RegExp(`^va_backend_request_duration_seconds_count\\{result="${result}"\\} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
     expect(count("200"), "allowed round trips").to.be.at.least(1);
     expect(count("403"), "denied round trips").to.be.at.least(1);
     const calls = backend.calls.length;
@@ -154,7 +164,9 @@ describe("samples/auth.php (php -S) as the backend of a real NMS", function () {
     expect(allowed.status).to.equal(200);
     const denied = await httpGetFor(`http://127.0.0.1:${nms.httpPort}/live/php.flv?token=124`, 800);
     expect(denied.status).to.equal(403);
-    expect(phpLog).to.match(/auth\.php: X-Session-Id=\S+ X-Channel-Id=php X-Real-Ip=127\.0\.0\.1 X-Real-Path=\/live\/php\.flv X-Real-Ua= X-Real-Host=127\.0\.0\.1:\d+ X-Real-Origin=http:\/\/127\.0\.0\.1:\d+/);
+    expect(phpLog).to.match(
+      /auth\.php: X-Session-Id=\S+ X-Channel-Id=php X-Real-Ip=127\.0\.0\.1 X-Real-Path=\/live\/php\.flv X-Real-Ua= X-Real-Host=127\.0\.0\.1:\d+ X-Real-Origin=http:\/\/127\.0\.0\.1:\d+/,
+    );
     expect(endedSessions(nms).find((s) => s.name === "user123")).to.not.equal(undefined);
   });
 });
@@ -170,7 +182,10 @@ describe("Ministra with 5 s tokens: a viewer watches 20 s over HTTP-FLV", functi
     ministra = createFakeMinistra({ tokenTtlMs: 5000 });
     base = await ministra.listen();
     // recheckMaxSec 2: the session is re-checked ten times while its token is long dead.
-    nms = await startPublishingNms({ auth: { backend: { type: "ministra", address: `${base}${MINISTRA_BASE_PATH}`, recheckMaxSec: 2 } } }, "live/tv1?va=publisher");
+    nms = await startPublishingNms(
+      { auth: { backend: { type: "ministra", address: `${base}${MINISTRA_BASE_PATH}`, recheckMaxSec: 2 } } },
+      "live/tv1?va=publisher",
+    );
   });
 
   after(async () => {
@@ -179,7 +194,9 @@ describe("Ministra with 5 s tokens: a viewer watches 20 s over HTTP-FLV", functi
   });
 
   it("gets a token from create_link, plays 20 s through re-checks, and Ministra is asked once", async () => {
-    const link = await fetch(`${base}${MINISTRA_BASE_PATH}/server/load.php?type=itv&action=create_link&cmd=${encodeURIComponent(`http://127.0.0.1:${nms.httpPort}/live/tv1.flv`)}`);
+    const link = await fetch(
+      `${base}${MINISTRA_BASE_PATH}/server/load.php?type=itv&action=create_link&cmd=${encodeURIComponent(`http://127.0.0.1:${nms.httpPort}/live/tv1.flv`)}`,
+    );
     const channelUrl = ((await link.json()) as { js: { cmd: string } }).js.cmd;
     expect(channelUrl).to.match(/\/live\/tv1\.flv\?token=[0-9a-f]{32}$/);
     const viewer = httpGetFor(channelUrl, 21_000);

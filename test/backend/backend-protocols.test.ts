@@ -11,7 +11,10 @@ import { thrown } from "../helpers/thrown.js";
 
 /** The smallest valid configuration of a backend type, through the schema. */
 function configOf(type: string): BackendConfig {
-  return parseConfig(backendSchema, type === "http-request" ? { type, url: "http://127.0.0.1:9/check" } : { type, address: "http://127.0.0.1:9/base/" });
+  return parseConfig(
+    backendSchema,
+    type === "http-request" ? { type, url: "http://127.0.0.1:9/check" } : { type, address: "http://127.0.0.1:9/base/" },
+  );
 }
 
 function configErrorOf(run: () => unknown): ConfigError {
@@ -31,10 +34,22 @@ describe("backend protocols: one table from backend type to protocol", () => {
   });
 
   it("takes the check URL and the re-check rule from the protocol", () => {
-    expect(createBackendProtocol(configOf("http-request"))).to.include({ checkUrl: "http://127.0.0.1:9/check", keepsGrantOnRecheck: false });
-    expect(createBackendProtocol(configOf("ministra"))).to.include({ checkUrl: "http://127.0.0.1:9/base/server/api/chk_flussonic_tmp_link.php", keepsGrantOnRecheck: true });
-    expect(createBackendProtocol(configOf("smarty"))).to.include({ checkUrl: "http://127.0.0.1:9/base/tvmiddleware/api/streamservice/token/check/", keepsGrantOnRecheck: false });
-    expect(createBackendProtocol(configOf("iptvportal"))).to.include({ checkUrl: "http://127.0.0.1:9/base/auth/arescrypt/", keepsGrantOnRecheck: false });
+    expect(createBackendProtocol(configOf("http-request"))).to.include({
+      checkUrl: "http://127.0.0.1:9/check",
+      keepsGrantOnRecheck: false,
+    });
+    expect(createBackendProtocol(configOf("ministra"))).to.include({
+      checkUrl: "http://127.0.0.1:9/base/server/api/chk_flussonic_tmp_link.php",
+      keepsGrantOnRecheck: true,
+    });
+    expect(createBackendProtocol(configOf("smarty"))).to.include({
+      checkUrl: "http://127.0.0.1:9/base/tvmiddleware/api/streamservice/token/check/",
+      keepsGrantOnRecheck: false,
+    });
+    expect(createBackendProtocol(configOf("iptvportal"))).to.include({
+      checkUrl: "http://127.0.0.1:9/base/auth/arescrypt/",
+      keepsGrantOnRecheck: false,
+    });
   });
 
   it("refuses a type without a protocol with a ConfigError naming auth.backend.type and the accepted values, in the step too", () => {
@@ -44,17 +59,26 @@ describe("backend protocols: one table from backend type to protocol", () => {
     const error = configErrorOf(() => createBackendProtocol(handMade));
     expect(error.code).to.equal("VA_ERR_CONFIG_INVALID");
     expect(error.issues).to.deep.equal(expected);
-    expect(error.message).to.equal(`configuration has 1 error(s):\n  auth.backend.type: "flussonic" has no backend protocol; must be one of ${accepted}`);
+    expect(error.message).to.equal(
+      `configuration has 1 error(s):\n  auth.backend.type: "flussonic" has no backend protocol; must be one of ${accepted}`,
+    );
 
     const log = createLogger("silent");
     const clock = new ManualClock();
-    expect(configErrorOf(() => createBackendAuthorizer(handMade, { sessions: new MemorySessionStore(clock, log), clock }, log)).issues).to.deep.equal(expected);
+    expect(
+      configErrorOf(() => createBackendAuthorizer(handMade, { sessions: new MemorySessionStore(clock, log), clock }, log)).issues,
+    ).to.deep.equal(expected);
     // A name the object has by inheritance is not a row either.
-    expect(configErrorOf(() => createBackendProtocol({ ...handMade, type: "toString" } as unknown as BackendConfig)).issues[0]).to.include({ path: "auth.backend.type", value: "toString" });
+    expect(configErrorOf(() => createBackendProtocol({ ...handMade, type: "toString" } as unknown as BackendConfig)).issues[0]).to.include({
+      path: "auth.backend.type",
+      value: "toString",
+    });
   });
 
   it("the schema refuses the same type at load, naming the accepted values from BACKEND_TYPES", () => {
     const error = configErrorOf(() => parseConfig(backendSchema, { type: "flussonic", address: "http://127.0.0.1:9/" }));
-    expect(error.issues).to.deep.equal([{ path: "type", message: `must be one of ${BACKEND_TYPES.map((type) => JSON.stringify(type)).join("|")}`, value: "flussonic" }]);
+    expect(error.issues).to.deep.equal([
+      { path: "type", message: `must be one of ${BACKEND_TYPES.map((type) => JSON.stringify(type)).join("|")}`, value: "flussonic" },
+    ]);
   });
 });

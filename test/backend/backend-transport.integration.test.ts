@@ -42,7 +42,12 @@ describe("backend transport: pool, timeouts and an unreachable backend", () => {
     it("a hanging backend gives the default action within timeoutMs", async () => {
       const hang = await rawServer("hang");
       try {
-        harness = backendStep({ type: "http-request", url: `http://127.0.0.1:${hang.port}/check?site=1`, timeoutMs: 300, onUnreachable: "deny" });
+        harness = backendStep({
+          type: "http-request",
+          url: `http://127.0.0.1:${hang.port}/check?site=1`,
+          timeoutMs: 300,
+          onUnreachable: "deny",
+        });
         const started = Date.now();
         const verdict = await harness.step.decide(authRequest({ query: "token=s3cr3t-value" }));
         const took = Date.now() - started;
@@ -50,7 +55,9 @@ describe("backend transport: pool, timeouts and an unreachable backend", () => {
         expect(took).to.be.within(280, 1000);
         const [line] = harness.logs.events("backend.unreachable");
         expect(line).to.include({ level: 50, backend: `http://127.0.0.1:${hang.port}/check`, cause: "timeout", action: "deny" });
-        expect(line!.error).to.equal(`auth backend http://127.0.0.1:${hang.port}/check unreachable (timeout): no answer within 300ms (auth.backend.timeoutMs)`);
+        expect(line!.error).to.equal(
+          `auth backend http://127.0.0.1:${hang.port}/check unreachable (timeout): no answer within 300ms (auth.backend.timeoutMs)`,
+        );
         expect(harness.logs.raw.join("\n")).to.not.include("s3cr3t-value");
       } finally {
         await hang.close();
@@ -95,7 +102,11 @@ describe("backend transport: pool, timeouts and an unreachable backend", () => {
       const server = net.createServer((socket) => socket.on("data", () => socket.end("\x00\x17not HTTP\xff\r\n\r\n")));
       await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
       try {
-        harness = backendStep({ type: "http-request", url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, onUnreachable: "allow" });
+        harness = backendStep({
+          type: "http-request",
+          url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+          onUnreachable: "allow",
+        });
         const decision = await harness.step.decide(authRequest());
         expect(decision).to.include({ verdict: "deny" });
         expect((decision as { reason: string }).reason).to.include("unreadable HTTP answer (not HTTP)");
@@ -116,7 +127,10 @@ describe("backend transport: pool, timeouts and an unreachable backend", () => {
         override async close(): Promise<void> {}
         override async destroy(): Promise<void> {}
       }
-      harness = backendStep({ type: "http-request", url: "http://127.0.0.1:9/", onUnreachable: "allow", timeoutMs: 300 }, { dispatcher: new NeverConnects() });
+      harness = backendStep(
+        { type: "http-request", url: "http://127.0.0.1:9/", onUnreachable: "allow", timeoutMs: 300 },
+        { dispatcher: new NeverConnects() },
+      );
       const startedAt = Date.now();
       const decision = await harness.step.decide(authRequest());
       expect(decision).to.include({ verdict: "allow" });
@@ -156,10 +170,27 @@ describe("backend transport: pool, timeouts and an unreachable backend", () => {
     before(async function () {
       if (!hasOpenssl) this.skip();
       dir = mkdtempSync(join(tmpdir(), "va-tls-"));
-      execFileSync("openssl", [
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-        "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
-      ], { stdio: "ignore" });
+      execFileSync(
+        "openssl",
+        [
+          "req",
+          "-x509",
+          "-newkey",
+          "rsa:2048",
+          "-nodes",
+          "-days",
+          "1",
+          "-subj",
+          "/CN=127.0.0.1",
+          "-addext",
+          "subjectAltName=IP:127.0.0.1",
+          "-keyout",
+          join(dir, "key.pem"),
+          "-out",
+          join(dir, "cert.pem"),
+        ],
+        { stdio: "ignore" },
+      );
       server = https.createServer({ key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) }, (req, res) => {
         res.writeHead(req.url?.includes("token=123") ? 200 : 403, { "Content-Length": "0", "X-Session-Name": "tls-user" });
         res.end();
@@ -176,7 +207,12 @@ describe("backend transport: pool, timeouts and an unreachable backend", () => {
 
     it("a self-signed backend works when its certificate is given as caFile", async () => {
       harness = backendStep({ type: "http-request", url: `https://127.0.0.1:${port}/auth`, caFile: join(dir, "cert.pem") });
-      expect(await harness.step.decide(authRequest())).to.deep.equal({ verdict: "allow", reason: "backend answered 200", user: { name: "tls-user" }, ttlSec: 30 });
+      expect(await harness.step.decide(authRequest())).to.deep.equal({
+        verdict: "allow",
+        reason: "backend answered 200",
+        user: { name: "tls-user" },
+        ttlSec: 30,
+      });
       expect((await harness.step.decide(authRequest({ query: "token=124" }))).verdict).to.equal("deny");
     });
 
@@ -199,5 +235,4 @@ describe("backend transport: pool, timeouts and an unreachable backend", () => {
       expect(harness.logs.events("backend.unreachable")[0]).to.include({ cause: "tls" });
     });
   });
-
 });

@@ -14,26 +14,46 @@ function refusal(of: BackendCall): BackendRequestError {
 
 describe("checkBackendCall", () => {
   it("passes a well-formed call through unchanged (tab, Latin-1 and empty values are field values)", () => {
-    const ok = call({ "X-Real-Ua": "VLC/3.0.20\tLibVLC", "X-Real-Host": "live.example.com:8443", "X-Real-Path": "/live/caf\u00e9.flv", "X-Real-Origin": "" });
+    const ok = call({
+      "X-Real-Ua": "VLC/3.0.20\tLibVLC",
+      "X-Real-Host": "live.example.com:8443",
+      "X-Real-Path": "/live/caf\u00e9.flv",
+      "X-Real-Origin": "",
+    });
     expect(checkBackendCall(ok, TARGET)).to.deep.equal(ok);
   });
 
-  for (const [label, bad] of [["CR", "\r"], ["LF", "\n"], ["CRLF", "\r\n"], ["NUL", "\u0000"], ["0x01", "\u0001"], ["0x1f", "\u001f"], ["DEL", "\u007f"]] as const) {
+  for (const [label, bad] of [
+    ["CR", "\r"],
+    ["LF", "\n"],
+    ["CRLF", "\r\n"],
+    ["NUL", "\u0000"],
+    ["0x01", "\u0001"],
+    ["0x1f", "\u001f"],
+    ["DEL", "\u007f"],
+  ] as const) {
     it(`refuses a header value with ${label}, naming the header and the position, never the value`, () => {
       const error = refusal(call({ "X-Session-Id": "s-1", "X-Real-Ua": `secret-ua${bad}Injected: 1` }));
       const code = `0x${bad.charCodeAt(0).toString(16).padStart(2, "0")}`;
       expect(error.code).to.equal("VA_ERR_BACKEND_REQUEST_INVALID");
       expect(error.problem).to.equal(`header X-Real-Ua has a control character (${code}) at position 9`);
-      expect(error.message).to.equal(`auth backend ${TARGET}: request not sent: header X-Real-Ua has a control character (${code}) at position 9`);
+      expect(error.message).to.equal(
+        `auth backend ${TARGET}: request not sent: header X-Real-Ua has a control character (${code}) at position 9`,
+      );
       expect(error.message).to.not.include("secret-ua");
     });
   }
 
   it(`caps a header value at ${MAX_BACKEND_HEADER_BYTES} bytes, counting the UTF-8 bytes of characters beyond Latin-1`, () => {
-    expect(checkBackendCall(call({ "X-Real-Ua": "u".repeat(MAX_BACKEND_HEADER_BYTES) }), TARGET).headers["X-Real-Ua"]).to.have.length(MAX_BACKEND_HEADER_BYTES);
-    expect(refusal(call({ "X-Real-Ua": "u".repeat(MAX_BACKEND_HEADER_BYTES + 1) })).problem)
-      .to.equal(`header X-Real-Ua is ${MAX_BACKEND_HEADER_BYTES + 1} characters long (limit ${MAX_BACKEND_HEADER_BYTES} bytes)`);
-    expect(refusal(call({ "X-Real-Ua": "\u65e5".repeat(700) })).problem).to.equal(`header X-Real-Ua is 2100 bytes long (limit ${MAX_BACKEND_HEADER_BYTES})`);
+    expect(checkBackendCall(call({ "X-Real-Ua": "u".repeat(MAX_BACKEND_HEADER_BYTES) }), TARGET).headers["X-Real-Ua"]).to.have.length(
+      MAX_BACKEND_HEADER_BYTES,
+    );
+    expect(refusal(call({ "X-Real-Ua": "u".repeat(MAX_BACKEND_HEADER_BYTES + 1) })).problem).to.equal(
+      `header X-Real-Ua is ${MAX_BACKEND_HEADER_BYTES + 1} characters long (limit ${MAX_BACKEND_HEADER_BYTES} bytes)`,
+    );
+    expect(refusal(call({ "X-Real-Ua": "\u65e5".repeat(700) })).problem).to.equal(
+      `header X-Real-Ua is 2100 bytes long (limit ${MAX_BACKEND_HEADER_BYTES})`,
+    );
     expect(refusal(call({ "X-Real-Ua": "x".repeat(1024 * 1024) })).problem).to.match(/^header X-Real-Ua is 1048576 characters long/);
   });
 

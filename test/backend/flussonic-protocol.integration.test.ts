@@ -37,20 +37,32 @@ describe("Flussonic-style backends against the sample fakes", () => {
       const [call] = fake.calls;
       expect(call!.path).to.equal("/stalker_portal/server/api/chk_flussonic_tmp_link.php");
       expect(Object.fromEntries(call!.params)).to.deep.equal({
-        name: "a001", proto: "rtmp", ip: "203.0.113.7", token, session_id: request.sessionId, request_type: "new_session",
-        request_number: "1", stream_clients: "1", total_clients: "2", qs: `token=${token}&lang=en`, user_agent: "VLC/3.0.20 LibVLC/3.0.20",
+        name: "a001",
+        proto: "rtmp",
+        ip: "203.0.113.7",
+        token,
+        session_id: request.sessionId,
+        request_type: "new_session",
+        request_number: "1",
+        stream_clients: "1",
+        total_clients: "2",
+        qs: `token=${token}&lang=en`,
+        user_agent: "VLC/3.0.20 LibVLC/3.0.20",
       });
     });
 
     it("maps our protocols to Flussonic's proto: rtmp, flv, ws, hls", async () => {
       harness = backendStep({ type: "ministra", address: `${base}/stalker_portal` });
-      for (const protocol of ["rtmp", "http-flv", "ws-flv", "hls"] as const) await harness.step.decide(authRequest({ protocol, query: "token=x" }));
+      for (const protocol of ["rtmp", "http-flv", "ws-flv", "hls"] as const)
+        await harness.step.decide(authRequest({ protocol, query: "token=x" }));
       expect(fake.calls.map((c) => c.params.get("proto"))).to.deep.equal(["rtmp", "flv", "ws", "hls"]);
     });
 
     it("denies an unknown token (403, empty body)", async () => {
       harness = backendStep({ type: "ministra", address: `${base}/stalker_portal` });
-      expect(await harness.step.decide(authRequest({ query: "token=00000000000000000000000000000000" }))).to.deep.equal(deny("backend answered 403"));
+      expect(await harness.step.decide(authRequest({ query: "token=00000000000000000000000000000000" }))).to.deep.equal(
+        deny("backend answered 403"),
+      );
     });
 
     it("a re-check inside X-AuthDuration keeps the grant without re-sending the dead token", async () => {
@@ -83,7 +95,10 @@ describe("Flussonic-style backends against the sample fakes", () => {
         await harness.step.decide(request);
         now += 6000;
         expect((await harness.step.decide(recheckOf(request))).verdict).to.equal("deny");
-        expect(shortLived.calls.map((c) => [c.params.get("request_type"), c.params.get("request_number")])).to.deep.equal([["new_session", "1"], ["update_session", "2"]]);
+        expect(shortLived.calls.map((c) => [c.params.get("request_type"), c.params.get("request_number")])).to.deep.equal([
+          ["new_session", "1"],
+          ["update_session", "2"],
+        ]);
       } finally {
         await shortLived.close();
       }
@@ -102,11 +117,19 @@ describe("Flussonic-style backends against the sample fakes", () => {
     it("allows only on 200 with JSON error 0, and logs the error code as the deny reason", async () => {
       harness = backendStep({ type: "smarty", address: base });
       const good = fake.issue("a001", "203.0.113.7");
-      expect(await harness.step.decide(authRequest({ query: `token=${good}` }))).to.deep.equal(allow("smarty error 0 (valid)", undefined, 30));
+      expect(await harness.step.decide(authRequest({ query: `token=${good}` }))).to.deep.equal(
+        allow("smarty error 0 (valid)", undefined, 30),
+      );
       expect(fake.calls.at(-1)!.path).to.equal("/tvmiddleware/api/streamservice/token/check/");
-      expect(await harness.step.decide(authRequest({ query: "token=nope" }))).to.deep.equal(deny("backend answered 200: smarty error 1 (token expired)"));
-      expect(await harness.step.decide(authRequest({ query: `token=${good}`, channel: "a002" }))).to.deep.equal(deny("backend answered 200: smarty error 2 (token issued for other content)"));
-      expect(await harness.step.decide(authRequest({ query: `token=${good}`, ip: "198.51.100.1" }))).to.deep.equal(deny("backend answered 200: smarty error 3 (token issued for another IP)"));
+      expect(await harness.step.decide(authRequest({ query: "token=nope" }))).to.deep.equal(
+        deny("backend answered 200: smarty error 1 (token expired)"),
+      );
+      expect(await harness.step.decide(authRequest({ query: `token=${good}`, channel: "a002" }))).to.deep.equal(
+        deny("backend answered 200: smarty error 2 (token issued for other content)"),
+      );
+      expect(await harness.step.decide(authRequest({ query: `token=${good}`, ip: "198.51.100.1" }))).to.deep.equal(
+        deny("backend answered 200: smarty error 3 (token issued for another IP)"),
+      );
     });
 
     it("a 200 without a JSON error code denies; a body over 64 KiB is an unusable answer", async () => {
@@ -114,10 +137,16 @@ describe("Flussonic-style backends against the sample fakes", () => {
       try {
         harness = backendStep({ type: "smarty", address: stub.base });
         stub.respond = (_req, res) => res.end("<html>ok</html>");
-        expect(await harness.step.decide(authRequest({ query: "token=a" }))).to.deep.equal(deny("backend answered 200: no JSON error code in the body"));
+        expect(await harness.step.decide(authRequest({ query: "token=a" }))).to.deep.equal(
+          deny("backend answered 200: no JSON error code in the body"),
+        );
         stub.respond = (_req, res) => res.end(JSON.stringify({ error: 0, pad: "x".repeat(70_000) }));
         const verdict = await harness.step.decide(authRequest({ query: "token=b" }));
-        expect(verdict).to.deep.equal(deny(`auth backend ${stub.base}/tvmiddleware/api/streamservice/token/check/ sent an unusable answer: body larger than 65536 bytes`));
+        expect(verdict).to.deep.equal(
+          deny(
+            `auth backend ${stub.base}/tvmiddleware/api/streamservice/token/check/ sent an unusable answer: body larger than 65536 bytes`,
+          ),
+        );
       } finally {
         await stub.close();
       }
@@ -206,8 +235,20 @@ describe("Flussonic-style backends against the sample fakes", () => {
           expect(seen.getAll("request_type"), query).to.deep.equal(["new_session"]);
           expect(seen.getAll("qs"), "the viewer's whole query still reaches the backend, encoded").to.deep.equal([query]);
           // No other parameter a PHP, ASP.NET or Java backend could read as one of ours.
-          const lookalikes = [...seen.keys()].filter((k) => /^\s*(name|ip|token|proto|session_id|request_type|request_number|qs|user_agent|referer)(\[.*)?$/i.test(k.replace(/[. ]/g, "_")));
-          expect(lookalikes.sort(), query).to.deep.equal(["ip", "name", "proto", "qs", "request_number", "request_type", "session_id", "token", "user_agent"]);
+          const lookalikes = [...seen.keys()].filter((k) =>
+            /^\s*(name|ip|token|proto|session_id|request_type|request_number|qs|user_agent|referer)(\[.*)?$/i.test(k.replace(/[. ]/g, "_")),
+          );
+          expect(lookalikes.sort(), query).to.deep.equal([
+            "ip",
+            "name",
+            "proto",
+            "qs",
+            "request_number",
+            "request_type",
+            "session_id",
+            "token",
+            "user_agent",
+          ]);
         }
       });
     }

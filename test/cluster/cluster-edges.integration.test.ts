@@ -44,9 +44,20 @@ function flvViewer(url: string) {
     ]);
     for (const edge of [a, b]) {
       // "probe" is no test's user: its sessions never show in what a test counts.
-      await waitFor(`edge ${edge.name} on air`, async () => ((await httpGetFor(`${edge.httpBase}/live/test.flv?token=probe-token-0001`, 300)).bytes > 0 ? true : undefined), 60_000);
-      await waitFor(`edge ${edge.name} HLS`, async () => ((await httpGetFor(`${edge.httpBase}/live/test/index.m3u8?token=probe-token-0001`, 1000)).status === 200 ? true : undefined), 60_000);
-      await waitFor(`edge ${edge.name} joined`, async () => ((await edge.api("GET", "/api/cluster")).json?.redis === "up" ? true : undefined));
+      await waitFor(
+        `edge ${edge.name} on air`,
+        async () => ((await httpGetFor(`${edge.httpBase}/live/test.flv?token=probe-token-0001`, 300)).bytes > 0 ? true : undefined),
+        60_000,
+      );
+      await waitFor(
+        `edge ${edge.name} HLS`,
+        async () =>
+          (await httpGetFor(`${edge.httpBase}/live/test/index.m3u8?token=probe-token-0001`, 1000)).status === 200 ? true : undefined,
+        60_000,
+      );
+      await waitFor(`edge ${edge.name} joined`, async () =>
+        (await edge.api("GET", "/api/cluster")).json?.redis === "up" ? true : undefined,
+      );
     }
   });
   after(async () => {
@@ -55,8 +66,14 @@ function flvViewer(url: string) {
     await redis?.stop();
   });
 
-  const sessionsOn = async (edge: Edge, query = "") => (await edge.api("GET", `/api/sessions${query}`)).json as { total: number; sessions: { id: string; node: string; name?: string; state: string }[]; partial?: boolean };
-  const playingOf = async (edge: Edge, user: string) => (await sessionsOn(edge, `?user=${user}`)).sessions.filter((s) => s.state === "playing");
+  const sessionsOn = async (edge: Edge, query = "") =>
+    (await edge.api("GET", `/api/sessions${query}`)).json as {
+      total: number;
+      sessions: { id: string; node: string; name?: string; state: string }[];
+      partial?: boolean;
+    };
+  const playingOf = async (edge: Edge, user: string) =>
+    (await sessionsOn(edge, `?user=${user}`)).sessions.filter((s) => s.state === "playing");
 
   it("a user limited to 1 plays on A, is refused on B, and plays on B once A's viewer ends", async () => {
     const onA = flvViewer(`${a.httpBase}/live/test.flv?token=alice-token-0001`);
@@ -66,7 +83,9 @@ function flvViewer(url: string) {
     expect(refused.bytes).to.be.below(200); // a refusal body, no media
     onA.stop();
     await onA.done;
-    await waitFor("alice's A session gone from the shared list", async () => ((await playingOf(b, "alice")).length === 0 ? true : undefined));
+    await waitFor("alice's A session gone from the shared list", async () =>
+      (await playingOf(b, "alice")).length === 0 ? true : undefined,
+    );
     const onB = await httpGetFor(`${b.httpBase}/live/test.flv?token=alice-token-0001`, 1500);
     expect(onB.status).to.equal(200);
     expect(onB.body.subarray(0, 3).toString()).to.equal("FLV");
@@ -76,7 +95,9 @@ function flvViewer(url: string) {
     const bob = flvViewer(`${a.httpBase}/live/test.flv?token=bob-token-0001`);
     const carol = flvViewer(`${b.httpBase}/live/test.flv?token=carol-token-0001`);
     try {
-      await waitFor("bob and carol listed", async () => ((await sessionsOn(a, "?user=carol")).total === 1 && (await sessionsOn(b, "?user=bob")).total === 1 ? true : undefined));
+      await waitFor("bob and carol listed", async () =>
+        (await sessionsOn(a, "?user=carol")).total === 1 && (await sessionsOn(b, "?user=bob")).total === 1 ? true : undefined,
+      );
       for (const edge of [a, b]) {
         const bobs = await sessionsOn(edge, "?user=bob");
         const carols = await sessionsOn(edge, "?user=carol&protocol=http-flv");
@@ -88,8 +109,10 @@ function flvViewer(url: string) {
         expect(paged.sessions.map((s) => s.id)).to.deep.equal(all.sessions.slice(1, 2).map((s) => s.id));
       }
       // Viewers per channel count every edge's playing sessions.
-      const perChannel = async (edge: Edge) => ((await edge.api("GET", "/api/viewers")).json.viewers as Record<string, number>)["live/test"] ?? 0;
-      const local = async (edge: Edge) => (await sessionsOn(edge)).sessions.filter((s) => s.state === "playing" && s.node === `edge-${edge.name}`).length;
+      const perChannel = async (edge: Edge) =>
+        ((await edge.api("GET", "/api/viewers")).json.viewers as Record<string, number>)["live/test"] ?? 0;
+      const local = async (edge: Edge) =>
+        (await sessionsOn(edge)).sessions.filter((s) => s.state === "playing" && s.node === `edge-${edge.name}`).length;
       expect(await perChannel(a)).to.be.at.least(2);
       expect(await perChannel(a)).to.equal(await perChannel(b));
       expect(await perChannel(a)).to.equal((await local(a)) + (await local(b)));
@@ -99,7 +122,9 @@ function flvViewer(url: string) {
       expect(closed.json).to.deep.equal({ closed: [bobId] });
       const ended = await bob.done;
       expect(ended.status).to.equal(200);
-      await waitFor("bob's close logged on A", () => (a.ended().some((s) => s.id === bobId && s.reason === "closed-by-api") ? true : undefined));
+      await waitFor("bob's close logged on A", () =>
+        a.ended().some((s) => s.id === bobId && s.reason === "closed-by-api") ? true : undefined,
+      );
     } finally {
       bob.stop();
       carol.stop();
@@ -110,7 +135,10 @@ function flvViewer(url: string) {
     const token = "dave-token-0001";
     const flv = flvViewer(`${a.httpBase}/live/test.flv?token=${token}`);
     const wsAbort = new AbortController();
-    const ws = wsReadFor(`${a.wsBase}/live/test.flv?token=${token}`, 60_000, { abortSignal: wsAbort.signal }).then((r) => ({ ...r, endedAt: Date.now() }));
+    const ws = wsReadFor(`${a.wsBase}/live/test.flv?token=${token}`, 60_000, { abortSignal: wsAbort.signal }).then((r) => ({
+      ...r,
+      endedAt: Date.now(),
+    }));
     const rtmp = playWithFfmpeg(`${a.rtmpBase}/live/test?token=${token}`, { seconds: 60 }).then((r) => ({ ...r, endedAt: Date.now() }));
     const wrapper = await httpGetFor(`${a.httpBase}/live/test/index.m3u8?token=${token}`, 3000);
     expect(wrapper.status).to.equal(200);
@@ -122,15 +150,28 @@ function flvViewer(url: string) {
       expect(revoked.status).to.equal(200);
       expect(revoked.json.closed).to.have.length(4); // A's four sessions, named from the shared list
       // HLS: the key is dead on A once its segment or playlist answers 403.
-      const hlsDeadAt = await waitFor("the HLS key dead on A", async () => ((await httpGetFor(`${a.httpBase}/live/test/index.m3u8?vas=${key}`, 1000)).status === 403 ? Date.now() : undefined), 5000);
+      const hlsDeadAt = await waitFor(
+        "the HLS key dead on A",
+        async () => ((await httpGetFor(`${a.httpBase}/live/test/index.m3u8?vas=${key}`, 1000)).status === 403 ? Date.now() : undefined),
+        5000,
+      );
       const [flvEnd, wsEnd, rtmpEnd] = await Promise.all([flv.done, ws, rtmp]);
       expect(flvEnd.bytes).to.be.above(0);
       expect(wsEnd.bytes).to.be.above(0);
       expect(rtmpEnd.stdoutBytes).to.be.above(0);
-      const delays = { flv: flvEnd.endedAt - revokedAt, ws: wsEnd.endedAt - revokedAt, rtmp: rtmpEnd.endedAt - revokedAt, hls: hlsDeadAt - revokedAt };
+      const delays = {
+        flv: flvEnd.endedAt - revokedAt,
+        ws: wsEnd.endedAt - revokedAt,
+        rtmp: rtmpEnd.endedAt - revokedAt,
+        hls: hlsDeadAt - revokedAt,
+      };
       for (const [protocol, ms] of Object.entries(delays)) expect(ms, `${protocol} cut after ${ms} ms`).to.be.below(1000);
       // A's log lines come through a pipe: they may land after the clients saw their connections end.
-      await waitFor("A's four sessions of dave logged as revoked", () => (a.ended().filter((s) => s.name === "dave" && s.reason === "revoked").length === 4 ? true : undefined), 5000);
+      await waitFor(
+        "A's four sessions of dave logged as revoked",
+        () => (a.ended().filter((s) => s.name === "dave" && s.reason === "revoked").length === 4 ? true : undefined),
+        5000,
+      );
       for (const edge of [a, b]) {
         expect((await httpGetFor(`${edge.httpBase}/live/test.flv?token=${token}`, 1000)).status, `edge ${edge.name}`).to.equal(403);
         expect((await httpGetFor(`${edge.httpBase}/live/test/index.m3u8?token=${token}`, 1000)).status, `edge ${edge.name}`).to.equal(403);
@@ -139,7 +180,11 @@ function flvViewer(url: string) {
       expect(listed).to.have.length(1);
       expect(JSON.stringify(listed)).to.not.include(token); // kept as a digest only
       expect((await a.api("DELETE", `/api/revocations/token/${token}`)).status).to.equal(200);
-      await waitFor("the lift reaches B", async () => ((await b.api("GET", "/api/revocations")).json.revocations.length === 0 ? true : undefined), 5000);
+      await waitFor(
+        "the lift reaches B",
+        async () => ((await b.api("GET", "/api/revocations")).json.revocations.length === 0 ? true : undefined),
+        5000,
+      );
       const again = await httpGetFor(`${b.httpBase}/live/test.flv?token=${token}`, 1000);
       expect(again.status).to.equal(200);
     } finally {
@@ -153,7 +198,11 @@ function flvViewer(url: string) {
     try {
       await waitFor("erin playing on A, seen from B", async () => ((await playingOf(b, "erin")).length === 1 ? true : undefined));
       await relay.cut();
-      await waitFor("A notices Redis is gone", async () => ((await a.api("GET", "/api/cluster")).json.redis === "down" ? true : undefined), 10_000);
+      await waitFor(
+        "A notices Redis is gone",
+        async () => ((await a.api("GET", "/api/cluster")).json.redis === "down" ? true : undefined),
+        10_000,
+      );
       const revoked = await b.api("POST", "/api/sessions/revoke", { user: "erin" });
       expect(revoked.status).to.equal(200);
       // Cut off, A cannot know yet: erin keeps playing there.
@@ -161,9 +210,22 @@ function flvViewer(url: string) {
       expect(before).to.equal(1);
       await relay.restore();
       const ended = await Promise.race([erin.done, new Promise<undefined>((r) => setTimeout(() => r(undefined), 15_000))]);
-      expect(ended, `erin's viewer on A cut after the reconnect; A said: ${a.child.output().split("\n").filter((l) => l.includes("cluster.")).slice(-8).join("\n")}`).to.not.equal(undefined);
+      expect(
+        ended,
+        `erin's viewer on A cut after the reconnect; A said: ${a.child
+          .output()
+          .split("\n")
+          .filter((l) => l.includes("cluster."))
+          .slice(-8)
+          .join("\n")}`,
+      ).to.not.equal(undefined);
       await waitFor("erin's session on A logged as revoked", () => (a.ended().some((s) => s.name === "erin") ? true : undefined), 5000);
-      expect(a.ended().filter((s) => s.name === "erin").map((s) => s.reason)).to.deep.equal(["revoked"]);
+      expect(
+        a
+          .ended()
+          .filter((s) => s.name === "erin")
+          .map((s) => s.reason),
+      ).to.deep.equal(["revoked"]);
       expect((await httpGetFor(`${a.httpBase}/live/test.flv?token=erin-token-0001`, 1000)).status).to.equal(403);
       expect((await a.api("DELETE", "/api/revocations/user/erin")).status).to.equal(200);
     } finally {
@@ -183,17 +245,32 @@ function flvViewer(url: string) {
       expect(onA.status, "edge A (onRedisDown: local) admits on its own counts").to.equal(200);
       expect(onB.status, "edge B (onRedisDown: deny) refuses").to.equal(403);
       expect(elapsed, "both answered within the 300 ms timeout each (plus the 500 ms read of A's media)").to.be.below(2500);
-      await waitFor("A reports Redis down in /metrics", async () => (/va_cluster_redis_up 0/.test((await a.api("GET", "/metrics")).text) ? true : undefined), 5000);
+      await waitFor(
+        "A reports Redis down in /metrics",
+        async () => (/va_cluster_redis_up 0/.test((await a.api("GET", "/metrics")).text) ? true : undefined),
+        5000,
+      );
       const bytesBefore = await bytesOfLive(a, "frank");
       await sleep(1500);
       expect(await bytesOfLive(a, "frank"), "frank's media still flows").to.be.above(bytesBefore);
       redis.resume();
-      await waitFor("both edges back", async () => ((await a.api("GET", "/api/cluster")).json.redis === "up" && (await b.api("GET", "/api/cluster")).json.redis === "up" ? true : undefined), 15_000);
+      await waitFor(
+        "both edges back",
+        async () =>
+          (await a.api("GET", "/api/cluster")).json.redis === "up" && (await b.api("GET", "/api/cluster")).json.redis === "up"
+            ? true
+            : undefined,
+        15_000,
+      );
       expect((await httpGetFor(`${b.httpBase}/live/test.flv?token=bob-token-0001`, 500)).status).to.equal(200);
 
       // A restart loses everything Redis held: each edge registers its live sessions again.
       await redis.restart();
-      await waitFor("frank registered again after the restart", async () => ((await playingOf(b, "frank")).length === 1 ? true : undefined), 15_000);
+      await waitFor(
+        "frank registered again after the restart",
+        async () => ((await playingOf(b, "frank")).length === 1 ? true : undefined),
+        15_000,
+      );
       expect((await httpGetFor(`${b.httpBase}/live/test.flv?token=bob-token-0001`, 500)).status).to.equal(200);
     } finally {
       redis.resume();
@@ -203,11 +280,15 @@ function flvViewer(url: string) {
 
   it("statistics stay in each edge's ledger; any edge answers them per edge and merged", async () => {
     type Row = { key: string; sessions: number };
-    const stats = await waitFor("both edges' totals published", async () => {
-      const reply = await b.api("GET", "/api/cluster/stats");
-      const nodes = reply.json?.nodes as Record<string, { channels: Row[] }> | undefined;
-      return nodes?.["edge-a"] !== undefined && nodes["edge-b"] !== undefined ? reply.json : undefined;
-    }, 15_000);
+    const stats = await waitFor(
+      "both edges' totals published",
+      async () => {
+        const reply = await b.api("GET", "/api/cluster/stats");
+        const nodes = reply.json?.nodes as Record<string, { channels: Row[] }> | undefined;
+        return nodes?.["edge-a"] !== undefined && nodes["edge-b"] !== undefined ? reply.json : undefined;
+      },
+      15_000,
+    );
     const sessionsOf = (rows: Row[]) => rows.find((r) => r.key === "live/test")?.sessions ?? 0;
     const [onA, onB] = [sessionsOf(stats.nodes["edge-a"].channels), sessionsOf(stats.nodes["edge-b"].channels)];
     expect(onA).to.be.above(0);
@@ -221,14 +302,24 @@ function flvViewer(url: string) {
   it("an edge killed with -9 drops out of the shared list within its lease (3 heartbeats)", async () => {
     const c = await startEdge("c", edgeConfig("edge-c", redis.url, "local"));
     try {
-      await waitFor("edge c on air", async () => ((await httpGetFor(`${c.httpBase}/live/test.flv?token=probe-token-0001`, 300)).bytes > 0 ? true : undefined), 60_000);
+      await waitFor(
+        "edge c on air",
+        async () => ((await httpGetFor(`${c.httpBase}/live/test.flv?token=probe-token-0001`, 300)).bytes > 0 ? true : undefined),
+        60_000,
+      );
       const viewer = flvViewer(`${c.httpBase}/live/test.flv?token=carol-token-0001`);
-      await waitFor("carol on C, seen from B", async () => ((await sessionsOn(b, "?user=carol")).sessions.some((s) => s.node === "edge-c") ? true : undefined));
+      await waitFor("carol on C, seen from B", async () =>
+        (await sessionsOn(b, "?user=carol")).sessions.some((s) => s.node === "edge-c") ? true : undefined,
+      );
       const lease = (await b.api("GET", "/api/cluster")).json.leaseMs as number;
       expect(lease).to.equal(3 * HEARTBEAT_MS);
       const killedAt = Date.now();
       await c.crash();
-      const goneAt = await waitFor("C's sessions gone", async () => ((await sessionsOn(b, "?user=carol")).sessions.some((s) => s.node === "edge-c") ? undefined : Date.now()), 10_000);
+      const goneAt = await waitFor(
+        "C's sessions gone",
+        async () => ((await sessionsOn(b, "?user=carol")).sessions.some((s) => s.node === "edge-c") ? undefined : Date.now()),
+        10_000,
+      );
       // The bound: the lease (3 heartbeats) after C's last heartbeat, which came at most one heartbeat before the kill.
       expect(goneAt - killedAt).to.be.at.most(lease + 1000);
       viewer.stop();

@@ -10,14 +10,23 @@ interface Racer {
 }
 
 function startRacer(url: string, node: string, viewers: number, cap: number): Racer {
-  const proc = spawn(process.execPath, ["--import", "tsx", "test/fixtures/cluster-racer.ts", url, node, String(viewers), String(cap)], { stdio: ["pipe", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, ["--import", "tsx", "test/fixtures/cluster-racer.ts", url, node, String(viewers), String(cap)], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   let out = "";
   proc.stdout!.on("data", (d: Buffer) => {
     out += d.toString();
     recordExternalLog(d.toString());
   });
   proc.stderr!.on("data", (d: Buffer) => recordExternalLog(d.toString()));
-  return { proc, lines: () => out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    proc,
+    lines: () =>
+      out
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 describe("the last slots across edges (two processes, real redis-server)", function () {
@@ -42,7 +51,10 @@ describe("the last slots across edges (two processes, real redis-server)", funct
     for (const r of racers) r.proc.stdin!.write("go\n");
     const done = await Promise.all(racers.map((r) => waitFor("racer done", () => r.lines().find((l) => l.event === "racer.done"), 60_000)));
     const admitted = done.map((d) => d.admitted as number);
-    expect(done.map((d) => d.down), "no admission fell back on Redis being away").to.deep.equal([0, 0]);
+    expect(
+      done.map((d) => d.down),
+      "no admission fell back on Redis being away",
+    ).to.deep.equal([0, 0]);
     expect(admitted[0]! + admitted[1]!).to.equal(100);
     expect(done.map((d) => (d.refused as number) + (d.admitted as number))).to.deep.equal([100, 100]);
     // Each edge's view of the shared list, read after its own race ended, holds at least its own

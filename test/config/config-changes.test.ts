@@ -3,10 +3,30 @@ import { changedKeys, RELOADABLE_KEYS } from "../../plugin/src/config/config-cha
 
 describe("changedKeys: the key paths that differ between two configurations", () => {
   const cases: [string, object, object, string[]][] = [
-    ["nothing changed", { auth: { defaultAction: "deny" }, log: { level: "info" } }, { log: { level: "info" }, auth: { defaultAction: "deny" } }, []],
-    ["one key of a section", { auth: { defaultAction: "deny", denyIps: [] } }, { auth: { defaultAction: "allow", denyIps: [] } }, ["auth.defaultAction"]],
-    ["keys in a stable order, sections and keys sorted", { log: { level: "info" }, auth: { b: 1, a: 1 } }, { log: { level: "debug" }, auth: { b: 2, a: 2 } }, ["auth.a", "auth.b", "log.level"]],
-    ["a key added or removed", { sessions: { maxPerIp: 0 } }, { sessions: { maxPerChannel: 5 } }, ["sessions.maxPerChannel", "sessions.maxPerIp"]],
+    [
+      "nothing changed",
+      { auth: { defaultAction: "deny" }, log: { level: "info" } },
+      { log: { level: "info" }, auth: { defaultAction: "deny" } },
+      [],
+    ],
+    [
+      "one key of a section",
+      { auth: { defaultAction: "deny", denyIps: [] } },
+      { auth: { defaultAction: "allow", denyIps: [] } },
+      ["auth.defaultAction"],
+    ],
+    [
+      "keys in a stable order, sections and keys sorted",
+      { log: { level: "info" }, auth: { b: 1, a: 1 } },
+      { log: { level: "debug" }, auth: { b: 2, a: 2 } },
+      ["auth.a", "auth.b", "log.level"],
+    ],
+    [
+      "a key added or removed",
+      { sessions: { maxPerIp: 0 } },
+      { sessions: { maxPerChannel: 5 } },
+      ["sessions.maxPerChannel", "sessions.maxPerIp"],
+    ],
     ["a section that is not a mapping", { cluster: null }, { cluster: { redis: "redis://x" } }, ["cluster"]],
     ["a section added", {}, { api: { token: "t" } }, ["api"]],
     ["a list value compared whole", { auth: { denyIps: ["10.0.0.0/8"] } }, { auth: { denyIps: ["10.0.0.0/8", "::1"] } }, ["auth.denyIps"]],
@@ -24,9 +44,18 @@ describe("changedKeys: the key paths that differ between two configurations", ()
 
   it("names the keys a reload takes over", () => {
     expect(RELOADABLE_KEYS).to.deep.equal([
-      "auth.denyIps", "auth.allowIps", "auth.trustedProxies", "auth.defaultAction",
-      "sessions.limitPolicy", "sessions.maxPerIp", "sessions.maxPerChannel", "sessions.revokedForSec",
-      "hls.sessionIdleSec", "hls.ipBinding", "log.level", "log.nmsLevel",
+      "auth.denyIps",
+      "auth.allowIps",
+      "auth.trustedProxies",
+      "auth.defaultAction",
+      "sessions.limitPolicy",
+      "sessions.maxPerIp",
+      "sessions.maxPerChannel",
+      "sessions.revokedForSec",
+      "hls.sessionIdleSec",
+      "hls.ipBinding",
+      "log.level",
+      "log.nmsLevel",
     ]);
   });
 });

@@ -23,12 +23,19 @@ describe("configuration reload on a running NMS: lists and default action now, t
     let error: unknown;
     try {
       // A YAML file or an untyped caller can hand over anything; the types would catch it in code.
-      nms.auth.reload({ auth: { defaultAction: "maybe", denyIp: ["127.0.0.1"] }, sessions: { recheckIntervalSec: -1 } } as unknown as PluginConfigInput);
+      nms.auth.reload({
+        auth: { defaultAction: "maybe", denyIp: ["127.0.0.1"] },
+        sessions: { recheckIntervalSec: -1 },
+      } as unknown as PluginConfigInput);
     } catch (caught) {
       error = caught;
     }
     expect(error).to.be.instanceOf(ConfigError);
-    expect((error as ConfigError).issues.map((i) => i.path).sort()).to.deep.equal(["auth.defaultAction", "auth.denyIp", "sessions.recheckIntervalSec"]);
+    expect((error as ConfigError).issues.map((i) => i.path).sort()).to.deep.equal([
+      "auth.defaultAction",
+      "auth.denyIp",
+      "sessions.recheckIntervalSec",
+    ]);
     expect(nms.auth.config.auth.defaultAction).to.equal("allow");
     const result = await viewer;
     expect(result.status).to.equal(200);
@@ -60,7 +67,9 @@ describe("configuration reload on a running NMS: lists and default action now, t
 
   it("session caps and the limit policy apply to the next viewers", async () => {
     const capped = (limitPolicy: "reject-new" | "close-oldest") => ({ ...base, sessions: { ...base.sessions, maxPerIp: 1, limitPolicy } });
-    expect(nms.auth.reload(capped("reject-new")).applied).to.deep.equal(["auth.defaultAction", "auth.allowIps", "sessions.maxPerIp"].sort());
+    expect(nms.auth.reload(capped("reject-new")).applied).to.deep.equal(
+      ["auth.defaultAction", "auth.allowIps", "sessions.maxPerIp"].sort(),
+    );
     const first = httpGetFor(flv(), 10000).then(() => Date.now());
     await sleep(500);
     expect((await httpGetFor(flv(), 500)).status, "a second viewer from the same address").to.equal(403);

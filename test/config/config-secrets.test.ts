@@ -16,10 +16,26 @@ describe("configSecrets: every secret a plugin configuration holds", () => {
 
   const cases: [string, Record<string, unknown>, string[]][] = [
     ["the API token and the previous ones", { api: { token: API_TOKEN, previousTokens: [OLD_API_TOKEN] } }, [OLD_API_TOKEN, API_TOKEN]],
-    ["the play signing secrets", { auth: { securetoken: { secrets: ["play-secret-0123456789", "play-secret-older-0123"] } } }, ["play-secret-0123456789", "play-secret-older-0123"]],
-    ["the publish signing secrets", { publish: { securetoken: { secrets: ["publish-secret-0123456789"] } } }, ["publish-secret-0123456789"]],
-    ["users' tokens and plaintext passwords", { auth: { users: [{ login: "ann", password: "plain-pass-1", tokens: ["tok-a", "tok-b"], packages: ["*"] }] } }, ["tok-a", "tok-b", "plain-pass-1"]],
-    ["the edge signing secret", { hls: { dir: "/tmp/x", edge: { baseUrl: "https://edge.example", secret: "edge-secret-0123456789" } } }, ["edge-secret-0123456789"]],
+    [
+      "the play signing secrets",
+      { auth: { securetoken: { secrets: ["play-secret-0123456789", "play-secret-older-0123"] } } },
+      ["play-secret-0123456789", "play-secret-older-0123"],
+    ],
+    [
+      "the publish signing secrets",
+      { publish: { securetoken: { secrets: ["publish-secret-0123456789"] } } },
+      ["publish-secret-0123456789"],
+    ],
+    [
+      "users' tokens and plaintext passwords",
+      { auth: { users: [{ login: "ann", password: "plain-pass-1", tokens: ["tok-a", "tok-b"], packages: ["*"] }] } },
+      ["tok-a", "tok-b", "plain-pass-1"],
+    ],
+    [
+      "the edge signing secret",
+      { hls: { dir: "/tmp/x", edge: { baseUrl: "https://edge.example", secret: "edge-secret-0123456789" } } },
+      ["edge-secret-0123456789"],
+    ],
   ];
   for (const [name, input, secrets] of cases) {
     it(name, () => {
@@ -34,7 +50,9 @@ describe("configSecrets: every secret a plugin configuration holds", () => {
   });
 
   it("the credentials in the backend's URL, not the URL", () => {
-    const secrets = configSecrets(parse({ auth: { backend: { type: "http-request", url: "http://bob:hunter2-pw@auth.example/check?apikey=k3y-0123456789" } } }));
+    const secrets = configSecrets(
+      parse({ auth: { backend: { type: "http-request", url: "http://bob:hunter2-pw@auth.example/check?apikey=k3y-0123456789" } } }),
+    );
     expect(secrets).to.include("hunter2-pw");
     expect(secrets.join(" ")).to.not.include("auth.example");
   });

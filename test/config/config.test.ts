@@ -45,12 +45,14 @@ describe("configuration", () => {
       { path: "auth.denyIps[1]", message: "is not an IP address or CIDR", value: "10.0.0.300/8" },
       { path: "auth.alowIps", message: 'is not a known key (did you mean "allowIps"?)' },
     ]);
-    expect(message).to.equal([
-      `${file} has 3 error(s):`,
-      '  auth.defaultAction: "maybe" must be one of "allow"|"deny"',
-      '  auth.denyIps[1]: "10.0.0.300/8" is not an IP address or CIDR',
-      '  auth.alowIps: is not a known key (did you mean "allowIps"?)',
-    ].join("\n"));
+    expect(message).to.equal(
+      [
+        `${file} has 3 error(s):`,
+        '  auth.defaultAction: "maybe" must be one of "allow"|"deny"',
+        '  auth.denyIps[1]: "10.0.0.300/8" is not an IP address or CIDR',
+        '  auth.alowIps: is not a known key (did you mean "allowIps"?)',
+      ].join("\n"),
+    );
   });
 
   it("rejects unknown top-level keys and wrong types without defaulting them", () => {
@@ -84,7 +86,12 @@ describe("configuration", () => {
 
   it("requires the API token when the API is enabled", () => {
     expect(issuesOf(() => parseConfig(pluginConfigSchema, { api: { enabled: true } }))).to.deep.equal([
-      { path: "api.token", message: "is required when the API is enabled (every route needs the credential): set api.token, or api.tokenFile for a token the server generates", value: "<redacted>" },
+      {
+        path: "api.token",
+        message:
+          "is required when the API is enabled (every route needs the credential): set api.token, or api.tokenFile for a token the server generates",
+        value: "<redacted>",
+      },
     ]);
   });
 

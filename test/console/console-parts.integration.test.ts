@@ -22,7 +22,15 @@ describe("console routes over real HTTP (in-process plugin with its API)", funct
 
   it("streams a snapshot, then opened, playing, ended and byte counters as Server-Sent Events", async () => {
     let bytes = 0;
-    const open = () => auth.sessions.open({ protocol: "http-flv", app: "live", channel: "test", ip: "10.0.0.1", userAgent: "<b>ua</b>", transport: { bytesOut: () => bytes, close() {} } });
+    const open = () =>
+      auth.sessions.open({
+        protocol: "http-flv",
+        app: "live",
+        channel: "test",
+        ip: "10.0.0.1",
+        userAgent: "<b>ua</b>",
+        transport: { bytesOut: () => bytes, close() {} },
+      });
     const first = open();
     const events: { event: string; data: any }[] = [];
     const req = http.get(`${base}/api/events`, { headers: { Authorization: `Bearer ${TOKEN}` } });
@@ -40,13 +48,24 @@ describe("console routes over real HTTP (in-process plugin with its API)", funct
         if (event !== undefined && data !== undefined) events.push({ event, data: JSON.parse(data) });
       }
     });
-    const until = (what: string, check: () => boolean) => waitUntil(() => `${what}: ${JSON.stringify(events.map((e) => e.event))}`, check, 15_000, 50);
+    const until = (what: string, check: () => boolean) =>
+      waitUntil(() => `${what}: ${JSON.stringify(events.map((e) => e.event))}`, check, 15_000, 50);
     await until("snapshot", () => events.length >= 1);
     expect(events[0]!.event).to.equal("snapshot");
     const snapshot = events[0]!.data as { fields: string[]; rows: unknown[][] };
     expect(snapshot.rows).to.have.length(1);
     const row = Object.fromEntries(snapshot.fields.map((f, i) => [f, snapshot.rows[0]![i]]));
-    expect(row).to.include({ id: first.id, protocol: "http-flv", app: "live", channel: "test", userAgent: "<b>ua</b>", state: "checking", name: null, userId: null, bytesOut: 0 });
+    expect(row).to.include({
+      id: first.id,
+      protocol: "http-flv",
+      app: "live",
+      channel: "test",
+      userAgent: "<b>ua</b>",
+      state: "checking",
+      name: null,
+      userId: null,
+      bytesOut: 0,
+    });
     const second = open();
     auth.sessions.admit(second, { identity: { userId: "alice" }, request: undefined });
     bytes = 4096;
@@ -57,13 +76,17 @@ describe("console routes over real HTTP (in-process plugin with its API)", funct
     const names = events.map((e) => e.event);
     expect(names.slice(0, 3)).to.deep.equal(["snapshot", "opened", "playing"]);
     expect(events.find((e) => e.event === "playing")!.data).to.include({ id: second.id, userId: "alice", userAgent: "<b>ua</b>" });
-    expect(events.find((e) => e.event === "bytes")!.data.sessions).to.deep.include.members([[first.id, 4096], [second.id, 4096]]);
+    expect(events.find((e) => e.event === "bytes")!.data.sessions).to.deep.include.members([
+      [first.id, 4096],
+      [second.id, 4096],
+    ]);
     expect(events.find((e) => e.event === "ended")!.data).to.deep.equal({ id: second.id, reason: "viewer-left" });
     auth.sessions.end(first, "viewer-left");
   });
 
   it("signs in only with a JSON credential, and a cookie call that changes something needs the CSRF header", async () => {
-    const signIn = (body: string, type = "application/json") => fetch(`${base}/api/console/sign-in`, { method: "POST", headers: { "Content-Type": type }, body });
+    const signIn = (body: string, type = "application/json") =>
+      fetch(`${base}/api/console/sign-in`, { method: "POST", headers: { "Content-Type": type }, body });
     expect((await signIn(`credential=${TOKEN}`, "application/x-www-form-urlencoded")).status, "a plain form cannot sign in").to.equal(415);
     expect((await signIn("{not json")).status).to.equal(400);
     expect((await signIn(JSON.stringify({ credential: "wrong-credential" }))).status).to.equal(401);
@@ -72,11 +95,19 @@ describe("console routes over real HTTP (in-process plugin with its API)", funct
     const cookie = ok.headers.get("set-cookie")!.split(";")[0]!;
     const { csrf } = (await ok.json()) as { csrf: string };
     expect((await fetch(`${base}/api/sessions`, { headers: { Cookie: cookie } })).status).to.equal(200);
-    const revoke = (headers: Record<string, string>) => fetch(`${base}/api/sessions/revoke`, { method: "POST", headers: { Cookie: cookie, "Content-Type": "application/json", ...headers }, body: JSON.stringify({ token: "some-token-123" }) });
+    const revoke = (headers: Record<string, string>) =>
+      fetch(`${base}/api/sessions/revoke`, {
+        method: "POST",
+        headers: { Cookie: cookie, "Content-Type": "application/json", ...headers },
+        body: JSON.stringify({ token: "some-token-123" }),
+      });
     expect((await revoke({})).status).to.equal(403);
     expect((await revoke({ "X-CSRF-Token": "guess" })).status).to.equal(403);
     expect((await revoke({ "X-CSRF-Token": csrf })).status).to.equal(200);
-    expect(auth.revocations.list().map((r) => r.kind), "the token is revoked from now on").to.include("token");
+    expect(
+      auth.revocations.list().map((r) => r.kind),
+      "the token is revoked from now on",
+    ).to.include("token");
     const signOut = await fetch(`${base}/api/console/sign-out`, { method: "POST", headers: { Cookie: cookie, "X-CSRF-Token": csrf } });
     expect(signOut.headers.get("set-cookie")).to.include("Max-Age=0");
     expect((await fetch(`${base}/api/sessions`, { headers: { Cookie: cookie } })).status).to.equal(401);

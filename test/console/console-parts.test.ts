@@ -46,11 +46,20 @@ describe("console parts: sign-in sessions, revoked tokens, decision log, viewer 
 
   it("the decision log keeps the newest decisions, filters them, and holds no query", async () => {
     const { logger } = createCapturingLogger();
-    const chain = new AuthChain([{ name: "ip-deny", decide: (r) => (r.ip === "10.0.0.9" ? deny("address on deny list (10.0.0.9/32)") : PASS) }], "allow", logger);
+    const chain = new AuthChain(
+      [{ name: "ip-deny", decide: (r) => (r.ip === "10.0.0.9" ? deny("address on deny list (10.0.0.9/32)") : PASS) }],
+      "allow",
+      logger,
+    );
     const log = new DecisionLog(chain, new ManualClock(1000), 3);
-    for (const ip of ["10.0.0.1", "10.0.0.9", "10.0.0.2", "10.0.0.9"]) await chain.decide(authRequest({ ip, query: "token=secret-in-query" }));
+    for (const ip of ["10.0.0.1", "10.0.0.9", "10.0.0.2", "10.0.0.9"])
+      await chain.decide(authRequest({ ip, query: "token=secret-in-query" }));
     const all = log.recent({}, 10);
-    expect(all.map((d) => [d.ip, d.verdict, d.step])).to.deep.equal([["10.0.0.9", "deny", "ip-deny"], ["10.0.0.2", "allow", "default"], ["10.0.0.9", "deny", "ip-deny"]]);
+    expect(all.map((d) => [d.ip, d.verdict, d.step])).to.deep.equal([
+      ["10.0.0.9", "deny", "ip-deny"],
+      ["10.0.0.2", "allow", "default"],
+      ["10.0.0.9", "deny", "ip-deny"],
+    ]);
     expect(log.recent({ verdict: "allow" }, 10)).to.have.length(1);
     expect(log.recent({ text: "DENY LIST" }, 10)).to.have.length(2);
     expect(log.recent({}, 1)).to.have.length(1);
@@ -66,14 +75,28 @@ describe("console parts: sign-in sessions, revoked tokens, decision log, viewer 
     const store = new MemorySessionStore(clock, logger);
     const history = new ViewerHistory(store, clock, 3_600_000);
     const play = (protocol: "hls" | "rtmp", channel: string) => {
-      const s = store.open({ protocol, app: "live", channel, ip: "10.0.0.1", userAgent: "t", transport: { bytesOut: () => 0, close() {} } });
+      const s = store.open({
+        protocol,
+        app: "live",
+        channel,
+        ip: "10.0.0.1",
+        userAgent: "t",
+        transport: { bytesOut: () => 0, close() {} },
+      });
       store.admit(s, { identity: undefined, request: undefined });
       return s;
     };
     const a = play("hls", "one");
     play("hls", "one");
     play("rtmp", "one");
-    store.open({ protocol: "hls", app: "live", channel: "two", ip: "10.0.0.1", userAgent: "t", transport: { bytesOut: () => 0, close() {} } }); // checking: not counted
+    store.open({
+      protocol: "hls",
+      app: "live",
+      channel: "two",
+      ip: "10.0.0.1",
+      userAgent: "t",
+      transport: { bytesOut: () => 0, close() {} },
+    }); // checking: not counted
     history.sample();
     expect(history.history()).to.deep.equal({ "live/one": [{ at: 0, viewers: { hls: 2, rtmp: 1 } }] });
     store.end(a, "viewer-left");

@@ -31,7 +31,27 @@ const SHOTS = join(import.meta.dirname, "..", "..", "docs", "console");
 
 /** An ffmpeg viewer on HTTP-FLV: it exits when the server ends its connection. */
 function flvViewer(url: string, userAgent = "ffmpeg-viewer/1.0"): { child: ChildProcess; exited: Promise<number | null> } {
-  const child = spawn("ffmpeg", ["-hide_banner", "-nostdin", "-loglevel", "error", "-user_agent", userAgent, "-rw_timeout", "10000000", "-i", url, "-c", "copy", "-f", "null", "-"], { stdio: "ignore" });
+  const child = spawn(
+    "ffmpeg",
+    [
+      "-hide_banner",
+      "-nostdin",
+      "-loglevel",
+      "error",
+      "-user_agent",
+      userAgent,
+      "-rw_timeout",
+      "10000000",
+      "-i",
+      url,
+      "-c",
+      "copy",
+      "-f",
+      "null",
+      "-",
+    ],
+    { stdio: "ignore" },
+  );
   return { child, exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))) };
 }
 
@@ -87,7 +107,13 @@ describe("operator console in a real Chromium (real bundled server, real ffmpeg 
     const api = `http://127.0.0.1:${run.server.ports.api}`;
     expect((await fetch(`${base}vendor/hls.mjs`)).status).to.equal(200);
     expect((await fetch(`${base}vendor/htm-preact.js`)).status).to.equal(200);
-    for (const path of ["/console/../package.json", "/console/vendor/", "/console/%2e%2e/package.json", "/console/vendor/../../package.json", "/console/node_modules/hls.js/package.json"]) {
+    for (const path of [
+      "/console/../package.json",
+      "/console/vendor/",
+      "/console/%2e%2e/package.json",
+      "/console/vendor/../../package.json",
+      "/console/node_modules/hls.js/package.json",
+    ]) {
       expect((await httpGetFor(`${api}${path}`, 1000)).status, path).to.equal(404);
     }
     const redirect = await fetch(`${api}/console`, { redirect: "manual" });
@@ -123,7 +149,9 @@ describe("operator console in a real Chromium (real bundled server, real ffmpeg 
     const started = await playingAt;
     await rowOf("alice").waitFor({ timeout: 20_000 });
     expect(Date.now() - started, "ms from playing to the row").to.be.below(2000);
-    await waitFor("bytes counted on the page", async () => ((await rowOf("alice").locator("td.col-bytes").textContent()) !== "0 B" ? true : undefined));
+    await waitFor("bytes counted on the page", async () =>
+      (await rowOf("alice").locator("td.col-bytes").textContent()) !== "0 B" ? true : undefined,
+    );
     await rowOf("alice").locator("button[data-action=close]").click();
     const code = await Promise.race([viewer.exited, new Promise((r) => setTimeout(() => r("still running"), 20_000))]);
     expect(code, "the viewer's ffmpeg exits once its connection is cut").to.not.equal("still running");
@@ -151,7 +179,9 @@ describe("operator console in a real Chromium (real bundled server, real ffmpeg 
     await rowOf("mallory").waitFor({ timeout: 20_000 });
     expect(await rowOf("mallory").locator("td.col-player").textContent()).to.equal(XSS);
     await page.fill("input[name=user]", "mallory");
-    await waitFor("mallory's bytes and rate on the page", async () => ((await rowOf("mallory").locator("td.col-rate").textContent()) !== "—" ? true : undefined));
+    await waitFor("mallory's bytes and rate on the page", async () =>
+      (await rowOf("mallory").locator("td.col-rate").textContent()) !== "—" ? true : undefined,
+    );
     await shot("live");
     await page.fill("input[name=user]", "");
     expect(await page.locator("img").count()).to.equal(0);
@@ -165,12 +195,25 @@ describe("operator console in a real Chromium (real bundled server, real ffmpeg 
 
   it("refuses a state-changing call with the cookie but without the CSRF token", async () => {
     const withoutCsrf = await page.evaluate(async () => {
-      const r = await fetch("../api/sessions/revoke", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ user: "mallory" }) });
+      const r = await fetch("../api/sessions/revoke", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ user: "mallory" }),
+      });
       return r.status;
     });
     expect(withoutCsrf).to.equal(403);
     expect(playingOf("mallory")).to.have.length(1);
-    const withWrongCsrf = await page.evaluate(async () => (await fetch("../api/sessions/revoke", { method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": "guess" }, body: "{\"user\":\"mallory\"}" })).status);
+    const withWrongCsrf = await page.evaluate(
+      async () =>
+        (
+          await fetch("../api/sessions/revoke", {
+            method: "POST",
+            headers: { "Content-Type": "application/json", "X-CSRF-Token": "guess" },
+            body: '{"user":"mallory"}',
+          })
+        ).status,
+    );
     expect(withWrongCsrf).to.equal(403);
     // Without the cookie (another site's page, curl) it is no credential at all.
     expect((await fetch(`http://127.0.0.1:${run.server.ports.api}/api/sessions`)).status).to.equal(401);
@@ -181,11 +224,19 @@ describe("operator console in a real Chromium (real bundled server, real ffmpeg 
     await page.waitForSelector("article.channel .badge.up");
     await page.click("article.channel button:text('Preview')");
     const video = page.locator("article.channel video");
-    const first = await waitFor("the preview playing", async () => {
-      const t = await video.evaluate((v) => (v as unknown as { currentTime: number }).currentTime);
-      return t > 0.5 ? t : undefined;
-    }, 30_000);
-    await waitFor("the preview time advancing", async () => ((await video.evaluate((v) => (v as unknown as { currentTime: number }).currentTime)) > first + 1 ? true : undefined), 20_000);
+    const first = await waitFor(
+      "the preview playing",
+      async () => {
+        const t = await video.evaluate((v) => (v as unknown as { currentTime: number }).currentTime);
+        return t > 0.5 ? t : undefined;
+      },
+      30_000,
+    );
+    await waitFor(
+      "the preview time advancing",
+      async () => ((await video.evaluate((v) => (v as unknown as { currentTime: number }).currentTime)) > first + 1 ? true : undefined),
+      20_000,
+    );
     await shot("channels");
   });
 
@@ -199,14 +250,20 @@ describe("operator console in a real Chromium (real bundled server, real ffmpeg 
     await page.fill("input[name=maxConnections]", "3");
     await page.click("button:text('Add')");
     await page.waitForSelector("tr[data-login=carol]");
-    expect(await page.locator("tr[data-login=carol]").textContent()).to.include("1 set").and.not.include("carol-token");
+    expect(await page.locator("tr[data-login=carol]").textContent())
+      .to.include("1 set")
+      .and.not.include("carol-token");
     await page.locator("tr[data-login=carol] button:text('Edit')").click();
     await page.fill("input[name=comment]", "front desk");
     await page.click("button:text('Save')");
     await page.waitForSelector("tr[data-login=carol] >> text=front desk");
     await page.locator("tr[data-login=carol] button:text('Disable')").click();
     await page.waitForSelector("tr[data-login=carol] >> text=disabled");
-    expect(run.server.auth.users!.users.find((u) => u.login === "carol")).to.include({ enabled: false, comment: "front desk", maxConnections: 3 });
+    expect(run.server.auth.users!.users.find((u) => u.login === "carol")).to.include({
+      enabled: false,
+      comment: "front desk",
+      maxConnections: 3,
+    });
     await shot("users");
   });
 
@@ -241,7 +298,9 @@ describe("operator console in a real Chromium (real bundled server, real ffmpeg 
     mkdirSync(join(nginxDir, "logs"), { recursive: true });
     const port = await freePort();
     const temp = (name: string) => `${name}_temp_path ${join(nginxDir, `tmp-${name}`)};`;
-    writeFileSync(join(nginxDir, "nginx.conf"), `
+    writeFileSync(
+      join(nginxDir, "nginx.conf"),
+      `
 worker_processes 1;
 pid ${join(nginxDir, "nginx.pid")};
 error_log ${join(nginxDir, "logs", "error.log")} warn;
@@ -259,7 +318,8 @@ http {
     }
   }
 }
-`);
+`,
+    );
     const nginx = spawn(NGINX, ["-p", nginxDir, "-c", join(nginxDir, "nginx.conf"), "-g", "daemon off;"], { stdio: "ignore" });
     viewers.push(nginx);
     const proxied = `http://127.0.0.1:${port}/ops/console/`;
@@ -287,7 +347,12 @@ http {
     await page.click("button.sign-out");
     await page.waitForSelector("input[name=credential]");
     expect(await page.evaluate(async () => (await fetch("../api/sessions")).status)).to.equal(401);
-    const signIn = (credential: string) => fetch(`http://127.0.0.1:${run.server.ports.api}/api/console/sign-in`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ credential }) });
+    const signIn = (credential: string) =>
+      fetch(`http://127.0.0.1:${run.server.ports.api}/api/console/sign-in`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ credential }),
+      });
     const statuses: number[] = [];
     for (let i = 0; i < 12; i++) statuses.push((await signIn(`wrong-${i}`)).status);
     // Earlier failures of this run (the wrong sign-in, requests without a credential) count too: at most

@@ -119,20 +119,32 @@ describe("building viewer authorization opens nothing; start opens, detach close
     try {
       now = openResources();
       const opened = added(baseline.resources, now.resources);
-      expect(opened, "the flush, purge, sweep and history timers, the API's listener, the Redis link").to.include.members(["Timeout", "TCPServerWrap", "TCPSocketWrap"]);
+      expect(opened, "the flush, purge, sweep and history timers, the API's listener, the Redis link").to.include.members([
+        "Timeout",
+        "TCPServerWrap",
+        "TCPSocketWrap",
+      ]);
       expect(now.sighup, "the users file's SIGHUP listener").to.equal(baseline.sighup + 1);
-      expect(added(baseline.fds, now.fds).join("\n"), "the ledger, the watcher, the sockets").to.include("stats.sqlite").and.to.include("socket:");
-      expect(readFileSync(config.api.tokenFile!, "utf8").trim(), "start writes the token the API was built with").to.equal(auth.config.api.token);
+      expect(added(baseline.fds, now.fds).join("\n"), "the ledger, the watcher, the sockets")
+        .to.include("stats.sqlite")
+        .and.to.include("socket:");
+      expect(readFileSync(config.api.tokenFile!, "utf8").trim(), "start writes the token the API was built with").to.equal(
+        auth.config.api.token,
+      );
       expect(existsSync(config.stats.file!)).to.equal(true);
       await waitFor("the edge to join the cluster", () => (auth.cluster?.status().redis === "up" ? true : undefined), 10_000);
     } finally {
       await auth.detach();
     }
     // Closed sockets and handles are released on the next turns of the loop.
-    await waitFor("every resource to be released", () => {
-      const end = openResources();
-      return added(baseline.resources, end.resources).length === 0 && added(baseline.fds, end.fds).length === 0 ? end : undefined;
-    }, 10_000).catch(() => undefined);
+    await waitFor(
+      "every resource to be released",
+      () => {
+        const end = openResources();
+        return added(baseline.resources, end.resources).length === 0 && added(baseline.fds, end.fds).length === 0 ? end : undefined;
+      },
+      10_000,
+    ).catch(() => undefined);
     const end = openResources();
     expect(added(baseline.resources, end.resources), "resources after detach").to.deep.equal([]);
     expect(end.sighup, "SIGHUP listeners after detach").to.equal(baseline.sighup);
@@ -204,7 +216,11 @@ describe("an injected session store", () => {
     writeFileSync(join(dir, "live", "ch1", "index.m3u8"), "#EXTM3U\n");
     const logs = createCapturingLogger();
     const store = new RecordingStore(systemClock, logs.logger);
-    const config = parseConfig(pluginConfigSchema, { log: { level: "silent" }, auth: { defaultAction: "deny" }, hls: { dir } }) as PluginConfig;
+    const config = parseConfig(pluginConfigSchema, {
+      log: { level: "silent" },
+      auth: { defaultAction: "deny" },
+      hls: { dir },
+    }) as PluginConfig;
     const auth = buildViewerAuth(config, { logger: logs.logger, sessionStore: store });
     expect(auth.sessions).to.equal(store);
     await auth.start();

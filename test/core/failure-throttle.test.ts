@@ -46,7 +46,12 @@ describe("FailureThrottle: failures per key ban it for a while", () => {
 
   it("reserve counts attempts in flight against the limit", () => {
     const throttle = new FailureThrottle(new ManualClock(0), OPTIONS);
-    expect([throttle.reserve("a"), throttle.reserve("a"), throttle.reserve("a"), throttle.reserve("a")]).to.deep.equal([true, true, true, false]);
+    expect([throttle.reserve("a"), throttle.reserve("a"), throttle.reserve("a"), throttle.reserve("a")]).to.deep.equal([
+      true,
+      true,
+      true,
+      false,
+    ]);
     expect(throttle.reserve("b")).to.equal(true);
     expect(throttle.settle("a", false)).to.equal(0);
     expect(throttle.reserve("a")).to.equal(true);

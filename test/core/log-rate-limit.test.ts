@@ -12,7 +12,11 @@ describe("LogRateLimit: one log line per interval for a repeating failure", () =
       clock.advance(1000);
     }
     // Lines at 0 s, 60 s, 120 s; each later one reports itself plus the 59 held back.
-    expect(counts.map((c, i) => [i, c]).filter(([, c]) => c! > 0)).to.deep.equal([[0, 1], [60, 60], [120, 60]]);
+    expect(counts.map((c, i) => [i, c]).filter(([, c]) => c! > 0)).to.deep.equal([
+      [0, 1],
+      [60, 60],
+      [120, 60],
+    ]);
   });
 
   it("a hit exactly one interval after the last line is logged", () => {

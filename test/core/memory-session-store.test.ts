@@ -19,9 +19,15 @@ describe("MemorySessionStore: the reference SessionStore", () => {
     store = new MemorySessionStore(clock, log.logger);
   });
 
-  const open = (fields: { protocol?: Protocol; app?: string; channel?: string; ip?: string; bytes?: () => number; close?: () => void } = {}) =>
+  const open = (
+    fields: { protocol?: Protocol; app?: string; channel?: string; ip?: string; bytes?: () => number; close?: () => void } = {},
+  ) =>
     store.open({
-      protocol: fields.protocol ?? "rtmp", app: fields.app ?? "live", channel: fields.channel ?? "test", ip: fields.ip ?? "192.0.2.1", userAgent: "player",
+      protocol: fields.protocol ?? "rtmp",
+      app: fields.app ?? "live",
+      channel: fields.channel ?? "test",
+      ip: fields.ip ?? "192.0.2.1",
+      userAgent: "player",
       transport: { bytesOut: fields.bytes ?? (() => 500), close: fields.close ?? (() => {}) },
     });
   const play = (session: ViewerSession, identity?: SessionIdentity, query = "") => {
@@ -34,7 +40,15 @@ describe("MemorySessionStore: the reference SessionStore", () => {
     store.subscribe("opened", (s) => opened.push(s.id));
     const a = open();
     const b = open();
-    expect(a).to.include({ state: "checking", startedAt: T0, lastActivityAt: T0, app: "live", channel: "test", identity: undefined, playingSince: undefined });
+    expect(a).to.include({
+      state: "checking",
+      startedAt: T0,
+      lastActivityAt: T0,
+      app: "live",
+      channel: "test",
+      identity: undefined,
+      playingSince: undefined,
+    });
     expect(a.id).to.match(/^[A-Za-z0-9_-]{22}$/);
     expect(a.id).to.not.equal(b.id);
     expect(opened).to.deep.equal([a.id, b.id]);
@@ -91,7 +105,14 @@ describe("MemorySessionStore: the reference SessionStore", () => {
     expect(store.count({ userId: "ann", state: "playing" })).to.equal(0);
     expect(ended).to.deep.equal([s.id]);
     expect(log.events("session.end")).to.have.length(1);
-    expect(log.events("session.end")[0]!.session).to.include({ id: s.id, userId: "ann", name: "Ann", durationMs: 2000, bytesOut: 500, reason: "viewer-left" });
+    expect(log.events("session.end")[0]!.session).to.include({
+      id: s.id,
+      userId: "ann",
+      name: "Ann",
+      durationMs: 2000,
+      bytesOut: 500,
+      reason: "viewer-left",
+    });
   });
 
   it("records which stage refused a session that never played", () => {
@@ -102,7 +123,13 @@ describe("MemorySessionStore: the reference SessionStore", () => {
   });
 
   it("ends a session whose transport cannot report its bytes, counting 0 and logging why", () => {
-    const s = play(open({ bytes: () => { throw new Error("socket gone"); } }));
+    const s = play(
+      open({
+        bytes: () => {
+          throw new Error("socket gone");
+        },
+      }),
+    );
     store.end(s, "viewer-left");
     expect(s).to.include({ state: "ended", finalBytesOut: 0 });
     expect(log.events("session.bytes_failed")).to.have.length(1);
@@ -115,7 +142,13 @@ describe("MemorySessionStore: the reference SessionStore", () => {
     store.close(s, "revoked");
     expect(s).to.include({ state: "ended", endReason: "revoked" });
     expect(cuts).to.equal(1);
-    const broken = play(open({ close: () => { throw new Error("already closed"); } }));
+    const broken = play(
+      open({
+        close: () => {
+          throw new Error("already closed");
+        },
+      }),
+    );
     store.close(broken, "revoked");
     expect(broken.state).to.equal("ended");
     expect(log.events("session.close_failed")).to.have.length(1);
@@ -189,7 +222,9 @@ describe("MemorySessionStore: the reference SessionStore", () => {
 
   it("runs every subscriber even when one throws, and logs the failure; unsubscribing stops the calls", () => {
     const seen: string[] = [];
-    store.subscribe("opened", () => { throw new Error("broken listener"); });
+    store.subscribe("opened", () => {
+      throw new Error("broken listener");
+    });
     const off = store.subscribe("opened", (s) => seen.push(s.id));
     const a = open();
     off();

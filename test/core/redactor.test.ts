@@ -24,26 +24,57 @@ describe("Redactor", () => {
 
   it("leaves text without credentials as it is", () => {
     const cases = [
-      "rtmp://127.0.0.1:1935/live/test", "http://cdn.example/a.ts?quality=720&lang=en", "mail me at ops@example.org",
-      "[tcp @ 0x55616ef3b540] Connection to tcp://127.0.0.1:9 failed: Connection refused", "a // comment with an @ later",
+      "rtmp://127.0.0.1:1935/live/test",
+      "http://cdn.example/a.ts?quality=720&lang=en",
+      "mail me at ops@example.org",
+      "[tcp @ 0x55616ef3b540] Connection to tcp://127.0.0.1:9 failed: Connection refused",
+      "a // comment with an @ later",
       "frame=  100 fps= 25 q=-1.0 size=N/A time=00:00:04.00",
     ];
     for (const input of cases) expect(plain.redact(input), input).to.equal(input);
   });
 
   it("removes the values of secret-looking query parameters, case-insensitively, in any URL-ish text", () => {
-    expect(plain.redact("http://h/x?apikey=K&token=T: Connection refused")).to.equal("http://h/x?apikey=<redacted>&token=<redacted>: Connection refused");
-    expect(plain.redact("rtmp://127.0.0.1:1935/live/test?va_internal=abc123&x=1")).to.equal("rtmp://127.0.0.1:1935/live/test?va_internal=<redacted>&x=1");
-    const names = ["token", "Auth", "sign", "sig", "password", "pass", "passwd", "pwd", "secret", "KEY", "apikey", "api_key", "x-api-key",
-      "access_token", "signature", "X-Amz-Signature", "client_secret", "va_internal", "vas", "hash", "api%5Fkey"];
-    for (const name of names) expect(plain.redact(`/live/t.flv?a=1&${name}=s3cr3t&b=2`), name).to.equal(`/live/t.flv?a=1&${name}=<redacted>&b=2`);
+    expect(plain.redact("http://h/x?apikey=K&token=T: Connection refused")).to.equal(
+      "http://h/x?apikey=<redacted>&token=<redacted>: Connection refused",
+    );
+    expect(plain.redact("rtmp://127.0.0.1:1935/live/test?va_internal=abc123&x=1")).to.equal(
+      "rtmp://127.0.0.1:1935/live/test?va_internal=<redacted>&x=1",
+    );
+    const names = [
+      "token",
+      "Auth",
+      "sign",
+      "sig",
+      "password",
+      "pass",
+      "passwd",
+      "pwd",
+      "secret",
+      "KEY",
+      "apikey",
+      "api_key",
+      "x-api-key",
+      "access_token",
+      "signature",
+      "X-Amz-Signature",
+      "client_secret",
+      "va_internal",
+      "vas",
+      "hash",
+      "api%5Fkey",
+    ];
+    for (const name of names)
+      expect(plain.redact(`/live/t.flv?a=1&${name}=s3cr3t&b=2`), name).to.equal(`/live/t.flv?a=1&${name}=<redacted>&b=2`);
     expect(plain.redact("/live/t.flv?auth=login:pass%20word")).to.equal("/live/t.flv?auth=<redacted>");
     expect(plain.redact("/live/t.flv?channel=a&quality=hd")).to.equal("/live/t.flv?channel=a&quality=hd");
   });
 
   it("removes every known secret verbatim, as written, JSON-escaped or percent-encoded; short ones only by position", () => {
     const redactor = new Redactor(["internal-secret-0123", 'qu"ote\\secret', "p@ss/word", "short"]);
-    expect(redactor.redact("packager said internal-secret-0123 twice: internal-secret-0123")).to.equal("packager said <redacted> twice: <redacted>");
+    expect(redactor.redact("packager said internal-secret-0123 twice: internal-secret-0123")).to.equal(
+      "packager said <redacted> twice: <redacted>",
+    );
     expect(redactor.redact(JSON.stringify({ e: 'qu"ote\\secret' }))).to.equal('{"e":"<redacted>"}');
     expect(redactor.redact("user=p%40ss%2Fword")).to.equal("user=<redacted>");
     expect(redactor.redact("a short word stays")).to.equal("a short word stays");
@@ -53,8 +84,11 @@ describe("Redactor", () => {
   it("is idempotent: text redacted at its source passes the logger's redaction unchanged", () => {
     const redactor = new Redactor(["the-signing-secret"]);
     const inputs = [
-      "http://u:p@ss@h/x?apikey=K&token=the-signing-secret&sign=1-abc: refused", "//u:pw@h/x?token=the-signing-secret",
-      "rtmp://h/live/t?va_internal=the-signing-secret", "?token=", "?token=a<b>c&x=1",
+      "http://u:p@ss@h/x?apikey=K&token=the-signing-secret&sign=1-abc: refused",
+      "//u:pw@h/x?token=the-signing-secret",
+      "rtmp://h/live/t?va_internal=the-signing-secret",
+      "?token=",
+      "?token=a<b>c&x=1",
     ];
     for (const input of inputs) {
       const once = redactor.redact(input);
@@ -64,7 +98,13 @@ describe("Redactor", () => {
   });
 
   it("finds the credentials of a configured URL, as written and decoded", () => {
-    expect(Redactor.credentialsIn("http://user:pa%40ss@h/x?apikey=K%2B1&quality=hd&Token=T")).to.have.members(["pa%40ss", "pa@ss", "K%2B1", "K+1", "T"]);
+    expect(Redactor.credentialsIn("http://user:pa%40ss@h/x?apikey=K%2B1&quality=hd&Token=T")).to.have.members([
+      "pa%40ss",
+      "pa@ss",
+      "K%2B1",
+      "K+1",
+      "T",
+    ]);
     expect(Redactor.credentialsIn("not a url")).to.deep.equal([]);
   });
 
@@ -81,7 +121,10 @@ describe("Redactor", () => {
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) });
     const log = createLogger("info", sink, new Redactor(["the-internal-secret"]));
-    log.error({ event: "channel.process_down", lastError: "http://u:pa55word@h/x?apikey=K: refused", err: new Error("boom the-internal-secret") }, "see rtmp://h/live/t?va_internal=the-internal-secret");
+    log.error(
+      { event: "channel.process_down", lastError: "http://u:pa55word@h/x?apikey=K: refused", err: new Error("boom the-internal-secret") },
+      "see rtmp://h/live/t?va_internal=the-internal-secret",
+    );
     const text = lines.join("");
     for (const secret of ["pa55word", "apikey=K", "the-internal-secret"]) expect(text).to.not.include(secret);
     expect(JSON.parse(text)).to.include({ event: "channel.process_down", lastError: "http://<redacted>@h/x?apikey=<redacted>: refused" });
@@ -103,7 +146,8 @@ describe("Redactor", () => {
   });
 
   it("makeSecureLink's error names a bad URL without its credentials or the secret", () => {
-    expect(() => makeSecureLink({ url: "//u:pa55word@h/live/t.flv?token=the-signing-secret", secret: "the-signing-secret", lifetimeSec: 60 }))
-      .to.throw('url "//<redacted>@h/live/t.flv?token=<redacted>" is not an absolute URL');
+    expect(() =>
+      makeSecureLink({ url: "//u:pa55word@h/live/t.flv?token=the-signing-secret", secret: "the-signing-secret", lifetimeSec: 60 }),
+    ).to.throw('url "//<redacted>@h/live/t.flv?token=<redacted>" is not an absolute URL');
   });
 });

@@ -51,11 +51,14 @@ export class ChannelWatcher {
     this.#bytesThisConnection = 0;
     // Only the current connection's end counts: a destroyed one may still report end and error.
     const reopen = () => generation === this.#generation && this.#reopen();
-    const req = http.get({ host: "127.0.0.1", port: t.httpPort, path: `/${t.app}/${t.channel}.flv?token=${t.token}`, agent: false }, (res) => {
-      res.on("data", (chunk: Buffer) => this.#scan(chunk));
-      res.on("end", reopen);
-      res.on("error", reopen);
-    });
+    const req = http.get(
+      { host: "127.0.0.1", port: t.httpPort, path: `/${t.app}/${t.channel}.flv?token=${t.token}`, agent: false },
+      (res) => {
+        res.on("data", (chunk: Buffer) => this.#scan(chunk));
+        res.on("end", reopen);
+        res.on("error", reopen);
+      },
+    );
     req.on("error", reopen);
     this.#request = req;
   }

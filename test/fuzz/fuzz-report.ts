@@ -14,18 +14,29 @@ export function fuzzPassed(report: FuzzReport): boolean {
 function familyRow(report: FuzzReport, family: Family): string[] {
   const records = report.records.filter((r) => r.family === family);
   const familyOf = new Map(report.records.map((r) => [r.index, r.family]));
-  const pinned = (kind: RunFailure["kind"]) => report.failures.filter((f) => f.kind === kind && f.cases.some((c) => familyOf.get(c) === family)).length;
+  const pinned = (kind: RunFailure["kind"]) =>
+    report.failures.filter((f) => f.kind === kind && f.cases.some((c) => familyOf.get(c) === family)).length;
   const violations = CASE_VIOLATION_KINDS.map((kind) => String(records.filter((r) => r.violations.some((v) => v.kind === kind)).length));
   const mediaBytes = records.filter((r) => !r.authorized).reduce((sum, r) => sum + r.mediaBytes, 0);
-  return [family, String(records.length), String(pinned("crash")), String(pinned("liveness")), ...violations, String(mediaBytes), String(pinned("injection"))];
+  return [
+    family,
+    String(records.length),
+    String(pinned("crash")),
+    String(pinned("liveness")),
+    ...violations,
+    String(mediaBytes),
+    String(pinned("injection")),
+  ];
 }
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r, n) => {
-    const line = r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(" | ");
-    return n === 0 ? `${line}\n${widths.map((w) => "-".repeat(w)).join("-|-")}` : line;
-  }).join("\n");
+  return rows
+    .map((r, n) => {
+      const line = r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(" | ");
+      return n === 0 ? `${line}\n${widths.map((w) => "-".repeat(w)).join("-|-")}` : line;
+    })
+    .join("\n");
 }
 
 /**
@@ -36,7 +47,11 @@ function table(rows: string[][]): string {
 export function formatReport(report: FuzzReport): string {
   const out: string[] = [];
   const seconds = (report.durationMs / 1000).toFixed(1);
-  out.push("", `Fuzz summary: seed ${report.seed}, ${report.records.length} cases in ${seconds} s (${report.stoppedBy}), server restarts: ${report.restarts}`, "");
+  out.push(
+    "",
+    `Fuzz summary: seed ${report.seed}, ${report.records.length} cases in ${seconds} s (${report.stoppedBy}), server restarts: ${report.restarts}`,
+    "",
+  );
   const header = ["family", "cases", "crashes", "liveness", ...CASE_VIOLATION_KINDS, "unauth media B", "injections"];
   const rows = FAMILIES.map((f) => familyRow(report, f));
   const total = header.map((_, i) => (i === 0 ? "total" : String(rows.reduce((sum, r) => sum + Number(r[i]), 0))));
@@ -51,15 +66,25 @@ export function formatReport(report: FuzzReport): string {
   out.push("checks:");
   out.push(`  ${verdict(count("crash"))} process alive: ${count("crash")} crash(es)`);
   const finalProbes = report.finalProbes.map((p) => `${p.detail.split(":")[0]} ${p.ok ? "ok" : "FAILED"}`).join(", ");
-  out.push(`  ${verdict(count("liveness"))} authorized viewer plays: ${report.probes.run - report.probes.failed}/${report.probes.run} checkpoint probes ok; final: ${finalProbes || "not run"}`);
-  out.push(`  ${verdict(count("injection"))} nothing injected into the channel: the authorized watcher got ${(report.watcher.bytes / 1024 / 1024).toFixed(1)} MB, marker seen ${report.watcher.markerHits}×, reconnected ${report.watcher.interruptions}×`);
+  out.push(
+    `  ${verdict(count("liveness"))} authorized viewer plays: ${report.probes.run - report.probes.failed}/${report.probes.run} checkpoint probes ok; final: ${finalProbes || "not run"}`,
+  );
+  out.push(
+    `  ${verdict(count("injection"))} nothing injected into the channel: the authorized watcher got ${(report.watcher.bytes / 1024 / 1024).toFixed(1)} MB, marker seen ${report.watcher.markerHits}×, reconnected ${report.watcher.interruptions}×`,
+  );
   out.push(`  ${verdict(count("api-lockout"))} operator's API token still answered 200 after API cases`);
   const m = report.memory;
-  out.push(m === undefined ? "  ---- memory: not measured (the run ended early)"
-    : `  ${verdict(count("memory"))} memory: RSS baseline ${m.baselineMb} MB, peak ${m.peakMb} MB, after the settle ${m.finalMb} MB (bound: baseline + ${m.slackMb} MB${m.sinceRestart ? "; baseline of the last restart" : ""})`);
+  out.push(
+    m === undefined
+      ? "  ---- memory: not measured (the run ended early)"
+      : `  ${verdict(count("memory"))} memory: RSS baseline ${m.baselineMb} MB, peak ${m.peakMb} MB, after the settle ${m.finalMb} MB (bound: baseline + ${m.slackMb} MB${m.sinceRestart ? "; baseline of the last restart" : ""})`,
+  );
   const d = report.disk;
-  out.push(d === undefined ? "  ---- disk: not measured (the run ended early)"
-    : `  ${verdict(count("disk"))} statistics on disk: ${(d.baselineBytes / 1024).toFixed(0)} KB → ${(d.finalBytes / 1024).toFixed(0)} KB (bound ${(d.boundBytes / 1024).toFixed(0)} KB: 8 MB + 4 KB per case)`);
+  out.push(
+    d === undefined
+      ? "  ---- disk: not measured (the run ended early)"
+      : `  ${verdict(count("disk"))} statistics on disk: ${(d.baselineBytes / 1024).toFixed(0)} KB → ${(d.finalBytes / 1024).toFixed(0)} KB (bound ${(d.boundBytes / 1024).toFixed(0)} KB: 8 MB + 4 KB per case)`,
+  );
   out.push(`  ${verdict(count("secret-in-log"))} no credential of the run in the server's output`);
   out.push(`  ${verdict(count("harness"))} harness`);
   out.push(`  backend asked ${report.backendCalls}× (it refuses everyone; onUnreachable: allow)`);
@@ -70,7 +95,10 @@ export function formatReport(report: FuzzReport): string {
   const failing: string[] = [];
   for (const f of report.failures) {
     const where = f.cases.length === 0 ? "(run)" : f.cases.length === 1 ? `case ${f.cases[0]}` : `cases ${f.cases.join(",")}`;
-    const names = f.cases.map((c) => report.records.find((r) => r.index === c)).filter((r) => r !== undefined).map((r) => `[${r.family}] ${r.name}`);
+    const names = f.cases
+      .map((c) => report.records.find((r) => r.index === c))
+      .filter((r) => r !== undefined)
+      .map((r) => `[${r.family}] ${r.name}`);
     failing.push(`  ${f.kind.toUpperCase()} ${where}: ${f.detail}${names.length === 1 ? ` — ${names[0]}` : ""}`);
     if (f.kind === "crash" && f.tail !== undefined) {
       const cause = f.tail.filter((l) => /Error|throw|at |Uncaught|exception/i.test(l) && !l.startsWith("{")).slice(0, 6);
@@ -85,7 +113,8 @@ export function formatReport(report: FuzzReport): string {
     if (r.violations.length > 3) failing.push(`      … ${r.violations.length - 3} more`);
     failing.push(`      replay: ${replay(r.index)}`);
   }
-  if (violating.length > MAX_LISTED_CASES) failing.push(`  … and ${violating.length - MAX_LISTED_CASES} more cases with bad answers (--verbose prints every case)`);
+  if (violating.length > MAX_LISTED_CASES)
+    failing.push(`  … and ${violating.length - MAX_LISTED_CASES} more cases with bad answers (--verbose prints every case)`);
   if (failing.length > 0) out.push("", "failures:", ...failing);
   out.push("", fuzzPassed(report) ? "FUZZ PASSED" : "FUZZ FAILED", "");
   return out.join("\n");

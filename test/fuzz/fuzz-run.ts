@@ -108,8 +108,19 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const backend = await startStubBackend();
   backend.respond = answer(403);
   const report: FuzzReport = {
-    seed: options.seed, durationMs: 0, stoppedBy: "all cases run", records: [], failures: [], restarts: 0, probes: { run: 0, failed: 0 },
-    finalProbes: [], memory: undefined, disk: undefined, watcher: { bytes: 0, markerHits: 0, interruptions: 0 }, backendCalls: 0, errorEvents: {},
+    seed: options.seed,
+    durationMs: 0,
+    stoppedBy: "all cases run",
+    records: [],
+    failures: [],
+    restarts: 0,
+    probes: { run: 0, failed: 0 },
+    finalProbes: [],
+    memory: undefined,
+    disk: undefined,
+    watcher: { bytes: 0, markerHits: 0, interruptions: 0 },
+    backendCalls: 0,
+    errorEvents: {},
   };
   const serverOptions = {
     backendUrl: `${backend.base}/check`,
@@ -125,8 +136,22 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     report.stoppedBy = "server would not start";
     return report;
   }
-  const target = (s: FuzzServer): ProbeTarget => ({ httpPort: s.ports.http, rtmpPort: s.ports.rtmp, app: s.app, channel: s.channel, token: s.viewerToken });
-  const contextOf = (s: FuzzServer): CaseContext => ({ ports: s.ports, app: s.app, channel: s.channel, viewerToken: s.viewerToken, apiToken: s.apiToken, securetokenSecret: s.securetokenSecret, injectMarker: marker });
+  const target = (s: FuzzServer): ProbeTarget => ({
+    httpPort: s.ports.http,
+    rtmpPort: s.ports.rtmp,
+    app: s.app,
+    channel: s.channel,
+    token: s.viewerToken,
+  });
+  const contextOf = (s: FuzzServer): CaseContext => ({
+    ports: s.ports,
+    app: s.app,
+    channel: s.channel,
+    viewerToken: s.viewerToken,
+    apiToken: s.apiToken,
+    securetokenSecret: s.securetokenSecret,
+    injectMarker: marker,
+  });
   let ctx = contextOf(server);
   const watcher = new ChannelWatcher(target(server), marker);
   let baseline = await measureBaseline(server);
@@ -143,7 +168,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const foldServer = (s: FuzzServer) => {
     if (folded.has(s)) return;
     folded.add(s);
-    for (const [name, lines] of Object.entries(s.secretLeaks())) report.failures.push({ kind: "secret-in-log", cases: [], detail: `the ${name} appeared in ${lines} line(s) of the server's output` });
+    for (const [name, lines] of Object.entries(s.secretLeaks()))
+      report.failures.push({ kind: "secret-in-log", cases: [], detail: `the ${name} appeared in ${lines} line(s) of the server's output` });
     for (const [event, count] of Object.entries(s.errorEvents())) report.errorEvents[event] = (report.errorEvents[event] ?? 0) + count;
   };
   const restart = async (why: string): Promise<boolean> => {
@@ -178,7 +204,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     try {
       await Promise.race([
         fuzzCase.run(ctx, outcome),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`case did not finish within ${CASE_TIMEOUT_MS} ms`)), CASE_TIMEOUT_MS))),
+        new Promise(
+          (_, reject) => (timer = setTimeout(() => reject(new Error(`case did not finish within ${CASE_TIMEOUT_MS} ms`)), CASE_TIMEOUT_MS)),
+        ),
       ]);
     } catch (error) {
       outcome.note(`harness: ${(error as Error).message}`);
@@ -186,8 +214,15 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       clearTimeout(timer);
     }
     const record: CaseRecord = {
-      index, family: fuzzCase.family, name: fuzzCase.name, authorized: fuzzCase.authorized, durationMs: Date.now() - t0,
-      statuses: outcome.statuses, mediaBytes: outcome.mediaBytes, violations: outcome.violations, notes: outcome.notes,
+      index,
+      family: fuzzCase.family,
+      name: fuzzCase.name,
+      authorized: fuzzCase.authorized,
+      durationMs: Date.now() - t0,
+      statuses: outcome.statuses,
+      mediaBytes: outcome.mediaBytes,
+      violations: outcome.violations,
+      notes: outcome.notes,
     };
     if (options.verbose) log(formatCase(record));
     else for (const v of record.violations) log(`  case ${index} (${record.family}) ${v.kind}: ${v.detail}`);
@@ -214,7 +249,12 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     let found = false;
     for (const [position, index] of batch.entries()) {
       if (outOfTime()) {
-        report.failures.push({ kind: "crash", cases: batch.slice(position), detail: `${exitText}; these cases were not replayed (out of time)`, tail });
+        report.failures.push({
+          kind: "crash",
+          cases: batch.slice(position),
+          detail: `${exitText}; these cases were not replayed (out of time)`,
+          tail,
+        });
         return true;
       }
       await runOne(index);
@@ -264,7 +304,11 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       log(`  [${Math.round((Date.now() - started) / 1000)} s] ${report.records.length} cases, RSS ${mb(rss)} MB, ${bad} failure(s) so far`);
     }
     if (watcher.markerHits > markerHitsSeen) {
-      report.failures.push({ kind: "injection", cases: [...batch], detail: `the authorized watcher received the injection marker ${watcher.markerHits - markerHitsSeen} time(s)` });
+      report.failures.push({
+        kind: "injection",
+        cases: [...batch],
+        detail: `the authorized watcher received the injection marker ${watcher.markerHits - markerHitsSeen} time(s)`,
+      });
       log(`  INJECTION after case(s) ${batch.join(", ")}`);
       markerHitsSeen = watcher.markerHits;
     }
@@ -287,7 +331,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   };
 
   watcher.start();
-  log(`fuzzing pid ${server.pid}: http ${server.ports.http}, rtmp ${server.ports.rtmp}, api ${server.ports.api}; seed ${options.seed}; baseline RSS ${mb(baseline.rss)} MB`);
+  log(
+    `fuzzing pid ${server.pid}: http ${server.ports.http}, rtmp ${server.ports.rtmp}, api ${server.ports.api}; seed ${options.seed}; baseline RSS ${mb(baseline.rss)} MB`,
+  );
   let batch: number[] = [];
   const indices = options.only ?? naturals(options.cases);
   let running = true;
@@ -318,19 +364,40 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     const slackMb = options.rssSlackMb ?? 64;
     report.memory = { baselineMb: mb(baseline.rss), peakMb: mb(peakRss), finalMb: mb(finalRss), slackMb, sinceRestart };
     if (finalRss > baseline.rss + slackMb * 1024 * 1024) {
-      report.failures.push({ kind: "memory", cases: [], detail: `RSS ${mb(finalRss)} MB after ${(options.settleMs ?? 5000) / 1000} s idle; baseline ${mb(baseline.rss)} MB + ${slackMb} MB allowed` });
+      report.failures.push({
+        kind: "memory",
+        cases: [],
+        detail: `RSS ${mb(finalRss)} MB after ${(options.settleMs ?? 5000) / 1000} s idle; baseline ${mb(baseline.rss)} MB + ${slackMb} MB allowed`,
+      });
     }
     const finalDisk = server.statsBytes();
     const boundBytes = baselineDisk + DISK_BASE_BYTES + DISK_PER_CASE_BYTES * casesOnThisServer;
     report.disk = { baselineBytes: baselineDisk, finalBytes: finalDisk, boundBytes };
-    if (finalDisk > boundBytes) report.failures.push({ kind: "disk", cases: [], detail: `statistics database grew from ${mb(baselineDisk)} MB to ${mb(finalDisk)} MB (bound ${mb(boundBytes)} MB)` });
+    if (finalDisk > boundBytes)
+      report.failures.push({
+        kind: "disk",
+        cases: [],
+        detail: `statistics database grew from ${mb(baselineDisk)} MB to ${mb(finalDisk)} MB (bound ${mb(boundBytes)} MB)`,
+      });
     const t = target(server);
     report.finalProbes = [await probeHttpFlv(t), await probeHls(t), await probeRtmp(t), await probeWsFlv(t)];
-    for (const probe of report.finalProbes.filter((p) => !p.ok)) report.failures.push({ kind: "liveness", cases: [], detail: `final check: ${probe.detail}` });
-    if (!server.alive) report.failures.push({ kind: "crash", cases: [], detail: `during the final checks: ${describeExit(server.exit!)}`, tail: server.tail(40) });
+    for (const probe of report.finalProbes.filter((p) => !p.ok))
+      report.failures.push({ kind: "liveness", cases: [], detail: `final check: ${probe.detail}` });
+    if (!server.alive)
+      report.failures.push({
+        kind: "crash",
+        cases: [],
+        detail: `during the final checks: ${describeExit(server.exit!)}`,
+        tail: server.tail(40),
+      });
   }
   watcher.stop();
-  if (watcher.markerHits > markerHitsSeen) report.failures.push({ kind: "injection", cases: [], detail: `the watcher received the injection marker ${watcher.markerHits - markerHitsSeen} time(s) at the end` });
+  if (watcher.markerHits > markerHitsSeen)
+    report.failures.push({
+      kind: "injection",
+      cases: [],
+      detail: `the watcher received the injection marker ${watcher.markerHits - markerHitsSeen} time(s) at the end`,
+    });
   report.watcher = { bytes: watcher.bytes, markerHits: watcher.markerHits, interruptions: watcher.interruptions };
   await server.stop();
   foldServer(server);
@@ -344,8 +411,17 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
  * RSS after a few authorized plays and a short rest: what the server holds when idle with one viewer.
  * The first play may wait `firstPlayMs` for the channel to come on air (after a restart).
  */
-async function measureBaseline(server: FuzzServer, opts: { firstPlayMs?: number; withHls?: boolean; restMs?: number } = {}): Promise<{ rss: number }> {
-  const t = { httpPort: server.ports.http, rtmpPort: server.ports.rtmp, app: server.app, channel: server.channel, token: server.viewerToken };
+async function measureBaseline(
+  server: FuzzServer,
+  opts: { firstPlayMs?: number; withHls?: boolean; restMs?: number } = {},
+): Promise<{ rss: number }> {
+  const t = {
+    httpPort: server.ports.http,
+    rtmpPort: server.ports.rtmp,
+    app: server.app,
+    channel: server.channel,
+    token: server.viewerToken,
+  };
   await probeHttpFlv(t, opts.firstPlayMs ?? 6000);
   for (let i = 0; i < 2; i++) await probeHttpFlv(t);
   if (opts.withHls ?? true) await probeHls(t);
@@ -356,7 +432,10 @@ async function measureBaseline(server: FuzzServer, opts: { firstPlayMs?: number;
 /** The status the operator's own token gets from `/api/health`. */
 async function apiHealth(server: FuzzServer): Promise<number> {
   try {
-    const answer = await fetch(`http://127.0.0.1:${server.ports.api}/api/health`, { headers: { Authorization: `Bearer ${server.apiToken}` }, signal: AbortSignal.timeout(5000) });
+    const answer = await fetch(`http://127.0.0.1:${server.ports.api}/api/health`, {
+      headers: { Authorization: `Bearer ${server.apiToken}` },
+      signal: AbortSignal.timeout(5000),
+    });
     await answer.arrayBuffer();
     return answer.status;
   } catch {
@@ -370,10 +449,11 @@ function* naturals(limit = Number.POSITIVE_INFINITY): Generator<number> {
 
 /** One case as the verbose log and `--case` replays print it. */
 export function formatCase(record: CaseRecord): string {
-  const lines = [`case ${record.index} [${record.family}${record.authorized ? ", authorized" : ""}] ${record.name} (${record.durationMs} ms)`];
+  const lines = [
+    `case ${record.index} [${record.family}${record.authorized ? ", authorized" : ""}] ${record.name} (${record.durationMs} ms)`,
+  ];
   lines.push(`    statuses: ${record.statuses.length === 0 ? "-" : record.statuses.join(" ")}; media bytes: ${record.mediaBytes}`);
   for (const note of record.notes) lines.push(`    note: ${note}`);
   for (const v of record.violations) lines.push(`    VIOLATION ${v.kind}: ${v.detail}`);
   return lines.join("\n");
 }
-

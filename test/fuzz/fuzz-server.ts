@@ -82,7 +82,10 @@ export class FuzzServer {
     const configFile = join(this.dir, "config.yaml");
     writeFileSync(configFile, JSON.stringify(config, null, 2)); // JSON is YAML
     const cwd = options.root ?? process.cwd();
-    this.#child = spawn(process.execPath, ["--import", "tsx", "server/src/main.ts", "--config", configFile], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    this.#child = spawn(process.execPath, ["--import", "tsx", "server/src/main.ts", "--config", configFile], {
+      cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const onChunk = (chunk: Buffer) => {
       const text = chunk.toString("utf8");
       options.onOutput?.(text);
@@ -90,11 +93,13 @@ export class FuzzServer {
     };
     this.#child.stdout!.on("data", onChunk);
     this.#child.stderr!.on("data", onChunk);
-    this.exited = new Promise((resolve) => this.#child.once("exit", (code, signal) => {
-      this.#consume("\n");
-      this.#exit = { code, signal };
-      resolve(this.#exit);
-    }));
+    this.exited = new Promise((resolve) =>
+      this.#child.once("exit", (code, signal) => {
+        this.#consume("\n");
+        this.#exit = { code, signal };
+        resolve(this.#exit);
+      }),
+    );
   }
 
   /** Starts the server and resolves once it listens and (unless told otherwise) its channel has an HLS playlist on disk. */
@@ -103,8 +108,12 @@ export class FuzzServer {
     const timeoutMs = options.startTimeoutMs ?? 40_000;
     const startedLine = await Promise.race([
       new Promise<string>((resolve) => (server.#started = resolve)),
-      server.exited.then((exit) => Promise.reject(new Error(`the server exited while starting (${describeExit(exit)}):\n${server.tail(30).join("\n")}`))),
-      new Promise<string>((_, reject) => setTimeout(() => reject(new Error(`no server.started within ${timeoutMs} ms:\n${server.tail(30).join("\n")}`)), timeoutMs).unref()),
+      server.exited.then((exit) =>
+        Promise.reject(new Error(`the server exited while starting (${describeExit(exit)}):\n${server.tail(30).join("\n")}`)),
+      ),
+      new Promise<string>((_, reject) =>
+        setTimeout(() => reject(new Error(`no server.started within ${timeoutMs} ms:\n${server.tail(30).join("\n")}`)), timeoutMs).unref(),
+      ),
     ]).catch(async (error: unknown) => {
       await server.stop();
       throw error;
@@ -114,10 +123,15 @@ export class FuzzServer {
     const playlist = join(server.dir, "data", "hls", APP, CHANNEL, "index.m3u8");
     if (options.waitForHls !== false) {
       // Stops waiting early when the server exits: no playlist will come then.
-      const written = await waitUntil("an HLS playlist", () => server.#exit !== undefined || existsSync(playlist), timeoutMs, 100).then(() => server.#exit === undefined, () => false);
+      const written = await waitUntil("an HLS playlist", () => server.#exit !== undefined || existsSync(playlist), timeoutMs, 100).then(
+        () => server.#exit === undefined,
+        () => false,
+      );
       if (!written) {
         await server.stop();
-        throw new Error(`no HLS playlist within ${timeoutMs} ms (${server.#exit ? describeExit(server.#exit) : "still running"}):\n${server.tail(30).join("\n")}`);
+        throw new Error(
+          `no HLS playlist within ${timeoutMs} ms (${server.#exit ? describeExit(server.#exit) : "still running"}):\n${server.tail(30).join("\n")}`,
+        );
       }
     }
     server.recordChildren();
@@ -208,7 +222,11 @@ export class FuzzServer {
     this.#partial = lines.pop() ?? "";
     for (const line of lines) {
       if (line.length === 0) continue;
-      for (const [name, secret] of [["viewer token", this.viewerToken], ["API token", this.apiToken], ["securetoken secret", this.securetokenSecret]] as const) {
+      for (const [name, secret] of [
+        ["viewer token", this.viewerToken],
+        ["API token", this.apiToken],
+        ["securetoken secret", this.securetokenSecret],
+      ] as const) {
         if (line.includes(secret)) this.#leaks.set(name, (this.#leaks.get(name) ?? 0) + 1);
       }
       if (line.startsWith("{")) this.#noteJsonLine(line);

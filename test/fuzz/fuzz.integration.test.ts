@@ -16,7 +16,10 @@ describe("fuzz, short fixed-seed run against the server process (npm run fuzz is
     if (!hasFfmpeg) this.skip();
     const report = await runFuzz({ seed: SEED, cases: CASES, durationSec: 90, settleMs: 3000, onServerOutput: recordExternalLog });
     const summary = formatReport(report);
-    expect(report.records.length, `ran ${report.records.length} of ${CASES} cases within the time budget (an overloaded machine?)\n${summary}`).to.equal(CASES);
+    expect(
+      report.records.length,
+      `ran ${report.records.length} of ${CASES} cases within the time budget (an overloaded machine?)\n${summary}`,
+    ).to.equal(CASES);
     expect(fuzzPassed(report), summary).to.equal(true);
   });
 });

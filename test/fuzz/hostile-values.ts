@@ -52,7 +52,19 @@ export const HOSTILE_TEXT: readonly string[] = [
 
 /** Query parameter names the plugin and NMS read, plus prototype-shaped ones. */
 export const QUERY_KEYS: readonly string[] = [
-  "token", "auth", "sign", "va_session", "va_internal", "name", "ip", "session", "__proto__", "constructor[prototype][x]", "token[]", "token[a]", "",
+  "token",
+  "auth",
+  "sign",
+  "va_session",
+  "va_internal",
+  "name",
+  "ip",
+  "session",
+  "__proto__",
+  "constructor[prototype][x]",
+  "token[]",
+  "token[a]",
+  "",
 ];
 
 /** A latin1 string holding the UTF-8 bytes of `text` (so a raw request carries real UTF-8). */

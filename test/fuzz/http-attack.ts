@@ -38,7 +38,8 @@ export async function sendHttpAttack(port: number, attack: HttpAttack, outcome: 
   if (parsed.garbage) outcome.note(`${what}: the server sent bytes that are not an HTTP response`);
   for (const response of parsed.responses) {
     outcome.answer(response.status, what, attack.accept);
-    if (response.status >= 200 && response.status < 300) outcome.media(mediaBytesOf(response.body, response.headers["content-type"] ?? ""), what);
+    if (response.status >= 200 && response.status < 300)
+      outcome.media(mediaBytesOf(response.body, response.headers["content-type"] ?? ""), what);
   }
   if (parsed.responses.length === 0 && !exchange.connectFailed) {
     outcome.answer(exchange.closedByServer ? CLOSED_WITHOUT_ANSWER : NO_ANSWER_YET, what);
@@ -59,6 +60,11 @@ export function mediaBytesOf(body: Buffer, contentType: string): number {
  * A case made of HTTP attacks sent one after the other, each on its own connection, to the port
  * `portOf` picks (the viewer port or the management API's).
  */
-export function httpCaseBody(name: string, portOf: (ctx: CaseContext) => number, build: (ctx: CaseContext) => HttpAttack | HttpAttack[], authorized = false): CaseBody {
+export function httpCaseBody(
+  name: string,
+  portOf: (ctx: CaseContext) => number,
+  build: (ctx: CaseContext) => HttpAttack | HttpAttack[],
+  authorized = false,
+): CaseBody {
   return attackSequence(name, build, (ctx, attack, outcome, label) => sendHttpAttack(portOf(ctx), attack, outcome, label), authorized);
 }

@@ -37,16 +37,22 @@ export function probeHttpFlv(target: ProbeTarget, timeoutMs = 6000): Promise<Pro
       req.destroy();
       resolve({ ok, detail, ms: Date.now() - started });
     };
-    const timer = setTimeout(() => finish(false, `HTTP-FLV: status ${status}, ${body.length} bytes, no media tag within ${timeoutMs} ms`), timeoutMs);
-    const req = http.get({ host: "127.0.0.1", port: target.httpPort, path: `/${target.app}/${target.channel}.flv?token=${target.token}`, agent: false }, (res) => {
-      status = res.statusCode ?? 0;
-      if (status !== 200) return finish(false, `HTTP-FLV: status ${status}`);
-      res.on("data", (chunk: Buffer) => {
-        if (body.length < 4_000_000) body = Buffer.concat([body, chunk]);
-        if (flvMediaOf(body).mediaTags > 0) finish(true, `HTTP-FLV: 200, media after ${body.length} bytes`);
-      });
-      res.on("end", () => finish(false, `HTTP-FLV: the stream ended after ${body.length} bytes with no media tag`));
-    });
+    const timer = setTimeout(
+      () => finish(false, `HTTP-FLV: status ${status}, ${body.length} bytes, no media tag within ${timeoutMs} ms`),
+      timeoutMs,
+    );
+    const req = http.get(
+      { host: "127.0.0.1", port: target.httpPort, path: `/${target.app}/${target.channel}.flv?token=${target.token}`, agent: false },
+      (res) => {
+        status = res.statusCode ?? 0;
+        if (status !== 200) return finish(false, `HTTP-FLV: status ${status}`);
+        res.on("data", (chunk: Buffer) => {
+          if (body.length < 4_000_000) body = Buffer.concat([body, chunk]);
+          if (flvMediaOf(body).mediaTags > 0) finish(true, `HTTP-FLV: 200, media after ${body.length} bytes`);
+        });
+        res.on("end", () => finish(false, `HTTP-FLV: the stream ended after ${body.length} bytes with no media tag`));
+      },
+    );
     req.on("error", (error) => finish(false, `HTTP-FLV: ${error.message}`));
   });
 }
@@ -63,9 +69,15 @@ export async function probeHls(target: ProbeTarget, timeoutMs = 6000): Promise<P
       if (answer.status !== 200) return fail(`${url.pathname} → ${answer.status}`);
       const bytes = Buffer.from(await answer.arrayBuffer());
       if (!url.pathname.endsWith(".m3u8")) {
-        return bytes[0] === 0x47 ? { ok: true, detail: `HLS: segment of ${bytes.length} bytes`, ms: Date.now() - started } : fail(`${url.pathname} is not MPEG-TS`);
+        return bytes[0] === 0x47
+          ? { ok: true, detail: `HLS: segment of ${bytes.length} bytes`, ms: Date.now() - started }
+          : fail(`${url.pathname} is not MPEG-TS`);
       }
-      const next = bytes.toString("utf8").split("\n").map((l) => l.trim()).find((l) => l.length > 0 && !l.startsWith("#"));
+      const next = bytes
+        .toString("utf8")
+        .split("\n")
+        .map((l) => l.trim())
+        .find((l) => l.length > 0 && !l.startsWith("#"));
       if (next === undefined) return fail(`${url.pathname} lists no URI`);
       url = new URL(next, url);
     }
@@ -89,7 +101,11 @@ export async function probeRtmp(target: ProbeTarget, timeoutMs = 6000): Promise<
       await sleep(50);
     }
     const bytes = client.mediaBytes();
-    return { ok: bytes > 0, detail: `RTMP: ${bytes} media bytes; statuses ${client.statusCodes().join(" ") || "none"}`, ms: Date.now() - started };
+    return {
+      ok: bytes > 0,
+      detail: `RTMP: ${bytes} media bytes; statuses ${client.statusCodes().join(" ") || "none"}`,
+      ms: Date.now() - started,
+    };
   } catch (error) {
     return { ok: false, detail: `RTMP: ${(error as Error).message}`, ms: Date.now() - started };
   } finally {

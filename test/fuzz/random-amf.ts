@@ -2,7 +2,18 @@ import { AMF0_SAMPLES, type Amf0Value } from "../helpers/rtmp-wire.js";
 import type { FuzzRandom } from "./fuzz-random.js";
 import { hostileText } from "./hostile-values.js";
 
-const NUMBERS = [0, -0, -1, 1.5, 2 ** 53, -(2 ** 31), Number.MAX_VALUE, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN] as const;
+const NUMBERS = [
+  0,
+  -0,
+  -1,
+  1.5,
+  2 ** 53,
+  -(2 ** 31),
+  Number.MAX_VALUE,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  Number.NaN,
+] as const;
 
 /**
  * A random AMF0 value of any type: one of the fixed samples (every type, including the rare markers

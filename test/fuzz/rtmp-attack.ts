@@ -29,7 +29,9 @@ export async function runRtmpScript(ctx: CaseContext, outcome: CaseOutcome, what
     const media = client.messages.filter((m) => m.type === MESSAGE_TYPE.audio || m.type === MESSAGE_TYPE.video).length;
     outcome.media(client.mediaBytes(), what);
     const statuses = [...new Set(client.statusCodes())].join(" ");
-    outcome.note(`${what}: ${closed ? "closed by the server" : "still open"}; ${media} media messages; statuses: ${statuses || "none"}${client.parseError === undefined ? "" : `; ${client.parseError}`}`);
+    outcome.note(
+      `${what}: ${closed ? "closed by the server" : "still open"}; ${media} media messages; statuses: ${statuses || "none"}${client.parseError === undefined ? "" : `; ${client.parseError}`}`,
+    );
   } catch (error) {
     outcome.media(client.mediaBytes(), what);
     outcome.note(`${what}: ${(error as Error).message}`);

@@ -1,4 +1,13 @@
-import { AMF0_SAMPLES, commandChunks, connectObject, encodeAmf0, encodeChunks, MESSAGE_TYPE, RawRtmpClient, type Amf0Value } from "../helpers/rtmp-wire.js";
+import {
+  AMF0_SAMPLES,
+  commandChunks,
+  connectObject,
+  encodeAmf0,
+  encodeChunks,
+  MESSAGE_TYPE,
+  RawRtmpClient,
+  type Amf0Value,
+} from "../helpers/rtmp-wire.js";
 import type { CaseBody, CaseContext } from "./fuzz-case.js";
 import type { FuzzRandom } from "./fuzz-random.js";
 import { hostileQuery, hostileText } from "./hostile-values.js";
@@ -58,7 +67,12 @@ function markedMedia(ctx: Ctx, streamId = 1): Buffer {
 
 /** A chunk header (fmt 0) announcing a message of `length` bytes on `csid`, with no payload. */
 function bareHeader(csid: number, length: number, type = MESSAGE_TYPE.invoke): Buffer {
-  const basic = csid < 64 ? Buffer.from([csid]) : csid < 320 ? Buffer.from([0, csid - 64]) : Buffer.from([1, (csid - 64) & 0xff, ((csid - 64) >> 8) & 0xff]);
+  const basic =
+    csid < 64
+      ? Buffer.from([csid])
+      : csid < 320
+        ? Buffer.from([0, csid - 64])
+        : Buffer.from([1, (csid - 64) & 0xff, ((csid - 64) >> 8) & 0xff]);
   const header = Buffer.alloc(11);
   header.writeUIntBE(length & 0xffffff, 3, 3);
   header[6] = type;
@@ -73,12 +87,35 @@ function setChunkSize(size: number): Buffer {
 
 /** AMF0_SAMPLES by name, likeliest to break a field first (a short run covers the head of the matrix). */
 const MATRIX_SAMPLE_ORDER = [
-  "object", "number", "null", "undefined", "strict array", "boolean", "control characters", "empty string", "ECMA array", "typed object",
-  "date", "XML", "reference", "unknown marker", "truncated string", "NaN", "long string",
+  "object",
+  "number",
+  "null",
+  "undefined",
+  "strict array",
+  "boolean",
+  "control characters",
+  "empty string",
+  "ECMA array",
+  "typed object",
+  "date",
+  "XML",
+  "reference",
+  "unknown marker",
+  "truncated string",
+  "NaN",
+  "long string",
 ] as const;
 
 /** The fields of the command sequence each AMF0 sample is put into. */
-const MATRIX_FIELDS = ["connect command object", "connect app", "connect tcUrl", "connect flashVer", "createStream", "play stream name", "publish stream name"] as const;
+const MATRIX_FIELDS = [
+  "connect command object",
+  "connect app",
+  "connect tcUrl",
+  "connect flashVer",
+  "createStream",
+  "play stream name",
+  "publish stream name",
+] as const;
 
 function matrixCase(field: (typeof MATRIX_FIELDS)[number], sample: { name: string; value: Amf0Value }): CaseBody {
   return body(`${field} = ${sample.name}`, (client, ctx) => {
@@ -115,11 +152,20 @@ function matrixCase(field: (typeof MATRIX_FIELDS)[number], sample: { name: strin
  * fail-open bypass, stream injection, and the memory and disk amplifiers. The rest follow in catalogue order.
  */
 const FIRST = [
-  "connect without tcUrl, then play", "connect tcUrl = not a URL", "connect without app, then play", "play with no stream name argument",
-  "connect flashVer = object", "play stream name = number", "connect flashVer = control characters", "channel without credentials (plain refusal)",
-  "play then media messages from the player (stream injection)", "publish (no sign) then media messages",
-  "12 chunk streams each announcing 16 MiB (bounded: 192 MiB of allocations)", "16 denied plays, each with a 1 MiB flashVer (statistics growth)",
-  "connect without flashVer, then play", "set chunk size 0, then connect and play",
+  "connect without tcUrl, then play",
+  "connect tcUrl = not a URL",
+  "connect without app, then play",
+  "play with no stream name argument",
+  "connect flashVer = object",
+  "play stream name = number",
+  "connect flashVer = control characters",
+  "channel without credentials (plain refusal)",
+  "play then media messages from the player (stream injection)",
+  "publish (no sign) then media messages",
+  "12 chunk streams each announcing 16 MiB (bounded: 192 MiB of allocations)",
+  "16 denied plays, each with a 1 MiB flashVer (statistics growth)",
+  "connect without flashVer, then play",
+  "set chunk size 0, then connect and play",
 ] as const;
 
 /** The catalogue with the FIRST cases moved to the front. */
@@ -130,7 +176,10 @@ function firstThese(cases: readonly CaseBody[]): CaseBody[] {
     const at = (FIRST as readonly string[]).indexOf(c.name);
     return at === -1 ? FIRST.length : at;
   };
-  return cases.map((c, i) => ({ c, i })).sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i).map(({ c }) => c);
+  return cases
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i)
+    .map(({ c }) => c);
 }
 
 /**
@@ -164,25 +213,35 @@ export const RTMP_CATALOGUE: readonly CaseBody[] = firstThese([
     client.connect(connectWith(ctx, {}));
     createAndPlay(client, ctx.channel);
   }),
-  body("16 denied plays, each with a 1 MiB flashVer (statistics growth)", { waitMs: 100, send: async (first, ctx) => {
-    const flashVer: Amf0Value = { amf: "long-string", value: "F".repeat(1024 * 1024) };
-    first.connect(connectWith(ctx, { flashVer }));
-    createAndPlay(first, ctx.channel);
-    for (let i = 1; i < 16; i++) {
-      const client = await RawRtmpClient.open(ctx.ports.rtmp);
-      try {
-        await client.handshake(3000);
-        client.connect(connectWith(ctx, { flashVer }));
-        createAndPlay(client, ctx.channel);
-        await client.closesWithin(1000);
-        if (client.mediaBytes() > 0) throw new Error(`play ${i + 1} received ${client.mediaBytes()} media bytes`);
-      } finally {
-        client.destroy();
+  body("16 denied plays, each with a 1 MiB flashVer (statistics growth)", {
+    waitMs: 100,
+    send: async (first, ctx) => {
+      const flashVer: Amf0Value = { amf: "long-string", value: "F".repeat(1024 * 1024) };
+      first.connect(connectWith(ctx, { flashVer }));
+      createAndPlay(first, ctx.channel);
+      for (let i = 1; i < 16; i++) {
+        const client = await RawRtmpClient.open(ctx.ports.rtmp);
+        try {
+          await client.handshake(3000);
+          client.connect(connectWith(ctx, { flashVer }));
+          createAndPlay(client, ctx.channel);
+          await client.closesWithin(1000);
+          if (client.mediaBytes() > 0) throw new Error(`play ${i + 1} received ${client.mediaBytes()} media bytes`);
+        } finally {
+          client.destroy();
+        }
       }
-    }
-  } }),
+    },
+  }),
   // Sample-major: every field gets the likeliest troublemakers (objects, numbers, null…) first.
-  ...MATRIX_SAMPLE_ORDER.flatMap((sampleName) => MATRIX_FIELDS.map((field) => matrixCase(field, AMF0_SAMPLES.find((s) => s.name === sampleName)!))),
+  ...MATRIX_SAMPLE_ORDER.flatMap((sampleName) =>
+    MATRIX_FIELDS.map((field) =>
+      matrixCase(
+        field,
+        AMF0_SAMPLES.find((s) => s.name === sampleName)!,
+      ),
+    ),
+  ),
   body("play before connect", (client, ctx) => createAndPlay(client, ctx.channel)),
   body("publish before connect", (client, ctx) => publish(client, ctx.channel)),
   body("publish (no sign) then play on the same connection", (client, ctx) => {
@@ -225,7 +284,11 @@ export const RTMP_CATALOGUE: readonly CaseBody[] = firstThese([
   body("@setDataFrame with junk metadata after play", (client, ctx) => {
     client.connect(connectWith(ctx, {}));
     createAndPlay(client, ctx.channel);
-    const payload = Buffer.concat([encodeAmf0("@setDataFrame"), encodeAmf0("onMetaData"), encodeAmf0({ amf: "raw", bytes: Buffer.from([0x03, 0x00]) })]);
+    const payload = Buffer.concat([
+      encodeAmf0("@setDataFrame"),
+      encodeAmf0("onMetaData"),
+      encodeAmf0({ amf: "raw", bytes: Buffer.from([0x03, 0x00]) }),
+    ]);
     client.send(encodeChunks({ csid: 5, type: MESSAGE_TYPE.data, streamId: 1, payload }));
   }),
   body("createStream flood (2000)", (client, ctx) => {
@@ -234,18 +297,41 @@ export const RTMP_CATALOGUE: readonly CaseBody[] = firstThese([
   }),
   body("unknown and odd commands", (client, ctx) => {
     client.connect(connectWith(ctx, {}));
-    for (const name of ["releaseStream", "FCPublish", "FCUnpublish", "getStreamLength", "_checkbw", "call", "", "connect\u0000", "__proto__", "constructor"]) {
+    for (const name of [
+      "releaseStream",
+      "FCPublish",
+      "FCUnpublish",
+      "getStreamLength",
+      "_checkbw",
+      "call",
+      "",
+      "connect\u0000",
+      "__proto__",
+      "constructor",
+    ]) {
       client.send(commandChunks(name, 3, [null, ctx.channel, { amf: "raw", bytes: Buffer.from([0x0d]) }]));
     }
     createAndPlay(client, ctx.channel);
   }),
   body("command name that is not a string", (client, ctx) => {
     for (const name of [42, null, { a: 1 }, ["connect"]] as Amf0Value[]) {
-      client.send(encodeChunks({ csid: 3, type: MESSAGE_TYPE.invoke, streamId: 0, payload: Buffer.concat([encodeAmf0(name), encodeAmf0(1), encodeAmf0(connectWith(ctx, {}))]) }));
+      client.send(
+        encodeChunks({
+          csid: 3,
+          type: MESSAGE_TYPE.invoke,
+          streamId: 0,
+          payload: Buffer.concat([encodeAmf0(name), encodeAmf0(1), encodeAmf0(connectWith(ctx, {}))]),
+        }),
+      );
     }
   }),
   body("AMF3 (type 17) connect with junk", (client, ctx) => {
-    const payload = Buffer.concat([Buffer.from([0x00]), encodeAmf0("connect"), encodeAmf0(1), encodeAmf0(connectWith(ctx, { flashVer: 7 }))]);
+    const payload = Buffer.concat([
+      Buffer.from([0x00]),
+      encodeAmf0("connect"),
+      encodeAmf0(1),
+      encodeAmf0(connectWith(ctx, { flashVer: 7 })),
+    ]);
     client.send(encodeChunks({ csid: 3, type: 17, streamId: 0, payload }));
     client.send(encodeChunks({ csid: 3, type: 17, streamId: 0, payload: Buffer.from([0xff, 0x02, 0xff]) }));
     createAndPlay(client, ctx.channel);
@@ -255,14 +341,46 @@ export const RTMP_CATALOGUE: readonly CaseBody[] = firstThese([
     client.send(commandChunks("createStream", 2, [null], 0xffffffff));
     client.send(commandChunks("play", 0, [null, ctx.channel], 0xffffffff));
   }),
-  ...[0, 1, 0x7fffffff, 0xffffffff].map((size) => body(`set chunk size ${size}, then connect and play`, (client, ctx) => {
-    client.send(setChunkSize(size));
-    const large = size === 0x7fffffff || size === 0xffffffff;
-    const chunkSize = large ? 1 << 20 : 128;
-    client.send(encodeChunks({ csid: 3, type: MESSAGE_TYPE.invoke, streamId: 0, payload: Buffer.concat([encodeAmf0("connect"), encodeAmf0(1), encodeAmf0(connectWith(ctx, {}))]) }, chunkSize));
-    client.send(encodeChunks({ csid: 3, type: MESSAGE_TYPE.invoke, streamId: 0, payload: Buffer.concat([encodeAmf0("createStream"), encodeAmf0(2), encodeAmf0(null)]) }, chunkSize));
-    client.send(encodeChunks({ csid: 3, type: MESSAGE_TYPE.invoke, streamId: 1, payload: Buffer.concat([encodeAmf0("play"), encodeAmf0(0), encodeAmf0(null), encodeAmf0(ctx.channel)]) }, chunkSize));
-  })),
+  ...[0, 1, 0x7fffffff, 0xffffffff].map((size) =>
+    body(`set chunk size ${size}, then connect and play`, (client, ctx) => {
+      client.send(setChunkSize(size));
+      const large = size === 0x7fffffff || size === 0xffffffff;
+      const chunkSize = large ? 1 << 20 : 128;
+      client.send(
+        encodeChunks(
+          {
+            csid: 3,
+            type: MESSAGE_TYPE.invoke,
+            streamId: 0,
+            payload: Buffer.concat([encodeAmf0("connect"), encodeAmf0(1), encodeAmf0(connectWith(ctx, {}))]),
+          },
+          chunkSize,
+        ),
+      );
+      client.send(
+        encodeChunks(
+          {
+            csid: 3,
+            type: MESSAGE_TYPE.invoke,
+            streamId: 0,
+            payload: Buffer.concat([encodeAmf0("createStream"), encodeAmf0(2), encodeAmf0(null)]),
+          },
+          chunkSize,
+        ),
+      );
+      client.send(
+        encodeChunks(
+          {
+            csid: 3,
+            type: MESSAGE_TYPE.invoke,
+            streamId: 1,
+            payload: Buffer.concat([encodeAmf0("play"), encodeAmf0(0), encodeAmf0(null), encodeAmf0(ctx.channel)]),
+          },
+          chunkSize,
+        ),
+      );
+    }),
+  ),
   body("control messages with junk values (window ack 0, peer bandwidth, abort, user control)", (client, ctx) => {
     const u32 = (n: number) => {
       const b = Buffer.alloc(4);
@@ -270,20 +388,26 @@ export const RTMP_CATALOGUE: readonly CaseBody[] = firstThese([
       return b;
     };
     client.send(encodeChunks({ csid: 2, type: MESSAGE_TYPE.windowAck, streamId: 0, payload: u32(0) }));
-    client.send(encodeChunks({ csid: 2, type: MESSAGE_TYPE.peerBandwidth, streamId: 0, payload: Buffer.from([0xff, 0xff, 0xff, 0xff, 9]) }));
+    client.send(
+      encodeChunks({ csid: 2, type: MESSAGE_TYPE.peerBandwidth, streamId: 0, payload: Buffer.from([0xff, 0xff, 0xff, 0xff, 9]) }),
+    );
     client.send(encodeChunks({ csid: 2, type: MESSAGE_TYPE.abort, streamId: 0, payload: u32(12345) }));
     client.send(encodeChunks({ csid: 2, type: MESSAGE_TYPE.userControl, streamId: 0, payload: Buffer.from([0, 3]) }));
     client.send(encodeChunks({ csid: 2, type: MESSAGE_TYPE.setChunkSize, streamId: 0, payload: Buffer.from([1]) }));
     client.connect(connectWith(ctx, {}));
     createAndPlay(client, ctx.channel);
   }),
-  body("one message announcing 16 MiB, one chunk sent", (client) => client.send(Buffer.concat([bareHeader(3, 0xffffff), Buffer.alloc(128)]))),
+  body("one message announcing 16 MiB, one chunk sent", (client) =>
+    client.send(Buffer.concat([bareHeader(3, 0xffffff), Buffer.alloc(128)])),
+  ),
   // One whole chunk each, so the parser moves on to the next chunk stream and allocates for every one.
   body("12 chunk streams each announcing 16 MiB (bounded: 192 MiB of allocations)", (client) => {
     client.send(Buffer.concat(Array.from({ length: 12 }, (_, i) => Buffer.concat([bareHeader(3 + i * 29, 0xffffff), Buffer.alloc(128)]))));
   }),
   body("extended chunk stream ids (2- and 3-byte forms)", (client, ctx) => {
-    client.send(Buffer.concat([bareHeader(64, 10), Buffer.alloc(10), bareHeader(319, 4), Buffer.alloc(4), bareHeader(65599, 1), Buffer.alloc(1)]));
+    client.send(
+      Buffer.concat([bareHeader(64, 10), Buffer.alloc(10), bareHeader(319, 4), Buffer.alloc(4), bareHeader(65599, 1), Buffer.alloc(1)]),
+    );
     client.connect(connectWith(ctx, {}));
   }),
   body("fmt 1, 2 and 3 chunks on chunk streams never opened", (client) => {
@@ -302,42 +426,106 @@ export const RTMP_CATALOGUE: readonly CaseBody[] = firstThese([
     client.send(Buffer.from([0x43, 0, 0, 1, 0, 0, 0, 9, 20, 0xff, 0xff, 0xff, 0xff]));
   }),
   body("truncated AMF: string length past the payload", (client) => {
-    client.send(encodeChunks({ csid: 3, type: MESSAGE_TYPE.invoke, streamId: 0, payload: Buffer.concat([encodeAmf0("connect"), encodeAmf0(1), Buffer.from([0x03, 0x00, 0x03, 0x61, 0x70, 0x70, 0x02, 0xff, 0xff, 0x6c])]) }));
+    client.send(
+      encodeChunks({
+        csid: 3,
+        type: MESSAGE_TYPE.invoke,
+        streamId: 0,
+        payload: Buffer.concat([
+          encodeAmf0("connect"),
+          encodeAmf0(1),
+          Buffer.from([0x03, 0x00, 0x03, 0x61, 0x70, 0x70, 0x02, 0xff, 0xff, 0x6c]),
+        ]),
+      }),
+    );
   }),
   body("truncated AMF: object without end marker", (client) => {
-    client.send(encodeChunks({ csid: 3, type: MESSAGE_TYPE.invoke, streamId: 0, payload: Buffer.concat([encodeAmf0("connect"), encodeAmf0(1), Buffer.from([0x03, 0x00, 0x03, 0x61, 0x70, 0x70, 0x02, 0x00, 0x04, 0x6c, 0x69, 0x76, 0x65])]) }));
+    client.send(
+      encodeChunks({
+        csid: 3,
+        type: MESSAGE_TYPE.invoke,
+        streamId: 0,
+        payload: Buffer.concat([
+          encodeAmf0("connect"),
+          encodeAmf0(1),
+          Buffer.from([0x03, 0x00, 0x03, 0x61, 0x70, 0x70, 0x02, 0x00, 0x04, 0x6c, 0x69, 0x76, 0x65]),
+        ]),
+      }),
+    );
   }),
   body("truncated AMF: strict and ECMA arrays claiming 2^32-1 items", (client) => {
-    client.send(encodeChunks({ csid: 3, type: MESSAGE_TYPE.invoke, streamId: 0, payload: Buffer.concat([encodeAmf0("connect"), encodeAmf0(1), Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x05])]) }));
-    client.send(encodeChunks({ csid: 3, type: MESSAGE_TYPE.invoke, streamId: 0, payload: Buffer.concat([encodeAmf0("connect"), encodeAmf0(1), Buffer.from([0x08, 0xff, 0xff, 0xff, 0xff, 0x00, 0x01, 0x61])]) }));
+    client.send(
+      encodeChunks({
+        csid: 3,
+        type: MESSAGE_TYPE.invoke,
+        streamId: 0,
+        payload: Buffer.concat([encodeAmf0("connect"), encodeAmf0(1), Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x05])]),
+      }),
+    );
+    client.send(
+      encodeChunks({
+        csid: 3,
+        type: MESSAGE_TYPE.invoke,
+        streamId: 0,
+        payload: Buffer.concat([encodeAmf0("connect"), encodeAmf0(1), Buffer.from([0x08, 0xff, 0xff, 0xff, 0xff, 0x00, 0x01, 0x61])]),
+      }),
+    );
   }),
   body("AMF objects nested 20,000 deep", (client) => {
     const depth = 20_000;
-    const nested = Buffer.concat([Buffer.alloc(depth * 4).fill(Buffer.from([0x00, 0x01, 0x61, 0x03])), Buffer.alloc(depth * 3).fill(Buffer.from([0x00, 0x00, 0x09]))]);
-    client.send(encodeChunks({ csid: 3, type: MESSAGE_TYPE.invoke, streamId: 0, payload: Buffer.concat([encodeAmf0("connect"), encodeAmf0(1), Buffer.from([0x03]), nested]) }, 4096));
+    const nested = Buffer.concat([
+      Buffer.alloc(depth * 4).fill(Buffer.from([0x00, 0x01, 0x61, 0x03])),
+      Buffer.alloc(depth * 3).fill(Buffer.from([0x00, 0x00, 0x09])),
+    ]);
+    client.send(
+      encodeChunks(
+        {
+          csid: 3,
+          type: MESSAGE_TYPE.invoke,
+          streamId: 0,
+          payload: Buffer.concat([encodeAmf0("connect"), encodeAmf0(1), Buffer.from([0x03]), nested]),
+        },
+        4096,
+      ),
+    );
   }),
-  body("connect split mid-AMF across a long pause", { send: async (client, ctx) => {
-    const bytes = commandChunks("connect", 1, [connectWith(ctx, {})]);
-    client.send(bytes.subarray(0, 40));
-    await sleep(300);
-    client.send(bytes.subarray(40));
-    createAndPlay(client, ctx.channel);
-  } }),
+  body("connect split mid-AMF across a long pause", {
+    send: async (client, ctx) => {
+      const bytes = commandChunks("connect", 1, [connectWith(ctx, {})]);
+      client.send(bytes.subarray(0, 40));
+      await sleep(300);
+      client.send(bytes.subarray(40));
+      createAndPlay(client, ctx.channel);
+    },
+  }),
   ...[
     ["C0 version 6 with C1", Buffer.concat([Buffer.from([6]), Buffer.alloc(1536)])],
     ["C0 version 0xff with C1", Buffer.concat([Buffer.from([0xff]), Buffer.alloc(1536, 0xaa)])],
     ["C0 only", Buffer.from([3])],
     ["C0 and a truncated C1 (100 bytes)", Buffer.concat([Buffer.from([3]), Buffer.alloc(100)])],
-    ["C0 C1 then a random C2 and junk", Buffer.concat([Buffer.from([3]), Buffer.alloc(1536), Buffer.alloc(1536, 7), Buffer.alloc(300, 0xc3)])],
+    [
+      "C0 C1 then a random C2 and junk",
+      Buffer.concat([Buffer.from([3]), Buffer.alloc(1536), Buffer.alloc(1536, 7), Buffer.alloc(300, 0xc3)]),
+    ],
     ["10 KiB of zeros", Buffer.alloc(10 * 1024)],
     ["an HTTP request on the RTMP port", Buffer.from("GET /live/test.flv HTTP/1.1\r\nHost: a\r\n\r\n", "latin1")],
     ["a TLS ClientHello on the RTMP port", Buffer.from("16030100a5010000a10303" + "00".repeat(32) + "000002002f0100", "hex")],
     ["C0 C1 twice", Buffer.concat([Buffer.from([3]), Buffer.alloc(1536), Buffer.from([3]), Buffer.alloc(1536)])],
   ].map(([name, bytes]) => rawRtmpBody(`handshake junk: ${name as string}`, [bytes as Buffer])),
-  body("authorized viewer with hostile connect fields (may play; never a crash)", (client, ctx) => {
-    client.connect(connectWith(ctx, { flashVer: "a\r\nX-Evil: 1\u0000", tcUrl: `rtmp://127.0.0.1:${ctx.ports.rtmp}/${ctx.app}?x=%ZZ`, extra: { amf: "xml", value: "<a/>" } }));
-    createAndPlay(client, `${ctx.channel}?token=${ctx.viewerToken}`);
-  }, true),
+  body(
+    "authorized viewer with hostile connect fields (may play; never a crash)",
+    (client, ctx) => {
+      client.connect(
+        connectWith(ctx, {
+          flashVer: "a\r\nX-Evil: 1\u0000",
+          tcUrl: `rtmp://127.0.0.1:${ctx.ports.rtmp}/${ctx.app}?x=%ZZ`,
+          extra: { amf: "xml", value: "<a/>" },
+        }),
+      );
+      createAndPlay(client, `${ctx.channel}?token=${ctx.viewerToken}`);
+    },
+    true,
+  ),
 ]);
 
 /** Raw bytes on the RTMP port with no handshake of ours: the server must shrug them off. */
@@ -353,7 +541,20 @@ function rawRtmpBody(name: string, steps: Buffer[]): CaseBody {
   };
 }
 
-const COMMANDS = ["createStream", "play", "play", "publish", "deleteStream", "closeStream", "releaseStream", "FCPublish", "getStreamLength", "pause", "seek", "receiveAudio"] as const;
+const COMMANDS = [
+  "createStream",
+  "play",
+  "play",
+  "publish",
+  "deleteStream",
+  "closeStream",
+  "releaseStream",
+  "FCPublish",
+  "getStreamLength",
+  "pause",
+  "seek",
+  "receiveAudio",
+] as const;
 
 /** A random RTMP session: maybe junk chunk control, a connect with random fields, random commands, maybe mutated. */
 export function randomRtmpCase(random: FuzzRandom): CaseBody {
@@ -370,34 +571,48 @@ export function randomRtmpCase(random: FuzzRandom): CaseBody {
     const command = random.pick(COMMANDS);
     const nameRoll = random.next();
     const name: Amf0Value = nameRoll < 0.4 ? `test?${hostileQuery(random)}` : nameRoll < 0.7 ? hostileText(random) : randomAmf0(random);
-    return { command, name, transaction: random.chance(0.8) ? random.int(0, 9) : randomAmf0(random), streamId: random.chance(0.85) ? 1 : random.pick([0, 2, 0xffffffff]), extra: random.chance(0.3) ? [randomAmf0(random)] : [] };
+    return {
+      command,
+      name,
+      transaction: random.chance(0.8) ? random.int(0, 9) : randomAmf0(random),
+      streamId: random.chance(0.85) ? 1 : random.pick([0, 2, 0xffffffff]),
+      extra: random.chance(0.3) ? [randomAmf0(random)] : [],
+    };
   });
   const inject = random.chance(0.15);
   const mutate = random.pick(["none", "none", "none", "none", "truncate", "flip", "junk"] as const);
-  const mutation = { at: random.next(), flips: Array.from({ length: random.int(1, 6) }, () => [random.next(), random.int(0, 255)] as const), junk: random.bytes(random.int(1, 512)) };
+  const mutation = {
+    at: random.next(),
+    flips: Array.from({ length: random.int(1, 6) }, () => [random.next(), random.int(0, 255)] as const),
+    junk: random.bytes(random.int(1, 512)),
+  };
   const fieldNames = connectFields.map(([k, v]) => `${k}=${v === MISSING ? "missing" : describe(v)}`).join(",");
   const name = `random RTMP ${connectMode} connect{${fieldNames}} ${commands.map((c) => `${c.command}(${describe(c.name)})`).join(" ")}${inject ? " +media" : ""}${preamble === undefined ? "" : ` chunk=${preamble}`}${mutate === "none" ? "" : ` ${mutate}`}${authorized ? " [authorized]" : ""}`;
-  return body(name, (client, ctx) => {
-    const parts: Buffer[] = [];
-    if (preamble !== undefined) parts.push(setChunkSize(preamble));
-    const object = connectWith(ctx, Object.fromEntries(connectFields));
-    if (connectMode === "object" || connectMode === "twice") parts.push(commandChunks("connect", 1, [object]));
-    if (connectMode === "twice") parts.push(commandChunks("connect", 1, [{ ...object, app: secondApp }]));
-    if (connectMode === "raw value") parts.push(commandChunks("connect", 1, [rawConnectValue]));
-    for (const c of commands) {
-      const streamName = authorized && c.command === "play" ? `${ctx.channel}?token=${ctx.viewerToken}` : c.name;
-      parts.push(commandChunks(c.command, c.transaction, [null, streamName, ...c.extra], c.streamId));
-    }
-    if (inject) parts.push(markedMedia(ctx));
-    let bytes = Buffer.concat(parts);
-    if (mutate === "truncate") bytes = bytes.subarray(0, Math.floor(mutation.at * bytes.length));
-    if (mutate === "flip") {
-      bytes = Buffer.from(bytes);
-      for (const [at, value] of mutation.flips) bytes[Math.floor(at * bytes.length)] = value;
-    }
-    if (mutate === "junk") bytes = Buffer.concat([bytes.subarray(0, Math.floor(mutation.at * bytes.length)), mutation.junk]);
-    client.send(bytes);
-  }, authorized);
+  return body(
+    name,
+    (client, ctx) => {
+      const parts: Buffer[] = [];
+      if (preamble !== undefined) parts.push(setChunkSize(preamble));
+      const object = connectWith(ctx, Object.fromEntries(connectFields));
+      if (connectMode === "object" || connectMode === "twice") parts.push(commandChunks("connect", 1, [object]));
+      if (connectMode === "twice") parts.push(commandChunks("connect", 1, [{ ...object, app: secondApp }]));
+      if (connectMode === "raw value") parts.push(commandChunks("connect", 1, [rawConnectValue]));
+      for (const c of commands) {
+        const streamName = authorized && c.command === "play" ? `${ctx.channel}?token=${ctx.viewerToken}` : c.name;
+        parts.push(commandChunks(c.command, c.transaction, [null, streamName, ...c.extra], c.streamId));
+      }
+      if (inject) parts.push(markedMedia(ctx));
+      let bytes = Buffer.concat(parts);
+      if (mutate === "truncate") bytes = bytes.subarray(0, Math.floor(mutation.at * bytes.length));
+      if (mutate === "flip") {
+        bytes = Buffer.from(bytes);
+        for (const [at, value] of mutation.flips) bytes[Math.floor(at * bytes.length)] = value;
+      }
+      if (mutate === "junk") bytes = Buffer.concat([bytes.subarray(0, Math.floor(mutation.at * bytes.length)), mutation.junk]);
+      client.send(bytes);
+    },
+    authorized,
+  );
 }
 
 /** A short label for an AMF0 value in a case name. */

@@ -31,9 +31,18 @@ function numberOption(value: string | undefined, name: string): number | undefin
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
-      seed: { type: "string" }, duration: { type: "string" }, cases: { type: "string" }, case: { type: "string", multiple: true },
-      family: { type: "string" }, batch: { type: "string" }, "rss-slack": { type: "string" }, settle: { type: "string" },
-      "no-bisect": { type: "boolean" }, "server-root": { type: "string" }, verbose: { type: "boolean" }, help: { type: "boolean", short: "h" },
+      seed: { type: "string" },
+      duration: { type: "string" },
+      cases: { type: "string" },
+      case: { type: "string", multiple: true },
+      family: { type: "string" },
+      batch: { type: "string" },
+      "rss-slack": { type: "string" },
+      settle: { type: "string" },
+      "no-bisect": { type: "boolean" },
+      "server-root": { type: "string" },
+      verbose: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
@@ -50,7 +59,11 @@ async function main(): Promise<number> {
   if (unknown.length > 0) throw new Error(`--family: ${unknown.join(", ")} is not one of ${FAMILIES.join(", ")}`);
   const seed = numberOption(values.seed, "seed") ?? randomInt(1, 2 ** 31);
   const sizes = catalogueSizes();
-  console.log(`fuzz: seed ${seed}; catalogue ${Object.entries(sizes).map(([f, n]) => `${f} ${n}`).join(", ")} (then random cases); replay a case with: npm run fuzz -- --seed ${seed} --case K`);
+  console.log(
+    `fuzz: seed ${seed}; catalogue ${Object.entries(sizes)
+      .map(([f, n]) => `${f} ${n}`)
+      .join(", ")} (then random cases); replay a case with: npm run fuzz -- --seed ${seed} --case K`,
+  );
   const report = await runFuzz({
     seed,
     ...(only !== undefined ? { only, verbose: true } : {}),
@@ -69,7 +82,10 @@ async function main(): Promise<number> {
   return fuzzPassed(report) ? 0 : 1;
 }
 
-main().then((code) => process.exit(code), (error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(2);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(2);
+  },
+);

@@ -22,10 +22,23 @@ function made(ctx: CaseContext, kind: "flv" | "hls"): MadeLink {
 
 function attacks(ctx: CaseContext, kind: "flv" | "hls"): HttpAttack[] {
   const link = made(ctx, kind);
-  return variantsOf(link).map((variant) => ({ steps: [rawRequest("GET", `${variant.path ?? link.path}?${variant.query}`, [HOST])], methods: ["GET"], complete: true, readMs: 1500 }));
+  return variantsOf(link).map((variant) => ({
+    steps: [rawRequest("GET", `${variant.path ?? link.path}?${variant.query}`, [HOST])],
+    methods: ["GET"],
+    complete: true,
+    readMs: 1500,
+  }));
 }
 
 export const SIGNED_LINK_CATALOGUE: readonly CaseBody[] = [
-  httpCaseBody("GET .flv with every re-spelling and digit shift of a genuine signed link (each refused)", (ctx) => ctx.ports.http, (ctx) => attacks(ctx, "flv")),
-  httpCaseBody("GET playlist with every re-spelling and digit shift of a genuine signed link (each refused)", (ctx) => ctx.ports.http, (ctx) => attacks(ctx, "hls")),
+  httpCaseBody(
+    "GET .flv with every re-spelling and digit shift of a genuine signed link (each refused)",
+    (ctx) => ctx.ports.http,
+    (ctx) => attacks(ctx, "flv"),
+  ),
+  httpCaseBody(
+    "GET playlist with every re-spelling and digit shift of a genuine signed link (each refused)",
+    (ctx) => ctx.ports.http,
+    (ctx) => attacks(ctx, "hls"),
+  ),
 ];

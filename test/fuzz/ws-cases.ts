@@ -70,10 +70,14 @@ async function sendWsAttack(port: number, attack: WsAttack, outcome: CaseOutcome
   outcome.answer(first.status, what, [101]);
   if (first.status !== 101) return;
   const serverFrames = readServerFrames(parsed.afterUpgrade ?? Buffer.alloc(0));
-  const binary = Buffer.concat(serverFrames.filter((f) => f.opcode === WS_OPCODE.binary || f.opcode === WS_OPCODE.continuation).map((f) => f.payload));
+  const binary = Buffer.concat(
+    serverFrames.filter((f) => f.opcode === WS_OPCODE.binary || f.opcode === WS_OPCODE.continuation).map((f) => f.payload),
+  );
   outcome.media(flvMediaOf(binary).mediaBytes, `${what} (WebSocket)`);
   const close = serverFrames.find((f) => f.opcode === WS_OPCODE.close);
-  outcome.note(`${what}: 101, ${binary.length} binary bytes, ${close === undefined ? "no close frame" : `close ${closeCodeOf(close) ?? "(no code)"}`}${exchange.closedByServer ? ", connection closed" : ", still open"}`);
+  outcome.note(
+    `${what}: 101, ${binary.length} binary bytes, ${close === undefined ? "no close frame" : `close ${closeCodeOf(close) ?? "(no code)"}`}${exchange.closedByServer ? ", connection closed" : ", still open"}`,
+  );
 }
 
 function body(name: string, build: (ctx: CaseContext) => WsAttack | WsAttack[], authorized = false): CaseBody {
@@ -105,16 +109,47 @@ const channelPath = (ctx: CaseContext, query = "") => `/${ctx.app}/${ctx.channel
 
 /** Deterministic cases, the crash vectors known from the adversarial review first. */
 export const WS_CATALOGUE: readonly CaseBody[] = [
-  body("WS /live/a%20b.flv (NMS closes an unnamed session it never registered)", (ctx) => ({ path: `/${ctx.app}/a%20b.flv`, headers: upgradeHeaders() })),
-  body("WS /live (no stream name)", (ctx) => [{ path: `/${ctx.app}`, headers: upgradeHeaders() }, { path: `/${ctx.app}/`, headers: upgradeHeaders() }, { path: "/", headers: upgradeHeaders() }]),
+  body("WS /live/a%20b.flv (NMS closes an unnamed session it never registered)", (ctx) => ({
+    path: `/${ctx.app}/a%20b.flv`,
+    headers: upgradeHeaders(),
+  })),
+  body("WS /live (no stream name)", (ctx) => [
+    { path: `/${ctx.app}`, headers: upgradeHeaders() },
+    { path: `/${ctx.app}/`, headers: upgradeHeaders() },
+    { path: "/", headers: upgradeHeaders() },
+  ]),
   body("WS channel without credentials", (ctx) => ({ path: channelPath(ctx), headers: upgradeHeaders() })),
-  body("WS traversal and odd paths", (ctx) => [
-    "/../x.flv", `/${ctx.app}/../${ctx.channel}.flv`, `/${ctx.app}/.flv`, `/${ctx.app}/${ctx.channel}`, `/${ctx.app}/${ctx.channel}/index.m3u8`,
-    `/${ctx.app}/a.b.c.flv`, `/${ctx.app}/%ZZ.flv`, `/${ctx.app}/te%00st.flv`, `//${ctx.channel}.flv`, `/${ctx.app}/${ctx.channel}.flv/..`, "*",
-  ].map((path) => ({ path, headers: upgradeHeaders() }))),
-  body("WS very long path and query", (ctx) => [{ path: `/${ctx.app}/${"w".repeat(60_000)}.flv`, headers: upgradeHeaders() }, { path: channelPath(ctx, `?token=${"t".repeat(30_000)}`), headers: upgradeHeaders() }]),
-  body("WS bad Sec-WebSocket-Key", (ctx) => [null, "", "short", "!!!!notbase64!!!!", "A".repeat(10_000), `${VALID_KEY}, ${VALID_KEY}`].map((key) => ({ path: channelPath(ctx), headers: upgradeHeaders({ "Sec-WebSocket-Key": key }) }))),
-  body("WS bad Sec-WebSocket-Version", (ctx) => [null, "", "8", "99", "13, 8", "-1", "\u0000"].map((version) => ({ path: channelPath(ctx), headers: upgradeHeaders({ "Sec-WebSocket-Version": version }) }))),
+  body("WS traversal and odd paths", (ctx) =>
+    [
+      "/../x.flv",
+      `/${ctx.app}/../${ctx.channel}.flv`,
+      `/${ctx.app}/.flv`,
+      `/${ctx.app}/${ctx.channel}`,
+      `/${ctx.app}/${ctx.channel}/index.m3u8`,
+      `/${ctx.app}/a.b.c.flv`,
+      `/${ctx.app}/%ZZ.flv`,
+      `/${ctx.app}/te%00st.flv`,
+      `//${ctx.channel}.flv`,
+      `/${ctx.app}/${ctx.channel}.flv/..`,
+      "*",
+    ].map((path) => ({ path, headers: upgradeHeaders() })),
+  ),
+  body("WS very long path and query", (ctx) => [
+    { path: `/${ctx.app}/${"w".repeat(60_000)}.flv`, headers: upgradeHeaders() },
+    { path: channelPath(ctx, `?token=${"t".repeat(30_000)}`), headers: upgradeHeaders() },
+  ]),
+  body("WS bad Sec-WebSocket-Key", (ctx) =>
+    [null, "", "short", "!!!!notbase64!!!!", "A".repeat(10_000), `${VALID_KEY}, ${VALID_KEY}`].map((key) => ({
+      path: channelPath(ctx),
+      headers: upgradeHeaders({ "Sec-WebSocket-Key": key }),
+    })),
+  ),
+  body("WS bad Sec-WebSocket-Version", (ctx) =>
+    [null, "", "8", "99", "13, 8", "-1", "\u0000"].map((version) => ({
+      path: channelPath(ctx),
+      headers: upgradeHeaders({ "Sec-WebSocket-Version": version }),
+    })),
+  ),
   body("WS bad Upgrade/Connection headers, method and HTTP version", (ctx) => [
     { path: channelPath(ctx), headers: upgradeHeaders({ Upgrade: "websocket2" }) },
     { path: channelPath(ctx), headers: upgradeHeaders({ Connection: "keep-alive" }) },
@@ -122,19 +157,51 @@ export const WS_CATALOGUE: readonly CaseBody[] = [
     { path: channelPath(ctx), headers: upgradeHeaders(), method: "POST" },
     { path: channelPath(ctx), headers: upgradeHeaders(), version: "HTTP/1.0" },
     { path: channelPath(ctx), headers: upgradeHeaders({ Host: null }) },
-    { path: channelPath(ctx), headers: upgradeHeaders({ "Sec-WebSocket-Extensions": "permessage-deflate; server_max_window_bits=99; client_max_window_bits=x" }) },
+    {
+      path: channelPath(ctx),
+      headers: upgradeHeaders({ "Sec-WebSocket-Extensions": "permessage-deflate; server_max_window_bits=99; client_max_window_bits=x" }),
+    },
     { path: channelPath(ctx), headers: upgradeHeaders({ "Sec-WebSocket-Protocol": "a, , b,\u0001" }) },
   ]),
-  body("WS publisher sub-protocols pushing marked FLV without a sign", (ctx) => ["post", "publisher", "POST"].map((protocol) => ({
-    path: channelPath(ctx), headers: upgradeHeaders({ "Sec-WebSocket-Protocol": protocol }), frames: [clientFrame(WS_OPCODE.binary, markedFlv(ctx.injectMarker))],
-  }))),
-  ...junkFrames(Buffer.alloc(0)).map((_, i) => body(`WS junk frames #${i + 1} on the channel without credentials`, (ctx) => ({ path: channelPath(ctx), headers: upgradeHeaders(), frames: junkFrames(ctx.injectMarker)[i]! }))),
-  body("WS authorized viewer sending junk frames (may play; never a 5xx)", (ctx) => junkFrames(ctx.injectMarker).slice(0, 6).map((frames) => ({
-    path: channelPath(ctx, `?token=${ctx.viewerToken}`), headers: upgradeHeaders(), frames, readMs: 600,
-  })), true),
+  body("WS publisher sub-protocols pushing marked FLV without a sign", (ctx) =>
+    ["post", "publisher", "POST"].map((protocol) => ({
+      path: channelPath(ctx),
+      headers: upgradeHeaders({ "Sec-WebSocket-Protocol": protocol }),
+      frames: [clientFrame(WS_OPCODE.binary, markedFlv(ctx.injectMarker))],
+    })),
+  ),
+  ...junkFrames(Buffer.alloc(0)).map((_, i) =>
+    body(`WS junk frames #${i + 1} on the channel without credentials`, (ctx) => ({
+      path: channelPath(ctx),
+      headers: upgradeHeaders(),
+      frames: junkFrames(ctx.injectMarker)[i]!,
+    })),
+  ),
+  body(
+    "WS authorized viewer sending junk frames (may play; never a 5xx)",
+    (ctx) =>
+      junkFrames(ctx.injectMarker)
+        .slice(0, 6)
+        .map((frames) => ({
+          path: channelPath(ctx, `?token=${ctx.viewerToken}`),
+          headers: upgradeHeaders(),
+          frames,
+          readMs: 600,
+        })),
+    true,
+  ),
 ];
 
-const HEADER_CHOICES = ["Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions", "Host", "Origin"] as const;
+const HEADER_CHOICES = [
+  "Upgrade",
+  "Connection",
+  "Sec-WebSocket-Key",
+  "Sec-WebSocket-Version",
+  "Sec-WebSocket-Protocol",
+  "Sec-WebSocket-Extensions",
+  "Host",
+  "Origin",
+] as const;
 
 /** A random upgrade: a hostile path and query, some spoiled headers, a few junk frames. */
 export function randomWsCase(random: FuzzRandom): CaseBody {
@@ -145,7 +212,13 @@ export function randomWsCase(random: FuzzRandom): CaseBody {
   const overrides: Record<string, string | null> = {};
   for (let i = random.int(0, 3); i > 0; i--) overrides[random.pick(HEADER_CHOICES)] = random.chance(0.2) ? null : hostileText(random);
   const frameChoices = Array.from({ length: random.int(0, 3) }, () => random.int(0, 14));
-  const randomFrames = Array.from({ length: random.int(0, 2) }, () => ({ opcode: random.int(0, 15), payload: random.bytes(random.int(0, 300)), fin: random.chance(0.8), mask: random.chance(0.9), rsv: random.chance(0.1) ? random.int(1, 7) : 0 }));
+  const randomFrames = Array.from({ length: random.int(0, 2) }, () => ({
+    opcode: random.int(0, 15),
+    payload: random.bytes(random.int(0, 300)),
+    fin: random.chance(0.8),
+    mask: random.chance(0.9),
+    rsv: random.chance(0.1) ? random.int(1, 7) : 0,
+  }));
   const name = `random WS ${JSON.stringify(`/${app ?? "live"}/${channel ?? "test"}${extension}${query}`.slice(0, 60))} ${JSON.stringify(Object.keys(overrides))} ${frameChoices.length + randomFrames.length} frames`;
   return {
     name,

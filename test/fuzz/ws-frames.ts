@@ -13,9 +13,13 @@ export const WS_OPCODE = { continuation: 0x0, text: 0x1, binary: 0x2, close: 0x8
  * unmasked client frame, `rsv` sets reserved bits, `declaredLength` announces a length other than the
  * payload's (up to 2^53), so a test can send frames a correct client never would.
  */
-export function clientFrame(opcode: number, payload: Buffer, opts: { fin?: boolean; mask?: boolean; rsv?: number; declaredLength?: number } = {}): Buffer {
+export function clientFrame(
+  opcode: number,
+  payload: Buffer,
+  opts: { fin?: boolean; mask?: boolean; rsv?: number; declaredLength?: number } = {},
+): Buffer {
   const length = opts.declaredLength ?? payload.length;
-  const first = ((opts.fin ?? true) ? 0x80 : 0) | ((opts.rsv ?? 0) & 0x7) << 4 | (opcode & 0x0f);
+  const first = ((opts.fin ?? true) ? 0x80 : 0) | (((opts.rsv ?? 0) & 0x7) << 4) | (opcode & 0x0f);
   const masked = opts.mask ?? true;
   let head: Buffer;
   if (length < 126) {

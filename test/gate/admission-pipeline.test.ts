@@ -41,8 +41,14 @@ class RecordingPort implements ConnectionPort {
     this.app = "live";
     this.channel = channel;
     this.fields = {
-      ip: "192.0.2.5", address: parseIpAddress("192.0.2.5"), path: `/live/${channel}.flv`, query, params: new URLSearchParams(query),
-      userAgent, host: "edge.example", origin: "http://edge.example",
+      ip: "192.0.2.5",
+      address: parseIpAddress("192.0.2.5"),
+      path: `/live/${channel}.flv`,
+      query,
+      params: new URLSearchParams(query),
+      userAgent,
+      host: "edge.example",
+      origin: "http://edge.example",
     };
   }
 
@@ -80,13 +86,26 @@ describe("the admission pipeline (real chain, store and limits behind a recordin
     const chain = buildChain(config, { sessions: registry, clock, revocations, customAuthorizers: [step] }, logs.logger);
     const rechecker = new SessionRechecker(chain, registry, 300, logs.logger);
     const ctx: GateContext = {
-      chain, registry, rechecker, revocations, log: logs.logger,
+      chain,
+      registry,
+      rechecker,
+      revocations,
+      log: logs.logger,
       limiter: new SessionLimiter(registry, config.sessions.limitPolicy, config.sessions),
       addressRules: new AddressRules(config.auth),
     };
     const ended: ViewerSession[] = [];
     registry.subscribe("ended", (s) => ended.push(s));
-    return { ctx, logs, revocations, ended, close: () => { rechecker.close(); return chain.close(); } };
+    return {
+      ctx,
+      logs,
+      revocations,
+      ended,
+      close: () => {
+        rechecker.close();
+        return chain.close();
+      },
+    };
   }
   const allowBob: Authorizer = { name: "custom", decide: () => allow("scripted", { userId: "bob" }) };
 
@@ -96,7 +115,16 @@ describe("the admission pipeline (real chain, store and limits behind a recordin
     const port = new RecordingPort("news", "token=t1");
     await admit(ctx, port);
     expect(port.calls).to.deep.equal(["play"]);
-    expect(seen).to.include({ protocol: "http-flv", app: "live", channel: "news", ip: "192.0.2.5", path: "/live/news.flv", query: "token=t1", purpose: "new", requestNumber: 1 });
+    expect(seen).to.include({
+      protocol: "http-flv",
+      app: "live",
+      channel: "news",
+      ip: "192.0.2.5",
+      path: "/live/news.flv",
+      query: "token=t1",
+      purpose: "new",
+      requestNumber: 1,
+    });
     const [session] = ctx.registry.query({}, { limit: 10 }).sessions;
     expect(session).to.include({ state: "playing", ip: "192.0.2.5", userAgent: "player/1" });
     expect(ended).to.deep.equal([]);
@@ -164,7 +192,10 @@ describe("the admission pipeline (real chain, store and limits behind a recordin
     await admit(ctx, failing); // never rejects
     expect(failing.calls).to.deep.equal(["play", "cut"]);
     expect(logs.events("gate.failed")).to.have.length(1);
-    expect(ended.map((s) => [s.channel, s.endReason])).to.deep.equal([["news", "denied"], ["sports", "denied"]]);
+    expect(ended.map((s) => [s.channel, s.endReason])).to.deep.equal([
+      ["news", "denied"],
+      ["sports", "denied"],
+    ]);
     await close();
   });
 });

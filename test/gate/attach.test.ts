@@ -13,7 +13,8 @@ describe("attaching to NMS: refused setups leave nothing behind", () => {
 
   const nmsWith = (extra: Record<string, unknown> = {}) =>
     new NodeMediaServer({ bind: "127.0.0.1", rtmp: { port: "0" }, http: { port: "0" }, store: { path: join(dir, "store") }, ...extra });
-  const attach = (nms: NodeMediaServer, config: PluginConfigInput) => attachViewerAuth(nms, { log: { level: "silent", nmsLevel: "error" }, ...config }, { logger: createCapturingLogger().logger });
+  const attach = (nms: NodeMediaServer, config: PluginConfigInput) =>
+    attachViewerAuth(nms, { log: { level: "silent", nmsLevel: "error" }, ...config }, { logger: createCapturingLogger().logger });
 
   it("attaches once per process; after detach it attaches again", async () => {
     const nms = nmsWith();

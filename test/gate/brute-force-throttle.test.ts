@@ -28,10 +28,18 @@ describe("brute-force throttle: wrong user tokens count like wrong passwords (wh
   function chainWith(auth: PluginConfigInput["auth"], customAuthorizers: Authorizer[] = []) {
     const logs = createCapturingLogger();
     const config = parseConfig(pluginConfigSchema, {
-      auth: { users: [{ login: "alice", tokens: ["right-user-token-01"], packages: ["*"] }], bruteForce: { maxFailures: 3, windowSec: 60, banSec: 600 }, ...auth },
+      auth: {
+        users: [{ login: "alice", tokens: ["right-user-token-01"], packages: ["*"] }],
+        bruteForce: { maxFailures: 3, windowSec: 60, banSec: 600 },
+        ...auth,
+      },
     });
     const users = UserStore.open(config.auth, logs.logger);
-    const chain = buildChain(config, { sessions: new MemorySessionStore(clock, logs.logger), clock, users, customAuthorizers }, logs.logger);
+    const chain = buildChain(
+      config,
+      { sessions: new MemorySessionStore(clock, logs.logger), clock, users, customAuthorizers },
+      logs.logger,
+    );
     const decide = async (query: string, ip: string, purpose: "new" | "recheck" = "new") => {
       const decision = await chain.decide(authRequest({ query, ip, purpose }));
       return { step: decision.step, verdict: decision.verdict, reason: decision.reason };
@@ -42,11 +50,19 @@ describe("brute-force throttle: wrong user tokens count like wrong passwords (wh
   it("when no later step could take a token (no securetoken, custom or backend), an unknown one is denied and counted at the users step", async () => {
     const { chain, decide, logs } = chainWith({ defaultAction: "deny" });
     for (let i = 0; i < 3; i++) {
-      expect(await decide(`token=guess-${i}`, "198.51.100.1")).to.deep.equal({ step: "users", verdict: "deny", reason: UNKNOWN_TOKEN_REASON });
+      expect(await decide(`token=guess-${i}`, "198.51.100.1")).to.deep.equal({
+        step: "users",
+        verdict: "deny",
+        reason: UNKNOWN_TOKEN_REASON,
+      });
     }
     expect(logs.events("auth.ip_banned")).to.have.length(1);
     expect(logs.events("auth.ip_banned")[0]).to.include({ ip: "198.51.100.1", failures: 3 });
-    expect(await decide(GOOD, "198.51.100.1"), "banned: the right token too").to.deep.equal({ step: "users", verdict: "deny", reason: BANNED_REASON });
+    expect(await decide(GOOD, "198.51.100.1"), "banned: the right token too").to.deep.equal({
+      step: "users",
+      verdict: "deny",
+      reason: BANNED_REASON,
+    });
     expect(await decide(GOOD, "198.51.100.2"), "another address").to.include({ verdict: "allow" });
     clock.advance(600_000);
     expect(await decide(GOOD, "198.51.100.1"), "after the ban").to.include({ verdict: "allow" });
@@ -66,7 +82,11 @@ describe("brute-force throttle: wrong user tokens count like wrong passwords (wh
     expect(await decide(GOOD, ip)).to.include({ step: "users", verdict: "allow" });
     // A token nobody took: passed on by the users step, refused by the default, counted once each.
     for (let i = 0; i < 3; i++) {
-      expect(await decide(`token=guess-${i}`, ip)).to.deep.equal({ step: "default", verdict: "deny", reason: "no step decided; default is deny" });
+      expect(await decide(`token=guess-${i}`, ip)).to.deep.equal({
+        step: "default",
+        verdict: "deny",
+        reason: "no step decided; default is deny",
+      });
     }
     expect(logs.events("auth.ip_banned")).to.have.length(1);
     expect(logs.events("auth.ip_banned")[0]).to.include({ ip, failures: 3 });
@@ -83,7 +103,11 @@ describe("brute-force throttle: wrong user tokens count like wrong passwords (wh
     for (const custom of [[], [middlewareToken]]) {
       const allowing = chainWith({ defaultAction: "allow" }, custom);
       for (let i = 0; i < 5; i++) {
-        expect(await allowing.decide(`token=any-${i}`, "192.0.2.11")).to.deep.equal({ step: "default", verdict: "allow", reason: "no step decided; default is allow" });
+        expect(await allowing.decide(`token=any-${i}`, "192.0.2.11")).to.deep.equal({
+          step: "default",
+          verdict: "allow",
+          reason: "no step decided; default is allow",
+        });
       }
       expect(await allowing.decide(GOOD, "192.0.2.11")).to.include({ step: "users", verdict: "allow" });
       expect(allowing.logs.events("auth.ip_banned")).to.deep.equal([]);
@@ -101,7 +125,8 @@ describe("brute-force throttle: wrong user tokens count like wrong passwords (wh
 
   it("switched off, nothing is counted", async () => {
     const { chain, decide } = chainWith({ defaultAction: "deny", bruteForce: { enabled: false, maxFailures: 1 } });
-    for (let i = 0; i < 3; i++) expect(await decide(`token=guess-${i}`, "192.0.2.30")).to.include({ step: "users", reason: UNKNOWN_TOKEN_REASON });
+    for (let i = 0; i < 3; i++)
+      expect(await decide(`token=guess-${i}`, "192.0.2.30")).to.include({ step: "users", reason: UNKNOWN_TOKEN_REASON });
     expect(await decide(GOOD, "192.0.2.30")).to.include({ verdict: "allow" });
     await chain.close();
   });

@@ -58,7 +58,14 @@ describe("guarded callbacks: nothing a timer or listener throws leaves the plugi
     });
     const rechecker = new SessionRechecker(chain, registry, 300, logs.logger);
     try {
-      const session = registry.open({ protocol: "rtmp", app: "live", channel: "test", ip: "192.0.2.1", userAgent: "p", transport: { bytesOut: () => 0, close() {} } });
+      const session = registry.open({
+        protocol: "rtmp",
+        app: "live",
+        channel: "test",
+        ip: "192.0.2.1",
+        userAgent: "p",
+        transport: { bytesOut: () => 0, close() {} },
+      });
       registry.admit(session, { identity: undefined, request: authRequest() });
       rechecker.schedule(session, { verdict: "allow", step: "default", reason: "default action", ttlSec: 0.05 } as never);
       await waitFor("the session to be closed", () => (session.state === "ended" ? true : undefined), 5000);
@@ -110,7 +117,11 @@ describe("guarded callbacks: nothing a timer or listener throws leaves the plugi
     const logs = createCapturingLogger();
     const registry = new MemorySessionStore(systemClock, logs.logger);
     const session = registry.open({
-      protocol: "rtmp", app: "live", channel: "test", ip: "192.0.2.1", userAgent: "p",
+      protocol: "rtmp",
+      app: "live",
+      channel: "test",
+      ip: "192.0.2.1",
+      userAgent: "p",
       transport: {
         bytesOut(): number {
           throw new Error("socket gone");

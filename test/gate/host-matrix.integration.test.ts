@@ -35,11 +35,15 @@ for (const line of NMS_LINES) {
 
     before(async function () {
       if (!hasFfmpeg) this.skip();
-      nms = await startLineNms(line, {
-        auth: { defaultAction: "deny" },
-        hls: { sessionIdleSec: 3 },
-        api: { enabled: true, port: 0, token: TOKEN },
-      }, { authorizers: [step, scripted] });
+      nms = await startLineNms(
+        line,
+        {
+          auth: { defaultAction: "deny" },
+          hls: { sessionIdleSec: 3 },
+          api: { enabled: true, port: 0, token: TOKEN },
+        },
+        { authorizers: [step, scripted] },
+      );
       await nms.auth.ready;
       await nms.publish(STREAM);
       await sleep(1500); // let NMS fill its GOP cache, the bytes a leaky gate would send first
@@ -85,7 +89,9 @@ for (const line of NMS_LINES) {
           await player.handshake();
           player.connect(connectObject(nms.rtmpPort));
           player.play(STREAM);
-          await waitUntil("the play held in its check", () => nms.auth.sessions.list().some((s) => s.protocol === "rtmp" && s.state === "checking"));
+          await waitUntil("the play held in its check", () =>
+            nms.auth.sessions.list().some((s) => s.protocol === "rtmp" && s.state === "checking"),
+          );
           await sleep(500);
           expect(player.mediaBytes(), "media bytes while held").to.equal(0);
           await waitUntil("the refusal", () => lastEndedOrNull("rtmp")?.reason === "denied");
@@ -98,7 +104,11 @@ for (const line of NMS_LINES) {
     });
 
     function lastEndedOrNull(protocol: string): Record<string, unknown> | undefined {
-      return nms.logs.events("session.end").map((l) => l.session as Record<string, unknown>).filter((s) => s.protocol === protocol).at(-1);
+      return nms.logs
+        .events("session.end")
+        .map((l) => l.session as Record<string, unknown>)
+        .filter((s) => s.protocol === protocol)
+        .at(-1);
     }
 
     describe("a token: every protocol plays, its first media byte after the verdict", () => {
@@ -127,7 +137,9 @@ for (const line of NMS_LINES) {
         step.delayMs = 1000;
         const abort = new AbortController();
         const reading = httpGetFor(flvUrl("?token=good"), 20000, { abortSignal: abort.signal });
-        await waitUntil("an HTTP-FLV check", () => nms.auth.sessions.list().some((s) => s.protocol === "http-flv" && s.state === "checking"));
+        await waitUntil("an HTTP-FLV check", () =>
+          nms.auth.sessions.list().some((s) => s.protocol === "http-flv" && s.state === "checking"),
+        );
         abort.abort();
         expect((await reading).bytes).to.equal(0);
         await waitUntil("the session's end", () => lastEndedOrNull("http-flv")?.reason === "viewer-left");
@@ -165,15 +177,39 @@ for (const line of NMS_LINES) {
         const { media } = await openSession();
         const segment = segmentsOf(media).at(-1)!.split("?")[0]!;
         const forms = [
-          `/live/${STREAM}/index.m3u8`, `/live/${STREAM}/${segment}`, `/live/${STREAM}/index0.ts`, `/live/${STREAM}/index999.ts`,
-          `/live/${STREAM}/index.m3u8?token=bad`, `/live/${STREAM}/${segment}?token=good`, `/live/${STREAM}/${segment}?vas=AAAAAAAAAAAAAAAAAAAAAA`,
-          `/live/${STREAM}/${segment}?vas=`, `/live/${STREAM}/${segment}?vas[]=x`, `/live/${STREAM}/index.mpd`, `/live/${STREAM}/INDEX.M3U8`,
-          `/LIVE/${STREAM}/index.m3u8`, `/live/${STREAM}/index.M3U8`, `/live/${STREAM}/%69ndex.m3u8`, `/live/${STREAM}/index%2em3u8`,
-          `/live/${STREAM}/%2569ndex.m3u8`, `/live/x/..%2f${STREAM}/index.m3u8`, `/live/x/%2e%2e/${STREAM}/index.m3u8`,
-          `/live/x/%252e%252e/${STREAM}/index.m3u8`, `/live/x/..%5c${STREAM}/index.m3u8`, `/live/${STREAM}/index.m3u8%00`,
-          `/live/${STREAM}/index.m3u8%00.png`, `/live//${STREAM}/index.m3u8`, `//live/${STREAM}/index.m3u8`, `/./live/${STREAM}/index.m3u8`,
-          `/other/${STREAM}/index.m3u8`, `/live/${STREAM}/`, `/live/${STREAM}`, `/live/`, `/live/${STREAM}/index.m3u8/`,
-          `/live/${STREAM}/index.m3u8;x`, `/live/${STREAM}/index.m3u8?`, `/live/${STREAM}/index.m3u8#frag`,
+          `/live/${STREAM}/index.m3u8`,
+          `/live/${STREAM}/${segment}`,
+          `/live/${STREAM}/index0.ts`,
+          `/live/${STREAM}/index999.ts`,
+          `/live/${STREAM}/index.m3u8?token=bad`,
+          `/live/${STREAM}/${segment}?token=good`,
+          `/live/${STREAM}/${segment}?vas=AAAAAAAAAAAAAAAAAAAAAA`,
+          `/live/${STREAM}/${segment}?vas=`,
+          `/live/${STREAM}/${segment}?vas[]=x`,
+          `/live/${STREAM}/index.mpd`,
+          `/live/${STREAM}/INDEX.M3U8`,
+          `/LIVE/${STREAM}/index.m3u8`,
+          `/live/${STREAM}/index.M3U8`,
+          `/live/${STREAM}/%69ndex.m3u8`,
+          `/live/${STREAM}/index%2em3u8`,
+          `/live/${STREAM}/%2569ndex.m3u8`,
+          `/live/x/..%2f${STREAM}/index.m3u8`,
+          `/live/x/%2e%2e/${STREAM}/index.m3u8`,
+          `/live/x/%252e%252e/${STREAM}/index.m3u8`,
+          `/live/x/..%5c${STREAM}/index.m3u8`,
+          `/live/${STREAM}/index.m3u8%00`,
+          `/live/${STREAM}/index.m3u8%00.png`,
+          `/live//${STREAM}/index.m3u8`,
+          `//live/${STREAM}/index.m3u8`,
+          `/./live/${STREAM}/index.m3u8`,
+          `/other/${STREAM}/index.m3u8`,
+          `/live/${STREAM}/`,
+          `/live/${STREAM}`,
+          `/live/`,
+          `/live/${STREAM}/index.m3u8/`,
+          `/live/${STREAM}/index.m3u8;x`,
+          `/live/${STREAM}/index.m3u8?`,
+          `/live/${STREAM}/index.m3u8#frag`,
         ];
         for (const form of forms) {
           const result = await rawGet(nms.httpPort, "GET", form);
@@ -204,7 +240,17 @@ for (const line of NMS_LINES) {
         const before = new Set(nms.auth.sessions.list({ protocol: "hls" }).map((s) => s.id));
         const { key } = await openSession();
         const opened = nms.auth.sessions.list({ protocol: "hls" }).find((s) => !before.has(s.id))!;
-        await waitUntil("the idle close", () => nms.logs.events("session.end").some((l) => (l.session as { id?: string; reason?: string }).id === opened.id && (l.session as { reason?: string }).reason === "idle"), 15000);
+        await waitUntil(
+          "the idle close",
+          () =>
+            nms.logs
+              .events("session.end")
+              .some(
+                (l) =>
+                  (l.session as { id?: string; reason?: string }).id === opened.id && (l.session as { reason?: string }).reason === "idle",
+              ),
+          15000,
+        );
         expect((await httpGetFor(hlsUrl(`/live/${STREAM}/index.m3u8?vas=${key}`), 2000)).status).to.equal(403);
       });
     });
@@ -217,13 +263,29 @@ for (const line of NMS_LINES) {
         expect(wrapper.status).to.equal(200);
         const key = keyOf(wrapper.body.toString())!;
         const viewer = httpGetFor(flvUrl("?token=recheck"), 15000);
-        await waitUntil("both sessions playing", () => nms.auth.sessions.list().filter((s) => s.state === "playing" && (s.protocol === "hls" || s.protocol === "http-flv")).length >= 2);
+        await waitUntil(
+          "both sessions playing",
+          () =>
+            nms.auth.sessions.list().filter((s) => s.state === "playing" && (s.protocol === "hls" || s.protocol === "http-flv")).length >=
+            2,
+        );
         expect((await httpGetFor(hlsUrl(`/live/${STREAM}/index.m3u8?vas=${key}`), 2000)).status).to.equal(200);
         scripted.verdict = { verdict: "deny", reason: "subscription ended" };
         const cut = await viewer;
         expect(cut.status).to.equal(200);
         expect(cut.bytes, "it played before the re-check").to.be.greaterThan(10000);
-        await waitUntil("the HLS session's re-check", () => nms.logs.events("session.end").some((l) => (l.session as { protocol?: string; reason?: string }).protocol === "hls" && (l.session as { reason?: string }).reason === "denied-on-recheck"), 15000);
+        await waitUntil(
+          "the HLS session's re-check",
+          () =>
+            nms.logs
+              .events("session.end")
+              .some(
+                (l) =>
+                  (l.session as { protocol?: string; reason?: string }).protocol === "hls" &&
+                  (l.session as { reason?: string }).reason === "denied-on-recheck",
+              ),
+          15000,
+        );
         expect((await httpGetFor(hlsUrl(`/live/${STREAM}/index.m3u8?vas=${key}`), 2000)).status).to.equal(403);
       } finally {
         scripted.verdict = { verdict: "pass" };
@@ -239,7 +301,9 @@ for (const line of NMS_LINES) {
       const key = keyOf(wrapper.body.toString())!;
       let playing: { id: string; protocol: string }[] = [];
       await waitUntil("four playing sessions", () => {
-        playing = nms.auth.sessions.list().filter((s) => s.state === "playing" && ["rtmp", "http-flv", "ws-flv", "hls"].includes(s.protocol));
+        playing = nms.auth.sessions
+          .list()
+          .filter((s) => s.state === "playing" && ["rtmp", "http-flv", "ws-flv", "hls"].includes(s.protocol));
         return new Set(playing.map((s) => s.protocol)).size === 4;
       });
       await sleep(500);
@@ -261,7 +325,12 @@ for (const line of NMS_LINES) {
 }
 
 /** One raw HTTP request, the path sent exactly as written; the status and the body as latin1. */
-function rawGet(port: number, method: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; bytes: number }> {
+function rawGet(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; bytes: number }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: "127.0.0.1", port, method, path, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];

@@ -9,7 +9,15 @@ import { Context, Flv, Rtmp, type BaseSession } from "../helpers/nms4-internals.
 import { hasFfmpeg, playWithFfmpeg } from "../helpers/ffmpeg.js";
 import { httpGetFor, wsReadFor } from "../helpers/flv-clients.js";
 import { startNms, startPublishingNms, type NmsInstance } from "../helpers/nms-instance.js";
-import { commandChunks, connectObject, encodeAmf0, encodeChunks, MESSAGE_TYPE, RawRtmpClient, type Amf0Value } from "../helpers/rtmp-wire.js";
+import {
+  commandChunks,
+  connectObject,
+  encodeAmf0,
+  encodeChunks,
+  MESSAGE_TYPE,
+  RawRtmpClient,
+  type Amf0Value,
+} from "../helpers/rtmp-wire.js";
 import { TokenAuthorizer } from "../helpers/token-authorizer.js";
 import { waitUntil } from "../helpers/wait-for.js";
 
@@ -54,16 +62,25 @@ interface RtmpVector {
   playFailed?: boolean;
 }
 
-const connected = (client: RawRtmpClient, port: number, extra: Record<string, Amf0Value> = {}) => client.connect(connectObject(port, "live", extra));
+const connected = (client: RawRtmpClient, port: number, extra: Record<string, Amf0Value> = {}) =>
+  client.connect(connectObject(port, "live", extra));
 const longString = (chars: number): Amf0Value => ({ amf: "long-string", value: "x".repeat(chars) });
 
 /** Every way of breaking an RTMP command or chunk stream that NMS 4.4.3 crashed on, or grew memory for. */
 const RTMP_VECTORS: RtmpVector[] = [
   { name: "connect whose flashVer is an object", send: (c, p) => connected(c, p, { flashVer: { a: 1 } }), field: "connect.flashVer" },
   { name: "connect whose flashVer is a boolean", send: (c, p) => connected(c, p, { flashVer: true }), field: "connect.flashVer" },
-  { name: "connect whose flashVer has control characters", send: (c, p) => connected(c, p, { flashVer: "LNX\r\nX-Evil: 1\u0000" }), field: "connect.flashVer" },
+  {
+    name: "connect whose flashVer has control characters",
+    send: (c, p) => connected(c, p, { flashVer: "LNX\r\nX-Evil: 1\u0000" }),
+    field: "connect.flashVer",
+  },
   { name: "connect whose flashVer is 1 MiB", send: (c, p) => connected(c, p, { flashVer: longString(1 << 20) }), field: "message.length" },
-  { name: "connect whose flashVer is over 256 characters", send: (c, p) => connected(c, p, { flashVer: "F".repeat(300) }), field: "connect.flashVer" },
+  {
+    name: "connect whose flashVer is over 256 characters",
+    send: (c, p) => connected(c, p, { flashVer: "F".repeat(300) }),
+    field: "connect.flashVer",
+  },
   {
     name: "connect without tcUrl",
     send: (c, p) => {
@@ -74,42 +91,174 @@ const RTMP_VECTORS: RtmpVector[] = [
   },
   { name: "connect whose tcUrl is not a URL", send: (c, p) => connected(c, p, { tcUrl: "not a url" }), field: "connect.tcUrl" },
   { name: "connect whose tcUrl is a number", send: (c, p) => connected(c, p, { tcUrl: 5 }), field: "connect.tcUrl" },
-  { name: "connect whose tcUrl is an http URL", send: (c, p) => connected(c, p, { tcUrl: "http://127.0.0.1/live" }), field: "connect.tcUrl" },
-  { name: "connect whose tcUrl has a newline", send: (c, p) => connected(c, p, { tcUrl: `rtmp://127.0.0.1:${p}/live\r\nX: 1` }), field: "connect.tcUrl" },
+  {
+    name: "connect whose tcUrl is an http URL",
+    send: (c, p) => connected(c, p, { tcUrl: "http://127.0.0.1/live" }),
+    field: "connect.tcUrl",
+  },
+  {
+    name: "connect whose tcUrl has a newline",
+    send: (c, p) => connected(c, p, { tcUrl: `rtmp://127.0.0.1:${p}/live\r\nX: 1` }),
+    field: "connect.tcUrl",
+  },
   { name: "connect whose command object is null", send: (c) => c.connect(null), field: "connect.cmdObj" },
   { name: "connect whose command object is a number", send: (c) => c.connect(7), field: "connect.cmdObj" },
   { name: "connect whose command object is a strict array", send: (c) => c.connect(["live"]), field: "connect.cmdObj" },
   { name: "connect without app", send: (c, p) => connected(c, p, { app: undefined }), field: "connect.app" },
   { name: "connect whose app carries a query", send: (c, p) => connected(c, p, { app: "live?x=1" }), field: "connect.app" },
-  { name: "connect whose objectEncoding is a 70000-character string", send: (c, p) => connected(c, p, { objectEncoding: longString(70_000) }), field: "message.length" },
-  { name: "connect whose objectEncoding is a string", send: (c, p) => connected(c, p, { objectEncoding: "3" }), field: "connect.objectEncoding" },
-  { name: "createStream whose transaction id is an object", send: (c) => c.send(commandChunks("createStream", { k: "v" }, [null])), field: "command.transId" },
-  { name: "a second connect", send: (c, p) => { connected(c, p); connected(c, p); }, field: "connect" },
-  { name: "a command named constructor (NMS's command table lookup throws)", send: (c) => c.send(commandChunks("constructor", 1, [null])), field: "command" },
-  { name: "a truncated AMF0 number", send: (c) => c.send(rawCommand(Buffer.from([0x02, 0x00, 0x07, ...Buffer.from("connect"), 0x00, 0x3f]))), field: "command" },
+  {
+    name: "connect whose objectEncoding is a 70000-character string",
+    send: (c, p) => connected(c, p, { objectEncoding: longString(70_000) }),
+    field: "message.length",
+  },
+  {
+    name: "connect whose objectEncoding is a string",
+    send: (c, p) => connected(c, p, { objectEncoding: "3" }),
+    field: "connect.objectEncoding",
+  },
+  {
+    name: "createStream whose transaction id is an object",
+    send: (c) => c.send(commandChunks("createStream", { k: "v" }, [null])),
+    field: "command.transId",
+  },
+  {
+    name: "a second connect",
+    send: (c, p) => {
+      connected(c, p);
+      connected(c, p);
+    },
+    field: "connect",
+  },
+  {
+    name: "a command named constructor (NMS's command table lookup throws)",
+    send: (c) => c.send(commandChunks("constructor", 1, [null])),
+    field: "command",
+  },
+  {
+    name: "a truncated AMF0 number",
+    send: (c) => c.send(rawCommand(Buffer.from([0x02, 0x00, 0x07, ...Buffer.from("connect"), 0x00, 0x3f]))),
+    field: "command",
+  },
   { name: "an unknown AMF0 marker as command name", send: (c) => c.send(rawCommand(Buffer.from([0x0d, 0x00]))), field: "command" },
   // NMS handles an empty message when the next chunk arrives.
-  { name: "an empty command message", send: (c, p) => { c.send(rawCommand(Buffer.alloc(0))); connected(c, p); }, field: "command" },
+  {
+    name: "an empty command message",
+    send: (c, p) => {
+      c.send(rawCommand(Buffer.alloc(0)));
+      connected(c, p);
+    },
+    field: "command",
+  },
   { name: "play before connect", send: (c) => c.play(STREAM), field: "command" },
   { name: "publish before connect", send: (c) => c.send(commandChunks("publish", 0, [null, "evil"], 1)), field: "command" },
-  { name: "play whose stream name is a number", send: (c, p) => { connected(c, p); c.play(7); }, field: "play.streamName", playFailed: true },
-  { name: "play whose stream name is null", send: (c, p) => { connected(c, p); c.play(null); }, field: "play.streamName", playFailed: true },
-  { name: "play whose stream name is an object", send: (c, p) => { connected(c, p); c.play({ a: "b" }); }, field: "play.streamName", playFailed: true },
-  { name: "play whose stream name has a space", send: (c, p) => { connected(c, p); c.play("a b"); }, field: "play.streamName", playFailed: true },
-  { name: "play whose stream name is empty", send: (c, p) => { connected(c, p); c.play(""); }, field: "play.streamName", playFailed: true },
-  { name: "play whose query has a raw control character", send: (c, p) => { connected(c, p); c.play(`${STREAM}?token=a\r\nX-Evil: 1`); }, field: "play.streamName", playFailed: true },
-  { name: "play whose name is over 1024 characters", send: (c, p) => { connected(c, p); c.play("n".repeat(1025)); }, field: "play.streamName", playFailed: true },
-  { name: "play whose query is over 8 KiB", send: (c, p) => { connected(c, p); c.play(`${STREAM}?q=${"q".repeat(8200)}`); }, field: "play.streamName", playFailed: true },
-  { name: "publish whose stream name is a number", send: (c, p) => { connected(c, p); c.send(commandChunks("publish", 0, [null, 7], 1)); }, field: "publish.streamName" },
-  { name: "set chunk size 0", send: (c) => c.send(encodeChunks({ csid: 2, type: MESSAGE_TYPE.setChunkSize, streamId: 0, payload: Buffer.alloc(4) })), field: "setChunkSize" },
-  { name: "set chunk size with the top bit set", send: (c) => c.send(encodeChunks({ csid: 2, type: MESSAGE_TYPE.setChunkSize, streamId: 0, payload: Buffer.from([0x80, 0, 0, 0]) })), field: "setChunkSize" },
-  { name: "set chunk size of 2 bytes", send: (c) => c.send(encodeChunks({ csid: 2, type: MESSAGE_TYPE.setChunkSize, streamId: 0, payload: Buffer.alloc(2) })), field: "setChunkSize" },
+  {
+    name: "play whose stream name is a number",
+    send: (c, p) => {
+      connected(c, p);
+      c.play(7);
+    },
+    field: "play.streamName",
+    playFailed: true,
+  },
+  {
+    name: "play whose stream name is null",
+    send: (c, p) => {
+      connected(c, p);
+      c.play(null);
+    },
+    field: "play.streamName",
+    playFailed: true,
+  },
+  {
+    name: "play whose stream name is an object",
+    send: (c, p) => {
+      connected(c, p);
+      c.play({ a: "b" });
+    },
+    field: "play.streamName",
+    playFailed: true,
+  },
+  {
+    name: "play whose stream name has a space",
+    send: (c, p) => {
+      connected(c, p);
+      c.play("a b");
+    },
+    field: "play.streamName",
+    playFailed: true,
+  },
+  {
+    name: "play whose stream name is empty",
+    send: (c, p) => {
+      connected(c, p);
+      c.play("");
+    },
+    field: "play.streamName",
+    playFailed: true,
+  },
+  {
+    name: "play whose query has a raw control character",
+    send: (c, p) => {
+      connected(c, p);
+      c.play(`${STREAM}?token=a\r\nX-Evil: 1`);
+    },
+    field: "play.streamName",
+    playFailed: true,
+  },
+  {
+    name: "play whose name is over 1024 characters",
+    send: (c, p) => {
+      connected(c, p);
+      c.play("n".repeat(1025));
+    },
+    field: "play.streamName",
+    playFailed: true,
+  },
+  {
+    name: "play whose query is over 8 KiB",
+    send: (c, p) => {
+      connected(c, p);
+      c.play(`${STREAM}?q=${"q".repeat(8200)}`);
+    },
+    field: "play.streamName",
+    playFailed: true,
+  },
+  {
+    name: "publish whose stream name is a number",
+    send: (c, p) => {
+      connected(c, p);
+      c.send(commandChunks("publish", 0, [null, 7], 1));
+    },
+    field: "publish.streamName",
+  },
+  {
+    name: "set chunk size 0",
+    send: (c) => c.send(encodeChunks({ csid: 2, type: MESSAGE_TYPE.setChunkSize, streamId: 0, payload: Buffer.alloc(4) })),
+    field: "setChunkSize",
+  },
+  {
+    name: "set chunk size with the top bit set",
+    send: (c) => c.send(encodeChunks({ csid: 2, type: MESSAGE_TYPE.setChunkSize, streamId: 0, payload: Buffer.from([0x80, 0, 0, 0]) })),
+    field: "setChunkSize",
+  },
+  {
+    name: "set chunk size of 2 bytes",
+    send: (c) => c.send(encodeChunks({ csid: 2, type: MESSAGE_TYPE.setChunkSize, streamId: 0, payload: Buffer.alloc(2) })),
+    field: "setChunkSize",
+  },
   {
     name: "window acknowledgement size of 0 bytes",
-    send: (c, p) => { c.send(encodeChunks({ csid: 2, type: MESSAGE_TYPE.windowAck, streamId: 0, payload: Buffer.alloc(0) })); connected(c, p); },
+    send: (c, p) => {
+      c.send(encodeChunks({ csid: 2, type: MESSAGE_TYPE.windowAck, streamId: 0, payload: Buffer.alloc(0) }));
+      connected(c, p);
+    },
     field: "windowAckSize",
   },
-  { name: "a command message announced at 16 MiB", send: (c) => c.send(firstChunk(64, MESSAGE_TYPE.invoke, 0xffffff)), field: "message.length" },
+  {
+    name: "a command message announced at 16 MiB",
+    send: (c) => c.send(firstChunk(64, MESSAGE_TYPE.invoke, 0xffffff)),
+    field: "message.length",
+  },
   {
     name: "200 chunk streams",
     send: (c) => c.send(Buffer.concat(Array.from({ length: 200 }, (_, i) => firstChunk(64 + i, MESSAGE_TYPE.userControl, 6)))),
@@ -120,8 +269,22 @@ const RTMP_VECTORS: RtmpVector[] = [
     send: (c) => c.send(Buffer.concat(Array.from({ length: 8 }, (_, i) => firstChunk(64 + i, MESSAGE_TYPE.invoke, 60 * 1024)))),
     field: "message.length",
   },
-  { name: "video from a connection that does not publish", send: (c, p) => { connected(c, p); c.send(encodeChunks({ csid: 6, type: MESSAGE_TYPE.video, streamId: 1, payload: EVIL_VIDEO })); }, field: "message.type" },
-  { name: "metadata from a connection that does not publish", send: (c, p) => { connected(c, p); c.send(encodeChunks({ csid: 6, type: MESSAGE_TYPE.data, streamId: 1, payload: Buffer.from([0x02, 0, 1, 0x61]) })); }, field: "message.type" },
+  {
+    name: "video from a connection that does not publish",
+    send: (c, p) => {
+      connected(c, p);
+      c.send(encodeChunks({ csid: 6, type: MESSAGE_TYPE.video, streamId: 1, payload: EVIL_VIDEO }));
+    },
+    field: "message.type",
+  },
+  {
+    name: "metadata from a connection that does not publish",
+    send: (c, p) => {
+      connected(c, p);
+      c.send(encodeChunks({ csid: 6, type: MESSAGE_TYPE.data, streamId: 1, payload: Buffer.from([0x02, 0, 1, 0x61]) }));
+    },
+    field: "message.type",
+  },
 ];
 
 describe("input shield: malformed input is refused at the edge, before node-media-server parses it", function () {
@@ -144,8 +307,12 @@ describe("input shield: malformed input is refused at the edge, before node-medi
       `live/${STREAM}`,
       { authorizers: [new TokenAuthorizer()] },
     );
-    nms.auth.sessions.subscribe("opened", (s) => opened.push({ app: s.app, channel: s.channel, ip: s.ip, userAgent: s.userAgent, protocol: s.protocol }));
-    nms.auth.sessions.subscribe("ended", (s) => ended.push({ app: s.app, channel: s.channel, ip: s.ip, userAgent: s.userAgent, protocol: s.protocol, reason: s.endReason }));
+    nms.auth.sessions.subscribe("opened", (s) =>
+      opened.push({ app: s.app, channel: s.channel, ip: s.ip, userAgent: s.userAgent, protocol: s.protocol }),
+    );
+    nms.auth.sessions.subscribe("ended", (s) =>
+      ended.push({ app: s.app, channel: s.channel, ip: s.ip, userAgent: s.userAgent, protocol: s.protocol, reason: s.endReason }),
+    );
     await until("the publisher's video sequence header", () => Context.broadcasts.get(`/live/${STREAM}`)?.rtmpVideoHeader != null, 10000);
   });
 
@@ -259,7 +426,14 @@ describe("input shield: malformed input is refused at the edge, before node-medi
       await client.waitForStatus(/Publish\.Start/);
       const line = await newLine("rtmp.refused", async () => {
         // decodeAmf0Data looks the name up in a plain object: "constructor" finds Object's.
-        client.send(encodeChunks({ csid: 6, type: MESSAGE_TYPE.data, streamId: 1, payload: Buffer.concat([encodeAmf0("constructor"), encodeAmf0({ a: 1 })]) }));
+        client.send(
+          encodeChunks({
+            csid: 6,
+            type: MESSAGE_TYPE.data,
+            streamId: 1,
+            payload: Buffer.concat([encodeAmf0("constructor"), encodeAmf0({ a: 1 })]),
+          }),
+        );
         expect(await client.closesWithin(3000)).to.equal(true);
       });
       expect(line).to.include({ field: "data", reason: "malformed AMF0" });
@@ -280,8 +454,16 @@ describe("input shield: malformed input is refused at the edge, before node-medi
 
   describe("HTTP-FLV: paths NMS throws on get a 400 before express sees them", () => {
     const badPaths = [
-      "/live/a%20b.flv", "/live/a.b.flv", "/live/a.flv.flv", "/live%2Fx/a.flv", "/live/a%2Fb.flv", "/live/%ZZ.flv",
-      "/live/a%00.flv", `/live/${STREAM}.flv#x`, `/live/${"n".repeat(1100)}.flv`, `/live/${STREAM}.flv?q=${"q".repeat(8200)}`,
+      "/live/a%20b.flv",
+      "/live/a.b.flv",
+      "/live/a.flv.flv",
+      "/live%2Fx/a.flv",
+      "/live/a%2Fb.flv",
+      "/live/%ZZ.flv",
+      "/live/a%00.flv",
+      `/live/${STREAM}.flv#x`,
+      `/live/${"n".repeat(1100)}.flv`,
+      `/live/${STREAM}.flv?q=${"q".repeat(8200)}`,
     ];
     for (const path of badPaths) {
       it(`GET ${path.slice(0, 40)}`, async () => {
@@ -337,7 +519,10 @@ describe("input shield: malformed input is refused at the edge, before node-medi
       const line = await newLine("nms.input_threw", async () => {
         const started = Date.now();
         // The body announces 100000 bytes and sends fewer: only a cut ends this request before rawHttp gives up (3 s).
-        await rawHttp(nms.httpPort, `POST /live/shieldflvpub.flv HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n${body.toString("latin1")}`);
+        await rawHttp(
+          nms.httpPort,
+          `POST /live/shieldflvpub.flv HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n${body.toString("latin1")}`,
+        );
         expect(Date.now() - started, "ms until the server cut the connection").to.be.below(2500);
       });
       expect(line).to.include({ protocol: "http-flv", ip: "127.0.0.1", level: 40 });
@@ -347,7 +532,15 @@ describe("input shield: malformed input is refused at the edge, before node-medi
   });
 
   describe("WS-FLV: upgrades NMS throws on, or names no stream with, get a 400 before ws accepts", () => {
-    for (const path of ["/live/a%20b.flv", "/live", "/", "/live/", "/live/a.b", "/live/a/b.flv", `/live/${STREAM}.flv?q=${"q".repeat(8200)}`]) {
+    for (const path of [
+      "/live/a%20b.flv",
+      "/live",
+      "/",
+      "/live/",
+      "/live/a.b",
+      "/live/a/b.flv",
+      `/live/${STREAM}.flv?q=${"q".repeat(8200)}`,
+    ]) {
       it(`ws://…${path.slice(0, 40)}`, async () => {
         const line = await newLine("flv.refused", async () => {
           const result = await wsReadFor(`ws://127.0.0.1:${nms.httpPort}${path}`, 2000);
@@ -383,8 +576,15 @@ describe("input shield: malformed input is refused at the edge, before node-medi
       const statuses: string[] = [];
       let ended = false;
       const session = {
-        id: `fake-${Math.random()}`, ip: "127.0.0.1:5000", protocol: "rtmp", streamApp: "live", streamName, streamPath: `/live/${STREAM}`,
-        streamQuery: {}, outBytes: 0, isPublisher: false,
+        id: `fake-${Math.random()}`,
+        ip: "127.0.0.1:5000",
+        protocol: "rtmp",
+        streamApp: "live",
+        streamName,
+        streamPath: `/live/${STREAM}`,
+        streamQuery: {},
+        outBytes: 0,
+        isPublisher: false,
         rtmp: { streamId: 1, connectCmdObj, sendStatusMessage: (_sid: number, _level: string, code: string) => statuses.push(code) },
         socket: { destroyed: false, end: () => (ended = true), destroy: () => (ended = true) },
       };
@@ -405,7 +605,11 @@ describe("input shield: malformed input is refused at the edge, before node-medi
       expect(broadcast.subscribers.has((fake.session as { id: string }).id)).to.equal(false);
     });
 
-    for (const [name, flashVer] of [["an object", { a: 1 }], ["control characters", "a\u0007b"], ["over 512 characters", "u".repeat(600)]] as const) {
+    for (const [name, flashVer] of [
+      ["an object", { a: 1 }],
+      ["control characters", "a\u0007b"],
+      ["over 512 characters", "u".repeat(600)],
+    ] as const) {
       it(`refuses a session whose user agent (flashVer) is ${name}, without asking the chain`, async () => {
         const broadcast = Context.broadcasts.get(`/live/${STREAM}`)!;
         const fake = rtmpSession(STREAM, { ...connectObject(nms.rtmpPort), flashVer });
@@ -423,13 +627,18 @@ describe("input shield: malformed input is refused at the edge, before node-medi
     it("the registry and the ledger only ever received strings", async () => {
       expect(opened.length, "sessions seen").to.be.greaterThan(20);
       for (const fields of [...opened, ...ended]) {
-        for (const [key, value] of Object.entries(fields)) expect(typeof value, `${key} of ${JSON.stringify(fields).slice(0, 80)}`).to.equal("string");
+        for (const [key, value] of Object.entries(fields))
+          expect(typeof value, `${key} of ${JSON.stringify(fields).slice(0, 80)}`).to.equal("string");
       }
       nms.auth.ledger!.flush();
       const db = new Database(join(dir, "stats.db"), { readonly: true });
       try {
-        const types = db.prepare(`SELECT DISTINCT typeof(app) AS app, typeof(channel) AS channel, typeof(ip) AS ip,
-          typeof(protocol) AS protocol, typeof(user_agent) AS userAgent FROM sessions`).all();
+        const types = db
+          .prepare(
+            `SELECT DISTINCT typeof(app) AS app, typeof(channel) AS channel, typeof(ip) AS ip,
+          typeof(protocol) AS protocol, typeof(user_agent) AS userAgent FROM sessions`,
+          )
+          .all();
         expect(types).to.deep.equal([{ app: "text", channel: "text", ip: "text", protocol: "text", userAgent: "text" }]);
         const rows = db.prepare("SELECT COUNT(*) AS n FROM sessions").get() as { n: number };
         expect(rows.n).to.be.greaterThan(20);
@@ -455,7 +664,12 @@ describe("input shield: malformed input is refused at the edge, before node-medi
 
 describe("input shield: attach and detach", () => {
   it("detach gives NMS back its own methods and listeners", async () => {
-    const originals = { parserData: Rtmp.prototype.parserData, invokeHandler: Rtmp.prototype.invokeHandler, flv: Flv.prototype.parserData, set: Context.sessions.set };
+    const originals = {
+      parserData: Rtmp.prototype.parserData,
+      invokeHandler: Rtmp.prototype.invokeHandler,
+      flv: Flv.prototype.parserData,
+      set: Context.sessions.set,
+    };
     const nms = await startNms();
     const http = nms.nms.httpServer.httpServer!;
     expect(Rtmp.prototype.parserData).to.not.equal(originals.parserData);

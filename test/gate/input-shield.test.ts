@@ -7,10 +7,21 @@ describe("input shield rules", () => {
   const state = () => ({ connected: true, streamCommand: undefined });
 
   it("accept what ffmpeg and Flash players send", () => {
-    const ffmpegConnect = { cmd: "connect", transId: 1, cmdObj: { app: "live", type: "nonprivate", flashVer: "FMLE/3.0 (compatible; Lavf59.27.100)", tcUrl: "rtmp://127.0.0.1:1935/live" } };
+    const ffmpegConnect = {
+      cmd: "connect",
+      transId: 1,
+      cmdObj: { app: "live", type: "nonprivate", flashVer: "FMLE/3.0 (compatible; Lavf59.27.100)", tcUrl: "rtmp://127.0.0.1:1935/live" },
+    };
     expect(rtmpCommandProblem(ffmpegConnect, { connected: false, streamCommand: undefined })).to.equal(null);
-    expect(rtmpCommandProblem({ cmd: "connect", transId: 1, cmdObj: { app: "live", tcUrl: "rtmps://example.com/live", objectEncoding: 3 } }, { connected: false, streamCommand: undefined })).to.equal(null);
-    expect(rtmpCommandProblem({ cmd: "play", transId: 4, cmdObj: null, streamName: "test?token=abc&x=%20", start: -2000 }, state())).to.equal(null);
+    expect(
+      rtmpCommandProblem(
+        { cmd: "connect", transId: 1, cmdObj: { app: "live", tcUrl: "rtmps://example.com/live", objectEncoding: 3 } },
+        { connected: false, streamCommand: undefined },
+      ),
+    ).to.equal(null);
+    expect(
+      rtmpCommandProblem({ cmd: "play", transId: 4, cmdObj: null, streamName: "test?token=abc&x=%20", start: -2000 }, state()),
+    ).to.equal(null);
     expect(rtmpCommandProblem({ cmd: "publish", transId: 5, cmdObj: null, streamName: "test", type: "live" }, state())).to.equal(null);
     expect(rtmpCommandProblem({ cmd: "FCPublish", transId: 3, cmdObj: null, streamName: "test?token=abc" }, state())).to.equal(null);
   });

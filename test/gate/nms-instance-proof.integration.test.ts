@@ -3,7 +3,14 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import NodeMediaServer from "node-media-server";
-import { attachViewerAuth, createNms4Host, NmsIncompatibleError, NmsInstanceError, NmsUnsupportedVersionError, type PluginConfigInput } from "../../plugin/src/index.js";
+import {
+  attachViewerAuth,
+  createNms4Host,
+  NmsIncompatibleError,
+  NmsInstanceError,
+  NmsUnsupportedVersionError,
+  type PluginConfigInput,
+} from "../../plugin/src/index.js";
 import { SUPPORTED_NMS_RANGE } from "../../plugin/src/hosts/host-package.js";
 import { runNms, type RunnableNms } from "../../plugin/src/hosts/nms4/run-nms.js";
 import { createCapturingLogger } from "../helpers/capturing-logger.js";
@@ -39,7 +46,9 @@ describe("attach proves it gates the instance it was given (its own NMS copy)", 
     const nms = new OtherNms({ bind: "127.0.0.1", rtmp: { port: "0" }, http: { port: "0" }, store: { path: join(dir, "store") } });
     const auth = attachViewerAuth(nms, quiet({ auth: { defaultAction: "deny" } }), deps());
     try {
-      expect((repoContext as unknown as Record<symbol, unknown>)[ATTACHED], "the plugin's own copy is not the one gated").not.to.equal(true);
+      expect((repoContext as unknown as Record<symbol, unknown>)[ATTACHED], "the plugin's own copy is not the one gated").not.to.equal(
+        true,
+      );
       const ports = await runNms(nms as unknown as RunnableNms);
       const refused = await httpGetFor(`http://127.0.0.1:${ports.http}/live/anything.flv`, 2000);
       expect(refused.status).to.equal(403);
@@ -51,7 +60,10 @@ describe("attach proves it gates the instance it was given (its own NMS copy)", 
   });
 
   it("finds the copy through an app's own subclass of NodeMediaServer, itself a module export", async () => {
-    writeFileSync(join(dir, "app-nms.cjs"), `const NodeMediaServer = require("node-media-server");\nmodule.exports = class AppNms extends NodeMediaServer {};\n`);
+    writeFileSync(
+      join(dir, "app-nms.cjs"),
+      `const NodeMediaServer = require("node-media-server");\nmodule.exports = class AppNms extends NodeMediaServer {};\n`,
+    );
     const AppNms = createRequire(join(dir, "app.cjs"))("./app-nms.cjs") as typeof NodeMediaServer;
     const nms = new AppNms({ bind: "127.0.0.1", rtmp: { port: "0" }, http: { port: "0" }, store: { path: join(dir, "store-sub") } });
     const auth = attachViewerAuth(nms, quiet({ auth: { defaultAction: "deny" } }), deps());
@@ -71,14 +83,20 @@ describe("attach proves it gates the instance it was given (its own NMS copy)", 
     try {
       const OtherNms = createRequire(join(dir, "app.cjs"))("node-media-server") as typeof NodeMediaServer;
       const nms = new OtherNms({ store: { path: join(dir, "store-4.4.4") } });
-      expect(() => attachViewerAuth(nms, quiet({}), deps())).to.throw(NmsUnsupportedVersionError, `node-media-server 4.4.4 is not supported; supported releases: ${SUPPORTED_NMS_RANGE}`);
+      expect(() => attachViewerAuth(nms, quiet({}), deps())).to.throw(
+        NmsUnsupportedVersionError,
+        `node-media-server 4.4.4 is not supported; supported releases: ${SUPPORTED_NMS_RANGE}`,
+      );
     } finally {
       writeFileSync(manifest, original);
     }
   });
 
   it("refuses what it cannot prove: a plain object, an imitation, an instance NMS no longer serves with; the NMS 4 adapter refuses a 2.7 instance", () => {
-    expect(() => attachViewerAuth({}, quiet({}), deps())).to.throw(NmsInstanceError, /its class is not a module loaded with require or import/);
+    expect(() => attachViewerAuth({}, quiet({}), deps())).to.throw(
+      NmsInstanceError,
+      /its class is not a module loaded with require or import/,
+    );
     class Imitation {
       readonly httpServer = {};
     }
@@ -89,6 +107,9 @@ describe("attach proves it gates the instance it was given (its own NMS copy)", 
     expect(latest).to.be.instanceOf(NodeMediaServer);
     const Nms2 = createRequire(import.meta.url)("node-media-server-2") as new (config: object) => object;
     const nms2 = new Nms2({ rtmp: { port: 0 }, logType: 0 });
-    expect(() => createNms4Host(nms2).probe()).to.throw(NmsIncompatibleError, /NMS 4 adapter was given a node-media-server 2\.7\.4 instance/);
+    expect(() => createNms4Host(nms2).probe()).to.throw(
+      NmsIncompatibleError,
+      /NMS 4 adapter was given a node-media-server 2\.7\.4 instance/,
+    );
   });
 });

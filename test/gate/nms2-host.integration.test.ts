@@ -6,7 +6,18 @@ import NodeMediaServer2 from "node-media-server-2";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import http2 from "node:http2";
 import { tmpdir } from "node:os";
-import { attachViewerAuth, buildViewerAuth, ConfigError, hostFor, parseConfig, pluginConfigSchema, type PluginConfig, type PluginConfigInput, type ViewerAuth, type ViewerAuthDeps } from "../../plugin/src/index.js";
+import {
+  attachViewerAuth,
+  buildViewerAuth,
+  ConfigError,
+  hostFor,
+  parseConfig,
+  pluginConfigSchema,
+  type PluginConfig,
+  type PluginConfigInput,
+  type ViewerAuth,
+  type ViewerAuthDeps,
+} from "../../plugin/src/index.js";
 import type { PublishHook, PublishStart } from "../../plugin/src/hosts/host-adapter.js";
 import { nms2InternalsOf } from "../../plugin/src/hosts/nms2/nms2-internals.js";
 import { freePort } from "../helpers/free-port.js";
@@ -37,7 +48,9 @@ describe("NMS 2.7 adapter", function () {
   describe("attach refuses what it cannot prove, before changing anything", () => {
     it("an http.webroot that holds mediaroot: a ConfigError, NMS would serve the segments around the gate", async () => {
       let error: unknown;
-      await start({}, { nmsConfig: (c) => ({ ...c, http: { ...c.http, webroot: resolve(String(c.http.mediaroot), "..") } }) }).catch((e: unknown) => (error = e));
+      await start({}, { nmsConfig: (c) => ({ ...c, http: { ...c.http, webroot: resolve(String(c.http.mediaroot), "..") } }) }).catch(
+        (e: unknown) => (error = e),
+      );
       expect(error).to.be.instanceOf(ConfigError);
       expect(String(error)).to.match(/hls\.dir.*overlaps NMS's static root/);
     });
@@ -51,13 +64,24 @@ describe("NMS 2.7 adapter", function () {
     it("NMS's own trans ffmpeg plays from loopback without a session; another loopback player without a credential is refused", async () => {
       const run = await start();
       await run.publish("tr");
-      expect(run.auth.sessions.list().filter((s) => s.protocol === "rtmp"), "no viewer session for NMS's own ffmpeg").to.have.length(0);
+      expect(
+        run.auth.sessions.list().filter((s) => s.protocol === "rtmp"),
+        "no viewer session for NMS's own ffmpeg",
+      ).to.have.length(0);
       const player = await RawRtmpClient.open(run.rtmpPort);
       try {
         await player.handshake();
         player.connect(connectObject(run.rtmpPort));
         player.play("tr");
-        await waitUntil("the refusal", () => run.logs.events("session.end").some((l) => (l.session as { protocol?: string; reason?: string }).protocol === "rtmp" && (l.session as { reason?: string }).reason === "denied"));
+        await waitUntil("the refusal", () =>
+          run.logs
+            .events("session.end")
+            .some(
+              (l) =>
+                (l.session as { protocol?: string; reason?: string }).protocol === "rtmp" &&
+                (l.session as { reason?: string }).reason === "denied",
+            ),
+        );
         await sleep(300);
         expect(player.mediaBytes()).to.equal(0);
       } finally {
@@ -74,11 +98,19 @@ describe("NMS 2.7 adapter", function () {
         await player.handshake();
         player.connect(connectObject(run.rtmpPort));
         player.play("wire");
-        await waitUntil("the play held in its check", () => run.auth.sessions.list().some((s) => s.protocol === "rtmp" && s.state === "checking"));
+        await waitUntil("the play held in its check", () =>
+          run.auth.sessions.list().some((s) => s.protocol === "rtmp" && s.state === "checking"),
+        );
         await sleep(500);
-        expect(player.statusCodes().filter((c) => c.startsWith("NetStream.")), "statuses while held").to.deep.equal([]);
+        expect(
+          player.statusCodes().filter((c) => c.startsWith("NetStream.")),
+          "statuses while held",
+        ).to.deep.equal([]);
         await player.waitForStatus(/NetStream\.Play\.Failed/, 10000);
-        expect(player.statusCodes().filter((c) => c.startsWith("NetStream.")), "statuses after the verdict").to.deep.equal(["NetStream.Play.Failed"]);
+        expect(
+          player.statusCodes().filter((c) => c.startsWith("NetStream.")),
+          "statuses after the verdict",
+        ).to.deep.equal(["NetStream.Play.Failed"]);
         expect(await player.closesWithin(10000)).to.equal(true);
         expect(player.mediaBytes()).to.equal(0);
       } finally {
@@ -88,9 +120,18 @@ describe("NMS 2.7 adapter", function () {
     });
 
     it("trans DASH goes through the same sessions: the manifest opens one and comes back keyed, segments only with the key", async () => {
-      const run = await start({}, {
-        nmsConfig: (c) => ({ ...c, trans: { ...(c.trans as object), tasks: [{ app: "live", dash: true, dashFlags: "[f=dash:window_size=3:extra_window_size=5]" }] } }),
-      });
+      const run = await start(
+        {},
+        {
+          nmsConfig: (c) => ({
+            ...c,
+            trans: {
+              ...(c.trans as object),
+              tasks: [{ app: "live", dash: true, dashFlags: "[f=dash:window_size=3:extra_window_size=5]" }],
+            },
+          }),
+        },
+      );
       step.delayMs = 0;
       await run.publishOnly("dash");
       await waitUntil("the trans DASH manifest", () => existsSync(join(run.hlsRoot, "live/dash/index.mpd")), 30000);
@@ -163,7 +204,21 @@ describe("NMS 2.7 adapter", function () {
     it("mediaroot over HTTPS goes through the same gate: 403 without a session, a keyed playlist with a token", async function () {
       if (spawnSync("openssl", ["version"]).status !== 0) this.skip();
       dir = mkdtempSync(join(tmpdir(), "va-nms2-https-"));
-      const made = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=localhost"]);
+      const made = spawnSync("openssl", [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+      ]);
       expect(made.status).to.equal(0);
       const channel = join(dir, "media", "live", "x");
       mkdirSync(channel, { recursive: true });
@@ -171,7 +226,9 @@ describe("NMS 2.7 adapter", function () {
       writeFileSync(join(channel, "index0.ts"), Buffer.alloc(1880, 0x47));
       const [rtmpPort, httpPort, httpsPort] = [await freePort(), await freePort(), await freePort()];
       const nms = new NodeMediaServer2({
-        logType: 0, rtmp: { port: rtmpPort }, http: { port: httpPort, mediaroot: join(dir, "media") },
+        logType: 0,
+        rtmp: { port: rtmpPort },
+        http: { port: httpPort, mediaroot: join(dir, "media") },
         https: { port: httpsPort, key: join(dir, "key.pem"), cert: join(dir, "cert.pem") },
       });
       instance = nms;
@@ -181,19 +238,24 @@ describe("NMS 2.7 adapter", function () {
       for (const l of process.listeners("uncaughtException")) if (!listeners.uncaught.includes(l)) process.off("uncaughtException", l);
       for (const l of process.listeners("SIGINT")) if (!listeners.sigint.includes(l)) process.off("SIGINT", l);
       const client = http2.connect(`https://127.0.0.1:${httpsPort}`, { rejectUnauthorized: false });
-      const get = (path: string) => new Promise<{ status: number; body: string }>((done, fail) => {
-        const req = client.request({ ":path": path });
-        let status = 0;
-        let body = "";
-        req.on("response", (headers) => (status = Number(headers[":status"])));
-        req.on("data", (c: Buffer) => (body += c.toString("latin1")));
-        req.on("end", () => done({ status, body }));
-        req.on("error", fail);
-        req.end();
-      });
+      const get = (path: string) =>
+        new Promise<{ status: number; body: string }>((done, fail) => {
+          const req = client.request({ ":path": path });
+          let status = 0;
+          let body = "";
+          req.on("response", (headers) => (status = Number(headers[":status"])));
+          req.on("data", (c: Buffer) => (body += c.toString("latin1")));
+          req.on("end", () => done({ status, body }));
+          req.on("error", fail);
+          req.end();
+        });
       try {
-        await waitUntil("the HTTPS server", () => (nms as unknown as { nhs?: { httpsServer?: { listening: boolean } } }).nhs?.httpsServer?.listening === true);
-        for (const path of ["/live/x/index.m3u8", "/live/x/index0.ts", "/live/x/index.m3u8?token=wrong"]) expect((await get(path)).status, path).to.equal(403);
+        await waitUntil(
+          "the HTTPS server",
+          () => (nms as unknown as { nhs?: { httpsServer?: { listening: boolean } } }).nhs?.httpsServer?.listening === true,
+        );
+        for (const path of ["/live/x/index.m3u8", "/live/x/index0.ts", "/live/x/index.m3u8?token=wrong"])
+          expect((await get(path)).status, path).to.equal(403);
         const wrapper = await get("/live/x/index.m3u8?token=good");
         expect(wrapper.status).to.equal(200);
         const key = keyOf(wrapper.body);
@@ -221,8 +283,15 @@ describe("NMS 2.7 adapter", function () {
     /** NMS 2.7 with the plugin built and attached by hand, so the test can give the adapter its own publish hook. */
     async function startWithHook(hook: PublishHook) {
       const [rtmpPort, httpPort] = [await freePort(), await freePort()];
-      const instance = new NodeMediaServer2({ logType: 0, rtmp: { port: rtmpPort, gop_cache: true, ping: 30, ping_timeout: 60 }, http: { port: httpPort, mediaroot: mkdtempSync(join(tmpdir(), "va-nms2-pub-")) } });
-      const auth = buildViewerAuth(parseConfig(pluginConfigSchema, { auth: { defaultAction: "deny" } }) as PluginConfig, { authorizers: [step], logger: createCapturingLogger().logger });
+      const instance = new NodeMediaServer2({
+        logType: 0,
+        rtmp: { port: rtmpPort, gop_cache: true, ping: 30, ping_timeout: 60 },
+        http: { port: httpPort, mediaroot: mkdtempSync(join(tmpdir(), "va-nms2-pub-")) },
+      });
+      const auth = buildViewerAuth(parseConfig(pluginConfigSchema, { auth: { defaultAction: "deny" } }) as PluginConfig, {
+        authorizers: [step],
+        logger: createCapturingLogger().logger,
+      });
       const host = hostFor(instance);
       auth.attach(host);
       host.onPublish(hook);
@@ -287,24 +356,63 @@ describe("NMS 2.7 adapter", function () {
 async function stopNms2(nms: { stop(): void }): Promise<void> {
   const { context } = nms2InternalsOf(nms);
   for (const session of context.sessions.values()) (session as { req?: { socket: { destroy(): void } } }).req?.socket.destroy();
-  await waitUntil("NMS 2.7 to drop its FLV sessions", () => ![...context.sessions.values()].some((s) => (s as { req?: unknown }).req !== undefined), 5000).catch(() => undefined);
+  await waitUntil(
+    "NMS 2.7 to drop its FLV sessions",
+    () => ![...context.sessions.values()].some((s) => (s as { req?: unknown }).req !== undefined),
+    5000,
+  ).catch(() => undefined);
   nms.stop();
 }
 
 /** An ffmpeg publishing a test pattern of `size`. */
 function spawnPattern(url: string, size: string): ChildProcess {
-  const child = spawn("ffmpeg", ["-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", `testsrc2=size=${size}:rate=25`, "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-f", "flv", url], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(
+    "ffmpeg",
+    [
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      "-re",
+      "-f",
+      "lavfi",
+      "-i",
+      `testsrc2=size=${size}:rate=25`,
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-g",
+      "25",
+      "-pix_fmt",
+      "yuv420p",
+      "-f",
+      "flv",
+      url,
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
   child.stderr?.resume();
   return child;
 }
 
 /** The distinct frame sizes ffprobe finds in an FLV capture. */
 async function frameSizes(flv: Buffer): Promise<string[]> {
-  const probe = spawn("ffprobe", ["-v", "error", "-select_streams", "v", "-show_entries", "frame=width,height", "-of", "csv=p=0:s=x", "-i", "pipe:0"], { stdio: ["pipe", "pipe", "ignore"] });
+  const probe = spawn(
+    "ffprobe",
+    ["-v", "error", "-select_streams", "v", "-show_entries", "frame=width,height", "-of", "csv=p=0:s=x", "-i", "pipe:0"],
+    { stdio: ["pipe", "pipe", "ignore"] },
+  );
   let out = "";
   probe.stdout.on("data", (c: Buffer) => (out += c.toString()));
   probe.stdin.on("error", () => undefined);
   probe.stdin.end(flv);
   await new Promise((r) => probe.once("close", r));
-  return [...new Set(out.split("\n").map((l) => /^(\d+)x(\d+)/.exec(l.trim())?.slice(1, 3).join("x")).filter((l) => l !== undefined))];
+  return [
+    ...new Set(
+      out
+        .split("\n")
+        .map((l) => /^(\d+)x(\d+)/.exec(l.trim())?.slice(1, 3).join("x"))
+        .filter((l) => l !== undefined),
+    ),
+  ];
 }

@@ -12,7 +12,10 @@ describe("NMS 2.7 adapter", function () {
 
   describe("attach refuses what it cannot prove, before changing anything", () => {
     it("an object that no node-media-server module made", () => {
-      expect(() => attachViewerAuth({ run() {} }, {}, { logger: createCapturingLogger().logger })).to.throw(NmsInstanceError, /2\.7\.4 \|\| 4\.4\.3/);
+      expect(() => attachViewerAuth({ run() {} }, {}, { logger: createCapturingLogger().logger })).to.throw(
+        NmsInstanceError,
+        /2\.7\.4 \|\| 4\.4\.3/,
+      );
     });
 
     it("a 2.x release other than 2.7.4, naming the supported releases", () => {
@@ -25,8 +28,10 @@ describe("NMS 2.7 adapter", function () {
         writeFileSync(join(copy, "package.json"), JSON.stringify({ ...manifest, version: "2.6.0" }));
         const OldNms = createRequire(join(dir, "app.js"))("node-media-server") as new (config: object) => object;
         const old = new OldNms({ rtmp: { port: 1 }, http: { port: 1 } });
-        expect(() => attachViewerAuth(old, {}, { logger: createCapturingLogger().logger }))
-          .to.throw(NmsUnsupportedVersionError, "node-media-server 2.6.0 is not supported; supported releases: 2.7.4 || 4.4.3");
+        expect(() => attachViewerAuth(old, {}, { logger: createCapturingLogger().logger })).to.throw(
+          NmsUnsupportedVersionError,
+          "node-media-server 2.6.0 is not supported; supported releases: 2.7.4 || 4.4.3",
+        );
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

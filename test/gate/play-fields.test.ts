@@ -1,6 +1,13 @@
 import { expect } from "chai";
 import type { InputProblem } from "../../plugin/src/gate/input-problem.js";
-import { nameProblem, PLAY_FIELD_LIMITS, playFieldsProblem, queryProblem, textProblem, type PlayFields } from "../../plugin/src/gate/play-fields.js";
+import {
+  nameProblem,
+  PLAY_FIELD_LIMITS,
+  playFieldsProblem,
+  queryProblem,
+  textProblem,
+  type PlayFields,
+} from "../../plugin/src/gate/play-fields.js";
 
 describe("play-fields: the rules for what a viewer or publisher sends", () => {
   describe("nameProblem (NMS's safe names)", () => {
@@ -72,15 +79,35 @@ describe("play-fields: the rules for what a viewer or publisher sends", () => {
     const cases: [string, PlayFields, InputProblem | null][] = [
       ["nothing given: nothing to check", {}, null],
       ["all fields good", { app: "live", channel: "test", userAgent: "VLC/3.0 é", host: "h:8000", origin: "" }, null],
-      ["a bad app", { app: "li ve", channel: "test" }, { field: "app", reason: "has characters other than A-Z a-z 0-9 _ -", value: "li ve" }],
+      [
+        "a bad app",
+        { app: "li ve", channel: "test" },
+        { field: "app", reason: "has characters other than A-Z a-z 0-9 _ -", value: "li ve" },
+      ],
       ["a bad app before a bad channel", { channel: "", app: "" }, { field: "app", reason: "empty", value: "" }],
-      ["a channel over 1024 characters", { app: "live", channel: "c".repeat(1025) }, { field: "channel", reason: "longer than 1024 characters", value: "c".repeat(1025) }],
-      ["a channel given as undefined is checked", { app: "live", channel: undefined }, { field: "channel", reason: "not a string", value: undefined }],
+      [
+        "a channel over 1024 characters",
+        { app: "live", channel: "c".repeat(1025) },
+        { field: "channel", reason: "longer than 1024 characters", value: "c".repeat(1025) },
+      ],
+      [
+        "a channel given as undefined is checked",
+        { app: "live", channel: undefined },
+        { field: "channel", reason: "not a string", value: undefined },
+      ],
       ["a user agent that is an object", { userAgent: { a: 1 } }, { field: "userAgent", reason: "not a string", value: { a: 1 } }],
-      ["a user agent over 512 characters", { userAgent: "u".repeat(513) }, { field: "userAgent", reason: "longer than 512 characters", value: "u".repeat(513) }],
+      [
+        "a user agent over 512 characters",
+        { userAgent: "u".repeat(513) },
+        { field: "userAgent", reason: "longer than 512 characters", value: "u".repeat(513) },
+      ],
       ["a host with a control character", { host: "h\u0007" }, { field: "host", reason: "has control characters", value: "h\u0007" }],
       ["an origin with a newline", { origin: "https://h\n" }, { field: "origin", reason: "has control characters", value: "https://h\n" }],
-      ["names are checked before headers", { userAgent: 5, app: "a.b" }, { field: "app", reason: "has characters other than A-Z a-z 0-9 _ -", value: "a.b" }],
+      [
+        "names are checked before headers",
+        { userAgent: 5, app: "a.b" },
+        { field: "app", reason: "has characters other than A-Z a-z 0-9 _ -", value: "a.b" },
+      ],
     ];
     for (const [name, fields, problem] of cases) {
       it(name, () => {
@@ -90,6 +117,13 @@ describe("play-fields: the rules for what a viewer or publisher sends", () => {
   });
 
   it("states its bounds", () => {
-    expect(PLAY_FIELD_LIMITS).to.deep.equal({ appChars: 128, nameChars: 1024, queryChars: 8192, tcUrlChars: 1024, flashVerChars: 256, headerChars: 512 });
+    expect(PLAY_FIELD_LIMITS).to.deep.equal({
+      appChars: 128,
+      nameChars: 1024,
+      queryChars: 8192,
+      tcUrlChars: 1024,
+      flashVerChars: 256,
+      headerChars: 512,
+    });
   });
 });

@@ -128,7 +128,11 @@ describe("play gate: real NMS, real ffmpeg publisher and players", function () {
      * load, and returns that session's id.
      */
     async function leaveWhenChecking(protocol: string, leave: () => void): Promise<string> {
-      const held = await waitFor(`a ${protocol} session in its check`, () => nms.auth.sessions.list().find((s) => s.protocol === protocol && s.state === "checking"), 20000);
+      const held = await waitFor(
+        `a ${protocol} session in its check`,
+        () => nms.auth.sessions.list().find((s) => s.protocol === protocol && s.state === "checking"),
+        20000,
+      );
       leave();
       return held.id;
     }
@@ -141,7 +145,11 @@ describe("play gate: real NMS, real ffmpeg publisher and players", function () {
       expect(ended).to.include({ id: sessionId, bytesOut: 0, reason: "viewer-left" });
       expect(nms.auth.sessions.get(ended.id as string)).to.equal(undefined);
       expect(nms.logs.events("gate.failed")).to.deep.equal([]);
-      await waitFor("NMS to drop the play session", () => ([...Context.sessions.values()].some((s) => !s.isPublisher && s.streamName === STREAM) ? undefined : true), 5000).catch(() => undefined);
+      await waitFor(
+        "NMS to drop the play session",
+        () => ([...Context.sessions.values()].some((s) => !s.isPublisher && s.streamName === STREAM) ? undefined : true),
+        5000,
+      ).catch(() => undefined);
       const stillInNms = [...Context.sessions.values()].filter((s) => !s.isPublisher && s.streamName === STREAM);
       expect(stillInNms, "NMS play sessions left behind").to.have.length(0);
     }
@@ -190,7 +198,15 @@ describe("play gate: real NMS, real ffmpeg publisher and players", function () {
     const lines = nms.logs.events("auth.decision").slice(before);
     expect(lines).to.have.length(1);
     const line = lines[0]!;
-    expect(line).to.include({ protocol: "http-flv", app: "live", channel: STREAM, ip: "127.0.0.1", step: "custom", verdict: "allow", reason: "scripted allow" });
+    expect(line).to.include({
+      protocol: "http-flv",
+      app: "live",
+      channel: STREAM,
+      ip: "127.0.0.1",
+      step: "custom",
+      verdict: "allow",
+      reason: "scripted allow",
+    });
     expect(line.sessionId).to.be.a("string").with.length(22);
     expect(line.latencyMs).to.be.a("number");
     expect(JSON.stringify(line)).to.not.include("t1");
@@ -202,8 +218,14 @@ describe("play gate: real NMS, real ffmpeg publisher and players", function () {
     await httpGetFor(`${flvUrl()}&b=2&a=%20x`, 1000, { headers: { "user-agent": "TestPlayer/1.0" } });
     const request = step.seen.at(-1)!;
     expect(request).to.include({
-      protocol: "http-flv", ip: "127.0.0.1", app: "live", channel: STREAM, path: `/live/${STREAM}.flv`,
-      query: "token=t1&b=2&a=%20x", userAgent: "TestPlayer/1.0", host: `127.0.0.1:${nms.httpPort}`,
+      protocol: "http-flv",
+      ip: "127.0.0.1",
+      app: "live",
+      channel: STREAM,
+      path: `/live/${STREAM}.flv`,
+      query: "token=t1&b=2&a=%20x",
+      userAgent: "TestPlayer/1.0",
+      host: `127.0.0.1:${nms.httpPort}`,
       origin: `http://127.0.0.1:${nms.httpPort}`,
     });
     expect(request.params.get("a")).to.equal(" x");

@@ -22,7 +22,11 @@ describe("the chain's revoked step", () => {
     // An operator step that lets everyone in as alice: what a later step's allow looks like to the veto.
     const alice: Authorizer = { name: "custom", decide: () => (asked++, allow("scripted", { userId: "alice", name: "alice-tv" })) };
     const config = parseConfig(pluginConfigSchema, { auth: { defaultAction: "deny" } }) as PluginConfig;
-    const chain = buildChain(config, { sessions: new MemorySessionStore(clock, logs.logger), clock, revocations, customAuthorizers: [alice] }, logs.logger);
+    const chain = buildChain(
+      config,
+      { sessions: new MemorySessionStore(clock, logs.logger), clock, revocations, customAuthorizers: [alice] },
+      logs.logger,
+    );
     return { clock, logs, revocations, chain, asked: () => asked };
   }
 
@@ -49,7 +53,11 @@ describe("the chain's revoked step", () => {
   it("refuses a revoked address up front", async () => {
     const { chain, revocations, asked } = setUp();
     revocations.add({ kind: "ip", key: "192.0.2.9", untilMs: UNTIL_MS });
-    expect(await chain.decide(authRequest({ ip: "192.0.2.9" }))).to.include({ verdict: "deny", step: "revoked", reason: "address 192.0.2.9 is revoked" });
+    expect(await chain.decide(authRequest({ ip: "192.0.2.9" }))).to.include({
+      verdict: "deny",
+      step: "revoked",
+      reason: "address 192.0.2.9 is revoked",
+    });
     expect(asked()).to.equal(0);
     expect(await chain.decide(authRequest({ ip: "192.0.2.10" }))).to.include({ verdict: "allow", step: "custom" });
   });

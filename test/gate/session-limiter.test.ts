@@ -15,7 +15,12 @@ function setUp(policy: LimitPolicy, caps?: SessionCaps) {
   const viewer = (fields: { ip?: string; channel?: string } = {}) => {
     clock.advance(1);
     const session: ViewerSession = store.open({
-      protocol: "rtmp", app: "live", channel: fields.channel ?? "cam1", ip: fields.ip ?? "192.0.2.1", userAgent: "", transport: { bytesOut: () => 0, close: () => closed.push(session.id) },
+      protocol: "rtmp",
+      app: "live",
+      channel: fields.channel ?? "cam1",
+      ip: fields.ip ?? "192.0.2.1",
+      userAgent: "",
+      transport: { bytesOut: () => 0, close: () => closed.push(session.id) },
     });
     return session;
   };
@@ -68,7 +73,10 @@ describe("SessionLimiter: at most N sessions per user, address and channel", () 
 
   it("a limit of 0 refuses every session of that user", async () => {
     const { join } = setUp("reject-new");
-    expect((await join({ userId: "ann", maxSessions: 0 })).outcome).to.deep.equal({ admitted: false, reason: "user ann is at the limit of 0 session(s)" });
+    expect((await join({ userId: "ann", maxSessions: 0 })).outcome).to.deep.equal({
+      admitted: false,
+      reason: "user ann is at the limit of 0 session(s)",
+    });
   });
 
   it("a maximum without a user id, or a user id without a maximum, limits nothing", async () => {
@@ -80,16 +88,25 @@ describe("SessionLimiter: at most N sessions per user, address and channel", () 
   it("caps per address and per channel, whoever the viewer is", async () => {
     const { join } = setUp("reject-new", { maxPerIp: 1, maxPerChannel: 2 });
     expect((await join(undefined, { ip: "192.0.2.1" })).outcome).to.deep.equal({ admitted: true });
-    expect((await join(undefined, { ip: "192.0.2.1" })).outcome).to.deep.equal({ admitted: false, reason: "address 192.0.2.1 is at the limit of 1 session(s)" });
+    expect((await join(undefined, { ip: "192.0.2.1" })).outcome).to.deep.equal({
+      admitted: false,
+      reason: "address 192.0.2.1 is at the limit of 1 session(s)",
+    });
     expect((await join(undefined, { ip: "192.0.2.2" })).outcome).to.deep.equal({ admitted: true });
-    expect((await join(undefined, { ip: "192.0.2.3" })).outcome).to.deep.equal({ admitted: false, reason: "channel live/cam1 is at the limit of 2 session(s)" });
+    expect((await join(undefined, { ip: "192.0.2.3" })).outcome).to.deep.equal({
+      admitted: false,
+      reason: "channel live/cam1 is at the limit of 2 session(s)",
+    });
     expect((await join(undefined, { ip: "192.0.2.3", channel: "cam2" })).outcome).to.deep.equal({ admitted: true });
   });
 
   it("the user limit is checked before the caps", async () => {
     const { join } = setUp("reject-new", { maxPerIp: 1, maxPerChannel: 0 });
     await join({ userId: "ann", maxSessions: 1 });
-    expect((await join({ userId: "ann", maxSessions: 1 })).outcome).to.deep.equal({ admitted: false, reason: "user ann is at the limit of 1 session(s)" });
+    expect((await join({ userId: "ann", maxSessions: 1 })).outcome).to.deep.equal({
+      admitted: false,
+      reason: "user ann is at the limit of 1 session(s)",
+    });
   });
 
   it("configure changes the policy and caps for the next viewers", async () => {

@@ -4,7 +4,6 @@ import { httpGetFor, wsReadFor } from "../helpers/flv-clients.js";
 import { ScriptedAuthorizer } from "../helpers/scripted-authorizer.js";
 import { sleep } from "../helpers/sleep.js";
 
-
 describe("session limits and re-checks through the real NMS gate", function () {
   this.timeout(30000);
   const step = new ScriptedAuthorizer();
@@ -30,7 +29,9 @@ describe("session limits and re-checks through the real NMS gate", function () {
   });
 
   describe("caps per address and per channel", () => {
-    before(async () => (nms = await startNms({ sessions: { maxPerIp: 2, maxPerChannel: 3, recheckIntervalSec: 0 } }, { authorizers: [step] })));
+    before(
+      async () => (nms = await startNms({ sessions: { maxPerIp: 2, maxPerChannel: 3, recheckIntervalSec: 0 } }, { authorizers: [step] })),
+    );
     after(async () => nms?.stop());
 
     it("refuses a third session from one address across protocols; other addresses still play until the channel cap", async () => {
@@ -53,7 +54,9 @@ describe("session limits and re-checks through the real NMS gate", function () {
   });
 
   describe("policy close-oldest, and re-checks", () => {
-    before(async () => (nms = await startNms({ sessions: { limitPolicy: "close-oldest", recheckIntervalSec: 0 } }, { authorizers: [step] })));
+    before(
+      async () => (nms = await startNms({ sessions: { limitPolicy: "close-oldest", recheckIntervalSec: 0 } }, { authorizers: [step] })),
+    );
     after(async () => nms?.stop());
 
     it("closes the user's oldest session to admit the newcomer", async () => {
@@ -81,7 +84,10 @@ describe("session limits and re-checks through the real NMS gate", function () {
       expect(Date.now() - started).to.be.lessThan(3000);
       const recheck = step.seen.at(-1)!;
       expect(recheck).to.include({ purpose: "recheck", requestNumber: 2 });
-      const ended = nms.logs.events("session.end").map((l) => l.session as Record<string, unknown>).at(-1);
+      const ended = nms.logs
+        .events("session.end")
+        .map((l) => l.session as Record<string, unknown>)
+        .at(-1);
       expect(ended).to.include({ reason: "denied-on-recheck" });
     });
   });

@@ -70,7 +70,9 @@ describe("VerdictCache", () => {
 
   describe("bounds", () => {
     const MiB = 1024 * 1024;
-    const load = (ttlMs: number, payload = "") => async () => ({ ttlMs, reason: `backend answered 403${payload}` });
+    const load =
+      (ttlMs: number, payload = "") =>
+      async () => ({ ttlMs, reason: `backend answered 403${payload}` });
 
     it("keeps keys only as fixed-size digests: a 1 MiB key costs what a short one does, and still hits", async () => {
       const cache = new VerdictCache<{ ttlMs: number; reason: string }>(10, new ManualClock(), { maxBytes: MiB });
@@ -79,7 +81,9 @@ describe("VerdictCache", () => {
       const oneEntry = cache.bytes;
       expect(oneEntry).to.be.below(CACHE_ENTRY_OVERHEAD_BYTES + 200);
       expect((await cache.resolve(hugeKey, load(10_000), ttl)).source).to.equal("cache");
-      expect((await cache.resolve(hugeKey.slice(0, -1), load(10_000), ttl)).source, "a different key is a different entry").to.equal("backend");
+      expect((await cache.resolve(hugeKey.slice(0, -1), load(10_000), ttl)).source, "a different key is a different entry").to.equal(
+        "backend",
+      );
       expect(cache.bytes).to.equal(2 * oneEntry);
     });
 
@@ -141,13 +145,30 @@ describe("VerdictCache", () => {
       const maxBytes = 32 * MiB;
       // Entry count set above what 32 MiB holds, so that the byte bound is the one that binds. (lru-cache
       // allocates its slot arrays by the entry count, so that memory is the same before and after.)
-      const cache = new VerdictCache<{ kind: string; answer: { kind: string; reason: string; authDurationSec: undefined }; receivedAt: number }>(100_000, clock, { maxBytes });
+      const cache = new VerdictCache<{
+        kind: string;
+        answer: { kind: string; reason: string; authDurationSec: undefined };
+        receivedAt: number;
+      }>(100_000, clock, { maxBytes });
       const ua = "Mozilla/5.0 ".padEnd(1024, "u");
-      const deny = async () => ({ kind: "answer", answer: { kind: "deny", reason: "backend answered 403", authDurationSec: undefined }, receivedAt: clock.now() });
+      const deny = async () => ({
+        kind: "answer",
+        answer: { kind: "deny", reason: "backend answered 403", authDurationSec: undefined },
+        receivedAt: clock.now(),
+      });
       const baseline = heap();
       let most = 0;
       for (let i = 0; i < 50_000; i++) {
-        const key = JSON.stringify(["http-request", `token=t${i}`, "a001", "203.0.113.7", "/live/a001.flv", `${ua}${i}`, "live.example.com", "https://live.example.com"]);
+        const key = JSON.stringify([
+          "http-request",
+          `token=t${i}`,
+          "a001",
+          "203.0.113.7",
+          "/live/a001.flv",
+          `${ua}${i}`,
+          "live.example.com",
+          "https://live.example.com",
+        ]);
         await cache.resolve(key, deny, () => 5_000);
         if (i % 1000 === 999) most = Math.max(most, cache.bytes);
       }
@@ -161,7 +182,10 @@ describe("VerdictCache", () => {
       if (gc !== undefined) {
         const after = heap();
         expect(filled - baseline, "the filled cache took memory (the measurement works)").to.be.above(5 * MiB);
-        expect(after - baseline, `heap MiB: baseline ${(baseline / MiB).toFixed(1)}, filled ${(filled / MiB).toFixed(1)}, after purge ${(after / MiB).toFixed(1)}`).to.be.below(8 * MiB);
+        expect(
+          after - baseline,
+          `heap MiB: baseline ${(baseline / MiB).toFixed(1)}, filled ${(filled / MiB).toFixed(1)}, after purge ${(after / MiB).toFixed(1)}`,
+        ).to.be.below(8 * MiB);
       }
       cache.close();
     });

@@ -58,7 +58,13 @@ interface FrameAttack {
  * binary frame of `announcedBytes`, then writes up to `sendBytes` of it in 64 KiB chunks, honouring
  * back-pressure, until all is sent or the server closes. The socket is left open for the caller.
  */
-async function attackWithOversizeFrame(port: number, path: string, sendBytes: number, protocol?: string, announcedBytes = ANNOUNCED_BYTES): Promise<FrameAttack> {
+async function attackWithOversizeFrame(
+  port: number,
+  path: string,
+  sendBytes: number,
+  protocol?: string,
+  announcedBytes = ANNOUNCED_BYTES,
+): Promise<FrameAttack> {
   const socket = connect(port, "127.0.0.1");
   socket.on("error", () => undefined); // the server may cut us mid-write; that is the point
   let received = Buffer.alloc(0);
@@ -83,8 +89,9 @@ async function attackWithOversizeFrame(port: number, path: string, sendBytes: nu
   await new Promise<void>((resolve) => socket.once("connect", resolve));
   socket.write(
     `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-    `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n` +
-    (protocol === undefined ? "" : `Sec-WebSocket-Protocol: ${protocol}\r\n`) + "\r\n",
+      `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n` +
+      (protocol === undefined ? "" : `Sec-WebSocket-Protocol: ${protocol}\r\n`) +
+      "\r\n",
   );
   await answered;
   // The frame header with its masking key, and no payload yet: the payload follows in chunks.
@@ -108,7 +115,10 @@ async function attackWithOversizeFrame(port: number, path: string, sendBytes: nu
   return {
     socket,
     sentBytes: () => sent,
-    closeCode: () => readServerFrames(received).map(closeCodeOf).find((code) => code !== undefined),
+    closeCode: () =>
+      readServerFrames(received)
+        .map(closeCodeOf)
+        .find((code) => code !== undefined),
     closed: () => closed,
   };
 }
@@ -143,10 +153,18 @@ for (const line of NMS_LINES) {
         const rssGrowthMib = (after.rss - before.rss) / MIB;
         const bufferGrowthMib = (after.buffers - before.buffers) / MIB;
         const measured = `RSS +${rssGrowthMib.toFixed(1)} MiB, Buffers +${bufferGrowthMib.toFixed(1)} MiB; sent ${attacks.map((a) => (a.sentBytes() / MIB).toFixed(1)).join(", ")} MiB`;
-        expect(rssGrowthMib, `RSS growth (MiB) with three connections each sending up to 16 MiB of one frame (${measured})`).to.be.below(20);
-        expect(bufferGrowthMib, `Buffer bytes held (MiB) with three connections each sending up to 16 MiB of one frame (${measured})`).to.be.below(8);
+        expect(rssGrowthMib, `RSS growth (MiB) with three connections each sending up to 16 MiB of one frame (${measured})`).to.be.below(
+          20,
+        );
+        expect(
+          bufferGrowthMib,
+          `Buffer bytes held (MiB) with three connections each sending up to 16 MiB of one frame (${measured})`,
+        ).to.be.below(8);
         await waitFor("the server to close every attacking connection", () => (attacks.every((a) => a.closed()) ? true : undefined), 10000);
-        expect(attacks.map((a) => a.closeCode()), "ws's close code: message too big").to.deep.equal([1009, 1009, 1009]);
+        expect(
+          attacks.map((a) => a.closeCode()),
+          "ws's close code: message too big",
+        ).to.deep.equal([1009, 1009, 1009]);
       } finally {
         for (const attack of attacks) attack.socket.destroy();
       }
@@ -181,7 +199,28 @@ describe("WebSocket messages of a WS-FLV publisher on NMS 4.4.3: bounded at 32 M
     nms = await startLineNms("4.4.3", { auth: { defaultAction: "allow" } }); // publishers on loopback are allowed by default
     const dir = mkdtempSync(join(tmpdir(), "va-ws-publish-sample-"));
     const file = join(dir, "sample.flv");
-    spawnSync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-f", "flv", file]);
+    spawnSync("ffmpeg", [
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc2=size=320x240:rate=25",
+      "-t",
+      "2",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-g",
+      "25",
+      "-pix_fmt",
+      "yuv420p",
+      "-f",
+      "flv",
+      file,
+    ]);
     flvSample = readFileSync(file);
     rmSync(dir, { recursive: true, force: true });
     expect(flvSample.length, "the FLV sample").to.be.greaterThan(WS_MESSAGE_BOUNDS.viewerBytes * 4);
@@ -204,11 +243,15 @@ describe("WebSocket messages of a WS-FLV publisher on NMS 4.4.3: bounded at 32 M
     try {
       // The viewer is admitted asynchronously, and NMS forwards only what arrives after: the recording is
       // sent again (one message each time) until the viewer has had the bulk of one.
-      await waitFor("FLV bytes at the viewer", () => {
-        if (viewerBytes > flvSample.length / 2) return true;
-        publisher.send(flvSample);
-        return undefined;
-      }, 10000);
+      await waitFor(
+        "FLV bytes at the viewer",
+        () => {
+          if (viewerBytes > flvSample.length / 2) return true;
+          publisher.send(flvSample);
+          return undefined;
+        },
+        10000,
+      );
     } finally {
       viewer.terminate();
     }
@@ -226,7 +269,11 @@ describe("WebSocket messages of a WS-FLV publisher on NMS 4.4.3: bounded at 32 M
       attack.socket.destroy();
     }
     await waitFor("the refusal line", () => nms.logs.events("flv.refused").find((l) => l.publisher === true), 5000);
-    expect(nms.logs.events("flv.refused").find((l) => l.publisher === true)).to.include({ protocol: "ws-flv", field: "body", maxBytes: WS_MESSAGE_BOUNDS.publisherBytes });
+    expect(nms.logs.events("flv.refused").find((l) => l.publisher === true)).to.include({
+      protocol: "ws-flv",
+      field: "body",
+      maxBytes: WS_MESSAGE_BOUNDS.publisherBytes,
+    });
   });
 });
 
@@ -249,7 +296,15 @@ describe("WebSocket messages of a WS-FLV publisher that NMS 4.4.3 refuses: a vie
     } finally {
       attack.socket.destroy();
     }
-    const refusal = await waitFor("the refusal line", () => nms.logs.events("flv.refused").slice(refusedBefore).find((l) => l.field === "body"), 5000);
+    const refusal = await waitFor(
+      "the refusal line",
+      () =>
+        nms.logs
+          .events("flv.refused")
+          .slice(refusedBefore)
+          .find((l) => l.field === "body"),
+      5000,
+    );
     expect(refusal).to.include({ protocol: "ws-flv", maxBytes: WS_MESSAGE_BOUNDS.viewerBytes, publisher: false });
   });
 });
@@ -305,7 +360,10 @@ describe("WsMessageBound proves the ws internals it sets before it changes anyth
       expect(() => attachViewerAuth(nms, { log: { level: "silent" } }, { logger: logger() })).to.throw(NmsIncompatibleError, /maxPayload/);
       options.maxPayload = original;
       delete httpServer.wsServer;
-      expect(() => attachViewerAuth(nms, { log: { level: "silent" } }, { logger: logger() })).to.throw(NmsIncompatibleError, /no ws server/);
+      expect(() => attachViewerAuth(nms, { log: { level: "silent" } }, { logger: logger() })).to.throw(
+        NmsIncompatibleError,
+        /no ws server/,
+      );
       httpServer.wsServer = wsServer;
       const auth = attachViewerAuth(nms, { log: { level: "silent" } }, { logger: logger() });
       expect(options.maxPayload).to.equal(WS_MESSAGE_BOUNDS.viewerBytes);

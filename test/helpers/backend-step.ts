@@ -25,8 +25,18 @@ export function backendStep(input: Record<string, unknown>, opts: { dispatcher?:
   const config = parseConfig(backendSchema, input);
   const step = createBackendAuthorizer(config, { sessions: registry, clock, dispatcher: opts.dispatcher }, logs.logger);
   return {
-    step, registry, clock, logs,
+    step,
+    registry,
+    clock,
+    logs,
     openSession: (channel = "a001") =>
-      registry.open({ protocol: "http-flv", app: "live", channel, ip: "203.0.113.7", userAgent: "", transport: { bytesOut: () => 0, close: () => {} } }),
+      registry.open({
+        protocol: "http-flv",
+        app: "live",
+        channel,
+        ip: "203.0.113.7",
+        userAgent: "",
+        transport: { bytesOut: () => 0, close: () => {} },
+      }),
   };
 }

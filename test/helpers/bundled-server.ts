@@ -21,8 +21,15 @@ export interface RunningServer {
 /** Starts the server with `extra` merged over a loopback, port-0 base config. */
 export async function startBundledServer(extra: Record<string, unknown> = {}, deps: ViewerAuthDeps = {}): Promise<RunningServer> {
   const dataDir = mkdtempSync(join(tmpdir(), "va-server-"));
-  const base = { server: { bind: "127.0.0.1", rtmpPort: 0, httpPort: 0, dataDir, restartInitialMs: 300, restartMaxMs: 2000 }, channels: [testChannel("test")] };
-  const config = parseConfig(serverConfigSchema, { ...base, ...extra, server: { ...base.server, ...(extra.server as object | undefined) } });
+  const base = {
+    server: { bind: "127.0.0.1", rtmpPort: 0, httpPort: 0, dataDir, restartInitialMs: 300, restartMaxMs: 2000 },
+    channels: [testChannel("test")],
+  };
+  const config = parseConfig(serverConfigSchema, {
+    ...base,
+    ...extra,
+    server: { ...base.server, ...(extra.server as object | undefined) },
+  });
   const logs = createCapturingLogger();
   const server = buildServer(config, { logger: logs.logger, ...deps });
   await server.start();

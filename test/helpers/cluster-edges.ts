@@ -37,11 +37,18 @@ export async function startEdge(name: string, plugin: Record<string, unknown>): 
   const child = spawnLogged(process.execPath, ["--import", "tsx", "test/fixtures/cluster-edge.ts", JSON.stringify(config)]);
   let ports: { http: number; rtmp: number; api: number } | undefined;
   try {
-    ports = await waitFor(`edge ${name} ready`, () => {
-      if (child.proc.exitCode !== null) throw new Error(`edge ${name} exited: ${child.output().slice(-2000)}`);
-      const line = child.output().split("\n").find((l) => l.includes('"edge.ready"'));
-      return line === undefined ? undefined : (JSON.parse(line) as { http: number; rtmp: number; api: number });
-    }, 90_000);
+    ports = await waitFor(
+      `edge ${name} ready`,
+      () => {
+        if (child.proc.exitCode !== null) throw new Error(`edge ${name} exited: ${child.output().slice(-2000)}`);
+        const line = child
+          .output()
+          .split("\n")
+          .find((l) => l.includes('"edge.ready"'));
+        return line === undefined ? undefined : (JSON.parse(line) as { http: number; rtmp: number; api: number });
+      },
+      90_000,
+    );
   } catch (error) {
     child.proc.kill("SIGKILL");
     rmSync(dataDir, { recursive: true, force: true });
@@ -70,7 +77,12 @@ export async function startEdge(name: string, plugin: Record<string, unknown>): 
     rtmpBase: `rtmp://127.0.0.1:${ports.rtmp}`,
     wsBase: `ws://127.0.0.1:${ports.http}`,
     api,
-    ended: () => child.output().split("\n").filter((l) => l.includes('"session.end"')).map((l) => (JSON.parse(l) as { session: { id: string; reason: string; name?: string } }).session),
+    ended: () =>
+      child
+        .output()
+        .split("\n")
+        .filter((l) => l.includes('"session.end"'))
+        .map((l) => (JSON.parse(l) as { session: { id: string; reason: string; name?: string } }).session),
     async stop() {
       if (child.proc.exitCode === null && child.proc.signalCode === null) {
         child.proc.kill("SIGTERM");

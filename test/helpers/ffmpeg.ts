@@ -5,14 +5,41 @@ export const hasFfmpeg = spawnSync("ffmpeg", ["-version"], { stdio: "ignore" }).
 
 /** A running ffmpeg that publishes a moving test pattern with a tone to an RTMP URL. */
 export function publishTestPattern(rtmpUrl: string): ChildProcess {
-  const child = spawn("ffmpeg", [
-    "-hide_banner", "-loglevel", "error", "-re",
-    "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
-    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
-    "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p",
-    "-c:a", "aac", "-b:a", "64k",
-    "-f", "flv", rtmpUrl,
-  ], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(
+    "ffmpeg",
+    [
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      "-re",
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc2=size=320x240:rate=25",
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=frequency=440:sample_rate=44100",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-tune",
+      "zerolatency",
+      "-g",
+      "25",
+      "-pix_fmt",
+      "yuv420p",
+      "-c:a",
+      "aac",
+      "-b:a",
+      "64k",
+      "-f",
+      "flv",
+      rtmpUrl,
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
   child.stderr?.resume();
   return child;
 }

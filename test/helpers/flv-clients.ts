@@ -11,7 +11,11 @@ export interface HttpFlvResult {
 }
 
 /** GETs a URL and reads the body for at most `readMs` after the response starts (or until it ends). */
-export function httpGetFor(url: string, readMs: number, opts: { abortAfterMs?: number; abortSignal?: AbortSignal; headers?: http.OutgoingHttpHeaders; localAddress?: string } = {}): Promise<HttpFlvResult> {
+export function httpGetFor(
+  url: string,
+  readMs: number,
+  opts: { abortAfterMs?: number; abortSignal?: AbortSignal; headers?: http.OutgoingHttpHeaders; localAddress?: string } = {},
+): Promise<HttpFlvResult> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let bytes = 0;
@@ -28,7 +32,14 @@ export function httpGetFor(url: string, readMs: number, opts: { abortAfterMs?: n
     const target = /^http:\/\/(\[[^\]]+\]|[^/:]+):(\d+)(\/.*)$/.exec(url);
     if (target === null) throw new Error(`httpGetFor needs http://host:port/path, got ${url}`);
     const hostname = target[1]!.replace(/^\[|\]$/g, "");
-    const requestOptions = { hostname, port: Number(target[2]), path: target[3], headers: opts.headers, localAddress: opts.localAddress, agent: false };
+    const requestOptions = {
+      hostname,
+      port: Number(target[2]),
+      path: target[3],
+      headers: opts.headers,
+      localAddress: opts.localAddress,
+      agent: false,
+    };
     const req = http.get(requestOptions, (res) => {
       status = res.statusCode ?? 0;
       headers = res.headers;
@@ -57,7 +68,11 @@ export interface WsFlvResult {
 }
 
 /** Opens a WebSocket and collects messages for at most `readMs` (or until the server closes). */
-export function wsReadFor(url: string, readMs: number, opts: { abortAfterMs?: number; abortSignal?: AbortSignal } = {}): Promise<WsFlvResult> {
+export function wsReadFor(
+  url: string,
+  readMs: number,
+  opts: { abortAfterMs?: number; abortSignal?: AbortSignal } = {},
+): Promise<WsFlvResult> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let bytes = 0;

@@ -12,7 +12,9 @@ function credentialsUsedInTests(): Set<string> {
   const found = new Set<string>();
   const dir = "test";
   // Test files live in one folder per concern under test/.
-  const sources = readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".test.ts")).map((f) => readFileSync(join(dir, f), "utf8"));
+  const sources = readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".test.ts"))
+    .map((f) => readFileSync(join(dir, f), "utf8"));
   const patterns = [
     /[?&](?:token|sign|va_internal|apikey|api_key|password|secret)=([A-Za-z0-9_.~-]{8,})/g,
     // URL userinfo: `scheme://user:password@`.
@@ -28,7 +30,8 @@ function credentialsUsedInTests(): Set<string> {
         for (const item of (match[1] ?? "").split(",")) {
           const value = item.trim().replace(/^["']|["']$/g, "");
           // Hashes and template pieces are not credentials a viewer could reuse; skip non-literals.
-          if (value.length >= 8 && !value.includes("${") && !value.startsWith("scrypt$") && /^[A-Za-z0-9_.~:-]+$/.test(value)) found.add(value);
+          if (value.length >= 8 && !value.includes("${") && !value.startsWith("scrypt$") && /^[A-Za-z0-9_.~:-]+$/.test(value))
+            found.add(value);
         }
       }
     }
@@ -50,13 +53,15 @@ export const mochaHooks = {
     const credentials = credentialsUsedInTests();
     for (const secret of auditedSecrets) credentials.add(secret);
     // A guard against an audit that cannot fail: the suite uses dozens of credentials.
-    if (credentials.size < 10) throw new Error(`log audit found only ${credentials.size} credentials in test sources; its patterns are broken`);
+    if (credentials.size < 10)
+      throw new Error(`log audit found only ${credentials.size} credentials in test sources; its patterns are broken`);
     for (const secret of credentials) {
       if (text.includes(secret)) leaks.push(`credential "${secret.slice(0, 4)}…" appears in full in the logs`);
     }
     for (const pattern of [QUERY_CREDENTIAL, JSON_CREDENTIAL, URL_USERINFO]) {
       for (const match of text.matchAll(pattern)) {
-        if (!REDACTED.test(match[2] ?? "")) leaks.push(`unredacted ${match[1] || "URL userinfo"} value in a log line: …${match[0].slice(0, 12)}…`);
+        if (!REDACTED.test(match[2] ?? ""))
+          leaks.push(`unredacted ${match[1] || "URL userinfo"} value in a log line: …${match[0].slice(0, 12)}…`);
       }
     }
     if (leaks.length > 0) throw new Error(`log audit over ${auditTrail.length} log chunks found:\n${[...new Set(leaks)].join("\n")}`);

@@ -29,7 +29,12 @@ export interface NmsInstance {
  * `nmsOptions` adds to NMS's own configuration (its `auth`, say). NMS keeps process-wide state, so one
  * instance at a time per test process.
  */
-export async function startNms(config: PluginConfigInput = {}, deps: ViewerAuthDeps = {}, bind = "127.0.0.1", nmsOptions: Record<string, unknown> = {}): Promise<NmsInstance> {
+export async function startNms(
+  config: PluginConfigInput = {},
+  deps: ViewerAuthDeps = {},
+  bind = "127.0.0.1",
+  nmsOptions: Record<string, unknown> = {},
+): Promise<NmsInstance> {
   const storeDir = mkdtempSync(join(tmpdir(), "va-nms-store-"));
   // The string "0" makes NMS 4.4.3 listen on an ephemeral port (numeric 0 means "no listener").
   const nms = new NodeMediaServer({ ...nmsOptions, bind, rtmp: { port: "0" }, http: { port: "0" }, store: { path: storeDir } });
@@ -122,7 +127,13 @@ async function startLine4(config: PluginConfigInput, deps: ViewerAuthDeps): Prom
   const instance = await startNms({ ...config, hls: { ...config.hls, dir: hlsRoot } }, deps);
   const children: ChildProcess[] = [];
   return {
-    line: "4.4.3", auth: instance.auth, rtmpPort: instance.rtmpPort, httpPort: instance.httpPort, logs: instance.logs, hlsRoot, nms: instance.nms,
+    line: "4.4.3",
+    auth: instance.auth,
+    rtmpPort: instance.rtmpPort,
+    httpPort: instance.httpPort,
+    logs: instance.logs,
+    hlsRoot,
+    nms: instance.nms,
     async publishOnly(stream) {
       children.push(publishTestPattern(`rtmp://127.0.0.1:${instance.rtmpPort}/live/${stream}`));
       await waitForPublisher(`/live/${stream}`);
@@ -165,7 +176,12 @@ export async function startNms2(config: PluginConfigInput = {}, deps: ViewerAuth
     http: { port: httpPort, mediaroot, allow_origin: "*" } as Record<string, unknown>,
     trans: { ffmpeg: FFMPEG, tasks: [{ app: "live", hls: true, hlsFlags: "[hls_time=1:hls_list_size=4:hls_flags=delete_segments]" }] },
   };
-  const nms = new NodeMediaServer2(options.nmsConfig?.(typical) ?? typical) as unknown as Nms2Server & { nrs?: { tcpServer: NetServer }; nhs?: { httpServer: NetServer }; nts?: Nms2Trans; stop(): void };
+  const nms = new NodeMediaServer2(options.nmsConfig?.(typical) ?? typical) as unknown as Nms2Server & {
+    nrs?: { tcpServer: NetServer };
+    nhs?: { httpServer: NetServer };
+    nts?: Nms2Trans;
+    stop(): void;
+  };
   const internals = nms2InternalsOf(nms)!;
   const logs = createCapturingLogger();
   const attach = () => attachViewerAuth(nms, config, { logger: logs.logger, ...deps });
@@ -183,7 +199,13 @@ export async function startNms2(config: PluginConfigInput = {}, deps: ViewerAuth
   const publishers: ChildProcess[] = [];
   const transChildren = () => [...(nms.nts?.transSessions.values() ?? [])].filter((t) => t.ffmpeg_exec?.exitCode === null).length;
   return {
-    line: "2.7.4", auth, rtmpPort, httpPort, logs, hlsRoot: mediaroot, nms,
+    line: "2.7.4",
+    auth,
+    rtmpPort,
+    httpPort,
+    logs,
+    hlsRoot: mediaroot,
+    nms,
     async publishOnly(stream) {
       publishers.push(publishTestPattern(`rtmp://127.0.0.1:${rtmpPort}/live/${stream}`));
       await waitUntil(`a publisher on /live/${stream}`, () => internals.context.publishers.has(`/live/${stream}`));
@@ -195,7 +217,8 @@ export async function startNms2(config: PluginConfigInput = {}, deps: ViewerAuth
     },
     hasPublisher: (stream) => internals.context.publishers.has(`/live/${stream}`),
     // NMS's trans ffmpeg is a play session too: counted out.
-    playSessions: () => [...internals.context.sessions.values()].filter((s) => !(s as { isPublishing?: boolean }).isPublishing).length - transChildren(),
+    playSessions: () =>
+      [...internals.context.sessions.values()].filter((s) => !(s as { isPublishing?: boolean }).isPublishing).length - transChildren(),
     async stop() {
       await auth.detach();
       for (const child of publishers) await stopProcess(child);
@@ -203,8 +226,13 @@ export async function startNms2(config: PluginConfigInput = {}, deps: ViewerAuth
       // NMS deletes a stopped trans's playlist and segments itself, and throws if one is gone first.
       await waitUntil("NMS 2.7 to delete the trans output", () => !hasHlsFiles(mediaroot), 15000).catch(() => undefined);
       // NMS's stop() drops FLV sessions before their sockets close, and its own doneConnect listener then throws: cut them first.
-      for (const session of internals.context.sessions.values()) (session as { req?: { socket: { destroy(): void } } }).req?.socket.destroy();
-      await waitUntil("NMS 2.7 to drop its FLV sessions", () => ![...internals.context.sessions.values()].some((s) => (s as { req?: unknown }).req !== undefined), 5000).catch(() => undefined);
+      for (const session of internals.context.sessions.values())
+        (session as { req?: { socket: { destroy(): void } } }).req?.socket.destroy();
+      await waitUntil(
+        "NMS 2.7 to drop its FLV sessions",
+        () => ![...internals.context.sessions.values()].some((s) => (s as { req?: unknown }).req !== undefined),
+        5000,
+      ).catch(() => undefined);
       nms.stop();
       internals.context.sessions.clear();
       internals.context.publishers.clear();
@@ -219,12 +247,45 @@ const FFMPEG = execFileSync("sh", ["-c", "command -v ffmpeg || echo /usr/bin/ffm
 /** A test-pattern ffmpeg writing live HLS (`index.m3u8`, `indexN.ts`, as NMS 2.7's trans does) into `dir`. */
 function writeTestHls(dir: string): ChildProcess {
   mkdirSync(dir, { recursive: true });
-  const child = spawn(FFMPEG, [
-    "-hide_banner", "-loglevel", "error", "-re",
-    "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
-    "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k",
-    "-f", "hls", "-hls_time", "1", "-hls_list_size", "4", "-hls_flags", "delete_segments", join(dir, "index.m3u8"),
-  ], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(
+    FFMPEG,
+    [
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      "-re",
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc2=size=320x240:rate=25",
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=frequency=440:sample_rate=44100",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-g",
+      "25",
+      "-pix_fmt",
+      "yuv420p",
+      "-c:a",
+      "aac",
+      "-b:a",
+      "64k",
+      "-f",
+      "hls",
+      "-hls_time",
+      "1",
+      "-hls_list_size",
+      "4",
+      "-hls_flags",
+      "delete_segments",
+      join(dir, "index.m3u8"),
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
   child.stderr?.resume();
   return child;
 }

@@ -41,7 +41,9 @@ export async function startRedis(): Promise<RedisServer> {
 }
 
 async function launch(port: number, dir: string): Promise<ChildProcess> {
-  const proc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: "ignore" });
+  const proc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
+    stdio: "ignore",
+  });
   try {
     await waitUntil(`redis-server to answer on port ${port}`, () => answersPing(port), 10_000, 50);
     return proc;

@@ -8,15 +8,7 @@ import { connect, type Socket } from "node:net";
  */
 
 /** An AMF0 value as the encoder takes it: plain JS values plus explicit markers for the rarer types. */
-export type Amf0Value =
-  | number
-  | boolean
-  | string
-  | null
-  | undefined
-  | Amf0Value[]
-  | { readonly [key: string]: Amf0Value }
-  | Amf0Special;
+export type Amf0Value = number | boolean | string | null | undefined | Amf0Value[] | { readonly [key: string]: Amf0Value } | Amf0Special;
 
 /** AMF0 types with no natural JS value: each encodes as its own marker. */
 export type Amf0Special =
@@ -127,10 +119,24 @@ export const AMF0_SAMPLES: readonly { name: string; value: Amf0Value }[] = [
 ];
 
 /** RTMP message type ids used here. */
-export const MESSAGE_TYPE = { setChunkSize: 1, abort: 2, ack: 3, userControl: 4, windowAck: 5, peerBandwidth: 6, audio: 8, video: 9, data: 18, invoke: 20 } as const;
+export const MESSAGE_TYPE = {
+  setChunkSize: 1,
+  abort: 2,
+  ack: 3,
+  userControl: 4,
+  windowAck: 5,
+  peerBandwidth: 6,
+  audio: 8,
+  video: 9,
+  data: 18,
+  invoke: 20,
+} as const;
 
 /** Encodes a message as RTMP chunks (fmt 0, then fmt 3 continuations) with the given chunk size. */
-export function encodeChunks(message: { csid: number; type: number; streamId: number; payload: Buffer; timestamp?: number }, chunkSize = 128): Buffer {
+export function encodeChunks(
+  message: { csid: number; type: number; streamId: number; payload: Buffer; timestamp?: number },
+  chunkSize = 128,
+): Buffer {
   const header = Buffer.alloc(12);
   header[0] = message.csid & 0x3f;
   header.writeUIntBE(Math.min(message.timestamp ?? 0, 0xffffff), 1, 3);
@@ -160,7 +166,17 @@ export interface ReceivedMessage {
 
 /** The usual connect command object of a player. */
 export function connectObject(port: number, app = "live", extra: Record<string, Amf0Value> = {}): Record<string, Amf0Value> {
-  return { app, flashVer: "LNX 9,0,124,2", tcUrl: `rtmp://127.0.0.1:${port}/${app}`, fpad: false, capabilities: 15, audioCodecs: 4071, videoCodecs: 252, videoFunction: 1, ...extra };
+  return {
+    app,
+    flashVer: "LNX 9,0,124,2",
+    tcUrl: `rtmp://127.0.0.1:${port}/${app}`,
+    fpad: false,
+    capabilities: 15,
+    audioCodecs: 4071,
+    videoCodecs: 252,
+    videoFunction: 1,
+    ...extra,
+  };
 }
 
 /**
@@ -174,7 +190,10 @@ export class RawRtmpClient {
   #buffer = Buffer.alloc(0);
   #handshaken = false;
   #inChunkSize = 128;
-  readonly #partial = new Map<number, { type: number; streamId: number; length: number; timestamp: number; parts: Buffer[]; have: number }>();
+  readonly #partial = new Map<
+    number,
+    { type: number; streamId: number; length: number; timestamp: number; parts: Buffer[]; have: number }
+  >();
   #waiters: (() => void)[] = [];
   #parseError: string | undefined;
 
@@ -227,7 +246,9 @@ export class RawRtmpClient {
 
   /** Media messages (audio, video, data) received so far, and their payload bytes. */
   mediaBytes(): number {
-    return this.messages.filter((m) => m.type === MESSAGE_TYPE.audio || m.type === MESSAGE_TYPE.video).reduce((sum, m) => sum + m.payload.length, 0);
+    return this.messages
+      .filter((m) => m.type === MESSAGE_TYPE.audio || m.type === MESSAGE_TYPE.video)
+      .reduce((sum, m) => sum + m.payload.length, 0);
   }
 
   /** Status codes (`NetStream.Play.Start`, `NetConnection.Connect.Success`…) seen in command messages. */

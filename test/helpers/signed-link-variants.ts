@@ -68,12 +68,20 @@ export function variantsOf(link: MadeLink): LinkVariant[] {
   // start|end: the last digit of start becomes end's first, and end's first becomes start's last.
   add("start|end: last digit of start moved to end", `${hash}-${salt}-${start.slice(-1)}${end}-${start.slice(0, -1)}`, { sameHash: true });
   add("start|end: first digit of end moved to start", `${hash}-${salt}-${end.slice(1)}-${start}${end[0]}`, { sameHash: true });
-  const shifted = (what: string, startText: string, over: Partial<LinkVariant>) => add(what, `${hash}-${salt}-${end}-${startText}`, { sameHash: true, ...over });
+  const shifted = (what: string, startText: string, over: Partial<LinkVariant>) =>
+    add(what, `${hash}-${salt}-${end}-${startText}`, { sameHash: true, ...over });
   if (link.ip === "") {
     // The subject is the path (astra) or the channel (flussonic); an RTMP path ends in the channel.
     const last = (link.format === "astra" ? link.path : link.channel).slice(-1);
-    shifted("subject|start: first digit of start moved onto the subject", start.slice(1), { channel: link.channel + start[0]!, path: link.path + start[0]! });
-    if (/\d/.test(last)) shifted("subject|start: last digit of the subject moved onto start", last + start, { channel: link.channel.slice(0, -1), path: link.path.slice(0, -1) });
+    shifted("subject|start: first digit of start moved onto the subject", start.slice(1), {
+      channel: link.channel + start[0]!,
+      path: link.path + start[0]!,
+    });
+    if (/\d/.test(last))
+      shifted("subject|start: last digit of the subject moved onto start", last + start, {
+        channel: link.channel.slice(0, -1),
+        path: link.path.slice(0, -1),
+      });
   } else {
     const last = link.ip.slice(-1);
     shifted("ip|start: first digit of start moved onto the address", start.slice(1), { ip: link.ip + start[0]! });
@@ -85,5 +93,11 @@ export function variantsOf(link: MadeLink): LinkVariant[] {
 /** The fields a variant's value parses to when read loosely (for checking that a moved digit really keeps the hash). */
 export function looseFieldsOf(value: string): { hash: string; salt: string; endSec: number; startSec: number; canonicalDigits: boolean } {
   const [hash, salt, end, start] = value.split("-") as [string, string, string, string];
-  return { hash, salt, endSec: Number(end), startSec: Number(start), canonicalDigits: String(Number(end)) === end && String(Number(start)) === start };
+  return {
+    hash,
+    salt,
+    endSec: Number(end),
+    startSec: Number(start),
+    canonicalDigits: String(Number(end)) === end && String(Number(start)) === start,
+  };
 }

@@ -28,7 +28,10 @@ export async function startStubBackend(): Promise<StubBackend> {
   const calls: StubCall[] = [];
   const stub = {
     calls,
-    respond: (_req: http.IncomingMessage, res: http.ServerResponse) => { res.writeHead(200, { "Content-Length": "0" }); res.end(); },
+    respond: (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      res.writeHead(200, { "Content-Length": "0" });
+      res.end();
+    },
   } as StubBackend;
   const server = http.createServer((req, res) => {
     calls.push({ rawUrl: req.url ?? "", headers: req.headers });

@@ -30,7 +30,13 @@ describe("HLS edge mode: the gate serves playlists, a real nginx (samples/nginx-
   let nginxBase: string;
   let gate: StandaloneGate;
   const gateUrl = (path: string) => `http://127.0.0.1:${gate.port}${path}`;
-  const edgeConfig = () => ({ baseUrl: nginxBase, secret: SECRET, expiresSeconds: EXPIRES_SECONDS, bindIp: true, format: "nginx-secure-link-md5" as const });
+  const edgeConfig = () => ({
+    baseUrl: nginxBase,
+    secret: SECRET,
+    expiresSeconds: EXPIRES_SECONDS,
+    bindIp: true,
+    format: "nginx-secure-link-md5" as const,
+  });
   const accessLog = () => readFileSync(join(root, "nginx", "logs", "access.log"), "utf8");
 
   before(async function () {
@@ -40,9 +46,40 @@ describe("HLS edge mode: the gate serves playlists, a real nginx (samples/nginx-
     mkdirSync(channelDir, { recursive: true });
     // A real 4 s VOD rendition in 1 s segments: what ffmpeg plays end to end below.
     const made = spawnSync("ffmpeg", [
-      "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=15", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-      "-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-g", "15", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "32k",
-      "-f", "hls", "-hls_time", "1", "-hls_playlist_type", "vod", "-hls_segment_filename", join(channelDir, "seg_%d.ts"), join(channelDir, "index.m3u8"),
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc2=size=160x120:rate=15",
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=frequency=440:sample_rate=48000",
+      "-t",
+      "4",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-g",
+      "15",
+      "-pix_fmt",
+      "yuv420p",
+      "-c:a",
+      "aac",
+      "-b:a",
+      "32k",
+      "-f",
+      "hls",
+      "-hls_time",
+      "1",
+      "-hls_playlist_type",
+      "vod",
+      "-hls_segment_filename",
+      join(channelDir, "seg_%d.ts"),
+      join(channelDir, "index.m3u8"),
     ]);
     expect(made.status, made.stderr?.toString()).to.equal(0);
     // nginx may run as another user: the tree is world-readable.
@@ -73,7 +110,9 @@ describe("HLS edge mode: the gate serves playlists, a real nginx (samples/nginx-
 
   it("the gate's media playlist names every segment on the nginx host, signed for the path, the address and 45 s; nginx serves each one's bytes", async () => {
     const { text } = await keyedPlaylist();
-    const files = readdirSync(channelDir).filter((f) => f.endsWith(".ts")).sort();
+    const files = readdirSync(channelDir)
+      .filter((f) => f.endsWith(".ts"))
+      .sort();
     const lines = segmentLines(text);
     expect(lines.length).to.equal(files.length).and.to.be.greaterThan(2);
     const nowSec = Math.floor(Date.now() / 1000);
@@ -98,11 +137,20 @@ describe("HLS edge mode: the gate serves playlists, a real nginx (samples/nginx-
     expect((await get(valid.replace("/live/ch/", "/live/other/"))).status, "other channel").to.equal(403);
     const otherIp = new EdgeLinks(edgeConfig(), clock).forViewer("live", "ch", parseIpAddress("127.0.0.2"))!("seg_1.ts");
     expect((await get(otherIp)).status, "signed for 127.0.0.2, fetched from 127.0.0.1").to.equal(403);
-    const otherSecret = new EdgeLinks({ ...edgeConfig(), secret: "another-secret-0123456789abcdef" }, clock).forViewer("live", "ch", localhost)!("seg_1.ts");
+    const otherSecret = new EdgeLinks({ ...edgeConfig(), secret: "another-secret-0123456789abcdef" }, clock).forViewer(
+      "live",
+      "ch",
+      localhost,
+    )!("seg_1.ts");
     expect((await get(otherSecret)).status, "another secret").to.equal(403);
     const expired = new ManualClock(Date.now() - (EXPIRES_SECONDS + 5) * 1000);
-    expect((await get(new EdgeLinks(edgeConfig(), expired).forViewer("live", "ch", localhost)!("seg_1.ts"))).status, "expired").to.equal(410);
-    expect((await get(valid.replace(/expires=(\d+)/, (_, e: string) => `expires=${Number(e) + 3600}`))).status, "expiry pushed later").to.equal(403);
+    expect((await get(new EdgeLinks(edgeConfig(), expired).forViewer("live", "ch", localhost)!("seg_1.ts"))).status, "expired").to.equal(
+      410,
+    );
+    expect(
+      (await get(valid.replace(/expires=(\d+)/, (_, e: string) => `expires=${Number(e) + 3600}`))).status,
+      "expiry pushed later",
+    ).to.equal(403);
     expect((await get(`${nginxBase}/live/ch/seg_1.ts`)).status, "no token").to.equal(403);
     expect((await get(`${nginxBase}/live/ch/index.m3u8`)).status, "playlists only through the gate").to.equal(403);
   });
@@ -114,8 +162,14 @@ describe("HLS edge mode: the gate serves playlists, a real nginx (samples/nginx-
 
   it("playlist refreshes are the session's heartbeat; the segments' bytes are nginx's, the playlists' the gate's", async () => {
     const { key, text } = await keyedPlaylist();
-    const session = () => gate.keys.lookup(key, "live", "ch", parseIpAddress("127.0.0.1")) as { viewer: { lastActivityAt: number; mediaSince?: number }; bytesOut: number };
-    expect(session().viewer.mediaSince, "a media playlist with edge links counts as playing (its segments never reach the gate)").to.be.a("number");
+    const session = () =>
+      gate.keys.lookup(key, "live", "ch", parseIpAddress("127.0.0.1")) as {
+        viewer: { lastActivityAt: number; mediaSince?: number };
+        bytesOut: number;
+      };
+    expect(session().viewer.mediaSince, "a media playlist with edge links counts as playing (its segments never reach the gate)").to.be.a(
+      "number",
+    );
     const bytesAfterFirst = session().bytesOut;
     expect(bytesAfterFirst, "the wrapper and the media playlist").to.be.greaterThan(Buffer.byteLength(text));
     for (const line of segmentLines(text)) expect((await get(line)).status).to.equal(200);
@@ -130,13 +184,19 @@ describe("HLS edge mode: the gate serves playlists, a real nginx (samples/nginx-
 
   it("ffmpeg plays the whole channel end to end: token-less playlist on the gate → keyed playlist → every segment from nginx", async () => {
     const segments = readdirSync(channelDir).filter((f) => f.endsWith(".ts"));
-    const servedBefore = accessLog().split("\n").filter((l) => / 20[06] /.test(l) && /\.ts\?md5=/.test(l)).length;
+    const servedBefore = accessLog()
+      .split("\n")
+      .filter((l) => / 20[06] /.test(l) && /\.ts\?md5=/.test(l)).length;
     const played = await playWithFfmpeg(gateUrl("/live/ch/index.m3u8"), { seconds: 30, decode: true });
     expect(played.code, played.stderr).to.equal(0);
     expect(played.frames, "4 s at 15 fps").to.be.within(55, 61);
     await waitFor("nginx's access log", () => {
-      const served = accessLog().split("\n").filter((l) => / 20[06] /.test(l) && /\.ts\?md5=/.test(l)).length;
+      const served = accessLog()
+        .split("\n")
+        .filter((l) => / 20[06] /.test(l) && /\.ts\?md5=/.test(l)).length;
       return served - servedBefore >= segments.length ? true : undefined;
-    }).catch((error: Error) => { throw new Error(`${error.message}\n${accessLog()}\n${played.stderr.slice(-3000)}`); });
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}\n${accessLog()}\n${played.stderr.slice(-3000)}`);
+    });
   });
 });

@@ -7,7 +7,8 @@ import { startStandaloneGate, type StandaloneGate } from "../../bench/standalone
 import { rewritePlaylist } from "../../plugin/src/hls/playlist-rewriter.js";
 import { waitFor } from "../helpers/wait-for.js";
 
-const PLAYLIST = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:2.0,\nseg_1.ts\n#EXTINF:2.0,\nseg_2.ts\n";
+const PLAYLIST =
+  "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:2.0,\nseg_1.ts\n#EXTINF:2.0,\nseg_2.ts\n";
 
 type Answer = { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer };
 
@@ -169,13 +170,26 @@ describe("HLS gate: fast serving (memory cache, prepared playlists, ETag, Range,
         const replacement = Buffer.alloc(segment.length, 0x47); // same size: only the modification time and inode tell
         writeFileSync(join(channelDir, "seg_1.ts.tmp"), replacement);
         renameSync(join(channelDir, "seg_1.ts.tmp"), join(channelDir, "seg_1.ts"));
-        await waitFor("the rewritten segment", async () => ((await get(gate.port, `/live/ch/seg_1.ts?vas=${key}`)).body.equals(replacement) ? true : undefined), 5000);
+        await waitFor(
+          "the rewritten segment",
+          async () => ((await get(gate.port, `/live/ch/seg_1.ts?vas=${key}`)).body.equals(replacement) ? true : undefined),
+          5000,
+        );
         expect((await get(gate.port, `/live/ch/seg_1.ts?vas=${key}`)).headers.etag).to.not.equal(first.headers.etag);
         const next = PLAYLIST + "#EXTINF:2.0,\nseg_3.ts\n";
         writeFileSync(join(channelDir, "index.m3u8"), next);
-        await waitFor("the rewritten playlist", async () => ((await get(gate.port, `/live/ch/index.m3u8?vas=${key}`)).body.toString() === rewritePlaylist(next, key) ? true : undefined), 5000);
+        await waitFor(
+          "the rewritten playlist",
+          async () =>
+            (await get(gate.port, `/live/ch/index.m3u8?vas=${key}`)).body.toString() === rewritePlaylist(next, key) ? true : undefined,
+          5000,
+        );
         unlinkSync(join(channelDir, "seg_1.ts"));
-        await waitFor("the deleted segment to 404", async () => ((await get(gate.port, `/live/ch/seg_1.ts?vas=${key}`)).status === 404 ? true : undefined), 5000);
+        await waitFor(
+          "the deleted segment to 404",
+          async () => ((await get(gate.port, `/live/ch/seg_1.ts?vas=${key}`)).status === 404 ? true : undefined),
+          5000,
+        );
         writeFileSync(join(channelDir, "seg_1.ts"), segment);
       });
 

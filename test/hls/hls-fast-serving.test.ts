@@ -55,7 +55,7 @@ describe("HotFileCache", () => {
 
 describe("PreparedPlaylist", () => {
   it("renders exactly what rewritePlaylist writes, for any key, with the byte length", () => {
-    const text = "#EXTM3U\n#EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:2.0,\nseg_1.ts\n#EXTINF:2.0,\nsegé_2.ts?x=1#f\n//cdn.example/x.ts\n";
+    const text = '#EXTM3U\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:2.0,\nseg_1.ts\n#EXTINF:2.0,\nsegé_2.ts?x=1#f\n//cdn.example/x.ts\n';
     const prepared = PreparedPlaylist.of(text);
     for (const key of ["k3y_of-a-session", "AAAAAAAAAAAAAAAAAAAAAA", "a b/c"]) {
       const { text: out, bytes } = prepared.render(key);

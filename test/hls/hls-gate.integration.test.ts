@@ -70,11 +70,17 @@ describe("bundled server: HLS through the gate (real ffmpeg, real NMS)", functio
   it("checks segment and playlist requests against the live session only", async () => {
     const { key, media } = await openSession();
     const checksBefore = step.seen.length;
-    const segment = media.split("\n").find((l) => l.startsWith("seg_"))!.split("?")[0]!;
+    const segment = media
+      .split("\n")
+      .find((l) => l.startsWith("seg_"))!
+      .split("?")[0]!;
     expect((await httpGetFor(url(`/live/test/${segment}`), 2000)).status, "no key").to.equal(403);
     expect((await httpGetFor(url(`/live/test/${segment}?vas=AAAAAAAAAAAAAAAAAAAAAA`), 2000)).status, "forged key").to.equal(403);
     expect((await httpGetFor(url(`/live/test/${segment}?vas=${key}&token=good`), 2000)).status, "token beside key").to.equal(200);
-    expect((await httpGetFor(url(`/live/test/${segment}?vas=${key}`), 2000, { localAddress: "127.0.0.2" })).status, "another address").to.equal(403);
+    expect(
+      (await httpGetFor(url(`/live/test/${segment}?vas=${key}`), 2000, { localAddress: "127.0.0.2" })).status,
+      "another address",
+    ).to.equal(403);
     expect((await httpGetFor(url(`/live/test/${segment}?token=good`), 2000)).status, "token on a segment").to.equal(403);
     expect(step.seen.length, "no chain run for keyed requests").to.equal(checksBefore);
   });
@@ -83,7 +89,9 @@ describe("bundled server: HLS through the gate (real ffmpeg, real NMS)", functio
     const { key, media } = await openSession();
     const segment = media.split("\n").find((l) => l.startsWith("seg_"))!;
     const got = await httpGetFor(url(`/live/test/${segment}`), 2000);
-    const session = run.server.auth.sessions.list().find((s) => s.protocol === "hls" && s.state === "playing" && s.identity?.userId === "u1");
+    const session = run.server.auth.sessions
+      .list()
+      .find((s) => s.protocol === "hls" && s.state === "playing" && s.identity?.userId === "u1");
     expect(session).to.not.equal(undefined);
     expect(session!.transport.bytesOut()).to.be.greaterThanOrEqual(got.bytes);
     expect(key).to.not.equal(session!.id, "the session key is not the id shown to backends");
@@ -91,7 +99,8 @@ describe("bundled server: HLS through the gate (real ffmpeg, real NMS)", functio
 
   it("a configuration reload changes the address binding of sessions already open", async () => {
     const { key } = await openSession();
-    const fromNeighbour = async () => (await httpGetFor(url(`/live/test/index.m3u8?vas=${key}`), 2000, { localAddress: "127.0.0.2" })).status;
+    const fromNeighbour = async () =>
+      (await httpGetFor(url(`/live/test/index.m3u8?vas=${key}`), 2000, { localAddress: "127.0.0.2" })).status;
     expect(await fromNeighbour(), "exact binding").to.equal(403);
     const current = run.server.auth.config;
     const outcome = run.server.auth.reloadResolved({ ...current, hls: { ...current.hls, ipBinding: "subnet" } });
@@ -105,7 +114,10 @@ describe("bundled server: HLS through the gate (real ffmpeg, real NMS)", functio
     const { key } = await openSession();
     await sleep(3500);
     expect((await httpGetFor(url(`/live/test/index.m3u8?vas=${key}`), 2000)).status).to.equal(403);
-    const idle = run.logs.events("session.end").map((l) => l.session as Record<string, unknown>).filter((s) => s.reason === "idle");
+    const idle = run.logs
+      .events("session.end")
+      .map((l) => l.session as Record<string, unknown>)
+      .filter((s) => s.reason === "idle");
     expect(idle.length).to.be.greaterThan(0);
   });
 
@@ -120,9 +132,19 @@ describe("bundled server: HLS through the gate (real ffmpeg, real NMS)", functio
     writeFileSync(join(run.dataDir, "secret.m3u8"), marker);
     const { key } = await openSession();
     const forms = [
-      "/live/test/../secret.ts", "/live/test/..%2fsecret.ts", "/live/test/%2e%2e/%2e%2e/secret.m3u8", "/live/test/%2E%2E%2Fsecret.ts",
-      "/live/test/%252e%252e%252fsecret.ts", "/live/test/..\\..\\secret.ts", "/live/test/%5c..%5csecret.ts", "/live/test/secret.ts%00.m3u8",
-      "/live/test//etc/passwd", "/live/test/./index.m3u8", "/../../etc/passwd", "/live/test/%c0%ae%c0%ae/secret.ts", "/live/test/%zz.ts",
+      "/live/test/../secret.ts",
+      "/live/test/..%2fsecret.ts",
+      "/live/test/%2e%2e/%2e%2e/secret.m3u8",
+      "/live/test/%2E%2E%2Fsecret.ts",
+      "/live/test/%252e%252e%252fsecret.ts",
+      "/live/test/..\\..\\secret.ts",
+      "/live/test/%5c..%5csecret.ts",
+      "/live/test/secret.ts%00.m3u8",
+      "/live/test//etc/passwd",
+      "/live/test/./index.m3u8",
+      "/../../etc/passwd",
+      "/live/test/%c0%ae%c0%ae/secret.ts",
+      "/live/test/%zz.ts",
     ];
     for (const form of forms) {
       const result = await httpGetFor(url(`${form}?vas=${key}`), 2000);
@@ -141,7 +163,9 @@ describe("bundled server: HLS through the gate (real ffmpeg, real NMS)", functio
     const pid = channel.packager.pid!;
     expect(pid).to.be.a("number");
     process.kill(pid, "SIGKILL");
-    await waitFor("the packager to restart", () => (channel.packager.pid !== undefined && channel.packager.pid !== pid && channel.status().packager.state === "up" ? true : undefined));
+    await waitFor("the packager to restart", () =>
+      channel.packager.pid !== undefined && channel.packager.pid !== pid && channel.status().packager.state === "up" ? true : undefined,
+    );
     expect(channel.status().packager.restarts).to.be.greaterThan(0);
     await waitFor("the playlist to advance", async () => ((await sequence()) > before + 1 ? true : undefined));
     expect(run.logs.events("channel.process_down").length).to.be.greaterThan(0);
@@ -159,7 +183,10 @@ describe("HLS gate: unknown channels and missing playlists (no ffmpeg: a playlis
     const dir = join(run.dataDir, "hls", "live", "known");
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "seg_1.ts"), Buffer.alloc(18800, 0x47));
-    writeFileSync(join(dir, "index.m3u8"), "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:2.0,\nseg_1.ts\n");
+    writeFileSync(
+      join(dir, "index.m3u8"),
+      "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:2.0,\nseg_1.ts\n",
+    );
   };
   /** What a viewer can observe of an answer, to compare two of them. */
   const observable = async (path: string) => {
@@ -191,7 +218,7 @@ describe("HLS gate: unknown channels and missing playlists (no ffmpeg: a playlis
       expect((await httpGetFor(url(path), 2000)).status, path).to.equal(404);
     }
     expect(playingHls(), "no playing session for a missing playlist").to.deep.equal([]);
-    const ended = run.logs.events("session.end").map((l) => (l.session as { channel: string; reason: string }));
+    const ended = run.logs.events("session.end").map((l) => l.session as { channel: string; reason: string });
     expect(ended.filter((s) => s.reason === "not-found").map((s) => s.channel)).to.deep.equal(["unknown", "known"]);
     expect((await httpGetFor(url("/live/known/index.m3u8?token=good"), 2000)).status, "within maxPerIp 1").to.equal(200);
     expect(playingHls()).to.have.length(1);

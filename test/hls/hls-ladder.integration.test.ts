@@ -33,7 +33,9 @@ function variantsOf(master: string): { attributes: Attributes; uri: string }[] {
 }
 
 /** ffprobe's view of a file's streams. */
-function probe(file: string): { codec_type: string; codec_name: string; profile?: string; level?: number; width?: number; height?: number; r_frame_rate?: string }[] {
+function probe(
+  file: string,
+): { codec_type: string; codec_name: string; profile?: string; level?: number; width?: number; height?: number; r_frame_rate?: string }[] {
   const result = spawnSync("ffprobe", ["-v", "error", "-show_streams", "-of", "json", file]);
   expect(result.status, result.stderr.toString()).to.equal(0);
   return JSON.parse(result.stdout.toString()).streams;
@@ -47,10 +49,12 @@ function runAsync(command: string, args: string[]): Promise<{ code: number | nul
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const killer = setTimeout(() => child.kill("SIGKILL"), 60000);
-  return new Promise((resolve) => child.once("close", (code) => {
-    clearTimeout(killer);
-    resolve({ code, stdout, stderr });
-  }));
+  return new Promise((resolve) =>
+    child.once("close", (code) => {
+      clearTimeout(killer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
 }
 
 describe("bundled server: an adaptive ladder (real ffmpeg, real NMS)", function () {
@@ -64,7 +68,12 @@ describe("bundled server: an adaptive ladder (real ffmpeg, real NMS)", function 
   before(async function () {
     if (!hasFfmpeg) this.skip();
     scratch = mkdtempSync(join(tmpdir(), "va-ladder-"));
-    const ladder = { ...testChannel("ladder"), source: { type: "testPattern", width: 640, height: 360, fps: 15 }, transcode: { mode: "h264", videoBitrateKbps: 600, audioBitrateKbps: 64, preset: "ultrafast" }, renditions: LADDER };
+    const ladder = {
+      ...testChannel("ladder"),
+      source: { type: "testPattern", width: 640, height: 360, fps: 15 },
+      transcode: { mode: "h264", videoBitrateKbps: 600, audioBitrateKbps: 64, preset: "ultrafast" },
+      renditions: LADDER,
+    };
     run = await startBundledServer({ channels: [ladder, testChannel("single")] }, { authorizers: [step] });
     for (const file of ["ladder/index.m3u8", "single/master.m3u8"]) {
       await waitFor(`the master playlist ${file}`, () => (existsSync(join(run.dataDir, "hls/live", file)) ? true : undefined), 60000);
@@ -114,7 +123,9 @@ describe("bundled server: an adaptive ladder (real ffmpeg, real NMS)", function 
       const audio = streams.find((s) => s.codec_type === "audio")!;
       expect(a.RESOLUTION).to.equal(`${LADDER[i]!.width}x${LADDER[i]!.height}`).and.to.equal(`${video.width}x${video.height}`);
       const [num, den] = video.r_frame_rate!.split("/").map(Number);
-      expect(a["FRAME-RATE"]).to.equal((num! / den!).toFixed(3)).and.to.equal("15.000");
+      expect(a["FRAME-RATE"])
+        .to.equal((num! / den!).toFixed(3))
+        .and.to.equal("15.000");
       // hls.js reads avc1.PPCCLL (profile_idc, constraint flags, level_idc in hex) and mp4a.40.2 (AAC-LC).
       const [avc, aac] = a.CODECS!.split(",");
       expect(avc).to.match(/^avc1\.[0-9a-f]{6}$/);
@@ -136,29 +147,48 @@ describe("bundled server: an adaptive ladder (real ffmpeg, real NMS)", function 
 
   it("the master's BANDWIDTH stays at least every listed segment's bitrate", async () => {
     const dir = join(run.dataDir, "hls/live/ladder");
-    await waitFor("BANDWIDTH to cover every listed segment", () => {
-      const variants = variantsOf(readFileSync(join(dir, "index.m3u8"), "utf8"));
-      const ok = variants.every((v) => {
-        const listed = segmentsOf(readFileSync(join(dir, v.uri), "utf8"));
-        const peak = Math.max(...listed.map((s) => (existsSync(join(dir, s.uri)) ? (readFileSync(join(dir, s.uri)).length * 8) / s.durationSec : 0)));
-        return Number(v.attributes.BANDWIDTH) >= peak * 0.999;
-      });
-      return ok ? true : undefined;
-    }, 30000);
+    await waitFor(
+      "BANDWIDTH to cover every listed segment",
+      () => {
+        const variants = variantsOf(readFileSync(join(dir, "index.m3u8"), "utf8"));
+        const ok = variants.every((v) => {
+          const listed = segmentsOf(readFileSync(join(dir, v.uri), "utf8"));
+          const peak = Math.max(
+            ...listed.map((s) => (existsSync(join(dir, s.uri)) ? (readFileSync(join(dir, s.uri)).length * 8) / s.durationSec : 0)),
+          );
+          return Number(v.attributes.BANDWIDTH) >= peak * 0.999;
+        });
+        return ok ? true : undefined;
+      },
+      30000,
+    );
   });
 
   it("segments line up across renditions: the same media sequence and durations", async () => {
     const dir = join(run.dataDir, "hls/live/ladder");
     const lists = LADDER.map((r) => readFileSync(join(dir, `${r.name}.m3u8`), "utf8"));
     const sequences = lists.map((l) => /#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(l)?.[1]);
-    const durations = lists.map((l) => segmentsOf(l).map((s) => s.durationSec.toFixed(1)).slice(0, 2).join(","));
+    const durations = lists.map((l) =>
+      segmentsOf(l)
+        .map((s) => s.durationSec.toFixed(1))
+        .slice(0, 2)
+        .join(","),
+    );
     // A rendition may be one segment ahead of another at the moment of reading: compare when they agree.
-    await waitFor("the renditions to list the same segments", () => {
-      const now = LADDER.map((r) => readFileSync(join(dir, `${r.name}.m3u8`), "utf8"));
-      const seqs = now.map((l) => /#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(l)?.[1]);
-      const durs = now.map((l) => segmentsOf(l).map((s) => s.durationSec.toFixed(1)).join(","));
-      return new Set(seqs).size === 1 && new Set(durs).size === 1 ? true : undefined;
-    }, 20000);
+    await waitFor(
+      "the renditions to list the same segments",
+      () => {
+        const now = LADDER.map((r) => readFileSync(join(dir, `${r.name}.m3u8`), "utf8"));
+        const seqs = now.map((l) => /#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(l)?.[1]);
+        const durs = now.map((l) =>
+          segmentsOf(l)
+            .map((s) => s.durationSec.toFixed(1))
+            .join(","),
+        );
+        return new Set(seqs).size === 1 && new Set(durs).size === 1 ? true : undefined;
+      },
+      20000,
+    );
     expect(sequences.every((s) => s !== undefined)).to.equal(true);
     expect(durations.every((d) => d !== "")).to.equal(true);
   });
@@ -167,7 +197,8 @@ describe("bundled server: an adaptive ladder (real ffmpeg, real NMS)", function 
     const seenBefore = step.seen.length;
     const { key, variants } = await openLadder();
     expect(step.seen.length - seenBefore).to.equal(1);
-    const playing = () => run.server.auth.sessions.list().filter((s) => s.protocol === "hls" && s.state === "playing" && s.channel === "ladder");
+    const playing = () =>
+      run.server.auth.sessions.list().filter((s) => s.protocol === "hls" && s.state === "playing" && s.channel === "ladder");
     const sessionsBefore = playing().length;
     for (const variant of [...variants, ...variants.slice().reverse()]) {
       expect(variant.uri).to.include(`vas=${key}`);

@@ -33,14 +33,42 @@ describe("classifyRequestPath: the HLS gate's reading of a request path", () => 
 
   describe("/<app>/<channel>/<file> with safe names is an HLS file", () => {
     const cases: [string, HlsPathVerdict][] = [
-      ["/live/cam1/index.m3u8", { kind: "hls", app: "live", channel: "cam1", file: "index.m3u8", extension: "m3u8", path: "/live/cam1/index.m3u8" }],
-      ["/live/cam1/seg-00012.ts?token=a.b&x=%2e%2e", { kind: "hls", app: "live", channel: "cam1", file: "seg-00012.ts", extension: "ts", path: "/live/cam1/seg-00012.ts" }],
-      ["/live/cam1/720p.v1.m4s", { kind: "hls", app: "live", channel: "cam1", file: "720p.v1.m4s", extension: "m4s", path: "/live/cam1/720p.v1.m4s" }],
-      ["/live/cam%31/init.mp4", { kind: "hls", app: "live", channel: "cam1", file: "init.mp4", extension: "mp4", path: "/live/cam1/init.mp4" }],
+      [
+        "/live/cam1/index.m3u8",
+        { kind: "hls", app: "live", channel: "cam1", file: "index.m3u8", extension: "m3u8", path: "/live/cam1/index.m3u8" },
+      ],
+      [
+        "/live/cam1/seg-00012.ts?token=a.b&x=%2e%2e",
+        { kind: "hls", app: "live", channel: "cam1", file: "seg-00012.ts", extension: "ts", path: "/live/cam1/seg-00012.ts" },
+      ],
+      [
+        "/live/cam1/720p.v1.m4s",
+        { kind: "hls", app: "live", channel: "cam1", file: "720p.v1.m4s", extension: "m4s", path: "/live/cam1/720p.v1.m4s" },
+      ],
+      [
+        "/live/cam%31/init.mp4",
+        { kind: "hls", app: "live", channel: "cam1", file: "init.mp4", extension: "mp4", path: "/live/cam1/init.mp4" },
+      ],
       ["/a_b/C-D/subs.vtt", { kind: "hls", app: "a_b", channel: "C-D", file: "subs.vtt", extension: "vtt", path: "/a_b/C-D/subs.vtt" }],
-      ["/live/cam1/audio.aac", { kind: "hls", app: "live", channel: "cam1", file: "audio.aac", extension: "aac", path: "/live/cam1/audio.aac" }],
-      ["/live/cam1/manifest.mpd", { kind: "hls", app: "live", channel: "cam1", file: "manifest.mpd", extension: "mpd", path: "/live/cam1/manifest.mpd" }],
-      [`/live/cam1/${"f".repeat(128)}.ts`, { kind: "hls", app: "live", channel: "cam1", file: `${"f".repeat(128)}.ts`, extension: "ts", path: `/live/cam1/${"f".repeat(128)}.ts` }],
+      [
+        "/live/cam1/audio.aac",
+        { kind: "hls", app: "live", channel: "cam1", file: "audio.aac", extension: "aac", path: "/live/cam1/audio.aac" },
+      ],
+      [
+        "/live/cam1/manifest.mpd",
+        { kind: "hls", app: "live", channel: "cam1", file: "manifest.mpd", extension: "mpd", path: "/live/cam1/manifest.mpd" },
+      ],
+      [
+        `/live/cam1/${"f".repeat(128)}.ts`,
+        {
+          kind: "hls",
+          app: "live",
+          channel: "cam1",
+          file: `${"f".repeat(128)}.ts`,
+          extension: "ts",
+          path: `/live/cam1/${"f".repeat(128)}.ts`,
+        },
+      ],
     ];
     for (const [url, verdict] of cases) {
       it(url.slice(0, 60), () => {
@@ -71,7 +99,13 @@ describe("classifyRequestPath: the HLS gate's reading of a request path", () => 
 
   it("has a content type for every extension it serves", () => {
     expect(HLS_CONTENT_TYPES).to.deep.equal({
-      m3u8: "application/vnd.apple.mpegurl", ts: "video/mp2t", m4s: "video/iso.segment", mp4: "video/mp4", aac: "audio/aac", vtt: "text/vtt; charset=utf-8", mpd: "application/dash+xml",
+      m3u8: "application/vnd.apple.mpegurl",
+      ts: "video/mp2t",
+      m4s: "video/iso.segment",
+      mp4: "video/mp4",
+      aac: "audio/aac",
+      vtt: "text/vtt; charset=utf-8",
+      mpd: "application/dash+xml",
     });
   });
 });

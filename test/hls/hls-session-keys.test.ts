@@ -17,9 +17,23 @@ function setUp(binding: HlsIpBinding = "exact", idleSec = 30) {
   const add = (address: string | null, fields: { app?: string; channel?: string } = {}): HlsSession => {
     const app = fields.app ?? "live";
     const channel = fields.channel ?? "cam1";
-    const viewer = store.open({ protocol: "hls", app, channel, ip: address ?? "", userAgent: "", transport: { bytesOut: () => 0, close() {} } });
+    const viewer = store.open({
+      protocol: "hls",
+      app,
+      channel,
+      ip: address ?? "",
+      userAgent: "",
+      transport: { bytesOut: () => 0, close() {} },
+    });
     store.admit(viewer, { identity: undefined, request: undefined });
-    const session: HlsSession = { key: HlsSessionKeys.newKey(), viewer, app, channel, address: address === null ? null : ip(address), bytesOut: 0 };
+    const session: HlsSession = {
+      key: HlsSessionKeys.newKey(),
+      viewer,
+      app,
+      channel,
+      address: address === null ? null : ip(address),
+      bytesOut: 0,
+    };
     keys.add(session);
     return session;
   };

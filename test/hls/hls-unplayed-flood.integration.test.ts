@@ -9,7 +9,8 @@ import { TokenAuthorizer } from "../helpers/token-authorizer.js";
 import { sleep } from "../helpers/sleep.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
 
-const PLAYLIST = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:2.0,\nseg_1.ts\n#EXTINF:2.0,\nseg_2.ts\n";
+const PLAYLIST =
+  "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:2.0,\nseg_1.ts\n#EXTINF:2.0,\nseg_2.ts\n";
 const API_TOKEN = TEST_API_TOKEN;
 
 type Answer = { status: number; body: string };
@@ -17,16 +18,17 @@ type Answer = { status: number; body: string };
 /** GETs on keep-alive connections from one local address, `parallel` at a time. */
 function getter(port: number, localAddress = "127.0.0.1", parallel = 20) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: parallel, localAddress });
-  const get = (path: string, headers: Record<string, string> = {}): Promise<Answer> => new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, path, agent, headers }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode!, body }));
+  const get = (path: string, headers: Record<string, string> = {}): Promise<Answer> =>
+    new Promise((resolve, reject) => {
+      const req = http.request({ host: "127.0.0.1", port, path, agent, headers }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (body += c));
+        res.on("end", () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on("error", reject);
+      req.end();
     });
-    req.on("error", reject);
-    req.end();
-  });
   return { get, close: () => agent.destroy() };
 }
 
@@ -43,9 +45,18 @@ describe("HLS floods on a real NMS 4.4.3 with the plugin: unplayed sessions boun
     writeFileSync(join(channelDir, "index.m3u8"), PLAYLIST);
     writeFileSync(join(channelDir, "seg_1.ts"), Buffer.alloc(1000, 0x47));
     nms = await startNms(
-      { hls: { dir: join(root, "hls"), sessionIdleSec: 300 }, stats: { file: join(root, "stats.sqlite"), flushIntervalMs: 200 }, api: { enabled: true, port: 0, token: API_TOKEN } },
+      {
+        hls: { dir: join(root, "hls"), sessionIdleSec: 300 },
+        stats: { file: join(root, "stats.sqlite"), flushIntervalMs: 200 },
+        api: { enabled: true, port: 0, token: API_TOKEN },
+      },
       // `sign=ok…` stands for a signed link that names no user: the bound then keys on the credential's value.
-      { authorizers: [new TokenAuthorizer(), { name: "custom", decide: (r) => (r.params.get("sign")?.startsWith("ok") ? allow("signed link") : PASS) }] },
+      {
+        authorizers: [
+          new TokenAuthorizer(),
+          { name: "custom", decide: (r) => (r.params.get("sign")?.startsWith("ok") ? allow("signed link") : PASS) },
+        ],
+      },
     );
   });
   after(async () => {
@@ -82,7 +93,10 @@ describe("HLS floods on a real NMS 4.4.3 with the plugin: unplayed sessions boun
     const answers = await Promise.all(Array.from({ length: 200 }, () => a.get("/live/test/index.m3u8?token=good")));
     const opened = answers.filter((r) => r.status === 200);
     expect(opened, "opened").to.have.length(8);
-    expect(answers.filter((r) => r.status === 429), "refused").to.have.length(192);
+    expect(
+      answers.filter((r) => r.status === 429),
+      "refused",
+    ).to.have.length(192);
     expect(hlsSessions()).to.equal(8);
     expect(await metric("va_hls_unplayed_refused_total")).to.equal(192);
 
@@ -107,7 +121,10 @@ describe("HLS floods on a real NMS 4.4.3 with the plugin: unplayed sessions boun
 
     // The refusals are per-minute counters in the ledger (identified: the token names user u1), not one row each.
     await sleep(400);
-    const refusals = JSON.parse((await api("/api/stats/refusals")).body) as { total: number; rows: { stage: string; reason: string; identified: boolean; count: number }[] };
+    const refusals = JSON.parse((await api("/api/stats/refusals")).body) as {
+      total: number;
+      rows: { stage: string; reason: string; identified: boolean; count: number }[];
+    };
     const unplayed = refusals.rows.filter((r) => r.stage === "hls-unplayed");
     expect(unplayed.reduce((n, r) => n + r.count, 0)).to.be.greaterThan(1000 - 10);
     expect(unplayed.every((r) => r.reason === "limit" && r.identified)).to.equal(true);
@@ -124,7 +141,13 @@ describe("HLS floods on a real NMS 4.4.3 with the plugin: unplayed sessions boun
   it("a flood of garbage tokens: every refusal counted per minute, no sessions.csv line, allowed decisions still on the console", async () => {
     const c = client("127.0.0.3");
     expect((await c.get("/live/test/index.m3u8?token=good2")).status).to.equal(200);
-    const sizeOf = (f: string) => { try { return statSync(f).size; } catch { return 0; } };
+    const sizeOf = (f: string) => {
+      try {
+        return statSync(f).size;
+      } catch {
+        return 0;
+      }
+    };
     const disk = () => sizeOf(join(root, "stats.sqlite")) + sizeOf(join(root, "stats.sqlite-wal"));
     const csvBefore = (await api("/api/stats/sessions.csv")).body;
     const diskBefore = disk();
@@ -136,14 +159,25 @@ describe("HLS floods on a real NMS 4.4.3 with the plugin: unplayed sessions boun
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     await sleep(400);
-    const refusals = JSON.parse((await api("/api/stats/refusals")).body) as { total: number; rows: { stage: string; channel: string; identified: boolean; count: number }[] };
+    const refusals = JSON.parse((await api("/api/stats/refusals")).body) as {
+      total: number;
+      rows: { stage: string; channel: string; identified: boolean; count: number }[];
+    };
     const garbage = refusals.rows.filter((r) => r.stage === "default" && !r.identified);
     expect(garbage.reduce((n, r) => n + r.count, 0)).to.equal(total);
     expect(garbage.every((r) => r.channel === "live/test")).to.equal(true);
     expect((await api("/api/stats/sessions.csv")).body, "no CSV line per refusal").to.equal(csvBefore);
-    console.log(`      ${total} refused HLS requests in ${seconds.toFixed(1)} s (${Math.round(total / seconds)}/s); ledger db+WAL grew ${disk() - diskBefore} bytes`);
-    const decisions = JSON.parse((await api("/api/decisions?verdict=allow&limit=1000")).body) as { decisions: { ip: string }[]; anonymousRefusals: { total: number } };
-    expect(decisions.decisions.some((d) => d.ip === "127.0.0.3"), "the allowed viewer before the flood").to.equal(true);
+    console.log(
+      `      ${total} refused HLS requests in ${seconds.toFixed(1)} s (${Math.round(total / seconds)}/s); ledger db+WAL grew ${disk() - diskBefore} bytes`,
+    );
+    const decisions = JSON.parse((await api("/api/decisions?verdict=allow&limit=1000")).body) as {
+      decisions: { ip: string }[];
+      anonymousRefusals: { total: number };
+    };
+    expect(
+      decisions.decisions.some((d) => d.ip === "127.0.0.3"),
+      "the allowed viewer before the flood",
+    ).to.equal(true);
     expect(decisions.anonymousRefusals.total).to.be.at.least(total);
   });
 });

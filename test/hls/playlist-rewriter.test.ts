@@ -15,28 +15,73 @@ function urisOf(playlist: string): string[] {
 describe("playlist rewriter", () => {
   it("adds the key to relative and absolute-path URIs, keeping their query and fragment", () => {
     const input = [
-      "#EXTM3U", "#EXT-X-MAP:URI=\"init.mp4\"", "#EXT-X-KEY:METHOD=AES-128,URI=\"/keys/live/test.key\"",
-      "#EXTINF:2.0,", "seg_1.ts", "#EXTINF:2.0,", "seg_2.ts?part=1#t=0", "#EXTINF:2.0,", "/live/test/seg_3.ts", "",
+      "#EXTM3U",
+      '#EXT-X-MAP:URI="init.mp4"',
+      '#EXT-X-KEY:METHOD=AES-128,URI="/keys/live/test.key"',
+      "#EXTINF:2.0,",
+      "seg_1.ts",
+      "#EXTINF:2.0,",
+      "seg_2.ts?part=1#t=0",
+      "#EXTINF:2.0,",
+      "/live/test/seg_3.ts",
+      "",
     ].join("\n");
-    expect(rewritePlaylist(input, KEY)).to.equal([
-      "#EXTM3U", `#EXT-X-MAP:URI="init.mp4?vas=${KEY}"`, `#EXT-X-KEY:METHOD=AES-128,URI="/keys/live/test.key?vas=${KEY}"`,
-      "#EXTINF:2.0,", `seg_1.ts?vas=${KEY}`, "#EXTINF:2.0,", `seg_2.ts?part=1&vas=${KEY}#t=0`, "#EXTINF:2.0,", `/live/test/seg_3.ts?vas=${KEY}`, "",
-    ].join("\n"));
+    expect(rewritePlaylist(input, KEY)).to.equal(
+      [
+        "#EXTM3U",
+        `#EXT-X-MAP:URI="init.mp4?vas=${KEY}"`,
+        `#EXT-X-KEY:METHOD=AES-128,URI="/keys/live/test.key?vas=${KEY}"`,
+        "#EXTINF:2.0,",
+        `seg_1.ts?vas=${KEY}`,
+        "#EXTINF:2.0,",
+        `seg_2.ts?part=1&vas=${KEY}#t=0`,
+        "#EXTINF:2.0,",
+        `/live/test/seg_3.ts?vas=${KEY}`,
+        "",
+      ].join("\n"),
+    );
   });
 
   it("never gives the key to a URI that may name another host: schemes, // and the backslash forms URL parsers read alike", () => {
     const foreign = [
-      "//evil.example/x.ts", "https://cdn.example/x.ts", "HTTP://cdn.example/x.ts", "\\\\evil.example\\x.ts", "/\\evil.example/x.ts",
-      "\\/evil.example/x.ts", "/\t/evil.example/x.ts", "\u0001//evil.example/x.ts", "data:text/plain,x", "skd://key-server/1",
+      "//evil.example/x.ts",
+      "https://cdn.example/x.ts",
+      "HTTP://cdn.example/x.ts",
+      "\\\\evil.example\\x.ts",
+      "/\\evil.example/x.ts",
+      "\\/evil.example/x.ts",
+      "/\t/evil.example/x.ts",
+      "\u0001//evil.example/x.ts",
+      "data:text/plain,x",
+      "skd://key-server/1",
     ];
-    const input = ["#EXTM3U", ...foreign.flatMap((uri) => ["#EXTINF:2.0,", uri]), `#EXT-X-KEY:METHOD=AES-128,URI="//evil.example/key"`, ""].join("\n");
+    const input = [
+      "#EXTM3U",
+      ...foreign.flatMap((uri) => ["#EXTINF:2.0,", uri]),
+      `#EXT-X-KEY:METHOD=AES-128,URI="//evil.example/key"`,
+      "",
+    ].join("\n");
     const output = rewritePlaylist(input, KEY);
     expect(output).to.not.include(KEY);
-    expect(output).to.equal(input.split("\n").map((line) => line.trim() === line ? line : line.trim()).join("\n"));
+    expect(output).to.equal(
+      input
+        .split("\n")
+        .map((line) => (line.trim() === line ? line : line.trim()))
+        .join("\n"),
+    );
   });
 
   it("every URI that carries the key resolves to the playlist's own host", () => {
-    const uris = ["seg.ts", "/seg.ts", "../other/seg.ts", "//evil.example/x.ts", "/\\evil.example/x.ts", "\\\\evil.example/x.ts", "http://evil.example/x.ts", "?x=1"];
+    const uris = [
+      "seg.ts",
+      "/seg.ts",
+      "../other/seg.ts",
+      "//evil.example/x.ts",
+      "/\\evil.example/x.ts",
+      "\\\\evil.example/x.ts",
+      "http://evil.example/x.ts",
+      "?x=1",
+    ];
     const output = rewritePlaylist(["#EXTM3U", ...uris, ""].join("\n"), KEY);
     for (const uri of urisOf(output)) {
       const resolved = new URL(uri, PLAYLIST_URL);
@@ -46,10 +91,16 @@ describe("playlist rewriter", () => {
   });
 
   describe("DASH manifests (NMS 2.7's trans dash output)", () => {
-    const mpd = (template: string) => `<?xml version="1.0"?>\n<MPD><Period><AdaptationSet><Representation id="0">${template}</Representation></AdaptationSet></Period></MPD>\n`;
+    const mpd = (template: string) =>
+      `<?xml version="1.0"?>\n<MPD><Period><AdaptationSet><Representation id="0">${template}</Representation></AdaptationSet></Period></MPD>\n`;
 
     it("keys the segment template's media and initialization, in XML (&amp; after an existing query)", () => {
-      const text = rewriteMpd(mpd('<SegmentTemplate initialization="init-stream$RepresentationID$.m4s" media="chunk-stream$RepresentationID$-$Number%05d$.m4s?x=1" startNumber="1"/>'), "K");
+      const text = rewriteMpd(
+        mpd(
+          '<SegmentTemplate initialization="init-stream$RepresentationID$.m4s" media="chunk-stream$RepresentationID$-$Number%05d$.m4s?x=1" startNumber="1"/>',
+        ),
+        "K",
+      );
       expect(text).to.include('initialization="init-stream$RepresentationID$.m4s?vas=K"');
       expect(text).to.include('media="chunk-stream$RepresentationID$-$Number%05d$.m4s?x=1&amp;vas=K"');
       expect(text).to.include('startNumber="1"');

@@ -5,7 +5,11 @@ import { parseIpRange, type IpRange } from "../../plugin/src/net/ip-range.js";
 
 const ranges = (...texts: string[]) => texts.map((t) => parseIpRange(t) as IpRange);
 const ip = (t: string) => parseIpAddress(t)!;
-const lists = (deny: string[], allow: string[], trusted: string[]): AddressLists => ({ denyIps: ranges(...deny), allowIps: ranges(...allow), trustedProxies: ranges(...trusted) });
+const lists = (deny: string[], allow: string[], trusted: string[]): AddressLists => ({
+  denyIps: ranges(...deny),
+  allowIps: ranges(...allow),
+  trustedProxies: ranges(...trusted),
+});
 
 describe("AddressRules: the deny list, the allow list and the trusted proxies", () => {
   it("keeps each list apart", () => {

@@ -19,13 +19,16 @@ describe("AuthRequest.path from an HTTP request: percent-decoded, the query as r
   });
   after(() => new Promise((done) => server.close(done)));
 
-  const fieldsFor = (path: string) => new Promise<{ path: string; query: string }>((resolve, reject) => {
-    request({ host: "127.0.0.1", port, path }, (res) => {
-      let body = "";
-      res.on("data", (chunk: Buffer) => (body += chunk.toString()));
-      res.on("end", () => resolve(JSON.parse(body) as { path: string; query: string }));
-    }).on("error", reject).end();
-  });
+  const fieldsFor = (path: string) =>
+    new Promise<{ path: string; query: string }>((resolve, reject) => {
+      request({ host: "127.0.0.1", port, path }, (res) => {
+        let body = "";
+        res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+        res.on("end", () => resolve(JSON.parse(body) as { path: string; query: string }));
+      })
+        .on("error", reject)
+        .end();
+    });
 
   it("decodes the path, so one stream has one spelling for backends and signed links", async () => {
     expect(await fieldsFor("/live/te%73t.flv?token=a%20b&x=1")).to.deep.equal({ path: "/live/test.flv", query: "token=a%20b&x=1" });

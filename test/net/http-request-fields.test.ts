@@ -8,14 +8,29 @@ const PROXIES = new IpRuleList([parseIpRange("10.0.0.0/8") as IpRange]);
 const NONE = new IpRuleList([]);
 
 /** The parts of an IncomingMessage httpRequestFields reads: the socket's address and TLS flag, and the headers. */
-function requestFrom(remoteAddress: string | undefined, headers: Record<string, string | string[]> = {}, encrypted = false): IncomingMessage {
+function requestFrom(
+  remoteAddress: string | undefined,
+  headers: Record<string, string | string[]> = {},
+  encrypted = false,
+): IncomingMessage {
   return { socket: { remoteAddress, encrypted }, headers } as unknown as IncomingMessage;
 }
 
 describe("httpRequestFields: the AuthRequest fields of an HTTP request", () => {
   it("reads address, decoded path, raw query, params, user agent, host and origin", () => {
-    const fields = httpRequestFields(requestFrom("203.0.113.7", { "user-agent": "VLC/3.0", host: "media.example:8000" }), "/live/te%73t.flv?token=a%20b&x=1", NONE);
-    expect(fields).to.deep.include({ ip: "203.0.113.7", path: "/live/test.flv", query: "token=a%20b&x=1", userAgent: "VLC/3.0", host: "media.example:8000", origin: "http://media.example:8000" });
+    const fields = httpRequestFields(
+      requestFrom("203.0.113.7", { "user-agent": "VLC/3.0", host: "media.example:8000" }),
+      "/live/te%73t.flv?token=a%20b&x=1",
+      NONE,
+    );
+    expect(fields).to.deep.include({
+      ip: "203.0.113.7",
+      path: "/live/test.flv",
+      query: "token=a%20b&x=1",
+      userAgent: "VLC/3.0",
+      host: "media.example:8000",
+      origin: "http://media.example:8000",
+    });
     expect(fields.address?.text).to.equal("203.0.113.7");
     expect(fields.params.get("token")).to.equal("a b");
   });
@@ -34,7 +49,10 @@ describe("httpRequestFields: the AuthRequest fields of an HTTP request", () => {
   }
 
   const schemes: [boolean, boolean, string][] = [
-    [false, false, "http://h"], [true, false, "https://h"], [false, true, "ws://h"], [true, true, "wss://h"],
+    [false, false, "http://h"],
+    [true, false, "https://h"],
+    [false, true, "ws://h"],
+    [true, true, "wss://h"],
   ];
   for (const [encrypted, webSocket, origin] of schemes) {
     it(`origin over ${origin.split(":")[0]}`, () => {

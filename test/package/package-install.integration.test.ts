@@ -37,14 +37,20 @@ interface Timings {
 /** Runs a command to completion, failing the test with its output when it does not exit 0. */
 function run(command: string, args: readonly string[], cwd: string, timeoutMs: number): { stdout: string; ms: number } {
   const started = Date.now();
-  const result = spawnSync(command, args, { cwd, encoding: "utf8", timeout: timeoutMs, env: { ...process.env, npm_config_update_notifier: "false" } });
+  const result = spawnSync(command, args, {
+    cwd,
+    encoding: "utf8",
+    timeout: timeoutMs,
+    env: { ...process.env, npm_config_update_notifier: "false" },
+  });
   recordExternalLog(result.stdout + result.stderr);
   expect(result.status, `${command} ${args.join(" ")}\n${result.stdout}\n${result.stderr}`).to.equal(0);
   return { stdout: result.stdout, ms: Date.now() - started };
 }
 
 /** Polls `check` every 250 ms until it returns true, up to `timeoutMs`. */
-const waitFor = (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20000): Promise<void> => waitUntil(what, check, timeoutMs, 250);
+const waitFor = (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20000): Promise<void> =>
+  waitUntil(what, check, timeoutMs, 250);
 
 describe("the npm package, installed from its tarball into a fresh app with its own node-media-server", function () {
   this.timeout(600000);
@@ -67,11 +73,18 @@ describe("the npm package, installed from its tarball into a fresh app with its 
     app = join(work, "app");
     mkdirSync(app);
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "an-nms-app", version: "1.0.0", private: true }, null, 2));
-    const installed = run("npm", [...NPM_INSTALL, join(work, info.filename), "node-media-server@4.4.3", "@types/node@20.19.25"], app, 300000);
+    const installed = run(
+      "npm",
+      [...NPM_INSTALL, join(work, info.filename), "node-media-server@4.4.3", "@types/node@20.19.25"],
+      app,
+      300000,
+    );
     timings.installMs = installed.ms;
     // A second NMS copy inside the plugin's folder, as npm leaves one when the app's NMS differs from
     // what the plugin would resolve: the gate must still wrap the app's own.
-    cpSync(join(app, "node_modules/node-media-server"), join(app, "node_modules/nms-viewer-auth/node_modules/node-media-server"), { recursive: true });
+    cpSync(join(app, "node_modules/node-media-server"), join(app, "node_modules/nms-viewer-auth/node_modules/node-media-server"), {
+      recursive: true,
+    });
   });
 
   after(() => {
@@ -80,21 +93,41 @@ describe("the npm package, installed from its tarball into a fresh app with its 
   });
 
   it("ships compiled ESM and CommonJS with declarations and the bin, and no sources, tests or source maps", () => {
-    for (const file of ["dist/plugin/src/index.js", "dist/plugin/src/index.d.ts", "dist/cjs/plugin/src/index.js", "dist/cjs/plugin/src/index.d.ts", "dist/cjs/package.json", "dist/server/src/main.js", "samples/nms4-app.mjs", "README.md", "LICENSE"]) {
+    for (const file of [
+      "dist/plugin/src/index.js",
+      "dist/plugin/src/index.d.ts",
+      "dist/cjs/plugin/src/index.js",
+      "dist/cjs/plugin/src/index.d.ts",
+      "dist/cjs/package.json",
+      "dist/server/src/main.js",
+      "samples/nms4-app.mjs",
+      "README.md",
+      "LICENSE",
+    ]) {
       expect(tarballFiles, file).to.include(file);
     }
-    expect(tarballFiles.filter((f) => f.endsWith(".map") || /\.ts$/.test(f.replace(/\.d\.c?ts$/, "")) || f.startsWith("test/") || f.startsWith("plugin/"))).to.deep.equal([]);
-    const manifest = JSON.parse(readFileSync(join(app, "node_modules/nms-viewer-auth/package.json"), "utf8")) as { peerDependencies: Record<string, string>; dependencies: Record<string, string> };
+    expect(
+      tarballFiles.filter(
+        (f) => f.endsWith(".map") || /\.ts$/.test(f.replace(/\.d\.c?ts$/, "")) || f.startsWith("test/") || f.startsWith("plugin/"),
+      ),
+    ).to.deep.equal([]);
+    const manifest = JSON.parse(readFileSync(join(app, "node_modules/nms-viewer-auth/package.json"), "utf8")) as {
+      peerDependencies: Record<string, string>;
+      dependencies: Record<string, string>;
+    };
     expect(manifest.peerDependencies["node-media-server"], "the peer range is the one attach enforces").to.equal(SUPPORTED_NMS_RANGE);
     for (const devOnly of ["tsx", "fluent-ffmpeg", "better-sqlite3", "node-media-server", "typescript"]) {
       expect(manifest.dependencies, devOnly).not.to.have.property(devOnly);
-      if (devOnly !== "node-media-server") expect(existsSync(join(app, "node_modules", devOnly)), `${devOnly} installed into the app`).to.equal(false);
+      if (devOnly !== "node-media-server")
+        expect(existsSync(join(app, "node_modules", devOnly)), `${devOnly} installed into the app`).to.equal(false);
     }
   });
 
   it("its declarations compile in a TypeScript consumer (ESM and CommonJS) with skipLibCheck off", function () {
     mkdirSync(join(app, "ts"));
-    writeFileSync(join(app, "ts/esm.mts"), `
+    writeFileSync(
+      join(app, "ts/esm.mts"),
+      `
 import { attachViewerAuth, SUPPORTED_NMS_RANGE, VaError, type ViewerAuthHandle } from "nms-viewer-auth";
 export function gate(nms: object): ViewerAuthHandle {
   return attachViewerAuth(nms, { auth: { defaultAction: "deny", allowIps: ["10.0.0.0/8"] } });
@@ -102,19 +135,34 @@ export function gate(nms: object): ViewerAuthHandle {
 // @ts-expect-error: real declarations, not \`any\`: the range is a string
 export const range: number = SUPPORTED_NMS_RANGE;
 export const isVaError = (e: unknown): boolean => e instanceof VaError && e.code.startsWith("VA_ERR_");
-`);
-    writeFileSync(join(app, "ts/cjs.cts"), `
+`,
+    );
+    writeFileSync(
+      join(app, "ts/cjs.cts"),
+      `
 import viewerAuth = require("nms-viewer-auth");
 export function gate(nms: object): viewerAuth.ViewerAuthHandle {
   return viewerAuth.attachViewerAuth(nms, { auth: { defaultAction: "deny" } });
 }
 // @ts-expect-error: the CommonJS declarations are real too
 export const range: number = viewerAuth.SUPPORTED_NMS_RANGE;
-`);
-    writeFileSync(join(app, "tsconfig.json"), JSON.stringify({
-      compilerOptions: { strict: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", skipLibCheck: false, noEmit: true, types: ["node"] },
-      include: ["ts/*"],
-    }));
+`,
+    );
+    writeFileSync(
+      join(app, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          module: "nodenext",
+          moduleResolution: "nodenext",
+          target: "es2022",
+          skipLibCheck: false,
+          noEmit: true,
+          types: ["node"],
+        },
+        include: ["ts/*"],
+      }),
+    );
     const tsc = run(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", "."], app, 300000);
     timings.tscMs = tsc.ms;
   });
@@ -124,16 +172,20 @@ export const range: number = viewerAuth.SUPPORTED_NMS_RANGE;
     const pkg = join(app, "node_modules/nms-viewer-auth");
     const manifest = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8")) as { version: string };
     expect(run(bin, ["--version"], app, 60000).stdout.trim()).to.equal(manifest.version);
-    expect(run(bin, ["--config", "samples/quickstart.yaml", "--check-config"], pkg, 60000).stdout.trim()).to.equal("OK: samples/quickstart.yaml");
+    expect(run(bin, ["--config", "samples/quickstart.yaml", "--check-config"], pkg, 60000).stdout.trim()).to.equal(
+      "OK: samples/quickstart.yaml",
+    );
     const started = spawnSync(bin, ["--config", "samples/quickstart.yaml"], { cwd: pkg, encoding: "utf8", timeout: 60000 });
     recordExternalLog(started.stdout + started.stderr);
     expect(started.status, started.stderr).to.equal(1);
     expect(started.stderr).to.include("the bundled server needs the fluent-ffmpeg package: npm install fluent-ffmpeg@2.1.3");
   });
 
-  it("works from CommonJS: require(\"nms-viewer-auth\") gates the app's NMS 4.4.3 and refuses what it cannot prove", () => {
+  it('works from CommonJS: require("nms-viewer-auth") gates the app\'s NMS 4.4.3 and refuses what it cannot prove', () => {
     // A deny-listed viewer (loopback) proves the gate is on the app's NMS; then what attach refuses.
-    writeFileSync(join(app, "check.cjs"), `
+    writeFileSync(
+      join(app, "check.cjs"),
+      `
 const NodeMediaServer = require("node-media-server");
 const http = require("node:http");
 const { once } = require("node:events");
@@ -162,7 +214,8 @@ const codeOf = (fn) => { try { fn(); return "attached"; } catch (e) { return e i
   console.log(JSON.stringify(out));
   process.exit(0);
 })();
-`);
+`,
+    );
     const other = join(app, "other-nms");
     cpSync(join(app, "node_modules/node-media-server"), other, { recursive: true });
     const manifest = JSON.parse(readFileSync(join(other, "package.json"), "utf8")) as { version: string };
@@ -171,7 +224,9 @@ const codeOf = (fn) => { try { fn(); return "attached"; } catch (e) { return e i
     const out = JSON.parse(checked.stdout.trim().split("\n").at(-1)!) as Record<string, string | { status: number; bytes: number }>;
     expect(out.flv, "HTTP-FLV from a deny-listed address").to.deep.equal({ status: 403, bytes: "Forbidden\n".length });
     expect(out.plainObject).to.match(/^VA_ERR_NMS_INSTANCE: /);
-    expect(out.otherRelease).to.equal(`VA_ERR_NMS_UNSUPPORTED: node-media-server 4.5.0 is not supported; supported releases: ${SUPPORTED_NMS_RANGE}`);
+    expect(out.otherRelease).to.equal(
+      `VA_ERR_NMS_UNSUPPORTED: node-media-server 4.5.0 is not supported; supported releases: ${SUPPORTED_NMS_RANGE}`,
+    );
     expect(out.staleInstance).to.match(/^VA_ERR_NMS_INSTANCE: .*store/);
   });
 
@@ -194,8 +249,13 @@ const codeOf = (fn) => { try { fn(); return "attached"; } catch (e) { return e i
         cwd: app,
         stdio: ["ignore", "pipe", "pipe"],
         env: {
-          ...process.env, NMS_BIND: "127.0.0.1", RTMP_PORT: String(ports.rtmp), HTTP_PORT: String(ports.http),
-          NMS_STORE: join(work, "app-store"), VA_API_PORT: String(ports.api), VA_API_TOKEN: API_TOKEN,
+          ...process.env,
+          NMS_BIND: "127.0.0.1",
+          RTMP_PORT: String(ports.rtmp),
+          HTTP_PORT: String(ports.http),
+          NMS_STORE: join(work, "app-store"),
+          VA_API_PORT: String(ports.api),
+          VA_API_TOKEN: API_TOKEN,
         },
       });
       const keep = (d: Buffer) => {
@@ -309,7 +369,17 @@ const codeOf = (fn) => { try { fn(); return "attached"; } catch (e) { return e i
       nms = spawn(process.execPath, ["app.js"], {
         cwd: app2,
         stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, RTMP_PORT: String(ports.rtmp), HTTP_PORT: String(ports.http), MEDIAROOT: mediaroot, FFMPEG: ffmpeg, VA_API_PORT: String(ports.api), VA_API_TOKEN: API_TOKEN, NMS_API_USER, NMS_API_PASS },
+        env: {
+          ...process.env,
+          RTMP_PORT: String(ports.rtmp),
+          HTTP_PORT: String(ports.http),
+          MEDIAROOT: mediaroot,
+          FFMPEG: ffmpeg,
+          VA_API_PORT: String(ports.api),
+          VA_API_TOKEN: API_TOKEN,
+          NMS_API_USER,
+          NMS_API_PASS,
+        },
       });
       const keep = (d: Buffer) => {
         output += d.toString();
@@ -350,8 +420,17 @@ const codeOf = (fn) => { try { fn(); return "attached"; } catch (e) { return e i
       expect(ws.closeCode).to.equal(4403);
       const rtmp = await playWithFfmpeg(`rtmp://127.0.0.1:${ports.rtmp}/live/cam`, { seconds: 3 });
       expect(rtmp.stdoutBytes).to.equal(0);
-      const segment = readFileSync(join(mediaroot, "live/cam/index.m3u8"), "utf8").split("\n").find((l) => l.endsWith(".ts"))!;
-      for (const path of ["/live/cam/index.m3u8", `/live/cam/${segment}`, "/live/cam/index0.ts", "/other/cam/index.m3u8", `/live/cam/index.m3u8?token=wrong-token-000`, `/live/cam/${segment}?vas=AAAAAAAAAAAAAAAAAAAAAA`]) {
+      const segment = readFileSync(join(mediaroot, "live/cam/index.m3u8"), "utf8")
+        .split("\n")
+        .find((l) => l.endsWith(".ts"))!;
+      for (const path of [
+        "/live/cam/index.m3u8",
+        `/live/cam/${segment}`,
+        "/live/cam/index0.ts",
+        "/other/cam/index.m3u8",
+        `/live/cam/index.m3u8?token=wrong-token-000`,
+        `/live/cam/${segment}?vas=AAAAAAAAAAAAAAAAAAAAAA`,
+      ]) {
         for (const init of [{}, { method: "HEAD" }, { headers: { Range: "bytes=0-99" } }] as RequestInit[]) {
           const res = await fetch(`${base()}${path}`, init);
           const body = Buffer.from(await res.arrayBuffer());
@@ -367,8 +446,16 @@ const codeOf = (fn) => { try { fn(); return "attached"; } catch (e) { return e i
     });
 
     it("NMS 2.7's own /api is closed to anonymous callers: no viewer list, no cutting a publisher (its login still works)", async () => {
-      for (const [method, path] of [["GET", "/api/streams"], ["GET", "/API/streams"], ["GET", "/api/server"], ["DELETE", "/api/streams/live/cam"]]) {
-        const res = await fetch(`${base()}${path}`, { method, headers: { Authorization: `Basic ${Buffer.from("nms-admin:wrong-password").toString("base64")}` } });
+      for (const [method, path] of [
+        ["GET", "/api/streams"],
+        ["GET", "/API/streams"],
+        ["GET", "/api/server"],
+        ["DELETE", "/api/streams/live/cam"],
+      ]) {
+        const res = await fetch(`${base()}${path}`, {
+          method,
+          headers: { Authorization: `Basic ${Buffer.from("nms-admin:wrong-password").toString("base64")}` },
+        });
         expect(res.status, `${method} ${path} with a wrong login`).to.equal(401);
         const anonymous = await fetch(`${base()}${path}`, { method });
         const body = await anonymous.text();
@@ -385,8 +472,19 @@ const codeOf = (fn) => { try { fn(); return "attached"; } catch (e) { return e i
 
     it("the sample refuses to start without a login for NMS's own /api", () => {
       const result = spawnSync(process.execPath, ["app.js"], {
-        cwd: app2, encoding: "utf8", timeout: 20000,
-        env: { ...process.env, RTMP_PORT: "0", HTTP_PORT: "0", MEDIAROOT: mediaroot, VA_API_PORT: "0", VA_API_TOKEN: API_TOKEN, NMS_API_USER: "", NMS_API_PASS: "" },
+        cwd: app2,
+        encoding: "utf8",
+        timeout: 20000,
+        env: {
+          ...process.env,
+          RTMP_PORT: "0",
+          HTTP_PORT: "0",
+          MEDIAROOT: mediaroot,
+          VA_API_PORT: "0",
+          VA_API_TOKEN: API_TOKEN,
+          NMS_API_USER: "",
+          NMS_API_PASS: "",
+        },
       });
       recordExternalLog(result.stdout + result.stderr);
       expect(result.status).to.not.equal(0);

@@ -22,15 +22,16 @@ const FLV_HEADER_BYTES = 13;
  * as `$remote_addr` (port `reporting`) or reports nothing (port `silent`).
  */
 function nginxProxyConf(prefix: string, ports: { reporting: number; silent: number; upstream: number }): string {
-  const location = (forwardedFor: string) => [
-    "    location / {",
-    `      proxy_pass http://127.0.0.1:${ports.upstream};`,
-    "      proxy_http_version 1.1;",
-    "      proxy_request_buffering off;",
-    "      proxy_buffering off;",
-    `      proxy_set_header X-Forwarded-For ${forwardedFor};`,
-    "    }",
-  ].join("\n");
+  const location = (forwardedFor: string) =>
+    [
+      "    location / {",
+      `      proxy_pass http://127.0.0.1:${ports.upstream};`,
+      "      proxy_http_version 1.1;",
+      "      proxy_request_buffering off;",
+      "      proxy_buffering off;",
+      `      proxy_set_header X-Forwarded-For ${forwardedFor};`,
+      "    }",
+    ].join("\n");
   return [
     "daemon off;",
     "master_process off;",
@@ -96,12 +97,37 @@ describe("publishing through a same-host reverse proxy: real nginx in front of N
   /** An ffmpeg HTTP-FLV publisher (POST) of a moving test pattern, as the client at `clientIp` behind nginx. */
   const publishThrough = (port: number, name: string, clientIp?: string) => {
     const headers = clientIp === undefined ? [] : ["-headers", `X-Test-Client: ${clientIp}\r\n`];
-    const child = spawn("ffmpeg", [
-      "-hide_banner", "-nostdin", "-loglevel", "error", "-re",
-      "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
-      "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p",
-      "-f", "flv", "-method", "POST", ...headers, `http://127.0.0.1:${port}/live/${name}.flv`,
-    ], { stdio: ["ignore", "ignore", "ignore"] });
+    const child = spawn(
+      "ffmpeg",
+      [
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-tune",
+        "zerolatency",
+        "-g",
+        "25",
+        "-pix_fmt",
+        "yuv420p",
+        "-f",
+        "flv",
+        "-method",
+        "POST",
+        ...headers,
+        `http://127.0.0.1:${port}/live/${name}.flv`,
+      ],
+      { stdio: ["ignore", "ignore", "ignore"] },
+    );
     children.push(child);
     return child;
   };
@@ -113,12 +139,15 @@ describe("publishing through a same-host reverse proxy: real nginx in front of N
       res.on("data", (chunk: Buffer) => (bytes += chunk.length));
     });
     req.on("error", () => undefined);
-    await waitFor(`a viewer subscribed to /live/${name}`, () => ((Context.broadcasts.get(`/live/${name}`)?.subscribers.size ?? 0) > 0 ? true : undefined));
+    await waitFor(`a viewer subscribed to /live/${name}`, () =>
+      (Context.broadcasts.get(`/live/${name}`)?.subscribers.size ?? 0) > 0 ? true : undefined,
+    );
     const viewer = { status: () => status, bytes: () => bytes, stop: () => req.destroy() };
     viewers.push(viewer);
     return viewer;
   };
-  const decisionFor = (name: string) => waitFor(`the publish decision for ${name}`, () => nms.logs.events("publish.decision").find((l) => l.channel === name));
+  const decisionFor = (name: string) =>
+    waitFor(`the publish decision for ${name}`, () => nms.logs.events("publish.decision").find((l) => l.channel === name));
 
   it("warns at start that a trusted proxy's address may publish", () => {
     const warnings = nms.logs.events("publish.trusted_proxy_allowed");

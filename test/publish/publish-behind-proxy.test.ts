@@ -32,7 +32,8 @@ describe("publisher address behind trusted proxies (no server)", () => {
     expect(rangesOverlap(range("::1"), range("127.0.0.1"))).to.equal(false);
     expect(rangesOverlap(range("2001:db8::/32"), range("2001:db8:1::/48"))).to.equal(true);
     expect(rangesOverlap(range("2001:db8::/32"), range("2001:db9::/32"))).to.equal(false);
-    const config = (trustedProxies: string[], allowIps?: string[]) => parseConfig(pluginConfigSchema, { auth: { trustedProxies }, publish: allowIps === undefined ? {} : { allowIps } }) as PluginConfig;
+    const config = (trustedProxies: string[], allowIps?: string[]) =>
+      parseConfig(pluginConfigSchema, { auth: { trustedProxies }, publish: allowIps === undefined ? {} : { allowIps } }) as PluginConfig;
     expect(trustedProxiesAllowedToPublish(config(["127.0.0.1"]))).to.deep.equal([{ proxy: "127.0.0.1", allowIps: "127.0.0.1/32" }]);
     expect(trustedProxiesAllowedToPublish(config(["10.0.0.0/8"]))).to.deep.equal([]);
     expect(trustedProxiesAllowedToPublish(config(["127.0.0.1"], ["198.51.100.0/24"]))).to.deep.equal([]);

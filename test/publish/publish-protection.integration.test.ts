@@ -26,14 +26,27 @@ const OLD_INTERNAL_SECRET = "internal-secret-5e7c2b90";
 const FLV_HEADER_BYTES = 13;
 
 describe("publish policy: who may publish (no server)", () => {
-  const configOf = (publish: Record<string, unknown>, auth: Record<string, unknown> = {}) => parseConfig(pluginConfigSchema, { auth, publish }) as PluginConfig;
-  const attempt = (over: Partial<PublishAttempt> = {}): PublishAttempt => ({ app: "live", channel: "cam1", ip: "203.0.113.7", query: {}, ...over });
+  const configOf = (publish: Record<string, unknown>, auth: Record<string, unknown> = {}) =>
+    parseConfig(pluginConfigSchema, { auth, publish }) as PluginConfig;
+  const attempt = (over: Partial<PublishAttempt> = {}): PublishAttempt => ({
+    app: "live",
+    channel: "cam1",
+    ip: "203.0.113.7",
+    query: {},
+    ...over,
+  });
 
   it("make-link --publish prints a link the policy accepts for the stream, over RTMP and FLV alike", function () {
     this.timeout(30000);
-    const policy = new PublishPolicy(configOf({ allowIps: [], securetoken: { secrets: [PUBLISH_SECRET] } }).publish, { now: () => Date.now() });
+    const policy = new PublishPolicy(configOf({ allowIps: [], securetoken: { secrets: [PUBLISH_SECRET] } }).publish, {
+      now: () => Date.now(),
+    });
     for (const url of ["rtmp://127.0.0.1:1935/live/cam1", "http://127.0.0.1:8000/live/cam1.flv"]) {
-      const made = spawnSync(process.execPath, ["--import", "tsx", "plugin/src/cli/make-link.ts", "--publish", "--url", url, "--ip", "203.0.113.7", "--secret", PUBLISH_SECRET], { encoding: "utf8", timeout: 20000 });
+      const made = spawnSync(
+        process.execPath,
+        ["--import", "tsx", "plugin/src/cli/make-link.ts", "--publish", "--url", url, "--ip", "203.0.113.7", "--secret", PUBLISH_SECRET],
+        { encoding: "utf8", timeout: 20000 },
+      );
       expect(made.status, made.stderr).to.equal(0);
       const link = new URL(made.stdout.trim());
       auditSecrets(link.searchParams.get("token")!);
@@ -50,13 +63,40 @@ interface Publisher {
 
 function startPublisher(url: string, size = "320x240"): Publisher {
   const output = url.startsWith("http") ? ["-f", "flv", "-method", "POST", url] : ["-f", "flv", url];
-  const child = spawn("ffmpeg", [
-    "-hide_banner", "-nostdin", "-loglevel", "error", "-re",
-    "-f", "lavfi", "-i", `testsrc2=size=${size}:rate=25`,
-    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
-    "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p",
-    "-c:a", "aac", "-b:a", "64k", ...output,
-  ], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(
+    "ffmpeg",
+    [
+      "-hide_banner",
+      "-nostdin",
+      "-loglevel",
+      "error",
+      "-re",
+      "-f",
+      "lavfi",
+      "-i",
+      `testsrc2=size=${size}:rate=25`,
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=frequency=440:sample_rate=44100",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-tune",
+      "zerolatency",
+      "-g",
+      "25",
+      "-pix_fmt",
+      "yuv420p",
+      "-c:a",
+      "aac",
+      "-b:a",
+      "64k",
+      ...output,
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
   let stderr = "";
   child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   return { child, stderr: () => stderr };
@@ -94,7 +134,9 @@ async function startViewer(url: string, streamPath: string): Promise<Viewer> {
   });
   req.on("error", () => undefined); // the test reads what arrived; stop() ends it
   // Waiting for real: NMS counts the viewer among the stream's subscribers once the gate admitted it.
-  await waitFor(`a viewer subscribed to ${streamPath}`, () => ((Context.broadcasts.get(streamPath)?.subscribers.size ?? 0) > 0 ? true : undefined));
+  await waitFor(`a viewer subscribed to ${streamPath}`, () =>
+    (Context.broadcasts.get(streamPath)?.subscribers.size ?? 0) > 0 ? true : undefined,
+  );
   return {
     status: () => status,
     bytes: () => bytes,
@@ -127,9 +169,16 @@ function frameSizes(flv: Buffer): string[] {
   try {
     const file = join(dir, "viewer.flv");
     writeFileSync(file, flv);
-    const probe = spawnSync("ffprobe", ["-v", "error", "-select_streams", "v", "-show_entries", "frame=width,height", "-of", "csv=p=0", file], { encoding: "utf8" });
+    const probe = spawnSync(
+      "ffprobe",
+      ["-v", "error", "-select_streams", "v", "-show_entries", "frame=width,height", "-of", "csv=p=0", file],
+      { encoding: "utf8" },
+    );
     // One line per frame; a frame with side data gets a trailing empty column.
-    return probe.stdout.split("\n").filter((l) => l !== "").map((l) => l.replace(/,+$/, ""));
+    return probe.stdout
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => l.replace(/,+$/, ""));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -148,13 +197,37 @@ describe("publish protection: real NMS 4, real ffmpeg publishers, an HTTP-FLV vi
     if (!hasFfmpeg) this.skip();
     // Viewers on loopback are let in by the play chain; publishers on loopback are NOT on publish.allowIps.
     nms = await startNms(
-      { auth: { allowIps: ["127.0.0.1/32", "::1/128"] }, publish: { allowIps: ["192.0.2.0/24"], securetoken: { secrets: [PUBLISH_SECRET] } } },
+      {
+        auth: { allowIps: ["127.0.0.1/32", "::1/128"] },
+        publish: { allowIps: ["192.0.2.0/24"], securetoken: { secrets: [PUBLISH_SECRET] } },
+      },
       { internalProcesses: ownProcesses },
     );
     // A short FLV recording, to publish over WebSocket as raw bytes.
     const dir = mkdtempSync(join(tmpdir(), "va-publish-sample-"));
     const file = join(dir, "sample.flv");
-    spawnSync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-f", "flv", file]);
+    spawnSync("ffmpeg", [
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc2=size=320x240:rate=25",
+      "-t",
+      "2",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-g",
+      "25",
+      "-pix_fmt",
+      "yuv420p",
+      "-f",
+      "flv",
+      file,
+    ]);
     flvSample = readFileSync(file);
     rmSync(dir, { recursive: true, force: true });
     expect(flvSample.length, "the FLV sample").to.be.greaterThan(10_000);
@@ -172,7 +245,14 @@ describe("publish protection: real NMS 4, real ffmpeg publishers, an HTTP-FLV vi
   const rtmpUrl = (name: string) => `rtmp://127.0.0.1:${nms.rtmpPort}/live/${name}`;
   const flvUrl = (name: string) => `http://127.0.0.1:${nms.httpPort}/live/${name}.flv`;
   const publishLink = (url: string, opts: { nowMs?: number; lifetimeSec?: number } = {}) => {
-    const link = makeSecureLink({ url, secret: PUBLISH_SECRET, lifetimeSec: opts.lifetimeSec ?? 600, ip: "127.0.0.1", publish: true, ...(opts.nowMs !== undefined ? { nowMs: opts.nowMs } : {}) });
+    const link = makeSecureLink({
+      url,
+      secret: PUBLISH_SECRET,
+      lifetimeSec: opts.lifetimeSec ?? 600,
+      ip: "127.0.0.1",
+      publish: true,
+      ...(opts.nowMs !== undefined ? { nowMs: opts.nowMs } : {}),
+    });
     auditSecrets(new URL(link).searchParams.get("token")!);
     return link;
   };
@@ -186,17 +266,26 @@ describe("publish protection: real NMS 4, real ffmpeg publishers, an HTTP-FLV vi
     viewers.push(viewer);
     return viewer;
   };
-  const decisionFor = (name: string) => waitFor(`the publish decision for ${name}`, () => nms.logs.events("publish.decision").find((l) => l.channel === name));
+  const decisionFor = (name: string) =>
+    waitFor(`the publish decision for ${name}`, () => nms.logs.events("publish.decision").find((l) => l.channel === name));
   /** No NMS session on the path but the viewer's: the publisher's connection is gone. */
-  const onlyViewerLeft = (name: string) => waitFor(`${name}'s publisher disconnected`, () => {
-    const left = [...Context.sessions.values()].filter((s) => s.streamPath === `/live/${name}`);
-    return left.length === 1 && left[0]!.isPublisher === false ? true : undefined;
-  });
+  const onlyViewerLeft = (name: string) =>
+    waitFor(`${name}'s publisher disconnected`, () => {
+      const left = [...Context.sessions.values()].filter((s) => s.streamPath === `/live/${name}`);
+      return left.length === 1 && left[0]!.isPublisher === false ? true : undefined;
+    });
 
   /** A refused publisher: cut, logged with `reason`, and the waiting viewer got the FLV header only. */
   async function expectRefused(name: string, publisher: { exited: Promise<unknown> }, viewer: Viewer, reason: string) {
     await publisher.exited;
-    expect(await decisionFor(name)).to.include({ event: "publish.decision", verdict: "deny", reason, app: "live", channel: name, ip: "127.0.0.1" });
+    expect(await decisionFor(name)).to.include({
+      event: "publish.decision",
+      verdict: "deny",
+      reason,
+      app: "live",
+      channel: name,
+      ip: "127.0.0.1",
+    });
     await onlyViewerLeft(name);
     // Anything forwarded would have reached the viewer by now; give it a generous second anyway.
     await sleep(1000);
@@ -233,13 +322,24 @@ describe("publish protection: real NMS 4, real ffmpeg publishers, an HTTP-FLV vi
 
   it("refused publishers leave no stream behind in NMS (20 HTTP-FLV and 3 RTMP ones on fresh names)", async () => {
     const before = Context.broadcasts.size;
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => rawStatusLine(
-      nms.httpPort, `POST /live/litter${i}.flv HTTP/1.1\r\nHost: a\r\nContent-Type: video/x-flv\r\nTransfer-Encoding: chunked\r\n\r\n`, 5000,
-    )));
-    expect(answers.every((a) => a === "HTTP/1.1 403 Forbidden"), answers.join(" | ")).to.equal(true);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        rawStatusLine(
+          nms.httpPort,
+          `POST /live/litter${i}.flv HTTP/1.1\r\nHost: a\r\nContent-Type: video/x-flv\r\nTransfer-Encoding: chunked\r\n\r\n`,
+          5000,
+        ),
+      ),
+    );
+    expect(
+      answers.every((a) => a === "HTTP/1.1 403 Forbidden"),
+      answers.join(" | "),
+    ).to.equal(true);
     const rtmp = Array.from({ length: 3 }, (_, i) => publish(rtmpUrl(`litter-rtmp${i}`)));
     await Promise.all(rtmp.map((p, i) => exitOf(p.child, `RTMP publisher ${i}`)));
-    await waitFor("NMS's sessions of the refused publishers gone", () => ([...Context.sessions.values()].some((s) => s.streamName.startsWith("litter")) ? undefined : true));
+    await waitFor("NMS's sessions of the refused publishers gone", () =>
+      [...Context.sessions.values()].some((s) => s.streamName.startsWith("litter")) ? undefined : true,
+    );
     expect([...Context.broadcasts.keys()].filter((k) => k.includes("litter"))).to.deep.equal([]);
     expect(Context.broadcasts.size).to.equal(before);
   });
@@ -272,7 +372,12 @@ describe("publish protection: real NMS 4, real ffmpeg publishers, an HTTP-FLV vi
     // Signed for another stream, then pointed at this one.
     const other = publishLink(rtmpUrl("elsewhere")).replace("/live/elsewhere?", "/live/edited?");
     const intruder = publish(other);
-    await expectRefused("edited", { exited: exitOf(intruder.child, "the publisher with another stream's link") }, viewer, "signature-forged");
+    await expectRefused(
+      "edited",
+      { exited: exitOf(intruder.child, "the publisher with another stream's link") },
+      viewer,
+      "signature-forged",
+    );
 
     const viewer2 = await watch("edited2");
     const link = new URL(publishLink(rtmpUrl("edited2")));
@@ -291,7 +396,12 @@ describe("publish protection: real NMS 4, real ffmpeg publishers, an HTTP-FLV vi
     const before = nms.logs.events("publish.decision").length;
     const second = publish(publishLink(rtmpUrl("main")), "1280x720");
     await exitOf(second.child, "the second publisher");
-    const refusal = await waitFor("the second decision", () => nms.logs.events("publish.decision").slice(before).find((l) => l.channel === "main"));
+    const refusal = await waitFor("the second decision", () =>
+      nms.logs
+        .events("publish.decision")
+        .slice(before)
+        .find((l) => l.channel === "main"),
+    );
     expect(refusal).to.include({ verdict: "deny", reason: "channel-live" });
     // Let the viewer take in another second of the first publisher's stream after the refusal.
     const seen = viewer.bytes();
@@ -302,7 +412,10 @@ describe("publish protection: real NMS 4, real ffmpeg publishers, an HTTP-FLV vi
     expect(new Set(avcSequenceHeaders(received)).size, "one distinct AVC sequence header (the first publisher's)").to.equal(1);
     const sizes = frameSizes(received);
     expect(sizes.length, "frames decoded").to.be.greaterThan(25);
-    expect(sizes.filter((s) => s !== "320,240"), "frames not from the first publisher").to.deep.equal([]);
+    expect(
+      sizes.filter((s) => s !== "320,240"),
+      "frames not from the first publisher",
+    ).to.deep.equal([]);
   });
 
   it("a registered process publishes over loopback RTMP with no credential; another with the old va_internal parameter is refused", async () => {
@@ -315,7 +428,12 @@ describe("publish protection: real NMS 4, real ffmpeg publishers, an HTTP-FLV vi
 
     const viewer2 = await watch("ingest-stranger");
     const intruder = publish(`${rtmpUrl("ingest-stranger")}?va_internal=${OLD_INTERNAL_SECRET}`);
-    await expectRefused("ingest-stranger", { exited: exitOf(intruder.child, "the unregistered loopback publisher") }, viewer2, "not-allowed");
+    await expectRefused(
+      "ingest-stranger",
+      { exited: exitOf(intruder.child, "the unregistered loopback publisher") },
+      viewer2,
+      "not-allowed",
+    );
   });
 
   it("lets a relay pull NMS's API set up publish without asking the policy (the server's own outbound connection)", () => {
@@ -335,7 +453,8 @@ describe("publish protection: real NMS 4, real ffmpeg publishers, an HTTP-FLV vi
 
   it("counts every decision in va_publish_decisions_total{verdict,reason} and logs no publish credential", async () => {
     const { body } = await nms.auth.metrics.render();
-    const count = (verdict: string, reason: string) => Number(new RegExp(`^va_publish_decisions_total\\{verdict="${verdict}",reason="${reason}"\\} (\\d+)$`, "m").exec(body)?.[1]);
+    const count = (verdict: string, reason: string) =>
+      Number(new RegExp(`^va_publish_decisions_total\\{verdict="${verdict}",reason="${reason}"\\} (\\d+)$`, "m").exec(body)?.[1]);
     expect(count("deny", "not-allowed")).to.equal(3 + 23 + 1);
     expect(count("allow", "signed")).to.equal(3);
     expect(count("deny", "signature-expired")).to.equal(1);
@@ -397,13 +516,21 @@ describe("publish protection with NMS's own auth.publish on", function () {
   it("a publisher the plugin allows but NMS refuses (no NMS sign) is cut too: 0 media bytes to a waiting viewer", async () => {
     const viewer = await startViewer(`http://127.0.0.1:${nms.httpPort}/live/other.flv`, "/live/other");
     try {
-      const link = makeSecureLink({ url: `rtmp://127.0.0.1:${nms.rtmpPort}/live/other`, secret: PUBLISH_SECRET, lifetimeSec: 600, ip: "127.0.0.1", publish: true });
+      const link = makeSecureLink({
+        url: `rtmp://127.0.0.1:${nms.rtmpPort}/live/other`,
+        secret: PUBLISH_SECRET,
+        lifetimeSec: 600,
+        ip: "127.0.0.1",
+        publish: true,
+      });
       auditSecrets(new URL(link).searchParams.get("token")!);
       const publisher = startPublisher(link);
       publishers.push(publisher.child);
       await exitOf(publisher.child, "the publisher NMS refuses");
       expect(nms.logs.events("publish.decision").find((l) => l.channel === "other")).to.include({ verdict: "allow", reason: "signed" });
-      expect(await waitFor("publish.nms_refused", () => nms.logs.events("publish.nms_refused").find((l) => l.channel === "other"))).to.include({ app: "live", ip: "127.0.0.1" });
+      expect(
+        await waitFor("publish.nms_refused", () => nms.logs.events("publish.nms_refused").find((l) => l.channel === "other")),
+      ).to.include({ app: "live", ip: "127.0.0.1" });
       await sleep(1000);
       expect(viewer.bytes(), "bytes to the viewer: the FLV header only, no media").to.equal(FLV_HEADER_BYTES);
     } finally {

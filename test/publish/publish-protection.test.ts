@@ -17,11 +17,28 @@ describe("publish policy: who may publish (no server)", () => {
   const ownProcesses = new LocalProcesses();
   ownProcesses.add(process.pid);
   const clock = new ManualClock(1_800_000_000_000);
-  const configOf = (publish: Record<string, unknown>, auth: Record<string, unknown> = {}) => parseConfig(pluginConfigSchema, { auth, publish }) as PluginConfig;
-  const attempt = (over: Partial<PublishAttempt> = {}): PublishAttempt => ({ app: "live", channel: "cam1", ip: "203.0.113.7", query: {}, ...over });
+  const configOf = (publish: Record<string, unknown>, auth: Record<string, unknown> = {}) =>
+    parseConfig(pluginConfigSchema, { auth, publish }) as PluginConfig;
+  const attempt = (over: Partial<PublishAttempt> = {}): PublishAttempt => ({
+    app: "live",
+    channel: "cam1",
+    ip: "203.0.113.7",
+    query: {},
+    ...over,
+  });
   const policyOf = (publish: Record<string, unknown>) => new PublishPolicy(configOf(publish).publish, clock, ownProcesses);
-  const signed = (url: string, opts: { ip?: string; nowMs?: number; lifetimeSec?: number; format?: "astra" | "flussonic" | "nms" } = {}) => {
-    const link = makeSecureLink({ url, secret: PUBLISH_SECRET, lifetimeSec: opts.lifetimeSec ?? 600, nowMs: opts.nowMs ?? clock.now(), publish: true, ...opts });
+  const signed = (
+    url: string,
+    opts: { ip?: string; nowMs?: number; lifetimeSec?: number; format?: "astra" | "flussonic" | "nms" } = {},
+  ) => {
+    const link = makeSecureLink({
+      url,
+      secret: PUBLISH_SECRET,
+      lifetimeSec: opts.lifetimeSec ?? 600,
+      nowMs: opts.nowMs ?? clock.now(),
+      publish: true,
+      ...opts,
+    });
     return Object.fromEntries(new URL(link).searchParams);
   };
 
@@ -36,7 +53,10 @@ describe("publish policy: who may publish (no server)", () => {
     expect(policy.decide(attempt({ ip: "10.0.0.5" }))).to.include({ allow: false, reason: "not-allowed" });
     expect(policy.decide(attempt({ ip: "" }))).to.include({ allow: false, reason: "not-allowed" });
     // Signatures off: even a well-formed one does not open the door.
-    expect(policy.decide(attempt({ query: signed("rtmp://h/live/cam1", { ip: "203.0.113.7" }) }))).to.include({ allow: false, reason: "not-allowed" });
+    expect(policy.decide(attempt({ query: signed("rtmp://h/live/cam1", { ip: "203.0.113.7" }) }))).to.include({
+      allow: false,
+      reason: "not-allowed",
+    });
   });
 
   it("reports configuration mistakes with their key paths, and refuses a publish secret that is also a play secret", () => {
@@ -57,7 +77,9 @@ describe("publish policy: who may publish (no server)", () => {
       "publish.securetoken.secrets[0]: must not be empty",
       "publish.securetoken.clockSkewSec: must be at least 0 s",
     ]);
-    expect(issues({ auth: { securetoken: { secrets: [PLAY_SECRET] } }, publish: { securetoken: { secrets: [PUBLISH_SECRET, PLAY_SECRET] } } })).to.deep.equal([
+    expect(
+      issues({ auth: { securetoken: { secrets: [PLAY_SECRET] } }, publish: { securetoken: { secrets: [PUBLISH_SECRET, PLAY_SECRET] } } }),
+    ).to.deep.equal([
       "publish.securetoken.secrets[1]: is also in auth.securetoken.secrets: a play link would be a publish credential; give publishing a secret of its own",
     ]);
   });
@@ -66,15 +88,28 @@ describe("publish policy: who may publish (no server)", () => {
     const policy = policyOf({ allowIps: ["198.51.100.0/24"], securetoken: { secrets: ["old-publish-secret", PUBLISH_SECRET] } });
     const good = signed("rtmp://h/live/cam1", { ip: "203.0.113.7" });
     expect(policy.decide(attempt({ query: good }))).to.deep.include({ allow: true, reason: "signed" });
-    expect(policy.decide(attempt({ ip: "198.51.100.9" }))).to.deep.include({ allow: true, reason: "allowed-address", detail: "address on publish.allowIps (198.51.100.0/24)" });
+    expect(policy.decide(attempt({ ip: "198.51.100.9" }))).to.deep.include({
+      allow: true,
+      reason: "allowed-address",
+      detail: "address on publish.allowIps (198.51.100.0/24)",
+    });
     // A live name is refused whoever asks, even with a valid signature.
     expect(policy.decide(attempt({ query: good, live: true }))).to.include({ allow: false, reason: "channel-live" });
     // The old internal secret parameter is honoured nowhere; a loopback RTMP connection no registered
     // process holds is just another publisher (the proof with real processes: internal-processes.integration.test.ts).
-    expect(policy.decide(attempt({ ip: "127.0.0.1", query: { va_internal: OLD_INTERNAL_SECRET } }))).to.include({ allow: false, reason: "not-allowed" });
-    expect(policy.decide(attempt({ ip: "127.0.0.1", protocol: "rtmp", connection: { localPort: 1, remotePort: 2 } }))).to.include({ allow: false, reason: "not-allowed" });
+    expect(policy.decide(attempt({ ip: "127.0.0.1", query: { va_internal: OLD_INTERNAL_SECRET } }))).to.include({
+      allow: false,
+      reason: "not-allowed",
+    });
+    expect(policy.decide(attempt({ ip: "127.0.0.1", protocol: "rtmp", connection: { localPort: 1, remotePort: 2 } }))).to.include({
+      allow: false,
+      reason: "not-allowed",
+    });
     // Not an own property: `constructor` and friends are not parameters.
-    expect(policy.decide(attempt({ query: Object.create({ token: good.token }) as Record<string, string> }))).to.include({ allow: false, reason: "not-allowed" });
+    expect(policy.decide(attempt({ query: Object.create({ token: good.token }) as Record<string, string> }))).to.include({
+      allow: false,
+      reason: "not-allowed",
+    });
   });
 
   it("binds a signature to the stream, the address (bindIp) and its validity window", () => {
@@ -90,7 +125,10 @@ describe("publish policy: who may publish (no server)", () => {
     const early = signed("rtmp://h/live/cam1", { ip: "203.0.113.7", nowMs: clock.now() + 3_600_000 });
     expect(policy.decide(attempt({ query: early }))).to.include({ allow: false, reason: "signature-not-yet-valid" });
     // An FLV publish URL signs the same subject: /app/stream.
-    expect(policy.decide(attempt({ query: signed("http://h:8000/live/cam1.flv", { ip: "203.0.113.7" }) }))).to.include({ allow: true, reason: "signed" });
+    expect(policy.decide(attempt({ query: signed("http://h:8000/live/cam1.flv", { ip: "203.0.113.7" }) }))).to.include({
+      allow: true,
+      reason: "signed",
+    });
     const nms = policyOf({ allowIps: [], securetoken: { format: "nms", secrets: [PUBLISH_SECRET] } });
     expect(nms.decide(attempt({ query: signed("rtmp://h/live/cam1", { format: "nms" }) }))).to.include({ allow: true, reason: "signed" });
   });

@@ -6,7 +6,8 @@ import { publishRequestOf } from "../../plugin/src/publish/publish-request.js";
 import type { PublishAttempt } from "../../plugin/src/publish/publish-decision.js";
 import { PASS } from "../../plugin/src/core/decision.js";
 
-const request = (over: Partial<PublishAttempt> = {}) => publishRequestOf({ app: "live", channel: "cam1", ip: "203.0.113.7", query: {}, protocol: "rtmp", ...over });
+const request = (over: Partial<PublishAttempt> = {}) =>
+  publishRequestOf({ app: "live", channel: "cam1", ip: "203.0.113.7", query: {}, protocol: "rtmp", ...over });
 
 // The internal publish step with a real loopback TCP connection (the proof reads /proc): integration tier.
 describe("internal, with a loopback connection this process holds", function () {
@@ -34,7 +35,11 @@ describe("internal, with a loopback connection this process holds", function () 
     mine.add(process.pid);
     const connection = { localPort: accepted.localPort!, remotePort: accepted.remotePort! };
     const step = new InternalPublishStep(mine);
-    expect(step.decide(request({ ip: "127.0.0.1", connection }))).to.deep.equal({ verdict: "allow", reason: "internal", detail: "the server's own ingest (proven from /proc)" });
+    expect(step.decide(request({ ip: "127.0.0.1", connection }))).to.deep.equal({
+      verdict: "allow",
+      reason: "internal",
+      detail: "the server's own ingest (proven from /proc)",
+    });
     expect(step.decide(request({ ip: "127.0.0.1", protocol: "flv", connection }))).to.equal(PASS);
     expect(step.decide(request({ ip: "203.0.113.7", connection }))).to.equal(PASS);
   });

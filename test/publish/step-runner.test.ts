@@ -10,7 +10,10 @@ import { createCapturingLogger } from "../helpers/capturing-logger.js";
 /** A step that answers what it is told and records that it ran. */
 class FixedStep<Name extends string> implements Authorizer<Name> {
   readonly calls: AuthRequest[] = [];
-  constructor(readonly name: Name, private readonly answer: StepVerdict | (() => StepVerdict | Promise<StepVerdict>)) {}
+  constructor(
+    readonly name: Name,
+    private readonly answer: StepVerdict | (() => StepVerdict | Promise<StepVerdict>),
+  ) {}
   decide(request: AuthRequest): StepVerdict | Promise<StepVerdict> {
     this.calls.push(request);
     return typeof this.answer === "function" ? this.answer() : this.answer;
@@ -19,7 +22,10 @@ class FixedStep<Name extends string> implements Authorizer<Name> {
 
 /** A step that passes and vetoes any later allow naming `userId`. */
 class VetoStep<Name extends string> extends FixedStep<Name> {
-  constructor(name: Name, private readonly userId: string) {
+  constructor(
+    name: Name,
+    private readonly userId: string,
+  ) {
     super(name, PASS);
   }
   vetoAllow(_request: AuthRequest, user: { userId?: string } | undefined): string | null {
@@ -47,7 +53,10 @@ describe("SyncStepRunner: the step loop, synchronously", () => {
   it("gives the default, as step `default`, when every step passes (and with no steps at all)", () => {
     const runner = new SyncStepRunner([new FixedStep("a", PASS), new FixedStep("b", PASS)], DEFAULT_DENY);
     expect(runner.decide(request)).to.deep.equal({ step: "default", verdict: DEFAULT_DENY });
-    expect(new SyncStepRunner<"a">([], { verdict: "allow", reason: "open" }).decide(request)).to.deep.equal({ step: "default", verdict: { verdict: "allow", reason: "open" } });
+    expect(new SyncStepRunner<"a">([], { verdict: "allow", reason: "open" }).decide(request)).to.deep.equal({
+      step: "default",
+      verdict: { verdict: "allow", reason: "open" },
+    });
   });
 
   it("keeps a step's verdict as it is, detail and identity included", () => {
@@ -56,18 +65,36 @@ describe("SyncStepRunner: the step loop, synchronously", () => {
   });
 
   it("puts an allow to the vetoes of the steps that passed before it, not of those after it", () => {
-    const runner = new SyncStepRunner([new VetoStep("revoked", "mallory"), new FixedStep("users", allow("password", { userId: "mallory" }))], DEFAULT_DENY);
-    expect(runner.decide(request)).to.deep.equal({ step: "revoked", verdict: { verdict: "deny", reason: "user mallory is revoked" }, user: { userId: "mallory" } });
-    const other = new SyncStepRunner([new VetoStep("revoked", "mallory"), new FixedStep("users", allow("password", { userId: "alice" }))], DEFAULT_DENY);
+    const runner = new SyncStepRunner(
+      [new VetoStep("revoked", "mallory"), new FixedStep("users", allow("password", { userId: "mallory" }))],
+      DEFAULT_DENY,
+    );
+    expect(runner.decide(request)).to.deep.equal({
+      step: "revoked",
+      verdict: { verdict: "deny", reason: "user mallory is revoked" },
+      user: { userId: "mallory" },
+    });
+    const other = new SyncStepRunner(
+      [new VetoStep("revoked", "mallory"), new FixedStep("users", allow("password", { userId: "alice" }))],
+      DEFAULT_DENY,
+    );
     expect(other.decide(request)).to.deep.include({ step: "users" });
-    const after = new SyncStepRunner([new FixedStep("users", allow("password", { userId: "mallory" })), new VetoStep("revoked", "mallory")], DEFAULT_DENY);
+    const after = new SyncStepRunner(
+      [new FixedStep("users", allow("password", { userId: "mallory" })), new VetoStep("revoked", "mallory")],
+      DEFAULT_DENY,
+    );
     expect(after.decide(request)).to.deep.include({ step: "users" });
   });
 
   it("throws what a step throws, and refuses a step that answers with a promise (without an unhandled rejection)", async () => {
-    const failing = new SyncStepRunner([new FixedStep("a", () => {
-      throw new Error("step broke");
-    })], DEFAULT_DENY);
+    const failing = new SyncStepRunner(
+      [
+        new FixedStep("a", () => {
+          throw new Error("step broke");
+        }),
+      ],
+      DEFAULT_DENY,
+    );
     expect(() => failing.decide(request)).to.throw("step broke");
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
@@ -94,10 +121,17 @@ describe("SyncStepRunner: the step loop, synchronously", () => {
       const steps = () => verdicts.map((v, i) => new FixedStep(names[i]!, v));
       const sync = new SyncStepRunner(steps(), { verdict: "deny", reason: "no step decided; default is deny" }).decide(request);
       const chained = await new AuthChain(steps(), "deny", createCapturingLogger().logger).decide(request);
-      expect({ step: chained.step, verdict: chained.verdict, reason: chained.reason }, what).to.deep.equal({ step: sync.step, verdict: sync.verdict.verdict, reason: sync.verdict.reason });
+      expect({ step: chained.step, verdict: chained.verdict, reason: chained.reason }, what).to.deep.equal({
+        step: sync.step,
+        verdict: sync.verdict.verdict,
+        reason: sync.verdict.reason,
+      });
     }
     // The veto, through both.
-    const vetoSteps = () => [new VetoStep<StepName>("revoked", "mallory"), new FixedStep<StepName>("users", allow("password", { userId: "mallory" }))];
+    const vetoSteps = () => [
+      new VetoStep<StepName>("revoked", "mallory"),
+      new FixedStep<StepName>("users", allow("password", { userId: "mallory" })),
+    ];
     const chained = await new AuthChain(vetoSteps(), "deny", createCapturingLogger().logger).decide(request);
     expect(chained).to.deep.include({ verdict: "deny", step: "revoked", reason: "user mallory is revoked", user: { userId: "mallory" } });
     expect(new SyncStepRunner(vetoSteps(), DEFAULT_DENY).decide(request)).to.deep.include({ step: "revoked", user: { userId: "mallory" } });
@@ -108,7 +142,11 @@ describe("AuthChain on the shared step loop", () => {
   it("denies with the failing step's name when a step throws or rejects, logs auth.step_failed, and runs no later step", async () => {
     const log = createCapturingLogger();
     const later = new FixedStep<StepName>("backend", allow("never asked"));
-    const chain = new AuthChain([new FixedStep<StepName>("custom", () => Promise.reject(new Error("custom broke"))), later], "allow", log.logger);
+    const chain = new AuthChain(
+      [new FixedStep<StepName>("custom", () => Promise.reject(new Error("custom broke"))), later],
+      "allow",
+      log.logger,
+    );
     const decision = await chain.decide(authRequest());
     expect(decision).to.deep.include({ verdict: "deny", step: "custom", reason: "step custom failed: custom broke" });
     expect(later.calls).to.deep.equal([]);
@@ -117,10 +155,18 @@ describe("AuthChain on the shared step loop", () => {
   });
 
   it("times every step that answered and applies its default when all pass", async () => {
-    const chain = new AuthChain([new FixedStep<StepName>("ip-deny", PASS), new FixedStep<StepName>("users", () => Promise.resolve(PASS))], "allow", createCapturingLogger().logger);
+    const chain = new AuthChain(
+      [new FixedStep<StepName>("ip-deny", PASS), new FixedStep<StepName>("users", () => Promise.resolve(PASS))],
+      "allow",
+      createCapturingLogger().logger,
+    );
     const timed: string[] = [];
     chain.on("step", (name) => timed.push(name));
-    expect(await chain.decide(authRequest())).to.deep.include({ verdict: "allow", step: "default", reason: "no step decided; default is allow" });
+    expect(await chain.decide(authRequest())).to.deep.include({
+      verdict: "allow",
+      step: "default",
+      reason: "no step decided; default is allow",
+    });
     expect(timed).to.deep.equal(["ip-deny", "users"]);
   });
 });

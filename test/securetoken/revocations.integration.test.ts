@@ -12,7 +12,9 @@ describe("revocations", () => {
     let nms: NmsInstance;
     const api = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(`http://127.0.0.1:${nms.auth.api!.port}${path}`, {
-        method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body),
+        method,
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
       });
       return { status: res.status, json: (await res.json()) as any };
     };
@@ -39,7 +41,9 @@ describe("revocations", () => {
       const refused = await httpGetFor(url, 1000);
       expect(refused.status).to.equal(403);
       expect(refused.bytes).to.be.below(200);
-      expect((await api("GET", "/api/revocations")).json.revocations).to.deep.include.members([{ kind: "ip", ip: "127.0.0.1", until: revoked.json.until }]);
+      expect((await api("GET", "/api/revocations")).json.revocations).to.deep.include.members([
+        { kind: "ip", ip: "127.0.0.1", until: revoked.json.until },
+      ]);
       expect((await api("DELETE", "/api/revocations/ip/127.0.0.1")).status).to.equal(200);
       const again = await httpGetFor(url, 1000);
       expect(again.status).to.equal(200);

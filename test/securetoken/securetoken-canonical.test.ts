@@ -38,12 +38,22 @@ function randomCase(seed: number, index: number) {
   const bindIp = format !== "nms" && rnd.chance(0.5);
   const channel = randomChannel(rnd);
   // Astra hashes the path: an RTMP path ends in the channel (so a digit can move across it), HLS and FLV paths do not.
-  const path = format === "astra" ? rnd.pick([`/live/${channel}`, `/live/${channel}`, `/live/${channel}.flv`, `/live/${channel}/index.m3u8`]) : `/live/${channel}`;
+  const path =
+    format === "astra"
+      ? rnd.pick([`/live/${channel}`, `/live/${channel}`, `/live/${channel}.flv`, `/live/${channel}/index.m3u8`])
+      : `/live/${channel}`;
   const ip = bindIp ? randomIp(rnd) : "";
   const lifetimeSec = rnd.int(1, 86400);
   const startSec = rnd.int(1_500_000_000, 2_500_000_000);
   const nowSec = startSec + rnd.int(0, lifetimeSec);
-  const url = makeSecureLink({ url: `http://h${path}`, secret: SECRET, lifetimeSec, nowMs: startSec * 1000, format, ...(bindIp ? { ip } : {}) });
+  const url = makeSecureLink({
+    url: `http://h${path}`,
+    secret: SECRET,
+    lifetimeSec,
+    nowMs: startSec * 1000,
+    format,
+    ...(bindIp ? { ip } : {}),
+  });
   const value = new URL(url).searchParams.get(SECURETOKEN_FORMAT_BY_NAME[format].param)!;
   const made: MadeLink = { format, value, channel, path, ip };
   // A viewer of an unbound link may come from anywhere.
@@ -61,7 +71,15 @@ describe("signed links: only the canonical spelling is accepted (seeded property
     const steps = new Map<string, ReturnType<typeof createSecureTokenAuthorizer>>();
     const stepOf = (format: SecureTokenFormatName, bindIp: boolean) => {
       const key = `${format}/${bindIp}`;
-      if (!steps.has(key)) steps.set(key, createSecureTokenAuthorizer(parseConfig(securetokenSchema, { format, secrets: [SECRET], bindIp, maxLifetimeSec: 86400 }), clock, undefined));
+      if (!steps.has(key))
+        steps.set(
+          key,
+          createSecureTokenAuthorizer(
+            parseConfig(securetokenSchema, { format, secrets: [SECRET], bindIp, maxLifetimeSec: 86400 }),
+            clock,
+            undefined,
+          ),
+        );
       return steps.get(key)!;
     };
     let variantsChecked = 0;
@@ -72,7 +90,9 @@ describe("signed links: only the canonical spelling is accepted (seeded property
       const step = stepOf(made.format, bindIp);
       const param = SECURETOKEN_FORMAT_BY_NAME[made.format].param;
       const ask = (query: string, purpose: "new" | "recheck", over: { channel?: string; path?: string; ip?: string } = {}) =>
-        step.decide(authRequest({ query, purpose, channel: over.channel ?? made.channel, path: over.path ?? made.path, ip: over.ip ?? viewerIp })) as StepVerdict;
+        step.decide(
+          authRequest({ query, purpose, channel: over.channel ?? made.channel, path: over.path ?? made.path, ip: over.ip ?? viewerIp }),
+        ) as StepVerdict;
       const original = `${param}=${encodeURIComponent(made.value)}`;
       const context = `case ${i}: ${JSON.stringify(made)}`;
       expect(ask(original, "new").verdict, `${context}: the original`).to.equal("allow");
@@ -82,11 +102,23 @@ describe("signed links: only the canonical spelling is accepted (seeded property
         // The re-reading really hashes like the original: the property is about links an attacker can make.
         // (A moved "0" makes a leading zero, which the numeric digest cannot spell: that one is a re-spelling.)
         if (fields !== undefined && fields.canonicalDigits) {
-          const subject = { path: variant.path ?? made.path, app: "live", channel: variant.channel ?? made.channel, ip: bindIp ? (variant.ip ?? made.ip) : "" };
-          expect(SECURETOKEN_FORMAT_BY_NAME[made.format].digest(fields, subject, SECRET), `${context}: ${variant.what} keeps the hash`).to.equal(fields.hash);
+          const subject = {
+            path: variant.path ?? made.path,
+            app: "live",
+            channel: variant.channel ?? made.channel,
+            ip: bindIp ? (variant.ip ?? made.ip) : "",
+          };
+          expect(
+            SECURETOKEN_FORMAT_BY_NAME[made.format].digest(fields, subject, SECRET),
+            `${context}: ${variant.what} keeps the hash`,
+          ).to.equal(fields.hash);
           shiftsChecked++;
         }
-        const over = { ...(variant.channel !== undefined ? { channel: variant.channel } : {}), ...(variant.path !== undefined ? { path: variant.path } : {}), ...(variant.ip !== undefined ? { ip: variant.ip } : {}) };
+        const over = {
+          ...(variant.channel !== undefined ? { channel: variant.channel } : {}),
+          ...(variant.path !== undefined ? { path: variant.path } : {}),
+          ...(variant.ip !== undefined ? { ip: variant.ip } : {}),
+        };
         for (const purpose of ["new", "recheck"] as const) {
           expect(ask(variant.query, purpose, over).verdict, `${context}: ${variant.what} (${purpose}) ${variant.query}`).to.equal("deny");
         }
@@ -104,15 +136,25 @@ describe("signed links: only the canonical spelling is accepted (seeded property
       const { made, bindIp, nowSec } = randomCase(SEED + 1, i);
       if (made.path !== `/live/${made.channel}`) continue; // publish links hash /<app>/<stream>
       clock.set(nowSec * 1000);
-      const publish = parseConfig(pluginConfigSchema, { publish: { allowIps: [], securetoken: { format: made.format, secrets: [SECRET], bindIp, maxLifetimeSec: 86400 } } }).publish;
+      const publish = parseConfig(pluginConfigSchema, {
+        publish: { allowIps: [], securetoken: { format: made.format, secrets: [SECRET], bindIp, maxLifetimeSec: 86400 } },
+      }).publish;
       const policy = new PublishPolicy(publish, clock);
       const ip = made.ip === "" ? "198.51.100.9" : made.ip;
       const attempt = (query: string, over: { channel?: string; ip?: string } = {}) =>
-        policy.decide({ app: "live", channel: over.channel ?? made.channel, ip: over.ip ?? ip, query: Object.fromEntries(new URLSearchParams(query)) });
+        policy.decide({
+          app: "live",
+          channel: over.channel ?? made.channel,
+          ip: over.ip ?? ip,
+          query: Object.fromEntries(new URLSearchParams(query)),
+        });
       const param = SECURETOKEN_FORMAT_BY_NAME[made.format].param;
       expect(attempt(`${param}=${encodeURIComponent(made.value)}`), `case ${i}: the original`).to.include({ allow: true });
       for (const variant of variantsOf(made)) {
-        const over = { ...(variant.channel !== undefined ? { channel: variant.channel } : {}), ...(variant.ip !== undefined ? { ip: variant.ip } : {}) };
+        const over = {
+          ...(variant.channel !== undefined ? { channel: variant.channel } : {}),
+          ...(variant.ip !== undefined ? { ip: variant.ip } : {}),
+        };
         expect(attempt(variant.query, over), `case ${i} ${JSON.stringify(made)}: ${variant.what}`).to.include({ allow: false });
         checked++;
       }
@@ -123,8 +165,10 @@ describe("signed links: only the canonical spelling is accepted (seeded property
 
 describe("signed links: the reproductions, one by one", () => {
   const clock = new ManualClock(1_800_000_000_000);
-  const step = (fields: Record<string, unknown>) => createSecureTokenAuthorizer(parseConfig(securetokenSchema, { secrets: ["s"], ...fields }), clock, undefined);
-  const decide = (s: ReturnType<typeof step>, query: string, fields: Parameters<typeof authRequest>[0] = {}) => s.decide(authRequest({ query, ...fields })) as StepVerdict;
+  const step = (fields: Record<string, unknown>) =>
+    createSecureTokenAuthorizer(parseConfig(securetokenSchema, { secrets: ["s"], ...fields }), clock, undefined);
+  const decide = (s: ReturnType<typeof step>, query: string, fields: Parameters<typeof authRequest>[0] = {}) =>
+    s.decide(authRequest({ query, ...fields })) as StepVerdict;
   const tokenOf = (link: string) => new URL(link).searchParams.get("token")!;
 
   it("expired → permanent: the last digit of start moved to the front of end is refused (it claimed to run until 3611)", () => {
@@ -135,7 +179,9 @@ describe("signed links: the reproductions, one by one", () => {
     const forged = `${hash}-${salt}-${start.slice(-1)}${end}-${start.slice(0, -1)}`;
     // The same hash, and an end some 1,600 years ahead.
     const fields = { salt, endSec: Number(`${start.slice(-1)}${end}`), startSec: Number(start.slice(0, -1)) };
-    expect(SECURETOKEN_FORMAT_BY_NAME.astra.digest(fields, { path: "/live/ch1.flv", app: "live", channel: "ch1", ip: "127.0.0.1" }, "s")).to.equal(hash);
+    expect(
+      SECURETOKEN_FORMAT_BY_NAME.astra.digest(fields, { path: "/live/ch1.flv", app: "live", channel: "ch1", ip: "127.0.0.1" }, "s"),
+    ).to.equal(hash);
     expect(new Date(fields.endSec * 1000).getUTCFullYear()).to.be.greaterThan(3000);
     const s = step({});
     expect(decide(s, `token=${value}`, { channel: "ch1" })).to.include({ verdict: "deny" });
@@ -143,27 +189,38 @@ describe("signed links: the reproductions, one by one", () => {
   });
 
   it("another channel (bindIp false): a ch1 link is refused for ch11", () => {
-    const value = tokenOf(makeSecureLink({ url: "http://h/live/ch1", secret: "s", nowMs: clock.now(), lifetimeSec: 60, format: "flussonic" }));
+    const value = tokenOf(
+      makeSecureLink({ url: "http://h/live/ch1", secret: "s", nowMs: clock.now(), lifetimeSec: 60, format: "flussonic" }),
+    );
     const [hash, salt, end, start] = value.split("-") as [string, string, string, string];
     const s = step({ format: "flussonic", bindIp: false });
     expect(decide(s, `token=${value}`, { channel: "ch1" })).to.include({ verdict: "allow" });
-    expect(decide(s, `token=${hash}-${salt}-${end}-${start.slice(1)}`, { channel: `ch1${start[0]}` })).to.include({ verdict: "deny", reason: MALFORMED_LINK_REASON });
+    expect(decide(s, `token=${hash}-${salt}-${end}-${start.slice(1)}`, { channel: `ch1${start[0]}` })).to.include({
+      verdict: "deny",
+      reason: MALFORMED_LINK_REASON,
+    });
   });
 
   it("another address (bindIp true): a link bound to 127.0.0.1 is refused from 127.0.0.11", () => {
-    const value = tokenOf(makeSecureLink({ url: "http://h/live/ch1.flv", ip: "127.0.0.1", secret: "s", nowMs: clock.now(), lifetimeSec: 60 }));
+    const value = tokenOf(
+      makeSecureLink({ url: "http://h/live/ch1.flv", ip: "127.0.0.1", secret: "s", nowMs: clock.now(), lifetimeSec: 60 }),
+    );
     const [hash, salt, end, start] = value.split("-") as [string, string, string, string];
     const s = step({});
     expect(start[0]).to.equal("1");
     expect(decide(s, `token=${value}`, { channel: "ch1", path: "/live/ch1.flv" })).to.include({ verdict: "allow" });
-    expect(decide(s, `token=${hash}-${salt}-${end}-${start.slice(1)}`, { channel: "ch1", path: "/live/ch1.flv", ip: "127.0.0.11" })).to.include({ verdict: "deny", reason: MALFORMED_LINK_REASON });
+    expect(
+      decide(s, `token=${hash}-${salt}-${end}-${start.slice(1)}`, { channel: "ch1", path: "/live/ch1.flv", ip: "127.0.0.11" }),
+    ).to.include({ verdict: "deny", reason: MALFORMED_LINK_REASON });
   });
 
   it("counts a non-canonical link with the brute-force throttle, like a wrong hash, and bans after maxFailures", () => {
     const logs = createCapturingLogger();
     const throttle = new BruteForceThrottle(bruteForceSchema.parse({ maxFailures: 3 }), clock, logs.logger);
     const s = createSecureTokenAuthorizer(parseConfig(securetokenSchema, { secrets: ["s"] }), clock, throttle);
-    const value = tokenOf(makeSecureLink({ url: "http://h/live/test.flv", ip: "203.0.113.5", secret: "s", nowMs: clock.now(), lifetimeSec: 60 }));
+    const value = tokenOf(
+      makeSecureLink({ url: "http://h/live/test.flv", ip: "203.0.113.5", secret: "s", nowMs: clock.now(), lifetimeSec: 60 }),
+    );
     const upper = value.replace(/^[0-9a-f]{40}/, (h) => h.toUpperCase());
     const at = { ip: "203.0.113.5" };
     expect(decide(s, `token=${value}`, at)).to.include({ verdict: "allow" });
@@ -175,8 +232,26 @@ describe("signed links: the reproductions, one by one", () => {
 
   it("nms: refuses a canonical sign whose exp lies further ahead than maxLifetimeSec (new viewers only)", () => {
     const s = step({ format: "nms", maxLifetimeSec: 3600 });
-    const far = new URL(makeSecureLink({ url: "rtmp://h/live/test", secret: "s", format: "nms", nowMs: clock.now(), lifetimeSec: 7200, maxLifetimeSec: 7200 })).search.slice(1);
-    const near = new URL(makeSecureLink({ url: "rtmp://h/live/test", secret: "s", format: "nms", nowMs: clock.now(), lifetimeSec: 3600, maxLifetimeSec: 3600 })).search.slice(1);
+    const far = new URL(
+      makeSecureLink({
+        url: "rtmp://h/live/test",
+        secret: "s",
+        format: "nms",
+        nowMs: clock.now(),
+        lifetimeSec: 7200,
+        maxLifetimeSec: 7200,
+      }),
+    ).search.slice(1);
+    const near = new URL(
+      makeSecureLink({
+        url: "rtmp://h/live/test",
+        secret: "s",
+        format: "nms",
+        nowMs: clock.now(),
+        lifetimeSec: 3600,
+        maxLifetimeSec: 3600,
+      }),
+    ).search.slice(1);
     expect(decide(s, near, { path: "/live/test" })).to.include({ verdict: "allow" });
     expect(decide(s, far, { path: "/live/test" })).to.include({ verdict: "deny" });
     expect(decide(s, far, { path: "/live/test", purpose: "recheck" })).to.include({ verdict: "allow" });
@@ -184,8 +259,18 @@ describe("signed links: the reproductions, one by one", () => {
 
   it("refuses a link whose end lies before its start, or whose lifetime is over maxLifetimeSec, on re-checks too", () => {
     const s = step({ maxLifetimeSec: 600 });
-    const long = tokenOf(makeSecureLink({ url: "http://h/live/test.flv", ip: "127.0.0.1", secret: "s", nowMs: clock.now(), lifetimeSec: 601, maxLifetimeSec: 601 }));
-    for (const purpose of ["new", "recheck"] as const) expect(decide(s, `token=${long}`, { purpose })).to.include({ verdict: "deny", reason: MALFORMED_LINK_REASON });
+    const long = tokenOf(
+      makeSecureLink({
+        url: "http://h/live/test.flv",
+        ip: "127.0.0.1",
+        secret: "s",
+        nowMs: clock.now(),
+        lifetimeSec: 601,
+        maxLifetimeSec: 601,
+      }),
+    );
+    for (const purpose of ["new", "recheck"] as const)
+      expect(decide(s, `token=${long}`, { purpose })).to.include({ verdict: "deny", reason: MALFORMED_LINK_REASON });
   });
 
   it("passes values that do not look like the format at all (a middleware token)", () => {
@@ -197,8 +282,12 @@ describe("signed links: the reproductions, one by one", () => {
 
   it("makeSecureLink refuses a lifetime over maxLifetimeSec with a clear error, and makes only canonical links", () => {
     expect(() => makeSecureLink({ url: "http://h/live/test.flv", secret: "s", lifetimeSec: 86401 }))
-      .to.throw(SignedLinkError, "lifetimeSec 86401 is over the maximum lifetime of 86400 s").with.property("code", "VA_ERR_SIGNED_LINK_INPUT");
-    expect(() => makeSecureLink({ url: "http://h/live/test.flv", secret: "s", lifetimeSec: 60, salt: "A5CD6C0" })).to.throw(SignedLinkError, "does not fit the astra format");
+      .to.throw(SignedLinkError, "lifetimeSec 86401 is over the maximum lifetime of 86400 s")
+      .with.property("code", "VA_ERR_SIGNED_LINK_INPUT");
+    expect(() => makeSecureLink({ url: "http://h/live/test.flv", secret: "s", lifetimeSec: 60, salt: "A5CD6C0" })).to.throw(
+      SignedLinkError,
+      "does not fit the astra format",
+    );
     for (const format of FORMATS) {
       const link = makeSecureLink({ url: "http://h/live/test.flv", secret: "s", lifetimeSec: 86400, format, nowMs: 1_000_000 });
       const value = new URL(link).searchParams.get(SECURETOKEN_FORMAT_BY_NAME[format].param)!;

@@ -13,20 +13,42 @@ const queryOf = (link: string) => new URL(link).search.slice(1);
 describe("securetoken: published vectors", () => {
   it("reproduces Cesbo Astra's published token (docs/protocols.md §4.1)", () => {
     const link = makeSecureLink({
-      url: "http://example.com/tv/travel-channel/index.m3u8", ip: "192.168.88.98", secret: "secret",
-      nowMs: 1669810000_000, lifetimeSec: 80000, salt: "a5cd6c00",
+      url: "http://example.com/tv/travel-channel/index.m3u8",
+      ip: "192.168.88.98",
+      secret: "secret",
+      nowMs: 1669810000_000,
+      lifetimeSec: 80000,
+      salt: "a5cd6c00",
     });
-    expect(link).to.equal("http://example.com/tv/travel-channel/index.m3u8?token=e8bff06f373694dda657e8417fe76f6b54b69807-a5cd6c00-1669890000-1669810000");
+    expect(link).to.equal(
+      "http://example.com/tv/travel-channel/index.m3u8?token=e8bff06f373694dda657e8417fe76f6b54b69807-a5cd6c00-1669890000-1669810000",
+    );
   });
 
   it("reproduces node-media-server's sign example (docs/protocols.md §4.3)", () => {
-    const link = makeSecureLink({ url: "rtmp://example.com/live/stream", secret: "nodemedia2017privatekey", format: "nms", nowMs: 4102444799_000, lifetimeSec: 1 });
+    const link = makeSecureLink({
+      url: "rtmp://example.com/live/stream",
+      secret: "nodemedia2017privatekey",
+      format: "nms",
+      nowMs: 4102444799_000,
+      lifetimeSec: 1,
+    });
     expect(link).to.equal("rtmp://example.com/live/stream?sign=4102444800-6cf004fcee7fba7d00f99617aea4e0cc");
   });
 
   it("makes Flussonic tokens as sha1(name + ip + start + end + key + salt) (docs/protocols.md §4.2)", () => {
-    const link = makeSecureLink({ url: "http://example.com/live/news/index.m3u8?x=1", ip: "10.1.2.3", secret: "key1", format: "flussonic", nowMs: 1700000000_000, lifetimeSec: 3600, salt: "abc123" });
-    const expected = createHash("sha1").update("news" + "10.1.2.3" + "1700000000" + "1700003600" + "key1" + "abc123").digest("hex");
+    const link = makeSecureLink({
+      url: "http://example.com/live/news/index.m3u8?x=1",
+      ip: "10.1.2.3",
+      secret: "key1",
+      format: "flussonic",
+      nowMs: 1700000000_000,
+      lifetimeSec: 3600,
+      salt: "abc123",
+    });
+    const expected = createHash("sha1")
+      .update("news" + "10.1.2.3" + "1700000000" + "1700003600" + "key1" + "abc123")
+      .digest("hex");
     expect(link).to.equal(`http://example.com/live/news/index.m3u8?x=1&token=${expected}-abc123-1700003600-1700000000`);
   });
 
@@ -64,7 +86,9 @@ describe("securetoken step", () => {
 
   it("denies a link used from another IP or for another path", () => {
     expect(decide(astra, link(), { ip: "127.0.0.2" })).to.include({ verdict: "deny", reason: FORGED_REASON });
-    expect(decide(astra, link({ url: "http://h/live/other.flv" }), { channel: "test", path: "/live/test.flv" })).to.include({ reason: FORGED_REASON });
+    expect(decide(astra, link({ url: "http://h/live/other.flv" }), { channel: "test", path: "/live/test.flv" })).to.include({
+      reason: FORGED_REASON,
+    });
   });
 
   it("denies a tampered hash or end time", () => {

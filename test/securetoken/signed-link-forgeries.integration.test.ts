@@ -47,10 +47,13 @@ function expectRefusedWithoutMedia(result: HttpFlvResult, what: string): void {
     let nms: LineNms;
     const flv = (query: string, channel = "ch1") => `http://127.0.0.1:${nms.httpPort}/live/${channel}.flv?${query}`;
     const hls = (query: string, channel = "ch1") => `http://127.0.0.1:${nms.httpPort}/live/${channel}/index.m3u8?${query}`;
-    const link = (url: string, over: { nowMs?: number; lifetimeSec?: number } = {}) => makeSecureLink({ url, ip: "127.0.0.1", secret: SECRET, lifetimeSec: 600, ...over });
+    const link = (url: string, over: { nowMs?: number; lifetimeSec?: number } = {}) =>
+      makeSecureLink({ url, ip: "127.0.0.1", secret: SECRET, lifetimeSec: 600, ...over });
     const api = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(`http://127.0.0.1:${nms.auth.api!.port}${path}`, {
-        method, headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body),
+        method,
+        headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
       });
       return { status: res.status, json: (await res.json()) as any };
     };
@@ -128,9 +131,14 @@ function expectRefusedWithoutMedia(result: HttpFlvResult, what: string): void {
       // The same parameter twice: steps read the first value, a backend may read the last.
       for (const url of [flv(`token=alice-token-0001&token=${value}`), hls(`token=alice-token-0001&token=${hlsFields.value}`)]) {
         expectRefusedWithoutMedia(await httpGetFor(url, 1000), url);
-        expect(nms.logs.events("gate.credential_repeated").at(-1)).to.include({ reason: 'credential parameter "token" given more than once' });
+        expect(nms.logs.events("gate.credential_repeated").at(-1)).to.include({
+          reason: 'credential parameter "token" given more than once',
+        });
       }
-      expect((await httpGetFor(flv("token=alice-token-0001&token=alice-token-0001"), 500)).status, "the same value twice is harmless").to.equal(200);
+      expect(
+        (await httpGetFor(flv("token=alice-token-0001&token=alice-token-0001"), 500)).status,
+        "the same value twice is harmless",
+      ).to.equal(200);
       const listed = (await api("GET", "/api/revocations")).json.revocations as { kind: string; tokenDigest: string }[];
       expect(listed).to.have.length(2);
       expect(JSON.stringify(listed)).to.not.include(hash);
@@ -145,7 +153,13 @@ function expectRefusedWithoutMedia(result: HttpFlvResult, what: string): void {
   describe("unbound links (flussonic, bindIp false): a ch1 link is refused on ch11", () => {
     let nms: LineNms;
     before(async () => {
-      nms = await startLineNms("4.4.3", { auth: { defaultAction: "deny", securetoken: { format: "flussonic", secrets: [SECRET], bindIp: false }, bruteForce: { enabled: false } } });
+      nms = await startLineNms("4.4.3", {
+        auth: {
+          defaultAction: "deny",
+          securetoken: { format: "flussonic", secrets: [SECRET], bindIp: false },
+          bruteForce: { enabled: false },
+        },
+      });
       await nms.auth.ready;
       await nms.publish("ch1");
       await nms.publish("ch11");
@@ -153,18 +167,34 @@ function expectRefusedWithoutMedia(result: HttpFlvResult, what: string): void {
     after(async () => nms?.stop());
 
     it("the first digit of start moved onto the channel: ch1's link refused for ch11 over HTTP-FLV and HLS, while it plays ch1", async () => {
-      const made = (path: string) => makeSecureLink({ url: `http://127.0.0.1:${nms.httpPort}${path}`, secret: SECRET, lifetimeSec: 600, format: "flussonic" });
+      const made = (path: string) =>
+        makeSecureLink({ url: `http://127.0.0.1:${nms.httpPort}${path}`, secret: SECRET, lifetimeSec: 600, format: "flussonic" });
       const flvLink = made("/live/ch1.flv");
       expect((await httpGetFor(flvLink, 500)).status).to.equal(200);
       const moved = firstStartDigitMoved(flvLink);
       expect(moved.digit).to.equal("1");
-      expectRefusedWithoutMedia(await httpGetFor(`http://127.0.0.1:${nms.httpPort}/live/ch11.flv?token=${moved.token}`, 1000), "HTTP-FLV on ch11");
+      expectRefusedWithoutMedia(
+        await httpGetFor(`http://127.0.0.1:${nms.httpPort}/live/ch11.flv?token=${moved.token}`, 1000),
+        "HTTP-FLV on ch11",
+      );
       const hlsMoved = firstStartDigitMoved(made("/live/ch1/index.m3u8"));
-      expectRefusedWithoutMedia(await httpGetFor(`http://127.0.0.1:${nms.httpPort}/live/ch11/index.m3u8?token=${hlsMoved.token}`, 1000), "HLS on ch11");
+      expectRefusedWithoutMedia(
+        await httpGetFor(`http://127.0.0.1:${nms.httpPort}/live/ch11/index.m3u8?token=${hlsMoved.token}`, 1000),
+        "HLS on ch11",
+      );
       expect(nms.logs.events("auth.decision").at(-1)).to.include({ channel: "ch11", step: "securetoken", verdict: "deny" });
       // Expired → permanent, unbound: refused as well.
-      const expired = makeSecureLink({ url: `http://127.0.0.1:${nms.httpPort}/live/ch1.flv`, secret: SECRET, lifetimeSec: 60, format: "flussonic", nowMs: twoHoursAgoSec() * 1000 });
-      expectRefusedWithoutMedia(await httpGetFor(`http://127.0.0.1:${nms.httpPort}/live/ch1.flv?token=${expiredToPermanent(expired)}`, 1000), "HTTP-FLV expired → permanent");
+      const expired = makeSecureLink({
+        url: `http://127.0.0.1:${nms.httpPort}/live/ch1.flv`,
+        secret: SECRET,
+        lifetimeSec: 60,
+        format: "flussonic",
+        nowMs: twoHoursAgoSec() * 1000,
+      });
+      expectRefusedWithoutMedia(
+        await httpGetFor(`http://127.0.0.1:${nms.httpPort}/live/ch1.flv?token=${expiredToPermanent(expired)}`, 1000),
+        "HTTP-FLV expired → permanent",
+      );
     });
   });
 
@@ -172,21 +202,31 @@ function expectRefusedWithoutMedia(result: HttpFlvResult, what: string): void {
     let nms: NmsInstance;
     const api = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(`http://127.0.0.1:${nms.auth.api!.port}${path}`, {
-        method, headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body),
+        method,
+        headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
       });
       return { status: res.status, json: (await res.json()) as any };
     };
     before(async () => {
-      nms = await startPublishingNms({
-        auth: { defaultAction: "deny", securetoken: { format: "nms", secrets: [SECRET] }, bruteForce: { enabled: false } },
-        api: { enabled: true, port: 0, token: API_TOKEN },
-      }, "live/ch1");
+      nms = await startPublishingNms(
+        {
+          auth: { defaultAction: "deny", securetoken: { format: "nms", secrets: [SECRET] }, bruteForce: { enabled: false } },
+          api: { enabled: true, port: 0, token: API_TOKEN },
+        },
+        "live/ch1",
+      );
       await nms.auth.ready;
     });
     after(async () => nms?.stop());
 
     it("refuses the revoked sign over HTTP-FLV, closes its session, and lifts it by the value", async () => {
-      const signed = makeSecureLink({ url: `http://127.0.0.1:${nms.httpPort}/live/ch1.flv`, secret: SECRET, lifetimeSec: 600, format: "nms" });
+      const signed = makeSecureLink({
+        url: `http://127.0.0.1:${nms.httpPort}/live/ch1.flv`,
+        secret: SECRET,
+        lifetimeSec: 600,
+        format: "nms",
+      });
       const sign = new URL(signed).searchParams.get("sign")!;
       const abort = new AbortController();
       const playing = httpGetFor(signed, 30_000, { abortSignal: abort.signal });
@@ -198,7 +238,10 @@ function expectRefusedWithoutMedia(result: HttpFlvResult, what: string): void {
       expect((await playing).bytes).to.be.above(0);
       expectRefusedWithoutMedia(await httpGetFor(signed, 1000), "the revoked sign");
       expect(nms.logs.events("gate.revoked_refused").length).to.equal(1);
-      expect((await api("DELETE", `/api/revocations/token/${encodeURIComponent(`sign=${sign}`)}`)).status, "lifted by the sign= pair").to.equal(200);
+      expect(
+        (await api("DELETE", `/api/revocations/token/${encodeURIComponent(`sign=${sign}`)}`)).status,
+        "lifted by the sign= pair",
+      ).to.equal(200);
       expect((await httpGetFor(signed, 500)).status).to.equal(200);
       // Revoked again as {"sign"}, in upper-case hex: the same key.
       expect((await api("POST", "/api/sessions/revoke", { sign: upper(sign) })).status).to.equal(200);
@@ -212,16 +255,29 @@ function expectRefusedWithoutMedia(result: HttpFlvResult, what: string): void {
     let nms: NmsInstance;
     const publishers: ChildProcess[] = [];
     before(async () => {
-      nms = await startNms({ auth: { allowIps: ["127.0.0.1/32"] }, publish: { allowIps: [], securetoken: { secrets: [PUBLISH_SECRET], bindIp: false } } });
+      nms = await startNms({
+        auth: { allowIps: ["127.0.0.1/32"] },
+        publish: { allowIps: [], securetoken: { secrets: [PUBLISH_SECRET], bindIp: false } },
+      });
     });
     afterEach(async () => {
       await Promise.all(publishers.splice(0).map((p) => stopProcess(p)));
     });
     after(async () => nms?.stop());
     const publishLink = (name: string, over: { nowMs?: number; lifetimeSec?: number } = {}) =>
-      makeSecureLink({ url: `rtmp://127.0.0.1:${nms.rtmpPort}/live/${name}`, secret: PUBLISH_SECRET, lifetimeSec: 600, publish: true, ...over });
-    const decisionFor = (name: string) => waitFor(`the publish decision for ${name}`, () => nms.logs.events("publish.decision").find((l) => l.channel === name));
-    const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once("exit", (code) => resolve(code))));
+      makeSecureLink({
+        url: `rtmp://127.0.0.1:${nms.rtmpPort}/live/${name}`,
+        secret: PUBLISH_SECRET,
+        lifetimeSec: 600,
+        publish: true,
+        ...over,
+      });
+    const decisionFor = (name: string) =>
+      waitFor(`the publish decision for ${name}`, () => nms.logs.events("publish.decision").find((l) => l.channel === name));
+    const exited = (child: ChildProcess) =>
+      new Promise<number | null>((resolve) =>
+        child.exitCode !== null ? resolve(child.exitCode) : child.once("exit", (code) => resolve(code)),
+      );
 
     it("a cam1 link with start's first digit moved onto the name: publishing cam11 is refused; an expired one made permanent too", async () => {
       const moved = firstStartDigitMoved(publishLink("cam1"));

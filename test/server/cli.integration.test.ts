@@ -16,7 +16,16 @@ describe("command-line tools", function () {
   this.timeout(30000);
 
   it("make-link prints a full URL that the securetoken step accepts", () => {
-    const result = run("plugin/src/cli/make-link.ts", ["--url", "http://127.0.0.1:8000/live/test/index.m3u8", "--ip", "127.0.0.1", "--ttl", "3600", "--secret", "quickstart-secret"]);
+    const result = run("plugin/src/cli/make-link.ts", [
+      "--url",
+      "http://127.0.0.1:8000/live/test/index.m3u8",
+      "--ip",
+      "127.0.0.1",
+      "--ttl",
+      "3600",
+      "--secret",
+      "quickstart-secret",
+    ]);
     expect(result.status, result.stderr).to.equal(0);
     const link = result.stdout.trim();
     expect(link).to.match(/^http:\/\/127\.0\.0\.1:8000\/live\/test\/index\.m3u8\?token=[0-9a-f]{40}-[0-9a-f]{8}-\d+-\d+$/);
@@ -41,9 +50,27 @@ describe("command-line tools", function () {
     expect(long.status).to.equal(2);
     expect(long.stdout).to.equal("");
     expect(long.stderr).to.match(/^lifetimeSec 86401 is over the maximum lifetime of 86400 s: the server refuses such a link/);
-    const raised = run("plugin/src/cli/make-link.ts", ["--url", "http://h/live/test.flv", "--ttl", "172800", "--max-lifetime", "172800", "--secret", "s"]);
+    const raised = run("plugin/src/cli/make-link.ts", [
+      "--url",
+      "http://h/live/test.flv",
+      "--ttl",
+      "172800",
+      "--max-lifetime",
+      "172800",
+      "--secret",
+      "s",
+    ]);
     expect(raised.status, raised.stderr).to.equal(0);
-    const lowered = run("plugin/src/cli/make-link.ts", ["--url", "http://h/live/test.flv", "--ttl", "3600", "--max-lifetime", "600", "--secret", "s"]);
+    const lowered = run("plugin/src/cli/make-link.ts", [
+      "--url",
+      "http://h/live/test.flv",
+      "--ttl",
+      "3600",
+      "--max-lifetime",
+      "600",
+      "--secret",
+      "s",
+    ]);
     expect(lowered.status).to.equal(2);
     const bad = run("plugin/src/cli/make-link.ts", ["--url", "http://h/live/test.flv", "--max-lifetime", "x", "--secret", "s"]);
     expect(bad.status).to.equal(2);
@@ -60,10 +87,16 @@ describe("command-line tools", function () {
     const stray = run("plugin/src/cli/make-link.ts", ["--url", "http://h/live/test.flv", "stray-signing-secret-4d"]);
     expect(stray.status).to.equal(2);
     expect(stray.stderr).to.match(/^unexpected argument \(not shown: it may be a secret\)/);
-    const badUrl = run("plugin/src/cli/make-link.ts", ["--url", "//viewer:url-password-7e@h/live/test.flv?token=url-token-8f", "--secret", "stray-signing-secret-4d"]);
+    const badUrl = run("plugin/src/cli/make-link.ts", [
+      "--url",
+      "//viewer:url-password-7e@h/live/test.flv?token=url-token-8f",
+      "--secret",
+      "stray-signing-secret-4d",
+    ]);
     expect(badUrl.status).to.equal(2);
     expect(badUrl.stderr).to.equal('url "//<redacted>@h/live/test.flv?token=<redacted>" is not an absolute URL\n');
-    for (const secret of ["stray-signing-secret-4d", "url-password-7e", "url-token-8f"]) expect(stray.stderr + badUrl.stderr).to.not.include(secret);
+    for (const secret of ["stray-signing-secret-4d", "url-password-7e", "url-token-8f"])
+      expect(stray.stderr + badUrl.stderr).to.not.include(secret);
   });
 
   it("hash-password reads the password from stdin and prints a hash that verifies", async () => {

@@ -9,9 +9,17 @@ import { thrown } from "../helpers/thrown.js";
 describe("env-overrides: VA_* variables over the configuration file", () => {
   it("reads exactly these variables, each for one key", () => {
     expect(ENV_SETTINGS.map((s) => `${s.variable}=${s.key.join(".")}:${s.kind}`)).to.deep.equal([
-      "VA_BIND=server.bind:text", "VA_RTMP_PORT=server.rtmpPort:integer", "VA_HTTP_PORT=server.httpPort:integer", "VA_DATA_DIR=server.dataDir:text",
-      "VA_API_ENABLED=api.enabled:boolean", "VA_API_BIND=api.bind:text", "VA_API_PORT=api.port:integer", "VA_API_TOKEN=api.token:text",
-      "VA_REDIS_URL=cluster.redis:text", "VA_LOG_LEVEL=log.level:text", "VA_LOG_FORMAT=log.format:text",
+      "VA_BIND=server.bind:text",
+      "VA_RTMP_PORT=server.rtmpPort:integer",
+      "VA_HTTP_PORT=server.httpPort:integer",
+      "VA_DATA_DIR=server.dataDir:text",
+      "VA_API_ENABLED=api.enabled:boolean",
+      "VA_API_BIND=api.bind:text",
+      "VA_API_PORT=api.port:integer",
+      "VA_API_TOKEN=api.token:text",
+      "VA_REDIS_URL=cluster.redis:text",
+      "VA_LOG_LEVEL=log.level:text",
+      "VA_LOG_FORMAT=log.format:text",
     ]);
     expect(CONFIG_FILE_VARIABLE).to.equal("VA_CONFIG");
   });
@@ -32,7 +40,10 @@ describe("env-overrides: VA_* variables over the configuration file", () => {
     for (const [variable, text, value] of cases) {
       it(`${variable}=${JSON.stringify(text)} gives ${JSON.stringify(value)}`, () => {
         const setting = ENV_SETTINGS.find((s) => s.variable === variable)!;
-        expect(envOverrides({ [variable]: text })).to.deep.equal({ overrides: [{ source: variable, key: setting.key, value }], issues: [] });
+        expect(envOverrides({ [variable]: text })).to.deep.equal({
+          overrides: [{ source: variable, key: setting.key, value }],
+          issues: [],
+        });
       });
     }
   });
@@ -90,7 +101,10 @@ describe("env-overrides: VA_* variables over the configuration file", () => {
 
     it("an invalid override value is reported at its key, naming the variable; the file's own issues are not", () => {
       writeFileSync(file, "server:\n  httpPort: 99999\n");
-      const error = thrown(() => loadServerConfig(file, [{ source: "VA_RTMP_PORT", key: ["server", "rtmpPort"], value: 70000 }]), ConfigError);
+      const error = thrown(
+        () => loadServerConfig(file, [{ source: "VA_RTMP_PORT", key: ["server", "rtmpPort"], value: 70000 }]),
+        ConfigError,
+      );
       expect(error.issues.map((i) => [i.path, i.message])).to.deep.equal([
         ["server.rtmpPort", "must be 0..65535 (from VA_RTMP_PORT)"],
         ["server.httpPort", "must be 0..65535"],

@@ -36,14 +36,22 @@ describe("liveness and readiness probes (/api/live, /api/ready, no credential)",
     const channel = run.server.channels[0]!;
     const pid = channel.ingest.pid!;
     process.kill(pid, "SIGKILL");
-    const down = await waitFor("not ready", async () => {
-      const r = await ready();
-      return r.status === 503 ? r.body : undefined;
-    }, 10000);
+    const down = await waitFor(
+      "not ready",
+      async () => {
+        const r = await ready();
+        return r.status === 503 ? r.body : undefined;
+      },
+      10000,
+    );
     expect(down.status).to.equal("not-ready");
     expect(down.notReady).to.have.length(1);
     expect(down.notReady![0]).to.include({ app: "live", id: "test" });
-    expect(Object.keys(down.notReady![0]!).sort(), "names and states only: no error lines without a credential").to.deep.equal(["app", "id", "state"]);
+    expect(Object.keys(down.notReady![0]!).sort(), "names and states only: no error lines without a credential").to.deep.equal([
+      "app",
+      "id",
+      "state",
+    ]);
     await waitFor("ready again after the restart", async () => ((await ready()).status === 200 ? true : undefined), 30000);
   });
 });

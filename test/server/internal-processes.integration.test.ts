@@ -38,7 +38,9 @@ describe("LocalProcesses: which process holds a loopback connection's client end
   const nextConnection = (count: number) => waitFor("the connection", () => (accepted.length >= count ? accepted[count - 1] : undefined));
 
   it("proves a registered child's connection, and only while it is registered; never our own or a stranger's", async () => {
-    const child = spawn(process.execPath, ["-e", `require("net").connect(${port}, "127.0.0.1"); setInterval(() => {}, 1000)`], { stdio: "ignore" });
+    const child = spawn(process.execPath, ["-e", `require("net").connect(${port}, "127.0.0.1"); setInterval(() => {}, 1000)`], {
+      stdio: "ignore",
+    });
     children.push(child);
     const fromChild = tcpEndpointsOf(await nextConnection(1))!;
     const ownClient = net.connect(port, "127.0.0.1");
@@ -91,7 +93,10 @@ describe("the bundled server's own ffmpeg children: let in by pid, no secret on 
     });
     const rtmpUrls = lines.flatMap((l) => l.line.match(/rtmp:\/\/\S+/g) ?? []);
     const channel = run.server.channelStatus()[0]!;
-    expect(lines.map((l) => l.pid), "the ingest and the packager are among the processes looked at").to.include.members([channel.ingest.pid, channel.packager.pid]);
+    expect(
+      lines.map((l) => l.pid),
+      "the ingest and the packager are among the processes looked at",
+    ).to.include.members([channel.ingest.pid, channel.packager.pid]);
     // The ingest's and the packager's (each also named by the small shell that watches it: its lifeline).
     expect(rtmpUrls.length, "the ingest's and the packager's URLs").to.be.at.least(2);
     expect(new Set(rtmpUrls), "every RTMP URL on a command line").to.deep.equal(new Set([`${run.rtmpBase}/live/test`]));
@@ -135,8 +140,12 @@ describe("the bundled server's own ffmpeg children: let in by pid, no secret on 
     const plays = run.logs.events("auth.decision").filter((l) => l.protocol === "rtmp");
     expect(plays.length, "the packager's play was decided").to.be.greaterThan(0);
     for (const play of plays) expect(play).to.include({ step: "internal", verdict: "allow", ip: "127.0.0.1", channel: "test" });
-    for (const decision of run.logs.events("publish.decision")) expect(decision).to.include({ verdict: "allow", reason: "internal", protocol: "rtmp" });
-    expect(run.server.auth.sessions.list().filter((s) => s.protocol === "rtmp"), "the server's own packager is not a viewer").to.deep.equal([]);
+    for (const decision of run.logs.events("publish.decision"))
+      expect(decision).to.include({ verdict: "allow", reason: "internal", protocol: "rtmp" });
+    expect(
+      run.server.auth.sessions.list().filter((s) => s.protocol === "rtmp"),
+      "the server's own packager is not a viewer",
+    ).to.deep.equal([]);
   });
 
   it("a local ffmpeg that is not one of the children is refused to play over loopback RTMP, with the old va_internal parameter or without", async () => {
@@ -147,22 +156,51 @@ describe("the bundled server's own ffmpeg children: let in by pid, no secret on 
     ]);
     expect(withOld.stdoutBytes, "media to the stranger with va_internal").to.equal(0);
     expect(without.stdoutBytes, "media to the stranger without credentials").to.equal(0);
-    const decisions = run.logs.events("auth.decision").slice(before).filter((l) => l.protocol === "rtmp");
+    const decisions = run.logs
+      .events("auth.decision")
+      .slice(before)
+      .filter((l) => l.protocol === "rtmp");
     expect(decisions).to.have.length(2);
     for (const decision of decisions) expect(decision).to.include({ verdict: "deny", step: "default", ip: "127.0.0.1" });
   });
 
   it("a local ffmpeg that is not one of the children is refused to publish over loopback RTMP, with the old va_internal parameter or without", async () => {
     const publishTo = (url: string) => {
-      const child = spawn("ffmpeg", ["-hide_banner", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=15",
-        "-c:v", "libx264", "-preset", "ultrafast", "-g", "15", "-pix_fmt", "yuv420p", "-f", "flv", url], { stdio: "ignore" });
+      const child = spawn(
+        "ffmpeg",
+        [
+          "-hide_banner",
+          "-nostdin",
+          "-loglevel",
+          "error",
+          "-re",
+          "-f",
+          "lavfi",
+          "-i",
+          "testsrc2=size=160x120:rate=15",
+          "-c:v",
+          "libx264",
+          "-preset",
+          "ultrafast",
+          "-g",
+          "15",
+          "-pix_fmt",
+          "yuv420p",
+          "-f",
+          "flv",
+          url,
+        ],
+        { stdio: "ignore" },
+      );
       strangers.push(child);
       return child;
     };
     publishTo(`${run.rtmpBase}/live/stranger1?va_internal=guessed-or-stolen`);
     publishTo(`${run.rtmpBase}/live/stranger2`);
     for (const channel of ["stranger1", "stranger2"]) {
-      const decision = await waitFor(`the decision for ${channel}`, () => run.logs.events("publish.decision").find((l) => l.channel === channel));
+      const decision = await waitFor(`the decision for ${channel}`, () =>
+        run.logs.events("publish.decision").find((l) => l.channel === channel),
+      );
       expect(decision).to.include({ verdict: "deny", reason: "not-allowed", protocol: "rtmp", ip: "127.0.0.1" });
     }
   });
@@ -178,7 +216,10 @@ describe("the bundled server's own ffmpeg children: let in by pid, no secret on 
         expect(body.length, "a media segment's bytes").to.be.greaterThan(1000);
         return;
       }
-      const next = body.toString("utf8").split("\n").find((l) => l !== "" && !l.startsWith("#"));
+      const next = body
+        .toString("utf8")
+        .split("\n")
+        .find((l) => l !== "" && !l.startsWith("#"));
       expect(next, body.toString("utf8")).to.be.a("string");
       url = new URL(next!, url);
     }

@@ -14,7 +14,11 @@ describe("the bundled server's publish section", function () {
   async function buildWith(publish: Record<string, unknown> | undefined): Promise<ReturnType<typeof createCapturingLogger>> {
     const logs = createCapturingLogger();
     const dataDir = mkdtempSync(join(tmpdir(), "va-publish-ignored-"));
-    const input = { server: { bind: "127.0.0.1", rtmpPort: 0, httpPort: 0, dataDir }, channels: [testChannel("test")], ...(publish === undefined ? {} : { publish }) };
+    const input = {
+      server: { bind: "127.0.0.1", rtmpPort: 0, httpPort: 0, dataDir },
+      channels: [testChannel("test")],
+      ...(publish === undefined ? {} : { publish }),
+    };
     const server = buildServer(parseConfig(serverConfigSchema, input), { logger: logs.logger });
     await server.auth.detach(); // built, never started: only the gate on NMS's classes to undo
     rmSync(dataDir, { recursive: true, force: true });
@@ -25,6 +29,8 @@ describe("the bundled server's publish section", function () {
     expect((await buildWith(undefined)).events("server.publish_ignored")).to.have.length(0);
     expect((await buildWith({ allowIps: ["127.0.0.1", "::1"] })).events("server.publish_ignored")).to.have.length(0);
     expect((await buildWith({ allowIps: ["10.0.0.0/8"] })).events("server.publish_ignored")).to.have.length(1);
-    expect((await buildWith({ securetoken: { secrets: ["a-publish-secret-0123456789"] } })).events("server.publish_ignored")).to.have.length(1);
+    expect(
+      (await buildWith({ securetoken: { secrets: ["a-publish-secret-0123456789"] } })).events("server.publish_ignored"),
+    ).to.have.length(1);
   });
 });

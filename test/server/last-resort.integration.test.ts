@@ -11,7 +11,10 @@ describe("the bundled server's last-resort handler", () => {
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
     const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
     recordExternalLog(output);
-    const events = output.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = output
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     // Lines are compared by their own time, not by arrival: on a busy machine the pipe may hand them over
     // in another order than they were written.
     expect(events.map((e) => e.event).sort(), output).to.deep.equal(["process.survived", "process.uncaught", "test.stopped"]);

@@ -16,7 +16,10 @@ describe("the bundled server's last-resort handler", () => {
     const exits: number[] = [];
     let stops = 0;
     const uninstall = installLastResort(proc as unknown as ProcessEvents, {
-      log: logs.logger, clock, stopTimeoutMs, exit: (code) => exits.push(code),
+      log: logs.logger,
+      clock,
+      stopTimeoutMs,
+      exit: (code) => exits.push(code),
       stop: () => {
         stops++;
         return stop();
@@ -35,7 +38,10 @@ describe("the bundled server's last-resort handler", () => {
     expect(h.exits).to.deep.equal([]);
     expect(h.stops()).to.equal(0);
     const lines = h.logs.events("process.survived");
-    expect(lines.map((l) => [l.level, l.code, l.occurrences])).to.deep.equal([[40, "ECONNRESET", 1], [40, "ECONNABORTED", 3]]);
+    expect(lines.map((l) => [l.level, l.code, l.occurrences])).to.deep.equal([
+      [40, "ECONNRESET", 1],
+      [40, "ECONNABORTED", 3],
+    ]);
     h.uninstall();
   });
 

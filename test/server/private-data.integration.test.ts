@@ -49,7 +49,12 @@ describe("private data on disk, whatever the umask", function () {
       const modes = modesUnder(join(dir, "new"));
       expect(existsSync(`${file}-wal`), "WAL file").to.equal(true);
       expect(existsSync(`${file}-shm`), "SHM file").to.equal(true);
-      expect(octal(modes, dir)).to.deep.equal({ "/new": "700", "/new/stats.sqlite": "600", "/new/stats.sqlite-wal": "600", "/new/stats.sqlite-shm": "600" });
+      expect(octal(modes, dir)).to.deep.equal({
+        "/new": "700",
+        "/new/stats.sqlite": "600",
+        "/new/stats.sqlite-wal": "600",
+        "/new/stats.sqlite-shm": "600",
+      });
       ledger.close();
       chmodSync(file, 0o644);
       const again = StatsLedger.open(file, 60_000, registry, systemClock, logs.logger);
@@ -73,15 +78,22 @@ describe("private data on disk, whatever the umask", function () {
     chmodSync(join(dataDir, "nms-store"), 0o755);
     writeFileSync(join(dataDir, "left-by-an-older-version.txt"), "x", { mode: 0o644 });
     const file = join(home, "config.yaml");
-    writeFileSync(file, [
-      "log: { level: info }",
-      `server: { bind: 127.0.0.1, rtmpPort: 0, httpPort: 0, dataDir: ${dataDir}${extraYaml} }`,
-      `api: { enabled: true, port: 0, tokenFile: ${join(dataDir, "api-token")} }`,
-      "channels:",
-      "  - { id: cam, source: { type: testPattern, width: 160, height: 120, fps: 15 }, transcode: { mode: h264, videoBitrateKbps: 150, audioBitrateKbps: 32, preset: ultrafast }, hls: { segmentSec: 1, listSize: 4 } }",
-    ].join("\n"));
+    writeFileSync(
+      file,
+      [
+        "log: { level: info }",
+        `server: { bind: 127.0.0.1, rtmpPort: 0, httpPort: 0, dataDir: ${dataDir}${extraYaml} }`,
+        `api: { enabled: true, port: 0, tokenFile: ${join(dataDir, "api-token")} }`,
+        "channels:",
+        "  - { id: cam, source: { type: testPattern, width: 160, height: 120, fps: 15 }, transcode: { mode: h264, videoBitrateKbps: 150, audioBitrateKbps: 32, preset: ultrafast }, hls: { segmentSec: 1, listSize: 4 } }",
+      ].join("\n"),
+    );
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-    const proc = spawn("sh", ["-c", 'umask 022 && exec "$0" "$@"', process.execPath, "--import", tsx, resolve("server/src/main.ts"), "--config", file], { stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn(
+      "sh",
+      ["-c", 'umask 022 && exec "$0" "$@"', process.execPath, "--import", tsx, resolve("server/src/main.ts"), "--config", file],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
     let output = "";
     const keep = (d: Buffer) => {
       output += d.toString();
@@ -92,10 +104,16 @@ describe("private data on disk, whatever the umask", function () {
     const exited = new Promise((r) => proc.once("exit", r));
     try {
       const hls = join(dataDir, "hls", "live", "cam");
-      await waitFor(`segments, the playlist and the ledger's WAL (${output.slice(-400)})`, () => {
-        const names = existsSync(hls) ? readdirSync(hls) : [];
-        return names.some((n) => n.endsWith(".ts")) && names.includes("index.m3u8") && existsSync(join(dataDir, "stats.sqlite-wal")) ? true : undefined;
-      }, 60_000);
+      await waitFor(
+        `segments, the playlist and the ledger's WAL (${output.slice(-400)})`,
+        () => {
+          const names = existsSync(hls) ? readdirSync(hls) : [];
+          return names.some((n) => n.endsWith(".ts")) && names.includes("index.m3u8") && existsSync(join(dataDir, "stats.sqlite-wal"))
+            ? true
+            : undefined;
+        },
+        60_000,
+      );
       auditSecrets(readFileSync(join(dataDir, "api-token"), "utf8").trim());
       return { dataDir, modes: modesUnder(dataDir) };
     } finally {
@@ -109,10 +127,23 @@ describe("private data on disk, whatever the umask", function () {
     if (!hasFfmpeg) this.skip();
     const { dataDir, modes } = await runBin("");
     const paths = [...modes.keys()].map((p) => p.slice(dataDir.length));
-    for (const expected of ["", "/hls", "/hls/live/cam", "/nms-store", "/stats.sqlite", "/stats.sqlite-wal", "/api-token", "/left-by-an-older-version.txt", "/hls/live/cam/index.m3u8"]) {
+    for (const expected of [
+      "",
+      "/hls",
+      "/hls/live/cam",
+      "/nms-store",
+      "/stats.sqlite",
+      "/stats.sqlite-wal",
+      "/api-token",
+      "/left-by-an-older-version.txt",
+      "/hls/live/cam/index.m3u8",
+    ]) {
       expect(paths, expected).to.include(expected);
     }
-    expect(paths.some((p) => p.endsWith(".ts")), "a segment").to.equal(true);
+    expect(
+      paths.some((p) => p.endsWith(".ts")),
+      "a segment",
+    ).to.equal(true);
     const wrong = [...modes].filter(([, mode]) => mode !== ((mode & DIR) !== 0 ? DIR | 0o700 : 0o600));
     expect(octal(new Map(wrong), dataDir), "not private").to.deep.equal({});
   });
@@ -126,7 +157,7 @@ describe("private data on disk, whatever the umask", function () {
       // NMS writes its store with the process umask (027 here): private through its 0700 folder.
       if (name.startsWith("/nms-store/")) continue;
       const isDir = (mode & DIR) !== 0;
-      const expected = name === "" ? 0o710 : name.startsWith("/hls") ? (isDir ? 0o750 : 0o640) : (isDir ? 0o700 : 0o600);
+      const expected = name === "" ? 0o710 : name.startsWith("/hls") ? (isDir ? 0o750 : 0o640) : isDir ? 0o700 : 0o600;
       expect((mode & 0o777).toString(8), name).to.equal(expected.toString(8));
     }
   });

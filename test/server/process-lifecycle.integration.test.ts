@@ -33,13 +33,16 @@ describe("process lifecycle under a supervisor (npm start, the bin, signals)", f
 
   function configFile(name: string): string {
     const file = join(dir, `${name}.yaml`);
-    writeFileSync(file, [
-      "log: { level: info }",
-      `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(join(dir, `${name}-data`))} }`,
-      "channels:",
-      "  - { id: a, source: { type: testPattern, width: 160, height: 120, fps: 10 }, transcode: { mode: h264, preset: ultrafast, videoBitrateKbps: 100 } }",
-      "",
-    ].join("\n"));
+    writeFileSync(
+      file,
+      [
+        "log: { level: info }",
+        `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(join(dir, `${name}-data`))} }`,
+        "channels:",
+        "  - { id: a, source: { type: testPattern, width: 160, height: 120, fps: 10 }, transcode: { mode: h264, preset: ultrafast, videoBitrateKbps: 100 } }",
+        "",
+      ].join("\n"),
+    );
     return file;
   }
 
@@ -51,21 +54,32 @@ describe("process lifecycle under a supervisor (npm start, the bin, signals)", f
 
   /** Waits until the channel's two ffmpeg jobs run under `pid`; returns every process of the tree then. */
   async function treeOnAir(pid: number): Promise<number[]> {
-    return waitFor("the server and its two ffmpeg jobs", () => {
-      const tree = descendantsOf(pid);
-      return tree.filter((p) => commandOf(p).endsWith("ffmpeg")).length === 2 ? tree : undefined;
-    }, 60_000);
+    return waitFor(
+      "the server and its two ffmpeg jobs",
+      () => {
+        const tree = descendantsOf(pid);
+        return tree.filter((p) => commandOf(p).endsWith("ffmpeg")).length === 2 ? tree : undefined;
+      },
+      60_000,
+    );
   }
 
   async function expectAllEnded(pids: number[], withinMs: number): Promise<void> {
-    await waitFor(`every process of the tree gone within ${withinMs} ms`, () => (pids.every((p) => !isRunning(p)) ? true : undefined), withinMs);
+    await waitFor(
+      `every process of the tree gone within ${withinMs} ms`,
+      () => (pids.every((p) => !isRunning(p)) ? true : undefined),
+      withinMs,
+    );
   }
 
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     it(`${signal} to the npm start process stops the node server and every ffmpeg child, exit 0`, async () => {
       const { proc, output, exit } = run("npm", ["start", "--ignore-scripts", "--silent", "--", "--config", configFile(`npm-${signal}`)]);
       const tree = await treeOnAir(proc.pid!);
-      expect(tree.some((p) => commandOf(p) === "node"), "npm runs node itself, no shell in between").to.equal(true);
+      expect(
+        tree.some((p) => commandOf(p) === "node"),
+        "npm runs node itself, no shell in between",
+      ).to.equal(true);
       const sentAt = Date.now();
       proc.kill(signal);
       expect(await exit).to.equal(0);
@@ -77,7 +91,11 @@ describe("process lifecycle under a supervisor (npm start, the bin, signals)", f
   it("SIGHUP under npm start: to the server's pid it reloads; to npm (which dies of it) the server stops, no orphan", async () => {
     const { proc, output, exit } = run("npm", ["start", "--ignore-scripts", "--silent", "--", "--config", configFile("npm-hup")]);
     const tree = await treeOnAir(proc.pid!);
-    const line = await waitFor("server.started", () => output().split("\n").find((l) => l.includes('"event":"server.started"')));
+    const line = await waitFor("server.started", () =>
+      output()
+        .split("\n")
+        .find((l) => l.includes('"event":"server.started"')),
+    );
     const serverPid = (JSON.parse(line) as { pid: number }).pid;
     expect(tree).to.include(serverPid);
     process.kill(serverPid, "SIGHUP");
@@ -140,7 +158,7 @@ describe("process lifecycle under a supervisor (npm start, the bin, signals)", f
       writeFileSync(broken, "server: { rtmpPort: 70000, dataDirr: x }\nchannels: []\n");
       const bad = bin("--config", broken, "--check-config");
       expect(bad.status).to.equal(1);
-      expect(bad.stderr).to.include("server.rtmpPort: 70000 must be 0..65535").and.include('server.dataDirr: is not a known key');
+      expect(bad.stderr).to.include("server.rtmpPort: 70000 must be 0..65535").and.include("server.dataDirr: is not a known key");
       const missing = bin("--check-config", "--config", join(dir, "no-such.yaml"));
       expect(missing.status).to.equal(1);
       expect(missing.stderr).to.include("cannot read");
@@ -151,7 +169,9 @@ describe("process lifecycle under a supervisor (npm start, the bin, signals)", f
       for (const args of [["--bogus"], []]) {
         const out = bin(...args);
         expect(out.status).to.equal(2);
-        expect(out.stderr).to.include("Usage: nms-viewer-auth").and.not.match(/\n\s+at /);
+        expect(out.stderr)
+          .to.include("Usage: nms-viewer-auth")
+          .and.not.match(/\n\s+at /);
       }
     });
   });

@@ -16,11 +16,19 @@ describe("the ffmpeg supervisor reads the injected clock", () => {
     const logs = createCapturingLogger();
     const policy = { initialMs: 20, maxMs: 10_000, stableAfterMs: 60_000, stopTimeoutMs: 1_000 };
     // A real job whose program fails at once (/bin/false); by the injected clock each run lasted two minutes.
-    const supervisor = new ProcessSupervisor("clocked/ingest", () => {
-      const job = startIngest(channel, "rtmp://127.0.0.1:9/live/clocked", "/bin/false");
-      clock.advance(120_000);
-      return job;
-    }, policy, logs.logger, new Redactor(), undefined, clock);
+    const supervisor = new ProcessSupervisor(
+      "clocked/ingest",
+      () => {
+        const job = startIngest(channel, "rtmp://127.0.0.1:9/live/clocked", "/bin/false");
+        clock.advance(120_000);
+        return job;
+      },
+      policy,
+      logs.logger,
+      new Redactor(),
+      undefined,
+      clock,
+    );
     expect(supervisor.status.since).to.equal(1_000_000);
     supervisor.start();
     try {

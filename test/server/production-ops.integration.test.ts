@@ -19,7 +19,8 @@ const SHUTDOWN_BOUND_MS = 10_000;
 /** What package.json's `bin` runs. */
 const BIN = "dist/server/src/main.js";
 const API_TOKEN = TEST_API_TOKEN;
-const CHANNEL = "  - { id: a, source: { type: testPattern, width: 160, height: 120, fps: 10 }, transcode: { mode: h264, preset: ultrafast, videoBitrateKbps: 100 } }";
+const CHANNEL =
+  "  - { id: a, source: { type: testPattern, width: 160, height: 120, fps: 10 }, transcode: { mode: h264, preset: ultrafast, videoBitrateKbps: 100 } }";
 
 /** A server process of the test: stdout and stderr apart (stdout must be JSON lines only). */
 interface ServerProcess {
@@ -83,7 +84,9 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
       output += d.toString();
       recordExternalLog(d.toString());
     });
-    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })));
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      proc.once("exit", (code, signal) => resolve({ code, signal })),
+    );
     return { proc, stdout: () => stdout, output: () => output, exit };
   }
 
@@ -95,7 +98,15 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
 
   /** The JSON log line with `event`, once it is written. */
   async function eventLine<T = Record<string, unknown>>(server: ServerProcess, event: string, timeoutMs = 60_000): Promise<T> {
-    const line = await waitFor(event, () => server.stdout().split("\n").find((l) => l.includes(`"event":"${event}"`)), timeoutMs);
+    const line = await waitFor(
+      event,
+      () =>
+        server
+          .stdout()
+          .split("\n")
+          .find((l) => l.includes(`"event":"${event}"`)),
+      timeoutMs,
+    );
     return JSON.parse(line) as T;
   }
 
@@ -121,10 +132,14 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
 
   /** The server and its two ffmpeg jobs under `pid`: every process of the tree then. */
   async function treeOnAir(pid: number): Promise<number[]> {
-    return waitFor("the server and its two ffmpeg jobs", () => {
-      const tree = descendantsOf(pid);
-      return tree.filter((p) => commandOf(p).endsWith("ffmpeg")).length === 2 ? tree : undefined;
-    }, 60_000);
+    return waitFor(
+      "the server and its two ffmpeg jobs",
+      () => {
+        const tree = descendantsOf(pid);
+        return tree.filter((p) => commandOf(p).endsWith("ffmpeg")).length === 2 ? tree : undefined;
+      },
+      60_000,
+    );
   }
 
   /** Follows a playlist (master → media) to its first segment; true once a segment came back 200, else undefined. */
@@ -144,7 +159,9 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
   function ledgerRows(dataDir: string): { sessions: LedgerRow[]; live: number } {
     const db = new Database(join(dataDir, "stats.sqlite"), { readonly: true });
     try {
-      const sessions = db.prepare("SELECT protocol, playing_since, last_activity_at, bytes_out, ended_at, end_reason FROM sessions ORDER BY started_at").all() as LedgerRow[];
+      const sessions = db
+        .prepare("SELECT protocol, playing_since, last_activity_at, bytes_out, ended_at, end_reason FROM sessions ORDER BY started_at")
+        .all() as LedgerRow[];
       const live = (db.prepare("SELECT COUNT(*) AS n FROM live_sessions").get() as { n: number }).n;
       return { sessions, live };
     } finally {
@@ -160,11 +177,13 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
     for (const launcher of launchers) {
       it(`${launcher.name}: every session (HTTP-FLV and HLS) ends as shutdown with its ledger row, no node or ffmpeg process of it remains, exit 0 within ${SHUTDOWN_BOUND_MS} ms`, async () => {
         const dataDir = join(dir, `term-${launcher.name.replace(/\W/g, "")}`);
-        const server = launcher.start(configFile(`term-${launcher.name.replace(/\W/g, "")}`, [
-          "log: { level: info }",
-          "auth: { allowIps: [127.0.0.1] }",
-          `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(dataDir)} }`,
-        ]));
+        const server = launcher.start(
+          configFile(`term-${launcher.name.replace(/\W/g, "")}`, [
+            "log: { level: info }",
+            "auth: { allowIps: [127.0.0.1] }",
+            `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(dataDir)} }`,
+          ]),
+        );
         const { httpPort } = await eventLine<{ httpPort: number }>(server, "server.started");
         const tree = await treeOnAir(server.proc.pid!);
         const url = `http://127.0.0.1:${httpPort}/live/a.flv`;
@@ -178,13 +197,21 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
         server.proc.kill("SIGTERM");
         const { code } = await server.exit;
         expect(code, server.output().slice(-2000)).to.equal(0);
-        await waitFor("every process of the tree gone", () => (tree.every((p) => !isRunning(p)) ? true : undefined), Math.max(1, SHUTDOWN_BOUND_MS - (Date.now() - sentAt)));
+        await waitFor(
+          "every process of the tree gone",
+          () => (tree.every((p) => !isRunning(p)) ? true : undefined),
+          Math.max(1, SHUTDOWN_BOUND_MS - (Date.now() - sentAt)),
+        );
         await Promise.all([first.ended, second.ended]); // the server cut them
 
         const { sessions, live } = ledgerRows(dataDir);
         expect(live, "no session left in the live mirror").to.equal(0);
         const played = sessions.filter((s) => s.playing_since !== null);
-        expect(played.map((s) => `${s.protocol} ${s.end_reason}`).sort()).to.deep.equal(["hls shutdown", "http-flv shutdown", "http-flv shutdown"]);
+        expect(played.map((s) => `${s.protocol} ${s.end_reason}`).sort()).to.deep.equal([
+          "hls shutdown",
+          "http-flv shutdown",
+          "http-flv shutdown",
+        ]);
         for (const s of played) {
           expect(s.bytes_out, "bytes counted up to the stop").to.be.greaterThan(0);
           expect(s.ended_at).to.be.within(sentAt - 1000, Date.now());
@@ -197,10 +224,14 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
   });
 
   it("SIGTERM while the bin is still starting: exit 0, nothing starts after the stop, no ffmpeg outlives the exit", async () => {
-    const server = run(process.execPath, [BIN, "--config", configFile("early-term", [
-      "log: { level: info }",
-      `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(join(dir, "early-data"))} }`,
-    ])]);
+    const server = run(process.execPath, [
+      BIN,
+      "--config",
+      configFile("early-term", [
+        "log: { level: info }",
+        `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(join(dir, "early-data"))} }`,
+      ]),
+    ]);
     await eventLine(server, "plugin.attached"); // built, signal handlers installed; listeners and channels not started yet
     // Every ffmpeg the server runs, seen while it starts and stops; checked the moment it has exited.
     const seen = new Set<number>();
@@ -213,10 +244,17 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
     clearInterval(watch);
     expect(outlived, "ffmpeg children still running when the server exited (started after the stop passed them)").to.deep.equal([]);
     expect(code, server.output().slice(-2000)).to.equal(0);
-    const events = server.stdout().split("\n").filter((l) => l.startsWith("{")).map((l) => (JSON.parse(l) as { event?: string }).event);
+    const events = server
+      .stdout()
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => (JSON.parse(l) as { event?: string }).event);
     const stoppedAt = events.indexOf("server.stopped");
     expect(stoppedAt, "server.stopped logged").to.be.greaterThan(-1);
-    expect(events.slice(stoppedAt + 1).filter((e) => e !== undefined), "nothing started after the stop").to.deep.equal([]);
+    expect(
+      events.slice(stoppedAt + 1).filter((e) => e !== undefined),
+      "nothing started after the stop",
+    ).to.deep.equal([]);
     if (events.includes("server.started")) expect(events.indexOf("server.started"), "started before it stopped").to.be.lessThan(stoppedAt);
   });
 
@@ -246,7 +284,10 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
     expect(again).to.include({ rtmpPort, httpPort, apiPort });
     expect((await eventLine<{ sessions: number }>(second, "stats.recovered")).sessions).to.equal(1);
     await treeOnAir(second.proc.pid!);
-    expect((await httpGetFor(`http://127.0.0.1:${httpPort}/live/a.flv`, 1500)).bytes, "the restarted server serves on the same port").to.be.greaterThan(0);
+    expect(
+      (await httpGetFor(`http://127.0.0.1:${httpPort}/live/a.flv`, 1500)).bytes,
+      "the restarted server serves on the same port",
+    ).to.be.greaterThan(0);
     second.proc.kill("SIGTERM");
     expect((await second.exit).code).to.equal(0);
 
@@ -261,7 +302,10 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
   describe("SIGHUP reloads the configuration and the users file", () => {
     const users = (token: string) => `users:\n  - { login: viewer, tokens: [${token}], packages: ["*"] }\n`;
     const launchers = [
-      { name: "npm start (signal to the server's pid)", start: (file: string) => run("npm", ["start", "--ignore-scripts", "--silent", "--", "--config", file]) },
+      {
+        name: "npm start (signal to the server's pid)",
+        start: (file: string) => run("npm", ["start", "--ignore-scripts", "--silent", "--", "--config", file]),
+      },
       { name: "the bin", start: (file: string) => run(process.execPath, [BIN, "--config", file]) },
     ];
     for (const [i, launcher] of launchers.entries()) {
@@ -302,14 +346,24 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
       `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(join(dir, "json-data"))} }`,
     ]);
     // A second channel whose source is missing: its ffmpeg always says so on stderr, at once.
-    writeFileSync(file, `${readFileSync(file, "utf8")}  - { id: broken, source: { type: file, path: ${JSON.stringify(join(dir, "missing.mp4"))} }, transcode: { mode: copy } }\n`);
+    writeFileSync(
+      file,
+      `${readFileSync(file, "utf8")}  - { id: broken, source: { type: file, path: ${JSON.stringify(join(dir, "missing.mp4"))} }, transcode: { mode: copy } }\n`,
+    );
     const server = run(process.execPath, [BIN, "--config", file]);
     const { httpPort } = await eventLine<{ httpPort: number }>(server, "server.started");
     await eventLine(server, "channel.ffmpeg_output");
-    await waitFor("channel a on air", async () => ((await httpGetFor(`http://127.0.0.1:${httpPort}/live/a.flv`, 1000)).bytes > 0 ? true : undefined), 60_000);
+    await waitFor(
+      "channel a on air",
+      async () => ((await httpGetFor(`http://127.0.0.1:${httpPort}/live/a.flv`, 1000)).bytes > 0 ? true : undefined),
+      60_000,
+    );
     server.proc.kill("SIGTERM");
     expect((await server.exit).code).to.equal(0);
-    const lines = server.stdout().split("\n").filter((l) => l !== "");
+    const lines = server
+      .stdout()
+      .split("\n")
+      .filter((l) => l !== "");
     const notJson = lines.filter((l) => {
       try {
         return typeof JSON.parse(l) !== "object";
@@ -318,12 +372,22 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
       }
     });
     expect(notJson, "plain text on stdout").to.deep.equal([]);
-    expect(lines.some((l) => l.includes('"event":"channel.ffmpeg_output"')), "ffmpeg's stderr as JSON at debug").to.equal(true);
+    expect(
+      lines.some((l) => l.includes('"event":"channel.ffmpeg_output"')),
+      "ffmpeg's stderr as JSON at debug",
+    ).to.equal(true);
     const nms = lines.map((l) => JSON.parse(l) as { src?: string; msg: string }).filter((l) => l.src === "nms");
-    expect(nms.some((l) => /session .* (start play|start push)/i.test(l.msg)), nms.map((l) => l.msg).join("\n")).to.equal(true);
+    expect(
+      nms.some((l) => /session .* (start play|start push)/i.test(l.msg)),
+      nms.map((l) => l.msg).join("\n"),
+    ).to.equal(true);
 
     const pretty = run(process.execPath, [BIN, "--config", file, "--log-format", "pretty"]);
-    await waitFor("server started, as text", () => (/^\[[\d:.]+\] INFO \(nms-viewer-auth\/\d+\): server started$/m.test(pretty.stdout()) ? true : undefined), 60_000);
+    await waitFor(
+      "server started, as text",
+      () => (/^\[[\d:.]+\] INFO \(nms-viewer-auth\/\d+\): server started$/m.test(pretty.stdout()) ? true : undefined),
+      60_000,
+    );
     pretty.proc.kill("SIGTERM");
     expect((await pretty.exit).code).to.equal(0);
     expect(pretty.stdout()).to.include('src: "nms"').and.not.include('"event":"server.started"');
@@ -341,20 +405,46 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
         `server: { bind: 192.0.2.1, rtmpPort: 2, httpPort: 3, dataDir: ${JSON.stringify(fileData)} }`,
       ]);
       const server = run(process.execPath, [BIN, "--config", file], {
-        VA_BIND: "127.0.0.1", VA_RTMP_PORT: String(rtmpPort), VA_HTTP_PORT: String(httpPort), VA_DATA_DIR: envData,
-        VA_API_ENABLED: "true", VA_API_BIND: "127.0.0.1", VA_API_PORT: String(apiPort), VA_API_TOKEN: API_TOKEN,
-        VA_LOG_LEVEL: "warn", VA_LOG_FORMAT: "pretty",
+        VA_BIND: "127.0.0.1",
+        VA_RTMP_PORT: String(rtmpPort),
+        VA_HTTP_PORT: String(httpPort),
+        VA_DATA_DIR: envData,
+        VA_API_ENABLED: "true",
+        VA_API_BIND: "127.0.0.1",
+        VA_API_PORT: String(apiPort),
+        VA_API_TOKEN: API_TOKEN,
+        VA_LOG_LEVEL: "warn",
+        VA_LOG_FORMAT: "pretty",
       });
       await treeOnAir(server.proc.pid!); // the ingest publishes to VA_RTMP_PORT
-      const live = await waitFor("the API on VA_API_PORT", async () => (await fetch(`http://127.0.0.1:${apiPort}/api/live`).catch(() => undefined))?.status, 30_000);
+      const live = await waitFor(
+        "the API on VA_API_PORT",
+        async () => (await fetch(`http://127.0.0.1:${apiPort}/api/live`).catch(() => undefined))?.status,
+        30_000,
+      );
       expect(live).to.equal(200);
       expect((await fetch(`http://127.0.0.1:${apiPort}/api/sessions`)).status).to.equal(401);
-      expect((await fetch(`http://127.0.0.1:${apiPort}/api/sessions`, { headers: { Authorization: `Bearer ${API_TOKEN}` } })).status).to.equal(200);
+      expect(
+        (await fetch(`http://127.0.0.1:${apiPort}/api/sessions`, { headers: { Authorization: `Bearer ${API_TOKEN}` } })).status,
+      ).to.equal(200);
       expect((await httpGetFor(`http://127.0.0.1:${httpPort}/live/a.flv`, 1000)).bytes, "HTTP-FLV on VA_HTTP_PORT").to.be.greaterThan(0);
       // A warn line: a reload that changes a restart-only key. Its info line (config.reloaded) is below VA_LOG_LEVEL.
-      writeFileSync(file, readFileSync(file, "utf8").replace("log: { level: info, format: json }", "log: { level: info, format: json }\nsessions: { maxPerIp: 7 }\nstats: { flushIntervalMs: 900 }"));
+      writeFileSync(
+        file,
+        readFileSync(file, "utf8").replace(
+          "log: { level: info, format: json }",
+          "log: { level: info, format: json }\nsessions: { maxPerIp: 7 }\nstats: { flushIntervalMs: 900 }",
+        ),
+      );
       process.kill(server.proc.pid!, "SIGHUP");
-      await waitFor("a pretty WARN line", () => (/^\[[\d:.]+\] WARN \(nms-viewer-auth\): changed keys take effect after a restart: stats\.flushIntervalMs/m.test(server.stdout()) ? true : undefined), 20_000);
+      await waitFor(
+        "a pretty WARN line",
+        () =>
+          /^\[[\d:.]+\] WARN \(nms-viewer-auth\): changed keys take effect after a restart: stats\.flushIntervalMs/m.test(server.stdout())
+            ? true
+            : undefined,
+        20_000,
+      );
       server.proc.kill("SIGTERM");
       expect((await server.exit).code).to.equal(0);
       expect(server.stdout(), "no info line at VA_LOG_LEVEL=warn").not.to.match(/\bINFO\b/);
@@ -364,10 +454,17 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
 
     it("a bad value names its variable; VA_CONFIG names the file when --config is absent", () => {
       const file = configFile("env-check", ["auth: { allowIps: [127.0.0.1] }"]);
-      const bin = (env: NodeJS.ProcessEnv, ...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, ...env } });
-      const bad = bin({ VA_RTMP_PORT: "19x5", VA_HTTP_PORT: "70000", VA_API_ENABLED: "maybe", VA_LOG_FORMAT: "xml", VA_API_TOKEN: "short" }, "--config", file, "--check-config");
+      const bin = (env: NodeJS.ProcessEnv, ...args: string[]) =>
+        spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, ...env } });
+      const bad = bin(
+        { VA_RTMP_PORT: "19x5", VA_HTTP_PORT: "70000", VA_API_ENABLED: "maybe", VA_LOG_FORMAT: "xml", VA_API_TOKEN: "short" },
+        "--config",
+        file,
+        "--check-config",
+      );
       expect(bad.status).to.equal(1);
-      expect(bad.stderr).to.include('server.rtmpPort: "19x5" must be a whole number (from VA_RTMP_PORT)')
+      expect(bad.stderr)
+        .to.include('server.rtmpPort: "19x5" must be a whole number (from VA_RTMP_PORT)')
         .and.include("server.httpPort: 70000 must be 0..65535 (from VA_HTTP_PORT)")
         .and.include('api.enabled: "maybe" must be true or false (from VA_API_ENABLED)')
         .and.include("(from VA_LOG_FORMAT)")
@@ -384,15 +481,24 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
   describe("the Dockerfile's contract", () => {
     const dockerfile = readFileSync("Dockerfile", "utf8");
     /** The instructions of the final stage, continuation lines joined. */
-    const finalStage = dockerfile.replace(/\\\n/g, " ").split(/^FROM /m).at(-1)!;
-    const instruction = (name: string) => finalStage.split("\n").filter((l) => l.startsWith(`${name} `)).map((l) => l.slice(name.length + 1).trim());
+    const finalStage = dockerfile
+      .replace(/\\\n/g, " ")
+      .split(/^FROM /m)
+      .at(-1)!;
+    const instruction = (name: string) =>
+      finalStage
+        .split("\n")
+        .filter((l) => l.startsWith(`${name} `))
+        .map((l) => l.slice(name.length + 1).trim());
     const jsonArray = (text: string) => JSON.parse(text) as string[];
     const env = Object.fromEntries(instruction("ENV").flatMap((l) => [...l.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!])));
 
     it("Debian Node 20 stages, ffmpeg, npm ci and the build only in the build stage, not root, volumes, probe, stop signal", () => {
       expect(dockerfile.match(/^FROM .*/gm)).to.deep.equal(["FROM node:20-bookworm-slim AS build", "FROM node:20-bookworm-slim"]);
       expect(finalStage).to.match(/apt-get install -y --no-install-recommends ffmpeg tini/);
-      expect(dockerfile.split(/^FROM /m)[1]).to.include("npm ci").and.include("npm prune --omit=dev");
+      expect(dockerfile.split(/^FROM /m)[1])
+        .to.include("npm ci")
+        .and.include("npm prune --omit=dev");
       expect(finalStage).not.to.match(/npm (ci|install)|COPY (plugin|server)\/src|typescript/);
       const user = instruction("USER");
       expect(user).to.have.length(1);
@@ -415,11 +521,17 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
 
     it("the entrypoint as PID 1 in its own PID namespace with the container's config via env: healthy, then SIGTERM → exit 0, no process left", async function () {
       if (spawnSync("unshare", ["--pid", "--fork", "--mount-proc", "true"]).status !== 0) this.skip(); // needs root (or user namespaces)
-      const healthcheck = jsonArray(instruction("HEALTHCHECK").at(0)!.replace(/^.*?CMD /, ""));
+      const healthcheck = jsonArray(
+        instruction("HEALTHCHECK")
+          .at(0)!
+          .replace(/^.*?CMD /, ""),
+      );
       expect(healthcheck.slice(0, 2)).to.deep.equal(["node", "-e"]);
       expect(healthcheck[2]).to.include("/api/live");
       // The path the HEALTHCHECK asks is an open row of the API's route table (no bearer token).
-      expect(readFileSync("plugin/src/management-api.ts", "utf8")).to.include('{ method: "GET", pattern: /^\\/api\\/live$/, access: "open"');
+      expect(readFileSync("plugin/src/management-api.ts", "utf8")).to.include(
+        '{ method: "GET", pattern: /^\\/api\\/live$/, access: "open"',
+      );
       // The image's files at temp paths: the config volume and the data volume.
       const configDir = join(dir, "etc");
       const dataDir = join(dir, "var-lib");
@@ -427,9 +539,16 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
       copyFileSync("samples/container/config.yaml", join(configDir, "config.yaml"));
       const [rtmpPort, httpPort, apiPort] = [await freePort(), await freePort(), await freePort()];
       const containerEnv = {
-        ...env, VA_CONFIG: join(configDir, "config.yaml"), VA_DATA_DIR: dataDir,
+        ...env,
+        VA_CONFIG: join(configDir, "config.yaml"),
+        VA_DATA_DIR: dataDir,
         // `docker run -e …` of a deployment: loopback and free ports here (the image binds 0.0.0.0:1935/8000/8001).
-        VA_BIND: "127.0.0.1", VA_API_BIND: "127.0.0.1", VA_RTMP_PORT: String(rtmpPort), VA_HTTP_PORT: String(httpPort), VA_API_PORT: String(apiPort), VA_API_TOKEN: API_TOKEN,
+        VA_BIND: "127.0.0.1",
+        VA_API_BIND: "127.0.0.1",
+        VA_RTMP_PORT: String(rtmpPort),
+        VA_HTTP_PORT: String(httpPort),
+        VA_API_PORT: String(apiPort),
+        VA_API_TOKEN: API_TOKEN,
       };
       // The image's /usr/local/bin/nms-viewer-auth: a link to the bin, made executable as the Dockerfile does.
       const binDir = join(dir, "usr-local-bin");
@@ -439,16 +558,38 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
       // tini (PID 1 in the image) only forwards signals; here the bin itself is PID 1, the harder case.
       const entrypoint = jsonArray(instruction("ENTRYPOINT")[0]!).slice(2);
       expect(entrypoint).to.deep.equal(["nms-viewer-auth"]);
-      const unshare = run("unshare", ["--pid", "--fork", "--mount-proc", ...entrypoint], { ...containerEnv, PATH: `${binDir}:${process.env.PATH ?? ""}` });
-      const pid1 = await waitFor(`the namespace's PID 1 (${unshare.output().slice(-500)})`, () => descendantsOf(unshare.proc.pid!).find(isPid1OfItsNamespace), 20_000);
+      const unshare = run("unshare", ["--pid", "--fork", "--mount-proc", ...entrypoint], {
+        ...containerEnv,
+        PATH: `${binDir}:${process.env.PATH ?? ""}`,
+      });
+      const pid1 = await waitFor(
+        `the namespace's PID 1 (${unshare.output().slice(-500)})`,
+        () => descendantsOf(unshare.proc.pid!).find(isPid1OfItsNamespace),
+        20_000,
+      );
       const tree = await treeOnAir(pid1);
-      await waitFor("HEALTHCHECK passes", () => (spawnSync(healthcheck[0]!, healthcheck.slice(1), { env: { ...process.env, VA_API_PORT: String(apiPort) } }).status === 0 ? true : undefined), 30_000);
-      const ready = await waitFor("ready", async () => ((await fetch(`http://127.0.0.1:${apiPort}/api/ready`)).status === 200 ? true : undefined), 30_000);
+      await waitFor(
+        "HEALTHCHECK passes",
+        () =>
+          spawnSync(healthcheck[0]!, healthcheck.slice(1), { env: { ...process.env, VA_API_PORT: String(apiPort) } }).status === 0
+            ? true
+            : undefined,
+        30_000,
+      );
+      const ready = await waitFor(
+        "ready",
+        async () => ((await fetch(`http://127.0.0.1:${apiPort}/api/ready`)).status === 200 ? true : undefined),
+        30_000,
+      );
       expect(ready).to.equal(true);
       const sentAt = Date.now();
       process.kill(pid1, "SIGTERM"); // docker stop: SIGTERM to PID 1 from outside the namespace
       expect((await unshare.exit).code, unshare.output().slice(-2000)).to.equal(0);
-      await waitFor("every process gone", () => ([pid1, ...tree].every((p) => !isRunning(p)) ? true : undefined), Math.max(1, SHUTDOWN_BOUND_MS - (Date.now() - sentAt)));
+      await waitFor(
+        "every process gone",
+        () => ([pid1, ...tree].every((p) => !isRunning(p)) ? true : undefined),
+        Math.max(1, SHUTDOWN_BOUND_MS - (Date.now() - sentAt)),
+      );
       expect(unshare.stdout()).to.include('"event":"server.stopped"');
       expect(existsSync(join(dataDir, "stats.sqlite"))).to.equal(true);
     });
@@ -456,7 +597,11 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
 
   it("the systemd unit: Restart=on-failure, KillMode=mixed, TimeoutStopSec above the shutdown bound, hardening, ExecReload=SIGHUP; systemd-analyze verify passes", function () {
     const unit = readFileSync("samples/systemd/nms-viewer-auth.service", "utf8");
-    const values = (key: string) => unit.split("\n").filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1));
+    const values = (key: string) =>
+      unit
+        .split("\n")
+        .filter((l) => l.startsWith(`${key}=`))
+        .map((l) => l.slice(key.length + 1));
     expect(values("Restart")).to.deep.equal(["on-failure"]);
     expect(values("KillMode")).to.deep.equal(["mixed"]);
     expect(values("KillSignal")).to.deep.equal(["SIGTERM"]);

@@ -24,8 +24,16 @@ const USER_PASSWORD = "viewer-password-1f2e";
 const BACKEND_PASSWORD = "backend-password-6a5b";
 const BACKEND_KEY = "backend-key-0d9c8b";
 const SECRETS = {
-  SOURCE_PASSWORD, SOURCE_APIKEY, SOURCE_TOKEN, API_TOKEN, OLD_API_TOKEN, SIGNING_SECRET, USER_TOKEN, USER_PASSWORD,
-  BACKEND_PASSWORD, BACKEND_KEY,
+  SOURCE_PASSWORD,
+  SOURCE_APIKEY,
+  SOURCE_TOKEN,
+  API_TOKEN,
+  OLD_API_TOKEN,
+  SIGNING_SECRET,
+  USER_TOKEN,
+  USER_PASSWORD,
+  BACKEND_PASSWORD,
+  BACKEND_KEY,
 };
 
 describe("secrets in the bundled server's logs and API answers", function () {
@@ -35,7 +43,9 @@ describe("secrets in the bundled server's logs and API answers", function () {
   /** Every API answer body of the run, with the route it came from. */
   const answers: { path: string; body: string }[] = [];
   const api = async (path: string, token: string | null = API_TOKEN) => {
-    const response = await fetch(`http://127.0.0.1:${run.server.ports.api}${path}`, { headers: token === null ? {} : { Authorization: `Bearer ${token}` } });
+    const response = await fetch(`http://127.0.0.1:${run.server.ports.api}${path}`, {
+      headers: token === null ? {} : { Authorization: `Bearer ${token}` },
+    });
     const body = await response.text();
     answers.push({ path, body });
     return { status: response.status, body };
@@ -54,7 +64,11 @@ describe("secrets in the bundled server's logs and API answers", function () {
       auth: {
         users: [{ login: "viewer", password: USER_PASSWORD, tokens: [USER_TOKEN], packages: ["*"] }],
         securetoken: { secrets: [SIGNING_SECRET] },
-        backend: { type: "http-request", url: `http://checker:${BACKEND_PASSWORD}@127.0.0.1:${closedPort}/check?key=${BACKEND_KEY}`, connectTimeoutMs: 500 },
+        backend: {
+          type: "http-request",
+          url: `http://checker:${BACKEND_PASSWORD}@127.0.0.1:${closedPort}/check?key=${BACKEND_KEY}`,
+          connectTimeoutMs: 500,
+        },
       },
     });
   });
@@ -62,15 +76,21 @@ describe("secrets in the bundled server's logs and API answers", function () {
 
   it("a failing channel reports ffmpeg's error line in /api/channels and channel.process_down with its credentials removed", async () => {
     // The ingest fails at once (connection refused); the packager after its 10 s read timeout on the empty stream.
-    await waitFor("both processes of the channel to report an error", () => {
-      const status = run.server.channelStatus()[0]!;
-      return status.ingest.lastError !== null && status.packager.lastError !== null ? status : undefined;
-    }, 40000);
+    await waitFor(
+      "both processes of the channel to report an error",
+      () => {
+        const status = run.server.channelStatus()[0]!;
+        return status.ingest.lastError !== null && status.packager.lastError !== null ? status : undefined;
+      },
+      40000,
+    );
     const { status, body } = await api("/api/channels");
     expect(status).to.equal(200);
     const [channel] = (JSON.parse(body) as { channels: ChannelStatus[] }).channels;
     // The lines still say what went wrong and where: only the credentials are gone.
-    expect(channel!.ingest.lastError).to.equal(`http://<redacted>@127.0.0.1:${closedPort}/live/x.m3u8?apikey=<redacted>&token=<redacted>: Connection refused`);
+    expect(channel!.ingest.lastError).to.equal(
+      `http://<redacted>@127.0.0.1:${closedPort}/live/x.m3u8?apikey=<redacted>&token=<redacted>: Connection refused`,
+    );
     // The packager's URL carries no credential at all (its pid is its pass).
     expect(channel!.packager.lastError).to.match(new RegExp(`^rtmp://127\\.0\\.0\\.1:${run.server.ports.rtmp}/live/leaky: `));
     const down = run.logs.events("channel.process_down").map((l) => l.process);
@@ -84,8 +104,19 @@ describe("secrets in the bundled server's logs and API answers", function () {
     await httpGetFor(`${run.httpBase}/live/leaky/index.m3u8?token=wrong-token-of-a-stranger`, 1000);
     await httpGetFor(`${run.httpBase}/live/leaky.flv?token=wrong-token-of-a-stranger`, 1000);
     expect(run.logs.events("backend.unreachable").length, "the backend step ran").to.be.greaterThan(0);
-    for (const path of ["/api/health", "/api/channels", "/api/sessions", "/api/viewers", "/api/users", "/api/users/viewer",
-      "/api/stats/channels", "/api/stats/users", "/api/stats/sessions.csv", "/metrics", "/api/nope"]) {
+    for (const path of [
+      "/api/health",
+      "/api/channels",
+      "/api/sessions",
+      "/api/viewers",
+      "/api/users",
+      "/api/users/viewer",
+      "/api/stats/channels",
+      "/api/stats/users",
+      "/api/stats/sessions.csv",
+      "/metrics",
+      "/api/nope",
+    ]) {
       expect((await api(path)).status, path).to.be.oneOf([200, 404]);
     }
     expect((await api("/api/health", OLD_API_TOKEN)).status).to.equal(200);
@@ -119,7 +150,9 @@ describe("secrets in the console output of `npm start`", function () {
 
   /** The packager's command line, as the server handed it to its ffmpeg child. */
   function packagerCommandLineOf(serverPid: number): string | undefined {
-    const children = spawnSync("pgrep", ["-P", String(serverPid)], { encoding: "utf8" }).stdout.split("\n").filter((p) => p !== "");
+    const children = spawnSync("pgrep", ["-P", String(serverPid)], { encoding: "utf8" })
+      .stdout.split("\n")
+      .filter((p) => p !== "");
     for (const pid of children) {
       try {
         const line = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
@@ -134,32 +167,44 @@ describe("secrets in the console output of `npm start`", function () {
   it("the real logger and NMS's own console log (at trace) hold no secret of the configuration, the source or the run", async () => {
     const closedPort = await freePort();
     const file = join(dir, "config.yaml");
-    writeFileSync(file, [
-      "log: { level: trace, nmsLevel: trace }",
-      `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(join(dir, "data"))}, restartInitialMs: 300, restartMaxMs: 2000 }`,
-      `api: { enabled: true, port: 0, token: ${API_TOKEN} }`,
-      `auth: { users: [{ login: viewer, password: ${USER_PASSWORD}, tokens: [${USER_TOKEN}], packages: ["*"] }], securetoken: { secrets: [${SIGNING_SECRET}] } }`,
-      "channels:",
-      `  - { id: leaky, source: { type: url, url: "http://origin-user:${SOURCE_PASSWORD}@127.0.0.1:${closedPort}/x.m3u8?apikey=${SOURCE_APIKEY}&token=${SOURCE_TOKEN}" }, transcode: { mode: copy } }`,
-      "",
-    ].join("\n"));
+    writeFileSync(
+      file,
+      [
+        "log: { level: trace, nmsLevel: trace }",
+        `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(join(dir, "data"))}, restartInitialMs: 300, restartMaxMs: 2000 }`,
+        `api: { enabled: true, port: 0, token: ${API_TOKEN} }`,
+        `auth: { users: [{ login: viewer, password: ${USER_PASSWORD}, tokens: [${USER_TOKEN}], packages: ["*"] }], securetoken: { secrets: [${SIGNING_SECRET}] } }`,
+        "channels:",
+        `  - { id: leaky, source: { type: url, url: "http://origin-user:${SOURCE_PASSWORD}@127.0.0.1:${closedPort}/x.m3u8?apikey=${SOURCE_APIKEY}&token=${SOURCE_TOKEN}" }, transcode: { mode: copy } }`,
+        "",
+      ].join("\n"),
+    );
     const { proc, output } = spawnLogged(process.execPath, ["--import", "tsx", "server/src/main.ts", "--config", file]);
     child = proc;
-    const started = await waitFor("server.started", () => output().split("\n").find((l) => l.includes('"event":"server.started"')));
+    const started = await waitFor("server.started", () =>
+      output()
+        .split("\n")
+        .find((l) => l.includes('"event":"server.started"')),
+    );
     const { httpPort } = JSON.parse(started) as { httpPort: number };
     const packagerLine = await waitFor("the packager's command line", () => packagerCommandLineOf(proc.pid!));
     expect(packagerLine, "no credential in the packager's command line").to.not.match(/rtmp:\/\/\S*[?&]/);
     await httpGetFor(`http://127.0.0.1:${httpPort}/live/leaky/index.m3u8?token=${USER_TOKEN}`, 1000);
     await httpGetFor(`http://127.0.0.1:${httpPort}/live/leaky.flv?auth=viewer:${USER_PASSWORD}`, 1000);
-    await waitFor("both processes down with their error lines", () => (
-      output().includes('"process":"leaky/ingest"') && output().includes('"process":"leaky/packager","lastError"') ? true : undefined
-    ), 40000);
+    await waitFor(
+      "both processes down with their error lines",
+      () =>
+        output().includes('"process":"leaky/ingest"') && output().includes('"process":"leaky/packager","lastError"') ? true : undefined,
+      40000,
+    );
     const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
     proc.kill("SIGTERM");
     await exited;
 
     expect(output()).to.include("Connection refused");
-    const hits = Object.entries(SECRETS).filter(([, secret]) => output().includes(secret)).map(([name]) => name);
+    const hits = Object.entries(SECRETS)
+      .filter(([, secret]) => output().includes(secret))
+      .map(([name]) => name);
     expect(hits).to.deep.equal([]);
   });
 });

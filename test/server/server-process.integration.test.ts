@@ -11,7 +11,6 @@ import { childrenOf, commandOf, isRunning } from "../helpers/process-tree.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
 import { sleep } from "../helpers/sleep.js";
 
-
 describe("server process (npm start's entry point)", function () {
   this.timeout(60000);
   let dir: string;
@@ -35,14 +34,16 @@ describe("server process (npm start's entry point)", function () {
   }
 
   it("SIGTERM stops every ffmpeg child and exits 0: no orphans", async () => {
-    const { child: proc, output } = startMain([
-      "log: { level: info }",
-      `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(join(dir, "data"))} }`,
-      "channels:",
-      "  - { id: a, source: { type: testPattern, width: 160, height: 120, fps: 10 }, transcode: { mode: h264, preset: ultrafast, videoBitrateKbps: 100 } }",
-      "  - { id: b, source: { type: testPattern, width: 160, height: 120, fps: 10 }, transcode: { mode: h264, preset: ultrafast, videoBitrateKbps: 100 } }",
-      "",
-    ].join("\n"));
+    const { child: proc, output } = startMain(
+      [
+        "log: { level: info }",
+        `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(join(dir, "data"))} }`,
+        "channels:",
+        "  - { id: a, source: { type: testPattern, width: 160, height: 120, fps: 10 }, transcode: { mode: h264, preset: ultrafast, videoBitrateKbps: 100 } }",
+        "  - { id: b, source: { type: testPattern, width: 160, height: 120, fps: 10 }, transcode: { mode: h264, preset: ultrafast, videoBitrateKbps: 100 } }",
+        "",
+      ].join("\n"),
+    );
     const ffmpegs = await waitFor("four ffmpeg children (2 channels × ingest + packager)", () => {
       const found = childrenOf(proc.pid!).filter((p) => commandOf(p).endsWith("ffmpeg"));
       return found.length === 4 ? found : undefined;
@@ -70,14 +71,21 @@ describe("server process (npm start's entry point)", function () {
     ].join("\n");
     const startAndWait = async () => {
       const started = startMain(config);
-      const line = await waitFor("server.started", () => started.output().split("\n").find((l) => l.includes('"event":"server.started"')));
+      const line = await waitFor("server.started", () =>
+        started
+          .output()
+          .split("\n")
+          .find((l) => l.includes('"event":"server.started"')),
+      );
       const ports = JSON.parse(line) as { httpPort: number; apiPort: number };
       await waitFor("the channel on air", () => (started.output().includes('"event":"channel.process_up"') ? true : undefined));
       return { ...started, ports };
     };
     const stats = async (apiPort: number) => {
       const headers = { Authorization: `Bearer ${TEST_API_TOKEN}` };
-      const usage = (await (await fetch(`http://127.0.0.1:${apiPort}/api/stats/channels`, { headers })).json()) as { rows: { key: string; sessions: number; watchSeconds: number; bytesOut: number }[] };
+      const usage = (await (await fetch(`http://127.0.0.1:${apiPort}/api/stats/channels`, { headers })).json()) as {
+        rows: { key: string; sessions: number; watchSeconds: number; bytesOut: number }[];
+      };
       const csv = await (await fetch(`http://127.0.0.1:${apiPort}/api/stats/sessions.csv`, { headers })).text();
       return { usage: usage.rows, csv };
     };
@@ -95,7 +103,9 @@ describe("server process (npm start's entry point)", function () {
     // Run 2: both are in the ledger; then a viewer watches ~2 s and the server is SIGKILLed.
     const second = await startAndWait();
     let read = await stats(second.ports.apiPort);
-    expect(read.usage).to.deep.equal([{ key: "live/s", sessions: 2, watchSeconds: read.usage[0]!.watchSeconds, bytesOut: read.usage[0]!.bytesOut }]);
+    expect(read.usage).to.deep.equal([
+      { key: "live/s", sessions: 2, watchSeconds: read.usage[0]!.watchSeconds, bytesOut: read.usage[0]!.bytesOut },
+    ]);
     expect(read.csv).to.match(/,viewer-left\r\n/);
     expect(read.csv).to.match(/,shutdown\r\n/);
     void httpGetFor(`http://127.0.0.1:${second.ports.httpPort}/live/s.flv`, 30000);
@@ -124,32 +134,53 @@ describe("server process (npm start's entry point)", function () {
 
   it("SIGHUP: a broken file is logged with every issue and changes nothing; a fixed one takes effect", async () => {
     const dataDir = join(dir, "reload-data");
-    const config = (auth: string) => [
-      "log: { level: info }",
-      `auth: ${auth}`,
-      `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(dataDir)} }`,
-      "channels:",
-      "  - { id: r, source: { type: testPattern, width: 160, height: 120, fps: 10 }, transcode: { mode: h264, preset: ultrafast, videoBitrateKbps: 100 } }",
-      "",
-    ].join("\n");
+    const config = (auth: string) =>
+      [
+        "log: { level: info }",
+        `auth: ${auth}`,
+        `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(dataDir)} }`,
+        "channels:",
+        "  - { id: r, source: { type: testPattern, width: 160, height: 120, fps: 10 }, transcode: { mode: h264, preset: ultrafast, videoBitrateKbps: 100 } }",
+        "",
+      ].join("\n");
     const file = join(dir, "config.yaml");
     const { child: proc, output } = startMain(config("{ allowIps: [127.0.0.1] }"));
-    const line = await waitFor("server.started", () => output().split("\n").find((l) => l.includes('"event":"server.started"')));
+    const line = await waitFor("server.started", () =>
+      output()
+        .split("\n")
+        .find((l) => l.includes('"event":"server.started"')),
+    );
     const flv = `http://127.0.0.1:${(JSON.parse(line) as { httpPort: number }).httpPort}/live/r.flv`;
     await waitFor("the channel on air", () => (output().includes('"event":"channel.process_up"') ? true : undefined));
     const viewer = httpGetFor(flv, 6000);
 
     writeFileSync(file, config("{ allowIps: [127.0.0.1], denyIps: [300.1.1.1], defaultAction: maybe }"));
     proc.kill("SIGHUP");
-    const failed = await waitFor("config.reload_failed", () => output().split("\n").find((l) => l.includes('"event":"config.reload_failed"')));
-    expect((JSON.parse(failed) as { issues: { path: string }[] }).issues.map((i) => i.path).sort()).to.deep.equal(["auth.defaultAction", "auth.denyIps[0]"]);
+    const failed = await waitFor("config.reload_failed", () =>
+      output()
+        .split("\n")
+        .find((l) => l.includes('"event":"config.reload_failed"')),
+    );
+    expect((JSON.parse(failed) as { issues: { path: string }[] }).issues.map((i) => i.path).sort()).to.deep.equal([
+      "auth.defaultAction",
+      "auth.denyIps[0]",
+    ]);
     expect((await httpGetFor(flv, 800)).status, "still the old lists").to.equal(200);
 
-    writeFileSync(file, config("{ denyIps: [127.0.0.0/8] }").replace("channels:", `api: { enabled: true, port: 0, token: ${TEST_API_TOKEN} }\nchannels:`));
+    writeFileSync(
+      file,
+      config("{ denyIps: [127.0.0.0/8] }").replace("channels:", `api: { enabled: true, port: 0, token: ${TEST_API_TOKEN} }\nchannels:`),
+    );
     proc.kill("SIGHUP");
-    const reloaded = await waitFor("config.reloaded", () => output().split("\n").find((l) => l.includes('"event":"config.reloaded"')));
+    const reloaded = await waitFor("config.reloaded", () =>
+      output()
+        .split("\n")
+        .find((l) => l.includes('"event":"config.reloaded"')),
+    );
     expect(JSON.parse(reloaded)).to.deep.include({ applied: ["auth.allowIps", "auth.denyIps"] });
-    const restart = output().split("\n").find((l) => l.includes('"event":"config.restart_needed"'));
+    const restart = output()
+      .split("\n")
+      .find((l) => l.includes('"event":"config.restart_needed"'));
     expect(JSON.parse(restart ?? "{}")).to.deep.include({ keys: ["api.enabled", "api.port", "api.token"] });
     const cut = await viewer;
     expect(cut.status).to.equal(200);
@@ -162,12 +193,14 @@ describe("server process (npm start's entry point)", function () {
   });
 
   it("a config with mistakes exits 1 and lists every error with its key path", async () => {
-    const { child: proc, output } = startMain([
-      "server: { rtmpPort: 70000, dataDirr: x }",
-      "channels:",
-      "  - { id: 'bad name', source: { type: testPattern }, transcode: { mode: copy } }",
-      "",
-    ].join("\n"));
+    const { child: proc, output } = startMain(
+      [
+        "server: { rtmpPort: 70000, dataDirr: x }",
+        "channels:",
+        "  - { id: 'bad name', source: { type: testPattern }, transcode: { mode: copy } }",
+        "",
+      ].join("\n"),
+    );
     const code = await new Promise<number | null>((resolve) => proc.once("exit", (c) => resolve(c)));
     expect(code).to.equal(1);
     const text = output();

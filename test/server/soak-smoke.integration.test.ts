@@ -23,7 +23,18 @@ describe("soak suite smoke run (npm run soak -- --quick)", function () {
   after(() => out && rmSync(out, { recursive: true, force: true }));
 
   it("runs every scenario, prints the table and writes it; every scenario passes", async () => {
-    const run = spawnLogged(process.execPath, ["--import", "tsx", "bench/soak/run-soak.ts", "--quick", "--runtime", "tsx", "--load-processes", "1", "--out", out]);
+    const run = spawnLogged(process.execPath, [
+      "--import",
+      "tsx",
+      "bench/soak/run-soak.ts",
+      "--quick",
+      "--runtime",
+      "tsx",
+      "--load-processes",
+      "1",
+      "--out",
+      out,
+    ]);
     const code = await run.exit;
     const printed = run.output();
     const written = JSON.parse(readFileSync(join(out, "soak-results.json"), "utf8")) as { header: string; results: ScenarioResult[] };
@@ -34,7 +45,10 @@ describe("soak suite smoke run (npm run soak -- --quick)", function () {
     for (const result of written.results) {
       const checked = result.figures.filter((f) => f.ok !== undefined);
       expect(checked.length, result.name).to.be.greaterThan(2);
-      expect(checked.every((f) => f.ok === true && f.target !== "" && f.value !== ""), result.name).to.equal(true);
+      expect(
+        checked.every((f) => f.ok === true && f.target !== "" && f.value !== ""),
+        result.name,
+      ).to.equal(true);
       expect(printed).to.include(result.name);
     }
     expect(printed).to.match(/scenario\s+figure\s+value\s+target\s+ok/);

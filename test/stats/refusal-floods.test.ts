@@ -44,13 +44,32 @@ describe("refusal floods: the statistics ledger grows per minute, not per refuse
   }
 
   /** One refused viewer, ended as the gate ends it. */
-  function refuse(registry: MemorySessionStore, channel: string, refusal: SessionRefusal, protocol: "hls" | "rtmp" = "hls", reason: "denied" | "limit" = "denied"): void {
-    const session = registry.open({ protocol, app: "live", channel, ip: "198.51.100.7", userAgent: "flood/1.0", transport: { bytesOut: () => 0, close() {} } });
+  function refuse(
+    registry: MemorySessionStore,
+    channel: string,
+    refusal: SessionRefusal,
+    protocol: "hls" | "rtmp" = "hls",
+    reason: "denied" | "limit" = "denied",
+  ): void {
+    const session = registry.open({
+      protocol,
+      app: "live",
+      channel,
+      ip: "198.51.100.7",
+      userAgent: "flood/1.0",
+      transport: { bytesOut: () => 0, close() {} },
+    });
     registry.end(session, reason, refusal);
   }
 
   function sizeOnDisk(): number {
-    const size = (f: string) => { try { return statSync(f).size; } catch { return 0; } };
+    const size = (f: string) => {
+      try {
+        return statSync(f).size;
+      } catch {
+        return 0;
+      }
+    };
     return size(file) + size(`${file}-wal`);
   }
 
@@ -75,16 +94,28 @@ describe("refusal floods: the statistics ledger grows per minute, not per refuse
       for (let i = 0; i < perMinute; i++) {
         clock.set(T0 + m * MINUTE_MS + Math.floor((i * MINUTE_MS) / perMinute));
         // A random 200-character channel name per request, refused by a step or as malformed input.
-        refuse(registry, randomBytes(150).toString("base64url"), { stage: i % 3 === 0 ? "input" : "securetoken" }, i % 2 === 0 ? "hls" : "rtmp");
+        refuse(
+          registry,
+          randomBytes(150).toString("base64url"),
+          { stage: i % 3 === 0 ? "input" : "securetoken" },
+          i % 2 === 0 ? "hls" : "rtmp",
+        );
       }
       ledger.flush();
     }
     const growthPerHour = ((sizeOnDisk() - before) / (minutes - warmUpMinutes)) * 60;
     const refused = perMinute * minutes;
-    console.log(`      ${refused} refusals over ${minutes} min; growth ${(growthPerHour / MB).toFixed(2)} MB/h (db+WAL, extrapolated); ${query("SELECT COUNT(*) AS n FROM refusals").map((r: any) => r.n)[0]} counter rows`);
+    console.log(
+      `      ${refused} refusals over ${minutes} min; growth ${(growthPerHour / MB).toFixed(2)} MB/h (db+WAL, extrapolated); ${query("SELECT COUNT(*) AS n FROM refusals").map((r: any) => r.n)[0]} counter rows`,
+    );
     expect(growthPerHour, "bytes an hour").to.be.below(10 * MB);
     expect(query("SELECT COUNT(*) AS n FROM sessions")[0]).to.deep.equal({ n: 0 });
-    expect(ledger.exportCsv(0, T0 + 1e9).trim().split("\r\n")).to.have.length(1); // the header only
+    expect(
+      ledger
+        .exportCsv(0, T0 + 1e9)
+        .trim()
+        .split("\r\n"),
+    ).to.have.length(1); // the header only
     const perMinuteRows = query<{ minute: number; n: number; other: number }>(
       `SELECT minute, COUNT(*) AS n, SUM(channel = '${OTHER_CHANNEL}') AS other FROM refusals GROUP BY minute`,
     );
@@ -105,19 +136,40 @@ describe("refusal floods: the statistics ledger grows per minute, not per refuse
     }
     refuse(registry, "test", { stage: "revoked", identity: { userId: "bob" } }, "rtmp", "denied");
     ledger.flush();
-    const rows = query<{ user_id: string; end_reason: string; playing_since: number | null }>("SELECT user_id, end_reason, playing_since FROM sessions ORDER BY user_id");
+    const rows = query<{ user_id: string; end_reason: string; playing_since: number | null }>(
+      "SELECT user_id, end_reason, playing_since FROM sessions ORDER BY user_id",
+    );
     expect(rows.filter((r) => r.user_id === "alice")).to.have.length(IDENTIFIED_ROWS_PER_IDENTITY);
-    expect(rows.filter((r) => r.user_id === "bob"), "another identity keeps its own rows").to.deep.equal([{ user_id: "bob", end_reason: "denied", playing_since: null }]);
-    expect(ledger.refusals(0, T0 + 1e9).rows).to.deep.equal([{
-      reason: "limit", stage: "users", channel: "live/test", protocol: "rtmp", identified: true, count: 5_000 - IDENTIFIED_ROWS_PER_IDENTITY,
-      firstMinute: new Date(T0).toISOString(), lastMinute: new Date(T0).toISOString(),
-    }]);
+    expect(
+      rows.filter((r) => r.user_id === "bob"),
+      "another identity keeps its own rows",
+    ).to.deep.equal([{ user_id: "bob", end_reason: "denied", playing_since: null }]);
+    expect(ledger.refusals(0, T0 + 1e9).rows).to.deep.equal([
+      {
+        reason: "limit",
+        stage: "users",
+        channel: "live/test",
+        protocol: "rtmp",
+        identified: true,
+        count: 5_000 - IDENTIFIED_ROWS_PER_IDENTITY,
+        firstMinute: new Date(T0).toISOString(),
+        lastMinute: new Date(T0).toISOString(),
+      },
+    ]);
   });
 
   it("an HLS session that fetched only playlists is no usage and no row kept forever; one that fetched a segment is", () => {
     const clock = new ManualClock(T0);
     const { registry, ledger } = ledgerOn(clock);
-    const open = () => registry.open({ protocol: "hls", app: "live", channel: "test", ip: "198.51.100.7", userAgent: "p/1", transport: { bytesOut: () => 500, close() {} } });
+    const open = () =>
+      registry.open({
+        protocol: "hls",
+        app: "live",
+        channel: "test",
+        ip: "198.51.100.7",
+        userAgent: "p/1",
+        transport: { bytesOut: () => 500, close() {} },
+      });
     const unplayed = open();
     registry.admit(unplayed, { identity: undefined, request: undefined });
     const played = open();
@@ -176,10 +228,19 @@ describe("refusal floods: the statistics ledger grows per minute, not per refuse
   describe("the console's decision log under a flood", () => {
     function setUp() {
       const clock = new ManualClock(T0);
-      const chain = new AuthChain([{
-        name: "securetoken",
-        decide: (r) => (r.params.get("token") === "good" ? allow("valid link", { userId: r.params.get("user") ?? "alice", maxSessions: 1 }) : deny("invalid link")),
-      }], "deny", logs.logger);
+      const chain = new AuthChain(
+        [
+          {
+            name: "securetoken",
+            decide: (r) =>
+              r.params.get("token") === "good"
+                ? allow("valid link", { userId: r.params.get("user") ?? "alice", maxSessions: 1 })
+                : deny("invalid link"),
+          },
+        ],
+        "deny",
+        logs.logger,
+      );
       const store = new MemorySessionStore(clock, logs.logger);
       const log = new DecisionLog(chain, clock, undefined, store);
       open.push(log);
@@ -195,7 +256,9 @@ describe("refusal floods: the statistics ledger grows per minute, not per refuse
         await chain.decide(authRequest({ ip: "203.0.113.9", query: `token=${i}` }));
       }
       expect(log.recent({ verdict: "allow" }, 1000).map((d) => d.ip)).to.deep.equal(["192.0.2.3", "192.0.2.2", "192.0.2.1"]);
-      expect(log.recent({ text: "bob" }, 1000).map((d) => [d.verdict, d.step, d.reason, d.user])).to.deep.equal([["deny", "securetoken", "refused: at a session limit", "bob"]]);
+      expect(log.recent({ text: "bob" }, 1000).map((d) => [d.verdict, d.step, d.reason, d.user])).to.deep.equal([
+        ["deny", "securetoken", "refused: at a session limit", "bob"],
+      ]);
       expect(log.recent({ ip: "203.0.113.9" }, 1000)).to.have.length(ANONYMOUS_REFUSALS_KEPT);
       expect(log.recent({}, 5)[0]!.ip, "newest first").to.equal("203.0.113.9");
       expect(log.anonymousSummary()).to.include({ total: 50_000 });

@@ -5,17 +5,23 @@ import { OTHER_CHANNEL, REFUSAL_CHANNEL_CHARS, REFUSAL_KEYS_PER_MINUTE, RefusalT
 const MINUTE = 60_000;
 const T0 = 1_700_000_040_000; // a whole minute
 /** The fields of an ended session a tally reads. */
-const ended = (fields: { app?: unknown; channel?: unknown; protocol?: string; endReason?: string; stage?: string } = {}): ViewerSession => ({
-  app: fields.app ?? "live", channel: fields.channel ?? "cam1", protocol: fields.protocol ?? "hls", endReason: fields.endReason ?? "denied",
-  refusal: fields.stage === undefined ? undefined : { stage: fields.stage },
-} as unknown as ViewerSession);
+const ended = (fields: { app?: unknown; channel?: unknown; protocol?: string; endReason?: string; stage?: string } = {}): ViewerSession =>
+  ({
+    app: fields.app ?? "live",
+    channel: fields.channel ?? "cam1",
+    protocol: fields.protocol ?? "hls",
+    endReason: fields.endReason ?? "denied",
+    refusal: fields.stage === undefined ? undefined : { stage: fields.stage },
+  }) as unknown as ViewerSession;
 
 describe("RefusalTally: sessions that never played, counted per minute", () => {
   it("counts alike sessions of one minute in one counter, in the minute's start", () => {
     const tally = new RefusalTally();
     tally.add(ended({ stage: "backend" }), T0 + 5_000, false);
     tally.add(ended({ stage: "backend" }), T0 + 59_999, false);
-    expect(tally.pending()).to.deep.equal([{ minute: T0, reason: "denied", stage: "backend", channel: "live/cam1", protocol: "hls", identified: 0, count: 2 }]);
+    expect(tally.pending()).to.deep.equal([
+      { minute: T0, reason: "denied", stage: "backend", channel: "live/cam1", protocol: "hls", identified: 0, count: 2 },
+    ]);
   });
 
   const separate: [string, Parameters<typeof ended>[0], boolean, number][] = [
@@ -40,7 +46,11 @@ describe("RefusalTally: sessions that never played, counted per minute", () => {
     ["an unknown end reason: other", { endReason: "exploded" }, { reason: "other" }],
     ["an unknown stage: other", { stage: "made-up" }, { stage: "other" }],
     ["an unknown protocol: other", { protocol: "gopher" }, { protocol: "other" }],
-    ["a long app and channel: each cut, then the whole", { app: "a".repeat(60), channel: "c".repeat(60) }, { channel: "a".repeat(REFUSAL_CHANNEL_CHARS) }],
+    [
+      "a long app and channel: each cut, then the whole",
+      { app: "a".repeat(60), channel: "c".repeat(60) },
+      { channel: "a".repeat(REFUSAL_CHANNEL_CHARS) },
+    ],
     ["a channel that is not text: a marker", { channel: { evil: true } }, { channel: "live/[value]" }],
     ["a numeric channel: its digits", { channel: 42 }, { channel: "live/42" }],
   ];

@@ -17,7 +17,14 @@ describe("session last activity: streaming viewers are active while they play, H
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   const viewer = (registry: MemorySessionStore, protocol: Protocol) => {
-    const session = registry.open({ protocol, app: "live", channel: "test", ip: "192.0.2.1", userAgent: "player", transport: { bytesOut: () => 1000, close() {} } });
+    const session = registry.open({
+      protocol,
+      app: "live",
+      channel: "test",
+      ip: "192.0.2.1",
+      userAgent: "player",
+      transport: { bytesOut: () => 1000, close() {} },
+    });
     registry.admit(session, { identity: undefined, request: undefined });
     return session;
   };
@@ -54,7 +61,10 @@ describe("session last activity: streaming viewers are active while they play, H
     ledger.close(); // the sessions stay in live_sessions, as after a SIGKILL
 
     const restarted = StatsLedger.open(file, 60_000, new MemorySessionStore(clock, logs.logger), new ManualClock(T0 + 60_000), logs.logger);
-    const csv = restarted.exportCsv(0, T0 + 120_000).trim().split("\r\n");
+    const csv = restarted
+      .exportCsv(0, T0 + 120_000)
+      .trim()
+      .split("\r\n");
     restarted.close();
     const header = csv[0]!.split(",");
     const rows = csv.slice(1).map((line) => Object.fromEntries(line.split(",").map((v, i) => [header[i]!, v])));

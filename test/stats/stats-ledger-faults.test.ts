@@ -38,7 +38,12 @@ describe("statistics ledger under database faults: the server keeps serving, row
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function ledgerOn(clock: Clock, options: StatsLedgerOptions = {}, flushIntervalMs = 60_000, registry = new MemorySessionStore(clock, logs.logger)) {
+  function ledgerOn(
+    clock: Clock,
+    options: StatsLedgerOptions = {},
+    flushIntervalMs = 60_000,
+    registry = new MemorySessionStore(clock, logs.logger),
+  ) {
     const ledger = StatsLedger.open(file, flushIntervalMs, registry, clock, logs.logger, { busyTimeoutMs: BUSY_TIMEOUT_MS, ...options });
     open.push(ledger);
     return { registry, ledger };
@@ -64,9 +69,19 @@ describe("statistics ledger under database faults: the server keeps serving, row
     return lock;
   }
 
-  function endViewer(registry: MemorySessionStore, fields: Partial<Record<"app" | "channel" | "ip" | "userAgent", unknown>> = {}, played = true, reason: "viewer-left" | "denied" = "viewer-left"): ViewerSession {
+  function endViewer(
+    registry: MemorySessionStore,
+    fields: Partial<Record<"app" | "channel" | "ip" | "userAgent", unknown>> = {},
+    played = true,
+    reason: "viewer-left" | "denied" = "viewer-left",
+  ): ViewerSession {
     const session = registry.open({
-      protocol: "rtmp", app: "live", channel: "test", ip: "192.0.2.1", userAgent: "player/1.0", transport: { bytesOut: () => 1000, close() {} },
+      protocol: "rtmp",
+      app: "live",
+      channel: "test",
+      ip: "192.0.2.1",
+      userAgent: "player/1.0",
+      transport: { bytesOut: () => 1000, close() {} },
       ...(fields as object),
     });
     if (played) registry.admit(session, { identity: undefined, request: undefined });
@@ -159,7 +174,11 @@ describe("statistics ledger under database faults: the server keeps serving, row
 
     lock.release();
     ledger.flush();
-    expect(rowsIn().map((r) => r.id).sort()).to.deep.equal(ids.slice(50).sort());
+    expect(
+      rowsIn()
+        .map((r) => r.id)
+        .sort(),
+    ).to.deep.equal(ids.slice(50).sort());
   });
 
   it("a non-string or huge User-Agent, app or address is coerced to text and capped, and the write succeeds", () => {
@@ -182,7 +201,9 @@ describe("statistics ledger under database faults: the server keeps serving, row
   it("a row the database itself refuses is dropped alone and counted as rejected; the rest of its batch lands", () => {
     const { registry, ledger } = ledgerOn(systemClock);
     const db = new Database(file);
-    db.exec("CREATE TRIGGER refuse_poison BEFORE INSERT ON sessions WHEN NEW.user_agent = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned row'); END");
+    db.exec(
+      "CREATE TRIGGER refuse_poison BEFORE INSERT ON sessions WHEN NEW.user_agent = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned row'); END",
+    );
     db.close();
     endViewer(registry, { userAgent: "before" });
     endViewer(registry, { userAgent: "poison" });
@@ -255,7 +276,14 @@ describe("statistics ledger under database faults: the server keeps serving, row
     const csv = parseCsv(ledger.exportCsv(0, Date.now() + 1000));
     const column = csv[0]!.indexOf("user_agent");
     expect(csv.slice(1).map((r) => r[column])).to.deep.equal([
-      '\'=HYPERLINK("http://evil.example","x")', "'+1+1", "'-2+3", "'@SUM(A1:A9)", "'\tcmd", "'\rcmd", "normal player/1.0", "a=b",
+      '\'=HYPERLINK("http://evil.example","x")',
+      "'+1+1",
+      "'-2+3",
+      "'@SUM(A1:A9)",
+      "'\tcmd",
+      "'\rcmd",
+      "normal player/1.0",
+      "a=b",
     ]);
   });
 
@@ -289,12 +317,12 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (cell += '"'), i++;
+      if (c === '"' && text[i + 1] === '"') ((cell += '"'), i++);
       else if (c === '"') quoted = false;
       else cell += c;
     } else if (c === '"') quoted = true;
-    else if (c === ",") row.push(cell), (cell = "");
-    else if (c === "\r" && text[i + 1] === "\n") row.push(cell), rows.push(row), (row = []), (cell = ""), i++;
+    else if (c === ",") (row.push(cell), (cell = ""));
+    else if (c === "\r" && text[i + 1] === "\n") (row.push(cell), rows.push(row), (row = []), (cell = ""), i++);
     else cell += c;
   }
   return rows;

@@ -30,10 +30,14 @@ describe("password hashes (scrypt)", () => {
 
   it("rejects malformed hashes with a message that never quotes them", () => {
     expect(parseStoredPassword("scrypt$1024$8$1$abc")).to.equal("is not a valid scrypt hash (expected scrypt$N$r$p$salt$hash)");
-    expect(parseStoredPassword("scrypt$1000$8$1$abcd$abcdabcdabcdabcdabcdabcd")).to.equal("is not a valid scrypt hash (N must be a power of two, 2..2^20)");
+    expect(parseStoredPassword("scrypt$1000$8$1$abcd$abcdabcdabcdabcdabcdabcd")).to.equal(
+      "is not a valid scrypt hash (N must be a power of two, 2..2^20)",
+    );
     expect(parseStoredPassword("scrypt$1024$0$1$abcd$abcdabcdabcdabcdabcdabcd")).to.equal("is not a valid scrypt hash (r must be 1..64)");
     expect(parseStoredPassword("scrypt$1024$8$99$abcd$abcdabcdabcdabcdabcdabcd")).to.equal("is not a valid scrypt hash (p must be 1..16)");
-    expect(parseStoredPassword("scrypt$1024$8$1$ab+d$abcdabcdabcdabcdabcdabcd")).to.equal("is not a valid scrypt hash (salt and hash must be base64url)");
+    expect(parseStoredPassword("scrypt$1024$8$1$ab+d$abcdabcdabcdabcdabcdabcd")).to.equal(
+      "is not a valid scrypt hash (salt and hash must be base64url)",
+    );
     expect(parseStoredPassword("scrypt$1024$8$1$abcd$abcd")).to.equal("is not a valid scrypt hash (hash shorter than 16 bytes)");
   });
 });

@@ -18,23 +18,26 @@ describe("built-in users and securetoken links: real plays through NMS over HTTP
 
   before(async function () {
     if (!hasFfmpeg) this.skip();
-    nms = await startPublishingNms({
-      auth: {
-        defaultAction: "deny",
-        packages: { basic: [STREAM, "news"] },
-        users: [
-          { login: "demo", password: "demo", tokens: ["demo"], packages: ["*"] },
-          { login: "alice", password: await hashPassword("pa55:word"), tokens: ["alice-token"], packages: ["basic"], maxConnections: 2 },
-          { login: "bound", tokens: ["bound-token"], packages: ["*"], ips: ["127.0.0.2"] },
-          { login: "old", tokens: ["old-token"], packages: ["*"], expires: "2020-01-01T00:00:00Z" },
-          { login: "off", tokens: ["off-token"], packages: ["*"], enabled: false },
-        ],
-        securetoken: { format: "astra", secrets: ["previous-secret", SECRET] },
-        // 127.0.0.1 fails 3 times below (wrong password, forged links); the ban test uses 127.0.0.5.
-        bruteForce: { maxFailures: 5, windowSec: 60, banSec: 600 },
+    nms = await startPublishingNms(
+      {
+        auth: {
+          defaultAction: "deny",
+          packages: { basic: [STREAM, "news"] },
+          users: [
+            { login: "demo", password: "demo", tokens: ["demo"], packages: ["*"] },
+            { login: "alice", password: await hashPassword("pa55:word"), tokens: ["alice-token"], packages: ["basic"], maxConnections: 2 },
+            { login: "bound", tokens: ["bound-token"], packages: ["*"], ips: ["127.0.0.2"] },
+            { login: "old", tokens: ["old-token"], packages: ["*"], expires: "2020-01-01T00:00:00Z" },
+            { login: "off", tokens: ["off-token"], packages: ["*"], enabled: false },
+          ],
+          securetoken: { format: "astra", secrets: ["previous-secret", SECRET] },
+          // 127.0.0.1 fails 3 times below (wrong password, forged links); the ban test uses 127.0.0.5.
+          bruteForce: { maxFailures: 5, windowSec: 60, banSec: 600 },
+        },
+        sessions: { limitPolicy: "reject-new", recheckIntervalSec: 0 },
       },
-      sessions: { limitPolicy: "reject-new", recheckIntervalSec: 0 },
-    }, `live/${STREAM}`);
+      `live/${STREAM}`,
+    );
   });
   after(async () => nms?.stop());
 
@@ -54,7 +57,13 @@ describe("built-in users and securetoken links: real plays through NMS over HTTP
       const result = await httpGetFor(flv("token=demo"), 800);
       expect(result.status).to.equal(200);
       expect(result.body.subarray(0, 3).toString()).to.equal("FLV");
-      expect(lastDecision()).to.include({ protocol: "http-flv", step: "users", verdict: "allow", reason: 'user "demo" by token', user: "demo" });
+      expect(lastDecision()).to.include({
+        protocol: "http-flv",
+        step: "users",
+        verdict: "allow",
+        reason: 'user "demo" by token',
+        user: "demo",
+      });
     });
 
     it("auth=login:password plays over RTMP and WS-FLV", async () => {
@@ -119,7 +128,9 @@ describe("built-in users and securetoken links: real plays through NMS over HTTP
       const httpLink = link(`http://127.0.0.1:${nms.httpPort}/live/${STREAM}.flv`);
       expect((await httpGetFor(httpLink, 800)).status).to.equal(200);
       expect(lastDecision()).to.include({ step: "securetoken", verdict: "allow" });
-      const played = await playWithFfmpeg(link(`rtmp://127.0.0.1:${nms.rtmpPort}/live/${STREAM}`, { secret: "previous-secret" }), { seconds: 1 });
+      const played = await playWithFfmpeg(link(`rtmp://127.0.0.1:${nms.rtmpPort}/live/${STREAM}`, { secret: "previous-secret" }), {
+        seconds: 1,
+      });
       expect(played.code).to.equal(0);
       expect(played.stdoutBytes).to.be.greaterThan(1000);
       expect(lastDecision()).to.include({ protocol: "rtmp", step: "securetoken", verdict: "allow" });
@@ -128,9 +139,15 @@ describe("built-in users and securetoken links: real plays through NMS over HTTP
     it("expired, forged and other-IP links are refused", async () => {
       const url = `http://127.0.0.1:${nms.httpPort}/live/${STREAM}.flv`;
       expect((await httpGetFor(link(url, { nowMs: Date.now() - 7200_000 }), 500)).status).to.equal(403);
-      expect(lastDecision()).to.include({ step: "securetoken", verdict: "deny" }).and.property("reason").that.match(/^securetoken expired at /);
+      expect(lastDecision())
+        .to.include({ step: "securetoken", verdict: "deny" })
+        .and.property("reason")
+        .that.match(/^securetoken expired at /);
       expect((await httpGetFor(link(url, { secret: "guessed" }), 500)).status).to.equal(403);
-      expect(lastDecision()).to.include({ step: "securetoken", reason: "securetoken does not match: forged, or made for another path, address or secret" });
+      expect(lastDecision()).to.include({
+        step: "securetoken",
+        reason: "securetoken does not match: forged, or made for another path, address or secret",
+      });
       const viaWs = await wsReadFor(link(`ws://127.0.0.1:${nms.httpPort}/live/${STREAM}.flv`, { ip: "127.0.0.9" }), 2000);
       expect(viaWs).to.include({ closeCode: 4403, bytes: 0 });
     });
@@ -139,7 +156,13 @@ describe("built-in users and securetoken links: real plays through NMS over HTTP
   describe("brute-force throttle", () => {
     it("bans an address after 5 failed credentials, then refuses even valid ones; logs auth.ip_banned", async () => {
       const from = { localAddress: "127.0.0.5" };
-      for (const query of ["auth=demo:x", "auth=ghost:y", "auth=demo", "auth=alice:pa55", `token=${"0".repeat(40)}-00000000-9999999999-1`]) {
+      for (const query of [
+        "auth=demo:x",
+        "auth=ghost:y",
+        "auth=demo",
+        "auth=alice:pa55",
+        `token=${"0".repeat(40)}-00000000-9999999999-1`,
+      ]) {
         expect((await httpGetFor(flv(query), 300, from)).status).to.equal(403);
       }
       expect(nms.logs.events("auth.ip_banned").at(-1)).to.include({ ip: "127.0.0.5", failures: 5 });

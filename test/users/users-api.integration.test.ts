@@ -29,7 +29,9 @@ describe("users through the management API (real server, real players)", functio
     return { status: response.status, json: (await response.json()) as Record<string, any> };
   };
   const playingOf = async (login: string) =>
-    ((await api("GET", `/api/sessions?user=${login}`)).json.sessions as { id: string; state: string; protocol: string }[]).filter((s) => s.state === "playing");
+    ((await api("GET", `/api/sessions?user=${login}`)).json.sessions as { id: string; state: string; protocol: string }[]).filter(
+      (s) => s.state === "playing",
+    );
 
   before(async function () {
     if (!hasFfmpeg) this.skip();
@@ -51,16 +53,31 @@ describe("users through the management API (real server, real players)", functio
     const { status, json } = await api("GET", "/api/users");
     expect(status).to.equal(200);
     expect(json.editable).to.equal(true);
-    expect(json.users).to.deep.equal([{
-      login: "alice", password: "none", tokens: ["alic…<redacted>"], ips: [], expires: null, maxConnections: null,
-      packages: ["basic"], enabled: true, comment: "reseller",
-    }]);
+    expect(json.users).to.deep.equal([
+      {
+        login: "alice",
+        password: "none",
+        tokens: ["alic…<redacted>"],
+        ips: [],
+        expires: null,
+        maxConnections: null,
+        packages: ["basic"],
+        enabled: true,
+        comment: "reseller",
+      },
+    ]);
     expect((await api("GET", "/api/users/alice")).json.user.login).to.equal("alice");
     expect((await api("GET", "/api/users/nobody")).status).to.equal(404);
   });
 
   it("creates a user who can play at once; the password is stored hashed and the file keeps its comments", async () => {
-    const created = await api("POST", "/api/users", { login: "bob", password: "bob-password-1", tokens: ["bob-token-00001"], packages: ["basic"], maxConnections: 2 });
+    const created = await api("POST", "/api/users", {
+      login: "bob",
+      password: "bob-password-1",
+      tokens: ["bob-token-00001"],
+      packages: ["basic"],
+      maxConnections: 2,
+    });
     expect(created.status).to.equal(201);
     expect(created.json.user).to.include({ login: "bob", password: "scrypt", maxConnections: 2 });
     const text = readFileSync(file, "utf8");
@@ -76,7 +93,13 @@ describe("users through the management API (real server, real players)", functio
   });
 
   it("refuses bad input with every issue and its key path, and conflicts with 409", async () => {
-    const invalid = await api("POST", "/api/users", { login: "carol", packages: ["basic"], ips: ["10.0.0.300"], maxConnections: 0, colour: "red" });
+    const invalid = await api("POST", "/api/users", {
+      login: "carol",
+      packages: ["basic"],
+      ips: ["10.0.0.300"],
+      maxConnections: 0,
+      colour: "red",
+    });
     expect(invalid.status).to.equal(400);
     const paths = (invalid.json.issues as { path: string }[]).map((i) => i.path).sort();
     expect(paths).to.deep.equal(["colour", "ips[0]", "maxConnections"]);
@@ -96,7 +119,9 @@ describe("users through the management API (real server, real players)", functio
 
   it("concurrent creates all land: no edit overwrites another", async () => {
     const logins = ["c1", "c2", "c3", "c4", "c5"];
-    const results = await Promise.all(logins.map((login) => api("POST", "/api/users", { login, password: `${login}-password-x`, packages: ["basic"] })));
+    const results = await Promise.all(
+      logins.map((login) => api("POST", "/api/users", { login, password: `${login}-password-x`, packages: ["basic"] })),
+    );
     expect(results.map((r) => r.status)).to.deep.equal([201, 201, 201, 201, 201]);
     const listed = ((await api("GET", "/api/users")).json.users as { login: string }[]).map((u) => u.login);
     expect(listed).to.include.members(logins);
@@ -116,7 +141,10 @@ describe("users through the management API (real server, real players)", functio
     const result = await flv;
     expect(Date.now() - patchedAt, "the FLV viewer is cut within 1 s").to.be.lessThan(1000);
     expect(result.bytes).to.be.greaterThan(0);
-    const ended = run.logs.events("session.end").map((l) => l.session as { name?: string; reason: string }).filter((s) => s.name === "bob");
+    const ended = run.logs
+      .events("session.end")
+      .map((l) => l.session as { name?: string; reason: string })
+      .filter((s) => s.name === "bob");
     expect(ended.at(-1)?.reason).to.equal("denied-on-recheck");
     expect(readFileSync(file, "utf8")).to.not.match(/maxConnections/);
   });
@@ -132,7 +160,11 @@ describe("users through the management API (real server, real players)", functio
     await rtmp;
     expect((await httpGetFor(`${run.httpBase}/live/test/index.m3u8?vas=${key}`, 2000)).status).to.equal(403);
     expect((await httpGetFor(`${run.httpBase}/live/test/index.m3u8?token=bob-token-00001`, 2000)).status).to.equal(403);
-    const reasons = run.logs.events("session.end").map((l) => l.session as { name?: string; reason: string }).filter((s) => s.name === "bob").map((s) => s.reason);
+    const reasons = run.logs
+      .events("session.end")
+      .map((l) => l.session as { name?: string; reason: string })
+      .filter((s) => s.name === "bob")
+      .map((s) => s.reason);
     expect(reasons.slice(-2)).to.deep.equal(["revoked", "revoked"]);
   });
 

@@ -44,10 +44,20 @@ describe("users API: tokens shorter than 12 characters", () => {
   it("refuses a new short token with every offending index, and never echoes the token", async () => {
     const result = await editor.create({ login: "ann", tokens: ["long-enough-token-1", "short-tok", "x"], packages: ["*"] });
     expect(result).to.deep.equal({
-      ok: false, problem: "invalid", error: "the user has 2 error(s)",
+      ok: false,
+      problem: "invalid",
+      error: "the user has 2 error(s)",
       issues: [
-        { path: "tokens[1]", message: "is shorter than 12 characters: short enough to be found by trying; use a long random token (e.g. openssl rand -hex 16)", value: "<redacted>" },
-        { path: "tokens[2]", message: "is shorter than 12 characters: short enough to be found by trying; use a long random token (e.g. openssl rand -hex 16)", value: "<redacted>" },
+        {
+          path: "tokens[1]",
+          message: "is shorter than 12 characters: short enough to be found by trying; use a long random token (e.g. openssl rand -hex 16)",
+          value: "<redacted>",
+        },
+        {
+          path: "tokens[2]",
+          message: "is shorter than 12 characters: short enough to be found by trying; use a long random token (e.g. openssl rand -hex 16)",
+          value: "<redacted>",
+        },
       ],
     });
     expect(JSON.stringify(result)).to.not.include("short-tok");

@@ -1,7 +1,14 @@
 import { expect } from "chai";
 import { BANNED_REASON, BruteForceThrottle } from "../../plugin/src/brute-force/brute-force-throttle.js";
 import { BUSY_REASON, createUsersAuthorizer } from "../../plugin/src/users/users-authorizer.js";
-import { hashPassword, parseConfig, pluginConfigSchema, type Authorizer, type PluginConfigInput, type StepVerdict } from "../../plugin/src/index.js";
+import {
+  hashPassword,
+  parseConfig,
+  pluginConfigSchema,
+  type Authorizer,
+  type PluginConfigInput,
+  type StepVerdict,
+} from "../../plugin/src/index.js";
 import { PasswordVerifier } from "../../plugin/src/users/password-verifier.js";
 import { UserStore } from "../../plugin/src/users/user-store.js";
 import { authRequest } from "../helpers/auth-requests.js";
@@ -22,7 +29,8 @@ describe("users step", () => {
     const throttle = config.auth.bruteForce.enabled ? new BruteForceThrottle(config.auth.bruteForce, clock, logs.logger) : undefined;
     return createUsersAuthorizer(store, { clock, throttle, recheckIntervalSec });
   }
-  const decide = async (query: string, fields: Parameters<typeof authRequest>[0] = {}): Promise<StepVerdict> => step.decide(authRequest({ query, ...fields }));
+  const decide = async (query: string, fields: Parameters<typeof authRequest>[0] = {}): Promise<StepVerdict> =>
+    step.decide(authRequest({ query, ...fields }));
 
   before(async () => {
     const hash = await hashPassword("pa:ss", { cost: 1024, blockSize: 8, parallelization: 1 });
@@ -48,7 +56,9 @@ describe("users step", () => {
 
   it("allows a user's token, naming the user and carrying maxConnections as the session limit", async () => {
     expect(await decide("token=alice-token-2")).to.deep.equal({
-      verdict: "allow", reason: 'user "alice" by token', user: { name: "alice", userId: "alice", maxSessions: 2 },
+      verdict: "allow",
+      reason: 'user "alice" by token',
+      user: { name: "alice", userId: "alice", maxSessions: 2 },
     });
   });
 
@@ -80,22 +90,43 @@ describe("users step", () => {
 
   it("denies unknown logins, wrong passwords, token-only users and malformed auth, without the secret in the reason", async () => {
     expect(await decide("auth=mallory:x", { ip: "192.0.2.1" })).to.deep.equal({ verdict: "deny", reason: 'unknown login "mallory"' });
-    expect(await decide("auth=alice:wrong", { ip: "192.0.2.2" })).to.deep.equal({ verdict: "deny", reason: 'wrong password for user "alice"' });
-    expect(await decide("auth=carol:x", { ip: "192.0.2.3" })).to.deep.equal({ verdict: "deny", reason: 'user "carol" has no password (token only)' });
-    expect(await decide("auth=alice", { ip: "192.0.2.4" })).to.deep.equal({ verdict: "deny", reason: "malformed auth parameter (expected login:password)" });
+    expect(await decide("auth=alice:wrong", { ip: "192.0.2.2" })).to.deep.equal({
+      verdict: "deny",
+      reason: 'wrong password for user "alice"',
+    });
+    expect(await decide("auth=carol:x", { ip: "192.0.2.3" })).to.deep.equal({
+      verdict: "deny",
+      reason: 'user "carol" has no password (token only)',
+    });
+    expect(await decide("auth=alice", { ip: "192.0.2.4" })).to.deep.equal({
+      verdict: "deny",
+      reason: "malformed auth parameter (expected login:password)",
+    });
   });
 
   it("auth wins over token: a wrong password denies even with a valid token", async () => {
-    expect(await decide("token=alice-token-1&auth=alice:nope", { ip: "192.0.2.5" })).to.include({ verdict: "deny", reason: 'wrong password for user "alice"' });
+    expect(await decide("token=alice-token-1&auth=alice:nope", { ip: "192.0.2.5" })).to.include({
+      verdict: "deny",
+      reason: 'wrong password for user "alice"',
+    });
   });
 
   it("denies a disabled user, an expired user, an unbound address and a channel outside the packages", async () => {
     expect(await decide("token=dave-token")).to.deep.equal({ verdict: "deny", reason: 'user "dave" is disabled' });
     clock.set(Date.parse("2026-06-01T00:10:00Z"));
     expect(await decide("token=erin-token")).to.deep.equal({ verdict: "deny", reason: 'user "erin" expired at 2026-06-01T00:10:00.000Z' });
-    expect(await decide("token=carol-token", { channel: "match", ip: "127.0.0.1" })).to.deep.equal({ verdict: "deny", reason: 'address 127.0.0.1 is not bound to user "carol"' });
-    expect(await decide("token=carol-token", { channel: "news", ip: "10.1.2.3" })).to.deep.equal({ verdict: "deny", reason: 'channel "news" is not in the packages of user "carol"' });
-    expect(await decide("token=frank-token")).to.deep.equal({ verdict: "deny", reason: 'channel "test" is not in the packages of user "frank"' });
+    expect(await decide("token=carol-token", { channel: "match", ip: "127.0.0.1" })).to.deep.equal({
+      verdict: "deny",
+      reason: 'address 127.0.0.1 is not bound to user "carol"',
+    });
+    expect(await decide("token=carol-token", { channel: "news", ip: "10.1.2.3" })).to.deep.equal({
+      verdict: "deny",
+      reason: 'channel "news" is not in the packages of user "carol"',
+    });
+    expect(await decide("token=frank-token")).to.deep.equal({
+      verdict: "deny",
+      reason: 'channel "test" is not in the packages of user "frank"',
+    });
   });
 
   it("allows a bound address (IPv4 and IPv6) for a channel in the user's packages", async () => {
@@ -110,7 +141,8 @@ describe("users step", () => {
 
   it("bans an address after maxFailures failed credentials, right credentials included; others unaffected", async () => {
     const attacker = { ip: "198.51.100.9" };
-    for (let i = 0; i < 3; i++) expect(await decide(`auth=alice:guess${i}`, attacker)).to.include({ reason: 'wrong password for user "alice"' });
+    for (let i = 0; i < 3; i++)
+      expect(await decide(`auth=alice:guess${i}`, attacker)).to.include({ reason: 'wrong password for user "alice"' });
     expect(await decide("auth=alice:pa%3Ass", attacker)).to.deep.equal({ verdict: "deny", reason: BANNED_REASON });
     expect(await decide("token=alice-token-1", attacker)).to.deep.equal({ verdict: "deny", reason: BANNED_REASON });
     expect(await decide("", attacker)).to.deep.equal({ verdict: "pass" });
@@ -179,7 +211,8 @@ describe("users step: password hashing is counted before it runs and capped proc
     const verifier = new PasswordVerifier(config.auth.bruteForce, clock, logs.logger);
     const throttle = config.auth.bruteForce.enabled ? new BruteForceThrottle(config.auth.bruteForce, clock, logs.logger) : undefined;
     const step = createUsersAuthorizer(store, { clock, throttle, recheckIntervalSec: 300, verifier });
-    const decide = (query: string, ip = "192.0.2.1", purpose: "new" | "recheck" = "new") => Promise.resolve(step.decide(authRequest({ query, ip, purpose })));
+    const decide = (query: string, ip = "192.0.2.1", purpose: "new" | "recheck" = "new") =>
+      Promise.resolve(step.decide(authRequest({ query, ip, purpose })));
     return { step, verifier, throttle, decide, logs };
   }
 
@@ -232,7 +265,10 @@ describe("users step: password hashing is counted before it runs and capped proc
     expect(await cost("auth=alice:wrong")).to.deep.equal({ hashes: 1, verdict: 'wrong password for user "alice"' });
     expect(await cost("auth=alice:alice-pass")).to.deep.equal({ hashes: 1, verdict: "allow" });
     expect(await cost("auth=alice:alice-pass"), "a verified pair is cached").to.deep.equal({ hashes: 0, verdict: "allow" });
-    expect(await cost("auth=alice"), "malformed: no login to hide").to.deep.equal({ hashes: 0, verdict: "malformed auth parameter (expected login:password)" });
+    expect(await cost("auth=alice"), "malformed: no login to hide").to.deep.equal({
+      hashes: 0,
+      verdict: "malformed auth parameter (expected login:password)",
+    });
   });
 
   it("over the cap with a full queue, a new viewer is refused as busy at once: not counted, and logged once", async () => {
@@ -240,7 +276,10 @@ describe("users step: password hashing is counted before it runs and capped proc
     const { verifier, decide } = build({ maxFailures: 1, maxConcurrentHashes: 1, maxQueuedHashes: 0 }, logs);
     const first = decide("auth=bob:wrong-a", "192.0.2.60");
     const busy = await Promise.all([decide("auth=alice:alice-pass", "192.0.2.61"), decide("auth=plain:plain-pass", "192.0.2.62")]);
-    expect(busy).to.deep.equal([{ verdict: "deny", reason: BUSY_REASON }, { verdict: "deny", reason: BUSY_REASON }]);
+    expect(busy).to.deep.equal([
+      { verdict: "deny", reason: BUSY_REASON },
+      { verdict: "deny", reason: BUSY_REASON },
+    ]);
     expect(await first).to.deep.equal({ verdict: "deny", reason: 'wrong password for user "bob"' });
     expect(logs.events("auth.hashes_busy")).to.have.length(1);
     expect(logs.events("auth.hashes_busy")[0]).to.include({ refused: 1, maxConcurrentHashes: 1, maxQueuedHashes: 0, level: 40 });
@@ -251,7 +290,14 @@ describe("users step: password hashing is counted before it runs and capped proc
 
   it("a queued new viewer is refused as busy after hashQueueTimeoutMs; a re-check waits for its turn instead", async () => {
     const slow = await hashPassword("slow-pass"); // default factors: tens of ms, far longer than the 1 ms wait
-    const config = parseConfig(pluginConfigSchema, { auth: { users: [{ login: "slow", password: slow, packages: ["*"] }, { login: "bob", password: hashes.bob, packages: ["*"] }] } });
+    const config = parseConfig(pluginConfigSchema, {
+      auth: {
+        users: [
+          { login: "slow", password: slow, packages: ["*"] },
+          { login: "bob", password: hashes.bob, packages: ["*"] },
+        ],
+      },
+    });
     const logs = createCapturingLogger();
     const store = UserStore.open(config.auth, logs.logger)!;
     stores.push(store);

@@ -10,23 +10,36 @@ function failure(run: () => unknown): ConfigError {
 
 describe("configuration of users, packages, securetoken and bruteForce", () => {
   it("reports every mistake in users with its key path, never echoing passwords, tokens or secrets", () => {
-    const error = failure(() => parseConfig(pluginConfigSchema, {
-      auth: {
-        packages: { basic: ["test", "bad channel"] },
-        users: [
-          { login: "a:b", password: "scrypt$bad-hunter2", tokens: [""], packages: ["basic"], expires: "2027-01-01T00:00:00", maxConnections: 0 },
-          { login: "ok", packages: ["basic"], passwd: "hunter2" },
-        ],
-        securetoken: { format: "wowza", secrets: [""], clockSkewSec: -1 },
-        bruteForce: { maxFailures: 0 },
-      },
-    }));
+    const error = failure(() =>
+      parseConfig(pluginConfigSchema, {
+        auth: {
+          packages: { basic: ["test", "bad channel"] },
+          users: [
+            {
+              login: "a:b",
+              password: "scrypt$bad-hunter2",
+              tokens: [""],
+              packages: ["basic"],
+              expires: "2027-01-01T00:00:00",
+              maxConnections: 0,
+            },
+            { login: "ok", packages: ["basic"], passwd: "hunter2" },
+          ],
+          securetoken: { format: "wowza", secrets: [""], clockSkewSec: -1 },
+          bruteForce: { maxFailures: 0 },
+        },
+      }),
+    );
     expect(error.issues).to.deep.equal([
       { path: "auth.packages.basic[1]", message: "is not a channel name ([A-Za-z0-9_-]+) or *", value: "bad channel" },
       { path: "auth.users[0].login", message: "must be 1-64 letters, digits or ._@- (no ':')", value: "a:b" },
       { path: "auth.users[0].password", message: "is not a valid scrypt hash (expected scrypt$N$r$p$salt$hash)", value: "<redacted>" },
       { path: "auth.users[0].tokens[0]", message: "must not be empty", value: "<redacted>" },
-      { path: "auth.users[0].expires", message: "is not an ISO 8601 date-time with a zone (e.g. 2027-01-31T23:59:59Z)", value: "2027-01-01T00:00:00" },
+      {
+        path: "auth.users[0].expires",
+        message: "is not an ISO 8601 date-time with a zone (e.g. 2027-01-31T23:59:59Z)",
+        value: "2027-01-01T00:00:00",
+      },
       { path: "auth.users[0].maxConnections", message: "must be at least 1", value: 0 },
       { path: "auth.users[1].passwd", message: 'is not a known key (did you mean "password"?)' },
       { path: "auth.securetoken.format", message: 'must be one of "astra"|"flussonic"|"nms"', value: "<redacted>" },

@@ -8,7 +8,13 @@ const FLV_PREAMBLE_BYTES = 13;
  * An HTTP-FLV viewer on a raw socket: sends the GET, checks the status line, then counts the streamed
  * bytes until `deadline`, stop() or the server closes. Resolves with how it ended.
  */
-export function watchFlv(port: number, path: string, deadline: number, result: LoadResult, stopSignal: { stopped: boolean }): Promise<"left" | "closed-by-server" | "refused"> {
+export function watchFlv(
+  port: number,
+  path: string,
+  deadline: number,
+  result: LoadResult,
+  stopSignal: { stopped: boolean },
+): Promise<"left" | "closed-by-server" | "refused"> {
   return new Promise((resolve) => {
     const socket = connect({ port, host: "127.0.0.1" });
     const startedAt = Date.now();

@@ -4,8 +4,7 @@ import { countInto, type LoadResult } from "./load-results.js";
 
 /** How a player reaches the playlist: through our gate (token, then the session key in every URI) or nginx secure_link (it signs every URI). */
 export type HlsTarget =
-  | { kind: "gate"; port: number; masterPath: string }
-  | { kind: "nginx"; port: number; mediaPath: string; secret: string; expires: number };
+  { kind: "gate"; port: number; masterPath: string } | { kind: "nginx"; port: number; mediaPath: string; secret: string; expires: number };
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -70,7 +69,11 @@ export class HlsPlayer {
     if (body === undefined) return undefined;
     this.#result.joined++;
     if (target.kind === "nginx") return target.mediaPath;
-    const variant = body.toString("utf8").split("\n").map((l) => l.trim()).find((l) => l !== "" && !l.startsWith("#"));
+    const variant = body
+      .toString("utf8")
+      .split("\n")
+      .map((l) => l.trim())
+      .find((l) => l !== "" && !l.startsWith("#"));
     if (variant === undefined) {
       countInto(this.#result.errors, "master-without-variant");
       return undefined;
@@ -114,7 +117,10 @@ export class HlsPlayer {
 
 /** The parts of a live media playlist a player needs: target duration and segments with their sequence numbers. */
 export function parseMediaPlaylist(body: Buffer): { targetSec: number; segments: { seq: number; uri: string }[] } {
-  const lines = body.toString("utf8").split("\n").map((l) => l.trim());
+  const lines = body
+    .toString("utf8")
+    .split("\n")
+    .map((l) => l.trim());
   let seq = 0;
   let targetSec = 2;
   const segments: { seq: number; uri: string }[] = [];

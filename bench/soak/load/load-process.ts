@@ -71,7 +71,10 @@ async function slot(kind: "hls" | "flv" | "join", delayMs: number): Promise<void
 async function viewer(kind: "hls" | "flv" | "join", n: number, until: number): Promise<void> {
   if (kind === "hls") {
     const target = spec.hls!.target;
-    const player = new HlsPlayer(target.kind === "gate" ? { ...target, masterPath: target.masterPath.replaceAll("{i}", String(n)) } : target, result);
+    const player = new HlsPlayer(
+      target.kind === "gate" ? { ...target, masterPath: target.masterPath.replaceAll("{i}", String(n)) } : target,
+      result,
+    );
     players.add(player);
     await player.play(until, spec.hls!.startSegments);
     players.delete(player);
@@ -97,7 +100,11 @@ async function viewer(kind: "hls" | "flv" | "join", n: number, until: number): P
 }
 
 const slots: Promise<void>[] = [];
-const kinds: ["hls" | "flv" | "join", number][] = [["hls", spec.hls?.viewers ?? 0], ["flv", spec.flv?.viewers ?? 0], ["join", spec.join?.viewers ?? 0]];
+const kinds: ["hls" | "flv" | "join", number][] = [
+  ["hls", spec.hls?.viewers ?? 0],
+  ["flv", spec.flv?.viewers ?? 0],
+  ["join", spec.join?.viewers ?? 0],
+];
 const total = kinds.reduce((a, [, n]) => a + n, 0);
 let index = 0;
 for (const [kind, count] of kinds) {

@@ -24,7 +24,22 @@ export interface LoadResult {
 }
 
 export function emptyResult(): LoadResult {
-  return { joined: 0, joinStatuses: {}, joinMs: [], segmentsAsked: 0, segmentsDelivered: 0, segmentBytes: 0, segmentMs: [], playlistMs: [], errors: {}, flvBytes: 0, flvWithMedia: 0, flvLeftAt: [], generatorCpuSeconds: 0, generatorLoopDelayP99Ms: 0 };
+  return {
+    joined: 0,
+    joinStatuses: {},
+    joinMs: [],
+    segmentsAsked: 0,
+    segmentsDelivered: 0,
+    segmentBytes: 0,
+    segmentMs: [],
+    playlistMs: [],
+    errors: {},
+    flvBytes: 0,
+    flvWithMedia: 0,
+    flvLeftAt: [],
+    generatorCpuSeconds: 0,
+    generatorLoopDelayP99Ms: 0,
+  };
 }
 
 export function countInto(map: Record<string, number>, key: string, n = 1): void {

@@ -38,23 +38,29 @@ export function startLoad(spec: LoadSpec, processes: number): RunningLoad {
       ...(spec.join ? { join: { ...spec.join, viewers: split(spec.join.viewers, i) } } : {}),
     };
     offset += 1_000_000;
-    const child = track(spawn(process.execPath, ["--import", "tsx", LOAD_PROCESS, JSON.stringify(part)], { stdio: ["pipe", "pipe", "inherit"] }));
+    const child = track(
+      spawn(process.execPath, ["--import", "tsx", LOAD_PROCESS, JSON.stringify(part)], { stdio: ["pipe", "pipe", "inherit"] }),
+    );
     children.push(child);
     progress.push({ joined: 0, active: 0 });
-    results.push(new Promise<LoadResult>((resolve, reject) => {
-      let result: LoadResult | undefined;
-      createInterface({ input: child.stdout! }).on("line", (line) => {
-        let message: { event: string; joined?: number; active?: number; result?: LoadResult };
-        try {
-          message = JSON.parse(line) as typeof message;
-        } catch {
-          return process.stderr.write(`load process ${i}: ${line.slice(0, 200)}\n`);
-        }
-        if (message.event === "progress") progress[i] = { joined: message.joined ?? 0, active: message.active ?? 0 };
-        if (message.event === "result") result = message.result;
-      });
-      child.once("exit", (code, signal) => (result !== undefined ? resolve(result) : reject(new Error(`load process ${i} ended (${code ?? signal}) without a result`))));
-    }));
+    results.push(
+      new Promise<LoadResult>((resolve, reject) => {
+        let result: LoadResult | undefined;
+        createInterface({ input: child.stdout! }).on("line", (line) => {
+          let message: { event: string; joined?: number; active?: number; result?: LoadResult };
+          try {
+            message = JSON.parse(line) as typeof message;
+          } catch {
+            return process.stderr.write(`load process ${i}: ${line.slice(0, 200)}\n`);
+          }
+          if (message.event === "progress") progress[i] = { joined: message.joined ?? 0, active: message.active ?? 0 };
+          if (message.event === "result") result = message.result;
+        });
+        child.once("exit", (code, signal) =>
+          result !== undefined ? resolve(result) : reject(new Error(`load process ${i} ended (${code ?? signal}) without a result`)),
+        );
+      }),
+    );
   }
   return {
     progress: () => progress.reduce((a, p) => ({ joined: a.joined + p.joined, active: a.active + p.active }), { joined: 0, active: 0 }),

@@ -18,7 +18,9 @@ export interface RawResponse {
  */
 export class RawHttpConnection {
   readonly #socket: Socket;
-  #pending: { keepBody: boolean; resolve: (r: RawResponse) => void; reject: (e: Error) => void; startedAt: number; timer: NodeJS.Timeout } | undefined;
+  #pending:
+    | { keepBody: boolean; resolve: (r: RawResponse) => void; reject: (e: Error) => void; startedAt: number; timer: NodeJS.Timeout }
+    | undefined;
   #head: Buffer = Buffer.alloc(0);
   #status = 0;
   #remaining = -1;
@@ -102,7 +104,12 @@ export class RawHttpConnection {
     this.#pending = undefined;
     this.#remaining = -1;
     clearTimeout(pending.timer);
-    pending.resolve({ status: this.#status, bytes: this.#bytes, body: pending.keepBody ? Buffer.concat(this.#chunks) : Buffer.alloc(0), ms: performance.now() - pending.startedAt });
+    pending.resolve({
+      status: this.#status,
+      bytes: this.#bytes,
+      body: pending.keepBody ? Buffer.concat(this.#chunks) : Buffer.alloc(0),
+      ms: performance.now() - pending.startedAt,
+    });
   }
 
   #fail(error: Error): void {

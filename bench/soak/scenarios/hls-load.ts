@@ -29,7 +29,12 @@ export async function hlsLoadScenario(options: SoakOptions): Promise<ScenarioRes
   try {
     await waitFor("the server to start", () => (server.events.get("server.started") ? true : undefined));
     await waitForPlaylist(setup.hlsDir, "live", String(channel.id), 3);
-    nginx = await startSecureLinkNginx({ root: setup.hlsDir, secret: NGINX_SECRET, workDir: `${work.dir}/nginx`, workerConnections: viewers + 512 });
+    nginx = await startSecureLinkNginx({
+      root: setup.hlsDir,
+      secret: NGINX_SECRET,
+      workDir: `${work.dir}/nginx`,
+      workerConnections: viewers + 512,
+    });
     track(nginx.proc);
     sheet.info("viewers, ramp, duration per server", `${viewers}, ${rampMs / 1000} s, ${durationMs / 1000} s`);
     const base = { offset: 0, rampMs, durationMs };
@@ -41,17 +46,49 @@ export async function hlsLoadScenario(options: SoakOptions): Promise<ScenarioRes
       const cpu = pid === undefined ? undefined : (cpuSeconds(pid) - cpuBefore) / ((Date.now() - t0) / 1000);
       return { label, result, cpu };
     };
-    const nginxRun = await runOne("nginx", undefined, { ...base, port: nginx.port, hls: { viewers, startSegments: 1, target: { kind: "nginx", port: nginx.port, mediaPath: `/live/${channel.id}/index.m3u8`, secret: NGINX_SECRET, expires: nginx.expires } } });
-    const gateRun = await runOne("gated", server.pid, { ...base, port: setup.ports.http, hls: { viewers, startSegments: 1, target: { kind: "gate", port: setup.ports.http, masterPath: `/live/${channel.id}/index.m3u8?token=demo` } } });
+    const nginxRun = await runOne("nginx", undefined, {
+      ...base,
+      port: nginx.port,
+      hls: {
+        viewers,
+        startSegments: 1,
+        target: {
+          kind: "nginx",
+          port: nginx.port,
+          mediaPath: `/live/${channel.id}/index.m3u8`,
+          secret: NGINX_SECRET,
+          expires: nginx.expires,
+        },
+      },
+    });
+    const gateRun = await runOne("gated", server.pid, {
+      ...base,
+      port: setup.ports.http,
+      hls: {
+        viewers,
+        startSegments: 1,
+        target: { kind: "gate", port: setup.ports.http, masterPath: `/live/${channel.id}/index.m3u8?token=demo` },
+      },
+    });
     for (const run of [nginxRun, gateRun]) describe(sheet, run.label, run.result, viewers);
     if (gateRun.cpu !== undefined) sheet.info("gated: server CPU during the load", `${Math.round(gateRun.cpu * 100)} % of a core`);
     const gate = gateRun.result;
     const ref = nginxRun.result;
     const p99 = { gate: quantile(gate.segmentMs, 0.99), nginx: quantile(ref.segmentMs, 0.99) };
     sheet.check("gated: errors", totalErrors(gate), "0", totalErrors(gate) === 0);
-    sheet.check("gated: segments delivered", percent(gate.segmentsDelivered, gate.segmentsAsked), `≥ ${TARGETS.deliveredPercent} %`, gate.segmentsDelivered >= (TARGETS.deliveredPercent / 100) * gate.segmentsAsked && gate.segmentsAsked > 0);
+    sheet.check(
+      "gated: segments delivered",
+      percent(gate.segmentsDelivered, gate.segmentsAsked),
+      `≥ ${TARGETS.deliveredPercent} %`,
+      gate.segmentsDelivered >= (TARGETS.deliveredPercent / 100) * gate.segmentsAsked && gate.segmentsAsked > 0,
+    );
     const yardstick = Math.max(P99_FLOOR_MS, p99.nginx);
-    sheet.check("gated: segment p99 / nginx p99", `${(p99.gate / Math.max(1, p99.nginx)).toFixed(2)}×`, `≤ ${TARGETS.p99Factor}× (nginx p99 ≥ ${P99_FLOOR_MS} ms)`, p99.gate <= TARGETS.p99Factor * yardstick);
+    sheet.check(
+      "gated: segment p99 / nginx p99",
+      `${(p99.gate / Math.max(1, p99.nginx)).toFixed(2)}×`,
+      `≤ ${TARGETS.p99Factor}× (nginx p99 ≥ ${P99_FLOOR_MS} ms)`,
+      p99.gate <= TARGETS.p99Factor * yardstick,
+    );
     sheet.info("gated/nginx segments delivered", `${(gate.segmentsDelivered / Math.max(1, ref.segmentsDelivered)).toFixed(2)}×`);
     if (totalErrors(gate) > 0) sheet.notes.push(`gated errors: ${JSON.stringify(gate.errors)}`);
     if (totalErrors(ref) > 0) sheet.notes.push(`nginx errors: ${JSON.stringify(ref.errors)}`);
@@ -67,9 +104,15 @@ export async function hlsLoadScenario(options: SoakOptions): Promise<ScenarioRes
 
 function describe(sheet: FigureSheet, label: string, r: LoadResult, viewers: number): void {
   sheet.info(`${label}: joined / errors`, `${r.joined}/${viewers} / ${totalErrors(r)}`);
-  sheet.info(`${label}: segments delivered / asked`, `${r.segmentsDelivered} / ${r.segmentsAsked} (${percent(r.segmentsDelivered, r.segmentsAsked)})`);
+  sheet.info(
+    `${label}: segments delivered / asked`,
+    `${r.segmentsDelivered} / ${r.segmentsAsked} (${percent(r.segmentsDelivered, r.segmentsAsked)})`,
+  );
   sheet.info(`${label}: segment p50 / p99`, `${ms(quantile(r.segmentMs, 0.5))} / ${ms(quantile(r.segmentMs, 0.99))}`);
   sheet.info(`${label}: playlist p50 / p99`, `${ms(quantile(r.playlistMs, 0.5))} / ${ms(quantile(r.playlistMs, 0.99))}`);
   sheet.info(`${label}: segment bytes delivered`, `${(r.segmentBytes / 1e6).toFixed(0)} MB`);
-  sheet.info(`${label}: load generators' CPU, worst loop delay p99`, `${r.generatorCpuSeconds.toFixed(0)} s, ${ms(r.generatorLoopDelayP99Ms)}`);
+  sheet.info(
+    `${label}: load generators' CPU, worst loop delay p99`,
+    `${r.generatorCpuSeconds.toFixed(0)} s, ${ms(r.generatorLoopDelayP99Ms)}`,
+  );
 }

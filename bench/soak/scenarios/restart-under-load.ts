@@ -39,12 +39,22 @@ export async function restartScenario(options: SoakOptions): Promise<ScenarioRes
     return server;
   };
   const load = (spec: { churn?: boolean }) => {
-    const running = startLoad({
-      port: setup.ports.http, offset: 0, rampMs, durationMs: 600_000,
-      hls: { viewers: hls, startSegments: 1, target: { kind: "gate", port: setup.ports.http, masterPath: "/live/test/index.m3u8?token=demo" } },
-      // With churn these come and go, so the ledger has sessions ending all the time up to the kill.
-      flv: { viewers: flv, path: "/live/test.flv?token=demo", ...(spec.churn ? { churn: { minMs: 1000, maxMs: 3000 } } : {}) },
-    }, options.loadProcesses);
+    const running = startLoad(
+      {
+        port: setup.ports.http,
+        offset: 0,
+        rampMs,
+        durationMs: 600_000,
+        hls: {
+          viewers: hls,
+          startSegments: 1,
+          target: { kind: "gate", port: setup.ports.http, masterPath: "/live/test/index.m3u8?token=demo" },
+        },
+        // With churn these come and go, so the ledger has sessions ending all the time up to the kill.
+        flv: { viewers: flv, path: "/live/test.flv?token=demo", ...(spec.churn ? { churn: { minMs: 1000, maxMs: 3000 } } : {}) },
+      },
+      options.loadProcesses,
+    );
     loads.push(running);
     return running;
   };
@@ -67,8 +77,18 @@ export async function restartScenario(options: SoakOptions): Promise<ScenarioRes
     sheet.info("SIGTERM: ledger rows by reason", JSON.stringify(byReason));
     if (reason !== "shutdown") sheet.notes.push("this build has no `shutdown` end reason: the stop reason checked is `server-stopped`");
     const flvBytes = rows.filter((r) => r.protocol === "http-flv" && r.end_reason === reason).map((r) => r.bytes_out);
-    sheet.check("SIGTERM: FLV rows with bytes counted", `${flvBytes.filter((b) => b > 0).length}/${flvBytes.length}`, `${flv}/${flv}`, flvBytes.filter((b) => b > 0).length >= flv);
-    sheet.check("SIGTERM: ffmpeg children left", children.filter(isRunning).length, "0", children.filter(isRunning).length === 0 && children.length > 0);
+    sheet.check(
+      "SIGTERM: FLV rows with bytes counted",
+      `${flvBytes.filter((b) => b > 0).length}/${flvBytes.length}`,
+      `${flv}/${flv}`,
+      flvBytes.filter((b) => b > 0).length >= flv,
+    );
+    sheet.check(
+      "SIGTERM: ffmpeg children left",
+      children.filter(isRunning).length,
+      "0",
+      children.filter(isRunning).length === 0 && children.length > 0,
+    );
 
     // 2. Restart on the same ports, load with FLV churn, SIGKILL.
     const restartAt = Date.now();
@@ -80,16 +100,30 @@ export async function restartScenario(options: SoakOptions): Promise<ScenarioRes
     const killChildren = descendantsOf(server.pid);
     const killedAt = Date.now();
     server.proc.kill("SIGKILL");
-    const goneMs = await waitFor("ffmpeg children to end", () => (killChildren.some(isRunning) ? undefined : Date.now() - killedAt), 20_000).catch(() => Infinity);
+    const goneMs = await waitFor(
+      "ffmpeg children to end",
+      () => (killChildren.some(isRunning) ? undefined : Date.now() - killedAt),
+      20_000,
+    ).catch(() => Infinity);
     await server.exited;
     running.stop();
     const killLoad = await running.result.catch(() => undefined);
-    sheet.check("SIGKILL: ffmpeg children gone in", `${ms(goneMs)} (${killChildren.length} processes)`, `≤ ${CHILDREN_GONE_MS} ms`, goneMs <= CHILDREN_GONE_MS && killChildren.length > 0);
+    sheet.check(
+      "SIGKILL: ffmpeg children gone in",
+      `${ms(goneMs)} (${killChildren.length} processes)`,
+      `≤ ${CHILDREN_GONE_MS} ms`,
+      goneMs <= CHILDREN_GONE_MS && killChildren.length > 0,
+    );
     const before = ledgerRows(ledger);
     const beforeIds = new Set(before.map((r) => r.id));
     const leftEarly = (killLoad?.flvLeftAt ?? []).filter((t) => t <= killedAt - LEDGER_LOSS_MS).length;
     const leftRows = before.filter((r) => r.protocol === "http-flv" && r.end_reason === "viewer-left" && r.started_at >= restartAt).length;
-    sheet.check("SIGKILL: FLV viewers who left > 1 s before the kill / their ledger rows", `${leftEarly} / ${leftRows}`, "rows ≥ viewers", leftRows >= leftEarly && leftEarly > 0);
+    sheet.check(
+      "SIGKILL: FLV viewers who left > 1 s before the kill / their ledger rows",
+      `${leftEarly} / ${leftRows}`,
+      "rows ≥ viewers",
+      leftRows >= leftEarly && leftEarly > 0,
+    );
 
     // 3. Restart after the crash: the sessions live at the kill are recorded from the heartbeat.
     const crashRestartAt = Date.now();
@@ -106,7 +140,9 @@ export async function restartScenario(options: SoakOptions): Promise<ScenarioRes
       }
     });
     sheet.check("restart after SIGKILL: a new viewer served", "200", "200", true);
-    const recovered = ledgerRows(ledger).filter((r) => !beforeIds.has(r.id) && r.end_reason === "server-stopped" && r.started_at >= restartAt);
+    const recovered = ledgerRows(ledger).filter(
+      (r) => !beforeIds.has(r.id) && r.end_reason === "server-stopped" && r.started_at >= restartAt,
+    );
     const recoveredFlv = recovered.filter((r) => r.protocol === "http-flv");
     const worstLagMs = Math.max(0, ...recoveredFlv.map((r) => killedAt - r.ended_at));
     // The HLS viewers stay for the whole load, so every one of them was live at the kill; the FLV viewers
@@ -114,7 +150,12 @@ export async function restartScenario(options: SoakOptions): Promise<ScenarioRes
     const recoveredHls = recovered.filter((r) => r.protocol === "hls").length;
     sheet.check("SIGKILL: live HLS sessions recorded at the next start", recoveredHls, `≥ ${hls}`, recoveredHls >= hls);
     sheet.info("SIGKILL: live FLV sessions recorded at the next start", recoveredFlv.length);
-    sheet.check("SIGKILL: FLV accounting lost (kill − last heartbeat, worst)", ms(worstLagMs), `≤ ${LEDGER_LOSS_MS} ms (+${LEDGER_SLACK_MS} ms slack)`, recoveredFlv.length > 0 && worstLagMs <= LEDGER_LOSS_MS + LEDGER_SLACK_MS);
+    sheet.check(
+      "SIGKILL: FLV accounting lost (kill − last heartbeat, worst)",
+      ms(worstLagMs),
+      `≤ ${LEDGER_LOSS_MS} ms (+${LEDGER_SLACK_MS} ms slack)`,
+      recoveredFlv.length > 0 && worstLagMs <= LEDGER_LOSS_MS + LEDGER_SLACK_MS,
+    );
     sheet.info("SIGKILL: stats.recovered logged at the next start", server.events.get("stats.recovered") ?? 0);
   } catch (error) {
     const last = servers.at(-1);
@@ -130,9 +171,15 @@ export async function restartScenario(options: SoakOptions): Promise<ScenarioRes
 /** Waits until the load has joined `total` viewers and the server counts that many live sessions. */
 async function waitForSessions(setup: SoakServerConfig, running: RunningLoad, total: number): Promise<void> {
   await waitFor(`${total} viewers to join`, () => (running.progress().joined >= total ? true : undefined), 90_000);
-  await waitFor(`${total} live sessions on the server`, async () => {
-    const answer = await fetch(`http://127.0.0.1:${setup.ports.api}/api/health`, { headers: { Authorization: `Bearer ${API_TOKEN}` } }).catch(() => null);
-    const body = answer?.ok ? ((await answer.json()) as { liveSessions: number }) : undefined;
-    return body !== undefined && body.liveSessions >= total ? true : undefined;
-  }, 30_000);
+  await waitFor(
+    `${total} live sessions on the server`,
+    async () => {
+      const answer = await fetch(`http://127.0.0.1:${setup.ports.api}/api/health`, {
+        headers: { Authorization: `Bearer ${API_TOKEN}` },
+      }).catch(() => null);
+      const body = answer?.ok ? ((await answer.json()) as { liveSessions: number }) : undefined;
+      return body !== undefined && body.liveSessions >= total ? true : undefined;
+    },
+    30_000,
+  );
 }

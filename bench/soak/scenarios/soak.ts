@@ -38,41 +38,85 @@ export async function soakScenario(options: SoakOptions): Promise<ScenarioResult
     const idleBefore = sampleProcess(server.pid);
     const rampMs = options.quick ? 2000 : 20_000;
     const life = options.quick ? { minMs: 3000, maxMs: 8000 } : { minMs: 30_000, maxMs: 120_000 };
-    const load = startLoad({
-      port: setup.ports.http, offset: 0, rampMs, durationMs,
-      hls: { viewers: viewers - flv, startSegments: 1, churn: life, target: { kind: "gate", port: setup.ports.http, masterPath: "/live/test/index.m3u8?token=demo" } },
-      flv: { viewers: flv, path: "/live/test.flv?token=demo", churn: life },
-    }, options.loadProcesses);
+    const load = startLoad(
+      {
+        port: setup.ports.http,
+        offset: 0,
+        rampMs,
+        durationMs,
+        hls: {
+          viewers: viewers - flv,
+          startSegments: 1,
+          churn: life,
+          target: { kind: "gate", port: setup.ports.http, masterPath: "/live/test/index.m3u8?token=demo" },
+        },
+        flv: { viewers: flv, path: "/live/test.flv?token=demo", churn: life },
+      },
+      options.loadProcesses,
+    );
     const samples: { atMs: number; rssBytes: number; fds: number }[] = [];
     const t0 = Date.now();
     const sampler = setInterval(() => samples.push({ atMs: Date.now() - t0, ...sampleProcess(server.pid) }), everyMs);
     const result = await load.result;
     clearInterval(sampler);
     // Every viewer has gone: the descriptors they used must be closed again (HLS sessions hold none).
-    const idleAfter = await waitFor("the viewers' sockets to close", () => {
-      const now = sampleProcess(server.pid);
-      return now.fds <= idleBefore.fds + IDLE_FD_TOLERANCE ? now : undefined;
-    }, 10_000).catch(() => sampleProcess(server.pid));
+    const idleAfter = await waitFor(
+      "the viewers' sockets to close",
+      () => {
+        const now = sampleProcess(server.pid);
+        return now.fds <= idleBefore.fds + IDLE_FD_TOLERANCE ? now : undefined;
+      },
+      10_000,
+    ).catch(() => sampleProcess(server.pid));
     const warm = samples.slice(Math.max(1, Math.floor(samples.length / 4)));
     const mb = (b: number) => `${(b / 1048576).toFixed(1)} MB`;
     const first = warm[0]!;
     const last = warm.at(-1)!;
     const rssSlope = slopePerMinute(warm.map((s) => [s.atMs, s.rssBytes]));
     const fdSlope = slopePerMinute(warm.map((s) => [s.atMs, s.fds]));
-    sheet.info("viewers (HLS + FLV), duration, sample every", `${viewers} (${viewers - flv} + ${flv}), ${(durationMs / 60_000).toFixed(1)} min, ${everyMs / 1000} s`);
+    sheet.info(
+      "viewers (HLS + FLV), duration, sample every",
+      `${viewers} (${viewers - flv} + ${flv}), ${(durationMs / 60_000).toFixed(1)} min, ${everyMs / 1000} s`,
+    );
     sheet.info("sessions over the run, viewer errors", `${result.joined}, ${totalErrors(result)}`);
-    sheet.info("segments delivered", `${result.segmentsDelivered} / ${result.segmentsAsked} (${percent(result.segmentsDelivered, result.segmentsAsked)})`);
-    sheet.info("RSS start / after warm-up / end / max", `${mb(samples[0]!.rssBytes)} / ${mb(first.rssBytes)} / ${mb(last.rssBytes)} / ${mb(Math.max(...samples.map((s) => s.rssBytes)))}`);
+    sheet.info(
+      "segments delivered",
+      `${result.segmentsDelivered} / ${result.segmentsAsked} (${percent(result.segmentsDelivered, result.segmentsAsked)})`,
+    );
+    sheet.info(
+      "RSS start / after warm-up / end / max",
+      `${mb(samples[0]!.rssBytes)} / ${mb(first.rssBytes)} / ${mb(last.rssBytes)} / ${mb(Math.max(...samples.map((s) => s.rssBytes)))}`,
+    );
     sheet.info("RSS slope after warm-up", `${(rssSlope / 1048576).toFixed(2)} MB/min`);
     const rssAllowed = Math.max(first.rssBytes * RSS_TOLERANCE.fraction, RSS_TOLERANCE.minBytes);
-    sheet.check("RSS growth after warm-up", mb(last.rssBytes - first.rssBytes), `≤ ${mb(rssAllowed)}`, last.rssBytes - first.rssBytes <= rssAllowed);
-    sheet.info("open fds start / after warm-up / end / max", `${samples[0]!.fds} / ${first.fds} / ${last.fds} / ${Math.max(...samples.map((s) => s.fds))}`);
+    sheet.check(
+      "RSS growth after warm-up",
+      mb(last.rssBytes - first.rssBytes),
+      `≤ ${mb(rssAllowed)}`,
+      last.rssBytes - first.rssBytes <= rssAllowed,
+    );
+    sheet.info(
+      "open fds start / after warm-up / end / max",
+      `${samples[0]!.fds} / ${first.fds} / ${last.fds} / ${Math.max(...samples.map((s) => s.fds))}`,
+    );
     sheet.info("open fds slope after warm-up", `${fdSlope.toFixed(2)} /min`);
-    sheet.check("open fds growth after warm-up", last.fds - first.fds, `≤ ${fdTolerance(viewers)}`, last.fds - first.fds <= fdTolerance(viewers));
-    sheet.check("open fds idle before / after the load", `${idleBefore.fds} / ${idleAfter.fds}`, `after ≤ before + ${IDLE_FD_TOLERANCE}`, idleAfter.fds <= idleBefore.fds + IDLE_FD_TOLERANCE);
+    sheet.check(
+      "open fds growth after warm-up",
+      last.fds - first.fds,
+      `≤ ${fdTolerance(viewers)}`,
+      last.fds - first.fds <= fdTolerance(viewers),
+    );
+    sheet.check(
+      "open fds idle before / after the load",
+      `${idleBefore.fds} / ${idleAfter.fds}`,
+      `after ≤ before + ${IDLE_FD_TOLERANCE}`,
+      idleAfter.fds <= idleBefore.fds + IDLE_FD_TOLERANCE,
+    );
     sheet.check("viewers joined", result.joined, `≥ ${viewers}`, result.joined >= viewers);
     if (totalErrors(result) > 0) sheet.notes.push(`viewer errors: ${JSON.stringify(result.errors)}`);
-    sheet.notes.push(`samples (s: MB, fds): ${samples.map((s) => `${Math.round(s.atMs / 1000)}: ${(s.rssBytes / 1048576).toFixed(0)}, ${s.fds}`).join("; ")}`);
+    sheet.notes.push(
+      `samples (s: MB, fds): ${samples.map((s) => `${Math.round(s.atMs / 1000)}: ${(s.rssBytes / 1048576).toFixed(0)}, ${s.fds}`).join("; ")}`,
+    );
   } catch (error) {
     sheet.fail(`aborted: ${(error as Error).message}\n${server.tail().split("\n").slice(-10).join("\n")}`);
   } finally {

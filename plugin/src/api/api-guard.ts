@@ -69,19 +69,27 @@ export class ApiGuard {
   accepted(credential: string): boolean {
     // Every accepted token is compared, with no early exit, so timing does not tell which one matched.
     let accepted = false;
-    for (const token of [this.#tokens.token, ...(this.#tokens.previousTokens ?? [])]) accepted = secretsEqual(credential, token) || accepted;
+    for (const token of [this.#tokens.token, ...(this.#tokens.previousTokens ?? [])])
+      accepted = secretsEqual(credential, token) || accepted;
     return accepted;
   }
 
   /** A failed credential: 429 while the client is banned (not counted again), else counted and 401. */
   refuse(req: IncomingMessage, res: ServerResponse, { peer, client }: ApiCaller): void {
     const banLeftMs = this.#throttle.banLeftMs(client);
-    if (banLeftMs > 0) return sendJson(res, 429, { error: "too many failed attempts; try later" }, { "Retry-After": String(Math.ceil(banLeftMs / 1000)) });
+    if (banLeftMs > 0)
+      return sendJson(res, 429, { error: "too many failed attempts; try later" }, { "Retry-After": String(Math.ceil(banLeftMs / 1000)) });
     const failures = this.#throttle.fail(client);
     if (failures > 0) {
-      this.#log.warn({ event: "api.client_banned", ip: client, failures, banSec: API_THROTTLE.banSec }, "management API: address banned after repeated bad credentials");
+      this.#log.warn(
+        { event: "api.client_banned", ip: client, failures, banSec: API_THROTTLE.banSec },
+        "management API: address banned after repeated bad credentials",
+      );
     }
-    this.#log.info({ event: "api.unauthorized", ip: peer, method: req.method, path: req.url?.split("?")[0] }, "management API: bad or missing credential");
+    this.#log.info(
+      { event: "api.unauthorized", ip: peer, method: req.method, path: req.url?.split("?")[0] },
+      "management API: bad or missing credential",
+    );
     return sendJson(res, 401, { error: "missing or wrong bearer token" }, { "WWW-Authenticate": 'Bearer realm="nms-viewer-auth"' });
   }
 

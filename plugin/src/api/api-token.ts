@@ -50,10 +50,13 @@ export function estimateTokenBits(token: string): number {
 /** Why `token` is too weak to be an API credential, or undefined when it is strong enough. */
 export function tokenWeakness(token: string): string | undefined {
   const text = token.replace(/={1,2}$/, "");
-  if (text.length < MIN_TOKEN_CHARS) return `has fewer than ${MIN_TOKEN_CHARS} characters: an API token needs at least ${MIN_TOKEN_CHARS} random characters (${MIN_TOKEN_BITS} bits); ${MAKE_TOKEN_HINT}`;
-  if (!TOKEN_TEXT.test(text)) return `must be a random token of base64url, base64 or hex characters (at least ${MIN_TOKEN_BITS} bits); ${MAKE_TOKEN_HINT}`;
+  if (text.length < MIN_TOKEN_CHARS)
+    return `has fewer than ${MIN_TOKEN_CHARS} characters: an API token needs at least ${MIN_TOKEN_CHARS} random characters (${MIN_TOKEN_BITS} bits); ${MAKE_TOKEN_HINT}`;
+  if (!TOKEN_TEXT.test(text))
+    return `must be a random token of base64url, base64 or hex characters (at least ${MIN_TOKEN_BITS} bits); ${MAKE_TOKEN_HINT}`;
   const bits = estimateTokenBits(token);
-  if (bits < MIN_TOKEN_BITS) return `has too little randomness (about ${Math.floor(bits)} of the ${MIN_TOKEN_BITS} bits needed: runs, sequences or repeats count for nothing); ${MAKE_TOKEN_HINT}`;
+  if (bits < MIN_TOKEN_BITS)
+    return `has too little randomness (about ${Math.floor(bits)} of the ${MIN_TOKEN_BITS} bits needed: runs, sequences or repeats count for nothing); ${MAKE_TOKEN_HINT}`;
   return undefined;
 }
 

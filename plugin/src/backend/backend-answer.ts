@@ -7,8 +7,18 @@ import type { BackendResponse } from "./backend-transport.js";
  * (a 5xx: not a verdict, never cached; a re-checked session may ride it out, see staleIfErrorSec).
  */
 export type BackendAnswer =
-  | { readonly kind: "allow"; readonly reason: string; readonly user: SessionIdentity | undefined; readonly authDurationSec: number | undefined }
-  | { readonly kind: "deny"; readonly reason: string; readonly redirectUrl: string | undefined; readonly authDurationSec: number | undefined }
+  | {
+      readonly kind: "allow";
+      readonly reason: string;
+      readonly user: SessionIdentity | undefined;
+      readonly authDurationSec: number | undefined;
+    }
+  | {
+      readonly kind: "deny";
+      readonly reason: string;
+      readonly redirectUrl: string | undefined;
+      readonly authDurationSec: number | undefined;
+    }
   | { readonly kind: "error"; readonly reason: string };
 
 /**
@@ -19,7 +29,12 @@ export function answerOfStatus(response: BackendResponse, redirectUrl: string | 
   const authDurationSec = authDurationOf(response);
   if (response.status === 200) return { kind: "allow", reason: "backend answered 200", user: identityOf(response), authDurationSec };
   if (response.status >= 500) return { kind: "error", reason: `backend answered ${response.status}` };
-  return { kind: "deny", reason: `backend answered ${response.status}`, redirectUrl: redirectUrl === "" ? undefined : redirectUrl, authDurationSec };
+  return {
+    kind: "deny",
+    reason: `backend answered ${response.status}`,
+    redirectUrl: redirectUrl === "" ? undefined : redirectUrl,
+    authDurationSec,
+  };
 }
 
 /** The first value of a response header, or undefined. */

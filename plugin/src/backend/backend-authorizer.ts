@@ -69,7 +69,10 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
   const protocol: BackendProtocol = createBackendProtocol(config);
   const target = safeTarget(protocol.checkUrl);
   const transport = new BackendTransport({ ...config, url: target }, parts.dispatcher);
-  const cache = new VerdictCache<Outcome>(config.cacheEntries, parts.clock, { maxBytes: config.cacheMaxBytes, purgeIntervalMs: CACHE_PURGE_INTERVAL_MS });
+  const cache = new VerdictCache<Outcome>(config.cacheEntries, parts.clock, {
+    maxBytes: config.cacheMaxBytes,
+    purgeIntervalMs: CACHE_PURGE_INTERVAL_MS,
+  });
   let pendingCalls = 0;
   const grants = new SessionGrants(parts.sessions);
   const { clock } = parts;
@@ -162,7 +165,13 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
     if (outcome.kind === "invalid") {
       grants.delete(request.sessionId);
       log.warn(
-        { event: "backend.request_invalid", backend: target, sessionId: request.sessionId, purpose: request.purpose, problem: outcome.error.problem },
+        {
+          event: "backend.request_invalid",
+          backend: target,
+          sessionId: request.sessionId,
+          purpose: request.purpose,
+          problem: outcome.error.problem,
+        },
         "backend check request cannot be sent for this viewer; denying",
       );
       return deny(`backend request not sent: ${outcome.error.problem}`);
@@ -172,7 +181,13 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
       if (stale !== undefined) return stale;
       grants.delete(request.sessionId);
       log.warn(
-        { event: "backend.busy", backend: target, sessionId: request.sessionId, purpose: request.purpose, maxPendingCalls: config.maxPendingCalls },
+        {
+          event: "backend.busy",
+          backend: target,
+          sessionId: request.sessionId,
+          purpose: request.purpose,
+          maxPendingCalls: config.maxPendingCalls,
+        },
         "too many backend calls pending (auth.backend.maxPendingCalls); denying",
       );
       return deny(`backend busy: ${config.maxPendingCalls} calls pending (auth.backend.maxPendingCalls)`);
@@ -190,7 +205,15 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
       const stale = staleAllow(request, `unreachable (${outcome.error.failure})`);
       if (stale !== undefined) return stale;
       log.error(
-        { event: "backend.unreachable", backend: target, cause: outcome.error.failure, action: config.onUnreachable, sessionId: request.sessionId, purpose: request.purpose, error: outcome.error.message },
+        {
+          event: "backend.unreachable",
+          backend: target,
+          cause: outcome.error.failure,
+          action: config.onUnreachable,
+          sessionId: request.sessionId,
+          purpose: request.purpose,
+          error: outcome.error.message,
+        },
         `auth backend unreachable (${outcome.error.failure}); default action ${config.onUnreachable}`,
       );
       const reason = `backend unreachable (${outcome.error.failure}); default action ${config.onUnreachable}`;
@@ -202,7 +225,10 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
     if (answer.kind === "error") {
       const stale = staleAllow(request, answer.reason);
       if (stale !== undefined) return stale;
-      log.error({ event: "backend.error_answer", backend: target, sessionId: request.sessionId, purpose: request.purpose, reason: answer.reason }, "auth backend failed; denying");
+      log.error(
+        { event: "backend.error_answer", backend: target, sessionId: request.sessionId, purpose: request.purpose, reason: answer.reason },
+        "auth backend failed; denying",
+      );
       grants.delete(request.sessionId);
       return deny(`${answer.reason}${via}`);
     }
@@ -227,7 +253,11 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
         const grant = grants.get(request.sessionId);
         const now = clock.now();
         if (grant !== undefined && now < grant.until) {
-          return allow(`backend grant kept (X-AuthDuration, ${Math.ceil((grant.until - now) / 1000)} s left)`, grant.user, recheckSecFor(grant.until - now));
+          return allow(
+            `backend grant kept (X-AuthDuration, ${Math.ceil((grant.until - now) / 1000)} s left)`,
+            grant.user,
+            recheckSecFor(grant.until - now),
+          );
         }
       }
       const { value, source } = await cache.resolve(protocol.keyOf(request), () => ask(request), ttlMsOf);

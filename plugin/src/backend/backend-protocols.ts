@@ -28,7 +28,9 @@ export const BACKEND_PROTOCOLS: { readonly [T in BackendType]: BackendProtocolFa
 export function createBackendProtocol(config: BackendConfig): BackendProtocol {
   const type: string = config.type;
   if (!Object.hasOwn(BACKEND_PROTOCOLS, type)) {
-    const accepted = Object.keys(BACKEND_PROTOCOLS).map((name) => JSON.stringify(name)).join("|");
+    const accepted = Object.keys(BACKEND_PROTOCOLS)
+      .map((name) => JSON.stringify(name))
+      .join("|");
     throw new ConfigError([{ path: "auth.backend.type", message: `has no backend protocol; must be one of ${accepted}`, value: type }]);
   }
   // The table's type pairs each type with its own configuration; indexing by a union loses that pairing.

@@ -1,6 +1,13 @@
 import { readFileSync } from "node:fs";
 import { Pool, request, type Dispatcher } from "undici";
-import { BackendRequestError, BackendResponseError, BackendTimeoutError, BackendUnreachableError, VaError, type UnreachableCause } from "../core/errors.js";
+import {
+  BackendRequestError,
+  BackendResponseError,
+  BackendTimeoutError,
+  BackendUnreachableError,
+  VaError,
+  type UnreachableCause,
+} from "../core/errors.js";
 
 /** Backend answers are read up to this many bytes, so a backend cannot make us buffer without bound; more is an unusable answer. */
 const MAX_BACKEND_BODY_BYTES = 64 * 1024;
@@ -50,15 +57,17 @@ export class BackendTransport {
     this.#timeoutMs = options.timeoutMs;
     this.#connectTimeoutMs = options.connectTimeoutMs;
     this.#ownsDispatcher = dispatcher === undefined;
-    this.#dispatcher = dispatcher ?? new Pool(new URL(options.url).origin, {
-      connections: options.connections,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-      connect: {
-        timeout: options.connectTimeoutMs,
-        ...(options.caFile !== null ? { ca: readFileSync(options.caFile, "utf8") } : {}),
-      },
-    });
+    this.#dispatcher =
+      dispatcher ??
+      new Pool(new URL(options.url).origin, {
+        connections: options.connections,
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs,
+        connect: {
+          timeout: options.connectTimeoutMs,
+          ...(options.caFile !== null ? { ca: readFileSync(options.caFile, "utf8") } : {}),
+        },
+      });
   }
 
   /** GETs `url`; reads the body (≤ 64 KiB) only when `readBody`, else discards it. */
@@ -151,13 +160,25 @@ const CAUSE_BY_CODE: Readonly<Record<string, UnreachableCause>> = {
 
 /** Codes of a request refused before it was sent: by undici's checks (header values, URL, options) or Node's. */
 const REQUEST_CODES: ReadonlySet<string> = new Set([
-  "UND_ERR_INVALID_ARG", "UND_ERR_NOT_SUPPORTED", "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH",
-  "ERR_INVALID_URL", "ERR_INVALID_CHAR", "ERR_INVALID_HTTP_TOKEN", "ERR_HTTP_INVALID_HEADER_VALUE",
-  "ERR_INVALID_ARG_TYPE", "ERR_INVALID_ARG_VALUE", "ERR_INVALID_PROTOCOL", "ERR_UNESCAPED_CHARACTERS",
+  "UND_ERR_INVALID_ARG",
+  "UND_ERR_NOT_SUPPORTED",
+  "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH",
+  "ERR_INVALID_URL",
+  "ERR_INVALID_CHAR",
+  "ERR_INVALID_HTTP_TOKEN",
+  "ERR_HTTP_INVALID_HEADER_VALUE",
+  "ERR_INVALID_ARG_TYPE",
+  "ERR_INVALID_ARG_VALUE",
+  "ERR_INVALID_PROTOCOL",
+  "ERR_UNESCAPED_CHARACTERS",
 ]);
 
 /** Codes of an answer that came but cannot be read (llhttp's `HPE_*` codes are matched by prefix). */
-const RESPONSE_CODES: ReadonlySet<string> = new Set(["UND_ERR_RES_CONTENT_LENGTH_MISMATCH", "UND_ERR_RES_EXCEEDED_MAX_SIZE", "UND_ERR_HEADERS_OVERFLOW"]);
+const RESPONSE_CODES: ReadonlySet<string> = new Set([
+  "UND_ERR_RES_CONTENT_LENGTH_MISMATCH",
+  "UND_ERR_RES_EXCEEDED_MAX_SIZE",
+  "UND_ERR_HEADERS_OVERFLOW",
+]);
 
 /**
  * Sorts a transport error by the codes on it and its causes; undefined when no code is known. An
@@ -167,12 +188,15 @@ const RESPONSE_CODES: ReadonlySet<string> = new Set(["UND_ERR_RES_CONTENT_LENGTH
 function classify(error: unknown, target: string, connectTimeoutMs: number, timeoutMs: number): VaError | undefined {
   for (const code of codesOf(error)) {
     if (code === "UND_ERR_CONNECT_TIMEOUT") return new BackendTimeoutError(target, "connect", connectTimeoutMs, { cause: error });
-    if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return new BackendTimeoutError(target, "total", timeoutMs, { cause: error });
+    if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT")
+      return new BackendTimeoutError(target, "total", timeoutMs, { cause: error });
     const known = CAUSE_BY_CODE[code];
     if (known !== undefined) return new BackendUnreachableError(target, known, code, { cause: error });
-    if (/^(ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_)/.test(code)) return new BackendUnreachableError(target, "tls", code, { cause: error });
+    if (/^(ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_)/.test(code))
+      return new BackendUnreachableError(target, "tls", code, { cause: error });
     if (REQUEST_CODES.has(code)) return new BackendRequestError(target, `refused by the HTTP client (${code})`, { cause: error });
-    if (RESPONSE_CODES.has(code) || code.startsWith("HPE_")) return new BackendResponseError(target, `unreadable HTTP answer (${code})`, { cause: error });
+    if (RESPONSE_CODES.has(code) || code.startsWith("HPE_"))
+      return new BackendResponseError(target, `unreadable HTTP answer (${code})`, { cause: error });
   }
   // undici 7 gives an answer that is not HTTP at all (llhttp's INVALID_CONSTANT) no code: it would be
   // taken for an unknown failure (`backend.call_failed`) though it is plainly an unreadable answer.
@@ -182,7 +206,9 @@ function classify(error: unknown, target: string, connectTimeoutMs: number, time
 
 /** True for undici's HTTPParserError (by name: undici's class is internal), on the error or its cause. */
 function isHttpParserError(error: unknown): boolean {
-  return error instanceof Error && (error.name === "HTTPParserError" || (error.cause instanceof Error && error.cause.name === "HTTPParserError"));
+  return (
+    error instanceof Error && (error.name === "HTTPParserError" || (error.cause instanceof Error && error.cause.name === "HTTPParserError"))
+  );
 }
 
 /** The string codes on an error, its causes and (for an AggregateError, e.g. from happy eyeballs) its errors, nearest first; bounded. */

@@ -28,14 +28,16 @@ export function checkBackendCall(call: BackendCall, target: string): BackendCall
     throw new BackendRequestError(target, `URL is ${call.url.length} characters long (limit ${MAX_BACKEND_URL_LENGTH})`);
   }
   const urlControl = call.url.search(/[\u0000-\u001f\u007f]/);
-  if (urlControl !== -1) throw new BackendRequestError(target, `URL has a control character (${hex(call.url, urlControl)}) at position ${urlControl}`);
+  if (urlControl !== -1)
+    throw new BackendRequestError(target, `URL has a control character (${hex(call.url, urlControl)}) at position ${urlControl}`);
   let parsed: URL;
   try {
     parsed = new URL(call.url);
   } catch (error) {
     throw new BackendRequestError(target, "URL does not parse", { cause: error });
   }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new BackendRequestError(target, `URL scheme ${parsed.protocol} is not http or https`);
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
+    throw new BackendRequestError(target, `URL scheme ${parsed.protocol} is not http or https`);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(call.headers)) headers[name] = fieldValue(name, value, target);
   return { url: call.url, headers, readBody: call.readBody };
@@ -46,9 +48,11 @@ function fieldValue(name: string, value: string, target: string): string {
   const at = controlCharacterAt(value);
   if (at !== -1) throw new BackendRequestError(target, `header ${name} has a control character (${hex(value, at)}) at position ${at}`);
   // Checked on the characters first, so a huge value is refused before it is copied into bytes.
-  if (value.length > MAX_BACKEND_HEADER_BYTES) throw new BackendRequestError(target, `header ${name} is ${value.length} characters long (limit ${MAX_BACKEND_HEADER_BYTES} bytes)`);
+  if (value.length > MAX_BACKEND_HEADER_BYTES)
+    throw new BackendRequestError(target, `header ${name} is ${value.length} characters long (limit ${MAX_BACKEND_HEADER_BYTES} bytes)`);
   const bytes = /[^\u0000-\u00ff]/.test(value) ? Buffer.from(value, "utf8").toString("latin1") : value;
-  if (bytes.length > MAX_BACKEND_HEADER_BYTES) throw new BackendRequestError(target, `header ${name} is ${bytes.length} bytes long (limit ${MAX_BACKEND_HEADER_BYTES})`);
+  if (bytes.length > MAX_BACKEND_HEADER_BYTES)
+    throw new BackendRequestError(target, `header ${name} is ${bytes.length} bytes long (limit ${MAX_BACKEND_HEADER_BYTES})`);
   return bytes;
 }
 

@@ -12,7 +12,17 @@ const FLUSSONIC_PROTO: Readonly<Record<Protocol, string>> = { rtmp: "rtmp", "htt
 
 /** The parameters of the Flussonic auth backend protocol we send, in this order. */
 const FLUSSONIC_PARAMS = [
-  "name", "proto", "ip", "token", "session_id", "request_type", "request_number", "stream_clients", "total_clients", "qs", "user_agent",
+  "name",
+  "proto",
+  "ip",
+  "token",
+  "session_id",
+  "request_type",
+  "request_number",
+  "stream_clients",
+  "total_clients",
+  "qs",
+  "user_agent",
 ] as const;
 
 /** Every Flussonic parameter name, the optional ones we do not send included: a viewer's parameter by one of these names is never forwarded. */
@@ -20,7 +30,10 @@ const FLUSSONIC_RESERVED: ReadonlySet<string> = new Set([...FLUSSONIC_PARAMS, "d
 
 /** Smarty's `error` codes (docs/protocols.md §3.3). */
 const SMARTY_ERRORS: Readonly<Record<number, string>> = {
-  0: "valid", 1: "token expired", 2: "token issued for other content", 3: "token issued for another IP",
+  0: "valid",
+  1: "token expired",
+  2: "token issued for other content",
+  3: "token issued for another IP",
 };
 
 /**
@@ -39,10 +52,18 @@ export function createFlussonicProtocol(config: FlussonicBackendConfig): Backend
     type: config.type,
     checkUrl,
     keepsGrantOnRecheck: !config.recheckAsksBackend,
-    keyOf: (request) => JSON.stringify([
-      config.type, request.app, request.channel, FLUSSONIC_PROTO[request.protocol], request.ip, tokenOf(request),
-      requestTypeOf(request), request.query, request.userAgent,
-    ]),
+    keyOf: (request) =>
+      JSON.stringify([
+        config.type,
+        request.app,
+        request.channel,
+        FLUSSONIC_PROTO[request.protocol],
+        request.ip,
+        tokenOf(request),
+        requestTypeOf(request),
+        request.query,
+        request.userAgent,
+      ]),
     build: function buildFlussonicCall(request: AuthRequest, counts: () => ClientCounts): BackendCall {
       const { stream, total } = counts();
       const params = new URLSearchParams({
@@ -97,7 +118,8 @@ function interpretSmartyAnswer(response: BackendResponse): BackendAnswer {
   if (response.status >= 500) return { kind: "error", reason: `backend answered ${response.status}` };
   const authDurationSec = authDurationOf(response);
   const code = smartyErrorOf(response.body);
-  if (response.status === 200 && code === 0) return { kind: "allow", reason: "smarty error 0 (valid)", user: identityOf(response), authDurationSec };
+  if (response.status === 200 && code === 0)
+    return { kind: "allow", reason: "smarty error 0 (valid)", user: identityOf(response), authDurationSec };
   const meaning = code === undefined ? "no JSON error code in the body" : `smarty error ${code} (${SMARTY_ERRORS[code] ?? "unknown code"})`;
   return { kind: "deny", reason: `backend answered ${response.status}: ${meaning}`, redirectUrl: undefined, authDurationSec };
 }

@@ -23,7 +23,17 @@ export function createHttpRequestProtocol(config: HttpRequestBackendConfig): Bac
     type: "http-request",
     checkUrl: config.url,
     keepsGrantOnRecheck: false,
-    keyOf: (request) => JSON.stringify(["http-request", request.query, request.channel, request.ip, request.path, request.userAgent, request.host, request.origin]),
+    keyOf: (request) =>
+      JSON.stringify([
+        "http-request",
+        request.query,
+        request.channel,
+        request.ip,
+        request.path,
+        request.userAgent,
+        request.host,
+        request.origin,
+      ]),
     build: function buildHttpRequestCall(request: AuthRequest): BackendCall {
       return {
         url: appendQuery(config.url, verbatimQuery(request.query, target)),

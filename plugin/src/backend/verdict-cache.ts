@@ -49,7 +49,10 @@ export class VerdictCache<V extends object> {
   constructor(maxEntries: number, clock: Clock, options: VerdictCacheOptions = {}) {
     const { maxBytes, purgeIntervalMs = 0 } = options;
     this.#lru = new LRUCache<string, V>({
-      max: maxEntries, perf: clock, ttlAutopurge: false, ttlResolution: 0,
+      max: maxEntries,
+      perf: clock,
+      ttlAutopurge: false,
+      ttlResolution: 0,
       ...(maxBytes !== undefined ? { maxSize: maxBytes, sizeCalculation: entryBytes } : {}),
     });
     this.#purgeIntervalMs = purgeIntervalMs;

@@ -94,16 +94,28 @@ export class AuthChain extends EventEmitter<AuthChainEvents> {
         const verdict = end.verdict;
         if (verdict.verdict === "allow") {
           return {
-            verdict: "allow", step: end.step, reason: verdict.reason, latencyMs,
+            verdict: "allow",
+            step: end.step,
+            reason: verdict.reason,
+            latencyMs,
             ...(verdict.user ? { user: verdict.user } : {}),
             ...(verdict.ttlSec !== undefined ? { ttlSec: verdict.ttlSec } : {}),
           };
         }
-        return { verdict: "deny", step: end.step, reason: verdict.reason, latencyMs, ...(verdict.redirectUrl ? { redirectUrl: verdict.redirectUrl } : {}) };
+        return {
+          verdict: "deny",
+          step: end.step,
+          reason: verdict.reason,
+          latencyMs,
+          ...(verdict.redirectUrl ? { redirectUrl: verdict.redirectUrl } : {}),
+        };
       }
-      case "vetoed": return { verdict: "deny", step: end.step, reason: end.reason, latencyMs, ...(end.user ? { user: end.user } : {}) };
-      case "failed": return { verdict: "deny", step: end.step, reason: `step ${end.step} failed: ${errorMessage(end.error)}`, latencyMs };
-      case "passed": return { verdict: this.#defaultAction, step: "default", reason: `no step decided; default is ${this.#defaultAction}`, latencyMs };
+      case "vetoed":
+        return { verdict: "deny", step: end.step, reason: end.reason, latencyMs, ...(end.user ? { user: end.user } : {}) };
+      case "failed":
+        return { verdict: "deny", step: end.step, reason: `step ${end.step} failed: ${errorMessage(end.error)}`, latencyMs };
+      case "passed":
+        return { verdict: this.#defaultAction, step: "default", reason: `no step decided; default is ${this.#defaultAction}`, latencyMs };
     }
   }
 

@@ -32,7 +32,10 @@ export type LoopEnd<Name extends string> =
  *
  * A runner drives it as: `let next = loop.next(); while (!next.done) next = loop.next(answerOf(next.value));`.
  */
-export function* stepLoop<Name extends string>(steps: readonly Authorizer<Name>[], request: AuthRequest): Generator<Authorizer<Name>, LoopEnd<Name>, StepAnswer> {
+export function* stepLoop<Name extends string>(
+  steps: readonly Authorizer<Name>[],
+  request: AuthRequest,
+): Generator<Authorizer<Name>, LoopEnd<Name>, StepAnswer> {
   // Steps that ran and may veto a later step's allow on its identity (the `revoked` step).
   let vetoes: Authorizer<Name>[] | undefined;
   for (const step of steps) {

@@ -55,11 +55,15 @@ export class SyncStepRunner<Name extends string> {
     }
     const end = next.value;
     switch (end.end) {
-      case "decided": return { step: end.step, verdict: end.verdict };
-      case "vetoed": return { step: end.step, verdict: { verdict: "deny", reason: end.reason }, ...(end.user ? { user: end.user } : {}) };
+      case "decided":
+        return { step: end.step, verdict: end.verdict };
+      case "vetoed":
+        return { step: end.step, verdict: { verdict: "deny", reason: end.reason }, ...(end.user ? { user: end.user } : {}) };
       // Not reached: this runner lets a step's throw propagate instead of handing it to the loop.
-      case "failed": throw end.error;
-      case "passed": return { step: "default", verdict: this.#defaultVerdict };
+      case "failed":
+        throw end.error;
+      case "passed":
+        return { step: "default", verdict: this.#defaultVerdict };
     }
   }
 }

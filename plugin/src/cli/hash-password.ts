@@ -6,7 +6,9 @@ import { hashPassword } from "../users/password-hash.js";
 async function main(): Promise<number> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  const password = Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+  const password = Buffer.concat(chunks)
+    .toString("utf8")
+    .replace(/\r?\n$/, "");
   if (password === "") {
     console.error("usage: echo -n '<password>' | npm run -s hash-password");
     return 2;

@@ -9,7 +9,8 @@ import { DEFAULT_MAX_LINK_LIFETIME_SEC, SECURETOKEN_FORMATS, type SecureTokenFor
 import { VaError } from "../core/errors.js";
 import { makeSecureLink } from "../securetoken/make-secure-link.js";
 
-const USAGE = "usage: npm run make-link -- --url <url> --secret <secret> [--ttl <seconds, default 3600>] [--ip <viewer ip>] [--format astra|flussonic|nms] [--publish] [--max-lifetime <the server's maxLifetimeSec, default 86400>]";
+const USAGE =
+  "usage: npm run make-link -- --url <url> --secret <secret> [--ttl <seconds, default 3600>] [--ip <viewer ip>] [--format astra|flussonic|nms] [--publish] [--max-lifetime <the server's maxLifetimeSec, default 86400>]";
 
 function main(argv: string[]): number {
   let values;
@@ -31,7 +32,9 @@ function main(argv: string[]): number {
   } catch (error) {
     // A stray argument may well be the secret itself (`--secret` forgotten): say so without echoing it.
     const positional = (error as { code?: string }).code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL";
-    console.error(`${positional ? "unexpected argument (not shown: it may be a secret); every value needs its --option" : (error as Error).message}\n${USAGE}`);
+    console.error(
+      `${positional ? "unexpected argument (not shown: it may be a secret); every value needs its --option" : (error as Error).message}\n${USAGE}`,
+    );
     return 2;
   }
   if (values.help) {

@@ -16,5 +16,9 @@ export function makeTokenCommand(args: readonly string[], out: (text: string) =>
 
 // Run as a script (npm run make-token), not when the bundled server's bin imports it.
 if (process.argv[1] !== undefined && /make-token\.[cm]?[jt]s$/.test(process.argv[1])) {
-  process.exitCode = makeTokenCommand(process.argv.slice(2), (t) => process.stdout.write(t), (t) => process.stderr.write(t));
+  process.exitCode = makeTokenCommand(
+    process.argv.slice(2),
+    (t) => process.stdout.write(t),
+    (t) => process.stderr.write(t),
+  );
 }

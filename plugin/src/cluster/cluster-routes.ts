@@ -10,21 +10,36 @@ import type { UsageRow } from "../stats/stats-ledger.js";
 export function clusterRoutes(cluster: ClusterView | undefined): Route[] {
   const off = { status: 404, body: { error: "no cluster: add a cluster section to share sessions between edges" } };
   return [
-    { method: "GET", pattern: /^\/api\/cluster$/, handler: async () => {
-      if (cluster === undefined) return off;
-      const sessions = await cluster.sessions();
-      const perNode: Record<string, number> = {};
-      for (const s of sessions ?? []) perNode[s.node] = (perNode[s.node] ?? 0) + 1;
-      return { status: 200, body: { ...cluster.status(), leaseMs: cluster.leaseMs, ...(sessions === undefined ? {} : { sessionsPerNode: perNode }) } };
-    } },
-    { method: "GET", pattern: /^\/api\/cluster\/stats$/, handler: async ({ url }) => {
-      if (cluster === undefined) return off;
-      const byNode = await cluster.statsByNode();
-      if (byNode === undefined) return { status: 503, body: { error: "Redis is unreachable; this edge's own statistics are at /api/stats/channels" } };
-      const node = url.searchParams.get("node");
-      if (node !== null) return byNode[node] === undefined ? { status: 404, body: { error: `no live edge "${node}" with statistics` } } : { status: 200, body: { node, ...(byNode[node] as object) } };
-      return { status: 200, body: { nodes: byNode, merged: { channels: mergedChannels(Object.values(byNode)) } } };
-    } },
+    {
+      method: "GET",
+      pattern: /^\/api\/cluster$/,
+      handler: async () => {
+        if (cluster === undefined) return off;
+        const sessions = await cluster.sessions();
+        const perNode: Record<string, number> = {};
+        for (const s of sessions ?? []) perNode[s.node] = (perNode[s.node] ?? 0) + 1;
+        return {
+          status: 200,
+          body: { ...cluster.status(), leaseMs: cluster.leaseMs, ...(sessions === undefined ? {} : { sessionsPerNode: perNode }) },
+        };
+      },
+    },
+    {
+      method: "GET",
+      pattern: /^\/api\/cluster\/stats$/,
+      handler: async ({ url }) => {
+        if (cluster === undefined) return off;
+        const byNode = await cluster.statsByNode();
+        if (byNode === undefined)
+          return { status: 503, body: { error: "Redis is unreachable; this edge's own statistics are at /api/stats/channels" } };
+        const node = url.searchParams.get("node");
+        if (node !== null)
+          return byNode[node] === undefined
+            ? { status: 404, body: { error: `no live edge "${node}" with statistics` } }
+            : { status: 200, body: { node, ...(byNode[node] as object) } };
+        return { status: 200, body: { nodes: byNode, merged: { channels: mergedChannels(Object.values(byNode)) } } };
+      },
+    },
   ];
 }
 
@@ -32,7 +47,7 @@ export function clusterRoutes(cluster: ClusterView | undefined): Route[] {
 function mergedChannels(totals: readonly unknown[]): UsageRow[] {
   const merged = new Map<string, UsageRow>();
   for (const t of totals) {
-    for (const row of ((t as { channels?: UsageRow[] }).channels ?? [])) {
+    for (const row of (t as { channels?: UsageRow[] }).channels ?? []) {
       const m = merged.get(row.key) ?? { key: row.key, sessions: 0, watchSeconds: 0, bytesOut: 0 };
       m.sessions += row.sessions;
       m.watchSeconds += row.watchSeconds;

@@ -38,7 +38,9 @@ export class ClusterViews {
       const nodes = (await runScript(link.commands, LIVE_NODES, [this.#keys.nodes], [])) as string[];
       const others = nodes.filter((n) => n !== nodeId);
       const lists = await Promise.all(others.map((n) => link.commands.call(["HVALS", this.#keys.sessionsOf(n)]) as Promise<string[]>));
-      const remote = lists.flatMap((values, i) => values.map((json) => parseSharedSession(json, others[i]!)).filter((s) => s !== undefined));
+      const remote = lists.flatMap((values, i) =>
+        values.map((json) => parseSharedSession(json, others[i]!)).filter((s) => s !== undefined),
+      );
       return [...local, ...remote].sort((a, b) => a.startedAt - b.startedAt);
     } catch (error) {
       this.#lease.markDown(error);
@@ -52,7 +54,9 @@ export class ClusterViews {
     const link = this.#lease.link;
     if (!this.#lease.up || link === undefined) return out;
     try {
-      const nodes = ((await runScript(link.commands, LIVE_NODES, [this.#keys.nodes], [])) as string[]).filter((n) => n !== this.#lease.nodeId);
+      const nodes = ((await runScript(link.commands, LIVE_NODES, [this.#keys.nodes], [])) as string[]).filter(
+        (n) => n !== this.#lease.nodeId,
+      );
       for (const node of nodes) {
         for (const json of (await link.commands.call(["HVALS", this.#keys.sessionsOf(node)])) as string[]) {
           const entry = credentialKeysOfEntry(json);
@@ -72,7 +76,8 @@ export class ClusterViews {
     try {
       const nodes = new Set((await runScript(link.commands, LIVE_NODES, [this.#keys.nodes], [])) as string[]);
       const out: Record<string, unknown> = {};
-      for (const [node, json] of pairsOf(await link.commands.call(["HGETALL", this.#keys.stats]))) if (nodes.has(node)) out[node] = JSON.parse(json);
+      for (const [node, json] of pairsOf(await link.commands.call(["HGETALL", this.#keys.stats])))
+        if (nodes.has(node)) out[node] = JSON.parse(json);
       return out;
     } catch (error) {
       this.#lease.markDown(error);

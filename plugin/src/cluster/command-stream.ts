@@ -62,14 +62,22 @@ export class CommandStream {
     }
     if (this.#queued.length >= MAX_QUEUED_COMMANDS) this.#queued.shift();
     this.#queued.push(command);
-    this.#log.warn({ event: "cluster.command_queued", op: command.op, queued: this.#queued.length }, "Redis unreachable: command applied on this edge, queued for the others");
+    this.#log.warn(
+      { event: "cluster.command_queued", op: command.op, queued: this.#queued.length },
+      "Redis unreachable: command applied on this edge, queued for the others",
+    );
   }
 
   /** Redis answers again: put back the revocations it lost, then publish what was queued. */
   async recover(): Promise<void> {
     const revoked = this.#targets.revocations.list();
     if (revoked.length > 0) {
-      await runScript(this.#lease.link!.commands, RESTORE_REVOKED, [this.#keys.revoked], revoked.flatMap((r) => [`${r.kind}:${r.key}`, String(r.untilMs)]));
+      await runScript(
+        this.#lease.link!.commands,
+        RESTORE_REVOKED,
+        [this.#keys.revoked],
+        revoked.flatMap((r) => [`${r.kind}:${r.key}`, String(r.untilMs)]),
+      );
     }
     while (this.#queued.length > 0) {
       await this.#publishNow(this.#queued[0]!);
@@ -90,7 +98,12 @@ export class CommandStream {
   async #publishNow(command: EdgeCommand): Promise<void> {
     const field = command.op === "revoke" || command.op === "lift" ? `${command.kind}:${command.key}` : "";
     const until = command.op === "revoke" ? String(command.untilMs) : "0";
-    await runScript(this.#lease.link!.commands, PUBLISH, [this.#keys.commands, this.#keys.revoked], [JSON.stringify(command), command.op, field, until, this.#lease.nodeId, String(STREAM_LENGTH)]);
+    await runScript(
+      this.#lease.link!.commands,
+      PUBLISH,
+      [this.#keys.commands, this.#keys.revoked],
+      [JSON.stringify(command), command.op, field, until, this.#lease.nodeId, String(STREAM_LENGTH)],
+    );
   }
 
   /** Reads every edge's commands from the stream, blocking on its own connection, from the last id seen. */
@@ -104,7 +117,10 @@ export class CommandStream {
           await this.#catchUp();
           catchUp = false;
         }
-        const reply = await reader.call(["XREAD", "COUNT", "1000", "BLOCK", String(blockMs), "STREAMS", this.#keys.commands, this.#lastSeenId!], blockMs + this.#config.timeoutMs);
+        const reply = await reader.call(
+          ["XREAD", "COUNT", "1000", "BLOCK", String(blockMs), "STREAMS", this.#keys.commands, this.#lastSeenId!],
+          blockMs + this.#config.timeoutMs,
+        );
         for (const [, entries] of pairsOf<StreamEntry[]>(reply)) for (const [id, fields] of entries) this.#applyEntry(id, fields);
       } catch {
         if (this.#stopped) return;

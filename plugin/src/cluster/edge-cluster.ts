@@ -1,5 +1,13 @@
 import type { Clock } from "../core/clock.js";
-import type { ClusterStatus, ClusterView, EdgeCommand, LimitKey, SharedAdmission, SharedLimits, SharedSessionSnapshot } from "../core/cluster-seams.js";
+import type {
+  ClusterStatus,
+  ClusterView,
+  EdgeCommand,
+  LimitKey,
+  SharedAdmission,
+  SharedLimits,
+  SharedSessionSnapshot,
+} from "../core/cluster-seams.js";
 import type { Logger } from "../core/log.js";
 import type { SessionGrantFacts, SessionStore } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
@@ -80,7 +88,12 @@ export class EdgeCluster implements SharedLimits, ClusterView {
   }
 
   status(): ClusterStatus {
-    return { node: this.#config.nodeId, redis: this.#lease.up ? "up" : "down", onRedisDown: this.#config.onRedisDown, ...this.#limits.counters() };
+    return {
+      node: this.#config.nodeId,
+      redis: this.#lease.up ? "up" : "down",
+      onRedisDown: this.#config.onRedisDown,
+      ...this.#limits.counters(),
+    };
   }
 
   /**

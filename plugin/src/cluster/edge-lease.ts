@@ -82,7 +82,11 @@ export class EdgeLease {
     } finally {
       clearTimeout(deadline);
     }
-    if (!this.#up) this.#log.error({ event: "cluster.redis_down", node: this.nodeId, policy: this.#config.onRedisDown }, `Redis unreachable at start; new viewers: ${this.policyText()}`);
+    if (!this.#up)
+      this.#log.error(
+        { event: "cluster.redis_down", node: this.nodeId, policy: this.#config.onRedisDown },
+        `Redis unreachable at start; new viewers: ${this.policyText()}`,
+      );
     if (this.#closed) return;
     this.#heartbeat = setInterval(() => void this.#beat(), this.#config.heartbeatMs);
     this.#heartbeat.unref();
@@ -93,7 +97,12 @@ export class EdgeLease {
     if (!this.#up) return;
     this.#up = false;
     this.#log.error(
-      { event: "cluster.redis_down", node: this.nodeId, policy: this.#config.onRedisDown, err: { name: (error as Error).name, message: (error as Error).message } },
+      {
+        event: "cluster.redis_down",
+        node: this.nodeId,
+        policy: this.#config.onRedisDown,
+        err: { name: (error as Error).name, message: (error as Error).message },
+      },
       `Redis unreachable; new viewers: ${this.policyText()} until it is back`,
     );
   }
@@ -121,12 +130,18 @@ export class EdgeLease {
     if (this.#beating !== undefined || this.#link === undefined || this.#closed) return this.#beating ?? Promise.resolve();
     this.#beating = (async () => {
       try {
-        const [live] = (await runScript(this.#link!.commands, HEARTBEAT, [this.#keys.nodes], [this.nodeId, String(this.leaseMs)])) as [number, number];
+        const [live] = (await runScript(this.#link!.commands, HEARTBEAT, [this.#keys.nodes], [this.nodeId, String(this.leaseMs)])) as [
+          number,
+          number,
+        ];
         if (!this.#up || Number(live) !== 1) {
           const sessions = await this.#recover();
           if (!this.#up) {
             this.#up = true;
-            this.#log.warn({ event: "cluster.redis_up", node: this.nodeId, sessions }, "Redis reachable; this edge's sessions re-registered");
+            this.#log.warn(
+              { event: "cluster.redis_up", node: this.nodeId, sessions },
+              "Redis reachable; this edge's sessions re-registered",
+            );
           }
         }
         if (++this.#beats % 5 === 0) await this.#upkeep();
@@ -145,8 +160,16 @@ export class EdgeLease {
     const totals = this.#statsTotals?.();
     if (totals !== undefined) await link.commands.call(["HSET", this.#keys.stats, this.nodeId, JSON.stringify(totals)]);
     // A second renewal, for Redis's clock: "gone a minute" is measured on the clock the leases use.
-    const [, redisNow] = (await runScript(link.commands, HEARTBEAT, [this.#keys.nodes], [this.nodeId, String(this.leaseMs)])) as [number, number];
-    const gone = (await link.commands.call(["ZRANGEBYSCORE", this.#keys.nodes, "-inf", String(Number(redisNow) - FORGET_AFTER_MS)])) as string[];
+    const [, redisNow] = (await runScript(link.commands, HEARTBEAT, [this.#keys.nodes], [this.nodeId, String(this.leaseMs)])) as [
+      number,
+      number,
+    ];
+    const gone = (await link.commands.call([
+      "ZRANGEBYSCORE",
+      this.#keys.nodes,
+      "-inf",
+      String(Number(redisNow) - FORGET_AFTER_MS),
+    ])) as string[];
     for (const node of gone) {
       await link.commands.call(["DEL", this.#keys.sessionsOf(node)]);
       await link.commands.call(["ZREM", this.#keys.nodes, node]);

@@ -84,7 +84,10 @@ function withTimeout<T>(work: Promise<T>, ms: number, isReply: (error: unknown) 
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new RedisUnavailable(`Redis did not answer within ${ms} ms`)), ms);
     work.then(
-      (value) => { clearTimeout(timer); resolve(value); },
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
       (error: unknown) => {
         clearTimeout(timer);
         if (isReply(error)) reject(new RedisReplyError((error as Error).message));

@@ -26,8 +26,16 @@ export function sharedEntryOf(session: ViewerSession, facts: SessionGrantFacts, 
   const identity = facts.identity;
   const keys = facts.request === undefined ? [] : credentialKeysOf(facts.request.params);
   return {
-    id: session.id, protocol: session.protocol, app: session.app, channel: session.channel, ip: session.ip, userAgent: session.userAgent,
-    name: identity?.name, userId: identity?.userId, startedAt: session.startedAt, playingSince: now,
+    id: session.id,
+    protocol: session.protocol,
+    app: session.app,
+    channel: session.channel,
+    ip: session.ip,
+    userAgent: session.userAgent,
+    name: identity?.name,
+    userId: identity?.userId,
+    startedAt: session.startedAt,
+    playingSince: now,
     ...(keys.length === 0 ? {} : { t: keys.length === 1 ? keys[0]! : keys }),
   };
 }
@@ -53,11 +61,25 @@ export function parseSharedSession(json: string, node: string): SharedSessionSna
   } catch {
     return undefined;
   }
-  if (typeof e.id !== "string" || typeof e.app !== "string" || typeof e.channel !== "string" || typeof e.startedAt !== "number") return undefined;
+  if (typeof e.id !== "string" || typeof e.app !== "string" || typeof e.channel !== "string" || typeof e.startedAt !== "number")
+    return undefined;
   return {
-    id: e.id, protocol: e.protocol!, app: e.app, channel: e.channel, ip: e.ip ?? "", userAgent: e.userAgent ?? "", state: "playing",
-    name: e.name, userId: e.userId, startedAt: e.startedAt, playingSince: e.playingSince, lastActivityAt: e.playingSince ?? e.startedAt,
-    endedAt: undefined, endReason: undefined, bytesOut: 0, node,
+    id: e.id,
+    protocol: e.protocol!,
+    app: e.app,
+    channel: e.channel,
+    ip: e.ip ?? "",
+    userAgent: e.userAgent ?? "",
+    state: "playing",
+    name: e.name,
+    userId: e.userId,
+    startedAt: e.startedAt,
+    playingSince: e.playingSince,
+    lastActivityAt: e.playingSince ?? e.startedAt,
+    endedAt: undefined,
+    endReason: undefined,
+    bytesOut: 0,
+    node,
   };
 }
 
@@ -73,10 +95,17 @@ export function parseEdgeCommand(json: string | undefined): EdgeCommand | undefi
   const text = (v: unknown): v is string => typeof v === "string" && v !== "";
   const kind = REVOCATION_KINDS.find((k) => k === c.kind);
   switch (c.op) {
-    case "close-session": return text(c.id) ? { op: "close-session", id: c.id } : undefined;
-    case "close-user": return text(c.user) ? { op: "close-user", user: c.user } : undefined;
-    case "revoke": return kind !== undefined && text(c.key) && typeof c.untilMs === "number" ? { op: "revoke", kind, key: c.key, untilMs: c.untilMs } : undefined;
-    case "lift": return kind !== undefined && text(c.key) ? { op: "lift", kind, key: c.key } : undefined;
-    default: return undefined;
+    case "close-session":
+      return text(c.id) ? { op: "close-session", id: c.id } : undefined;
+    case "close-user":
+      return text(c.user) ? { op: "close-user", user: c.user } : undefined;
+    case "revoke":
+      return kind !== undefined && text(c.key) && typeof c.untilMs === "number"
+        ? { op: "revoke", kind, key: c.key, untilMs: c.untilMs }
+        : undefined;
+    case "lift":
+      return kind !== undefined && text(c.key) ? { op: "lift", kind, key: c.key } : undefined;
+    default:
+      return undefined;
   }
 }

@@ -41,8 +41,14 @@ export class SharedLimitSlots implements SharedLimits {
     this.#onRedisDown = config.onRedisDown;
     this.#clock = clock;
     this.#unsubscribe = [
-      registry.subscribe("playing", guarded(log, "cluster.listener_failed", (s) => this.#onPlaying(s))),
-      registry.subscribe("ended", guarded(log, "cluster.listener_failed", (s) => this.#onEnded(s))),
+      registry.subscribe(
+        "playing",
+        guarded(log, "cluster.listener_failed", (s) => this.#onPlaying(s)),
+      ),
+      registry.subscribe(
+        "ended",
+        guarded(log, "cluster.listener_failed", (s) => this.#onEnded(s)),
+      ),
     ];
   }
 

@@ -1,9 +1,17 @@
 /** The keys a running plugin takes over when its configuration is reloaded; the rest need a restart. */
 export const RELOADABLE_KEYS: readonly string[] = [
-  "auth.denyIps", "auth.allowIps", "auth.trustedProxies", "auth.defaultAction",
-  "sessions.limitPolicy", "sessions.maxPerIp", "sessions.maxPerChannel", "sessions.revokedForSec",
-  "hls.sessionIdleSec", "hls.ipBinding",
-  "log.level", "log.nmsLevel",
+  "auth.denyIps",
+  "auth.allowIps",
+  "auth.trustedProxies",
+  "auth.defaultAction",
+  "sessions.limitPolicy",
+  "sessions.maxPerIp",
+  "sessions.maxPerChannel",
+  "sessions.revokedForSec",
+  "hls.sessionIdleSec",
+  "hls.ipBinding",
+  "log.level",
+  "log.nmsLevel",
 ];
 
 /**
@@ -36,9 +44,16 @@ function union(a: string[], b: string[]): string[] {
 
 /** JSON with sorted keys; compiled values hold bigints (IPv6 ranges), written as text. */
 function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (typeof v === "bigint") return `${v}n`;
-    if (isMapping(v)) return Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]));
-    return v;
-  }) ?? "undefined";
+  return (
+    JSON.stringify(value, (_key, v: unknown) => {
+      if (typeof v === "bigint") return `${v}n`;
+      if (isMapping(v))
+        return Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, v[k]]),
+        );
+      return v;
+    }) ?? "undefined"
+  );
 }

@@ -53,7 +53,10 @@ export function readConfigText(file: string): string {
 export function parseYamlText(text: string, file: string): unknown {
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
-    throw new ConfigError(document.errors.map((e) => ({ path: "", message: `YAML: ${e.message.split("\n")[0]}` })), file);
+    throw new ConfigError(
+      document.errors.map((e) => ({ path: "", message: `YAML: ${e.message.split("\n")[0]}` })),
+      file,
+    );
   }
   return document.toJS();
 }
@@ -84,7 +87,11 @@ function toConfigIssues(issues: readonly z.core.$ZodIssue[], schema: z.ZodType):
       // A discriminated union reports the whole object as its input; name the tag's value instead.
       const tag = (issue.input as Record<string, unknown> | undefined)?.[issue.discriminator];
       const options = issue.options.map((o) => JSON.stringify(o)).join("|");
-      out.push(tag === undefined ? { path, message: `is required: one of ${options}` } : { path, message: `must be one of ${options}`, value: tag });
+      out.push(
+        tag === undefined
+          ? { path, message: `is required: one of ${options}` }
+          : { path, message: `must be one of ${options}`, value: tag },
+      );
       continue;
     }
     const isSecret = issue.path.some((k) => typeof k === "string" && SECRET_KEY.test(k));
@@ -98,7 +105,10 @@ function describe(issue: z.core.$ZodIssue): string {
   if (issue.code === "invalid_type" && (issue as { input?: unknown }).input === undefined) return "is required";
   return issue.message
     .replace(/^Invalid option: expected one of /, "must be one of ")
-    .replace(/^Invalid input: expected (\w+), received (\w+)$/, (_, want: string, got: string) => `must be ${article(want)}, not ${article(got)}`);
+    .replace(
+      /^Invalid input: expected (\w+), received (\w+)$/,
+      (_, want: string, got: string) => `must be ${article(want)}, not ${article(got)}`,
+    );
 }
 
 function article(noun: string): string {
@@ -135,7 +145,10 @@ function suggestKey(key: string, known: string[]): string {
   let bestDistance = Infinity;
   for (const candidate of known) {
     const d = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) { best = candidate; bestDistance = d; }
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
   }
   if (best === undefined || bestDistance > Math.max(2, Math.floor(key.length / 3))) {
     return known.length > 0 ? ` (known keys: ${known.join(", ")})` : "";

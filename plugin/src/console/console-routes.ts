@@ -27,22 +27,34 @@ const MAX_DECISIONS = 1_000;
 export function consoleRoutes(deps: ConsoleRoutesDeps): Route[] {
   return [
     { method: "GET", pattern: /^\/api\/decisions$/, handler: ({ url }) => decisions(url) },
-    { method: "GET", pattern: /^\/api\/viewers\/history$/, handler: () => ({
-      status: 200, body: { now: Object.fromEntries(deps.history.current()), history: deps.history.history() },
-    }) },
+    {
+      method: "GET",
+      pattern: /^\/api\/viewers\/history$/,
+      handler: () => ({
+        status: 200,
+        body: { now: Object.fromEntries(deps.history.current()), history: deps.history.history() },
+      }),
+    },
     { method: "GET", pattern: /^\/api\/console\/preview$/, handler: ({ url, ip }) => preview(url, ip) },
   ];
 
   function decisions(url: URL): Reply {
     const q = url.searchParams;
     const filter: DecisionFilter = {};
-    for (const [param, key] of [["verdict", "verdict"], ["step", "step"], ["channel", "channel"], ["ip", "ip"], ["q", "text"]] as const) {
+    for (const [param, key] of [
+      ["verdict", "verdict"],
+      ["step", "step"],
+      ["channel", "channel"],
+      ["ip", "ip"],
+      ["q", "text"],
+    ] as const) {
       const value = q.get(param);
       if (value !== null && value !== "") filter[key] = value;
     }
     const limitText = q.get("limit") ?? "200";
     const limit = /^\d{1,5}$/.test(limitText) ? Number(limitText) : NaN;
-    if (!(limit >= 1 && limit <= MAX_DECISIONS)) return { status: 400, body: { error: `limit: must be a whole number from 1 to ${MAX_DECISIONS}` } };
+    if (!(limit >= 1 && limit <= MAX_DECISIONS))
+      return { status: 400, body: { error: `limit: must be a whole number from 1 to ${MAX_DECISIONS}` } };
     // Anonymous refusals are kept one by one only the newest few; their counts over the last hour come along.
     return { status: 200, body: { decisions: deps.decisions.recent(filter, limit), anonymousRefusals: deps.decisions.anonymousSummary() } };
   }
@@ -52,18 +64,27 @@ export function consoleRoutes(deps: ConsoleRoutesDeps): Route[] {
     const channel = url.searchParams.get("channel") ?? "";
     // No name may start with a dot: "../x" must not become a path that leaves the app.
     const match = /^([A-Za-z0-9_-][A-Za-z0-9_.-]*)\/([A-Za-z0-9_-][A-Za-z0-9_.-]*)$/.exec(channel);
-    if (match === null) return { status: 400, body: { error: 'channel: must be "app/name" (letters, digits, "_", "-", and "." after the first)' } };
+    if (match === null)
+      return { status: 400, body: { error: 'channel: must be "app/name" (letters, digits, "_", "-", and "." after the first)' } };
     const port = deps.hlsPort?.();
-    if (port === undefined || port === 0) return { status: 404, body: { error: "no HLS server to preview from (the bundled server provides it)" } };
+    if (port === undefined || port === 0)
+      return { status: 404, body: { error: "no HLS server to preview from (the bundled server provides it)" } };
     const settings = deps.securetoken();
     const secret = settings.secrets[0];
-    if (secret === undefined) return { status: 409, body: { error: "the preview plays through a signed link: set auth.securetoken.secrets" } };
+    if (secret === undefined)
+      return { status: 409, body: { error: "the preview plays through a signed link: set auth.securetoken.secrets" } };
     const path = `/${match[1]}/${match[2]}/index.m3u8`;
     const lifetimeSec = Math.min(PREVIEW_LINK_SEC, settings.maxLifetimeSec);
-    const link = new URL(makeSecureLink({
-      url: `http://preview.invalid${path}`, secret, lifetimeSec, maxLifetimeSec: settings.maxLifetimeSec, format: settings.format,
-      ...(settings.bindIp ? { ip } : {}),
-    }));
+    const link = new URL(
+      makeSecureLink({
+        url: `http://preview.invalid${path}`,
+        secret,
+        lifetimeSec,
+        maxLifetimeSec: settings.maxLifetimeSec,
+        format: settings.format,
+        ...(settings.bindIp ? { ip } : {}),
+      }),
+    );
     return { status: 200, body: { port, path: `${link.pathname}${link.search}`, expiresInSec: lifetimeSec } };
   }
 }

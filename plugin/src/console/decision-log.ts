@@ -132,7 +132,8 @@ export class DecisionLog {
       if (filter.step !== undefined && e.step !== filter.step) continue;
       if (filter.channel !== undefined && e.channel !== filter.channel && `${e.app}/${e.channel}` !== filter.channel) continue;
       if (filter.ip !== undefined && e.ip !== filter.ip) continue;
-      if (text !== undefined && ![e.reason, e.userAgent, e.user ?? "", e.ip, e.channel].some((v) => v.toLowerCase().includes(text))) continue;
+      if (text !== undefined && ![e.reason, e.userAgent, e.user ?? "", e.ip, e.channel].some((v) => v.toLowerCase().includes(text)))
+        continue;
       found.push(e);
     }
     return found;
@@ -171,16 +172,24 @@ export class DecisionLog {
   /** A refusal after the chain allowed (a session limit, unplayed HLS sessions). */
   #ended(session: ViewerSession): void {
     const refusal = session.refusal;
-    if (refusal === undefined || session.playingSince !== undefined || (session.endReason !== "limit" && session.endReason !== "denied")) return;
+    if (refusal === undefined || session.playingSince !== undefined || (session.endReason !== "limit" && session.endReason !== "denied"))
+      return;
     // The chain's own denies, its `revoked` step's among them, are logged from its decisions; these came after an allow.
     if (refusal.stage === "revoked") return;
     const user = refusal.identity?.userId ?? refusal.identity?.name;
     if (user === undefined && refusal.stage !== "hls-unplayed") return;
     this.add({
-      at: session.endedAt ?? this.#clock.now(), verdict: "deny", step: refusal.stage,
+      at: session.endedAt ?? this.#clock.now(),
+      verdict: "deny",
+      step: refusal.stage,
       reason: refusal.stage === "hls-unplayed" ? "refused: too many HLS sessions that fetched no segment" : "refused: at a session limit",
-      protocol: session.protocol, app: session.app.slice(0, MAX_TEXT), channel: session.channel.slice(0, MAX_TEXT), ip: session.ip,
-      userAgent: session.userAgent.slice(0, MAX_TEXT), user: user?.slice(0, MAX_TEXT) ?? "(credential)", sessionId: session.id,
+      protocol: session.protocol,
+      app: session.app.slice(0, MAX_TEXT),
+      channel: session.channel.slice(0, MAX_TEXT),
+      ip: session.ip,
+      userAgent: session.userAgent.slice(0, MAX_TEXT),
+      user: user?.slice(0, MAX_TEXT) ?? "(credential)",
+      sessionId: session.id,
     });
   }
 }

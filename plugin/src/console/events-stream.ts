@@ -11,7 +11,20 @@ const HEARTBEAT_MS = 15_000;
  * The fields of a session in the `snapshot` event, sent once as names and then as one array per session:
  * with 10,000 sessions the repeated key names would be half of the message.
  */
-const SNAPSHOT_FIELDS = ["id", "protocol", "app", "channel", "ip", "userAgent", "state", "name", "userId", "startedAt", "playingSince", "bytesOut"] as const;
+const SNAPSHOT_FIELDS = [
+  "id",
+  "protocol",
+  "app",
+  "channel",
+  "ip",
+  "userAgent",
+  "state",
+  "name",
+  "userId",
+  "startedAt",
+  "playingSince",
+  "bytesOut",
+] as const;
 
 /** A client that has this much unsent data is too slow: its stream is ended (it reconnects and gets a fresh snapshot). */
 const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
@@ -23,8 +36,19 @@ const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
  * (full session) and `ended` (id and reason) — and every 2 s one `bytes` event with `[id, bytesOut]` of
  * the sessions whose counter moved. So the page never fetches the whole list again.
  */
-export function streamSessionEvents(req: IncomingMessage, res: ServerResponse, registry: SessionStore, clock: Clock, headers: Record<string, string>): void {
-  res.writeHead(200, { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-store", "X-Accel-Buffering": "no", ...headers });
+export function streamSessionEvents(
+  req: IncomingMessage,
+  res: ServerResponse,
+  registry: SessionStore,
+  clock: Clock,
+  headers: Record<string, string>,
+): void {
+  res.writeHead(200, {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-store",
+    "X-Accel-Buffering": "no",
+    ...headers,
+  });
   const lastBytes = new Map<string, number>();
   const send = (event: string, data: unknown) => {
     if (res.destroyed) return;
@@ -49,7 +73,8 @@ export function streamSessionEvents(req: IncomingMessage, res: ServerResponse, r
       const snapshot = snapshotOf(session, clock.now());
       lastBytes.set(session.id, snapshot.bytesOut);
       send(event, snapshot);
-    }));
+    }),
+  );
   const bytesTimer = setInterval(() => {
     const changed: [string, number][] = [];
     for (const session of registry.list()) {

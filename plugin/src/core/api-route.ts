@@ -38,7 +38,10 @@ export function jsonBody(request: ApiRequest): { value: unknown } | Reply {
   // Checked on the text, before parsing: nothing deep is ever built.
   const tooDeepAt = depthExceededAt(text, MAX_JSON_DEPTH);
   if (tooDeepAt >= 0) {
-    return { status: 400, body: { error: `the body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels (at character ${tooDeepAt})` } };
+    return {
+      status: 400,
+      body: { error: `the body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels (at character ${tooDeepAt})` },
+    };
   }
   try {
     return { value: JSON.parse(text) as unknown };
@@ -54,7 +57,8 @@ function depthExceededAt(text: string, maxDepth: number): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // a backslash escapes the next character, a quote included
+      if (c === 0x5c)
+        i++; // a backslash escapes the next character, a quote included
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {

@@ -12,7 +12,13 @@ export type StepName = (typeof STEP_NAMES)[number];
  * metric, its `detail` the specifics. The play chain does not read it.
  */
 export type StepVerdict =
-  | { readonly verdict: "allow"; readonly reason: string; readonly detail?: string; readonly user?: SessionIdentity; readonly ttlSec?: number }
+  | {
+      readonly verdict: "allow";
+      readonly reason: string;
+      readonly detail?: string;
+      readonly user?: SessionIdentity;
+      readonly ttlSec?: number;
+    }
   | { readonly verdict: "deny"; readonly reason: string; readonly detail?: string; readonly redirectUrl?: string }
   | { readonly verdict: "pass" };
 
@@ -29,13 +35,20 @@ export interface SessionIdentity {
 /** The chain's final word: always allow or deny, with the step that decided and how long it took. */
 export type Decision =
   | {
-      readonly verdict: "allow"; readonly step: StepName; readonly reason: string; readonly latencyMs: number;
+      readonly verdict: "allow";
+      readonly step: StepName;
+      readonly reason: string;
+      readonly latencyMs: number;
       readonly user?: SessionIdentity;
       /** How long the allow holds before the session is re-checked (a backend's `X-AuthDuration`). */
       readonly ttlSec?: number;
     }
   | {
-      readonly verdict: "deny"; readonly step: StepName; readonly reason: string; readonly latencyMs: number; readonly redirectUrl?: string;
+      readonly verdict: "deny";
+      readonly step: StepName;
+      readonly reason: string;
+      readonly latencyMs: number;
+      readonly redirectUrl?: string;
       /** The identity a step's allow named before a later check vetoed it (a revoked user): the refusal is an identified one. */
       readonly user?: SessionIdentity;
     };

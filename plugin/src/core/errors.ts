@@ -99,7 +99,8 @@ export class BackendTimeoutError extends BackendUnreachableError {
   constructor(target: string, phase: "connect" | "total", timeoutMs: number, options?: { cause?: unknown }) {
     const key = phase === "connect" ? "connectTimeoutMs" : "timeoutMs";
     super(target, "timeout", `no ${phase === "connect" ? "connection" : "answer"} within ${timeoutMs}ms (auth.backend.${key})`, {
-      ...options, code: "VA_ERR_BACKEND_TIMEOUT",
+      ...options,
+      code: "VA_ERR_BACKEND_TIMEOUT",
     });
     this.timeoutMs = timeoutMs;
   }
@@ -147,6 +148,9 @@ export class NmsUnsupportedVersionError extends VaError {
  */
 export class NmsInstanceError extends VaError {
   constructor(what: string) {
-    super("VA_ERR_NMS_INSTANCE", `cannot prove the gate wraps this node-media-server instance: ${what}; pass the instance your app created with its own node-media-server`);
+    super(
+      "VA_ERR_NMS_INSTANCE",
+      `cannot prove the gate wraps this node-media-server instance: ${what}; pass the instance your app created with its own node-media-server`,
+    );
   }
 }

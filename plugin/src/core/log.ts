@@ -17,9 +17,20 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
  * must never reach a log in full, since logs are shipped and kept where secrets must not be.
  */
 const REDACT_PATHS = [
-  "*.token", "*.password", "*.secret", "*.sign", "*.auth", "*.internalSecret",
-  "token", "password", "secret", "sign", "auth", "internalSecret",
-  "req.headers.authorization", "headers.authorization",
+  "*.token",
+  "*.password",
+  "*.secret",
+  "*.sign",
+  "*.auth",
+  "*.internalSecret",
+  "token",
+  "password",
+  "secret",
+  "sign",
+  "auth",
+  "internalSecret",
+  "req.headers.authorization",
+  "headers.authorization",
 ];
 
 /**
@@ -29,7 +40,12 @@ const REDACT_PATHS = [
  * secret-looking query values anywhere in it, and the known secrets the redactor was built with (the
  * default knows none, and removes URL credentials only).
  */
-export function createLogger(level: LogLevel, destination?: DestinationStream, redactor = new Redactor(), format: LogFormat = "json"): Logger {
+export function createLogger(
+  level: LogLevel,
+  destination?: DestinationStream,
+  redactor = new Redactor(),
+  format: LogFormat = "json",
+): Logger {
   const options = {
     level,
     base: { name: "nms-viewer-auth" },
@@ -38,6 +54,7 @@ export function createLogger(level: LogLevel, destination?: DestinationStream, r
   };
   // Pretty text is made from the JSON line after redaction, so both formats hide the same secrets.
   // Synchronous like pino's default stdout, so a line written just before an exit is not lost.
-  const target = format === "pretty" ? pinoPretty({ sync: true, colorize: process.stdout.isTTY === true, destination: destination ?? 1 }) : destination;
+  const target =
+    format === "pretty" ? pinoPretty({ sync: true, colorize: process.stdout.isTTY === true, destination: destination ?? 1 }) : destination;
   return target === undefined ? pino(options) : pino(options, target);
 }

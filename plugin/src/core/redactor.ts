@@ -9,7 +9,18 @@ export const REDACTED = "<redacted>";
 const SECRET_PARAMS = ["sign", "sig", "pass", "pwd", "key", "hash", "va_internal", "vas"] as const;
 
 /** Parts of a query parameter name that make its value a credential, compared case-insensitively. */
-const SECRET_PARAM_PARTS = ["token", "secret", "passw", "signature", "credential", "apikey", "api_key", "api-key", "auth", "session"] as const;
+const SECRET_PARAM_PARTS = [
+  "token",
+  "secret",
+  "passw",
+  "signature",
+  "credential",
+  "apikey",
+  "api_key",
+  "api-key",
+  "auth",
+  "session",
+] as const;
 
 /**
  * Known secrets shorter than this are not searched for verbatim (a 1-character token would blank out
@@ -58,9 +69,10 @@ export class Redactor {
   redact(text: string): string {
     let out = this.#known === null ? text : text.replace(this.#known, REDACTED);
     if (out.includes("//")) out = out.replace(USERINFO, `$1${REDACTED}@`);
-    if (out.includes("=")) out = out.replace(QUERY_PAIR, (pair, separator: string, name: string, value: string) => (
-      value !== "" && isSecretParam(name) ? `${separator}${name}=${REDACTED}` : pair
-    ));
+    if (out.includes("="))
+      out = out.replace(QUERY_PAIR, (pair, separator: string, name: string, value: string) =>
+        value !== "" && isSecretParam(name) ? `${separator}${name}=${REDACTED}` : pair,
+      );
     return out;
   }
 

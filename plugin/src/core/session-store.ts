@@ -96,14 +96,16 @@ export function isSessionOf(session: ViewerSession, user: string): boolean {
 
 /** Whether a live session matches a filter. */
 export function matchesFilter(session: ViewerSession, filter: SessionFilter): boolean {
-  return (filter.app === undefined || session.app === filter.app) &&
+  return (
+    (filter.app === undefined || session.app === filter.app) &&
     (filter.channel === undefined || session.channel === filter.channel) &&
     (filter.user === undefined || isSessionOf(session, filter.user)) &&
     (filter.userId === undefined || session.identity?.userId === filter.userId) &&
     (filter.ip === undefined || session.ip === filter.ip) &&
     (filter.protocol === undefined || session.protocol === filter.protocol) &&
     (filter.state === undefined || session.state === filter.state) &&
-    (filter.token === undefined || carriesToken(session, filter.token));
+    (filter.token === undefined || carriesToken(session, filter.token))
+  );
 }
 
 function carriesToken(session: ViewerSession, token: string): boolean {

@@ -3,7 +3,13 @@ import type { SessionIdentity, StepName } from "./decision.js";
 
 /** Why a session ended. */
 const END_REASONS = [
-  "viewer-left", "denied", "idle", "closed-by-api", "revoked", "denied-on-recheck", "limit",
+  "viewer-left",
+  "denied",
+  "idle",
+  "closed-by-api",
+  "revoked",
+  "denied-on-recheck",
+  "limit",
   // The server stopped on a signal (or its last-resort handler) and closed the session itself.
   "shutdown",
   // The server died without closing it (SIGKILL, a crash): recorded at the next start from the live mirror.
@@ -18,7 +24,19 @@ export type EndReason = (typeof END_REASONS)[number];
  * or address), or a stage around the chain (`input`: a malformed field before the chain; `hls-unplayed`: too many HLS
  * sessions of one credential that fetched no segment yet). A fixed set: statistics group refusals by it.
  */
-export const REFUSAL_STAGES = ["internal", "revoked", "ip-deny", "ip-allow", "users", "securetoken", "custom", "backend", "default", "input", "hls-unplayed"] as const;
+export const REFUSAL_STAGES = [
+  "internal",
+  "revoked",
+  "ip-deny",
+  "ip-allow",
+  "users",
+  "securetoken",
+  "custom",
+  "backend",
+  "default",
+  "input",
+  "hls-unplayed",
+] as const;
 /** Every chain step is a stage (checked by the compiler). */
 const STEPS_ARE_STAGES: readonly RefusalStage[] = [] as StepName[];
 void STEPS_ARE_STAGES;

@@ -29,8 +29,12 @@ export async function admit(ctx: GateContext, port: ConnectionPort): Promise<voi
   try {
     const fields = port.fields;
     session = ctx.registry.open({
-      protocol: port.protocol, app: port.app, channel: port.channel, ip: fields.ip,
-      userAgent: port.checksPlayFields ? "" : fields.userAgent, transport: port.transport,
+      protocol: port.protocol,
+      app: port.app,
+      channel: port.channel,
+      ip: fields.ip,
+      userAgent: port.checksPlayFields ? "" : fields.userAgent,
+      transport: port.transport,
     });
     port.opened?.(session);
     if (port.checksPlayFields) {
@@ -41,12 +45,32 @@ export async function admit(ctx: GateContext, port: ConnectionPort): Promise<voi
       }
       ctx.registry.describe(session, { userAgent: fields.userAgent });
     }
-    const request: AuthRequest = { ...fields, action: "play", sessionId: session.id, protocol: port.protocol, app: port.app, channel: port.channel, purpose: "new", requestNumber: 1 };
+    const request: AuthRequest = {
+      ...fields,
+      action: "play",
+      sessionId: session.id,
+      protocol: port.protocol,
+      app: port.app,
+      channel: port.channel,
+      purpose: "new",
+      requestNumber: 1,
+    };
     const repeated = repeatedCredentialParam(request.params);
     if (repeated !== undefined) {
       // Steps read a parameter's first value, a backend may read its last: one request, two credentials.
       const reason = `credential parameter "${repeated}" given more than once`;
-      ctx.log.info({ event: "gate.credential_repeated", sessionId: session.id, protocol: request.protocol, app: request.app, channel: request.channel, ip: request.ip, reason }, "refused: a credential parameter given twice");
+      ctx.log.info(
+        {
+          event: "gate.credential_repeated",
+          sessionId: session.id,
+          protocol: request.protocol,
+          app: request.app,
+          channel: request.channel,
+          ip: request.ip,
+          reason,
+        },
+        "refused: a credential parameter given twice",
+      );
       endAdmission(ctx.registry, session, { kind: "denied", stage: "input" });
       return port.refuse({ verdict: "deny", step: "default", reason, latencyMs: 0 });
     }
@@ -55,9 +79,24 @@ export async function admit(ctx: GateContext, port: ConnectionPort): Promise<voi
     if (decision.verdict === "deny" || port.isStillGated?.() === false) {
       if (decision.step === "revoked") {
         // Kept beside the chain's `auth.decision` (step `revoked`): the operator's audit of revoked credentials, users and addresses.
-        ctx.log.info({ event: "gate.revoked_refused", sessionId: session.id, protocol: request.protocol, app: request.app, channel: request.channel, ip: request.ip, reason: decision.reason }, "refused: revoked");
+        ctx.log.info(
+          {
+            event: "gate.revoked_refused",
+            sessionId: session.id,
+            protocol: request.protocol,
+            app: request.app,
+            channel: request.channel,
+            ip: request.ip,
+            reason: decision.reason,
+          },
+          "refused: revoked",
+        );
       }
-      endAdmission(ctx.registry, session, { kind: "denied", stage: decision.step, ...(decision.user === undefined ? {} : { identity: decision.user }) });
+      endAdmission(ctx.registry, session, {
+        kind: "denied",
+        stage: decision.step,
+        ...(decision.user === undefined ? {} : { identity: decision.user }),
+      });
       return port.refuse(decision);
     }
     if (port.hold?.(session, request, decision) === true) {
@@ -75,20 +114,39 @@ export async function admit(ctx: GateContext, port: ConnectionPort): Promise<voi
     const hostRefusal = port.play(session, request, decision);
     if (hostRefusal === null) return;
     // The host's own checks still apply after ours (NMS's `auth.play` sign, an app's `prePlay` reject).
-    ctx.log.warn({ event: "gate.nms_refused", sessionId: session.id, ...(hostRefusal === "" ? {} : { reason: hostRefusal }) }, "node-media-server refused an allowed play");
+    ctx.log.warn(
+      { event: "gate.nms_refused", sessionId: session.id, ...(hostRefusal === "" ? {} : { reason: hostRefusal }) },
+      "node-media-server refused an allowed play",
+    );
     endAdmission(ctx.registry, session, { kind: "denied" });
     port.cut();
   } catch (error) {
-    ctx.log.error({ event: "gate.failed", sessionId: session?.id, protocol: port.protocol, err: error }, "admission failed; refusing the viewer");
+    ctx.log.error(
+      { event: "gate.failed", sessionId: session?.id, protocol: port.protocol, err: error },
+      "admission failed; refusing the viewer",
+    );
     if (session !== undefined && session.state !== "ended") endAdmission(ctx.registry, session, { kind: "denied" });
     port.cut();
   }
 }
 
 /** Refuses a play whose fields break the play-field rules (`gate.bad_input`), before the chain sees it. */
-export function refuseBadInput(ctx: GateContext, port: Pick<ConnectionPort, "protocol" | "refuse"> & { readonly fields: { readonly ip: string } }, problem: InputProblem, sessionId?: string): void {
+export function refuseBadInput(
+  ctx: GateContext,
+  port: Pick<ConnectionPort, "protocol" | "refuse"> & { readonly fields: { readonly ip: string } },
+  problem: InputProblem,
+  sessionId?: string,
+): void {
   ctx.log.info(
-    { event: "gate.bad_input", protocol: port.protocol, sessionId, ip: port.fields.ip, field: problem.field, reason: problem.reason, input: loggableInput(problem.value) },
+    {
+      event: "gate.bad_input",
+      protocol: port.protocol,
+      sessionId,
+      ip: port.fields.ip,
+      field: problem.field,
+      reason: problem.reason,
+      input: loggableInput(problem.value),
+    },
     "refused a play with a malformed field",
   );
   try {

@@ -7,7 +7,10 @@ import type { SessionTransport, ViewerSession } from "../core/viewer-session.js"
  * trusted proxies, the percent-decoded path, the raw query and its parsed form, user agent, host, origin,
  * RTMP's TCP ports): everything of an `AuthRequest` but what the pipeline adds (action, session id, purpose) and the publish-only `live`.
  */
-export type RequestFields = Omit<AuthRequest, "action" | "sessionId" | "protocol" | "app" | "channel" | "live" | "purpose" | "requestNumber">;
+export type RequestFields = Omit<
+  AuthRequest,
+  "action" | "sessionId" | "protocol" | "app" | "channel" | "live" | "purpose" | "requestNumber"
+>;
 
 /**
  * One viewer's connection as a host hands it to the admission pipeline (`gate/admission.ts`): what it

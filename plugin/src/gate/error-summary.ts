@@ -17,6 +17,13 @@ const STACK_MAX_FRAMES = 8;
  */
 export function errorSummary(error: unknown): ErrorSummary {
   if (!(error instanceof Error)) return { type: typeof error, message: "(not an Error)" };
-  const frames = (error.stack ?? "").split("\n").filter((line) => line.trimStart().startsWith("at ")).slice(0, STACK_MAX_FRAMES);
-  return { type: error.name, message: error.message.slice(0, MESSAGE_MAX_CHARS), ...(frames.length === 0 ? {} : { stack: frames.join("\n") }) };
+  const frames = (error.stack ?? "")
+    .split("\n")
+    .filter((line) => line.trimStart().startsWith("at "))
+    .slice(0, STACK_MAX_FRAMES);
+  return {
+    type: error.name,
+    message: error.message.slice(0, MESSAGE_MAX_CHARS),
+    ...(frames.length === 0 ? {} : { stack: frames.join("\n") }),
+  };
 }

@@ -31,7 +31,12 @@ export interface GateContext {
  * cluster), then schedules the re-check. Returns the reason when it is refused (the caller then refuses
  * the viewer). Revocations are the chain's `revoked` step: an allow here was not revoked.
  */
-export async function startPlaying(ctx: GateContext, viewer: ViewerSession, request: AuthRequest, decision: Decision & { verdict: "allow" }): Promise<string | null> {
+export async function startPlaying(
+  ctx: GateContext,
+  viewer: ViewerSession,
+  request: AuthRequest,
+  decision: Decision & { verdict: "allow" },
+): Promise<string | null> {
   if (decision.step === "internal") {
     ctx.registry.discard(viewer); // the server's own transcoder is not a viewer
     return null;

@@ -75,7 +75,10 @@ export interface PlayFields {
  * left out are not checked.
  */
 export function playFieldsProblem(fields: PlayFields): InputProblem | null {
-  const names = [["app", PLAY_FIELD_LIMITS.appChars], ["channel", PLAY_FIELD_LIMITS.nameChars]] as const;
+  const names = [
+    ["app", PLAY_FIELD_LIMITS.appChars],
+    ["channel", PLAY_FIELD_LIMITS.nameChars],
+  ] as const;
   for (const [field, maxChars] of names) {
     if (!(field in fields)) continue;
     const reason = nameProblem(fields[field], maxChars);

@@ -48,7 +48,9 @@ export class EdgeLinks {
     const tail = `${this.#bindIp ? address!.text : ""} ${this.#secret}`;
     return (file) => {
       const uri = dir + file;
-      const md5 = createHash("md5").update(expires + uri + tail).digest("base64url");
+      const md5 = createHash("md5")
+        .update(expires + uri + tail)
+        .digest("base64url");
       return `${this.#origin}${uri}?md5=${md5}&expires=${expires}`;
     };
   }

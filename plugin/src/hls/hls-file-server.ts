@@ -13,7 +13,16 @@ import { HLS_CONTENT_TYPES, type HlsTarget } from "./hls-request-path.js";
 import { HotFileCache, type CachedFile } from "./hot-file-cache.js";
 import { plain } from "./plain-response.js";
 import { PreparedPlaylist } from "./prepared-playlist.js";
-import { estimateBandwidth, isMultivariant, rewriteMpd, rewritePlaylist, segmentsOf, VARIANT_INFO_PLAYLIST, variantAttributesOf, wrapperPlaylist } from "./playlist-rewriter.js";
+import {
+  estimateBandwidth,
+  isMultivariant,
+  rewriteMpd,
+  rewritePlaylist,
+  segmentsOf,
+  VARIANT_INFO_PLAYLIST,
+  variantAttributesOf,
+  wrapperPlaylist,
+} from "./playlist-rewriter.js";
 
 /** One playlist version as served: prepared once, with its response headers made once per body length. */
 interface ServedPlaylist {
@@ -80,16 +89,35 @@ export class HlsFileServer {
   }
 
   /** The first playlist of a session: a multivariant one rewritten, a media one wrapped with its bandwidth. */
-  async sendNewPlaylist(req: IncomingMessage, res: ServerResponse, channelDir: string, target: HlsTarget, playlist: string, session: HlsSession): Promise<void> {
+  async sendNewPlaylist(
+    req: IncomingMessage,
+    res: ServerResponse,
+    channelDir: string,
+    target: HlsTarget,
+    playlist: string,
+    session: HlsSession,
+  ): Promise<void> {
     if (target.extension === "mpd") return this.#sendPlaylist(req, res, rewriteMpd(playlist, session.key), session, undefined, "mpd");
     const body = isMultivariant(playlist)
       ? rewritePlaylist(playlist, session.key)
-      : wrapperPlaylist(target.file, session.key, (await this.#bandwidthOf(channelDir, playlist)) ?? FALLBACK_BANDWIDTH, await this.#variantAttributes(channelDir, target.file));
+      : wrapperPlaylist(
+          target.file,
+          session.key,
+          (await this.#bandwidthOf(channelDir, playlist)) ?? FALLBACK_BANDWIDTH,
+          await this.#variantAttributes(channelDir, target.file),
+        );
     this.#sendPlaylist(req, res, body, session);
   }
 
   /** Answers a keyed request (its session checked): a playlist or manifest rewritten with the key, or a segment. */
-  async sendFile(req: IncomingMessage, res: ServerResponse, channelDir: string, target: HlsTarget, session: HlsSession, address: IpAddress | null): Promise<void> {
+  async sendFile(
+    req: IncomingMessage,
+    res: ServerResponse,
+    channelDir: string,
+    target: HlsTarget,
+    session: HlsSession,
+    address: IpAddress | null,
+  ): Promise<void> {
     const file = `${channelDir}${sep}${target.file}`;
     if (target.file.includes(sep) || target.file.startsWith(".")) return plain(res, 400, "Bad Request"); // defence in depth
     const got = this.#cache?.get(file);
@@ -166,7 +194,14 @@ export class HlsFileServer {
    * A playlist to a session that has its key: the prepared version joined with the key (and, in edge mode,
    * the segments' signed edge links). 304 when `If-None-Match` names the version (key-only bodies only).
    */
-  #sendKeyedPlaylist(req: IncomingMessage, res: ServerResponse, target: HlsTarget, served: ServedPlaylist, session: HlsSession, address: IpAddress | null): void {
+  #sendKeyedPlaylist(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: HlsTarget,
+    served: ServedPlaylist,
+    session: HlsSession,
+    address: IpAddress | null,
+  ): void {
     if (served.etag !== null && etagMatches(req.headers["if-none-match"], served.etag)) {
       res.writeHead(304, { ETag: served.etag, "Cache-Control": "private, no-store" });
       return void res.end();
@@ -193,7 +228,14 @@ export class HlsFileServer {
   }
 
   /** Sends a playlist (or a DASH manifest); `bytes` is its UTF-8 length when the caller knows it. */
-  #sendPlaylist(req: IncomingMessage, res: ServerResponse, body: string, session: HlsSession, bytes = Buffer.byteLength(body, "utf8"), extension: "m3u8" | "mpd" = "m3u8"): void {
+  #sendPlaylist(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: string,
+    session: HlsSession,
+    bytes = Buffer.byteLength(body, "utf8"),
+    extension: "m3u8" | "mpd" = "m3u8",
+  ): void {
     res.writeHead(200, {
       "Content-Type": HLS_CONTENT_TYPES[extension]!,
       "Content-Length": String(bytes),
@@ -215,10 +257,12 @@ export class HlsFileServer {
 
   async #bandwidthOf(channelDir: string, playlist: string): Promise<number | null> {
     const segments = segmentsOf(playlist).slice(-3);
-    const measured = await Promise.all(segments.map(async (s) => {
-      const info = await stat(join(channelDir, s.uri.split("?")[0] ?? "")).catch(() => null);
-      return { durationSec: s.durationSec, bytes: info?.size ?? 0 };
-    }));
+    const measured = await Promise.all(
+      segments.map(async (s) => {
+        const info = await stat(join(channelDir, s.uri.split("?")[0] ?? "")).catch(() => null);
+        return { durationSec: s.durationSec, bytes: info?.size ?? 0 };
+      }),
+    );
     return estimateBandwidth(measured);
   }
 }
@@ -228,7 +272,14 @@ export class HlsFileServer {
  * satisfy, 206 for one it can, else 200; HEAD gets the headers only. `send` writes the body (all of it,
  * or the range) and counts the session's bytes.
  */
-function sendSegment(req: IncomingMessage, res: ServerResponse, target: HlsTarget, size: number, etag: string, send: (range: ByteRange | null) => void): void {
+function sendSegment(
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: HlsTarget,
+  size: number,
+  etag: string,
+  send: (range: ByteRange | null) => void,
+): void {
   const headers = segmentHeaders(target.extension, etag);
   if (etagMatches(req.headers["if-none-match"], etag)) {
     res.writeHead(304, headers);
@@ -238,11 +289,21 @@ function sendSegment(req: IncomingMessage, res: ServerResponse, target: HlsTarge
   const range = ifRange === undefined || ifRange === etag ? parseByteRange(req.headers.range, size) : null;
   if (range === "unsatisfiable") {
     const body = "Range Not Satisfiable\n";
-    res.writeHead(416, { ...headers, "Content-Type": "text/plain; charset=utf-8", "Content-Range": `bytes */${size}`, "Content-Length": String(body.length) });
+    res.writeHead(416, {
+      ...headers,
+      "Content-Type": "text/plain; charset=utf-8",
+      "Content-Range": `bytes */${size}`,
+      "Content-Length": String(body.length),
+    });
     return void res.end(req.method === "HEAD" ? undefined : body);
   }
   if (range === null) res.writeHead(200, { ...headers, "Content-Length": String(size) });
-  else res.writeHead(206, { ...headers, "Content-Range": `bytes ${range.start}-${range.end}/${size}`, "Content-Length": String(range.end - range.start + 1) });
+  else
+    res.writeHead(206, {
+      ...headers,
+      "Content-Range": `bytes ${range.start}-${range.end}/${size}`,
+      "Content-Length": String(range.end - range.start + 1),
+    });
   if (req.method === "HEAD") return void res.end();
   send(range);
 }
@@ -250,11 +311,15 @@ function sendSegment(req: IncomingMessage, res: ServerResponse, target: HlsTarge
 /** A playlist response's headers, as the flat list `writeHead` takes. */
 function playlistHeaders(bytes: number, etag: string | null): string[] {
   const headers = [
-    "Content-Type", HLS_CONTENT_TYPES.m3u8!,
-    "Content-Length", String(bytes),
+    "Content-Type",
+    HLS_CONTENT_TYPES.m3u8!,
+    "Content-Length",
+    String(bytes),
     // Playlists carry a session key and change every segment: never cache them in a shared cache.
-    "Cache-Control", "private, no-store",
-    "Access-Control-Allow-Origin", "*",
+    "Cache-Control",
+    "private, no-store",
+    "Access-Control-Allow-Origin",
+    "*",
   ];
   if (etag !== null) headers.push("ETag", etag);
   return headers;

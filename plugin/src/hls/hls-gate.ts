@@ -87,7 +87,13 @@ export class HlsGate {
     this.#root = resolve(dir);
     this.#hideUnknownChannels = options.hideUnknownChannels;
     this.#keyCheck = new HlsKeyCheck(keys, () => ctx.addressRules.trustedProxies, ctx.log);
-    this.#files = new HlsFileServer({ segmentCacheBytes: options.segmentCacheBytes, clock: options.clock, edge: options.edge, log: ctx.log, markPlayed: (session) => this.#markPlayed(session) });
+    this.#files = new HlsFileServer({
+      segmentCacheBytes: options.segmentCacheBytes,
+      clock: options.clock,
+      edge: options.edge,
+      log: ctx.log,
+      markPlayed: (session) => this.#markPlayed(session),
+    });
     this.#unplayed = new UnplayedSessions(ctx.registry, options.maxUnplayedPerViewer ?? 8);
     this.#unplayedLog = new LogRateLimit(options.clock, UNPLAYED_LOG_INTERVAL_MS);
   }
@@ -164,7 +170,11 @@ export class HlsGate {
     let session: HlsSession | undefined;
     let playlist: string | null = null;
     return {
-      protocol: "hls", app: target.app, channel: target.channel, fields, checksPlayFields: false,
+      protocol: "hls",
+      app: target.app,
+      channel: target.channel,
+      fields,
+      checksPlayFields: false,
       transport: { bytesOut: () => session?.bytesOut ?? 0, close: () => this.#keys.revoke(key) },
       isGone: () => res.destroyed || req.socket.destroyed,
       refuse: (decision: Decision) => this.#refuse(res, decision),
@@ -176,7 +186,11 @@ export class HlsGate {
       hold: (viewer: ViewerSession, request: AuthRequest, decision: Decision & { verdict: "allow" }) => {
         if (decision.step === "internal" || this.#unplayed.take(viewer, request, decision.user)) return false;
         const count = this.#unplayedLog.hit();
-        if (count > 0) this.#ctx.log.warn({ event: "hls.unplayed_refused", ip: fields.ip, path: target.path, occurrences: count }, "too many HLS sessions of one credential that fetched no segment: refused");
+        if (count > 0)
+          this.#ctx.log.warn(
+            { event: "hls.unplayed_refused", ip: fields.ip, path: target.path, occurrences: count },
+            "too many HLS sessions of one credential that fetched no segment: refused",
+          );
         plain(res, 429, "Too Many Requests", { "Retry-After": "5" });
         return true;
       },
@@ -190,7 +204,9 @@ export class HlsGate {
       play: (viewer: ViewerSession) => {
         session = { key, viewer, app: target.app, channel: target.channel, address: fields.address, bytesOut: 0 };
         this.#keys.add(session);
-        this.#files.sendNewPlaylist(req, res, channelDir, target, playlist!, session).catch((error: unknown) => this.#failed(res, target, error));
+        this.#files
+          .sendNewPlaylist(req, res, channelDir, target, playlist!, session)
+          .catch((error: unknown) => this.#failed(res, target, error));
         return null;
       },
     };

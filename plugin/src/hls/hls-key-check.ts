@@ -35,12 +35,20 @@ export class HlsKeyCheck {
    * The live session a keyed request belongs to, with the viewer's address; null after answering 403
    * (`hls.key_refused`: unknown, expired or closed key, another channel, another address).
    */
-  check(req: IncomingMessage, res: ServerResponse, target: HlsTarget, key: string): { session: HlsSession; address: IpAddress | null } | null {
+  check(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: HlsTarget,
+    key: string,
+  ): { session: HlsSession; address: IpAddress | null } | null {
     const peer = this.#peerOf(req);
     const address = resolveClientAddress(peer, req.headers["x-forwarded-for"], this.#trustedProxies());
     const session = this.#keys.lookup(key, target.app, target.channel, address);
     if (typeof session === "string") {
-      this.#log.info({ event: "hls.key_refused", reason: session, ip: address?.text ?? req.socket.remoteAddress ?? "", path: target.path }, "HLS request refused");
+      this.#log.info(
+        { event: "hls.key_refused", reason: session, ip: address?.text ?? req.socket.remoteAddress ?? "", path: target.path },
+        "HLS request refused",
+      );
       plain(res, 403, "Forbidden");
       return null;
     }
@@ -69,4 +77,3 @@ export function sessionKeyOf(query: string): string | null {
   const end = query.indexOf("&");
   return query.slice(KEY_PREFIX.length, end < 0 ? undefined : end);
 }
-

@@ -33,27 +33,33 @@ export type HlsEdgeConfig = z.output<typeof hlsEdgeSchema>;
  * On NMS 2.7 a null `dir` means NMS's `http.mediaroot` (its `trans` output), which the gate then serves in
  * place of NMS's own static route.
  */
-export const hlsSchema = z.strictObject({
-  dir: z.string().min(1, "must be a directory path").nullable().default(null),
-  sessionIdleSec: secondsSchema(1).default(30),
-  ipBinding: z.enum(HLS_IP_BINDINGS).default("exact"),
-  /**
-   * Refused viewers cannot tell an unknown channel from a known one (both 403): requests for unknown
-   * channels run the chain (and its backend call) too. False answers them 404 before the chain, which
-   * spares the backend but lets anyone list the channels by probing names.
-   */
-  hideUnknownChannels: z.boolean().default(true),
-  /**
-   * Bytes of hot segments and playlists the gate keeps in memory (every viewer of a live channel fetches the
-   * same few files); a file is re-checked with a stat at most every 250 ms, so a rewritten or deleted one is
-   * never served for longer. 0 reads every request from disk.
-   */
-  segmentCacheBytes: z.number().int().min(0).default(64 * 1024 * 1024),
-  /**
-   * HLS sessions one credential (the user the chain named, else the token/sign/auth values) may hold open from
-   * one address before any of them fetches a segment; a playlist request beyond it gets 429. Players open one
-   * per start; a few restarts fit. 0 = no bound.
-   */
-  maxUnplayedPerViewer: z.number().int("must be a whole number of sessions").min(0, "must be 0 (no bound) or more").default(8),
-  edge: hlsEdgeSchema.nullable().default(null),
-}).prefault({});
+export const hlsSchema = z
+  .strictObject({
+    dir: z.string().min(1, "must be a directory path").nullable().default(null),
+    sessionIdleSec: secondsSchema(1).default(30),
+    ipBinding: z.enum(HLS_IP_BINDINGS).default("exact"),
+    /**
+     * Refused viewers cannot tell an unknown channel from a known one (both 403): requests for unknown
+     * channels run the chain (and its backend call) too. False answers them 404 before the chain, which
+     * spares the backend but lets anyone list the channels by probing names.
+     */
+    hideUnknownChannels: z.boolean().default(true),
+    /**
+     * Bytes of hot segments and playlists the gate keeps in memory (every viewer of a live channel fetches the
+     * same few files); a file is re-checked with a stat at most every 250 ms, so a rewritten or deleted one is
+     * never served for longer. 0 reads every request from disk.
+     */
+    segmentCacheBytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(64 * 1024 * 1024),
+    /**
+     * HLS sessions one credential (the user the chain named, else the token/sign/auth values) may hold open from
+     * one address before any of them fetches a segment; a playlist request beyond it gets 429. Players open one
+     * per start; a few restarts fit. 0 = no bound.
+     */
+    maxUnplayedPerViewer: z.number().int("must be a whole number of sessions").min(0, "must be 0 (no bound) or more").default(8),
+    edge: hlsEdgeSchema.nullable().default(null),
+  })
+  .prefault({});

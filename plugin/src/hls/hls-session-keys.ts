@@ -60,7 +60,10 @@ export class HlsSessionKeys {
   #scheduleSweeps(): void {
     clearInterval(this.#sweeper);
     // Sweep often enough that a session ends within ~1/4 of its idle time after it went idle.
-    this.#sweeper = setInterval(guarded(this.#log, "hls.sweep_failed", () => this.sweep()), Math.min(5000, Math.max(250, this.#idleMs / 4)));
+    this.#sweeper = setInterval(
+      guarded(this.#log, "hls.sweep_failed", () => this.sweep()),
+      Math.min(5000, Math.max(250, this.#idleMs / 4)),
+    );
     this.#sweeper.unref();
   }
 

@@ -17,7 +17,10 @@ const URI_ATTRIBUTE = /URI="([^"]*)"/g;
 
 /** Adds the key to every local URI in the playlist text. */
 export function rewritePlaylist(playlist: string, key: string): string {
-  return playlist.split("\n").map((line) => rewriteLine(line, key)).join("\n");
+  return playlist
+    .split("\n")
+    .map((line) => rewriteLine(line, key))
+    .join("\n");
 }
 
 /** One line of `rewritePlaylist`: a URI line, or the `URI="…"` attributes of a tag line, with the key. */

@@ -68,6 +68,13 @@ export class UnplayedSessions {
  * identity when a step named one, else the sorted credential parameters' values (none: the address alone).
  */
 export function credentialKeyOf(request: AuthRequest, identity: SessionIdentity | undefined): string {
-  const who = identity?.userId !== undefined ? ["user", identity.userId] : identity?.name !== undefined ? ["name", identity.name] : ["params", ...CREDENTIAL_PARAMS.map((p) => request.params.getAll(p))];
-  return createHash("sha256").update(JSON.stringify([request.ip, ...who])).digest("base64url");
+  const who =
+    identity?.userId !== undefined
+      ? ["user", identity.userId]
+      : identity?.name !== undefined
+        ? ["name", identity.name]
+        : ["params", ...CREDENTIAL_PARAMS.map((p) => request.params.getAll(p))];
+  return createHash("sha256")
+    .update(JSON.stringify([request.ip, ...who]))
+    .digest("base64url");
 }

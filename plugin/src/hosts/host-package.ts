@@ -33,7 +33,9 @@ export interface HostPackage {
 export function hostPackageOf(instance: object, packageName = "node-media-server"): HostPackage {
   const files = definingModuleFiles(instance);
   if (files.length === 0) {
-    throw new NmsInstanceError(`its class is not a module loaded with require or import (a bundled server, or not a node-media-server instance; supported releases: ${SUPPORTED_NMS_RANGE})`);
+    throw new NmsInstanceError(
+      `its class is not a module loaded with require or import (a bundled server, or not a node-media-server instance; supported releases: ${SUPPORTED_NMS_RANGE})`,
+    );
   }
   // An app's own subclass may be a module export too: the first class that lives in the package wins.
   for (const file of files) {
@@ -58,7 +60,11 @@ export function isSupportedNmsVersion(version: string): boolean {
 /** The files of the cached modules whose exports are the instance's class or a base class, nearest class first. */
 function definingModuleFiles(instance: object): string[] {
   const classes: unknown[] = [];
-  for (let proto = Object.getPrototypeOf(instance) as object | null; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+  for (
+    let proto = Object.getPrototypeOf(instance) as object | null;
+    proto !== null && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto) as object | null
+  ) {
     classes.push((proto as { constructor?: unknown }).constructor);
   }
   const files: string[] = [];

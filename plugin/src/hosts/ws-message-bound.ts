@@ -165,13 +165,19 @@ function assertBoundable(server: unknown): WsServer {
   if (typeof options !== "object" || options === null || typeof options.maxPayload !== "number") {
     throw new NmsIncompatibleError("the ws WebSocketServer has no numeric options.maxPayload");
   }
-  if (typeof candidate!.prependListener !== "function" || typeof candidate!.on !== "function" || typeof candidate!.off !== "function") throw new NmsIncompatibleError("the ws WebSocketServer is not an EventEmitter");
+  if (typeof candidate!.prependListener !== "function" || typeof candidate!.on !== "function" || typeof candidate!.off !== "function")
+    throw new NmsIncompatibleError("the ws WebSocketServer is not an EventEmitter");
   const WebSocket = options.WebSocket;
   if (typeof WebSocket !== "function" || typeof WebSocket.prototype?.setSocket !== "function") {
     throw new NmsIncompatibleError("the ws WebSocketServer has no WebSocket class with setSocket in its options");
   }
   const probeLimit = 12_345;
-  const idle = new Duplex({ read() {}, write(_chunk, _encoding, done) { done(); } });
+  const idle = new Duplex({
+    read() {},
+    write(_chunk, _encoding, done) {
+      done();
+    },
+  });
   let received: unknown;
   try {
     const socket = new WebSocket(null, undefined, options);

@@ -43,7 +43,11 @@ function resolveBehindProxies(
   const header = Array.isArray(forwardedFor) ? forwardedFor.join(",") : forwardedFor;
   if (header === undefined || header.trim() === "") return whenNoneReported;
   // proxy-addr reads only the socket address and this header; a hop that does not parse is not trusted.
-  const request = { socket: { remoteAddress: peer.text }, connection: { remoteAddress: peer.text }, headers: { "x-forwarded-for": header } };
+  const request = {
+    socket: { remoteAddress: peer.text },
+    connection: { remoteAddress: peer.text },
+    headers: { "x-forwarded-for": header },
+  };
   const trusted = (hop: string) => {
     const address = parseIpAddress(hop);
     return address !== null && trustedProxies.match(address) !== undefined;

@@ -49,7 +49,9 @@ export class LocalProcesses {
 }
 
 /** A socket's ports as a TcpEndpoints, or undefined when it has none (closed, or not TCP). */
-export function tcpEndpointsOf(socket: { readonly localPort?: number | undefined; readonly remotePort?: number | undefined } | undefined): TcpEndpoints | undefined {
+export function tcpEndpointsOf(
+  socket: { readonly localPort?: number | undefined; readonly remotePort?: number | undefined } | undefined,
+): TcpEndpoints | undefined {
   const localPort = socket?.localPort;
   const remotePort = socket?.remotePort;
   return localPort === undefined || remotePort === undefined ? undefined : { localPort, remotePort };

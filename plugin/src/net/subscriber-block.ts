@@ -10,5 +10,8 @@ export function subscriberBlockOf(address: IpAddress | null, fallback: string): 
   if (address === null) return fallback;
   if (address.family === 4) return address.text;
   const block = (prefixKey(address, 64) as bigint).toString(16).padStart(16, "0");
-  return `${block.match(/.{4}/g)!.map((w) => w.replace(/^0+(?=.)/, "")).join(":")}::/64`;
+  return `${block
+    .match(/.{4}/g)!
+    .map((w) => w.replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
 }

@@ -21,11 +21,18 @@ export const PUBLISH_DEFAULT = publishDeny("not-allowed", "address not on publis
  * Synchronous, like the hook that asks it: the steps run in the host's own publish event, before the
  * publisher's first packet can be forwarded.
  */
-export function buildPublishChain(config: PublishConfig, clock: Clock, internalProcesses?: LocalProcesses): SyncStepRunner<PublishStepName> {
-  return new SyncStepRunner<PublishStepName>([
-    new ChannelLiveStep(),
-    new InternalPublishStep(internalProcesses),
-    new AllowedAddressStep(config.allowIps),
-    new SignedPublishStep(config.securetoken, clock),
-  ], PUBLISH_DEFAULT);
+export function buildPublishChain(
+  config: PublishConfig,
+  clock: Clock,
+  internalProcesses?: LocalProcesses,
+): SyncStepRunner<PublishStepName> {
+  return new SyncStepRunner<PublishStepName>(
+    [
+      new ChannelLiveStep(),
+      new InternalPublishStep(internalProcesses),
+      new AllowedAddressStep(config.allowIps),
+      new SignedPublishStep(config.securetoken, clock),
+    ],
+    PUBLISH_DEFAULT,
+  );
 }

@@ -23,8 +23,15 @@ export class InternalPublishStep implements Authorizer<PublishStepName> {
   decide(request: AuthRequest): StepVerdict {
     const processes = this.#processes;
     const { address, connection } = request;
-    if (processes !== undefined && processes.size > 0 && request.protocol === "rtmp" && connection !== undefined && address !== null && isLoopback(address)
-      && processes.holdsClientEnd(connection)) {
+    if (
+      processes !== undefined &&
+      processes.size > 0 &&
+      request.protocol === "rtmp" &&
+      connection !== undefined &&
+      address !== null &&
+      isLoopback(address) &&
+      processes.holdsClientEnd(connection)
+    ) {
       return publishAllow("internal", "the server's own ingest (proven from /proc)");
     }
     return PASS;

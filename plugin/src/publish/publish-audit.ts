@@ -12,13 +12,23 @@ export interface AuditedPublishAttempt extends PublishAttempt {
  * reason, protocol, app, channel, address; never the query, which carries the signature) and handed
  * to `record` (the metrics), as play decisions are. `record` must not throw (guard it).
  */
-export function auditedPublishPolicy(policy: PublishPolicy, log: Logger, record: (decision: PublishDecision) => void): (attempt: AuditedPublishAttempt) => PublishDecision {
+export function auditedPublishPolicy(
+  policy: PublishPolicy,
+  log: Logger,
+  record: (decision: PublishDecision) => void,
+): (attempt: AuditedPublishAttempt) => PublishDecision {
   return function decidePublish(attempt) {
     const decision = policy.decide(attempt);
     log.info(
       {
-        event: "publish.decision", verdict: decision.allow ? "allow" : "deny", reason: decision.reason, detail: decision.detail,
-        protocol: attempt.protocol, app: attempt.app, channel: attempt.channel, ip: attempt.ip,
+        event: "publish.decision",
+        verdict: decision.allow ? "allow" : "deny",
+        reason: decision.reason,
+        detail: decision.detail,
+        protocol: attempt.protocol,
+        app: attempt.app,
+        channel: attempt.channel,
+        ip: attempt.ip,
       },
       decision.allow ? "publisher allowed" : "publisher refused",
     );

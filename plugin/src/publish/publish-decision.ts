@@ -32,7 +32,11 @@ export const PUBLISH_ALLOW_REASONS = ["internal", "allowed-address", "signed"] a
 /** Why a publisher was refused. */
 export const PUBLISH_DENY_REASONS = [
   "channel-live",
-  "signature-malformed", "signature-forged", "signature-expired", "signature-not-yet-valid", "not-allowed",
+  "signature-malformed",
+  "signature-forged",
+  "signature-expired",
+  "signature-not-yet-valid",
+  "not-allowed",
 ] as const;
 export type PublishReason = (typeof PUBLISH_ALLOW_REASONS)[number] | (typeof PUBLISH_DENY_REASONS)[number];
 
@@ -62,6 +66,7 @@ export function publishDecisionOf(decision: SyncRunnerDecision<PublishStepName>)
   const { verdict } = decision;
   const allowed = verdict.verdict === "allow";
   const reasons: readonly string[] = allowed ? PUBLISH_ALLOW_REASONS : PUBLISH_DENY_REASONS;
-  if (!reasons.includes(verdict.reason)) throw new Error(`publish step ${decision.step} answered ${verdict.verdict} with an unknown reason`);
+  if (!reasons.includes(verdict.reason))
+    throw new Error(`publish step ${decision.step} answered ${verdict.verdict} with an unknown reason`);
   return { allow: allowed, reason: verdict.reason as PublishReason, detail: verdict.detail ?? verdict.reason };
 }

@@ -6,7 +6,13 @@ import { buildPublishChain } from "./build-publish-chain.js";
 import { publishDecisionOf, type PublishAttempt, type PublishDecision, type PublishStepName } from "./publish-decision.js";
 import { publishRequestOf } from "./publish-request.js";
 
-export { PUBLISH_ALLOW_REASONS, PUBLISH_DENY_REASONS, type PublishAttempt, type PublishDecision, type PublishReason } from "./publish-decision.js";
+export {
+  PUBLISH_ALLOW_REASONS,
+  PUBLISH_DENY_REASONS,
+  type PublishAttempt,
+  type PublishDecision,
+  type PublishReason,
+} from "./publish-decision.js";
 
 /**
  * PublishPolicy decides who may publish: the host's report becomes the publish's `AuthRequest`

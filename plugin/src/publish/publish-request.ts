@@ -16,7 +16,8 @@ import type { PublishAttempt } from "./publish-decision.js";
 export function publishRequestOf(attempt: PublishAttempt): AuthRequest {
   const address = parseIpAddress(attempt.ip);
   const params = new URLSearchParams(Object.entries(attempt.query));
-  const protocol = attempt.protocol === undefined || attempt.protocol === "rtmp" ? "rtmp" : attempt.protocol === "flv" ? "http-flv" : "ws-flv";
+  const protocol =
+    attempt.protocol === undefined || attempt.protocol === "rtmp" ? "rtmp" : attempt.protocol === "flv" ? "http-flv" : "ws-flv";
   return {
     action: "publish",
     sessionId: "",

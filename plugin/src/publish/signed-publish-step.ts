@@ -32,16 +32,29 @@ export class SignedPublishStep implements Authorizer<PublishStepName> {
     if (settings.secrets.length === 0 || value === null) return PASS;
     if (format.identify(value) === null) return publishDeny("signature-malformed", `publish signature is not in the ${format.name} format`);
     // A publish link names the stream, whatever the protocol: RTMP `/app/stream`, FLV `/app/stream.flv`.
-    const subject = { path: `/${request.app}/${request.channel}`, app: request.app, channel: request.channel, ip: settings.bindIp && format.hashesIp ? request.ip : "" };
+    const subject = {
+      path: `/${request.app}/${request.channel}`,
+      app: request.app,
+      channel: request.channel,
+      ip: settings.bindIp && format.hashesIp ? request.ip : "",
+    };
     const check = checkSignedLink(format, value, subject, settings, this.#clock.now() / 1000);
     switch (check.outcome) {
-      case "forged": return check.detail === HASH_MISMATCH
-        ? publishDeny("signature-forged", "publish signature does not match: forged, or made for another stream, address or secret")
-        : publishDeny("signature-forged", `publish signature refused as forged: ${check.detail}`);
-      case "not-yet-valid": return publishDeny("signature-not-yet-valid", `publish signature not valid before ${isoOf(check.startSec)}`);
-      case "expired": return publishDeny("signature-expired", `publish signature expired at ${isoOf(check.token.endSec)}`);
-      case "too-far-ahead": return publishDeny("signature-forged", `publish signature expiry ${isoOf(check.token.endSec)} lies further ahead than maxLifetimeSec allows`);
-      case "valid": return publishAllow("signed", `publish signature (${format.name}) valid until ${isoOf(check.token.endSec)}`);
+      case "forged":
+        return check.detail === HASH_MISMATCH
+          ? publishDeny("signature-forged", "publish signature does not match: forged, or made for another stream, address or secret")
+          : publishDeny("signature-forged", `publish signature refused as forged: ${check.detail}`);
+      case "not-yet-valid":
+        return publishDeny("signature-not-yet-valid", `publish signature not valid before ${isoOf(check.startSec)}`);
+      case "expired":
+        return publishDeny("signature-expired", `publish signature expired at ${isoOf(check.token.endSec)}`);
+      case "too-far-ahead":
+        return publishDeny(
+          "signature-forged",
+          `publish signature expiry ${isoOf(check.token.endSec)} lies further ahead than maxLifetimeSec allows`,
+        );
+      case "valid":
+        return publishAllow("signed", `publish signature (${format.name}) valid until ${isoOf(check.token.endSec)}`);
     }
   }
 }

@@ -2,8 +2,15 @@ import type { Logger } from "../core/log.js";
 import { rangesOverlap, type IpRange } from "../net/ip-range.js";
 
 /** The `auth.trustedProxies` entries that share an address with `publish.allowIps`. */
-export function trustedProxiesAllowedToPublish(config: { readonly auth: { readonly trustedProxies: readonly IpRange[] }; readonly publish: { readonly allowIps: readonly IpRange[] } }): { proxy: string; allowIps: string }[] {
-  return config.auth.trustedProxies.flatMap((proxy) => config.publish.allowIps.filter((allowed) => rangesOverlap(proxy, allowed)).map((allowed) => ({ proxy: proxy.text, allowIps: allowed.text })));
+export function trustedProxiesAllowedToPublish(config: {
+  readonly auth: { readonly trustedProxies: readonly IpRange[] };
+  readonly publish: { readonly allowIps: readonly IpRange[] };
+}): { proxy: string; allowIps: string }[] {
+  return config.auth.trustedProxies.flatMap((proxy) =>
+    config.publish.allowIps
+      .filter((allowed) => rangesOverlap(proxy, allowed))
+      .map((allowed) => ({ proxy: proxy.text, allowIps: allowed.text })),
+  );
 }
 
 /**
@@ -18,9 +25,9 @@ export function warnTrustedProxyMayPublish(config: Parameters<typeof trustedProx
   if (overlaps.length === 0) return false;
   log.warn(
     { event: "publish.trusted_proxy_allowed", overlaps },
-    `auth.trustedProxies and publish.allowIps share addresses (${overlaps.map((o) => `${o.proxy} ~ ${o.allowIps}`).join(", ")}): `
-    + "HTTP-FLV/WS-FLV publishes through that proxy are judged by its X-Forwarded-For, but anything it relays without that header "
-    + "(an RTMP/TCP proxy on the same address) publishes as an allowed address; take the proxy's address off publish.allowIps and use publish links",
+    `auth.trustedProxies and publish.allowIps share addresses (${overlaps.map((o) => `${o.proxy} ~ ${o.allowIps}`).join(", ")}): ` +
+      "HTTP-FLV/WS-FLV publishes through that proxy are judged by its X-Forwarded-For, but anything it relays without that header " +
+      "(an RTMP/TCP proxy on the same address) publishes as an allowed address; take the proxy's address off publish.allowIps and use publish links",
   );
   return true;
 }

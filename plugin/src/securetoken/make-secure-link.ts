@@ -64,9 +64,12 @@ export function makeSecureLink(options: SecureLinkOptions): string {
     throw new SignedLinkError(`lifetimeSec ${options.lifetimeSec} must be a whole number of seconds, at least 1`);
   }
   const maxLifetimeSec = options.maxLifetimeSec ?? DEFAULT_MAX_LINK_LIFETIME_SEC;
-  if (!Number.isInteger(maxLifetimeSec) || maxLifetimeSec < 1) throw new SignedLinkError(`maxLifetimeSec ${maxLifetimeSec} must be a whole number of seconds, at least 1`);
+  if (!Number.isInteger(maxLifetimeSec) || maxLifetimeSec < 1)
+    throw new SignedLinkError(`maxLifetimeSec ${maxLifetimeSec} must be a whole number of seconds, at least 1`);
   if (options.lifetimeSec > maxLifetimeSec) {
-    throw new SignedLinkError(`lifetimeSec ${options.lifetimeSec} is over the maximum lifetime of ${maxLifetimeSec} s: the server refuses such a link (maxLifetimeSec of auth.securetoken or publish.securetoken)`);
+    throw new SignedLinkError(
+      `lifetimeSec ${options.lifetimeSec} is over the maximum lifetime of ${maxLifetimeSec} s: the server refuses such a link (maxLifetimeSec of auth.securetoken or publish.securetoken)`,
+    );
   }
   if (options.secret === "") throw new SignedLinkError("secret must not be empty");
   const startSec = Math.floor((options.nowMs ?? systemClock.now()) / 1000);

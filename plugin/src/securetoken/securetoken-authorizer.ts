@@ -31,7 +31,11 @@ export const MALFORMED_LINK_REASON = "securetoken is not in its canonical form o
  * `settings` may be a function, read on every request, so a configuration reload (new secrets, another
  * format) takes effect at once.
  */
-export function createSecureTokenAuthorizer(settings: SecureTokenConfig | (() => SecureTokenConfig), clock: Clock, throttle: BruteForceThrottle | undefined): Authorizer {
+export function createSecureTokenAuthorizer(
+  settings: SecureTokenConfig | (() => SecureTokenConfig),
+  clock: Clock,
+  throttle: BruteForceThrottle | undefined,
+): Authorizer {
   const current = typeof settings === "function" ? settings : () => settings;
   return {
     name: "securetoken",
@@ -50,10 +54,14 @@ export function createSecureTokenAuthorizer(settings: SecureTokenConfig | (() =>
           const reason = check.detail === HASH_MISMATCH ? FORGED_REASON : MALFORMED_LINK_REASON;
           return throttle === undefined ? deny(reason) : throttle.fail(request, reason);
         }
-        case "not-yet-valid": return deny(`securetoken not valid before ${isoOf(check.startSec)}`);
-        case "expired": return deny(`securetoken expired at ${isoOf(check.token.endSec)}`);
-        case "too-far-ahead": return deny(`securetoken expiry ${isoOf(check.token.endSec)} lies further ahead than maxLifetimeSec allows`);
-        case "valid": return allow(`securetoken (${format.name}) valid until ${isoOf(check.token.endSec)}`);
+        case "not-yet-valid":
+          return deny(`securetoken not valid before ${isoOf(check.startSec)}`);
+        case "expired":
+          return deny(`securetoken expired at ${isoOf(check.token.endSec)}`);
+        case "too-far-ahead":
+          return deny(`securetoken expiry ${isoOf(check.token.endSec)} lies further ahead than maxLifetimeSec allows`);
+        case "valid":
+          return allow(`securetoken (${format.name}) valid until ${isoOf(check.token.endSec)}`);
       }
     },
   };

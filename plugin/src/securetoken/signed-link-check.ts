@@ -31,7 +31,8 @@ export const HASH_MISMATCH = "the hash matches no secret";
 export function lifetimeProblem(token: Pick<SignedToken, "startSec" | "endSec">, maxLifetimeSec: number): string | null {
   if (token.startSec === undefined) return null;
   if (token.endSec < token.startSec) return "its end lies before its start";
-  if (token.endSec - token.startSec > maxLifetimeSec) return `it claims a lifetime of ${token.endSec - token.startSec} s, over maxLifetimeSec (${maxLifetimeSec} s)`;
+  if (token.endSec - token.startSec > maxLifetimeSec)
+    return `it claims a lifetime of ${token.endSec - token.startSec} s, over maxLifetimeSec (${maxLifetimeSec} s)`;
   return null;
 }
 
@@ -40,9 +41,19 @@ export function lifetimeProblem(token: Pick<SignedToken, "startSec" | "endSec">,
  * Shape first (canonical spelling and lifetime, no secret needed), then the hash against every secret
  * in constant time without early exit, then, when `atSec` is given, the validity window.
  */
-export function checkSignedLink(format: SecureTokenFormat, value: string, subject: LinkSubject, rules: SignedLinkRules, atSec: number | undefined): SignedLinkCheck {
+export function checkSignedLink(
+  format: SecureTokenFormat,
+  value: string,
+  subject: LinkSubject,
+  rules: SignedLinkRules,
+  atSec: number | undefined,
+): SignedLinkCheck {
   const token = format.parse(value);
-  if (token === null) return { outcome: "forged", detail: `not the canonical ${format.name} spelling (lower-case hex, times in decimal without leading zeros or sign)` };
+  if (token === null)
+    return {
+      outcome: "forged",
+      detail: `not the canonical ${format.name} spelling (lower-case hex, times in decimal without leading zeros or sign)`,
+    };
   const problem = lifetimeProblem(token, rules.maxLifetimeSec);
   if (problem !== null) return { outcome: "forged", detail: problem };
   const given = Buffer.from(token.hash, "hex");
@@ -54,7 +65,8 @@ export function checkSignedLink(format: SecureTokenFormat, value: string, subjec
   if (!matched) return { outcome: "forged", detail: HASH_MISMATCH };
   if (atSec !== undefined) {
     const skewSec = rules.clockSkewSec;
-    if (token.startSec !== undefined && atSec + skewSec < token.startSec) return { outcome: "not-yet-valid", token, startSec: token.startSec };
+    if (token.startSec !== undefined && atSec + skewSec < token.startSec)
+      return { outcome: "not-yet-valid", token, startSec: token.startSec };
     if (atSec - skewSec > token.endSec) return { outcome: "expired", token };
     // nms carries no start: bound how far ahead its expiry may lie instead.
     if (token.startSec === undefined && token.endSec > atSec + rules.maxLifetimeSec + skewSec) return { outcome: "too-far-ahead", token };

@@ -97,7 +97,9 @@ function queryPart(text: string): string | undefined {
     }
   }
   const bare = text.startsWith("?") ? text.slice(1) : text;
-  return CREDENTIAL_PARAMS.some((param) => bare.toLowerCase().startsWith(`${param}=`)) ? bare.replace(/^[a-z]+=/i, (m) => m.toLowerCase()) : undefined;
+  return CREDENTIAL_PARAMS.some((param) => bare.toLowerCase().startsWith(`${param}=`))
+    ? bare.replace(/^[a-z]+=/i, (m) => m.toLowerCase())
+    : undefined;
 }
 
 function credentialIdentity(param: CredentialParam, value: string): string | null {
@@ -115,7 +117,11 @@ function credentialIdentity(param: CredentialParam, value: string): string | nul
 
 /** The lower-case hash of a value that looks like any signed-link format, or null. */
 function signedLinkHash(value: string): string | null {
-  return SECURETOKEN_FORMAT_BY_NAME.astra.identify(value) ?? SECURETOKEN_FORMAT_BY_NAME.flussonic.identify(value) ?? SECURETOKEN_FORMAT_BY_NAME.nms.identify(value);
+  return (
+    SECURETOKEN_FORMAT_BY_NAME.astra.identify(value) ??
+    SECURETOKEN_FORMAT_BY_NAME.flussonic.identify(value) ??
+    SECURETOKEN_FORMAT_BY_NAME.nms.identify(value)
+  );
 }
 
 function decodeFully(value: string): string {

@@ -31,7 +31,10 @@ export function applyEdgeCommand(targets: EdgeCommandTargets, command: EdgeComma
     case "revoke":
       targets.revocations.add({ kind: command.kind, key: command.key, untilMs: command.untilMs });
       targets.forgetVerdicts();
-      return closeAll(targets.registry, targets.registry.list().filter((s) => covers(command.kind, command.key, s)));
+      return closeAll(
+        targets.registry,
+        targets.registry.list().filter((s) => covers(command.kind, command.key, s)),
+      );
     case "lift":
       targets.revocations.lift(command.kind, command.key);
       return [];

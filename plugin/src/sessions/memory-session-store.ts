@@ -3,11 +3,25 @@ import type { Clock } from "../core/clock.js";
 import { guarded } from "../core/guarded.js";
 import type { Logger } from "../core/log.js";
 import {
-  matchesFilter, type SessionEvent, type SessionFilter, type SessionGrantFacts, type SessionPage, type SessionPageRequest, type SessionStart, type SessionStore,
+  matchesFilter,
+  type SessionEvent,
+  type SessionFilter,
+  type SessionGrantFacts,
+  type SessionPage,
+  type SessionPageRequest,
+  type SessionStart,
+  type SessionStore,
 } from "../core/session-store.js";
 import type { AuthRequest } from "../core/auth-request.js";
 import type { SessionIdentity } from "../core/decision.js";
-import { lastActivityOf, snapshotOf, type EndReason, type SessionRefusal, type SessionSnapshot, type ViewerSession } from "../core/viewer-session.js";
+import {
+  lastActivityOf,
+  snapshotOf,
+  type EndReason,
+  type SessionRefusal,
+  type SessionSnapshot,
+  type ViewerSession,
+} from "../core/viewer-session.js";
 
 /** Index of playing sessions by one key (user id, address, channel): counts without a scan. */
 class SessionIndex {
@@ -47,7 +61,11 @@ export class MemorySessionStore implements SessionStore {
   readonly #byUserId = new SessionIndex();
   readonly #byIp = new SessionIndex();
   readonly #byChannel = new SessionIndex();
-  readonly #listeners: Record<SessionEvent, Set<(session: ViewerSession) => void>> = { opened: new Set(), playing: new Set(), ended: new Set() };
+  readonly #listeners: Record<SessionEvent, Set<(session: ViewerSession) => void>> = {
+    opened: new Set(),
+    playing: new Set(),
+    ended: new Set(),
+  };
   readonly #clock: Clock;
   readonly #log: Logger;
 
@@ -182,7 +200,8 @@ export class MemorySessionStore implements SessionStore {
     const candidates: ReadonlySet<ViewerSession>[] = [];
     if (filter.userId !== undefined) candidates.push(this.#byUserId.get(filter.userId));
     if (filter.ip !== undefined) candidates.push(this.#byIp.get(filter.ip));
-    if (filter.app !== undefined && filter.channel !== undefined) candidates.push(this.#byChannel.get(channelKey(filter.app, filter.channel)));
+    if (filter.app !== undefined && filter.channel !== undefined)
+      candidates.push(this.#byChannel.get(channelKey(filter.app, filter.channel)));
     if (candidates.length === 0) return undefined;
     return candidates.reduce((a, b) => (b.size < a.size ? b : a));
   }
@@ -211,7 +230,10 @@ export class MemorySessionStore implements SessionStore {
     try {
       return session.transport.bytesOut();
     } catch (error) {
-      this.#log.warn({ event: "session.bytes_failed", sessionId: session.id, err: error }, "reading the bytes sent to a viewer failed; recorded as 0");
+      this.#log.warn(
+        { event: "session.bytes_failed", sessionId: session.id, err: error },
+        "reading the bytes sent to a viewer failed; recorded as 0",
+      );
       return 0;
     }
   }
@@ -233,7 +255,14 @@ function newSessionId(): string {
 
 function summary(s: SessionSnapshot) {
   return {
-    id: s.id, protocol: s.protocol, channel: s.channel, ip: s.ip, name: s.name, userId: s.userId,
-    durationMs: (s.endedAt ?? s.startedAt) - s.startedAt, bytesOut: s.bytesOut, reason: s.endReason,
+    id: s.id,
+    protocol: s.protocol,
+    channel: s.channel,
+    ip: s.ip,
+    name: s.name,
+    userId: s.userId,
+    durationMs: (s.endedAt ?? s.startedAt) - s.startedAt,
+    bytesOut: s.bytesOut,
+    reason: s.endReason,
   };
 }

@@ -1,5 +1,11 @@
 import type { Clock } from "../core/clock.js";
-import { REVOCATION_KINDS, type ClusterView, type EdgeCommand, type RevocationKind, type SharedSessionSnapshot } from "../core/cluster-seams.js";
+import {
+  REVOCATION_KINDS,
+  type ClusterView,
+  type EdgeCommand,
+  type RevocationKind,
+  type SharedSessionSnapshot,
+} from "../core/cluster-seams.js";
 import type { Logger } from "../core/log.js";
 import type { SessionStore } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
@@ -43,8 +49,10 @@ async function remoteSessionsCoveredBy(cluster: ClusterView | undefined, command
   const others = ((await cluster.sessions()) ?? []).filter((s) => s.node !== cluster.nodeId);
   const byUser = (user: string) => (s: SharedSessionSnapshot) => s.userId === user || s.name === user;
   switch (command.op) {
-    case "close-session": return others.filter((s) => s.id === command.id).map((s) => s.id);
-    case "close-user": return others.filter(byUser(command.user)).map((s) => s.id);
+    case "close-session":
+      return others.filter((s) => s.id === command.id).map((s) => s.id);
+    case "close-user":
+      return others.filter(byUser(command.user)).map((s) => s.id);
     case "revoke":
       if (command.kind === "user") return others.filter(byUser(command.key)).map((s) => s.id);
       if (command.kind === "ip") return others.filter((s) => s.ip === command.key).map((s) => s.id);
@@ -68,38 +76,64 @@ export async function revokeByBody(deps: RevocationDeps, request: ApiRequest): P
   const given = fields.filter((k) => body[k] !== undefined);
   const ttl = body.ttlSec;
   if (given.length !== 1 || typeof body[given[0]!] !== "string" || body[given[0]!] === "") {
-    return { status: 400, body: { error: 'the body must be {"token": "…"}, {"sign": "…"}, {"user": "…"} or {"ip": "…"}, optionally with "ttlSec"' } };
+    return {
+      status: 400,
+      body: { error: 'the body must be {"token": "…"}, {"sign": "…"}, {"user": "…"} or {"ip": "…"}, optionally with "ttlSec"' },
+    };
   }
-  if (ttl !== undefined && !(Number.isSafeInteger(ttl) && (ttl as number) >= 1)) return { status: 400, body: { error: "ttlSec must be a whole number of seconds, at least 1" } };
+  if (ttl !== undefined && !(Number.isSafeInteger(ttl) && (ttl as number) >= 1))
+    return { status: 400, body: { error: "ttlSec must be a whole number of seconds, at least 1" } };
   const field = given[0]!;
   const kind: RevocationKind = field === "sign" ? "token" : field;
   const value = body[field] as string;
-  if (kind === "ip" && parseIpAddress(value) === null) return { status: 400, body: { error: `ip: "${value.slice(0, 60)}" is not an IPv4 or IPv6 address` } };
+  if (kind === "ip" && parseIpAddress(value) === null)
+    return { status: 400, body: { error: `ip: "${value.slice(0, 60)}" is not an IPv4 or IPv6 address` } };
   const key = keyOf(kind, value);
   if (key === null) return { status: 400, body: { error: `${field}: names no credential` } };
   const untilMs = deps.clock.now() + 1000 * ((ttl as number | undefined) ?? deps.revokedForSec());
   const closed = await runEverywhere(deps, { op: "revoke", kind, key, untilMs });
-  deps.log.info({ event: "api.sessions_revoked", by: kind, ...(kind === "token" ? {} : { [kind === "user" ? "userId" : "ip"]: value }), closed: closed.length, until: new Date(untilMs).toISOString() }, "revoked through the API");
+  deps.log.info(
+    {
+      event: "api.sessions_revoked",
+      by: kind,
+      ...(kind === "token" ? {} : { [kind === "user" ? "userId" : "ip"]: value }),
+      closed: closed.length,
+      until: new Date(untilMs).toISOString(),
+    },
+    "revoked through the API",
+  );
   return { status: 200, body: { closed, until: new Date(untilMs).toISOString() } };
 }
 
 /** Routes for the revocations in force: list them (credentials as their keys, `tokenDigest`), and lift one (by the credential in any spelling, or by its listed digest). */
 export function revocationRoutes(deps: RevocationDeps): Route[] {
   return [
-    { method: "GET", pattern: /^\/api\/revocations$/, handler: () => ({
-      status: 200,
-      body: { revocations: deps.targets.revocations.list().map((r) => ({ kind: r.kind, [r.kind === "token" ? "tokenDigest" : r.kind]: r.key, until: new Date(r.untilMs).toISOString() })) },
-    }) },
+    {
+      method: "GET",
+      pattern: /^\/api\/revocations$/,
+      handler: () => ({
+        status: 200,
+        body: {
+          revocations: deps.targets.revocations
+            .list()
+            .map((r) => ({ kind: r.kind, [r.kind === "token" ? "tokenDigest" : r.kind]: r.key, until: new Date(r.untilMs).toISOString() })),
+        },
+      }),
+    },
     // DELETE /api/revocations/token/<token>, …/token-digest/<digest> (as listed), …/user/<id>, …/ip/<address>
-    { method: "DELETE", pattern: /^\/api\/revocations\/(token|token-digest|user|ip)\/([^/]+)$/, handler: async ({ params: [how, value] }) => {
-      const kind: RevocationKind = how === "token-digest" ? "token" : (how as RevocationKind);
-      const key = how === "token-digest" ? value! : keyOf(kind, value!);
-      if (key === null) return { status: 404, body: { error: "no such revocation in force" } };
-      const inForce = deps.targets.revocations.list().some((r) => r.kind === kind && r.key === key);
-      await runEverywhere(deps, { op: "lift", kind, key });
-      deps.log.info({ event: "api.revocation_lifted", kind, inForce }, "revocation lifted through the API");
-      return inForce ? { status: 200, body: { lifted: true } } : { status: 404, body: { error: "no such revocation in force" } };
-    } },
+    {
+      method: "DELETE",
+      pattern: /^\/api\/revocations\/(token|token-digest|user|ip)\/([^/]+)$/,
+      handler: async ({ params: [how, value] }) => {
+        const kind: RevocationKind = how === "token-digest" ? "token" : (how as RevocationKind);
+        const key = how === "token-digest" ? value! : keyOf(kind, value!);
+        if (key === null) return { status: 404, body: { error: "no such revocation in force" } };
+        const inForce = deps.targets.revocations.list().some((r) => r.kind === kind && r.key === key);
+        await runEverywhere(deps, { op: "lift", kind, key });
+        deps.log.info({ event: "api.revocation_lifted", kind, inForce }, "revocation lifted through the API");
+        return inForce ? { status: 200, body: { lifted: true } } : { status: 404, body: { error: "no such revocation in force" } };
+      },
+    },
   ];
 }
 
@@ -109,5 +143,5 @@ export function revocationRoutes(deps: RevocationDeps): Route[] {
  */
 function keyOf(kind: RevocationKind, value: string): string | null {
   if (kind === "token") return credentialKeyOfGiven(value);
-  return kind === "ip" ? parseIpAddress(value)?.text ?? value : value;
+  return kind === "ip" ? (parseIpAddress(value)?.text ?? value) : value;
 }

@@ -91,14 +91,32 @@ export class SessionLimiter {
     const limits: Limit[] = [];
     const userId = identity?.userId;
     if (userId !== undefined && identity?.maxSessions !== undefined) {
-      limits.push({ kind: "user", value: userId, what: `user ${userId}`, max: identity.maxSessions, members: { state: "playing", userId } });
+      limits.push({
+        kind: "user",
+        value: userId,
+        what: `user ${userId}`,
+        max: identity.maxSessions,
+        members: { state: "playing", userId },
+      });
     }
     if (this.#caps.maxPerIp > 0) {
-      limits.push({ kind: "ip", value: session.ip, what: `address ${session.ip}`, max: this.#caps.maxPerIp, members: { state: "playing", ip: session.ip } });
+      limits.push({
+        kind: "ip",
+        value: session.ip,
+        what: `address ${session.ip}`,
+        max: this.#caps.maxPerIp,
+        members: { state: "playing", ip: session.ip },
+      });
     }
     if (this.#caps.maxPerChannel > 0) {
       const channel = `${session.app}/${session.channel}`;
-      limits.push({ kind: "channel", value: channel, what: `channel ${channel}`, max: this.#caps.maxPerChannel, members: { state: "playing", app: session.app, channel: session.channel } });
+      limits.push({
+        kind: "channel",
+        value: channel,
+        what: `channel ${channel}`,
+        max: this.#caps.maxPerChannel,
+        members: { state: "playing", app: session.app, channel: session.channel },
+      });
     }
     return limits;
   }

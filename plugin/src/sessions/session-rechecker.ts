@@ -33,7 +33,10 @@ export class SessionRechecker {
     this.#cancel(session.id);
     const ttlSec = decision.verdict === "allow" && decision.ttlSec !== undefined ? decision.ttlSec : this.#intervalSec;
     if (ttlSec <= 0 || session.state === "ended") return;
-    const timer = setTimeout(guarded(this.#log, "session.recheck_failed", () => this.#recheck(session)), ttlSec * 1000);
+    const timer = setTimeout(
+      guarded(this.#log, "session.recheck_failed", () => this.#recheck(session)),
+      ttlSec * 1000,
+    );
     timer.unref();
     this.#timers.set(session.id, timer);
   }
@@ -66,7 +69,10 @@ export class SessionRechecker {
     }
     if (session.state !== "playing") return;
     if (decision.verdict === "deny") {
-      this.#log.info({ event: "session.recheck_denied", sessionId: session.id, step: decision.step, reason: decision.reason }, "session denied on re-check; closing");
+      this.#log.info(
+        { event: "session.recheck_denied", sessionId: session.id, step: decision.step, reason: decision.reason },
+        "session denied on re-check; closing",
+      );
       this.#registry.close(session, "denied-on-recheck");
       return;
     }

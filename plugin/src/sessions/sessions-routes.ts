@@ -30,28 +30,40 @@ export function sessionsRoutes({ registry, clock, log, revocation }: SessionsRou
   const cluster = revocation.cluster;
   return [
     { method: "GET", pattern: /^\/api\/sessions$/, handler: ({ url }) => listSessions(url) },
-    { method: "GET", pattern: /^\/api\/sessions\/([^/]+)$/, handler: async ({ params: [id] }) => {
-      const session = registry.get(id!);
-      if (session !== undefined) return { status: 200, body: withNode(snapshotOf(session, clock.now())) };
-      const remote = (await cluster?.sessions())?.find((s) => s.id === id);
-      return remote === undefined ? noSuchSession() : { status: 200, body: remote };
-    } },
-    { method: "DELETE", pattern: /^\/api\/sessions\/([^/]+)$/, handler: async ({ params: [id] }) => {
-      const session = registry.get(id!);
-      if (session !== undefined) {
-        registry.close(session, "closed-by-api");
-      } else {
+    {
+      method: "GET",
+      pattern: /^\/api\/sessions\/([^/]+)$/,
+      handler: async ({ params: [id] }) => {
+        const session = registry.get(id!);
+        if (session !== undefined) return { status: 200, body: withNode(snapshotOf(session, clock.now())) };
         const remote = (await cluster?.sessions())?.find((s) => s.id === id);
-        if (remote === undefined) return noSuchSession();
-        await runEverywhere(revocation, { op: "close-session", id: id! });
-      }
-      log.info({ event: "api.session_closed", sessionId: id }, "session closed through the API");
-      return { status: 200, body: { closed: [id] } };
-    } },
-    { method: "GET", pattern: /^\/api\/viewers$/, handler: async () => {
-      const { sessions, partial } = await everySession();
-      return { status: 200, body: { viewers: viewersPerChannel(sessions), ...(partial ? { partial } : {}) } };
-    } },
+        return remote === undefined ? noSuchSession() : { status: 200, body: remote };
+      },
+    },
+    {
+      method: "DELETE",
+      pattern: /^\/api\/sessions\/([^/]+)$/,
+      handler: async ({ params: [id] }) => {
+        const session = registry.get(id!);
+        if (session !== undefined) {
+          registry.close(session, "closed-by-api");
+        } else {
+          const remote = (await cluster?.sessions())?.find((s) => s.id === id);
+          if (remote === undefined) return noSuchSession();
+          await runEverywhere(revocation, { op: "close-session", id: id! });
+        }
+        log.info({ event: "api.session_closed", sessionId: id }, "session closed through the API");
+        return { status: 200, body: { closed: [id] } };
+      },
+    },
+    {
+      method: "GET",
+      pattern: /^\/api\/viewers$/,
+      handler: async () => {
+        const { sessions, partial } = await everySession();
+        return { status: 200, body: { viewers: viewersPerChannel(sessions), ...(partial ? { partial } : {}) } };
+      },
+    },
   ];
 
   /** The filtered sessions, oldest first, a page at a time when `limit` (and `offset`) are given. */
@@ -105,7 +117,8 @@ function filterOf(url: URL): SessionFilter {
 function matcherOf(url: URL): (s: SessionSnapshot) => boolean {
   const q = url.searchParams;
   const [channel, user, ip, protocol] = [q.get("channel"), q.get("user"), q.get("ip"), q.get("protocol")];
-  return (s) => (channel === null || s.channel === channel) &&
+  return (s) =>
+    (channel === null || s.channel === channel) &&
     (user === null || s.userId === user || s.name === user) &&
     (ip === null || s.ip === ip) &&
     (protocol === null || s.protocol === (protocol as Protocol));

@@ -25,7 +25,18 @@ export interface RefusalCount {
   count: number;
 }
 
-const END_REASONS: ReadonlySet<string> = new Set(["viewer-left", "denied", "idle", "closed-by-api", "revoked", "denied-on-recheck", "limit", "shutdown", "server-stopped", "not-found"]);
+const END_REASONS: ReadonlySet<string> = new Set([
+  "viewer-left",
+  "denied",
+  "idle",
+  "closed-by-api",
+  "revoked",
+  "denied-on-recheck",
+  "limit",
+  "shutdown",
+  "server-stopped",
+  "not-found",
+]);
 const STAGES: ReadonlySet<string> = new Set(REFUSAL_STAGES);
 const PROTOCOL_SET: ReadonlySet<string> = new Set(PROTOCOLS);
 

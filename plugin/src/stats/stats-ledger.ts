@@ -83,7 +83,15 @@ const COLUMNS = "id, name, user_id, app, channel, ip, protocol, user_agent, star
  * RTMP `flashVer`, a stream name): uncapped, 50 plays with a 1 MiB `flashVer` grew the file by 77 MB.
  */
 export const TEXT_LIMITS = {
-  id: 64, name: 256, userId: 256, app: 128, channel: 256, ip: 64, protocol: 16, userAgent: 512, endReason: 32,
+  id: 64,
+  name: 256,
+  userId: 256,
+  app: 128,
+  channel: 256,
+  ip: 64,
+  protocol: 16,
+  userAgent: 512,
+  endReason: 32,
 } as const;
 
 /** Rows written per flush at most, so catching up after an outage blocks the event loop ~150 ms at a time (README benchmark: 176,600 rows/s), not seconds. */
@@ -135,7 +143,11 @@ export class StatsLedger {
   readonly #dropLog: LogRateLimit;
   readonly #refusals = new RefusalTally();
   readonly #identifiedQuota = new MinuteQuota(IDENTIFIED_ROWS_PER_IDENTITY, IDENTIFIED_IDENTITIES_PER_MINUTE);
-  readonly #counters: Omit<LedgerCounters, "pendingRows"> = { writeFailures: 0, rowsDropped: { overflow: 0, rejected: 0, closed: 0 }, rowsPurged: 0 };
+  readonly #counters: Omit<LedgerCounters, "pendingRows"> = {
+    writeFailures: 0,
+    rowsDropped: { overflow: 0, rejected: 0, closed: 0 },
+    rowsPurged: 0,
+  };
   /** Failures since the last successful write; > 0 while the database is refusing writes. */
   #failingSince: { at: number; failures: number } | undefined;
   #recovered = false;
@@ -166,7 +178,14 @@ export class StatsLedger {
   }
 
   /** A ledger built and started at once (`new StatsLedger(…)` then `start()`). */
-  static open(file: string, flushIntervalMs: number, registry: SessionStore, clock: Clock, log: Logger, options: StatsLedgerOptions = {}): StatsLedger {
+  static open(
+    file: string,
+    flushIntervalMs: number,
+    registry: SessionStore,
+    clock: Clock,
+    log: Logger,
+    options: StatsLedgerOptions = {},
+  ): StatsLedger {
     const ledger = new StatsLedger(file, flushIntervalMs, registry, clock, log, options);
     ledger.start();
     return ledger;
@@ -193,7 +212,10 @@ export class StatsLedger {
       throw error;
     }
     const onEnded = guarded(this.#log, "stats.listener_failed", (s: ViewerSession) => this.#enqueue(s));
-    const timer = setInterval(guarded(this.#log, "stats.flush_failed", () => this.flush()), this.#flushIntervalMs);
+    const timer = setInterval(
+      guarded(this.#log, "stats.flush_failed", () => this.flush()),
+      this.#flushIntervalMs,
+    );
     timer.unref();
     this.#open = {
       db,
@@ -211,14 +233,17 @@ export class StatsLedger {
       VALUES (@minute, @reason, @stage, @channel, @protocol, @identified, @count)
       ON CONFLICT (minute, reason, stage, channel, protocol, identified) DO UPDATE SET count = count + excluded.count`),
       // At most REFUSAL_PURGE_SPAN_MS of counters per statement (about 10 × 1,000 rows), like PURGE_BATCH for sessions.
-      purgeRefusals: db.prepare(`DELETE FROM refusals WHERE minute < MIN(?, (SELECT MIN(minute) FROM refusals) + ${REFUSAL_PURGE_SPAN_MS})`),
+      purgeRefusals: db.prepare(
+        `DELETE FROM refusals WHERE minute < MIN(?, (SELECT MIN(minute) FROM refusals) + ${REFUSAL_PURGE_SPAN_MS})`,
+      ),
     };
     this.flush(); // records the sessions a crash left live, and purges, before the first viewer
   }
 
   /** The open database; reading statistics before `start` is a programming error. */
   get #sql(): OpenLedger {
-    if (this.#open === undefined) throw new Error(this.#closed ? "the statistics ledger is closed" : "the statistics ledger is not started");
+    if (this.#open === undefined)
+      throw new Error(this.#closed ? "the statistics ledger is closed" : "the statistics ledger is not started");
     return this.#open;
   }
 
@@ -242,13 +267,30 @@ export class StatsLedger {
    */
   refusals(fromMs: number, toMs: number): { total: number; rows: RefusalRow[] } {
     this.flush();
-    const total = (this.#sql.db.prepare("SELECT COALESCE(SUM(count), 0) AS total FROM refusals WHERE minute >= ? AND minute < ?").get(fromMs, toMs) as { total: number }).total;
-    const rows = this.#sql.db.prepare(`SELECT reason, stage, channel, protocol, identified, SUM(count) AS count, MIN(minute) AS first, MAX(minute) AS last
+    const total = (
+      this.#sql.db.prepare("SELECT COALESCE(SUM(count), 0) AS total FROM refusals WHERE minute >= ? AND minute < ?").get(fromMs, toMs) as {
+        total: number;
+      }
+    ).total;
+    const rows = this.#sql.db
+      .prepare(
+        `SELECT reason, stage, channel, protocol, identified, SUM(count) AS count, MIN(minute) AS first, MAX(minute) AS last
       FROM refusals WHERE minute >= ? AND minute < ? GROUP BY reason, stage, channel, protocol, identified
-      ORDER BY count DESC, reason, stage, channel, protocol LIMIT ${MAX_REFUSAL_ROWS}`).all(fromMs, toMs) as (Omit<RefusalRow, "identified" | "firstMinute" | "lastMinute"> & { identified: number; first: number; last: number })[];
+      ORDER BY count DESC, reason, stage, channel, protocol LIMIT ${MAX_REFUSAL_ROWS}`,
+      )
+      .all(fromMs, toMs) as (Omit<RefusalRow, "identified" | "firstMinute" | "lastMinute"> & {
+      identified: number;
+      first: number;
+      last: number;
+    })[];
     return {
       total,
-      rows: rows.map(({ first, last, identified, ...r }) => ({ ...r, identified: identified === 1, firstMinute: new Date(first).toISOString(), lastMinute: new Date(last).toISOString() })),
+      rows: rows.map(({ first, last, identified, ...r }) => ({
+        ...r,
+        identified: identified === 1,
+        firstMinute: new Date(first).toISOString(),
+        lastMinute: new Date(last).toISOString(),
+      })),
     };
   }
 
@@ -256,18 +298,26 @@ export class StatsLedger {
   usage(by: "channel" | "user", fromMs: number, toMs: number): UsageRow[] {
     this.flush();
     const key = by === "channel" ? "app || '/' || channel" : "COALESCE(user_id, name, '(anonymous)')";
-    return this.#sql.db.prepare(`SELECT ${key} AS key, COUNT(*) AS sessions,
+    return this.#sql.db
+      .prepare(
+        `SELECT ${key} AS key, COUNT(*) AS sessions,
         CAST(ROUND(SUM(ended_at - playing_since) / 1000.0) AS INTEGER) AS watchSeconds, SUM(bytes_out) AS bytesOut
-      FROM sessions WHERE playing_since IS NOT NULL AND started_at >= ? AND started_at < ? GROUP BY key ORDER BY key`).all(fromMs, toMs) as UsageRow[];
+      FROM sessions WHERE playing_since IS NOT NULL AND started_at >= ? AND started_at < ? GROUP BY key ORDER BY key`,
+      )
+      .all(fromMs, toMs) as UsageRow[];
   }
 
   /** `usage` per UTC day (by the session's start), oldest day first. */
   dailyUsage(by: "channel" | "user", fromMs: number, toMs: number): DailyUsageRow[] {
     this.flush();
     const key = by === "channel" ? "app || '/' || channel" : "COALESCE(user_id, name, '(anonymous)')";
-    return this.#sql.db.prepare(`SELECT date(started_at / 1000, 'unixepoch') AS day, ${key} AS key, COUNT(*) AS sessions,
+    return this.#sql.db
+      .prepare(
+        `SELECT date(started_at / 1000, 'unixepoch') AS day, ${key} AS key, COUNT(*) AS sessions,
         CAST(ROUND(SUM(ended_at - playing_since) / 1000.0) AS INTEGER) AS watchSeconds, SUM(bytes_out) AS bytesOut
-      FROM sessions WHERE playing_since IS NOT NULL AND started_at >= ? AND started_at < ? GROUP BY day, key ORDER BY day, key`).all(fromMs, toMs) as DailyUsageRow[];
+      FROM sessions WHERE playing_since IS NOT NULL AND started_at >= ? AND started_at < ? GROUP BY day, key ORDER BY day, key`,
+      )
+      .all(fromMs, toMs) as DailyUsageRow[];
   }
 
   /**
@@ -276,10 +326,16 @@ export class StatsLedger {
    */
   exportCsv(fromMs: number, toMs: number): string {
     this.flush();
-    const rows = this.#sql.db.prepare(`SELECT ${COLUMNS}, ended_at, end_reason FROM sessions
-      WHERE started_at >= ? AND started_at < ? ORDER BY started_at`).all(fromMs, toMs) as Record<string, unknown>[];
+    const rows = this.#sql.db
+      .prepare(
+        `SELECT ${COLUMNS}, ended_at, end_reason FROM sessions
+      WHERE started_at >= ? AND started_at < ? ORDER BY started_at`,
+      )
+      .all(fromMs, toMs) as Record<string, unknown>[];
     const header = [...COLUMNS.split(", "), "ended_at", "end_reason"];
-    const lines = rows.map((r) => header.map((h) => csvField(isTime(h) && r[h] !== null ? new Date(Number(r[h])).toISOString() : r[h])).join(","));
+    const lines = rows.map((r) =>
+      header.map((h) => csvField(isTime(h) && r[h] !== null ? new Date(Number(r[h])).toISOString() : r[h])).join(","),
+    );
     return [header.join(","), ...lines].join("\r\n") + "\r\n";
   }
 
@@ -337,7 +393,9 @@ export class StatsLedger {
       this.#drop("overflow", this.#pending.splice(0, this.#pending.length - this.#maxPendingRows + 1).length);
     }
     // An HLS session that fetched only playlists did not play: it follows the denied retention and is no usage.
-    this.#pending.push(row({ ...s, playingSince: played ? s.playingSince : undefined }, { endedAt, endReason: s.endReason ?? "viewer-left" }));
+    this.#pending.push(
+      row({ ...s, playingSince: played ? s.playingSince : undefined }, { endedAt, endReason: s.endReason ?? "viewer-left" }),
+    );
   }
 
   /** One transaction: crash recovery (once), up to MAX_ROWS_PER_FLUSH closed sessions, the live mirror. True when it committed. */
@@ -368,7 +426,8 @@ export class StatsLedger {
     this.#refusals.clear();
     if (!this.#recovered) {
       this.#recovered = true;
-      if (recovered > 0) this.#log.warn({ event: "stats.recovered", sessions: recovered }, "sessions live at the last stop recorded as server-stopped");
+      if (recovered > 0)
+        this.#log.warn({ event: "stats.recovered", sessions: recovered }, "sessions live at the last stop recorded as server-stopped");
     }
     if (rejected > 0) this.#drop("rejected", rejected);
     this.#writeSucceeded();
@@ -408,8 +467,12 @@ export class StatsLedger {
 
   /** Sessions that were live when the process died are closed at their last activity: the last heartbeat for RTMP/FLV, the last request for HLS. */
   #recoverCrashed(): number {
-    const result = this.#sql.db.prepare(`INSERT OR REPLACE INTO sessions (${COLUMNS}, ended_at, end_reason)
-      SELECT ${COLUMNS}, last_activity_at, 'server-stopped' FROM live_sessions`).run();
+    const result = this.#sql.db
+      .prepare(
+        `INSERT OR REPLACE INTO sessions (${COLUMNS}, ended_at, end_reason)
+      SELECT ${COLUMNS}, last_activity_at, 'server-stopped' FROM live_sessions`,
+      )
+      .run();
     this.#sql.db.prepare("DELETE FROM live_sessions").run();
     return result.changes;
   }
@@ -437,7 +500,15 @@ export class StatsLedger {
     if (purged >= PURGE_BATCH) return; // more to do: again at the next flush
     this.#nextPurgeAt = now + PURGE_INTERVAL_MS;
     if (this.#purgedThisRound > 0) {
-      this.#log.info({ event: "stats.purged", rows: this.#purgedThisRound, deniedRetentionDays: this.#deniedRetentionDays, retentionDays: this.#retentionDays }, "old sessions purged from the statistics ledger");
+      this.#log.info(
+        {
+          event: "stats.purged",
+          rows: this.#purgedThisRound,
+          deniedRetentionDays: this.#deniedRetentionDays,
+          retentionDays: this.#retentionDays,
+        },
+        "old sessions purged from the statistics ledger",
+      );
     }
     this.#purgedThisRound = 0;
   }
@@ -450,7 +521,15 @@ export class StatsLedger {
     const failures = this.#failureLog.hit();
     if (failures === 0) return;
     this.#log.error(
-      { event: "stats.write_failed", operation, code: codeOf(error), err: error, failures, pendingRows: this.#pending.length, maxPendingRows: this.#maxPendingRows },
+      {
+        event: "stats.write_failed",
+        operation,
+        code: codeOf(error),
+        err: error,
+        failures,
+        pendingRows: this.#pending.length,
+        maxPendingRows: this.#maxPendingRows,
+      },
       "writing statistics failed; the rows are kept in memory and retried at the next flush",
     );
   }
@@ -470,7 +549,13 @@ export class StatsLedger {
     const count = reason === "closed" ? rows : this.#dropLog.hit();
     if (count === 0) return;
     this.#log.error(
-      { event: "stats.rows_dropped", reason, rows, droppedTotal: this.#counters.rowsDropped[reason], ...(reason === "closed" ? { lastFailureCode: this.#lastFailureCode } : { occurrences: count }) },
+      {
+        event: "stats.rows_dropped",
+        reason,
+        rows,
+        droppedTotal: this.#counters.rowsDropped[reason],
+        ...(reason === "closed" ? { lastFailureCode: this.#lastFailureCode } : { occurrences: count }),
+      },
       "closed sessions were dropped from the statistics ledger",
     );
   }
@@ -484,7 +569,13 @@ export class StatsLedger {
 function migrate(db: Database.Database, file: string): void {
   const version = db.pragma("user_version", { simple: true }) as number;
   if (version > LEDGER_SCHEMA_VERSION) {
-    throw new ConfigError([{ path: "stats.file", message: `was written by a newer version (schema ${version}; this one reads up to ${LEDGER_SCHEMA_VERSION})`, value: file }]);
+    throw new ConfigError([
+      {
+        path: "stats.file",
+        message: `was written by a newer version (schema ${version}; this one reads up to ${LEDGER_SCHEMA_VERSION})`,
+        value: file,
+      },
+    ]);
   }
   if (version === LEDGER_SCHEMA_VERSION) return;
   db.transaction(() => {
@@ -516,10 +607,17 @@ function migrate(db: Database.Database, file: string): void {
 /** The bind values of a snapshot: each column coerced to its type and capped, so no viewer-chosen value can fail or bloat a write. */
 function row(s: SessionSnapshot, extra: { endedAt?: unknown; endReason?: unknown } = {}): Row {
   const r: Row = {
-    id: text(s.id, TEXT_LIMITS.id), name: textOrNull(s.name, TEXT_LIMITS.name), userId: textOrNull(s.userId, TEXT_LIMITS.userId),
-    app: text(s.app, TEXT_LIMITS.app), channel: text(s.channel, TEXT_LIMITS.channel), ip: text(s.ip, TEXT_LIMITS.ip),
-    protocol: text(s.protocol, TEXT_LIMITS.protocol), userAgent: textOrNull(s.userAgent, TEXT_LIMITS.userAgent),
-    startedAt: integer(s.startedAt) ?? 0, playingSince: integer(s.playingSince), lastActivityAt: integer(s.lastActivityAt) ?? integer(s.startedAt) ?? 0,
+    id: text(s.id, TEXT_LIMITS.id),
+    name: textOrNull(s.name, TEXT_LIMITS.name),
+    userId: textOrNull(s.userId, TEXT_LIMITS.userId),
+    app: text(s.app, TEXT_LIMITS.app),
+    channel: text(s.channel, TEXT_LIMITS.channel),
+    ip: text(s.ip, TEXT_LIMITS.ip),
+    protocol: text(s.protocol, TEXT_LIMITS.protocol),
+    userAgent: textOrNull(s.userAgent, TEXT_LIMITS.userAgent),
+    startedAt: integer(s.startedAt) ?? 0,
+    playingSince: integer(s.playingSince),
+    lastActivityAt: integer(s.lastActivityAt) ?? integer(s.startedAt) ?? 0,
     bytesOut: integer(s.bytesOut) ?? 0,
   };
   if ("endedAt" in extra) {
@@ -586,7 +684,9 @@ function loadBetterSqlite(file: string): typeof Database {
     return pluginRequire("better-sqlite3") as typeof Database;
   } catch (error) {
     if ((error as { code?: unknown }).code !== "MODULE_NOT_FOUND") throw error;
-    throw new ConfigError([{ path: "stats.file", message: "needs the better-sqlite3 package for statistics: npm install better-sqlite3@12", value: file }]);
+    throw new ConfigError([
+      { path: "stats.file", message: "needs the better-sqlite3 package for statistics: npm install better-sqlite3@12", value: file },
+    ]);
   }
 }
 

@@ -21,25 +21,68 @@ export interface StatsRoutesDeps {
  */
 export function statsRoutes({ ledger, metrics, clock }: StatsRoutesDeps): Route[] {
   return [
-    { method: "GET", pattern: /^\/api\/stats\/(channels|users)$/, handler: ({ url, params: [by] }) => withRange(url, (stats, range) => {
-      const key = by === "users" ? "user" : "channel";
-      return { status: 200, body: { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), by: key, rows: stats.usage(key, range.from, range.to) } };
-    }) },
-    { method: "GET", pattern: /^\/api\/stats\/daily\/(channels|users)$/, handler: ({ url, params: [by] }) => withRange(url, (stats, range) => {
-      const key = by === "users" ? "user" : "channel";
-      return { status: 200, body: { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), by: key, rows: stats.dailyUsage(key, range.from, range.to) } };
-    }) },
+    {
+      method: "GET",
+      pattern: /^\/api\/stats\/(channels|users)$/,
+      handler: ({ url, params: [by] }) =>
+        withRange(url, (stats, range) => {
+          const key = by === "users" ? "user" : "channel";
+          return {
+            status: 200,
+            body: {
+              from: new Date(range.from).toISOString(),
+              to: new Date(range.to).toISOString(),
+              by: key,
+              rows: stats.usage(key, range.from, range.to),
+            },
+          };
+        }),
+    },
+    {
+      method: "GET",
+      pattern: /^\/api\/stats\/daily\/(channels|users)$/,
+      handler: ({ url, params: [by] }) =>
+        withRange(url, (stats, range) => {
+          const key = by === "users" ? "user" : "channel";
+          return {
+            status: 200,
+            body: {
+              from: new Date(range.from).toISOString(),
+              to: new Date(range.to).toISOString(),
+              by: key,
+              rows: stats.dailyUsage(key, range.from, range.to),
+            },
+          };
+        }),
+    },
     // Refusals and other sessions that never played without an identity: counted per minute, not one row each.
-    { method: "GET", pattern: /^\/api\/stats\/refusals$/, handler: ({ url }) => withRange(url, (stats, range) => (
-      { status: 200, body: { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), ...stats.refusals(range.from, range.to) } }
-    )) },
-    { method: "GET", pattern: /^\/api\/stats\/sessions\.csv$/, handler: ({ url }) => withRange(url, (stats, range) => (
-      { status: 200, body: stats.exportCsv(range.from, range.to), contentType: "text/csv; charset=utf-8" }
-    )) },
-    { method: "GET", pattern: /^\/metrics$/, handler: async () => {
-      const { contentType, body } = await metrics.render();
-      return { status: 200, body, contentType };
-    } },
+    {
+      method: "GET",
+      pattern: /^\/api\/stats\/refusals$/,
+      handler: ({ url }) =>
+        withRange(url, (stats, range) => ({
+          status: 200,
+          body: { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), ...stats.refusals(range.from, range.to) },
+        })),
+    },
+    {
+      method: "GET",
+      pattern: /^\/api\/stats\/sessions\.csv$/,
+      handler: ({ url }) =>
+        withRange(url, (stats, range) => ({
+          status: 200,
+          body: stats.exportCsv(range.from, range.to),
+          contentType: "text/csv; charset=utf-8",
+        })),
+    },
+    {
+      method: "GET",
+      pattern: /^\/metrics$/,
+      handler: async () => {
+        const { contentType, body } = await metrics.render();
+        return { status: 200, body, contentType };
+      },
+    },
   ];
 
   function withRange(url: URL, answer: (stats: StatsLedger, range: { from: number; to: number }) => Reply): Reply {

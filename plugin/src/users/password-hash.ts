@@ -11,10 +11,20 @@ const SALT_BYTES = 16;
  * @example
  * await hashPassword("demo"); // "scrypt$16384$8$1$<salt>$<hash>"
  */
-export async function hashPassword(password: string, factors: { cost: number; blockSize: number; parallelization: number } = DEFAULT_SCRYPT): Promise<string> {
+export async function hashPassword(
+  password: string,
+  factors: { cost: number; blockSize: number; parallelization: number } = DEFAULT_SCRYPT,
+): Promise<string> {
   const salt = randomBytes(SALT_BYTES);
   const hash = await derive(password, salt, HASH_BYTES, factors);
-  return [SCRYPT_PREFIX.slice(0, -1), factors.cost, factors.blockSize, factors.parallelization, salt.toString("base64url"), hash.toString("base64url")].join("$");
+  return [
+    SCRYPT_PREFIX.slice(0, -1),
+    factors.cost,
+    factors.blockSize,
+    factors.parallelization,
+    salt.toString("base64url"),
+    hash.toString("base64url"),
+  ].join("$");
 }
 
 /** True when the password matches the stored one; compared in constant time either way. */
@@ -25,7 +35,12 @@ export async function verifyPassword(password: string, stored: StoredPassword): 
   return timingSafeEqual(actual, expected);
 }
 
-function derive(password: string, salt: Buffer, length: number, factors: { cost: number; blockSize: number; parallelization: number }): Promise<Buffer> {
+function derive(
+  password: string,
+  salt: Buffer,
+  length: number,
+  factors: { cost: number; blockSize: number; parallelization: number },
+): Promise<Buffer> {
   const options: ScryptOptions = {
     N: factors.cost,
     r: factors.blockSize,

@@ -165,7 +165,12 @@ export class PasswordVerifier {
     const now = this.#clock.now();
     if (this.#log === undefined || now - this.#busyLoggedAtMs < BUSY_LOG_INTERVAL_MS) return;
     this.#log.warn(
-      { event: "auth.hashes_busy", refused: this.#busySinceLog, maxConcurrentHashes: this.#options.maxConcurrentHashes, maxQueuedHashes: this.#options.maxQueuedHashes },
+      {
+        event: "auth.hashes_busy",
+        refused: this.#busySinceLog,
+        maxConcurrentHashes: this.#options.maxConcurrentHashes,
+        maxQueuedHashes: this.#options.maxQueuedHashes,
+      },
       "password checks refused as busy: too many at once (auth.bruteForce.maxConcurrentHashes, maxQueuedHashes, hashQueueTimeoutMs)",
     );
     this.#busyLoggedAtMs = now;
@@ -175,5 +180,8 @@ export class PasswordVerifier {
 
 /** A stand-in hash that no password matches, verified when there is no scrypt hash to check. */
 const DUMMY_PASSWORD: StoredPassword = {
-  kind: "scrypt", ...DEFAULT_SCRYPT, salt: randomBytes(16).toString("base64url"), hash: randomBytes(32).toString("base64url"),
+  kind: "scrypt",
+  ...DEFAULT_SCRYPT,
+  salt: randomBytes(16).toString("base64url"),
+  hash: randomBytes(32).toString("base64url"),
 };

@@ -10,7 +10,14 @@
  * the value can sit in a frozen configuration.
  */
 export type StoredPassword =
-  | { readonly kind: "scrypt"; readonly cost: number; readonly blockSize: number; readonly parallelization: number; readonly salt: string; readonly hash: string }
+  | {
+      readonly kind: "scrypt";
+      readonly cost: number;
+      readonly blockSize: number;
+      readonly parallelization: number;
+      readonly salt: string;
+      readonly hash: string;
+    }
   | { readonly kind: "plain"; readonly text: string };
 
 /** The prefix that marks a stored password as an scrypt hash: `scrypt$N$r$p$salt$hash`. */
@@ -34,9 +41,11 @@ export function parseStoredPassword(text: string): StoredPassword | string {
   const cost = Number(n);
   const blockSize = Number(r);
   const parallelization = Number(p);
-  if (!Number.isInteger(cost) || cost < 2 || cost > 2 ** 20 || (cost & (cost - 1)) !== 0) return "is not a valid scrypt hash (N must be a power of two, 2..2^20)";
+  if (!Number.isInteger(cost) || cost < 2 || cost > 2 ** 20 || (cost & (cost - 1)) !== 0)
+    return "is not a valid scrypt hash (N must be a power of two, 2..2^20)";
   if (!Number.isInteger(blockSize) || blockSize < 1 || blockSize > 64) return "is not a valid scrypt hash (r must be 1..64)";
-  if (!Number.isInteger(parallelization) || parallelization < 1 || parallelization > 16) return "is not a valid scrypt hash (p must be 1..16)";
+  if (!Number.isInteger(parallelization) || parallelization < 1 || parallelization > 16)
+    return "is not a valid scrypt hash (p must be 1..16)";
   if (!BASE64URL.test(salt) || !BASE64URL.test(hash)) return "is not a valid scrypt hash (salt and hash must be base64url)";
   if (Buffer.from(hash, "base64url").length < 16) return "is not a valid scrypt hash (hash shorter than 16 bytes)";
   return { kind: "scrypt", cost, blockSize, parallelization, salt, hash };

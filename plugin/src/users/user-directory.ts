@@ -36,7 +36,12 @@ export class UserDirectory {
   /** Logins with a token shorter than MIN_TOKEN_LENGTH (warned about at load). */
   readonly weakTokenLogins: readonly string[];
 
-  private constructor(byLogin: Map<string, DirectoryUser>, byTokenHash: Map<string, DirectoryUser>, plaintextLogins: string[], weakTokenLogins: string[]) {
+  private constructor(
+    byLogin: Map<string, DirectoryUser>,
+    byTokenHash: Map<string, DirectoryUser>,
+    plaintextLogins: string[],
+    weakTokenLogins: string[],
+  ) {
     this.#byLogin = byLogin;
     this.#byTokenHash = byTokenHash;
     this.plaintextLogins = plaintextLogins;
@@ -50,7 +55,11 @@ export class UserDirectory {
    * An undefined entry (one that failed its schema) is skipped but keeps its index, so the other
    * entries' issues carry the right key paths.
    */
-  static compile(users: readonly (UserConfig | undefined)[], packages: Readonly<Record<string, readonly string[]>>, pathPrefix: string): UserDirectory | ConfigIssue[] {
+  static compile(
+    users: readonly (UserConfig | undefined)[],
+    packages: Readonly<Record<string, readonly string[]>>,
+    pathPrefix: string,
+  ): UserDirectory | ConfigIssue[] {
     const issues: ConfigIssue[] = [];
     const byLogin = new Map<string, DirectoryUser>();
     const loginIndex = new Map<string, number>();
@@ -118,7 +127,12 @@ export function grantsChannel(user: DirectoryUser, channel: string): boolean {
   return user.channels === "all" || user.channels.has(channel);
 }
 
-function resolveChannels(user: UserConfig, packages: Readonly<Record<string, readonly string[]>>, at: string, issues: ConfigIssue[]): ReadonlySet<string> | "all" {
+function resolveChannels(
+  user: UserConfig,
+  packages: Readonly<Record<string, readonly string[]>>,
+  at: string,
+  issues: ConfigIssue[],
+): ReadonlySet<string> | "all" {
   const channels = new Set<string>();
   let all = false;
   user.packages.forEach((name, j) => {
@@ -129,7 +143,11 @@ function resolveChannels(user: UserConfig, packages: Readonly<Record<string, rea
     const members = Object.hasOwn(packages, name) ? packages[name] : undefined;
     if (members === undefined) {
       const known = Object.keys(packages);
-      issues.push({ path: `${at}.packages[${j}]`, message: `is not a package in auth.packages${known.length > 0 ? ` (known: ${known.join(", ")})` : " (none defined)"}`, value: name });
+      issues.push({
+        path: `${at}.packages[${j}]`,
+        message: `is not a package in auth.packages${known.length > 0 ? ` (known: ${known.join(", ")})` : " (none defined)"}`,
+        value: name,
+      });
       return;
     }
     for (const channel of members) {

@@ -98,7 +98,12 @@ export class UserEditor {
     const target = login ?? given.login;
     if (typeof target !== "string") return validationFailed(validateUser(given));
     if (given.login !== undefined && given.login !== target) {
-      return { ok: false, problem: "invalid", error: "login cannot be changed; delete the user and create a new one", issues: [{ path: "login", message: `must be "${target}" (the login in the URL)`, value: given.login }] };
+      return {
+        ok: false,
+        problem: "invalid",
+        error: "login cannot be changed; delete the user and create a new one",
+        issues: [{ path: "login", message: `must be "${target}" (the login in the URL)`, value: given.login }],
+      };
     }
     // Hash before reading the file: everything after the hash runs without a pause, so no other
     // edit can slip in between reading the file and writing it.
@@ -131,11 +136,19 @@ export class UserEditor {
   #commit(document: UsersFileDocument, action: string, login: string): UserEdit | undefined {
     const compiled = compileUsersFile(document.content(), this.#store.packages);
     if (Array.isArray(compiled)) {
-      return { ok: false, problem: "conflict", error: "the change conflicts with the users file (a duplicate token, an unknown package, an entry broken by hand, …)", issues: compiled };
+      return {
+        ok: false,
+        problem: "conflict",
+        error: "the change conflicts with the users file (a duplicate token, an unknown package, an entry broken by hand, …)",
+        issues: compiled,
+      };
     }
     const text = document.write();
     this.#store.install(compiled.directory, compiled.users, text);
-    this.#log.info({ event: "users.changed", action, login, file: this.#store.file, users: compiled.directory.size }, `user ${action}d through the API`);
+    this.#log.info(
+      { event: "users.changed", action, login, file: this.#store.file, users: compiled.directory.size },
+      `user ${action}d through the API`,
+    );
     return undefined;
   }
 }
@@ -154,7 +167,11 @@ function newWeakTokens(tokens: readonly string[], before: unknown): ConfigIssue[
   const issues: ConfigIssue[] = [];
   tokens.forEach((token, j) => {
     if (token.length < MIN_TOKEN_LENGTH && !had.has(token)) {
-      issues.push({ path: `tokens[${j}]`, message: `is shorter than ${MIN_TOKEN_LENGTH} characters: short enough to be found by trying; use a long random token (e.g. openssl rand -hex 16)`, value: "<redacted>" });
+      issues.push({
+        path: `tokens[${j}]`,
+        message: `is shorter than ${MIN_TOKEN_LENGTH} characters: short enough to be found by trying; use a long random token (e.g. openssl rand -hex 16)`,
+        value: "<redacted>",
+      });
     }
   });
   return issues;
@@ -193,7 +210,11 @@ function notFound(login: string): UserEdit {
 }
 
 function readOnly(): UserEdit {
-  return { ok: false, problem: "read-only", error: "users are written in the main configuration (auth.users); move them to auth.usersFile to edit them through the API" };
+  return {
+    ok: false,
+    problem: "read-only",
+    error: "users are written in the main configuration (auth.users); move them to auth.usersFile to edit them through the API",
+  };
 }
 
 function fileBroken(issues: readonly ConfigIssue[]): UserEdit {

@@ -9,7 +9,8 @@ import { MIN_TOKEN_LENGTH, UserDirectory } from "./user-directory.js";
 import { compileUsersFile, type CompiledUsers } from "./users-file-content.js";
 
 /** The outcome of a users reload: the new user count, or every issue found (the old users stay). */
-export type UsersReloadResult = { readonly ok: true; readonly users: number } | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
+export type UsersReloadResult =
+  { readonly ok: true; readonly users: number } | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
 
 /** Options of a UserStore beyond the configuration. */
 export interface UserStoreOptions {
@@ -43,7 +44,14 @@ export class UserStore {
   #started = false;
   #closed = false;
 
-  private constructor(directory: UserDirectory, users: readonly UserConfig[], file: string | null, auth: UsersAuthConfig, log: Logger, options: UserStoreOptions) {
+  private constructor(
+    directory: UserDirectory,
+    users: readonly UserConfig[],
+    file: string | null,
+    auth: UsersAuthConfig,
+    log: Logger,
+    options: UserStoreOptions,
+  ) {
     this.#directory = directory;
     this.#users = users;
     this.#file = file;
@@ -73,7 +81,14 @@ export class UserStore {
     }
     if (auth.usersFile === null) {
       if (auth.users.length === 0) return undefined;
-      const store = new UserStore(compileOrThrow(auth.users, auth.packages, "auth.users", "configuration"), auth.users, null, auth, log, options);
+      const store = new UserStore(
+        compileOrThrow(auth.users, auth.packages, "auth.users", "configuration"),
+        auth.users,
+        null,
+        auth,
+        log,
+        options,
+      );
       store.#warnWeak();
       return store;
     }
@@ -175,11 +190,16 @@ export class UserStore {
     // Every callback below is guarded: an exception out of a watcher, timer or signal listener has no
     // caller and would end the process; a failed automatic reload keeps the previous users instead.
     const log = this.#log;
-    const watchFailed = (error: unknown) => log.warn({ event: "users.watch_failed", file, err: error }, "watching the users file failed; SIGHUP still reloads");
+    const watchFailed = (error: unknown) =>
+      log.warn({ event: "users.watch_failed", file, err: error }, "watching the users file failed; SIGHUP still reloads");
     try {
-      this.#watcher = watch(dirname(file), { persistent: false }, guarded(log, "users.reload_crashed", function usersFileChanged(_event: string, changed: string | null) {
-        if (changed === null || changed === name) schedule();
-      }));
+      this.#watcher = watch(
+        dirname(file),
+        { persistent: false },
+        guarded(log, "users.reload_crashed", function usersFileChanged(_event: string, changed: string | null) {
+          if (changed === null || changed === name) schedule();
+        }),
+      );
       this.#watcher.on("error", guarded(log, "users.reload_crashed", watchFailed));
     } catch (error) {
       // Out of inotify watches (ENOSPC) and the like: the users are loaded, only automatic reloads are lost.
@@ -187,10 +207,13 @@ export class UserStore {
     }
     const schedule = () => {
       if (this.#timer !== undefined) clearTimeout(this.#timer);
-      this.#timer = setTimeout(guarded(log, "users.reload_crashed", () => {
-        this.#timer = undefined;
-        this.reload();
-      }), this.#debounceMs);
+      this.#timer = setTimeout(
+        guarded(log, "users.reload_crashed", () => {
+          this.#timer = undefined;
+          this.reload();
+        }),
+        this.#debounceMs,
+      );
       this.#timer.unref();
     };
     if (onSighup) {
@@ -220,7 +243,12 @@ export class UserStore {
   }
 }
 
-function compileOrThrow(users: readonly UserConfig[], packages: UsersAuthConfig["packages"], pathPrefix: string, source: string): UserDirectory {
+function compileOrThrow(
+  users: readonly UserConfig[],
+  packages: UsersAuthConfig["packages"],
+  pathPrefix: string,
+  source: string,
+): UserDirectory {
   const compiled = UserDirectory.compile(users, packages, pathPrefix);
   if (Array.isArray(compiled)) throw new ConfigError(compiled, source);
   return compiled;

@@ -74,7 +74,10 @@ export function createUsersAuthorizer(store: UserStore, options: UsersAuthorizer
   const verifier = options.verifier ?? new PasswordVerifier(bruteForceSchema.parse(undefined), clock);
   const unknownTokenFails = options.unknownTokenFails ?? (() => false);
   const verified = new LRUCache<string, DirectoryUser>({
-    max: VERIFIED_PASSWORD_MAX, ttl: VERIFIED_PASSWORD_TTL_MS, ttlResolution: 0, perf: { now: () => clock.now() },
+    max: VERIFIED_PASSWORD_MAX,
+    ttl: VERIFIED_PASSWORD_TTL_MS,
+    ttlResolution: 0,
+    perf: { now: () => clock.now() },
   });
   const inFlight = new Map<string, { user: DirectoryUser | undefined; result: Promise<PasswordCheck> }>();
 
@@ -82,12 +85,17 @@ export function createUsersAuthorizer(store: UserStore, options: UsersAuthorizer
     const who = `user "${user.login}"`;
     if (!user.enabled) return deny(`${who} is disabled`);
     const now = clock.now();
-    if (user.expiresAtMs !== undefined && now >= user.expiresAtMs) return deny(`${who} expired at ${new Date(user.expiresAtMs).toISOString()}`);
+    if (user.expiresAtMs !== undefined && now >= user.expiresAtMs)
+      return deny(`${who} expired at ${new Date(user.expiresAtMs).toISOString()}`);
     if (user.ips !== null && (request.address === null || user.ips.match(request.address) === undefined)) {
       return deny(`address ${request.ip} is not bound to ${who}`);
     }
     if (!grantsChannel(user, request.channel)) return deny(`channel "${request.channel}" is not in the packages of ${who}`);
-    const identity = { name: user.login, userId: user.login, ...(user.maxConnections !== undefined ? { maxSessions: user.maxConnections } : {}) };
+    const identity = {
+      name: user.login,
+      userId: user.login,
+      ...(user.maxConnections !== undefined ? { maxSessions: user.maxConnections } : {}),
+    };
     return allow(`${who} by ${via}`, identity, ttlUntilExpiry(user, now));
   }
 
@@ -112,7 +120,13 @@ export function createUsersAuthorizer(store: UserStore, options: UsersAuthorizer
     return verifySlowly(request, login, password, user, key);
   }
 
-  async function verifySlowly(request: AuthRequest, login: string, password: string, user: DirectoryUser | undefined, key: string): Promise<StepVerdict> {
+  async function verifySlowly(
+    request: AuthRequest,
+    login: string,
+    password: string,
+    user: DirectoryUser | undefined,
+    key: string,
+  ): Promise<StepVerdict> {
     const wait: HashWait = request.purpose === "new" ? "bounded" : "unbounded";
     // Viewers of one account reconnecting together (a restart, a shared login) share one scrypt run;
     // joining costs no hash, so it needs no reservation, but a wrong pair still counts as a failure.
@@ -143,15 +157,25 @@ export function createUsersAuthorizer(store: UserStore, options: UsersAuthorizer
   }
 
   /** Turns a check's answer into the verdict, settling the reserved attempt (if any) exactly once. */
-  function conclude(request: AuthRequest, login: string, user: DirectoryUser | undefined, key: string, answer: PasswordCheck, attempt: CredentialAttempt | undefined): StepVerdict {
+  function conclude(
+    request: AuthRequest,
+    login: string,
+    user: DirectoryUser | undefined,
+    key: string,
+    answer: PasswordCheck,
+    attempt: CredentialAttempt | undefined,
+  ): StepVerdict {
     if (answer === BUSY) {
       attempt?.release();
       return deny(BUSY_REASON);
     }
     if (!answer || user === undefined) {
-      const reason = user === undefined ? `unknown login ${JSON.stringify(login.slice(0, 64))}`
-        : user.password === undefined ? `user "${user.login}" has no password (token only)`
-        : `wrong password for user "${user.login}"`;
+      const reason =
+        user === undefined
+          ? `unknown login ${JSON.stringify(login.slice(0, 64))}`
+          : user.password === undefined
+            ? `user "${user.login}" has no password (token only)`
+            : `wrong password for user "${user.login}"`;
       return attempt === undefined ? fail(request, reason) : attempt.fail(reason);
     }
     attempt?.release();

@@ -26,7 +26,9 @@ const STATUS_OF: Record<EditProblem, number> = { invalid: 400, "not-found": 404,
  */
 export function usersRoutes(deps: UsersRoutesDeps): Route[] {
   const withEditor = (handler: (editor: UserEditor, request: ApiRequest) => Reply | Promise<Reply>) => (request: ApiRequest) =>
-    deps.editor === undefined ? { status: 404, body: { error: "built-in users are off: set auth.usersFile (or auth.users) to use them" } } : handler(deps.editor, request);
+    deps.editor === undefined
+      ? { status: 404, body: { error: "built-in users are off: set auth.usersFile (or auth.users) to use them" } }
+      : handler(deps.editor, request);
   const withJson = (handler: (editor: UserEditor, request: ApiRequest, body: unknown) => Promise<Reply>) =>
     withEditor((editor, request) => {
       const parsed = jsonBody(request);
@@ -34,23 +36,51 @@ export function usersRoutes(deps: UsersRoutesDeps): Route[] {
     });
 
   return [
-    { method: "GET", pattern: /^\/api\/users$/, handler: withEditor((editor) => ({ status: 200, body: { editable: editor.editable, users: editor.list() } })) },
-    { method: "GET", pattern: /^\/api\/users\/([^/]+)$/, handler: withEditor((editor, { params: [login] }) => {
-      const user = editor.get(login!);
-      return user === undefined ? { status: 404, body: { error: `no user "${login}"` } } : { status: 200, body: { user } };
-    }) },
-    { method: "POST", pattern: /^\/api\/users$/, handler: withJson(async (editor, _request, body) => replyTo(await editor.create(body), 201, [])) },
-    { method: "PUT", pattern: /^\/api\/users\/([^/]+)$/, handler: withJson(async (editor, { params: [login] }, body) => applied(await editor.replace(login!, body), login!)) },
-    { method: "PATCH", pattern: /^\/api\/users\/([^/]+)$/, handler: withJson(async (editor, { params: [login] }, body) => applied(await editor.patch(login!, body), login!)) },
-    { method: "DELETE", pattern: /^\/api\/users\/([^/]+)$/, handler: withEditor(async (editor, { params: [login] }) => {
-      const result = editor.remove(login!);
-      return replyTo(result, 200, result.ok ? await runEverywhere(deps.revocation, { op: "close-user", user: login! }) : []);
-    }) },
-    { method: "DELETE", pattern: /^\/api\/users\/([^/]+)\/sessions$/, handler: async ({ params: [user] }) => {
-      const closed = await runEverywhere(deps.revocation, { op: "close-user", user: user! });
-      deps.log.info({ event: "api.user_revoked", userId: user, closed: closed.length }, "user's sessions revoked through the API");
-      return { status: 200, body: { closed } };
-    } },
+    {
+      method: "GET",
+      pattern: /^\/api\/users$/,
+      handler: withEditor((editor) => ({ status: 200, body: { editable: editor.editable, users: editor.list() } })),
+    },
+    {
+      method: "GET",
+      pattern: /^\/api\/users\/([^/]+)$/,
+      handler: withEditor((editor, { params: [login] }) => {
+        const user = editor.get(login!);
+        return user === undefined ? { status: 404, body: { error: `no user "${login}"` } } : { status: 200, body: { user } };
+      }),
+    },
+    {
+      method: "POST",
+      pattern: /^\/api\/users$/,
+      handler: withJson(async (editor, _request, body) => replyTo(await editor.create(body), 201, [])),
+    },
+    {
+      method: "PUT",
+      pattern: /^\/api\/users\/([^/]+)$/,
+      handler: withJson(async (editor, { params: [login] }, body) => applied(await editor.replace(login!, body), login!)),
+    },
+    {
+      method: "PATCH",
+      pattern: /^\/api\/users\/([^/]+)$/,
+      handler: withJson(async (editor, { params: [login] }, body) => applied(await editor.patch(login!, body), login!)),
+    },
+    {
+      method: "DELETE",
+      pattern: /^\/api\/users\/([^/]+)$/,
+      handler: withEditor(async (editor, { params: [login] }) => {
+        const result = editor.remove(login!);
+        return replyTo(result, 200, result.ok ? await runEverywhere(deps.revocation, { op: "close-user", user: login! }) : []);
+      }),
+    },
+    {
+      method: "DELETE",
+      pattern: /^\/api\/users\/([^/]+)\/sessions$/,
+      handler: async ({ params: [user] }) => {
+        const closed = await runEverywhere(deps.revocation, { op: "close-user", user: user! });
+        deps.log.info({ event: "api.user_revoked", userId: user, closed: closed.length }, "user's sessions revoked through the API");
+        return { status: 200, body: { closed } };
+      },
+    },
     { method: "POST", pattern: /^\/api\/sessions\/revoke$/, handler: (request) => revokeByBody(deps.revocation, request) },
   ];
 
@@ -60,11 +90,18 @@ export function usersRoutes(deps: UsersRoutesDeps): Route[] {
     if (!result.user.enabled) return replyTo(result, 200, await runEverywhere(deps.revocation, { op: "close-user", user: login }));
     const sessions = sessionsOfUser(deps.registry, login);
     await Promise.all(sessions.filter((s) => s.state === "playing").map((s) => deps.rechecker.recheckNow(s)));
-    return replyTo(result, 200, sessions.filter((s) => s.state === "ended").map((s) => s.id));
+    return replyTo(
+      result,
+      200,
+      sessions.filter((s) => s.state === "ended").map((s) => s.id),
+    );
   }
 }
 
 function replyTo(result: UserEdit, okStatus: number, closed: string[]): Reply {
   if (result.ok) return { status: okStatus, body: { user: result.user, closedSessions: closed } };
-  return { status: STATUS_OF[result.problem], body: { error: result.error, ...(result.issues !== undefined ? { issues: result.issues } : {}) } };
+  return {
+    status: STATUS_OF[result.problem],
+    body: { error: result.error, ...(result.issues !== undefined ? { issues: result.issues } : {}) },
+  };
 }

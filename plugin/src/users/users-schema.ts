@@ -48,7 +48,11 @@ export type UserConfig = z.output<typeof userSchema>;
  */
 const userEntrySchema = z.preprocess((value, ctx) => {
   if (value !== null && typeof value === "object" && !Array.isArray(value)) return value;
-  ctx.issues.push({ code: "custom", message: "must be a mapping of user keys (login, password, tokens, packages, …)", input: "<redacted>" });
+  ctx.issues.push({
+    code: "custom",
+    message: "must be a mapping of user keys (login, password, tokens, packages, …)",
+    input: "<redacted>",
+  });
   return z.NEVER;
 }, userSchema);
 

@@ -53,12 +53,28 @@ export class ChannelRunner {
     makeHlsDir(join(endpoints.hlsRoot, config.app), endpoints.modes);
     makeHlsDir(hlsDir, endpoints.modes);
     const channelLog = log.child({ channel: config.id });
-    this.ingest = new ProcessSupervisor(`${config.id}/ingest`, () => startIngest(config, base, endpoints.ffmpegPath), policy, channelLog, redactor, endpoints.internalProcesses, endpoints.clock);
+    this.ingest = new ProcessSupervisor(
+      `${config.id}/ingest`,
+      () => startIngest(config, base, endpoints.ffmpegPath),
+      policy,
+      channelLog,
+      redactor,
+      endpoints.internalProcesses,
+      endpoints.clock,
+    );
     this.master = new MasterPlaylistWriter(config, hlsDir, endpoints.ffprobePath, channelLog, endpoints.modes.hlsFileMode);
-    this.packager = new ProcessSupervisor(`${config.id}/packager`, () => {
-      this.master.reset(); // a restarted packager may carry another picture (a copied source changed)
-      return startPackager(config, base, hlsDir, endpoints.ffmpegPath);
-    }, policy, channelLog, redactor, endpoints.internalProcesses, endpoints.clock);
+    this.packager = new ProcessSupervisor(
+      `${config.id}/packager`,
+      () => {
+        this.master.reset(); // a restarted packager may carry another picture (a copied source changed)
+        return startPackager(config, base, hlsDir, endpoints.ffmpegPath);
+      },
+      policy,
+      channelLog,
+      redactor,
+      endpoints.internalProcesses,
+      endpoints.clock,
+    );
   }
 
   start(): void {
@@ -76,7 +92,13 @@ export class ChannelRunner {
     const ingest = { ...this.ingest.status };
     const packager = { ...this.packager.status };
     const states = [ingest.state, packager.state];
-    const state = states.every((s) => s === "up") ? "up" : states.includes("down") ? "down" : states.includes("starting") ? "starting" : "stopped";
+    const state = states.every((s) => s === "up")
+      ? "up"
+      : states.includes("down")
+        ? "down"
+        : states.includes("starting")
+          ? "starting"
+          : "stopped";
     return { id: this.config.id, app: this.config.app, state, ingest, packager };
   }
 }

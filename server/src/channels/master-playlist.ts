@@ -168,7 +168,10 @@ export class MasterPlaylistWriter {
     if (state.stream === undefined) {
       state.stream = await this.#probe(join(this.#dir, segments[0]!.uri));
       if (state.stream === undefined && ++state.probeFailures === 1) {
-        this.#log.warn({ event: "hls.master_probe_failed", rendition: name, ffprobePath: this.#ffprobePath }, "cannot read the rendition's first segment (ffprobe missing, or no H.264 in it): no master playlist yet");
+        this.#log.warn(
+          { event: "hls.master_probe_failed", rendition: name, ffprobePath: this.#ffprobePath },
+          "cannot read the rendition's first segment (ffprobe missing, or no H.264 in it): no master playlist yet",
+        );
       }
     }
     if (state.stream === undefined || state.count === 0) return null;
@@ -176,7 +179,10 @@ export class MasterPlaylistWriter {
   }
 
   async #probe(segmentFile: string): Promise<VariantState["stream"]> {
-    const [bytes, streams] = await Promise.all([readFile(segmentFile).catch(() => null), probeStreams(segmentFile, this.#ffprobePath).catch(() => null)]);
+    const [bytes, streams] = await Promise.all([
+      readFile(segmentFile).catch(() => null),
+      probeStreams(segmentFile, this.#ffprobePath).catch(() => null),
+    ]);
     if (bytes === null || streams === null) return undefined;
     const video = streams.find((s) => s.codecType === "video");
     const audio = streams.find((s) => s.codecType === "audio");
@@ -184,16 +190,27 @@ export class MasterPlaylistWriter {
     if (video === undefined || avc === null) return undefined;
     const codecs = [avc, ...(audio === undefined ? [] : [audioCodecOf(audio)])];
     if (codecs.includes(null)) {
-      this.#log.warn({ event: "hls.master_codec_unknown", audio: audio?.codecName, profile: audio?.profile }, "audio codec has no HLS CODECS string; master written without it");
+      this.#log.warn(
+        { event: "hls.master_codec_unknown", audio: audio?.codecName, profile: audio?.profile },
+        "audio codec has no HLS CODECS string; master written without it",
+      );
     }
-    return { codecs: codecs.filter((c) => c !== null).join(","), width: video.width, height: video.height, frameRate: frameRateOf(video.frameRate) };
+    return {
+      codecs: codecs.filter((c) => c !== null).join(","),
+      width: video.width,
+      height: video.height,
+      frameRate: frameRateOf(video.frameRate),
+    };
   }
 
   async #writeIfChanged(facts: VariantFacts[]): Promise<void> {
     const peaks = facts.map((f) => f.bandwidth);
     const means = facts.map((f) => f.averageBandwidth);
     const last = this.#written;
-    const due = last === undefined || peaks.some((p, i) => p > last.peaks[i]!) || means.some((m, i) => Math.abs(m - last.means[i]!) > last.means[i]! / 10);
+    const due =
+      last === undefined ||
+      peaks.some((p, i) => p > last.peaks[i]!) ||
+      means.some((m, i) => Math.abs(m - last.means[i]!) > last.means[i]! / 10);
     if (!due) return;
     const text = masterPlaylist(facts);
     for (const output of this.#outputs) {

@@ -43,7 +43,15 @@ export class ProcessSupervisor {
   readonly status: SupervisedState;
 
   /** `clock` times the runs (a run of `stableAfterMs` resets the backoff) and the status's `since`. */
-  constructor(name: string, start: () => FfmpegJob, policy: RestartPolicy, log: Logger, redactor: Redactor, owned?: LocalProcesses, clock: Clock = systemClock) {
+  constructor(
+    name: string,
+    start: () => FfmpegJob,
+    policy: RestartPolicy,
+    log: Logger,
+    redactor: Redactor,
+    owned?: LocalProcesses,
+    clock: Clock = systemClock,
+  ) {
     this.#name = name;
     this.#start = start;
     this.#policy = policy;
@@ -103,7 +111,13 @@ export class ProcessSupervisor {
     this.status.restarts++;
     this.#set("down");
     this.#log.error(
-      { event: "channel.process_down", process: this.#name, lastError: this.status.lastError, restartInMs: delayMs, restarts: this.status.restarts },
+      {
+        event: "channel.process_down",
+        process: this.#name,
+        lastError: this.status.lastError,
+        restartInMs: delayMs,
+        restarts: this.status.restarts,
+      },
       "ffmpeg stopped; restarting",
     );
     this.#timer = setTimeout(() => this.#launch(), delayMs);

@@ -49,7 +49,9 @@ export function startIngest(channel: ChannelConfig, publishUrl: string, ffmpegPa
 export function startPackager(channel: ChannelConfig, playUrl: string, hlsDir: string, ffmpegPath: string): FfmpegJob {
   const command = ffmpeg().input(playUrl).inputOptions(["-rw_timeout", "10000000"]);
   if (channel.renditions.length === 0) {
-    command.outputOptions(["-c", "copy", ...hlsOptions(channel), "-hls_segment_filename", `${hlsDir}/seg_%d.ts`]).output(`${hlsDir}/index.m3u8`);
+    command
+      .outputOptions(["-c", "copy", ...hlsOptions(channel), "-hls_segment_filename", `${hlsDir}/seg_%d.ts`])
+      .output(`${hlsDir}/index.m3u8`);
   } else {
     command.outputOptions(ladderOptions(channel.renditions, channel.hls.segmentSec));
     // Two-argument form: fluent-ffmpeg splits an array element of exactly two words (two renditions).
@@ -62,12 +64,18 @@ export function startPackager(channel: ChannelConfig, playUrl: string, hlsDir: s
 /** The HLS muxer's options: a sliding live window, numbers from the epoch so a restart never reuses one. */
 function hlsOptions(channel: ChannelConfig): string[] {
   return [
-    "-f", "hls",
-    "-hls_time", String(channel.hls.segmentSec),
-    "-hls_list_size", String(channel.hls.listSize),
-    "-hls_delete_threshold", "2",
-    "-hls_flags", "delete_segments+independent_segments+temp_file",
-    "-hls_start_number_source", "epoch",
+    "-f",
+    "hls",
+    "-hls_time",
+    String(channel.hls.segmentSec),
+    "-hls_list_size",
+    String(channel.hls.listSize),
+    "-hls_delete_threshold",
+    "2",
+    "-hls_flags",
+    "delete_segments+independent_segments+temp_file",
+    "-hls_start_number_source",
+    "epoch",
   ];
 }
 
@@ -79,13 +87,44 @@ function hlsOptions(channel: ChannelConfig): string[] {
  */
 function ladderOptions(renditions: readonly RenditionConfig[], segmentSec: number): string[] {
   const labels = renditions.map((_, i) => `v${i}`);
-  const graph = [`[0:v]split=${renditions.length}${labels.map((l) => `[${l}]`).join("")}`, ...renditions.map((r, i) => `[v${i}]scale=${r.width}:${r.height}[out${i}]`)].join(";");
+  const graph = [
+    `[0:v]split=${renditions.length}${labels.map((l) => `[${l}]`).join("")}`,
+    ...renditions.map((r, i) => `[v${i}]scale=${r.width}:${r.height}[out${i}]`),
+  ].join(";");
   const options = ["-filter_complex", graph];
   renditions.forEach((_, i) => options.push("-map", `[out${i}]`, "-map", "0:a:0"));
-  options.push("-c:v", "libx264", "-tune", "zerolatency", "-pix_fmt", "yuv420p", "-force_key_frames", `expr:gte(t,n_forced*${segmentSec})`, "-sc_threshold", "0", "-c:a", "aac", "-ar", "48000");
+  options.push(
+    "-c:v",
+    "libx264",
+    "-tune",
+    "zerolatency",
+    "-pix_fmt",
+    "yuv420p",
+    "-force_key_frames",
+    `expr:gte(t,n_forced*${segmentSec})`,
+    "-sc_threshold",
+    "0",
+    "-c:a",
+    "aac",
+    "-ar",
+    "48000",
+  );
   renditions.forEach((r, i) => {
     const kbps = `${r.videoBitrateKbps}k`;
-    options.push(`-preset:v:${i}`, r.preset, `-profile:v:${i}`, r.profile, `-b:v:${i}`, kbps, `-maxrate:v:${i}`, kbps, `-bufsize:v:${i}`, kbps, `-b:a:${i}`, `${r.audioBitrateKbps}k`);
+    options.push(
+      `-preset:v:${i}`,
+      r.preset,
+      `-profile:v:${i}`,
+      r.profile,
+      `-b:v:${i}`,
+      kbps,
+      `-maxrate:v:${i}`,
+      kbps,
+      `-bufsize:v:${i}`,
+      kbps,
+      `-b:a:${i}`,
+      `${r.audioBitrateKbps}k`,
+    );
   });
   return options;
 }
@@ -96,10 +135,16 @@ export function probeStreams(file: string, ffprobePath: string): Promise<ProbedS
     loadFluentFfmpeg().setFfprobePath(ffprobePath);
     loadFluentFfmpeg().ffprobe(file, (error: Error | null, data: Ffmpeg.FfprobeData) => {
       if (error) return reject(error);
-      resolve(data.streams.map((s) => ({
-        codecType: s.codec_type ?? "", codecName: s.codec_name ?? "", profile: String(s.profile ?? ""),
-        width: s.width ?? 0, height: s.height ?? 0, frameRate: s.r_frame_rate ?? "0/0",
-      })));
+      resolve(
+        data.streams.map((s) => ({
+          codecType: s.codec_type ?? "",
+          codecName: s.codec_name ?? "",
+          profile: String(s.profile ?? ""),
+          width: s.width ?? 0,
+          height: s.height ?? 0,
+          frameRate: s.r_frame_rate ?? "0/0",
+        })),
+      );
     });
   });
 }
@@ -120,15 +165,19 @@ function addSource(command: Ffmpeg.FfmpegCommand, channel: ChannelConfig): void 
   switch (source.type) {
     case "testPattern":
       command
-        .input(`testsrc2=size=${source.width}x${source.height}:rate=${source.fps}`).inputOptions(["-re", "-f", "lavfi"])
-        .input(`sine=frequency=${source.toneHz}:sample_rate=48000`).inputOptions(["-re", "-f", "lavfi"])
+        .input(`testsrc2=size=${source.width}x${source.height}:rate=${source.fps}`)
+        .inputOptions(["-re", "-f", "lavfi"])
+        .input(`sine=frequency=${source.toneHz}:sample_rate=48000`)
+        .inputOptions(["-re", "-f", "lavfi"])
         .outputOptions(["-map", "0:v", "-map", "1:a"]);
       return;
     case "file":
       command.input(source.path).inputOptions(["-re", ...(source.loop ? ["-stream_loop", "-1"] : [])]);
       return;
     case "url":
-      command.input(source.url).inputOptions(["-reconnect", "1", "-reconnect_streamed", "1", "-reconnect_delay_max", "5", "-rw_timeout", "15000000"]);
+      command
+        .input(source.url)
+        .inputOptions(["-reconnect", "1", "-reconnect_streamed", "1", "-reconnect_delay_max", "5", "-rw_timeout", "15000000"]);
       return;
     case "rtmp":
       command.input(source.url).inputOptions(["-rw_timeout", "15000000"]);
@@ -142,11 +191,31 @@ function encodeOptions(channel: ChannelConfig): string[] {
   const scale = t.width !== null || t.height !== null ? ["-vf", `scale=${t.width ?? -2}:${t.height ?? -2}`] : [];
   return [
     ...scale,
-    "-c:v", "libx264", "-preset", t.preset, "-tune", "zerolatency", "-pix_fmt", "yuv420p",
-    "-b:v", `${t.videoBitrateKbps}k`, "-maxrate", `${t.videoBitrateKbps}k`, "-bufsize", `${t.videoBitrateKbps * 2}k`,
+    "-c:v",
+    "libx264",
+    "-preset",
+    t.preset,
+    "-tune",
+    "zerolatency",
+    "-pix_fmt",
+    "yuv420p",
+    "-b:v",
+    `${t.videoBitrateKbps}k`,
+    "-maxrate",
+    `${t.videoBitrateKbps}k`,
+    "-bufsize",
+    `${t.videoBitrateKbps * 2}k`,
     // A keyframe at every segment boundary, so HLS segments have the configured length.
-    "-force_key_frames", `expr:gte(t,n_forced*${channel.hls.segmentSec})`, "-sc_threshold", "0",
-    "-c:a", "aac", "-b:a", `${t.audioBitrateKbps}k`, "-ar", "48000",
+    "-force_key_frames",
+    `expr:gte(t,n_forced*${channel.hls.segmentSec})`,
+    "-sc_threshold",
+    "0",
+    "-c:a",
+    "aac",
+    "-b:a",
+    `${t.audioBitrateKbps}k`,
+    "-ar",
+    "48000",
   ];
 }
 

@@ -13,7 +13,7 @@ import type { FfmpegJob } from "./ffmpeg-jobs.js";
  */
 const LIFELINE_SCRIPT = [
   "exec 3<&0",
-  '(cat <&3 >/dev/null 2>&1; kill -TERM $$ 2>/dev/null && sleep 2 && kill -KILL $$ 2>/dev/null) </dev/null >/dev/null 2>&1 &',
+  "(cat <&3 >/dev/null 2>&1; kill -TERM $$ 2>/dev/null && sleep 2 && kill -KILL $$ 2>/dev/null) </dev/null >/dev/null 2>&1 &",
   'exec "$@" </dev/null 3<&-',
 ].join("\n");
 

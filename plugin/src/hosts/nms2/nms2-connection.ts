@@ -103,7 +103,12 @@ export function flvPlayTarget(session: Nms2FlvSession): Nms2PlayTarget | null {
   if (match === null) return null;
   const rawUrl = session.req.url ?? "";
   const queryStart = rawUrl.indexOf("?");
-  return { app: match[1]!, channel: match[2]!, streamPath: session.playStreamPath, query: queryStart < 0 ? "" : rawUrl.slice(queryStart + 1) };
+  return {
+    app: match[1]!,
+    channel: match[2]!,
+    streamPath: session.playStreamPath,
+    query: queryStart < 0 ? "" : rawUrl.slice(queryStart + 1),
+  };
 }
 
 /** The request fields of an NMS 2.7 play, decoded once where the play enters the gate. */
@@ -115,8 +120,15 @@ export function playFieldsOf(session: Nms2PlaySession, target: Nms2PlayTarget, t
     const flashVer = session.connectCmdObj?.flashVer;
     const connection = tcpEndpointsOf(session.socket);
     return {
-      ...(connection === undefined ? {} : { connection }), ip: address?.text ?? session.ip ?? "", address, path: target.streamPath, query, params: new URLSearchParams(query),
-      userAgent: typeof flashVer === "string" ? flashVer : "", host, origin,
+      ...(connection === undefined ? {} : { connection }),
+      ip: address?.text ?? session.ip ?? "",
+      address,
+      path: target.streamPath,
+      query,
+      params: new URLSearchParams(query),
+      userAgent: typeof flashVer === "string" ? flashVer : "",
+      host,
+      origin,
     };
   }
   const req = session.req as typeof session.req & { originalUrl?: string };
@@ -130,7 +142,12 @@ function refuseHttp(res: ServerResponse, redirectUrl: string | undefined): void 
     return void res.end();
   }
   const body = "Forbidden\n";
-  res.writeHead(403, { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store", Connection: "close", "Content-Length": String(body.length) });
+  res.writeHead(403, {
+    "Content-Type": "text/plain; charset=utf-8",
+    "Cache-Control": "no-store",
+    Connection: "close",
+    "Content-Length": String(body.length),
+  });
   res.end(body);
 }
 

@@ -15,7 +15,6 @@ const NMS2_LOG_TYPES: Readonly<Record<string, number>> = { silent: 0, fatal: 1, 
 /** Marker on NMS 2.7's process-wide context: one gate per process (a Symbol.for key, seen by every copy of the plugin). */
 const ATTACHED = Symbol.for("nms-viewer-auth.attached");
 
-
 /**
  * Nms2Host attaches the plugin to a node-media-server 2.7 instance (written against 2.7.4), using the
  * internals of the copy that made the instance (`nms2InternalsOf`): the play gate on the RTMP and FLV
@@ -51,7 +50,8 @@ export class Nms2Host implements HostAdapter {
       ["NodeRelaySession", this.#internals.NodeRelaySession, "run"],
       ["NodeFissionSession", this.#internals.NodeFissionSession, "run"],
     ] as const) {
-      if (typeof (cls.prototype as unknown as Record<string, unknown>)[method] !== "function") throw new NmsIncompatibleError(`${name}.prototype.${method} is not a function`);
+      if (typeof (cls.prototype as unknown as Record<string, unknown>)[method] !== "function")
+        throw new NmsIncompatibleError(`${name}.prototype.${method} is not a function`);
     }
     if (!(this.#internals.context.sessions instanceof Map)) throw new NmsIncompatibleError("node_core_ctx.sessions is not a Map");
     return { name: "node-media-server", version };
@@ -142,7 +142,8 @@ export class Nms2Host implements HostAdapter {
     }
     const proto = this.#internals.NodeHttpServer.prototype;
     const originalRun = proto.run;
-    if (!/this\.wsServer\s*=\s*new WebSocket\.Server\(/.test(String(originalRun))) throw new NmsIncompatibleError("NodeHttpServer.prototype.run does not make this.wsServer");
+    if (!/this\.wsServer\s*=\s*new WebSocket\.Server\(/.test(String(originalRun)))
+      throw new NmsIncompatibleError("NodeHttpServer.prototype.run does not make this.wsServer");
     assertBoundableWsModule(this.#internals.host.require("ws"));
     proto.run = function boundedRun(this: Nms2HttpServer) {
       originalRun.call(this);
@@ -164,14 +165,19 @@ export class Nms2Host implements HostAdapter {
 
   /** NMS also serves its own `public` folder and `http.webroot`: neither may reach the HLS folder. */
   #checkStaticRoots(privateDir: string): void {
-    const roots = [resolve(this.#internals.srcDir, "public"), ...(this.#nms.config.http?.webroot ? [resolve(this.#nms.config.http.webroot)] : [])];
+    const roots = [
+      resolve(this.#internals.srcDir, "public"),
+      ...(this.#nms.config.http?.webroot ? [resolve(this.#nms.config.http.webroot)] : []),
+    ];
     for (const root of roots) {
       if (!overlaps(root, privateDir)) continue;
-      throw new ConfigError([{
-        path: "hls.dir",
-        message: `overlaps NMS's static root ${JSON.stringify(root)} (http.webroot or NMS's public folder): NMS would serve the HLS files without the gate; keep http.webroot apart from http.mediaroot`,
-        value: privateDir,
-      }]);
+      throw new ConfigError([
+        {
+          path: "hls.dir",
+          message: `overlaps NMS's static root ${JSON.stringify(root)} (http.webroot or NMS's public folder): NMS would serve the HLS files without the gate; keep http.webroot apart from http.mediaroot`,
+          value: privateDir,
+        },
+      ]);
     }
   }
 }
@@ -186,4 +192,3 @@ function boundWsServersOf(server: Nms2HttpServer, bound: WsMessageBound): void {
 function overlaps(a: string, b: string): boolean {
   return a === b || a.startsWith(b + sep) || b.startsWith(a + sep);
 }
-

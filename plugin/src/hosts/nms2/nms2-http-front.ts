@@ -40,10 +40,14 @@ export function spliceHttpFront(server: Nms2HttpServer, config: Nms2Config, hand
   const listeners = server.httpServer.listeners("request");
   const app = listeners[0] as ExpressApp | undefined;
   const stack = app?._router?.stack;
-  if (listeners.length !== 1 || !Array.isArray(stack)) throw new NmsIncompatibleError("NMS 2.7's HTTP server has no express 4 app as its request listener");
+  if (listeners.length !== 1 || !Array.isArray(stack))
+    throw new NmsIncompatibleError("NMS 2.7's HTTP server has no express 4 app as its request listener");
   const statics = stack.filter((layer) => layer.name === "serveStatic");
   const expected = 2 + (config.http?.webroot ? 1 : 0);
-  if (statics.length !== expected) throw new NmsIncompatibleError(`NMS 2.7's express app has ${statics.length} static layers, expected ${expected} (public, mediaroot${expected === 3 ? ", webroot" : ""})`);
+  if (statics.length !== expected)
+    throw new NmsIncompatibleError(
+      `NMS 2.7's express app has ${statics.length} static layers, expected ${expected} (public, mediaroot${expected === 3 ? ", webroot" : ""})`,
+    );
   const layer = statics[1]!;
   const spliced: SplicedFront = { layer, original: layer.handle, originalName: layer.name };
   const gate: Middleware = (req, res, next) => handler(req, res, next);

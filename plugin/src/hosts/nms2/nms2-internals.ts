@@ -132,9 +132,11 @@ const NMS2_LINE = /^2\.7\./;
  * NmsInstanceError when that copy's `NodeMediaServer` is not the instance's class.
  */
 export function nms2InternalsOf(nms: object, host: HostPackage = hostPackageOf(nms)): Nms2Internals {
-  if (!NMS2_LINE.test(host.version) || !isSupportedNmsVersion(host.version)) throw new NmsUnsupportedVersionError(host.version, SUPPORTED_NMS_RANGE);
+  if (!NMS2_LINE.test(host.version) || !isSupportedNmsVersion(host.version))
+    throw new NmsUnsupportedVersionError(host.version, SUPPORTED_NMS_RANGE);
   const internals = loadNms2Internals(host);
-  if (!(nms instanceof (internals.NodeMediaServer as new () => object))) throw new NmsInstanceError(`the instance is not a NodeMediaServer of ${host.root}`);
+  if (!(nms instanceof (internals.NodeMediaServer as new () => object)))
+    throw new NmsInstanceError(`the instance is not a NodeMediaServer of ${host.root}`);
   return internals;
 }
 

@@ -6,8 +6,16 @@ import type { GateContext } from "../../gate/gate-context.js";
 import type { InputProblem } from "../../gate/input-problem.js";
 import { isLoopback, parseIpAddress } from "../../net/ip-address.js";
 import {
-  closeConnection, flvPlayTarget, isConnectionGone, playFieldsOf, protocolOf, refusePlay, rtmpPlayTarget, socketOf,
-  type Nms2PlaySession, type Nms2PlayTarget,
+  closeConnection,
+  flvPlayTarget,
+  isConnectionGone,
+  playFieldsOf,
+  protocolOf,
+  refusePlay,
+  rtmpPlayTarget,
+  socketOf,
+  type Nms2PlaySession,
+  type Nms2PlayTarget,
 } from "./nms2-connection.js";
 import type { Nms2FlvSession, Nms2Internals, Nms2RtmpSession } from "./nms2-internals.js";
 import type { NmsChildren } from "./own-children.js";
@@ -122,7 +130,10 @@ export class Nms2PlayGate {
     const socket = socketOf(session);
     let sentBefore: number | undefined; // bytes on the socket when the media started
     return {
-      protocol: protocolOf(session), app: target.app, channel: target.channel, checksPlayFields: true,
+      protocol: protocolOf(session),
+      app: target.app,
+      channel: target.channel,
+      checksPlayFields: true,
       fields: playFieldsOf(session, target, this.#ctx.addressRules.trustedProxies),
       transport: {
         bytesOut: () => (sentBefore === undefined || socket === undefined ? 0 : socket.bytesWritten - sentBefore),
@@ -145,7 +156,11 @@ export class Nms2PlayGate {
 
   /** Refuses a play NMS 2.7 could not even name (an FLV path that is not `/<app>/<channel>`). */
   #refuseBadInput(session: Nms2PlaySession, problem: InputProblem, streamId: number): void {
-    refuseBadInput(this.#ctx, { protocol: protocolOf(session), fields: { ip: session.ip ?? "" }, refuse: (decision) => refusePlay(session, decision, streamId) }, problem);
+    refuseBadInput(
+      this.#ctx,
+      { protocol: protocolOf(session), fields: { ip: session.ip ?? "" }, refuse: (decision) => refusePlay(session, decision, streamId) },
+      problem,
+    );
   }
 }
 
@@ -182,5 +197,3 @@ function safely(action: () => void): void {
     // The connection is already broken; nothing more to do.
   }
 }
-
-

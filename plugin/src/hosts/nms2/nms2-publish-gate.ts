@@ -48,7 +48,10 @@ export class Nms2PublishGate {
     const match = typeof streamPath === "string" ? /^\/([^/]*)\/([^/]*)$/.exec(streamPath) : null;
     let verdict;
     try {
-      verdict = match === null ? { allow: false as const, reason: "malformed stream path" } : this.#hook(publishStart(session, match[1]!, match[2]!, args));
+      verdict =
+        match === null
+          ? { allow: false as const, reason: "malformed stream path" }
+          : this.#hook(publishStart(session, match[1]!, match[2]!, args));
     } catch (error) {
       this.#log.error({ event: "publish.hook_failed", err: error }, "publish hook threw; refusing the publisher");
       verdict = { allow: false as const, reason: "publish hook failed" };

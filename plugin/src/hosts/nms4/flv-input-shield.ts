@@ -59,7 +59,8 @@ export class FlvInputShield {
   attach(nms: NodeMediaServer): void {
     if (this.#originalParserData !== undefined) return;
     const proto = this.#nms4.Flv.prototype;
-    if (!Object.hasOwn(proto, "parserData") || typeof proto.parserData !== "function") throw new NmsIncompatibleError("Flv.prototype.parserData is not a function");
+    if (!Object.hasOwn(proto, "parserData") || typeof proto.parserData !== "function")
+      throw new NmsIncompatibleError("Flv.prototype.parserData is not a function");
     const original = proto.parserData;
     const shield = this;
     proto.parserData = function shieldedFlvParserData(this: Flv, buffer: Buffer) {
@@ -113,7 +114,10 @@ export class FlvInputShield {
     // HTTP/2 forbids connection-specific headers; over HTTP/1.1, close so nothing else rides on it.
     const connection: Record<string, string> = req.httpVersionMajor >= 2 ? {} : { Connection: "close" };
     res.writeHead(400, {
-      "Content-Type": "text/plain; charset=utf-8", "Content-Length": String(BAD_REQUEST_BODY.length), "Cache-Control": "no-store", ...connection,
+      "Content-Type": "text/plain; charset=utf-8",
+      "Content-Length": String(BAD_REQUEST_BODY.length),
+      "Cache-Control": "no-store",
+      ...connection,
     });
     res.end(BAD_REQUEST_BODY);
   }
@@ -128,7 +132,7 @@ export class FlvInputShield {
     socket.on("error", () => undefined); // the client may be gone already; nothing to report
     socket.end(
       `HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-      `Content-Length: ${BAD_REQUEST_BODY.length}\r\n\r\n${BAD_REQUEST_BODY}`,
+        `Content-Length: ${BAD_REQUEST_BODY.length}\r\n\r\n${BAD_REQUEST_BODY}`,
     );
     setTimeout(() => socket.destroy(), DESTROY_AFTER_MS).unref();
   }
@@ -140,7 +144,11 @@ export class FlvInputShield {
     if (!session.isPublisher) {
       // NMS parses whatever a viewer sends and grows a buffer for it (up to 32 MiB); players send nothing.
       this.#cut(flv, session);
-      this.#logRefusal(protocolOf(session) ?? "http-flv", session, { field: "body", reason: "data from a viewer connection", value: buffer });
+      this.#logRefusal(protocolOf(session) ?? "http-flv", session, {
+        field: "body",
+        reason: "data from a viewer connection",
+        value: buffer,
+      });
       return null;
     }
     try {

@@ -75,7 +75,12 @@ function refuseHttp(res: ServerResponse, redirectUrl: string | undefined): void 
     res.end();
   } else {
     const body = "Forbidden\n";
-    res.writeHead(403, { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store", Connection: "close", "Content-Length": String(body.length) });
+    res.writeHead(403, {
+      "Content-Type": "text/plain; charset=utf-8",
+      "Cache-Control": "no-store",
+      Connection: "close",
+      "Content-Length": String(body.length),
+    });
     res.end(body);
   }
 }

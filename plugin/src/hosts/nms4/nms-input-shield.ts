@@ -41,8 +41,16 @@ export class NmsInputShield {
       this.#rtmp.attach();
       this.#flv.attach(nms);
       // NMS 4.4.3 makes a ws server beside each of its HTTP and HTTPS servers, in its HTTP server's constructor.
-      const { httpServer, httpsServer, wsServer, wssServer } = nms.httpServer as { httpServer?: unknown; httpsServer?: unknown; wsServer?: unknown; wssServer?: unknown };
-      for (const [web, ws, names] of [[httpServer, wsServer, "httpServer/wsServer"], [httpsServer, wssServer, "httpsServer/wssServer"]] as const) {
+      const { httpServer, httpsServer, wsServer, wssServer } = nms.httpServer as {
+        httpServer?: unknown;
+        httpsServer?: unknown;
+        wsServer?: unknown;
+        wssServer?: unknown;
+      };
+      for (const [web, ws, names] of [
+        [httpServer, wsServer, "httpServer/wsServer"],
+        [httpsServer, wssServer, "httpsServer/wssServer"],
+      ] as const) {
         if (web === undefined) continue;
         if (ws === undefined) throw new NmsIncompatibleError(`NodeHttpServer has no ws server beside its web server (${names})`);
         this.#wsMessages.bound(ws);

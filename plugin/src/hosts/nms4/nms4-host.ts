@@ -74,11 +74,13 @@ export class Nms4Host implements HostAdapter {
     const { Context } = this.#probed();
     const staticRoot = Context.config.static?.router !== undefined ? Context.config.static.root : undefined;
     if (staticRoot !== undefined && overlaps(resolve(staticRoot), resolve(options.privateDir))) {
-      throw new ConfigError([{
-        path: "hls.dir",
-        message: `overlaps NMS's static root ${JSON.stringify(staticRoot)}: NMS would serve the segments without the gate; keep HLS output outside every static root`,
-        value: options.privateDir,
-      }]);
+      throw new ConfigError([
+        {
+          path: "hls.dir",
+          message: `overlaps NMS's static root ${JSON.stringify(staticRoot)}: NMS would serve the segments without the gate; keep HLS output outside every static root`,
+          value: options.privateDir,
+        },
+      ]);
     }
     const originals = server.listeners("request") as RequestListener[];
     const next = (req: IncomingMessage, res: ServerResponse) => {

@@ -53,7 +53,8 @@ const NMS4_LINE = /^4\./;
 export function nms4InternalsOf(nms: object): Nms4Internals {
   const host = hostPackageOf(nms);
   if (!isSupportedNmsVersion(host.version)) throw new NmsUnsupportedVersionError(host.version, SUPPORTED_NMS_RANGE);
-  if (!NMS4_LINE.test(host.version)) throw new NmsIncompatibleError(`the NMS 4 adapter was given a node-media-server ${host.version} instance`);
+  if (!NMS4_LINE.test(host.version))
+    throw new NmsIncompatibleError(`the NMS 4 adapter was given a node-media-server ${host.version} instance`);
   const internals = loadNms4Internals(host);
   assertSameInstance(nms as NodeMediaServer, internals);
   return internals;
@@ -88,7 +89,9 @@ export function loadNms4Internals(host: HostPackage): Nms4Internals {
 function assertSameInstance(nms: NodeMediaServer, internals: Nms4Internals): void {
   const { Context, NodeHttpServer, NodeRtmpServer, host } = internals;
   if (nms.store === undefined || nms.store !== Context.store) {
-    throw new NmsInstanceError(`the Context of ${host.root} does not hold this instance's store (a copy the instance does not use, or another instance created after it)`);
+    throw new NmsInstanceError(
+      `the Context of ${host.root} does not hold this instance's store (a copy the instance does not use, or another instance created after it)`,
+    );
   }
   if (!(nms.httpServer instanceof NodeHttpServer) || !(nms.rtmpServer instanceof NodeRtmpServer)) {
     throw new NmsInstanceError(`its HTTP and RTMP servers are not the classes of ${host.root}`);

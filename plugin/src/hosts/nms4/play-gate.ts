@@ -107,7 +107,10 @@ export class PlayGate {
   #portOf(broadcast: BroadcastServer, originals: Originals, session: BaseSession, protocol: Protocol): ConnectionPort {
     const viewers = this.#viewers;
     return {
-      protocol, app: session.streamApp, channel: session.streamName, checksPlayFields: true,
+      protocol,
+      app: session.streamApp,
+      channel: session.streamName,
+      checksPlayFields: true,
       fields: playFieldsOf(session, protocol, this.#ctx.addressRules.trustedProxies),
       transport: { bytesOut: () => session.outBytes, close: () => closeConnection(session) },
       isGone: () => isConnectionGone(session),

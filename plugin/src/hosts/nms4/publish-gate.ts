@@ -67,7 +67,10 @@ export class PublishGate {
     }
     const error = original(session);
     if (error !== null) {
-      this.#log.info({ event: "publish.nms_refused", app: session.streamApp, channel: session.streamName, ip: addressOf(session), reason: error }, "node-media-server refused an allowed publisher; cut");
+      this.#log.info(
+        { event: "publish.nms_refused", app: session.streamApp, channel: session.streamName, ip: addressOf(session), reason: error },
+        "node-media-server refused an allowed publisher; cut",
+      );
       refusePublish(broadcast, session, this.#nms4.Context);
     }
     return error;
@@ -76,7 +79,8 @@ export class PublishGate {
   #verdict(session: BaseSession, live: boolean): PublishVerdict {
     const hook = this.#hook;
     const start = publishStartOf(session, live, this.#trustedProxies());
-    if (hook === undefined || start === null) return { allow: false, reason: hook === undefined ? "no publish policy" : "unsupported protocol" };
+    if (hook === undefined || start === null)
+      return { allow: false, reason: hook === undefined ? "no publish policy" : "unsupported protocol" };
     try {
       return hook(start);
     } catch (error) {

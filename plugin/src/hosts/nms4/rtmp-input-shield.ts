@@ -67,11 +67,16 @@ export class RtmpInputShield {
     if (this.#originals !== undefined) return;
     const proto = this.#nms4.Rtmp.prototype;
     for (const name of HOOKED) {
-      if (!Object.hasOwn(proto, name) || typeof proto[name] !== "function") throw new NmsIncompatibleError(`Rtmp.prototype.${name} is not a function`);
+      if (!Object.hasOwn(proto, name) || typeof proto[name] !== "function")
+        throw new NmsIncompatibleError(`Rtmp.prototype.${name} is not a function`);
     }
     const originals: Originals = {
-      parserData: proto.parserData, packetParse: proto.packetParse, packetAlloc: proto.packetAlloc,
-      controlHandler: proto.controlHandler, invokeHandler: proto.invokeHandler, dataHandler: proto.dataHandler,
+      parserData: proto.parserData,
+      packetParse: proto.packetParse,
+      packetAlloc: proto.packetAlloc,
+      controlHandler: proto.controlHandler,
+      invokeHandler: proto.invokeHandler,
+      dataHandler: proto.dataHandler,
     };
     const shield = this;
     proto.parserData = function shieldedParserData(this: Rtmp, buffer: Buffer) {
@@ -122,7 +127,11 @@ export class RtmpInputShield {
 
   #afterChunkHeader(rtmp: Rtmp): void {
     if (rtmp.inPackets.size > RTMP_MESSAGE_LIMITS.chunkStreams) {
-      this.#refuse(rtmp, { field: "chunkStreamId", reason: `more than ${RTMP_MESSAGE_LIMITS.chunkStreams} chunk streams on one connection`, value: rtmp.parserPacket.header.cid });
+      this.#refuse(rtmp, {
+        field: "chunkStreamId",
+        reason: `more than ${RTMP_MESSAGE_LIMITS.chunkStreams} chunk streams on one connection`,
+        value: rtmp.parserPacket.header.cid,
+      });
     }
   }
 

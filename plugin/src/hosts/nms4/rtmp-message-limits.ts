@@ -47,9 +47,14 @@ export interface RtmpMessageStart {
  */
 export function rtmpMessageProblem(message: RtmpMessageStart): InputProblem | null {
   const media = MEDIA_TYPES.has(message.type);
-  if (media && !message.publishing) return { field: "message.type", reason: "media from a connection that is not publishing", value: message.type };
+  if (media && !message.publishing)
+    return { field: "message.type", reason: "media from a connection that is not publishing", value: message.type };
   if (!media && message.length > RTMP_MESSAGE_LIMITS.nonMediaMessageBytes) {
-    return { field: "message.length", reason: `non-media message over ${RTMP_MESSAGE_LIMITS.nonMediaMessageBytes} bytes`, value: message.length };
+    return {
+      field: "message.length",
+      reason: `non-media message over ${RTMP_MESSAGE_LIMITS.nonMediaMessageBytes} bytes`,
+      value: message.length,
+    };
   }
   const growth = message.streamCapacity < message.length ? message.length + NMS_BUFFER_SLACK - message.streamCapacity : 0;
   const limit = message.publishing ? RTMP_MESSAGE_LIMITS.publisherBufferBytes : RTMP_MESSAGE_LIMITS.viewerBufferBytes;
