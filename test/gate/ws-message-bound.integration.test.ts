@@ -14,7 +14,7 @@ import { WS_MESSAGE_BOUNDS, WsMessageBound } from "../../plugin/src/hosts/ws-mes
 import { attachViewerAuth } from "../../plugin/src/index.js";
 import { createCapturingLogger } from "../helpers/capturing-logger.js";
 import { clientFrame, closeCodeOf, readServerFrames, WS_OPCODE } from "../fuzz/ws-frames.js";
-import { hasFfmpeg } from "../helpers/ffmpeg.js";
+import { hasFfmpeg, testPatternEncoding, testPatternInputs } from "../helpers/ffmpeg.js";
 import { wsReadFor } from "../helpers/flv-clients.js";
 import { NMS_LINES, startLineNms, startNms2, type LineNms } from "../helpers/nms-instance.js";
 import { waitFor } from "../helpers/wait-for.js";
@@ -203,20 +203,10 @@ describe("WebSocket messages of a WS-FLV publisher on NMS 4.4.3: bounded at 32 M
       "-hide_banner",
       "-loglevel",
       "error",
-      "-f",
-      "lavfi",
-      "-i",
-      "testsrc2=size=320x240:rate=25",
+      ...testPatternInputs("320x240", false),
       "-t",
       "2",
-      "-c:v",
-      "libx264",
-      "-preset",
-      "ultrafast",
-      "-g",
-      "25",
-      "-pix_fmt",
-      "yuv420p",
+      ...testPatternEncoding({ audio: false }),
       "-f",
       "flv",
       file,

@@ -3,6 +3,19 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 /** True when an ffmpeg binary is on PATH; ffmpeg tests are skipped, with this reason, when not. */
 export const hasFfmpeg = spawnSync("ffmpeg", ["-version"], { stdio: "ignore" }).status === 0;
 
+/** ffmpeg inputs of the tests' picture: a moving pattern at 25 fps of `size`, and (`tone`) a 440 Hz sine. */
+export function testPatternInputs(size = "320x240", tone = true): string[] {
+  const picture = ["-f", "lavfi", "-i", `testsrc2=size=${size}:rate=25`];
+  return tone ? [...picture, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"] : picture;
+}
+
+/** The tests' encoding: H.264 with a keyframe every second (`zerolatency` for a live publisher) and, with `audio`, AAC. */
+export function testPatternEncoding(options: { zerolatency?: boolean; audio?: boolean } = {}): string[] {
+  const tune = options.zerolatency === true ? ["-tune", "zerolatency"] : [];
+  const audio = options.audio === false ? [] : ["-c:a", "aac", "-b:a", "64k"];
+  return ["-c:v", "libx264", "-preset", "ultrafast", ...tune, "-g", "25", "-pix_fmt", "yuv420p", ...audio];
+}
+
 /** A running ffmpeg that publishes a moving test pattern with a tone to an RTMP URL. */
 export function publishTestPattern(rtmpUrl: string): ChildProcess {
   const child = spawn(
@@ -12,28 +25,8 @@ export function publishTestPattern(rtmpUrl: string): ChildProcess {
       "-loglevel",
       "error",
       "-re",
-      "-f",
-      "lavfi",
-      "-i",
-      "testsrc2=size=320x240:rate=25",
-      "-f",
-      "lavfi",
-      "-i",
-      "sine=frequency=440:sample_rate=44100",
-      "-c:v",
-      "libx264",
-      "-preset",
-      "ultrafast",
-      "-tune",
-      "zerolatency",
-      "-g",
-      "25",
-      "-pix_fmt",
-      "yuv420p",
-      "-c:a",
-      "aac",
-      "-b:a",
-      "64k",
+      ...testPatternInputs(),
+      ...testPatternEncoding({ zerolatency: true }),
       "-f",
       "flv",
       rtmpUrl,

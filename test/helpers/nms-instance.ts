@@ -11,7 +11,7 @@ import { Context } from "./nms4-internals.js";
 import { runNms } from "../../plugin/src/hosts/nms4/run-nms.js";
 import { attachViewerAuth, type PluginConfigInput, type ViewerAuthDeps, type ViewerAuthHandle } from "../../plugin/src/index.js";
 import { createCapturingLogger, type CapturedLog } from "./capturing-logger.js";
-import { publishTestPattern, stopProcess } from "./ffmpeg.js";
+import { publishTestPattern, stopProcess, testPatternEncoding, testPatternInputs } from "./ffmpeg.js";
 import { waitUntil } from "./wait-for.js";
 
 /** A real node-media-server on OS-picked loopback ports with the plugin attached. */
@@ -254,26 +254,8 @@ function writeTestHls(dir: string): ChildProcess {
       "-loglevel",
       "error",
       "-re",
-      "-f",
-      "lavfi",
-      "-i",
-      "testsrc2=size=320x240:rate=25",
-      "-f",
-      "lavfi",
-      "-i",
-      "sine=frequency=440:sample_rate=44100",
-      "-c:v",
-      "libx264",
-      "-preset",
-      "ultrafast",
-      "-g",
-      "25",
-      "-pix_fmt",
-      "yuv420p",
-      "-c:a",
-      "aac",
-      "-b:a",
-      "64k",
+      ...testPatternInputs(),
+      ...testPatternEncoding(),
       "-f",
       "hls",
       "-hls_time",

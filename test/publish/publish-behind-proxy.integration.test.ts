@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Context } from "../helpers/nms4-internals.js";
 import { startNms, type NmsInstance } from "../helpers/nms-instance.js";
-import { hasFfmpeg, stopProcess } from "../helpers/ffmpeg.js";
+import { hasFfmpeg, stopProcess, testPatternEncoding, testPatternInputs } from "../helpers/ffmpeg.js";
 import { freePort } from "../helpers/free-port.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { stopNginx } from "../../bench/nginx-edge.js";
@@ -105,20 +105,8 @@ describe("publishing through a same-host reverse proxy: real nginx in front of N
         "-loglevel",
         "error",
         "-re",
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=320x240:rate=25",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-tune",
-        "zerolatency",
-        "-g",
-        "25",
-        "-pix_fmt",
-        "yuv420p",
+        ...testPatternInputs("320x240", false),
+        ...testPatternEncoding({ zerolatency: true, audio: false }),
         "-f",
         "flv",
         "-method",

@@ -12,7 +12,7 @@ import { makeSecureLink } from "../../plugin/src/index.js";
 import { PublishPolicy, type PublishAttempt } from "../../plugin/src/publish/publish-policy.js";
 import { LocalProcesses } from "../../plugin/src/net/process-proof.js";
 import { startBundledServer, waitFor, type RunningServer } from "../helpers/bundled-server.js";
-import { hasFfmpeg, stopProcess } from "../helpers/ffmpeg.js";
+import { hasFfmpeg, stopProcess, testPatternEncoding, testPatternInputs } from "../helpers/ffmpeg.js";
 import { decodedFrames } from "../helpers/decode.js";
 import { auditSecrets } from "../helpers/log-audit.js";
 import { rawStatusLine } from "../helpers/raw-http.js";
@@ -71,28 +71,8 @@ function startPublisher(url: string, size = "320x240"): Publisher {
       "-loglevel",
       "error",
       "-re",
-      "-f",
-      "lavfi",
-      "-i",
-      `testsrc2=size=${size}:rate=25`,
-      "-f",
-      "lavfi",
-      "-i",
-      "sine=frequency=440:sample_rate=44100",
-      "-c:v",
-      "libx264",
-      "-preset",
-      "ultrafast",
-      "-tune",
-      "zerolatency",
-      "-g",
-      "25",
-      "-pix_fmt",
-      "yuv420p",
-      "-c:a",
-      "aac",
-      "-b:a",
-      "64k",
+      ...testPatternInputs(size),
+      ...testPatternEncoding({ zerolatency: true }),
       ...output,
     ],
     { stdio: ["ignore", "ignore", "pipe"] },

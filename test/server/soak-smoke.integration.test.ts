@@ -13,7 +13,7 @@ import type { ScenarioResult } from "../../bench/soak/scenario.js";
  * small sizes; the full sizes are run by hand (bench/README.md, "Fault, load and soak suite").
  */
 describe("soak suite smoke run (npm run soak -- --quick)", function () {
-  // About a minute on an idle 2-core machine; several agents share this one, so the bound is generous.
+  // About a minute on an idle 2-core machine; a shared or busy one is slower, so the bound is generous.
   this.timeout(300_000);
   let out: string;
   before(function () {
