@@ -5,6 +5,7 @@ import { request } from "undici";
 import { spawnLogged, type SpawnedProcess } from "./spawned-process.js";
 import { testChannel, waitFor } from "./bundled-server.js";
 import { TEST_API_TOKEN } from "./api-tokens.js";
+import { descendantsOf, isRunning } from "./process-tree.js";
 
 export const EDGE_API_TOKEN = TEST_API_TOKEN;
 
@@ -20,7 +21,7 @@ export interface Edge {
   /** The `session.end` log lines the edge wrote so far. */
   ended(): { id: string; reason: string; name?: string }[];
   stop(): Promise<void>;
-  /** kill -9: no goodbye to Redis. */
+  /** kill -9: no goodbye to Redis; `stop` afterwards removes its data once its ffmpeg children are gone. */
   crash(): Promise<void>;
 }
 
@@ -70,6 +71,7 @@ export async function startEdge(name: string, plugin: Record<string, unknown>): 
     return { status: res.statusCode, json, text };
   };
   const cleanup = () => rmSync(dataDir, { recursive: true, force: true });
+  let orphans: number[] = [];
   return {
     name,
     child,
@@ -90,12 +92,16 @@ export async function startEdge(name: string, plugin: Record<string, unknown>): 
         await child.exit;
         clearTimeout(timer);
       }
+      // After a crash its ffmpeg children outlive it briefly (until their RTMP connection drops) and may
+      // still be writing a segment: the data directory is removed once they are gone.
+      await waitFor("the edge's ffmpeg children gone", () => (orphans.every((pid) => !isRunning(pid)) ? true : undefined), 15_000);
       cleanup();
     },
+    /** SIGKILL, as a crash; `stop` then removes its data once its children are gone too. */
     async crash() {
+      orphans = descendantsOf(child.proc.pid!);
       child.proc.kill("SIGKILL");
       await child.exit;
-      cleanup();
     },
   };
 }
