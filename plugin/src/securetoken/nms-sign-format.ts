@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { SecureTokenFormat, SignedToken } from "./securetoken-format.js";
+import { MAX_SIGNED_LINK_CHARS, type SecureTokenFormat, type SignedToken } from "./securetoken-format.js";
 
 /** The one spelling `encode` writes: `<exp>-<md5>`, exp in decimal without leading zeros, hex in lower case. */
 const CANONICAL = /^(0|[1-9]\d{0,10})-([0-9a-f]{32})$/;
@@ -17,6 +17,7 @@ export const nmsSignFormat: SecureTokenFormat = {
   hashesIp: false,
   saltBytes: 0,
   identify(value: string): string | null {
+    if (value.length > MAX_SIGNED_LINK_CHARS) return null;
     const match = LOOSE.exec(value);
     return match === null ? null : (match[1] ?? match[2]!).toLowerCase();
   },

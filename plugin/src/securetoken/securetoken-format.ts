@@ -35,7 +35,9 @@ export interface SecureTokenFormat {
    * The token's hash, lower-case, when the value looks like this format however it is spelled (upper-case
    * hex, leading zeros, signs, spaces, swapped fields), or null when it does not look like it at all (the
    * step then passes: it may be a middleware token). A value this recognises but `parse` refuses is a
-   * forged link, never another credential. The hash is the link's identity (revocation keys it).
+   * forged link, never another credential. The hash is the link's identity (revocation keys it). A value
+   * longer than `MAX_SIGNED_LINK_CHARS` is not looked at: no spelling of a link is that long, and reading
+   * a viewer-chosen value with the loose patterns costs time that grows faster than its length.
    */
   identify(value: string): string | null;
   /**
@@ -50,3 +52,9 @@ export interface SecureTokenFormat {
   /** The parameter value for a token. */
   encode(token: SignedToken): string;
 }
+
+/**
+ * The longest value `identify` reads. The longest canonical link is about 130 characters (a 40-character
+ * hash, a 64-character Flussonic salt, two 11-digit times); room is left for a few spaces, signs or zeros.
+ */
+export const MAX_SIGNED_LINK_CHARS = 256;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { LinkSubject, SecureTokenFormat, SignedToken } from "./securetoken-format.js";
+import { MAX_SIGNED_LINK_CHARS, type LinkSubject, type SecureTokenFormat, type SignedToken } from "./securetoken-format.js";
 
 /** A time as `encode` writes it: decimal, no sign, no leading zero, at most 11 digits. */
 const CANONICAL_SEC = "(0|[1-9]\\d{0,10})";
@@ -7,7 +7,7 @@ const CANONICAL_SEC = "(0|[1-9]\\d{0,10})";
  * Anything that looks like a SHA-1 securetoken: four dash-separated fields, the last two digit runs
  * (perhaps signed, padded or spaced), the first or second 40 hex characters (hash and salt swapped too).
  */
-const LOOSE = /^\s*(\S+?)\s*-\s*(\S+?)\s*-\s*[+-]?\s*\d+\s*-\s*[+-]?\s*\d+\s*$/;
+const LOOSE = /^\s*([^\s-]+)\s*-\s*([^\s-]+)\s*-\s*[+-]?\s*\d+\s*-\s*[+-]?\s*\d+\s*$/;
 const HEX40 = /^[0-9a-fA-F]{40}$/;
 
 /**
@@ -29,6 +29,7 @@ export function createSha1SecureTokenFormat(spec: {
     hashesIp: true,
     saltBytes: spec.saltBytes,
     identify(value: string): string | null {
+      if (value.length > MAX_SIGNED_LINK_CHARS) return null;
       const match = LOOSE.exec(value);
       if (match === null) return null;
       const hash = [match[1]!, match[2]!].find((field) => HEX40.test(field));
