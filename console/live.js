@@ -96,7 +96,7 @@ export function LivePage() {
     event.preventDefault();
     const field = event.currentTarget.elements.namedItem("token");
     try {
-      const { closed, until } = await api("POST", "sessions/revoke", { token: field.value });
+      const { closed, until } = await api("POST", "revocations", { token: field.value });
       setMessage(
         `Token revoked: ${closed.length} session(s) closed; it is refused until ${new Date(until).toLocaleString()} (lift it with DELETE /api/revocations/token/…).`,
       );

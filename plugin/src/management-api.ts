@@ -26,6 +26,7 @@ import { ApiGuard } from "./api/api-guard.js";
 import { ApiRouter, type TableRoute } from "./api/api-router.js";
 import { sendJson } from "./core/api-reply.js";
 import { signInConsole } from "./api/console-sign-in.js";
+import { apiErrorBody } from "./core/api-errors.js";
 
 /** Things the API reports that the plugin does not own (the bundled server's channels). */
 export interface ApiProviders {
@@ -186,7 +187,7 @@ export class ManagementApi {
       await this.#router.handle({ req, res, path: (req.url ?? "/").split("?")[0]!, peer, client });
     } catch (error) {
       this.#log.error({ event: "api.failed", err: error }, "management API request failed");
-      if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
+      if (!res.headersSent) sendJson(res, 500, apiErrorBody("VA_API_INTERNAL", "internal error"));
     }
   }
 

@@ -250,6 +250,9 @@ function flvViewer(url: string) {
         async () => (/va_cluster_redis_up 0/.test((await a.api("GET", "/metrics")).text) ? true : undefined),
         5000,
       );
+      const stats = await a.api("GET", "/api/cluster/stats");
+      expect(stats.status, "the edges' statistics live in Redis").to.equal(503);
+      expect(stats.json.code).to.equal("VA_API_UNAVAILABLE");
       const bytesBefore = await bytesOfLive(a, "frank");
       await sleep(1500);
       expect(await bytesOfLive(a, "frank"), "frank's media still flows").to.be.above(bytesBefore);

@@ -101,6 +101,7 @@ describe("the npm package, installed from its tarball into a fresh app with its 
       "dist/cjs/package.json",
       "dist/server/src/main.js",
       "samples/nms4-app.mjs",
+      "schema/config.schema.json",
       "README.md",
       "LICENSE",
     ]) {

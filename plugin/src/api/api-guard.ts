@@ -5,6 +5,7 @@ import { secretsEqual } from "../core/secrets.js";
 import { FailureThrottle } from "../core/failure-throttle.js";
 import type { ConsoleFront } from "../console/console-front.js";
 import { sendJson } from "../core/api-reply.js";
+import { apiErrorBody } from "../core/api-errors.js";
 
 /**
  * Failed credentials per client (address, IPv6 /64) that ban it, and for how long: 10 within a minute
@@ -55,7 +56,7 @@ export class ApiGuard {
     if (this.#bearerAccepted(req)) return true;
     const { credential, csrfMissing } = this.#console.cookieCredential(req);
     if (csrfMissing) {
-      sendJson(res, 403, { error: "a console request that changes something needs its X-CSRF-Token header" });
+      sendJson(res, 403, apiErrorBody("VA_API_CSRF_MISSING", "a console request that changes something needs its X-CSRF-Token header"));
       return false;
     }
     if (credential === "none") {
@@ -78,7 +79,9 @@ export class ApiGuard {
   refuse(req: IncomingMessage, res: ServerResponse, { peer, client }: ApiCaller): void {
     const banLeftMs = this.#throttle.banLeftMs(client);
     if (banLeftMs > 0)
-      return sendJson(res, 429, { error: "too many failed attempts; try later" }, { "Retry-After": String(Math.ceil(banLeftMs / 1000)) });
+      return sendJson(res, 429, apiErrorBody("VA_API_BANNED", "too many failed attempts; try later"), {
+        "Retry-After": String(Math.ceil(banLeftMs / 1000)),
+      });
     const failures = this.#throttle.fail(client);
     if (failures > 0) {
       this.#log.warn(
@@ -90,7 +93,9 @@ export class ApiGuard {
       { event: "api.unauthorized", ip: peer, method: req.method, path: req.url?.split("?")[0] },
       "management API: bad or missing credential",
     );
-    return sendJson(res, 401, { error: "missing or wrong bearer token" }, { "WWW-Authenticate": 'Bearer realm="nms-viewer-auth"' });
+    return sendJson(res, 401, apiErrorBody("VA_API_UNAUTHORIZED", "missing or wrong bearer token"), {
+      "WWW-Authenticate": 'Bearer realm="nms-viewer-auth"',
+    });
   }
 
   #bearerAccepted(req: IncomingMessage): boolean {

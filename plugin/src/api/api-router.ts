@@ -4,6 +4,7 @@ import type { ApiRequest, Route } from "../core/api-route.js";
 import type { ApiCaller } from "./api-guard.js";
 import { readBody, refuseLargeBody } from "../core/api-body.js";
 import { sendJson, sendText } from "../core/api-reply.js";
+import { apiErrorBody } from "../core/api-errors.js";
 
 /** One request on its way through the router. */
 export interface ApiExchange extends ApiCaller {
@@ -38,7 +39,8 @@ export type Admission = (exchange: ApiExchange) => boolean;
  * ApiRouter is the management API's one route table: the first row whose method and pattern match a
  * request's path answers it. A row that needs a credential, and any request no row takes, pass the
  * admission first, so an unknown path says nothing without a credential (401, not 404). Then the body is
- * read (413 beyond 64 KiB) and a path some row knows under another method gets 405, any other 404.
+ * read (413 beyond 64 KiB) and a path some row knows under another method gets 405 (with `Allow`: the
+ * methods its rows take), any other 404. Every error body carries a stable `code` (core/api-errors.ts).
  */
 export class ApiRouter {
   readonly #routes: readonly TableRoute[];
@@ -58,16 +60,28 @@ export class ApiRouter {
     const body = await readBody(req);
     if (body === undefined) return refuseLargeBody(res);
     if (found === undefined || !("reply" in found.route)) {
-      const known = this.#routes.some((r) => r.pattern.test(path));
-      return sendJson(res, known ? 405 : 404, { error: known ? "method not allowed" : "no such route" });
+      const allowed = this.#methodsFor(path);
+      if (allowed.length === 0) return sendJson(res, 404, apiErrorBody("VA_API_NOT_FOUND", "no such route"));
+      return sendJson(res, 405, apiErrorBody("VA_API_METHOD_NOT_ALLOWED", "method not allowed"), { Allow: allowed.join(", ") });
     }
     const params = decodeParams(found.match.slice(1));
-    if (params === undefined) return sendJson(res, 400, { error: "the path has a malformed %-escape" });
+    if (params === undefined) return sendJson(res, 400, apiErrorBody("VA_API_BAD_REQUEST", "the path has a malformed %-escape"));
     const url = new URL(req.url ?? "/", "http://api.invalid");
     const request: ApiRequest = { method, url, params, body, ip: parseIpAddress(exchange.peer)?.text ?? exchange.peer };
     const result = await found.route.reply(request);
     if (result.contentType !== undefined) return sendText(res, result.status, String(result.body), result.contentType);
-    return sendJson(res, result.status, result.body);
+    return sendJson(res, result.status, result.body, result.headers);
+  }
+
+  /** The methods the table takes on `path` (HEAD with a GET row that takes it), for a 405's `Allow` header. */
+  #methodsFor(path: string): string[] {
+    const methods = new Set<string>();
+    for (const route of this.#routes) {
+      if (!route.pattern.test(path)) continue;
+      methods.add(route.method);
+      if (route.method === "GET" && route.exactMethod !== true) methods.add("HEAD");
+    }
+    return [...methods];
   }
 
   #find(method: string, path: string): { route: TableRoute; match: RegExpExecArray } | undefined {

@@ -1,6 +1,7 @@
 import type { Route } from "../core/api-route.js";
 import type { ClusterView } from "../sessions/revocation.js";
 import type { UsageRow } from "../stats/stats-ledger.js";
+import { apiError } from "../core/api-errors.js";
 
 /**
  * Routes about the edges (with a `cluster` section): this edge's link to Redis, and the statistics
@@ -8,7 +9,7 @@ import type { UsageRow } from "../stats/stats-ledger.js";
  * republishes its per-channel totals to Redis every 5 heartbeats), per edge and merged.
  */
 export function clusterRoutes(cluster: ClusterView | undefined): Route[] {
-  const off = { status: 404, body: { error: "no cluster: add a cluster section to share sessions between edges" } };
+  const off = apiError(404, "VA_API_FEATURE_OFF", "no cluster: add a cluster section to share sessions between edges");
   return [
     {
       method: "GET",
@@ -31,11 +32,11 @@ export function clusterRoutes(cluster: ClusterView | undefined): Route[] {
         if (cluster === undefined) return off;
         const byNode = await cluster.statsByNode();
         if (byNode === undefined)
-          return { status: 503, body: { error: "Redis is unreachable; this edge's own statistics are at /api/stats/channels" } };
+          return apiError(503, "VA_API_UNAVAILABLE", "Redis is unreachable; this edge's own statistics are at /api/stats/channels");
         const node = url.searchParams.get("node");
         if (node !== null)
           return byNode[node] === undefined
-            ? { status: 404, body: { error: `no live edge "${node}" with statistics` } }
+            ? apiError(404, "VA_API_NOT_FOUND", `no live edge "${node}" with statistics`)
             : { status: 200, body: { node, ...(byNode[node] as object) } };
         return { status: 200, body: { nodes: byNode, merged: { channels: mergedChannels(Object.values(byNode)) } } };
       },

@@ -3,6 +3,7 @@ import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/log.js";
 import { loadConsoleAssets, type ConsoleAsset } from "./console-assets.js";
 import { consoleCookie, consoleCookieOf, ConsoleSessions, CSRF_HEADER } from "./console-sessions.js";
+import { apiErrorBody } from "../core/api-errors.js";
 
 /** How a request proved who it is: the bearer token, a console cookie, or nothing valid. */
 export type Credential = "bearer" | "cookie" | "none";
@@ -71,7 +72,7 @@ export class ConsoleFront {
   /** The CSRF token of the caller's console session (the page asks on load), or 401. */
   session(req: IncomingMessage, res: ServerResponse): void {
     const csrf = this.sessions.csrfOf(consoleCookieOf(req.headers.cookie));
-    if (csrf === undefined) return json(res, 401, { error: "not signed in" });
+    if (csrf === undefined) return json(res, 401, apiErrorBody("VA_API_UNAUTHORIZED", "not signed in"));
     json(res, 200, { csrf });
   }
 

@@ -3,6 +3,7 @@ import type { DecisionFilter, DecisionLog } from "./decision-log.js";
 import type { ViewerHistory } from "./viewer-history.js";
 import { makeSecureLink } from "../securetoken/make-secure-link.js";
 import type { Reply, Route } from "../core/api-route.js";
+import { apiError } from "../core/api-errors.js";
 
 /** What the console's own routes read. */
 export interface ConsoleRoutesDeps {
@@ -54,7 +55,7 @@ export function consoleRoutes(deps: ConsoleRoutesDeps): Route[] {
     const limitText = q.get("limit") ?? "200";
     const limit = /^\d{1,5}$/.test(limitText) ? Number(limitText) : NaN;
     if (!(limit >= 1 && limit <= MAX_DECISIONS))
-      return { status: 400, body: { error: `limit: must be a whole number from 1 to ${MAX_DECISIONS}` } };
+      return apiError(400, "VA_API_BAD_REQUEST", `limit: must be a whole number from 1 to ${MAX_DECISIONS}`);
     // Anonymous refusals are kept one by one only the newest few; their counts over the last hour come along.
     return { status: 200, body: { decisions: deps.decisions.recent(filter, limit), anonymousRefusals: deps.decisions.anonymousSummary() } };
   }
@@ -65,14 +66,14 @@ export function consoleRoutes(deps: ConsoleRoutesDeps): Route[] {
     // No name may start with a dot: "../x" must not become a path that leaves the app.
     const match = /^([A-Za-z0-9_-][A-Za-z0-9_.-]*)\/([A-Za-z0-9_-][A-Za-z0-9_.-]*)$/.exec(channel);
     if (match === null)
-      return { status: 400, body: { error: 'channel: must be "app/name" (letters, digits, "_", "-", and "." after the first)' } };
+      return apiError(400, "VA_API_BAD_REQUEST", 'channel: must be "app/name" (letters, digits, "_", "-", and "." after the first)');
     const port = deps.hlsPort?.();
     if (port === undefined || port === 0)
-      return { status: 404, body: { error: "no HLS server to preview from (the bundled server provides it)" } };
+      return apiError(404, "VA_API_FEATURE_OFF", "no HLS server to preview from (the bundled server provides it)");
     const settings = deps.securetoken();
     const secret = settings.secrets[0];
     if (secret === undefined)
-      return { status: 409, body: { error: "the preview plays through a signed link: set auth.securetoken.secrets" } };
+      return apiError(409, "VA_API_CONFLICT", "the preview plays through a signed link: set auth.securetoken.secrets");
     const path = `/${match[1]}/${match[2]}/index.m3u8`;
     const lifetimeSec = Math.min(PREVIEW_LINK_SEC, settings.maxLifetimeSec);
     const link = new URL(

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { sendJson } from "./api-reply.js";
+import { apiErrorBody } from "./api-errors.js";
 
 /** Largest request body the API reads (it takes no large input). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -31,5 +32,5 @@ export function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 
 /** The 413 for a body `readBody` would not read; the connection is closed, as the rest is never read. */
 export function refuseLargeBody(res: ServerResponse): void {
-  sendJson(res, 413, { error: `request body larger than ${MAX_BODY_BYTES} bytes` }, { Connection: "close" });
+  sendJson(res, 413, apiErrorBody("VA_API_BODY_TOO_LARGE", `request body larger than ${MAX_BODY_BYTES} bytes`), { Connection: "close" });
 }

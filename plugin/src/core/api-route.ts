@@ -1,8 +1,12 @@
+import { apiError } from "./api-errors.js";
+
 /** A JSON body, or a raw text body with its content type (metrics, CSV). */
 export interface Reply {
   status: number;
   body: unknown;
   contentType?: string;
+  /** Extra headers of a JSON reply (`Location` of a created resource). */
+  headers?: Record<string, string>;
 }
 
 /** One management API request, as route handlers see it (the credential is already checked). */
@@ -33,20 +37,21 @@ export const MAX_JSON_DEPTH = 32;
 
 /** The body parsed as JSON, or a 400 reply saying why it is not (empty, nested too deeply, not JSON). */
 export function jsonBody(request: ApiRequest): { value: unknown } | Reply {
-  if (request.body.length === 0) return { status: 400, body: { error: "a JSON body is required" } };
+  if (request.body.length === 0) return apiError(400, "VA_API_BAD_JSON", "a JSON body is required");
   const text = request.body.toString("utf8");
   // Checked on the text, before parsing: nothing deep is ever built.
   const tooDeepAt = depthExceededAt(text, MAX_JSON_DEPTH);
   if (tooDeepAt >= 0) {
-    return {
-      status: 400,
-      body: { error: `the body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels (at character ${tooDeepAt})` },
-    };
+    return apiError(
+      400,
+      "VA_API_BAD_JSON",
+      `the body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels (at character ${tooDeepAt})`,
+    );
   }
   try {
     return { value: JSON.parse(text) as unknown };
   } catch (error) {
-    return { status: 400, body: { error: `the body is not JSON: ${(error as Error).message}` } };
+    return apiError(400, "VA_API_BAD_JSON", `the body is not JSON: ${(error as Error).message}`);
   }
 }
 

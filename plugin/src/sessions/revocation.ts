@@ -13,6 +13,7 @@ import { applyEdgeCommand, type EdgeCommandTargets } from "./edge-commands.js";
 import { credentialKeyOfGiven } from "./credential-key.js";
 import { parseIpAddress } from "../net/ip-address.js";
 import { isReply, jsonBody, type ApiRequest, type Reply, type Route } from "../core/api-route.js";
+import { apiError } from "../core/api-errors.js";
 
 /** What the cluster-aware routes read of the cluster layer (declared in core, implemented by `EdgeCluster`). */
 export type { ClusterView };
@@ -61,14 +62,14 @@ async function remoteSessionsCoveredBy(cluster: ClusterView | undefined, command
 }
 
 /**
- * `POST /api/sessions/revoke` with `{"token"}`, `{"sign"}`, `{"user"}` or `{"ip"}` (and optionally
+ * A revocation made through the API (`POST /api/revocations`, or its older spelling `POST /api/sessions/revoke`) with `{"token"}`, `{"sign"}`, `{"user"}` or `{"ip"}` (and optionally
  * `"ttlSec"`): closes every session it covers on every edge and refuses it on every edge until the
  * revocation lapses (`ttlSec`, default `sessions.revokedForSec`) or is lifted (`DELETE /api/revocations/…`).
  * A credential may be given in any spelling (a user token, a signed link's value, an nms `sign` value,
  * `auth=login:password`, `token=…`, or a whole link): it is stored as its canonical key (`credentialKey`),
  * so every other spelling of it is refused too.
  */
-export async function revokeByBody(deps: RevocationDeps, request: ApiRequest): Promise<Reply> {
+export async function revokeByBody(deps: RevocationDeps, request: ApiRequest): Promise<Revoked | Reply> {
   const parsed = jsonBody(request);
   if (isReply(parsed)) return parsed;
   const body = (parsed.value ?? {}) as Record<string, unknown>;
@@ -76,20 +77,21 @@ export async function revokeByBody(deps: RevocationDeps, request: ApiRequest): P
   const given = fields.filter((k) => body[k] !== undefined);
   const ttl = body.ttlSec;
   if (given.length !== 1 || typeof body[given[0]!] !== "string" || body[given[0]!] === "") {
-    return {
-      status: 400,
-      body: { error: 'the body must be {"token": "…"}, {"sign": "…"}, {"user": "…"} or {"ip": "…"}, optionally with "ttlSec"' },
-    };
+    return apiError(
+      400,
+      "VA_API_BAD_REQUEST",
+      'the body must be {"token": "…"}, {"sign": "…"}, {"user": "…"} or {"ip": "…"}, optionally with "ttlSec"',
+    );
   }
   if (ttl !== undefined && !(Number.isSafeInteger(ttl) && (ttl as number) >= 1))
-    return { status: 400, body: { error: "ttlSec must be a whole number of seconds, at least 1" } };
+    return apiError(400, "VA_API_BAD_REQUEST", "ttlSec must be a whole number of seconds, at least 1");
   const field = given[0]!;
   const kind: RevocationKind = field === "sign" ? "token" : field;
   const value = body[field] as string;
   if (kind === "ip" && parseIpAddress(value) === null)
-    return { status: 400, body: { error: `ip: "${value.slice(0, 60)}" is not an IPv4 or IPv6 address` } };
+    return apiError(400, "VA_API_BAD_REQUEST", `ip: "${value.slice(0, 60)}" is not an IPv4 or IPv6 address`);
   const key = keyOf(kind, value);
-  if (key === null) return { status: 400, body: { error: `${field}: names no credential` } };
+  if (key === null) return apiError(400, "VA_API_BAD_REQUEST", `${field}: names no credential`);
   const untilMs = deps.clock.now() + 1000 * ((ttl as number | undefined) ?? deps.revokedForSec());
   const closed = await runEverywhere(deps, { op: "revoke", kind, key, untilMs });
   deps.log.info(
@@ -102,10 +104,38 @@ export async function revokeByBody(deps: RevocationDeps, request: ApiRequest): P
     },
     "revoked through the API",
   );
-  return { status: 200, body: { closed, until: new Date(untilMs).toISOString() } };
+  return { kind, key, untilMs, closed };
 }
 
-/** Routes for the revocations in force: list them (credentials as their keys, `tokenDigest`), and lift one (by the credential in any spelling, or by its listed digest). */
+/** A revocation in force after `revokeByBody`: its kind and stored key, when it lapses, and the sessions it closed. */
+export interface Revoked {
+  readonly kind: RevocationKind;
+  readonly key: string;
+  readonly untilMs: number;
+  readonly closed: readonly string[];
+}
+
+/**
+ * `POST /api/sessions/revoke`, kept for existing clients: 200 with the closed sessions and the lapse time,
+ * as before `POST /api/revocations` existed.
+ */
+export async function revokeAlias(deps: RevocationDeps, request: ApiRequest): Promise<Reply> {
+  const revoked = await revokeByBody(deps, request);
+  if ("status" in revoked) return revoked;
+  return { status: 200, body: { closed: revoked.closed, until: new Date(revoked.untilMs).toISOString() } };
+}
+
+/** A revocation as `GET /api/revocations` lists it: a token as its digest, a user or an address as stored. */
+function describe(kind: RevocationKind, key: string, untilMs: number): Record<string, string> {
+  return { kind, [kind === "token" ? "tokenDigest" : kind]: key, until: new Date(untilMs).toISOString() };
+}
+
+/** Where a revocation is lifted: `DELETE` on this path (a token by its digest, never the credential). */
+function locationOf(kind: RevocationKind, key: string): string {
+  return `/api/revocations/${kind === "token" ? "token-digest" : kind}/${encodeURIComponent(key)}`;
+}
+
+/** Routes for the revocations in force: make one, list them (credentials as their keys, `tokenDigest`), and lift one (by the credential in any spelling, or by its listed digest). */
 export function revocationRoutes(deps: RevocationDeps): Route[] {
   return [
     {
@@ -114,11 +144,25 @@ export function revocationRoutes(deps: RevocationDeps): Route[] {
       handler: () => ({
         status: 200,
         body: {
-          revocations: deps.targets.revocations
-            .list()
-            .map((r) => ({ kind: r.kind, [r.kind === "token" ? "tokenDigest" : r.kind]: r.key, until: new Date(r.untilMs).toISOString() })),
+          revocations: deps.targets.revocations.list().map((r) => describe(r.kind, r.key, r.untilMs)),
         },
       }),
+    },
+    // POST /api/revocations: a revocation made (the body of revokeByBody); 201 with it as listed, the
+    // sessions it closed, and its Location (the path that lifts it).
+    {
+      method: "POST",
+      pattern: /^\/api\/revocations$/,
+      handler: async (request) => {
+        const revoked = await revokeByBody(deps, request);
+        if ("status" in revoked) return revoked;
+        const location = locationOf(revoked.kind, revoked.key);
+        return {
+          status: 201,
+          body: { ...describe(revoked.kind, revoked.key, revoked.untilMs), closed: revoked.closed, location },
+          headers: { Location: location },
+        };
+      },
     },
     // DELETE /api/revocations/token/<token>, …/token-digest/<digest> (as listed), …/user/<id>, …/ip/<address>
     {
@@ -127,11 +171,11 @@ export function revocationRoutes(deps: RevocationDeps): Route[] {
       handler: async ({ params: [how, value] }) => {
         const kind: RevocationKind = how === "token-digest" ? "token" : (how as RevocationKind);
         const key = how === "token-digest" ? value! : keyOf(kind, value!);
-        if (key === null) return { status: 404, body: { error: "no such revocation in force" } };
+        if (key === null) return apiError(404, "VA_API_NOT_FOUND", "no such revocation in force");
         const inForce = deps.targets.revocations.list().some((r) => r.kind === kind && r.key === key);
         await runEverywhere(deps, { op: "lift", kind, key });
         deps.log.info({ event: "api.revocation_lifted", kind, inForce }, "revocation lifted through the API");
-        return inForce ? { status: 200, body: { lifted: true } } : { status: 404, body: { error: "no such revocation in force" } };
+        return inForce ? { status: 200, body: { lifted: true } } : apiError(404, "VA_API_NOT_FOUND", "no such revocation in force");
       },
     },
   ];

@@ -6,6 +6,7 @@ import { snapshotOf, type SessionSnapshot } from "../core/viewer-session.js";
 import type { Reply, Route } from "../core/api-route.js";
 import type { Protocol } from "../core/auth-request.js";
 import { runEverywhere, type RevocationDeps } from "./revocation.js";
+import { apiError } from "../core/api-errors.js";
 
 /** The largest page of sessions one request may ask for. */
 const MAX_PAGE = 10_000;
@@ -70,8 +71,8 @@ export function sessionsRoutes({ registry, clock, log, revocation }: SessionsRou
   async function listSessions(url: URL): Promise<Reply> {
     const limit = wholeNumberParam(url, "limit", MAX_PAGE);
     const offset = wholeNumberParam(url, "offset", Number.MAX_SAFE_INTEGER);
-    if (typeof limit === "string") return { status: 400, body: { error: limit } };
-    if (typeof offset === "string") return { status: 400, body: { error: offset } };
+    if (typeof limit === "string") return apiError(400, "VA_API_BAD_REQUEST", limit);
+    if (typeof offset === "string") return apiError(400, "VA_API_BAD_REQUEST", offset);
     const start = offset ?? 0;
     const pageOf = <T>(all: readonly T[]) => (limit === undefined ? all.slice(start) : all.slice(start, start + limit));
     const shared = await cluster?.sessions();
@@ -135,7 +136,7 @@ function viewersPerChannel(sessions: readonly SessionSnapshot[]): Record<string,
 }
 
 function noSuchSession(): Reply {
-  return { status: 404, body: { error: "no such live session" } };
+  return apiError(404, "VA_API_NOT_FOUND", "no such live session");
 }
 
 /** A whole-number query parameter in 0..max, undefined when absent, or an error message. */

@@ -1,6 +1,7 @@
 import type { Clock } from "../core/clock.js";
 import type { StatsLedger } from "./stats-ledger.js";
 import type { Reply, Route } from "../core/api-route.js";
+import { apiError } from "../core/api-errors.js";
 
 /** The Prometheus page the `/metrics` route serves (`PluginMetrics`, in `metrics/`, a floor above). */
 export interface MetricsPage {
@@ -86,9 +87,9 @@ export function statsRoutes({ ledger, metrics, clock }: StatsRoutesDeps): Route[
   ];
 
   function withRange(url: URL, answer: (stats: StatsLedger, range: { from: number; to: number }) => Reply): Reply {
-    if (ledger === undefined) return { status: 404, body: { error: "statistics are off (set stats.file)" } };
+    if (ledger === undefined) return apiError(404, "VA_API_FEATURE_OFF", "statistics are off (set stats.file)");
     const range = timeRange(url, clock.now());
-    if (typeof range === "string") return { status: 400, body: { error: range } };
+    if (typeof range === "string") return apiError(400, "VA_API_BAD_REQUEST", range);
     return answer(ledger, range);
   }
 }

@@ -3,7 +3,8 @@ import type { SessionRechecker } from "../sessions/session-rechecker.js";
 import type { SessionStore } from "../core/session-store.js";
 import type { EditProblem, UserEdit, UserEditor } from "./user-editor.js";
 import { isReply, jsonBody, type ApiRequest, type Reply, type Route } from "../core/api-route.js";
-import { revokeByBody, runEverywhere, sessionsOfUser, type RevocationDeps } from "../sessions/revocation.js";
+import { revokeAlias, runEverywhere, sessionsOfUser, type RevocationDeps } from "../sessions/revocation.js";
+import { apiError, type ApiErrorCode } from "../core/api-errors.js";
 
 /** What the users and revocation routes work on. */
 export interface UsersRoutesDeps {
@@ -16,7 +17,12 @@ export interface UsersRoutesDeps {
   log: Logger;
 }
 
-const STATUS_OF: Record<EditProblem, number> = { invalid: 400, "not-found": 404, conflict: 409, "read-only": 409 };
+const STATUS_OF: Record<EditProblem, readonly [number, ApiErrorCode]> = {
+  invalid: [400, "VA_API_BAD_REQUEST"],
+  "not-found": [404, "VA_API_NOT_FOUND"],
+  conflict: [409, "VA_API_CONFLICT"],
+  "read-only": [409, "VA_API_CONFLICT"],
+};
 
 /**
  * Routes for built-in users (list, get, create, replace, patch, delete) and for revocation (all
@@ -27,7 +33,7 @@ const STATUS_OF: Record<EditProblem, number> = { invalid: 400, "not-found": 404,
 export function usersRoutes(deps: UsersRoutesDeps): Route[] {
   const withEditor = (handler: (editor: UserEditor, request: ApiRequest) => Reply | Promise<Reply>) => (request: ApiRequest) =>
     deps.editor === undefined
-      ? { status: 404, body: { error: "built-in users are off: set auth.usersFile (or auth.users) to use them" } }
+      ? apiError(404, "VA_API_FEATURE_OFF", "built-in users are off: set auth.usersFile (or auth.users) to use them")
       : handler(deps.editor, request);
   const withJson = (handler: (editor: UserEditor, request: ApiRequest, body: unknown) => Promise<Reply>) =>
     withEditor((editor, request) => {
@@ -46,7 +52,7 @@ export function usersRoutes(deps: UsersRoutesDeps): Route[] {
       pattern: /^\/api\/users\/([^/]+)$/,
       handler: withEditor((editor, { params: [login] }) => {
         const user = editor.get(login!);
-        return user === undefined ? { status: 404, body: { error: `no user "${login}"` } } : { status: 200, body: { user } };
+        return user === undefined ? apiError(404, "VA_API_NOT_FOUND", `no user "${login}"`) : { status: 200, body: { user } };
       }),
     },
     {
@@ -81,7 +87,7 @@ export function usersRoutes(deps: UsersRoutesDeps): Route[] {
         return { status: 200, body: { closed } };
       },
     },
-    { method: "POST", pattern: /^\/api\/sessions\/revoke$/, handler: (request) => revokeByBody(deps.revocation, request) },
+    { method: "POST", pattern: /^\/api\/sessions\/revoke$/, handler: (request) => revokeAlias(deps.revocation, request) },
   ];
 
   /** After a replace or patch: close a disabled user's sessions, re-check everyone else's now. */
@@ -100,8 +106,6 @@ export function usersRoutes(deps: UsersRoutesDeps): Route[] {
 
 function replyTo(result: UserEdit, okStatus: number, closed: string[]): Reply {
   if (result.ok) return { status: okStatus, body: { user: result.user, closedSessions: closed } };
-  return {
-    status: STATUS_OF[result.problem],
-    body: { error: result.error, ...(result.issues !== undefined ? { issues: result.issues } : {}) },
-  };
+  const [status, code] = STATUS_OF[result.problem];
+  return apiError(status, code, result.error, result.issues !== undefined ? { issues: result.issues } : {});
 }
