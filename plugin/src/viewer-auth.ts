@@ -230,7 +230,13 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
   const api =
     consoleData !== undefined
       ? new ManagementApi(
-          { bind: resolved.api.bind, port: resolved.api.port, token: resolved.api.token!, previousTokens: resolved.api.previousTokens },
+          {
+            bind: resolved.api.bind,
+            port: resolved.api.port,
+            token: resolved.api.token!,
+            previousTokens: resolved.api.previousTokens,
+            metricsToken: resolved.api.metricsToken ?? undefined,
+          },
           sessions,
           {
             ledger,
