@@ -9,13 +9,17 @@ import { TEST_API_TOKEN, TEST_PREVIOUS_API_TOKEN } from "../helpers/api-tokens.j
 const ADMIN = TEST_API_TOKEN;
 const SCRAPER = generateApiToken();
 
-function issuesOf(config: unknown): { path: string; message: string }[] {
+function errorOf(config: unknown): ConfigError | undefined {
   try {
     parseConfig(pluginConfigSchema, config);
   } catch (error) {
-    return (error as ConfigError).issues.map(({ path, message }) => ({ path, message }));
+    return error as ConfigError;
   }
-  return [];
+  return undefined;
+}
+
+function issuesOf(config: unknown): { path: string; message: string }[] {
+  return (errorOf(config)?.issues ?? []).map(({ path, message }) => ({ path, message }));
 }
 
 describe("api.metricsToken: a scraper's credential for GET /metrics only (real API on port 0)", function () {
@@ -60,6 +64,9 @@ describe("api.metricsToken: a scraper's credential for GET /metrics only (real A
     expect(
       issuesOf({ api: { enabled: true, token: ADMIN, previousTokens: [TEST_PREVIOUS_API_TOKEN], metricsToken: TEST_PREVIOUS_API_TOKEN } }),
     ).to.deep.equal([{ path: "api.metricsToken", message: "must differ from api.token and api.previousTokens" }]);
+    const weak = errorOf({ api: { enabled: true, token: ADMIN, metricsToken: "prometheus-scraper" } })!;
+    expect(weak.issues[0]!.value, "the value is never printed").to.equal("<redacted>");
+    expect(weak.message).to.not.include("prometheus-scraper");
     expect(issuesOf({ api: { enabled: true, token: ADMIN, metricsToken: SCRAPER } })).to.deep.equal([]);
   });
 });
