@@ -33,6 +33,7 @@ export { hashPassword } from "./users/password-hash.js";
 export { makeSecureLink, type SecureLinkOptions } from "./securetoken/make-secure-link.js";
 export { LocalProcesses, type TcpEndpoints } from "./net/process-proof.js";
 export { buildViewerAuth, type ViewerAuth, type ViewerAuthDeps, type ViewerAuthParts } from "./viewer-auth.js";
+export type { ChannelHealth } from "./metrics/plugin-metrics.js";
 export type { HostAdapter, HostInfo, HttpFrontHandler, NodeMediaServerInstance } from "./hosts/host-adapter.js";
 export { SUPPORTED_NMS_RANGE } from "./hosts/host-package.js";
 export { createNms4Host } from "./hosts/nms4/nms4-host.js";

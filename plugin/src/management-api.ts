@@ -65,6 +65,8 @@ export interface ManagementApiOptions {
   token: string;
   /** Tokens still accepted during a rotation. */
   previousTokens?: readonly string[];
+  /** A token accepted on `GET /metrics` only (`api.metricsToken`). */
+  metricsToken?: string;
 }
 
 /**

@@ -109,3 +109,5 @@ export { DecisionLog } from "./console/decision-log.js";
 export { ViewerHistory } from "./console/viewer-history.js";
 /** The API bench serves the management API alone. */
 export { ManagementApi } from "./management-api.js";
+/** The bin's `--version`: the package's version, found from the plugin's own folder in every build. */
+export { packageVersion } from "./core/package-version.js";

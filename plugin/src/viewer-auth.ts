@@ -26,7 +26,7 @@ import type { HostAdapter, HttpFrontHandler } from "./hosts/host-adapter.js";
 import { ManagementApi, type ApiProviders } from "./management-api.js";
 import { apiTokenAtBuild, withApiTokenFromFile } from "./api-token-file.js";
 import { StatsLedger } from "./stats/stats-ledger.js";
-import { PluginMetrics } from "./metrics/plugin-metrics.js";
+import { PluginMetrics, type ChannelHealth } from "./metrics/plugin-metrics.js";
 import { UserStore } from "./users/user-store.js";
 import { UserEditor } from "./users/user-editor.js";
 import { PublishPolicy } from "./publish/publish-policy.js";
@@ -69,6 +69,8 @@ export interface ViewerAuthDeps {
   internalProcesses?: LocalProcesses;
   /** What the management API reports beyond sessions (the bundled server's channel states). */
   apiProviders?: ApiProviders;
+  /** The channels of a server that runs its own sources, for `va_channel_up` and `va_channel_restarts_total`. */
+  channelHealth?: () => readonly ChannelHealth[];
   /**
    * Dispatcher for calls to `auth.backend` (an undici Agent, ProxyAgent…), replacing the built-in
    * keep-alive pool of `auth.backend.connections`. The caller owns and closes it.
@@ -209,7 +211,11 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
     resolved.stats.file === null
       ? undefined
       : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log, resolved.stats);
-  const metrics = new PluginMetrics(chain, sessions, log, chain.step("backend"), ledger, cluster);
+  let hostVersion: string | undefined;
+  const metrics = new PluginMetrics(chain, sessions, log, chain.step("backend"), ledger, cluster, {
+    channels: deps.channelHealth,
+    hostVersion: () => hostVersion,
+  });
   const decidePublish = auditedPublishPolicy(
     new PublishPolicy(resolved.publish, clock, deps.internalProcesses),
     log,
@@ -224,7 +230,13 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
   const api =
     consoleData !== undefined
       ? new ManagementApi(
-          { bind: resolved.api.bind, port: resolved.api.port, token: resolved.api.token!, previousTokens: resolved.api.previousTokens },
+          {
+            bind: resolved.api.bind,
+            port: resolved.api.port,
+            token: resolved.api.token!,
+            previousTokens: resolved.api.previousTokens,
+            metricsToken: resolved.api.metricsToken ?? undefined,
+          },
           sessions,
           {
             ledger,
@@ -286,7 +298,7 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
     },
     attach(target) {
       if (host !== undefined || closed) throw new Error("viewer authorization is attached once, before detach");
-      target.probe();
+      hostVersion = target.probe().version;
       target.setLogLevel(current.log.nmsLevel);
       const hlsDir = current.hls.dir ?? target.hostHlsDir?.() ?? null;
       if (hlsGate === undefined && hlsDir !== null) {

@@ -96,7 +96,16 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
     notReady: () => channelsNotUp(config, channels),
     hlsPort: () => ports.http,
   };
-  const auth = buildViewerAuth(pluginConfig, { ...deps, logger: log, internalProcesses, apiProviders });
+  const channelHealth = () =>
+    channels.map((c) => {
+      const status = c.status();
+      return {
+        channel: `${c.config.app}/${c.config.id}`,
+        up: status.state === "up",
+        restarts: { ingest: status.ingest.restarts, packager: status.packager.restarts },
+      };
+    });
+  const auth = buildViewerAuth(pluginConfig, { ...deps, logger: log, internalProcesses, apiProviders, channelHealth });
   try {
     auth.attach(createNms4Host(nms)); // wraps NMS's internals; nothing listens until start
   } catch (error) {

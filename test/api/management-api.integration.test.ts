@@ -128,7 +128,7 @@ describe("management API (real server, real players)", function () {
     await other;
   });
 
-  it("serves Prometheus metrics: decisions, step latency, live sessions, bytes out, ended sessions", async () => {
+  it("serves Prometheus metrics: decisions, step latency, live sessions, bytes sent, ended sessions, build, process", async () => {
     const viewer = httpGetFor(`${run.httpBase}/live/test.flv?token=good`, 1500);
     await sleep(800);
     const response = await api("/metrics");
@@ -139,8 +139,14 @@ describe("management API (real server, real players)", function () {
     expect(text).to.match(/^va_step_duration_seconds_bucket\{le="0\.001",step="custom"\} \d+$/m);
     expect(text).to.match(/^va_live_sessions\{protocol="http-flv",channel="live\/test"\} 1$/m);
     expect(text).to.match(/^va_sessions_ended_total\{reason="closed-by-api",protocol="rtmp"\} 1$/m);
-    const bytes = Number(/^va_bytes_out_total (\d+)$/m.exec(text)?.[1]);
+    const bytes = Number(/^va_sent_bytes_total (\d+)$/m.exec(text)?.[1]);
     expect(bytes).to.be.greaterThan(10000);
+    expect(text, "the deprecated name, kept for one release").to.match(/^va_bytes_out_total \d+$/m);
+    expect(text).to.match(/^va_build_info\{version="[^"]+",node="[^"]+",nms="4\.4\.3"\} 1$/m);
+    expect(text).to.match(/^process_resident_memory_bytes \d+/m);
+    expect(text).to.match(/^nodejs_eventloop_lag_seconds /m);
+    expect(text, "the channel is on air (its HLS output exists)").to.match(/^va_channel_up\{channel="live\/test"\} 1$/m);
+    expect(text).to.match(/^va_channel_restarts_total\{channel="live\/test",job="packager"\} \d+$/m);
     expect((await api("/metrics", {}, null)).status, "metrics need the token too").to.equal(401);
     await viewer;
   });

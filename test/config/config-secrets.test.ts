@@ -16,6 +16,7 @@ describe("configSecrets: every secret a plugin configuration holds", () => {
 
   const cases: [string, Record<string, unknown>, string[]][] = [
     ["the API token and the previous ones", { api: { token: API_TOKEN, previousTokens: [OLD_API_TOKEN] } }, [OLD_API_TOKEN, API_TOKEN]],
+    ["the metrics token", { api: { token: API_TOKEN, metricsToken: OLD_API_TOKEN } }, [API_TOKEN, OLD_API_TOKEN]],
     [
       "the play signing secrets",
       { auth: { securetoken: { secrets: ["play-secret-0123456789", "play-secret-older-0123"] } } },

@@ -100,6 +100,10 @@ describe("the npm package, installed from its tarball into a fresh app with its 
       "dist/cjs/plugin/src/index.d.ts",
       "dist/cjs/package.json",
       "dist/server/src/main.js",
+      "dist/plugin/src/cli/make-link.js",
+      "dist/plugin/src/cli/hash-password.js",
+      "dist/plugin/src/cli/make-token.js",
+      "samples/grafana-dashboard.json",
       "samples/nms4-app.mjs",
       "schema/config.schema.json",
       "README.md",
@@ -180,6 +184,16 @@ export const range: number = viewerAuth.SUPPORTED_NMS_RANGE;
     recordExternalLog(started.stdout + started.stderr);
     expect(started.status, started.stderr).to.equal(1);
     expect(started.stderr).to.include("the bundled server needs the fluent-ffmpeg package: npm install fluent-ffmpeg@2.1.3");
+  });
+
+  it("installs make-link, hash-password and make-token as commands that run with plain node and answer --help naming themselves", () => {
+    for (const name of ["make-link", "hash-password", "make-token"]) {
+      const help = run(join(app, "node_modules/.bin", name), ["--help"], app, 60000).stdout;
+      expect(help, name).to.match(new RegExp(`^usage: (echo -n '<password>' \\| )?${name}\\b`));
+      expect(help, name).to.not.include("npm run");
+    }
+    const token = run(join(app, "node_modules/.bin/make-token"), [], app, 60000).stdout;
+    expect(token, "make-token, run through its link in node_modules/.bin, prints a token").to.match(/^[A-Za-z0-9_-]{43}\n$/);
   });
 
   it('works from CommonJS: require("nms-viewer-auth") gates the app\'s NMS 4.4.3 and refuses what it cannot prove', () => {

@@ -80,7 +80,7 @@ describe("command-line tools", function () {
   it("make-link explains a missing option and exits 2", () => {
     const result = run("plugin/src/cli/make-link.ts", ["--url", "http://h/live/test.flv"]);
     expect(result.status).to.equal(2);
-    expect(result.stderr).to.match(/^--url and --secret are required\nusage: npm run make-link/);
+    expect(result.stderr).to.match(/^--url and --secret are required\nusage: make-link --url/);
   });
 
   it("make-link never echoes a stray argument (a forgotten --secret) or a bad URL's credentials", () => {
@@ -105,5 +105,18 @@ describe("command-line tools", function () {
     const stored = parseStoredPassword(result.stdout.trim()) as StoredPassword;
     expect(stored.kind).to.equal("scrypt");
     expect(await verifyPassword("demo", stored)).to.equal(true);
+  });
+
+  it("each tool answers --help with a usage that names the command itself, and hash-password never echoes an argument", () => {
+    for (const name of ["make-link", "hash-password", "make-token"]) {
+      const result = run(`plugin/src/cli/${name}.ts`, ["--help"], "");
+      expect(result.status, `${name}: ${result.stderr}`).to.equal(0);
+      expect(result.stdout, name).to.match(new RegExp(`^usage: (echo -n '<password>' \\| )?${name}\\b`));
+      expect(result.stdout, name).to.not.include("npm run");
+    }
+    const stray = run("plugin/src/cli/hash-password.ts", ["typed-password-5c"], "");
+    expect(stray.status).to.equal(2);
+    expect(stray.stderr).to.match(/^unexpected argument \(not shown: it may be a secret\)/);
+    expect(stray.stderr + stray.stdout).to.not.include("typed-password-5c");
   });
 });

@@ -17,6 +17,7 @@ describe("env-overrides: VA_* variables over the configuration file", () => {
       "VA_API_BIND=api.bind:text",
       "VA_API_PORT=api.port:integer",
       "VA_API_TOKEN=api.token:text",
+      "VA_API_METRICS_TOKEN=api.metricsToken:text",
       "VA_REDIS_URL=cluster.redis:text",
       "VA_LOG_LEVEL=log.level:text",
       "VA_LOG_FORMAT=log.format:text",

@@ -21,10 +21,12 @@ export interface ApiCaller {
   readonly client: string;
 }
 
-/** The API tokens: the one in force and those still accepted during a rotation. */
+/** The API tokens: the one in force, those still accepted during a rotation, and the scraper's. */
 export interface ApiTokens {
   token: string;
   previousTokens?: readonly string[];
+  /** Accepted on `GET /metrics` only: a scraper's credential that opens nothing else. */
+  metricsToken?: string;
 }
 
 /**
@@ -53,7 +55,7 @@ export class ApiGuard {
    * request is refused (403) as a forgery, not counted as a wrong credential.
    */
   admit(req: IncomingMessage, res: ServerResponse, caller: ApiCaller): boolean {
-    if (this.#bearerAccepted(req)) return true;
+    if (this.#bearerAccepted(req) || this.#metricsScrape(req)) return true;
     const { credential, csrfMissing } = this.#console.cookieCredential(req);
     if (csrfMissing) {
       sendJson(res, 403, apiErrorBody("VA_API_CSRF_MISSING", "a console request that changes something needs its X-CSRF-Token header"));
@@ -99,8 +101,20 @@ export class ApiGuard {
   }
 
   #bearerAccepted(req: IncomingMessage): boolean {
-    const header = req.headers.authorization ?? "";
-    const match = /^Bearer (.+)$/i.exec(header.trim());
-    return match !== null && this.accepted(match[1]!);
+    const bearer = bearerOf(req);
+    return bearer !== undefined && this.accepted(bearer);
   }
+
+  /** `GET /metrics` with the metrics token; on any other request that token is a wrong credential. */
+  #metricsScrape(req: IncomingMessage): boolean {
+    const metricsToken = this.#tokens.metricsToken;
+    if (metricsToken === undefined || req.method !== "GET" || (req.url ?? "").split("?")[0] !== "/metrics") return false;
+    const bearer = bearerOf(req);
+    return bearer !== undefined && secretsEqual(bearer, metricsToken);
+  }
+}
+
+function bearerOf(req: IncomingMessage): string | undefined {
+  const match = /^Bearer (.+)$/i.exec((req.headers.authorization ?? "").trim());
+  return match === null ? undefined : match[1]!;
 }

@@ -26,12 +26,21 @@ export const apiSchema = z
     tokenFile: z.string().min(1).nullable().default(null),
     /** Tokens still accepted while clients move to a new `token` (rotation without a restart of clients). */
     previousTokens: z.array(apiTokenSchema).default([]),
+    /**
+     * A second credential accepted on `GET /metrics` only, so a Prometheus scraper does not hold the
+     * token that can close sessions and edit users. As strong as `token`.
+     */
+    metricsToken: apiTokenSchema.nullable().default(null),
   })
   .prefault({})
   .superRefine((api, ctx) => {
     if (api.token !== null && api.tokenFile !== null) {
       // At `token`: set from VA_API_TOKEN over a file with `tokenFile`, the message then names the variable.
       ctx.addIssue({ code: "custom", path: ["token"], message: "cannot be set together with api.tokenFile: give the token one way" });
+    }
+    if (api.metricsToken !== null && (api.metricsToken === api.token || api.previousTokens.includes(api.metricsToken))) {
+      // The same secret would give the scraper the whole API.
+      ctx.addIssue({ code: "custom", path: ["metricsToken"], message: "must differ from api.token and api.previousTokens" });
     }
     if (api.enabled && api.token === null && api.tokenFile === null) {
       ctx.addIssue({

@@ -1,16 +1,18 @@
-// Prints a signed temporary link (securetoken) for a URL:
-//   npm run make-link -- --url http://127.0.0.1:8000/live/test/index.m3u8 --ip 127.0.0.1 --ttl 3600 --secret quickstart-secret
+#!/usr/bin/env node
+// Prints a signed temporary link (securetoken) for a URL. Installed as the `make-link` command (in the
+// repository: `npm run make-link -- …`):
+//   make-link --url http://127.0.0.1:8000/live/test/index.m3u8 --ip 127.0.0.1 --ttl 3600 --secret quickstart-secret
 // Options: --format astra|flussonic|nms (default astra); omit --ip when the server runs with bindIp: false;
 // --max-lifetime <seconds> (default 86400): the server's maxLifetimeSec; a longer --ttl is refused.
 // --publish makes a publish link (publish.securetoken, its own secret), valid for RTMP and FLV publishing:
-//   npm run make-link -- --publish --url rtmp://127.0.0.1:1935/live/cam1 --ttl 3600 --secret <publish secret>
+//   make-link --publish --url rtmp://127.0.0.1:1935/live/cam1 --ttl 3600 --secret <publish secret>
 import { parseArgs } from "node:util";
 import { DEFAULT_MAX_LINK_LIFETIME_SEC, SECURETOKEN_FORMATS, type SecureTokenFormatName } from "../securetoken/securetoken-schema.js";
 import { VaError } from "../core/errors.js";
 import { makeSecureLink } from "../securetoken/make-secure-link.js";
 
 const USAGE =
-  "usage: npm run make-link -- --url <url> --secret <secret> [--ttl <seconds, default 3600>] [--ip <viewer ip>] [--format astra|flussonic|nms] [--publish] [--max-lifetime <the server's maxLifetimeSec, default 86400>]";
+  "usage: make-link --url <url> --secret <secret> [--ttl <seconds, default 3600>] [--ip <viewer ip>] [--format astra|flussonic|nms] [--publish] [--max-lifetime <the server's maxLifetimeSec, default 86400>]";
 
 function main(argv: string[]): number {
   let values;

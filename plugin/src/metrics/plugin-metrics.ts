@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from "prom-client";
 import type { AuthChain } from "../chain/auth-chain.js";
 import type { Authorizer } from "../core/authorizer.js";
 import { guarded } from "../core/guarded.js";
@@ -8,13 +8,50 @@ import type { ViewerSession } from "../core/viewer-session.js";
 import { DROP_REASONS, type StatsLedger } from "../stats/stats-ledger.js";
 import { PUBLISH_ALLOW_REASONS, PUBLISH_DENY_REASONS, type PublishDecision } from "../publish/publish-decision.js";
 import type { EdgeCluster } from "../cluster/edge-cluster.js";
+import { packageVersion } from "../core/package-version.js";
+
+/**
+ * One channel of a server that runs its own sources (the bundled server fills these; the plugin does not
+ * know its channels): `channel` is `app/id`, `up` whether it is on air, `restarts` each supervised job's
+ * restarts since start (`ingest`, `packager`), which only grow.
+ */
+export interface ChannelHealth {
+  channel: string;
+  up: boolean;
+  restarts: Readonly<Record<string, number>>;
+}
+
+/** What the metrics read beyond the plugin's own parts. */
+export interface MetricsSources {
+  /** The channels of a server that runs its own sources: `va_channel_up`, `va_channel_restarts_total`. */
+  channels?: () => readonly ChannelHealth[];
+  /** The version of the node-media-server the plugin is attached to, once attached (`va_build_info{nms}`). */
+  hostVersion?: () => string | undefined;
+}
+
+/**
+ * The process's own metrics (`process_*`, `nodejs_*`: memory, CPU, event-loop lag, GC), in a registry of
+ * the plugin's made once per process: they describe the process, not one plugin, and prom-client's
+ * collectors (an event-loop delay monitor, a GC observer) are never stopped, so one set per plugin would
+ * pile up. Not prom-client's global registry, which the host application may fill with the same names.
+ */
+let processRegistry: Registry | undefined;
+function processMetrics(): Registry {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
 
 /**
  * PluginMetrics is the Prometheus view of the plugin (served at `/metrics` by the management API):
  * decisions by step and verdict, per-step latency, the backend's HTTP round trips by status or
  * failure, the backend verdict cache, live sessions by protocol and channel, ended sessions by reason,
  * bytes sent to viewers, publish decisions by verdict and reason, and, with a statistics ledger, its
- * failed writes, waiting and dropped rows.
+ * failed writes, waiting and dropped rows; the build (`va_build_info`), a bundled server's channels, and
+ * the process's own `process_*` and `nodejs_*` metrics. Names follow Prometheus's conventions: base units
+ * named in the metric (`_seconds`, `_bytes`), every counter ending in `_total`.
  * Every metric name starts with `va_` ("viewer auth", the plugin's short prefix, as in `VA_ERR_` codes)
  * so that it does not collide with NMS's or the host application's metrics on one scrape page.
  * A registry of its own, so two plugins in one process never collide. Its listeners on the chain and the
@@ -33,7 +70,10 @@ export class PluginMetrics {
     backend: Authorizer | undefined = undefined,
     ledger: StatsLedger | undefined = undefined,
     cluster: Pick<EdgeCluster, "status"> | undefined = undefined,
+    sources: MetricsSources = {},
   ) {
+    registerBuildInfo(this.registry, sources.hostVersion);
+    if (sources.channels !== undefined) registerChannelMetrics(this.registry, sources.channels);
     const decisions = new Counter({
       name: "va_decisions_total",
       help: "Authorization decisions by deciding step and verdict",
@@ -61,12 +101,22 @@ export class PluginMetrics {
     });
     const endedBytes = this.#endedBytes;
     const reportedBytes = new Map<string, number>();
+    const bytesSent = () => endedBytes.total + sessions.list().reduce((sum, s) => sum + s.transport.bytesOut(), 0);
     new Counter({
-      name: "va_bytes_out_total",
+      name: "va_sent_bytes_total",
       help: "Bytes sent to viewers (live sessions included)",
       registers: [this.registry],
       collect() {
-        raiseTo(this, reportedBytes, "", endedBytes.total + sessions.list().reduce((sum, s) => sum + s.transport.bytesOut(), 0));
+        raiseTo(this, reportedBytes, "", bytesSent());
+      },
+    });
+    const reportedBytesDeprecated = new Map<string, number>();
+    new Counter({
+      name: "va_bytes_out_total",
+      help: "Deprecated, removed in the next release: the same as va_sent_bytes_total",
+      registers: [this.registry],
+      collect() {
+        raiseTo(this, reportedBytesDeprecated, "", bytesSent());
       },
     });
     new Gauge({
@@ -130,9 +180,16 @@ export class PluginMetrics {
     this.#publishDecisions.inc({ verdict: decision.allow ? "allow" : "deny", reason: decision.reason });
   }
 
-  /** The exposition text and its content type. */
+  /** The exposition text and its content type: the plugin's metrics, then the process's. */
   async render(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const [own, process] = await Promise.all([this.registry.metrics(), processMetrics().metrics()]);
+    return { contentType: this.registry.contentType, body: `${own}\n${process}` };
+  }
+
+  /** Every metric `/metrics` serves, as prom-client's JSON (names, types, values). */
+  async toJson(): Promise<MetricObjectWithValues<MetricValue<string>>[]> {
+    const [own, process] = await Promise.all([this.registry.getMetricsAsJSON(), processMetrics().getMetricsAsJSON()]);
+    return [...own, ...process];
   }
 
   close(): void {
@@ -151,6 +208,53 @@ function publishDecisionCounter(registry: Registry): Counter {
   for (const reason of PUBLISH_ALLOW_REASONS) counter.inc({ verdict: "allow", reason }, 0);
   for (const reason of PUBLISH_DENY_REASONS) counter.inc({ verdict: "deny", reason }, 0);
   return counter;
+}
+
+/** `va_build_info{version,node,nms} 1`: which release, Node.js and node-media-server this process runs. */
+function registerBuildInfo(registry: Registry, hostVersion: (() => string | undefined) | undefined): void {
+  const version = packageVersion();
+  new Gauge({
+    name: "va_build_info",
+    help: "Always 1; the labels say which nms-viewer-auth, Node.js and node-media-server (empty until attached) run",
+    labelNames: ["version", "node", "nms"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.set({ version, node: process.versions.node, nms: hostVersion?.() ?? "" }, 1);
+    },
+  });
+}
+
+/** A bundled server's channels: on air or not, and their jobs' restarts. */
+function registerChannelMetrics(registry: Registry, channels: () => readonly ChannelHealth[]): void {
+  new Gauge({
+    name: "va_channel_up",
+    help: "1 while the channel is on air (its ingest and packager both run), else 0",
+    labelNames: ["channel"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of channels()) this.set({ channel: c.channel }, c.up ? 1 : 0);
+    },
+  });
+  const reported = new Map<string, number>();
+  new Counter({
+    name: "va_channel_restarts_total",
+    help: "Restarts of a channel's ffmpeg jobs (job: ingest or packager) since the server started",
+    labelNames: ["channel", "job"],
+    registers: [registry],
+    collect() {
+      for (const c of channels()) {
+        for (const [job, restarts] of Object.entries(c.restarts)) {
+          const key = `${c.channel}\u0000${job}`;
+          const before = reported.get(key) ?? 0;
+          // Every job visible from its first scrape (at 0), so alerts can use increase() at once.
+          this.inc({ channel: c.channel, job }, Math.max(0, restarts - before));
+          reported.set(key, Math.max(before, restarts));
+        }
+      }
+    },
+  });
 }
 
 /** The edge's link to Redis: up or not, and what onRedisDown did while it was not. */
