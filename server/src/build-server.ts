@@ -28,6 +28,7 @@ import {
 } from "../../plugin/src/server-kit.js";
 import { ChannelRunner, type ChannelStatus } from "./channels/channel-runner.js";
 import type { ServerConfig } from "./server-config-schema.js";
+import { servingUrls } from "./serving-urls.js";
 import { dataModesFor, makeDataDirPrivate, makeHlsDir } from "./data-modes.js";
 
 /** The bundled server: NMS + the plugin + the HLS gate + one supervised ffmpeg pair per channel. */
@@ -158,6 +159,9 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
         },
         "server started",
       );
+      // Every URL with the real ports, so that a new user need not work them out (none holds a credential).
+      const urls = servingUrls(config, ports);
+      log.info({ event: "server.serving", ...urls }, `serving ${urls.channels.length} channel(s)`);
     },
     async stop() {
       // Stop accepting, end every viewer as `shutdown` before its channel's publisher goes away (which

@@ -10,6 +10,10 @@ import { loadFluentFfmpeg } from "./ffmpeg/ffmpeg-jobs.js";
 import { packageVersion } from "./package-version.js";
 import { watchParent } from "./parent-watch.js";
 import { installLastResort } from "./last-resort.js";
+import { servingText, servingUrls } from "./serving-urls.js";
+import { assertPreflight } from "./preflight.js";
+import { busyPortLines, listenErrorLine } from "./busy-ports.js";
+import type { ServerConfig } from "./server-config-schema.js";
 import { CONFIG_FILE_VARIABLE, ENV_SETTINGS, envOverrides, loadServerConfig, type Override } from "./env-overrides.js";
 
 const USAGE = `Usage: nms-viewer-auth --config FILE [--check-config] [--log-format json|pretty]
@@ -20,7 +24,9 @@ Runs the bundled server (node-media-server + viewer authorization + ffmpeg chann
 Options:
   -c, --config FILE   the configuration file (required unless ${CONFIG_FILE_VARIABLE} names it;
                       npm start passes samples/quickstart.yaml)
-      --check-config  validate FILE: print "OK" and exit 0, or print every issue and exit 1
+      --check-config  check FILE and what starting it needs (the files it names, the folders it
+                      writes, optional packages, ffmpeg/ffprobe): print "OK" and exit 0, or
+                      print every issue and exit 1
       --log-format F  json (one object per line, the default) or pretty (text for a terminal);
                       over log.format and VA_LOG_FORMAT
   -v, --version       print the version
@@ -106,12 +112,21 @@ async function main(): Promise<void> {
     return loadServerConfig(file, [...env.overrides, ...args.flags], env.issues);
   };
   const config = load();
+  started = config;
+  // What start needs beyond a valid file, before anything listens or is written: every problem at once.
+  assertPreflight(config, file);
   if (args.checkOnly) {
     process.stdout.write(`OK: ${file}\n`);
     return;
   }
   // Before anything is written: ffmpeg creates the HLS segments with this process's umask, so they are
   // the server user's only (or its group's too, with server.hlsGroupReadable), whatever umask we were given.
+  const busy = await busyPortLines(config);
+  if (busy.length > 0) {
+    process.stderr.write(busy.map((line) => `${line}\n`).join(""));
+    process.exitCode = 1;
+    return;
+  }
   process.umask(dataModesFor(config.server.hlsGroupReadable).umask);
   loadFluentFfmpeg(); // an optional peer dependency: a missing one stops the start here, saying how to install it
   const server = buildServer(config);
@@ -172,10 +187,19 @@ async function main(): Promise<void> {
   });
   starting = server.start();
   await starting;
+  // The server.serving log line has the URLs; a person at a terminal gets them readable too.
+  const text = servingText(servingUrls(config, server.ports));
+  if (config.log.format === "pretty") process.stdout.write(text);
+  else if (process.stdout.isTTY === true) process.stderr.write(text);
 }
 
+/** The configuration being started, for the one-line report of a port taken after the check. */
+let started: ServerConfig | undefined;
+
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError) console.error(error.message);
+  const portLine = started === undefined ? undefined : listenErrorLine(started, error);
+  if (portLine !== undefined) console.error(portLine);
+  else if (error instanceof ConfigError) console.error(error.message);
   else console.error(new Redactor().redact(inspect(error))); // e.g. an ERR_INVALID_URL carries its input
   process.exit(1);
 });

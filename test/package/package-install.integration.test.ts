@@ -172,18 +172,29 @@ export const range: number = viewerAuth.SUPPORTED_NMS_RANGE;
     timings.tscMs = tsc.ms;
   });
 
-  it("its bin runs with plain node: --version, --check-config on the shipped quick start, and without fluent-ffmpeg it says what to install", () => {
+  it("its bin runs with plain node: --version, and without fluent-ffmpeg --check-config on the shipped quick start and the start say what to install", () => {
     const bin = join(app, "node_modules/.bin/nms-viewer-auth");
     const pkg = join(app, "node_modules/nms-viewer-auth");
     const manifest = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8")) as { version: string };
     expect(run(bin, ["--version"], app, 60000).stdout.trim()).to.equal(manifest.version);
-    expect(run(bin, ["--config", "samples/quickstart.yaml", "--check-config"], pkg, 60000).stdout.trim()).to.equal(
-      "OK: samples/quickstart.yaml",
+    const checked = spawnSync(bin, ["--config", "samples/quickstart.yaml", "--check-config"], {
+      cwd: pkg,
+      encoding: "utf8",
+      timeout: 60000,
+    });
+    recordExternalLog(checked.stdout + checked.stderr);
+    expect(checked.status, checked.stdout).to.equal(1);
+    expect(checked.stderr).to.include(
+      "channels: the fluent-ffmpeg package is not installed and the channels need it: npm install fluent-ffmpeg@2.1.3",
     );
+    expect(checked.stderr).not.to.match(/\n\s+at /);
     const started = spawnSync(bin, ["--config", "samples/quickstart.yaml"], { cwd: pkg, encoding: "utf8", timeout: 60000 });
     recordExternalLog(started.stdout + started.stderr);
     expect(started.status, started.stderr).to.equal(1);
-    expect(started.stderr).to.include("the bundled server needs the fluent-ffmpeg package: npm install fluent-ffmpeg@2.1.3");
+    expect(started.stderr).to.include(
+      "channels: the fluent-ffmpeg package is not installed and the channels need it: npm install fluent-ffmpeg@2.1.3",
+    );
+    expect(started.stderr).not.to.match(/\n\s+at /);
   });
 
   it("installs make-link, hash-password and make-token as commands that run with plain node and answer --help naming themselves", () => {

@@ -58,6 +58,15 @@ export function frameRateOf(rational: string): number {
   return num !== undefined && den !== undefined && den > 0 ? num / den : 0;
 }
 
+/** Why a rendition's first segment gave no picture and codecs (yet). */
+type ProbeFailure = "no-segment-yet" | "ffprobe-not-found" | "ffprobe-failed" | "no-h264";
+
+/** A spawn of a missing program: ENOENT, or fluent-ffmpeg's own "Cannot find ffprobe". */
+function isNotFound(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === "ENOENT" || (typeof message === "string" && /ENOENT|Cannot find ffprobe/i.test(message));
+}
+
 /** A variant's measured picture, codecs and bitrates. */
 interface VariantState {
   stream: { codecs: string; width: number; height: number; frameRate: number } | undefined;
@@ -66,8 +75,8 @@ interface VariantState {
   peak: number;
   sum: number;
   count: number;
-  /** Probes of the first segment that failed (the first is logged). */
-  probeFailures: number;
+  /** The probe failure causes already logged (each once). */
+  causesLogged: Set<ProbeFailure>;
 }
 
 /**
@@ -150,7 +159,7 @@ export class MasterPlaylistWriter {
     if (segments.length === 0) return null;
     let state = this.#states.get(name);
     if (state === undefined) {
-      state = { stream: undefined, measured: new Map(), peak: 0, sum: 0, count: 0, probeFailures: 0 };
+      state = { stream: undefined, measured: new Map(), peak: 0, sum: 0, count: 0, causesLogged: new Set() };
       this.#states.set(name, state);
     }
     const listed = new Set(segments.map((s) => s.uri));
@@ -166,28 +175,38 @@ export class MasterPlaylistWriter {
       state.count += 1;
     }
     if (state.stream === undefined) {
-      state.stream = await this.#probe(join(this.#dir, segments[0]!.uri));
-      if (state.stream === undefined && ++state.probeFailures === 1) {
-        this.#log.warn(
-          { event: "hls.master_probe_failed", rendition: name, ffprobePath: this.#ffprobePath },
-          "cannot read the rendition's first segment (ffprobe missing, or no H.264 in it): no master playlist yet",
-        );
+      const probed = await this.#probe(join(this.#dir, segments[0]!.uri));
+      if (typeof probed === "string") {
+        // Each cause once: "no segment yet" is normal for a moment and must not hide a missing ffprobe after it.
+        if (!state.causesLogged.has(probed)) {
+          state.causesLogged.add(probed);
+          this.#log.warn(
+            { event: "hls.master_probe_failed", rendition: name, cause: probed, ffprobePath: this.#ffprobePath },
+            `${this.#causeText(probed)}: no master playlist yet`,
+          );
+        }
+      } else {
+        state.stream = probed;
       }
     }
     if (state.stream === undefined || state.count === 0) return null;
     return { uri: `${name}.m3u8`, bandwidth: state.peak, averageBandwidth: state.sum / state.count, ...state.stream };
   }
 
-  async #probe(segmentFile: string): Promise<VariantState["stream"]> {
-    const [bytes, streams] = await Promise.all([
-      readFile(segmentFile).catch(() => null),
-      probeStreams(segmentFile, this.#ffprobePath).catch(() => null),
-    ]);
-    if (bytes === null || streams === null) return undefined;
+  async #probe(segmentFile: string): Promise<NonNullable<VariantState["stream"]> | ProbeFailure> {
+    const bytes = await readFile(segmentFile).catch(() => null);
+    // ffmpeg lists a segment once it is complete, but a deleted or still empty one is not yet something to probe.
+    if (bytes === null || bytes.length === 0) return "no-segment-yet";
+    let streams: ProbedStream[];
+    try {
+      streams = await probeStreams(segmentFile, this.#ffprobePath);
+    } catch (error) {
+      return isNotFound(error) ? "ffprobe-not-found" : "ffprobe-failed";
+    }
     const video = streams.find((s) => s.codecType === "video");
     const audio = streams.find((s) => s.codecType === "audio");
     const avc = avcCodecOf(bytes);
-    if (video === undefined || avc === null) return undefined;
+    if (video === undefined || avc === null) return "no-h264";
     const codecs = [avc, ...(audio === undefined ? [] : [audioCodecOf(audio)])];
     if (codecs.includes(null)) {
       this.#log.warn(
@@ -201,6 +220,15 @@ export class MasterPlaylistWriter {
       height: video.height,
       frameRate: frameRateOf(video.frameRate),
     };
+  }
+
+  #causeText(cause: ProbeFailure): string {
+    return {
+      "no-segment-yet": "no segment yet to probe",
+      "ffprobe-not-found": `ffprobe not found at ${this.#ffprobePath} (set server.ffprobePath)`,
+      "ffprobe-failed": `ffprobe at ${this.#ffprobePath} could not read the rendition's first segment`,
+      "no-h264": "the rendition's first segment holds no H.264 video",
+    }[cause];
   }
 
   async #writeIfChanged(facts: VariantFacts[]): Promise<void> {
