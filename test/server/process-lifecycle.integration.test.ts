@@ -131,9 +131,14 @@ describe("process lifecycle under a supervisor (npm start, the bin, signals)", f
     const bin = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8" });
     const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { version: string; bin: Record<string, string> };
 
-    it("package.json names the bin, a compiled file with a node shebang", () => {
-      expect(pkg.bin).to.deep.equal({ "nms-viewer-auth": BIN });
-      expect(readFileSync(BIN, "utf8").split("\n")[0]).to.equal("#!/usr/bin/env node");
+    it("package.json names the bin and the command-line tools, each a compiled file with a node shebang", () => {
+      expect(pkg.bin).to.deep.equal({
+        "nms-viewer-auth": BIN,
+        "make-link": "dist/plugin/src/cli/make-link.js",
+        "hash-password": "dist/plugin/src/cli/hash-password.js",
+        "make-token": "dist/plugin/src/cli/make-token.js",
+      });
+      for (const file of Object.values(pkg.bin)) expect(readFileSync(file, "utf8").split("\n")[0], file).to.equal("#!/usr/bin/env node");
     });
 
     it("--help and -h print usage, exit 0", () => {
