@@ -2,7 +2,7 @@ import type { AuthRequest, Protocol } from "./auth-request.js";
 import type { SessionIdentity, StepName } from "./decision.js";
 
 /** Why a session ended. */
-const END_REASONS = [
+export const END_REASONS = [
   "viewer-left",
   "denied",
   "idle",

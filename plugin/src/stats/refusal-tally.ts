@@ -1,6 +1,6 @@
 import { PROTOCOLS } from "../core/auth-request.js";
 import { MinuteQuota, minuteOf } from "../core/minute-quota.js";
-import { REFUSAL_STAGES, type ViewerSession } from "../core/viewer-session.js";
+import { END_REASONS, REFUSAL_STAGES, type ViewerSession } from "../core/viewer-session.js";
 
 /** Distinct refusal counters (reason, stage, channel, protocol, identified) per minute; beyond it the channel becomes OTHER_CHANNEL. */
 export const REFUSAL_KEYS_PER_MINUTE = 1_000;
@@ -25,18 +25,7 @@ export interface RefusalCount {
   count: number;
 }
 
-const END_REASONS: ReadonlySet<string> = new Set([
-  "viewer-left",
-  "denied",
-  "idle",
-  "closed-by-api",
-  "revoked",
-  "denied-on-recheck",
-  "limit",
-  "shutdown",
-  "server-stopped",
-  "not-found",
-]);
+const END_REASON_SET: ReadonlySet<string> = new Set(END_REASONS);
 const STAGES: ReadonlySet<string> = new Set(REFUSAL_STAGES);
 const PROTOCOL_SET: ReadonlySet<string> = new Set(PROTOCOLS);
 
@@ -53,7 +42,7 @@ export class RefusalTally {
   /** Counts one session that never played. */
   add(session: ViewerSession, atMs: number, identified: boolean): void {
     const minute = minuteOf(atMs);
-    const reason = session.endReason !== undefined && END_REASONS.has(session.endReason) ? session.endReason : "other";
+    const reason = session.endReason !== undefined && END_REASON_SET.has(session.endReason) ? session.endReason : "other";
     const stage = session.refusal === undefined ? "none" : STAGES.has(session.refusal.stage) ? session.refusal.stage : "other";
     const protocol = PROTOCOL_SET.has(session.protocol) ? session.protocol : "other";
     const flag = identified ? 1 : 0;
