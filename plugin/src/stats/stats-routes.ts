@@ -22,40 +22,8 @@ export interface StatsRoutesDeps {
  */
 export function statsRoutes({ ledger, metrics, clock }: StatsRoutesDeps): Route[] {
   return [
-    {
-      method: "GET",
-      pattern: /^\/api\/stats\/(channels|users)$/,
-      handler: ({ url, params: [by] }) =>
-        withRange(url, (stats, range) => {
-          const key = by === "users" ? "user" : "channel";
-          return {
-            status: 200,
-            body: {
-              from: new Date(range.from).toISOString(),
-              to: new Date(range.to).toISOString(),
-              by: key,
-              rows: stats.usage(key, range.from, range.to),
-            },
-          };
-        }),
-    },
-    {
-      method: "GET",
-      pattern: /^\/api\/stats\/daily\/(channels|users)$/,
-      handler: ({ url, params: [by] }) =>
-        withRange(url, (stats, range) => {
-          const key = by === "users" ? "user" : "channel";
-          return {
-            status: 200,
-            body: {
-              from: new Date(range.from).toISOString(),
-              to: new Date(range.to).toISOString(),
-              by: key,
-              rows: stats.dailyUsage(key, range.from, range.to),
-            },
-          };
-        }),
-    },
+    usageRoute(/^\/api\/stats\/(channels|users)$/, (stats, key, range) => stats.usage(key, range.from, range.to)),
+    usageRoute(/^\/api\/stats\/daily\/(channels|users)$/, (stats, key, range) => stats.dailyUsage(key, range.from, range.to)),
     // Refusals and other sessions that never played without an identity: counted per minute, not one row each.
     {
       method: "GET",
@@ -85,6 +53,28 @@ export function statsRoutes({ ledger, metrics, clock }: StatsRoutesDeps): Route[
       },
     },
   ];
+
+  /** A usage route: `channels` or `users` from the path, rows over the `from`/`to` range. */
+  function usageRoute(
+    pattern: RegExp,
+    rowsOf: (stats: StatsLedger, key: "channel" | "user", range: { from: number; to: number }) => unknown,
+  ): Route {
+    return {
+      method: "GET",
+      pattern,
+      handler: ({ url, params: [by] }) =>
+        withRange(url, (stats, range) => {
+          const key = by === "users" ? "user" : "channel";
+          const body = {
+            from: new Date(range.from).toISOString(),
+            to: new Date(range.to).toISOString(),
+            by: key,
+            rows: rowsOf(stats, key, range),
+          };
+          return { status: 200, body };
+        }),
+    };
+  }
 
   function withRange(url: URL, answer: (stats: StatsLedger, range: { from: number; to: number }) => Reply): Reply {
     if (ledger === undefined) return apiError(404, "VA_API_FEATURE_OFF", "statistics are off (set stats.file)");
