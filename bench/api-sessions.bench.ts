@@ -59,7 +59,7 @@ const api = new ManagementApi(
     },
     decisions: new DecisionLog(chain, systemClock),
     history: new ViewerHistory(registry, systemClock),
-    securetoken: () => ({ format: "astra", secrets: [], clockSkewSec: 30, maxLifetimeSec: 86400, bindIp: true }),
+    securetoken: () => ({ format: "astra", secrets: [], clockSkewSec: 30, maxLifetimeSec: 86400, bindIp: true, maxUses: 0 }),
   },
   {},
   systemClock,

@@ -15,6 +15,8 @@ import type { SessionStore } from "./core/session-store.js";
 import { MemorySessionStore } from "./sessions/memory-session-store.js";
 import { SessionLimiter } from "./sessions/session-limiter.js";
 import { SessionRechecker } from "./sessions/session-rechecker.js";
+import { SessionExpiry } from "./sessions/session-expiry.js";
+import { MemoryLinkUses } from "./securetoken/link-uses.js";
 import { RevocationList } from "./sessions/revocation-list.js";
 import type { EdgeCommandTargets } from "./sessions/edge-commands.js";
 import { EdgeCluster } from "./cluster/edge-cluster.js";
@@ -188,11 +190,15 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
               ? undefined
               : { channels: ledger.usage("channel", 0, clock.now() + 1), at: new Date(clock.now()).toISOString() },
         });
+  const expiry = new SessionExpiry(sessions, clock, log);
   const ctx: GateContext = {
     chain,
     registry: sessions,
     limiter: new SessionLimiter(sessions, resolved.sessions.limitPolicy, resolved.sessions, cluster),
-    rechecker: new SessionRechecker(chain, sessions, resolved.sessions.recheckIntervalSec, log),
+    rechecker: new SessionRechecker(chain, sessions, resolved.sessions.recheckIntervalSec, log, expiry),
+    expiry,
+    // With a cluster, Redis counts a link's uses for every edge; alone, this process does.
+    linkUses: cluster?.linkUses ?? new MemoryLinkUses(clock),
     addressRules,
     revocations,
     log,
@@ -331,6 +337,7 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
       ledger?.start();
       users?.start();
       chain.start();
+      expiry.start();
       hlsGate?.keys.start();
       consoleData?.history.start();
       return (async () => {
@@ -349,6 +356,7 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
       ledger?.close();
       users?.close();
       ctx.rechecker.close();
+      expiry.close();
       // Started before the first await: every timer and watcher is released by the time a refused
       // attach throws.
       const chainClosed = chain.close();

@@ -76,8 +76,20 @@ describe("securetoken step", () => {
     makeSecureLink({ url: "http://h/live/test.flv", ip: "127.0.0.1", secret: "new-secret", nowMs: start, lifetimeSec: 60, ...over });
 
   it("allows an Astra link for its path and IP, signed with any active secret (rotation)", () => {
-    expect(decide(astra, link())).to.deep.equal({ verdict: "allow", reason: "securetoken (astra) valid until 2023-11-14T22:14:20.000Z" });
+    // Valid until its end plus the skew that admits it: the session is cut as expired then.
+    expect(decide(astra, link())).to.deep.equal({
+      verdict: "allow",
+      reason: "securetoken (astra) valid until 2023-11-14T22:14:20.000Z",
+      validUntilMs: Date.parse("2023-11-14T22:14:20.000Z") + 30_000,
+    });
     expect(decide(astra, link({ secret: "old-secret" }))).to.include({ verdict: "allow" });
+  });
+
+  it("with maxUses, an allow carries the bound: the link's parameter, its uses and its end", () => {
+    const counted = step({ secrets: ["new-secret"], clockSkewSec: 0, maxUses: 2 });
+    const untilMs = Date.parse("2023-11-14T22:14:20.000Z");
+    expect(decide(counted, link())).to.deep.include({ validUntilMs: untilMs, uses: { param: "token", max: 2, untilMs } });
+    expect(decide(astra, link())).to.not.have.property("uses");
   });
 
   it("denies a link signed with a retired secret, as forged", () => {

@@ -100,6 +100,8 @@ export class AuthChain extends EventEmitter<AuthChainEvents> {
             latencyMs,
             ...(verdict.user ? { user: verdict.user } : {}),
             ...(verdict.ttlSec !== undefined ? { ttlSec: verdict.ttlSec } : {}),
+            ...(verdict.validUntilMs !== undefined ? { validUntilMs: verdict.validUntilMs } : {}),
+            ...(verdict.uses !== undefined ? { uses: verdict.uses } : {}),
           };
         }
         return {

@@ -39,6 +39,14 @@ export class ClusterKeys {
     return `${this.#p}:revoked`;
   }
 
+  /**
+   * STRING: the sessions one signed link with `maxUses` started, for every edge; it expires at the
+   * link's end. `key` is the link's credential key (`credentialKey`).
+   */
+  uses(key: string): string {
+    return `${this.#p}:uses:${key}`;
+  }
+
   /** HASH: edge id → its statistics totals (JSON), republished every few heartbeats. */
   get stats(): string {
     return `${this.#p}:stats`;

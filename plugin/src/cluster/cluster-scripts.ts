@@ -95,6 +95,23 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return 1`;
 
+/**
+ * Counts one use of a link unless its uses are spent, for every edge at once. KEYS: the link's counter.
+ * ARGV: max uses, the link's end (ms since the epoch; the counter expires then). Returns 1 when counted.
+ */
+export const TAKE_USE = `
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used >= tonumber(ARGV[1]) then return 0 end
+redis.call('INCR', KEYS[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+return 1`;
+
+/** Gives a counted use back (its session never played). KEYS: the link's counter. */
+export const GIVE_BACK_USE = `
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used > 0 then redis.call('DECR', KEYS[1]) end
+return used`;
+
 const shas = new Map<string, string>();
 
 /** Runs a script by its digest, loading it on the first NOSCRIPT (a Redis that restarted forgets scripts). */

@@ -19,6 +19,8 @@ import { CommandStream } from "./command-stream.js";
 import { EdgeLease } from "./edge-lease.js";
 import { openRedisLink, type RedisLink } from "./redis-link.js";
 import { SharedLimitSlots } from "./shared-limit-slots.js";
+import { SharedLinkUses } from "./shared-link-uses.js";
+import type { UseCounter } from "../core/use-counter.js";
 
 export { LEASE_HEARTBEATS } from "./edge-lease.js";
 
@@ -59,6 +61,7 @@ export class EdgeCluster implements SharedLimits, ClusterView {
   readonly #limits: SharedLimitSlots;
   readonly #commands: CommandStream;
   readonly #views: ClusterViews;
+  readonly #uses: SharedLinkUses;
   #closed = false;
 
   constructor(config: ClusterConfig, deps: EdgeClusterDeps) {
@@ -69,6 +72,7 @@ export class EdgeCluster implements SharedLimits, ClusterView {
     this.#limits = new SharedLimitSlots(this.#lease, keys, config, deps.registry, deps.clock, deps.log);
     this.#commands = new CommandStream(this.#lease, keys, config, deps.commandTargets, deps.clock, deps.log);
     this.#views = new ClusterViews(this.#lease, keys, deps.registry, deps.clock);
+    this.#uses = new SharedLinkUses(this.#lease, keys, config, deps.clock);
     // Redis answers again (or this edge's lease lapsed): its sessions and counts first, then the
     // revocations Redis lost and the commands queued meanwhile.
     this.#lease.onRecover(async () => {
@@ -115,6 +119,11 @@ export class EdgeCluster implements SharedLimits, ClusterView {
   /** Takes a slot under every limit across all edges (see SharedLimits). Never waits longer than the timeout. */
   take(session: ViewerSession, facts: SessionGrantFacts, limits: readonly LimitKey[]): Promise<SharedAdmission> {
     return this.#limits.take(session, facts, limits);
+  }
+
+  /** The uses of signed links with `maxUses`, counted for every edge at once (SharedLinkUses). */
+  get linkUses(): UseCounter {
+    return this.#uses;
   }
 
   /** Every edge's live sessions (this edge's read locally, so its bytes are current), or undefined while Redis is away. */

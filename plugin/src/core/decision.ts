@@ -18,9 +18,22 @@ export type StepVerdict =
       readonly detail?: string;
       readonly user?: SessionIdentity;
       readonly ttlSec?: number;
+      readonly validUntilMs?: number;
+      readonly uses?: UsesBound;
     }
   | { readonly verdict: "deny"; readonly reason: string; readonly detail?: string; readonly redirectUrl?: string }
   | { readonly verdict: "pass" };
+
+/**
+ * A credential that may start only so many sessions: the one in the query parameter `param` (a signed
+ * link with `maxUses`) starts at most `max` sessions until `untilMs` (its end, ms since the epoch), when its
+ * count is forgotten. The admission counts a use only for a session that goes on to play.
+ */
+export interface UsesBound {
+  readonly param: string;
+  readonly max: number;
+  readonly untilMs: number;
+}
 
 /** Who the viewer is, when a step knows: used to name sessions and count limits. */
 export interface SessionIdentity {
@@ -42,6 +55,14 @@ export type Decision =
       readonly user?: SessionIdentity;
       /** How long the allow holds before the session is re-checked (a backend's `X-AuthDuration`). */
       readonly ttlSec?: number;
+      /**
+       * When the credential that allowed the session ends (a signed link's end, a user's `expires`, a
+       * token's `exp`), ms since the epoch: the session is closed as `expired` then, unless a re-check
+       * renewed it. Undefined: the credential does not end.
+       */
+      readonly validUntilMs?: number;
+      /** How many sessions the credential may start (a signed link's `maxUses`). */
+      readonly uses?: UsesBound;
     }
   | {
       readonly verdict: "deny";
@@ -55,8 +76,21 @@ export type Decision =
 
 export const PASS: StepVerdict = Object.freeze({ verdict: "pass" });
 
-export function allow(reason: string, user?: SessionIdentity, ttlSec?: number): StepVerdict {
-  return { verdict: "allow", reason, ...(user !== undefined ? { user } : {}), ...(ttlSec !== undefined ? { ttlSec } : {}) };
+/** What an allow may say beyond who and for how long: the credential's end and its number of uses. */
+export interface AllowLimits {
+  readonly validUntilMs?: number | undefined;
+  readonly uses?: UsesBound | undefined;
+}
+
+export function allow(reason: string, user?: SessionIdentity, ttlSec?: number, limits: AllowLimits = {}): StepVerdict {
+  return {
+    verdict: "allow",
+    reason,
+    ...(user !== undefined ? { user } : {}),
+    ...(ttlSec !== undefined ? { ttlSec } : {}),
+    ...(limits.validUntilMs !== undefined ? { validUntilMs: limits.validUntilMs } : {}),
+    ...(limits.uses !== undefined ? { uses: limits.uses } : {}),
+  };
 }
 
 export function deny(reason: string, redirectUrl?: string): StepVerdict {

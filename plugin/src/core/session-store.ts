@@ -48,6 +48,8 @@ export interface SessionGrantFacts {
   identity: SessionIdentity | undefined;
   /** Kept for re-checks; undefined only where nothing will re-check (tests, benches). */
   request: AuthRequest | undefined;
+  /** When the credential of the allow ends (the decision's `validUntilMs`); undefined: it does not. */
+  validUntilMs?: number | undefined;
 }
 
 /**
@@ -63,8 +65,14 @@ export interface SessionStore {
   describe(session: ViewerSession, facts: { ip?: string; userAgent?: string }): void;
   /** Marks a checked session as playing, under its identity and with the request it was let in with. */
   admit(session: ViewerSession, facts: SessionGrantFacts): void;
-  /** Records a re-check of a playing session: its new request, and its identity when the chain named one. */
-  renew(session: ViewerSession, facts: { request: AuthRequest; identity?: SessionIdentity | undefined }): void;
+  /**
+   * Records a re-check of a playing session: its new request, and its identity when the chain named one.
+   * With `validity`, the allow's credential end replaces the session's (`until` undefined: no end).
+   */
+  renew(
+    session: ViewerSession,
+    facts: { request: AuthRequest; identity?: SessionIdentity | undefined; validity?: { until: number | undefined } },
+  ): void;
   /** The viewer did something now (an HLS request); `media`: it fetched media (an HLS segment), so it plays. */
   touch(session: ViewerSession, media?: boolean): void;
   /**

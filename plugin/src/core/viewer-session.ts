@@ -16,6 +16,8 @@ export const END_REASONS = [
   "server-stopped",
   // Allowed, but what it asked for does not exist (an HLS playlist): it never played.
   "not-found",
+  // The credential it was let in with ended (a signed link's end, a user's expires, a token's exp).
+  "expired",
 ] as const;
 export type EndReason = (typeof END_REASONS)[number];
 
@@ -89,6 +91,11 @@ export interface ViewerSession {
    * not viewing). Undefined for a session that never played.
    */
   mediaSince?: number | undefined;
+  /**
+   * When the credential it plays on ends, ms since the epoch (the latest allow's `validUntilMs`): the
+   * session is closed as `expired` then. Undefined: no end.
+   */
+  validUntilMs?: number | undefined;
 }
 
 /** The plain-object view of a session, for logs and the API. */

@@ -1,6 +1,8 @@
 import type { AuthRequest } from "../core/auth-request.js";
 import type { ViewerSession } from "../core/viewer-session.js";
-import { repeatedCredentialParam } from "../sessions/credential-key.js";
+import type { Decision } from "../core/decision.js";
+import type { CountedUse } from "../core/use-counter.js";
+import { CREDENTIAL_PARAMS, credentialKey, repeatedCredentialParam } from "../sessions/credential-key.js";
 import type { ConnectionPort } from "./connection-port.js";
 import { startPlaying, type GateContext } from "./gate-context.js";
 import type { InputProblem } from "./input-problem.js";
@@ -26,6 +28,8 @@ export async function admit(ctx: GateContext, port: ConnectionPort): Promise<voi
     if (problem !== null) return refuseBadInput(ctx, port, problem);
   }
   let session: ViewerSession | undefined;
+  // The use counted for a credential with a number of uses, given back if the session does not play.
+  let use: CountedUse | undefined | null;
   try {
     const fields = port.fields;
     session = ctx.registry.open({
@@ -99,20 +103,35 @@ export async function admit(ctx: GateContext, port: ConnectionPort): Promise<voi
       });
       return port.refuse(decision);
     }
+    use = await takeUse(ctx, request, decision);
+    if (use === null) {
+      if (left(ctx, session, port)) return;
+      logUsedUp(ctx, request);
+      endAdmission(ctx.registry, session, { kind: "denied", stage: decision.step, identity: decision.user });
+      return port.refuse({ verdict: "deny", step: decision.step, reason: LINK_USED_UP, latencyMs: decision.latencyMs });
+    }
     if (port.hold?.(session, request, decision) === true) {
+      giveBack(ctx, use);
       return endAdmission(ctx.registry, session, { kind: "limit", stage: "hls-unplayed", identity: decision.user });
     }
     if (port.prepare !== undefined) {
       const ready = await port.prepare();
-      if (left(ctx, session, port)) return;
-      if (!ready) return endAdmission(ctx.registry, session, { kind: "not-found", stage: decision.step, identity: decision.user });
+      if (left(ctx, session, port)) return giveBack(ctx, use);
+      if (!ready) {
+        giveBack(ctx, use);
+        return endAdmission(ctx.registry, session, { kind: "not-found", stage: decision.step, identity: decision.user });
+      }
     }
     const refusal = await startPlaying(ctx, session, request, decision);
-    if (refusal !== null) return port.refuse({ verdict: "deny", step: decision.step, reason: refusal, latencyMs: decision.latencyMs });
+    if (refusal !== null) {
+      giveBack(ctx, use);
+      return port.refuse({ verdict: "deny", step: decision.step, reason: refusal, latencyMs: decision.latencyMs });
+    }
     // Taking a slot across edges waits on Redis: the viewer may have left meanwhile.
-    if (decision.step !== "internal" && left(ctx, session, port)) return;
+    if (decision.step !== "internal" && left(ctx, session, port)) return giveBack(ctx, use);
     const hostRefusal = port.play(session, request, decision);
     if (hostRefusal === null) return;
+    giveBack(ctx, use);
     // The host's own checks still apply after ours (NMS's `auth.play` sign, an app's `prePlay` reject).
     ctx.log.warn(
       { event: "gate.nms_refused", sessionId: session.id, ...(hostRefusal === "" ? {} : { reason: hostRefusal }) },
@@ -126,8 +145,50 @@ export async function admit(ctx: GateContext, port: ConnectionPort): Promise<voi
       "admission failed; refusing the viewer",
     );
     if (session !== undefined && session.state !== "ended") endAdmission(ctx.registry, session, { kind: "denied" });
+    giveBack(ctx, use);
     port.cut();
   }
+}
+
+/** The deny reason of a signed link whose `maxUses` sessions are all counted. */
+export const LINK_USED_UP = "link-used-up";
+
+/**
+ * Counts a use of the allowed credential when it has a number of uses: undefined when it has none (or
+ * nothing counts them), null when they are spent. Counted before the session plays, so two viewers of
+ * one link race on the counter, not on the media; given back if the session then does not play.
+ */
+async function takeUse(
+  ctx: GateContext,
+  request: AuthRequest,
+  decision: Decision & { verdict: "allow" },
+): Promise<CountedUse | undefined | null> {
+  const bound = decision.uses;
+  if (bound === undefined || ctx.linkUses === undefined) return undefined;
+  const param = CREDENTIAL_PARAMS.find((p) => p === bound.param);
+  const value = param === undefined ? null : request.params.get(param);
+  const key = value === null || param === undefined ? null : credentialKey(param, value);
+  if (key === null) return null; // a bound names the credential it counts: one that cannot be keyed is not let in
+  const use: CountedUse = { key, max: bound.max, untilMs: bound.untilMs };
+  return (await ctx.linkUses.take(use)) ? use : null;
+}
+
+function giveBack(ctx: GateContext, use: CountedUse | undefined | null): void {
+  if (use !== undefined && use !== null) ctx.linkUses?.giveBack(use);
+}
+
+function logUsedUp(ctx: GateContext, request: AuthRequest): void {
+  ctx.log.info(
+    {
+      event: "gate.link_used_up",
+      sessionId: request.sessionId,
+      protocol: request.protocol,
+      app: request.app,
+      channel: request.channel,
+      ip: request.ip,
+    },
+    "refused: the signed link's uses are spent",
+  );
 }
 
 /** Refuses a play whose fields break the play-field rules (`gate.bad_input`), before the chain sees it. */

@@ -5,6 +5,8 @@ import type { Logger } from "../core/log.js";
 import type { AddressRules } from "../net/address-rules.js";
 import type { SessionLimiter } from "../sessions/session-limiter.js";
 import type { SessionRechecker } from "../sessions/session-rechecker.js";
+import type { SessionExpiry } from "../sessions/session-expiry.js";
+import type { UseCounter } from "../core/use-counter.js";
 import type { RevocationList } from "../sessions/revocation-list.js";
 import type { SessionStore } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
@@ -16,6 +18,10 @@ export interface GateContext {
   readonly registry: SessionStore;
   readonly limiter: SessionLimiter;
   readonly rechecker: SessionRechecker;
+  /** Closes sessions whose credential ended (`validUntilMs`); absent in tests and benches that need none. */
+  readonly expiry?: SessionExpiry;
+  /** Counts the uses of credentials that have a number of uses (signed links with `maxUses`). */
+  readonly linkUses?: UseCounter;
   /**
    * Revoked tokens, users and addresses, refused by the chain's `revoked` step until they lapse or are
    * lifted; here for the parts that apply revocations to live sessions (the management API, the cluster).
@@ -41,7 +47,7 @@ export async function startPlaying(
     ctx.registry.discard(viewer); // the server's own transcoder is not a viewer
     return null;
   }
-  const admission = await ctx.limiter.admit(viewer, { identity: decision.user, request });
+  const admission = await ctx.limiter.admit(viewer, { identity: decision.user, request, validUntilMs: decision.validUntilMs });
   if (!admission.admitted) {
     ctx.log.info({ event: "session.limit_refused", sessionId: viewer.id, reason: admission.reason }, "viewer refused by session limit");
     endAdmission(ctx.registry, viewer, { kind: "limit", stage: decision.step, identity: decision.user });

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ipRangeListSchema } from "../config/value-schemas.js";
-import { securetokenSchema } from "../securetoken/securetoken-schema.js";
+import { publishSecuretokenSchema } from "../securetoken/securetoken-schema.js";
 
 /** Who may publish when the `publish` section leaves `allowIps` out: this machine only. */
 export const DEFAULT_PUBLISH_ALLOW_IPS: readonly string[] = ["127.0.0.1/32", "::1/128"];
@@ -16,7 +16,7 @@ export const publishSchema = z
     /** Addresses and CIDR blocks that may publish without a signature; `[]` = a signature is always needed. */
     allowIps: ipRangeListSchema.prefault([...DEFAULT_PUBLISH_ALLOW_IPS]),
     /** Publish signatures: a secret of their own, never one of `auth.securetoken.secrets`. */
-    securetoken: securetokenSchema,
+    securetoken: publishSecuretokenSchema,
   })
   .prefault({});
 

@@ -24,8 +24,11 @@ export const MALFORMED_LINK_REASON = "securetoken is not in its canonical form o
  * - The hash matches none of the secrets: deny, counted as a failed attempt.
  * - Authentic but outside `start - clockSkewSec ≤ now ≤ end + clockSkewSec` (nms: `exp` more than
  *   `maxLifetimeSec + clockSkewSec` ahead): deny (not counted).
- * - Otherwise allow. A link admits a session: re-checks of a playing session verify the shape and hash
- *   again but not the time window, so a viewer is not cut off when the link they started with runs out.
+ * - Otherwise allow, until the link's end (`validUntilMs`: end + `clockSkewSec`, the last moment it
+ *   admits a viewer), when the session is closed as `expired`. Re-checks of a playing session verify the
+ *   shape and hash again but not the window; the end they report is the same. With `maxUses`, the allow
+ *   carries the bound (`uses`): the admission counts a use for each session that plays and refuses the
+ *   link (`link-used-up`) once they are spent.
  *
  * Hashes are compared in constant time against every secret (rotation: old and new both valid).
  * `settings` may be a function, read on every request, so a configuration reload (new secrets, another
@@ -60,8 +63,14 @@ export function createSecureTokenAuthorizer(
           return deny(`securetoken expired at ${isoOf(check.token.endSec)}`);
         case "too-far-ahead":
           return deny(`securetoken expiry ${isoOf(check.token.endSec)} lies further ahead than maxLifetimeSec allows`);
-        case "valid":
-          return allow(`securetoken (${format.name}) valid until ${isoOf(check.token.endSec)}`);
+        case "valid": {
+          // The end as this server honours it (the skew admits a link that far past its end): the session is cut then.
+          const untilMs = (check.token.endSec + config.clockSkewSec) * 1000;
+          return allow(`securetoken (${format.name}) valid until ${isoOf(check.token.endSec)}`, undefined, undefined, {
+            validUntilMs: untilMs,
+            uses: config.maxUses > 0 ? { param: format.param, max: config.maxUses, untilMs } : undefined,
+          });
+        }
       }
     },
   };

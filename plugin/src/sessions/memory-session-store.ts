@@ -105,6 +105,7 @@ export class MemorySessionStore implements SessionStore {
     if (session.state !== "checking") return;
     session.identity = facts.identity;
     session.request = facts.request;
+    session.validUntilMs = facts.validUntilMs;
     session.state = "playing";
     session.playingSince = this.#clock.now();
     session.lastActivityAt = session.playingSince;
@@ -114,9 +115,13 @@ export class MemorySessionStore implements SessionStore {
     this.#announce("playing", session);
   }
 
-  renew(session: ViewerSession, facts: { request: AuthRequest; identity?: SessionIdentity | undefined }): void {
+  renew(
+    session: ViewerSession,
+    facts: { request: AuthRequest; identity?: SessionIdentity | undefined; validity?: { until: number | undefined } },
+  ): void {
     if (session.state === "ended") return;
     session.request = facts.request;
+    if (facts.validity !== undefined) session.validUntilMs = facts.validity.until;
     if (facts.identity === undefined || session.state !== "playing") return;
     this.#unindex(session);
     session.identity = facts.identity;

@@ -5,22 +5,26 @@ import { guarded } from "../core/guarded.js";
 import type { Logger } from "../core/log.js";
 import type { SessionStore } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
+import type { SessionExpiry } from "./session-expiry.js";
 
 /**
  * Re-asks the chain about long-lived sessions (RTMP, FLV and HLS alike) when their verdict expires:
  * after the deciding step's TTL (a backend's `X-AuthDuration`), else after the configured interval.
- * A deny on re-check closes the session; an allow renews it.
+ * A deny on re-check closes the session (as `expired` when its credential's end has passed); an allow
+ * renews it, its credential's end (`validUntilMs`) included, which `expiry` then follows.
  */
 export class SessionRechecker {
   readonly #chain: AuthChain;
   readonly #registry: SessionStore;
   readonly #intervalSec: number;
   readonly #log: Logger;
+  readonly #expiry: SessionExpiry | undefined;
   readonly #unsubscribe: () => void;
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #onEnded = (session: ViewerSession) => this.#cancel(session.id);
 
-  constructor(chain: AuthChain, registry: SessionStore, intervalSec: number, log: Logger) {
+  constructor(chain: AuthChain, registry: SessionStore, intervalSec: number, log: Logger, expiry?: SessionExpiry) {
+    this.#expiry = expiry;
     this.#chain = chain;
     this.#registry = registry;
     this.#intervalSec = intervalSec;
@@ -73,11 +77,17 @@ export class SessionRechecker {
         { event: "session.recheck_denied", sessionId: session.id, step: decision.step, reason: decision.reason },
         "session denied on re-check; closing",
       );
-      this.#registry.close(session, "denied-on-recheck");
+      // A credential that ended is refused by its step too: the session ends for its end, not for a new refusal.
+      this.#registry.close(session, this.#expiry?.hasEnded(session) === true ? "expired" : "denied-on-recheck");
       return;
     }
     // The same viewer may now be someone else to the chain (a backend's new X-UserId, a renamed session).
-    if (decision.verdict === "allow" && decision.user !== undefined) this.#registry.renew(session, { request, identity: decision.user });
+    this.#registry.renew(session, {
+      request,
+      ...(decision.user === undefined ? {} : { identity: decision.user }),
+      validity: { until: decision.validUntilMs },
+    });
+    this.#expiry?.track(session);
     this.schedule(session, decision);
   }
 

@@ -96,7 +96,8 @@ export function createUsersAuthorizer(store: UserStore, options: UsersAuthorizer
       userId: user.login,
       ...(user.maxConnections !== undefined ? { maxSessions: user.maxConnections } : {}),
     };
-    return allow(`${who} by ${via}`, identity, ttlUntilExpiry(user, now));
+    // The session is closed as `expired` at the user's `expires`, unless a re-check finds it moved.
+    return allow(`${who} by ${via}`, identity, ttlUntilExpiry(user, now), { validUntilMs: user.expiresAtMs });
   }
 
   function ttlUntilExpiry(user: DirectoryUser, now: number): number | undefined {
