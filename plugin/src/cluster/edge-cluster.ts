@@ -121,6 +121,31 @@ export class EdgeCluster implements SharedLimits, ClusterView {
     return this.#limits.take(session, facts, limits);
   }
 
+  /**
+   * close-oldest across edges: the oldest playing session under `limit` on any live edge (by when it
+   * started playing) is closed as `limit`, this edge's at once, another edge's by a `close-session`
+   * command that edge applies from the stream (its slot is given back when it ends there). False when
+   * none is found or Redis is away.
+   */
+  async closeOldest(limit: LimitKey): Promise<boolean> {
+    const all = await this.#views.sessions();
+    const oldest = all
+      ?.filter((s) => s.state === "playing" && underLimit(s, limit))
+      .sort((x, y) => (x.playingSince ?? x.startedAt) - (y.playingSince ?? y.startedAt))[0];
+    if (oldest === undefined) return false;
+    this.#deps.log.info(
+      { event: "cluster.close_oldest", sessionId: oldest.id, node: oldest.node, limit: limit.kind },
+      "closing the oldest session under a full limit",
+    );
+    if (oldest.node === this.#config.nodeId) {
+      const session = this.#deps.registry.get(oldest.id);
+      if (session !== undefined) this.#deps.registry.close(session, "limit");
+      return true;
+    }
+    await this.#commands.publish({ op: "close-session", id: oldest.id, reason: "limit" });
+    return true;
+  }
+
   /** The uses of signed links with `maxUses`, counted for every edge at once (SharedLinkUses). */
   get linkUses(): UseCounter {
     return this.#uses;
@@ -155,4 +180,11 @@ export class EdgeCluster implements SharedLimits, ClusterView {
     await this.#lease.close();
     await this.#commands.closed();
   }
+}
+
+/** Whether a session counts under a limit key (a user, an address, a channel). */
+function underLimit(session: SharedSessionSnapshot, limit: LimitKey): boolean {
+  if (limit.kind === "user") return session.userId === limit.value;
+  if (limit.kind === "ip") return session.ip === limit.value;
+  return `${session.app}/${session.channel}` === limit.value;
 }

@@ -96,7 +96,8 @@ export function parseEdgeCommand(json: string | undefined): EdgeCommand | undefi
   const kind = REVOCATION_KINDS.find((k) => k === c.kind);
   switch (c.op) {
     case "close-session":
-      return text(c.id) ? { op: "close-session", id: c.id } : undefined;
+      if (!text(c.id)) return undefined;
+      return c.reason === "limit" ? { op: "close-session", id: c.id, reason: "limit" } : { op: "close-session", id: c.id };
     case "close-user":
       return text(c.user) ? { op: "close-user", user: c.user } : undefined;
     case "revoke":

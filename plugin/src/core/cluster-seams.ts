@@ -27,6 +27,11 @@ export type SharedAdmission =
 export interface SharedLimits {
   /** Takes one slot under every limit, atomically: either all or none. The slot is released when the session ends. */
   take(session: ViewerSession, facts: SessionGrantFacts, limits: readonly LimitKey[]): Promise<SharedAdmission>;
+  /**
+   * Closes the oldest playing session under a full limit, on whichever edge holds it (`close-oldest`):
+   * this edge's at once, another's through the edge commands. Resolves true when one was found.
+   */
+  closeOldest?(limit: LimitKey): Promise<boolean>;
 }
 
 /** What a revocation is about: a `?token=`, a user id (or session name), or a viewer address. */
@@ -38,7 +43,8 @@ export const REVOCATION_KINDS: readonly RevocationKind[] = ["token", "user", "ip
  * SHA-256 digest (`key`), never as the token itself.
  */
 export type EdgeCommand =
-  | { op: "close-session"; id: string }
+  /** `reason` `limit`: closed as the oldest under a full limit (close-oldest); else closed by an operator. */
+  | { op: "close-session"; id: string; reason?: "limit" }
   | { op: "close-user"; user: string }
   | { op: "revoke"; kind: RevocationKind; key: string; untilMs: number }
   | { op: "lift"; kind: RevocationKind; key: string };

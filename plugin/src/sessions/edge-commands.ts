@@ -23,7 +23,7 @@ export function applyEdgeCommand(targets: EdgeCommandTargets, command: EdgeComma
     case "close-session": {
       const session = targets.registry.get(command.id);
       if (session === undefined) return [];
-      targets.registry.close(session, "closed-by-api");
+      targets.registry.close(session, command.reason ?? "closed-by-api");
       return [session.id];
     }
     case "close-user":

@@ -1,8 +1,12 @@
 import type { SessionIdentity } from "../core/decision.js";
 import type { LimitPolicy } from "./sessions-schema.js";
-import type { LimitKey, SharedLimits } from "../core/cluster-seams.js";
+import type { LimitKey, SharedAdmission, SharedLimits } from "../core/cluster-seams.js";
 import type { SessionFilter, SessionGrantFacts, SessionStore } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
+
+/** How long a newcomer waits under close-oldest for another edge to close the oldest session and free its slot, ms. */
+const MAKE_ROOM_MS = 1500;
+const MAKE_ROOM_RETRY_MS = 50;
 
 /** Optional caps besides the per-user limit; 0 means no cap. */
 export interface SessionCaps {
@@ -52,15 +56,7 @@ export class SessionLimiter {
     if (this.#shared === undefined) return this.#admitHere(session, facts);
     const limits = this.#limitsFor(session, facts.identity);
     let taken = await this.#shared.take(session, facts, limits);
-    if (taken.outcome === "refused" && this.#policy === "close-oldest") {
-      // Room is made from this edge's own oldest sessions under the full limit; another edge's are not closed from here.
-      const limit = limits[taken.key]!;
-      const oldest = this.#store.query(limit.members, { limit: 1 }).sessions[0];
-      if (oldest !== undefined) {
-        this.#store.close(oldest, "limit");
-        taken = await this.#shared.take(session, facts, limits);
-      }
-    }
+    if (taken.outcome === "refused" && this.#policy === "close-oldest") taken = await this.#makeRoom(session, facts, limits, taken.key);
     switch (taken.outcome) {
       case "admitted":
         this.#store.admit(session, facts);
@@ -72,6 +68,37 @@ export class SessionLimiter {
       case "local":
         return this.#admitHere(session, facts);
     }
+  }
+
+  /**
+   * close-oldest across edges: closes the oldest session under the full limit wherever it plays (another
+   * edge's through the edge commands), then takes the slot again, waiting up to `MAKE_ROOM_MS` for the
+   * other edge to close it and give its slot back. Without the cluster's help, this edge's oldest.
+   */
+  async #makeRoom(session: ViewerSession, facts: SessionGrantFacts, limits: readonly LimitKey[], full: number): Promise<SharedAdmission> {
+    const shared = this.#shared!;
+    const limit = limits[full]!;
+    let found: boolean;
+    if (shared.closeOldest !== undefined) found = await shared.closeOldest(limit);
+    else {
+      const oldest = this.#store.query(this.#membersOf(limit), { limit: 1 }).sessions[0];
+      if (oldest !== undefined) this.#store.close(oldest, "limit");
+      found = oldest !== undefined;
+    }
+    let taken = await shared.take(session, facts, limits);
+    const deadline = performance.now() + MAKE_ROOM_MS;
+    while (found && taken.outcome === "refused" && performance.now() < deadline && session.state === "checking") {
+      await new Promise((resolve) => setTimeout(resolve, MAKE_ROOM_RETRY_MS));
+      taken = await shared.take(session, facts, limits);
+    }
+    return taken;
+  }
+
+  #membersOf(limit: LimitKey): SessionFilter {
+    if (limit.kind === "user") return { state: "playing", userId: limit.value };
+    if (limit.kind === "ip") return { state: "playing", ip: limit.value };
+    const slash = limit.value.indexOf("/");
+    return { state: "playing", app: limit.value.slice(0, slash), channel: limit.value.slice(slash + 1) };
   }
 
   /** Counts in this process and admits, with no await in between. */
