@@ -11,6 +11,7 @@ import { BackendTransport, safeTarget } from "./backend-transport.js";
 import { checkBackendCall } from "./check-backend-call.js";
 import { createBackendProtocol } from "./backend-protocols.js";
 import { SessionGrants } from "./session-grants.js";
+import { ShadowDisagreements } from "./shadow-disagreements.js";
 import { VerdictCache, type VerdictSource } from "./verdict-cache.js";
 import type { Authorizer, OutboundCall } from "../core/authorizer.js";
 import type { AuthRequest } from "../core/auth-request.js";
@@ -23,6 +24,11 @@ export interface BackendParts {
   clock: Clock;
   /** Replaces the built-in keep-alive pool (an undici Agent, ProxyAgent…); its owner closes it. */
   dispatcher?: Dispatcher | undefined;
+  /**
+   * `auth.shadowBackend`: another backend step asked beside this one on every check, never awaited and
+   * never deciding; its disagreements are counted and logged (`ShadowDisagreements`). Started and closed with this step.
+   */
+  shadow?: Authorizer | undefined;
 }
 
 /** The deny reason of an explain with `cacheOnly` when the cache holds no verdict: a real play would ask the backend. */
@@ -78,7 +84,8 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
   });
   let pendingCalls = 0;
   const sessionGrants = new SessionGrants(parts.sessions);
-  const { clock } = parts;
+  const { clock, shadow } = parts;
+  const disagreements = shadow === undefined ? undefined : new ShadowDisagreements(log);
 
   /** Seconds until the next re-check for a grant ending in `remainingMs`, capped by recheckMaxSec. */
   const recheckSecFor = (remainingMs: number): number => {
@@ -279,21 +286,29 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
         }
       }
       if (request.dryRun !== undefined) return explained(request, request.dryRun.cacheOnly);
+      // Started before the real backend is asked, so both calls run at once; the viewer never waits for it.
+      const shadowed = shadow === undefined ? undefined : Promise.resolve().then(() => shadow.decide(request));
       const { value, source } = await cache.resolve(protocol.keyOf(request), () => ask(request), ttlMsOf);
-      return verdictOf(request, value, source);
+      const verdict = verdictOf(request, value, source);
+      if (shadowed !== undefined) disagreements!.watch(request, verdict, shadowed);
+      return verdict;
     },
     counters: () => ({ ...cache.counters }),
+    ...(disagreements === undefined ? {} : { disagreements: () => ({ ...disagreements.counts }) }),
     // A revocation cannot tell which cached keys held the revoked token, user or address: all go.
     forget: () => cache.clear(),
     onCall(listener) {
       callListeners.add(listener);
       return () => callListeners.delete(listener);
     },
-    start: () => cache.start(),
+    start: () => {
+      cache.start();
+      shadow?.start?.();
+    },
     async close() {
       sessionGrants.close();
       cache.close();
-      await transport.close();
+      await Promise.all([transport.close(), shadow?.close?.()]);
     },
   };
 }
