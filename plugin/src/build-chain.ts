@@ -73,10 +73,15 @@ export function buildChain(config: PluginConfig, parts: ChainParts, log: Logger)
     steps.push(createSecureTokenAuthorizer(parts.securetoken ?? config.auth.securetoken, parts.clock, throttle));
   steps.push(...(parts.customAuthorizers ?? []));
   if (config.auth.backend !== null) {
+    // The shadow has its own pool and cache: it shares nothing with the backend that decides.
+    const shadow =
+      config.auth.shadowBackend === null
+        ? undefined
+        : createBackendAuthorizer(config.auth.shadowBackend, { sessions: parts.sessions, clock: parts.clock }, log);
     steps.push(
       createBackendAuthorizer(
         config.auth.backend,
-        { sessions: parts.sessions, clock: parts.clock, dispatcher: parts.backendDispatcher },
+        { sessions: parts.sessions, clock: parts.clock, dispatcher: parts.backendDispatcher, shadow },
         log,
       ),
     );

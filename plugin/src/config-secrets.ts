@@ -16,8 +16,9 @@ export function configSecrets(config: PluginConfig): string[] {
     if (user.password?.kind === "plain") secrets.push(user.password.text);
   }
   if (config.hls.edge !== null) secrets.push(config.hls.edge.secret);
-  const backend = config.auth.backend;
-  if (backend !== null) secrets.push(...Redactor.credentialsIn(backend.type === "http-request" ? backend.url : backend.address));
+  for (const backend of [config.auth.backend, config.auth.shadowBackend]) {
+    if (backend !== null) secrets.push(...Redactor.credentialsIn(backend.type === "http-request" ? backend.url : backend.address));
+  }
   if (config.cluster !== null) secrets.push(...Redactor.credentialsIn(config.cluster.redis));
   return secrets;
 }

@@ -33,6 +33,8 @@ export { hashPassword } from "./users/password-hash.js";
 export { makeSecureLink, type SecureLinkOptions } from "./securetoken/make-secure-link.js";
 export { LocalProcesses, type TcpEndpoints } from "./net/process-proof.js";
 export { buildViewerAuth, type ViewerAuth, type ViewerAuthDeps, type ViewerAuthParts } from "./viewer-auth.js";
+export type { ExplainInput } from "./explain/explain-target.js";
+export type { ExplainAnswer, ExplainStep, ExplainIdentity, ExplainLimits } from "./explain/explainer.js";
 export type { ChannelHealth } from "./metrics/plugin-metrics.js";
 export type { HostAdapter, HostInfo, HttpFrontHandler, NodeMediaServerInstance } from "./hosts/host-adapter.js";
 export { SUPPORTED_NMS_RANGE } from "./hosts/host-package.js";
@@ -104,6 +106,7 @@ export function attachResolvedViewerAuth(
     users: auth.users,
     revocations: auth.revocations,
     cluster: auth.cluster,
+    explain: (input) => auth.explain(input),
     ready,
     reload: (config) => auth.reload(config),
     reloadResolved: (config) => auth.reloadResolved(config),

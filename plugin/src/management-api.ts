@@ -20,6 +20,8 @@ import { usersRoutes } from "./users/users-routes.js";
 import { revocationRoutes, type RevocationDeps } from "./sessions/revocation.js";
 import { clusterRoutes } from "./cluster/cluster-routes.js";
 import { consoleRoutes } from "./console/console-routes.js";
+import { explainRoutes } from "./explain/explain-routes.js";
+import type { Explainer } from "./explain/explainer.js";
 import { ConsoleFront } from "./console/console-front.js";
 import { streamSessionEvents } from "./console/events-stream.js";
 import { ApiGuard } from "./api/api-guard.js";
@@ -57,6 +59,8 @@ export interface ApiSources {
   history: ViewerHistory;
   /** The securetoken settings in force (the console signs its preview links with them). */
   securetoken: () => SecureTokenConfig;
+  /** Dry runs of the pipeline for `POST /api/explain` (the route is absent without it). */
+  explainer?: Explainer | undefined;
 }
 
 export interface ManagementApiOptions {
@@ -154,6 +158,7 @@ export class ManagementApi {
             securetoken: sources.securetoken,
             hlsPort: providers.hlsPort,
           }),
+          ...(sources.explainer === undefined ? [] : explainRoutes(sources.explainer)),
         ]),
       ],
       ({ req, res, peer, client }) => guard.admit(req, res, { peer, client }),

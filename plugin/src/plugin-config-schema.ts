@@ -38,8 +38,14 @@ const authSchema = z
     securetoken: securetokenSchema,
     bruteForce: bruteForceSchema,
     backend: backendSchema.nullable().default(null),
+    /** A second backend asked beside `backend` on every check to compare its answers; never decides. Null = none. */
+    shadowBackend: backendSchema.nullable().default(null),
   })
-  .prefault({});
+  .prefault({})
+  .superRefine((auth, ctx) => {
+    if (auth.shadowBackend !== null && auth.backend === null)
+      ctx.addIssue({ code: "custom", path: ["shadowBackend"], message: "needs auth.backend: a shadow is asked beside the real backend" });
+  });
 
 /**
  * The plugin's whole configuration. Each section lives in its own schema so that features add a

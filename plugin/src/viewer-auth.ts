@@ -37,6 +37,9 @@ import { warnTrustedProxyMayPublish } from "./publish/trusted-proxy-risk.js";
 import { guarded } from "./core/guarded.js";
 import { DecisionLog } from "./console/decision-log.js";
 import { ViewerHistory } from "./console/viewer-history.js";
+import { Explainer } from "./explain/explainer.js";
+import type { ExplainInput } from "./explain/explain-target.js";
+import type { ExplainAnswer } from "./explain/explainer.js";
 
 /** The edges the plugin talks to, each with a production default; tests pass their own. */
 export interface ViewerAuthDeps {
@@ -98,6 +101,12 @@ export interface ViewerAuthParts {
   readonly revocations: RevocationList;
   /** The link to the other edges when `cluster` is configured (connected once started). */
   readonly cluster: EdgeCluster | undefined;
+  /**
+   * What would happen to a URL opened from an address, changing nothing (`POST /api/explain`, the
+   * `explain` command; docs/explain.md). Works on a built, unstarted instance: it opens nothing but the
+   * backend call it makes unless `cacheOnly`. Throws an error with a `code` for a URL or address that is no play.
+   */
+  explain(input: ExplainInput): Promise<ExplainAnswer>;
   /**
    * Validates a changed configuration and puts its reloadable keys in force without a restart: the
    * deny and allow lists, trusted proxies, default action and log levels (playing sessions now on the
@@ -203,6 +212,16 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
     revocations,
     log,
   };
+  const explainer = new Explainer({
+    chain,
+    registry: sessions,
+    limiter: ctx.limiter,
+    addressRules,
+    hlsKeys: () => hlsGate?.keys,
+    users,
+    clustered: cluster !== undefined,
+    log,
+  });
   const hlsGateFor = (dir: string) =>
     new HlsGate(ctx, new HlsSessionKeys(sessions, clock, resolved.hls.sessionIdleSec, resolved.hls.ipBinding, log), dir, {
       hideUnknownChannels: resolved.hls.hideUnknownChannels,
@@ -252,6 +271,7 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
             revocation: { targets: commandTargets, cluster, revokedForSec: () => current.sessions.revokedForSec, clock, log },
             ...consoleData,
             securetoken: () => securetoken,
+            explainer,
           },
           deps.apiProviders ?? {},
           clock,
@@ -296,6 +316,7 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
     users,
     revocations,
     cluster,
+    explain: (input) => explainer.explain(input),
     get httpHandler() {
       return hlsGate?.handle;
     },

@@ -230,7 +230,7 @@ function hlsRootOf(config: ServerConfig): string {
  * publish link opens publishing, whatever the `publish` section says. (NMS's own publish sign used to
  * lock everyone else out; it needed a secret on the ingest's command line, this needs none.)
  */
-function pluginConfigOf(config: ServerConfig): PluginConfig {
+export function pluginConfigOf(config: ServerConfig): PluginConfig {
   const dataDir = resolve(config.server.dataDir);
   // `api.token` stays as configured: buildServer reads `api.tokenFile` (apiTokenAtBuild), a reload re-reads it.
   return {

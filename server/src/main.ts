@@ -5,6 +5,7 @@ import { inspect, parseArgs } from "node:util";
 import { ConfigError } from "../../plugin/src/index.js";
 import { LOG_FORMATS, Redactor, makeTokenCommand } from "../../plugin/src/server-kit.js";
 import { buildServer } from "./build-server.js";
+import { explainCommand } from "./explain-command.js";
 import { dataModesFor } from "./data-modes.js";
 import { loadFluentFfmpeg } from "./ffmpeg/ffmpeg-jobs.js";
 import { packageVersion } from "./package-version.js";
@@ -18,6 +19,7 @@ import { CONFIG_FILE_VARIABLE, ENV_SETTINGS, envOverrides, loadServerConfig, typ
 
 const USAGE = `Usage: nms-viewer-auth --config FILE [--check-config] [--log-format json|pretty]
        nms-viewer-auth make-token
+       nms-viewer-auth explain --config FILE URL --ip ADDR [--user-agent UA] [--cache-only] [--json]
 
 Runs the bundled server (node-media-server + viewer authorization + ffmpeg channels) from a YAML file.
 
@@ -34,6 +36,8 @@ Options:
 
 Commands:
   make-token          print a new API token (256 random bits) for api.token and exit
+  explain             what FILE's server would do with URL from ADDR, starting nothing
+                      (exit 0 allow, 2 deny, 3 unknown, 1 error; explain --help for more)
 
 Environment (set and not empty: over the file): ${ENV_SETTINGS.map((s) => s.variable).join(", ")}.
 
@@ -94,7 +98,15 @@ function nonEmpty(text: string | undefined): string | undefined {
 }
 
 async function main(): Promise<void> {
-  // The one subcommand: it needs no configuration and starts nothing.
+  // Subcommands start nothing: make-token needs no configuration, explain builds the chain and asks it.
+  if (process.argv[2] === "explain") {
+    process.exitCode = await explainCommand(
+      process.argv.slice(3),
+      (t) => process.stdout.write(t),
+      (t) => process.stderr.write(t),
+    );
+    return;
+  }
   if (process.argv[2] === "make-token") {
     process.exitCode = makeTokenCommand(
       process.argv.slice(3),

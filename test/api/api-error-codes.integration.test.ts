@@ -134,6 +134,13 @@ describe("management API: every error answer carries a stable code (real API on 
     expectCode(answer!, 429, "VA_API_BANNED");
   });
 
+  it("400 for an explain of a URL or an address that is no play", async () => {
+    const explain = (body: Record<string, unknown>) =>
+      call("POST", "/api/explain", ADMIN, JSON.stringify(body), { "Content-Type": "application/json" });
+    expectCode(await explain({ url: "ftp://h/live/test", ip: "127.0.0.1" }), 400, "VA_API_EXPLAIN_BAD_URL");
+    expectCode(await explain({ url: "rtmp://h/live/test", ip: "nowhere" }), 400, "VA_API_EXPLAIN_BAD_IP");
+  });
+
   it("every code of the closed list was answered above, except the one only Redis can cause", () => {
     // VA_API_UNAVAILABLE (Redis unreachable) is answered in test/cluster/cluster-edges.integration.test.ts.
     expect([...seen].sort()).to.deep.equal(API_ERROR_CODES.filter((c) => c !== "VA_API_UNAVAILABLE").sort());

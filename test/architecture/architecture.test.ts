@@ -26,6 +26,7 @@ const FLOORS: Readonly<Record<string, number>> = {
   metrics: 7,
   api: 8,
   hosts: 8,
+  explain: 8,
   cli: 9,
   ".": 10,
 };

@@ -11,6 +11,7 @@ import { BackendTransport, safeTarget } from "./backend-transport.js";
 import { checkBackendCall } from "./check-backend-call.js";
 import { createBackendProtocol } from "./backend-protocols.js";
 import { SessionGrants } from "./session-grants.js";
+import { ShadowDisagreements } from "./shadow-disagreements.js";
 import { VerdictCache, type VerdictSource } from "./verdict-cache.js";
 import type { Authorizer, OutboundCall } from "../core/authorizer.js";
 import type { AuthRequest } from "../core/auth-request.js";
@@ -23,7 +24,15 @@ export interface BackendParts {
   clock: Clock;
   /** Replaces the built-in keep-alive pool (an undici Agent, ProxyAgent…); its owner closes it. */
   dispatcher?: Dispatcher | undefined;
+  /**
+   * `auth.shadowBackend`: another backend step asked beside this one on every check, never awaited and
+   * never deciding; its disagreements are counted and logged (`ShadowDisagreements`). Started and closed with this step.
+   */
+  shadow?: Authorizer | undefined;
 }
+
+/** The deny reason of an explain with `cacheOnly` when the cache holds no verdict: a real play would ask the backend. */
+export const CACHE_ONLY_MISS_REASON = "no cached backend verdict (cacheOnly): a real play would ask the backend";
 
 /** How often the verdict cache drops expired entries (denies included) that nobody asked for again, ms. */
 export const CACHE_PURGE_INTERVAL_MS = 10_000;
@@ -74,8 +83,9 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
     purgeIntervalMs: CACHE_PURGE_INTERVAL_MS,
   });
   let pendingCalls = 0;
-  const grants = new SessionGrants(parts.sessions);
-  const { clock } = parts;
+  const sessionGrants = new SessionGrants(parts.sessions);
+  const { clock, shadow } = parts;
+  const disagreements = shadow === undefined ? undefined : new ShadowDisagreements(log);
 
   /** Seconds until the next re-check for a grant ending in `remainingMs`, capped by recheckMaxSec. */
   const recheckSecFor = (remainingMs: number): number => {
@@ -121,25 +131,27 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
     if (pendingCalls >= config.maxPendingCalls) return { kind: "busy" };
     pendingCalls++;
     const started = performance.now();
+    // An explain's call is not a viewer's: it is left out of the call metrics.
+    const report = request.dryRun === undefined ? reportCall : () => {};
     try {
       const response = await transport.get(call.url, call.headers, call.readBody);
-      reportCall(started, String(response.status));
+      report(started, String(response.status));
       log.debug({ event: "backend.call", backend: target, status: response.status, ms: elapsed(started) }, "backend answered");
       return { kind: "answer", answer: protocol.interpret(response), receivedAt: clock.now() };
     } catch (error) {
       if (error instanceof BackendUnreachableError) {
-        reportCall(started, error.failure);
+        report(started, error.failure);
         return { kind: "unreachable", error };
       }
       if (error instanceof BackendResponseError) {
-        reportCall(started, "bad-answer");
+        report(started, "bad-answer");
         return { kind: "answer", answer: { kind: "error", reason: error.message }, receivedAt: clock.now() };
       }
       if (error instanceof BackendRequestError) {
-        reportCall(started, "invalid-request");
+        report(started, "invalid-request");
         return { kind: "invalid", error };
       }
-      reportCall(started, "failed");
+      report(started, "failed");
       return { kind: "failed", error };
     } finally {
       pendingCalls--;
@@ -148,7 +160,7 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
 
   function staleAllow(request: AuthRequest, problem: string): StepVerdict | undefined {
     if (request.purpose !== "recheck") return undefined;
-    const grant = grants.get(request.sessionId);
+    const grant = sessionGrants.get(request.sessionId);
     const now = clock.now();
     const graceEnd = grant === undefined ? 0 : grant.until + config.staleIfErrorSec * 1000;
     if (grant === undefined || now > graceEnd) return undefined;
@@ -162,6 +174,8 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
   }
 
   function verdictOf(request: AuthRequest, outcome: Outcome, source: VerdictSource): StepVerdict {
+    // An explain has no session: no grant is kept or dropped for it.
+    const grants = request.dryRun === undefined ? sessionGrants : NO_GRANTS;
     if (outcome.kind === "invalid") {
       grants.delete(request.sessionId);
       log.warn(
@@ -246,11 +260,22 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
     return allow(`${answer.reason}${via}`, answer.user, recheckSecFor(until - clock.now()));
   }
 
+  /**
+   * An explain: the cached verdict if there is one (read without counting a hit), else the backend's
+   * answer, which is not cached; with `cacheOnly`, never a call.
+   */
+  async function explained(request: AuthRequest, cacheOnly: boolean): Promise<StepVerdict> {
+    const cached = cache.peek(protocol.keyOf(request));
+    if (cached !== undefined) return verdictOf(request, cached, "cache");
+    if (cacheOnly) return deny(CACHE_ONLY_MISS_REASON);
+    return verdictOf(request, await ask(request), "backend");
+  }
+
   return {
     name: "backend",
     decide: async function backend(request: AuthRequest): Promise<StepVerdict> {
       if (request.purpose === "recheck" && protocol.keepsGrantOnRecheck) {
-        const grant = grants.get(request.sessionId);
+        const grant = sessionGrants.get(request.sessionId);
         const now = clock.now();
         if (grant !== undefined && now < grant.until) {
           return allow(
@@ -260,21 +285,30 @@ export function createBackendAuthorizer(config: BackendConfig, parts: BackendPar
           );
         }
       }
+      if (request.dryRun !== undefined) return explained(request, request.dryRun.cacheOnly);
+      // Started before the real backend is asked, so both calls run at once; the viewer never waits for it.
+      const shadowed = shadow === undefined ? undefined : Promise.resolve().then(() => shadow.decide(request));
       const { value, source } = await cache.resolve(protocol.keyOf(request), () => ask(request), ttlMsOf);
-      return verdictOf(request, value, source);
+      const verdict = verdictOf(request, value, source);
+      if (shadowed !== undefined) disagreements!.watch(request, verdict, shadowed);
+      return verdict;
     },
     counters: () => ({ ...cache.counters }),
+    ...(disagreements === undefined ? {} : { disagreements: () => ({ ...disagreements.counts }) }),
     // A revocation cannot tell which cached keys held the revoked token, user or address: all go.
     forget: () => cache.clear(),
     onCall(listener) {
       callListeners.add(listener);
       return () => callListeners.delete(listener);
     },
-    start: () => cache.start(),
+    start: () => {
+      cache.start();
+      shadow?.start?.();
+    },
     async close() {
-      grants.close();
+      sessionGrants.close();
       cache.close();
-      await transport.close();
+      await Promise.all([transport.close(), shadow?.close?.()]);
     },
   };
 }
@@ -288,6 +322,9 @@ function describeUnknown(error: unknown): string {
   const code = (error as { code?: unknown }).code;
   return typeof code === "string" ? `${error.name} ${code}` : error.name;
 }
+
+/** The grants of an explain: none kept, none dropped. */
+const NO_GRANTS: Pick<SessionGrants, "get" | "set" | "delete"> = { get: () => undefined, set: () => {}, delete: () => {} };
 
 function elapsed(started: number): number {
   return Math.round((performance.now() - started) * 1000) / 1000;

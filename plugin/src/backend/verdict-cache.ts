@@ -91,6 +91,14 @@ export class VerdictCache<V extends object> {
     }
   }
 
+  /**
+   * The cached value for `key`, if any, without counting a lookup or refreshing its place in the LRU:
+   * what an explain reads, so that reading changes nothing.
+   */
+  peek(key: string): V | undefined {
+    return this.#lru.peek(digestOf(key));
+  }
+
   /** Drops every expired entry now; true when any was dropped. The purge timer calls it. */
   purgeExpired(): boolean {
     return this.#lru.purgeStale();

@@ -22,7 +22,8 @@ export interface CredentialAttempt {
  * user token nothing accepts) per address; `maxFailures` within `windowSec` ban the address for
  * `banSec`: while banned, every new request from it that carries credentials is denied, right ones
  * included. IPv6 viewers are counted per /64, the block one subscriber usually holds. Re-checks of
- * playing sessions are neither counted nor banned: they are not attempts.
+ * playing sessions are neither counted nor banned: they are not attempts; an explain (`dryRun`) is told
+ * whether its address is banned and counts nothing.
  *
  * A password attempt is counted before it is hashed (`begin`): an address whose attempts in flight
  * plus failures reach `maxFailures` is refused without hashing, so a burst of guesses from one
@@ -54,6 +55,8 @@ export class BruteForceThrottle {
   begin(request: AuthRequest): CredentialAttempt | undefined {
     if (request.purpose !== "new") return { release() {}, fail: (reason) => deny(reason) };
     const key = keyOf(request);
+    // An explain reserves nothing and counts nothing: it is told what a real attempt would be told.
+    if (request.dryRun !== undefined) return this.#throttle.isBanned(key) ? undefined : { release() {}, fail: (reason) => deny(reason) };
     if (!this.#throttle.reserve(key)) return undefined;
     let settled = false;
     const settle = (failed: boolean) => {
@@ -78,7 +81,7 @@ export class BruteForceThrottle {
 
   /** Records a failed credential from the request's address (nothing for a re-check). */
   countFailure(request: AuthRequest): void {
-    if (request.purpose !== "new") return;
+    if (request.purpose !== "new" || request.dryRun !== undefined) return;
     const key = keyOf(request);
     this.#logBan(key, this.#throttle.fail(key));
   }

@@ -2,9 +2,19 @@ import { EventEmitter } from "node:events";
 import { performance } from "node:perf_hooks";
 import type { Authorizer } from "../core/authorizer.js";
 import type { AuthRequest } from "../core/auth-request.js";
-import type { Decision, StepName } from "../core/decision.js";
+import type { Decision, SessionIdentity, StepName, StepVerdict } from "../core/decision.js";
 import type { Logger } from "../core/log.js";
 import { stepLoop, type LoopEnd, type StepAnswer } from "./step-loop.js";
+
+/** One step as an explain saw it: its verdict (`pass` included), its reason and how long it took. */
+export interface StepTrace {
+  readonly step: StepName;
+  readonly verdict: StepVerdict["verdict"] | "failed";
+  readonly reason: string;
+  readonly ms: number;
+  /** The identity an allow named. */
+  readonly user?: SessionIdentity;
+}
 
 /** The verdict the chain gives when every step passes. */
 export type DefaultAction = "allow" | "deny";
@@ -58,8 +68,12 @@ export class AuthChain extends EventEmitter<AuthChainEvents> {
    * picks the next step and ends the loop) and calls each step's `decide` itself rather than through a
    * helper: a request reaches a step's verdict in two calls from the gate (`decide`, then `step.decide`),
    * which keeps every protocol's path at five hops or fewer (docs/architecture.md).
+   *
+   * With `trace`, each step that ran is appended to it (an explain). A request with `dryRun` is decided
+   * by the same loop and steps, but the chain writes no `auth.decision` line and emits no event: metrics,
+   * the console's decision log and the brute-force count of unaccepted tokens never see it.
    */
-  async decide(request: AuthRequest): Promise<Decision> {
+  async decide(request: AuthRequest, trace?: StepTrace[]): Promise<Decision> {
     const started = performance.now();
     const loop = stepLoop(this.#steps, request);
     let next = loop.next();
@@ -70,7 +84,7 @@ export class AuthChain extends EventEmitter<AuthChainEvents> {
       try {
         const verdict = step.decide(request);
         answer = { verdict: verdict instanceof Promise ? await verdict : verdict };
-        this.emit("step", step.name, (performance.now() - stepStarted) / 1000);
+        if (request.dryRun === undefined) this.emit("step", step.name, (performance.now() - stepStarted) / 1000);
       } catch (error) {
         this.#log.error(
           { event: "auth.step_failed", sessionId: request.sessionId, step: step.name, err: error },
@@ -78,9 +92,11 @@ export class AuthChain extends EventEmitter<AuthChainEvents> {
         );
         answer = { failed: error };
       }
+      trace?.push(traceOf(step.name, answer, performance.now() - stepStarted));
       next = loop.next(answer);
     }
     const decision = this.#decisionOf(next.value, started);
+    if (request.dryRun !== undefined) return decision;
     this.#logDecision(request, decision);
     this.emit("decision", request, decision);
     return decision;
@@ -147,6 +163,20 @@ export class AuthChain extends EventEmitter<AuthChainEvents> {
   async close(): Promise<void> {
     await Promise.allSettled(this.#steps.map((s) => s.close?.()));
   }
+}
+
+function traceOf(step: StepName, answer: StepAnswer, ms: number): StepTrace {
+  const rounded = Math.round(ms * 1000) / 1000;
+  if ("failed" in answer) return { step, verdict: "failed", reason: errorMessage(answer.failed), ms: rounded };
+  const { verdict } = answer;
+  if (verdict.verdict === "pass") return { step, verdict: "pass", reason: "", ms: rounded };
+  return {
+    step,
+    verdict: verdict.verdict,
+    reason: verdict.reason,
+    ms: rounded,
+    ...(verdict.verdict === "allow" && verdict.user !== undefined ? { user: verdict.user } : {}),
+  };
 }
 
 function errorMessage(error: unknown): string {

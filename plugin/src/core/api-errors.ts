@@ -19,6 +19,8 @@ export const API_ERROR_CODES = [
   "VA_API_CONFLICT",
   "VA_API_UNAVAILABLE",
   "VA_API_INTERNAL",
+  "VA_API_EXPLAIN_BAD_URL",
+  "VA_API_EXPLAIN_BAD_IP",
 ] as const;
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];

@@ -71,6 +71,20 @@ export interface AuthRequest {
   readonly purpose: "new" | "recheck";
   /** 1 for the first check of a session, then 2, 3, … for each re-check. */
   readonly requestNumber: number;
+  /**
+   * Set on an explain (`POST /api/explain`, `nms-viewer-auth explain`): every step decides as it would for
+   * this play and changes nothing. No failed credential is counted, no verdict is cached, no backend grant
+   * kept, no password remembered, and the chain neither logs `auth.decision` nor emits its events (metrics,
+   * decision log). The flag travels with the request so a step cannot be reached without it.
+   * `cacheOnly`: the backend step answers from its verdict cache only and never calls the backend.
+   */
+  readonly dryRun?: DryRun;
+}
+
+/** How an explain runs the chain (see `AuthRequest.dryRun`). */
+export interface DryRun {
+  /** Never call the backend: answer from its verdict cache, or say that a real play would ask it. */
+  readonly cacheOnly: boolean;
 }
 
 /** A re-check of an existing request: same viewer, next request number. */

@@ -28,6 +28,8 @@ export interface Authorizer<Name extends string = StepName> {
   vetoAllow?(request: AuthRequest, user: SessionIdentity | undefined): string | null;
   /** Counters for metrics, e.g. the backend's verdict cache hits, misses and coalesced calls. */
   counters?(): Record<string, number>;
+  /** The backend step with `auth.shadowBackend`: the shadow's disagreements so far, by kind (verdict, identity, limit). */
+  disagreements?(): Record<string, number>;
   /**
    * Calls a listener after each outbound request the step makes (the backend's HTTP round trips, cache
    * hits excluded), with how long it took and its result: the HTTP status, or the failure (`timeout`,

@@ -8,6 +8,7 @@ import { startPlaying, type GateContext } from "./gate-context.js";
 import type { InputProblem } from "./input-problem.js";
 import { loggableInput } from "./loggable-input.js";
 import { playFieldsProblem } from "./play-fields.js";
+import { playRequestOf } from "./play-request.js";
 import { endAdmission } from "./session-end.js";
 
 /**
@@ -49,16 +50,7 @@ export async function admit(ctx: GateContext, port: ConnectionPort): Promise<voi
       }
       ctx.registry.describe(session, { userAgent: fields.userAgent });
     }
-    const request: AuthRequest = {
-      ...fields,
-      action: "play",
-      sessionId: session.id,
-      protocol: port.protocol,
-      app: port.app,
-      channel: port.channel,
-      purpose: "new",
-      requestNumber: 1,
-    };
+    const request: AuthRequest = playRequestOf(port, session.id);
     const repeated = repeatedCredentialParam(request.params);
     if (repeated !== undefined) {
       // Steps read a parameter's first value, a backend may read its last: one request, two credentials.

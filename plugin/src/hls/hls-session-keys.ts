@@ -83,11 +83,17 @@ export class HlsSessionKeys {
 
   /** The live session for a key, if this request may use it; touches the session. */
   lookup(key: string, app: string, channel: string, address: IpAddress | null): HlsSession | KeyRefusal {
+    const session = this.peek(key, app, channel, address);
+    if (typeof session !== "string") this.#registry.touch(session.viewer);
+    return session;
+  }
+
+  /** `lookup` without touching the session: what an explain of a keyed request reads. */
+  peek(key: string, app: string, channel: string, address: IpAddress | null): HlsSession | KeyRefusal {
     const session = this.#byKey.get(key);
     if (session === undefined || session.viewer.state === "ended") return "unknown key";
     if (session.app !== app || session.channel !== channel) return "wrong channel";
     if (!this.#addressMatches(session.address, address)) return "address mismatch";
-    this.#registry.touch(session.viewer);
     return session;
   }
 

@@ -139,6 +139,17 @@ export class PluginMetrics {
         for (const [result, value] of Object.entries(backend?.counters?.() ?? {})) raiseTo(this, reportedLookups, result, value);
       },
     });
+    const reportedDisagreements = new Map<string, number>();
+    new Counter({
+      name: "va_shadow_disagreements_total",
+      help: "Answers of auth.shadowBackend that differ from the real backend's, by kind (verdict, identity, limit)",
+      labelNames: ["kind"],
+      registers: [this.registry],
+      collect() {
+        for (const [kind, value] of Object.entries(backend?.disagreements?.() ?? {}))
+          raiseTo(this, reportedDisagreements, kind, value, "kind");
+      },
+    });
     const backendSeconds = new Histogram({
       name: "va_backend_request_duration_seconds",
       help: "Round trips to the middleware backend (cache hits excluded), by HTTP status or failure",

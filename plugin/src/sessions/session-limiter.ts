@@ -22,6 +22,26 @@ interface Limit extends LimitKey {
 /** What the limiter says about a newcomer. */
 export type LimitOutcome = { admitted: true } | { admitted: false; reason: string };
 
+/** Where a newcomer would play: what the address and channel limits count. */
+export interface LimitSubject {
+  readonly ip: string;
+  readonly app: string;
+  readonly channel: string;
+}
+
+/** One limit that applies to a newcomer as an explain reports it: how full it is and what joining would do. */
+export interface LimitPreview {
+  readonly kind: LimitKey["kind"];
+  readonly what: string;
+  readonly max: number;
+  /** Sessions of this edge playing under the limit now. */
+  readonly playing: number;
+  /** `room`: the newcomer fits; `refuse`: refused (reject-new); `close-oldest`: these sessions would be closed to make room. */
+  readonly outcome: "room" | "refuse" | "close-oldest";
+  /** With `close-oldest`, the ids of the sessions that would be closed, oldest first. */
+  readonly wouldClose?: readonly string[];
+}
+
 /**
  * Enforces "at most N sessions" across every protocol: per user (built-in limit, backend
  * `X-Max-Sessions` per `X-UserId`), and optionally per viewer address and per channel. The policy
@@ -101,6 +121,28 @@ export class SessionLimiter {
     return { state: "playing", app: limit.value.slice(0, slash), channel: limit.value.slice(slash + 1) };
   }
 
+  /**
+   * What `admit` would do with a newcomer, changing nothing: each limit that applies, its count on this
+   * edge and whether the newcomer fits, would be refused or would close the oldest. With a cluster the
+   * counts are this edge's own (the shared slots are not read: taking one is the only way to ask).
+   */
+  preview(subject: LimitSubject, identity: SessionIdentity | undefined): { refusal: string | null; limits: LimitPreview[] } {
+    let refusal: string | null = null;
+    const limits = this.#limitsFor(subject, identity).map((limit): LimitPreview => {
+      const playing = this.#store.count(limit.members);
+      const excess = playing - limit.max + 1;
+      const base = { kind: limit.kind, what: limit.what, max: limit.max, playing };
+      if (excess <= 0) return { ...base, outcome: "room" };
+      if (this.#policy === "reject-new") {
+        refusal ??= `${limit.what} is at the limit of ${limit.max} session(s)`;
+        return { ...base, outcome: "refuse" };
+      }
+      const wouldClose = this.#store.query(limit.members, { limit: excess }).sessions.map((session) => session.id);
+      return { ...base, outcome: "close-oldest", wouldClose };
+    });
+    return { refusal, limits };
+  }
+
   /** Counts in this process and admits, with no await in between. */
   #admitHere(session: ViewerSession, facts: SessionGrantFacts): LimitOutcome {
     for (const limit of this.#limitsFor(session, facts.identity)) {
@@ -114,7 +156,7 @@ export class SessionLimiter {
     return { admitted: true };
   }
 
-  #limitsFor(session: ViewerSession, identity: SessionIdentity | undefined): Limit[] {
+  #limitsFor(session: LimitSubject, identity: SessionIdentity | undefined): Limit[] {
     const limits: Limit[] = [];
     const userId = identity?.userId;
     if (userId !== undefined && identity?.maxSessions !== undefined) {

@@ -146,7 +146,8 @@ export function createUsersAuthorizer(store: UserStore, options: UsersAuthorizer
       if (inFlight.get(key) === entry) inFlight.delete(key);
     };
     entry.result.then(forget, forget);
-    inFlight.set(key, entry);
+    // An explain's hash is its own: no real check joins it (nor would count a failure through it).
+    if (request.dryRun === undefined) inFlight.set(key, entry);
     let answer: PasswordCheck;
     try {
       answer = await entry.result;
@@ -180,7 +181,7 @@ export function createUsersAuthorizer(store: UserStore, options: UsersAuthorizer
       return attempt === undefined ? fail(request, reason) : attempt.fail(reason);
     }
     attempt?.release();
-    verified.set(key, user);
+    if (request.dryRun === undefined) verified.set(key, user);
     return admit(user, request, "password");
   }
 
