@@ -198,8 +198,16 @@ export class HlsGate {
       // leave a playing session behind that counts against the viewer's limits, nor close an older one.
       prepare: async () => {
         playlist = await this.#files.readPlaylist(channelDir, target.file);
-        if (playlist === null) plain(res, 404, "Not Found");
-        return playlist !== null;
+        if (playlist === null) {
+          plain(res, 404, "Not Found");
+          return false;
+        }
+        // A master without CODECS and RESOLUTION is never answered: held while the packager's probe is pending.
+        if (target.extension === "m3u8" && !(await this.#files.variantInfoReady(channelDir, playlist, target.file))) {
+          plain(res, 503, "Service Unavailable", { "Retry-After": "1" });
+          return false;
+        }
+        return true;
       },
       play: (viewer: ViewerSession) => {
         session = { key, viewer, app: target.app, channel: target.channel, address: fields.address, bytesOut: 0 };

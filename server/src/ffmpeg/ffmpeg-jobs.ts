@@ -4,6 +4,7 @@ import type { EventEmitter } from "node:events";
 import { createRequire } from "node:module";
 import type Ffmpeg from "fluent-ffmpeg";
 import type { ChannelConfig, RenditionConfig } from "../server-config-schema.js";
+import { renditionLevel, transcodeLevel } from "../channels/configured-variants.js";
 import { spawnWithLifeline } from "./spawn-with-lifeline.js";
 
 let fluentFfmpeg: typeof Ffmpeg | undefined;
@@ -53,7 +54,7 @@ export function startPackager(channel: ChannelConfig, playUrl: string, hlsDir: s
       .outputOptions(["-c", "copy", ...hlsOptions(channel), "-hls_segment_filename", `${hlsDir}/seg_%d.ts`])
       .output(`${hlsDir}/index.m3u8`);
   } else {
-    command.outputOptions(ladderOptions(channel.renditions, channel.hls.segmentSec));
+    command.outputOptions(ladderOptions(channel));
     // Two-argument form: fluent-ffmpeg splits an array element of exactly two words (two renditions).
     command.outputOptions("-var_stream_map", channel.renditions.map((r, i) => `v:${i},a:${i},name:${r.name}`).join(" "));
     command.outputOptions([...hlsOptions(channel), "-hls_segment_filename", `${hlsDir}/%v_seg_%d.ts`]).output(`${hlsDir}/%v.m3u8`);
@@ -83,9 +84,12 @@ function hlsOptions(channel: ChannelConfig): string[] {
  * Every rendition from one decode: the picture split and scaled once per rung, each encoded with its own
  * bitrate and profile, the audio encoded once per rung (HLS variants carry their own audio). Keyframes are
  * forced at the same instants in every rung and scene cuts add none, so segments line up across rungs.
- * VBV buffer of one second: a segment's peak stays near the configured rate.
+ * VBV buffer of one second: a segment's peak stays near the configured rate. Each rung's level is set
+ * (configured-variants.ts), so the master playlist's CODECS is known before the first segment.
  */
-function ladderOptions(renditions: readonly RenditionConfig[], segmentSec: number): string[] {
+function ladderOptions(channel: ChannelConfig): string[] {
+  const renditions: readonly RenditionConfig[] = channel.renditions;
+  const segmentSec = channel.hls.segmentSec;
   const labels = renditions.map((_, i) => `v${i}`);
   const graph = [
     `[0:v]split=${renditions.length}${labels.map((l) => `[${l}]`).join("")}`,
@@ -116,6 +120,8 @@ function ladderOptions(renditions: readonly RenditionConfig[], segmentSec: numbe
       r.preset,
       `-profile:v:${i}`,
       r.profile,
+      `-level:v:${i}`,
+      renditionLevel(channel, r),
       `-b:v:${i}`,
       kbps,
       `-maxrate:v:${i}`,
@@ -199,6 +205,9 @@ function encodeOptions(channel: ChannelConfig): string[] {
     "zerolatency",
     "-pix_fmt",
     "yuv420p",
+    // A stated level, so the master playlist's CODECS is known before the first segment (configured-variants.ts).
+    "-level",
+    transcodeLevel(channel),
     "-b:v",
     `${t.videoBitrateKbps}k`,
     "-maxrate",
