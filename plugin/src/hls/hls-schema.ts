@@ -133,5 +133,12 @@ export const hlsSchema = z
      */
     maxUnplayedPerViewer: z.number().int("must be a whole number of sessions").min(0, "must be 0 (no bound) or more").default(8),
     edge: hlsEdgeSchema.nullable().default(null),
+    /**
+     * Where the AES-128 keys of encrypted channels are (`<keysDir>/<app>/<channel>/<name>.key`), outside every
+     * served folder; `#EXT-X-KEY` URIs (`<name>.key`, beside the playlist) are answered from here, 16 bytes,
+     * only to a live session of that channel from its address. Null: no key is served (the bundled server
+     * sets `<dataDir>/hls-keys`).
+     */
+    keysDir: z.string().min(1, "must be a directory path").nullable().default(null),
   })
   .prefault({});

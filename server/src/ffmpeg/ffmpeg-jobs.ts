@@ -47,24 +47,38 @@ export function startIngest(channel: ChannelConfig, publishUrl: string, ffmpegPa
  * Starts the packager job: plays the channel back from NMS (let in by its pid, no credential) and copies it
  * into HLS segments. Media sequence numbers start from the epoch so a restart never reuses a number.
  */
-export function startPackager(channel: ChannelConfig, playUrl: string, hlsDir: string, ffmpegPath: string): FfmpegJob {
+export function startPackager(
+  channel: ChannelConfig,
+  playUrl: string,
+  hlsDir: string,
+  ffmpegPath: string,
+  keyInfoFile?: string,
+): FfmpegJob {
   const command = ffmpeg().input(playUrl).inputOptions(["-rw_timeout", "10000000"]);
   if (channel.renditions.length === 0) {
     command
-      .outputOptions(["-c", "copy", ...hlsOptions(channel), "-hls_segment_filename", `${hlsDir}/seg_%d.ts`])
+      .outputOptions(["-c", "copy", ...hlsOptions(channel, keyInfoFile), "-hls_segment_filename", `${hlsDir}/seg_%d.ts`])
       .output(`${hlsDir}/index.m3u8`);
   } else {
     command.outputOptions(ladderOptions(channel));
     // Two-argument form: fluent-ffmpeg splits an array element of exactly two words (two renditions).
     command.outputOptions("-var_stream_map", channel.renditions.map((r, i) => `v:${i},a:${i},name:${r.name}`).join(" "));
-    command.outputOptions([...hlsOptions(channel), "-hls_segment_filename", `${hlsDir}/%v_seg_%d.ts`]).output(`${hlsDir}/%v.m3u8`);
+    command
+      .outputOptions([...hlsOptions(channel, keyInfoFile), "-hls_segment_filename", `${hlsDir}/%v_seg_%d.ts`])
+      .output(`${hlsDir}/%v.m3u8`);
   }
   return run(command, ffmpegPath);
 }
 
-/** The HLS muxer's options: a sliding live window, numbers from the epoch so a restart never reuses one. */
-function hlsOptions(channel: ChannelConfig): string[] {
+/**
+ * The HLS muxer's options: a sliding live window, numbers from the epoch so a restart never reuses one.
+ * Encrypted (a key-info file): AES-128 with the key the file names, re-read at every segment
+ * (`periodic_rekey`), so the server rotates keys by rewriting that file.
+ */
+function hlsOptions(channel: ChannelConfig, keyInfoFile?: string): string[] {
+  const encrypted = keyInfoFile === undefined ? [] : ["-hls_key_info_file", keyInfoFile];
   return [
+    ...encrypted,
     "-f",
     "hls",
     "-hls_time",
@@ -74,7 +88,7 @@ function hlsOptions(channel: ChannelConfig): string[] {
     "-hls_delete_threshold",
     "2",
     "-hls_flags",
-    "delete_segments+independent_segments+temp_file",
+    `delete_segments+independent_segments+temp_file${keyInfoFile === undefined ? "" : "+periodic_rekey"}`,
     "-hls_start_number_source",
     "epoch",
   ];
