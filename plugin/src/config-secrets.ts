@@ -15,7 +15,10 @@ export function configSecrets(config: PluginConfig): string[] {
     secrets.push(...user.tokens);
     if (user.password?.kind === "plain") secrets.push(user.password.text);
   }
-  if (config.hls.edge !== null) secrets.push(config.hls.edge.secret);
+  if (config.hls.edge !== null) {
+    const { secret, transitionSecret } = config.hls.edge;
+    for (const key of [secret, transitionSecret]) if (key !== undefined) secrets.push(key);
+  }
   for (const backend of [config.auth.backend, config.auth.shadowBackend]) {
     if (backend !== null) secrets.push(...Redactor.credentialsIn(backend.type === "http-request" ? backend.url : backend.address));
   }

@@ -56,6 +56,10 @@ export { hostPackageResolvedBy } from "./hosts/host-package.js";
 
 /** The server's master playlist measures its variants from their segments, read the way the HLS gate reads them. */
 export { segmentsOf } from "./hls/playlist-rewriter.js";
+/** `--check-config` reads the CloudFront key file (`hls.edge.privateKeyFile`) the way the edge links do. */
+export { readPrivateKey } from "./hls/edge-signers.js";
+/** The marker the server leaves while a master playlist waits for its probe; the gate holds new viewers on it. */
+export { MASTER_PENDING_FILE } from "./hls/playlist-rewriter.js";
 /** The server's bin has a `make-token` subcommand. */
 export { makeTokenCommand } from "./cli/make-token.js";
 

@@ -227,6 +227,7 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
       hideUnknownChannels: resolved.hls.hideUnknownChannels,
       segmentCacheBytes: resolved.hls.segmentCacheBytes,
       maxUnplayedPerViewer: resolved.hls.maxUnplayedPerViewer,
+      keysDir: resolved.hls.keysDir ?? undefined,
       clock,
       edge: resolved.hls.edge === null ? undefined : new EdgeLinks(resolved.hls.edge, clock),
     });

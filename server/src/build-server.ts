@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import NodeMediaServer from "node-media-server";
 import {
@@ -132,6 +132,9 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
       tokenAtBuild.writeFile?.();
       rmSync(hlsRoot, { recursive: true, force: true }); // stale segments of a previous run must not be served
       makeHlsDir(hlsRoot, modes);
+      // Keys of a previous run must not be served either; the folder is the server's alone, whatever hlsGroupReadable says.
+      rmSync(keysDirOf(config), { recursive: true, force: true });
+      mkdirSync(keysDirOf(config), { recursive: true, mode: 0o700 });
       const nmsPorts = await runNms(nms);
       await auth.start();
       ports.api = auth.api?.port ?? 0;
@@ -140,6 +143,7 @@ export function buildServer(config: ServerConfig, deps: ViewerAuthDeps = {}): Bu
       const endpoints = {
         rtmpPort: ports.rtmp,
         hlsRoot,
+        keysRoot: keysDirOf(config),
         internalProcesses,
         ffmpegPath: s.ffmpegPath,
         ffprobePath: s.ffprobePath,
@@ -219,6 +223,11 @@ function sourceCredentials(channel: ServerConfig["channels"][number]): string[] 
   return source.type === "url" || source.type === "rtmp" ? Redactor.credentialsIn(source.url) : [];
 }
 
+/** Where encrypted channels' keys go: `hls.keysDir`, or `<dataDir>/hls-keys` (beside, never inside, the HLS folder). */
+export function keysDirOf(config: ServerConfig): string {
+  return resolve(config.hls.keysDir ?? join(config.server.dataDir, "hls-keys"));
+}
+
 /** Where the channels' HLS goes: `hls.dir`, or `<dataDir>/hls`. */
 function hlsRootOf(config: ServerConfig): string {
   return resolve(config.hls.dir ?? join(config.server.dataDir, "hls"));
@@ -236,7 +245,7 @@ export function pluginConfigOf(config: ServerConfig): PluginConfig {
   return {
     ...pluginPartOf(config),
     publish: { ...config.publish, allowIps: [], securetoken: { ...config.publish.securetoken, secrets: [] } },
-    hls: { ...config.hls, dir: config.hls.dir ?? join(dataDir, "hls") },
+    hls: { ...config.hls, dir: config.hls.dir ?? join(dataDir, "hls"), keysDir: keysDirOf(config) },
     stats: { ...config.stats, file: config.stats.file ?? join(dataDir, "stats.sqlite") },
   };
 }

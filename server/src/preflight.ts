@@ -4,7 +4,7 @@ import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import { ConfigError } from "../../plugin/src/index.js";
-import { apiTokenAtBuild, createLogger, type ConfigIssue, UserStore } from "../../plugin/src/server-kit.js";
+import { apiTokenAtBuild, createLogger, type ConfigIssue, readPrivateKey, UserStore } from "../../plugin/src/server-kit.js";
 import type { ServerConfig } from "./server-config-schema.js";
 
 /** How long `ffmpeg -version` may take: a path that hangs is as unusable as one that is missing. */
@@ -30,7 +30,7 @@ export function preflightIssues(config: ServerConfig, packageRequire: NodeJS.Req
   issues.push(...writableDirIssues("server.dataDir", dataDir));
   if (config.hls.dir !== null && config.hls.dir !== undefined) issues.push(...writableDirIssues("hls.dir", resolve(config.hls.dir)));
   if (config.stats.file !== null) issues.push(...writableDirIssues("stats.file", dirname(resolve(config.stats.file)), "its folder "));
-  issues.push(...usersFileIssues(config), ...caFileIssues(config), ...tokenFileIssues(config));
+  issues.push(...usersFileIssues(config), ...caFileIssues(config), ...tokenFileIssues(config), ...edgeKeyIssues(config));
   // The bundled server always keeps statistics (stats.file defaults into the data directory).
   issues.push(...packageIssues("stats.file", "better-sqlite3", "statistics (always on in the bundled server)", packageRequire));
   if (config.channels.length > 0) {
@@ -109,6 +109,14 @@ function caFileIssues(config: ServerConfig): ConfigIssue[] {
       },
     ];
   }
+}
+
+/** `hls.edge.privateKeyFile` (its readability the schema checks): it must hold an RSA private key in PEM. */
+function edgeKeyIssues(config: ServerConfig): ConfigIssue[] {
+  const file = config.hls.edge?.privateKeyFile;
+  if (file === undefined) return [];
+  const key = readPrivateKey(file);
+  return typeof key === "string" ? [{ path: "hls.edge.privateKeyFile", message: key }] : [];
 }
 
 /** `api.tokenFile`: a token file that exists must hold a strong token; a missing one must be creatable. */

@@ -76,6 +76,17 @@ export const channelSchema = z
       .strictObject({
         segmentSec: z.number().min(0.5).max(30).default(2),
         listSize: z.number().int().min(2).max(100).default(6),
+        /**
+         * AES-128 encryption of the segments (null = clear): a new random key every `rotateEverySegments`
+         * segments, served by the gate only to a live session of the channel (docs/hls.md "Encrypted channels").
+         */
+        encryption: z
+          .strictObject({
+            method: z.literal("aes-128"),
+            rotateEverySegments: z.number().int().min(1).max(1000).default(10),
+          })
+          .nullable()
+          .default(null),
       })
       .prefault({}),
     /**

@@ -106,6 +106,7 @@ describe("classifyRequestPath: the HLS gate's reading of a request path", () => 
       aac: "audio/aac",
       vtt: "text/vtt; charset=utf-8",
       mpd: "application/dash+xml",
+      key: "application/octet-stream",
     });
   });
 });

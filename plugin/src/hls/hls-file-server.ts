@@ -16,9 +16,11 @@ import { PreparedPlaylist } from "./prepared-playlist.js";
 import {
   estimateBandwidth,
   isMultivariant,
+  MASTER_PENDING_FILE,
   rewriteMpd,
   rewritePlaylist,
   segmentsOf,
+  targetDurationOf,
   VARIANT_INFO_PLAYLIST,
   variantAttributesOf,
   wrapperPlaylist,
@@ -41,6 +43,12 @@ const FALLBACK_BANDWIDTH = 2_000_000;
  * playlists change once per segment (seconds): a quarter second of staleness costs a player nothing.
  */
 const CACHE_RECHECK_MS = 250;
+
+/** How often a held first playlist looks for the master's attributes again. */
+const VARIANT_INFO_POLL_MS = 100;
+/** The longest a first playlist is held for them: twice the target duration, within these bounds. */
+const VARIANT_INFO_HOLD_MIN_MS = 2_000;
+const VARIANT_INFO_HOLD_MAX_MS = 10_000;
 
 /** What the file server is built with. */
 export interface HlsFileServerOptions {
@@ -86,6 +94,23 @@ export class HlsFileServer {
   /** Reads a playlist or manifest from disk; null when it is missing. */
   readPlaylist(channelDir: string, file: string): Promise<string | null> {
     return readTextOrNull(join(channelDir, file));
+  }
+
+  /**
+   * Whether a media playlist's one-variant master can be answered with CODECS and RESOLUTION: true at
+   * once unless the packager marked its master pending (`master.pending` beside it, with no attributes
+   * for this variant yet); then it looks again every 100 ms for twice the playlist's target duration
+   * (2 to 10 s) and answers whether they arrived.
+   */
+  async variantInfoReady(channelDir: string, playlist: string, mediaFile: string): Promise<boolean> {
+    if (isMultivariant(playlist)) return true;
+    const holdMs = Math.min(VARIANT_INFO_HOLD_MAX_MS, Math.max(VARIANT_INFO_HOLD_MIN_MS, 2_000 * (targetDurationOf(playlist) ?? 0)));
+    for (let waitedMs = 0; ; waitedMs += VARIANT_INFO_POLL_MS) {
+      if ((await this.#variantAttributes(channelDir, mediaFile)) !== null) return true;
+      if (!(await exists(join(channelDir, MASTER_PENDING_FILE)))) return true;
+      if (waitedMs >= holdMs) return false;
+      await new Promise((resolve) => setTimeout(resolve, VARIANT_INFO_POLL_MS));
+    }
   }
 
   /** The first playlist of a session: a multivariant one rewritten, a media one wrapped with its bandwidth. */
@@ -335,6 +360,10 @@ function segmentHeaders(extension: string, etag: string): Record<string, string>
     "Accept-Ranges": "bytes",
     ETag: etag,
   };
+}
+
+async function exists(file: string): Promise<boolean> {
+  return (await stat(file).catch(() => null)) !== null;
 }
 
 async function readTextOrNull(file: string): Promise<string | null> {

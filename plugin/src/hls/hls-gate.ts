@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { resolve, sep } from "node:path";
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import type { Decision } from "../core/decision.js";
 import type { AuthRequest } from "../core/auth-request.js";
 import type { ViewerSession } from "../core/viewer-session.js";
@@ -22,6 +22,8 @@ import { UnplayedSessions } from "./unplayed-sessions.js";
 /** Paths classified once: players ask for the same few paths over and over. Bounded; short paths only. */
 const PATH_CACHE_ENTRIES = 4096;
 const PATH_CACHE_MAX_LENGTH = 256;
+/** An AES-128 key's length: any other file under `hls.keysDir` is not a key. */
+const AES_128_KEY_BYTES = 16;
 
 /** How the HLS gate answers requests for channels that do not exist. */
 export interface HlsGateOptions {
@@ -43,6 +45,8 @@ export interface HlsGateOptions {
    * beyond it a new playlist request gets 429. 0 = no bound. Default 8.
    */
   readonly maxUnplayedPerViewer?: number;
+  /** Where encrypted channels' keys are (`hls.keysDir`); undefined serves none. */
+  readonly keysDir?: string | undefined;
 }
 
 /** A refused flood of unplayed sessions is logged once, then at most once per this interval with the count. */
@@ -75,6 +79,7 @@ export class HlsGate {
   /** Sessions admitted but without a segment yet, per credential and address. */
   readonly #unplayed: UnplayedSessions;
   readonly #unplayedLog: LogRateLimit;
+  readonly #keysDir: string | undefined;
 
   /** The in-memory files (undefined when `segmentCacheBytes` is 0). */
   get cache(): HotFileCache | undefined {
@@ -96,6 +101,7 @@ export class HlsGate {
     });
     this.#unplayed = new UnplayedSessions(ctx.registry, options.maxUnplayedPerViewer ?? 8);
     this.#unplayedLog = new LogRateLimit(options.clock, UNPLAYED_LOG_INTERVAL_MS);
+    this.#keysDir = options.keysDir === undefined ? undefined : resolve(options.keysDir);
   }
 
   /** Sessions admitted that have not fetched a segment yet. */
@@ -153,6 +159,7 @@ export class HlsGate {
       // A keyed request is served against the live session only: it needs the address, not the chain's fields.
       const keyed = this.#keyCheck.check(req, res, target, key);
       if (keyed === null) return;
+      if (target.extension === "key") return this.#sendKey(req, res, target);
       return this.#files.sendFile(req, res, channelDir, target, keyed.session, keyed.address);
     }
     // Only new viewers need the check, and only when unknown channels may be told apart from refused ones.
@@ -198,8 +205,16 @@ export class HlsGate {
       // leave a playing session behind that counts against the viewer's limits, nor close an older one.
       prepare: async () => {
         playlist = await this.#files.readPlaylist(channelDir, target.file);
-        if (playlist === null) plain(res, 404, "Not Found");
-        return playlist !== null;
+        if (playlist === null) {
+          plain(res, 404, "Not Found");
+          return false;
+        }
+        // A master without CODECS and RESOLUTION is never answered: held while the packager's probe is pending.
+        if (target.extension === "m3u8" && !(await this.#files.variantInfoReady(channelDir, playlist, target.file))) {
+          plain(res, 503, "Service Unavailable", { "Retry-After": "1" });
+          return false;
+        }
+        return true;
       },
       play: (viewer: ViewerSession) => {
         session = { key, viewer, app: target.app, channel: target.channel, address: fields.address, bytesOut: 0 };
@@ -210,6 +225,24 @@ export class HlsGate {
         return null;
       },
     };
+  }
+
+  /**
+   * An encrypted channel's AES-128 key to a session the key check let through (live, this channel, its
+   * address; the lookup counted as activity): 16 bytes from `hls.keysDir`, never stored by any cache.
+   * A key the packager no longer lists (removed) or a gate without `keysDir` answers 404.
+   */
+  async #sendKey(req: IncomingMessage, res: ServerResponse, target: HlsTarget): Promise<void> {
+    if (this.#keysDir === undefined) return plain(res, 404, "Not Found");
+    const key = await readFile(`${this.#keysDir}${sep}${target.app}${sep}${target.channel}${sep}${target.file}`).catch(() => null);
+    if (key === null || key.length !== AES_128_KEY_BYTES) return plain(res, 404, "Not Found");
+    res.writeHead(200, {
+      "Content-Type": "application/octet-stream",
+      "Content-Length": String(AES_128_KEY_BYTES),
+      "Cache-Control": "no-store",
+      "Access-Control-Allow-Origin": "*",
+    });
+    res.end(req.method === "HEAD" ? undefined : key);
   }
 
   #refuse(res: ServerResponse, decision: Decision): void {

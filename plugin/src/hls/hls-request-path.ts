@@ -13,6 +13,8 @@ export const HLS_CONTENT_TYPES: Readonly<Record<string, string>> = {
   aac: "audio/aac",
   vtt: "text/vtt; charset=utf-8",
   mpd: "application/dash+xml",
+  // An AES-128 key of an encrypted channel (`#EXT-X-KEY`), served from `hls.keysDir`, never from the HLS folder.
+  key: "application/octet-stream",
 };
 
 const NAME = "[A-Za-z0-9_-]+";

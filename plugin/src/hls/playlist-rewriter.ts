@@ -87,6 +87,19 @@ export function wrapperPlaylist(mediaFile: string, key: string, bandwidth: numbe
  */
 export const VARIANT_INFO_PLAYLIST = "master.m3u8";
 
+/**
+ * The marker a channel's directory holds while the packager's master playlist waits for the first
+ * segment's probe (CODECS and RESOLUTION not yet known): a new viewer's first playlist is held briefly
+ * while it is there, instead of answered without them.
+ */
+export const MASTER_PENDING_FILE = "master.pending";
+
+/** The `#EXT-X-TARGETDURATION` of a media playlist in seconds; null when it has none. */
+export function targetDurationOf(playlist: string): number | null {
+  const match = /^#EXT-X-TARGETDURATION:(\d+(?:\.\d+)?)\s*$/m.exec(playlist);
+  return match === null ? null : Number(match[1]);
+}
+
 /** The `EXT-X-STREAM-INF` attributes a multivariant playlist gives the variant `mediaFile`; null if it lists none. */
 export function variantAttributesOf(master: string, mediaFile: string): string | null {
   const lines = master.split("\n").map((line) => line.trim());

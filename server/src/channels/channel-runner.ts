@@ -4,6 +4,7 @@ import type { LocalProcesses } from "../../../plugin/src/index.js";
 import type { Clock, Logger, Redactor } from "../../../plugin/src/server-kit.js";
 import { startIngest, startPackager } from "../ffmpeg/ffmpeg-jobs.js";
 import type { ChannelConfig } from "../server-config-schema.js";
+import { KeyRotator } from "./key-rotator.js";
 import { MasterPlaylistWriter } from "./master-playlist.js";
 import { ProcessSupervisor, type RestartPolicy, type SupervisedState } from "./process-supervisor.js";
 
@@ -11,6 +12,8 @@ import { ProcessSupervisor, type RestartPolicy, type SupervisedState } from "./p
 export interface ChannelEndpoints {
   rtmpPort: number;
   hlsRoot: string;
+  /** Where encrypted channels' keys go (`<keysRoot>/<app>/<channel>/`), outside every served folder. */
+  keysRoot: string;
   /** The plugin's proof set: a running ingest or packager is in it, so its loopback RTMP connection is let in. */
   internalProcesses: LocalProcesses;
   ffmpegPath: string;
@@ -43,6 +46,8 @@ export class ChannelRunner {
   readonly packager: ProcessSupervisor;
   /** Writes the channel's master playlist from what the packager produces. */
   readonly master: MasterPlaylistWriter;
+  /** An encrypted channel's keys (undefined: clear). */
+  readonly keys: KeyRotator | undefined;
 
   /** `redactor` must know the source's credentials: ffmpeg prints its input URL in its errors. */
   constructor(config: ChannelConfig, endpoints: ChannelEndpoints, policy: RestartPolicy, log: Logger, redactor: Redactor) {
@@ -62,12 +67,26 @@ export class ChannelRunner {
       endpoints.internalProcesses,
       endpoints.clock,
     );
+    const encryption = config.hls.encryption;
+    const playlists = config.renditions.length > 0 ? config.renditions.map((r) => `${r.name}.m3u8`) : ["index.m3u8"];
+    this.keys =
+      encryption === null
+        ? undefined
+        : new KeyRotator(
+            join(endpoints.keysRoot, config.app, config.id),
+            hlsDir,
+            playlists,
+            encryption.rotateEverySegments,
+            config.hls.segmentSec,
+            channelLog,
+          );
     this.master = new MasterPlaylistWriter(config, hlsDir, endpoints.ffprobePath, channelLog, endpoints.modes.hlsFileMode);
     this.packager = new ProcessSupervisor(
       `${config.id}/packager`,
       () => {
         this.master.reset(); // a restarted packager may carry another picture (a copied source changed)
-        return startPackager(config, base, hlsDir, endpoints.ffmpegPath);
+        this.keys?.prepare();
+        return startPackager(config, base, hlsDir, endpoints.ffmpegPath, this.keys?.keyInfoFile);
       },
       policy,
       channelLog,
@@ -81,11 +100,13 @@ export class ChannelRunner {
     this.ingest.start();
     this.packager.start();
     this.master.start();
+    this.keys?.start();
   }
 
   async stop(): Promise<void> {
     this.master.stop();
     await Promise.all([this.ingest.stop(), this.packager.stop()]);
+    this.keys?.stop();
   }
 
   status(): ChannelStatus {

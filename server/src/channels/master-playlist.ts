@@ -1,8 +1,9 @@
-import { chmod, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { chmod, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type Logger, segmentsOf } from "../../../plugin/src/server-kit.js";
+import { type Logger, MASTER_PENDING_FILE, segmentsOf } from "../../../plugin/src/server-kit.js";
 import { probeStreams, type ProbedStream } from "../ffmpeg/ffmpeg-jobs.js";
 import type { ChannelConfig } from "../server-config-schema.js";
+import { configuredStreams, type ConfiguredStream } from "./configured-variants.js";
 
 /** What a master playlist says about one variant. */
 export interface VariantFacts {
@@ -15,15 +16,20 @@ export interface VariantFacts {
   codecs: string;
   width: number;
   height: number;
-  frameRate: number;
+  /** Frames per second; null leaves FRAME-RATE out (not known before the first segment's probe). */
+  frameRate: number | null;
 }
+
+/** How often the renditions are looked at until every one has been probed: the first master is not late. */
+const EARLY_TICK_MS = 250;
 
 /** A multivariant playlist listing `variants` in the order given. */
 export function masterPlaylist(variants: readonly VariantFacts[]): string {
   const lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"];
   for (const v of variants) {
+    const frameRate = v.frameRate === null ? "" : `,FRAME-RATE=${v.frameRate.toFixed(3)}`;
     lines.push(
-      `#EXT-X-STREAM-INF:BANDWIDTH=${Math.round(v.bandwidth)},AVERAGE-BANDWIDTH=${Math.round(v.averageBandwidth)},CODECS="${v.codecs}",RESOLUTION=${v.width}x${v.height},FRAME-RATE=${v.frameRate.toFixed(3)}`,
+      `#EXT-X-STREAM-INF:BANDWIDTH=${Math.round(v.bandwidth)},AVERAGE-BANDWIDTH=${Math.round(v.averageBandwidth)},CODECS="${v.codecs}",RESOLUTION=${v.width}x${v.height}${frameRate}`,
       v.uri,
     );
   }
@@ -69,7 +75,7 @@ function isNotFound(error: unknown): boolean {
 
 /** A variant's measured picture, codecs and bitrates. */
 interface VariantState {
-  stream: { codecs: string; width: number; height: number; frameRate: number } | undefined;
+  stream: { codecs: string; width: number; height: number; frameRate: number | null } | undefined;
   /** Segment URI → bits/s, for the segments already measured (the ones still listed). */
   measured: Map<string, number>;
   peak: number;
@@ -87,8 +93,17 @@ interface VariantState {
  * peak and AVERAGE-BANDWIDTH as the mean bitrate of the segments measured so far (size × 8 / EXTINF).
  * So the master says what players will actually get, for a copied stream as for an encoded one.
  *
- * The file is written (atomically: temp file, then rename) once every rendition has a segment, and
- * again when the peak rises or the mean moves by more than a tenth. A single-rendition channel keeps its
+ * Until a rendition's first segment is probed, its entry says what the configuration tells the encoder
+ * (configured-variants.ts: profile and level → `avc1.PPCCLL`, AAC-LC → `mp4a.40.2`, the configured size),
+ * so no master ever lacks CODECS and RESOLUTION: a single rendition's `master.m3u8` is written at start,
+ * before its media playlist exists; a ladder's once every rendition has a segment (it must not list a
+ * playlist a player cannot load yet). Where the configuration does not determine them (a copied source,
+ * a size taken from the source), `master.pending` marks the wait and the gate holds a new viewer's first
+ * playlist until the probed master lands.
+ *
+ * The file is written (atomically: temp file, then rename) once every rendition has a segment (or from
+ * the configuration, above), again when the probed facts replace the configured ones, and when the peak
+ * rises or the mean moves by more than a tenth. A single-rendition channel keeps its
  * media playlist as `index.m3u8` and gets `master.m3u8` beside it (the gate's one-variant wrapper takes
  * its attributes from there); a ladder's master is both `index.m3u8` and `master.m3u8`.
  */
@@ -104,12 +119,17 @@ export class MasterPlaylistWriter {
   #states = new Map<string, VariantState>();
   #timer: NodeJS.Timeout | undefined;
   #running = false;
-  #written: { peaks: number[]; means: number[] } | undefined;
+  #written: { peaks: number[]; means: number[]; streams: string } | undefined;
+  /** What the configuration determines, by variant; null when the master must wait for probes. */
+  readonly #configured: Map<string, ConfiguredStream> | null;
+  readonly #ladder: boolean;
 
   constructor(channel: ChannelConfig, dir: string, ffprobePath: string, log: Logger, fileMode = 0o600) {
     this.#dir = dir;
     this.#fileMode = fileMode;
     const ladder = channel.renditions.length > 0;
+    this.#ladder = ladder;
+    this.#configured = configuredStreams(channel);
     this.#variants = ladder ? channel.renditions.map((r) => r.name) : ["index"];
     this.#outputs = ladder ? ["master.m3u8", "index.m3u8"] : ["master.m3u8"];
     this.#ffprobePath = ffprobePath;
@@ -118,12 +138,15 @@ export class MasterPlaylistWriter {
   }
 
   start(): void {
-    this.#timer ??= setInterval(() => void this.tick(), this.#intervalMs);
-    this.#timer.unref();
+    if (this.#timer !== undefined) return;
+    this.#stopped = false;
+    this.#markPending();
+    this.#schedule(0);
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#stopped = true;
+    clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
@@ -131,6 +154,35 @@ export class MasterPlaylistWriter {
   reset(): void {
     this.#states = new Map();
     this.#written = undefined;
+    this.#markPending();
+  }
+
+  #stopped = false;
+
+  /** Looks again after `delayMs`; then every `EARLY_TICK_MS` until every rendition is probed, then each half segment. */
+  #schedule(delayMs: number): void {
+    this.#timer = setTimeout(() => {
+      void this.tick().finally(() => {
+        if (this.#stopped) return;
+        const probed = this.#variants.every((name) => this.#states.get(name)?.stream !== undefined);
+        this.#schedule(probed ? this.#intervalMs : EARLY_TICK_MS);
+      });
+    }, delayMs);
+    this.#timer.unref();
+  }
+
+  /**
+   * Without configured facts, a master from a previous run may describe another picture: it goes, and the
+   * marker tells the gate one is coming.
+   */
+  #markPending(): void {
+    if (this.#configured !== null) return;
+    void (async () => {
+      for (const output of this.#outputs) await rm(join(this.#dir, output), { force: true });
+      await writeFile(join(this.#dir, MASTER_PENDING_FILE), "", { mode: this.#fileMode });
+    })().catch((error: unknown) =>
+      this.#log.warn({ event: "hls.master_failed", err: error, dir: this.#dir }, "could not mark the master playlist pending"),
+    );
   }
 
   /** One look at the renditions' playlists; writes the master when it is due. Public for tests. */
@@ -140,7 +192,7 @@ export class MasterPlaylistWriter {
     try {
       const facts: VariantFacts[] = [];
       for (const name of this.#variants) {
-        const variant = await this.#measure(name);
+        const variant = (await this.#measure(name)) ?? this.#unsegmented(name);
         if (variant === null) return;
         facts.push(variant);
       }
@@ -150,6 +202,14 @@ export class MasterPlaylistWriter {
     } finally {
       this.#running = false;
     }
+  }
+
+  /** A single rendition's configured facts while its playlist has no segment (a ladder waits: see the class). */
+  #unsegmented(name: string): VariantFacts | null {
+    const configured = this.#ladder ? undefined : this.#configured?.get(name);
+    if (configured === undefined) return null;
+    const { bandwidth, ...stream } = configured;
+    return { uri: `${name}.m3u8`, bandwidth, averageBandwidth: bandwidth, ...stream };
   }
 
   async #measure(name: string): Promise<VariantFacts | null> {
@@ -189,8 +249,13 @@ export class MasterPlaylistWriter {
         state.stream = probed;
       }
     }
-    if (state.stream === undefined || state.count === 0) return null;
-    return { uri: `${name}.m3u8`, bandwidth: state.peak, averageBandwidth: state.sum / state.count, ...state.stream };
+    const configured = this.#configured?.get(name);
+    const stream = state.stream ?? (configured === undefined ? undefined : streamOf(configured));
+    if (stream === undefined) return null;
+    const bandwidth = state.count > 0 ? state.peak : configured?.bandwidth;
+    if (bandwidth === undefined) return null;
+    const averageBandwidth = state.count > 0 ? state.sum / state.count : bandwidth;
+    return { uri: `${name}.m3u8`, bandwidth, averageBandwidth, ...stream };
   }
 
   async #probe(segmentFile: string): Promise<NonNullable<VariantState["stream"]> | ProbeFailure> {
@@ -234,9 +299,11 @@ export class MasterPlaylistWriter {
   async #writeIfChanged(facts: VariantFacts[]): Promise<void> {
     const peaks = facts.map((f) => f.bandwidth);
     const means = facts.map((f) => f.averageBandwidth);
+    const streams = JSON.stringify(facts.map((f) => [f.codecs, f.width, f.height, f.frameRate]));
     const last = this.#written;
     const due =
       last === undefined ||
+      streams !== last.streams ||
       peaks.some((p, i) => p > last.peaks[i]!) ||
       means.some((m, i) => Math.abs(m - last.means[i]!) > last.means[i]! / 10);
     if (!due) return;
@@ -247,6 +314,11 @@ export class MasterPlaylistWriter {
       await chmod(`${file}.tmp`, this.#fileMode);
       await rename(`${file}.tmp`, file);
     }
-    this.#written = { peaks, means };
+    this.#written = { peaks, means, streams };
+    if (this.#configured === null) await rm(join(this.#dir, MASTER_PENDING_FILE), { force: true });
   }
+}
+
+function streamOf(configured: ConfiguredStream): NonNullable<VariantState["stream"]> {
+  return { codecs: configured.codecs, width: configured.width, height: configured.height, frameRate: configured.frameRate };
 }

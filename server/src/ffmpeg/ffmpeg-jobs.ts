@@ -4,6 +4,7 @@ import type { EventEmitter } from "node:events";
 import { createRequire } from "node:module";
 import type Ffmpeg from "fluent-ffmpeg";
 import type { ChannelConfig, RenditionConfig } from "../server-config-schema.js";
+import { renditionLevel, transcodeLevel } from "../channels/configured-variants.js";
 import { spawnWithLifeline } from "./spawn-with-lifeline.js";
 
 let fluentFfmpeg: typeof Ffmpeg | undefined;
@@ -46,24 +47,38 @@ export function startIngest(channel: ChannelConfig, publishUrl: string, ffmpegPa
  * Starts the packager job: plays the channel back from NMS (let in by its pid, no credential) and copies it
  * into HLS segments. Media sequence numbers start from the epoch so a restart never reuses a number.
  */
-export function startPackager(channel: ChannelConfig, playUrl: string, hlsDir: string, ffmpegPath: string): FfmpegJob {
+export function startPackager(
+  channel: ChannelConfig,
+  playUrl: string,
+  hlsDir: string,
+  ffmpegPath: string,
+  keyInfoFile?: string,
+): FfmpegJob {
   const command = ffmpeg().input(playUrl).inputOptions(["-rw_timeout", "10000000"]);
   if (channel.renditions.length === 0) {
     command
-      .outputOptions(["-c", "copy", ...hlsOptions(channel), "-hls_segment_filename", `${hlsDir}/seg_%d.ts`])
+      .outputOptions(["-c", "copy", ...hlsOptions(channel, keyInfoFile), "-hls_segment_filename", `${hlsDir}/seg_%d.ts`])
       .output(`${hlsDir}/index.m3u8`);
   } else {
-    command.outputOptions(ladderOptions(channel.renditions, channel.hls.segmentSec));
+    command.outputOptions(ladderOptions(channel));
     // Two-argument form: fluent-ffmpeg splits an array element of exactly two words (two renditions).
     command.outputOptions("-var_stream_map", channel.renditions.map((r, i) => `v:${i},a:${i},name:${r.name}`).join(" "));
-    command.outputOptions([...hlsOptions(channel), "-hls_segment_filename", `${hlsDir}/%v_seg_%d.ts`]).output(`${hlsDir}/%v.m3u8`);
+    command
+      .outputOptions([...hlsOptions(channel, keyInfoFile), "-hls_segment_filename", `${hlsDir}/%v_seg_%d.ts`])
+      .output(`${hlsDir}/%v.m3u8`);
   }
   return run(command, ffmpegPath);
 }
 
-/** The HLS muxer's options: a sliding live window, numbers from the epoch so a restart never reuses one. */
-function hlsOptions(channel: ChannelConfig): string[] {
+/**
+ * The HLS muxer's options: a sliding live window, numbers from the epoch so a restart never reuses one.
+ * Encrypted (a key-info file): AES-128 with the key the file names, re-read at every segment
+ * (`periodic_rekey`), so the server rotates keys by rewriting that file.
+ */
+function hlsOptions(channel: ChannelConfig, keyInfoFile?: string): string[] {
+  const encrypted = keyInfoFile === undefined ? [] : ["-hls_key_info_file", keyInfoFile];
   return [
+    ...encrypted,
     "-f",
     "hls",
     "-hls_time",
@@ -73,7 +88,7 @@ function hlsOptions(channel: ChannelConfig): string[] {
     "-hls_delete_threshold",
     "2",
     "-hls_flags",
-    "delete_segments+independent_segments+temp_file",
+    `delete_segments+independent_segments+temp_file${keyInfoFile === undefined ? "" : "+periodic_rekey"}`,
     "-hls_start_number_source",
     "epoch",
   ];
@@ -83,9 +98,12 @@ function hlsOptions(channel: ChannelConfig): string[] {
  * Every rendition from one decode: the picture split and scaled once per rung, each encoded with its own
  * bitrate and profile, the audio encoded once per rung (HLS variants carry their own audio). Keyframes are
  * forced at the same instants in every rung and scene cuts add none, so segments line up across rungs.
- * VBV buffer of one second: a segment's peak stays near the configured rate.
+ * VBV buffer of one second: a segment's peak stays near the configured rate. Each rung's level is set
+ * (configured-variants.ts), so the master playlist's CODECS is known before the first segment.
  */
-function ladderOptions(renditions: readonly RenditionConfig[], segmentSec: number): string[] {
+function ladderOptions(channel: ChannelConfig): string[] {
+  const renditions: readonly RenditionConfig[] = channel.renditions;
+  const segmentSec = channel.hls.segmentSec;
   const labels = renditions.map((_, i) => `v${i}`);
   const graph = [
     `[0:v]split=${renditions.length}${labels.map((l) => `[${l}]`).join("")}`,
@@ -116,6 +134,8 @@ function ladderOptions(renditions: readonly RenditionConfig[], segmentSec: numbe
       r.preset,
       `-profile:v:${i}`,
       r.profile,
+      `-level:v:${i}`,
+      renditionLevel(channel, r),
       `-b:v:${i}`,
       kbps,
       `-maxrate:v:${i}`,
@@ -199,6 +219,9 @@ function encodeOptions(channel: ChannelConfig): string[] {
     "zerolatency",
     "-pix_fmt",
     "yuv420p",
+    // A stated level, so the master playlist's CODECS is known before the first segment (configured-variants.ts).
+    "-level",
+    transcodeLevel(channel),
     "-b:v",
     `${t.videoBitrateKbps}k`,
     "-maxrate",
