@@ -22,5 +22,9 @@ export function createFakeHttpBackend(options: FakeHttpBackendOptions = {}): Fak
 
 if (isMain(import.meta.url)) {
   const redirect = cliOption("redirect", "");
-  await runFromCli(createFakeHttpBackend({ tokens: [cliOption("token", "123")], ...(redirect !== "" ? { redirectUrl: redirect } : {}) }), 6000, "fake http-request backend");
+  await runFromCli(
+    createFakeHttpBackend({ tokens: [cliOption("token", "123")], ...(redirect !== "" ? { redirectUrl: redirect } : {}) }),
+    6000,
+    "fake http-request backend",
+  );
 }

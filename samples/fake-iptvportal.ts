@@ -18,12 +18,17 @@ export function createFakeIptvportal(options: FakeIptvportalOptions = {}): FakeB
     if (url.pathname !== "/auth/arescrypt/" && url.pathname !== "/auth/flussonic/arescrypt/") return reply(res, 404);
     const entry = tokens[url.searchParams.get("token") ?? ""];
     const name = url.searchParams.get("name") ?? "";
-    if (entry === undefined || (entry.channels !== undefined && entry.channels.length > 0 && !entry.channels.includes(name))) return reply(res, 403);
+    if (entry === undefined || (entry.channels !== undefined && entry.channels.length > 0 && !entry.channels.includes(name)))
+      return reply(res, 403);
     reply(res, 200, { "X-AuthDuration": String(options.authDurationSec ?? 600), "X-UserId": entry.userId });
   });
 }
 
 if (isMain(import.meta.url)) {
   const token = cliOption("token", "abc");
-  await runFromCli(createFakeIptvportal({ tokens: { [token]: { userId: "subscriber-1" } } }), Number(cliOption("port", "8083")), "fake iptvportal");
+  await runFromCli(
+    createFakeIptvportal({ tokens: { [token]: { userId: "subscriber-1" } } }),
+    Number(cliOption("port", "8083")),
+    "fake iptvportal",
+  );
 }

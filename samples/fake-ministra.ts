@@ -62,5 +62,7 @@ export function createFakeMinistra(options: FakeMinistraOptions = {}): FakeMinis
 if (isMain(import.meta.url)) {
   const fake = createFakeMinistra({ tokenTtlMs: Number(cliOption("token-ttl-ms", "5000")) });
   await runFromCli(fake, 8081, "fake ministra");
-  console.error(`issue a token: curl 'http://127.0.0.1:${cliOption("port", "8081")}${MINISTRA_BASE_PATH}/server/load.php?type=itv&action=create_link&cmd=http://127.0.0.1:8000/live/test.flv'`);
+  console.error(
+    `issue a token: curl 'http://127.0.0.1:${cliOption("port", "8081")}${MINISTRA_BASE_PATH}/server/load.php?type=itv&action=create_link&cmd=http://127.0.0.1:8000/live/test.flv'`,
+  );
 }

@@ -33,7 +33,8 @@ export function createFakeSmarty(options: FakeSmartyOptions = {}): FakeSmarty {
   const fake = fakeBackend((url, _req, res) => {
     const q = url.searchParams;
     const type = { "Content-Type": "application/json" };
-    if (url.pathname === `${API}/issue/`) return reply(res, 200, type, JSON.stringify({ token: issue(q.get("name") ?? "", q.get("ip") ?? undefined) }));
+    if (url.pathname === `${API}/issue/`)
+      return reply(res, 200, type, JSON.stringify({ token: issue(q.get("name") ?? "", q.get("ip") ?? undefined) }));
     if (url.pathname !== `${API}/check/`) return reply(res, 404);
     const entry = tokens.get(q.get("token") ?? "");
     if (entry === undefined || now() - entry.issuedAt > ttlMs) return reply(res, 200, type, json(1));

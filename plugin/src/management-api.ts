@@ -20,6 +20,8 @@ import { usersRoutes } from "./users/users-routes.js";
 import { revocationRoutes, type RevocationDeps } from "./sessions/revocation.js";
 import { clusterRoutes } from "./cluster/cluster-routes.js";
 import { consoleRoutes } from "./console/console-routes.js";
+import { eventsRoutes } from "./events/events-routes.js";
+import type { WebhookEvents } from "./events/webhook-events.js";
 import { ConsoleFront } from "./console/console-front.js";
 import { streamSessionEvents } from "./console/events-stream.js";
 import { ApiGuard } from "./api/api-guard.js";
@@ -44,6 +46,8 @@ export interface ApiProviders {
 /** The plugin parts the API works on besides the registry. */
 export interface ApiSources {
   ledger: StatsLedger | undefined;
+  /** The webhooks, when `events.webhooks` is not empty. */
+  webhooks?: WebhookEvents | undefined;
   metrics: PluginMetrics;
   /** Re-checks sessions at once after a user is changed. */
   rechecker: SessionRechecker;
@@ -148,6 +152,7 @@ export class ManagementApi {
           ...revocationRoutes(sources.revocation),
           ...clusterRoutes(sources.revocation.cluster),
           ...statsRoutes({ ledger: sources.ledger, metrics: sources.metrics, clock }),
+          ...eventsRoutes(sources.webhooks),
           ...consoleRoutes({
             decisions: sources.decisions,
             history: sources.history,

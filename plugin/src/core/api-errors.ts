@@ -19,6 +19,7 @@ export const API_ERROR_CODES = [
   "VA_API_CONFLICT",
   "VA_API_UNAVAILABLE",
   "VA_API_INTERNAL",
+  "VA_API_WEBHOOK_NOT_FOUND",
 ] as const;
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
