@@ -77,7 +77,7 @@ describe("webhooks on node-media-server 4.4.3: real plays and publishes", functi
     expect(played.bytes).to.be.greaterThan(0);
     await waitUntil("session.end delivered", () => receiver.ofType("session.end").length === 1);
     // NMS 4.4.3 keeps a publish open 30 s for a resume; shortened here so its end comes now.
-    Context.broadcasts.get("/live/wh")!.publishGraceMs = 50;
+    (Context.broadcasts.get("/live/wh") as unknown as { publishGraceMs: number }).publishGraceMs = 50;
     await stopProcess(publisher);
     publisher = undefined;
     await waitUntil("publish.end delivered", () => receiver.ofType("publish.end").length === 1);
