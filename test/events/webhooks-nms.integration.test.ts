@@ -7,7 +7,7 @@ import type { ChildProcess } from "node:child_process";
 import type { PluginConfigInput } from "../../plugin/src/index.js";
 import { hasFfmpeg, publishTestPattern, stopProcess } from "../helpers/ffmpeg.js";
 import { httpGetFor } from "../helpers/flv-clients.js";
-import { startNms, waitForPublisher, type NmsInstance } from "../helpers/nms-instance.js";
+import { startNms, startNms2, waitForPublisher, type LineNms, type NmsInstance } from "../helpers/nms-instance.js";
 import { Context } from "../helpers/nms4-internals.js";
 import { waitUntil } from "../helpers/wait-for.js";
 import { WebhookReceiver } from "../helpers/webhook-receiver.js";
@@ -32,7 +32,7 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-describe("webhooks on node-media-server 4.4.3: real plays and publishes", function () {
+describe("webhooks on node-media-server 4.4.3 and 2.7.4: real plays and publishes", function () {
   this.timeout(120_000);
   let dir: string;
   let receiver: WebhookReceiver;
@@ -100,6 +100,31 @@ describe("webhooks on node-media-server 4.4.3: real plays and publishes", functi
     expect(ended.bytesOut).to.be.greaterThan(0);
     expect(ended.durationMs).to.be.within(500, 30_000);
     expect(new Set(receiver.requests.map((r) => r.id)).size, "unique ids").to.equal(4);
+  });
+
+  it("on node-media-server 2.7.4 too: a publish's start and end around a play's", async () => {
+    let nms2: LineNms | undefined;
+    try {
+      nms2 = await startNms2(configWith([{ name: "r", url: receiver.url, secret: SECRET }]));
+      publisher = publishTestPattern(`rtmp://127.0.0.1:${nms2.rtmpPort}/live/wh2`);
+      await waitUntil("a publisher on NMS 2.7", () => nms2!.hasPublisher("wh2"), 15_000);
+      await waitUntil("publish.start delivered", () => receiver.ofType("publish.start").length === 1);
+      const played = await httpGetFor(`http://127.0.0.1:${nms2.httpPort}/live/wh2.flv`, 1000);
+      expect(played.bytes).to.be.greaterThan(0);
+      await waitUntil("session.end delivered", () => receiver.ofType("session.end").length === 1);
+      await stopProcess(publisher);
+      publisher = undefined;
+      await waitUntil("publish.end delivered", () => receiver.ofType("publish.end").length === 1);
+      expect(receiver.events.map((e) => e.type)).to.deep.equal(["publish.start", "session.start", "session.end", "publish.end"]);
+      const [publishStart, , , publishEnd] = receiver.events.map((e) => e.body);
+      expect(publishStart!.publish).to.include({ stream: "live/wh2" });
+      expect(publishStart!.publisher).to.deep.equal({ ip: "127.0.0.1", protocol: "rtmp" });
+      expect((publishEnd!.publish as { id: string }).id).to.equal((publishStart!.publish as { id: string }).id);
+    } finally {
+      await stopProcess(publisher);
+      publisher = undefined;
+      await nms2?.stop();
+    }
   });
 
   it("a hanging receiver does not delay admissions (time to headers against a run without webhooks)", async () => {
