@@ -4,7 +4,7 @@ import type { PluginConfig } from "./plugin-config-schema.js";
 /**
  * Every secret a plugin configuration holds, for a {@link Redactor} to remove verbatim wherever it
  * shows up: the API tokens (current and previous), the signing secrets (play and publish), the tokens and plaintext
- * passwords of `auth.users`, and the credentials in the backend's URL. Users of `auth.usersFile`
+ * passwords of `auth.users`, the credentials in the backend's URL, and each webhook's secret and URL credentials. Users of `auth.usersFile`
  * change at run time and are not included; their credentials never reach a log line by design.
  */
 export function configSecrets(config: PluginConfig): string[] {
@@ -23,5 +23,6 @@ export function configSecrets(config: PluginConfig): string[] {
     if (backend !== null) secrets.push(...Redactor.credentialsIn(backend.type === "http-request" ? backend.url : backend.address));
   }
   if (config.cluster !== null) secrets.push(...Redactor.credentialsIn(config.cluster.redis));
+  for (const hook of config.events.webhooks) secrets.push(hook.secret, ...Redactor.credentialsIn(hook.url));
   return secrets;
 }

@@ -36,7 +36,16 @@ export { buildViewerAuth, type ViewerAuth, type ViewerAuthDeps, type ViewerAuthP
 export type { ExplainInput } from "./explain/explain-target.js";
 export type { ExplainAnswer, ExplainStep, ExplainIdentity, ExplainLimits } from "./explain/explainer.js";
 export type { ChannelHealth } from "./metrics/plugin-metrics.js";
-export type { HostAdapter, HostInfo, HttpFrontHandler, NodeMediaServerInstance } from "./hosts/host-adapter.js";
+export type {
+  HostAdapter,
+  HostInfo,
+  HttpFrontHandler,
+  NodeMediaServerInstance,
+  PublishedStreamInfo,
+  PublishWatcher,
+} from "./hosts/host-adapter.js";
+export type { WebhookEvents, WebhookStatus, WebhookCounters } from "./events/webhook-events.js";
+export { verifySignature, signatureHeader, SIGNATURE_HEADER } from "./events/webhook-signature.js";
 export { SUPPORTED_NMS_RANGE } from "./hosts/host-package.js";
 export { createNms4Host } from "./hosts/nms4/nms4-host.js";
 export { hostFor } from "./hosts/host-for.js";
@@ -102,6 +111,7 @@ export function attachResolvedViewerAuth(
     log: auth.log,
     api: auth.api,
     ledger: auth.ledger,
+    webhooks: auth.webhooks,
     metrics: auth.metrics,
     users: auth.users,
     revocations: auth.revocations,

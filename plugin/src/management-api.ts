@@ -22,6 +22,8 @@ import { clusterRoutes } from "./cluster/cluster-routes.js";
 import { consoleRoutes } from "./console/console-routes.js";
 import { explainRoutes } from "./explain/explain-routes.js";
 import type { Explainer } from "./explain/explainer.js";
+import { eventsRoutes } from "./events/events-routes.js";
+import type { WebhookEvents } from "./events/webhook-events.js";
 import { ConsoleFront } from "./console/console-front.js";
 import { streamSessionEvents } from "./console/events-stream.js";
 import { ApiGuard } from "./api/api-guard.js";
@@ -46,6 +48,8 @@ export interface ApiProviders {
 /** The plugin parts the API works on besides the registry. */
 export interface ApiSources {
   ledger: StatsLedger | undefined;
+  /** The webhooks, when `events.webhooks` is not empty. */
+  webhooks?: WebhookEvents | undefined;
   metrics: PluginMetrics;
   /** Re-checks sessions at once after a user is changed. */
   rechecker: SessionRechecker;
@@ -152,6 +156,7 @@ export class ManagementApi {
           ...revocationRoutes(sources.revocation),
           ...clusterRoutes(sources.revocation.cluster),
           ...statsRoutes({ ledger: sources.ledger, metrics: sources.metrics, clock }),
+          ...eventsRoutes(sources.webhooks),
           ...consoleRoutes({
             decisions: sources.decisions,
             history: sources.history,

@@ -11,6 +11,7 @@ import { bruteForceSchema } from "./brute-force/brute-force-schema.js";
 import { backendSchema } from "./backend/backend-schema.js";
 import { publishSchema, sharedPublishSecretIssues } from "./publish/publish-schema.js";
 import { clusterSchema } from "./cluster/cluster-schema.js";
+import { eventsSchema } from "./events/events-schema.js";
 
 /** NMS's own console logger knows these levels. */
 const NMS_LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
@@ -60,6 +61,7 @@ export const pluginConfigShape = {
   stats: statsSchema,
   publish: publishSchema,
   cluster: clusterSchema,
+  events: eventsSchema,
 };
 
 export const pluginConfigSchema = z.strictObject(pluginConfigShape).superRefine((config, ctx) => {

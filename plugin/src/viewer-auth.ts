@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+import { dirname, join } from "node:path";
 import type { Dispatcher } from "undici";
 import type { AuthChain } from "./chain/auth-chain.js";
 import type { Authorizer } from "./core/authorizer.js";
@@ -40,6 +42,9 @@ import { ViewerHistory } from "./console/viewer-history.js";
 import { Explainer } from "./explain/explainer.js";
 import type { ExplainInput } from "./explain/explain-target.js";
 import type { ExplainAnswer } from "./explain/explainer.js";
+import { WebhookEvents } from "./events/webhook-events.js";
+import { ConfigError } from "./core/errors.js";
+import type { PublishedStreamInfo, PublishWatcher } from "./hosts/host-adapter.js";
 
 /** The edges the plugin talks to, each with a production default; tests pass their own. */
 export interface ViewerAuthDeps {
@@ -81,6 +86,8 @@ export interface ViewerAuthDeps {
    * keep-alive pool of `auth.backend.connections`. The caller owns and closes it.
    */
   backendDispatcher?: Dispatcher;
+  /** In [0, 1): the jitter of webhook retries. Default: Math.random. */
+  random?: () => number;
 }
 
 /** The running parts of viewer authorization, whatever host they are attached to. */
@@ -97,6 +104,8 @@ export interface ViewerAuthParts {
   readonly metrics: PluginMetrics;
   /** Built-in users, when configured: `users.reload()` re-reads `auth.usersFile` now (SIGHUP does the same). */
   readonly users: UserStore | undefined;
+  /** The webhooks when `events.webhooks` is not empty (their outbox open once started). */
+  readonly webhooks: WebhookEvents | undefined;
   /** Revoked tokens, users and addresses in force (refused on every new check until they lapse or are lifted). */
   readonly revocations: RevocationList;
   /** The link to the other edges when `cluster` is configured (connected once started). */
@@ -237,10 +246,20 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
     resolved.stats.file === null
       ? undefined
       : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log, resolved.stats);
+  const webhooks =
+    resolved.events.webhooks.length === 0
+      ? undefined
+      : new WebhookEvents({ ...resolved.events, node: resolved.events.node ?? resolved.cluster?.nodeId ?? null }, outboxFileOf(resolved), {
+          sessions,
+          clock,
+          log,
+          random: deps.random,
+        });
   let hostVersion: string | undefined;
   const metrics = new PluginMetrics(chain, sessions, log, chain.step("backend"), ledger, cluster, {
     channels: deps.channelHealth,
     hostVersion: () => hostVersion,
+    webhooks,
   });
   const decidePublish = auditedPublishPolicy(
     new PublishPolicy(resolved.publish, clock, deps.internalProcesses),
@@ -266,6 +285,7 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
           sessions,
           {
             ledger,
+            webhooks,
             metrics,
             rechecker: ctx.rechecker,
             users: users === undefined ? undefined : new UserEditor(users, log),
@@ -313,6 +333,7 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
     log,
     api,
     ledger,
+    webhooks,
     metrics,
     users,
     revocations,
@@ -340,6 +361,7 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
           const decision = decidePublish(start);
           return decision.allow ? { allow: true } : { allow: false, reason: decision.detail };
         });
+        if (webhooks !== undefined) target.watchPublishes?.(publishWatcherFor(webhooks));
       } catch (error) {
         target.detach();
         throw error;
@@ -357,6 +379,7 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
       started = true;
       tokenAtBuild.writeFile?.();
       ledger?.start();
+      webhooks?.start();
       users?.start();
       chain.start();
       expiry.start();
@@ -382,10 +405,37 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
       // Started before the first await: every timer and watcher is released by the time a refused
       // attach throws.
       const chainClosed = chain.close();
+      await webhooks?.close();
       await api?.close();
       await cluster?.close();
       await chainClosed;
       if (host !== undefined) log.info({ event: "plugin.detached" }, "viewer authorization detached");
     },
+  };
+}
+
+/** Where the webhook outbox lives: `events.outbox.file`, else beside the statistics database. */
+function outboxFileOf(config: PluginConfig): string {
+  if (config.events.outbox.file !== null) return config.events.outbox.file;
+  if (config.stats.file !== null) return join(dirname(config.stats.file), "webhook-outbox.sqlite");
+  throw new ConfigError([
+    {
+      path: "events.outbox.file",
+      message: "webhooks need a durable outbox: set events.outbox.file (or stats.file, beside which it goes by default)",
+    },
+  ]);
+}
+
+/** Publish starts and ends as webhook events, each publish with an id its start and end share. */
+function publishWatcherFor(webhooks: WebhookEvents): PublishWatcher {
+  const ids = new WeakMap<PublishedStreamInfo, string>();
+  const streamOf = (info: PublishedStreamInfo) => {
+    let publishId = ids.get(info);
+    if (publishId === undefined) ids.set(info, (publishId = randomUUID()));
+    return { publishId, app: info.app, name: info.channel, ip: info.ip, protocol: info.protocol };
+  };
+  return {
+    started: (info) => webhooks.publishStarted(streamOf(info)),
+    ended: (info) => webhooks.publishEnded(streamOf(info)),
   };
 }

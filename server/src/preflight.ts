@@ -33,6 +33,12 @@ export function preflightIssues(config: ServerConfig, packageRequire: NodeJS.Req
   issues.push(...usersFileIssues(config), ...caFileIssues(config), ...tokenFileIssues(config), ...edgeKeyIssues(config));
   // The bundled server always keeps statistics (stats.file defaults into the data directory).
   issues.push(...packageIssues("stats.file", "better-sqlite3", "statistics (always on in the bundled server)", packageRequire));
+  if (config.events.webhooks.length > 0) {
+    // The webhook outbox is an SQLite file too (beside stats.file unless events.outbox.file says otherwise).
+    issues.push(...packageIssues("events.webhooks", "better-sqlite3", "webhooks (their outbox)", packageRequire));
+    if (config.events.outbox.file !== null)
+      issues.push(...writableDirIssues("events.outbox.file", dirname(resolve(config.events.outbox.file)), "its folder "));
+  }
   if (config.channels.length > 0) {
     issues.push(...packageIssues("channels", "fluent-ffmpeg", "the channels", packageRequire));
     issues.push(

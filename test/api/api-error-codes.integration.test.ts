@@ -3,6 +3,9 @@ import { request } from "node:http";
 import { startNms, type NmsInstance } from "../helpers/nms-instance.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
 import { API_ERROR_CODES } from "../../plugin/src/core/api-errors.js";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const ADMIN = TEST_API_TOKEN;
 
@@ -62,6 +65,11 @@ describe("management API: every error answer carries a stable code (real API on 
       {
         auth: { users: [{ login: "carol", tokens: ["carol-token-0000001"], packages: ["*"] }] },
         api: { enabled: true, port: 0, token: ADMIN },
+        // A webhook to the discard port: nothing is delivered, the routes answer.
+        events: {
+          webhooks: [{ name: "billing", url: "http://127.0.0.1:9/hook", secret: "webhook-secret-0123456789" }],
+          outbox: { file: join(mkdtempSync(join(tmpdir(), "va-codes-")), "outbox.sqlite") },
+        },
       },
       {
         apiProviders: {
@@ -117,6 +125,7 @@ describe("management API: every error answer carries a stable code (real API on 
     expectCode(readOnly, 409, "VA_API_CONFLICT");
     expect(readOnly.json.error).to.match(/main configuration/);
     expectCode(await call("GET", "/api/channels", ADMIN), 500, "VA_API_INTERNAL");
+    expectCode(await call("POST", "/api/webhooks/test", ADMIN, '{"webhook":"nope"}', json), 404, "VA_API_WEBHOOK_NOT_FOUND");
   });
 
   it("403 for a console cookie without its CSRF header", async () => {

@@ -15,6 +15,7 @@ const FLOORS: Readonly<Record<string, number>> = {
   "brute-force": 3,
   backend: 3,
   stats: 3,
+  events: 3,
   securetoken: 4,
   sessions: 5,
   publish: 5,

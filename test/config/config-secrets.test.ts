@@ -57,4 +57,20 @@ describe("configSecrets: every secret a plugin configuration holds", () => {
     expect(secrets).to.include("hunter2-pw");
     expect(secrets.join(" ")).to.not.include("auth.example");
   });
+
+  it("each webhook's secret and the credentials in its URL, not the URL", () => {
+    const secrets = configSecrets(
+      parse({
+        events: {
+          webhooks: [
+            { url: "https://hooks.example/a", secret: "webhook-secret-a-0123456789" },
+            { url: "https://svc:pa55-word@hooks.example/b", secret: "webhook-secret-b-0123456789" },
+          ],
+          outbox: { file: "/tmp/outbox.sqlite" },
+        },
+      }),
+    );
+    expect(secrets).to.include.members(["webhook-secret-a-0123456789", "webhook-secret-b-0123456789", "pa55-word"]);
+    expect(secrets.join(" ")).to.not.include("hooks.example");
+  });
 });

@@ -78,7 +78,7 @@ describe("building viewer authorization opens nothing; start opens, detach close
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "va-build-start-"))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** Every part that opens something: users file, statistics, HLS (edge keys), backend, API with token file, console, cluster. */
+  /** Every part that opens something: users file, statistics, HLS (edge keys), backend, API with token file, console, cluster, webhook outbox. */
   function fullConfig(): PluginConfig {
     const usersFile = join(dir, "users.yaml");
     writeFileSync(usersFile, "users:\n  - login: alice\n    tokens: [build-start-test-token-0123456789]\n    packages: ['*']\n");
@@ -90,6 +90,8 @@ describe("building viewer authorization opens nothing; start opens, detach close
       stats: { file: join(dir, "data", "stats.sqlite") },
       api: { enabled: true, port: 0, tokenFile: join(dir, "data", "api-token") },
       cluster: { redis: redis.url, nodeId: "edge-build-start", heartbeatMs: 200, timeoutMs: 500 },
+      // The outbox goes beside stats.file; the receiver (the backend stub) answers whatever it answers.
+      events: { webhooks: [{ url: `${backend.base}/hook`, secret: "build-start-webhook-secret-0123" }] },
     };
     return parseConfig(pluginConfigSchema, input) as PluginConfig;
   }
@@ -127,6 +129,7 @@ describe("building viewer authorization opens nothing; start opens, detach close
       expect(now.sighup, "the users file's SIGHUP listener").to.equal(baseline.sighup + 1);
       expect(added(baseline.fds, now.fds).join("\n"), "the ledger, the watcher, the sockets")
         .to.include("stats.sqlite")
+        .and.to.include("webhook-outbox.sqlite")
         .and.to.include("socket:");
       expect(readFileSync(config.api.tokenFile!, "utf8").trim(), "start writes the token the API was built with").to.equal(
         auth.config.api.token,

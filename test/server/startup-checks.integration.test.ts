@@ -87,7 +87,7 @@ describe("the bin's start checks: --check-config proves what start needs, busy p
     }
   });
 
-  it("without the fluent-ffmpeg and better-sqlite3 packages, --check-config and start name both with the install command, no stack trace", () => {
+  it("without the fluent-ffmpeg and better-sqlite3 packages, --check-config and start name both with the install command, no stack trace; so does the plugin with webhooks", () => {
     // An install of the package without its optional peers: the compiled tree and every other module.
     const app = join(dir, "app");
     mkdirSync(join(app, "node_modules"), { recursive: true });
@@ -100,6 +100,7 @@ describe("the bin's start checks: --check-config proves what start needs, busy p
     }
     const file = configFile("no-peers", [
       `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(join(dir, "no-peers-data"))} }`,
+      "events: { webhooks: [{ url: http://127.0.0.1:9/hook, secret: webhook-secret-0123456789 }] }",
       "channels:",
       CHANNEL,
     ]);
@@ -109,9 +110,21 @@ describe("the bin's start checks: --check-config proves what start needs, busy p
       expect(out.stderr)
         .to.include("channels: the fluent-ffmpeg package is not installed and the channels need it: npm install fluent-ffmpeg@2.1.3")
         .and.include("stats.file: the better-sqlite3 package is not installed")
+        .and.include("events.webhooks: the better-sqlite3 package is not installed and webhooks (their outbox) need it")
         .and.include("npm install better-sqlite3@12");
       expect(out.stdout + out.stderr).not.to.match(STACK_FRAME);
     }
+    // The plugin alone (an NMS app): building with webhooks fails at once, naming the key.
+    const script = [
+      `import { buildViewerAuth, parseConfig, pluginConfigSchema } from ${JSON.stringify(resolve(app, "dist/plugin/src/index.js"))};`,
+      "const config = parseConfig(pluginConfigSchema, { events: { webhooks: [{ url: 'http://127.0.0.1:9/hook', secret: 'webhook-secret-0123456789' }], outbox: { file: '/tmp/never-opened.sqlite' } } });",
+      "try { buildViewerAuth(config); console.log('built'); } catch (error) { console.error(error.message); process.exit(3); }",
+    ].join("\n");
+    const plugin = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", cwd: app, timeout: 60_000 });
+    expect(plugin.status, plugin.stdout + plugin.stderr).to.equal(3);
+    expect(plugin.stderr).to.include(
+      "events.webhooks: needs the better-sqlite3 package for the webhook outbox: npm install better-sqlite3@12",
+    );
   });
 
   for (const [key, variable] of [

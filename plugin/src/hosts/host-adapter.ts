@@ -50,6 +50,21 @@ export interface PublishStart {
   readonly live?: boolean;
 }
 
+/** A publisher the host accepted, as its start and its end are reported (the same object for both). */
+export interface PublishedStreamInfo {
+  readonly app: string;
+  readonly channel: string;
+  /** The publisher's address as the publish hook saw it; "" when unknown. */
+  readonly ip: string;
+  readonly protocol: "rtmp" | "flv" | "ws-flv";
+}
+
+/** Told when an accepted publisher starts and when it stops (webhook events); must not throw or block. */
+export interface PublishWatcher {
+  started(stream: PublishedStreamInfo): void;
+  ended(stream: PublishedStreamInfo): void;
+}
+
 /** The publish hook's answer: `reason` is for the audit log, never sent to the publisher. */
 export type PublishVerdict = { readonly allow: true } | { readonly allow: false; readonly reason: string };
 
@@ -99,6 +114,11 @@ export interface HostAdapter {
    * a name that is live (no take-over, no mixing). Called at most once, after `attachPlayGate`.
    */
   onPublish(hook: PublishHook): void;
+  /**
+   * Reports every publisher the host accepted (after the publish hook and the host's own checks) and its
+   * end. Optional: a host that cannot tell leaves it out. Called at most once, after `onPublish`.
+   */
+  watchPublishes?(watcher: PublishWatcher): void;
   /** Sets the host's own log level (`log.nmsLevel`), at attach and on a reload. */
   setLogLevel(level: string): void;
   /** Gives the host back its own play path and request handling. Safe to call twice. */

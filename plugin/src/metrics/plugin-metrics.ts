@@ -6,6 +6,8 @@ import type { Logger } from "../core/log.js";
 import type { SessionStore } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
 import { DROP_REASONS, type StatsLedger } from "../stats/stats-ledger.js";
+import type { WebhookEvents } from "../events/webhook-events.js";
+import { WEBHOOK_DROP_REASONS } from "../events/webhook-outbox.js";
 import { PUBLISH_ALLOW_REASONS, PUBLISH_DENY_REASONS, type PublishDecision } from "../publish/publish-decision.js";
 import type { EdgeCluster } from "../cluster/edge-cluster.js";
 import { packageVersion } from "../core/package-version.js";
@@ -27,6 +29,8 @@ export interface MetricsSources {
   channels?: () => readonly ChannelHealth[];
   /** The version of the node-media-server the plugin is attached to, once attached (`va_build_info{nms}`). */
   hostVersion?: () => string | undefined;
+  /** The webhooks (`va_webhook_*`), when configured. */
+  webhooks?: Pick<WebhookEvents, "counters"> | undefined;
 }
 
 /**
@@ -159,6 +163,7 @@ export class PluginMetrics {
     });
     if (ledger !== undefined) registerLedgerMetrics(this.registry, ledger);
     if (cluster !== undefined) registerClusterMetrics(this.registry, cluster);
+    if (sources.webhooks !== undefined) registerWebhookMetrics(this.registry, sources.webhooks);
     const stopCalls = backend?.onCall?.(
       guarded(log, "metrics.listener_failed", function observeBackendCall(call: { result: string; seconds: number }) {
         backendSeconds.observe({ result: call.result }, call.seconds);
@@ -332,6 +337,59 @@ function registerLedgerMetrics(registry: Registry, ledger: StatsLedger): void {
     registers: [registry],
     collect() {
       this.set(ledger.counters().pendingRows);
+    },
+  });
+}
+
+/** The webhooks' outbox and deliveries: pending per webhook, delivered and failed attempts, drops by reason. */
+function registerWebhookMetrics(registry: Registry, webhooks: Pick<WebhookEvents, "counters">): void {
+  new Gauge({
+    name: "va_webhook_pending",
+    help: "Webhook deliveries waiting in the outbox, by webhook",
+    labelNames: ["webhook"],
+    registers: [registry],
+    collect() {
+      for (const [webhook, count] of Object.entries(webhooks.counters().pending)) this.set({ webhook }, count);
+    },
+  });
+  const reportedDelivered = new Map<string, number>();
+  new Counter({
+    name: "va_webhook_delivered_total",
+    help: "Webhook deliveries the receiver answered with 2xx, by webhook",
+    labelNames: ["webhook"],
+    registers: [registry],
+    collect() {
+      for (const [webhook, count] of Object.entries(webhooks.counters().delivered)) {
+        this.inc({ webhook }, 0);
+        raiseTo(this, reportedDelivered, webhook, count, "webhook");
+      }
+    },
+  });
+  const reportedFailed = new Map<string, number>();
+  new Counter({
+    name: "va_webhook_failed_total",
+    help: "Webhook delivery attempts that failed (refused, non-2xx, over timeoutMs) and will be retried, by webhook",
+    labelNames: ["webhook"],
+    registers: [registry],
+    collect() {
+      for (const [webhook, count] of Object.entries(webhooks.counters().failed)) {
+        this.inc({ webhook }, 0);
+        raiseTo(this, reportedFailed, webhook, count, "webhook");
+      }
+    },
+  });
+  const reportedDropped = new Map<string, number>();
+  new Counter({
+    name: "va_webhook_dropped_total",
+    help: "Webhook deliveries given up undelivered, by reason (expired: older than events.outbox.maxAgeSec; overflow: beyond events.outbox.maxEvents, the oldest; write-failed: the outbox refused the write; unconfigured: the webhook left the configuration)",
+    labelNames: ["reason"],
+    registers: [registry],
+    collect() {
+      const dropped = webhooks.counters().dropped;
+      for (const reason of WEBHOOK_DROP_REASONS) {
+        this.inc({ reason }, 0);
+        raiseTo(this, reportedDropped, reason, dropped[reason], "reason");
+      }
     },
   });
 }

@@ -1,7 +1,7 @@
 import { resolve, sep } from "node:path";
 import { AlreadyAttachedError, ConfigError, NmsIncompatibleError } from "../../core/errors.js";
 import type { GateContext } from "../../gate/gate-context.js";
-import type { HostAdapter, HostInfo, HttpFrontHandler, PublishHook } from "../host-adapter.js";
+import type { HostAdapter, HostInfo, HttpFrontHandler, PublishHook, PublishWatcher } from "../host-adapter.js";
 import { spliceHttpFront, unspliceHttpFront, type SplicedFront } from "./nms2-http-front.js";
 import type { Nms2FfmpegSession, Nms2HttpServer, Nms2Internals, Nms2Server } from "./nms2-internals.js";
 import { Nms2PlayGate } from "./nms2-play-gate.js";
@@ -103,6 +103,10 @@ export class Nms2Host implements HostAdapter {
 
   onPublish(hook: PublishHook): void {
     this.#publish?.setHook(hook);
+  }
+
+  watchPublishes(watcher: PublishWatcher): void {
+    this.#publish?.watch(watcher);
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { Logger } from "../../core/log.js";
 import { parseIpAddress } from "../../net/ip-address.js";
 import { tcpEndpointsOf } from "../../net/process-proof.js";
-import type { PublishHook, PublishStart } from "../host-adapter.js";
+import type { PublishedStreamInfo, PublishHook, PublishStart, PublishWatcher } from "../host-adapter.js";
 import type { Nms2Internals } from "./nms2-internals.js";
 
 /** A session as NMS 2.7's `prePublish` sees it (RTMP only: its FLV sessions only play). */
@@ -24,6 +24,11 @@ export class Nms2PublishGate {
   readonly #log: Logger;
   #hook: PublishHook = () => ({ allow: true });
   readonly #listener = (id: unknown, streamPath: unknown, args: unknown) => this.#prePublish(id, streamPath, args);
+  #watcher: PublishWatcher | undefined;
+  /** Allowed publishers by NMS session id, from `prePublish` until NMS's `donePublish`. */
+  readonly #allowed = new Map<string, { info: PublishedStreamInfo; started: boolean }>();
+  readonly #onPost = (id: unknown) => this.#postPublish(id);
+  readonly #onDone = (id: unknown) => this.#donePublish(id);
 
   constructor(nms: Nms2Internals, log: Logger) {
     this.#nms = nms;
@@ -38,8 +43,42 @@ export class Nms2PublishGate {
     this.#hook = hook;
   }
 
+  /** Reports publishers NMS accepted (its `postPublish`) and their end (its `donePublish`). */
+  watch(watcher: PublishWatcher): void {
+    if (this.#watcher === undefined) {
+      this.#nms.context.nodeEvent.on("postPublish", this.#onPost);
+      this.#nms.context.nodeEvent.on("donePublish", this.#onDone);
+    }
+    this.#watcher = watcher;
+  }
+
   detach(): void {
     this.#nms.context.nodeEvent.off("prePublish", this.#listener);
+    this.#nms.context.nodeEvent.off("postPublish", this.#onPost);
+    this.#nms.context.nodeEvent.off("donePublish", this.#onDone);
+    this.#allowed.clear();
+  }
+
+  #postPublish(id: unknown): void {
+    const entry = typeof id === "string" ? this.#allowed.get(id) : undefined;
+    if (entry === undefined || entry.started) return;
+    entry.started = true;
+    this.#report(() => this.#watcher?.started(entry.info));
+  }
+
+  #donePublish(id: unknown): void {
+    const entry = typeof id === "string" ? this.#allowed.get(id) : undefined;
+    if (entry === undefined) return;
+    this.#allowed.delete(id as string);
+    if (entry.started) this.#report(() => this.#watcher?.ended(entry.info));
+  }
+
+  #report(action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      this.#log.error({ event: "publish.watcher_failed", err: error }, "the publish watcher threw");
+    }
   }
 
   #prePublish(id: unknown, streamPath: unknown, args: unknown): void {
@@ -48,10 +87,13 @@ export class Nms2PublishGate {
     const match = typeof streamPath === "string" ? /^\/([^/]*)\/([^/]*)$/.exec(streamPath) : null;
     let verdict;
     try {
-      verdict =
-        match === null
-          ? { allow: false as const, reason: "malformed stream path" }
-          : this.#hook(publishStart(session, match[1]!, match[2]!, args));
+      const start = match === null ? undefined : publishStart(session, match[1]!, match[2]!, args);
+      verdict = start === undefined ? { allow: false as const, reason: "malformed stream path" } : this.#hook(start);
+      if (verdict.allow && start !== undefined && this.#watcher !== undefined)
+        this.#allowed.set(id as string, {
+          info: { app: start.app, channel: start.channel, ip: start.ip, protocol: start.protocol },
+          started: false,
+        });
     } catch (error) {
       this.#log.error({ event: "publish.hook_failed", err: error }, "publish hook threw; refusing the publisher");
       verdict = { allow: false as const, reason: "publish hook failed" };

@@ -3,7 +3,7 @@ import { resolve, sep } from "node:path";
 import type NodeMediaServer from "node-media-server";
 import { AlreadyAttachedError, ConfigError, NmsIncompatibleError } from "../../core/errors.js";
 import type { GateContext } from "../../gate/gate-context.js";
-import type { HostAdapter, HostInfo, HttpFrontHandler, NodeMediaServerInstance, PublishHook } from "../host-adapter.js";
+import type { HostAdapter, HostInfo, HttpFrontHandler, NodeMediaServerInstance, PublishHook, PublishWatcher } from "../host-adapter.js";
 import { NmsInputShield } from "./nms-input-shield.js";
 import { nms4InternalsOf, type Nms4Internals } from "./nms4-internals.js";
 import { assertNmsShape, PlayGate } from "./play-gate.js";
@@ -99,6 +99,11 @@ export class Nms4Host implements HostAdapter {
   onPublish(hook: PublishHook): void {
     if (this.#gate === undefined) throw new Error("onPublish needs the play gate attached first");
     this.#gate.setPublishHook(hook);
+  }
+
+  watchPublishes(watcher: PublishWatcher): void {
+    if (this.#gate === undefined) throw new Error("watchPublishes needs the play gate attached first");
+    this.#gate.watchPublishes(watcher);
   }
 
   setLogLevel(level: string): void {

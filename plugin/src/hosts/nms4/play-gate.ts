@@ -11,7 +11,7 @@ import { closeConnection, isConnectionGone, protocolOf, refusePlay } from "./nms
 import { playFieldsOf } from "./nms-play-request.js";
 import { hookMapSet } from "./map-set-hook.js";
 import type { Nms4Internals } from "./nms4-internals.js";
-import type { PublishHook } from "../host-adapter.js";
+import type { PublishHook, PublishWatcher } from "../host-adapter.js";
 import { PublishGate } from "./publish-gate.js";
 
 type PlayFn = (session: BaseSession) => string | null;
@@ -56,6 +56,11 @@ export class PlayGate {
     this.#publish.setHook(hook);
   }
 
+  /** Reports accepted publishers and their end (`PublishGate.watch`). */
+  watchPublishes(watcher: PublishWatcher): void {
+    this.#publish.watch(watcher);
+  }
+
   /** Starts gating: wraps the broadcasts that exist and every one NMS creates from now on. */
   attach(): void {
     assertNmsShape(this.#nms4);
@@ -69,6 +74,7 @@ export class PlayGate {
     this.#attached = false;
     this.#unhook?.();
     this.#unhook = undefined;
+    this.#publish.detach();
     for (const [broadcast, originals] of this.#wrapped) {
       broadcast.postPlay = originals.postPlay;
       broadcast.donePlay = originals.donePlay;

@@ -5,7 +5,7 @@ import { parseIpAddress, parseNmsSessionAddress } from "../../net/ip-address.js"
 import { resolvePublisherAddress } from "../../net/client-address.js";
 import { tcpEndpointsOf } from "../../net/process-proof.js";
 import type { IpRuleList } from "../../net/ip-rule-list.js";
-import type { PublishHook, PublishStart, PublishVerdict } from "../host-adapter.js";
+import type { PublishedStreamInfo, PublishHook, PublishStart, PublishVerdict, PublishWatcher } from "../host-adapter.js";
 import { protocolOf, refusePlay } from "./nms-connection.js";
 import type { Nms4Internals } from "./nms4-internals.js";
 
@@ -44,6 +44,10 @@ export class PublishGate {
   readonly #nms4: Nms4Internals;
   readonly #trustedProxies: () => IpRuleList;
   #hook: PublishHook | undefined;
+  #watcher: PublishWatcher | undefined;
+  /** Accepted publishers by stream path, until NMS's `donePublish` (after its resume window). */
+  readonly #live = new Map<string, PublishedStreamInfo>();
+  readonly #onDonePublish = (session: BaseSession) => this.#donePublish(session);
 
   /** `trustedProxies` is read at every publish (a reload replaces the list). */
   constructor(log: Logger, nms4: Nms4Internals, trustedProxies: () => IpRuleList) {
@@ -56,6 +60,22 @@ export class PublishGate {
     this.#hook = hook;
   }
 
+  /**
+   * Reports accepted publishers and their end. NMS 4.4.3 keeps a publish open for 30 s after its
+   * publisher leaves (the same address may resume it): the end is NMS's own `donePublish` event, after
+   * that window, and a resumed publish is the same publish (no second start).
+   */
+  watch(watcher: PublishWatcher): void {
+    if (this.#watcher === undefined) this.#nms4.Context.eventEmitter.on("donePublish", this.#onDonePublish);
+    this.#watcher = watcher;
+  }
+
+  detach(): void {
+    this.#nms4.Context.eventEmitter.off("donePublish", this.#onDonePublish);
+    this.#watcher = undefined;
+    this.#live.clear();
+  }
+
   /** The `postPublish` NMS calls instead of `original` on `broadcast`. */
   postPublish(broadcast: BroadcastServer, original: PostPublish, session: BaseSession): string | null {
     if (isServerOwn(session, this.#nms4)) return original(session);
@@ -66,6 +86,7 @@ export class PublishGate {
       return REFUSED;
     }
     const error = original(session);
+    if (error === null) this.#started(session, verdict);
     if (error !== null) {
       this.#log.info(
         { event: "publish.nms_refused", app: session.streamApp, channel: session.streamName, ip: addressOf(session), reason: error },
@@ -76,13 +97,36 @@ export class PublishGate {
     return error;
   }
 
-  #verdict(session: BaseSession, live: boolean): PublishVerdict {
+  #started(session: BaseSession, verdict: PublishVerdict & { start?: PublishStart }): void {
+    const start = verdict.start;
+    if (this.#watcher === undefined || start === undefined || this.#live.has(session.streamPath)) return;
+    const info: PublishedStreamInfo = { app: start.app, channel: start.channel, ip: start.ip, protocol: start.protocol };
+    this.#live.set(session.streamPath, info);
+    this.#report(() => this.#watcher?.started(info));
+  }
+
+  #donePublish(session: BaseSession): void {
+    const info = this.#live.get(session.streamPath);
+    if (info === undefined) return;
+    this.#live.delete(session.streamPath);
+    this.#report(() => this.#watcher?.ended(info));
+  }
+
+  #report(action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      this.#log.error({ event: "publish.watcher_failed", err: error }, "the publish watcher threw");
+    }
+  }
+
+  #verdict(session: BaseSession, live: boolean): PublishVerdict & { start?: PublishStart } {
     const hook = this.#hook;
     const start = publishStartOf(session, live, this.#trustedProxies());
     if (hook === undefined || start === null)
       return { allow: false, reason: hook === undefined ? "no publish policy" : "unsupported protocol" };
     try {
-      return hook(start);
+      return { ...hook(start), start };
     } catch (error) {
       this.#log.error({ event: "publish.hook_failed", err: error }, "the publish hook threw; publisher refused");
       return { allow: false, reason: "publish hook failed" };
