@@ -340,7 +340,16 @@ function probePaths(): OpenApiObject {
         responses: {
           "200": jsonResponse(
             "The OpenAPI 3.1 document",
-            { type: "object", required: ["openapi", "info", "paths", "components"], properties: { openapi: { const: "3.1.0" } } },
+            {
+              type: "object",
+              required: ["openapi", "info", "paths", "components"],
+              properties: {
+                openapi: { const: "3.1.0" },
+                info: { type: "object", required: ["title", "version"], properties: { title: str(), version: str() } },
+                paths: { type: "object" },
+                components: { type: "object" },
+              },
+            },
             { ETag: { schema: str(), required: true } },
           ),
           "304": { description: "Not modified (If-None-Match matched the ETag)" },
