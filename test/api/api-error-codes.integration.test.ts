@@ -3,6 +3,7 @@ import { request } from "node:http";
 import { startNms, type NmsInstance } from "../helpers/nms-instance.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
 import { API_ERROR_CODES } from "../../plugin/src/core/api-errors.js";
+import { contractProblems } from "../helpers/openapi-check.js";
 
 const ADMIN = TEST_API_TOKEN;
 
@@ -20,6 +21,8 @@ function send(port: number, method: string, path: string, headers: Record<string
       res.on("data", (c: Buffer) => chunks.push(c));
       res.once("end", () => {
         const text = Buffer.concat(chunks).toString("utf8");
+        const problems = contractProblems({ method, path, status: res.statusCode ?? 0, headers: res.headers, body: text });
+        if (problems.length > 0) return reject(new Error(`the answer breaks the OpenAPI document:\n  ${problems.join("\n  ")}`));
         resolve({
           status: res.statusCode ?? 0,
           headers: res.headers,
