@@ -396,6 +396,16 @@ function consolePaths(): OpenApiObject {
         parameters: [pathParam("file", "A file of the console (a fixed table; no other file is served)")],
       }),
     },
+    "/console/vendor/{file}": {
+      ...otherMethods,
+      get: operation("get", "/console/vendor/{file}", {
+        ...file("One of the console's vendored libraries (htm with preact, hls.js)", {
+          description: "The file",
+          content: { "text/javascript": { schema: str() } },
+        }),
+        parameters: [pathParam("file", "A vendored file of the console (a fixed table)")],
+      }),
+    },
     "/api/console/sign-in": {
       post: operation("post", "/api/console/sign-in", {
         summary: "Signs the console in with the API credential: a session cookie and its CSRF token",
