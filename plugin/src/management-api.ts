@@ -31,6 +31,7 @@ import { ApiRouter, type TableRoute } from "./api/api-router.js";
 import { sendJson } from "./core/api-reply.js";
 import { signInConsole } from "./api/console-sign-in.js";
 import { apiErrorBody } from "./core/api-errors.js";
+import { serveOpenApi } from "./api/openapi-route.js";
 
 /** Things the API reports that the plugin does not own (the bundled server's channels). */
 export interface ApiProviders {
@@ -115,6 +116,8 @@ export class ManagementApi {
         // `/api/live`: 200 while the process serves requests; `/api/ready`: see #ready.
         { method: "GET", pattern: /^\/api\/live$/, access: "open", serve: ({ res }) => sendJson(res, 200, { status: "live" }) },
         { method: "GET", pattern: /^\/api\/ready$/, access: "open", serve: ({ res }) => this.#ready(res) },
+        // The API's contract (OpenAPI 3.1), public like the docs that describe the same routes: see serveOpenApi.
+        { method: "GET", pattern: /^\/api\/openapi\.json$/, access: "open", serve: ({ req, res }) => serveOpenApi(req, res) },
         { method: "*", pattern: /^\/console(?:\/.*)?$/s, access: "open", serve: ({ req, res, path }) => front.serveAsset(req, res, path) },
         // Open: the credential is in the body, checked (and counted on failure) by the sign-in itself.
         {
@@ -178,6 +181,11 @@ export class ManagementApi {
     const port = (this.#server.address() as AddressInfo).port;
     this.#log.info({ event: "api.listening", bind: this.#options.bind, port }, "management API listening");
     return port;
+  }
+
+  /** The route table's rows (method and path pattern): the OpenAPI document's paths are checked against them. */
+  get routes(): readonly Pick<TableRoute, "method" | "pattern" | "exactMethod" | "access">[] {
+    return this.#router.routes;
   }
 
   get port(): number | undefined {

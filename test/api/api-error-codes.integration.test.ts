@@ -6,6 +6,7 @@ import { API_ERROR_CODES } from "../../plugin/src/core/api-errors.js";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { contractProblems } from "../helpers/openapi-check.js";
 
 const ADMIN = TEST_API_TOKEN;
 
@@ -23,6 +24,8 @@ function send(port: number, method: string, path: string, headers: Record<string
       res.on("data", (c: Buffer) => chunks.push(c));
       res.once("end", () => {
         const text = Buffer.concat(chunks).toString("utf8");
+        const problems = contractProblems({ method, path, status: res.statusCode ?? 0, headers: res.headers, body: text });
+        if (problems.length > 0) return reject(new Error(`the answer breaks the OpenAPI document:\n  ${problems.join("\n  ")}`));
         resolve({
           status: res.statusCode ?? 0,
           headers: res.headers,

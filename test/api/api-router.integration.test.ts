@@ -3,6 +3,7 @@ import { request } from "node:http";
 import { startNms, type NmsInstance } from "../helpers/nms-instance.js";
 import { rawStatusLine } from "../helpers/raw-http.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
+import { contractProblems } from "../helpers/openapi-check.js";
 
 const ADMIN = TEST_API_TOKEN;
 
@@ -16,8 +17,14 @@ function send(
 ): Promise<{ status: number; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: "127.0.0.1", port, method, path, headers }, (res) => {
-      res.resume();
-      res.once("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.once("end", () => {
+        const status = res.statusCode ?? 0;
+        const problems = contractProblems({ method, path, status, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") });
+        if (problems.length > 0) return reject(new Error(`the answer breaks the OpenAPI document:\n  ${problems.join("\n  ")}`));
+        resolve({ status, headers: res.headers });
+      });
     });
     req.once("error", reject);
     req.end(body);

@@ -10,6 +10,7 @@ import { ConfigError, parseConfig, pluginConfigSchema, type PluginConfig } from 
 import { buildViewerAuth } from "../../plugin/src/viewer-auth.js";
 import { auditSecrets, recordExternalLog } from "../helpers/log-audit.js";
 import { waitFor } from "../helpers/wait-for.js";
+import { apiFetch } from "../helpers/openapi-check.js";
 
 describe("API credentials that cannot be guessed", function () {
   this.timeout(60_000);
@@ -101,7 +102,7 @@ describe("API credentials that cannot be guessed", function () {
         auditSecrets(token);
         expect(tokenWeakness(token)).to.equal(undefined);
         const get = (credential: string) =>
-          fetch(`http://127.0.0.1:${apiPort}/api/sessions`, { headers: { Authorization: `Bearer ${credential}` } });
+          apiFetch(`http://127.0.0.1:${apiPort}/api/sessions`, { headers: { Authorization: `Bearer ${credential}` } });
         expect((await get(token)).status).to.equal(200);
         expect((await get("quickstart-admin")).status).to.equal(401);
         expect(output).to.not.include(token);

@@ -6,6 +6,7 @@ import { MAX_JSON_DEPTH } from "../../plugin/src/core/api-route.js";
 import { startNms, type NmsInstance } from "../helpers/nms-instance.js";
 import { ManualClock } from "../helpers/manual-clock.js";
 import { TEST_API_TOKEN, TEST_PREVIOUS_API_TOKEN } from "../helpers/api-tokens.js";
+import { apiFetch } from "../helpers/openapi-check.js";
 
 const ADMIN = TEST_API_TOKEN;
 const PREVIOUS = TEST_PREVIOUS_API_TOKEN;
@@ -16,7 +17,7 @@ describe("management API throttle: the right credential always works (real API o
   let nms: NmsInstance;
   let dir: string;
   const call = (path: string, token: string | null, init: RequestInit = {}) =>
-    fetch(`http://127.0.0.1:${nms.auth.api!.port}${path}`, {
+    apiFetch(`http://127.0.0.1:${nms.auth.api!.port}${path}`, {
       ...init,
       headers: { ...(token === null ? {} : { Authorization: `Bearer ${token}` }), ...(init.headers ?? {}) },
     });

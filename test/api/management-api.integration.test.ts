@@ -8,6 +8,7 @@ import { TokenAuthorizer } from "../helpers/token-authorizer.js";
 import { establishedOnPort } from "../helpers/tcp-connections.js";
 import { TEST_API_TOKEN, TEST_PREVIOUS_API_TOKEN } from "../helpers/api-tokens.js";
 import { sleep } from "../helpers/sleep.js";
+import { apiFetch } from "../helpers/openapi-check.js";
 
 const TOKEN = TEST_API_TOKEN;
 /** The token before a rotation: still accepted while clients switch. */
@@ -17,7 +18,7 @@ describe("management API (real server, real players)", function () {
   this.timeout(90000);
   let run: RunningServer;
   const api = (path: string, init: RequestInit = {}, token: string | null = TOKEN) =>
-    fetch(`http://127.0.0.1:${run.server.ports.api}${path}`, {
+    apiFetch(`http://127.0.0.1:${run.server.ports.api}${path}`, {
       ...init,
       headers: token === null ? {} : { Authorization: `Bearer ${token}` },
     });

@@ -5,6 +5,7 @@ import type { ConfigError } from "../../plugin/src/core/errors.js";
 import { pluginConfigSchema } from "../../plugin/src/plugin-config-schema.js";
 import { startNms, type NmsInstance } from "../helpers/nms-instance.js";
 import { TEST_API_TOKEN, TEST_PREVIOUS_API_TOKEN } from "../helpers/api-tokens.js";
+import { apiFetch } from "../helpers/openapi-check.js";
 
 const ADMIN = TEST_API_TOKEN;
 const SCRAPER = generateApiToken();
@@ -26,7 +27,7 @@ describe("api.metricsToken: a scraper's credential for GET /metrics only (real A
   this.timeout(30000);
   let nms: NmsInstance;
   const call = (method: string, path: string, token: string | null) =>
-    fetch(`http://127.0.0.1:${nms.auth.api!.port}${path}`, {
+    apiFetch(`http://127.0.0.1:${nms.auth.api!.port}${path}`, {
       method,
       headers: token === null ? {} : { Authorization: `Bearer ${token}` },
     });
@@ -78,8 +79,8 @@ describe("/metrics without api.metricsToken (real API on port 0)", function () {
     try {
       await other.auth.ready;
       const url = `http://127.0.0.1:${other.auth.api!.port}/metrics`;
-      expect((await fetch(url, { headers: { Authorization: `Bearer ${SCRAPER}` } })).status).to.equal(401);
-      expect((await fetch(url, { headers: { Authorization: `Bearer ${ADMIN}` } })).status).to.equal(200);
+      expect((await apiFetch(url, { headers: { Authorization: `Bearer ${SCRAPER}` } })).status).to.equal(401);
+      expect((await apiFetch(url, { headers: { Authorization: `Bearer ${ADMIN}` } })).status).to.equal(200);
     } finally {
       await other.stop();
     }

@@ -6,6 +6,7 @@ import { buildViewerAuth, type ViewerAuth } from "../../plugin/src/viewer-auth.j
 import { createCapturingLogger } from "../helpers/capturing-logger.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
 import { waitUntil } from "../helpers/wait-for.js";
+import { apiFetch } from "../helpers/openapi-check.js";
 
 describe("console routes over real HTTP (in-process plugin with its API)", function () {
   this.timeout(30_000);
@@ -86,7 +87,7 @@ describe("console routes over real HTTP (in-process plugin with its API)", funct
 
   it("signs in only with a JSON credential, and a cookie call that changes something needs the CSRF header", async () => {
     const signIn = (body: string, type = "application/json") =>
-      fetch(`${base}/api/console/sign-in`, { method: "POST", headers: { "Content-Type": type }, body });
+      apiFetch(`${base}/api/console/sign-in`, { method: "POST", headers: { "Content-Type": type }, body });
     expect((await signIn(`credential=${TOKEN}`, "application/x-www-form-urlencoded")).status, "a plain form cannot sign in").to.equal(415);
     expect((await signIn("{not json")).status).to.equal(400);
     expect((await signIn(JSON.stringify({ credential: "wrong-credential" }))).status).to.equal(401);
@@ -94,9 +95,9 @@ describe("console routes over real HTTP (in-process plugin with its API)", funct
     expect(ok.status).to.equal(200);
     const cookie = ok.headers.get("set-cookie")!.split(";")[0]!;
     const { csrf } = (await ok.json()) as { csrf: string };
-    expect((await fetch(`${base}/api/sessions`, { headers: { Cookie: cookie } })).status).to.equal(200);
+    expect((await apiFetch(`${base}/api/sessions`, { headers: { Cookie: cookie } })).status).to.equal(200);
     const revoke = (headers: Record<string, string>) =>
-      fetch(`${base}/api/sessions/revoke`, {
+      apiFetch(`${base}/api/sessions/revoke`, {
         method: "POST",
         headers: { Cookie: cookie, "Content-Type": "application/json", ...headers },
         body: JSON.stringify({ token: "some-token-123" }),
@@ -108,14 +109,14 @@ describe("console routes over real HTTP (in-process plugin with its API)", funct
       auth.revocations.list().map((r) => r.kind),
       "the token is revoked from now on",
     ).to.include("token");
-    const signOut = await fetch(`${base}/api/console/sign-out`, { method: "POST", headers: { Cookie: cookie, "X-CSRF-Token": csrf } });
+    const signOut = await apiFetch(`${base}/api/console/sign-out`, { method: "POST", headers: { Cookie: cookie, "X-CSRF-Token": csrf } });
     expect(signOut.headers.get("set-cookie")).to.include("Max-Age=0");
-    expect((await fetch(`${base}/api/sessions`, { headers: { Cookie: cookie } })).status).to.equal(401);
+    expect((await apiFetch(`${base}/api/sessions`, { headers: { Cookie: cookie } })).status).to.equal(401);
   });
 
   it("the preview link needs a securetoken secret and the HLS port, and names a channel exactly", async () => {
     const get = async (path: string) => {
-      const r = await fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+      const r = await apiFetch(`${base}${path}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
       return [r.status, (await r.json()) as Record<string, unknown>] as const;
     };
     expect((await get("/api/console/preview?channel=../etc"))[0]).to.equal(400);

@@ -10,6 +10,7 @@ import { httpGetFor } from "../helpers/flv-clients.js";
 import { hasChromium, launchChromium } from "../helpers/chromium.js";
 import { freePort } from "../helpers/free-port.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
+import { apiFetch } from "../helpers/openapi-check.js";
 
 const ADMIN = TEST_API_TOKEN;
 const XSS = "<img src=x onerror=alert(1)>";
@@ -99,14 +100,14 @@ describe("operator console in a real Chromium (real bundled server, real ffmpeg 
   });
 
   it("serves the console with a strict Content-Security-Policy, exact files only", async () => {
-    const index = await fetch(base);
+    const index = await apiFetch(base);
     expect(index.status).to.equal(200);
     const csp = index.headers.get("content-security-policy") ?? "";
     expect(csp).to.include("default-src 'self'").and.include("script-src 'self'").and.include("media-src 'self' blob:");
     expect(csp).to.not.include("unsafe-inline");
     const api = `http://127.0.0.1:${run.server.ports.api}`;
-    expect((await fetch(`${base}vendor/hls.mjs`)).status).to.equal(200);
-    expect((await fetch(`${base}vendor/htm-preact.js`)).status).to.equal(200);
+    expect((await apiFetch(`${base}vendor/hls.mjs`)).status).to.equal(200);
+    expect((await apiFetch(`${base}vendor/htm-preact.js`)).status).to.equal(200);
     for (const path of [
       "/console/../package.json",
       "/console/vendor/",
@@ -116,7 +117,7 @@ describe("operator console in a real Chromium (real bundled server, real ffmpeg 
     ]) {
       expect((await httpGetFor(`${api}${path}`, 1000)).status, path).to.equal(404);
     }
-    const redirect = await fetch(`${api}/console`, { redirect: "manual" });
+    const redirect = await apiFetch(`${api}/console`, { redirect: "manual" });
     expect([redirect.status, redirect.headers.get("location")]).to.deep.equal([301, "console/"]);
   });
 
@@ -216,7 +217,7 @@ describe("operator console in a real Chromium (real bundled server, real ffmpeg 
     );
     expect(withWrongCsrf).to.equal(403);
     // Without the cookie (another site's page, curl) it is no credential at all.
-    expect((await fetch(`http://127.0.0.1:${run.server.ports.api}/api/sessions`)).status).to.equal(401);
+    expect((await apiFetch(`http://127.0.0.1:${run.server.ports.api}/api/sessions`)).status).to.equal(401);
   });
 
   it("plays the channel preview through a signed link (the <video> time advances)", async () => {
@@ -348,7 +349,7 @@ http {
     await page.waitForSelector("input[name=credential]");
     expect(await page.evaluate(async () => (await fetch("../api/sessions")).status)).to.equal(401);
     const signIn = (credential: string) =>
-      fetch(`http://127.0.0.1:${run.server.ports.api}/api/console/sign-in`, {
+      apiFetch(`http://127.0.0.1:${run.server.ports.api}/api/console/sign-in`, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ credential }),

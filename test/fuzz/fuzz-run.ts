@@ -7,6 +7,7 @@ import type { CaseContext, Family } from "./fuzz-case.js";
 import { describeExit, FuzzServer } from "./fuzz-server.js";
 import { probeHls, probeHttpFlv, probeRtmp, probeWsFlv, type ProbeResult, type ProbeTarget } from "./liveness-probe.js";
 import { sleep } from "../helpers/sleep.js";
+import { apiFetch } from "../helpers/openapi-check.js";
 
 /** How a fuzz run is bounded and what it checks. */
 export interface FuzzOptions {
@@ -432,7 +433,7 @@ async function measureBaseline(
 /** The status the operator's own token gets from `/api/health`. */
 async function apiHealth(server: FuzzServer): Promise<number> {
   try {
-    const answer = await fetch(`http://127.0.0.1:${server.ports.api}/api/health`, {
+    const answer = await apiFetch(`http://127.0.0.1:${server.ports.api}/api/health`, {
       headers: { Authorization: `Bearer ${server.apiToken}` },
       signal: AbortSignal.timeout(5000),
     });

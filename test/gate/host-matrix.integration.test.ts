@@ -8,6 +8,7 @@ import { ScriptedAuthorizer } from "../helpers/scripted-authorizer.js";
 import { RawRtmpClient, connectObject } from "../helpers/rtmp-wire.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
 import { sleep } from "../helpers/sleep.js";
+import { apiFetch } from "../helpers/openapi-check.js";
 
 const STREAM = "mx";
 const TOKEN = TEST_API_TOKEN;
@@ -31,7 +32,7 @@ for (const line of NMS_LINES) {
     const rtmpUrl = (query = "") => `rtmp://127.0.0.1:${nms.rtmpPort}/live/${STREAM}${query}`;
     const hlsUrl = (path: string) => `http://127.0.0.1:${nms.httpPort}${path}`;
     const api = (path: string, init: RequestInit = {}) =>
-      fetch(`http://127.0.0.1:${nms.auth.api!.port}${path}`, { ...init, headers: { Authorization: `Bearer ${TOKEN}` } });
+      apiFetch(`http://127.0.0.1:${nms.auth.api!.port}${path}`, { ...init, headers: { Authorization: `Bearer ${TOKEN}` } });
 
     before(async function () {
       if (!hasFfmpeg) this.skip();

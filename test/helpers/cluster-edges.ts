@@ -5,6 +5,7 @@ import { request } from "undici";
 import { spawnLogged, type SpawnedProcess } from "./spawned-process.js";
 import { testChannel, waitFor } from "./bundled-server.js";
 import { TEST_API_TOKEN } from "./api-tokens.js";
+import { assertMatchesContract } from "./openapi-check.js";
 import { descendantsOf, isRunning } from "./process-tree.js";
 
 export const EDGE_API_TOKEN = TEST_API_TOKEN;
@@ -62,6 +63,7 @@ export async function startEdge(name: string, plugin: Record<string, unknown>): 
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.body.text();
+    assertMatchesContract({ method, path, status: res.statusCode, headers: res.headers, body: text });
     let json: unknown;
     try {
       json = JSON.parse(text);

@@ -8,12 +8,13 @@ import { allow, PASS } from "../../plugin/src/core/decision.js";
 import { TokenAuthorizer } from "../helpers/token-authorizer.js";
 import { sleep } from "../helpers/sleep.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
+import { assertMatchesContract } from "../helpers/openapi-check.js";
 
 const PLAYLIST =
   "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:2.0,\nseg_1.ts\n#EXTINF:2.0,\nseg_2.ts\n";
 const API_TOKEN = TEST_API_TOKEN;
 
-type Answer = { status: number; body: string };
+type Answer = { status: number; body: string; headers: http.IncomingHttpHeaders };
 
 /** GETs on keep-alive connections from one local address, `parallel` at a time. */
 function getter(port: number, localAddress = "127.0.0.1", parallel = 20) {
@@ -24,7 +25,7 @@ function getter(port: number, localAddress = "127.0.0.1", parallel = 20) {
         let body = "";
         res.setEncoding("utf8");
         res.on("data", (c: string) => (body += c));
-        res.on("end", () => resolve({ status: res.statusCode!, body }));
+        res.on("end", () => resolve({ status: res.statusCode!, body, headers: res.headers }));
       });
       req.on("error", reject);
       req.end();
@@ -74,7 +75,9 @@ describe("HLS floods on a real NMS 4.4.3 with the plugin: unplayed sessions boun
   async function api(path: string): Promise<Answer> {
     const c = getter(nms.auth.api!.port!);
     try {
-      return await c.get(path, { Authorization: `Bearer ${API_TOKEN}` });
+      const answer = await c.get(path, { Authorization: `Bearer ${API_TOKEN}` });
+      assertMatchesContract({ method: "GET", path, ...answer });
+      return answer;
     } finally {
       c.close();
     }

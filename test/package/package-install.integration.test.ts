@@ -12,6 +12,7 @@ import { connectObject, RawRtmpClient } from "../helpers/rtmp-wire.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
 import { sleep } from "../helpers/sleep.js";
 import { waitUntil } from "../helpers/wait-for.js";
+import { apiFetch } from "../helpers/openapi-check.js";
 
 /**
  * The package as a new user gets it: `npm pack`, the tarball installed into a fresh app outside the
@@ -542,7 +543,7 @@ const codeOf = (fn) => { try { fn(); return "attached"; } catch (e) { return e i
 /** A management API call on the installed app; status 0 while it does not answer yet. */
 async function apiCall(port: number, path: string, method: string): Promise<{ status: number; body: string }> {
   try {
-    const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers: { authorization: `Bearer ${API_TOKEN}` } });
+    const res = await apiFetch(`http://127.0.0.1:${port}${path}`, { method, headers: { authorization: `Bearer ${API_TOKEN}` } });
     return { status: res.status, body: await res.text() };
   } catch {
     return { status: 0, body: "" };

@@ -4,6 +4,7 @@ import { httpGetFor } from "../helpers/flv-clients.js";
 import { startPublishingNms, type NmsInstance } from "../helpers/nms-instance.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
+import { apiFetch } from "../helpers/openapi-check.js";
 
 describe("revocations", () => {
   (hasFfmpeg ? describe : describe.skip)("in one process (real NMS, real API)", function () {
@@ -11,7 +12,7 @@ describe("revocations", () => {
     const TOKEN = TEST_API_TOKEN;
     let nms: NmsInstance;
     const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`http://127.0.0.1:${nms.auth.api!.port}${path}`, {
+      const res = await apiFetch(`http://127.0.0.1:${nms.auth.api!.port}${path}`, {
         method,
         headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
         body: body === undefined ? undefined : JSON.stringify(body),

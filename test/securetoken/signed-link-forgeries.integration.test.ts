@@ -6,6 +6,7 @@ import { httpGetFor, type HttpFlvResult } from "../helpers/flv-clients.js";
 import { startLineNms, startNms, startPublishingNms, type LineNms, type NmsInstance } from "../helpers/nms-instance.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
+import { apiFetch } from "../helpers/openapi-check.js";
 
 const SECRET = "forgery-play-secret-3f9a";
 const PUBLISH_SECRET = "forgery-publish-secret-7c21";
@@ -50,7 +51,7 @@ function expectRefusedWithoutMedia(result: HttpFlvResult, what: string): void {
     const link = (url: string, over: { nowMs?: number; lifetimeSec?: number } = {}) =>
       makeSecureLink({ url, ip: "127.0.0.1", secret: SECRET, lifetimeSec: 600, ...over });
     const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`http://127.0.0.1:${nms.auth.api!.port}${path}`, {
+      const res = await apiFetch(`http://127.0.0.1:${nms.auth.api!.port}${path}`, {
         method,
         headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -201,7 +202,7 @@ function expectRefusedWithoutMedia(result: HttpFlvResult, what: string): void {
   describe("nms sign: revoked, then replayed in ?sign= (which revocation did not read)", () => {
     let nms: NmsInstance;
     const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`http://127.0.0.1:${nms.auth.api!.port}${path}`, {
+      const res = await apiFetch(`http://127.0.0.1:${nms.auth.api!.port}${path}`, {
         method,
         headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" },
         body: body === undefined ? undefined : JSON.stringify(body),

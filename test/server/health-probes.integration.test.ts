@@ -2,13 +2,15 @@ import { expect } from "chai";
 import { hasFfmpeg } from "../helpers/ffmpeg.js";
 import { startBundledServer, waitFor, type RunningServer } from "../helpers/bundled-server.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
+import { apiFetch } from "../helpers/openapi-check.js";
 
 const TOKEN = TEST_API_TOKEN;
 
 describe("liveness and readiness probes (/api/live, /api/ready, no credential)", function () {
   this.timeout(90000);
   let run: RunningServer;
-  const get = (path: string, headers: Record<string, string> = {}) => fetch(`http://127.0.0.1:${run.server.ports.api}${path}`, { headers });
+  const get = (path: string, headers: Record<string, string> = {}) =>
+    apiFetch(`http://127.0.0.1:${run.server.ports.api}${path}`, { headers });
   const ready = async () => {
     const res = await get("/api/ready");
     return { status: res.status, body: (await res.json()) as { status: string; notReady?: { app: string; id: string; state: string }[] } };
@@ -24,7 +26,7 @@ describe("liveness and readiness probes (/api/live, /api/ready, no credential)",
     const live = await get("/api/live");
     expect(live.status).to.equal(200);
     expect(await live.json()).to.deep.equal({ status: "live" });
-    expect((await fetch(`http://127.0.0.1:${run.server.ports.api}/api/live`, { method: "HEAD" })).status).to.equal(200);
+    expect((await apiFetch(`http://127.0.0.1:${run.server.ports.api}/api/live`, { method: "HEAD" })).status).to.equal(200);
     expect((await get("/api/health")).status).to.equal(401);
     expect((await get("/api/health", { Authorization: `Bearer ${TOKEN}` })).status).to.equal(200);
     expect((await get("/api/live", { Authorization: "Bearer wrong-token-wrong" })).status, "a probe ignores any credential").to.equal(200);

@@ -13,6 +13,7 @@ import { recordExternalLog } from "../helpers/log-audit.js";
 import { commandOf, descendantsOf, isRunning } from "../helpers/process-tree.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
 import { sleep } from "../helpers/sleep.js";
+import { apiFetch } from "../helpers/openapi-check.js";
 
 /** docs/operations.md "Deploy": a stop after SIGTERM/SIGINT takes at most server.stopTimeoutMs + 5 s (10 s by default). */
 const SHUTDOWN_BOUND_MS = 10_000;
@@ -419,13 +420,13 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
       await treeOnAir(server.proc.pid!); // the ingest publishes to VA_RTMP_PORT
       const live = await waitFor(
         "the API on VA_API_PORT",
-        async () => (await fetch(`http://127.0.0.1:${apiPort}/api/live`).catch(() => undefined))?.status,
+        async () => (await apiFetch(`http://127.0.0.1:${apiPort}/api/live`).catch(() => undefined))?.status,
         30_000,
       );
       expect(live).to.equal(200);
-      expect((await fetch(`http://127.0.0.1:${apiPort}/api/sessions`)).status).to.equal(401);
+      expect((await apiFetch(`http://127.0.0.1:${apiPort}/api/sessions`)).status).to.equal(401);
       expect(
-        (await fetch(`http://127.0.0.1:${apiPort}/api/sessions`, { headers: { Authorization: `Bearer ${API_TOKEN}` } })).status,
+        (await apiFetch(`http://127.0.0.1:${apiPort}/api/sessions`, { headers: { Authorization: `Bearer ${API_TOKEN}` } })).status,
       ).to.equal(200);
       expect((await httpGetFor(`http://127.0.0.1:${httpPort}/live/a.flv`, 1000)).bytes, "HTTP-FLV on VA_HTTP_PORT").to.be.greaterThan(0);
       // A warn line: a reload that changes a restart-only key. Its info line (config.reloaded) is below VA_LOG_LEVEL.
@@ -579,7 +580,7 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
       );
       const ready = await waitFor(
         "ready",
-        async () => ((await fetch(`http://127.0.0.1:${apiPort}/api/ready`)).status === 200 ? true : undefined),
+        async () => ((await apiFetch(`http://127.0.0.1:${apiPort}/api/ready`)).status === 200 ? true : undefined),
         30_000,
       );
       expect(ready).to.equal(true);

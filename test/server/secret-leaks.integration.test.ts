@@ -11,6 +11,7 @@ import { auditSecrets } from "../helpers/log-audit.js";
 import { spawnLogged } from "../helpers/spawned-process.js";
 import type { ChannelStatus } from "../../server/src/channels/channel-runner.js";
 import { TEST_API_TOKEN, TEST_PREVIOUS_API_TOKEN } from "../helpers/api-tokens.js";
+import { apiFetch } from "../helpers/openapi-check.js";
 
 // Every secret the run's configuration holds. None may appear in any log line or API answer.
 const SOURCE_PASSWORD = "pa55word-of-the-origin";
@@ -43,7 +44,7 @@ describe("secrets in the bundled server's logs and API answers", function () {
   /** Every API answer body of the run, with the route it came from. */
   const answers: { path: string; body: string }[] = [];
   const api = async (path: string, token: string | null = API_TOKEN) => {
-    const response = await fetch(`http://127.0.0.1:${run.server.ports.api}${path}`, {
+    const response = await apiFetch(`http://127.0.0.1:${run.server.ports.api}${path}`, {
       headers: token === null ? {} : { Authorization: `Bearer ${token}` },
     });
     const body = await response.text();

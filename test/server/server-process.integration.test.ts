@@ -10,6 +10,7 @@ import { spawnLogged } from "../helpers/spawned-process.js";
 import { childrenOf, commandOf, isRunning } from "../helpers/process-tree.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
 import { sleep } from "../helpers/sleep.js";
+import { apiFetch } from "../helpers/openapi-check.js";
 
 describe("server process (npm start's entry point)", function () {
   this.timeout(60000);
@@ -83,10 +84,10 @@ describe("server process (npm start's entry point)", function () {
     };
     const stats = async (apiPort: number) => {
       const headers = { Authorization: `Bearer ${TEST_API_TOKEN}` };
-      const usage = (await (await fetch(`http://127.0.0.1:${apiPort}/api/stats/channels`, { headers })).json()) as {
+      const usage = (await (await apiFetch(`http://127.0.0.1:${apiPort}/api/stats/channels`, { headers })).json()) as {
         rows: { key: string; sessions: number; watchSeconds: number; bytesOut: number }[];
       };
-      const csv = await (await fetch(`http://127.0.0.1:${apiPort}/api/stats/sessions.csv`, { headers })).text();
+      const csv = await (await apiFetch(`http://127.0.0.1:${apiPort}/api/stats/sessions.csv`, { headers })).text();
       return { usage: usage.rows, csv };
     };
     const exitOf = (proc: ChildProcess) => new Promise<void>((resolve) => proc.once("exit", () => resolve()));

@@ -6,6 +6,7 @@ import { startBundledServer, waitFor, type RunningServer } from "../helpers/bund
 import { hasFfmpeg, playWithFfmpeg } from "../helpers/ffmpeg.js";
 import { httpGetFor } from "../helpers/flv-clients.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
+import { apiFetch } from "../helpers/openapi-check.js";
 
 const ADMIN = TEST_API_TOKEN;
 const USERS_FILE = `# subscribers, managed by the billing export and the API
@@ -25,7 +26,7 @@ describe("users through the management API (real server, real players)", functio
   const api = async (method: string, path: string, body?: unknown) => {
     const init: RequestInit = { method, headers: { Authorization: `Bearer ${ADMIN}`, "Content-Type": "application/json" } };
     if (body !== undefined) init.body = typeof body === "string" ? body : JSON.stringify(body);
-    const response = await fetch(`http://127.0.0.1:${run.server.ports.api}${path}`, init);
+    const response = await apiFetch(`http://127.0.0.1:${run.server.ports.api}${path}`, init);
     return { status: response.status, json: (await response.json()) as Record<string, any> };
   };
   const playingOf = async (login: string) =>

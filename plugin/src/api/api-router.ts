@@ -51,6 +51,11 @@ export class ApiRouter {
     this.#admit = admit;
   }
 
+  /** The table's rows, in order. */
+  get routes(): readonly TableRoute[] {
+    return this.#routes;
+  }
+
   async handle(exchange: ApiExchange): Promise<void> {
     const { req, res, path } = exchange;
     const method = req.method ?? "GET";
