@@ -1,4 +1,4 @@
-import type { Dispatcher } from "undici";
+import type { BackendDispatcher } from "./backend/backend-transport.js";
 import type { AuthChain } from "./chain/auth-chain.js";
 import type { Authorizer } from "./core/authorizer.js";
 import { buildChain } from "./build-chain.js";
@@ -75,7 +75,7 @@ export interface ViewerAuthDeps {
    * Dispatcher for calls to `auth.backend` (an undici Agent, ProxyAgent…), replacing the built-in
    * keep-alive pool of `auth.backend.connections`. The caller owns and closes it.
    */
-  backendDispatcher?: Dispatcher;
+  backendDispatcher?: BackendDispatcher;
 }
 
 /** The running parts of viewer authorization, whatever host they are attached to. */

@@ -5,7 +5,7 @@ import {
   millisecondsSchema,
   portSchema,
   secondsSchema,
-} from "../../plugin/src/server-kit.js";
+} from "nms-viewer-auth/server-kit";
 
 const NAME = /^[A-Za-z0-9_-]+$/;
 const nameSchema = z.string().regex(NAME, "must use only letters, digits, '_' and '-' (NMS rejects other stream names)");

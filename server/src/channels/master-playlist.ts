@@ -1,6 +1,6 @@
 import { chmod, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type Logger, segmentsOf } from "../../../plugin/src/server-kit.js";
+import { type Logger, segmentsOf } from "nms-viewer-auth/server-kit";
 import { probeStreams, type ProbedStream } from "../ffmpeg/ffmpeg-jobs.js";
 import type { ChannelConfig } from "../server-config-schema.js";
 
