@@ -1,4 +1,4 @@
-import { pino, type LevelWithSilent, type DestinationStream } from "pino";
+import { pino, type LevelWithSilent } from "pino";
 import type PinoPretty from "pino-pretty";
 import { pluginRequire } from "./plugin-require.cjs";
 import { Redactor } from "./redactor.js";
@@ -23,6 +23,11 @@ export interface Logger {
   debug: LogFn;
   trace: LogFn;
   child(bindings: Record<string, unknown>): Logger;
+}
+
+/** Where log lines go instead of stdout: anything with pino's `write(line)` (a file stream, a test's capture). */
+export interface LogDestination {
+  write(line: string): void;
 }
 
 /** Log levels the configuration accepts. */
@@ -61,12 +66,7 @@ const REDACT_PATHS = [
  * secret-looking query values anywhere in it, and the known secrets the redactor was built with (the
  * default knows none, and removes URL credentials only).
  */
-export function createLogger(
-  level: LogLevel,
-  destination?: DestinationStream,
-  redactor = new Redactor(),
-  format: LogFormat = "json",
-): Logger {
+export function createLogger(level: LogLevel, destination?: LogDestination, redactor = new Redactor(), format: LogFormat = "json"): Logger {
   const options = {
     level,
     base: { name: "nms-viewer-auth" },
