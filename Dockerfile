@@ -5,18 +5,28 @@
 # Configuration: /etc/nms-viewer-auth/config.yaml (samples/container/config.yaml; mount your own over the
 # volume), per-deployment settings as VA_… variables (README "Environment variables").
 
-# Build stage: the full dependency tree (TypeScript) compiles the server to dist/, then dev packages go.
-FROM node:20-bookworm-slim AS build
-WORKDIR /app
-COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+# Build stage: the whole workspace (TypeScript, esbuild) builds and packs both packages, then the two
+# tarballs are installed as an operator installs them (runtime dependencies only, better-sqlite3 built).
+FROM node:24-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json tsconfig.json LICENSE CHANGELOG.md ./
 COPY types ./types
+COPY scripts ./scripts
+COPY schema ./schema
+COPY console ./console
+COPY docs ./docs
+COPY samples ./samples
+COPY plugin/package.json plugin/README.md plugin/tsconfig.build.json ./plugin/
 COPY plugin/src ./plugin/src
+COPY server/package.json server/README.md server/tsconfig.build.json ./server/
 COPY server/src ./server/src
-# `npm ci` runs `prepare` (tsc -p tsconfig.build.json): dist/ holds the compiled server.
-RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
+RUN npm ci --no-audit --no-fund && npm pack --workspaces --pack-destination /pkg
+WORKDIR /app
+RUN echo '{"name":"nms-viewer-auth-image","version":"1.0.0","private":true}' > package.json \
+  && npm install --omit=dev --no-audit --no-fund /pkg/nms-viewer-auth-0*.tgz /pkg/nms-viewer-auth-server-0*.tgz
 
-# Runtime stage: node, ffmpeg, tini, the compiled server and its runtime packages; no compiler, no sources.
-FROM node:20-bookworm-slim
+# Runtime stage: node, ffmpeg, tini and the installed packages; no compiler, no sources.
+FROM node:24-bookworm-slim
 # tini is PID 1: it forwards SIGTERM/SIGINT/SIGHUP to the server and reaps the ffmpeg lifeline watchers
 # that outlive their ffmpeg (orphans are re-parented to PID 1, and node does not reap other processes' children).
 RUN apt-get update \
@@ -25,9 +35,8 @@ RUN apt-get update \
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
-RUN chmod 755 dist/server/src/main.js \
-  && ln -s /app/dist/server/src/main.js /usr/local/bin/nms-viewer-auth \
+RUN chmod 755 node_modules/nms-viewer-auth-server/dist/main.js \
+  && ln -s /app/node_modules/nms-viewer-auth-server/dist/main.js /usr/local/bin/nms-viewer-auth \
   && mkdir -p /etc/nms-viewer-auth /var/lib/nms-viewer-auth \
   && chown node:node /var/lib/nms-viewer-auth
 COPY samples/container/config.yaml /etc/nms-viewer-auth/config.yaml

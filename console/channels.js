@@ -80,7 +80,9 @@ function Preview({ channel }) {
       try {
         const link = await api("GET", `console/preview?channel=${encodeURIComponent(channel)}`);
         const url = `${location.protocol}//${location.hostname}:${link.port}${link.path}`;
-        const { default: Hls } = await import("./vendor/hls.mjs");
+        const { default: Hls } = await import("./vendor/hls.mjs").catch(() => {
+          throw new Error("the player (the hls.js package) is not installed beside the plugin");
+        });
         if (stopped) return;
         if (!Hls.isSupported()) return setStatus("this browser cannot play HLS through MediaSource");
         // No worker: the strict policy allows workers from blob: but there is nothing to gain for a preview.

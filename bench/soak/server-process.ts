@@ -24,9 +24,9 @@ export function track<T extends ChildProcess>(child: T): T {
   return child;
 }
 
-/** Compiles the build once (dist/), as `npm start` does before it runs. */
+/** Builds both packages (plugin/dist, server/dist), as `npm start` does before it runs. */
 export function buildOnce(): void {
-  const build = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: REPO, encoding: "utf8" });
+  const build = spawnSync("npm", ["run", "-s", "build"], { cwd: REPO, encoding: "utf8" });
   if (build.status !== 0) throw new Error(`build failed:\n${build.stdout}${build.stderr}`);
 }
 
@@ -53,10 +53,11 @@ export function startServerProcess(config: object, file: string, runtime: Server
   const args = [
     ...nodeFlags,
     ...(runtime === "dist"
-      ? [join(REPO, "dist/server/src/main.js"), "--config", file]
+      ? [join(REPO, "server/dist/main.js"), "--config", file]
       : ["--import", "tsx", join(REPO, "server/src/main.ts"), "--config", file]),
   ];
-  if (runtime === "dist" && !existsSync(join(REPO, "dist/server/src/main.js"))) throw new Error("dist/ is missing: build first");
+  if (runtime === "dist" && !existsSync(join(REPO, "server/dist/main.js")))
+    throw new Error("server/dist/ is missing: build first (npm run build)");
   const proc = track(spawn(process.execPath, args, { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] }));
   const events = new Map<string, number>();
   const tail: string[] = [];

@@ -1,4 +1,4 @@
-import type { Dispatcher } from "undici";
+import type { BackendDispatcher } from "./backend/backend-transport.js";
 import type { Clock } from "./core/clock.js";
 import type { PluginConfig } from "./plugin-config-schema.js";
 import type { SessionStore } from "./core/session-store.js";
@@ -36,7 +36,7 @@ export interface ChainParts {
   /** The deny and allow lists the IP steps read (reloadable); made from the configuration when omitted. */
   addressRules?: AddressRules | undefined;
   /** Replaces the backend step's built-in keep-alive pool; its owner closes it. */
-  backendDispatcher?: Dispatcher | undefined;
+  backendDispatcher?: BackendDispatcher | undefined;
 }
 
 /**

@@ -35,7 +35,9 @@ export { LocalProcesses, type TcpEndpoints } from "./net/process-proof.js";
 export { buildViewerAuth, type ViewerAuth, type ViewerAuthDeps, type ViewerAuthParts } from "./viewer-auth.js";
 export type { ExplainInput } from "./explain/explain-target.js";
 export type { ExplainAnswer, ExplainStep, ExplainIdentity, ExplainLimits } from "./explain/explainer.js";
-export type { ChannelHealth } from "./metrics/plugin-metrics.js";
+export type { ChannelHealth, MetricJson } from "./metrics/plugin-metrics.js";
+export type { BackendDispatcher } from "./backend/backend-transport.js";
+export type { Logger, LogFn } from "./core/log.js";
 export type {
   HostAdapter,
   HostInfo,

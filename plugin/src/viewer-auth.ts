@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { dirname, join } from "node:path";
-import type { Dispatcher } from "undici";
+import type { BackendDispatcher } from "./backend/backend-transport.js";
 import type { AuthChain } from "./chain/auth-chain.js";
 import type { Authorizer } from "./core/authorizer.js";
 import { buildChain } from "./build-chain.js";
@@ -85,7 +85,7 @@ export interface ViewerAuthDeps {
    * Dispatcher for calls to `auth.backend` (an undici Agent, ProxyAgent…), replacing the built-in
    * keep-alive pool of `auth.backend.connections`. The caller owns and closes it.
    */
-  backendDispatcher?: Dispatcher;
+  backendDispatcher?: BackendDispatcher;
   /** In [0, 1): the jitter of webhook retries. Default: Math.random. */
   random?: () => number;
 }

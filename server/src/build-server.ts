@@ -11,7 +11,7 @@ import {
   createNms4Host,
   runNms,
   LocalProcesses,
-} from "../../plugin/src/index.js";
+} from "nms-viewer-auth";
 import {
   stopAcceptingNms,
   routeNmsLogs,
@@ -25,7 +25,7 @@ import {
   pluginConfigShape,
   apiTokenAtBuild,
   systemClock,
-} from "../../plugin/src/server-kit.js";
+} from "nms-viewer-auth/server-kit";
 import { ChannelRunner, type ChannelStatus } from "./channels/channel-runner.js";
 import type { ServerConfig } from "./server-config-schema.js";
 import { servingUrls } from "./serving-urls.js";

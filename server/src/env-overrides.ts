@@ -1,5 +1,5 @@
-import { ConfigError } from "../../plugin/src/index.js";
-import { readYamlFile, validateConfig, type ConfigIssue } from "../../plugin/src/server-kit.js";
+import { ConfigError } from "nms-viewer-auth";
+import { readYamlFile, validateConfig, type ConfigIssue } from "nms-viewer-auth/server-kit";
 import { serverConfigSchema, type ServerConfig } from "./server-config-schema.js";
 
 /** How a variable's text becomes a configuration value (the schema then checks the value itself). */

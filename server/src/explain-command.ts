@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
-import { buildViewerAuth, ConfigError, type ExplainAnswer } from "../../plugin/src/index.js";
-import { apiTokenAtBuild, configSecrets, createLogger, Redactor } from "../../plugin/src/server-kit.js";
+import { buildViewerAuth, ConfigError, type ExplainAnswer } from "nms-viewer-auth";
+import { apiTokenAtBuild, configSecrets, createLogger, Redactor } from "nms-viewer-auth/server-kit";
 import { pluginConfigOf } from "./build-server.js";
 import { CONFIG_FILE_VARIABLE, envOverrides, loadServerConfig } from "./env-overrides.js";
 

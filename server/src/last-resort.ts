@@ -1,4 +1,4 @@
-import { systemClock, type Clock, type Logger, LogRateLimit } from "../../plugin/src/server-kit.js";
+import { systemClock, type Clock, type Logger, LogRateLimit } from "nms-viewer-auth/server-kit";
 
 /** The part of `process` the handler listens on; tests pass an EventEmitter. */
 export interface ProcessEvents {

@@ -2,8 +2,8 @@
 // The only place that listens: loads the config, starts the bundled server, reloads it on SIGHUP, stops it on SIGTERM/SIGINT,
 // and on an unknown uncaught error stops it and exits with 1 (last-resort.ts) for a supervisor to restart it.
 import { inspect, parseArgs } from "node:util";
-import { ConfigError } from "../../plugin/src/index.js";
-import { LOG_FORMATS, Redactor, makeTokenCommand } from "../../plugin/src/server-kit.js";
+import { ConfigError } from "nms-viewer-auth";
+import { LOG_FORMATS, Redactor, makeTokenCommand } from "nms-viewer-auth/server-kit";
 import { buildServer } from "./build-server.js";
 import { explainCommand } from "./explain-command.js";
 import { dataModesFor } from "./data-modes.js";

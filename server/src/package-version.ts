@@ -1,2 +1,10 @@
-/** The package's version (`--version`): the plugin's, from the one package.json both ship in. */
-export { packageVersion } from "../../plugin/src/server-kit.js";
+import { readFileSync } from "node:fs";
+
+/**
+ * The server package's version (`--version`), from its package.json: one folder up from `src/` (tsx)
+ * and from `dist/` (the installed package) alike.
+ */
+export function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
+  return manifest.version ?? "unknown";
+}

@@ -3,8 +3,8 @@ import { X509Certificate } from "node:crypto";
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
-import { ConfigError } from "../../plugin/src/index.js";
-import { apiTokenAtBuild, createLogger, type ConfigIssue, readPrivateKey, UserStore } from "../../plugin/src/server-kit.js";
+import { ConfigError } from "nms-viewer-auth";
+import { apiTokenAtBuild, createLogger, type ConfigIssue, readPrivateKey, UserStore } from "nms-viewer-auth/server-kit";
 import type { ServerConfig } from "./server-config-schema.js";
 
 /** How long `ffmpeg -version` may take: a path that hangs is as unusable as one that is missing. */

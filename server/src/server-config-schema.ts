@@ -1,11 +1,5 @@
 import { z } from "zod";
-import {
-  pluginConfigShape,
-  sharedPublishSecretIssues,
-  millisecondsSchema,
-  portSchema,
-  secondsSchema,
-} from "../../plugin/src/server-kit.js";
+import { pluginConfigShape, sharedPublishSecretIssues, millisecondsSchema, portSchema, secondsSchema } from "nms-viewer-auth/server-kit";
 
 const NAME = /^[A-Za-z0-9_-]+$/;
 const nameSchema = z.string().regex(NAME, "must use only letters, digits, '_' and '-' (NMS rejects other stream names)");

@@ -78,12 +78,15 @@ function folderOf(file: string): string {
 
 /**
  * Whether a file under server/ or bench/ may import `specifier`: anything that is not the plugin, and of
- * the plugin only its two entries (a relative path into plugin/, or the package's own name).
+ * the plugin only its two entries: by package name (`nms-viewer-auth`, `nms-viewer-auth/server-kit`), or
+ * for bench/ also by a relative path into plugin/src. The server is a package of its own that depends on
+ * the plugin's package, so it may not reach into plugin/ by path.
  */
 function surfaceAllows(file: string, specifier: string): boolean {
-  if (specifier === "nms-viewer-auth") return true;
+  if (specifier === "nms-viewer-auth" || specifier === "nms-viewer-auth/server-kit") return true;
   if (specifier.startsWith("nms-viewer-auth/")) return false;
   if (!specifier.startsWith(".")) return true;
+  if (file.startsWith(join(ROOT, "server") + "/") && resolve(dirname(file), specifier).startsWith(join(ROOT, "plugin") + "/")) return false;
   const target = resolve(dirname(file), specifier);
   if (!target.startsWith(join(ROOT, "plugin") + "/")) return true;
   return SURFACE.has(target.replace(/\.(js|ts|mjs|mts)$/, ""));
@@ -139,13 +142,13 @@ describe("architecture: floors and the host adapter boundary", () => {
     expect(FLOORS[folderOf(kit!)]).to.equal(FLOORS["."]);
   });
 
-  it("lets server/ and bench/ import the plugin only through plugin/src/index.js and plugin/src/server-kit.js (type-only imports included)", () => {
+  it("lets server/ and bench/ import the plugin only through its two entries, the server by package name (type-only imports included)", () => {
     const around: string[] = [];
     for (const file of [...sourceFiles(join(ROOT, "server")), ...sourceFiles(join(ROOT, "bench"))]) {
       for (const line of importsOf(file)) {
         if (!surfaceAllows(file, line.from))
           around.push(
-            `${relative(ROOT, file)} imports "${line.from}"${line.typeOnly ? " (type-only)" : ""}: use plugin/src/index.js or plugin/src/server-kit.js`,
+            `${relative(ROOT, file)} imports "${line.from}"${line.typeOnly ? " (type-only)" : ""}: use nms-viewer-auth or nms-viewer-auth/server-kit`,
           );
       }
     }

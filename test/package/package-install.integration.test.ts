@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { SUPPORTED_NMS_RANGE } from "../../plugin/src/hosts/host-package.js";
@@ -29,8 +29,8 @@ const NMS_API_PASS = "nms-api-pass-4c9e2a71b3";
 const NPM_INSTALL = ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"];
 
 interface Timings {
-  buildMs?: number;
   packMs?: number;
+  operatorInstallMs?: number;
   installMs?: number;
   tscMs?: number;
 }
@@ -53,34 +53,41 @@ function run(command: string, args: readonly string[], cwd: string, timeoutMs: n
 const waitFor = (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20000): Promise<void> =>
   waitUntil(what, check, timeoutMs, 250);
 
-describe("the npm package, installed from its tarball into a fresh app with its own node-media-server", function () {
+describe("the npm packages, installed from their tarballs: the plugin into a fresh app with its own node-media-server, the command into a fresh prefix", function () {
   this.timeout(600000);
   const timings: Timings = {};
   let work: string;
   let app: string;
-  let tarballFiles: string[] = [];
-  let tarball: string;
+  const tarballs = { plugin: "", server: "" };
+  const tarballFiles = { plugin: [] as string[], server: [] as string[] };
+  /** What installing the plugin added to the NMS app: disk use (du, bytes) and top-level packages. */
+  const added = { bytes: 0, packages: [] as string[] };
 
   before(function () {
     this.timeout(900000);
     work = mkdtempSync(join(tmpdir(), "nms-viewer-auth-pkg-"));
-    const built = run("npm", ["run", "build"], REPO, 600000);
-    timings.buildMs = built.ms;
-    const packed = run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], REPO, 120000);
+    // As a release is made: both workspaces packed from the root (each package's prepack builds it).
+    const packed = run("npm", ["pack", "--workspaces", "--json", "--pack-destination", work], REPO, 600000);
     timings.packMs = packed.ms;
-    const info = (JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[])[0]!;
-    tarballFiles = info.files.map((f) => f.path);
-    tarball = join(work, info.filename);
+    const infos = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("["))) as {
+      name: string;
+      filename: string;
+      files: { path: string }[];
+    }[];
+    for (const info of infos) {
+      const which = info.name === "nms-viewer-auth" ? "plugin" : "server";
+      tarballs[which] = join(work, info.filename);
+      tarballFiles[which] = info.files.map((f) => f.path);
+    }
     app = join(work, "app");
     mkdirSync(app);
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "an-nms-app", version: "1.0.0", private: true }, null, 2));
-    const installed = run(
-      "npm",
-      [...NPM_INSTALL, join(work, info.filename), "node-media-server@4.4.3", "@types/node@20.19.25"],
-      app,
-      300000,
-    );
+    run("npm", [...NPM_INSTALL, "node-media-server@4.4.3", "@types/node@20.19.25"], app, 300000);
+    const before = { bytes: diskUse(join(app, "node_modules")), packages: topLevelPackages(join(app, "node_modules")) };
+    const installed = run("npm", [...NPM_INSTALL, tarballs.plugin], app, 300000);
     timings.installMs = installed.ms;
+    added.bytes = diskUse(join(app, "node_modules")) - before.bytes;
+    added.packages = topLevelPackages(join(app, "node_modules")).filter((name) => !before.packages.includes(name));
     // A second NMS copy inside the plugin's folder, as npm leaves one when the app's NMS differs from
     // what the plugin would resolve: the gate must still wrap the app's own.
     cpSync(join(app, "node_modules/node-media-server"), join(app, "node_modules/nms-viewer-auth/node_modules/node-media-server"), {
@@ -89,44 +96,80 @@ describe("the npm package, installed from its tarball into a fresh app with its 
   });
 
   after(() => {
-    console.log(`      package timings: ${JSON.stringify(timings)}`);
+    console.log(`      package timings: ${JSON.stringify(timings)}; the plugin added ${added.bytes} bytes: ${added.packages.join(", ")}`);
     if (work !== undefined) rmSync(work, { recursive: true, force: true });
   });
 
-  it("ships compiled ESM and CommonJS with declarations and the bin, and no sources, tests or source maps", () => {
+  it("the plugin's tarball: bundled ESM and CommonJS, declarations, the tools, the console and the schema; no sources, tests or source maps", () => {
     for (const file of [
-      "dist/plugin/src/index.js",
-      "dist/plugin/src/index.d.ts",
-      "dist/cjs/plugin/src/index.js",
-      "dist/cjs/plugin/src/index.d.ts",
+      "dist/esm/index.js",
+      "dist/esm/server-kit.js",
+      "dist/types/index.d.ts",
+      "dist/cjs/index.js",
+      "dist/cjs/types/index.d.ts",
       "dist/cjs/package.json",
-      "dist/server/src/main.js",
-      "dist/plugin/src/cli/make-link.js",
-      "dist/plugin/src/cli/hash-password.js",
-      "dist/plugin/src/cli/make-token.js",
-      "samples/grafana-dashboard.json",
-      "samples/nms4-app.mjs",
+      "dist/esm/cli/make-link.js",
+      "dist/esm/cli/hash-password.js",
+      "dist/esm/cli/make-token.js",
+      "dist/THIRD-PARTY-LICENSES.txt",
+      "console/index.html",
       "schema/config.schema.json",
       "README.md",
       "LICENSE",
+      "CHANGELOG.md",
     ]) {
-      expect(tarballFiles, file).to.include(file);
+      expect(tarballFiles.plugin, file).to.include(file);
     }
     expect(
-      tarballFiles.filter(
-        (f) => f.endsWith(".map") || /\.ts$/.test(f.replace(/\.d\.c?ts$/, "")) || f.startsWith("test/") || f.startsWith("plugin/"),
+      tarballFiles.plugin.filter(
+        (f) => f.endsWith(".map") || /\.ts$/.test(f.replace(/\.d\.c?ts$/, "")) || /^(test|src|samples|docs)\//.test(f),
       ),
     ).to.deep.equal([]);
+  });
+
+  it("the command's tarball: the compiled server, the quick starts and kit, the schema and the reference", () => {
+    for (const file of [
+      "dist/main.js",
+      "samples/quickstart.yaml",
+      "samples/quickstart-users.yaml",
+      "samples/config.sample.yaml",
+      "samples/grafana-dashboard.json",
+      "samples/nms4-app.mjs",
+      "samples/systemd/nms-viewer-auth.service",
+      "schema/config.schema.json",
+      "docs/operations.md",
+      "README.md",
+      "LICENSE",
+    ]) {
+      expect(tarballFiles.server, file).to.include(file);
+    }
+    expect(tarballFiles.server.filter((f) => f.endsWith(".map") || /^(test|src)\//.test(f) || f.endsWith(".png"))).to.deep.equal([]);
+  });
+
+  it("the plugin adds at most 15 MB and three packages beside NMS, with no native build, no player, no Redis client, no pretty-printer", () => {
+    expect(added.bytes, "disk use the plugin added").to.be.at.most(15_000_000);
+    expect(added.packages.sort()).to.deep.equal(["htm", "nms-viewer-auth", "zod"]);
     const manifest = JSON.parse(readFileSync(join(app, "node_modules/nms-viewer-auth/package.json"), "utf8")) as {
       peerDependencies: Record<string, string>;
+      peerDependenciesMeta: Record<string, { optional?: boolean }>;
       dependencies: Record<string, string>;
+      scripts?: Record<string, string>;
     };
     expect(manifest.peerDependencies["node-media-server"], "the peer range is the one attach enforces").to.equal(SUPPORTED_NMS_RANGE);
-    for (const devOnly of ["tsx", "fluent-ffmpeg", "better-sqlite3", "node-media-server", "typescript"]) {
-      expect(manifest.dependencies, devOnly).not.to.have.property(devOnly);
-      if (devOnly !== "node-media-server")
-        expect(existsSync(join(app, "node_modules", devOnly)), `${devOnly} installed into the app`).to.equal(false);
+    for (const optional of ["better-sqlite3", "redis", "maxmind", "pino-pretty", "hls.js"]) {
+      expect(manifest.peerDependenciesMeta[optional]?.optional, optional).to.equal(true);
+      expect(existsSync(join(app, "node_modules", optional)), `${optional} installed into the app`).to.equal(false);
     }
+    for (const never of ["tsx", "typescript", "fluent-ffmpeg", "undici", "pino", "prom-client"])
+      expect(existsSync(join(app, "node_modules", never)), `${never} installed into the app`).to.equal(false);
+    expect(
+      Object.keys(manifest.scripts ?? {}).filter((name) => /^(pre|post)?install$|^prepare$/.test(name)),
+      "install scripts",
+    ).to.deep.equal([]);
+    const native = spawnSync("find", [join(app, "node_modules/nms-viewer-auth"), "-name", "*.node", "-o", "-name", "binding.gyp"], {
+      encoding: "utf8",
+    });
+    expect(native.stdout.trim(), "native code in the plugin").to.equal("");
   });
 
   it("its declarations compile in a TypeScript consumer (ESM and CommonJS) with skipLibCheck off", function () {
@@ -173,29 +216,90 @@ export const range: number = viewerAuth.SUPPORTED_NMS_RANGE;
     timings.tscMs = tsc.ms;
   });
 
-  it("its bin runs with plain node: --version, and without fluent-ffmpeg --check-config on the shipped quick start and the start say what to install", () => {
-    const bin = join(app, "node_modules/.bin/nms-viewer-auth");
-    const pkg = join(app, "node_modules/nms-viewer-auth");
-    const manifest = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8")) as { version: string };
-    expect(run(bin, ["--version"], app, 60000).stdout.trim()).to.equal(manifest.version);
-    const checked = spawnSync(bin, ["--config", "samples/quickstart.yaml", "--check-config"], {
-      cwd: pkg,
-      encoding: "utf8",
-      timeout: 60000,
+  describe("the command, installed as an operator does: both tarballs into a fresh folder, the quick start copied out of the package", function () {
+    let operator: string;
+    let server: ChildProcess | undefined;
+    let output = "";
+    const ports = { rtmp: 0, http: 0, api: 0 };
+
+    before(async function () {
+      if (!hasFfmpeg) this.skip();
+      this.timeout(900000);
+      operator = join(work, "operator");
+      mkdirSync(operator);
+      writeFileSync(join(operator, "package.json"), JSON.stringify({ name: "an-operator", version: "1.0.0", private: true }, null, 2));
+      timings.operatorInstallMs = run("npm", [...NPM_INSTALL, tarballs.plugin, tarballs.server], operator, 600000).ms;
+      cpSync(join(operator, "node_modules/nms-viewer-auth-server/samples"), join(operator, "samples"), { recursive: true });
     });
-    recordExternalLog(checked.stdout + checked.stderr);
-    expect(checked.status, checked.stdout).to.equal(1);
-    expect(checked.stderr).to.include(
-      "channels: the fluent-ffmpeg package is not installed and the channels need it: npm install fluent-ffmpeg@2.1.3",
-    );
-    expect(checked.stderr).not.to.match(/\n\s+at /);
-    const started = spawnSync(bin, ["--config", "samples/quickstart.yaml"], { cwd: pkg, encoding: "utf8", timeout: 60000 });
-    recordExternalLog(started.stdout + started.stderr);
-    expect(started.status, started.stderr).to.equal(1);
-    expect(started.stderr).to.include(
-      "channels: the fluent-ffmpeg package is not installed and the channels need it: npm install fluent-ffmpeg@2.1.3",
-    );
-    expect(started.stderr).not.to.match(/\n\s+at /);
+
+    after(async () => {
+      await stopProcess(server);
+      if (server !== undefined && server.exitCode !== 0 && server.signalCode === null) console.log(output);
+    });
+
+    const bin = () => join(operator, "node_modules/.bin/nms-viewer-auth");
+
+    it("nms-viewer-auth --version and --check-config on the shipped quick start run with plain node", () => {
+      const manifest = JSON.parse(readFileSync(join(operator, "node_modules/nms-viewer-auth-server/package.json"), "utf8")) as {
+        version: string;
+      };
+      expect(run(bin(), ["--version"], operator, 60000).stdout.trim()).to.equal(manifest.version);
+      const checked = run(bin(), ["--config", "samples/quickstart.yaml", "--check-config"], operator, 60000);
+      expect(checked.stdout.trim()).to.equal("OK: samples/quickstart.yaml");
+    });
+
+    it("starts the quick start: HLS plays with the demo token and is refused without it; SIGTERM stops it cleanly", async () => {
+      ports.rtmp = await freePort();
+      ports.http = await freePort();
+      ports.api = await freePort();
+      // The quick start writes its API token to data/api-token on the first start, as it does for an operator.
+      server = spawn(bin(), ["--config", "samples/quickstart.yaml"], {
+        cwd: operator,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: {
+          ...process.env,
+          VA_RTMP_PORT: String(ports.rtmp),
+          VA_HTTP_PORT: String(ports.http),
+          VA_API_PORT: String(ports.api),
+        },
+      });
+      const keep = (d: Buffer) => {
+        output += d.toString();
+        recordExternalLog(d.toString());
+      };
+      server.stdout!.on("data", keep);
+      server.stderr!.on("data", keep);
+      const base = `http://127.0.0.1:${ports.http}/live/test`;
+      let segmentUrl: string | undefined;
+      await waitFor(
+        "a segment in the quick start's media playlist",
+        async () => {
+          const master = await fetch(`${base}/index.m3u8?token=demo`).catch(() => undefined);
+          if (master?.status !== 200) return false;
+          const masterText = await master.text();
+          const mediaUri = masterText.split("\n").find((line) => line !== "" && !line.startsWith("#"));
+          if (mediaUri === undefined) return false;
+          const mediaUrl = new URL(mediaUri, `${base}/index.m3u8`);
+          const media = await (await fetch(mediaUrl)).text();
+          const segment = media.split("\n").find((line) => /\.ts(\?|$)/.test(line));
+          if (segment !== undefined) segmentUrl = new URL(segment, mediaUrl).href;
+          return segmentUrl !== undefined;
+        },
+        90000,
+      );
+      const segment = await fetch(segmentUrl!);
+      const bytes = Buffer.from(await segment.arrayBuffer());
+      expect(segment.status).to.equal(200);
+      expect(bytes[0], "an MPEG-TS segment").to.equal(0x47);
+      expect(bytes.length).to.be.greaterThan(10000);
+      const refused = await fetch(`${base}/index.m3u8`);
+      expect(refused.status).to.equal(403);
+      expect(await refused.text()).not.to.include("#EXTM3U");
+      expect(output, "the served URLs are logged").to.include("server.serving");
+      const exited = new Promise<number | null>((done) => server!.once("exit", (code) => done(code)));
+      server.kill("SIGTERM");
+      expect(await exited).to.equal(0);
+    });
   });
 
   it("installs make-link, hash-password and make-token as commands that run with plain node and answer --help naming themselves", () => {
@@ -384,7 +488,7 @@ const codeOf = (fn) => { try { fn(); return "attached"; } catch (e) { return e i
       app2 = join(work, "app-nms2");
       mkdirSync(app2);
       writeFileSync(join(app2, "package.json"), JSON.stringify({ name: "an-nms2-app", version: "1.0.0", private: true }, null, 2));
-      run("npm", [...NPM_INSTALL, tarball, "node-media-server@2.7.4"], app2, 300000);
+      run("npm", [...NPM_INSTALL, tarballs.plugin, "node-media-server@2.7.4"], app2, 300000);
       cpSync(join(REPO, "samples/nms2-app.js"), join(app2, "app.js"));
       writeFileSync(join(app2, "viewers.yaml"), `users:\n  - login: viewer1\n    tokens: [${TOKEN}]\n    packages: ["*"]\n`);
       auditSecrets(TOKEN, API_TOKEN, NMS_API_PASS);
@@ -539,6 +643,18 @@ const codeOf = (fn) => { try { fn(); return "attached"; } catch (e) { return e i
     });
   });
 });
+
+/** Disk use of a folder in bytes (`du`, as an operator measures it). */
+function diskUse(folder: string): number {
+  return Number(spawnSync("du", ["-sk", folder], { encoding: "utf8" }).stdout.split("\t")[0]) * 1024;
+}
+
+/** The packages directly under a node_modules folder (scoped ones as `@scope/name`). */
+function topLevelPackages(folder: string): string[] {
+  return readdirSync(folder)
+    .filter((name) => !name.startsWith("."))
+    .flatMap((name) => (name.startsWith("@") ? readdirSync(join(folder, name)).map((inner) => `${name}/${inner}`) : [name]));
+}
 
 /** A management API call on the installed app; status 0 while it does not answer yet. */
 async function apiCall(port: number, path: string, method: string): Promise<{ status: number; body: string }> {

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { buildPackages, SERVER_BIN } from "../helpers/build-packages.js";
 import { spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,7 +13,7 @@ import { commandOf, descendantsOf, isRunning } from "../helpers/process-tree.js"
 const SHUTDOWN_BOUND_MS = 10_000;
 
 /** What package.json's `bin` runs. */
-const BIN = "dist/server/src/main.js";
+const BIN = SERVER_BIN;
 
 describe("process lifecycle under a supervisor (npm start, the bin, signals)", function () {
   this.timeout(120_000);
@@ -22,9 +23,7 @@ describe("process lifecycle under a supervisor (npm start, the bin, signals)", f
   before(function () {
     if (!hasFfmpeg) this.skip();
     dir = mkdtempSync(join(tmpdir(), "va-lifecycle-"));
-    // npm start and the bin run the compiled server, as `npm install` (prepare) builds it.
-    const build = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { encoding: "utf8" });
-    expect(build.status, build.stdout + build.stderr).to.equal(0);
+    buildPackages();
   });
   after(() => {
     for (const proc of started) if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
@@ -129,16 +128,20 @@ describe("process lifecycle under a supervisor (npm start, the bin, signals)", f
 
   describe("the nms-viewer-auth bin's flags", () => {
     const bin = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8" });
-    const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { version: string; bin: Record<string, string> };
+    const pkg = JSON.parse(readFileSync("server/package.json", "utf8")) as { version: string; bin: Record<string, string> };
+    const plugin = JSON.parse(readFileSync("plugin/package.json", "utf8")) as { bin: Record<string, string> };
 
-    it("package.json names the bin and the command-line tools, each a compiled file with a node shebang", () => {
-      expect(pkg.bin).to.deep.equal({
-        "nms-viewer-auth": BIN,
-        "make-link": "dist/plugin/src/cli/make-link.js",
-        "hash-password": "dist/plugin/src/cli/hash-password.js",
-        "make-token": "dist/plugin/src/cli/make-token.js",
+    it("the server package names the bin, the plugin package the command-line tools, each a built file with a node shebang", () => {
+      expect(pkg.bin).to.deep.equal({ "nms-viewer-auth": "dist/main.js" });
+      expect(plugin.bin).to.deep.equal({
+        "make-link": "dist/esm/cli/make-link.js",
+        "hash-password": "dist/esm/cli/hash-password.js",
+        "make-token": "dist/esm/cli/make-token.js",
       });
-      for (const file of Object.values(pkg.bin)) expect(readFileSync(file, "utf8").split("\n")[0], file).to.equal("#!/usr/bin/env node");
+      for (const file of Object.values(pkg.bin)
+        .map((f) => `server/${f}`)
+        .concat(Object.values(plugin.bin).map((f) => `plugin/${f}`)))
+        expect(readFileSync(file, "utf8").split("\n")[0], file).to.equal("#!/usr/bin/env node");
     });
 
     it("--help and -h print usage, exit 0", () => {

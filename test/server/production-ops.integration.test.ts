@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { buildPackages, SERVER_BIN } from "../helpers/build-packages.js";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import http from "node:http";
@@ -18,7 +19,7 @@ import { apiFetch } from "../helpers/openapi-check.js";
 /** docs/operations.md "Deploy": a stop after SIGTERM/SIGINT takes at most server.stopTimeoutMs + 5 s (10 s by default). */
 const SHUTDOWN_BOUND_MS = 10_000;
 /** What package.json's `bin` runs. */
-const BIN = "dist/server/src/main.js";
+const BIN = SERVER_BIN;
 const API_TOKEN = TEST_API_TOKEN;
 const CHANNEL =
   "  - { id: a, source: { type: testPattern, width: 160, height: 120, fps: 10 }, transcode: { mode: h264, preset: ultrafast, videoBitrateKbps: 100 } }";
@@ -59,9 +60,7 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
   before(function () {
     if (!hasFfmpeg) this.skip();
     dir = mkdtempSync(join(tmpdir(), "va-ops-"));
-    // npm start and the bin run the compiled server, as `npm install` (prepare) builds it.
-    const build = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { encoding: "utf8" });
-    expect(build.status, build.stdout + build.stderr).to.equal(0);
+    buildPackages();
   });
   afterEach(() => {
     for (const viewer of viewers.splice(0)) viewer.destroy();
@@ -494,23 +493,24 @@ describe("production operations: shutdown, crash, reload, logs, environment, dep
     const jsonArray = (text: string) => JSON.parse(text) as string[];
     const env = Object.fromEntries(instruction("ENV").flatMap((l) => [...l.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!])));
 
-    it("Debian Node 20 stages, ffmpeg, npm ci and the build only in the build stage, not root, volumes, probe, stop signal", () => {
-      expect(dockerfile.match(/^FROM .*/gm)).to.deep.equal(["FROM node:20-bookworm-slim AS build", "FROM node:20-bookworm-slim"]);
+    it("Debian Node 24 stages, ffmpeg, the build and the packages' install only in the build stage, not root, volumes, probe, stop signal", () => {
+      expect(dockerfile.match(/^FROM .*/gm)).to.deep.equal(["FROM node:24-bookworm-slim AS build", "FROM node:24-bookworm-slim"]);
       expect(finalStage).to.match(/apt-get install -y --no-install-recommends ffmpeg tini/);
       expect(dockerfile.split(/^FROM /m)[1])
         .to.include("npm ci")
-        .and.include("npm prune --omit=dev");
+        .and.include("npm pack --workspaces")
+        .and.include("npm install --omit=dev");
       expect(finalStage).not.to.match(/npm (ci|install)|COPY (plugin|server)\/src|typescript/);
       const user = instruction("USER");
       expect(user).to.have.length(1);
       expect(user[0]).not.to.match(/^(root|0)(:|$)/);
       expect(instruction("STOPSIGNAL")).to.deep.equal(["SIGTERM"]);
-      const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { bin: Record<string, string> };
+      const pkg = JSON.parse(readFileSync("server/package.json", "utf8")) as { name: string; bin: Record<string, string> };
       const entrypoint = jsonArray(instruction("ENTRYPOINT")[0]!);
       expect(entrypoint).to.deep.equal(["/usr/bin/tini", "--", "nms-viewer-auth"]);
-      // The image's command is the server's bin (the package's other bins are command-line tools).
-      expect(pkg.bin["nms-viewer-auth"]).to.equal("dist/server/src/main.js");
-      expect(finalStage).to.include(`ln -s /app/${pkg.bin["nms-viewer-auth"]} /usr/local/bin/nms-viewer-auth`);
+      // The image's command is the server package's bin, as installed from its tarball.
+      expect(pkg.bin["nms-viewer-auth"]).to.equal("dist/main.js");
+      expect(finalStage).to.include(`ln -s /app/node_modules/${pkg.name}/${pkg.bin["nms-viewer-auth"]} /usr/local/bin/nms-viewer-auth`);
       // The sample config goes where VA_CONFIG points, inside the config volume; its dataDir is the data volume.
       const volumes = jsonArray(instruction("VOLUME")[0]!);
       expect(finalStage).to.include(`COPY samples/container/config.yaml ${env.VA_CONFIG}`);

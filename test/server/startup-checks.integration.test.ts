@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { buildPackages, SERVER_BIN } from "../helpers/build-packages.js";
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
@@ -11,7 +12,7 @@ import { recordExternalLog } from "../helpers/log-audit.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
 
 /** What package.json's `bin` runs. */
-const BIN = "dist/server/src/main.js";
+const BIN = SERVER_BIN;
 const CHANNEL =
   "  - { id: a, source: { type: testPattern, width: 160, height: 120, fps: 10 }, transcode: { mode: h264, preset: ultrafast, videoBitrateKbps: 100 } }";
 const STACK_FRAME = /\n\s+at /;
@@ -24,8 +25,7 @@ describe("the bin's start checks: --check-config proves what start needs, busy p
   before(function () {
     if (!hasFfmpeg) this.skip();
     dir = mkdtempSync(join(tmpdir(), "va-startup-"));
-    const build = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { encoding: "utf8" });
-    expect(build.status, build.stdout + build.stderr).to.equal(0);
+    buildPackages();
   });
   after(() => {
     for (const server of listeners) server.close();

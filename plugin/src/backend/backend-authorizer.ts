@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import type { Dispatcher } from "undici";
+import type { BackendDispatcher } from "./backend-transport.js";
 import type { Clock } from "../core/clock.js";
 import type { BackendConfig } from "./backend-schema.js";
 import { BackendRequestError, BackendResponseError, BackendUnreachableError } from "../core/errors.js";
@@ -23,7 +23,7 @@ export interface BackendParts {
   sessions: SessionStore;
   clock: Clock;
   /** Replaces the built-in keep-alive pool (an undici Agent, ProxyAgent…); its owner closes it. */
-  dispatcher?: Dispatcher | undefined;
+  dispatcher?: BackendDispatcher | undefined;
   /**
    * `auth.shadowBackend`: another backend step asked beside this one on every check, never awaited and
    * never deciding; its disagreements are counted and logged (`ShadowDisagreements`). Started and closed with this step.

@@ -1,5 +1,15 @@
 import { readFileSync } from "node:fs";
 import { Pool, request, type Dispatcher } from "undici";
+
+/**
+ * What may replace the built-in connection pool for backend calls: an undici `Agent`, `Pool`,
+ * `ProxyAgent`… of the application's own undici. Spelled structurally so that the package's declarations
+ * do not name undici, which is bundled into the package rather than installed; undici's `request` only
+ * calls `dispatch` on it.
+ */
+export interface BackendDispatcher {
+  dispatch(options: object, handler: object): boolean;
+}
 import {
   BackendRequestError,
   BackendResponseError,
@@ -53,12 +63,12 @@ export class BackendTransport {
   #closed = false;
 
   /** `dispatcher` replaces the built-in pool (an undici Agent, a proxy…); the caller then owns and closes it. */
-  constructor(options: BackendTransportOptions, dispatcher?: Dispatcher) {
+  constructor(options: BackendTransportOptions, dispatcher?: BackendDispatcher) {
     this.#timeoutMs = options.timeoutMs;
     this.#connectTimeoutMs = options.connectTimeoutMs;
     this.#ownsDispatcher = dispatcher === undefined;
     this.#dispatcher =
-      dispatcher ??
+      (dispatcher as Dispatcher | undefined) ??
       new Pool(new URL(options.url).origin, {
         connections: options.connections,
         headersTimeout: options.timeoutMs,

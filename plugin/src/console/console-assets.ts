@@ -18,13 +18,16 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 
 /**
  * Third-party modules the console loads, each one exact file (`package:path`) of an installed package (served under
- * `vendor/`): preact + htm in one ES module (the UI without a build step) and hls.js's ES build for the
- * preview player. Nothing else under node_modules is reachable.
+ * `vendor/`): preact + htm in one ES module (the UI without a build step; a dependency of the plugin) and
+ * hls.js's ES build for the preview player (an optional peer: 32 MB an app without the console's preview
+ * should not carry; the bundled server depends on it). Nothing else under node_modules is reachable.
  */
 const VENDOR_FILES: Readonly<Record<string, string>> = {
   "vendor/htm-preact.js": "htm:preact/standalone.module.js",
   "vendor/hls.mjs": "hls.js:dist/hls.min.mjs",
 };
+/** Vendor files the console works without: the preview then says which package to install. */
+const OPTIONAL_VENDOR_FILES: ReadonlySet<string> = new Set(["vendor/hls.mjs"]);
 
 /**
  * The console's files by path under `/console/`: every file directly in the package's `console/`
@@ -42,11 +45,21 @@ export function loadConsoleAssets(): Map<string, ConsoleAsset> {
   }
   for (const [name, specifier] of Object.entries(VENDOR_FILES)) {
     const [pkg, file] = specifier.split(":") as [string, string];
+    if (OPTIONAL_VENDOR_FILES.has(name) && !isInstalled(pkg)) continue;
     // The source map reference would make a browser's developer tools ask for a file that is not served.
     const text = readFileSync(join(packageRoot(pkg), file), "utf8").replace(/\n\/\/# sourceMappingURL=\S+\s*$/, "\n");
     assets.set(name, { body: Buffer.from(text), contentType: CONTENT_TYPES[".js"]! });
   }
   return assets;
+}
+
+function isInstalled(pkg: string): boolean {
+  try {
+    pluginRequire.resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -69,12 +82,13 @@ function isPackageFolder(folder: string, pkg: string): boolean {
 }
 
 /**
- * The package's `console/` folder: three levels up from `plugin/src/core/` in the sources, four from the
- * ESM build (`dist/plugin/src/core/`), five from the CommonJS build (`dist/cjs/plugin/src/core/`).
+ * The console's folder, found by walking up from this module to the first `console/index.html`: the
+ * repository's `console/` from the sources (`plugin/src/core`), the package's own `console/` from its
+ * bundles (`dist/esm/chunks`, `dist/cjs`).
  */
 function consoleFolder(): string {
-  for (const up of ["../../../console", "../../../../console", "../../../../../console"]) {
-    const folder = join(pluginCoreDir, up);
+  for (let dir = pluginCoreDir, up = 0; up < 6; up++, dir = dirname(dir)) {
+    const folder = join(dir, "console");
     if (existsSync(join(folder, "index.html"))) return folder;
   }
   throw new Error("the console's files (console/index.html) are missing from the package");

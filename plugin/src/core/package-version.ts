@@ -4,7 +4,7 @@ import { pluginCoreDir } from "./plugin-require.cjs";
 
 /**
  * The package's version from its package.json, found by walking up from this module: the same code runs
- * from `plugin/src/core` (tsx), `dist/plugin/src/core` and `dist/cjs/plugin/src/core`, at different depths.
+ * from `plugin/src/core` (tsx) and from the package's bundles (`dist/esm/chunks`, `dist/cjs`), at different depths.
  */
 export function packageVersion(): string {
   let dir = pluginCoreDir;

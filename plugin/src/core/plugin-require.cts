@@ -6,5 +6,5 @@
  */
 export const pluginRequire: NodeJS.Require = require;
 
-/** The folder of this file (`plugin/src/core` in the sources, under `dist/` or `dist/cjs/` once built). */
+/** The folder of this file: `plugin/src/core` in the sources, the bundle's folder once built (`dist/esm/chunks`, `dist/cjs`). */
 export const pluginCoreDir: string = __dirname;

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { AuthChain } from "../chain/auth-chain.js";
 import type { Authorizer } from "../core/authorizer.js";
 import { guarded } from "../core/guarded.js";
@@ -12,6 +12,17 @@ import { PUBLISH_ALLOW_REASONS, PUBLISH_DENY_REASONS, type PublishDecision } fro
 import type { EdgeCluster } from "../cluster/edge-cluster.js";
 import { packageVersion } from "../core/package-version.js";
 
+/**
+ * One metric as `toJson` lists it (prom-client's JSON shape, spelled here so that the package's
+ * declarations do not name prom-client, which is bundled into the package rather than installed).
+ */
+export interface MetricJson {
+  name: string;
+  help: string;
+  type: string;
+  values: { value: number; labels: Record<string, string | number>; metricName?: string }[];
+  aggregator?: string;
+}
 /**
  * One channel of a server that runs its own sources (the bundled server fills these; the plugin does not
  * know its channels): `channel` is `app/id`, `up` whether it is on air, `restarts` each supervised job's
@@ -62,7 +73,7 @@ function processMetrics(): Registry {
  * sessions are guarded (`metrics.listener_failed`): a counter that throws must not fail a viewer's check.
  */
 export class PluginMetrics {
-  readonly registry = new Registry();
+  readonly #registry = new Registry();
   readonly #endedBytes = { total: 0 };
   readonly #detach: () => void;
   readonly #publishDecisions: Counter;
@@ -76,32 +87,32 @@ export class PluginMetrics {
     cluster: Pick<EdgeCluster, "status"> | undefined = undefined,
     sources: MetricsSources = {},
   ) {
-    registerBuildInfo(this.registry, sources.hostVersion);
-    if (sources.channels !== undefined) registerChannelMetrics(this.registry, sources.channels);
+    registerBuildInfo(this.#registry, sources.hostVersion);
+    if (sources.channels !== undefined) registerChannelMetrics(this.#registry, sources.channels);
     const decisions = new Counter({
       name: "va_decisions_total",
       help: "Authorization decisions by deciding step and verdict",
       labelNames: ["step", "verdict"],
-      registers: [this.registry],
+      registers: [this.#registry],
     });
     const stepSeconds = new Histogram({
       name: "va_step_duration_seconds",
       help: "Time each chain step took (step=backend includes verdict cache hits)",
       labelNames: ["step"],
       buckets: [0.00001, 0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 3],
-      registers: [this.registry],
+      registers: [this.#registry],
     });
-    this.#publishDecisions = publishDecisionCounter(this.registry);
+    this.#publishDecisions = publishDecisionCounter(this.#registry);
     const ended = new Counter({
       name: "va_sessions_ended_total",
       help: "Sessions ended, by reason",
       labelNames: ["reason", "protocol"],
-      registers: [this.registry],
+      registers: [this.#registry],
     });
     const unplayedRefused = new Counter({
       name: "va_hls_unplayed_refused_total",
       help: "HLS playlist requests refused (429) because their credential already held hls.maxUnplayedPerViewer sessions from that address that fetched no segment",
-      registers: [this.registry],
+      registers: [this.#registry],
     });
     const endedBytes = this.#endedBytes;
     const reportedBytes = new Map<string, number>();
@@ -109,7 +120,7 @@ export class PluginMetrics {
     new Counter({
       name: "va_sent_bytes_total",
       help: "Bytes sent to viewers (live sessions included)",
-      registers: [this.registry],
+      registers: [this.#registry],
       collect() {
         raiseTo(this, reportedBytes, "", bytesSent());
       },
@@ -118,7 +129,7 @@ export class PluginMetrics {
     new Counter({
       name: "va_bytes_out_total",
       help: "Deprecated, removed in the next release: the same as va_sent_bytes_total",
-      registers: [this.registry],
+      registers: [this.#registry],
       collect() {
         raiseTo(this, reportedBytesDeprecated, "", bytesSent());
       },
@@ -127,7 +138,7 @@ export class PluginMetrics {
       name: "va_live_sessions",
       help: "Live viewer sessions by protocol and channel",
       labelNames: ["protocol", "channel"],
-      registers: [this.registry],
+      registers: [this.#registry],
       collect() {
         this.reset();
         for (const s of sessions.list({ state: "playing" })) this.inc({ protocol: s.protocol, channel: `${s.app}/${s.channel}` });
@@ -138,7 +149,7 @@ export class PluginMetrics {
       name: "va_backend_cache_lookups_total",
       help: "Backend verdict cache lookups, by result (hits, misses, coalesced)",
       labelNames: ["result"],
-      registers: [this.registry],
+      registers: [this.#registry],
       collect() {
         for (const [result, value] of Object.entries(backend?.counters?.() ?? {})) raiseTo(this, reportedLookups, result, value);
       },
@@ -148,7 +159,7 @@ export class PluginMetrics {
       name: "va_shadow_disagreements_total",
       help: "Answers of auth.shadowBackend that differ from the real backend's, by kind (verdict, identity, limit)",
       labelNames: ["kind"],
-      registers: [this.registry],
+      registers: [this.#registry],
       collect() {
         for (const [kind, value] of Object.entries(backend?.disagreements?.() ?? {}))
           raiseTo(this, reportedDisagreements, kind, value, "kind");
@@ -159,11 +170,11 @@ export class PluginMetrics {
       help: "Round trips to the middleware backend (cache hits excluded), by HTTP status or failure",
       labelNames: ["result"],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers: [this.registry],
+      registers: [this.#registry],
     });
-    if (ledger !== undefined) registerLedgerMetrics(this.registry, ledger);
-    if (cluster !== undefined) registerClusterMetrics(this.registry, cluster);
-    if (sources.webhooks !== undefined) registerWebhookMetrics(this.registry, sources.webhooks);
+    if (ledger !== undefined) registerLedgerMetrics(this.#registry, ledger);
+    if (cluster !== undefined) registerClusterMetrics(this.#registry, cluster);
+    if (sources.webhooks !== undefined) registerWebhookMetrics(this.#registry, sources.webhooks);
     const stopCalls = backend?.onCall?.(
       guarded(log, "metrics.listener_failed", function observeBackendCall(call: { result: string; seconds: number }) {
         backendSeconds.observe({ result: call.result }, call.seconds);
@@ -198,14 +209,14 @@ export class PluginMetrics {
 
   /** The exposition text and its content type: the plugin's metrics, then the process's. */
   async render(): Promise<{ contentType: string; body: string }> {
-    const [own, process] = await Promise.all([this.registry.metrics(), processMetrics().metrics()]);
-    return { contentType: this.registry.contentType, body: `${own}\n${process}` };
+    const [own, process] = await Promise.all([this.#registry.metrics(), processMetrics().metrics()]);
+    return { contentType: this.#registry.contentType, body: `${own}\n${process}` };
   }
 
   /** Every metric `/metrics` serves, as prom-client's JSON (names, types, values). */
-  async toJson(): Promise<MetricObjectWithValues<MetricValue<string>>[]> {
-    const [own, process] = await Promise.all([this.registry.getMetricsAsJSON(), processMetrics().getMetricsAsJSON()]);
-    return [...own, ...process];
+  async toJson(): Promise<MetricJson[]> {
+    const [own, process] = await Promise.all([this.#registry.getMetricsAsJSON(), processMetrics().getMetricsAsJSON()]);
+    return [...own, ...process] as unknown as MetricJson[];
   }
 
   close(): void {

@@ -1,7 +1,7 @@
 import { makeHlsDir, type DataModes } from "../data-modes.js";
 import { join } from "node:path";
-import type { LocalProcesses } from "../../../plugin/src/index.js";
-import type { Clock, Logger, Redactor } from "../../../plugin/src/server-kit.js";
+import type { LocalProcesses } from "nms-viewer-auth";
+import type { Clock, Logger, Redactor } from "nms-viewer-auth/server-kit";
 import { startIngest, startPackager } from "../ffmpeg/ffmpeg-jobs.js";
 import type { ChannelConfig } from "../server-config-schema.js";
 import { KeyRotator } from "./key-rotator.js";

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Logger } from "../../../plugin/src/server-kit.js";
+import type { Logger } from "nms-viewer-auth/server-kit";
 
 /** The name ffmpeg re-reads at every segment (`-hls_key_info_file` with `periodic_rekey`). */
 export const KEY_INFO_FILE = "key-info.txt";

@@ -1,6 +1,6 @@
 import { chmod, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type Logger, MASTER_PENDING_FILE, segmentsOf } from "../../../plugin/src/server-kit.js";
+import { type Logger, MASTER_PENDING_FILE, segmentsOf } from "nms-viewer-auth/server-kit";
 import { probeStreams, type ProbedStream } from "../ffmpeg/ffmpeg-jobs.js";
 import type { ChannelConfig } from "../server-config-schema.js";
 import { configuredStreams, type ConfiguredStream } from "./configured-variants.js";

@@ -1,6 +1,6 @@
 import type { FfmpegJob } from "../ffmpeg/ffmpeg-jobs.js";
-import type { LocalProcesses } from "../../../plugin/src/index.js";
-import { systemClock, type Clock, type Logger, type Redactor } from "../../../plugin/src/server-kit.js";
+import type { LocalProcesses } from "nms-viewer-auth";
+import { systemClock, type Clock, type Logger, type Redactor } from "nms-viewer-auth/server-kit";
 
 /** Restart policy: capped exponential backoff, reset once a run has stayed up long enough. */
 export interface RestartPolicy {

@@ -1,0 +1,100 @@
+// Builds the plugin package (plugin/dist) from plugin/src:
+// - dist/esm: ES modules for the public entry, the server's entry (server-kit) and the three commands,
+//   with the code they share in common chunks, so every entry sees one copy of each class;
+// - dist/cjs/index.js: the public entry as one CommonJS file, for NMS 2.7 apps that `require` it;
+// - dist/types and dist/cjs/types: declarations from tsc (the CommonJS copy under a package.json that
+//   marks it CommonJS, so TypeScript reads each copy as its format).
+// The pure-JavaScript dependencies (pino, undici, prom-client, lru-cache, yaml, jose, ipaddr.js,
+// proxy-addr) are bundled in: an app that installs the plugin gets one small package instead of some
+// twenty (docs/architecture.md, "Packages"). zod stays a dependency because the public types are its
+// types; node-media-server and every optional peer stay outside and are loaded from the app.
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const plugin = join(dirname(fileURLToPath(import.meta.url)), "../plugin");
+const dist = join(plugin, "dist");
+const EXTERNAL = [
+  "zod",
+  "node-media-server",
+  "node-media-server/*",
+  "ws",
+  "better-sqlite3",
+  "redis",
+  "maxmind",
+  "pino-pretty",
+  "hls.js",
+  "htm",
+];
+// ESM has no `require`, `__filename` or `__dirname`; the CommonJS parts bundled in (and the plugin's
+// own plugin-require.cts) use them, so each ES module file defines them from its own URL.
+const ESM_SHIM = [
+  'import { createRequire as __vaCreateRequire } from "node:module";',
+  'import { fileURLToPath as __vaFileURLToPath } from "node:url";',
+  'import { dirname as __vaDirname } from "node:path";',
+  "const require = __vaCreateRequire(import.meta.url);",
+  "const __filename = __vaFileURLToPath(import.meta.url);",
+  "const __dirname = __vaDirname(__filename);",
+].join("\n");
+// Whitespace and syntax are minified, names are kept: stack traces still name our functions.
+const COMMON = {
+  bundle: true,
+  platform: "node",
+  target: "node20.18",
+  external: EXTERNAL,
+  logLevel: "warning",
+  legalComments: "none",
+  minifyWhitespace: true,
+  minifySyntax: true,
+  keepNames: true,
+};
+
+rmSync(dist, { recursive: true, force: true });
+const esm = await build({
+  ...COMMON,
+  metafile: true,
+  entryPoints: {
+    index: join(plugin, "src/index.ts"),
+    "server-kit": join(plugin, "src/server-kit.ts"),
+    "cli/make-link": join(plugin, "src/cli/make-link.ts"),
+    "cli/hash-password": join(plugin, "src/cli/hash-password.ts"),
+    "cli/make-token": join(plugin, "src/cli/make-token.ts"),
+  },
+  format: "esm",
+  splitting: true,
+  outdir: join(dist, "esm"),
+  chunkNames: "chunks/[name]-[hash]",
+  banner: { js: ESM_SHIM },
+});
+await build({ ...COMMON, entryPoints: [join(plugin, "src/index.ts")], format: "cjs", outfile: join(dist, "cjs/index.js") });
+
+writeFileSync(join(dist, "THIRD-PARTY-LICENSES.txt"), thirdPartyLicenses(Object.keys(esm.metafile.inputs)));
+
+const tsc = spawnSync(process.execPath, [join(plugin, "../node_modules/typescript/bin/tsc"), "-p", join(plugin, "tsconfig.build.json")], {
+  stdio: "inherit",
+});
+if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+cpSync(join(dist, "types"), join(dist, "cjs/types"), { recursive: true });
+mkdirSync(join(dist, "cjs"), { recursive: true });
+writeFileSync(join(dist, "cjs/package.json"), JSON.stringify({ type: "commonjs" }, null, 2) + "\n");
+
+/** The license texts of the packages bundled in (their notices must travel with their code). */
+function thirdPartyLicenses(inputs) {
+  const packages = new Set();
+  for (const input of inputs) {
+    const match = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (match !== null) packages.add(match[1]);
+  }
+  const sections = [];
+  for (const name of [...packages].sort()) {
+    const folder = join(plugin, "../node_modules", name);
+    const { version, license } = JSON.parse(readFileSync(join(folder, "package.json"), "utf8"));
+    const file = readdirSync(folder).find((f) => /^(licen[cs]e|copying)/i.test(f));
+    const text =
+      file !== undefined && existsSync(join(folder, file)) ? readFileSync(join(folder, file), "utf8").trim() : `License: ${license}`;
+    sections.push(`${name} ${version} (${license})\n\n${text}\n`);
+  }
+  return `Packages bundled into this package's dist/ files, with their licenses.\n\n${sections.join("\n" + "-".repeat(72) + "\n\n")}`;
+}
