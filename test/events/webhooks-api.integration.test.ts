@@ -6,6 +6,7 @@ import { buildViewerAuth, type ViewerAuth } from "../../plugin/src/viewer-auth.j
 import { parseConfig } from "../../plugin/src/config/parse-config.js";
 import { pluginConfigSchema, type PluginConfig } from "../../plugin/src/plugin-config-schema.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
+import { apiFetch } from "../helpers/openapi-check.js";
 import { createCapturingLogger } from "../helpers/capturing-logger.js";
 import { waitUntil } from "../helpers/wait-for.js";
 import { WebhookReceiver } from "../helpers/webhook-receiver.js";
@@ -20,7 +21,7 @@ describe("webhooks API and metrics: GET /api/webhooks, POST /api/webhooks/test, 
   let auth: ViewerAuth;
   let base: string;
   const api = async (method: string, path: string, body?: string) => {
-    const res = await fetch(base + path, {
+    const res = await apiFetch(base + path, {
       method,
       headers: { Authorization: `Bearer ${TEST_API_TOKEN}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
       ...(body === undefined ? {} : { body }),
