@@ -98,6 +98,28 @@ describe("webhooks API and metrics: GET /api/webhooks, POST /api/webhooks/test, 
     expect(page).to.match(/^va_webhook_dropped_total\{reason="overflow"\} 0$/m);
   });
 
+  it("without webhooks both routes answer 404 VA_API_FEATURE_OFF", async () => {
+    const bare = buildViewerAuth(
+      parseConfig(pluginConfigSchema, { api: { enabled: true, port: 0, token: TEST_API_TOKEN } }) as PluginConfig,
+      {
+        logger: createCapturingLogger().logger,
+      },
+    );
+    await bare.start();
+    try {
+      const bareBase = `http://127.0.0.1:${bare.api!.port}`;
+      for (const [method, path] of [
+        ["GET", "/api/webhooks"],
+        ["POST", "/api/webhooks/test"],
+      ] as const) {
+        const res = await apiFetch(bareBase + path, { method, headers: { Authorization: `Bearer ${TEST_API_TOKEN}` } });
+        expect([res.status, ((await res.json()) as { code: string }).code]).to.deep.equal([404, "VA_API_FEATURE_OFF"]);
+      }
+    } finally {
+      await bare.detach();
+    }
+  });
+
   it("the outbox defaults to webhook-outbox.sqlite beside stats.file", async () => {
     const { existsSync } = await import("node:fs");
     expect(existsSync(join(dir, "webhook-outbox.sqlite"))).to.equal(true);
