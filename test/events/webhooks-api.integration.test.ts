@@ -6,6 +6,7 @@ import { buildViewerAuth, type ViewerAuth } from "../../plugin/src/viewer-auth.j
 import { parseConfig } from "../../plugin/src/config/parse-config.js";
 import { pluginConfigSchema, type PluginConfig } from "../../plugin/src/plugin-config-schema.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
+import { apiFetch } from "../helpers/openapi-check.js";
 import { createCapturingLogger } from "../helpers/capturing-logger.js";
 import { waitUntil } from "../helpers/wait-for.js";
 import { WebhookReceiver } from "../helpers/webhook-receiver.js";
@@ -20,7 +21,7 @@ describe("webhooks API and metrics: GET /api/webhooks, POST /api/webhooks/test, 
   let auth: ViewerAuth;
   let base: string;
   const api = async (method: string, path: string, body?: string) => {
-    const res = await fetch(base + path, {
+    const res = await apiFetch(base + path, {
       method,
       headers: { Authorization: `Bearer ${TEST_API_TOKEN}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
       ...(body === undefined ? {} : { body }),
@@ -95,6 +96,28 @@ describe("webhooks API and metrics: GET /api/webhooks, POST /api/webhooks/test, 
     expect(page).to.match(/^va_webhook_failed_total\{webhook="down"\} [1-9]\d*$/m);
     expect(page).to.match(/^va_webhook_dropped_total\{reason="expired"\} 0$/m);
     expect(page).to.match(/^va_webhook_dropped_total\{reason="overflow"\} 0$/m);
+  });
+
+  it("without webhooks both routes answer 404 VA_API_FEATURE_OFF", async () => {
+    const bare = buildViewerAuth(
+      parseConfig(pluginConfigSchema, { api: { enabled: true, port: 0, token: TEST_API_TOKEN } }) as PluginConfig,
+      {
+        logger: createCapturingLogger().logger,
+      },
+    );
+    await bare.start();
+    try {
+      const bareBase = `http://127.0.0.1:${bare.api!.port}`;
+      for (const [method, path] of [
+        ["GET", "/api/webhooks"],
+        ["POST", "/api/webhooks/test"],
+      ] as const) {
+        const res = await apiFetch(bareBase + path, { method, headers: { Authorization: `Bearer ${TEST_API_TOKEN}` } });
+        expect([res.status, ((await res.json()) as { code: string }).code]).to.deep.equal([404, "VA_API_FEATURE_OFF"]);
+      }
+    } finally {
+      await bare.detach();
+    }
   });
 
   it("the outbox defaults to webhook-outbox.sqlite beside stats.file", async () => {

@@ -7,6 +7,7 @@ import { hasFfmpeg } from "../helpers/ffmpeg.js";
 import { httpGetFor } from "../helpers/flv-clients.js";
 import { answer, startStubBackend, type StubBackend } from "../helpers/stub-backend.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
+import { apiFetch } from "../helpers/openapi-check.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { makeSecureLink } from "../../plugin/src/securetoken/make-secure-link.js";
 
@@ -31,7 +32,7 @@ describe("POST /api/explain against real plays on NMS 4.4.3", function () {
   const api = () => `http://127.0.0.1:${nms.auth.api!.port}`;
 
   async function explain(body: Record<string, unknown>): Promise<{ status: number; body: Explained & { code?: string; error?: string } }> {
-    const res = await fetch(`${api()}/api/explain`, {
+    const res = await apiFetch(`${api()}/api/explain`, {
       method: "POST",
       headers: { authorization: `Bearer ${TEST_API_TOKEN}`, "content-type": "application/json" },
       body: JSON.stringify(body),
@@ -45,7 +46,7 @@ describe("POST /api/explain against real plays on NMS 4.4.3", function () {
   }
 
   async function decisionCounters(): Promise<string> {
-    const res = await fetch(`${api()}/metrics`, { headers: { authorization: `Bearer ${TEST_API_TOKEN}` } });
+    const res = await apiFetch(`${api()}/metrics`, { headers: { authorization: `Bearer ${TEST_API_TOKEN}` } });
     const text = await res.text();
     return text
       .split("\n")
@@ -54,7 +55,7 @@ describe("POST /api/explain against real plays on NMS 4.4.3", function () {
   }
 
   async function decisionLogSize(): Promise<number> {
-    const res = await fetch(`${api()}/api/decisions?limit=1000`, { headers: { authorization: `Bearer ${TEST_API_TOKEN}` } });
+    const res = await apiFetch(`${api()}/api/decisions?limit=1000`, { headers: { authorization: `Bearer ${TEST_API_TOKEN}` } });
     const body = (await res.json()) as { decisions: unknown[]; anonymousRefusals: unknown };
     return body.decisions.length + JSON.stringify(body.anonymousRefusals).length;
   }
@@ -226,7 +227,7 @@ describe("POST /api/explain against real plays on NMS 4.4.3", function () {
     expect(unknownKey).to.deep.include({ status: 400 });
     expect(unknownKey.body).to.include({ code: "VA_API_BAD_REQUEST" });
     expect(unknownKey.body.error).to.match(/extra|unrecognized/i);
-    const anonymous = await fetch(`${api()}/api/explain`, { method: "POST", body: JSON.stringify({ url: flv(""), ip: "127.0.0.1" }) });
+    const anonymous = await apiFetch(`${api()}/api/explain`, { method: "POST", body: JSON.stringify({ url: flv(""), ip: "127.0.0.1" }) });
     expect(anonymous.status).to.equal(401);
   });
 

@@ -1,10 +1,11 @@
 import { API_ERROR_CODES, type ApiErrorCode } from "../core/api-errors.js";
 import { PROTOCOLS } from "../core/auth-request.js";
-import { REVOCATION_KINDS } from "../core/cluster-seams.js";
+import { LIMIT_KINDS, REVOCATION_KINDS } from "../core/cluster-seams.js";
 import { END_REASONS, REFUSAL_STAGES } from "../core/viewer-session.js";
 import { MAX_JSON_DEPTH } from "../core/api-route.js";
 import { packageVersion } from "../core/package-version.js";
 import { CONSOLE_COOKIE, CSRF_HEADER } from "../console/console-sessions.js";
+import { WEBHOOK_EVENT_TYPES } from "../events/events-schema.js";
 
 /**
  * The management API's contract as an OpenAPI 3.1 document: served at `GET /api/openapi.json`, written to
@@ -270,6 +271,103 @@ function schemas(): Record<string, OpenApiObject> {
       additionalProperties: int(),
     },
     Csrf: closed({ csrf: str(`The console session's CSRF token, sent back as ${CSRF_HEADER}`) }),
+    ...explainSchemas(),
+    ...webhookSchemas(),
+  };
+}
+
+const nullable = (schema: OpenApiObject): OpenApiObject => ({ oneOf: [{ type: "null" }, schema] });
+const nullableDateTime: OpenApiObject = { type: ["string", "null"], format: "date-time" };
+
+/**
+ * The answer of `POST /api/explain` (explain/explainer.ts: `ExplainAnswer`). The explain folder sits on
+ * this floor, so its verdict sets are spelled here; the explain tests check real answers against them.
+ */
+function explainSchemas(): Record<string, OpenApiObject> {
+  return {
+    ExplainRequest: closed(
+      {
+        url: { type: "string", minLength: 1, maxLength: 16_384, description: "What the viewer opens (rtmp, http(s), ws(s))" },
+        ip: { type: "string", minLength: 1, maxLength: 64, description: "The address the request comes from (the TCP peer)" },
+      },
+      {
+        userAgent: { type: "string", maxLength: 1024 },
+        headers: { type: "object", additionalProperties: { type: "string", maxLength: 8192 } },
+        cacheOnly: { type: "boolean", description: "true: the backend is not called; its cached verdict, or `unknown`" },
+      },
+    ),
+    ExplainStep: closed({
+      step: str("A chain step, or a stage around it: `input`, `hls-gate`, `hls-key`, `default`, `limits`"),
+      verdict: { enum: ["allow", "deny", "pass", "failed", "unknown"] },
+      reason: str(),
+      ms: { type: "number", minimum: 0 },
+    }),
+    ExplainIdentity: closed(
+      {},
+      {
+        name: str(),
+        userId: str(),
+        maxSessions: int(),
+        channels: { oneOf: [{ const: "all" }, arrayOf(str())], description: "A built-in user's channels" },
+      },
+    ),
+    LimitPreview: closed(
+      {
+        kind: { enum: [...LIMIT_KINDS] },
+        what: str(),
+        max: int(),
+        playing: int("Sessions of this edge playing under the limit"),
+        outcome: { enum: ["room", "refuse", "close-oldest"] },
+      },
+      { wouldClose: arrayOf(str("A session id, oldest first")) },
+    ),
+    ExplainLimits: closed({
+      refusal: { type: ["string", "null"], description: "Why a limit would refuse the play (reject-new)" },
+      limits: arrayOf(ref("LimitPreview")),
+      joins: nullable(closed({ sessionId: str() }, { user: str() })),
+      sameViewer: arrayOf(str("A session id")),
+      edgeOnly: { type: "boolean", description: "With a cluster: counts are this edge's own" },
+    }),
+    ExplainAnswer: closed(
+      {
+        verdict: { enum: ["allow", "deny", "unknown"] },
+        protocol: ref("Protocol"),
+        app: str(),
+        channel: str(),
+        ip: str(),
+        decidedBy: str("The deciding chain step or stage"),
+        reason: str(),
+        steps: arrayOf(ref("ExplainStep")),
+        identity: nullable(ref("ExplainIdentity")),
+        limits: ref("ExplainLimits"),
+      },
+      { redirectUrl: str("A deny's redirect") },
+    ),
+  };
+}
+
+/** `GET /api/webhooks` and `POST /api/webhooks/test` (events/webhook-events.ts), never a secret. */
+function webhookSchemas(): Record<string, OpenApiObject> {
+  return {
+    WebhookStatus: closed({
+      name: str(),
+      url: str("Without credentials or query"),
+      events: arrayOf({ enum: [...WEBHOOK_EVENT_TYPES] }),
+      pending: int("Events not delivered yet"),
+      oldestPendingAgeSec: { type: ["integer", "null"], minimum: 0, description: "Age of the oldest pending event" },
+      lastError: { type: ["string", "null"] },
+      lastErrorAt: nullableDateTime,
+      lastSuccessAt: nullableDateTime,
+      consecutiveFailures: int("Failed attempts in a row of the event at the head of the queue"),
+    }),
+    WebhookTestQueued: closed({
+      id: {
+        type: "string",
+        pattern: "^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$",
+        description: "The test event's id (UUIDv7)",
+      },
+      webhooks: arrayOf(str("A webhook it was queued for")),
+    }),
   };
 }
 
@@ -750,6 +848,60 @@ function statsPaths(): OpenApiObject {
   };
 }
 
+function explainPaths(): OpenApiObject {
+  return {
+    "/api/explain": {
+      post: operation("post", "/api/explain", {
+        summary: "What the server would do with a URL opened from an address, changing nothing",
+        tags: ["explain"],
+        requestBody: { required: true, content: jsonContent(ref("ExplainRequest")) },
+        responses: {
+          "200": jsonResponse("The dry run's answer", ref("ExplainAnswer")),
+          "400": errorResponse(
+            "A bad body, a URL no host serves as a play, or an address that is none",
+            "VA_API_BAD_REQUEST",
+            "VA_API_BAD_JSON",
+            "VA_API_EXPLAIN_BAD_URL",
+            "VA_API_EXPLAIN_BAD_IP",
+          ),
+        },
+      }),
+    },
+  };
+}
+
+function webhookPaths(): OpenApiObject {
+  const off = "No webhook is configured (`events.webhooks`)";
+  return {
+    "/api/webhooks": {
+      get: operation("get", "/api/webhooks", {
+        summary: "Each webhook's backlog and last outcome (no secret)",
+        tags: ["webhooks"],
+        responses: {
+          "200": jsonResponse("The webhooks", closed({ webhooks: arrayOf(ref("WebhookStatus")) })),
+          "404": errorResponse(off, "VA_API_FEATURE_OFF"),
+        },
+      }),
+    },
+    "/api/webhooks/test": {
+      post: operation("post", "/api/webhooks/test", {
+        summary: "Queues a `test` event to every webhook, or to the one named, through the outbox",
+        tags: ["webhooks"],
+        requestBody: {
+          required: false,
+          description: "Empty or `{}`: every webhook",
+          content: jsonContent(closed({}, { webhook: str("A webhook's name") })),
+        },
+        responses: {
+          "202": jsonResponse("Queued", ref("WebhookTestQueued")),
+          "400": errorResponse("A bad body", "VA_API_BAD_REQUEST", "VA_API_BAD_JSON"),
+          "404": errorResponse(`${off}, or no webhook has that name`, "VA_API_FEATURE_OFF", "VA_API_WEBHOOK_NOT_FOUND"),
+        },
+      }),
+    },
+  };
+}
+
 function buildDocument(): OpenApiObject {
   return {
     openapi: "3.1.0",
@@ -757,15 +909,25 @@ function buildDocument(): OpenApiObject {
       title: "nms-viewer-auth management API",
       version: packageVersion(),
       description:
-        "The operator's JSON API: sessions, revocations, built-in users, statistics, metrics, probes and the console. " +
+        "The operator's JSON API: sessions, revocations, built-in users, statistics, metrics, dry-run explains, webhooks, probes and the console. " +
         "Every error answer is `{error, code}` with `code` from a closed list. JSON bodies: 64 KiB at most, " +
         `${MAX_JSON_DEPTH} levels of nesting. A path known under other methods answers 405 with Allow.`,
       license: { name: "Apache-2.0", identifier: "Apache-2.0" },
     },
     jsonSchemaDialect: "https://spec.openapis.org/oas/3.1/dialect/base",
     security: [{ bearer: [] }, { consoleCookie: [] }],
-    tags: ["probes", "sessions", "revocations", "users", "statistics", "cluster", "console"].map((name) => ({ name })),
-    paths: { ...probePaths(), ...sessionPaths(), ...userPaths(), ...statsPaths(), ...consolePaths() },
+    tags: ["probes", "sessions", "revocations", "users", "statistics", "cluster", "explain", "webhooks", "console"].map((name) => ({
+      name,
+    })),
+    paths: {
+      ...probePaths(),
+      ...sessionPaths(),
+      ...userPaths(),
+      ...statsPaths(),
+      ...explainPaths(),
+      ...webhookPaths(),
+      ...consolePaths(),
+    },
     components: components(),
   };
 }

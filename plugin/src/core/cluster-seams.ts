@@ -1,9 +1,12 @@
 import type { SessionGrantFacts } from "./session-store.js";
 import type { SessionSnapshot, ViewerSession } from "./viewer-session.js";
 
+/** What a session limit counts by: a user, a viewer address, or a channel. */
+export const LIMIT_KINDS = ["user", "ip", "channel"] as const;
+
 /** One limit a newcomer is counted under: which key, how many may play, and how to name it in a refusal. */
 export interface LimitKey {
-  kind: "user" | "ip" | "channel";
+  kind: (typeof LIMIT_KINDS)[number];
   /** The user id, the address, or `app/channel`. */
   value: string;
   max: number;
