@@ -53,7 +53,7 @@ describe("the management API's OpenAPI document (schema/openapi.json)", () => {
   });
 
   it("is OpenAPI 3.1 with the package's version", () => {
-    const version = (JSON.parse(readFileSync("package.json", "utf8")) as { version: string }).version;
+    const version = (JSON.parse(readFileSync("plugin/package.json", "utf8")) as { version: string }).version;
     expect(document.openapi).to.equal("3.1.0");
     expect((document.info as { version: string }).version).to.equal(version);
   });

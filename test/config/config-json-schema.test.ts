@@ -18,9 +18,13 @@ describe("the configuration's JSON Schema (schema/config.schema.json)", () => {
     expect(committed === configJsonSchemaText(), "schema/config.schema.json is stale: run npm run config-schema").to.equal(true);
   });
 
-  it("is shipped in the package", () => {
-    const files = (JSON.parse(readFileSync("package.json", "utf8")) as { files: string[] }).files;
-    expect(files).to.include(CONFIG_SCHEMA_PATH);
+  it("is shipped in both packages: copied into each before packing, and listed in each one's files", () => {
+    const copied = readFileSync("scripts/copy-package-files.mjs", "utf8");
+    expect(copied).to.match(/const COMMON = \[[^\]]*"schema"/);
+    for (const pkg of ["plugin", "server"]) {
+      const files = (JSON.parse(readFileSync(`${pkg}/package.json`, "utf8")) as { files: string[] }).files;
+      expect(files, pkg).to.include(CONFIG_SCHEMA_PATH.split("/")[0]);
+    }
   });
 
   it("every sample configuration names it in its first line and conforms to it", () => {

@@ -9,7 +9,7 @@ import { MemorySessionStore } from "../../plugin/src/sessions/memory-session-sto
 import { StatsLedger } from "../../plugin/src/stats/stats-ledger.js";
 import { createCapturingLogger } from "../helpers/capturing-logger.js";
 
-const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
+const pkg = JSON.parse(readFileSync("plugin/package.json", "utf8")) as { version: string };
 
 /** Real metrics over a real chain and session store (with a ledger and a cluster status when `full`). */
 async function withMetrics(sources: MetricsSources, use: (metrics: PluginMetrics) => Promise<void>, full = false): Promise<void> {

@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { hasFfmpeg } from "../helpers/ffmpeg.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { spawnLogged } from "../helpers/spawned-process.js";
@@ -88,16 +88,22 @@ describe("the bin's start checks: --check-config proves what start needs, busy p
   });
 
   it("without the fluent-ffmpeg and better-sqlite3 packages, --check-config and start name both with the install command, no stack trace; so does the plugin with webhooks", () => {
-    // An install of the package without its optional peers: the compiled tree and every other module.
+    // An install of both packages that lost two of their packages: the built trees and every other module.
     const app = join(dir, "app");
     mkdirSync(join(app, "node_modules"), { recursive: true });
-    cpSync("dist", join(app, "dist"), { recursive: true });
-    cpSync("package.json", join(app, "package.json"));
+    for (const [folder, name] of [
+      ["plugin", "nms-viewer-auth"],
+      ["server", "nms-viewer-auth-server"],
+    ] as const) {
+      cpSync(join(folder, "dist"), join(app, "node_modules", name, "dist"), { recursive: true });
+      cpSync(join(folder, "package.json"), join(app, "node_modules", name, "package.json"));
+    }
     const modules = realpathSync("node_modules");
     for (const name of readdirSync(modules)) {
-      if (name === "fluent-ffmpeg" || name === "better-sqlite3" || name === ".bin") continue;
+      if (["fluent-ffmpeg", "better-sqlite3", ".bin", "nms-viewer-auth", "nms-viewer-auth-server"].includes(name)) continue;
       symlinkSync(join(modules, name), join(app, "node_modules", name));
     }
+    const installedBin = join(app, "node_modules/nms-viewer-auth-server/dist/main.js");
     const file = configFile("no-peers", [
       `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(join(dir, "no-peers-data"))} }`,
       "events: { webhooks: [{ url: http://127.0.0.1:9/hook, secret: webhook-secret-0123456789 }] }",
@@ -105,7 +111,7 @@ describe("the bin's start checks: --check-config proves what start needs, busy p
       CHANNEL,
     ]);
     for (const args of [["--check-config"], []]) {
-      const out = bin(["--config", file, ...args], resolve(app, BIN));
+      const out = bin(["--config", file, ...args], installedBin);
       expect(out.status, out.stdout + out.stderr).to.equal(1);
       expect(out.stderr)
         .to.include("channels: the fluent-ffmpeg package is not installed and the channels need it: npm install fluent-ffmpeg@2.1.3")
@@ -116,7 +122,7 @@ describe("the bin's start checks: --check-config proves what start needs, busy p
     }
     // The plugin alone (an NMS app): building with webhooks fails at once, naming the key.
     const script = [
-      `import { buildViewerAuth, parseConfig, pluginConfigSchema } from ${JSON.stringify(resolve(app, "dist/plugin/src/index.js"))};`,
+      `import { buildViewerAuth, parseConfig, pluginConfigSchema } from ${JSON.stringify(join(app, "node_modules/nms-viewer-auth/dist/esm/index.js"))};`,
       "const config = parseConfig(pluginConfigSchema, { events: { webhooks: [{ url: 'http://127.0.0.1:9/hook', secret: 'webhook-secret-0123456789' }], outbox: { file: '/tmp/never-opened.sqlite' } } });",
       "try { buildViewerAuth(config); console.log('built'); } catch (error) { console.error(error.message); process.exit(3); }",
     ].join("\n");
