@@ -17,6 +17,7 @@ import { createRevokedAuthorizer, type RevocationChecks } from "./chain/revoked-
 import { BruteForceThrottle } from "./brute-force/brute-force-throttle.js";
 import { createSecureTokenAuthorizer } from "./securetoken/securetoken-authorizer.js";
 import { createUsersAuthorizer, TOKEN_PARAM } from "./users/users-authorizer.js";
+import { createJwtAuthorizer } from "./jwt/jwt-authorizer.js";
 
 /** What the chain is built from besides the configuration. */
 export interface ChainParts {
@@ -35,7 +36,7 @@ export interface ChainParts {
   securetoken?: (() => PluginConfig["auth"]["securetoken"]) | undefined;
   /** The deny and allow lists the IP steps read (reloadable); made from the configuration when omitted. */
   addressRules?: AddressRules | undefined;
-  /** Replaces the backend step's built-in keep-alive pool; its owner closes it. */
+  /** Replaces the built-in keep-alive pool of the backend step and of the JWT step's key set fetches; its owner closes it. */
   backendDispatcher?: Dispatcher | undefined;
 }
 
@@ -56,7 +57,10 @@ export function buildChain(config: PluginConfig, parts: ChainParts, log: Logger)
   // Could a step after the users step accept a token that is no user's? Then only the chain's final
   // default deny shows that nobody took it; otherwise the users step knows at once.
   const laterStepMayTakeToken =
-    config.auth.securetoken.secrets.length > 0 || (parts.customAuthorizers?.length ?? 0) > 0 || config.auth.backend !== null;
+    config.auth.jwt !== null ||
+    config.auth.securetoken.secrets.length > 0 ||
+    (parts.customAuthorizers?.length ?? 0) > 0 ||
+    config.auth.backend !== null;
   let chain: AuthChain | undefined;
   if (parts.users !== undefined) {
     steps.push(
@@ -66,6 +70,17 @@ export function buildChain(config: PluginConfig, parts: ChainParts, log: Logger)
         recheckIntervalSec: config.sessions.recheckIntervalSec,
         verifier: new PasswordVerifier(config.auth.bruteForce, parts.clock, log),
         unknownTokenFails: () => !laterStepMayTakeToken && chain?.defaultAction === "deny",
+      }),
+    );
+  }
+  if (config.auth.jwt !== null) {
+    steps.push(
+      createJwtAuthorizer(config.auth.jwt, {
+        clock: parts.clock,
+        log,
+        throttle,
+        packages: () => config.auth.packages,
+        dispatcher: parts.backendDispatcher,
       }),
     );
   }

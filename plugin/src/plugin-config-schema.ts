@@ -9,6 +9,7 @@ import { packagesSchema, userListSchema, usersFileSchema } from "./users/users-s
 import { securetokenSchema } from "./securetoken/securetoken-schema.js";
 import { bruteForceSchema } from "./brute-force/brute-force-schema.js";
 import { backendSchema } from "./backend/backend-schema.js";
+import { jwtSchema } from "./jwt/jwt-schema.js";
 import { publishSchema, sharedPublishSecretIssues } from "./publish/publish-schema.js";
 import { clusterSchema } from "./cluster/cluster-schema.js";
 
@@ -35,6 +36,7 @@ const authSchema = z
     packages: packagesSchema.default({}),
     users: userListSchema.default([]),
     usersFile: usersFileSchema.default(null),
+    jwt: jwtSchema.nullable().default(null),
     securetoken: securetokenSchema,
     bruteForce: bruteForceSchema,
     backend: backendSchema.nullable().default(null),

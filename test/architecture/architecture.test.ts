@@ -23,6 +23,7 @@ const FLOORS: Readonly<Record<string, number>> = {
   cluster: 6,
   gate: 6,
   hls: 7,
+  jwt: 7,
   metrics: 7,
   api: 8,
   hosts: 8,

@@ -100,6 +100,7 @@ export class AuthChain extends EventEmitter<AuthChainEvents> {
             latencyMs,
             ...(verdict.user ? { user: verdict.user } : {}),
             ...(verdict.ttlSec !== undefined ? { ttlSec: verdict.ttlSec } : {}),
+            ...(verdict.validUntilMs !== undefined ? { validUntilMs: verdict.validUntilMs } : {}),
           };
         }
         return {
@@ -108,6 +109,8 @@ export class AuthChain extends EventEmitter<AuthChainEvents> {
           reason: verdict.reason,
           latencyMs,
           ...(verdict.redirectUrl ? { redirectUrl: verdict.redirectUrl } : {}),
+          ...(verdict.code !== undefined ? { code: verdict.code } : {}),
+          ...(verdict.subject !== undefined ? { subject: verdict.subject } : {}),
         };
       }
       case "vetoed":
@@ -131,6 +134,7 @@ export class AuthChain extends EventEmitter<AuthChainEvents> {
       step: decision.step,
       verdict: decision.verdict,
       reason: decision.reason,
+      ...(decision.verdict === "deny" && decision.code !== undefined ? { code: decision.code } : {}),
       latencyMs: Math.round(decision.latencyMs * 1000) / 1000,
       ...(decision.user ? { user: decision.user.userId ?? decision.user.name } : {}),
     };
