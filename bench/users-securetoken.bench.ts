@@ -9,6 +9,7 @@ import {
   buildChain,
   createSecureTokenAuthorizer,
   createUsersAuthorizer,
+  createJwtAuthorizer,
   systemClock,
   createLogger,
   parseIpAddress,
@@ -17,6 +18,9 @@ import {
   UserStore,
 } from "../plugin/src/server-kit.js";
 import { report, round, timeEach } from "./bench-stats.js";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 
 const USERS = 100_000;
 const DISTINCT = 1024; // distinct requests cycled through (distinct pairs are each verified once with scrypt first)
@@ -104,3 +108,59 @@ for (const [name, result] of results) {
   report(name, { ...result, p99VsBaseline: round(result.p99Us / baseline.p99Us), ...(verdict ? { target20us: verdict } : {}) });
 }
 await fullChain.close();
+
+// JWT: one verify per request (HS256 with two secrets, the right one second; RS256 with a key from a
+// local JWKS endpoint, fetched once), then the chain's local layers with the JWT step on.
+const JWT_SECRETS = ["an-older-bench-secret-of-32-bytes!!", "the-current-bench-secret-of-32-bytes"];
+const { privateKey, publicKey } = await generateKeyPair("RS256");
+const jwk = { ...(await exportJWK(publicKey)), kid: "bench", alg: "RS256" };
+const jwksServer = createServer((_req, res) =>
+  res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] })),
+);
+await new Promise<void>((resolve) => jwksServer.listen(0, "127.0.0.1", resolve));
+const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks.json`;
+const jwtConfig = parseConfig(pluginConfigSchema, {
+  log: { level: "silent" },
+  auth: { packages: { basic: ["test"] }, jwt: { secrets: JWT_SECRETS, jwksUrl }, bruteForce: { enabled: true } },
+}) as PluginConfig;
+const jwtStep = createJwtAuthorizer(jwtConfig.auth.jwt!, {
+  clock: systemClock,
+  log,
+  throttle: undefined,
+  packages: () => jwtConfig.auth.packages,
+});
+const expSec = Math.floor(Date.now() / 1000) + 3600;
+const hsKey = new TextEncoder().encode(JWT_SECRETS[1]);
+const hsRequests = await Promise.all(
+  Array.from({ length: DISTINCT }, async (_, i) =>
+    requestFor(
+      `token=${await new SignJWT({ sub: `u${i}`, packages: ["basic"], exp: expSec }).setProtectedHeader({ alg: "HS256" }).sign(hsKey)}`,
+      i,
+    ),
+  ),
+);
+const rsRequests = await Promise.all(
+  Array.from({ length: DISTINCT }, async (_, i) =>
+    requestFor(
+      `token=${await new SignJWT({ sub: `u${i}`, channels: ["test"], exp: expSec }).setProtectedHeader({ alg: "RS256", kid: "bench" }).sign(privateKey)}`,
+      i,
+    ),
+  ),
+);
+const JWT_ITERATIONS = 20_000;
+const hs = await timeEach(JWT_ITERATIONS, (i) => jwtStep.decide(hsRequests[i % DISTINCT]!));
+report("jwt step, HS256 verify (2 secrets)", { ...hs });
+const rs = await timeEach(JWT_ITERATIONS, (i) => jwtStep.decide(rsRequests[i % DISTINCT]!));
+report("jwt step, RS256 verify (JWKS, cached)", { ...rs });
+const jwtChain = buildChain(jwtConfig, { sessions: new MemorySessionStore(systemClock, log), clock: systemClock }, log);
+const chainHs = await timeEach(JWT_ITERATIONS, (i) => jwtChain.decide(hsRequests[i % DISTINCT]!));
+const layersOf = (p99Us: number) => round(p99Us - hs.p99Us);
+report("whole chain with JWT HS256 on, HS256 token", {
+  ...chainHs,
+  localLayersP99Us: layersOf(chainHs.p99Us),
+  target20us: layersOf(chainHs.p99Us) < TARGET_P99_US ? "ok" : "OVER",
+});
+const chainOther = await timeEach(iterations, (i) => jwtChain.decide(linkRequests[i % DISTINCT]!));
+report("whole chain with JWT HS256 on, non-JWT value", { ...chainOther, target20us: chainOther.p99Us < TARGET_P99_US ? "ok" : "OVER" });
+await jwtChain.close();
+jwksServer.close();

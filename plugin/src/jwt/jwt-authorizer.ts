@@ -1,5 +1,12 @@
-import { createSecretKey, type KeyObject } from "node:crypto";
-import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from "jose";
+import {
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  UnsecuredJWT,
+  type JWTPayload,
+  type JWTVerifyOptions,
+  type ProtectedHeaderParameters,
+} from "jose";
 import type { Dispatcher } from "undici";
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/log.js";
@@ -10,6 +17,7 @@ import { allow, denyWith, PASS, type RefusalCode, type SessionIdentity, type Ste
 import type { JwtConfig } from "./jwt-schema.js";
 import { JwksKeys, type VerifyKey } from "./jwks-keys.js";
 import { grantsByClaims, type Packages } from "./jwt-grants.js";
+import { HmacSecrets } from "./hmac-secrets.js";
 
 /** Three base64url parts (the third empty for `alg: none`, which is then refused by name). */
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
@@ -74,7 +82,7 @@ interface Refusal {
  */
 export function createJwtAuthorizer(config: JwtConfig, parts: JwtAuthorizerParts): Authorizer {
   const { clock, throttle } = parts;
-  const secrets: KeyObject[] = config.secrets.map((secret) => createSecretKey(Buffer.from(secret, "utf8")));
+  const secrets = new HmacSecrets(config.secrets);
   const jwks = config.jwksUrl === null ? undefined : new JwksKeys(config.jwksUrl, parts);
   const baseOptions: JWTVerifyOptions = {
     clockTolerance: config.clockSkewSec,
@@ -87,30 +95,40 @@ export function createJwtAuthorizer(config: JwtConfig, parts: JwtAuthorizerParts
     return denyWith(refusal.code, refusal.specifics);
   }
 
-  async function verify(request: AuthRequest, token: string): Promise<StepVerdict> {
+  function verify(request: AuthRequest, token: string): StepVerdict | Promise<StepVerdict> {
     const header = headerOf(token);
     const algorithm = algorithmOf(header);
     if (typeof algorithm !== "string") return refuse(request, algorithm);
     const options: JWTVerifyOptions = { ...baseOptions, currentDate: new Date(clock.now()) };
-    let payload: JWTPayload;
     if (HS.has(algorithm)) {
-      if (secrets.length === 0) return refuse(request, { code: "jwt-alg", specifics: `${algorithm} is not accepted: no auth.jwt.secrets` });
-      const verified = await verifyWithSecrets(token, secrets, { ...options, algorithms: [...HS_ALGORITHMS] });
-      if ("code" in verified) return refuse(request, verified);
-      payload = verified.payload;
-    } else if (PUBLIC.has(algorithm)) {
-      if (jwks === undefined) return refuse(request, { code: "jwt-alg", specifics: `${algorithm} is not accepted: no auth.jwt.jwksUrl` });
-      const key = await jwks.getKey({ ...header, alg: algorithm }, { payload: "", signature: "" });
-      if (key === "unknown-kid")
-        return refuse(request, { code: "jwt-unknown-kid", specifics: "no key of the JWKS matches the token's kid and alg" });
-      if (key === "unavailable") return refuse(request, { code: "jwt-keys-unavailable", specifics: "the JWKS could not be fetched" });
-      const verified = await verifyWith(token, key, { ...options, algorithms: [...PUBLIC_KEY_ALGORITHMS] });
-      if ("code" in verified) return refuse(request, verified);
-      payload = verified.payload;
-    } else {
-      return refuse(request, { code: "jwt-alg", specifics: `algorithm ${JSON.stringify(algorithm.slice(0, 16))} is not accepted` });
+      if (secrets.size === 0) return refuse(request, { code: "jwt-alg", specifics: `${algorithm} is not accepted: no auth.jwt.secrets` });
+      if (header!.crit !== undefined)
+        return refuse(request, { code: "jwt-malformed", specifics: "crit header parameters are not supported" });
+      if (!secrets.verify(token, algorithm))
+        return refuse(request, { code: "jwt-bad-signature", specifics: "the signature matches no secret" });
+      const claims = checkClaims(token, options);
+      return "code" in claims ? refuse(request, claims) : admit(request, claims.payload);
     }
-    return admit(request, payload);
+    if (PUBLIC.has(algorithm)) {
+      if (jwks === undefined) return refuse(request, { code: "jwt-alg", specifics: `${algorithm} is not accepted: no auth.jwt.jwksUrl` });
+      return verifyByKeySet(request, token, { ...header, alg: algorithm }, options, jwks);
+    }
+    return refuse(request, { code: "jwt-alg", specifics: `algorithm ${JSON.stringify(algorithm.slice(0, 16))} is not accepted` });
+  }
+
+  async function verifyByKeySet(
+    request: AuthRequest,
+    token: string,
+    header: ProtectedHeaderParameters & { alg: string },
+    options: JWTVerifyOptions,
+    keySet: JwksKeys,
+  ): Promise<StepVerdict> {
+    const key = await keySet.getKey(header, { payload: "", signature: "" });
+    if (key === "unknown-kid")
+      return refuse(request, { code: "jwt-unknown-kid", specifics: "no key of the JWKS matches the token's kid and alg" });
+    if (key === "unavailable") return refuse(request, { code: "jwt-keys-unavailable", specifics: "the JWKS could not be fetched" });
+    const verified = await verifyWith(token, key, { ...options, algorithms: [...PUBLIC_KEY_ALGORITHMS] });
+    return "code" in verified ? refuse(request, verified) : admit(request, verified.payload);
   }
 
   function admit(request: AuthRequest, payload: JWTPayload): StepVerdict {
@@ -165,26 +183,24 @@ function headerOf(token: string): ReturnType<typeof decodeProtectedHeader> | und
   }
 }
 
-/** Tries each secret (rotation); a wrong signature under one tries the next. */
-async function verifyWithSecrets(
-  token: string,
-  secrets: readonly KeyObject[],
-  options: JWTVerifyOptions,
-): Promise<{ payload: JWTPayload } | Refusal> {
-  let last: Refusal = { code: "jwt-bad-signature", specifics: "the signature matches no secret" };
-  for (const secret of secrets) {
-    const verified = await verifyWith(token, secret, options);
-    if (!("code" in verified) || verified.code !== "jwt-bad-signature") return verified;
-    last = { code: "jwt-bad-signature", specifics: "the signature matches no secret" };
+/** An `alg: none` header, so that jose's claim validator reads a payload whose signature was checked already. */
+const CHECKED_HEADER = Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url");
+
+/**
+ * The claims of a token whose HMAC signature `HmacSecrets` verified, validated by jose's own claim
+ * checks (`exp`, `nbf`, `iss`, `aud`, clock tolerance, current date): the same code `jwtVerify` runs
+ * after a signature. Only ever called after the signature matched a secret.
+ */
+function checkClaims(token: string, options: JWTVerifyOptions): { payload: JWTPayload } | Refusal {
+  const payloadPart = token.slice(token.indexOf(".") + 1, token.lastIndexOf("."));
+  try {
+    return { payload: UnsecuredJWT.decode(`${CHECKED_HEADER}.${payloadPart}.`, options).payload };
+  } catch (error) {
+    return refusalOf(error);
   }
-  return last;
 }
 
-async function verifyWith(
-  token: string,
-  key: VerifyKey | KeyObject,
-  options: JWTVerifyOptions,
-): Promise<{ payload: JWTPayload } | Refusal> {
+async function verifyWith(token: string, key: VerifyKey, options: JWTVerifyOptions): Promise<{ payload: JWTPayload } | Refusal> {
   try {
     const { payload } = await jwtVerify(token, key, options);
     return { payload };
