@@ -18,6 +18,7 @@ import { BruteForceThrottle } from "./brute-force/brute-force-throttle.js";
 import { createSecureTokenAuthorizer } from "./securetoken/securetoken-authorizer.js";
 import { createUsersAuthorizer, TOKEN_PARAM } from "./users/users-authorizer.js";
 import { createJwtAuthorizer } from "./jwt/jwt-authorizer.js";
+import { createOriginAuthorizer } from "./origin/origin-authorizer.js";
 
 /** What the chain is built from besides the configuration. */
 export interface ChainParts {
@@ -53,6 +54,7 @@ export function buildChain(config: PluginConfig, parts: ChainParts, log: Logger)
   const rules = parts.addressRules ?? new AddressRules(config.auth);
   steps.push(createIpDenyAuthorizer(() => rules.deny));
   steps.push(createIpAllowAuthorizer(() => rules.allow));
+  if (config.auth.originLock.allow.length > 0) steps.push(createOriginAuthorizer(config.auth.originLock));
   const throttle = config.auth.bruteForce.enabled ? new BruteForceThrottle(config.auth.bruteForce, parts.clock, log) : undefined;
   // Could a step after the users step accept a token that is no user's? Then only the chain's final
   // default deny shows that nobody took it; otherwise the users step knows at once.

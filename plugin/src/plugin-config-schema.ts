@@ -10,6 +10,7 @@ import { securetokenSchema } from "./securetoken/securetoken-schema.js";
 import { bruteForceSchema } from "./brute-force/brute-force-schema.js";
 import { backendSchema } from "./backend/backend-schema.js";
 import { jwtSchema } from "./jwt/jwt-schema.js";
+import { originLockSchema } from "./origin/origin-schema.js";
 import { publishSchema, sharedPublishSecretIssues } from "./publish/publish-schema.js";
 import { clusterSchema } from "./cluster/cluster-schema.js";
 
@@ -33,6 +34,7 @@ const authSchema = z
     denyIps: ipRangeListSchema.default([]),
     allowIps: ipRangeListSchema.default([]),
     trustedProxies: ipRangeListSchema.default([]),
+    originLock: originLockSchema,
     packages: packagesSchema.default({}),
     users: userListSchema.default([]),
     usersFile: usersFileSchema.default(null),

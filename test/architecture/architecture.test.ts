@@ -13,6 +13,7 @@ const FLOORS: Readonly<Record<string, number>> = {
   config: 2,
   chain: 2,
   "brute-force": 3,
+  origin: 3,
   backend: 3,
   stats: 3,
   securetoken: 4,

@@ -101,7 +101,6 @@ export const REFUSAL_CODES = [
   "jwt-claims",
   "jwt-channel",
   "origin-not-allowed",
-  "origin-missing",
   "country-denied",
   "country-not-allowed",
   "asn-denied",
