@@ -19,6 +19,8 @@ import { createSecureTokenAuthorizer } from "./securetoken/securetoken-authorize
 import { createUsersAuthorizer, TOKEN_PARAM } from "./users/users-authorizer.js";
 import { createJwtAuthorizer } from "./jwt/jwt-authorizer.js";
 import { createOriginAuthorizer } from "./origin/origin-authorizer.js";
+import { createGeoAuthorizer } from "./geo/geo-authorizer.js";
+import { geoIsOn } from "./geo/geo-schema.js";
 
 /** What the chain is built from besides the configuration. */
 export interface ChainParts {
@@ -54,6 +56,7 @@ export function buildChain(config: PluginConfig, parts: ChainParts, log: Logger)
   const rules = parts.addressRules ?? new AddressRules(config.auth);
   steps.push(createIpDenyAuthorizer(() => rules.deny));
   steps.push(createIpAllowAuthorizer(() => rules.allow));
+  if (geoIsOn(config.auth.geo)) steps.push(createGeoAuthorizer(config.auth.geo, log));
   if (config.auth.originLock.allow.length > 0) steps.push(createOriginAuthorizer(config.auth.originLock));
   const throttle = config.auth.bruteForce.enabled ? new BruteForceThrottle(config.auth.bruteForce, parts.clock, log) : undefined;
   // Could a step after the users step accept a token that is no user's? Then only the chain's final

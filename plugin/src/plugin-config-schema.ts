@@ -11,6 +11,7 @@ import { bruteForceSchema } from "./brute-force/brute-force-schema.js";
 import { backendSchema } from "./backend/backend-schema.js";
 import { jwtSchema } from "./jwt/jwt-schema.js";
 import { originLockSchema } from "./origin/origin-schema.js";
+import { geoSchema } from "./geo/geo-schema.js";
 import { publishSchema, sharedPublishSecretIssues } from "./publish/publish-schema.js";
 import { clusterSchema } from "./cluster/cluster-schema.js";
 
@@ -34,6 +35,7 @@ const authSchema = z
     denyIps: ipRangeListSchema.default([]),
     allowIps: ipRangeListSchema.default([]),
     trustedProxies: ipRangeListSchema.default([]),
+    geo: geoSchema,
     originLock: originLockSchema,
     packages: packagesSchema.default({}),
     users: userListSchema.default([]),

@@ -14,6 +14,7 @@ const FLOORS: Readonly<Record<string, number>> = {
   chain: 2,
   "brute-force": 3,
   origin: 3,
+  geo: 3,
   backend: 3,
   stats: 3,
   securetoken: 4,

@@ -141,9 +141,14 @@ export class AuthChain extends EventEmitter<AuthChainEvents> {
     this.#log.info(line, decision.verdict === "allow" ? "viewer allowed" : "viewer denied");
   }
 
-  /** Starts every step's timers (`Authorizer.start`): building a chain opens nothing. */
-  start(): void {
-    for (const step of this.#steps) step.start?.();
+  /** Starts every step's timers and files (`Authorizer.start`): building a chain opens nothing. Resolves when every step has. */
+  start(): Promise<void> {
+    return Promise.all(this.#steps.map((step) => step.start?.())).then(() => undefined);
+  }
+
+  /** Every step reads its files again (`Authorizer.reload`): SIGHUP and configuration reloads. */
+  reloadFiles(): void {
+    for (const step of this.#steps) step.reload?.();
   }
 
   async close(): Promise<void> {
