@@ -16,6 +16,8 @@ const CHANNEL =
   "  - { id: a, source: { type: testPattern, width: 160, height: 120, fps: 10 }, transcode: { mode: h264, preset: ultrafast, videoBitrateKbps: 100 } }";
 const STACK_FRAME = /\n\s+at /;
 
+const COUNTRY_DB = "node_modules/@ip-location-db/geolite2-country-mmdb/geolite2-country.mmdb";
+
 describe("the bin's start checks: --check-config proves what start needs, busy ports, the URLs it serves", function () {
   this.timeout(120_000);
   let dir: string;
@@ -87,6 +89,32 @@ describe("the bin's start checks: --check-config proves what start needs, busy p
     }
   });
 
+  it("a weak JWT secret, a missing geo database and one that is no MaxMind file: each named, exit 1, for --check-config and for start alike", () => {
+    writeFileSync(join(dir, "not-mmdb.mmdb"), "plain text, not a database\n");
+    const schemaCase = configFile("jwt-geo-schema", [
+      `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(join(dir, "jwt-geo-data"))} }`,
+      `auth: { jwt: { secrets: [too-short] }, geo: { asnDatabase: ${JSON.stringify(join(dir, "no-such-asn.mmdb"))} } }`,
+      "channels: []",
+    ]);
+    const fileCase = configFile("geo-not-mmdb", [
+      `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(join(dir, "geo-file-data"))} }`,
+      `auth: { geo: { countryDatabase: ${JSON.stringify(join(dir, "not-mmdb.mmdb"))}, allowCountries: [US] } }`,
+      "channels: []",
+    ]);
+    for (const args of [["--check-config"], []]) {
+      const schema = bin(["--config", schemaCase, ...args]);
+      expect(schema.status, schema.stdout + schema.stderr).to.equal(1);
+      expect(schema.stderr)
+        .to.include(`auth.jwt.secrets[0]: "<redacted>" is too weak: an HS secret needs at least 32 bytes`)
+        .and.include(`auth.geo.asnDatabase: ${JSON.stringify(join(dir, "no-such-asn.mmdb"))} is not a readable file`)
+        .and.not.include("too-short");
+      const file = bin(["--config", fileCase, ...args]);
+      expect(file.status, file.stdout + file.stderr).to.equal(1);
+      expect(file.stderr).to.include("auth.geo.countryDatabase:").and.include("is not a MaxMind DB (.mmdb) file");
+      for (const out of [schema, file]) expect(out.stdout + out.stderr).not.to.match(STACK_FRAME);
+    }
+  });
+
   it("without the fluent-ffmpeg and better-sqlite3 packages, --check-config and start name both with the install command, no stack trace", () => {
     // An install of the package without its optional peers: the compiled tree and every other module.
     const app = join(dir, "app");
@@ -95,11 +123,12 @@ describe("the bin's start checks: --check-config proves what start needs, busy p
     cpSync("package.json", join(app, "package.json"));
     const modules = realpathSync("node_modules");
     for (const name of readdirSync(modules)) {
-      if (name === "fluent-ffmpeg" || name === "better-sqlite3" || name === ".bin") continue;
+      if (name === "fluent-ffmpeg" || name === "better-sqlite3" || name === "maxmind" || name === ".bin") continue;
       symlinkSync(join(modules, name), join(app, "node_modules", name));
     }
     const file = configFile("no-peers", [
       `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(join(dir, "no-peers-data"))} }`,
+      `auth: { geo: { countryDatabase: ${JSON.stringify(resolve(COUNTRY_DB))}, denyCountries: [RU] } }`,
       "channels:",
       CHANNEL,
     ]);
@@ -109,7 +138,8 @@ describe("the bin's start checks: --check-config proves what start needs, busy p
       expect(out.stderr)
         .to.include("channels: the fluent-ffmpeg package is not installed and the channels need it: npm install fluent-ffmpeg@2.1.3")
         .and.include("stats.file: the better-sqlite3 package is not installed")
-        .and.include("npm install better-sqlite3@12");
+        .and.include("npm install better-sqlite3@12")
+        .and.include("auth.geo.countryDatabase: the maxmind package is not installed and the geo databases need it: npm install maxmind@5");
       expect(out.stdout + out.stderr).not.to.match(STACK_FRAME);
     }
   });
