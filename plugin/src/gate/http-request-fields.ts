@@ -6,7 +6,10 @@ import { resolveClientAddress } from "../net/client-address.js";
 import type { IpRuleList } from "../net/ip-rule-list.js";
 
 /** The parts of an AuthRequest that come from an HTTP request (HTTP-FLV, WS-FLV, HLS). */
-export type HttpRequestFields = Pick<AuthRequest, "ip" | "address" | "path" | "query" | "params" | "userAgent" | "host" | "origin" | "pageHost">;
+export type HttpRequestFields = Pick<
+  AuthRequest,
+  "ip" | "address" | "path" | "query" | "params" | "userAgent" | "host" | "origin" | "pageHost"
+>;
 
 /**
  * Reads the viewer's address (X-Forwarded-For only from trusted proxies), path, raw query, user agent,
