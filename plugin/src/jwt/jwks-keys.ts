@@ -1,5 +1,5 @@
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
-import { request, type Dispatcher } from "undici";
+import { Agent, request, type Dispatcher } from "undici";
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/log.js";
 
@@ -35,6 +35,9 @@ export class JwksKeys {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #dispatcher: Dispatcher | undefined;
+  /** Our own keep-alive pool when none is injected: closed with the step, so no socket outlives the plugin. */
+  #ownAgent: Agent | undefined;
+  #closed = new AbortController();
   readonly #timeoutMs: number;
   #keys: JWTVerifyGetKey | undefined;
   #fetchedAtMs = Number.NEGATIVE_INFINITY;
@@ -54,6 +57,14 @@ export class JwksKeys {
   /** Fetches the key set ahead of the first token (a failure is logged; the first token retries). */
   start(): void {
     void this.#refresh();
+  }
+
+  /** Aborts a fetch in flight and closes the pool: nothing of the key set stays open after the plugin. */
+  async close(): Promise<void> {
+    this.#closed.abort();
+    await this.#inFlight;
+    await this.#ownAgent?.destroy();
+    this.#ownAgent = undefined;
   }
 
   /**
@@ -97,6 +108,7 @@ export class JwksKeys {
   }
 
   async #fetch(): Promise<void> {
+    if (this.#closed.signal.aborted) return;
     this.#attemptedAtMs = this.#clock.now();
     this.fetches += 1;
     try {
@@ -119,8 +131,8 @@ export class JwksKeys {
       headers: { accept: "application/json" },
       headersTimeout: this.#timeoutMs,
       bodyTimeout: this.#timeoutMs,
-      signal: AbortSignal.timeout(this.#timeoutMs),
-      ...(this.#dispatcher !== undefined ? { dispatcher: this.#dispatcher } : {}),
+      signal: AbortSignal.any([AbortSignal.timeout(this.#timeoutMs), this.#closed.signal]),
+      dispatcher: this.#dispatcher ?? (this.#ownAgent ??= new Agent({ connections: 2, connectTimeout: this.#timeoutMs })),
     });
     if (reply.statusCode !== 200) {
       await reply.body.dump();

@@ -163,6 +163,7 @@ export function createJwtAuthorizer(config: JwtConfig, parts: JwtAuthorizerParts
     start() {
       jwks?.start();
     },
+    close: () => jwks?.close(),
   };
 }
 
