@@ -106,6 +106,17 @@ describe("JWT step with a JWKS endpoint (a real local HTTP server)", function ()
     expect(requests).to.equal(2);
   });
 
+  it("tries each key of the token's alg when the token names no kid (two RS256 keys published)", async () => {
+    const second = await keyPair("rs-2", "RS256");
+    published = [rsA.jwk, second.jwk];
+    const step = build();
+    const withoutKid = (key: KeyPair) =>
+      new SignJWT({ aud: "tv", channels: ["test"], exp: nowSec() + 600 }).setProtectedHeader({ alg: "RS256" }).sign(key.privateKey);
+    expect(await decide(step, await withoutKid(second))).to.include({ verdict: "allow" });
+    expect(await decide(step, await withoutKid(rsA))).to.include({ verdict: "allow" });
+    expect(await decide(step, await withoutKid(unpublished))).to.include({ verdict: "deny", code: "jwt-bad-signature" });
+  });
+
   it("keeps the cached keys while the JWKS endpoint is down, and never allows without keys", async () => {
     const step = build();
     expect(await decide(step, await sign(rsA))).to.include({ verdict: "allow" });

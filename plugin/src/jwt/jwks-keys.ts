@@ -17,6 +17,9 @@ type Token = Parameters<JWTVerifyGetKey>[1];
 /** A key jose verifies a signature with. */
 export type VerifyKey = Awaited<ReturnType<JWTVerifyGetKey>>;
 
+/** At most this many keys of one `alg` are tried for a token without a `kid`: each costs a signature check. */
+const MAX_CANDIDATE_KEYS = 8;
+
 /** Why no key could be found for a token. */
 export type KeyLookupFailure = "unknown-kid" | "unavailable";
 
@@ -68,10 +71,10 @@ export class JwksKeys {
   }
 
   /**
-   * The key for a token's protected header, or why there is none. jose's `jwtVerify` takes the returned
-   * function's key; a set with several matching keys is tried key by key by jose itself.
+   * The keys for a token's protected header (one, or every candidate when the set has several keys of
+   * its `alg` and no `kid` tells them apart), or why there is none.
    */
-  async getKey(header: Header, token: Token): Promise<VerifyKey | KeyLookupFailure> {
+  async getKeys(header: Header, token: Token): Promise<readonly VerifyKey[] | KeyLookupFailure> {
     const now = this.#clock.now();
     if (this.#keys === undefined) {
       if (now - this.#attemptedAtMs >= JWKS_REFETCH_INTERVAL_MS || this.#inFlight !== undefined) await this.#refresh();
@@ -90,12 +93,21 @@ export class JwksKeys {
     return (await this.#select(header, token)) ?? "unknown-kid";
   }
 
-  /** The key jose's local set picks, or undefined when none matches (other errors are thrown to the verify). */
-  async #select(header: Header, token: Token): Promise<VerifyKey | undefined> {
+  /** The keys jose's local set picks, or undefined when none matches (other errors are thrown to the verify). */
+  async #select(header: Header, token: Token): Promise<readonly VerifyKey[] | undefined> {
     try {
-      return await this.#keys!(header, token);
+      return [await this.#keys!(header, token)];
     } catch (error) {
       if (error instanceof errors.JWKSNoMatchingKey) return undefined;
+      if (error instanceof errors.JWKSMultipleMatchingKeys) {
+        // jose hands the candidates over as an async iterator (keys that fail to import are skipped).
+        const candidates: VerifyKey[] = [];
+        for await (const key of error as unknown as AsyncIterable<VerifyKey>) {
+          candidates.push(key);
+          if (candidates.length >= MAX_CANDIDATE_KEYS) break;
+        }
+        return candidates.length > 0 ? candidates : undefined;
+      }
       throw error;
     }
   }

@@ -123,11 +123,16 @@ export function createJwtAuthorizer(config: JwtConfig, parts: JwtAuthorizerParts
     options: JWTVerifyOptions,
     keySet: JwksKeys,
   ): Promise<StepVerdict> {
-    const key = await keySet.getKey(header, { payload: "", signature: "" });
-    if (key === "unknown-kid")
+    const keys = await keySet.getKeys(header, { payload: "", signature: "" });
+    if (keys === "unknown-kid")
       return refuse(request, { code: "jwt-unknown-kid", specifics: "no key of the JWKS matches the token's kid and alg" });
-    if (key === "unavailable") return refuse(request, { code: "jwt-keys-unavailable", specifics: "the JWKS could not be fetched" });
-    const verified = await verifyWith(token, key, { ...options, algorithms: [...PUBLIC_KEY_ALGORITHMS] });
+    if (keys === "unavailable") return refuse(request, { code: "jwt-keys-unavailable", specifics: "the JWKS could not be fetched" });
+    let verified: { payload: JWTPayload } | Refusal = { code: "jwt-bad-signature", specifics: "the signature does not verify" };
+    // Several candidates only for a token without a kid: the first key its signature verifies under decides.
+    for (const key of keys) {
+      verified = await verifyWith(token, key, { ...options, algorithms: [...PUBLIC_KEY_ALGORITHMS] });
+      if (!("code" in verified) || verified.code !== "jwt-bad-signature") break;
+    }
     return "code" in verified ? refuse(request, verified) : admit(request, verified.payload);
   }
 
