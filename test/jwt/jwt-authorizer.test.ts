@@ -89,6 +89,17 @@ describe("JWT step", () => {
     });
   }
 
+  it("refuses a re-spelled signature (unused low bits of its last character changed): one token, one spelling", async () => {
+    const token = await hsToken(good);
+    const last = token.at(-1)!;
+    // HS256: 32 bytes = 43 characters, the last carrying 4 bits and 2 unused ones.
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const twin = token.slice(0, -1) + alphabet[alphabet.indexOf(last) ^ 1]!;
+    expect(Buffer.from(twin.split(".")[2]!, "base64url").equals(Buffer.from(token.split(".")[2]!, "base64url"))).to.equal(true);
+    expect((await decide(token)).verdict).to.equal("allow");
+    expect(await decide(twin)).to.include({ verdict: "deny", code: "jwt-malformed" });
+  });
+
   it("takes exp and nbf within clockSkewSec on the injected clock", async () => {
     const token = await hsToken({ ...good, exp: NOW_SEC + 60 });
     clock.set((NOW_SEC + 60 + 29) * 1000);

@@ -99,6 +99,8 @@ export function createJwtAuthorizer(config: JwtConfig, parts: JwtAuthorizerParts
     const header = headerOf(token);
     const algorithm = algorithmOf(header);
     if (typeof algorithm !== "string") return refuse(request, algorithm);
+    if (!hasCanonicalSignature(token))
+      return refuse(request, { code: "jwt-malformed", specifics: "the signature is not in canonical base64url" });
     const options: JWTVerifyOptions = { ...baseOptions, currentDate: new Date(clock.now()) };
     if (HS.has(algorithm)) {
       if (secrets.size === 0) return refuse(request, { code: "jwt-alg", specifics: `${algorithm} is not accepted: no auth.jwt.secrets` });
@@ -179,6 +181,16 @@ function algorithmOf(header: ReturnType<typeof decodeProtectedHeader> | undefine
   if (typeof alg !== "string" || alg === "" || alg.toLowerCase() === "none")
     return { code: "jwt-alg", specifics: "unsigned token (alg none) refused" };
   return alg;
+}
+
+/**
+ * Whether the signature part is the one base64url spelling of its bytes. A decoder ignores the unused
+ * low bits of the last character, so `…Xw` and `…Xx` can carry one signature: the same token under
+ * several spellings would be several credentials to a revocation (keyed by the token's text).
+ */
+function hasCanonicalSignature(token: string): boolean {
+  const signature = token.slice(token.lastIndexOf(".") + 1);
+  return Buffer.from(signature, "base64url").toString("base64url") === signature;
 }
 
 function headerOf(token: string): ReturnType<typeof decodeProtectedHeader> | undefined {
