@@ -82,6 +82,13 @@ describe("country and network rules: real plays through the bundled server behin
     expect(played.stdoutBytes).to.be.greaterThan(1000);
   });
 
+  it("reads the databases again on a configuration reload (what SIGHUP does)", () => {
+    const before = run.logs.events("geo.database_loaded").filter((l) => l.why === "reload").length;
+    run.server.auth.reloadResolved(run.server.auth.config);
+    const reloaded = run.logs.events("geo.database_loaded").filter((l) => l.why === "reload");
+    expect(reloaded.length - before, "the country and the ASN database").to.equal(2);
+  });
+
   it("counts each refusal by rule and by the country or network that decided", async () => {
     const { body } = await run.server.auth.metrics.render();
     expect(body).to.match(/^va_rule_refusals_total\{step="geo",reason="country-denied",subject="RU"\} [1-9]\d*$/m);
