@@ -9,6 +9,7 @@ import {
   buildChain,
   createSecureTokenAuthorizer,
   createUsersAuthorizer,
+  createJwtAuthorizer,
   systemClock,
   createLogger,
   parseIpAddress,
@@ -17,6 +18,9 @@ import {
   UserStore,
 } from "../plugin/src/server-kit.js";
 import { report, round, timeEach } from "./bench-stats.js";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 
 const USERS = 100_000;
 const DISTINCT = 1024; // distinct requests cycled through (distinct pairs are each verified once with scrypt first)
@@ -104,3 +108,75 @@ for (const [name, result] of results) {
   report(name, { ...result, p99VsBaseline: round(result.p99Us / baseline.p99Us), ...(verdict ? { target20us: verdict } : {}) });
 }
 await fullChain.close();
+
+// JWT: one verify per request (HS256 with two secrets, the right one second; RS256 with a key from a
+// local JWKS endpoint, fetched once), then the chain's local layers with the JWT step on.
+const JWT_SECRETS = ["an-older-bench-secret-of-32-bytes!!", "the-current-bench-secret-of-32-bytes"];
+const { privateKey, publicKey } = await generateKeyPair("RS256");
+const jwk = { ...(await exportJWK(publicKey)), kid: "bench", alg: "RS256" };
+const jwksServer = createServer((_req, res) =>
+  res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] })),
+);
+await new Promise<void>((resolve) => jwksServer.listen(0, "127.0.0.1", resolve));
+const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks.json`;
+const jwtConfig = parseConfig(pluginConfigSchema, {
+  log: { level: "silent" },
+  auth: { packages: { basic: ["test"] }, jwt: { secrets: JWT_SECRETS, jwksUrl }, bruteForce: { enabled: true } },
+}) as PluginConfig;
+const jwtStep = createJwtAuthorizer(jwtConfig.auth.jwt!, {
+  clock: systemClock,
+  log,
+  throttle: undefined,
+  packages: () => jwtConfig.auth.packages,
+});
+const expSec = Math.floor(Date.now() / 1000) + 3600;
+const hsKey = new TextEncoder().encode(JWT_SECRETS[1]);
+const hsRequests = await Promise.all(
+  Array.from({ length: DISTINCT }, async (_, i) =>
+    requestFor(
+      `token=${await new SignJWT({ sub: `u${i}`, packages: ["basic"], exp: expSec }).setProtectedHeader({ alg: "HS256" }).sign(hsKey)}`,
+      i,
+    ),
+  ),
+);
+const rsRequests = await Promise.all(
+  Array.from({ length: DISTINCT }, async (_, i) =>
+    requestFor(
+      `token=${await new SignJWT({ sub: `u${i}`, channels: ["test"], exp: expSec }).setProtectedHeader({ alg: "RS256", kid: "bench" }).sign(privateKey)}`,
+      i,
+    ),
+  ),
+);
+const JWT_ITERATIONS = 20_000;
+const hs = await timeEach(JWT_ITERATIONS, (i) => jwtStep.decide(hsRequests[i % DISTINCT]!));
+report("jwt step, HS256 verify (2 secrets)", { ...hs });
+const rs = await timeEach(JWT_ITERATIONS, (i) => jwtStep.decide(rsRequests[i % DISTINCT]!));
+report("jwt step, RS256 verify (JWKS, cached)", { ...rs });
+// The chain's local layers (ip-deny, ip-allow, geo, jwt, default) with JWT HS256 and a country rule on,
+// from public addresses (so the country lookup walks the whole tree): a value that is no JWT runs every
+// local layer; an HS256 token adds its verify.
+const withPublicAddress = (request: AuthRequest, i: number): AuthRequest => {
+  const ip = `${[8, 81, 77, 151, 185, 45][i % 6]}.${(i * 37) & 255}.${(i * 101) & 255}.${(i * 7) & 255}`;
+  return { ...request, ip, address: parseIpAddress(ip) };
+};
+const geoConfig = parseConfig(pluginConfigSchema, {
+  log: { level: "silent" },
+  auth: {
+    packages: { basic: ["test"] },
+    jwt: { secrets: JWT_SECRETS },
+    geo: { countryDatabase: "node_modules/@ip-location-db/geolite2-country-mmdb/geolite2-country.mmdb", denyCountries: ["KP"] },
+  },
+}) as PluginConfig;
+const geoChain = buildChain(geoConfig, { sessions: new MemorySessionStore(systemClock, log), clock: systemClock }, log);
+await geoChain.start();
+const geoStep = geoChain.step("geo")!;
+const publicHs = hsRequests.map(withPublicAddress);
+const publicOther = linkRequests.map(withPublicAddress);
+const lookup = await timeEach(iterations, (i) => geoStep.decide(publicOther[i % DISTINCT]!));
+report("geo step, mmdb country lookup (GeoLite2)", { ...lookup, target20us: lookup.p99Us < TARGET_P99_US ? "ok" : "OVER" });
+const layers = await timeEach(iterations, (i) => geoChain.decide(publicOther[i % DISTINCT]!));
+report("chain local layers, JWT HS256 + country rule on", { ...layers, target20us: layers.p99Us < TARGET_P99_US ? "ok" : "OVER" });
+const chainHs = await timeEach(JWT_ITERATIONS, (i) => geoChain.decide(publicHs[i % DISTINCT]!));
+report("chain + HS256 token verify, country rule on", { ...chainHs });
+await geoChain.close();
+jwksServer.close();

@@ -59,7 +59,7 @@ declare module "node-media-server/src/session/base_session.js" {
       streamId: number;
       /** Where the parser hands each media message: the session's broadcast (set for every connection). */
       onPacketCallback: (packet: unknown) => void;
-      connectCmdObj?: { tcUrl?: string; flashVer?: string; app?: string };
+      connectCmdObj?: { tcUrl?: string; flashVer?: string; app?: string; pageUrl?: unknown };
       sendStatusMessage(sid: number, level: string, code: string, description: string): void;
     };
     // FLV sessions: the FLV tag parser; res is an express Response or a ws WebSocket

@@ -17,6 +17,10 @@ import { createRevokedAuthorizer, type RevocationChecks } from "./chain/revoked-
 import { BruteForceThrottle } from "./brute-force/brute-force-throttle.js";
 import { createSecureTokenAuthorizer } from "./securetoken/securetoken-authorizer.js";
 import { createUsersAuthorizer, TOKEN_PARAM } from "./users/users-authorizer.js";
+import { createJwtAuthorizer } from "./jwt/jwt-authorizer.js";
+import { createOriginAuthorizer } from "./origin/origin-authorizer.js";
+import { createGeoAuthorizer } from "./geo/geo-authorizer.js";
+import { geoIsOn } from "./geo/geo-schema.js";
 
 /** What the chain is built from besides the configuration. */
 export interface ChainParts {
@@ -35,7 +39,7 @@ export interface ChainParts {
   securetoken?: (() => PluginConfig["auth"]["securetoken"]) | undefined;
   /** The deny and allow lists the IP steps read (reloadable); made from the configuration when omitted. */
   addressRules?: AddressRules | undefined;
-  /** Replaces the backend step's built-in keep-alive pool; its owner closes it. */
+  /** Replaces the built-in keep-alive pool of the backend step and of the JWT step's key set fetches; its owner closes it. */
   backendDispatcher?: BackendDispatcher | undefined;
 }
 
@@ -52,11 +56,16 @@ export function buildChain(config: PluginConfig, parts: ChainParts, log: Logger)
   const rules = parts.addressRules ?? new AddressRules(config.auth);
   steps.push(createIpDenyAuthorizer(() => rules.deny));
   steps.push(createIpAllowAuthorizer(() => rules.allow));
+  if (geoIsOn(config.auth.geo)) steps.push(createGeoAuthorizer(config.auth.geo, log));
+  if (config.auth.originLock.allow.length > 0) steps.push(createOriginAuthorizer(config.auth.originLock));
   const throttle = config.auth.bruteForce.enabled ? new BruteForceThrottle(config.auth.bruteForce, parts.clock, log) : undefined;
   // Could a step after the users step accept a token that is no user's? Then only the chain's final
   // default deny shows that nobody took it; otherwise the users step knows at once.
   const laterStepMayTakeToken =
-    config.auth.securetoken.secrets.length > 0 || (parts.customAuthorizers?.length ?? 0) > 0 || config.auth.backend !== null;
+    config.auth.jwt !== null ||
+    config.auth.securetoken.secrets.length > 0 ||
+    (parts.customAuthorizers?.length ?? 0) > 0 ||
+    config.auth.backend !== null;
   let chain: AuthChain | undefined;
   if (parts.users !== undefined) {
     steps.push(
@@ -66,6 +75,17 @@ export function buildChain(config: PluginConfig, parts: ChainParts, log: Logger)
         recheckIntervalSec: config.sessions.recheckIntervalSec,
         verifier: new PasswordVerifier(config.auth.bruteForce, parts.clock, log),
         unknownTokenFails: () => !laterStepMayTakeToken && chain?.defaultAction === "deny",
+      }),
+    );
+  }
+  if (config.auth.jwt !== null) {
+    steps.push(
+      createJwtAuthorizer(config.auth.jwt, {
+        clock: parts.clock,
+        log,
+        throttle,
+        packages: () => config.auth.packages,
+        dispatcher: parts.backendDispatcher,
       }),
     );
   }

@@ -3,7 +3,7 @@ import type { PluginConfig } from "./plugin-config-schema.js";
 
 /**
  * Every secret a plugin configuration holds, for a {@link Redactor} to remove verbatim wherever it
- * shows up: the API tokens (current and previous), the signing secrets (play and publish), the tokens and plaintext
+ * shows up: the API tokens (current and previous), the signing secrets (play and publish), the JWT secrets, the tokens and plaintext
  * passwords of `auth.users`, the credentials in the backend's URL, and each webhook's secret and URL credentials. Users of `auth.usersFile`
  * change at run time and are not included; their credentials never reach a log line by design.
  */
@@ -15,6 +15,7 @@ export function configSecrets(config: PluginConfig): string[] {
     secrets.push(...user.tokens);
     if (user.password?.kind === "plain") secrets.push(user.password.text);
   }
+  if (config.auth.jwt !== null) secrets.push(...config.auth.jwt.secrets);
   if (config.hls.edge !== null) {
     const { secret, transitionSecret } = config.hls.edge;
     for (const key of [secret, transitionSecret]) if (key !== undefined) secrets.push(key);

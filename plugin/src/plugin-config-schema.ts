@@ -9,6 +9,9 @@ import { packagesSchema, userListSchema, usersFileSchema } from "./users/users-s
 import { securetokenSchema } from "./securetoken/securetoken-schema.js";
 import { bruteForceSchema } from "./brute-force/brute-force-schema.js";
 import { backendSchema } from "./backend/backend-schema.js";
+import { jwtSchema } from "./jwt/jwt-schema.js";
+import { originLockSchema } from "./origin/origin-schema.js";
+import { geoSchema } from "./geo/geo-schema.js";
 import { publishSchema, sharedPublishSecretIssues } from "./publish/publish-schema.js";
 import { clusterSchema } from "./cluster/cluster-schema.js";
 import { eventsSchema } from "./events/events-schema.js";
@@ -33,9 +36,12 @@ const authSchema = z
     denyIps: ipRangeListSchema.default([]),
     allowIps: ipRangeListSchema.default([]),
     trustedProxies: ipRangeListSchema.default([]),
+    geo: geoSchema,
+    originLock: originLockSchema,
     packages: packagesSchema.default({}),
     users: userListSchema.default([]),
     usersFile: usersFileSchema.default(null),
+    jwt: jwtSchema.nullable().default(null),
     securetoken: securetokenSchema,
     bruteForce: bruteForceSchema,
     backend: backendSchema.nullable().default(null),

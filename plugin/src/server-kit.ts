@@ -87,6 +87,8 @@ export { createIpDenyAuthorizer } from "./chain/ip-deny-authorizer.js";
 export { createIpAllowAuthorizer } from "./chain/ip-allow-authorizer.js";
 /** The users bench measures the securetoken step. */
 export { createSecureTokenAuthorizer } from "./securetoken/securetoken-authorizer.js";
+/** The chain bench measures the JWT step (HS256 and RS256 verifies). */
+export { createJwtAuthorizer } from "./jwt/jwt-authorizer.js";
 /** The users bench measures the users step. */
 export { createUsersAuthorizer } from "./users/users-authorizer.js";
 /** The users bench builds a user directory alone (index.ts exports its type only). */

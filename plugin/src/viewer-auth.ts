@@ -319,6 +319,8 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
   const reloadResolved = (next: PluginConfig): ConfigReloadOutcome => {
     const { inForce, ...outcome } = applyConfigReload(current, withApiTokenFromFile(next), reloadTargets);
     current = inForce;
+    // A reload (SIGHUP on the bundled server) also re-reads the files steps hold, as it does the users file.
+    chain.reloadFiles();
     warnTrustedProxyMayPublish(inForce, log);
     return outcome;
   };
@@ -381,11 +383,12 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
       ledger?.start();
       webhooks?.start();
       users?.start();
-      chain.start();
+      const stepsStarted = chain.start();
       expiry.start();
       hlsGate?.keys.start();
       consoleData?.history.start();
       return (async () => {
+        await stepsStarted;
         await cluster?.start();
         await api?.listen();
       })();

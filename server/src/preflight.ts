@@ -15,7 +15,11 @@ const OPTIONAL_PACKAGES = {
   "better-sqlite3": "npm install better-sqlite3@12",
   "fluent-ffmpeg": "npm install fluent-ffmpeg@2.1.3",
   redis: "npm install redis@6.3.1",
+  maxmind: "npm install maxmind@5",
 } as const;
+
+/** Every MaxMind DB file ends with its metadata, found after this marker (MaxMind DB spec, "Database Metadata"). */
+const MMDB_METADATA_MARKER = Buffer.from("\xab\xcd\xefMaxMind.com", "latin1");
 
 /**
  * What `start` needs beyond a valid configuration, checked before anything listens or is written, by
@@ -30,7 +34,18 @@ export function preflightIssues(config: ServerConfig, packageRequire: NodeJS.Req
   issues.push(...writableDirIssues("server.dataDir", dataDir));
   if (config.hls.dir !== null && config.hls.dir !== undefined) issues.push(...writableDirIssues("hls.dir", resolve(config.hls.dir)));
   if (config.stats.file !== null) issues.push(...writableDirIssues("stats.file", dirname(resolve(config.stats.file)), "its folder "));
-  issues.push(...usersFileIssues(config), ...caFileIssues(config), ...tokenFileIssues(config), ...edgeKeyIssues(config));
+  issues.push(
+    ...usersFileIssues(config),
+    ...caFileIssues(config),
+    ...tokenFileIssues(config),
+    ...edgeKeyIssues(config),
+    ...geoDatabaseIssues(config),
+  );
+  const geo = config.auth.geo;
+  if (geo.countryDatabase !== null || geo.asnDatabase !== null) {
+    const key = geo.countryDatabase !== null ? "auth.geo.countryDatabase" : "auth.geo.asnDatabase";
+    issues.push(...packageIssues(key, "maxmind", "the geo databases", packageRequire));
+  }
   // The bundled server always keeps statistics (stats.file defaults into the data directory).
   issues.push(...packageIssues("stats.file", "better-sqlite3", "statistics (always on in the bundled server)", packageRequire));
   if (config.events.webhooks.length > 0) {
@@ -123,6 +138,23 @@ function edgeKeyIssues(config: ServerConfig): ConfigIssue[] {
   if (file === undefined) return [];
   const key = readPrivateKey(file);
   return typeof key === "string" ? [{ path: "hls.edge.privateKeyFile", message: key }] : [];
+}
+
+/** `auth.geo`'s databases (their readability the schema checks): each must be a MaxMind DB file. */
+function geoDatabaseIssues(config: ServerConfig): ConfigIssue[] {
+  const files = [
+    ["auth.geo.countryDatabase", config.auth.geo.countryDatabase],
+    ["auth.geo.asnDatabase", config.auth.geo.asnDatabase],
+  ] as const;
+  return files.flatMap(([key, file]) => {
+    if (file === null) return [];
+    try {
+      if (readFileSync(file).lastIndexOf(MMDB_METADATA_MARKER) >= 0) return [];
+      return [{ path: key, message: `${file} is not a MaxMind DB (.mmdb) file: no metadata marker` }];
+    } catch (error) {
+      return [{ path: key, message: `${file} cannot be read (${(error as Error).message})` }];
+    }
+  });
 }
 
 /** `api.tokenFile`: a token file that exists must hold a strong token; a missing one must be creatable. */

@@ -78,14 +78,21 @@ describe("building viewer authorization opens nothing; start opens, detach close
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "va-build-start-"))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** Every part that opens something: users file, statistics, HLS (edge keys), backend, API with token file, console, cluster, webhook outbox. */
+  /** Every part that opens something: users file, statistics, HLS (edge keys), backend, JWKS, geo databases, API with token file, console, cluster, webhook outbox. */
   function fullConfig(): PluginConfig {
     const usersFile = join(dir, "users.yaml");
     writeFileSync(usersFile, "users:\n  - login: alice\n    tokens: [build-start-test-token-0123456789]\n    packages: ['*']\n");
     mkdirSync(join(dir, "hls", "live", "ch1"), { recursive: true });
     const input: PluginConfigInput = {
       log: { level: "silent", nmsLevel: "error" },
-      auth: { usersFile, backend: { type: "http-request", url: `${backend.base}/` } },
+      auth: {
+        usersFile,
+        backend: { type: "http-request", url: `${backend.base}/` },
+        // The JWT step fetches its key set and the geo step reads and watches its databases at start.
+        jwt: { jwksUrl: `${backend.base}/jwks.json`, secrets: ["build-start-jwt-secret-0123456789abcdef"] },
+        geo: { countryDatabase: "node_modules/@ip-location-db/geolite2-country-mmdb/geolite2-country.mmdb", denyCountries: ["KP"] },
+        originLock: { allow: ["example.com"] },
+      },
       hls: { dir: join(dir, "hls"), edge: { baseUrl: "https://edge.example.com", secret: "build-start-edge-secret-0123" } },
       stats: { file: join(dir, "data", "stats.sqlite") },
       api: { enabled: true, port: 0, tokenFile: join(dir, "data", "api-token") },

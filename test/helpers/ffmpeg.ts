@@ -51,13 +51,20 @@ export interface PlayerResult {
  * Plays a URL with ffmpeg for at most `seconds`, remuxing to FLV on stdout so received media can be
  * counted, or decoding to null when `decode` is set. Resolves when ffmpeg exits.
  */
-export function playWithFfmpeg(url: string, opts: { seconds: number; decode?: boolean; killAfterMs?: number }): Promise<PlayerResult> {
+export function playWithFfmpeg(
+  url: string,
+  opts: { seconds: number; decode?: boolean; killAfterMs?: number; inputOptions?: readonly string[] },
+): Promise<PlayerResult> {
   const output = opts.decode
     ? ["-t", String(opts.seconds), "-f", "null", "-"]
     : ["-t", String(opts.seconds), "-c", "copy", "-f", "flv", "pipe:1"];
-  const child = spawn("ffmpeg", ["-hide_banner", "-nostdin", "-rw_timeout", "8000000", "-i", url, "-progress", "pipe:2", ...output], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    "ffmpeg",
+    ["-hide_banner", "-nostdin", "-rw_timeout", "8000000", ...(opts.inputOptions ?? []), "-i", url, "-progress", "pipe:2", ...output],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let stdoutBytes = 0;
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdoutBytes += chunk.length));

@@ -71,14 +71,14 @@ export interface WsFlvResult {
 export function wsReadFor(
   url: string,
   readMs: number,
-  opts: { abortAfterMs?: number; abortSignal?: AbortSignal } = {},
+  opts: { abortAfterMs?: number; abortSignal?: AbortSignal; headers?: Record<string, string> } = {},
 ): Promise<WsFlvResult> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let bytes = 0;
     let opened = false;
     let settled = false;
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, opts.headers === undefined ? {} : { headers: opts.headers });
     const finish = (extra: Partial<WsFlvResult> = {}) => {
       if (settled) return;
       settled = true;

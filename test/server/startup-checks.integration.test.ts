@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { hasFfmpeg } from "../helpers/ffmpeg.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { spawnLogged } from "../helpers/spawned-process.js";
@@ -16,6 +16,8 @@ const BIN = SERVER_BIN;
 const CHANNEL =
   "  - { id: a, source: { type: testPattern, width: 160, height: 120, fps: 10 }, transcode: { mode: h264, preset: ultrafast, videoBitrateKbps: 100 } }";
 const STACK_FRAME = /\n\s+at /;
+
+const COUNTRY_DB = "node_modules/@ip-location-db/geolite2-country-mmdb/geolite2-country.mmdb";
 
 describe("the bin's start checks: --check-config proves what start needs, busy ports, the URLs it serves", function () {
   this.timeout(120_000);
@@ -87,6 +89,32 @@ describe("the bin's start checks: --check-config proves what start needs, busy p
     }
   });
 
+  it("a weak JWT secret, a missing geo database and one that is no MaxMind file: each named, exit 1, for --check-config and for start alike", () => {
+    writeFileSync(join(dir, "not-mmdb.mmdb"), "plain text, not a database\n");
+    const schemaCase = configFile("jwt-geo-schema", [
+      `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(join(dir, "jwt-geo-data"))} }`,
+      `auth: { jwt: { secrets: [too-short] }, geo: { asnDatabase: ${JSON.stringify(join(dir, "no-such-asn.mmdb"))} } }`,
+      "channels: []",
+    ]);
+    const fileCase = configFile("geo-not-mmdb", [
+      `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(join(dir, "geo-file-data"))} }`,
+      `auth: { geo: { countryDatabase: ${JSON.stringify(join(dir, "not-mmdb.mmdb"))}, allowCountries: [US] } }`,
+      "channels: []",
+    ]);
+    for (const args of [["--check-config"], []]) {
+      const schema = bin(["--config", schemaCase, ...args]);
+      expect(schema.status, schema.stdout + schema.stderr).to.equal(1);
+      expect(schema.stderr)
+        .to.include(`auth.jwt.secrets[0]: "<redacted>" is too weak: an HS secret needs at least 32 bytes`)
+        .and.include(`auth.geo.asnDatabase: ${JSON.stringify(join(dir, "no-such-asn.mmdb"))} is not a readable file`)
+        .and.not.include("too-short");
+      const file = bin(["--config", fileCase, ...args]);
+      expect(file.status, file.stdout + file.stderr).to.equal(1);
+      expect(file.stderr).to.include("auth.geo.countryDatabase:").and.include("is not a MaxMind DB (.mmdb) file");
+      for (const out of [schema, file]) expect(out.stdout + out.stderr).not.to.match(STACK_FRAME);
+    }
+  });
+
   it("without the fluent-ffmpeg and better-sqlite3 packages, --check-config and start name both with the install command, no stack trace; so does the plugin with webhooks", () => {
     // An install of both packages that lost two of their packages: the built trees and every other module.
     const app = join(dir, "app");
@@ -100,13 +128,14 @@ describe("the bin's start checks: --check-config proves what start needs, busy p
     }
     const modules = realpathSync("node_modules");
     for (const name of readdirSync(modules)) {
-      if (["fluent-ffmpeg", "better-sqlite3", ".bin", "nms-viewer-auth", "nms-viewer-auth-server"].includes(name)) continue;
+      if (["fluent-ffmpeg", "better-sqlite3", "maxmind", ".bin", "nms-viewer-auth", "nms-viewer-auth-server"].includes(name)) continue;
       symlinkSync(join(modules, name), join(app, "node_modules", name));
     }
     const installedBin = join(app, "node_modules/nms-viewer-auth-server/dist/main.js");
     const file = configFile("no-peers", [
       `server: { rtmpPort: 0, httpPort: 0, dataDir: ${JSON.stringify(join(dir, "no-peers-data"))} }`,
       "events: { webhooks: [{ url: http://127.0.0.1:9/hook, secret: webhook-secret-0123456789 }] }",
+      `auth: { geo: { countryDatabase: ${JSON.stringify(resolve(COUNTRY_DB))}, denyCountries: [RU] } }`,
       "channels:",
       CHANNEL,
     ]);
@@ -117,7 +146,8 @@ describe("the bin's start checks: --check-config proves what start needs, busy p
         .to.include("channels: the fluent-ffmpeg package is not installed and the channels need it: npm install fluent-ffmpeg@2.1.3")
         .and.include("stats.file: the better-sqlite3 package is not installed")
         .and.include("events.webhooks: the better-sqlite3 package is not installed and webhooks (their outbox) need it")
-        .and.include("npm install better-sqlite3@12");
+        .and.include("npm install better-sqlite3@12")
+        .and.include("auth.geo.countryDatabase: the maxmind package is not installed and the geo databases need it: npm install maxmind@5");
       expect(out.stdout + out.stderr).not.to.match(STACK_FRAME);
     }
     // The plugin alone (an NMS app): building with webhooks fails at once, naming the key.

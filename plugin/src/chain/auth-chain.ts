@@ -126,6 +126,8 @@ export class AuthChain extends EventEmitter<AuthChainEvents> {
           reason: verdict.reason,
           latencyMs,
           ...(verdict.redirectUrl ? { redirectUrl: verdict.redirectUrl } : {}),
+          ...(verdict.code !== undefined ? { code: verdict.code } : {}),
+          ...(verdict.subject !== undefined ? { subject: verdict.subject } : {}),
         };
       }
       case "vetoed":
@@ -149,15 +151,21 @@ export class AuthChain extends EventEmitter<AuthChainEvents> {
       step: decision.step,
       verdict: decision.verdict,
       reason: decision.reason,
+      ...(decision.verdict === "deny" && decision.code !== undefined ? { code: decision.code } : {}),
       latencyMs: Math.round(decision.latencyMs * 1000) / 1000,
       ...(decision.user ? { user: decision.user.userId ?? decision.user.name } : {}),
     };
     this.#log.info(line, decision.verdict === "allow" ? "viewer allowed" : "viewer denied");
   }
 
-  /** Starts every step's timers (`Authorizer.start`): building a chain opens nothing. */
-  start(): void {
-    for (const step of this.#steps) step.start?.();
+  /** Starts every step's timers and files (`Authorizer.start`): building a chain opens nothing. Resolves when every step has. */
+  start(): Promise<void> {
+    return Promise.all(this.#steps.map((step) => step.start?.())).then(() => undefined);
+  }
+
+  /** Every step reads its files again (`Authorizer.reload`): SIGHUP and configuration reloads. */
+  reloadFiles(): void {
+    for (const step of this.#steps) step.reload?.();
   }
 
   async close(): Promise<void> {

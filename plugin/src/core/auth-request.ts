@@ -58,6 +58,12 @@ export interface AuthRequest {
   /** Scheme, host and port the viewer used, e.g. `http://127.0.0.1:8000`; "" for a publish. */
   readonly origin: string;
   /**
+   * The host name (lower case, no port) of the page the player runs in: the `Origin` header's, else the
+   * `Referer`'s (HTTP-FLV, WS-FLV, HLS playlists); RTMP connect's `pageUrl`. "" when the header is there
+   * but names no host (`Origin: null`); left out when the viewer sent none. What the origin lock reads.
+   */
+  readonly pageHost?: string;
+  /**
    * The TCP connection's ports, on RTMP only (HTTP viewers leave it out): what the `internal` step
    * (and the publish's `internal` step) proves a loopback connection's owner from (net/process-proof.ts).
    */

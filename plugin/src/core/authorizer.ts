@@ -38,8 +38,13 @@ export interface Authorizer<Name extends string = StepName> {
   onCall?(listener: (call: OutboundCall) => void): () => void;
   /** Drops every verdict the step cached (a revocation: no cached allow may outlive it). */
   forget?(): void;
-  /** Starts the step's timers (a cache's purge); called when the plugin starts, never at build. */
-  start?(): void;
+  /**
+   * Starts the step's timers (a cache's purge) and opens its files; called when the plugin starts, never
+   * at build. A promise is awaited by the plugin's start, which fails with it (a geo database that does not read).
+   */
+  start?(): void | Promise<void>;
+  /** Reads the step's files again (the geo databases): on SIGHUP and every configuration reload. */
+  reload?(): void;
   /** Releases timers, pools and watchers; called when the plugin detaches (started or not). */
   close?(): void | Promise<void>;
 }

@@ -2,8 +2,22 @@
  * The names of the chain's steps, in the order they run (docs/protocols.md §1), plus the chain's own default.
  * `revoked` refuses what an operator revoked (credentials, addresses; users on a later step's allow).
  * `custom` are authorizers an operator passes in code; they run after securetoken, before the backend.
+ * `geo` (country and network rules) and `origin` (the embedding site) refuse before any credential is read.
  */
-const STEP_NAMES = ["internal", "revoked", "ip-deny", "ip-allow", "users", "securetoken", "custom", "backend", "default"] as const;
+const STEP_NAMES = [
+  "internal",
+  "revoked",
+  "ip-deny",
+  "ip-allow",
+  "geo",
+  "origin",
+  "users",
+  "jwt",
+  "securetoken",
+  "custom",
+  "backend",
+  "default",
+] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
 /**
@@ -21,7 +35,16 @@ export type StepVerdict =
       readonly validUntilMs?: number;
       readonly uses?: UsesBound;
     }
-  | { readonly verdict: "deny"; readonly reason: string; readonly detail?: string; readonly redirectUrl?: string }
+  | {
+      readonly verdict: "deny";
+      readonly reason: string;
+      readonly detail?: string;
+      readonly redirectUrl?: string;
+      /** A closed label naming the rule that refused (`jwt-expired`, `country-denied`, …), for metrics. */
+      readonly code?: RefusalCode;
+      /** What the rule decided on, bounded (a country code, an ASN), for metrics; never a credential. */
+      readonly subject?: string;
+    }
   | { readonly verdict: "pass" };
 
 /**
@@ -70,9 +93,36 @@ export type Decision =
       readonly reason: string;
       readonly latencyMs: number;
       readonly redirectUrl?: string;
+      /** The refusing rule's closed label, when the step gives one (see `RefusalCode`). */
+      readonly code?: RefusalCode;
+      /** What that rule decided on (a country code, an ASN), when it says. */
+      readonly subject?: string;
       /** The identity a step's allow named before a later check vetoed it (a revoked user): the refusal is an identified one. */
       readonly user?: SessionIdentity;
     };
+
+/**
+ * The closed labels of the rules that name their refusals (`va_rule_refusals_total{reason}`, the
+ * `code` of an `auth.decision` line): the JWT step's, the origin lock's and the country and network rules'.
+ */
+export const REFUSAL_CODES = [
+  "jwt-malformed",
+  "jwt-alg",
+  "jwt-bad-signature",
+  "jwt-unknown-kid",
+  "jwt-keys-unavailable",
+  "jwt-expired",
+  "jwt-not-yet-valid",
+  "jwt-issuer",
+  "jwt-audience",
+  "jwt-claims",
+  "jwt-channel",
+  "origin-not-allowed",
+  "country-denied",
+  "country-not-allowed",
+  "asn-denied",
+] as const;
+export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
 export const PASS: StepVerdict = Object.freeze({ verdict: "pass" });
 
@@ -95,4 +145,9 @@ export function allow(reason: string, user?: SessionIdentity, ttlSec?: number, l
 
 export function deny(reason: string, redirectUrl?: string): StepVerdict {
   return redirectUrl === undefined ? { verdict: "deny", reason } : { verdict: "deny", reason, redirectUrl };
+}
+
+/** A rule's refusal: the reason reads `<code>: <specifics>`, and `code` (with `subject`, if any) labels the metric. */
+export function denyWith(code: RefusalCode, specifics: string, subject?: string): StepVerdict {
+  return { verdict: "deny", reason: `${code}: ${specifics}`, code, ...(subject !== undefined ? { subject } : {}) };
 }

@@ -6,7 +6,10 @@ import { resolveClientAddress } from "../net/client-address.js";
 import type { IpRuleList } from "../net/ip-rule-list.js";
 
 /** The parts of an AuthRequest that come from an HTTP request (HTTP-FLV, WS-FLV, HLS). */
-export type HttpRequestFields = Pick<AuthRequest, "ip" | "address" | "path" | "query" | "params" | "userAgent" | "host" | "origin">;
+export type HttpRequestFields = Pick<
+  AuthRequest,
+  "ip" | "address" | "path" | "query" | "params" | "userAgent" | "host" | "origin" | "pageHost"
+>;
 
 /**
  * Reads the viewer's address (X-Forwarded-For only from trusted proxies), path, raw query, user agent,
@@ -23,7 +26,9 @@ export function httpRequestFields(req: IncomingMessage, rawUrl: string, trustedP
   const host = req.headers.host ?? "";
   const secure = (req.socket as TLSSocket).encrypted === true;
   const scheme = webSocket ? (secure ? "wss" : "ws") : secure ? "https" : "http";
+  const page = req.headers.origin ?? req.headers.referer;
   return {
+    ...(page === undefined ? {} : { pageHost: pageHostOf(page) }),
     ip: address?.text ?? socketAddress ?? "",
     address,
     path: decodedPath(queryStart < 0 ? rawUrl : rawUrl.slice(0, queryStart)),
@@ -33,6 +38,21 @@ export function httpRequestFields(req: IncomingMessage, rawUrl: string, trustedP
     host,
     origin: host === "" ? "" : `${scheme}://${host}`,
   };
+}
+
+/**
+ * The host name of a page URL (an `Origin`, a `Referer`, RTMP's `pageUrl`), lower case and without its
+ * port; "" for a value that is no http(s) URL with a host (`null`, garbage): a page that cannot be named.
+ */
+export function pageHostOf(value: unknown): string {
+  if (typeof value !== "string" || value.length > 2048) return "";
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "";
+  }
+  return url.protocol === "http:" || url.protocol === "https:" ? url.hostname.toLowerCase() : "";
 }
 
 /**

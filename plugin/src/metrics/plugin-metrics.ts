@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { AuthChain } from "../chain/auth-chain.js";
 import type { Authorizer } from "../core/authorizer.js";
+import type { Decision } from "../core/decision.js";
 import { guarded } from "../core/guarded.js";
 import type { Logger } from "../core/log.js";
 import type { SessionStore } from "../core/session-store.js";
@@ -95,6 +96,12 @@ export class PluginMetrics {
       labelNames: ["step", "verdict"],
       registers: [this.#registry],
     });
+    const ruleRefusals = new Counter({
+      name: "va_rule_refusals_total",
+      help: "Refusals of the rules that name theirs (JWT, origin lock, country and network), by step, reason and what decided (a country code, an ASN, or empty)",
+      labelNames: ["step", "reason", "subject"],
+      registers: [this.#registry],
+    });
     const stepSeconds = new Histogram({
       name: "va_step_duration_seconds",
       help: "Time each chain step took (step=backend includes verdict cache hits)",
@@ -180,8 +187,10 @@ export class PluginMetrics {
         backendSeconds.observe({ result: call.result }, call.seconds);
       }),
     );
-    const onDecision = guarded(log, "metrics.listener_failed", function countDecision(_: unknown, d: { step: string; verdict: string }) {
+    const onDecision = guarded(log, "metrics.listener_failed", function countDecision(_: unknown, d: Decision) {
       decisions.inc({ step: d.step, verdict: d.verdict });
+      // Codes are a closed list and subjects a country code or a configured ASN: the label set stays bounded.
+      if (d.verdict === "deny" && d.code !== undefined) ruleRefusals.inc({ step: d.step, reason: d.code, subject: d.subject ?? "" });
     });
     const onStep = guarded(log, "metrics.listener_failed", function observeStep(step: string, seconds: number) {
       stepSeconds.observe({ step }, seconds);

@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { Protocol } from "../../core/auth-request.js";
 import type { Decision } from "../../core/decision.js";
-import { httpRequestFields } from "../../gate/http-request-fields.js";
+import { httpRequestFields, pageHostOf } from "../../gate/http-request-fields.js";
 import type { RequestFields } from "../../gate/connection-port.js";
 import { rtmpHostAndOrigin } from "../rtmp-host-and-origin.js";
 import { parseIpAddress } from "../../net/ip-address.js";
@@ -119,8 +119,10 @@ export function playFieldsOf(session: Nms2PlaySession, target: Nms2PlayTarget, t
     const { host, origin } = rtmpHostAndOrigin(session.connectCmdObj?.tcUrl);
     const flashVer = session.connectCmdObj?.flashVer;
     const connection = tcpEndpointsOf(session.socket);
+    const pageUrl = session.connectCmdObj?.pageUrl;
     return {
       ...(connection === undefined ? {} : { connection }),
+      ...(typeof pageUrl === "string" && pageUrl !== "" ? { pageHost: pageHostOf(pageUrl) } : {}),
       ip: address?.text ?? session.ip ?? "",
       address,
       path: target.streamPath,

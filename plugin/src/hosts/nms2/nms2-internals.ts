@@ -52,7 +52,7 @@ export interface Nms2RtmpSession {
   appname: string;
   playStreamId: number;
   playStreamPath: string;
-  connectCmdObj?: { tcUrl?: unknown; flashVer?: unknown; app?: unknown };
+  connectCmdObj?: { tcUrl?: unknown; flashVer?: unknown; app?: unknown; pageUrl?: unknown };
   parserPacket: { header: { stream_id: number } };
   sendStatusMessage(sid: number, level: string, code: string, description: string): void;
   onPlay(invokeMessage: { streamName?: unknown }): void;

@@ -5,7 +5,7 @@ import type { RequestFields } from "../../gate/connection-port.js";
 import { parseNmsSessionAddress } from "../../net/ip-address.js";
 import { tcpEndpointsOf } from "../../net/process-proof.js";
 import type { IpRuleList } from "../../net/ip-rule-list.js";
-import { httpRequestFields } from "../../gate/http-request-fields.js";
+import { httpRequestFields, pageHostOf } from "../../gate/http-request-fields.js";
 import { rtmpHostAndOrigin } from "../rtmp-host-and-origin.js";
 
 /**
@@ -20,7 +20,9 @@ export function playFieldsOf(session: BaseSession, protocol: Protocol, trustedPr
     const connect = session.rtmp?.connectCmdObj;
     const { host, origin } = rtmpHostAndOrigin(connect?.tcUrl);
     const connection = tcpEndpointsOf(session.socket);
+    const pageUrl: unknown = connect?.pageUrl;
     return {
+      ...(typeof pageUrl === "string" && pageUrl !== "" ? { pageHost: pageHostOf(pageUrl) } : {}),
       ...(connection === undefined ? {} : { connection }),
       ip: peer?.text ?? session.ip,
       address: peer,
