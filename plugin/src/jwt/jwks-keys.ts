@@ -15,8 +15,8 @@ const JWKS_MAX_BYTES = 256 * 1024;
 
 type Header = Parameters<JWTVerifyGetKey>[0];
 type Token = Parameters<JWTVerifyGetKey>[1];
-/** A key jose verifies a signature with. */
-export type VerifyKey = Awaited<ReturnType<JWTVerifyGetKey>>;
+/** A key jose verifies a signature with (a CryptoKey, KeyObject, JWK or bytes), opaque outside this file. */
+export type VerifyKey = object;
 
 /** At most this many keys of one `alg` are tried for a token without a `kid`: each costs a signature check. */
 const MAX_CANDIDATE_KEYS = 8;
@@ -76,7 +76,13 @@ export class JwksKeys {
    * The keys for a token's protected header (one, or every candidate when the set has several keys of
    * its `alg` and no `kid` tells them apart), or why there is none.
    */
-  async getKeys(header: Header, token: Token): Promise<readonly VerifyKey[] | KeyLookupFailure> {
+  async getKeys(header: object, token: object): Promise<readonly VerifyKey[] | KeyLookupFailure> {
+    // The parameters are jose's protected header and token, typed loosely so that the package's
+    // declarations do not name jose (bundled into the package rather than installed).
+    return this.#getKeys(header as Header, token as Token);
+  }
+
+  async #getKeys(header: Header, token: Token): Promise<readonly VerifyKey[] | KeyLookupFailure> {
     const now = this.#clock.now();
     if (this.#keys === undefined) {
       if (now - this.#attemptedAtMs >= JWKS_REFETCH_INTERVAL_MS || this.#inFlight !== undefined) await this.#refresh();

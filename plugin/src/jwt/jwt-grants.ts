@@ -1,4 +1,3 @@
-import type { JWTPayload } from "jose";
 import type { RefusalCode } from "../core/decision.js";
 import { ALL_CHANNELS, type UsersAuthConfig } from "../users/users-schema.js";
 import type { JwtConfig } from "./jwt-schema.js";
@@ -16,7 +15,7 @@ const MAX_CLAIM_ENTRIES = 1000;
  * grants nothing. A claim that is present but not a list of strings is a refusal of its own (`jwt-claims`).
  */
 export function grantsByClaims(
-  payload: JWTPayload,
+  payload: Readonly<Record<string, unknown>>,
   config: Pick<JwtConfig, "channelsClaim" | "packagesClaim">,
   packages: Packages,
   channel: string,
