@@ -183,6 +183,21 @@ describe("console: Try a URL (explain) and the webhooks view, in a real Chromium
     expect(await form().locator("button[type=submit]").count()).to.equal(1);
   });
 
+  it("sends Cache only and the user agent as the API's cacheOnly and userAgent, and only when set", async () => {
+    const body = { url: `${run.httpBase}/live/test.flv?token=alice-token-0001`, ip: "203.0.113.7" };
+    await fillExplain(body);
+    const plain = page.waitForRequest((r) => r.url().endsWith("/api/explain"));
+    await submitAndWait();
+    expect((await plain).postDataJSON()).to.deep.equal(body);
+    await fillExplain({ ...body, userAgent: "VLC/3.0.20" });
+    await page.getByLabel("Cache only (do not ask the backend)").check();
+    const cached = page.waitForRequest((r) => r.url().endsWith("/api/explain"));
+    await submitAndWait();
+    expect((await cached).postDataJSON()).to.deep.equal({ ...body, userAgent: "VLC/3.0.20", cacheOnly: true });
+    expect(await page.locator(".explain-result .verdict-badge").getAttribute("data-verdict")).to.equal("allow");
+    await page.getByLabel("Cache only (do not ask the backend)").uncheck();
+  });
+
   it("fits a 390 px phone with an answer shown (no horizontal scrolling)", async () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: "dark", isMobile: true });
     try {
@@ -229,6 +244,9 @@ describe("console: Try a URL (explain) and the webhooks view, in a real Chromium
     expect(failing.pending).to.equal(1);
     expect(await down.locator("td.col-error").textContent()).to.include(failing.lastError!);
     expect(receiver.ofType("test"), "the failing webhook's event never reaches the other receiver").to.have.length(1);
+    await page.reload();
+    await page.locator("tr[data-webhook=down]").waitFor();
+    expect(await page.locator("nav a[aria-current=page]").textContent(), "a reload stays on the page").to.equal("Webhooks");
     expect(cspViolations).to.deep.equal([]);
   });
 });
