@@ -210,6 +210,9 @@ describe("console: Try a URL (explain) and the webhooks view, in a real Chromium
       await small.waitForSelector(".explain-result table.explain-steps tbody tr");
       const width = await small.locator("html").evaluate((h) => h.scrollWidth);
       expect(width, "no horizontal scrolling on a phone").to.be.at.most(390);
+      await small.goto(`${base}#webhooks`);
+      await small.locator("tr[data-webhook=billing]").waitFor();
+      expect(await small.locator("html").evaluate((h) => h.scrollWidth), "the webhooks page on a phone").to.be.at.most(390);
     } finally {
       await phone.close();
     }
