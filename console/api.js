@@ -3,11 +3,12 @@
 
 let csrfToken = "";
 
-/** An API error with the server's own message. */
+/** An API error with the server's own message and its `VA_ERR…`/`VA_API…` code (a form puts it next to its field). */
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, code = "") {
     super(message);
     this.status = status;
+    this.code = code;
   }
 }
 
@@ -35,7 +36,7 @@ export async function api(method, path, body) {
     data = { error: text };
   }
   if (response.status === 401 && onSignedOut !== undefined) onSignedOut();
-  if (!response.ok) throw new ApiError(response.status, data.error ?? `HTTP ${response.status}`);
+  if (!response.ok) throw new ApiError(response.status, data.error ?? `HTTP ${response.status}`, data.code ?? "");
   return data;
 }
 

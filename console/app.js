@@ -1,12 +1,13 @@
 // The console's shell: sign-in, navigation between the pages (by #hash, so links stay relative), sign-out.
 // preact + htm without a build step: what ships is what runs. Every text is rendered as text.
 import { html, render, useEffect, useState } from "./vendor/htm-preact.js";
-import { resumeSession, signIn, signOut, whenSignedOut } from "./api.js";
+import { api, resumeSession, signIn, signOut, whenSignedOut } from "./api.js";
 import { LivePage } from "./live.js";
 import { ChannelsPage } from "./channels.js";
 import { UsersPage } from "./users.js";
 import { StatsPage } from "./stats.js";
 import { DecisionsPage } from "./decisions.js";
+import { WebhooksPage } from "./webhooks.js";
 
 const PAGES = [
   { id: "live", title: "Live", component: LivePage },
@@ -14,11 +15,25 @@ const PAGES = [
   { id: "users", title: "Users", component: UsersPage },
   { id: "stats", title: "Statistics", component: StatsPage },
   { id: "decisions", title: "Decisions", component: DecisionsPage },
+  // Only when webhooks are configured: without them GET /api/webhooks is 404 VA_API_FEATURE_OFF.
+  { id: "webhooks", title: "Webhooks", component: WebhooksPage, optional: true },
 ];
 
-function pageFromHash() {
+function pageFromHash(pages) {
   const id = location.hash.replace(/^#/, "");
-  return PAGES.find((p) => p.id === id) ?? PAGES[0];
+  return pages.find((p) => p.id === id) ?? pages[0];
+}
+
+/** Whether the server has webhooks (asked once per sign-in: they come from the configuration). */
+function useHasWebhooks() {
+  const [hasWebhooks, setHasWebhooks] = useState(false);
+  useEffect(() => {
+    api("GET", "webhooks").then(
+      () => setHasWebhooks(true),
+      () => setHasWebhooks(false),
+    );
+  }, []);
+  return hasWebhooks;
 }
 
 function SignIn({ onSignedIn }) {
@@ -58,12 +73,15 @@ function SignIn({ onSignedIn }) {
 }
 
 function Shell({ onSignedOut }) {
-  const [page, setPage] = useState(pageFromHash());
+  const hasWebhooks = useHasWebhooks();
+  const pages = PAGES.filter((p) => p.optional !== true || hasWebhooks);
+  const [page, setPage] = useState(pageFromHash(pages));
   useEffect(() => {
-    const onHash = () => setPage(pageFromHash());
+    const onHash = () => setPage(pageFromHash(pages));
+    onHash();
     window.addEventListener("hashchange", onHash);
     return () => window.removeEventListener("hashchange", onHash);
-  }, []);
+  }, [hasWebhooks]);
   const leave = async () => {
     try {
       await signOut();
@@ -76,7 +94,7 @@ function Shell({ onSignedOut }) {
     <header class="top">
       <span class="brand">nms-viewer-auth</span>
       <nav>
-        ${PAGES.map((p) => html`<a href=${`#${p.id}`} class=${p.id === page.id ? "active" : ""} aria-current=${p.id === page.id ? "page" : undefined}>${p.title}</a>`)}
+        ${pages.map((p) => html`<a href=${`#${p.id}`} class=${p.id === page.id ? "active" : ""} aria-current=${p.id === page.id ? "page" : undefined}>${p.title}</a>`)}
       </nav>
       <button class="link sign-out" onClick=${leave}>Sign out</button>
     </header>

@@ -1,7 +1,8 @@
-// Decisions: the chain's recent verdicts (who was refused, by which step, why), filterable.
+// Decisions: "Try a URL" (a dry run of one play), then the chain's recent verdicts (who was refused, by which step, why), filterable.
 import { html, useEffect, useRef, useState } from "./vendor/htm-preact.js";
 import { api } from "./api.js";
 import { formatTime } from "./format.js";
+import { ExplainForm } from "./explain-form.js";
 
 // Chain steps, then the stages that refuse around the chain (a malformed field, a revocation, unplayed HLS sessions).
 const STEPS = [
@@ -57,6 +58,8 @@ export function DecisionsPage() {
   };
   return html`
     <h1>Decisions</h1>
+    <${ExplainForm} />
+    <h2>Recent decisions</h2>
     <form class="filters" onChange=${change} onSubmit=${(e) => {
       e.preventDefault();
       change(e);

@@ -271,6 +271,7 @@ describe("operator console in a real Chromium (real bundled server, real ffmpeg 
   it("shows statistics per day from the ledger with a CSV download", async () => {
     await page.goto(`${base}#stats`);
     await page.waitForSelector("article.card h2 >> text=live/test");
+    expect(await page.locator("nav a[href='#webhooks']").count(), "no Webhooks page without webhooks").to.equal(0);
     const href = await page.locator("a[download]").evaluate((a) => (a as unknown as { href: string }).href);
     const csv = await page.evaluate(async (url) => (await fetch(url)).text(), href);
     expect(csv.split("\r\n")[0]).to.include("user_agent");
