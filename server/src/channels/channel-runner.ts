@@ -80,7 +80,7 @@ export class ChannelRunner {
             config.hls.segmentSec,
             channelLog,
           );
-    this.master = new MasterPlaylistWriter(config, hlsDir, endpoints.ffprobePath, channelLog, endpoints.modes.hlsFileMode);
+    this.master = new MasterPlaylistWriter(config, hlsDir, endpoints.ffprobePath, channelLog, endpoints.modes.hlsFileMode, this.keys);
     this.packager = new ProcessSupervisor(
       `${config.id}/packager`,
       () => {

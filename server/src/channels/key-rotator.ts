@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "nms-viewer-auth/server-kit";
+import { decryptSegment, segmentKeyOf } from "./segment-key.js";
 
 /** The name ffmpeg re-reads at every segment (`-hls_key_info_file` with `periodic_rekey`). */
 export const KEY_INFO_FILE = "key-info.txt";
@@ -87,6 +88,31 @@ export class KeyRotator {
       this.#log.warn({ event: "hls.key_rotation_failed", err: error }, "could not rotate the channel's key");
     } finally {
       this.#running = false;
+    }
+  }
+
+  /**
+   * Runs `use` on a decrypted copy of one listed segment (the master playlist's probe needs the clear
+   * stream), written 0600 in the keys folder, never in a served one, and deleted afterwards. Null when the
+   * segment has no key tag or its key is gone.
+   */
+  async withClearCopy<T>(
+    playlist: string,
+    segmentUri: string,
+    bytes: Buffer,
+    use: (file: string, clear: Buffer) => Promise<T>,
+  ): Promise<T | null> {
+    const key = segmentKeyOf(playlist, segmentUri);
+    if (key === null || !KEY_NAME.test(key.keyName)) return null;
+    const secret = await readFile(join(this.#dir, key.keyName)).catch(() => null);
+    if (secret === null || secret.length !== 16) return null;
+    const clear = decryptSegment(bytes, secret, key.iv);
+    const file = join(this.#dir, `probe-${randomBytes(6).toString("hex")}.ts`);
+    await writeFile(file, clear, { mode: 0o600 });
+    try {
+      return await use(file, clear);
+    } finally {
+      await rm(file, { force: true });
     }
   }
 

@@ -65,7 +65,17 @@ export function frameRateOf(rational: string): number {
 }
 
 /** Why a rendition's first segment gave no picture and codecs (yet). */
-type ProbeFailure = "no-segment-yet" | "ffprobe-not-found" | "ffprobe-failed" | "no-h264";
+type ProbeFailure = "no-segment-yet" | "ffprobe-not-found" | "ffprobe-failed" | "no-h264" | "no-key";
+
+/** An encrypted channel's segments as the probe needs them: decrypted, in a private file (key-rotator.ts). */
+export interface ClearSegments {
+  withClearCopy<T>(
+    playlist: string,
+    segmentUri: string,
+    bytes: Buffer,
+    use: (file: string, clear: Buffer) => Promise<T>,
+  ): Promise<T | null>;
+}
 
 /** A spawn of a missing program: ENOENT, or fluent-ffmpeg's own "Cannot find ffprobe". */
 function isNotFound(error: unknown): boolean {
@@ -123,9 +133,12 @@ export class MasterPlaylistWriter {
   /** What the configuration determines, by variant; null when the master must wait for probes. */
   readonly #configured: Map<string, ConfiguredStream> | null;
   readonly #ladder: boolean;
+  /** Set for an encrypted channel: its segments are probed decrypted. */
+  readonly #clear: ClearSegments | undefined;
 
-  constructor(channel: ChannelConfig, dir: string, ffprobePath: string, log: Logger, fileMode = 0o600) {
+  constructor(channel: ChannelConfig, dir: string, ffprobePath: string, log: Logger, fileMode = 0o600, clear?: ClearSegments) {
     this.#dir = dir;
+    this.#clear = clear;
     this.#fileMode = fileMode;
     const ladder = channel.renditions.length > 0;
     this.#ladder = ladder;
@@ -235,7 +248,7 @@ export class MasterPlaylistWriter {
       state.count += 1;
     }
     if (state.stream === undefined) {
-      const probed = await this.#probe(join(this.#dir, segments[0]!.uri));
+      const probed = await this.#probe(playlist, segments[0]!.uri);
       if (typeof probed === "string") {
         // Each cause once: "no segment yet" is normal for a moment and must not hide a missing ffprobe after it.
         if (!state.causesLogged.has(probed)) {
@@ -258,10 +271,20 @@ export class MasterPlaylistWriter {
     return { uri: `${name}.m3u8`, bandwidth, averageBandwidth, ...stream };
   }
 
-  async #probe(segmentFile: string): Promise<NonNullable<VariantState["stream"]> | ProbeFailure> {
+  async #probe(playlist: string, segmentUri: string): Promise<NonNullable<VariantState["stream"]> | ProbeFailure> {
+    const segmentFile = join(this.#dir, segmentUri);
     const bytes = await readFile(segmentFile).catch(() => null);
     // ffmpeg lists a segment once it is complete, but a deleted or still empty one is not yet something to probe.
     if (bytes === null || bytes.length === 0) return "no-segment-yet";
+    if (this.#clear === undefined) return this.#probeClear(segmentFile, bytes);
+    // Encrypted: ffprobe and the SPS search need the clear stream; a wrong key fails the padding check.
+    const probed = await this.#clear
+      .withClearCopy(playlist, segmentUri, bytes, (file, clear) => this.#probeClear(file, clear))
+      .catch((): ProbeFailure => "no-key");
+    return probed ?? "no-key";
+  }
+
+  async #probeClear(segmentFile: string, bytes: Buffer): Promise<NonNullable<VariantState["stream"]> | ProbeFailure> {
     let streams: ProbedStream[];
     try {
       streams = await probeStreams(segmentFile, this.#ffprobePath);
@@ -293,6 +316,7 @@ export class MasterPlaylistWriter {
       "ffprobe-not-found": `ffprobe not found at ${this.#ffprobePath} (set server.ffprobePath)`,
       "ffprobe-failed": `ffprobe at ${this.#ffprobePath} could not read the rendition's first segment`,
       "no-h264": "the rendition's first segment holds no H.264 video",
+      "no-key": "the rendition's first segment could not be decrypted (its key is gone)",
     }[cause];
   }
 
