@@ -26,6 +26,18 @@ describe("cluster: exactly one of redis, sentinel or redisCluster", () => {
     ]);
   });
 
+  it("two of them: the error echoes the keys set, not a password", () => {
+    let text = "";
+    try {
+      parseConfig(pluginConfigSchema, {
+        cluster: { nodeId: "e", redis: "redis://h:1", sentinel: { name: "m", nodes: ["h:1"], password: "sentinel-redis-pw-01" } },
+      });
+    } catch (error) {
+      text = JSON.stringify((error as ConfigError).issues) + (error as Error).message;
+    }
+    expect(text).to.include("cluster.sentinel").and.not.include("sentinel-redis-pw-01");
+  });
+
   it("sentinel: defaults its passwords to null", () => {
     expect(
       parse({ nodeId: "e", sentinel: { name: "mymaster", nodes: ["10.0.0.1:26379", "[::1]:26380"] } }).cluster!.sentinel,

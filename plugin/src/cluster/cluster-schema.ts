@@ -75,7 +75,12 @@ export const clusterSchema = z
     if (given.length === 0) ctx.addIssue({ code: "custom", message: "needs exactly one of redis, sentinel or redisCluster", path: [] });
     // The second one is the mistake named: the first is taken as meant.
     for (const key of given.slice(1))
-      ctx.addIssue({ code: "custom", message: `only one of redis, sentinel or redisCluster may be set (${given[0]} is)`, path: [key] });
+      ctx.addIssue({
+        code: "custom",
+        message: `only one of redis, sentinel or redisCluster may be set (${given[0]} is)`,
+        path: [key],
+        input: given,
+      });
   })
   .nullable()
   .default(null);
