@@ -1,5 +1,6 @@
 import { Redactor } from "./core/redactor.js";
 import type { PluginConfig } from "./plugin-config-schema.js";
+import type { ClusterConfig } from "./cluster/cluster-schema.js";
 
 /**
  * Every secret a plugin configuration holds, for a {@link Redactor} to remove verbatim wherever it
@@ -23,7 +24,15 @@ export function configSecrets(config: PluginConfig): string[] {
   for (const backend of [config.auth.backend, config.auth.shadowBackend]) {
     if (backend !== null) secrets.push(...Redactor.credentialsIn(backend.type === "http-request" ? backend.url : backend.address));
   }
-  if (config.cluster !== null) secrets.push(...Redactor.credentialsIn(config.cluster.redis));
+  if (config.cluster !== null) secrets.push(...clusterSecrets(config.cluster));
   for (const hook of config.events.webhooks) secrets.push(hook.secret, ...Redactor.credentialsIn(hook.url));
   return secrets;
+}
+
+/** The Redis credentials of a `cluster` section: in its URLs, and Sentinel's two passwords. */
+function clusterSecrets(cluster: ClusterConfig): string[] {
+  const urls = [...(cluster.redis === undefined ? [] : [cluster.redis]), ...(cluster.redisCluster?.nodes ?? [])];
+  const out = urls.flatMap((url) => Redactor.credentialsIn(url));
+  for (const password of [cluster.sentinel?.password, cluster.sentinel?.sentinelPassword]) if (password) out.push(password);
+  return out;
 }

@@ -1,11 +1,15 @@
 /**
- * The Redis keys of one deployment (docs/scaling.md). Every key starts with the hash tag `{prefix}`, so
- * on Redis Cluster they all live in one slot and a Lua script may touch any of them.
+ * The Redis keys of one deployment (docs/scaling.md). Every key a multi-key script touches starts with
+ * the hash tag `{prefix}`, so on Redis Cluster they live in one slot and a Lua script may touch any of
+ * them. A link's use counter is the one key no script shares with another: it carries its own tag, so
+ * those counters spread over the shards.
  */
 export class ClusterKeys {
+  readonly #prefix: string;
   readonly #p: string;
 
   constructor(prefix: string) {
+    this.#prefix = prefix;
     this.#p = `{${prefix}}`;
   }
 
@@ -41,10 +45,11 @@ export class ClusterKeys {
 
   /**
    * STRING: the sessions one signed link with `maxUses` started, for every edge; it expires at the
-   * link's end. `key` is the link's credential key (`credentialKey`).
+   * link's end. `key` is the link's credential key (`credentialKey`). Its own hash tag: the scripts on
+   * it (TAKE_USE, GIVE_BACK_USE) touch it alone, so on Redis Cluster each link may sit on any shard.
    */
   uses(key: string): string {
-    return `${this.#p}:uses:${key}`;
+    return `{${this.#prefix}:uses:${key}}`;
   }
 
   /** HASH: edge id → its statistics totals (JSON), republished every few heartbeats. */

@@ -18,6 +18,7 @@ import { ClusterViews } from "./cluster-views.js";
 import { CommandStream } from "./command-stream.js";
 import { EdgeLease } from "./edge-lease.js";
 import { openRedisLink, type RedisLink } from "./redis-link.js";
+import { redisTargetOf, type RedisTarget } from "./redis-target.js";
 import { SharedLimitSlots } from "./shared-limit-slots.js";
 import { SharedLinkUses } from "./shared-link-uses.js";
 import type { UseCounter } from "../core/use-counter.js";
@@ -35,7 +36,7 @@ export interface EdgeClusterDeps {
   /** This edge's statistics totals, republished to Redis for the merged view (undefined: none). */
   statsTotals?: () => unknown;
   /** Opens the Redis connections; tests and benches may pass their own. Default: node-redis. */
-  openLink?: (url: string, timeoutMs: number, log: Logger, clock: Clock) => Promise<RedisLink>;
+  openLink?: (target: RedisTarget, timeoutMs: number, log: Logger, clock: Clock) => Promise<RedisLink>;
 }
 
 /**
@@ -106,7 +107,7 @@ export class EdgeCluster implements SharedLimits, ClusterView {
    */
   async start(): Promise<void> {
     const open = this.#deps.openLink ?? openRedisLink;
-    const link = await open(this.#config.redis, this.#config.timeoutMs, this.#deps.log, this.#deps.clock);
+    const link = await open(redisTargetOf(this.#config), this.#config.timeoutMs, this.#deps.log, this.#deps.clock);
     if (this.#closed) {
       await link.commands.close();
       await link.reader.close();
