@@ -75,8 +75,8 @@ interface Refusal {
  *   secret, and jose is given only the algorithms of the key's family.
  * - `exp`, `nbf` (with `clockSkewSec`, on the injected clock), `iss` and `aud` (when configured) are checked.
  * - The channel must be in the channels claim (`*` for all) or in a package of the packages claim.
- * - Allow: the user claim names the session, the max-sessions claim sets its limit, `exp` is the
- *   decision's `validUntilMs`.
+ * - Allow: the user claim names the session, the max-sessions claim sets its limit, `exp` +
+ *   `clockSkewSec` is the decision's `validUntilMs` (the session is cut then).
  * Each refusal is `<code>: <specifics>` with a closed code (`jwt-expired`, `jwt-bad-signature`, …);
  * forged tokens count as failed credentials.
  */
@@ -155,7 +155,11 @@ export function createJwtAuthorizer(config: JwtConfig, parts: JwtAuthorizerParts
       `jwt${user !== undefined ? ` of "${user}"` : ""}${payload.exp !== undefined ? ` valid until ${isoOf(payload.exp)}` : ""}`,
       identity,
     );
-    return payload.exp === undefined ? verdict : ({ ...verdict, validUntilMs: payload.exp * 1000 } as StepVerdict);
+    if (payload.exp === undefined) return verdict;
+    // The end as this server honours it (the skew admits a token that far past its exp), as for a signed
+    // link: the session is cut then. Cutting at `exp` itself would close at once a session the step had
+    // just admitted within the skew, and a re-check would still accept what the cut refused.
+    return { ...verdict, validUntilMs: (payload.exp + config.clockSkewSec) * 1000 } as StepVerdict;
   }
 
   return {
