@@ -189,8 +189,9 @@ function algorithmOf(header: ReturnType<typeof decodeProtectedHeader> | undefine
 
 /**
  * Whether the signature part is the one base64url spelling of its bytes. A decoder ignores the unused
- * low bits of the last character, so `…Xw` and `…Xx` can carry one signature: the same token under
- * several spellings would be several credentials to a revocation (keyed by the token's text).
+ * low bits of the last character, so `…Xw` and `…Xx` can carry one signature: one signature, one
+ * spelling, in logs, caches and counts. (A revocation does not rely on it: it keys a JWT by its header
+ * and payload, `credentialKey`, since an ECDSA token has a second valid signature anyway.)
  */
 function hasCanonicalSignature(token: string): boolean {
   const signature = token.slice(token.lastIndexOf(".") + 1);
