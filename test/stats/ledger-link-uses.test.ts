@@ -106,9 +106,31 @@ describe("LedgerLinkUses: maxUses counts kept in the statistics database", () =>
     expect(uses.takeNow(use("before-start", 1)), "an unopened counter counts in memory").to.equal(true);
   });
 
+  it("a write the database refuses (locked by another process) is counted in memory: the viewer is not refused, the link stays bounded", () => {
+    const { uses } = start();
+    const other = new Database(file);
+    other.exec("BEGIN EXCLUSIVE");
+    try {
+      expect(uses.takeNow(use("locked", 1))).to.equal(true);
+      expect(uses.takeNow(use("locked", 1)), "the memory count bounds it").to.equal(false);
+      expect(logs.events("stats.link_uses_failed").at(-1)).to.include({ why: "write" });
+    } finally {
+      other.exec("ROLLBACK");
+      other.close();
+    }
+    expect(uses.takeNow(use("locked", 1)), "still counted in memory once the lock is gone").to.equal(false);
+    expect(rows()).to.deep.equal([]);
+  });
+
   it("counts in memory while the ledger is not open, and after it closed", () => {
-    const uses = new LedgerLinkUses(clock, logs.logger, new MemoryLinkUses(clock));
-    expect(uses.takeNow(use("a", 1))).to.equal(true);
-    expect(uses.takeNow(use("a", 1))).to.equal(false);
+    const unopened = new LedgerLinkUses(clock, logs.logger, new MemoryLinkUses(clock));
+    expect(unopened.takeNow(use("a", 1))).to.equal(true);
+    expect(unopened.takeNow(use("a", 1))).to.equal(false);
+    const { uses, ledger } = start();
+    ledger.close();
+    open.splice(0);
+    expect(uses.takeNow(use("b", 1))).to.equal(true);
+    expect(uses.takeNow(use("b", 1))).to.equal(false);
+    expect(rows()).to.deep.equal([]);
   });
 });
