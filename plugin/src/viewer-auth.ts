@@ -30,6 +30,7 @@ import type { HostAdapter, HttpFrontHandler } from "./hosts/host-adapter.js";
 import { ManagementApi, type ApiProviders } from "./management-api.js";
 import { apiTokenAtBuild, withApiTokenFromFile } from "./api-token-file.js";
 import { StatsLedger } from "./stats/stats-ledger.js";
+import { LedgerLinkUses } from "./stats/ledger-link-uses.js";
 import { PluginMetrics, type ChannelHealth } from "./metrics/plugin-metrics.js";
 import { UserStore } from "./users/user-store.js";
 import { UserEditor } from "./users/user-editor.js";
@@ -209,14 +210,17 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
               : { channels: ledger.usage("channel", 0, clock.now() + 1), at: new Date(clock.now()).toISOString() },
         });
   const expiry = new SessionExpiry(sessions, clock, log);
+  const ledgerLinkUses =
+    resolved.stats.file === null || cluster !== undefined ? undefined : new LedgerLinkUses(clock, log, new MemoryLinkUses(clock));
   const ctx: GateContext = {
     chain,
     registry: sessions,
     limiter: new SessionLimiter(sessions, resolved.sessions.limitPolicy, resolved.sessions, cluster),
     rechecker: new SessionRechecker(chain, sessions, resolved.sessions.recheckIntervalSec, log, expiry),
     expiry,
-    // With a cluster, Redis counts a link's uses for every edge; alone, this process does.
-    linkUses: cluster?.linkUses ?? new MemoryLinkUses(clock),
+    // With a cluster, Redis counts a link's uses for every edge; alone, the statistics database when
+    // there is one (a restart keeps the counts), else this process.
+    linkUses: cluster?.linkUses ?? ledgerLinkUses ?? new MemoryLinkUses(clock),
     addressRules,
     revocations,
     log,
@@ -245,7 +249,10 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
   ledger =
     resolved.stats.file === null
       ? undefined
-      : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log, resolved.stats);
+      : new StatsLedger(resolved.stats.file, resolved.stats.flushIntervalMs, sessions, clock, log, {
+          ...resolved.stats,
+          ...(ledgerLinkUses === undefined ? {} : { linkUses: ledgerLinkUses }),
+        });
   const webhooks =
     resolved.events.webhooks.length === 0
       ? undefined

@@ -50,12 +50,12 @@ describe("JWT step", () => {
 
   afterEach(() => clock.set(NOW_SEC * 1000));
 
-  it("allows a valid HS256 token, naming the user, its session limit and exp as validUntilMs", async () => {
+  it("allows a valid HS256 token, naming the user, its session limit and exp + clockSkewSec as validUntilMs", async () => {
     const verdict = await decide(await hsToken({ ...good, max_sessions: 2 }));
     expect(verdict).to.deep.include({
       verdict: "allow",
       user: { name: "alice", userId: "alice", maxSessions: 2 },
-      validUntilMs: (NOW_SEC + 3600) * 1000,
+      validUntilMs: (NOW_SEC + 3600 + 30) * 1000,
     });
   });
 
@@ -103,7 +103,11 @@ describe("JWT step", () => {
   it("takes exp and nbf within clockSkewSec on the injected clock", async () => {
     const token = await hsToken({ ...good, exp: NOW_SEC + 60 });
     clock.set((NOW_SEC + 60 + 29) * 1000);
-    expect((await decide(token)).verdict).to.equal("allow");
+    const admitted = await decide(token);
+    expect(admitted.verdict).to.equal("allow");
+    // The session's cut is the last moment the step accepts the token, still ahead: not closed at once.
+    expect(admitted).to.include({ validUntilMs: (NOW_SEC + 60 + 30) * 1000 });
+    expect((admitted as { validUntilMs: number }).validUntilMs).to.be.greaterThan(clock.now());
     clock.set((NOW_SEC + 60 + 31) * 1000);
     expect(await decide(token)).to.include({ code: "jwt-expired" });
   });

@@ -9,6 +9,8 @@ import { RevocationList } from "../../plugin/src/sessions/revocation-list.js";
 import { makeSecureLink } from "../../plugin/src/index.js";
 import { authRequest } from "../helpers/auth-requests.js";
 import { ManualClock } from "../helpers/manual-clock.js";
+import { es256Twin } from "../helpers/ecdsa-twin.js";
+import { compactVerify, generateKeyPair, SignJWT } from "jose";
 
 const ASTRA = new URL(
   makeSecureLink({
@@ -51,6 +53,25 @@ describe("credentialKey: one key per credential, whatever its spelling", () => {
       expect(credentialKey("sign", spelling), spelling).to.equal(key);
       expect(credentialKey("token", spelling), spelling).to.equal(key);
     }
+  });
+
+  it("keys a JWT by its header and payload: another valid signature of the same token is the same credential", async () => {
+    const { privateKey, publicKey } = await generateKeyPair("ES256");
+    const token = await new SignJWT({ sub: "alice", exp: 4102444800 }).setProtectedHeader({ alg: "ES256" }).sign(privateKey);
+    const twin = es256Twin(token);
+    expect(twin).to.not.equal(token);
+    await compactVerify(twin, publicKey); // still valid: the twin is a real second spelling, not a forgery
+    const key = credentialKey("token", token);
+    expect(key).to.be.a("string");
+    for (const spelling of [twin, ` ${token} `, encodeURIComponent(twin), `${token.slice(0, token.lastIndexOf("."))}.`]) {
+      expect(credentialKey("token", spelling), spelling).to.equal(key);
+    }
+    expect(credentialKeyOfGiven(`token=${twin}`)).to.equal(key);
+    expect(credentialKeyOfGiven(`rtmp://h/live/ch?token=${token}`)).to.equal(key);
+    expect(credentialKeysOf(new URLSearchParams(`token=${twin}`))).to.deep.equal([key]);
+    const other = await new SignJWT({ sub: "bob", exp: 4102444800 }).setProtectedHeader({ alg: "ES256" }).sign(privateKey);
+    expect(credentialKey("token", other), "another payload is another credential").to.not.equal(key);
+    expect(key, "not the digest of the whole text").to.not.equal(credentialKey("token", "x.y.z"));
   });
 
   it("keys a password login by its login only, exactly", () => {

@@ -75,8 +75,8 @@ interface Refusal {
  *   secret, and jose is given only the algorithms of the key's family.
  * - `exp`, `nbf` (with `clockSkewSec`, on the injected clock), `iss` and `aud` (when configured) are checked.
  * - The channel must be in the channels claim (`*` for all) or in a package of the packages claim.
- * - Allow: the user claim names the session, the max-sessions claim sets its limit, `exp` is the
- *   decision's `validUntilMs`.
+ * - Allow: the user claim names the session, the max-sessions claim sets its limit, `exp` +
+ *   `clockSkewSec` is the decision's `validUntilMs` (the session is cut then).
  * Each refusal is `<code>: <specifics>` with a closed code (`jwt-expired`, `jwt-bad-signature`, …);
  * forged tokens count as failed credentials.
  */
@@ -155,7 +155,11 @@ export function createJwtAuthorizer(config: JwtConfig, parts: JwtAuthorizerParts
       `jwt${user !== undefined ? ` of "${user}"` : ""}${payload.exp !== undefined ? ` valid until ${isoOf(payload.exp)}` : ""}`,
       identity,
     );
-    return payload.exp === undefined ? verdict : ({ ...verdict, validUntilMs: payload.exp * 1000 } as StepVerdict);
+    if (payload.exp === undefined) return verdict;
+    // The end as this server honours it (the skew admits a token that far past its exp), as for a signed
+    // link: the session is cut then. Cutting at `exp` itself would close at once a session the step had
+    // just admitted within the skew, and a re-check would still accept what the cut refused.
+    return { ...verdict, validUntilMs: (payload.exp + config.clockSkewSec) * 1000 } as StepVerdict;
   }
 
   return {
@@ -185,8 +189,9 @@ function algorithmOf(header: ReturnType<typeof decodeProtectedHeader> | undefine
 
 /**
  * Whether the signature part is the one base64url spelling of its bytes. A decoder ignores the unused
- * low bits of the last character, so `…Xw` and `…Xx` can carry one signature: the same token under
- * several spellings would be several credentials to a revocation (keyed by the token's text).
+ * low bits of the last character, so `…Xw` and `…Xx` can carry one signature: one signature, one
+ * spelling, in logs, caches and counts. (A revocation does not rely on it: it keys a JWT by its header
+ * and payload, `credentialKey`, since an ECDSA token has a second valid signature anyway.)
  */
 function hasCanonicalSignature(token: string): boolean {
   const signature = token.slice(token.lastIndexOf(".") + 1);

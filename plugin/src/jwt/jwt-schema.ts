@@ -51,7 +51,7 @@ export const jwtSchema = z
     issuer: z.string().min(1, "must not be empty").nullable().default(null),
     /** An `aud` every token must name; null = not checked. */
     audience: z.string().min(1, "must not be empty").nullable().default(null),
-    /** Seconds `exp` and `nbf` may be off the server's clock. */
+    /** Seconds `exp` and `nbf` may be off the server's clock; a playing session is cut at `exp` + this. */
     clockSkewSec: secondsSchema(0).max(3600, "must be at most 3600 s").default(30),
     /** The claim naming the user (the session's name and user id). */
     userClaim: claimSchema.default("sub"),

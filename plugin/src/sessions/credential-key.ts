@@ -5,6 +5,9 @@ import { SECURETOKEN_FORMAT_BY_NAME } from "../securetoken/securetoken-formats.j
 export const CREDENTIAL_PARAMS = ["token", "sign", "auth"] as const;
 export type CredentialParam = (typeof CREDENTIAL_PARAMS)[number];
 
+/** A JWT's shape (three base64url parts, the signature's possibly empty), as the JWT step recognises one. */
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
 /** How many rounds of percent-decoding an opaque token gets: more than any backend applies. */
 const DECODE_ROUNDS = 4;
 
@@ -19,6 +22,11 @@ const DECODE_ROUNDS = 4;
  * - a signed link (Astra/Flussonic token or nms `sign`, in `?token=` or `?sign=` alike): its hash in lower
  *   case, recognised as loosely as the securetoken step recognises one, so no re-spelling of the times,
  *   case or parameter name makes it another credential.
+ * - a JWT (three base64url parts, the shape the JWT step decides on): its header and payload, without
+ *   the signature, decoded and lower-cased as any other token (a backend given a JWT-shaped opaque token
+ *   may fold them too). The signature covers exactly that text, so no other spelling of it verifies; but
+ *   one header and payload can carry several valid signatures (an ECDSA signature (r, s) is as valid as
+ *   (r, n−s)): keyed by its signature, a revoked token would come back under another.
  * - any other token (a built-in user's, or an opaque token a backend accepts): percent-decoded until it
  *   no longer changes, `+` read as a space, trimmed and lower-cased. A backend may decode again, trim or
  *   compare without case; we cannot know, so the key folds all of these: a re-spelling a backend would
@@ -112,6 +120,7 @@ function credentialIdentity(param: CredentialParam, value: string): string | nul
   if (decoded === "") return null;
   const link = signedLinkHash(decoded);
   if (link !== null) return `\u0000signed-link\u0000${link}`;
+  if (JWT_SHAPE.test(decoded)) return `\u0000jwt\u0000${decoded.slice(0, decoded.lastIndexOf(".")).toLowerCase()}`;
   return `\u0000token\u0000${decoded.toLowerCase()}`;
 }
 

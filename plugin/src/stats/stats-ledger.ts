@@ -11,6 +11,7 @@ import type { SessionStore } from "../core/session-store.js";
 import { hasPlayed, snapshotOf, type SessionSnapshot, type ViewerSession } from "../core/viewer-session.js";
 import { MinuteQuota } from "../core/minute-quota.js";
 import { RefusalTally, type RefusalCount } from "./refusal-tally.js";
+import type { LedgerLinkUses } from "./ledger-link-uses.js";
 
 /** Aggregated viewing over a time range, per channel or per user. */
 export interface UsageRow {
@@ -35,6 +36,8 @@ export interface StatsLedgerOptions {
   deniedRetentionDays?: number;
   /** Days to keep every session; 0 = forever. Default 0. */
   retentionDays?: number;
+  /** Counts signed links' uses in this database (`link_uses`) while it is open, so they survive a restart. */
+  linkUses?: LedgerLinkUses;
 }
 
 /** Refusal counters summed over a time range (`refusals`). */
@@ -58,7 +61,7 @@ export const IDENTIFIED_IDENTITIES_PER_MINUTE = 200;
 /** Rows `refusals` returns at most (the largest counts). */
 export const MAX_REFUSAL_ROWS = 1_000;
 /** The schema version this code writes (`PRAGMA user_version`); older files are upgraded in place at open. */
-export const LEDGER_SCHEMA_VERSION = 2;
+export const LEDGER_SCHEMA_VERSION = 3;
 
 /** Why closed sessions were lost instead of written. */
 export const DROP_REASONS = ["overflow", "rejected", "closed"] as const;
@@ -139,6 +142,7 @@ export class StatsLedger {
   readonly #maxPendingRows: number;
   readonly #deniedRetentionDays: number;
   readonly #retentionDays: number;
+  readonly #linkUses: LedgerLinkUses | undefined;
   readonly #failureLog: LogRateLimit;
   readonly #dropLog: LogRateLimit;
   readonly #refusals = new RefusalTally();
@@ -173,6 +177,7 @@ export class StatsLedger {
     this.#maxPendingRows = options.maxPendingRows ?? 100_000;
     this.#deniedRetentionDays = options.deniedRetentionDays ?? 7;
     this.#retentionDays = options.retentionDays ?? 0;
+    this.#linkUses = options.linkUses;
     this.#failureLog = new LogRateLimit(clock, FAILURE_LOG_INTERVAL_MS);
     this.#dropLog = new LogRateLimit(clock, FAILURE_LOG_INTERVAL_MS);
   }
@@ -238,6 +243,7 @@ export class StatsLedger {
       ),
     };
     this.flush(); // records the sessions a crash left live, and purges, before the first viewer
+    this.#linkUses?.open(db);
   }
 
   /** The open database; reading statistics before `start` is a programming error. */
@@ -360,6 +366,7 @@ export class StatsLedger {
     }
     this.#closed = true;
     this.#open = undefined;
+    this.#linkUses?.release();
     try {
       open.db.close();
     } catch (error) {
@@ -564,7 +571,7 @@ export class StatsLedger {
 /**
  * Brings the file to LEDGER_SCHEMA_VERSION in one transaction, keeping every row. Version 0 is a new file
  * or one written before versions were recorded (its tables are created if missing, so either works); 2
- * adds the per-minute refusal counters. A file from a newer version is refused rather than misread.
+ * adds the per-minute refusal counters, 3 the counts of signed links' uses (`link_uses`). A file from a newer version is refused rather than misread.
  */
 function migrate(db: Database.Database, file: string): void {
   const version = db.pragma("user_version", { simple: true }) as number;
@@ -599,6 +606,13 @@ function migrate(db: Database.Database, file: string): void {
           minute INTEGER NOT NULL, reason TEXT NOT NULL, stage TEXT NOT NULL, channel TEXT NOT NULL, protocol TEXT NOT NULL,
           identified INTEGER NOT NULL, count INTEGER NOT NULL,
           PRIMARY KEY (minute, reason, stage, channel, protocol, identified)) WITHOUT ROWID;`);
+    }
+    if (version < 3) {
+      // The uses of signed links with maxUses (LedgerLinkUses): one row per link still valid, keyed by its credential key.
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS link_uses (
+          key TEXT PRIMARY KEY, used INTEGER NOT NULL, until_ms INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS link_uses_until ON link_uses (until_ms);`);
     }
     db.pragma(`user_version = ${LEDGER_SCHEMA_VERSION}`);
   })();
