@@ -157,7 +157,9 @@ describe("private data on disk, whatever the umask", function () {
       // NMS writes its store with the process umask (027 here): private through its 0700 folder.
       if (name.startsWith("/nms-store/")) continue;
       const isDir = (mode & DIR) !== 0;
-      const expected = name === "" ? 0o710 : name.startsWith("/hls") ? (isDir ? 0o750 : 0o640) : isDir ? 0o700 : 0o600;
+      // The keys of encrypted channels (/hls-keys) stay private: only the HLS tree itself is group-readable.
+      const inHls = name === "/hls" || name.startsWith("/hls/");
+      const expected = name === "" ? 0o710 : inHls ? (isDir ? 0o750 : 0o640) : isDir ? 0o700 : 0o600;
       expect((mode & 0o777).toString(8), name).to.equal(expected.toString(8));
     }
   });
