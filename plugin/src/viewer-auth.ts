@@ -30,6 +30,7 @@ import type { HostAdapter, HttpFrontHandler } from "./hosts/host-adapter.js";
 import { ManagementApi, type ApiProviders } from "./management-api.js";
 import { apiTokenAtBuild, withApiTokenFromFile } from "./api-token-file.js";
 import { StatsLedger } from "./stats/stats-ledger.js";
+import { AuditTrail } from "./stats/audit-trail.js";
 import { PluginMetrics, type ChannelHealth } from "./metrics/plugin-metrics.js";
 import { UserStore } from "./users/user-store.js";
 import { UserEditor } from "./users/user-editor.js";
@@ -270,7 +271,11 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
   let current = resolved;
   // What the console shows beyond the API's own data: recent decisions and an hour of viewer counts.
   const consoleData = resolved.api.enabled
-    ? { decisions: new DecisionLog(chain, clock, undefined, sessions), history: new ViewerHistory(sessions, clock) }
+    ? {
+        decisions: new DecisionLog(chain, clock, undefined, sessions),
+        history: new ViewerHistory(sessions, clock),
+        audit: new AuditTrail(clock, log, { retentionDays: resolved.api.auditRetentionDays, ledger }),
+      }
     : undefined;
   const api =
     consoleData !== undefined
@@ -281,6 +286,8 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
             token: resolved.api.token!,
             previousTokens: resolved.api.previousTokens,
             metricsToken: resolved.api.metricsToken ?? undefined,
+            credentials: resolved.api.credentials,
+            trustedProxies: () => addressRules.trustedProxies,
           },
           sessions,
           {
@@ -293,6 +300,7 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
             ...consoleData,
             securetoken: () => securetoken,
             explainer,
+            audit: consoleData.audit,
           },
           deps.apiProviders ?? {},
           clock,
@@ -387,6 +395,7 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
       expiry.start();
       hlsGate?.keys.start();
       consoleData?.history.start();
+      consoleData?.audit.start();
       return (async () => {
         await stepsStarted;
         await cluster?.start();
@@ -401,6 +410,7 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
       metrics.close();
       consoleData?.decisions.close();
       consoleData?.history.close();
+      consoleData?.audit.close();
       ledger?.close();
       users?.close();
       ctx.rechecker.close();

@@ -58,7 +58,7 @@ export const IDENTIFIED_IDENTITIES_PER_MINUTE = 200;
 /** Rows `refusals` returns at most (the largest counts). */
 export const MAX_REFUSAL_ROWS = 1_000;
 /** The schema version this code writes (`PRAGMA user_version`); older files are upgraded in place at open. */
-export const LEDGER_SCHEMA_VERSION = 2;
+export const LEDGER_SCHEMA_VERSION = 3;
 
 /** Why closed sessions were lost instead of written. */
 export const DROP_REASONS = ["overflow", "rejected", "closed"] as const;
@@ -238,6 +238,11 @@ export class StatsLedger {
       ),
     };
     this.flush(); // records the sessions a crash left live, and purges, before the first viewer
+  }
+
+  /** The open database for the audit of operator actions (stats/audit-trail.ts), which shares the file; undefined when not open. */
+  get database(): Database.Database | undefined {
+    return this.#open?.db;
   }
 
   /** The open database; reading statistics before `start` is a programming error. */
@@ -564,7 +569,7 @@ export class StatsLedger {
 /**
  * Brings the file to LEDGER_SCHEMA_VERSION in one transaction, keeping every row. Version 0 is a new file
  * or one written before versions were recorded (its tables are created if missing, so either works); 2
- * adds the per-minute refusal counters. A file from a newer version is refused rather than misread.
+ * adds the per-minute refusal counters; 3 the audit of operator actions. A file from a newer version is refused rather than misread.
  */
 function migrate(db: Database.Database, file: string): void {
   const version = db.pragma("user_version", { simple: true }) as number;
@@ -599,6 +604,14 @@ function migrate(db: Database.Database, file: string): void {
           minute INTEGER NOT NULL, reason TEXT NOT NULL, stage TEXT NOT NULL, channel TEXT NOT NULL, protocol TEXT NOT NULL,
           identified INTEGER NOT NULL, count INTEGER NOT NULL,
           PRIMARY KEY (minute, reason, stage, channel, protocol, identified)) WITHOUT ROWID;`);
+    }
+    if (version < 3) {
+      // One row per operator action (stats/audit-trail.ts); `id` orders rows made in the same millisecond.
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS audit (
+          id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, role TEXT, action TEXT NOT NULL,
+          target TEXT, address TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS audit_at ON audit (at);`);
     }
     db.pragma(`user_version = ${LEDGER_SCHEMA_VERSION}`);
   })();
