@@ -1,12 +1,13 @@
 // The console's shell: sign-in, navigation between the pages (by #hash, so links stay relative), sign-out.
 // preact + htm without a build step: what ships is what runs. Every text is rendered as text.
 import { html, render, useEffect, useState } from "./vendor/htm-preact.js";
-import { resumeSession, signIn, signOut, whenSignedOut } from "./api.js";
+import { may, resumeSession, signIn, signOut, whenSignedOut, whoAmI } from "./api.js";
 import { LivePage } from "./live.js";
 import { ChannelsPage } from "./channels.js";
 import { UsersPage } from "./users.js";
 import { StatsPage } from "./stats.js";
 import { DecisionsPage } from "./decisions.js";
+import { AuditPage } from "./audit.js";
 
 const PAGES = [
   { id: "live", title: "Live", component: LivePage },
@@ -14,11 +15,17 @@ const PAGES = [
   { id: "users", title: "Users", component: UsersPage },
   { id: "stats", title: "Statistics", component: StatsPage },
   { id: "decisions", title: "Decisions", component: DecisionsPage },
+  { id: "audit", title: "Audit", component: AuditPage, role: "operator" },
 ];
+
+/** The pages the signed-in role may see. */
+function pages() {
+  return PAGES.filter((p) => p.role === undefined || may(p.role));
+}
 
 function pageFromHash() {
   const id = location.hash.replace(/^#/, "");
-  return PAGES.find((p) => p.id === id) ?? PAGES[0];
+  return pages().find((p) => p.id === id) ?? PAGES[0];
 }
 
 function SignIn({ onSignedIn }) {
@@ -39,7 +46,9 @@ function SignIn({ onSignedIn }) {
           ? "Too many failed attempts from this address; try again later."
           : e.status === 401
             ? "Wrong credential."
-            : e.message,
+            : e.status === 403
+              ? "This credential cannot sign in to the console (a metrics credential)."
+              : e.message,
       );
     } finally {
       setBusy(false);
@@ -49,7 +58,7 @@ function SignIn({ onSignedIn }) {
     <main class="sign-in">
       <form onSubmit=${submit} class="card">
         <h1>nms-viewer-auth</h1>
-        <p class="muted">Operator console. Sign in with the management API credential (<code>api.token</code>).</p>
+        <p class="muted">Operator console. Sign in with a management API credential (<code>api.token</code> or one of <code>api.credentials</code>).</p>
         <label>Credential <input name="credential" type="password" autocomplete="current-password" required autofocus /></label>
         <button type="submit" disabled=${busy}>Sign in</button>
         ${error !== "" && html`<p class="error" role="alert">${error}</p>`}
@@ -76,8 +85,9 @@ function Shell({ onSignedOut }) {
     <header class="top">
       <span class="brand">nms-viewer-auth</span>
       <nav>
-        ${PAGES.map((p) => html`<a href=${`#${p.id}`} class=${p.id === page.id ? "active" : ""} aria-current=${p.id === page.id ? "page" : undefined}>${p.title}</a>`)}
+        ${pages().map((p) => html`<a href=${`#${p.id}`} class=${p.id === page.id ? "active" : ""} aria-current=${p.id === page.id ? "page" : undefined}>${p.title}</a>`)}
       </nav>
+      <span class="muted who" data-role=${whoAmI().role}>${whoAmI().name} (${whoAmI().role})</span>
       <button class="link sign-out" onClick=${leave}>Sign out</button>
     </header>
     <main class="page" data-page=${page.id}><${Page} /></main>`;
