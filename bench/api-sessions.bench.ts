@@ -14,6 +14,7 @@ import {
   RevocationList,
   DecisionLog,
   ViewerHistory,
+  AuditTrail,
 } from "../plugin/src/server-kit.js";
 import { report, round, timeEach, type Percentiles } from "./bench-stats.js";
 import { TEST_API_TOKEN } from "../test/helpers/api-tokens.js";
@@ -57,6 +58,7 @@ const api = new ManagementApi(
       clock: systemClock,
       log,
     },
+    audit: new AuditTrail(systemClock, log, { retentionDays: 90 }),
     decisions: new DecisionLog(chain, systemClock),
     history: new ViewerHistory(registry, systemClock),
     securetoken: () => ({ format: "astra", secrets: [], clockSkewSec: 30, maxLifetimeSec: 86400, bindIp: true, maxUses: 0 }),

@@ -2,6 +2,25 @@
 // console works the same behind a reverse proxy that mounts the API under a path prefix.
 
 let csrfToken = "";
+/** Who signed in: the credential's name and role (the API refuses what the role may not do anyway). */
+let who = { name: "", role: "viewer" };
+
+const ROLES = ["metrics", "viewer", "operator", "admin"];
+
+/** The signed-in credential's name and role. */
+export function whoAmI() {
+  return who;
+}
+
+/** Whether the signed-in role may do what `role` may: the console hides the rest (Close, Revoke, user edits…). */
+export function may(role) {
+  return ROLES.indexOf(who.role) >= ROLES.indexOf(role);
+}
+
+function remember(data) {
+  csrfToken = data.csrf;
+  who = { name: data.name ?? "", role: data.role ?? "viewer" };
+}
 
 /** An API error with the server's own message and its `VA_ERR…`/`VA_API…` code (a form puts it next to its field). */
 export class ApiError extends Error {
@@ -51,14 +70,13 @@ export function whenSignedOut(callback) {
 export async function resumeSession() {
   const response = await fetch(apiUrl("console/session"), { credentials: "same-origin", cache: "no-store" });
   if (!response.ok) return false;
-  csrfToken = (await response.json()).csrf;
+  remember(await response.json());
   return true;
 }
 
 /** Signs in with the API credential (sent in the body, never in a URL). */
 export async function signIn(credential) {
-  const data = await api("POST", "console/sign-in", { credential });
-  csrfToken = data.csrf;
+  remember(await api("POST", "console/sign-in", { credential }));
 }
 
 export async function signOut() {
@@ -66,5 +84,6 @@ export async function signOut() {
     await api("POST", "console/sign-out");
   } finally {
     csrfToken = "";
+    who = { name: "", role: "viewer" };
   }
 }

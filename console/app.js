@@ -1,13 +1,14 @@
 // The console's shell: sign-in, navigation between the pages (by #hash, so links stay relative), sign-out.
 // preact + htm without a build step: what ships is what runs. Every text is rendered as text.
 import { html, render, useEffect, useState } from "./vendor/htm-preact.js";
-import { api, resumeSession, signIn, signOut, whenSignedOut } from "./api.js";
+import { api, may, resumeSession, signIn, signOut, whenSignedOut, whoAmI } from "./api.js";
 import { LivePage } from "./live.js";
 import { ChannelsPage } from "./channels.js";
 import { UsersPage } from "./users.js";
 import { StatsPage } from "./stats.js";
 import { DecisionsPage } from "./decisions.js";
 import { WebhooksPage } from "./webhooks.js";
+import { AuditPage } from "./audit.js";
 
 const PAGES = [
   { id: "live", title: "Live", component: LivePage },
@@ -17,6 +18,7 @@ const PAGES = [
   { id: "decisions", title: "Decisions", component: DecisionsPage },
   // Only when webhooks are configured: without them GET /api/webhooks is 404 VA_API_FEATURE_OFF.
   { id: "webhooks", title: "Webhooks", component: WebhooksPage, optional: true },
+  { id: "audit", title: "Audit", component: AuditPage, role: "operator" },
 ];
 
 function pageFromHash(pages) {
@@ -54,7 +56,9 @@ function SignIn({ onSignedIn }) {
           ? "Too many failed attempts from this address; try again later."
           : e.status === 401
             ? "Wrong credential."
-            : e.message,
+            : e.status === 403
+              ? "This credential cannot sign in to the console (a metrics credential)."
+              : e.message,
       );
     } finally {
       setBusy(false);
@@ -64,7 +68,7 @@ function SignIn({ onSignedIn }) {
     <main class="sign-in">
       <form onSubmit=${submit} class="card">
         <h1>nms-viewer-auth</h1>
-        <p class="muted">Operator console. Sign in with the management API credential (<code>api.token</code>).</p>
+        <p class="muted">Operator console. Sign in with a management API credential (<code>api.token</code> or one of <code>api.credentials</code>).</p>
         <label>Credential <input name="credential" type="password" autocomplete="current-password" required autofocus /></label>
         <button type="submit" disabled=${busy}>Sign in</button>
         ${error !== "" && html`<p class="error" role="alert">${error}</p>`}
@@ -74,7 +78,8 @@ function SignIn({ onSignedIn }) {
 
 function Shell({ onSignedOut }) {
   const hasWebhooks = useHasWebhooks();
-  const pages = PAGES.filter((p) => p.optional !== true || hasWebhooks);
+  // The pages the signed-in role may see, and Webhooks only when the server has webhooks.
+  const pages = PAGES.filter((p) => (p.optional !== true || hasWebhooks) && (p.role === undefined || may(p.role)));
   const [page, setPage] = useState(pageFromHash(pages));
   useEffect(() => {
     const onHash = () => setPage(pageFromHash(pages));
@@ -96,6 +101,7 @@ function Shell({ onSignedOut }) {
       <nav>
         ${pages.map((p) => html`<a href=${`#${p.id}`} class=${p.id === page.id ? "active" : ""} aria-current=${p.id === page.id ? "page" : undefined}>${p.title}</a>`)}
       </nav>
+      <span class="muted who" data-role=${whoAmI().role}>${whoAmI().name} (${whoAmI().role})</span>
       <button class="link sign-out" onClick=${leave}>Sign out</button>
     </header>
     <main class="page" data-page=${page.id}><${Page} /></main>`;

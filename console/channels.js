@@ -1,7 +1,7 @@
 // Channels: state, restarts, last ffmpeg error, viewers now per protocol and over the last hour, and a
 // preview player (hls.js, through a signed link the console mints for itself).
 import { html, useEffect, useRef, useState } from "./vendor/htm-preact.js";
-import { api } from "./api.js";
+import { api, may } from "./api.js";
 import { LineChart } from "./chart.js";
 import { formatCount, formatDuration } from "./format.js";
 
@@ -66,7 +66,11 @@ function ChannelCard({ channel, now, history }) {
         <dt>Last ffmpeg error</dt><dd class="error-line">${lastError ?? "none"}</dd>
       </dl>
       <${LineChart} points=${points} from=${to - 3_600_000} to=${to} label=${`viewers of ${name} over the last hour`} formatY=${(v) => formatCount(v)} />
-      ${previewing ? html`<${Preview} channel=${name} />` : html`<button type="button" onClick=${() => setPreviewing(true)}>Preview</button>`}
+      ${
+        previewing
+          ? html`<${Preview} channel=${name} />`
+          : may("operator") && html`<button type="button" onClick=${() => setPreviewing(true)}>Preview</button>`
+      }
     </article>`;
 }
 

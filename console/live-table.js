@@ -3,6 +3,7 @@
 // little data work and, when its row is in view, two or three cells: never a re-render of the list.
 // Every cell is set with textContent, so viewer-chosen strings (user agent, session name) stay text.
 import { formatBytes, formatRate, formatTime } from "./format.js";
+import { may } from "./api.js";
 
 const COLUMNS = ["channel", "user", "ip", "protocol", "player", "started", "bytes", "rate", "actions"];
 /** Each cell's label on a phone, where a row folds into a card. */
@@ -30,6 +31,8 @@ function rowTemplate() {
     tr.append(td);
   }
   const actions = tr.lastChild;
+  // A look-only role gets no buttons: the API would refuse them (403) anyway.
+  if (!may("operator")) return tr;
   for (const [action, label] of [
     ["close", "Close"],
     ["close-user", "Close user's"],
@@ -182,7 +185,8 @@ export class LiveTable {
     c[6].textContent = formatBytes(s.bytesOut);
     c[7].textContent = formatRate(row.rate);
     tr.classList.toggle("checking", s.state === "checking");
-    c[8].lastChild.hidden = s.userId === undefined && s.name === undefined;
+    // No buttons for a look-only role (rowTemplate).
+    if (c[8].lastChild !== null) c[8].lastChild.hidden = s.userId === undefined && s.name === undefined;
   }
 
   #matches(s) {

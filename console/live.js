@@ -1,6 +1,6 @@
 // Live: every session now, kept current by the /api/events stream (no re-fetch of the list).
 import { Component, html, useEffect, useRef, useState } from "./vendor/htm-preact.js";
-import { api, apiUrl } from "./api.js";
+import { api, apiUrl, may } from "./api.js";
 import { formatCount } from "./format.js";
 import { LiveTable } from "./live-table.js";
 
@@ -119,10 +119,13 @@ export function LivePage() {
           ${PROTOCOLS.map((p) => html`<option value=${p}>${p}</option>`)}
         </select>
       </form>
-      <form class="revoke" onSubmit=${revokeToken}>
+      ${
+        may("operator") &&
+        html`<form class="revoke" onSubmit=${revokeToken}>
         <input name="token" type="password" placeholder="Token, signed link or sign to revoke" aria-label="Token to revoke" autocomplete="off" required />
         <button type="submit" class="danger">Revoke token</button>
-      </form>
+      </form>`
+      }
       ${message !== "" && html`<p class="notice" role="status">${message}</p>`}
     </section>
     <${SessionsTable} tbody=${tbody} viewport=${viewport} onClick=${act} />`;

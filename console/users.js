@@ -1,7 +1,7 @@
 // Users: the built-in users through the users API. Secrets are never shown: a password or a token is
 // "set" or not (the API masks tokens and never returns passwords).
 import { html, useEffect, useState } from "./vendor/htm-preact.js";
-import { api } from "./api.js";
+import { api, may } from "./api.js";
 import { formatCount } from "./format.js";
 
 const list = (text) =>
@@ -24,6 +24,8 @@ export function UsersPage() {
     }
   };
   useEffect(() => void load(), []);
+  // Only an admin edits users; the API refuses the others (403) anyway.
+  const editable = data.editable && may("admin");
 
   const toggle = async (user) => {
     try {
@@ -41,7 +43,7 @@ export function UsersPage() {
     <h1>Users <span class="muted count">${formatCount(data.users.length)}</span></h1>
     ${error !== "" && html`<p class="error">${error}</p>`}
     ${message !== "" && html`<p class="notice" role="status">${message}</p>`}
-    ${data.editable && editing === undefined && html`<button type="button" onClick=${() => setEditing(null)}>Add user</button>`}
+    ${editable && editing === undefined && html`<button type="button" onClick=${() => setEditing(null)}>Add user</button>`}
     ${!data.editable && error === "" && html`<p class="muted">These users are read-only: they are written in the main configuration (use auth.usersFile to edit them here).</p>`}
     ${
       editing !== undefined &&
@@ -68,7 +70,7 @@ export function UsersPage() {
               <td data-label="Packages">${u.packages.join(", ")}</td>
               <td data-label="Comment">${u.comment}</td>
               <td data-label="">${
-                data.editable &&
+                editable &&
                 html`
                 <button type="button" class="small" onClick=${() => setEditing(u)}>Edit</button>
                 <button type="button" class="small" onClick=${() => toggle(u)}>${u.enabled ? "Disable" : "Enable"}</button>`

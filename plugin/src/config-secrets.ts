@@ -12,6 +12,7 @@ export function configSecrets(config: PluginConfig): string[] {
   const secrets: string[] = [...config.api.previousTokens, ...config.auth.securetoken.secrets, ...config.publish.securetoken.secrets];
   if (config.api.token !== null) secrets.push(config.api.token);
   if (config.api.metricsToken !== null) secrets.push(config.api.metricsToken);
+  for (const credential of config.api.credentials) secrets.push(credential.token);
   for (const user of config.auth.users) {
     secrets.push(...user.tokens);
     if (user.password?.kind === "plain") secrets.push(user.password.text);

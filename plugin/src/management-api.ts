@@ -32,6 +32,13 @@ import { sendJson } from "./core/api-reply.js";
 import { signInConsole } from "./api/console-sign-in.js";
 import { apiErrorBody } from "./core/api-errors.js";
 import { serveOpenApi } from "./api/openapi-route.js";
+import type { ApiCredential } from "./api/api-guard.js";
+import { minimumRoleOf, routeKeyOf } from "./api/api-roles.js";
+import type { IpRuleList } from "./net/ip-rule-list.js";
+import { resolveClientAddress } from "./net/client-address.js";
+import type { AuditTrail } from "./stats/audit-trail.js";
+import { auditRoutes } from "./stats/audit-routes.js";
+import { AUDITED_ROUTES } from "./audited-actions.js";
 
 /** Things the API reports that the plugin does not own (the bundled server's channels). */
 export interface ApiProviders {
@@ -66,6 +73,8 @@ export interface ApiSources {
   securetoken: () => SecureTokenConfig;
   /** Dry runs of the pipeline for `POST /api/explain` (the route is absent without it). */
   explainer?: Explainer | undefined;
+  /** Where operator actions are recorded (`GET /api/audit`). */
+  audit: AuditTrail;
 }
 
 export interface ManagementApiOptions {
@@ -76,6 +85,10 @@ export interface ManagementApiOptions {
   previousTokens?: readonly string[];
   /** A token accepted on `GET /metrics` only (`api.metricsToken`). */
   metricsToken?: string;
+  /** Named credentials with their roles (`api.credentials`). */
+  credentials?: readonly ApiCredential[];
+  /** The proxies whose `X-Forwarded-For` names the client (`auth.trustedProxies`), for the audit's addresses. */
+  trustedProxies?: () => IpRuleList;
 }
 
 /**
@@ -83,7 +96,8 @@ export interface ManagementApiOptions {
  * of a user's or a token's sessions, built-in users, viewers per channel, channel states, statistics,
  * metrics and health, plus the operator console (`/console/`, its sign-in and its event stream). Every
  * path is a row of one route table (ApiRouter). Every route but the probes, the console's files, its
- * sign-in and its session check needs the bearer token or a signed-in console's cookie (ApiGuard). The
+ * sign-in and its session check needs a credential or a signed-in console's cookie (ApiGuard), of a
+ * role at least the route's in `ROUTE_ROLES` (api/api-roles.ts); operator actions are audited. The
  * right token always works; repeated failures from one client get 429 for their failed requests only,
  * so no other local process can lock the operator out.
  */
@@ -107,8 +121,15 @@ export class ManagementApi {
     this.#providers = providers;
     const front = new ConsoleFront(clock, providers.hlsPort, log);
     const guard = new ApiGuard(options, front, clock, log);
+    const audit = sources.audit;
     const credential = (routes: readonly Route[]): TableRoute[] =>
-      routes.map(({ method, pattern, handler }) => ({ method, pattern, access: "credential", reply: handler }));
+      routes.map(({ method, pattern, handler }) => ({
+        method,
+        pattern,
+        access: "credential",
+        role: minimumRoleOf(method, pattern),
+        reply: audited(method, pattern, handler, audit),
+      }));
     this.#router = new ApiRouter(
       [
         // Probes for supervisors and load balancers (Docker HEALTHCHECK, Kubernetes, systemd watchdogs), answered
@@ -124,7 +145,7 @@ export class ManagementApi {
           method: "POST",
           pattern: /^\/api\/console\/sign-in$/,
           access: "open",
-          serve: (exchange) => signInConsole(exchange, guard, front, log),
+          serve: (exchange) => signInConsole(exchange, guard, front, log, audit),
         },
         // "Am I signed in?" on every console load: a missing or expired cookie is no guessed credential (the
         // ids are 256 random bits), so it is answered 401 without counting toward a ban.
@@ -135,12 +156,19 @@ export class ManagementApi {
           access: "open",
           serve: ({ req, res }) => front.session(req, res),
         },
-        { method: "POST", pattern: /^\/api\/console\/sign-out$/, access: "credential", serve: ({ req, res }) => front.signOut(req, res) },
+        {
+          method: "POST",
+          pattern: /^\/api\/console\/sign-out$/,
+          access: "credential",
+          role: minimumRoleOf("POST", /^\/api\/console\/sign-out$/),
+          serve: ({ req, res }) => front.signOut(req, res),
+        },
         {
           method: "GET",
           exactMethod: true,
           pattern: /^\/api\/events$/,
           access: "credential",
+          role: minimumRoleOf("GET", /^\/api\/events$/),
           serve: ({ req, res }) => streamSessionEvents(req, res, registry, clock, {}),
         },
         ...credential([
@@ -159,6 +187,7 @@ export class ManagementApi {
           ...revocationRoutes(sources.revocation),
           ...clusterRoutes(sources.revocation.cluster),
           ...statsRoutes({ ledger: sources.ledger, metrics: sources.metrics, clock }),
+          ...auditRoutes(audit, clock),
           ...eventsRoutes(sources.webhooks),
           ...consoleRoutes({
             decisions: sources.decisions,
@@ -204,11 +233,20 @@ export class ManagementApi {
     // Failures are counted per subscriber block (IPv6 per /64), like viewers' failed credentials.
     const client = subscriberBlockOf(parseIpAddress(peer), peer);
     try {
-      await this.#router.handle({ req, res, path: (req.url ?? "/").split("?")[0]!, peer, client });
+      const from = this.#clientAddress(req, peer);
+      await this.#router.handle({ req, res, path: (req.url ?? "/").split("?")[0]!, peer, client, from });
     } catch (error) {
       this.#log.error({ event: "api.failed", err: error }, "management API request failed");
       if (!res.headersSent) sendJson(res, 500, apiErrorBody("VA_API_INTERNAL", "internal error"));
     }
+  }
+
+  /** The client's address: the peer, or what trusted proxies report for it. */
+  #clientAddress(req: IncomingMessage, peer: string): string {
+    const proxies = this.#options.trustedProxies?.();
+    const parsed = parseIpAddress(peer);
+    if (proxies === undefined) return parsed?.text ?? peer;
+    return resolveClientAddress(parsed, req.headers["x-forwarded-for"], proxies)?.text ?? parsed?.text ?? peer;
   }
 
   /** `/api/ready`: 200 when everything is up, else 503 with what is not. */
@@ -217,4 +255,25 @@ export class ManagementApi {
     if (notReady.length === 0) return sendJson(res, 200, { status: "ready" });
     return sendJson(res, 503, { status: "not-ready", notReady });
   }
+}
+
+/** A route's handler that records its successful answers in the audit when `AUDITED_ROUTES` names the route. */
+function audited(method: string, pattern: RegExp, handler: Route["handler"], audit: AuditTrail): Route["handler"] {
+  const key = routeKeyOf(method, pattern, Object.keys(AUDITED_ROUTES));
+  if (key === undefined) return handler;
+  const describe = AUDITED_ROUTES[key]!;
+  return async (request) => {
+    const reply = await handler(request);
+    if (reply.status >= 200 && reply.status < 300) {
+      const { action, target } = describe(request, reply);
+      audit.record({
+        actor: request.actor?.name ?? "unknown",
+        role: request.actor?.role ?? null,
+        action,
+        target,
+        address: request.from ?? request.ip,
+      });
+    }
+    return reply;
+  };
 }

@@ -31,6 +31,7 @@ import { ManagementApi, type ApiProviders } from "./management-api.js";
 import { apiTokenAtBuild, withApiTokenFromFile } from "./api-token-file.js";
 import { StatsLedger } from "./stats/stats-ledger.js";
 import { LedgerLinkUses } from "./stats/ledger-link-uses.js";
+import { AuditTrail } from "./stats/audit-trail.js";
 import { PluginMetrics, type ChannelHealth } from "./metrics/plugin-metrics.js";
 import { UserStore } from "./users/user-store.js";
 import { UserEditor } from "./users/user-editor.js";
@@ -277,7 +278,11 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
   let current = resolved;
   // What the console shows beyond the API's own data: recent decisions and an hour of viewer counts.
   const consoleData = resolved.api.enabled
-    ? { decisions: new DecisionLog(chain, clock, undefined, sessions), history: new ViewerHistory(sessions, clock) }
+    ? {
+        decisions: new DecisionLog(chain, clock, undefined, sessions),
+        history: new ViewerHistory(sessions, clock),
+        audit: new AuditTrail(clock, log, { retentionDays: resolved.api.auditRetentionDays, ledger }),
+      }
     : undefined;
   const api =
     consoleData !== undefined
@@ -288,6 +293,8 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
             token: resolved.api.token!,
             previousTokens: resolved.api.previousTokens,
             metricsToken: resolved.api.metricsToken ?? undefined,
+            credentials: resolved.api.credentials,
+            trustedProxies: () => addressRules.trustedProxies,
           },
           sessions,
           {
@@ -300,6 +307,7 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
             ...consoleData,
             securetoken: () => securetoken,
             explainer,
+            audit: consoleData.audit,
           },
           deps.apiProviders ?? {},
           clock,
@@ -394,6 +402,7 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
       expiry.start();
       hlsGate?.keys.start();
       consoleData?.history.start();
+      consoleData?.audit.start();
       return (async () => {
         await stepsStarted;
         await cluster?.start();
@@ -408,6 +417,7 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
       metrics.close();
       consoleData?.decisions.close();
       consoleData?.history.close();
+      consoleData?.audit.close();
       ledger?.close();
       users?.close();
       ctx.rechecker.close();

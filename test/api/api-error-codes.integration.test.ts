@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { request } from "node:http";
 import { startNms, type NmsInstance } from "../helpers/nms-instance.js";
-import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
+import { TEST_API_TOKEN, TEST_CREDENTIALS, TEST_VIEWER_TOKEN } from "../helpers/api-tokens.js";
 import { API_ERROR_CODES } from "../../plugin/src/core/api-errors.js";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -67,7 +67,7 @@ describe("management API: every error answer carries a stable code (real API on 
     nms = await startNms(
       {
         auth: { users: [{ login: "carol", tokens: ["carol-token-0000001"], packages: ["*"] }] },
-        api: { enabled: true, port: 0, token: ADMIN },
+        api: { enabled: true, port: 0, token: ADMIN, credentials: [...TEST_CREDENTIALS] },
         // A webhook to the discard port: nothing is delivered, the routes answer.
         events: {
           webhooks: [{ name: "billing", url: "http://127.0.0.1:9/hook", secret: "webhook-secret-0123456789" }],
@@ -129,6 +129,7 @@ describe("management API: every error answer carries a stable code (real API on 
     expect(readOnly.json.error).to.match(/main configuration/);
     expectCode(await call("GET", "/api/channels", ADMIN), 500, "VA_API_INTERNAL");
     expectCode(await call("POST", "/api/webhooks/test", ADMIN, '{"webhook":"nope"}', json), 404, "VA_API_WEBHOOK_NOT_FOUND");
+    expectCode(await call("DELETE", "/api/sessions/x", TEST_VIEWER_TOKEN), 403, "VA_API_FORBIDDEN_ROLE");
   });
 
   it("403 for a console cookie without its CSRF header", async () => {

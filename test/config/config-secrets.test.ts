@@ -18,6 +18,11 @@ describe("configSecrets: every secret a plugin configuration holds", () => {
     ["the API token and the previous ones", { api: { token: API_TOKEN, previousTokens: [OLD_API_TOKEN] } }, [OLD_API_TOKEN, API_TOKEN]],
     ["the metrics token", { api: { token: API_TOKEN, metricsToken: OLD_API_TOKEN } }, [API_TOKEN, OLD_API_TOKEN]],
     [
+      "the named credentials' tokens",
+      { api: { token: API_TOKEN, credentials: [{ name: "alice", token: OLD_API_TOKEN, role: "operator" }] } },
+      [API_TOKEN, OLD_API_TOKEN],
+    ],
+    [
       "the play signing secrets",
       { auth: { securetoken: { secrets: ["play-secret-0123456789", "play-secret-older-0123"] } } },
       ["play-secret-0123456789", "play-secret-older-0123"],

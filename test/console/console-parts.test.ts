@@ -15,8 +15,8 @@ describe("console parts: sign-in sessions, revoked tokens, decision log, viewer 
   it("a console session lasts 2 h idle and 12 h at most, and its CSRF token matches only itself", () => {
     const clock = new ManualClock(0);
     const sessions = new ConsoleSessions(clock);
-    const a = sessions.create();
-    const b = sessions.create();
+    const a = sessions.create({ name: "admin", role: "admin" });
+    const b = sessions.create({ name: "admin", role: "admin" });
     expect(a.id).to.not.equal(b.id);
     expect(sessions.csrfMatches(a.id, a.csrf)).to.equal(true);
     expect(sessions.csrfMatches(a.id, b.csrf)).to.equal(false);
@@ -31,7 +31,7 @@ describe("console parts: sign-in sessions, revoked tokens, decision log, viewer 
       sessions.csrfOf(a.id);
     }
     expect(sessions.csrfOf(a.id), "active, but older than 12 h").to.equal(undefined);
-    const c = sessions.create();
+    const c = sessions.create({ name: "admin", role: "admin" });
     sessions.delete(c.id);
     expect(sessions.csrfOf(c.id)).to.equal(undefined);
   });

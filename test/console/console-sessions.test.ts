@@ -34,8 +34,8 @@ describe("console-sessions: the console's cookie table", () => {
 
   it("creates random 256-bit ids and CSRF tokens lasting 12 h", () => {
     const sessions = new ConsoleSessions(new ManualClock(0));
-    const a = sessions.create();
-    const b = sessions.create();
+    const a = sessions.create({ name: "admin", role: "admin" });
+    const b = sessions.create({ name: "admin", role: "admin" });
     expect(a.id).to.match(/^[A-Za-z0-9_-]{43}$/);
     expect(a.csrf).to.match(/^[A-Za-z0-9_-]{43}$/);
     expect(new Set([a.id, a.csrf, b.id, b.csrf]).size).to.equal(4);
@@ -46,8 +46,8 @@ describe("console-sessions: the console's cookie table", () => {
   it("an idle session lapses after 2 h; activity keeps it until 12 h", () => {
     const clock = new ManualClock(0);
     const sessions = new ConsoleSessions(clock);
-    const idle = sessions.create();
-    const busy = sessions.create();
+    const idle = sessions.create({ name: "admin", role: "admin" });
+    const busy = sessions.create({ name: "admin", role: "admin" });
     for (let h = 1; h <= 11; h++) {
       clock.set(h * HOUR);
       expect(sessions.csrfOf(busy.id), `hour ${h}`).to.equal(busy.csrf);
@@ -62,8 +62,8 @@ describe("console-sessions: the console's cookie table", () => {
 
   it("matches a CSRF token only for its own session; sign-out deletes", () => {
     const sessions = new ConsoleSessions(new ManualClock(0));
-    const a = sessions.create();
-    const b = sessions.create();
+    const a = sessions.create({ name: "admin", role: "admin" });
+    const b = sessions.create({ name: "admin", role: "admin" });
     expect(sessions.csrfMatches(a.id, a.csrf)).to.equal(true);
     expect(sessions.csrfMatches(a.id, b.csrf)).to.equal(false);
     expect(sessions.csrfMatches(a.id, undefined)).to.equal(false);
@@ -77,9 +77,9 @@ describe("console-sessions: the console's cookie table", () => {
 
   it("keeps at most 1,000 sign-ins, dropping the oldest", () => {
     const sessions = new ConsoleSessions(new ManualClock(0));
-    const first = sessions.create();
-    const second = sessions.create();
-    for (let i = 0; i < 999; i++) sessions.create();
+    const first = sessions.create({ name: "admin", role: "admin" });
+    const second = sessions.create({ name: "admin", role: "admin" });
+    for (let i = 0; i < 999; i++) sessions.create({ name: "admin", role: "admin" });
     expect(sessions.size).to.equal(1000);
     expect(sessions.csrfOf(first.id)).to.equal(undefined);
     expect(sessions.csrfOf(second.id)).to.equal(second.csrf);

@@ -12,5 +12,17 @@ export const TEST_PREVIOUS_API_TOKEN = "zXDFf0CQDOJsBV_Il6NjNPU4rhodF_w5o9lXByR_
 /** A second server's token, where a test runs two (they must differ). */
 export const TEST_OTHER_API_TOKEN = "B_UIi9YH1ympKKNY3cH8BH5x0y2bo2p5pcvK9mh_4N0";
 
+/** Named credentials of `api.credentials`, one per role below admin. */
+export const TEST_OPERATOR_TOKEN = "vwrpbsDdFefQQPH85JVhHoeUzfpN4ygdVHXsoE7efYc";
+export const TEST_VIEWER_TOKEN = "DiZRPXmX0y53MliDCfEOBVg0qawqT6dWAO49T0FnFhU";
+export const TEST_METRICS_TOKEN = "XWooGGQaXGkqrQg0oqZatPVOpAZg1wDTLcvCXbERx8Y";
+
+/** `api.credentials` with an operator `olivia`, a viewer `victor` and a scraper `prom`. */
+export const TEST_CREDENTIALS = [
+  { name: "olivia", token: TEST_OPERATOR_TOKEN, role: "operator" },
+  { name: "victor", token: TEST_VIEWER_TOKEN, role: "viewer" },
+  { name: "prom", token: TEST_METRICS_TOKEN, role: "metrics" },
+] as const;
+
 // The suite-wide log audit reads credential literals from test/*.ts only: these live here.
-auditSecrets(TEST_API_TOKEN, TEST_PREVIOUS_API_TOKEN, TEST_OTHER_API_TOKEN);
+auditSecrets(TEST_API_TOKEN, TEST_PREVIOUS_API_TOKEN, TEST_OTHER_API_TOKEN, TEST_OPERATOR_TOKEN, TEST_VIEWER_TOKEN, TEST_METRICS_TOKEN);

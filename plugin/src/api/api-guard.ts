@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/log.js";
+import type { ApiActor } from "../core/api-route.js";
 import { secretsEqual } from "../core/secrets.js";
 import { FailureThrottle } from "../core/failure-throttle.js";
 import type { ConsoleFront } from "../console/console-front.js";
 import { sendJson } from "../core/api-reply.js";
 import { apiErrorBody } from "../core/api-errors.js";
+import type { ApiRole } from "./api-roles.js";
 
 /**
  * Failed credentials per client (address, IPv6 /64) that ban it, and for how long: 10 within a minute
@@ -21,60 +23,86 @@ export interface ApiCaller {
   readonly client: string;
 }
 
-/** The API tokens: the one in force, those still accepted during a rotation, and the scraper's. */
+/** A named credential of `api.credentials`. */
+export interface ApiCredential {
+  readonly name: string;
+  readonly token: string;
+  readonly role: ApiRole;
+}
+
+/** The API credentials: the admin token in force, those still accepted during a rotation, the scraper's, and the named ones. */
 export interface ApiTokens {
   token: string;
   previousTokens?: readonly string[];
-  /** Accepted on `GET /metrics` only: a scraper's credential that opens nothing else. */
+  /** A `metrics` credential: `GET /metrics` only. */
   metricsToken?: string;
+  /** Named credentials with their roles (`api.credentials`). */
+  credentials?: readonly ApiCredential[];
+}
+
+/** Who a request's credential is: its name and role. */
+export interface ApiPrincipal extends ApiActor {
+  readonly role: ApiRole;
+}
+
+/** Every accepted credential with who it is: `api.token` and `api.previousTokens` are `admin`, `api.metricsToken` is `metrics`. */
+function credentialsOf(tokens: ApiTokens): ApiCredential[] {
+  return [
+    { name: "admin", token: tokens.token, role: "admin" },
+    ...(tokens.previousTokens ?? []).map((token) => ({ name: "admin", token, role: "admin" as const })),
+    ...(tokens.metricsToken === undefined ? [] : [{ name: "metrics", token: tokens.metricsToken, role: "metrics" as const }]),
+    ...(tokens.credentials ?? []),
+  ];
 }
 
 /**
- * ApiGuard decides whether a request to the management API holds a credential: a bearer token
- * (compared in constant time against every accepted token) or a signed-in console's cookie, with its
- * CSRF token for anything but GET. The credential is checked first, so the right one always works: a ban
- * only refuses failures (everything on a loopback bind shares 127.0.0.1, and any local process could
- * otherwise lock the operator out). A failure costs two SHA-256 per accepted token and a map update.
+ * ApiGuard decides who a request to the management API is: a bearer token (compared in constant time
+ * against every accepted credential) or a signed-in console's cookie, with its CSRF token for anything
+ * but GET. The credential is checked first, so the right one always works: a ban only refuses failures
+ * (everything on a loopback bind shares 127.0.0.1, and any local process could otherwise lock the
+ * operator out). A failure costs two SHA-256 per accepted credential and a map update. What the
+ * credential's role may call is the router's business (api/api-roles.ts).
  */
 export class ApiGuard {
-  readonly #tokens: ApiTokens;
+  readonly #credentials: readonly ApiCredential[];
   readonly #console: ConsoleFront;
   readonly #throttle: FailureThrottle;
   readonly #log: Logger;
 
   constructor(tokens: ApiTokens, console: ConsoleFront, clock: Clock, log: Logger) {
-    this.#tokens = tokens;
+    this.#credentials = credentialsOf(tokens);
     this.#console = console;
     this.#throttle = new FailureThrottle(clock, API_THROTTLE);
     this.#log = log;
   }
 
   /**
-   * True when the request holds a credential; otherwise the refusal is already sent. The console's cookie
-   * is a credential too, but a state-changing call with it also needs its CSRF token: without it the
-   * request is refused (403) as a forgery, not counted as a wrong credential.
+   * Who the request is when it holds a credential; otherwise the refusal is already sent. The console's
+   * cookie is a credential too, but a state-changing call with it also needs its CSRF token: without it
+   * the request is refused (403) as a forgery, not counted as a wrong credential.
    */
-  admit(req: IncomingMessage, res: ServerResponse, caller: ApiCaller): boolean {
-    if (this.#bearerAccepted(req) || this.#metricsScrape(req)) return true;
-    const { credential, csrfMissing } = this.#console.cookieCredential(req);
+  admit(req: IncomingMessage, res: ServerResponse, caller: ApiCaller): ApiPrincipal | undefined {
+    const bearer = bearerOf(req);
+    const byBearer = bearer === undefined ? undefined : this.identify(bearer);
+    if (byBearer !== undefined) return byBearer;
+    const { principal, csrfMissing } = this.#console.cookieCredential(req);
     if (csrfMissing) {
       sendJson(res, 403, apiErrorBody("VA_API_CSRF_MISSING", "a console request that changes something needs its X-CSRF-Token header"));
-      return false;
+      return undefined;
     }
-    if (credential === "none") {
-      this.refuse(req, res, caller);
-      return false;
-    }
-    return true;
+    if (principal === undefined) this.refuse(req, res, caller);
+    // The console session keeps the role this guard gave at sign-in.
+    return principal as ApiPrincipal | undefined;
   }
 
-  /** Whether `credential` is an accepted API token. */
-  accepted(credential: string): boolean {
-    // Every accepted token is compared, with no early exit, so timing does not tell which one matched.
-    let accepted = false;
-    for (const token of [this.#tokens.token, ...(this.#tokens.previousTokens ?? [])])
-      accepted = secretsEqual(credential, token) || accepted;
-    return accepted;
+  /** Who `credential` is, or undefined when it is no accepted credential. */
+  identify(credential: string): ApiPrincipal | undefined {
+    // Every credential is compared, with no early exit, so timing does not tell which one matched.
+    let found: ApiCredential | undefined;
+    for (const candidate of this.#credentials) {
+      if (secretsEqual(credential, candidate.token)) found ??= candidate;
+    }
+    return found === undefined ? undefined : { name: found.name, role: found.role };
   }
 
   /** A failed credential: 429 while the client is banned (not counted again), else counted and 401. */
@@ -100,17 +128,9 @@ export class ApiGuard {
     });
   }
 
-  #bearerAccepted(req: IncomingMessage): boolean {
-    const bearer = bearerOf(req);
-    return bearer !== undefined && this.accepted(bearer);
-  }
-
-  /** `GET /metrics` with the metrics token; on any other request that token is a wrong credential. */
-  #metricsScrape(req: IncomingMessage): boolean {
-    const metricsToken = this.#tokens.metricsToken;
-    if (metricsToken === undefined || req.method !== "GET" || (req.url ?? "").split("?")[0] !== "/metrics") return false;
-    const bearer = bearerOf(req);
-    return bearer !== undefined && secretsEqual(bearer, metricsToken);
+  /** Whether the client is banned now (a refusal would be 429, not a counted failure). */
+  banned(client: string): boolean {
+    return this.#throttle.banLeftMs(client) > 0;
   }
 }
 

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parseIpAddress } from "../net/ip-address.js";
 import type { ApiRequest, Route } from "../core/api-route.js";
-import type { ApiCaller } from "./api-guard.js";
+import type { ApiCaller, ApiPrincipal } from "./api-guard.js";
+import { roleAllows, type ApiRole } from "./api-roles.js";
 import { readBody, refuseLargeBody } from "../core/api-body.js";
 import { sendJson, sendText } from "../core/api-reply.js";
 import { apiErrorBody } from "../core/api-errors.js";
@@ -15,6 +16,10 @@ export interface ApiExchange extends ApiCaller {
    * `/console/../x` is a console file name (and refused as one), never another route.
    */
   readonly path: string;
+  /** The client's address behind the trusted proxies (the audit's "from where"). */
+  readonly from: string;
+  /** Who the admitted credential is; set by the router before a `serve` row runs. */
+  readonly actor?: ApiPrincipal;
 }
 
 /**
@@ -28,19 +33,23 @@ export type TableRoute = {
   readonly pattern: RegExp;
   /** `open`: no credential (a probe, the console's files and sign-in); `credential`: ApiGuard's admission. */
   readonly access: "open" | "credential";
+  /** The weakest role that may call a `credential` row (api/api-roles.ts `ROUTE_ROLES`). */
+  readonly role?: ApiRole;
   /** HEAD is not taken as GET (a stream or a state check has no header-only form). */
   readonly exactMethod?: boolean;
 } & ({ readonly reply: Route["handler"] } | { readonly serve: (exchange: ApiExchange) => void | Promise<void> });
 
-/** Lets a request through when it holds a credential; otherwise sends the refusal and returns false. */
-export type Admission = (exchange: ApiExchange) => boolean;
+/** Who a request is when it holds a credential; otherwise sends the refusal and returns undefined. */
+export type Admission = (exchange: ApiExchange) => ApiPrincipal | undefined;
 
 /**
  * ApiRouter is the management API's one route table: the first row whose method and pattern match a
  * request's path answers it. A row that needs a credential, and any request no row takes, pass the
  * admission first, so an unknown path says nothing without a credential (401, not 404). Then the body is
  * read (413 beyond 64 KiB) and a path some row knows under another method gets 405 (with `Allow`: the
- * methods its rows take), any other 404. Every error body carries a stable `code` (core/api-errors.ts).
+ * methods its rows take), any other 404. A row's `role` is checked against the credential's before
+ * anything runs: a weaker role gets 403 `VA_API_FORBIDDEN_ROLE`. Every error body carries a stable
+ * `code` (core/api-errors.ts).
  */
 export class ApiRouter {
   readonly #routes: readonly TableRoute[];
@@ -60,8 +69,20 @@ export class ApiRouter {
     const { req, res, path } = exchange;
     const method = req.method ?? "GET";
     const found = this.#find(method, path);
-    if (found?.route.access !== "open" && !this.#admit(exchange)) return;
-    if (found !== undefined && "serve" in found.route) return await found.route.serve(exchange);
+    let actor: ApiPrincipal | undefined;
+    if (found?.route.access !== "open") {
+      actor = this.#admit(exchange);
+      if (actor === undefined) return;
+    }
+    const needed = found?.route.access === "credential" ? (found.route.role ?? "admin") : undefined;
+    if (actor !== undefined && needed !== undefined && !roleAllows(actor.role, needed))
+      return sendJson(
+        res,
+        403,
+        apiErrorBody("VA_API_FORBIDDEN_ROLE", `the credential "${actor.name}" (role ${actor.role}) may not do this: it needs ${needed}`),
+      );
+    if (found !== undefined && "serve" in found.route)
+      return await found.route.serve(actor === undefined ? exchange : { ...exchange, actor });
     const body = await readBody(req);
     if (body === undefined) return refuseLargeBody(res);
     if (found === undefined || !("reply" in found.route)) {
@@ -72,7 +93,15 @@ export class ApiRouter {
     const params = decodeParams(found.match.slice(1));
     if (params === undefined) return sendJson(res, 400, apiErrorBody("VA_API_BAD_REQUEST", "the path has a malformed %-escape"));
     const url = new URL(req.url ?? "/", "http://api.invalid");
-    const request: ApiRequest = { method, url, params, body, ip: parseIpAddress(exchange.peer)?.text ?? exchange.peer };
+    const request: ApiRequest = {
+      method,
+      url,
+      params,
+      body,
+      ip: parseIpAddress(exchange.peer)?.text ?? exchange.peer,
+      from: exchange.from,
+      ...(actor === undefined ? {} : { actor }),
+    };
     const result = await found.route.reply(request);
     if (result.contentType !== undefined) return sendText(res, result.status, String(result.body), result.contentType);
     return sendJson(res, result.status, result.body, result.headers);

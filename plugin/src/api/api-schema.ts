@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { tokenWeakness } from "./api-token.js";
 import { portSchema } from "../config/value-schemas.js";
+import { API_ROLES } from "./api-roles.js";
 
 /**
  * An API credential: refused at load unless it carries 128 random bits (api/api-token.ts), because
@@ -11,6 +12,19 @@ const apiTokenSchema = z.string().superRefine((token, ctx) => {
   const weakness = tokenWeakness(token);
   if (weakness !== undefined) ctx.addIssue({ code: "custom", message: weakness });
 });
+
+/** A named credential with its role: who a request is, for the role table and the audit. */
+const apiCredentialSchema = z.strictObject({
+  /** Shown in the audit and the console; never a secret. */
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/, "must be 1-64 letters, digits, or . _ @ - (starting with a letter or digit)"),
+  token: apiTokenSchema,
+  role: z.enum(API_ROLES),
+});
+
+/** Names the server gives its own credentials (and a failed sign-in): a named credential must not take them. */
+const RESERVED_NAMES = ["admin", "metrics", "unknown"];
 
 /** `api`: the management API (sessions, channels, health) on its own port, behind a bearer token. */
 export const apiSchema = z
@@ -31,6 +45,10 @@ export const apiSchema = z
      * token that can close sessions and edit users. As strong as `token`.
      */
     metricsToken: apiTokenSchema.nullable().default(null),
+    /** Named credentials with a role each (`admin`, `operator`, `viewer`, `metrics`): docs/api.md "Roles". */
+    credentials: z.array(apiCredentialSchema).default([]),
+    /** Days an audit entry (an operator action) is kept before the hourly purge removes it. */
+    auditRetentionDays: z.number().int().min(1).max(3650).default(90),
   })
   .prefault({})
   .superRefine((api, ctx) => {
@@ -42,6 +60,7 @@ export const apiSchema = z
       // The same secret would give the scraper the whole API.
       ctx.addIssue({ code: "custom", path: ["metricsToken"], message: "must differ from api.token and api.previousTokens" });
     }
+    checkCredentials(api, ctx);
     if (api.enabled && api.token === null && api.tokenFile === null) {
       ctx.addIssue({
         code: "custom",
@@ -51,3 +70,25 @@ export const apiSchema = z
       });
     }
   });
+
+/** Named credentials: unique names (none of the server's own), and tokens that differ from each other and from every other API token. */
+function checkCredentials(
+  api: { token: string | null; previousTokens: string[]; metricsToken: string | null; credentials: { name: string; token: string }[] },
+  ctx: z.RefinementCtx,
+): void {
+  const names = new Set<string>();
+  const tokens = new Set<string>([api.token, api.metricsToken, ...api.previousTokens].filter((t): t is string => t !== null));
+  api.credentials.forEach((credential, i) => {
+    if (RESERVED_NAMES.includes(credential.name) || names.has(credential.name))
+      ctx.addIssue({
+        code: "custom",
+        path: ["credentials", i, "name"],
+        message: `"${credential.name}" is taken: names are unique, and admin, metrics and unknown are the server's own`,
+      });
+    // A shared token would make two credentials one, with the stronger role: the name in the audit would lie.
+    if (tokens.has(credential.token))
+      ctx.addIssue({ code: "custom", path: ["credentials", i, "token"], message: "must differ from every other API token" });
+    names.add(credential.name);
+    tokens.add(credential.token);
+  });
+}

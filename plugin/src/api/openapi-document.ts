@@ -6,6 +6,8 @@ import { MAX_JSON_DEPTH } from "../core/api-route.js";
 import { packageVersion } from "../core/package-version.js";
 import { CONSOLE_COOKIE, CSRF_HEADER } from "../console/console-sessions.js";
 import { WEBHOOK_EVENT_TYPES } from "../events/events-schema.js";
+import { AUDIT_ACTIONS } from "../stats/audit-trail.js";
+import { API_ROLES, ROUTE_ROLES } from "./api-roles.js";
 
 /**
  * The management API's contract as an OpenAPI 3.1 document: served at `GET /api/openapi.json`, written to
@@ -55,7 +57,7 @@ const responseRef = (name: string): OpenApiObject => ({ $ref: `#/components/resp
 function guarded(method: string, readsBody: boolean): OpenApiObject {
   return {
     "401": responseRef("Unauthorized"),
-    ...(method === "get" ? {} : { "403": responseRef("CsrfMissing") }),
+    "403": responseRef(method === "get" ? "ForbiddenRole" : "Forbidden"),
     ...(readsBody ? { "413": responseRef("BodyTooLarge") } : {}),
     "429": responseRef("Banned"),
     "500": responseRef("Internal"),
@@ -78,6 +80,10 @@ interface OperationSpec {
 
 function operation(method: string, path: string, spec: OperationSpec): OpenApiObject {
   const hasPathParams = path.includes("{");
+  const role = spec.open ? undefined : ROUTE_ROLES[`${method.toUpperCase()} ${path}`];
+  const roleNote =
+    role === undefined ? undefined : `Needs a credential of role \`${role}\` or stronger (403 \`VA_API_FORBIDDEN_ROLE\` otherwise).`;
+  const description = [spec.description, roleNote].filter((d) => d !== undefined).join("\n\n");
   const extra = spec.open
     ? {}
     : {
@@ -89,7 +95,8 @@ function operation(method: string, path: string, spec: OperationSpec): OpenApiOb
   return {
     operationId: `${method}${(path.endsWith("/") ? `${path}index` : path).replace(/\{([^}]+)\}/g, "By-$1").replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? "").toUpperCase())}`,
     summary: spec.summary,
-    ...(spec.description ? { description: spec.description } : {}),
+    ...(description ? { description } : {}),
+    ...(role === undefined ? {} : { "x-minimum-role": role }),
     tags: spec.tags,
     ...(spec.open ? { security: [] } : spec.security ? { security: spec.security } : {}),
     ...(spec.parameters ? { parameters: spec.parameters } : {}),
@@ -271,6 +278,23 @@ function schemas(): Record<string, OpenApiObject> {
       additionalProperties: int(),
     },
     Csrf: closed({ csrf: str(`The console session's CSRF token, sent back as ${CSRF_HEADER}`) }),
+    ConsoleSession: closed({
+      csrf: str(`The console session's CSRF token, sent back as ${CSRF_HEADER}`),
+      name: str("The name of the credential that signed in (`admin` for api.token)"),
+      role: { enum: [...API_ROLES], description: "Its role: the console hides what the role may not do" },
+    }),
+    AuditEntry: closed({
+      at: dateTime,
+      actor: str("The credential's name; `unknown` for a failed sign-in"),
+      role: { type: ["string", "null"], enum: [...API_ROLES, null], description: "The credential's role; null for a failed sign-in" },
+      action: { enum: [...AUDIT_ACTIONS] },
+      target: {
+        type: ["string", "null"],
+        description:
+          "A session id, a user's login, a revocation as `kind:key` (a token by its digest), a webhook (`*`: all); null when none",
+      },
+      address: str("The client's address, behind auth.trustedProxies"),
+    }),
     ...explainSchemas(),
     ...webhookSchemas(),
   };
@@ -394,6 +418,12 @@ function components(): OpenApiObject {
         headers: { "Retry-After": { schema: str("Seconds"), required: true } },
       },
       CsrfMissing: errorResponse("A console request that changes something without its CSRF token", "VA_API_CSRF_MISSING"),
+      ForbiddenRole: errorResponse("The credential's role may not call this route", "VA_API_FORBIDDEN_ROLE"),
+      Forbidden: errorResponse(
+        "A console request without its CSRF token, or a credential whose role may not call this route",
+        "VA_API_CSRF_MISSING",
+        "VA_API_FORBIDDEN_ROLE",
+      ),
       BodyTooLarge: errorResponse("The body is over 64 KiB", "VA_API_BODY_TOO_LARGE"),
       NotFound: errorResponse("No such route", "VA_API_NOT_FOUND"),
       MethodNotAllowed: {
@@ -506,12 +536,16 @@ function consolePaths(): OpenApiObject {
     },
     "/api/console/sign-in": {
       post: operation("post", "/api/console/sign-in", {
-        summary: "Signs the console in with the API credential: a session cookie and its CSRF token",
+        summary: "Signs the console in with an API credential: a session cookie, its CSRF token, and who signed in",
         tags: ["console"],
         open: true,
-        requestBody: { required: true, content: jsonContent(closed({ credential: str("The API token") })) },
+        requestBody: {
+          required: true,
+          content: jsonContent(closed({ credential: str("An API token (api.token, or one of api.credentials)") })),
+        },
         responses: {
-          "200": jsonResponse("Signed in", ref("Csrf"), { "Set-Cookie": { schema: str(), required: true } }),
+          "200": jsonResponse("Signed in", ref("ConsoleSession"), { "Set-Cookie": { schema: str(), required: true } }),
+          "403": errorResponse("A `metrics` credential: it cannot sign in", "VA_API_FORBIDDEN_ROLE"),
           "400": errorResponse("The body is not JSON", "VA_API_BAD_REQUEST"),
           "401": responseRef("Unauthorized"),
           "413": responseRef("BodyTooLarge"),
@@ -523,11 +557,11 @@ function consolePaths(): OpenApiObject {
     },
     "/api/console/session": {
       get: operation("get", "/api/console/session", {
-        summary: "The console session's CSRF token, or 401 when not signed in",
+        summary: "The console session's CSRF token and who signed in, or 401 when not signed in",
         tags: ["console"],
         open: true,
         responses: {
-          "200": jsonResponse("Signed in", ref("Csrf")),
+          "200": jsonResponse("Signed in", ref("ConsoleSession")),
           "401": errorResponse("Not signed in (not counted toward a ban)", "VA_API_UNAUTHORIZED"),
           "500": responseRef("Internal"),
         },
@@ -902,6 +936,34 @@ function webhookPaths(): OpenApiObject {
   };
 }
 
+function auditPaths(): OpenApiObject {
+  return {
+    "/api/audit": {
+      get: operation("get", "/api/audit", {
+        summary: "Operator actions (sign-ins, closes, revocations, user edits, webhook tests), newest first",
+        tags: ["audit"],
+        parameters: [
+          queryParam("since", "From (inclusive): ms since the epoch or ISO 8601; default 0"),
+          queryParam("until", "Until (exclusive): ms since the epoch or ISO 8601; default now"),
+          queryParam("actor", "Only this credential's name (`unknown`: failed sign-ins)"),
+          queryParam("action", "Only this action", { enum: [...AUDIT_ACTIONS] }),
+          queryParam("limit", "At most this many entries, 1 to 1000; default 100", { type: "integer", minimum: 1, maximum: 1000 }),
+        ],
+        responses: {
+          "200": jsonResponse(
+            "The entries",
+            closed({
+              storage: { enum: ["database", "memory"], description: "`database` with stats.file (kept across restarts), else `memory`" },
+              entries: arrayOf(ref("AuditEntry")),
+            }),
+          ),
+          "400": errorResponse("A bad filter", "VA_API_BAD_REQUEST"),
+        },
+      }),
+    },
+  };
+}
+
 function buildDocument(): OpenApiObject {
   return {
     openapi: "3.1.0",
@@ -916,9 +978,11 @@ function buildDocument(): OpenApiObject {
     },
     jsonSchemaDialect: "https://spec.openapis.org/oas/3.1/dialect/base",
     security: [{ bearer: [] }, { consoleCookie: [] }],
-    tags: ["probes", "sessions", "revocations", "users", "statistics", "cluster", "explain", "webhooks", "console"].map((name) => ({
-      name,
-    })),
+    tags: ["probes", "sessions", "revocations", "users", "statistics", "cluster", "explain", "webhooks", "audit", "console"].map(
+      (name) => ({
+        name,
+      }),
+    ),
     paths: {
       ...probePaths(),
       ...sessionPaths(),
@@ -926,6 +990,7 @@ function buildDocument(): OpenApiObject {
       ...statsPaths(),
       ...explainPaths(),
       ...webhookPaths(),
+      ...auditPaths(),
       ...consolePaths(),
     },
     components: components(),

@@ -4,9 +4,7 @@ import type { Logger } from "../core/log.js";
 import { loadConsoleAssets, type ConsoleAsset } from "./console-assets.js";
 import { consoleCookie, consoleCookieOf, ConsoleSessions, CSRF_HEADER } from "./console-sessions.js";
 import { apiErrorBody } from "../core/api-errors.js";
-
-/** How a request proved who it is: the bearer token, a console cookie, or nothing valid. */
-export type Credential = "bearer" | "cookie" | "none";
+import type { ApiActor } from "../core/api-route.js";
 
 /** Methods that change nothing; every other method with a console cookie also needs the CSRF header. */
 const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD"]);
@@ -53,27 +51,36 @@ export class ConsoleFront {
     res.end(req.method === "HEAD" ? undefined : asset.body);
   }
 
-  /** How the request is authenticated when it has no bearer token: a live console cookie, and for a state-changing method its CSRF token. */
-  cookieCredential(req: IncomingMessage): { credential: Credential; csrfMissing: boolean } {
+  /**
+   * Who the request is when it has no bearer token: the credential that signed in a live console cookie,
+   * and for a state-changing method only with its CSRF token (`csrfMissing` otherwise).
+   */
+  cookieCredential(req: IncomingMessage): { principal: ApiActor | undefined; csrfMissing: boolean } {
     const id = consoleCookieOf(req.headers.cookie);
-    if (this.sessions.csrfOf(id) === undefined) return { credential: "none", csrfMissing: false };
-    if (SAFE_METHODS.has(req.method ?? "GET")) return { credential: "cookie", csrfMissing: false };
+    const actor = this.sessions.actorOf(id);
+    if (actor === undefined) return { principal: undefined, csrfMissing: false };
+    if (SAFE_METHODS.has(req.method ?? "GET")) return { principal: actor, csrfMissing: false };
     const given = req.headers[CSRF_HEADER];
     const ok = this.sessions.csrfMatches(id, typeof given === "string" ? given : undefined);
-    return { credential: ok ? "cookie" : "none", csrfMissing: !ok };
+    return { principal: ok ? actor : undefined, csrfMissing: !ok };
   }
 
-  /** After a right credential: a new console session; the reply sets its cookie and hands the CSRF token to the page. */
-  signIn(req: IncomingMessage, res: ServerResponse): void {
-    const { id, csrf, maxAgeSec } = this.sessions.create();
-    json(res, 200, { csrf }, { "Set-Cookie": consoleCookie(id, maxAgeSec, isHttps(req)) });
+  /**
+   * After a right credential: a new console session that keeps who signed in; the reply sets its cookie
+   * and hands the page its CSRF token and the credential's name and role (the page hides what the role may not do).
+   */
+  signIn(req: IncomingMessage, res: ServerResponse, actor: ApiActor): void {
+    const { id, csrf, maxAgeSec } = this.sessions.create(actor);
+    json(res, 200, { csrf, name: actor.name, role: actor.role }, { "Set-Cookie": consoleCookie(id, maxAgeSec, isHttps(req)) });
   }
 
-  /** The CSRF token of the caller's console session (the page asks on load), or 401. */
+  /** The CSRF token, name and role of the caller's console session (the page asks on load), or 401. */
   session(req: IncomingMessage, res: ServerResponse): void {
-    const csrf = this.sessions.csrfOf(consoleCookieOf(req.headers.cookie));
-    if (csrf === undefined) return json(res, 401, apiErrorBody("VA_API_UNAUTHORIZED", "not signed in"));
-    json(res, 200, { csrf });
+    const id = consoleCookieOf(req.headers.cookie);
+    const csrf = this.sessions.csrfOf(id);
+    const actor = this.sessions.actorOf(id);
+    if (csrf === undefined || actor === undefined) return json(res, 401, apiErrorBody("VA_API_UNAUTHORIZED", "not signed in"));
+    json(res, 200, { csrf, name: actor.name, role: actor.role });
   }
 
   /** Deletes the caller's console session and its cookie. */

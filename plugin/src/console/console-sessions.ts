@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Clock } from "../core/clock.js";
 import { secretsEqual } from "../core/secrets.js";
+import type { ApiActor } from "../core/api-route.js";
 
 /** The console's cookie: HttpOnly (scripts cannot read it), SameSite=Strict (no cross-site request carries it). */
 export const CONSOLE_COOKIE = "va_console";
@@ -15,13 +16,16 @@ const MAX_SESSIONS = 1_000;
 
 interface ConsoleSession {
   csrf: string;
+  /** The credential that signed in (its name and role; never its value): what the session may do. */
+  actor: ApiActor;
   createdAt: number;
   lastSeenAt: number;
 }
 
 /**
  * ConsoleSessions is the server-side table behind the console's cookie: a random id per sign-in (the
- * cookie's value, never the API credential), its CSRF token, and its expiry (2 h idle, 12 h at most).
+ * cookie's value, never the API credential), its CSRF token, who signed in (the credential's name and
+ * role), and its expiry (2 h idle, 12 h at most).
  * Signing out or expiry deletes the entry, so a stolen cookie stops working with it.
  */
 export class ConsoleSessions {
@@ -33,17 +37,27 @@ export class ConsoleSessions {
   }
 
   /** A new signed-in console: its cookie id and CSRF token. */
-  create(): { id: string; csrf: string; maxAgeSec: number } {
+  create(actor: ApiActor): { id: string; csrf: string; maxAgeSec: number } {
     const id = randomBytes(32).toString("base64url");
     const csrf = randomBytes(32).toString("base64url");
     const now = this.#clock.now();
-    this.#sessions.set(id, { csrf, createdAt: now, lastSeenAt: now });
+    this.#sessions.set(id, { csrf, actor: { name: actor.name, role: actor.role }, createdAt: now, lastSeenAt: now });
     if (this.#sessions.size > MAX_SESSIONS) this.#sessions.delete(this.#sessions.keys().next().value!);
     return { id, csrf, maxAgeSec: MAX_AGE_MS / 1000 };
   }
 
   /** The CSRF token of a live console session (and it counts as activity), or undefined. */
   csrfOf(id: string | undefined): string | undefined {
+    return this.#live(id)?.csrf;
+  }
+
+  /** Who signed in a live console session (and it counts as activity), or undefined. */
+  actorOf(id: string | undefined): ApiActor | undefined {
+    return this.#live(id)?.actor;
+  }
+
+  /** A live console session (touched), or undefined. */
+  #live(id: string | undefined): { csrf: string; actor: ApiActor } | undefined {
     if (id === undefined) return undefined;
     const session = this.#sessions.get(id);
     if (session === undefined) return undefined;
@@ -53,7 +67,7 @@ export class ConsoleSessions {
       return undefined;
     }
     session.lastSeenAt = now;
-    return session.csrf;
+    return session;
   }
 
   /** Whether `given` is the CSRF token of that console session (constant time). */

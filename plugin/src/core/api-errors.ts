@@ -22,6 +22,7 @@ export const API_ERROR_CODES = [
   "VA_API_EXPLAIN_BAD_URL",
   "VA_API_EXPLAIN_BAD_IP",
   "VA_API_WEBHOOK_NOT_FOUND",
+  "VA_API_FORBIDDEN_ROLE",
 ] as const;
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];

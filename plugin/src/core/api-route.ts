@@ -9,6 +9,13 @@ export interface Reply {
   headers?: Record<string, string>;
 }
 
+/** Who made an API request: the credential's name (`api.credentials`; `admin`, `metrics`) and its role. */
+export interface ApiActor {
+  readonly name: string;
+  /** One of api/api-roles.ts `API_ROLES` (a string here: core knows no concern). */
+  readonly role: string;
+}
+
 /** One management API request, as route handlers see it (the credential is already checked). */
 export interface ApiRequest {
   readonly method: string;
@@ -19,6 +26,10 @@ export interface ApiRequest {
   readonly ip: string;
   /** The request body (at most 64 KiB). */
   readonly body: Buffer;
+  /** The credential that was admitted (absent on open routes). */
+  readonly actor?: ApiActor;
+  /** The client's address behind the trusted proxies (`auth.trustedProxies`), for the audit. */
+  readonly from?: string;
 }
 
 /** A route: a method, a path pattern whose groups become `params`, and its handler. */

@@ -246,6 +246,11 @@ export class StatsLedger {
     this.#linkUses?.open(db);
   }
 
+  /** The open database for the audit of operator actions (stats/audit-trail.ts), which shares the file; undefined when not open. */
+  get database(): Database.Database | undefined {
+    return this.#open?.db;
+  }
+
   /** The open database; reading statistics before `start` is a programming error. */
   get #sql(): OpenLedger {
     if (this.#open === undefined)
@@ -571,7 +576,7 @@ export class StatsLedger {
 /**
  * Brings the file to LEDGER_SCHEMA_VERSION in one transaction, keeping every row. Version 0 is a new file
  * or one written before versions were recorded (its tables are created if missing, so either works); 2
- * adds the per-minute refusal counters, 3 the counts of signed links' uses (`link_uses`). A file from a newer version is refused rather than misread.
+ * adds the per-minute refusal counters; 3 the counts of signed links' uses (`link_uses`) and the audit of operator actions (`audit`). A file from a newer version is refused rather than misread.
  */
 function migrate(db: Database.Database, file: string): void {
   const version = db.pragma("user_version", { simple: true }) as number;
@@ -613,6 +618,12 @@ function migrate(db: Database.Database, file: string): void {
         CREATE TABLE IF NOT EXISTS link_uses (
           key TEXT PRIMARY KEY, used INTEGER NOT NULL, until_ms INTEGER NOT NULL) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS link_uses_until ON link_uses (until_ms);`);
+      // One row per operator action (stats/audit-trail.ts); `id` orders rows made in the same millisecond.
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS audit (
+          id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, role TEXT, action TEXT NOT NULL,
+          target TEXT, address TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS audit_at ON audit (at);`);
     }
     db.pragma(`user_version = ${LEDGER_SCHEMA_VERSION}`);
   })();
