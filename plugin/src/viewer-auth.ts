@@ -39,6 +39,7 @@ import { warnTrustedProxyMayPublish } from "./publish/trusted-proxy-risk.js";
 import { guarded } from "./core/guarded.js";
 import { DecisionLog } from "./console/decision-log.js";
 import { ViewerHistory } from "./console/viewer-history.js";
+import { OverviewCounters } from "./console/overview-counters.js";
 import { Explainer } from "./explain/explainer.js";
 import type { ExplainInput } from "./explain/explain-target.js";
 import type { ExplainAnswer } from "./explain/explainer.js";
@@ -270,7 +271,13 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
   let current = resolved;
   // What the console shows beyond the API's own data: recent decisions and an hour of viewer counts.
   const consoleData = resolved.api.enabled
-    ? { decisions: new DecisionLog(chain, clock, undefined, sessions), history: new ViewerHistory(sessions, clock) }
+    ? {
+        decisions: new DecisionLog(chain, clock, undefined, sessions),
+        // The long history (a day, a week) is kept in the statistics database when there is one, so it survives a restart.
+        history: new ViewerHistory(sessions, clock, undefined, () => ledger, log),
+        overview: new OverviewCounters(chain, sessions, clock, chain.step("backend")),
+        channelHealth: deps.channelHealth,
+      }
     : undefined;
   const api =
     consoleData !== undefined
@@ -387,6 +394,7 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
       expiry.start();
       hlsGate?.keys.start();
       consoleData?.history.start();
+      consoleData?.overview.start();
       return (async () => {
         await stepsStarted;
         await cluster?.start();
@@ -401,6 +409,7 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
       metrics.close();
       consoleData?.decisions.close();
       consoleData?.history.close();
+      consoleData?.overview.close();
       ledger?.close();
       users?.close();
       ctx.rechecker.close();
