@@ -7,18 +7,23 @@ import { ChannelsPage } from "./channels.js";
 import { UsersPage } from "./users.js";
 import { StatsPage } from "./stats.js";
 import { DecisionsPage } from "./decisions.js";
+import { OverviewPage } from "./overview.js";
+import { UserPage } from "./user.js";
 
 const PAGES = [
+  { id: "overview", title: "Overview", component: OverviewPage },
   { id: "live", title: "Live", component: LivePage },
   { id: "channels", title: "Channels", component: ChannelsPage },
   { id: "users", title: "Users", component: UsersPage },
   { id: "stats", title: "Statistics", component: StatsPage },
   { id: "decisions", title: "Decisions", component: DecisionsPage },
 ];
+/** Pages reached by a link rather than the navigation: one user's (`#user/<id>`). */
+const LINKED_PAGES = [{ id: "user", title: "User", component: UserPage, nav: "users" }];
 
 function pageFromHash() {
-  const id = location.hash.replace(/^#/, "");
-  return PAGES.find((p) => p.id === id) ?? PAGES[0];
+  const id = location.hash.replace(/^#/, "").split("/")[0];
+  return PAGES.find((p) => p.id === id) ?? LINKED_PAGES.find((p) => p.id === id) ?? PAGES[0];
 }
 
 function SignIn({ onSignedIn }) {
@@ -58,9 +63,11 @@ function SignIn({ onSignedIn }) {
 }
 
 function Shell({ onSignedOut }) {
-  const [page, setPage] = useState(pageFromHash());
+  // The hash, not the page: #user/alice → #user/bob is the same page with another user.
+  const [hash, setHash] = useState(location.hash);
+  const page = pageFromHash();
   useEffect(() => {
-    const onHash = () => setPage(pageFromHash());
+    const onHash = () => setHash(location.hash);
     window.addEventListener("hashchange", onHash);
     return () => window.removeEventListener("hashchange", onHash);
   }, []);
@@ -76,11 +83,11 @@ function Shell({ onSignedOut }) {
     <header class="top">
       <span class="brand">nms-viewer-auth</span>
       <nav>
-        ${PAGES.map((p) => html`<a href=${`#${p.id}`} class=${p.id === page.id ? "active" : ""} aria-current=${p.id === page.id ? "page" : undefined}>${p.title}</a>`)}
+        ${PAGES.map((p) => html`<a href=${`#${p.id}`} class=${p.id === (page.nav ?? page.id) ? "active" : ""} aria-current=${p.id === page.id ? "page" : undefined}>${p.title}</a>`)}
       </nav>
       <button class="link sign-out" onClick=${leave}>Sign out</button>
     </header>
-    <main class="page" data-page=${page.id}><${Page} /></main>`;
+    <main class="page" data-page=${page.id}><${Page} key=${hash} /></main>`;
 }
 
 function App() {

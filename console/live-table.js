@@ -3,6 +3,7 @@
 // little data work and, when its row is in view, two or three cells: never a re-render of the list.
 // Every cell is set with textContent, so viewer-chosen strings (user agent, session name) stay text.
 import { formatBytes, formatRate, formatTime } from "./format.js";
+import { userHref } from "./user.js";
 
 const COLUMNS = ["channel", "user", "ip", "protocol", "player", "started", "bytes", "rate", "actions"];
 /** Each cell's label on a phone, where a row folds into a card. */
@@ -29,6 +30,8 @@ function rowTemplate() {
     td.dataset.label = LABELS[column];
     tr.append(td);
   }
+  // The user opens the user's page; a session without a user shows a dash instead.
+  tr.children[1].append(document.createElement("a"));
   const actions = tr.lastChild;
   for (const [action, label] of [
     ["close", "Close"],
@@ -173,7 +176,11 @@ export class LiveTable {
     tr.dataset.state = s.state;
     const c = tr.children;
     c[0].textContent = `${s.app}/${s.channel}`;
-    c[1].textContent = s.userId ?? s.name ?? "—";
+    const user = s.userId ?? s.name;
+    const link = c[1].firstChild;
+    link.textContent = user ?? "—";
+    if (user === undefined) link.removeAttribute("href");
+    else link.href = userHref(user);
     c[2].textContent = s.ip;
     c[3].textContent = s.protocol;
     c[4].textContent = s.userAgent;
