@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { hasFfmpeg } from "../helpers/ffmpeg.js";
 import { httpGetFor } from "../helpers/flv-clients.js";
-import { startPublishingNms, type NmsInstance } from "../helpers/nms-instance.js";
+import { startNms, startPublishingNms, type NmsInstance } from "../helpers/nms-instance.js";
+import { startRedis, type RedisServer } from "../helpers/redis-server.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { TEST_API_TOKEN } from "../helpers/api-tokens.js";
 import { apiFetch } from "../helpers/openapi-check.js";
@@ -116,5 +117,48 @@ describe("GET /api/overview and /api/history against /api/sessions and /metrics 
     expect((await get("/api/history?channel=live/other")).body.points.at(-1).viewers).to.equal(0);
     const bad = await get("/api/history?range=1y");
     expect([bad.status, bad.body.code]).to.deep.equal([400, "VA_API_BAD_REQUEST"]);
+  });
+});
+
+describe("GET /api/overview with a cluster (real redis-server)", function () {
+  this.timeout(60_000);
+  let redis: RedisServer;
+  let nms: NmsInstance;
+  const overview = async () => {
+    const res = await apiFetch(`http://127.0.0.1:${nms.auth.api!.port}/api/overview`, {
+      headers: { authorization: `Bearer ${TEST_API_TOKEN}` },
+    });
+    return ((await res.json()) as { cluster: unknown }).cluster;
+  };
+
+  before(async () => {
+    redis = await startRedis();
+    nms = await startNms({
+      api: { enabled: true, port: 0, token: TEST_API_TOKEN },
+      cluster: { redis: redis.url, nodeId: "edge-one", heartbeatMs: 300, timeoutMs: 300 },
+    });
+    await nms.auth.ready;
+  });
+  after(async () => {
+    redis?.resume();
+    await nms?.stop();
+    await redis?.stop();
+  });
+
+  it("lists every live edge and Redis's state; while Redis is away, says so without the edges", async () => {
+    expect(await overview()).to.deep.equal({
+      node: "edge-one",
+      redis: "up",
+      onRedisDown: "local",
+      edges: [{ node: "edge-one", sessions: 0 }],
+    });
+    redis.pause();
+    const down = await waitFor("Redis seen down", async () => {
+      const cluster = (await overview()) as { redis: string };
+      return cluster.redis === "down" ? cluster : undefined;
+    });
+    expect(down).to.deep.equal({ node: "edge-one", redis: "down", onRedisDown: "local", edges: null });
+    redis.resume();
+    await waitFor("Redis seen up again", async () => (((await overview()) as { redis: string }).redis === "up" ? true : undefined));
   });
 });
