@@ -155,6 +155,7 @@ describe("console overview, history and per-user page (real bundled server, real
     // The two viewers of the first test ended before the restart: the ledger lists them.
     await page.waitForSelector("table.user-recent tbody tr");
     expect(await page.locator("table.user-recent tbody tr").count()).to.be.at.least(2);
+    await page.screenshot({ path: join(import.meta.dirname, "..", "..", "docs", "console", "user.png"), fullPage: true });
     const viewer = aborts.at(-1)!;
     await page.click("button[data-action=close-all]");
     await page.waitForSelector("text=1 session(s) closed.");

@@ -159,7 +159,11 @@ export class ViewerHistory {
         this.#dirty[range].add(start);
       }
     }
-    for (const old of buckets.keys()) if (old <= start - spanSec * 1000) buckets.delete(old);
+    for (const old of buckets.keys()) {
+      if (old > start - spanSec * 1000) continue;
+      buckets.delete(old);
+      this.#dirty[range].delete(old); // without a store nothing clears it otherwise
+    }
     this.#save(false);
   }
 
