@@ -205,7 +205,6 @@ describe("viewer history over a day and a week", () => {
     const first = storeOn(clock);
     const ledger = StatsLedger.open(file, 60_000, first.store, clock, first.logger);
     const history = new ViewerHistory(first.store, clock, undefined, () => ledger, first.logger);
-    history.start();
     first.play("http-flv", "one");
     first.play("http-flv", "one");
     history.sample();
@@ -219,7 +218,6 @@ describe("viewer history over a day and a week", () => {
     const second = storeOn(clock);
     const reopened = StatsLedger.open(file, 60_000, second.store, clock, second.logger);
     const after = new ViewerHistory(second.store, clock, undefined, () => reopened, second.logger);
-    after.start();
     const points = after.series("live/one", "24h").points;
     expect(points.find((p) => p.at === T0)).to.deep.equal({ at: T0, viewers: 2 });
     expect(points.find((p) => p.at === T0 + MINUTE_MS)).to.deep.equal({ at: T0 + MINUTE_MS, viewers: 3 });

@@ -56,9 +56,10 @@ export class ViewerHistory {
   readonly #store: (() => HistoryStore | undefined) | undefined;
   readonly #log: Logger | undefined;
   readonly #failureLog: LogRateLimit;
+  #loaded = false;
 
   /**
-   * `store`: the statistics database the long history is kept in (read at `start`, written once a minute
+   * `store`: the statistics database the long history is kept in (read at the first count or read, written once a minute
    * and at `close`); without it the long history lives as long as the process.
    */
   constructor(
@@ -79,13 +80,13 @@ export class ViewerHistory {
   /** Starts counting every interval (building the history opens nothing). Once; `close` stops it. */
   start(): void {
     if (this.#timer !== undefined) return;
-    this.#load();
     this.#timer = setInterval(() => this.sample(), this.#intervalMs);
     this.#timer.unref();
   }
 
   /** Counts now (the timer calls it; tests call it to avoid waiting). */
   sample(): void {
+    this.#loadOnce();
     const at = this.#clock.now();
     const counts = this.current();
     for (const [channel, viewers] of counts) this.#push(channel, { at, viewers });
@@ -99,6 +100,7 @@ export class ViewerHistory {
    * the range, ending with the bucket now open.
    */
   series(channel: string | undefined, range: HistoryRange): HistorySeries {
+    this.#loadOnce();
     const { resolutionSec, spanSec } = HISTORY_RANGES[range];
     const stepMs = resolutionSec * 1000;
     const last = Math.floor(this.#clock.now() / stepMs) * stepMs;
@@ -194,8 +196,13 @@ export class ViewerHistory {
     }
   }
 
-  /** Reads the long history the statistics database kept from before a restart. */
-  #load(): void {
+  /**
+   * Reads the long history the statistics database kept from before a restart, at the first count or
+   * read: by then the database is open (the plugin opens it first thing at start).
+   */
+  #loadOnce(): void {
+    if (this.#loaded) return;
+    this.#loaded = true;
     const store = this.#store?.();
     if (store === undefined) return;
     const now = this.#clock.now();
