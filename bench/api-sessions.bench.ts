@@ -15,6 +15,7 @@ import {
   DecisionLog,
   ViewerHistory,
   AuditTrail,
+  OverviewCounters,
 } from "../plugin/src/server-kit.js";
 import { report, round, timeEach, type Percentiles } from "./bench-stats.js";
 import { TEST_API_TOKEN } from "../test/helpers/api-tokens.js";
@@ -61,6 +62,7 @@ const api = new ManagementApi(
     audit: new AuditTrail(systemClock, log, { retentionDays: 90 }),
     decisions: new DecisionLog(chain, systemClock),
     history: new ViewerHistory(registry, systemClock),
+    overview: new OverviewCounters(chain, registry, systemClock, undefined),
     securetoken: () => ({ format: "astra", secrets: [], clockSkewSec: 30, maxLifetimeSec: 86400, bindIp: true, maxUses: 0 }),
   },
   {},
@@ -85,6 +87,7 @@ const routes = [
   { name: `GET /api/sessions (${SESSIONS.toLocaleString("en")})`, path: () => "/api/sessions" },
   { name: `GET /api/sessions?channel=… (${SESSIONS / CHANNELS})`, path: (i: number) => `/api/sessions?channel=ch${i % CHANNELS}` },
   { name: "GET /api/sessions?limit=100&offset=… (page)", path: (i: number) => `/api/sessions?limit=100&offset=${(i * 100) % SESSIONS}` },
+  { name: `GET /api/overview (${SESSIONS.toLocaleString("en")} playing)`, path: () => "/api/overview" },
 ];
 
 // Rounds alternate the routes so a noisy neighbour hits all of them alike; the median round is kept.

@@ -9,8 +9,11 @@ import { StatsPage } from "./stats.js";
 import { DecisionsPage } from "./decisions.js";
 import { WebhooksPage } from "./webhooks.js";
 import { AuditPage } from "./audit.js";
+import { OverviewPage } from "./overview.js";
+import { UserPage } from "./user.js";
 
 const PAGES = [
+  { id: "overview", title: "Overview", component: OverviewPage },
   { id: "live", title: "Live", component: LivePage },
   { id: "channels", title: "Channels", component: ChannelsPage },
   { id: "users", title: "Users", component: UsersPage },
@@ -21,9 +24,12 @@ const PAGES = [
   { id: "audit", title: "Audit", component: AuditPage, role: "operator" },
 ];
 
+/** Pages reached by a link rather than the navigation: one user's (`#user/<id>`). */
+const LINKED_PAGES = [{ id: "user", title: "User", component: UserPage, nav: "users" }];
+
 function pageFromHash(pages) {
-  const id = location.hash.replace(/^#/, "");
-  return pages.find((p) => p.id === id) ?? pages[0];
+  const id = location.hash.replace(/^#/, "").split("/")[0];
+  return pages.find((p) => p.id === id) ?? LINKED_PAGES.find((p) => p.id === id) ?? pages[0];
 }
 
 /** Whether the server has webhooks (asked once per sign-in: they come from the configuration). */
@@ -80,13 +86,14 @@ function Shell({ onSignedOut }) {
   const hasWebhooks = useHasWebhooks();
   // The pages the signed-in role may see, and Webhooks only when the server has webhooks.
   const pages = PAGES.filter((p) => (p.optional !== true || hasWebhooks) && (p.role === undefined || may(p.role)));
-  const [page, setPage] = useState(pageFromHash(pages));
+  // The hash, not the page: #user/alice → #user/bob is the same page with another user.
+  const [hash, setHash] = useState(location.hash);
+  const page = pageFromHash(pages);
   useEffect(() => {
-    const onHash = () => setPage(pageFromHash(pages));
-    onHash();
+    const onHash = () => setHash(location.hash);
     window.addEventListener("hashchange", onHash);
     return () => window.removeEventListener("hashchange", onHash);
-  }, [hasWebhooks]);
+  }, []);
   const leave = async () => {
     try {
       await signOut();
@@ -99,12 +106,12 @@ function Shell({ onSignedOut }) {
     <header class="top">
       <span class="brand">nms-viewer-auth</span>
       <nav>
-        ${pages.map((p) => html`<a href=${`#${p.id}`} class=${p.id === page.id ? "active" : ""} aria-current=${p.id === page.id ? "page" : undefined}>${p.title}</a>`)}
+        ${pages.map((p) => html`<a href=${`#${p.id}`} class=${p.id === (page.nav ?? page.id) ? "active" : ""} aria-current=${p.id === page.id ? "page" : undefined}>${p.title}</a>`)}
       </nav>
       <span class="muted who" data-role=${whoAmI().role}>${whoAmI().name} (${whoAmI().role})</span>
       <button class="link sign-out" onClick=${leave}>Sign out</button>
     </header>
-    <main class="page" data-page=${page.id}><${Page} /></main>`;
+    <main class="page" data-page=${page.id}><${Page} key=${hash} /></main>`;
 }
 
 function App() {

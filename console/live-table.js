@@ -4,6 +4,7 @@
 // Every cell is set with textContent, so viewer-chosen strings (user agent, session name) stay text.
 import { formatBytes, formatRate, formatTime } from "./format.js";
 import { may } from "./api.js";
+import { userHref } from "./user.js";
 
 const COLUMNS = ["channel", "user", "ip", "protocol", "player", "started", "bytes", "rate", "actions"];
 /** Each cell's label on a phone, where a row folds into a card. */
@@ -30,6 +31,8 @@ function rowTemplate() {
     td.dataset.label = LABELS[column];
     tr.append(td);
   }
+  // The user opens the user's page; a session without a user shows a dash instead.
+  tr.children[1].append(document.createElement("a"));
   const actions = tr.lastChild;
   // A look-only role gets no buttons: the API would refuse them (403) anyway.
   if (!may("operator")) return tr;
@@ -176,7 +179,11 @@ export class LiveTable {
     tr.dataset.state = s.state;
     const c = tr.children;
     c[0].textContent = `${s.app}/${s.channel}`;
-    c[1].textContent = s.userId ?? s.name ?? "—";
+    const user = s.userId ?? s.name;
+    const link = c[1].firstChild;
+    link.textContent = user ?? "—";
+    if (user === undefined) link.removeAttribute("href");
+    else link.href = userHref(user);
     c[2].textContent = s.ip;
     c[3].textContent = s.protocol;
     c[4].textContent = s.userAgent;

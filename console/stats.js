@@ -63,8 +63,8 @@ export function StatsPage() {
     </form>
     ${error !== "" && html`<p class="error">${error}</p>`}
     <div class="cards two">
-      <article class="card"><h2>Watch time per day (all)</h2><${BarChart} bars=${barsOf(undefined, "watchSeconds")} label="watch time per day" formatValue=${formatDuration} /></article>
-      <article class="card"><h2>Bytes per day (all)</h2><${BarChart} bars=${barsOf(undefined, "bytesOut")} label="bytes per day" formatValue=${formatBytes} /></article>
+      <article class="card"><h2>Watch time per day (all)</h2><${BarChart} bars=${barsOf(undefined, "watchSeconds")} label="watch time per day" formatValue=${formatDuration} xTitle="day (UTC)" yTitle="watch time" /></article>
+      <article class="card"><h2>Bytes per day (all)</h2><${BarChart} bars=${barsOf(undefined, "bytesOut")} label="bytes per day" formatValue=${formatBytes} xTitle="day (UTC)" yTitle="bytes sent" /></article>
     </div>
     ${keys.length === 0 && error === "" && html`<p class="muted">No finished sessions in this range yet.</p>`}
     <div class="cards two">
@@ -73,8 +73,8 @@ export function StatsPage() {
         return html`<article class="card" key=${key}>
           <h2>${key}</h2>
           <p class="muted">${formatCount(t.sessions)} sessions · ${formatDuration(t.watch)} watched · ${formatBytes(t.bytes)}</p>
-          <${BarChart} bars=${barsOf(key, "watchSeconds")} label=${`watch time of ${key} per day`} formatValue=${formatDuration} />
-          <${BarChart} bars=${barsOf(key, "bytesOut")} label=${`bytes of ${key} per day`} formatValue=${formatBytes} />
+          <${BarChart} bars=${barsOf(key, "watchSeconds")} label=${`watch time of ${key} per day`} formatValue=${formatDuration} xTitle="day (UTC)" yTitle="watch time" />
+          <${BarChart} bars=${barsOf(key, "bytesOut")} label=${`bytes of ${key} per day`} formatValue=${formatBytes} xTitle="day (UTC)" yTitle="bytes sent" />
         </article>`;
       })}
     </div>`;

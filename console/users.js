@@ -3,6 +3,7 @@
 import { html, useEffect, useState } from "./vendor/htm-preact.js";
 import { api, may } from "./api.js";
 import { formatCount } from "./format.js";
+import { userHref } from "./user.js";
 
 const list = (text) =>
   text
@@ -60,7 +61,7 @@ export function UsersPage() {
           ${data.users.map(
             (u) => html`
             <tr key=${u.login} data-login=${u.login}>
-              <td data-label="Login">${u.login}</td>
+              <td data-label="Login"><a href=${userHref(u.login)}>${u.login}</a></td>
               <td data-label="Status"><span class=${`badge ${u.enabled ? "up" : "down"}`}>${u.enabled ? "enabled" : "disabled"}</span></td>
               <td data-label="Password">${u.password === "none" ? "—" : u.password === "plaintext" ? "set (plaintext!)" : "set"}</td>
               <td data-label="Tokens">${u.tokens.length > 0 ? `${u.tokens.length} set` : "—"}</td>

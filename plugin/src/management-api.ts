@@ -13,6 +13,8 @@ import type { UserEditor } from "./users/user-editor.js";
 import type { SecureTokenConfig } from "./securetoken/securetoken-schema.js";
 import type { DecisionLog } from "./console/decision-log.js";
 import type { ViewerHistory } from "./console/viewer-history.js";
+import type { OverviewCounters } from "./console/overview-counters.js";
+import { overviewRoutes, type OverviewChannel } from "./console/overview-routes.js";
 import type { Route } from "./core/api-route.js";
 import { sessionsRoutes } from "./sessions/sessions-routes.js";
 import { statsRoutes } from "./stats/stats-routes.js";
@@ -69,6 +71,10 @@ export interface ApiSources {
   decisions: DecisionLog;
   /** Playing viewers per channel over the last hour, for the console's Channels page. */
   history: ViewerHistory;
+  /** What the console's overview counts as it happens (viewers, decisions, backend calls, bytes sent). */
+  overview: OverviewCounters;
+  /** The bundled server's channels (up or down, restarts), for the overview. */
+  channelHealth?: (() => readonly OverviewChannel[]) | undefined;
   /** The securetoken settings in force (the console signs its preview links with them). */
   securetoken: () => SecureTokenConfig;
   /** Dry runs of the pipeline for `POST /api/explain` (the route is absent without it). */
@@ -194,6 +200,13 @@ export class ManagementApi {
             history: sources.history,
             securetoken: sources.securetoken,
             hlsPort: providers.hlsPort,
+          }),
+          ...overviewRoutes({
+            counters: sources.overview,
+            history: sources.history,
+            channels: sources.channelHealth,
+            cluster: sources.revocation.cluster,
+            clock,
           }),
           ...(sources.explainer === undefined ? [] : explainRoutes(sources.explainer)),
         ]),

@@ -115,6 +115,8 @@ export { DecisionLog } from "./console/decision-log.js";
 export { ViewerHistory } from "./console/viewer-history.js";
 /** The API bench gives the API its audit of operator actions. */
 export { AuditTrail } from "./stats/audit-trail.js";
+/** The API bench gives the API the console's overview counters. */
+export { OverviewCounters } from "./console/overview-counters.js";
 /** The API bench serves the management API alone. */
 export { ManagementApi } from "./management-api.js";
 /** The bin's `--version`: the package's version, found from the plugin's own folder in every build. */

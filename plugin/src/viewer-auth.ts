@@ -41,6 +41,7 @@ import { warnTrustedProxyMayPublish } from "./publish/trusted-proxy-risk.js";
 import { guarded } from "./core/guarded.js";
 import { DecisionLog } from "./console/decision-log.js";
 import { ViewerHistory } from "./console/viewer-history.js";
+import { OverviewCounters } from "./console/overview-counters.js";
 import { Explainer } from "./explain/explainer.js";
 import type { ExplainInput } from "./explain/explain-target.js";
 import type { ExplainAnswer } from "./explain/explainer.js";
@@ -280,7 +281,10 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
   const consoleData = resolved.api.enabled
     ? {
         decisions: new DecisionLog(chain, clock, undefined, sessions),
-        history: new ViewerHistory(sessions, clock),
+        // The long history (a day, a week) is kept in the statistics database when there is one, so it survives a restart.
+        history: new ViewerHistory(sessions, clock, undefined, () => ledger, log),
+        overview: new OverviewCounters(chain, sessions, clock, chain.step("backend")),
+        channelHealth: deps.channelHealth,
         audit: new AuditTrail(clock, log, { retentionDays: resolved.api.auditRetentionDays, ledger }),
       }
     : undefined;
@@ -403,6 +407,7 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
       hlsGate?.keys.start();
       consoleData?.history.start();
       consoleData?.audit.start();
+      consoleData?.overview.start();
       return (async () => {
         await stepsStarted;
         await cluster?.start();
@@ -418,6 +423,7 @@ export function buildViewerAuth(config: PluginConfig, deps: ViewerAuthDeps = {})
       consoleData?.decisions.close();
       consoleData?.history.close();
       consoleData?.audit.close();
+      consoleData?.overview.close();
       ledger?.close();
       users?.close();
       ctx.rechecker.close();

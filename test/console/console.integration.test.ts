@@ -122,7 +122,7 @@ describe("operator console in a real Chromium (real bundled server, real ffmpeg 
   });
 
   it("signs in with the API credential into an HttpOnly, SameSite=Strict cookie (a wrong one is refused)", async () => {
-    await page.goto(base);
+    await page.goto(`${base}#live`);
     await page.fill("input[name=credential]", "not-the-credential");
     await page.click("button[type=submit]");
     await page.waitForSelector("text=Wrong credential.");
@@ -283,7 +283,7 @@ describe("operator console in a real Chromium (real bundled server, real ffmpeg 
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: "dark", isMobile: true });
     await phone.addCookies(await context.cookies());
     const small = await phone.newPage();
-    await small.goto(base);
+    await small.goto(`${base}#live`);
     await small.waitForSelector("table.sessions tbody tr");
     const background = await small.evaluate("getComputedStyle(document.body).backgroundColor");
     expect(background).to.equal("rgb(17, 20, 23)");
@@ -333,6 +333,7 @@ http {
       expect(p.url()).to.equal(proxied);
       await p.fill("input[name=credential]", ADMIN);
       await p.click("button[type=submit]");
+      await p.click("a[href='#live']"); // the Overview is the landing page
       const row = p.locator("table.sessions tbody tr", { has: p.locator("td.col-user", { hasText: "mallory" }) });
       await row.waitFor({ timeout: 20_000 });
       await p.waitForSelector(".badge.up >> text=live");

@@ -622,6 +622,79 @@ function consolePaths(): OpenApiObject {
         },
       }),
     },
+    "/api/overview": {
+      get: operation("get", "/api/overview", {
+        summary: "The console's landing page: viewers now, bandwidth, decisions per minute, backend health, channels and edges",
+        description:
+          "Read from counters kept as things happen (the same sessions, decisions and backend calls `/metrics` counts), never from every session. " +
+          "`decisions` leaves out the server's own processes (step `internal`). `backend` is null without a backend step, `channels` without " +
+          "the bundled server, `cluster` without a `cluster` section (its `edges` null while Redis is away).",
+        tags: ["console"],
+        responses: {
+          "200": jsonResponse(
+            "The overview",
+            closed({
+              at: msSinceEpoch("When computed"),
+              viewers: closed({ total: int(), perProtocol: ref("PerProtocol"), perChannel: mapOf(ref("PerProtocol")) }),
+              bandwidth: closed({
+                bytesPerSec: int("Bytes sent to viewers per second over the window"),
+                windowSec: { type: "number", minimum: 0, description: "The window the rate spans (up to 60 s)" },
+                sentBytes: int("Bytes sent to viewers in all, at the window's end"),
+              }),
+              decisions: closed({
+                admitted: int("Allowed by the chain over the last hour"),
+                refused: mapOf(int()),
+                perMinute: arrayOf(closed({ minute: msSinceEpoch("The minute's start"), admitted: int(), refused: mapOf(int()) })),
+              }),
+              backend: nullable(
+                closed({
+                  calls: int(),
+                  errors: int("Answers 5xx and calls without an answer"),
+                  unreachable: int("Calls that got no answer (refused, timeout, DNS, TLS, reset)"),
+                  p50Ms: nullable({ type: "number", minimum: 0 }),
+                  p99Ms: nullable({ type: "number", minimum: 0 }),
+                  cacheHitRatio: nullable({ type: "number", minimum: 0, maximum: 1 }),
+                }),
+              ),
+              channels: nullable(arrayOf(closed({ channel: str("`app/id`"), up: { type: "boolean" }, restarts: mapOf(int()) }))),
+              cluster: nullable(
+                closed({
+                  node: str("This edge"),
+                  redis: { enum: ["up", "down"] },
+                  onRedisDown: { enum: ["local", "deny"] },
+                  edges: nullable(arrayOf(closed({ node: str(), sessions: int("Sessions the edge shares") }))),
+                }),
+              ),
+            }),
+          ),
+        },
+      }),
+    },
+    "/api/history": {
+      get: operation("get", "/api/history", {
+        summary: "Concurrent viewers of a channel (or all) per minute over 24 h, or per 10 minutes over 7 days",
+        description:
+          "Each point is the most viewers at once within its bucket, counted every 10 s; the last point is the bucket now open. " +
+          "Kept in the statistics database (`stats.file`) when set, so it survives a restart.",
+        tags: ["console"],
+        parameters: [
+          queryParam("channel", "`app/name`; absent: every channel summed"),
+          queryParam("range", "`24h` (default, 60 s buckets) or `7d` (600 s buckets)", { enum: ["24h", "7d"] }),
+        ],
+        responses: {
+          "200": jsonResponse(
+            "The series",
+            closed({
+              channel: nullable(str()),
+              range: { enum: ["24h", "7d"] },
+              resolutionSec: int(),
+              points: arrayOf(closed({ at: msSinceEpoch("The bucket's start"), viewers: int() })),
+            }),
+          ),
+          "400": errorResponse("A bad range", "VA_API_BAD_REQUEST"),
+        },
+      }),
+    },
     "/api/console/preview": {
       get: operation("get", "/api/console/preview", {
         summary: "A signed HLS link to a channel's playlist, for the console's preview player",
@@ -816,6 +889,39 @@ function statsPaths(): OpenApiObject {
     },
   });
   return {
+    "/api/stats/users/{user}/sessions": {
+      get: operation("get", "/api/stats/users/{user}/sessions", {
+        summary: "One user's newest closed sessions (address, player, channel, times, bytes), newest first",
+        tags: ["statistics"],
+        parameters: [
+          pathParam("user", "The user id, or the session name of a session without one"),
+          queryParam("limit", "1 to 500, default 50", { type: "integer", minimum: 1, maximum: 500 }),
+        ],
+        responses: {
+          "200": jsonResponse(
+            "The sessions",
+            closed({
+              user: str(),
+              sessions: arrayOf(
+                closed({
+                  id: str(),
+                  channel: str("`app/name`"),
+                  ip: str(),
+                  protocol: str(),
+                  userAgent: nullable(str()),
+                  startedAt: msSinceEpoch("When the check started"),
+                  playingSince: nullable(msSinceEpoch("When admitted")),
+                  endedAt: msSinceEpoch("When it ended"),
+                  endReason: str(),
+                  bytesOut: int(),
+                }),
+              ),
+            }),
+          ),
+          "404": errorResponse(STATS_OFF, "VA_API_FEATURE_OFF"),
+        },
+      }),
+    },
     "/api/stats/{by}": { get: operation("get", "/api/stats/{by}", usage("Sessions that played, watch time and bytes", "UsageRow")) },
     "/api/stats/daily/{by}": {
       get: operation("get", "/api/stats/daily/{by}", usage("The same per UTC day", "DailyUsageRow")),

@@ -69,6 +69,20 @@ export class ClusterViews {
     return out;
   }
 
+  /** Every live edge and how many sessions it shares (one HLEN each, no session read), or undefined while Redis is away. */
+  async edges(): Promise<{ node: string; sessions: number }[] | undefined> {
+    const link = this.#lease.link;
+    if (!this.#lease.up || link === undefined) return undefined;
+    try {
+      const nodes = ((await runScript(link.commands, LIVE_NODES, [this.#keys.nodes], [])) as string[]).sort();
+      const counts = await Promise.all(nodes.map((n) => link.commands.call(["HLEN", this.#keys.sessionsOf(n)]) as Promise<number>));
+      return nodes.map((node, i) => ({ node, sessions: Number(counts[i]) }));
+    } catch (error) {
+      this.#lease.markDown(error);
+      return undefined;
+    }
+  }
+
   /** Statistics totals every live edge published, by edge. */
   async statsByNode(): Promise<Record<string, unknown> | undefined> {
     const link = this.#lease.link;

@@ -162,6 +162,11 @@ export class EdgeCluster implements SharedLimits, ClusterView {
     return this.#views.tokenDigests();
   }
 
+  /** Every live edge with its shared sessions' count. */
+  edges(): Promise<{ node: string; sessions: number }[] | undefined> {
+    return this.#views.edges();
+  }
+
   /** Statistics totals every live edge published, by edge. */
   statsByNode(): Promise<Record<string, unknown> | undefined> {
     return this.#views.statsByNode();

@@ -76,5 +76,7 @@ export interface ClusterView {
   sessions(): Promise<SharedSessionSnapshot[] | undefined>;
   tokenDigests(): Promise<Map<string, string[]>>;
   statsByNode(): Promise<Record<string, unknown> | undefined>;
+  /** Every live edge with its shared sessions' count, or undefined while Redis is away. */
+  edges(): Promise<{ node: string; sessions: number }[] | undefined>;
   publish(command: EdgeCommand): Promise<void>;
 }

@@ -21,6 +21,27 @@ export interface UsageRow {
   bytesOut: number;
 }
 
+/** One closed session of a user, as the per-user page lists it (times in ms since the epoch). */
+export interface UserSessionRow {
+  id: string;
+  channel: string;
+  ip: string;
+  protocol: string;
+  userAgent: string | null;
+  startedAt: number;
+  playingSince: number | null;
+  endedAt: number;
+  endReason: string;
+  bytesOut: number;
+}
+
+/** One bucket of the viewer history: the most viewers `channel` (`app/name`) had at once in the bucket starting at `at`. */
+export interface HistoryPoint {
+  channel: string;
+  at: number;
+  viewers: number;
+}
+
 /** Aggregated viewing of one channel or user on one UTC day (`day`: YYYY-MM-DD). */
 export interface DailyUsageRow extends UsageRow {
   day: string;
@@ -351,6 +372,43 @@ export class StatsLedger {
   }
 
   /**
+   * The newest `limit` closed sessions of one user (its user id, or the session name when it has none),
+   * newest first: address, player, channel, times and bytes, for the console's per-user page.
+   */
+  userSessions(user: string, limit: number): UserSessionRow[] {
+    this.flush();
+    return this.#sql.db
+      .prepare(
+        `SELECT id, app || '/' || channel AS channel, ip, protocol, user_agent AS userAgent, started_at AS startedAt,
+        playing_since AS playingSince, ended_at AS endedAt, end_reason AS endReason, bytes_out AS bytesOut
+      FROM sessions WHERE COALESCE(user_id, name) = ? ORDER BY started_at DESC LIMIT ?`,
+      )
+      .all(user, limit) as UserSessionRow[];
+  }
+
+  /** The viewer history's buckets of one resolution from `fromMs` on, oldest first. */
+  historyPoints(resolutionSec: number, fromMs: number): HistoryPoint[] {
+    return this.#sql.db
+      .prepare("SELECT channel, at, viewers FROM viewer_history WHERE resolution_sec = ? AND at >= ? ORDER BY at, channel")
+      .all(resolutionSec, fromMs) as HistoryPoint[];
+  }
+
+  /**
+   * Writes buckets of the viewer history (a bucket written again is replaced: the open one grows) and
+   * deletes that resolution's buckets before `keepFromMs`, in one transaction. Throws what SQLite throws
+   * (a locked or full database): the caller keeps the buckets in memory either way.
+   */
+  saveHistory(resolutionSec: number, points: readonly HistoryPoint[], keepFromMs: number): void {
+    const db = this.#sql.db;
+    const upsert = db.prepare("INSERT OR REPLACE INTO viewer_history (resolution_sec, channel, at, viewers) VALUES (?, ?, ?, ?)");
+    const purge = db.prepare("DELETE FROM viewer_history WHERE resolution_sec = ? AND at < ?");
+    db.transaction(() => {
+      for (const p of points) upsert.run(resolutionSec, text(p.channel, TEXT_LIMITS.app + TEXT_LIMITS.channel + 1), p.at, p.viewers);
+      purge.run(resolutionSec, keepFromMs);
+    })();
+  }
+
+  /**
    * Stops the timer, makes a last attempt to write everything waiting, then closes the file. Never
    * throws: rows the database still refuses are logged and counted as dropped (`closed`).
    */
@@ -576,7 +634,7 @@ export class StatsLedger {
 /**
  * Brings the file to LEDGER_SCHEMA_VERSION in one transaction, keeping every row. Version 0 is a new file
  * or one written before versions were recorded (its tables are created if missing, so either works); 2
- * adds the per-minute refusal counters; 3 the counts of signed links' uses (`link_uses`) and the audit of operator actions (`audit`). A file from a newer version is refused rather than misread.
+ * adds the per-minute refusal counters; 3 the counts of signed links' uses (`link_uses`), the audit of operator actions (`audit`) and the viewer history (`viewer_history`). A file from a newer version is refused rather than misread.
  */
 function migrate(db: Database.Database, file: string): void {
   const version = db.pragma("user_version", { simple: true }) as number;
@@ -624,6 +682,12 @@ function migrate(db: Database.Database, file: string): void {
           id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, role TEXT, action TEXT NOT NULL,
           target TEXT, address TEXT NOT NULL);
         CREATE INDEX IF NOT EXISTS audit_at ON audit (at);`);
+      // Concurrent viewers per channel at a fixed resolution (60 s for a day, 600 s for a week): one row per bucket with viewers.
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS viewer_history (
+          resolution_sec INTEGER NOT NULL, channel TEXT NOT NULL, at INTEGER NOT NULL, viewers INTEGER NOT NULL,
+          PRIMARY KEY (resolution_sec, at, channel)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS sessions_user_started ON sessions (COALESCE(user_id, name), started_at);`);
     }
     db.pragma(`user_version = ${LEDGER_SCHEMA_VERSION}`);
   })();

@@ -8,6 +8,9 @@ export interface MetricsPage {
   render(): Promise<{ contentType: string; body: string }>;
 }
 
+/** Closed sessions of one user listed at most. */
+const MAX_USER_SESSIONS = 500;
+
 /** What the statistics routes read. */
 export interface StatsRoutesDeps {
   /** The ledger, when `stats.file` is set. */
@@ -43,6 +46,19 @@ export function statsRoutes({ ledger, metrics, clock }: StatsRoutesDeps): Route[
           body: stats.exportCsv(range.from, range.to),
           contentType: "text/csv; charset=utf-8",
         })),
+    },
+    // One user's newest closed sessions (the console's per-user page): the user id, or the session name without one.
+    {
+      method: "GET",
+      pattern: /^\/api\/stats\/users\/([^/]+)\/sessions$/,
+      handler: ({ url, params: [user] }) => {
+        if (ledger === undefined) return apiError(404, "VA_API_FEATURE_OFF", "statistics are off (set stats.file)");
+        const limitText = url.searchParams.get("limit") ?? "50";
+        const limit = /^\d{1,4}$/.test(limitText) ? Number(limitText) : NaN;
+        if (!(limit >= 1 && limit <= MAX_USER_SESSIONS))
+          return apiError(400, "VA_API_BAD_REQUEST", `limit: must be a whole number from 1 to ${MAX_USER_SESSIONS}`);
+        return { status: 200, body: { user, sessions: ledger.userSessions(user!, limit) } };
+      },
     },
     {
       method: "GET",
