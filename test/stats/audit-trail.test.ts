@@ -89,7 +89,7 @@ describe("the audit of operator actions (stats/audit-trail.ts)", () => {
     trail.record(entry("olivia", "after-upgrade"));
     expect(trail.list(ALL).map((e) => e.target)).to.deep.equal(["after-upgrade"]);
     expect(ledger.refusals(0, T0 + DAY_MS).total).to.equal(3);
-    expect(ledger.database!.pragma("user_version", { simple: true })).to.equal(LEDGER_SCHEMA_VERSION);
+    expect((ledger.database as Database.Database).pragma("user_version", { simple: true })).to.equal(LEDGER_SCHEMA_VERSION);
     expect(LEDGER_SCHEMA_VERSION).to.equal(3);
   });
 

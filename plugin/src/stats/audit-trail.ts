@@ -111,7 +111,7 @@ export class AuditTrail {
       { event: "audit.recorded", actor: row.actor, action: row.action, target: row.target, ip: row.address },
       "operator action",
     );
-    const db = this.#ledger?.database;
+    const db = this.#ledger?.database as Database.Database | undefined;
     if (db !== undefined) {
       try {
         db.prepare(
@@ -134,7 +134,7 @@ export class AuditTrail {
       (filter.actor === undefined || e.actor === filter.actor) &&
       (filter.action === undefined || e.action === filter.action);
     const fromRing = this.#ring.filter(matches);
-    const db = this.#ledger?.database;
+    const db = this.#ledger?.database as Database.Database | undefined;
     const fromDb = db === undefined ? [] : query(db, filter);
     // The ring holds only what the database refused (or everything without one): merged by time.
     return [...fromDb, ...fromRing].sort((a, b) => b.at - a.at).slice(0, filter.limit);
@@ -144,7 +144,7 @@ export class AuditTrail {
   purge(): void {
     const cutoff = this.#clock.now() - this.#retentionDays * DAY_MS;
     while (this.#ring.length > 0 && this.#ring[0]!.at < cutoff) this.#ring.shift();
-    const db = this.#ledger?.database;
+    const db = this.#ledger?.database as Database.Database | undefined;
     if (db === undefined) return;
     try {
       const purged = db.prepare("DELETE FROM audit WHERE at < ?").run(cutoff).changes;

@@ -56,7 +56,9 @@ export class LedgerLinkUses implements UseCounter {
   }
 
   /** Starts counting in the ledger's database (its `link_uses` table exists: the ledger's schema) and purges ended links. */
-  open(db: Database.Database): void {
+  open(database: object): void {
+    // A better-sqlite3 Database, typed loosely so that the package's declarations do not name an optional peer.
+    const db = database as Database.Database;
     this.#open = {
       take: db.prepare(`INSERT INTO link_uses (key, used, until_ms) VALUES (@key, 1, @untilMs)
         ON CONFLICT (key) DO UPDATE SET used = used + 1, until_ms = MAX(until_ms, excluded.until_ms) WHERE used < @max`),

@@ -267,8 +267,12 @@ export class StatsLedger {
     this.#linkUses?.open(db);
   }
 
-  /** The open database for the audit of operator actions (stats/audit-trail.ts), which shares the file; undefined when not open. */
-  get database(): Database.Database | undefined {
+  /**
+   * The open database for the audit of operator actions (stats/audit-trail.ts), which shares the file;
+   * undefined when not open. A better-sqlite3 Database, typed loosely so that the package's declarations
+   * do not name an optional peer.
+   */
+  get database(): object | undefined {
     return this.#open?.db;
   }
 
