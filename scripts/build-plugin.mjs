@@ -76,6 +76,10 @@ const tsc = spawnSync(process.execPath, [join(plugin, "../node_modules/typescrip
   stdio: "inherit",
 });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+refuseDeclarationsNaming(join(dist, "types"), [
+  ...Object.keys(pluginManifest().devDependencies),
+  ...Object.keys(pluginManifest().peerDependenciesMeta),
+]);
 cpSync(join(dist, "types"), join(dist, "cjs/types"), { recursive: true });
 mkdirSync(join(dist, "cjs"), { recursive: true });
 writeFileSync(join(dist, "cjs/package.json"), JSON.stringify({ type: "commonjs" }, null, 2) + "\n");
@@ -97,4 +101,31 @@ function thirdPartyLicenses(inputs) {
     sections.push(`${name} ${version} (${license})\n\n${text}\n`);
   }
   return `Packages bundled into this package's dist/ files, with their licenses.\n\n${sections.join("\n" + "-".repeat(72) + "\n\n")}`;
+}
+
+function pluginManifest() {
+  return JSON.parse(readFileSync(join(plugin, "package.json"), "utf8"));
+}
+
+/**
+ * A declaration that imports a bundled package (not installed with the plugin) or an optional peer (maybe
+ * not installed) breaks an app's type-check (TS2307 with skipLibCheck off): the build refuses it, naming
+ * the files, so the type is spelled in the plugin instead (as Logger, BackendDispatcher, MetricJson are).
+ */
+function refuseDeclarationsNaming(folder, packages) {
+  const names = packages.map((name) => name.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join("|");
+  const pattern = new RegExp(`(from|import\\()\\s*"(${names})(/[^"]*)?"`);
+  const offending = [];
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith(".d.ts") && pattern.test(readFileSync(path, "utf8"))) offending.push(path.slice(folder.length + 1));
+    }
+  };
+  walk(folder);
+  if (offending.length > 0) {
+    console.error(`declarations that name a bundled package or an optional peer (spell the type in the plugin): ${offending.join(", ")}`);
+    process.exit(1);
+  }
 }
