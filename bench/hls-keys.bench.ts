@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseConfig } from "../plugin/src/config/parse-config.js";
+import { parseConfig } from "../plugin/src/index.js";
 import { createLogger } from "../plugin/src/server-kit.js";
 import { KeyRotator } from "../server/src/channels/key-rotator.js";
 import { startPackager } from "../server/src/ffmpeg/ffmpeg-jobs.js";

@@ -32,7 +32,7 @@ describe("the audit of operator actions (stats/audit-trail.ts)", () => {
   function trailOn(clock: ManualClock, retentionDays = 90) {
     const ledger = StatsLedger.open(file, 60_000, new MemorySessionStore(clock, logs.logger), clock, logs.logger);
     const trail = new AuditTrail(clock, logs.logger, { retentionDays, ledger });
-    trail.start();
+    trail.start(); // timers only
     open.push(ledger, trail);
     return { ledger, trail };
   }
