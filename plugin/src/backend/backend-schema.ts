@@ -1,6 +1,6 @@
 import { accessSync, constants } from "node:fs";
 import { z } from "zod";
-import { millisecondsSchema, secondsSchema } from "../config/value-schemas.js";
+import { httpUrlSchema, millisecondsSchema, secondsSchema } from "../config/value-schemas.js";
 
 /**
  * The middleware kinds the backend step speaks to (docs/protocols.md §2, §3): the types `backendSchema`
@@ -11,16 +11,6 @@ export type BackendType = (typeof BACKEND_TYPES)[number];
 
 /** What the backend step does when its backend cannot be reached (refused, DNS, timeout, reset). */
 const UNREACHABLE_ACTIONS = ["allow", "deny"] as const;
-
-/** An absolute http:// or https:// URL, kept as text; anything else is an error at load. */
-const httpUrlSchema = z.string().refine((text) => {
-  try {
-    const url = new URL(text);
-    return (url.protocol === "http:" || url.protocol === "https:") && url.hash === "";
-  } catch {
-    return false;
-  }
-}, "must be an absolute http:// or https:// URL without a #fragment");
 
 /** A path that starts with `/`, appended to a typed backend's base address. */
 const checkPathSchema = z.string().regex(/^\/[^?#]*$/, "must start with / and have no query or fragment");

@@ -54,3 +54,13 @@ export const dateTimeSchema = z.string().transform((text, ctx): number => {
   }
   return ms;
 });
+
+/** An absolute http:// or https:// URL without a fragment, kept as text; anything else is an error at load. */
+export const httpUrlSchema = z.string().refine((text) => {
+  try {
+    const url = new URL(text);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.hash === "";
+  } catch {
+    return false;
+  }
+}, "must be an absolute http:// or https:// URL without a #fragment");

@@ -4,7 +4,7 @@
  * `custom` are authorizers an operator passes in code; they run after securetoken, before the backend.
  * `geo` (country and network rules) and `origin` (the embedding site) refuse before any credential is read.
  */
-const STEP_NAMES = [
+export const STEP_NAMES = [
   "internal",
   "revoked",
   "ip-deny",

@@ -1,5 +1,5 @@
 import type { AuthRequest, Protocol } from "./auth-request.js";
-import type { SessionIdentity, StepName } from "./decision.js";
+import { STEP_NAMES, type SessionIdentity } from "./decision.js";
 
 /** Why a session ended. */
 export const END_REASONS = [
@@ -26,25 +26,7 @@ export type EndReason = (typeof END_REASONS)[number];
  * or address), or a stage around the chain (`input`: a malformed field before the chain; `hls-unplayed`: too many HLS
  * sessions of one credential that fetched no segment yet). A fixed set: statistics group refusals by it.
  */
-export const REFUSAL_STAGES = [
-  "internal",
-  "revoked",
-  "ip-deny",
-  "ip-allow",
-  "geo",
-  "origin",
-  "users",
-  "jwt",
-  "securetoken",
-  "custom",
-  "backend",
-  "default",
-  "input",
-  "hls-unplayed",
-] as const;
-/** Every chain step is a stage (checked by the compiler). */
-const STEPS_ARE_STAGES: readonly RefusalStage[] = [] as StepName[];
-void STEPS_ARE_STAGES;
+export const REFUSAL_STAGES = [...STEP_NAMES, "input", "hls-unplayed"] as const;
 export type RefusalStage = (typeof REFUSAL_STAGES)[number];
 
 /** Why a session that never played ended: the stage that refused it and who it was, when a step named them. */

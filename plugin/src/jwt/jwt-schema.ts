@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { secondsSchema } from "../config/value-schemas.js";
+import { httpUrlSchema, secondsSchema } from "../config/value-schemas.js";
 
 /**
  * An HMAC secret shorter than this is refused at load: RFC 7518 §3.2 asks for a key at least as long as
@@ -12,16 +12,6 @@ const paramSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1-64 let
 
 /** A claim name (a top-level key of the token's payload). */
 const claimSchema = z.string().min(1, "must not be empty").max(128, "must be at most 128 characters");
-
-/** An absolute http:// or https:// URL, kept as text. */
-const jwksUrlSchema = z.string().refine((text) => {
-  try {
-    const url = new URL(text);
-    return (url.protocol === "http:" || url.protocol === "https:") && url.hash === "";
-  } catch {
-    return false;
-  }
-}, "must be an absolute http:// or https:// URL without a #fragment");
 
 /** One HS secret; its text is never echoed in an issue (it is a secret). */
 const secretSchema = z.string().superRefine((text, ctx) => {
@@ -46,7 +36,7 @@ export const jwtSchema = z
     /** HMAC secrets (each at least 32 bytes); several at once for rotation. */
     secrets: z.array(secretSchema).default([]),
     /** Where the public keys (a JWK Set) are fetched from; null = no asymmetric algorithm is accepted. */
-    jwksUrl: jwksUrlSchema.nullable().default(null),
+    jwksUrl: httpUrlSchema.nullable().default(null),
     /** The `iss` every token must carry; null = not checked. */
     issuer: z.string().min(1, "must not be empty").nullable().default(null),
     /** An `aud` every token must name; null = not checked. */
