@@ -8,7 +8,7 @@
 //    Done for the single-rendition packager (stream copy: the encryption's cost stands out) and for a
 //    one-rung ladder (x264 encode: what a transcoding channel pays on top).
 // Without wrk, ffmpeg or /usr/bin/time on the machine it says so and exits 0 with no numbers.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +20,7 @@ import { startPackager } from "../server/src/ffmpeg/ffmpeg-jobs.js";
 import { serverConfigSchema, type ChannelConfig } from "../server/src/server-config-schema.js";
 import { report, round } from "./bench-stats.js";
 import { startStandaloneGate } from "./standalone-hls-gate.js";
+import { runWrk, type WrkResult } from "./wrk-run.js";
 
 const CONNECTIONS = 16;
 const THREADS = 2;
@@ -176,22 +177,7 @@ async function packagerCpuSec(channel: ChannelConfig, source: string, mediaSec: 
   return user! + system!;
 }
 
-/** One wrk run in its own process; req/s, p99 and socket/status errors from its report. */
-async function wrk(url: string, seconds: number): Promise<{ rps: number; p99Ms: number; errors: number }> {
-  const child = spawn("wrk", ["-t", String(THREADS), "-c", String(CONNECTIONS), "-d", `${seconds}s`, "--latency", url], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let out = "";
-  child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-  const code = await new Promise<number | null>((r) => child.once("exit", r));
-  if (code !== 0) throw new Error(`wrk exited ${code}: ${out}`);
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const p99 = /\n\s+99%\s+([\d.]+)(us|ms|s)\b/.exec(out);
-  const errorCounts = [
-    ...(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)?.slice(1) ?? []),
-    /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? "0",
-  ];
-  if (!Number.isFinite(rps) || p99 === null) throw new Error(`unreadable wrk output: ${out}`);
-  const scale = { us: 0.001, ms: 1, s: 1000 }[p99[2] as "us" | "ms" | "s"];
-  return { rps, p99Ms: Number(p99[1]) * scale, errors: errorCounts.reduce((a, n) => a + Number(n), 0) };
+/** One wrk run in its own process, with this bench's connections and threads. */
+function wrk(url: string, seconds: number): Promise<WrkResult> {
+  return runWrk(url, seconds, CONNECTIONS, THREADS);
 }

@@ -3,7 +3,7 @@
 // segment and playlist req/s and p99 for each and the ratios gated/nginx against the delivery targets (segments ≥ 0.6×, playlists ≥ 0.5× nginx's req/s, p99 within 2×); then
 // edge mode (hls.edge): nginx started from samples/nginx-edge.conf serving a segment URL the gate signed,
 // against the plain nginx secure_link. Without wrk or nginx on the PATH it says so and exits 0 with no numbers.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,6 +12,7 @@ import { startStandaloneGate } from "./standalone-hls-gate.js";
 import { startNginxEdge, stopNginx } from "./nginx-edge.js";
 import { report, round } from "./bench-stats.js";
 import { freePort, nginxBinary, startSecureLinkNginx } from "./nginx-secure-link.js";
+import { runWrk, type WrkResult } from "./wrk-run.js";
 
 const CONNECTIONS = 16;
 const THREADS = 2;
@@ -136,24 +137,9 @@ try {
   rmSync(root, { recursive: true, force: true });
 }
 
-/** One wrk run in its own process; req/s, p99 and socket/status errors from its report. */
-async function wrk(url: string, seconds: number): Promise<{ rps: number; p99Ms: number; errors: number }> {
-  const child = spawn("wrk", ["-t", String(THREADS), "-c", String(CONNECTIONS), "-d", `${seconds}s`, "--latency", url], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let out = "";
-  child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-  const code = await new Promise<number | null>((r) => child.once("exit", r));
-  if (code !== 0) throw new Error(`wrk exited ${code}: ${out}`);
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const p99 = /\n\s+99%\s+([\d.]+)(us|ms|s)\b/.exec(out);
-  const errorCounts = [
-    ...(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)?.slice(1) ?? []),
-    /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? "0",
-  ];
-  if (!Number.isFinite(rps) || p99 === null) throw new Error(`unreadable wrk output: ${out}`);
-  const scale = { us: 0.001, ms: 1, s: 1000 }[p99[2] as "us" | "ms" | "s"];
-  return { rps, p99Ms: Number(p99[1]) * scale, errors: errorCounts.reduce((a, n) => a + Number(n), 0) };
+/** One wrk run in its own process, with this bench's connections and threads. */
+function wrk(url: string, seconds: number): Promise<WrkResult> {
+  return runWrk(url, seconds, CONNECTIONS, THREADS);
 }
 
 async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
