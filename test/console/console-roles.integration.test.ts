@@ -50,7 +50,7 @@ describe("console roles in a real Chromium: a viewer sees no actions, an operato
   async function signedInPage(credential: string): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
-    await page.goto(`${apiBase()}/console/`);
+    await page.goto(`${apiBase()}/console/#live`); // the landing page is the overview
     await page.fill("input[name=credential]", credential);
     await page.click("button[type=submit]");
     await page.waitForSelector("table.sessions");
