@@ -68,6 +68,14 @@ export function AuditPage() {
           )}
         </tbody>
       </table>
-      ${answer.entries.length === 0 && error === "" && html`<p class="muted">No actions match.</p>`}
+      ${
+        answer.entries.length === 0 &&
+        error === "" &&
+        html`<p class="empty" data-empty="audit">${
+          filter.actor !== "" || filter.action !== ""
+            ? "No action matches: change the filters (an empty credential name and Any action show all)."
+            : "No operator action yet: sign-ins, closes, revocations, user edits and webhook tests show here."
+        }</p>`
+      }
     </div>`;
 }

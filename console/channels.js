@@ -46,7 +46,8 @@ function ChannelCard({ channel, now, history }) {
   const to = Date.now();
   // The samples of the last hour, then the count now (the latest sample may be up to 10 s old).
   const points = [...history.map((s) => ({ x: s.at, y: Object.values(s.viewers).reduce((a, b) => a + b, 0) })), { x: to, y: total }];
-  const [previewing, setPreviewing] = useState(false);
+  // The preview plays as the page opens (muted, so browsers allow it without a click); Stop ends it.
+  const [previewing, setPreviewing] = useState(may("operator"));
   return html`
     <article class="card channel" data-channel=${name}>
       <header>
@@ -66,10 +67,12 @@ function ChannelCard({ channel, now, history }) {
         <dt>Last ffmpeg error</dt><dd class="error-line">${lastError ?? "none"}</dd>
       </dl>
       <${LineChart} points=${points} from=${to - 3_600_000} to=${to} label=${`viewers of ${name} over the last hour`} formatY=${(v) => formatCount(v)} />
+      ${previewing && html`<${Preview} channel=${name} />`}
       ${
-        previewing
-          ? html`<${Preview} channel=${name} />`
-          : may("operator") && html`<button type="button" onClick=${() => setPreviewing(true)}>Preview</button>`
+        may("operator") &&
+        html`<button type="button" class="small" aria-pressed=${previewing ? "true" : "false"} onClick=${() => setPreviewing(!previewing)}>
+          ${previewing ? "Stop preview" : "Preview"}
+        </button>`
       }
     </article>`;
 }
@@ -109,7 +112,7 @@ function Preview({ channel }) {
   }, [channel]);
   return html`
     <div class="preview">
-      <video ref=${video} muted playsinline controls aria-label=${`preview of ${channel}`}></video>
-      <p class="muted">${status}</p>
+      <video ref=${video} muted autoplay playsinline controls aria-label=${`preview of ${channel}`}></video>
+      <p class="muted" role="status">${status}</p>
     </div>`;
 }

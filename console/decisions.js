@@ -101,6 +101,14 @@ export function DecisionsPage() {
           )}
         </tbody>
       </table>
-      ${decisions.length === 0 && error === "" && html`<p class="muted">No decisions match.</p>`}
+      ${
+        decisions.length === 0 &&
+        error === "" &&
+        html`<p class="empty" data-empty="decisions">${
+          Object.values(filter).some((v) => v !== "")
+            ? "No decision matches: change the filters (Verdict All shows both), or wait for a viewer to ask."
+            : "No decision yet: one is kept for every play a viewer asks for; play a channel and it shows here within 5 s."
+        }</p>`
+      }
     </div>`;
 }

@@ -63,11 +63,15 @@ export class LiveTable {
     this.pool = []; // the <tr> elements in the page, in order
     this.rowHeight = 0;
     this.scheduled = false;
-    viewport.addEventListener("scroll", () => this.#schedule(), { passive: true });
-    window.addEventListener("resize", () => {
+    this.onScroll = () => this.#schedule();
+    this.onResize = () => {
       this.rowHeight = 0;
       this.#schedule();
-    });
+    };
+    // The box scrolls on a desktop; on a phone the page does (style.css): either moves the window of rows.
+    viewport.addEventListener("scroll", this.onScroll, { passive: true });
+    window.addEventListener("scroll", this.onScroll, { passive: true });
+    window.addEventListener("resize", this.onResize);
   }
 
   /** Replaces everything (the stream's first message, or after a reconnect). */
@@ -124,6 +128,12 @@ export class LiveTable {
     this.#changed();
   }
 
+  /** Stops following the page's scroll and size (the page is left). */
+  detach() {
+    window.removeEventListener("scroll", this.onScroll);
+    window.removeEventListener("resize", this.onResize);
+  }
+
   get shown() {
     return this.order.length;
   }
@@ -133,8 +143,13 @@ export class LiveTable {
     const start = performance.now();
     this.scheduled = false;
     const rowHeight = this.rowHeight || 36;
-    const first = Math.max(0, Math.floor(this.viewport.scrollTop / rowHeight) - OVERSCAN);
-    const visible = Math.ceil(this.viewport.clientHeight / rowHeight) + 2 * OVERSCAN;
+    // What of the list is in sight: the part of the rows' box inside both the scrolling box and the window.
+    const rows = this.tbody.getBoundingClientRect();
+    const box = this.viewport.getBoundingClientRect();
+    const top = Math.max(box.top, 0);
+    const bottom = Math.max(top, Math.min(box.bottom, window.innerHeight));
+    const first = Math.max(0, Math.floor((top - rows.top) / rowHeight) - OVERSCAN);
+    const visible = Math.ceil((bottom - top) / rowHeight) + 2 * OVERSCAN;
     const ids = this.order.slice(first, first + visible);
     while (this.pool.length < ids.length) this.pool.push(this.template.cloneNode(true));
     while (this.pool.length > ids.length) this.pool.pop().remove();

@@ -63,7 +63,10 @@ export function LivePage() {
       // session expired or was signed out elsewhere): ask, and a 401 brings the sign-in back.
       if (events.readyState === EventSource.CLOSED) api("GET", "console/session").catch(() => undefined);
     };
-    return () => events.close();
+    return () => {
+      events.close();
+      live.detach();
+    };
   }, []);
 
   const act = async (event) => {
@@ -128,7 +131,17 @@ export function LivePage() {
       }
       ${message !== "" && html`<p class="notice" role="status">${message}</p>`}
     </section>
-    <${SessionsTable} tbody=${tbody} viewport=${viewport} onClick=${act} />`;
+    <${SessionsTable} tbody=${tbody} viewport=${viewport} onClick=${act} />
+    ${stream === "live" && counts.shown === 0 && html`<${LiveEmpty} total=${counts.total} />`}`;
+}
+
+/** What an empty list means and what to do: nobody watching, or filters that match no one. */
+function LiveEmpty({ total }) {
+  return html`<p class="empty list-empty card" data-empty="live" role="status">${
+    total === 0
+      ? "No one is watching now. Play a channel (for example …/live/test.flv?token=… in VLC or ffplay) and the session shows here within a second."
+      : `No session matches the filters: clear them to see all ${formatCount(total)}.`
+  }</p>`;
 }
 
 /** The table's frame, rendered once: its rows belong to LiveTable, and preact never diffs them. */

@@ -31,7 +31,10 @@ export function StatsPage() {
         setRows(d.rows);
         setError("");
       },
-      (e) => setError(e.message),
+      (e) =>
+        setError(
+          e.status === 404 ? "Statistics are off: set stats.file to keep finished sessions, then they show here per day." : e.message,
+        ),
     );
   }, [days, by]);
   const dayList = daysOf(from, to);
@@ -61,12 +64,16 @@ export function StatsPage() {
       </select>
       <a class="button" href=${apiUrl(`stats/sessions.csv?from=${from}&to=${to}`)} download="sessions.csv">Download CSV</a>
     </form>
-    ${error !== "" && html`<p class="error">${error}</p>`}
+    ${error !== "" && html`<p class="error card list-empty" data-empty="stats">${error}</p>`}
     <div class="cards two">
       <article class="card"><h2>Watch time per day (all)</h2><${BarChart} bars=${barsOf(undefined, "watchSeconds")} label="watch time per day" formatValue=${formatDuration} xTitle="day (UTC)" yTitle="watch time" /></article>
       <article class="card"><h2>Bytes per day (all)</h2><${BarChart} bars=${barsOf(undefined, "bytesOut")} label="bytes per day" formatValue=${formatBytes} xTitle="day (UTC)" yTitle="bytes sent" /></article>
     </div>
-    ${keys.length === 0 && error === "" && html`<p class="muted">No finished sessions in this range yet.</p>`}
+    ${
+      keys.length === 0 &&
+      error === "" &&
+      html`<p class="empty card list-empty" data-empty="stats">No finished session in this range yet: a session counts here once its viewer stops playing; pick a longer range or play a channel.</p>`
+    }
     <div class="cards two">
       ${keys.map((key) => {
         const t = totals(key);

@@ -1,9 +1,13 @@
 // Users: the built-in users through the users API. Secrets are never shown: a password or a token is
 // "set" or not (the API masks tokens and never returns passwords).
-import { html, useEffect, useState } from "./vendor/htm-preact.js";
+import { html, useEffect, useRef, useState } from "./vendor/htm-preact.js";
 import { api, may } from "./api.js";
 import { formatCount } from "./format.js";
 import { userHref } from "./user.js";
+
+/** The login rule of the users API (users-schema.ts): said next to the field, in its title and in the browser's message. */
+const LOGIN_RULE = "1–64 characters: letters, digits, dot, underscore, @ or hyphen (no spaces, no ':')";
+const LOGIN_PATTERN = "[A-Za-z0-9._@\\-]{1,64}";
 
 const list = (text) =>
   text
@@ -16,6 +20,7 @@ export function UsersPage() {
   const [error, setError] = useState("");
   const [editing, setEditing] = useState(undefined); // undefined: no form; null: a new user; else the user
   const [message, setMessage] = useState("");
+  const addButton = useRef(null);
   const load = async () => {
     try {
       setData(await api("GET", "users"));
@@ -44,13 +49,18 @@ export function UsersPage() {
     <h1>Users <span class="muted count">${formatCount(data.users.length)}</span></h1>
     ${error !== "" && html`<p class="error">${error}</p>`}
     ${message !== "" && html`<p class="notice" role="status">${message}</p>`}
-    ${editable && editing === undefined && html`<button type="button" onClick=${() => setEditing(null)}>Add user</button>`}
+    ${editable && editing === undefined && html`<button type="button" ref=${addButton} onClick=${() => setEditing(null)}>Add user</button>`}
     ${!data.editable && error === "" && html`<p class="muted">These users are read-only: they are written in the main configuration (use auth.usersFile to edit them here).</p>`}
     ${
       editing !== undefined &&
       html`<${UserForm} user=${editing} onDone=${async (text) => {
+        const wasNew = editing === null;
         setEditing(undefined);
         if (text) setMessage(text);
+        // The focus goes back where the form was opened from (Add user, or the row's Edit).
+        requestAnimationFrame(() =>
+          (wasNew ? addButton.current : document.querySelector(`tr[data-login="${CSS.escape(editing.login)}"] button`))?.focus(),
+        );
         await load();
       }} />`
     }
@@ -70,7 +80,7 @@ export function UsersPage() {
               <td data-label="Max conn.">${u.maxConnections ?? "no limit"}</td>
               <td data-label="Packages">${u.packages.join(", ")}</td>
               <td data-label="Comment">${u.comment}</td>
-              <td data-label="">${
+              <td class="col-actions">${
                 editable &&
                 html`
                 <button type="button" class="small" onClick=${() => setEditing(u)}>Edit</button>
@@ -80,6 +90,15 @@ export function UsersPage() {
           )}
         </tbody>
       </table>
+      ${
+        error === "" &&
+        data.users.length === 0 &&
+        html`<p class="empty" data-empty="users">${
+          editable
+            ? "No built-in user yet: press Add user, or list users in the auth.usersFile file."
+            : "No built-in user: list them under auth.users or in auth.usersFile."
+        }</p>`
+      }
     </div>`;
 }
 
@@ -87,6 +106,12 @@ export function UsersPage() {
 function UserForm({ user, onDone }) {
   const [error, setError] = useState("");
   const isNew = user === null;
+  const form = useRef(null);
+  // The form opens with the focus in its first field; Escape cancels it like the Cancel button.
+  useEffect(() => form.current.querySelector("input").focus(), []);
+  const onKeyDown = (event) => {
+    if (event.key === "Escape") onDone("");
+  };
   const submit = async (event) => {
     event.preventDefault();
     const f = event.currentTarget.elements;
@@ -116,9 +141,14 @@ function UserForm({ user, onDone }) {
     }
   };
   return html`
-    <form class="card user-form" onSubmit=${submit}>
-      <h2>${isNew ? "Add user" : `Edit ${user.login}`}</h2>
-      ${isNew && html`<label>Login <input name="login" required pattern="[A-Za-z0-9._@\\-]{1,64}" /></label>`}
+    <form class="card user-form" ref=${form} onSubmit=${submit} onKeyDown=${onKeyDown} aria-labelledby="user-form-title">
+      <h2 id="user-form-title">${isNew ? "Add user" : `Edit ${user.login}`}</h2>
+      ${
+        isNew &&
+        html`<label>Login <input name="login" required maxlength="64" pattern=${LOGIN_PATTERN} title=${LOGIN_RULE} aria-describedby="login-rule"
+          autocomplete="off" spellcheck="false" onInvalid=${explainLogin} onInput=${(e) => e.currentTarget.setCustomValidity("")} />
+          <small class="muted" id="login-rule">${LOGIN_RULE}</small></label>`
+      }
       <label>Password <input name="password" type="password" autocomplete="new-password" placeholder=${isNew ? "none: token only" : user.password !== "none" ? "set; leave empty to keep" : "not set"} /></label>
       <label>Tokens <input name="tokens" type="password" autocomplete="off" placeholder=${isNew ? "comma-separated, 12+ characters" : `${user.tokens.length} set; new ones replace them`} /></label>
       <label>Bound IPs <input name="ips" value=${isNew ? "" : user.ips.join(", ")} placeholder="anywhere; e.g. 10.0.0.0/8" /></label>
@@ -133,4 +163,12 @@ function UserForm({ user, onDone }) {
       </div>
       ${error !== "" && html`<p class="error" role="alert">${error}</p>`}
     </form>`;
+}
+
+/** The browser's own "Please match the requested format" does not say the format: this message does. */
+function explainLogin(event) {
+  const field = event.currentTarget;
+  field.setCustomValidity("");
+  if (field.validity.valueMissing) return;
+  if (!field.validity.valid) field.setCustomValidity(`A login is ${LOGIN_RULE}`);
 }

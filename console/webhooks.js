@@ -71,6 +71,6 @@ export function WebhooksPage() {
           ${(hooks ?? []).map((h) => html`<${WebhookRow} key=${h.name} hook=${h} onTest=${sendTest} sending=${sending === h.name} />`)}
         </tbody>
       </table>
-      ${hooks !== null && hooks.length === 0 && html`<p class="muted">No webhook is configured.</p>`}
+      ${hooks !== null && hooks.length === 0 && html`<p class="empty" data-empty="webhooks">No webhook is configured: add one under events.webhooks in the configuration.</p>`}
     </div>`;
 }

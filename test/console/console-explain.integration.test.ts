@@ -124,6 +124,8 @@ describe("console: Try a URL (explain) and the webhooks view, in a real Chromium
     await page.goto(`${base}#live`); // the landing page is the overview; these checks start from the live list
     await page.fill("input[name=credential]", ADMIN);
     await page.click("button[type=submit]");
+    // The console opens on the Overview; these tests start from the Live page.
+    await page.click("a[href='#live']");
     await page.waitForSelector("table.sessions");
   });
   after(async () => {

@@ -53,6 +53,8 @@ describe("console roles in a real Chromium: a viewer sees no actions, an operato
     await page.goto(`${apiBase()}/console/#live`); // the landing page is the overview
     await page.fill("input[name=credential]", credential);
     await page.click("button[type=submit]");
+    // The console opens on the Overview; these tests start from the Live page.
+    await page.click("a[href='#live']");
     await page.waitForSelector("table.sessions");
     return page;
   }

@@ -220,10 +220,10 @@ describe("operator console in a real Chromium (real bundled server, real ffmpeg 
     expect((await apiFetch(`http://127.0.0.1:${run.server.ports.api}/api/sessions`)).status).to.equal(401);
   });
 
-  it("plays the channel preview through a signed link (the <video> time advances)", async () => {
+  it("plays the channel preview through a signed link as the page opens, muted, without a click (the <video> time advances)", async () => {
     await page.goto(`${base}#channels`);
     await page.waitForSelector("article.channel .badge.up");
-    await page.click("article.channel button:text('Preview')");
+    expect(await page.locator("article.channel video").evaluate((v) => (v as unknown as { muted: boolean }).muted)).to.equal(true);
     const video = page.locator("article.channel video");
     const first = await waitFor(
       "the preview playing",
