@@ -9,10 +9,10 @@ import { cpuSeconds, startServerProcess, track, waitFor, waitForPlaylist } from 
 
 const NGINX_SECRET = "soak-nginx-secret";
 /**
- * The delivery targets (0 errors, ≥ 99 % of segments delivered, segment p99 within 2× nginx's). nginx's p99 counts as at least P99_FLOOR_MS: below that (small quick runs) the
+ * The delivery targets (0 errors, ≥ 99 % of segments delivered, ≥ 0.99 of nginx's segment bytes, segment and playlist p99 within 2× nginx's). nginx's p99 counts as at least P99_FLOOR_MS: below that (small quick runs) the
  * scheduler of a shared machine decides the tail, not the servers.
  */
-const TARGETS = { deliveredPercent: 99, p99Factor: 2 };
+const TARGETS = { deliveredPercent: 99, p99Factor: 2, deliveredRatio: 0.99 };
 const P99_FLOOR_MS = 50;
 
 export async function hlsLoadScenario(options: SoakOptions): Promise<ScenarioResult> {
@@ -89,7 +89,21 @@ export async function hlsLoadScenario(options: SoakOptions): Promise<ScenarioRes
       `≤ ${TARGETS.p99Factor}× (nginx p99 ≥ ${P99_FLOOR_MS} ms)`,
       p99.gate <= TARGETS.p99Factor * yardstick,
     );
-    sheet.info("gated/nginx segments delivered", `${(gate.segmentsDelivered / Math.max(1, ref.segmentsDelivered)).toFixed(2)}×`);
+    const playlistP99 = { gate: quantile(gate.playlistMs, 0.99), nginx: quantile(ref.playlistMs, 0.99) };
+    sheet.check(
+      "gated: playlist p99 / nginx p99",
+      `${(playlistP99.gate / Math.max(1, playlistP99.nginx)).toFixed(2)}×`,
+      `≤ ${TARGETS.p99Factor}× (nginx p99 ≥ ${P99_FLOOR_MS} ms)`,
+      playlistP99.gate <= TARGETS.p99Factor * Math.max(P99_FLOOR_MS, playlistP99.nginx),
+    );
+    const deliveredRatio = gate.segmentBytes / Math.max(1, ref.segmentBytes);
+    sheet.check(
+      "gated/nginx segment bytes delivered",
+      `${deliveredRatio.toFixed(3)}×`,
+      `≥ ${TARGETS.deliveredRatio}×`,
+      deliveredRatio >= TARGETS.deliveredRatio,
+    );
+    sheet.info("gated/nginx segments delivered", `${(gate.segmentsDelivered / Math.max(1, ref.segmentsDelivered)).toFixed(3)}×`);
     if (totalErrors(gate) > 0) sheet.notes.push(`gated errors: ${JSON.stringify(gate.errors)}`);
     if (totalErrors(ref) > 0) sheet.notes.push(`nginx errors: ${JSON.stringify(ref.errors)}`);
   } catch (error) {
