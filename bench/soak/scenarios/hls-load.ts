@@ -23,7 +23,9 @@ export async function hlsLoadScenario(options: SoakOptions): Promise<ScenarioRes
   const rampMs = options.quick ? 2000 : Math.max(5000, viewers * 5);
   const durationMs = (options.quick ? 6 : options.hlsSeconds) * 1000;
   const channel = options.quick ? smallChannel() : quickstartChannel();
-  const setup = await soakServerConfig(work.dir, { channels: [channel] });
+  // Every simulated viewer joins with the one quick-start token from 127.0.0.1: the per-viewer bound on
+  // sessions that fetched no segment yet (default 8) would refuse most of a 2,000-viewer ramp with 429.
+  const setup = await soakServerConfig(work.dir, { channels: [channel], hls: { maxUnplayedPerViewer: 0 } });
   const server = startServerProcess(setup.config, setup.file, options.runtime);
   let nginx: Awaited<ReturnType<typeof startSecureLinkNginx>> | undefined;
   try {
@@ -34,6 +36,7 @@ export async function hlsLoadScenario(options: SoakOptions): Promise<ScenarioRes
       secret: NGINX_SECRET,
       workDir: `${work.dir}/nginx`,
       workerConnections: viewers + 512,
+      privateFiles: true,
     });
     track(nginx.proc);
     sheet.info("viewers, ramp, duration per server", `${viewers}, ${rampMs / 1000} s, ${durationMs / 1000} s`);
