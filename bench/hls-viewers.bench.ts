@@ -2,7 +2,7 @@
 // a ramp) against the bundled server (gated, its own process) and against nginx secure_link on the same
 // files, in the same run, with the load generators in processes of their own (the soak suite's scenario 3).
 // Prints the figures with the targets: 0 errors, segment and playlist p99 within 2× nginx's, ≥ 0.99 of
-// nginx's segment bytes delivered. VA_BENCH_HLS_VIEWERS / VA_BENCH_HLS_SECONDS change the size.
+// nginx's segments delivered. VA_BENCH_HLS_VIEWERS / VA_BENCH_HLS_SECONDS change the size.
 // Needs nginx and ffmpeg; builds the packages first (the server runs from dist/).
 import { spawnSync } from "node:child_process";
 import { loadavg } from "node:os";
