@@ -2,7 +2,8 @@
 // a ramp) against the bundled server (gated, its own process) and against nginx secure_link on the same
 // files, in the same run, with the load generators in processes of their own (the soak suite's scenario 3).
 // Prints the figures with the targets: 0 errors, segment and playlist p99 within 2× nginx's, ≥ 0.99 of
-// nginx's segments delivered. VA_BENCH_HLS_VIEWERS / VA_BENCH_HLS_SECONDS change the size.
+// nginx's segments delivered. VA_BENCH_HLS_VIEWERS / VA_BENCH_HLS_SECONDS change the size;
+// VA_BENCH_HLS_ENCRYPTED=1 encrypts the channel (AES-128, a key every 2 segments).
 // Needs nginx and ffmpeg; builds the packages first (the server runs from dist/).
 import { spawnSync } from "node:child_process";
 import { loadavg } from "node:os";
@@ -31,6 +32,7 @@ const result = await hlsLoadScenario({
   hlsViewers: Number(process.env.VA_BENCH_HLS_VIEWERS ?? 2000),
   hlsSeconds: Number(process.env.VA_BENCH_HLS_SECONDS ?? 60),
   loadProcesses: 2,
+  hlsEncrypted: process.env.VA_BENCH_HLS_ENCRYPTED === "1",
 });
 console.log(`\n${new Date().toISOString()}, load average before ${loadBefore}, after ${load()} (1/5/15 min)\n`);
 console.log(textTable([result]));

@@ -22,7 +22,12 @@ export async function hlsLoadScenario(options: SoakOptions): Promise<ScenarioRes
   const viewers = options.quick ? 60 : options.hlsViewers;
   const rampMs = options.quick ? 2000 : Math.max(5000, viewers * 5);
   const durationMs = (options.quick ? 6 : options.hlsSeconds) * 1000;
-  const channel = options.quick ? smallChannel() : quickstartChannel();
+  const plainChannel = options.quick ? smallChannel() : quickstartChannel();
+  // Encrypted (`hlsEncrypted`): AES-128 segments, a new key every 2 segments; nginx serves the same files.
+  const channel = options.hlsEncrypted
+    ? { ...plainChannel, hls: { ...(plainChannel.hls as object), encryption: { method: "aes-128", rotateEverySegments: 2 } } }
+    : plainChannel;
+  if (options.hlsEncrypted) sheet.info("channel", "AES-128 encrypted, key rotated every 2 segments");
   // Every simulated viewer joins with the one quick-start token from 127.0.0.1: the per-viewer bound on
   // sessions that fetched no segment yet (default 8) would refuse most of a 2,000-viewer ramp with 429.
   const setup = await soakServerConfig(work.dir, { channels: [channel], hls: { maxUnplayedPerViewer: 0 } });
