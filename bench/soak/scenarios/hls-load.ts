@@ -104,14 +104,17 @@ export async function hlsLoadScenario(options: SoakOptions): Promise<ScenarioRes
       `≤ ${TARGETS.p99Factor}× (nginx p99 ≥ ${P99_FLOOR_MS} ms)`,
       playlistP99.gate <= TARGETS.p99Factor * Math.max(P99_FLOOR_MS, playlistP99.nginx),
     );
-    // Counted in segments: a live segment's size varies with the picture, so bytes differ run to run.
+    // Counted in segments: a live segment's size varies with the picture, so bytes differ run to run. A quick
+    // run (60 viewers, 6 s) asks too few segments for a 1 % bound: shown there, checked in full runs only.
     const deliveredRatio = gate.segmentsDelivered / Math.max(1, ref.segmentsDelivered);
-    sheet.check(
-      "gated/nginx segments delivered",
-      `${deliveredRatio.toFixed(3)}×`,
-      `≥ ${TARGETS.deliveredRatio}×`,
-      deliveredRatio >= TARGETS.deliveredRatio,
-    );
+    if (options.quick) sheet.info("gated/nginx segments delivered", `${deliveredRatio.toFixed(3)}×`);
+    else
+      sheet.check(
+        "gated/nginx segments delivered",
+        `${deliveredRatio.toFixed(3)}×`,
+        `≥ ${TARGETS.deliveredRatio}×`,
+        deliveredRatio >= TARGETS.deliveredRatio,
+      );
     sheet.info("gated/nginx segment bytes delivered", `${(gate.segmentBytes / Math.max(1, ref.segmentBytes)).toFixed(3)}×`);
     if (totalErrors(gate) > 0) sheet.notes.push(`gated errors: ${JSON.stringify(gate.errors)}`);
     if (totalErrors(ref) > 0) sheet.notes.push(`nginx errors: ${JSON.stringify(ref.errors)}`);
