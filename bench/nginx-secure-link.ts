@@ -34,6 +34,11 @@ export async function startSecureLinkNginx(opts: {
   secret: string;
   workDir: string;
   workerConnections?: number;
+  /**
+   * The files are the bundled server's private HLS tree (0700/0600, owner only): nginx's workers must run as
+   * the files' owner, which the `user` directive does when nginx starts as root (otherwise they already do).
+   */
+  privateFiles?: boolean;
 }): Promise<SecureLinkNginx> {
   const binary = nginxBinary();
   if (binary === undefined) throw new Error("nginx is not installed");
@@ -43,6 +48,7 @@ export async function startSecureLinkNginx(opts: {
   writeFileSync(
     conf,
     `
+${opts.privateFiles === true && process.getuid?.() === 0 ? "user root root;" : ""}
 worker_processes auto;
 worker_rlimit_nofile 65536;
 pid ${join(opts.workDir, "nginx.pid")};

@@ -35,6 +35,8 @@ export interface SoakOptions {
   hlsViewers: number;
   /** Seconds the HLS load lasts per server after the ramp. */
   hlsSeconds: number;
+  /** The HLS load scenario's channel is AES-128 encrypted (`channels[].hls.encryption`). */
+  hlsEncrypted?: boolean;
   /** Load generator processes per load. */
   loadProcesses: number;
 }

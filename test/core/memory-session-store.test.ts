@@ -56,6 +56,15 @@ describe("MemorySessionStore: the reference SessionStore", () => {
     expect(store.size).to.equal(2);
   });
 
+  it("draws ids from a pooled random source without ever handing out the same bytes twice (across refills)", () => {
+    // 2,000 ids cross several pool refills; a reused or overlapping slice would show as a duplicate or a
+    // shifted id (an id's 16 bytes are 22 base64url characters, so slices must not straddle).
+    const ids = Array.from({ length: 2000 }, () => open().id);
+    expect(new Set(ids).size).to.equal(2000);
+    for (const id of ids) expect(Buffer.from(id, "base64url")).to.have.length(16);
+    expect(ids.every((id) => /^[A-Za-z0-9_-]{22}$/.test(id))).to.equal(true);
+  });
+
   it("describe corrects a checking session's address and user agent, and nothing once it plays", () => {
     const s = open();
     store.describe(s, { ip: "198.51.100.4" });

@@ -134,52 +134,77 @@ export class HlsFileServer {
     this.#sendPlaylist(req, res, body, session);
   }
 
-  /** Answers a keyed request (its session checked): a playlist or manifest rewritten with the key, or a segment. */
-  async sendFile(
+  /**
+   * Answers a keyed request (its session checked): a playlist or manifest rewritten with the key, or a segment.
+   * A file the cache holds and has checked lately is answered synchronously (no promise): the common
+   * request, a playlist reload or a segment, costs no microtask hops; a promise only when it waits on disk.
+   */
+  sendFile(
     req: IncomingMessage,
     res: ServerResponse,
     channelDir: string,
     target: HlsTarget,
     session: HlsSession,
     address: IpAddress | null,
-  ): Promise<void> {
+  ): Promise<void> | void {
     const file = `${channelDir}${sep}${target.file}`;
     if (target.file.includes(sep) || target.file.startsWith(".")) return plain(res, 400, "Bad Request"); // defence in depth
     const got = this.#cache?.get(file);
-    const cached = got instanceof Promise ? await got : got;
+    if (got instanceof Promise) return got.then((cached) => this.#sendFrom(req, res, file, target, session, address, cached));
+    return this.#sendFrom(req, res, file, target, session, address, got);
+  }
+
+  /** `sendFile` once the cache answered: its version of the file, null (missing) or undefined (not cached). */
+  #sendFrom(
+    req: IncomingMessage,
+    res: ServerResponse,
+    file: string,
+    target: HlsTarget,
+    session: HlsSession,
+    address: IpAddress | null,
+    cached: CachedFile | null | undefined,
+  ): Promise<void> | void {
     if (cached === null) return plain(res, 404, "Not Found");
+    if (cached === undefined) return this.#sendUncached(req, res, file, target, session, address);
+    if (target.extension === "mpd")
+      return this.#sendPlaylist(req, res, rewriteMpd(cached.body.toString("utf8"), session.key), session, undefined, "mpd");
+    if (target.extension === "m3u8") return this.#sendKeyedPlaylist(req, res, target, this.#preparedOf(cached), session, address);
+    // A segment request is media: the session plays from now on (statistics, and the unplayed bound).
+    this.#markPlayed(session);
+    const plainGet = req.method === "GET" && req.headers.range === undefined && req.headers["if-none-match"] === undefined;
+    if (plainGet) {
+      // The common request, a whole segment: headers made once per cached version.
+      res.writeHead(200, this.#segmentHeadersOf(cached, target.extension));
+      session.bytesOut += cached.body.length;
+      return void res.end(cached.body);
+    }
+    return sendSegment(req, res, target, cached.body.length, cached.etag, (range) => {
+      const body = range === null ? cached.body : cached.body.subarray(range.start, range.end + 1);
+      session.bytesOut += body.length;
+      res.end(body);
+    });
+  }
+
+  /** A keyed request for a file the cache does not hold (the cache is off, or the file is too big for it): read or streamed from disk. */
+  async #sendUncached(
+    req: IncomingMessage,
+    res: ServerResponse,
+    file: string,
+    target: HlsTarget,
+    session: HlsSession,
+    address: IpAddress | null,
+  ): Promise<void> {
     if (target.extension === "mpd") {
-      const mpd = cached !== undefined ? cached.body.toString("utf8") : await readTextOrNull(file);
+      const mpd = await readTextOrNull(file);
       if (mpd === null) return plain(res, 404, "Not Found");
       return this.#sendPlaylist(req, res, rewriteMpd(mpd, session.key), session, undefined, "mpd");
     }
     if (target.extension === "m3u8") {
-      let served: ServedPlaylist;
-      if (cached !== undefined) served = this.#preparedOf(cached);
-      else {
-        const playlist = await readTextOrNull(file);
-        if (playlist === null) return plain(res, 404, "Not Found");
-        served = this.#servedPlaylist(playlist, null);
-      }
-      return this.#sendKeyedPlaylist(req, res, target, served, session, address);
+      const playlist = await readTextOrNull(file);
+      if (playlist === null) return plain(res, 404, "Not Found");
+      return this.#sendKeyedPlaylist(req, res, target, this.#servedPlaylist(playlist, null), session, address);
     }
-    // A segment request is media: the session plays from now on (statistics, and the unplayed bound).
     this.#markPlayed(session);
-    if (cached !== undefined) {
-      const plainGet = req.method === "GET" && req.headers.range === undefined && req.headers["if-none-match"] === undefined;
-      if (plainGet) {
-        // The common request, a whole segment: headers made once per cached version.
-        res.writeHead(200, this.#segmentHeadersOf(cached, target.extension));
-        session.bytesOut += cached.body.length;
-        return void res.end(cached.body);
-      }
-      return sendSegment(req, res, target, cached.body.length, cached.etag, (range) => {
-        const body = range === null ? cached.body : cached.body.subarray(range.start, range.end + 1);
-        session.bytesOut += body.length;
-        res.end(body);
-      });
-    }
-    // Not cached (the cache is off, or the file is too big for it): streamed from disk.
     const info = await stat(file).catch(() => null);
     if (info === null || !info.isFile()) return plain(res, 404, "Not Found");
     const etag = `"${info.size.toString(16)}-${Math.round(info.mtimeMs * 1000).toString(16)}-${info.ino.toString(16)}"`;

@@ -120,7 +120,7 @@ export class HlsGate {
     const known = this.#paths.get(rawPath);
     if (known !== undefined) {
       if (req.method !== "GET" && req.method !== "HEAD") return plain(res, 405, "Method Not Allowed", { Allow: "GET, HEAD" });
-      return void this.#serve(req, res, known, rawUrl, queryStart).catch((error: unknown) => this.#failed(res, known, error));
+      return this.#serveGuarded(req, res, known, rawUrl, queryStart);
     }
     const target = classifyRequestPath(rawPath);
     if (target.kind === "other") return next();
@@ -134,8 +134,18 @@ export class HlsGate {
       this.#paths.set(rawPath, target);
     }
     if (req.method !== "GET" && req.method !== "HEAD") return plain(res, 405, "Method Not Allowed", { Allow: "GET, HEAD" });
-    this.#serve(req, res, target, rawUrl, queryStart).catch((error: unknown) => this.#failed(res, target, error));
+    this.#serveGuarded(req, res, target, rawUrl, queryStart);
   };
+
+  /** `#serve`, with a throw or a rejection answered as an internal error. */
+  #serveGuarded(req: IncomingMessage, res: ServerResponse, target: HlsTarget, rawUrl: string, queryStart: number): void {
+    try {
+      const pending = this.#serve(req, res, target, rawUrl, queryStart);
+      if (pending !== undefined) pending.catch((error: unknown) => this.#failed(res, target, error));
+    } catch (error) {
+      this.#failed(res, target, error);
+    }
+  }
 
   /** Answers an internal error: a 500, or a cut response once headers went out. */
   #failed(res: ServerResponse, target: HlsTarget, error: unknown): void {
@@ -151,7 +161,11 @@ export class HlsGate {
     this.#files.cache?.clear();
   }
 
-  async #serve(req: IncomingMessage, res: ServerResponse, target: HlsTarget, rawUrl: string, queryStart: number): Promise<void> {
+  /**
+   * Answers one HLS request. Synchronous for a keyed request whose file the cache holds (players' reloads
+   * and segments, nearly every request): a promise only when it waits (disk, the chain).
+   */
+  #serve(req: IncomingMessage, res: ServerResponse, target: HlsTarget, rawUrl: string, queryStart: number): Promise<void> | void {
     // The names matched classifyRequestPath's safe pattern: no need for path.join's normalization.
     const channelDir = `${this.#root}${sep}${target.app}${sep}${target.channel}`;
     const key = queryStart < 0 ? null : sessionKeyOf(rawUrl.slice(queryStart + 1));
@@ -162,6 +176,11 @@ export class HlsGate {
       if (target.extension === "key") return this.#sendKey(req, res, target);
       return this.#files.sendFile(req, res, channelDir, target, keyed.session, keyed.address);
     }
+    return this.#serveNewViewer(req, res, target, rawUrl, channelDir);
+  }
+
+  /** A request without a session key: a new viewer's playlist runs the admission pipeline; anything else is refused. */
+  async #serveNewViewer(req: IncomingMessage, res: ServerResponse, target: HlsTarget, rawUrl: string, channelDir: string): Promise<void> {
     // Only new viewers need the check, and only when unknown channels may be told apart from refused ones.
     if (!this.#hideUnknownChannels && !(await isDirectory(channelDir))) return plain(res, 404, "Not Found");
     // Decoded once, here where the new viewer's request enters; the pipeline builds the chain's request of it.
