@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { hasFfmpeg, playWithFfmpeg } from "../helpers/ffmpeg.js";
 import { httpGetFor, wsReadFor } from "../helpers/flv-clients.js";
 import { waitFor } from "../helpers/wait-for.js";
-import { startEdge, type Edge } from "../helpers/cluster-edges.js";
+import { startEdge, type Edge, waitForEdgeReady } from "../helpers/cluster-edges.js";
 import { startRedis, type RedisServer } from "../helpers/redis-server.js";
 import { startTcpRelay, type TcpRelay } from "../helpers/tcp-relay.js";
 import { sleep } from "../helpers/sleep.js";
@@ -44,20 +44,7 @@ function flvViewer(url: string) {
     ]);
     for (const edge of [a, b]) {
       // "probe" is no test's user: its sessions never show in what a test counts.
-      await waitFor(
-        `edge ${edge.name} on air`,
-        async () => ((await httpGetFor(`${edge.httpBase}/live/test.flv?token=probe-token-0001`, 300)).bytes > 0 ? true : undefined),
-        60_000,
-      );
-      await waitFor(
-        `edge ${edge.name} HLS`,
-        async () =>
-          (await httpGetFor(`${edge.httpBase}/live/test/index.m3u8?token=probe-token-0001`, 1000)).status === 200 ? true : undefined,
-        60_000,
-      );
-      await waitFor(`edge ${edge.name} joined`, async () =>
-        (await edge.api("GET", "/api/cluster")).json?.redis === "up" ? true : undefined,
-      );
+      await waitForEdgeReady(edge, { hls: true });
     }
   });
   after(async () => {

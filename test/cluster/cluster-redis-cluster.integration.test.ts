@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { hasFfmpeg } from "../helpers/ffmpeg.js";
 import { httpGetFor } from "../helpers/flv-clients.js";
 import { waitFor } from "../helpers/wait-for.js";
-import { startEdge, type Edge } from "../helpers/cluster-edges.js";
+import { startEdge, type Edge, waitForEdgeReady } from "../helpers/cluster-edges.js";
 import { clusterPortOf, redisCli, startRedisCluster, type RedisClusterSet } from "../helpers/redis-topologies.js";
 
 /** alice may hold one session at a time across all edges; the others have no limit. */
@@ -37,14 +37,7 @@ function flvViewer(url: string) {
     set = await startRedisCluster();
     [a, b] = await Promise.all([startEdge("ca", edgeConfig("edge-ca", set)), startEdge("cb", edgeConfig("edge-cb", set))]);
     for (const edge of [a, b]) {
-      await waitFor(
-        `edge ${edge.name} on air`,
-        async () => ((await httpGetFor(`${edge.httpBase}/live/test.flv?token=probe-token-0001`, 300)).bytes > 0 ? true : undefined),
-        60_000,
-      );
-      await waitFor(`edge ${edge.name} joined`, async () =>
-        (await edge.api("GET", "/api/cluster")).json?.redis === "up" ? true : undefined,
-      );
+      await waitForEdgeReady(edge);
     }
   });
   after(async () => {

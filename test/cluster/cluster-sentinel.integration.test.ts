@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { hasFfmpeg } from "../helpers/ffmpeg.js";
 import { httpGetFor } from "../helpers/flv-clients.js";
 import { waitFor } from "../helpers/wait-for.js";
-import { startEdge, type Edge } from "../helpers/cluster-edges.js";
+import { startEdge, type Edge, waitForEdgeReady } from "../helpers/cluster-edges.js";
 import { redisCli, startSentinelSet, type SentinelSet } from "../helpers/redis-topologies.js";
 
 /** alice may hold one session at a time across all edges; the others have no limit. */
@@ -35,14 +35,7 @@ function flvViewer(url: string) {
     set = await startSentinelSet(2000);
     [a, b] = await Promise.all([startEdge("sa", edgeConfig("edge-sa", set, "local")), startEdge("sb", edgeConfig("edge-sb", set, "deny"))]);
     for (const edge of [a, b]) {
-      await waitFor(
-        `edge ${edge.name} on air`,
-        async () => ((await httpGetFor(`${edge.httpBase}/live/test.flv?token=probe-token-0001`, 300)).bytes > 0 ? true : undefined),
-        60_000,
-      );
-      await waitFor(`edge ${edge.name} joined`, async () =>
-        (await edge.api("GET", "/api/cluster")).json?.redis === "up" ? true : undefined,
-      );
+      await waitForEdgeReady(edge);
     }
   });
   after(async () => {

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { configIssuesOf } from "../helpers/config-issues.js";
 import { copyFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -105,15 +106,7 @@ describe("country and network rules (auth.geo)", () => {
   });
 
   describe("configuration", () => {
-    const issuesOf = (geo: unknown): string[] => {
-      try {
-        parseConfig(pluginConfigSchema, { auth: { geo } } as PluginConfigInput);
-        return [];
-      } catch (error) {
-        if (!(error instanceof ConfigError)) throw error;
-        return error.issues.map((issue) => `${issue.path}: ${issue.message}`);
-      }
-    };
+    const issuesOf = (geo: unknown): string[] => configIssuesOf({ auth: { geo } } as PluginConfigInput);
     it("is off by default", () => {
       expect(parseConfig(pluginConfigSchema, {}).auth.geo).to.deep.equal({
         countryDatabase: null,

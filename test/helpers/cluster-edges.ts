@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { request } from "undici";
 import { spawnLogged, type SpawnedProcess } from "./spawned-process.js";
 import { testChannel, waitFor } from "./bundled-server.js";
+import { httpGetFor } from "./flv-clients.js";
 import { TEST_API_TOKEN } from "./api-tokens.js";
 import { assertMatchesContract } from "./openapi-check.js";
 import { descendantsOf, isRunning } from "./process-tree.js";
@@ -106,4 +107,24 @@ export async function startEdge(name: string, plugin: Record<string, unknown>): 
       await child.exit;
     },
   };
+}
+
+/**
+ * Waits until `edge` is on air (a probe token gets FLV bytes), optionally serves HLS, and has joined the
+ * cluster (its `/api/cluster` reports Redis up).
+ */
+export async function waitForEdgeReady(edge: Edge, options: { hls?: boolean } = {}): Promise<void> {
+  await waitFor(
+    `edge ${edge.name} on air`,
+    async () => ((await httpGetFor(`${edge.httpBase}/live/test.flv?token=probe-token-0001`, 300)).bytes > 0 ? true : undefined),
+    60_000,
+  );
+  if (options.hls === true)
+    await waitFor(
+      `edge ${edge.name} HLS`,
+      async () =>
+        (await httpGetFor(`${edge.httpBase}/live/test/index.m3u8?token=probe-token-0001`, 1000)).status === 200 ? true : undefined,
+      60_000,
+    );
+  await waitFor(`edge ${edge.name} joined`, async () => ((await edge.api("GET", "/api/cluster")).json?.redis === "up" ? true : undefined));
 }

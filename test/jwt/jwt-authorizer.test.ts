@@ -1,15 +1,9 @@
 import { expect } from "chai";
+import { configIssuesOf } from "../helpers/config-issues.js";
 import { generateKeyPair, exportJWK, SignJWT, type JWTPayload } from "jose";
 import { BruteForceThrottle } from "../../plugin/src/brute-force/brute-force-throttle.js";
 import { createJwtAuthorizer } from "../../plugin/src/jwt/jwt-authorizer.js";
-import {
-  ConfigError,
-  parseConfig,
-  pluginConfigSchema,
-  type Authorizer,
-  type PluginConfigInput,
-  type StepVerdict,
-} from "../../plugin/src/index.js";
+import { parseConfig, pluginConfigSchema, type Authorizer, type PluginConfigInput, type StepVerdict } from "../../plugin/src/index.js";
 import { authRequest } from "../helpers/auth-requests.js";
 import { createCapturingLogger } from "../helpers/capturing-logger.js";
 import { ManualClock } from "../helpers/manual-clock.js";
@@ -162,15 +156,7 @@ describe("JWT step", () => {
   });
 
   describe("configuration", () => {
-    const issuesOf = (jwt: unknown): string[] => {
-      try {
-        parseConfig(pluginConfigSchema, { auth: { jwt } } as PluginConfigInput);
-        return [];
-      } catch (error) {
-        if (!(error instanceof ConfigError)) throw error;
-        return error.issues.map((issue) => `${issue.path}: ${issue.message}`);
-      }
-    };
+    const issuesOf = (jwt: unknown): string[] => configIssuesOf({ auth: { jwt } } as PluginConfigInput);
 
     it("is off by default (auth.jwt: null)", () => {
       expect(parseConfig(pluginConfigSchema, {}).auth.jwt).to.equal(null);
