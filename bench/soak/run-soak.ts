@@ -25,6 +25,7 @@ const USAGE = `Usage: npm run soak -- [options]
   --soak-viewers N  soak viewers (default 200)
   --hls-viewers N   viewers of the HLS load scenario (default 2000)
   --hls-seconds N   how long the HLS load lasts per server after the ramp (default 60)
+  --hls-encrypted   the HLS load scenario's channel is AES-128 encrypted (players fetch every key)
   --load-processes N  load generator processes per load (default 2)
   --runtime dist|tsx  run the compiled build (default; built first) or the TypeScript through tsx
   --out DIR         where soak-results.json and soak-results.md go (default .tmp/soak)
@@ -41,6 +42,7 @@ function readOptions(): { options: SoakOptions; scenarios: ScenarioName[]; out: 
         "soak-viewers": { type: "string" },
         "hls-viewers": { type: "string" },
         "hls-seconds": { type: "string" },
+        "hls-encrypted": { type: "boolean" },
         "load-processes": { type: "string" },
         runtime: { type: "string" },
         out: { type: "string" },
@@ -76,6 +78,7 @@ function readOptions(): { options: SoakOptions; scenarios: ScenarioName[]; out: 
       soakViewers: number("soak-viewers", values["soak-viewers"], 200),
       hlsViewers: number("hls-viewers", values["hls-viewers"], 2000),
       hlsSeconds: number("hls-seconds", values["hls-seconds"], 60),
+      hlsEncrypted: values["hls-encrypted"] === true,
       loadProcesses: number("load-processes", values["load-processes"], 2),
     },
   };

@@ -57,4 +57,33 @@ describe("soak suite smoke run (npm run soak -- --quick)", function () {
     expect(markdown).to.include("| scenario | figure | value | target | ok |");
     expect(markdown.match(/\*\*passed\*\*/g)).to.have.length(4);
   });
+
+  it("the HLS load scenario on an AES-128 channel: every simulated player fetches each new key through the gate, and it passes", async () => {
+    const run = spawnLogged(process.execPath, [
+      "--import",
+      "tsx",
+      "bench/soak/run-soak.ts",
+      "--quick",
+      "--scenario",
+      "hls",
+      "--hls-encrypted",
+      "--runtime",
+      "tsx",
+      "--load-processes",
+      "1",
+      "--out",
+      out,
+    ]);
+    const code = await run.exit;
+    const printed = run.output();
+    const written = JSON.parse(readFileSync(join(out, "soak-results.json"), "utf8")) as { results: ScenarioResult[] };
+    const [result] = written.results;
+    expect(result?.notes, printed).to.deep.equal([]);
+    expect(code, printed).to.equal(0);
+    const keys = result!.figures.find((f) => f.figure.startsWith("gated: keys delivered") && f.ok !== undefined);
+    expect(keys?.ok, printed).to.equal(true);
+    const [delivered, asked] = keys!.value.split(" / ").map(Number);
+    expect(asked).to.be.greaterThan(0);
+    expect(delivered).to.equal(asked);
+  });
 });

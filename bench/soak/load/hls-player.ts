@@ -35,6 +35,7 @@ export class HlsPlayer {
     if (mediaPath === undefined) return false;
     const dir = mediaPath.slice(0, mediaPath.lastIndexOf("/") + 1);
     let lastSeq = -1;
+    let lastKeyUri: string | undefined;
     while (live()) {
       const startedAt = Date.now();
       const playlist = await this.#request(this.#sign(mediaPath), true, "playlist");
@@ -47,6 +48,12 @@ export class HlsPlayer {
         for (const segment of wanted) {
           if (!live()) break;
           lastSeq = segment.seq;
+          // An encrypted channel: a player fetches each key once, before the first segment it opens
+          // (the gate serves keys; nginx cannot, they live outside every served folder).
+          if (segment.keyUri !== undefined && segment.keyUri !== lastKeyUri && this.#target.kind === "gate") {
+            lastKeyUri = segment.keyUri;
+            await this.#fetchKey(segment.keyUri.startsWith("/") ? segment.keyUri : dir + segment.keyUri);
+          }
           this.#result.segmentsAsked++;
           const answer = await this.#request(this.#sign(dir + segment.uri), false, "segment");
           if (answer !== undefined) this.#result.segmentsDelivered++;
@@ -57,6 +64,15 @@ export class HlsPlayer {
     }
     this.#conn?.close();
     return true;
+  }
+
+  /** One AES-128 key through the gate: 16 bytes, or an error counted as `key-length`. */
+  async #fetchKey(path: string): Promise<void> {
+    this.#result.keysAsked++;
+    const key = await this.#request(path, true, "key");
+    if (key === undefined) return;
+    if (key.length !== 16) countInto(this.#result.errors, "key-length");
+    else this.#result.keysDelivered++;
   }
 
   /** The media playlist's path: from the gate's master (it carries the session key), or nginx's as configured. */
@@ -82,7 +98,7 @@ export class HlsPlayer {
   }
 
   /** One GET on the player's connection (a new one when the last closed); the body of a 200, or undefined after counting the failure. */
-  async #request(path: string, keepBody: boolean, kind: "join" | "playlist" | "segment"): Promise<Buffer | undefined> {
+  async #request(path: string, keepBody: boolean, kind: "join" | "playlist" | "segment" | "key"): Promise<Buffer | undefined> {
     if (this.#conn === undefined || !this.#conn.usable) this.#conn = new RawHttpConnection(this.#target.port);
     try {
       const answer = await this.#conn.get(path, keepBody, REQUEST_TIMEOUT_MS);
@@ -96,6 +112,8 @@ export class HlsPlayer {
         this.#result.segmentBytes += answer.bytes;
       } else if (kind === "playlist") {
         this.#result.playlistMs.push(answer.ms);
+      } else if (kind === "key") {
+        this.#result.keyMs.push(answer.ms);
       }
       return answer.body;
     } catch (error) {
@@ -115,19 +133,31 @@ export class HlsPlayer {
   }
 }
 
-/** The parts of a live media playlist a player needs: target duration and segments with their sequence numbers. */
-export function parseMediaPlaylist(body: Buffer): { targetSec: number; segments: { seq: number; uri: string }[] } {
+/** One segment of a media playlist: its sequence number, URI and the URI of the key it is encrypted with (none: clear). */
+export interface ListedSegment {
+  seq: number;
+  uri: string;
+  keyUri?: string;
+}
+
+const KEY_URI = /URI="([^"]+)"/;
+
+/** The parts of a live media playlist a player needs: target duration and segments with their sequence numbers and keys. */
+export function parseMediaPlaylist(body: Buffer): { targetSec: number; segments: ListedSegment[] } {
   const lines = body
     .toString("utf8")
     .split("\n")
     .map((l) => l.trim());
   let seq = 0;
   let targetSec = 2;
-  const segments: { seq: number; uri: string }[] = [];
+  let keyUri: string | undefined;
+  const segments: ListedSegment[] = [];
   for (const line of lines) {
     if (line.startsWith("#EXT-X-MEDIA-SEQUENCE:")) seq = Number(line.slice(22));
     else if (line.startsWith("#EXT-X-TARGETDURATION:")) targetSec = Number(line.slice(22));
-    else if (line !== "" && !line.startsWith("#")) segments.push({ seq: seq++, uri: line });
+    else if (line.startsWith("#EXT-X-KEY:")) keyUri = line.includes("METHOD=NONE") ? undefined : KEY_URI.exec(line)?.[1];
+    else if (line !== "" && !line.startsWith("#"))
+      segments.push(keyUri === undefined ? { seq: seq++, uri: line } : { seq: seq++, uri: line, keyUri });
   }
   return { targetSec, segments };
 }

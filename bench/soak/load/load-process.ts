@@ -116,6 +116,11 @@ result.generatorCpuSeconds = (process.cpuUsage().user + process.cpuUsage().syste
 result.generatorLoopDelayP99Ms = loopDelay.percentile(99) / 1e6;
 // Tenths of a millisecond are plenty, and keep the result line short.
 const tenths = (values: number[]) => values.map((v) => Math.round(v * 10) / 10);
-Object.assign(result, { segmentMs: tenths(result.segmentMs), playlistMs: tenths(result.playlistMs), joinMs: tenths(result.joinMs) });
+Object.assign(result, {
+  segmentMs: tenths(result.segmentMs),
+  playlistMs: tenths(result.playlistMs),
+  keyMs: tenths(result.keyMs),
+  joinMs: tenths(result.joinMs),
+});
 // A pipe is written asynchronously: exit only once the result line is out.
 process.stdout.write(`${JSON.stringify({ event: "result", result })}\n`, () => process.exit(0));

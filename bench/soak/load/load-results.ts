@@ -11,6 +11,10 @@ export interface LoadResult {
   segmentBytes: number;
   segmentMs: number[];
   playlistMs: number[];
+  /** AES-128 keys an HLS player fetched (encrypted channels, through the gate), and their latencies, ms. */
+  keysAsked: number;
+  keysDelivered: number;
+  keyMs: number[];
   /** Failed requests by kind (`status-403`, `timeout`, `closed`, `connect`, …). */
   errors: Record<string, number>;
   flvBytes: number;
@@ -33,6 +37,9 @@ export function emptyResult(): LoadResult {
     segmentBytes: 0,
     segmentMs: [],
     playlistMs: [],
+    keysAsked: 0,
+    keysDelivered: 0,
+    keyMs: [],
     errors: {},
     flvBytes: 0,
     flvWithMedia: 0,
@@ -58,6 +65,9 @@ export function mergeResults(results: LoadResult[]): LoadResult {
     out.segmentBytes += r.segmentBytes;
     append(out.segmentMs, r.segmentMs);
     append(out.playlistMs, r.playlistMs);
+    out.keysAsked += r.keysAsked;
+    out.keysDelivered += r.keysDelivered;
+    append(out.keyMs, r.keyMs);
     out.flvBytes += r.flvBytes;
     out.flvWithMedia += r.flvWithMedia;
     append(out.flvLeftAt, r.flvLeftAt);

@@ -90,6 +90,13 @@ export async function hlsLoadScenario(options: SoakOptions): Promise<ScenarioRes
       `≥ ${TARGETS.deliveredPercent} %`,
       gate.segmentsDelivered >= (TARGETS.deliveredPercent / 100) * gate.segmentsAsked && gate.segmentsAsked > 0,
     );
+    if (options.hlsEncrypted)
+      sheet.check(
+        "gated: keys delivered (each player fetches every new key)",
+        `${gate.keysDelivered} / ${gate.keysAsked}`,
+        "all, and at least one per viewer",
+        gate.keysAsked >= gate.joined && gate.keysDelivered === gate.keysAsked,
+      );
     const yardstick = Math.max(P99_FLOOR_MS, p99.nginx);
     sheet.check(
       "gated: segment p99 / nginx p99",
@@ -136,6 +143,11 @@ function describe(sheet: FigureSheet, label: string, r: LoadResult, viewers: num
   );
   sheet.info(`${label}: segment p50 / p99`, `${ms(quantile(r.segmentMs, 0.5))} / ${ms(quantile(r.segmentMs, 0.99))}`);
   sheet.info(`${label}: playlist p50 / p99`, `${ms(quantile(r.playlistMs, 0.5))} / ${ms(quantile(r.playlistMs, 0.99))}`);
+  if (r.keysAsked > 0)
+    sheet.info(
+      `${label}: keys delivered / asked, p50 / p99`,
+      `${r.keysDelivered} / ${r.keysAsked}, ${ms(quantile(r.keyMs, 0.5))} / ${ms(quantile(r.keyMs, 0.99))}`,
+    );
   sheet.info(`${label}: segment bytes delivered`, `${(r.segmentBytes / 1e6).toFixed(0)} MB`);
   sheet.info(
     `${label}: load generators' CPU, worst loop delay p99`,
