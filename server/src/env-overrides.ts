@@ -29,6 +29,7 @@ export const ENV_SETTINGS: readonly EnvSetting[] = [
   { variable: "VA_API_TOKEN", key: ["api", "token"], kind: "text" },
   { variable: "VA_API_METRICS_TOKEN", key: ["api", "metricsToken"], kind: "text" },
   { variable: "VA_REDIS_URL", key: ["cluster", "redis"], kind: "text" },
+  { variable: "VA_NODE_ID", key: ["cluster", "nodeId"], kind: "text" },
   { variable: "VA_LOG_LEVEL", key: ["log", "level"], kind: "text" },
   { variable: "VA_LOG_FORMAT", key: ["log", "format"], kind: "text" },
 ];

@@ -19,6 +19,7 @@ describe("env-overrides: VA_* variables over the configuration file", () => {
       "VA_API_TOKEN=api.token:text",
       "VA_API_METRICS_TOKEN=api.metricsToken:text",
       "VA_REDIS_URL=cluster.redis:text",
+      "VA_NODE_ID=cluster.nodeId:text",
       "VA_LOG_LEVEL=log.level:text",
       "VA_LOG_FORMAT=log.format:text",
     ]);
