@@ -264,6 +264,10 @@ describe("console accessibility and layout at 1280 and 390 px (real bundled serv
     await goTo(page, "users");
     await page.click("button:text('Add user')");
     const login = page.locator("input[name=login]");
+    // The form moves the focus after it renders (an effect, later on a busy machine): wait for it, bounded.
+    await page.waitForFunction("document.activeElement !== null && document.activeElement.name === 'login'", undefined, {
+      timeout: 10_000,
+    });
     expect(await page.evaluate("document.activeElement.name"), "the form's first field has the focus").to.equal("login");
     const hint = await page.locator("#login-rule").textContent();
     expect(hint).to.match(/1.64.*letters, digits/);
@@ -309,6 +313,9 @@ describe("console accessibility and layout at 1280 and 390 px (real bundled serv
     await page.locator("button:text('Add user')").focus();
     await page.keyboard.press(" ");
     await page.waitForSelector("form.user-form");
+    // The form moves the focus into its first field after it renders (an effect: later on a busy machine);
+    // Escape cancels from inside the form.
+    await page.waitForFunction("document.activeElement !== null && document.activeElement.closest('form.user-form') !== null");
     await page.keyboard.press("Escape");
     await page.waitForSelector("form.user-form", { state: "detached" });
     expect(await page.evaluate("document.activeElement.textContent"), "the focus goes back to Add user").to.equal("Add user");

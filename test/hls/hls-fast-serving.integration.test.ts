@@ -127,7 +127,8 @@ describe("HLS gate: fast serving (memory cache, prepared playlists, ETag, Range,
           [`bytes=${" ".repeat(7_000)}10${" ".repeat(7_000)}-19`, 206],
           [`bytes=${segment.length}${" ".repeat(15_000)}-`, 416],
         ];
-        const medianMs = async (range: string | undefined, status: number) => {
+        // The fastest of 7: a busy machine only ever adds time, while a slow parser costs every request.
+        const fastestMs = async (range: string | undefined, status: number) => {
           const times: number[] = [];
           for (let i = 0; i < 7; i++) {
             const started = process.hrtime.bigint();
@@ -135,12 +136,12 @@ describe("HLS gate: fast serving (memory cache, prepared playlists, ETag, Range,
             times.push(Number(process.hrtime.bigint() - started) / 1e6);
             expect(got.status, JSON.stringify(range?.slice(0, 20))).to.equal(status);
           }
-          return times.sort((a, b) => a - b)[3]!;
+          return Math.min(...times);
         };
-        const plainMs = await medianMs(undefined, 200);
+        const plainMs = await fastestMs(undefined, 200);
         const measured: string[] = [`plain ${plainMs.toFixed(2)} ms`];
         for (const [range, status] of cases) {
-          const ms = await medianMs(range, status);
+          const ms = await fastestMs(range, status);
           measured.push(`${JSON.stringify(range.slice(0, 10))}… ${ms.toFixed(2)} ms`);
           // The goal is under 5 ms on an idle machine; the former regex took 100+ ms per blank-run header.
           expect(ms, measured.join(", ")).to.be.below(Math.max(50, plainMs * 5));
