@@ -181,6 +181,8 @@ interface EdgeProcess {
   /** userId → `time` of its session.end lines, for the victims. */
   victimEnds: Map<string, number>;
   tail: string[];
+  /** The events of its warning and error lines (level ≥ 40), in order. */
+  warnings: string[];
 }
 
 async function main(): Promise<void> {
@@ -311,11 +313,27 @@ async function run(children: ChildProcess[], tmp: string): Promise<void> {
     (await Promise.all(edges.map((e) => cli("HLEN", `{va}:sessions:${e.nodeId}`)))).reduce((sum, n) => sum + Number(n.trim()), 0);
   // Counted in Redis itself (each edge's session hash): the API's list of 10,000 is slow on a loaded machine.
   let seen = 0;
-  await waitUntil(
+  const allInRedis = await waitUntil(
     () => `${SESSIONS} sessions in Redis (last seen: ${seen})`,
     async () => (seen = await sessionsInRedis()) === SESSIONS,
-    60_000,
+    30_000,
+  ).then(
+    () => true,
+    () => false,
   );
+  const downs = await Promise.all(
+    edges.map(async (e) => ((await api(e, "GET", "/api/cluster")).json as { localAdmissions: number }).localAdmissions),
+  );
+  const localAdmissions = downs.reduce((a, b) => a + b, 0);
+  if (!allInRedis) {
+    console.log(
+      `WARNING: ${seen} of ${SESSIONS} admitted sessions are in Redis; admitted on local counts while Redis was marked down: ${localAdmissions}`,
+    );
+    for (const e of edges)
+      console.log(
+        `  edge-${e.index}: ${(await cli("HLEN", `{va}:sessions:${e.nodeId}`)).trim()} in Redis, local admissions ${downs[e.index]}; ${e.warnings.slice(-3).join(" / ")}`,
+      );
+  }
   const listed = (await api(edges[EDGES - 1]!, "GET", "/api/sessions?limit=1")).json as { total: number };
   console.log(
     `opened ${opened.admitted} sessions in ${(opened.ms / 1000).toFixed(1)} s; edge-${EDGES - 1}'s GET /api/sessions total: ${listed.total}`,
@@ -329,6 +347,10 @@ async function run(children: ChildProcess[], tmp: string): Promise<void> {
 
   // --- revocation propagation
   const samplesMs: number[] = [];
+  /** Per round: API call → the command in the stream (the issuing edge lists the sessions it covers first). */
+  const toStreamMs: number[] = [];
+  /** Per ended session: the command in the stream (XADD's id is Redis's clock, ms) → session.end there. */
+  const fromStreamMs: number[] = [];
   for (let r = 0; r < REVOKE_ROUNDS; r++) {
     const issuer = edges[r % EDGES]!;
     const holders = edges.filter((e) => e !== issuer);
@@ -340,8 +362,16 @@ async function run(children: ChildProcess[], tmp: string): Promise<void> {
       () => holders.every((e) => e.victimEnds.has(`victim-${r}`)),
       20_000,
     );
-    for (const e of holders) samplesMs.push(e.victimEnds.get(`victim-${r}`)! - calledAt);
+    const streamId = (await cli("XREVRANGE", "{va}:commands", "+", "-", "COUNT", "1")).split("\n")[0]!.trim();
+    const addedAt = Number(streamId.split("-")[0]);
+    toStreamMs.push(addedAt - calledAt);
+    for (const e of holders) {
+      samplesMs.push(e.victimEnds.get(`victim-${r}`)! - calledAt);
+      fromStreamMs.push(e.victimEnds.get(`victim-${r}`)! - addedAt);
+    }
   }
+  const toStream = percentilesOf(toStreamMs.map((ms) => ms * 1000));
+  const fromStream = percentilesOf(fromStreamMs.map((ms) => ms * 1000));
   const revocation = percentilesOf(samplesMs.map((ms) => ms * 1000));
 
   // --- limit race
@@ -380,11 +410,25 @@ async function run(children: ChildProcess[], tmp: string): Promise<void> {
   const raceExact = raceAdmitted.every((a) => a === RACE_SLOTS) && raceHanging === 0;
   const rows: [string, string, string][] = [
     ["edges ready (parallel start)", `${readySec.toFixed(1)} s`, ""],
-    ["sessions opened", `${opened.admitted} in ${(opened.ms / 1000).toFixed(1)} s`, `${liveAfterQuiet} still live after the quiet window`],
+    [
+      "sessions opened",
+      `${opened.admitted} in ${(opened.ms / 1000).toFixed(1)} s`,
+      `${seen} in Redis after the opening, ${liveAfterQuiet} after the quiet window; ${localAdmissions} admitted on local counts (Redis marked down)`,
+    ],
     [
       "revocation, API call → session.end on the other edge",
       `p50 ${round(revocation.p50Us / 1000, 1)} ms, p99 ${round(revocation.p99Us / 1000, 1)} ms, max ${Math.max(...samplesMs)} ms (${samplesMs.length} sessions)`,
       `target p99 < 200 ms: ${revocation.p99Us / 1000 < 200 ? "met" : "MISSED"}`,
+    ],
+    [
+      "  of which: API call → command in the stream",
+      `p50 ${round(toStream.p50Us / 1000, 1)} ms, max ${Math.max(...toStreamMs)} ms (${toStreamMs.length} calls)`,
+      "the issuing edge reads every other edge's sessions (to answer which it closes) before it publishes",
+    ],
+    [
+      "  and: command in the stream → session.end",
+      `p50 ${round(fromStream.p50Us / 1000, 1)} ms, p99 ${round(fromStream.p99Us / 1000, 1)} ms, max ${Math.max(...fromStreamMs)} ms`,
+      "each edge's blocking XREAD, then the close",
     ],
     [
       `limit race (${RACE_PER_EDGE * EDGES} plays, ${RACE_SLOTS} slots)`,
@@ -437,6 +481,7 @@ async function run(children: ChildProcess[], tmp: string): Promise<void> {
   await ask({ op: "close-all" });
   if (!raceExact)
     throw new Error(`the race admitted ${raceAdmitted.join(", ")} (hanging ${raceHanging}), not exactly ${RACE_SLOTS} each round`);
+  if (!allInRedis) throw new Error(`${SESSIONS - seen} admitted sessions never reached Redis`);
   if (liveAfterQuiet !== SESSIONS) throw new Error(`${liveAfterQuiet} of ${SESSIONS} sessions were live after the quiet window`);
 }
 
@@ -447,7 +492,7 @@ async function startEdge(index: number, tmp: string, children: ChildProcess[], c
     stdio: ["pipe", "pipe", "pipe"],
   });
   children.push(child);
-  const edge: EdgeProcess = { index, nodeId: `edge-${index}`, child, http: 0, api: 0, victimEnds: new Map(), tail: [] };
+  const edge: EdgeProcess = { index, nodeId: `edge-${index}`, child, http: 0, api: 0, victimEnds: new Map(), tail: [], warnings: [] };
   const ready = new Promise<void>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`edge-${index} exited (${code}): ${edge.tail.join("\n")}`)));
     const keep = (line: string) => {
@@ -464,7 +509,11 @@ async function startEdge(index: number, tmp: string, children: ChildProcess[], c
         edge.http = ports.http;
         edge.api = ports.api;
         resolve();
-      } else if (!line.includes('"auth.decision"') && !line.includes('"session.end"')) keep(line);
+      } else if (!line.includes('"auth.decision"') && !line.includes('"session.end"')) {
+        keep(line);
+        const entry = /^\{"level":(\d+),"time":(\d+).*?"event":"([^"]+)"/.exec(line);
+        if (entry !== null && Number(entry[1]) >= 40) edge.warnings.push(`${entry[3]}@${entry[2]}`);
+      }
     });
   });
   const timeout = setTimeout(() => child.kill("SIGKILL"), 180_000);
