@@ -11,7 +11,11 @@ export interface TcpRelay {
   close(): Promise<void>;
 }
 
-export async function startTcpRelay(targetPort: number): Promise<TcpRelay> {
+/**
+ * `replyDelayMs`: every chunk the server sends is passed on that much later (order kept), a slow link
+ * that still answers, so a test can act while a reply is on its way.
+ */
+export async function startTcpRelay(targetPort: number, options: { replyDelayMs?: number } = {}): Promise<TcpRelay> {
   const sockets = new Set<Socket>();
   const makeServer = () =>
     net.createServer((client) => {
@@ -25,7 +29,9 @@ export async function startTcpRelay(targetPort: number): Promise<TcpRelay> {
         });
       }
       client.pipe(upstream);
-      upstream.pipe(client);
+      const delayMs = options.replyDelayMs ?? 0;
+      if (delayMs === 0) upstream.pipe(client);
+      else upstream.on("data", (chunk: Buffer) => setTimeout(() => client.destroyed || client.write(chunk), delayMs));
     });
   let server = makeServer();
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

@@ -74,13 +74,16 @@ export class EdgeCluster implements SharedLimits, ClusterView {
     this.#commands = new CommandStream(this.#lease, keys, config, deps.commandTargets, deps.clock, deps.log);
     this.#views = new ClusterViews(this.#lease, keys, deps.registry, deps.clock);
     this.#uses = new SharedLinkUses(this.#lease, keys, config, deps.clock);
-    // Redis answers again (or this edge's lease lapsed): its sessions and counts first, then the
-    // revocations Redis lost and the commands queued meanwhile.
-    this.#lease.onRecover(async () => {
-      await this.#limits.resync();
-      await this.#commands.recover();
-      return this.#limits.heldCount;
-    });
+    // Redis answers again (or this edge's lease lapsed, or a session admitted meanwhile is missing
+    // there): its sessions and counts first, then the revocations Redis lost and the commands queued meanwhile.
+    this.#lease.onRecover(
+      async () => {
+        await this.#limits.resync();
+        await this.#commands.recover();
+        return this.#limits.heldCount;
+      },
+      () => this.#limits.stale,
+    );
   }
 
   get nodeId(): string {

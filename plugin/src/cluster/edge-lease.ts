@@ -31,6 +31,7 @@ export class EdgeLease {
   readonly #statsTotals: (() => unknown) | undefined;
   readonly leaseMs: number;
   #recover: RecoverEdge = async () => 0;
+  #stale: () => boolean = () => false;
   #link: RedisLink | undefined;
   #up = false;
   #closed = false;
@@ -60,9 +61,13 @@ export class EdgeLease {
     return this.#up;
   }
 
-  /** What a heartbeat runs when Redis answers again; set once, before `start`. */
-  onRecover(recover: RecoverEdge): void {
+  /**
+   * What a heartbeat runs when Redis answers again, or while `stale` says this edge's entries in Redis
+   * miss something (a session admitted during the previous recovery); set once, before `start`.
+   */
+  onRecover(recover: RecoverEdge, stale: () => boolean = () => false): void {
     this.#recover = recover;
+    this.#stale = stale;
   }
 
   /**
@@ -134,7 +139,7 @@ export class EdgeLease {
           number,
           number,
         ];
-        if (!this.#up || Number(live) !== 1) {
+        if (!this.#up || Number(live) !== 1 || this.#stale()) {
           const sessions = await this.#recover();
           if (!this.#up) {
             this.#up = true;

@@ -14,6 +14,10 @@ import { sharedEntryOf } from "./shared-entries.js";
 interface HeldSlot {
   counters: string[];
   json: string;
+  /** The re-registration count when its admission began: a later one may have replaced what it wrote. */
+  generation: number;
+  /** Admitted on this edge's own counts while Redis was away: Redis has nothing of it yet. */
+  local?: boolean;
 }
 
 /**
@@ -31,6 +35,14 @@ export class SharedLimitSlots implements SharedLimits {
   /** Slots asked for by sessions that are not playing yet: they become held when the session plays. */
   readonly #pending = new Map<string, HeldSlot>();
   readonly #held = new Map<string, HeldSlot>();
+  /**
+   * Playing sessions Redis may not hold: admitted on local counts after the latest re-registration took
+   * its list, or admitted by a script that ran before that re-registration replaced this edge's entries
+   * but answered after the list was taken. The next heartbeat re-registers them (`stale`).
+   */
+  readonly #unregistered = new Set<string>();
+  /** Re-registrations begun and ended (each bumps it), so an admission can tell one happened meanwhile. */
+  #generation = 0;
   readonly #unsubscribe: (() => void)[];
   #localAdmissions = 0;
   #refusedWhileDown = 0;
@@ -57,6 +69,11 @@ export class SharedLimitSlots implements SharedLimits {
     return this.#held.size;
   }
 
+  /** Some playing session may be missing in Redis: the next heartbeat should re-register this edge. */
+  get stale(): boolean {
+    return this.#unregistered.size > 0;
+  }
+
   /** Viewers admitted on local counts, and refused, while Redis was away. */
   counters(): { localAdmissions: number; refusedWhileDown: number } {
     return { localAdmissions: this.#localAdmissions, refusedWhileDown: this.#refusedWhileDown };
@@ -67,9 +84,10 @@ export class SharedLimitSlots implements SharedLimits {
     const slot: HeldSlot = {
       counters: limits.map((l) => this.#keys.counter(l.kind, l.value)),
       json: JSON.stringify(sharedEntryOf(session, facts, this.#clock.now())),
+      generation: this.#generation,
     };
     this.#pending.set(session.id, slot);
-    if (!this.#lease.up) return this.#whileDown(session.id);
+    if (!this.#lease.up) return this.#whileDown(session.id, slot);
     try {
       let taken = await this.#takeScript(session.id, slot, limits);
       if (taken === -1) {
@@ -85,7 +103,7 @@ export class SharedLimitSlots implements SharedLimits {
       return { outcome: "admitted" };
     } catch (error) {
       this.#lease.markDown(error);
-      return this.#whileDown(session.id);
+      return this.#whileDown(session.id, slot);
     }
   }
 
@@ -100,7 +118,15 @@ export class SharedLimitSlots implements SharedLimits {
     const keys = [this.#keys.nodes, this.#keys.sessionsOf(nodeId), this.#keys.countersOf(nodeId), ...counterKeys];
     const pairs = [...counts].flatMap(([key, n]) => [String(4 + counterKeys.indexOf(key)), String(n)]);
     const sessions = [...this.#held].flatMap(([id, slot]) => [id, slot.json]);
-    await runScript(link.commands, RESYNC, keys, [nodeId, String(this.#lease.leaseMs), String(counts.size), ...pairs, ...sessions]);
+    // The list is taken: what plays from now on without a script of its own after this one is re-registered later.
+    this.#generation++;
+    this.#unregistered.clear();
+    try {
+      await runScript(link.commands, RESYNC, keys, [nodeId, String(this.#lease.leaseMs), String(counts.size), ...pairs, ...sessions]);
+    } finally {
+      // A script retried after NOSCRIPT may run after admissions sent meanwhile: those are re-registered too.
+      this.#generation++;
+    }
   }
 
   /** Stops following the session store. */
@@ -108,8 +134,9 @@ export class SharedLimitSlots implements SharedLimits {
     for (const off of this.#unsubscribe) off();
   }
 
-  #whileDown(id: string): SharedAdmission {
+  #whileDown(id: string, slot: HeldSlot): SharedAdmission {
     if (this.#onRedisDown === "local") {
+      slot.local = true;
       this.#localAdmissions++;
       return { outcome: "local" };
     }
@@ -129,12 +156,15 @@ export class SharedLimitSlots implements SharedLimits {
     if (slot === undefined) return;
     this.#pending.delete(session.id);
     this.#held.set(session.id, slot);
+    if (slot.local === true || slot.generation !== this.#generation) this.#unregistered.add(session.id);
   }
 
   #onEnded(session: ViewerSession): void {
     this.#pending.delete(session.id);
     const slot = this.#held.get(session.id);
     this.#held.delete(session.id);
+    // Redis may not count it: giving back a slot it never took would undercount the limits.
+    if (this.#unregistered.delete(session.id)) return;
     if (slot !== undefined) this.#release(session.id, slot);
   }
 
