@@ -1,5 +1,5 @@
 import type { Clock } from "../core/clock.js";
-import type { SharedSessionSnapshot } from "../core/cluster-seams.js";
+import type { CoveredSession, SharedSessionSnapshot } from "../core/cluster-seams.js";
 import type { SessionStore } from "../core/session-store.js";
 import { snapshotOf } from "../core/viewer-session.js";
 import type { ClusterKeys } from "./cluster-keys.js";
@@ -8,10 +8,17 @@ import type { EdgeLease } from "./edge-lease.js";
 import { pairsOf } from "./redis-replies.js";
 import { credentialKeysOfEntry, parseSharedSession } from "./shared-entries.js";
 
+/** One entry of another edge's session list, with its credentials' keys; nothing for an entry that is not one. */
+function coveredSessionOf(json: string, node: string): CoveredSession[] {
+  const session = parseSharedSession(json, node);
+  if (session === undefined) return [];
+  return [{ ...session, credentialKeys: credentialKeysOfEntry(json)?.keys ?? [] }];
+}
+
 /**
  * ClusterViews reads what every live edge published, for the API and the console: the sessions of all
- * edges (this edge's read locally, so its bytes are current), the credential keys of the others'
- * sessions (a revocation names the sessions it closes), and each edge's statistics totals. Read only:
+ * edges (this edge's read locally, so its bytes are current), the others' sessions with their credentials'
+ * keys just before a command (a revocation names the sessions it closes), and each edge's statistics totals. Read only:
  * while Redis is away each view answers undefined (or nothing) at once.
  */
 export class ClusterViews {
@@ -48,25 +55,40 @@ export class ClusterViews {
     }
   }
 
-  /** The credential keys of other edges' sessions, by session id (a credential revocation names the sessions it closes). */
-  async tokenDigests(): Promise<Map<string, string[]>> {
-    const out = new Map<string, string[]>();
+  /**
+   * The other live edges' sessions with their credentials' keys, and `then` (a publish) sent right behind
+   * the reads on the same connection, before their answers come: Redis runs the reads first, so they show
+   * what was there just before, and `then` waits for no answer. While Redis is away: `then` alone, undefined.
+   */
+  async othersThen(then: () => Promise<void>): Promise<CoveredSession[] | undefined> {
     const link = this.#lease.link;
-    if (!this.#lease.up || link === undefined) return out;
+    if (!this.#lease.up || link === undefined) {
+      await then();
+      return undefined;
+    }
+    let reads: Promise<string[][]>;
+    let others: string[];
     try {
-      const nodes = ((await runScript(link.commands, LIVE_NODES, [this.#keys.nodes], [])) as string[]).filter(
-        (n) => n !== this.#lease.nodeId,
-      );
-      for (const node of nodes) {
-        for (const json of (await link.commands.call(["HVALS", this.#keys.sessionsOf(node)])) as string[]) {
-          const entry = credentialKeysOfEntry(json);
-          if (entry !== undefined) out.set(entry.id, entry.keys);
-        }
-      }
+      const nodes = (await runScript(link.commands, LIVE_NODES, [this.#keys.nodes], [])) as string[];
+      others = nodes.filter((n) => n !== this.#lease.nodeId);
+      reads = Promise.all(others.map((n) => link.commands.call(["HVALS", this.#keys.sessionsOf(n)]) as Promise<string[]>));
     } catch (error) {
       this.#lease.markDown(error);
+      await then();
+      return undefined;
     }
-    return out;
+    // Sent now, in this tick: behind the reads on the wire.
+    const sent = then();
+    let lists: string[][];
+    try {
+      lists = await reads;
+    } catch (error) {
+      this.#lease.markDown(error);
+      await sent;
+      return undefined;
+    }
+    await sent;
+    return lists.flatMap((values, i) => values.flatMap((json) => coveredSessionOf(json, others[i]!)));
   }
 
   /** Every live edge and how many sessions it shares (one HLEN each, no session read), or undefined while Redis is away. */

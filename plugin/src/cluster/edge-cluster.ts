@@ -2,6 +2,7 @@ import type { Clock } from "../core/clock.js";
 import type {
   ClusterStatus,
   ClusterView,
+  CoveredSession,
   EdgeCommand,
   LimitKey,
   SharedAdmission,
@@ -160,9 +161,9 @@ export class EdgeCluster implements SharedLimits, ClusterView {
     return this.#views.sessions();
   }
 
-  /** The credential keys of other edges' sessions, by session id (a credential revocation names the sessions it closes). */
-  tokenDigests(): Promise<Map<string, string[]>> {
-    return this.#views.tokenDigests();
+  /** Sends a command to every other edge right behind a read of their sessions (`ClusterView.publishAfterRead`). */
+  publishAfterRead(command: EdgeCommand): Promise<CoveredSession[] | undefined> {
+    return this.#views.othersThen(() => this.#commands.publish(command));
   }
 
   /** Every live edge with its shared sessions' count. */

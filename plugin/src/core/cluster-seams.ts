@@ -55,6 +55,9 @@ export type EdgeCommand =
 /** A live session as any edge sees it: its snapshot and the edge (`node`) it plays on. */
 export type SharedSessionSnapshot = SessionSnapshot & { node: string };
 
+/** Another edge's session as a command finds it: its snapshot and its credentials' keys (`t` of its entry). */
+export type CoveredSession = SharedSessionSnapshot & { credentialKeys: readonly string[] };
+
 /** What the edge's cluster link reports (API and /metrics). */
 export interface ClusterStatus {
   node: string;
@@ -74,7 +77,14 @@ export interface ClusterView {
   readonly leaseMs: number;
   status(): ClusterStatus;
   sessions(): Promise<SharedSessionSnapshot[] | undefined>;
-  tokenDigests(): Promise<Map<string, string[]>>;
+  /**
+   * Sends a command (already applied here) to every other edge and answers what it finds there: the other
+   * edges' sessions as Redis held them just before, each with the keys of the credentials it came in with.
+   * The reads go out first and the command right behind them on the same connection, so the command waits
+   * for no answer (its time to reach the other edges does not grow with their sessions). Undefined while
+   * Redis is away (the command is then queued).
+   */
+  publishAfterRead(command: EdgeCommand): Promise<CoveredSession[] | undefined>;
   statsByNode(): Promise<Record<string, unknown> | undefined>;
   /** Every live edge with its shared sessions' count, or undefined while Redis is away. */
   edges(): Promise<{ node: string; sessions: number }[] | undefined>;

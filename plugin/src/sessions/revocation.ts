@@ -1,11 +1,5 @@
 import type { Clock } from "../core/clock.js";
-import {
-  REVOCATION_KINDS,
-  type ClusterView,
-  type EdgeCommand,
-  type RevocationKind,
-  type SharedSessionSnapshot,
-} from "../core/cluster-seams.js";
+import { REVOCATION_KINDS, type ClusterView, type EdgeCommand, type CoveredSession, type RevocationKind } from "../core/cluster-seams.js";
 import type { Logger } from "../core/log.js";
 import type { SessionStore } from "../core/session-store.js";
 import type { ViewerSession } from "../core/viewer-session.js";
@@ -35,29 +29,33 @@ export function sessionsOfUser(registry: SessionStore, user: string): ViewerSess
 
 /**
  * Runs a command on this edge, then on every other edge (through Redis when clustered). Returns the ids
- * of the sessions it closes: this edge's, and the other edges' that it covers as Redis lists them.
+ * of the sessions it closes: this edge's, and the other edges' that it covers as Redis listed them just
+ * before the command went out.
  */
 export async function runEverywhere(deps: RevocationDeps, command: EdgeCommand): Promise<string[]> {
-  const remote = await remoteSessionsCoveredBy(deps.cluster, command);
   const closed = applyEdgeCommand(deps.targets, command);
-  await deps.cluster?.publish(command);
-  return [...new Set([...closed, ...remote])];
+  const cluster = deps.cluster;
+  if (cluster === undefined) return closed;
+  if (command.op === "lift") {
+    await cluster.publish(command);
+    return closed;
+  }
+  const others = (await cluster.publishAfterRead(command)) ?? [];
+  return [...new Set([...closed, ...others.filter(coveredBy(command)).map((s) => s.id)])];
 }
 
-/** The other edges' sessions a command will close (none without a cluster, or while Redis is away). */
-async function remoteSessionsCoveredBy(cluster: ClusterView | undefined, command: EdgeCommand): Promise<string[]> {
-  if (cluster === undefined || command.op === "lift") return [];
-  const others = ((await cluster.sessions()) ?? []).filter((s) => s.node !== cluster.nodeId);
-  const byUser = (user: string) => (s: SharedSessionSnapshot) => s.userId === user || s.name === user;
+/** Whether a command (not a lift) closes another edge's session. */
+function coveredBy(command: Exclude<EdgeCommand, { op: "lift" }>): (s: CoveredSession) => boolean {
+  const ofUser = (user: string) => (s: CoveredSession) => s.userId === user || s.name === user;
   switch (command.op) {
     case "close-session":
-      return others.filter((s) => s.id === command.id).map((s) => s.id);
+      return (s) => s.id === command.id;
     case "close-user":
-      return others.filter(byUser(command.user)).map((s) => s.id);
+      return ofUser(command.user);
     case "revoke":
-      if (command.kind === "user") return others.filter(byUser(command.key)).map((s) => s.id);
-      if (command.kind === "ip") return others.filter((s) => s.ip === command.key).map((s) => s.id);
-      return [...(await cluster.tokenDigests())].filter(([, keys]) => keys.includes(command.key)).map(([id]) => id);
+      if (command.kind === "user") return ofUser(command.key);
+      if (command.kind === "ip") return (s) => s.ip === command.key;
+      return (s) => s.credentialKeys.includes(command.key);
   }
 }
 
