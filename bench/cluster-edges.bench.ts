@@ -423,7 +423,7 @@ async function run(children: ChildProcess[], tmp: string): Promise<void> {
     [
       "  of which: API call → command in the stream",
       `p50 ${round(toStream.p50Us / 1000, 1)} ms, max ${Math.max(...toStreamMs)} ms (${toStreamMs.length} calls)`,
-      "the issuing edge reads every other edge's sessions (to answer which it closes) before it publishes",
+      "the issuing edge's read of the other edges' sessions and the publish go out together (the publish waits for no answer)",
     ],
     [
       "  and: command in the stream → session.end",
