@@ -8,7 +8,7 @@ import type { ConnectionPort, RequestFields } from "../../gate/connection-port.j
 import type { Decision } from "../../core/decision.js";
 import { endAdmission } from "../../gate/session-end.js";
 import type { GateContext } from "../../gate/gate-context.js";
-import { closeConnection, isConnectionGone, protocolOf, refusePlay } from "./nms-connection.js";
+import { closeConnection, isConnectionGone, protocolOf, refusePlay, releaseViewerTagBuffer } from "./nms-connection.js";
 import { playFieldsOf } from "./nms-play-request.js";
 import { hookMapSet } from "./map-set-hook.js";
 import type { Nms4Internals } from "./nms4-internals.js";
@@ -98,6 +98,7 @@ export class PlayGate {
     if (session.ip === "") return originals.postPlay(session);
     const protocol = protocolOf(session);
     if (protocol === null) return "viewer authorization: unsupported play protocol";
+    releaseViewerTagBuffer(session);
     let port: ConnectionPort;
     try {
       port = this.#portOf(broadcast, originals, session, protocol);
