@@ -5,7 +5,7 @@
 // report their connect time and first byte on the same clock (`performance.timeOrigin` + `now()`).
 import type { Server, IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
-import type BroadcastServer from "node-media-server/src/server/broadcast_server.js";
+import type { BaseSession } from "../test/helpers/nms4-internals.js";
 
 /** A viewer as the client process saw it: its local port and when it connected and got its first byte. */
 export interface ClientTimes {
@@ -21,7 +21,10 @@ interface ServerMarks {
   writtenAt?: number;
 }
 
-type Broadcast = Pick<BroadcastServer, "postPlay">;
+/** The part of NMS's `BroadcastServer` marked here. */
+interface Broadcast {
+  postPlay: (session: BaseSession) => string | null;
+}
 
 /** Wall-clock milliseconds comparable between processes on one machine. */
 export const wallMs = (): number => performance.timeOrigin + performance.now();
