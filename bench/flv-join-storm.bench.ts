@@ -4,7 +4,9 @@
 // (this file, started with `clients`): each records the time from its connect to the first media byte,
 // or a refusal, or nothing (hanging) within 15 s, and then leaves. Prints first-byte p50/p99 per side and the ratios
 // against the targets (p50 ≤ 1.5×, p99 ≤ 1.3× stock NMS's, no viewer left hanging).
-// VA_BENCH_STORM_VIEWERS / VA_BENCH_STORM_ROUNDS change the size.
+// VA_BENCH_STORM_VIEWERS / VA_BENCH_STORM_ROUNDS change the size. VA_BENCH_STORM_PHASES=1 also prints, per
+// storm, where the wait went (bench/storm-phases.ts): connect → NMS's request event → the stream's postPlay
+// (the plugin's hold) → the release into NMS's own postPlay → the client's first byte.
 import http from "node:http";
 import { fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -12,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { WebSocket } from "ws";
+import { StormPhases, wallMs, type ClientTimes } from "./storm-phases.js";
 
 const VIEWERS = Number(process.env.VA_BENCH_STORM_VIEWERS ?? 1500);
 const ROUNDS = Number(process.env.VA_BENCH_STORM_ROUNDS ?? 4);
@@ -19,6 +22,7 @@ const SPREAD_MS = 2000;
 const HANG_MS = 15_000;
 const TOKEN = "bench-storm-token";
 const TARGETS = { p50Factor: 1.5, p99Factor: 1.3 };
+const PHASES = process.env.VA_BENCH_STORM_PHASES === "1";
 
 type Kind = "http" | "ws";
 /** One storm as the client process saw it. */
@@ -26,6 +30,8 @@ interface StormResult {
   firstByteMs: number[];
   refused: number;
   hanging: number;
+  /** Each viewer's port, connect and first byte on the wall clock (with PHASES). */
+  clients: ClientTimes[];
 }
 
 if (process.argv[2] === "clients") {
@@ -38,7 +44,7 @@ if (process.argv[2] === "clients") {
 
 /** Opens the viewers evenly over SPREAD_MS; each settles at its first byte, a refusal, or HANG_MS. */
 async function storm(port: number, kind: Kind, query: string, count: number): Promise<StormResult> {
-  const result: StormResult = { firstByteMs: [], refused: 0, hanging: 0 };
+  const result: StormResult = { firstByteMs: [], refused: 0, hanging: 0, clients: [] };
   const viewers: Promise<void>[] = [];
   const openedAt = performance.now();
   for (let i = 0; i < count; i++) {
@@ -48,14 +54,18 @@ async function storm(port: number, kind: Kind, query: string, count: number): Pr
     viewers.push(
       new Promise<void>((resolve) => {
         const started = performance.now();
+        const connectAt = wallMs();
+        let localPort = 0;
         let settled = false;
         let close = () => {};
         const settle = (outcome: "byte" | "refused" | "hanging") => {
           if (settled) return;
           settled = true;
           clearTimeout(hang);
-          if (outcome === "byte") result.firstByteMs.push(performance.now() - started);
-          else result[outcome]++;
+          if (outcome === "byte") {
+            result.firstByteMs.push(performance.now() - started);
+            if (PHASES) result.clients.push({ port: localPort, connectAt, firstByteAt: wallMs() });
+          } else result[outcome]++;
           // Measured: the viewer leaves, so 1,500 media fan-outs do not load this process or the server past the join.
           close();
           resolve();
@@ -67,10 +77,12 @@ async function storm(port: number, kind: Kind, query: string, count: number): Pr
             res.on("data", () => settle("byte"));
             res.on("end", () => settle("refused"));
           });
+          req.on("socket", (socket) => socket.once("connect", () => (localPort = socket.localPort ?? 0)));
           req.on("error", () => settle("refused"));
           close = () => req.destroy();
         } else {
           const ws = new WebSocket(`ws://127.0.0.1:${port}/live/storm.flv${query}`);
+          ws.on("upgrade", (res) => (localPort = res.socket.localPort ?? 0));
           ws.on("message", () => settle("byte"));
           ws.on("close", () => settle("refused"));
           ws.on("error", () => settle("refused"));
@@ -85,7 +97,7 @@ async function storm(port: number, kind: Kind, query: string, count: number): Pr
 
 async function main(): Promise<void> {
   const { default: NodeMediaServer } = await import("node-media-server");
-  const { nmsLogger } = await import("../test/helpers/nms4-internals.js");
+  const { nmsLogger, Context } = await import("../test/helpers/nms4-internals.js");
   const { runNms, attachViewerAuth } = await import("../plugin/src/index.js");
   const { publishTestPattern } = await import("../test/helpers/ffmpeg.js");
   const { report, round } = await import("./bench-stats.js");
@@ -94,6 +106,8 @@ async function main(): Promise<void> {
   const nms = new NodeMediaServer({ bind: "127.0.0.1", rtmp: { port: "0" }, http: { port: "0" }, store: { path: store } });
   nmsLogger.level = "error"; // NMS's constructor sets "debug": 3,000 play lines would be part of the storm
   const ports = await runNms(nms);
+  const phases = PHASES ? new StormPhases() : undefined;
+  phases?.watchServer(nms.httpServer.httpServer!);
   const publisher = publishTestPattern(`rtmp://127.0.0.1:${ports.rtmp}/live/storm`);
   const clients = fork(new URL(import.meta.url).pathname, ["clients"], { execArgv: ["--import", "tsx"] });
   const runStorm = (kind: Kind, query: string, viewers = VIEWERS) =>
@@ -109,6 +123,8 @@ async function main(): Promise<void> {
       if (tries > 20) throw new Error("the publisher never went on air");
       await new Promise((r) => setTimeout(r, 500));
     }
+    const broadcast = Context.broadcasts.get("/live/storm");
+    if (phases !== undefined && broadcast !== undefined) phases.watchRelease(broadcast);
     const results = {
       http: { stock: [] as StormResult[], gated: [] as StormResult[] },
       ws: { stock: [] as StormResult[], gated: [] as StormResult[] },
@@ -124,11 +140,15 @@ async function main(): Promise<void> {
               })
             : undefined;
         const query = side === "gated" ? `?token=${TOKEN}` : "";
+        const unwatch = phases !== undefined && broadcast !== undefined ? phases.watchEntry(broadcast) : undefined;
         for (const kind of ["http", "ws"] as const) {
+          phases?.clear();
           const result = await runStorm(kind, query);
           if (r > 0) results[kind][side].push(result);
+          if (r > 0 && phases !== undefined) report(`phases r${r} ${side} ${kind} (p50/p99 ms)`, phases.summary(result.clients));
           await new Promise((r) => setTimeout(r, 2000)); // the closed viewers' sessions end
         }
+        unwatch?.();
         await auth?.detach();
       }
     }

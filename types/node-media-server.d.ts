@@ -145,6 +145,12 @@ declare module "node-media-server/src/protocol/flv.js" {
   /** An FLV tag parser (protocol/flv.js), fed by HTTP-FLV and WS-FLV sessions. */
   class Flv {
     parserData(buffer: Buffer): string | null;
+    /** The tag being parsed; 1 MiB, zeroed, from the constructor on, grown when a tag is larger than it. */
+    parserTagData: Buffer;
+    /** The size of `parserTagData`; a tag larger than it makes the parser allocate `2 × size` and copy. */
+    parserTagCapacity: number;
+    /** Bytes of the current tag copied so far. */
+    parserTagBytes: number;
   }
   export = Flv;
 }

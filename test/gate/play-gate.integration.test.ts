@@ -117,6 +117,23 @@ describe("play gate: real NMS, real ffmpeg publisher and players", function () {
     });
   });
 
+  it("an HTTP-FLV or WS-FLV viewer's NMS session keeps no FLV tag buffer (NMS allocates 1 MiB for a publisher's tags)", async () => {
+    step.delayMs = 0;
+    step.verdict = { verdict: "allow", reason: "scripted allow" };
+    const viewerParsers = () =>
+      [...Context.sessions.values()]
+        .filter((s) => s.protocol === "flv" && !s.isPublisher)
+        .map((s) => s.flv as { parserTagCapacity: number; parserTagData: Buffer });
+    for (const play of [() => httpGetFor(flvUrl(), 1500), () => wsReadFor(wsUrl(), 1500)]) {
+      const playing = play();
+      const [parser] = await waitFor("an FLV viewer playing", () => (viewerParsers().length === 1 ? viewerParsers() : undefined), 5000);
+      expect(parser!.parserTagCapacity).to.equal(0);
+      expect(parser!.parserTagData.length).to.equal(0);
+      await playing;
+      await waitFor("the FLV viewer gone", () => (viewerParsers().length === 0 ? true : undefined), 5000);
+    }
+  });
+
   describe("the viewer leaves while the chain runs: nothing sent, nothing thrown, session released", () => {
     beforeEach(() => {
       step.delayMs = 1000;

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import ipaddr from "ipaddr.js";
 import { isLoopback, parseIpAddress, parseNmsSessionAddress } from "../../plugin/src/net/ip-address.js";
 
 describe("ip-address", () => {
@@ -9,6 +10,23 @@ describe("ip-address", () => {
   it("rejects malformed IPv4", () => {
     for (const bad of ["256.1.1.1", "1.2.3", "1.2.3.4.5", "01.2.3.4", "1.2.3.-4", "", "a.b.c.d", "1.2.3.4 5"]) {
       expect(parseIpAddress(bad), bad).to.equal(null);
+    }
+  });
+
+  it("the dotted-quad fast path gives what ipaddr.js gives, for edge octets and near misses", () => {
+    const reference = (text: string) => {
+      if (!ipaddr.IPv4.isValidFourPartDecimal(text)) return null;
+      const [a = 0, b = 0, c = 0, d = 0] = ipaddr.IPv4.parse(text).octets;
+      return { family: 4, value: ((a << 24) | (b << 16) | (c << 8) | d) >>> 0, text: ipaddr.IPv4.parse(text).toString() };
+    };
+    const octets = ["0", "1", "9", "10", "99", "100", "199", "249", "255", "256", "300", "999", "00", "01", "001", "1000"];
+    for (const o of octets) {
+      for (const text of [`${o}.0.0.1`, `127.${o}.0.1`, `10.0.${o}.1`, `192.168.1.${o}`, `${o}.${o}.${o}.${o}`]) {
+        expect(parseIpAddress(text), text).to.deep.equal(reference(text));
+      }
+    }
+    for (const text of ["1.2.3.4\n", " 1.2.3.4", "1.2.3.4 ", "1..2.3", "1.2.3.4.", "+1.2.3.4", "1.2.3.0x4", "１.2.3.4"]) {
+      expect(parseIpAddress(text), JSON.stringify(text)).to.equal(null);
     }
   });
 

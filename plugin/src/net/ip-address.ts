@@ -15,6 +15,14 @@ export type IpAddress =
  * no `1.2.3` shorthand), as a socket or an operator writes it.
  */
 export function parseIpAddress(input: string): IpAddress | null {
+  const dotted = DOTTED_QUAD.exec(input);
+  if (dotted !== null) {
+    // Fast path for the common case (every play and HLS request parses its peer): a canonical dotted quad
+    // is the address ipaddr.js would parse, with the same octets and text; anything else goes to it below.
+    const [a, b, c, d] = [Number(dotted[1]), Number(dotted[2]), Number(dotted[3]), Number(dotted[4])];
+    if (a <= 255 && b <= 255 && c <= 255 && d <= 255)
+      return { family: 4, value: ((a << 24) | (b << 16) | (c << 8) | d) >>> 0, text: input };
+  }
   let text = input;
   if (text.startsWith("[") && text.endsWith("]")) text = text.slice(1, -1);
   if (ipaddr.IPv4.isValidFourPartDecimal(text)) return ipv4(ipaddr.IPv4.parse(text));
@@ -27,6 +35,9 @@ export function parseIpAddress(input: string): IpAddress | null {
   v6.zoneId = undefined;
   return { family: 6, value, text: v6.toRFC5952String() };
 }
+
+/** Four decimal octets without leading zeros (ipaddr.js's four-part decimal form, canonical). */
+const DOTTED_QUAD = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
 
 /**
  * Parses NMS's session address, which is `remoteAddress + ":" + remotePort` with IPv6 unbracketed

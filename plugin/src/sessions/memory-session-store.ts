@@ -191,8 +191,10 @@ export class MemorySessionStore implements SessionStore {
   }
 
   subscribe(event: SessionEvent, listener: (session: ViewerSession) => void): () => void {
-    this.#listeners[event].add(listener);
-    return () => this.#listeners[event].delete(listener);
+    // Guarded once here, not at every announce: each session opens, plays and ends through these.
+    const safe = guarded(this.#log, "session.listener_failed", listener);
+    this.#listeners[event].add(safe);
+    return () => this.#listeners[event].delete(safe);
   }
 
   get size(): number {
@@ -245,7 +247,7 @@ export class MemorySessionStore implements SessionStore {
 
   /** Every subscriber runs guarded: otherwise the first one to throw skips the rest and throws into the protocol code that ended the session. */
   #announce(event: SessionEvent, session: ViewerSession): void {
-    for (const listener of [...this.#listeners[event]]) guarded(this.#log, "session.listener_failed", listener)(session);
+    for (const listener of [...this.#listeners[event]]) listener(session);
   }
 }
 

@@ -1,4 +1,5 @@
 import type BaseSession from "node-media-server/src/session/base_session.js";
+import type Flv from "node-media-server/src/protocol/flv.js";
 import type { ServerResponse } from "node:http";
 import type { WebSocket } from "ws";
 import type { Protocol } from "../../core/auth-request.js";
@@ -47,6 +48,23 @@ export function refusePlay(session: BaseSession, decision: Decision): void {
   } else if (res !== undefined) {
     refuseHttp(res, decision.verdict === "deny" ? decision.redirectUrl : undefined);
   }
+}
+
+const NO_TAG = Buffer.alloc(0);
+
+/**
+ * Gives back the FLV tag buffer NMS 4.4.3 allocates for every HTTP-FLV and WS-FLV session (1 MiB,
+ * zeroed, in the `Flv` constructor), which a viewer never fills: it is the parser of what a publisher
+ * sends. Given back as the play enters the gate, it dies young instead of living as long as the viewer:
+ * 1,000 viewers held 1 GB of it, and in a join storm those buffers kept V8 running full collections.
+ * Safe without the input shield too: NMS's parser grows the buffer again for a tag larger than it.
+ */
+export function releaseViewerTagBuffer(session: BaseSession): void {
+  if (session.protocol !== "flv" || session.isPublisher) return;
+  const flv = session.flv as Flv | undefined;
+  if (flv === undefined || flv.parserTagBytes !== 0 || !Buffer.isBuffer(flv.parserTagData)) return;
+  flv.parserTagData = NO_TAG;
+  flv.parserTagCapacity = 0;
 }
 
 /** Cuts a playing viewer off now (API close, revocation, deny on re-check). */

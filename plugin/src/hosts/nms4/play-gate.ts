@@ -4,10 +4,11 @@ import { NmsIncompatibleError } from "../../core/errors.js";
 import type { ViewerSession } from "../../core/viewer-session.js";
 import type { Protocol } from "../../core/auth-request.js";
 import { admit } from "../../gate/admission.js";
-import type { ConnectionPort } from "../../gate/connection-port.js";
+import type { ConnectionPort, RequestFields } from "../../gate/connection-port.js";
+import type { Decision } from "../../core/decision.js";
 import { endAdmission } from "../../gate/session-end.js";
 import type { GateContext } from "../../gate/gate-context.js";
-import { closeConnection, isConnectionGone, protocolOf, refusePlay } from "./nms-connection.js";
+import { closeConnection, isConnectionGone, protocolOf, refusePlay, releaseViewerTagBuffer } from "./nms-connection.js";
 import { playFieldsOf } from "./nms-play-request.js";
 import { hookMapSet } from "./map-set-hook.js";
 import type { Nms4Internals } from "./nms4-internals.js";
@@ -97,6 +98,7 @@ export class PlayGate {
     if (session.ip === "") return originals.postPlay(session);
     const protocol = protocolOf(session);
     if (protocol === null) return "viewer authorization: unsupported play protocol";
+    releaseViewerTagBuffer(session);
     let port: ConnectionPort;
     try {
       port = this.#portOf(broadcast, originals, session, protocol);
@@ -111,21 +113,24 @@ export class PlayGate {
 
   /** The play as a connection port: NMS 4's session, its fields decoded once, refused or resumed through NMS's own `postPlay`. */
   #portOf(broadcast: BroadcastServer, originals: Originals, session: BaseSession, protocol: Protocol): ConnectionPort {
-    const viewers = this.#viewers;
-    return {
+    return new Nms4PlayPort(
+      this,
+      broadcast,
+      originals,
+      session,
       protocol,
-      app: session.streamApp,
-      channel: session.streamName,
-      checksPlayFields: true,
-      fields: playFieldsOf(session, protocol, this.#ctx.addressRules.trustedProxies),
-      transport: { bytesOut: () => session.outBytes, close: () => closeConnection(session) },
-      isGone: () => isConnectionGone(session),
-      isStillGated: () => this.#attached && this.#wrapped.get(broadcast) === originals,
-      opened: (viewer) => viewers.set(session, viewer),
-      refuse: (decision) => refusePlay(session, decision),
-      cut: () => safely(() => closeConnection(session)),
-      play: () => originals.postPlay(session),
-    };
+      playFieldsOf(session, protocol, this.#ctx.addressRules.trustedProxies),
+    );
+  }
+
+  /** The viewer session of an NMS session, kept for `donePlay` (see `Nms4PlayPort.opened`). */
+  rememberViewer(session: BaseSession, viewer: ViewerSession): void {
+    this.#viewers.set(session, viewer);
+  }
+
+  /** True while this gate is attached and still holds the broadcast's play path it wrapped with `originals`. */
+  gates(broadcast: BroadcastServer, originals: Originals): boolean {
+    return this.#attached && this.#wrapped.get(broadcast) === originals;
   }
 
   #donePlay(broadcast: BroadcastServer, originals: Originals, session: BaseSession): void {
@@ -143,6 +148,80 @@ export function assertNmsShape({ Context, BroadcastServer }: Nms4Internals): voi
     if (!Object.hasOwn(probe, field) || typeof probe[field] !== "function") {
       throw new NmsIncompatibleError(`BroadcastServer.${field} is not an instance function`);
     }
+  }
+}
+
+/**
+ * One NMS 4 play as the admission pipeline's `ConnectionPort`. A class, not an object of closures: a
+ * join storm opens thousands of plays a second on the one thread that also accepts and parses them, and
+ * ten closures per play (each named by the build's `keepNames`) were a measurable part of a play's cost.
+ */
+class Nms4PlayPort implements ConnectionPort {
+  readonly checksPlayFields = true;
+  readonly app: string;
+  readonly channel: string;
+  readonly transport: ConnectionPort["transport"];
+  readonly #gate: PlayGate;
+  readonly #broadcast: BroadcastServer;
+  readonly #originals: Originals;
+  readonly #session: BaseSession;
+
+  constructor(
+    gate: PlayGate,
+    broadcast: BroadcastServer,
+    originals: Originals,
+    session: BaseSession,
+    readonly protocol: Protocol,
+    readonly fields: RequestFields,
+  ) {
+    this.#gate = gate;
+    this.#broadcast = broadcast;
+    this.#originals = originals;
+    this.#session = session;
+    this.app = session.streamApp;
+    this.channel = session.streamName;
+    this.transport = new Nms4Transport(session);
+  }
+
+  opened(viewer: ViewerSession): void {
+    this.#gate.rememberViewer(this.#session, viewer);
+  }
+
+  isGone(): boolean {
+    return isConnectionGone(this.#session);
+  }
+
+  isStillGated(): boolean {
+    return this.#gate.gates(this.#broadcast, this.#originals);
+  }
+
+  refuse(decision: Decision): void {
+    refusePlay(this.#session, decision);
+  }
+
+  cut(): void {
+    safely(() => closeConnection(this.#session));
+  }
+
+  play(): string | null {
+    return this.#originals.postPlay(this.#session);
+  }
+}
+
+/** How the session store reads an NMS play's bytes and cuts it off. */
+class Nms4Transport {
+  readonly #session: BaseSession;
+
+  constructor(session: BaseSession) {
+    this.#session = session;
+  }
+
+  bytesOut(): number {
+    return this.#session.outBytes;
+  }
+
+  close(): void {
+    closeConnection(this.#session);
   }
 }
 
