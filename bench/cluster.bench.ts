@@ -2,7 +2,7 @@
 // made on one edge reaches another. A real redis-server on a free loopback port (started here, no
 // persistence); the baseline (the in-memory limiter) is measured in the same run.
 //
-// Goals: the Redis path adds at most 1 ms p99 per decision; a revocation reaches the other
+// Goals: the Redis path adds at most 1 ms p99 per decision (the median of ROUNDS alternating rounds); a revocation reaches the other
 // edge in under 200 ms p99.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -24,6 +24,7 @@ import {
 import { percentilesOf, report, round, timeEach } from "./bench-stats.js";
 
 const DECISIONS = 5000;
+const ROUNDS = Number(process.env.VA_BENCH_CLUSTER_ROUNDS ?? 5);
 const REVOCATIONS = 300;
 const log = createLogger("warn");
 
@@ -79,21 +80,29 @@ async function decisionTime(): Promise<void> {
   const shared = await edge("bench-a");
   const link = await openRedisLink(`redis://127.0.0.1:${port}`, 1000, log);
   while ((await link.commands.call(["PING"]).catch(() => undefined)) === undefined) await new Promise((r) => setTimeout(r, 20));
-  const base = await timeEach(DECISIONS, (i) => admitAndLeave(memory, i));
-  const withRedis = await timeEach(DECISIONS, (i) => admitAndLeave(shared, i));
-  // The floor under any Redis path on this machine right now: one bare round trip.
-  const ping = await timeEach(DECISIONS, () => link.commands.call(["PING"]));
+  // Rounds alternate the three measures, so a moment of load lands on one round, not on one measure; the
+  // verdict is the median round's added p99 (each round's is printed too).
+  const added: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const base = await timeEach(DECISIONS, (i) => admitAndLeave(memory, i));
+    const withRedis = await timeEach(DECISIONS, (i) => admitAndLeave(shared, i));
+    // The floor under any Redis path on this machine right now: one bare round trip.
+    const ping = await timeEach(DECISIONS, () => link.commands.call(["PING"]));
+    report(`round ${r + 1}: limit decision, in-memory (baseline)`, { p50Us: base.p50Us, p99Us: base.p99Us });
+    report(`round ${r + 1}: one Redis PING round trip (floor)`, { p50Us: ping.p50Us, p99Us: ping.p99Us });
+    report(`round ${r + 1}: limit decision, Redis (3 limits, 1 script)`, {
+      p50Us: withRedis.p50Us,
+      p99Us: withRedis.p99Us,
+      ratioP99: round(withRedis.p99Us / Math.max(base.p99Us, 0.01), 1),
+    });
+    added.push((withRedis.p99Us - base.p99Us) / 1000);
+  }
   await link.commands.close();
   await link.reader.close();
-  report("limit decision, in-memory (baseline)", { p50Us: base.p50Us, p99Us: base.p99Us });
-  report("one Redis PING round trip (floor)", { p50Us: ping.p50Us, p99Us: ping.p99Us });
-  report("limit decision, Redis (3 limits, 1 script)", {
-    p50Us: withRedis.p50Us,
-    p99Us: withRedis.p99Us,
-    ratioP99: round(withRedis.p99Us / Math.max(base.p99Us, 0.01), 1),
-  });
-  const addedMs = round((withRedis.p99Us - base.p99Us) / 1000, 3);
-  report("Redis adds at p99 (goal <= 1 ms)", { addedMs, goal: addedMs <= 1 ? "met" : "MISSED" });
+  const sorted = [...added].sort((a, b) => a - b);
+  const medianMs = round(sorted[Math.floor(sorted.length / 2)]!, 3);
+  report("Redis adds at p99, per round (ms)", { rounds: added.map((ms) => round(ms, 3)).join(" ") });
+  report("Redis adds at p99, median round (goal <= 1 ms)", { addedMs: medianMs, goal: medianMs <= 1 ? "met" : "MISSED" });
   await shared.cluster!.close();
 }
 
