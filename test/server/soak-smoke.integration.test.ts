@@ -22,22 +22,29 @@ describe("soak suite smoke run (npm run soak -- --quick)", function () {
   });
   after(() => out && rmSync(out, { recursive: true, force: true }));
 
-  it("runs every scenario, prints the table and writes it; every scenario passes", async () => {
-    const run = spawnLogged(process.execPath, [
+  /** `npm run soak -- --quick` with `extra` options, from sources, one load process: its exit code, output and written results. */
+  async function runQuickSoak(extra: string[]) {
+    const args = [
       "--import",
       "tsx",
       "bench/soak/run-soak.ts",
       "--quick",
+      ...extra,
       "--runtime",
       "tsx",
       "--load-processes",
       "1",
       "--out",
       out,
-    ]);
+    ];
+    const run = spawnLogged(process.execPath, args);
     const code = await run.exit;
-    const printed = run.output();
     const written = JSON.parse(readFileSync(join(out, "soak-results.json"), "utf8")) as { header: string; results: ScenarioResult[] };
+    return { code, printed: run.output(), written };
+  }
+
+  it("runs every scenario, prints the table and writes it; every scenario passes", async () => {
+    const { code, printed, written } = await runQuickSoak([]);
     const failed = written.results.filter((r) => !r.passed).map((r) => `${r.name}: ${r.notes.join(" | ")}`);
     expect(failed, printed).to.deep.equal([]);
     expect(code, printed).to.equal(0);
@@ -59,24 +66,7 @@ describe("soak suite smoke run (npm run soak -- --quick)", function () {
   });
 
   it("the HLS load scenario on an AES-128 channel: every simulated player fetches each new key through the gate, and it passes", async () => {
-    const run = spawnLogged(process.execPath, [
-      "--import",
-      "tsx",
-      "bench/soak/run-soak.ts",
-      "--quick",
-      "--scenario",
-      "hls",
-      "--hls-encrypted",
-      "--runtime",
-      "tsx",
-      "--load-processes",
-      "1",
-      "--out",
-      out,
-    ]);
-    const code = await run.exit;
-    const printed = run.output();
-    const written = JSON.parse(readFileSync(join(out, "soak-results.json"), "utf8")) as { results: ScenarioResult[] };
+    const { code, printed, written } = await runQuickSoak(["--scenario", "hls", "--hls-encrypted"]);
     const [result] = written.results;
     expect(result?.notes, printed).to.deep.equal([]);
     expect(code, printed).to.equal(0);
