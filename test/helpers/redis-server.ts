@@ -29,21 +29,24 @@ export async function startRedis(): Promise<RedisServer> {
     pause: () => void proc.kill("SIGSTOP"),
     resume: () => void proc.kill("SIGCONT"),
     async restart() {
-      await kill(proc);
+      await killRedis(proc);
       proc = await launch(port, dir);
     },
     async stop() {
       proc.kill("SIGCONT");
-      await kill(proc);
+      await killRedis(proc);
       rmSync(dir, { recursive: true, force: true });
     },
   };
 }
 
 async function launch(port: number, dir: string): Promise<ChildProcess> {
-  const proc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
-    stdio: "ignore",
-  });
+  return launchRedisServer(["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], port);
+}
+
+/** Starts `redis-server` with `args` (a server, a Sentinel or a Cluster node) and waits until it answers PING on `port`. */
+export async function launchRedisServer(args: string[], port: number): Promise<ChildProcess> {
+  const proc = spawn("redis-server", args, { stdio: "ignore" });
   try {
     await waitUntil(`redis-server to answer on port ${port}`, () => answersPing(port), 10_000, 50);
     return proc;
@@ -53,7 +56,8 @@ async function launch(port: number, dir: string): Promise<ChildProcess> {
   }
 }
 
-async function kill(proc: ChildProcess): Promise<void> {
+/** SIGKILL, and waits for the exit (no-op when it already exited). */
+export async function killRedis(proc: ChildProcess): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null) return;
   const exited = new Promise((r) => proc.once("exit", r));
   proc.kill("SIGKILL");

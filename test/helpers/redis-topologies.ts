@@ -1,11 +1,11 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { freePort } from "./free-port.js";
-import { answersPing } from "./redis-server.js";
-import { waitFor, waitUntil } from "./wait-for.js";
+import { killRedis as kill, launchRedisServer as launch } from "./redis-server.js";
+import { waitUntil } from "./wait-for.js";
 
 const run = promisify(execFile);
 
@@ -175,22 +175,4 @@ function slotRangesOf(nodesLine: string): [number, number][] {
 
 function noPersistence(dir: string, name: string): string[] {
   return ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--dbfilename", `${name}.rdb`];
-}
-
-async function launch(args: string[], port: number): Promise<ChildProcess> {
-  const proc = spawn("redis-server", args, { stdio: "ignore" });
-  try {
-    await waitFor(`redis-server to answer on port ${port}`, async () => ((await answersPing(port)) ? true : undefined), 10_000, 50);
-    return proc;
-  } catch (error) {
-    proc.kill("SIGKILL");
-    throw error;
-  }
-}
-
-async function kill(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((r) => proc.once("exit", r));
-  proc.kill("SIGKILL");
-  await exited;
 }
