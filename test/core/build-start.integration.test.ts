@@ -198,7 +198,10 @@ describe("attachViewerAuth when start cannot open a file", () => {
     // The ledger's folder is a file: start fails on it, before the users file watcher and the timers open.
     const config = { log: { level: "silent" as const }, auth: { usersFile }, stats: { file: join(dir, "not-a-folder", "stats.sqlite") } };
     expect(() => attachViewerAuth(nms, config, { logger: createCapturingLogger().logger })).to.throw(/EEXIST|ENOTDIR/);
-    await new Promise((resolve) => setImmediate(resolve));
+    // A few turns of the loop and a timer tick: one-shot callbacks queued by the failure (or by anything else
+    // in this process) run out; a timer, watcher or repeating callback left behind would still be listed.
+    for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 0));
     const end = openResources();
     expect(added(baseline.resources, end.resources)).to.deep.equal([]);
     expect(end.sighup).to.equal(baseline.sighup);
