@@ -9,7 +9,8 @@ import { cpus, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import type { Page } from "playwright-core";
 import { buildViewerAuth, parseConfig, pluginConfigSchema, type PluginConfig, type ViewerSession } from "../plugin/src/index.js";
-import { PROTOCOLS, createLogger } from "../plugin/src/server-kit.js";
+import { createLogger } from "../plugin/src/server-kit.js";
+import { openBenchSession } from "./console-bench-sessions.js";
 import { hasChromium, launchChromium } from "../test/helpers/chromium.js";
 import { report, round } from "./bench-stats.js";
 import { TEST_API_TOKEN } from "../test/helpers/api-tokens.js";
@@ -27,19 +28,7 @@ const config = parseConfig(pluginConfigSchema, { api: { enabled: true, port: 0, 
 const auth = buildViewerAuth(config, { logger: createLogger("warn") });
 await auth.start();
 const startedAt = Date.now();
-const open = (i: number): ViewerSession => {
-  const session = auth.sessions.open({
-    protocol: PROTOCOLS[i % PROTOCOLS.length]!,
-    app: "live",
-    channel: `ch${i % 40}`,
-    ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-    userAgent: `bench-player/${i % 7}.0 (Linux)`,
-    // Every counter moves all the time: each byte tick patches every row.
-    transport: { bytesOut: () => Math.floor((Date.now() - startedAt) * (100 + (i % 50))), close() {} },
-  });
-  auth.sessions.admit(session, { identity: { name: `viewer-${i}`, userId: `u${i % 2500}` }, request: undefined });
-  return session;
-};
+const open = (i: number): ViewerSession => openBenchSession(auth, i, startedAt);
 for (let i = 0; i < SESSIONS; i++) open(i);
 
 const browser = await launchChromium();
