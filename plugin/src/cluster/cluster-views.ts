@@ -42,9 +42,8 @@ export class ClusterViews {
     const now = this.#clock.now();
     const local = this.#registry.list().map((s) => ({ ...snapshotOf(s, now), node: nodeId }));
     try {
-      const nodes = (await runScript(link.commands, LIVE_NODES, [this.#keys.nodes], [])) as string[];
-      const others = nodes.filter((n) => n !== nodeId);
-      const lists = await Promise.all(others.map((n) => link.commands.call(["HVALS", this.#keys.sessionsOf(n)]) as Promise<string[]>));
+      const { others, lists: reading } = await this.#readOtherLists(link);
+      const lists = await reading;
       const remote = lists.flatMap((values, i) =>
         values.map((json) => parseSharedSession(json, others[i]!)).filter((s) => s !== undefined),
       );
@@ -69,9 +68,7 @@ export class ClusterViews {
     let reads: Promise<string[][]>;
     let others: string[];
     try {
-      const nodes = (await runScript(link.commands, LIVE_NODES, [this.#keys.nodes], [])) as string[];
-      others = nodes.filter((n) => n !== this.#lease.nodeId);
-      reads = Promise.all(others.map((n) => link.commands.call(["HVALS", this.#keys.sessionsOf(n)]) as Promise<string[]>));
+      ({ others, lists: reads } = await this.#readOtherLists(link));
     } catch (error) {
       this.#lease.markDown(error);
       await then();
@@ -89,6 +86,17 @@ export class ClusterViews {
     }
     await sent;
     return lists.flatMap((values, i) => values.flatMap((json) => coveredSessionOf(json, others[i]!)));
+  }
+
+  /**
+   * The other live edges (one script) and the reads of their session lists, sent now (one `HVALS` each,
+   * pipelined on the connection), not yet answered.
+   */
+  async #readOtherLists(link: NonNullable<EdgeLease["link"]>): Promise<{ others: string[]; lists: Promise<string[][]> }> {
+    const nodes = (await runScript(link.commands, LIVE_NODES, [this.#keys.nodes], [])) as string[];
+    const others = nodes.filter((n) => n !== this.#lease.nodeId);
+    const lists = Promise.all(others.map((n) => link.commands.call(["HVALS", this.#keys.sessionsOf(n)]) as Promise<string[]>));
+    return { others, lists };
   }
 
   /** Every live edge and how many sessions it shares (one HLEN each, no session read), or undefined while Redis is away. */
