@@ -195,6 +195,7 @@ async function main(): Promise<void> {
       });
     }
   } finally {
+    phases?.close();
     clients.kill();
     publisher.kill("SIGKILL");
     await nms.stop();

@@ -2,9 +2,11 @@
 // The server side marks each viewer's connection, keyed by its client port, at: the HTTP request (or
 // upgrade) event, the stream's `postPlay` entered (the plugin's hold, when attached) and the play
 // released into NMS's own `postPlay` (its header and GOP cache written in that call). The clients
-// report their connect time and first byte on the same clock (`performance.timeOrigin` + `now()`).
+// report their connect time and first byte on the same clock (`performance.timeOrigin` + `now()`). Per
+// storm it also reports the server's longest event-loop stall and its garbage collections, since a viewer
+// whose connect waits in the accept backlog waits for exactly those.
 import type { Server, IncomingMessage } from "node:http";
-import { performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance, PerformanceObserver, type PerformanceEntry } from "node:perf_hooks";
 import type { BaseSession } from "../test/helpers/nms4-internals.js";
 
 /** A viewer as the client process saw it: its local port and when it connected and got its first byte. */
@@ -31,6 +33,19 @@ export const wallMs = (): number => performance.timeOrigin + performance.now();
 
 export class StormPhases {
   readonly #marks = new Map<number, ServerMarks>();
+  readonly #loop = monitorEventLoopDelay({ resolution: 1 });
+  #gcs: PerformanceEntry[] = [];
+  readonly #gcObserver = new PerformanceObserver((list) => this.#gcs.push(...list.getEntries()));
+
+  constructor() {
+    this.#loop.enable();
+    this.#gcObserver.observe({ entryTypes: ["gc"] });
+  }
+
+  close(): void {
+    this.#loop.disable();
+    this.#gcObserver.disconnect();
+  }
 
   /** Marks every request and upgrade; call before the plugin attaches (its shield keeps the listener first). */
   watchServer(server: Server): void {
@@ -65,6 +80,8 @@ export class StormPhases {
 
   clear(): void {
     this.#marks.clear();
+    this.#loop.reset();
+    this.#gcs = [];
   }
 
   /** p50/p99 in ms of each phase over the viewers both sides saw, as one report line's fields. */
@@ -81,6 +98,11 @@ export class StormPhases {
     }
     const fields: Record<string, string> = { matched: `${phases.toRequest!.length}/${clients.length}` };
     for (const [name, values] of Object.entries(phases)) fields[name] = `${quantile(values, 0.5)}/${quantile(values, 0.99)}`;
+    fields.loopStallMaxMs = String(Math.round(this.#loop.max / 1e5) / 10);
+    // kind 4 is a major (mark-compact) collection; the others are scavenges and incremental steps.
+    const major = this.#gcs.filter((gc) => (gc as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === 4);
+    const ms = (entries: PerformanceEntry[]) => Math.round(entries.reduce((a, gc) => a + gc.duration, 0));
+    fields.gc = `${this.#gcs.length}/${ms(this.#gcs)}ms major=${major.length}/${ms(major)}ms max=${Math.round(Math.max(0, ...this.#gcs.map((gc) => gc.duration)))}ms`;
     return fields;
   }
 
