@@ -5,6 +5,7 @@ import { join, sep } from "node:path";
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/log.js";
 import type { IpAddress } from "../net/ip-address.js";
+import { requestHeader } from "../net/request-header.js";
 import { parseByteRange, type ByteRange } from "./byte-range.js";
 import type { EdgeLinks, EdgeUrlOf } from "./edge-links.js";
 import { etagMatches } from "./etag-matches.js";
@@ -171,7 +172,7 @@ export class HlsFileServer {
     if (target.extension === "m3u8") return this.#sendKeyedPlaylist(req, res, target, this.#preparedOf(cached), session, address);
     // A segment request is media: the session plays from now on (statistics, and the unplayed bound).
     this.#markPlayed(session);
-    const plainGet = req.method === "GET" && req.headers.range === undefined && req.headers["if-none-match"] === undefined;
+    const plainGet = req.method === "GET" && requestHeader(req, "range") === undefined && requestHeader(req, "if-none-match") === undefined;
     if (plainGet) {
       // The common request, a whole segment: headers made once per cached version.
       res.writeHead(200, this.#segmentHeadersOf(cached, target.extension));
@@ -252,7 +253,7 @@ export class HlsFileServer {
     session: HlsSession,
     address: IpAddress | null,
   ): void {
-    if (served.etag !== null && etagMatches(req.headers["if-none-match"], served.etag)) {
+    if (served.etag !== null && etagMatches(requestHeader(req, "if-none-match"), served.etag)) {
       res.writeHead(304, { ETag: served.etag, "Cache-Control": "private, no-store" });
       return void res.end();
     }

@@ -3,6 +3,7 @@ import type { Socket } from "node:net";
 import type { Logger } from "../core/log.js";
 import { resolveClientAddress } from "../net/client-address.js";
 import { parseIpAddress, type IpAddress } from "../net/ip-address.js";
+import { requestHeader } from "../net/request-header.js";
 import type { IpRuleList } from "../net/ip-rule-list.js";
 import type { HlsTarget } from "./hls-request-path.js";
 import type { HlsSession, HlsSessionKeys } from "./hls-session-keys.js";
@@ -42,7 +43,9 @@ export class HlsKeyCheck {
     key: string,
   ): { session: HlsSession; address: IpAddress | null } | null {
     const peer = this.#peerOf(req);
-    const address = resolveClientAddress(peer, req.headers["x-forwarded-for"], this.#trustedProxies());
+    const proxies = this.#trustedProxies();
+    // X-Forwarded-For counts only from a trusted proxy: without any, the header is not even read.
+    const address = proxies.size === 0 ? peer : resolveClientAddress(peer, requestHeader(req, "x-forwarded-for"), proxies);
     const session = this.#keys.lookup(key, target.app, target.channel, address);
     if (typeof session === "string") {
       this.#log.info(

@@ -1,4 +1,5 @@
 import { open, stat } from "node:fs/promises";
+import { LRUCache } from "lru-cache";
 import type { Clock } from "../core/clock.js";
 
 /** One version of a file held in memory: its bytes and what identifies the version. */
@@ -26,22 +27,29 @@ interface Entry {
  * hot ones. Keys are absolute paths the caller has already checked; only files that exist are held.
  */
 export class HotFileCache {
-  readonly #entries = new Map<string, Entry>();
+  /**
+   * lru-cache keeps the recency order in index arrays: a hit costs no Map delete and re-insert, which on
+   * a small Map (one channel's few files) shrank and regrew its hash table on every request.
+   */
+  readonly #entries: LRUCache<string, Entry>;
   readonly #loading = new Map<string, Promise<CachedFile | null | undefined>>();
   readonly #maxBytes: number;
   readonly #recheckMs: number;
   readonly #clock: Clock;
-  #bytes = 0;
 
   constructor(maxBytes: number, recheckMs: number, clock: Clock) {
     this.#maxBytes = maxBytes;
     this.#recheckMs = recheckMs;
     this.#clock = clock;
+    this.#entries = new LRUCache<string, Entry>({
+      maxSize: Math.max(1, maxBytes),
+      sizeCalculation: (entry) => Math.max(1, entry.file.body.length),
+    }); // lru-cache sizes are positive: an empty file counts 1
   }
 
   /** Bytes held now (never more than the bound). */
   get bytes(): number {
-    return this.#bytes;
+    return this.#entries.calculatedSize;
   }
 
   /** Files held now. */
@@ -51,11 +59,8 @@ export class HotFileCache {
 
   /** The current version of a file; null when it does not exist, undefined when it is too big to cache. */
   get(path: string): Promise<CachedFile | null | undefined> | CachedFile {
-    const entry = this.#entries.get(path);
+    const entry = this.#entries.get(path); // also the touch that makes it the most recently used
     if (entry === undefined) return this.#load(path);
-    // Most recently used last: Map keeps insertion order, so re-inserting is the LRU touch.
-    this.#entries.delete(path);
-    this.#entries.set(path, entry);
     if (this.#clock.now() - entry.checkedAt < this.#recheckMs) return entry.file;
     entry.checking ??= this.#recheck(path, entry);
     return entry.checking;
@@ -64,7 +69,6 @@ export class HotFileCache {
   /** Drops every file. */
   clear(): void {
     this.#entries.clear();
-    this.#bytes = 0;
   }
 
   async #recheck(path: string, entry: Entry): Promise<CachedFile | null> {
@@ -110,21 +114,13 @@ export class HotFileCache {
     }
   }
 
+  /** Holds a version, replacing any other of the same path; the least recently used go past the bound. */
   #insert(path: string, entry: Entry): void {
-    const old = this.#entries.get(path);
-    if (old !== undefined) this.#evict(path, old);
     this.#entries.set(path, entry);
-    this.#bytes += entry.file.body.length;
-    for (const [oldest, held] of this.#entries) {
-      if (this.#bytes <= this.#maxBytes) break;
-      this.#evict(oldest, held);
-    }
   }
 
   #evict(path: string, entry: Entry): void {
-    if (this.#entries.get(path) !== entry) return;
-    this.#entries.delete(path);
-    this.#bytes -= entry.file.body.length;
+    if (this.#entries.peek(path) === entry) this.#entries.delete(path);
   }
 }
 
