@@ -136,19 +136,19 @@ export class HlsFileServer {
   }
 
   /**
-   * Answers a keyed request (its session checked): a playlist or manifest rewritten with the key, or a segment.
-   * A file the cache holds and has checked lately is answered synchronously (no promise): the common
-   * request, a playlist reload or a segment, costs no microtask hops; a promise only when it waits on disk.
+   * Answers a keyed request (its session checked): a playlist or manifest rewritten with the key, or a segment;
+   * `file` is the target's file on disk. A file the cache holds and has checked lately is answered
+   * synchronously (no promise): the common request, a playlist reload or a segment, costs no microtask
+   * hops; a promise only when it waits on disk.
    */
   sendFile(
     req: IncomingMessage,
     res: ServerResponse,
-    channelDir: string,
+    file: string,
     target: HlsTarget,
     session: HlsSession,
     address: IpAddress | null,
   ): Promise<void> | void {
-    const file = `${channelDir}${sep}${target.file}`;
     if (target.file.includes(sep) || target.file.startsWith(".")) return plain(res, 400, "Bad Request"); // defence in depth
     const got = this.#cache?.get(file);
     if (got instanceof Promise) return got.then((cached) => this.#sendFrom(req, res, file, target, session, address, cached));

@@ -62,6 +62,16 @@ const UNPLAYED_LOG_INTERVAL_MS = 60_000;
  * (`HlsKeyCheck`) and then the file server (`HlsFileServer`). Every other request goes to `next`
  * untouched, except paths with traversal forms, which get 400 before anything is read.
  */
+/**
+ * A classified HLS path with its channel directory and file on disk, made once per distinct path and kept
+ * with it: a reload then reuses strings that are already flat and hashed (the file cache's key).
+ */
+interface HlsPlace {
+  readonly target: HlsTarget;
+  readonly channelDir: string;
+  readonly file: string;
+}
+
 export class HlsGate {
   readonly #ctx: GateContext;
   readonly #keys: HlsSessionKeys;
@@ -75,7 +85,7 @@ export class HlsGate {
   readonly #root: string;
   readonly #hideUnknownChannels: boolean;
   /** Raw request paths (no query) already classified as HLS files. */
-  readonly #paths = new Map<string, HlsTarget>();
+  readonly #paths = new Map<string, HlsPlace>();
   /** Sessions admitted but without a segment yet, per credential and address. */
   readonly #unplayed: UnplayedSessions;
   readonly #unplayedLog: LogRateLimit;
@@ -129,22 +139,29 @@ export class HlsGate {
       return plain(res, 400, "Bad Request");
     }
     if (target.kind === "not-found") return plain(res, 404, "Not Found");
+    const place = this.#placeOf(target);
     if (rawPath.length <= PATH_CACHE_MAX_LENGTH) {
       if (this.#paths.size >= PATH_CACHE_ENTRIES) this.#paths.clear();
-      this.#paths.set(rawPath, target);
+      this.#paths.set(rawPath, place);
     }
     if (req.method !== "GET" && req.method !== "HEAD") return plain(res, 405, "Method Not Allowed", { Allow: "GET, HEAD" });
-    this.#serveGuarded(req, res, target, rawUrl, queryStart);
+    this.#serveGuarded(req, res, place, rawUrl, queryStart);
   };
 
   /** `#serve`, with a throw or a rejection answered as an internal error. */
-  #serveGuarded(req: IncomingMessage, res: ServerResponse, target: HlsTarget, rawUrl: string, queryStart: number): void {
+  #serveGuarded(req: IncomingMessage, res: ServerResponse, place: HlsPlace, rawUrl: string, queryStart: number): void {
     try {
-      const pending = this.#serve(req, res, target, rawUrl, queryStart);
-      if (pending !== undefined) pending.catch((error: unknown) => this.#failed(res, target, error));
+      const pending = this.#serve(req, res, place, rawUrl, queryStart);
+      if (pending !== undefined) pending.catch((error: unknown) => this.#failed(res, place.target, error));
     } catch (error) {
-      this.#failed(res, target, error);
+      this.#failed(res, place.target, error);
     }
+  }
+
+  /** Where a classified path's file is: its names matched classifyRequestPath's safe pattern, so no path.join normalization. */
+  #placeOf(target: HlsTarget): HlsPlace {
+    const channelDir = `${this.#root}${sep}${target.app}${sep}${target.channel}`;
+    return { target, channelDir, file: `${channelDir}${sep}${target.file}` };
   }
 
   /** Answers an internal error: a 500, or a cut response once headers went out. */
@@ -165,16 +182,15 @@ export class HlsGate {
    * Answers one HLS request. Synchronous for a keyed request whose file the cache holds (players' reloads
    * and segments, nearly every request): a promise only when it waits (disk, the chain).
    */
-  #serve(req: IncomingMessage, res: ServerResponse, target: HlsTarget, rawUrl: string, queryStart: number): Promise<void> | void {
-    // The names matched classifyRequestPath's safe pattern: no need for path.join's normalization.
-    const channelDir = `${this.#root}${sep}${target.app}${sep}${target.channel}`;
+  #serve(req: IncomingMessage, res: ServerResponse, place: HlsPlace, rawUrl: string, queryStart: number): Promise<void> | void {
+    const { target, channelDir } = place;
     const key = queryStart < 0 ? null : sessionKeyOf(rawUrl.slice(queryStart + 1));
     if (key !== null) {
       // A keyed request is served against the live session only: it needs the address, not the chain's fields.
       const keyed = this.#keyCheck.check(req, res, target, key);
       if (keyed === null) return;
       if (target.extension === "key") return this.#sendKey(req, res, target);
-      return this.#files.sendFile(req, res, channelDir, target, keyed.session, keyed.address);
+      return this.#files.sendFile(req, res, place.file, target, keyed.session, keyed.address);
     }
     return this.#serveNewViewer(req, res, target, rawUrl, channelDir);
   }
