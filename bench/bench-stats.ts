@@ -32,10 +32,19 @@ export function round(value: number, digits = 2): number {
   return Math.round(value * f) / f;
 }
 
+const reported: string[] = [];
+
 /** Prints one result line: a name, numbers, and a ratio against the baseline measured in the same run. */
 export function report(name: string, fields: Record<string, number | string>): void {
   const text = Object.entries(fields)
     .map(([k, v]) => `${k}=${v}`)
     .join("  ");
-  console.log(`${name.padEnd(44)} ${text}`);
+  const line = `${name.padEnd(44)} ${text}`;
+  reported.push(line);
+  console.log(line);
+}
+
+/** Every line `report` printed in this process, in order (what a dated results block holds). */
+export function reportedLines(): readonly string[] {
+  return reported;
 }

@@ -24,13 +24,14 @@
 // Writes a dated results block to bench/results/cluster-edges-<date>.md (VA_BENCH_RESULTS_DIR: elsewhere). Every process is stopped on exit,
 // on failure and on Ctrl-C (and each edge also stops when its stdin pipe from this process closes).
 import { execFile, fork, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { percentilesOf, round } from "./bench-stats.js";
+import { writeDatedResults } from "./results-file.js";
 
 const EDGES = Number(process.env.VA_BENCH_EDGES ?? 20);
 const SESSIONS = Number(process.env.VA_BENCH_SESSIONS ?? 10_000);
@@ -473,11 +474,7 @@ async function run(children: ChildProcess[], tmp: string): Promise<void> {
     `Over the quiet window: ${commandLine(after, quiet)}`,
     "",
   ].join("\n");
-  const resultsDir = process.env.VA_BENCH_RESULTS_DIR ?? join(here, "results");
-  mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `cluster-edges-${stamp.slice(0, 19).replace(/[:T]/g, "-")}.md`);
-  writeFileSync(file, block);
-  console.log(`\nresults written to ${file}`);
+  writeDatedResults("cluster-edges", block, new Date(stamp));
   await ask({ op: "close-all" });
   if (!raceExact)
     throw new Error(`the race admitted ${raceAdmitted.join(", ")} (hanging ${raceHanging}), not exactly ${RACE_SLOTS} each round`);

@@ -3,7 +3,8 @@
 // no backend), in alternating rounds on the same running server. The viewers run in a process of their own
 // (this file, started with `clients`): each records the time from its connect to the first media byte,
 // or a refusal, or nothing (hanging) within 15 s, and then leaves. Prints first-byte p50/p99 per side and the ratios
-// against the targets (p50 ≤ 1.5×, p99 ≤ 1.3× stock NMS's, no viewer left hanging).
+// against the targets (p50 ≤ 1.5×, p99 ≤ 1.3× stock NMS's, no viewer left hanging), and writes them to
+// bench/results/flv-join-storm-<date>.md.
 // VA_BENCH_STORM_VIEWERS / VA_BENCH_STORM_ROUNDS change the size. VA_BENCH_STORM_PHASES=1 also prints, per
 // storm, where the wait went (bench/storm-phases.ts): connect → NMS's request event → the stream's postPlay
 // (the plugin's hold) → the release into NMS's own postPlay → the client's first byte.
@@ -101,6 +102,7 @@ async function main(): Promise<void> {
   const { runNms, attachViewerAuth } = await import("../plugin/src/index.js");
   const { publishTestPattern } = await import("../test/helpers/ffmpeg.js");
   const { report, round } = await import("./bench-stats.js");
+  const { reportBlock, writeDatedResults } = await import("./results-file.js");
 
   const store = mkdtempSync(join(tmpdir(), "va-bench-storm-"));
   const nms = new NodeMediaServer({ bind: "127.0.0.1", rtmp: { port: "0" }, http: { port: "0" }, store: { path: store } });
@@ -194,6 +196,10 @@ async function main(): Promise<void> {
         noneHanging: met(gated.hanging === 0),
       });
     }
+    writeDatedResults(
+      "flv-join-storm",
+      reportBlock("flv-join-storm", `${VIEWERS} viewers within ${SPREAD_MS / 1000} s, ${ROUNDS} rounds after a warm-up, NMS 4.4.3`),
+    );
   } finally {
     phases?.close();
     clients.kill();

@@ -5,7 +5,7 @@
 // node's own HTTP stack on its one thread, the ceiling any gate in this process can reach, so the gap to
 // nginx splits into what the gate adds and what node's HTTP stack costs against nginx's two workers. Then
 // edge mode (hls.edge): nginx started from samples/nginx-edge.conf serving a segment URL the gate signed,
-// against the plain nginx secure_link. Without wrk or nginx on the PATH it says so and exits 0 with no numbers.
+// against the plain nginx secure_link. Writes the lines to bench/results/hls-peer-<date>.md. Without wrk or nginx on the PATH it says so and exits 0 with no numbers.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { startStandaloneGate } from "./standalone-hls-gate.js";
 import { startNginxEdge, stopNginx } from "./nginx-edge.js";
 import { report, round } from "./bench-stats.js";
+import { reportBlock, writeDatedResults } from "./results-file.js";
 import { freePort, nginxBinary, startSecureLinkNginx } from "./nginx-secure-link.js";
 import { runWrk, type WrkResult } from "./wrk-run.js";
 
@@ -153,6 +154,13 @@ try {
     roundRatios: edgeRuns.edge.map((x, i) => round(x.rps / edgeRuns.nginx[i]!.rps, 2)).join("/"),
     ...(edgeErrors > 0 ? { wrkErrors: edgeErrors } : {}),
   });
+  writeDatedResults(
+    "hls-peer",
+    reportBlock(
+      "hls-peer",
+      `wrk ${THREADS} threads, ${CONNECTIONS} connections, ${SECONDS} s, ${ROUNDS} rounds; ratios are the median round's`,
+    ),
+  );
 } finally {
   await nginx.stop();
   await bareNode?.close();

@@ -4,12 +4,14 @@
 // Prints the figures with the targets: 0 errors, segment and playlist p99 within 2× nginx's, ≥ 0.99 of
 // nginx's segments delivered. VA_BENCH_HLS_VIEWERS / VA_BENCH_HLS_SECONDS change the size;
 // VA_BENCH_HLS_ENCRYPTED=1 encrypts the channel (AES-128, a key every 2 segments).
-// Needs nginx and ffmpeg; builds the packages first (the server runs from dist/).
+// Needs nginx and ffmpeg; builds the packages first (the server runs from dist/). Writes the table to
+// bench/results/hls-viewers-<date>.md.
 import { spawnSync } from "node:child_process";
 import { loadavg } from "node:os";
 import { markdownTable, textTable } from "./soak/results-table.js";
 import { hlsLoadScenario } from "./soak/scenarios/hls-load.js";
 import { buildOnce } from "./soak/server-process.js";
+import { writeDatedResults } from "./results-file.js";
 
 const missing = ["nginx", "ffmpeg"].filter(
   (tool) => spawnSync("sh", ["-c", `command -v ${tool} || test -x /usr/sbin/${tool}`]).status !== 0,
@@ -34,8 +36,21 @@ const result = await hlsLoadScenario({
   loadProcesses: 2,
   hlsEncrypted: process.env.VA_BENCH_HLS_ENCRYPTED === "1",
 });
-console.log(`\n${new Date().toISOString()}, load average before ${loadBefore}, after ${load()} (1/5/15 min)\n`);
+const when = `${new Date().toISOString()}, load average before ${loadBefore}, after ${load()} (1/5/15 min)`;
+console.log(`\n${when}\n`);
 console.log(textTable([result]));
-if (result.notes.length > 0) console.log(`\nNotes:\n${result.notes.join("\n")}`);
+const notes = result.notes.length > 0 ? `\nNotes:\n${result.notes.join("\n")}\n` : "";
+if (notes !== "") console.log(notes);
 console.log(`\n${markdownTable([result])}`);
+writeDatedResults(
+  "hls-viewers",
+  [
+    `# hls-viewers${process.env.VA_BENCH_HLS_ENCRYPTED === "1" ? ", encrypted channel" : ""}`,
+    "",
+    when,
+    "",
+    markdownTable([result]),
+    notes,
+  ].join("\n"),
+);
 process.exit(result.passed ? 0 : 1);
