@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { startBundledServer, waitFor, type RunningServer } from "../helpers/bundled-server.js";
 import { hasChromium, launchChromium } from "../helpers/chromium.js";
 import { freePort } from "../helpers/free-port.js";
@@ -175,9 +175,18 @@ describe("console accessibility and layout at 1280 and 390 px (real bundled serv
     for (const list of ["live", "decisions", "audit", "stats"]) {
       await goTo(page, list);
       const empty = page.locator(`[data-empty=${list}]`);
-      if ((await empty.count()) === 0) continue;
-      const box = await empty.first().boundingBox();
-      expect(box?.height ?? 0, `${list}: the empty state is visible`).to.be.greaterThan(10);
+      // The page may still be replacing its first render when it is opened (its list re-fetched, a busy
+      // machine): what is checked is where it settles, an empty state with height or no empty state at all.
+      const settled = await waitFor(
+        `${list}'s empty state laid out`,
+        async () => {
+          const h = await heightOf(empty);
+          return h === null || h > 10 ? { h } : undefined;
+        },
+        10_000,
+      ).catch(() => ({ h: 0 }));
+      if (settled.h === null) continue;
+      expect(settled.h, `${list}: the empty state is visible`).to.be.greaterThan(10);
     }
   });
 
@@ -327,3 +336,13 @@ describe("console accessibility and layout at 1280 and 390 px (real bundled serv
     expect(await page.evaluate("document.activeElement.textContent"), "the focus goes back to Add user").to.equal("Add user");
   });
 });
+
+/** The first match's height: 0 while it has no box (hidden, or being replaced), null when nothing matches. */
+async function heightOf(locator: Locator): Promise<number | null> {
+  if ((await locator.count()) === 0) return null;
+  const box = await locator
+    .first()
+    .boundingBox({ timeout: 1000 })
+    .catch(() => null);
+  return box?.height ?? 0;
+}
