@@ -53,16 +53,6 @@ export interface HlsGateOptions {
 const UNPLAYED_LOG_INTERVAL_MS = 60_000;
 
 /**
- * HlsGate serves HLS from a private directory (`<dir>/<app>/<channel>/…`) on the host's HTTP port,
- * in front of the host's own request handling (a host adapter routes every request to `handle`). It
- * routes: a playlist request without a session key is admitted like any play (the admission pipeline,
- * with the request as its `ConnectionPort`): the chain runs once and, on allow, a session opens whose
- * key every URI in the returned playlist carries, provided the playlist exists (a missing one ends the
- * session at once, as `not-found`, before any limit counts it). Requests with a key go to the key check
- * (`HlsKeyCheck`) and then the file server (`HlsFileServer`). Every other request goes to `next`
- * untouched, except paths with traversal forms, which get 400 before anything is read.
- */
-/**
  * A classified HLS path with its channel directory and file on disk, made once per distinct path and kept
  * with it: a reload then reuses strings that are already flat and hashed (the file cache's key).
  */
@@ -72,6 +62,16 @@ interface HlsPlace {
   readonly file: string;
 }
 
+/**
+ * HlsGate serves HLS from a private directory (`<dir>/<app>/<channel>/…`) on the host's HTTP port,
+ * in front of the host's own request handling (a host adapter routes every request to `handle`). It
+ * routes: a playlist request without a session key is admitted like any play (the admission pipeline,
+ * with the request as its `ConnectionPort`): the chain runs once and, on allow, a session opens whose
+ * key every URI in the returned playlist carries, provided the playlist exists (a missing one ends the
+ * session at once, as `not-found`, before any limit counts it). Requests with a key go to the key check
+ * (`HlsKeyCheck`) and then the file server (`HlsFileServer`). Every other request goes to `next`
+ * untouched, except paths with traversal forms, which get 400 before anything is read.
+ */
 export class HlsGate {
   readonly #ctx: GateContext;
   readonly #keys: HlsSessionKeys;

@@ -41,10 +41,11 @@ export class HotFileCache {
     this.#maxBytes = maxBytes;
     this.#recheckMs = recheckMs;
     this.#clock = clock;
+    // lru-cache sizes are positive: an empty file counts 1.
     this.#entries = new LRUCache<string, Entry>({
       maxSize: Math.max(1, maxBytes),
       sizeCalculation: (entry) => Math.max(1, entry.file.body.length),
-    }); // lru-cache sizes are positive: an empty file counts 1
+    });
   }
 
   /** Bytes held now (never more than the bound). */
@@ -107,16 +108,12 @@ export class HotFileCache {
       if (body.length !== info.size) return undefined; // being written right now: do not keep a torn copy
       const version = versionOf(info);
       const file: CachedFile = { body, version, etag: `"${version}"` };
-      this.#insert(path, { file, checkedAt, checking: undefined });
+      // Replaces any other version of the path; lru-cache drops the least recently used past the bound.
+      this.#entries.set(path, { file, checkedAt, checking: undefined });
       return file;
     } finally {
       await handle.close();
     }
-  }
-
-  /** Holds a version, replacing any other of the same path; the least recently used go past the bound. */
-  #insert(path: string, entry: Entry): void {
-    this.#entries.set(path, entry);
   }
 
   #evict(path: string, entry: Entry): void {
