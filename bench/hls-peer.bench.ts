@@ -173,12 +173,12 @@ try {
 /** node:http answering, from memory, the status, headers and body the gate sent for `gatedUrl`. */
 async function startBareNode(gatedUrl: string): Promise<{ url: string; close(): Promise<void> }> {
   const reply = await fetch(gatedUrl);
-  const body = Buffer.from(await reply.arrayBuffer());
+  const body = await reply.text(); // decoded once: the gate's one step per request is joining its parts
   const skip = new Set(["date", "connection", "keep-alive", "transfer-encoding"]);
   const headers = [...reply.headers].filter(([name]) => !skip.has(name)).flat();
   const server = createServer((_req, res) => {
     res.writeHead(reply.status, headers);
-    res.end(body.toString("utf8"), "utf8"); // as the gate does: text, written in one go with the headers
+    res.end(body, "utf8"); // as the gate does: text, written in one go with the headers
   });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
